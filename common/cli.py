@@ -1,0 +1,211 @@
+"""The `silvergym` command. Each subcommand imports what it needs when it runs."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+
+from common import config as configuration
+
+# The process table: service name -> module with main(ctx).
+PROCESSES = {
+    "camera": "services.camera",
+    "inference": "services.inference",
+    "scoring": "services.scoring",
+    "renderer": "services.renderer",
+    "uplink": "services.uplink",
+    "simulator": "services.simulator",
+}
+
+
+def _load_config(args) -> configuration.Config:
+    overrides = json.loads(args.set_json) if getattr(args, "set_json", None) else {}
+    for item in getattr(args, "set", None) or []:
+        key, _, value = item.partition("=")
+        node = overrides
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        try:
+            node[leaf] = json.loads(value)
+        except json.JSONDecodeError:
+            node[leaf] = value
+    return configuration.load(args.config, overrides)
+
+
+def cmd_service(args) -> int:
+    from common import service
+
+    cfg = _load_config(args)
+    module = importlib.import_module(PROCESSES[args.name])
+    return service.run(args.name, module.main, cfg)
+
+
+def cmd_run(args) -> int:
+    from common.service import setup_logging
+    from common.supervisor import Supervisor, install_signal_handlers, summary_line
+    from services.camera import first_camera  # a plain function; the CLI is not a service
+
+    setup_logging("supervisor")
+    extra: dict = {}
+    if args.video:
+        extra.setdefault("camera", {})["source"] = args.video
+    if args.routine:
+        extra.setdefault("scoring", {})["routine"] = args.routine
+    if args.snapshots:
+        extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
+    base = json.loads(args.set_json) if args.set_json else {}
+    args.set_json = json.dumps(configuration._merge(base, extra))
+    cfg = _load_config(args)
+    names = list(cfg.supervisor.services)
+    source = cfg.camera.source
+    if source == "sim" or (source == "auto" and first_camera() is None):
+        logging.getLogger("supervisor").info(
+            "no camera and no video given: a simulated participant stands in for camera and inference")
+        names = ["simulator" if n == "camera" else n for n in names if n != "inference"]
+    summaries = []
+
+    def on_end(msg) -> bool:
+        print(summary_line(msg), flush=True)
+        summaries.append(msg.summary)
+        return args.once
+
+    sup = Supervisor(cfg, names, args.config, json.loads(args.set_json), on_session_end=on_end)
+    install_signal_handlers(sup.stop)
+    if args.seconds:
+        import threading
+        threading.Timer(args.seconds, sup.stop.set).start()
+    code = sup.run()
+    if args.once and summaries:
+        print(json.dumps(summaries[-1], ensure_ascii=False))
+    elif args.once and code == 0:
+        print("no session finished before the time limit", file=sys.stderr)
+        return 1
+    return code
+
+
+def cmd_models(args) -> int:
+    from models import catalog
+
+    if args.action == "list":
+        root = catalog.cache_dir(args.cache)
+        for name, spec in catalog.load_catalog().items():
+            states = [catalog.file_status(f, root) for f in spec.files]
+            state = "present" if all(s == "ok" for s in states) else ", ".join(sorted(set(states) - {"ok"}))
+            how = "" if state == "present" else f"  -> silvergym models fetch {name}"
+            print(f"{name:28s} {spec.runtime:8s} {spec.layout:12s} {state}{'  (default)' if spec.default else ''}{how}")
+        print(f"cache: {root}")
+        return 0
+    names = [args.name] if args.name else [catalog.default_model()]
+    try:
+        for name in names:
+            catalog.fetch(name, args.cache, args.source)
+            print(f"{name}: ready")
+    except catalog.ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_pose(args) -> int:
+    from common import posecli
+
+    return posecli.run(args)
+
+
+def cmd_score(args) -> int:
+    from common import scorecli
+
+    return scorecli.run(args)
+
+
+def cmd_routine(args) -> int:
+    from common import routine as routines
+
+    if args.action == "list":
+        for name in routines.bundled():
+            r = routines.load(name)
+            print(f"{name:20s} {r.title.get('ko', '')} / {r.title.get('en', '')}  ({r.duration_s:.0f} s)")
+        return 0
+    from common import routinecli
+
+    return routinecli.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="silvergym", description="Senior exercise coach on the edge.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp):
+        sp.add_argument("--config", help="TOML config file (default /etc/silvergym/silvergym.toml if present)")
+        sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key, e.g. camera.source=0")
+        sp.add_argument("--set-json", help=argparse.SUPPRESS)
+        return sp
+
+    sp = with_config(sub.add_parser("service", help="run one service (what the systemd units call)"))
+    sp.add_argument("name", choices=sorted(PROCESSES))
+    sp.set_defaults(func=cmd_service)
+
+    sp = with_config(sub.add_parser("run", help="start all services on this box and keep them running"))
+    sp.add_argument("--video", help="use this video file as the camera")
+    sp.add_argument("--routine", help="routine name or file")
+    sp.add_argument("--snapshots", help="headless: write PNG snapshots of the TV screen here")
+    sp.add_argument("--once", action="store_true", help="stop after the first session and print its summary")
+    sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("models", help="list or fetch pose models")
+    sp.add_argument("action", choices=["list", "fetch"])
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--cache", default="", help="model cache directory")
+    sp.add_argument("--from", dest="source", action="append", help="a local folder holding the model files")
+    sp.set_defaults(func=cmd_models)
+
+    sp = sub.add_parser("pose", help="run a pose model on an image or video")
+    sp.add_argument("input")
+    sp.add_argument("--model", default="")
+    sp.add_argument("--model-path", default="")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--require-tpu", action="store_true")
+    sp.add_argument("--cache", default="")
+    sp.set_defaults(func=cmd_pose)
+
+    sp = sub.add_parser("score", help="score a video offline against a routine")
+    sp.add_argument("--routine", required=True)
+    sp.add_argument("--video", required=True)
+    sp.add_argument("--lag", type=float, default=0.0, help="delay the participant by this many seconds")
+    sp.add_argument("--naive", action="store_true", help="same-timestamp comparison, for comparison")
+    sp.add_argument("--model", default="")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--cache", default="")
+    sp.set_defaults(func=cmd_score)
+
+    sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
+    sp.add_argument("action", choices=["list", "build", "import"])
+    sp.add_argument("input", nargs="?")
+    sp.add_argument("-o", "--output")
+    sp.add_argument("--format", choices=["openpose", "alphapose", "coco"], help="import: the keypoint file format")
+    sp.add_argument("--fps", type=float, default=0.0, help="import: frames per second of the source")
+    sp.add_argument("--name", default="")
+    sp.add_argument("--model", default="")
+    sp.add_argument("--cache", default="")
+    sp.set_defaults(func=cmd_routine)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except configuration.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `silvergym pose ... | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

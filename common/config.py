@@ -1,0 +1,163 @@
+"""One TOML config, validated at start. Unknown keys are rejected with the key and file named.
+
+Secrets come from the environment: SILVERGYM_MQTT_PASSWORD overrides uplink.password.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_PATHS = (Path("/etc/silvergym/silvergym.toml"), Path.home() / ".config/silvergym/silvergym.toml")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; str() is the one line to show the installer."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_runtime_dir() -> str:
+    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/silvergym-{os.getuid()}"
+    return str(Path(base) / "silvergym")
+
+
+class BusConfig(Section):
+    runtime_dir: str = Field(default_factory=default_runtime_dir,
+                             description="Directory for ipc:// sockets; created at start.")
+    endpoints: dict[str, str] = Field(default_factory=dict, description=(
+        "Publisher endpoint per service, e.g. {camera = 'tcp://10.0.0.5:5550'}. "
+        "Missing services get ipc://<runtime_dir>/<service>.sock."))
+
+    def endpoint(self, service: str) -> str:
+        return self.endpoints.get(service) or f"ipc://{self.runtime_dir}/{service}.sock"
+
+    def all_endpoints(self) -> dict[str, str]:
+        from common.topics import SERVICES
+        return {s: self.endpoint(s) for s in SERVICES}
+
+
+class CameraConfig(Section):
+    source: str = Field("auto", description=(
+        "'auto' (first camera, else the simulated participant), a V4L2 index or /dev/videoN path, "
+        "a video file, an image file, or 'sim'."))
+    width: int = Field(640, gt=0, description="Requested capture width in pixels (devices only).")
+    height: int = Field(480, gt=0, description="Requested capture height in pixels (devices only).")
+    fps: float = Field(30.0, gt=0, description="Frame rate for devices and still images.")
+    pace: Literal["realtime", "unpaced"] = Field("realtime", description=(
+        "Video files: 'realtime' plays at the file's fps; 'unpaced' sends as fast as consumers take it."))
+    loop: bool = Field(True, description="Video files: start again at the end instead of stopping.")
+    retry_max_s: float = Field(10.0, gt=0, description="Longest wait between reopen attempts of a lost device.")
+
+
+class InferenceConfig(Section):
+    model: str = Field("blazepose-full", description="Model name from the catalog (silvergym models list).")
+    model_path: str = Field("", description="Run the model family from this file instead of the cache.")
+    tpu_device: str = Field("", description="Edge TPU device: '', 'usb', 'pci', 'usb:0', 'pci:1'.")
+    require_tpu: bool = Field(False, description="Fail (exit 3) instead of falling back to the CPU.")
+    threads: int = Field(2, ge=1, description="CPU interpreter threads.")
+    cache_dir: str = Field("", description="Model cache; default ~/.cache/silvergym/models or $SILVERGYM_MODEL_DIR.")
+
+
+class ScoringConfig(Section):
+    routine: str = Field("squat", description="Bundled routine name or a routine file path.")
+    participant: str = Field("guest", description="Who is exercising; a key of [participants] or 'guest'.")
+    lag_window_s: float = Field(1.5, ge=0, description="How far a participant may lag or lead the routine.")
+    start_delay_s: float = Field(3.0, ge=0, description="Countdown before the routine starts.")
+    autostart: bool = Field(True, description="Start a session as soon as a person is in view.")
+
+
+class RendererConfig(Section):
+    display: Literal["auto", "fullscreen", "window", "headless"] = Field("auto", description=(
+        "'auto' = fullscreen when a display exists, else headless."))
+    width: int = Field(1280, gt=0, description="Window or headless canvas width.")
+    height: int = Field(720, gt=0, description="Window or headless canvas height.")
+    fps: float = Field(15.0, gt=0, description="Screen refresh rate.")
+    locale: Literal["ko", "en"] = Field("ko", description="Language of all text on screen.")
+    font: str = Field("", description="Font file with Hangul; empty = find one on the system.")
+    snapshot_dir: str = Field("", description="Headless: write a PNG of the screen here every snapshot_every_s.")
+    snapshot_every_s: float = Field(5.0, gt=0, description="Seconds between headless snapshots.")
+    stall_ms: float = Field(0.0, ge=0, description="Testing/bench only: sleep this long per draw.")
+    voice: bool = Field(True, description="Speak the countdown and hints (espeak-ng, offline).")
+    volume: int = Field(80, ge=0, le=100, description="Voice volume, 0-100.")
+
+
+class UplinkConfig(Section):
+    host: str = Field("127.0.0.1", description="MQTT broker host.")
+    port: int = Field(1883, gt=0, lt=65536, description="MQTT broker port.")
+    site: str = Field("home", description="Site id in the topic silvergym/v1/<site>/<device>/...")
+    device: str = Field(default_factory=lambda: os.uname().nodename, description="Device id in the topic.")
+    username: str = Field("", description="MQTT user name.")
+    password: str = Field("", description="MQTT password; prefer $SILVERGYM_MQTT_PASSWORD.")
+    tls_ca: str = Field("", description="CA file; setting it turns TLS on.")
+    tls_cert: str = Field("", description="Client certificate file (optional).")
+    tls_key: str = Field("", description="Client key file (optional).")
+    spool_path: str = Field("", description="SQLite spool; default ~/.local/state/silvergym/spool.db.")
+    spool_max_rows: int = Field(100_000, gt=0, description="Spool bound; see docs/mqtt.md for the policy.")
+    health_every_s: float = Field(10.0, gt=0, description="Seconds between health messages to the broker.")
+
+
+class SupervisorConfig(Section):
+    services: list[str] = Field(default_factory=lambda: ["camera", "inference", "scoring", "renderer", "uplink"],
+                                description="Services `silvergym run` starts.")
+    restart_backoff_max_s: float = Field(10.0, gt=0, description="Longest wait before restarting a crashed service.")
+
+
+class Participant(Section):
+    name: str = Field(description="Name shown on the TV.")
+    tolerance_scale: float = Field(1.0, gt=0, description="Multiplies every joint tolerance ('easy mode' > 1).")
+    seated: bool = Field(False, description="Use the seated variant of routines when there is one.")
+
+
+class Config(Section):
+    bus: BusConfig = Field(default_factory=BusConfig, description="Message bus endpoints.")
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="Camera service.")
+    inference: InferenceConfig = Field(default_factory=InferenceConfig, description="Pose inference service.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scoring service.")
+    renderer: RendererConfig = Field(default_factory=RendererConfig, description="TV renderer.")
+    uplink: UplinkConfig = Field(default_factory=UplinkConfig, description="MQTT uplink.")
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="silvergym run.")
+    participants: dict[str, Participant] = Field(default_factory=dict, description="Known participants by key.")
+
+
+def load(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Read, merge overrides (dotted CLI flags already nested) and validate."""
+    raw: dict = {}
+    where = "built-in defaults"
+    if path is None:
+        path = next((p for p in DEFAULT_PATHS if p.exists()), None)
+    if path is not None:
+        where = str(path)
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {where} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
+    merged = _merge(raw, overrides or {})
+    password = os.environ.get("SILVERGYM_MQTT_PASSWORD")
+    if password:
+        merged.setdefault("uplink", {})["password"] = password
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"config {where}: {key}: {reason}") from None
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def dump(cfg: Config) -> dict:
+    return cfg.model_dump()

@@ -1,0 +1,81 @@
+"""Angles from keypoints. Image coordinates: x right, y down. Degrees throughout.
+
+A missing or low-confidence keypoint yields None ("no data"), never a number.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from common.keypoints import COMMON_INDEX
+
+MIN_SCORE = 0.3
+
+
+def direction(ax: float, ay: float, bx: float, by: float) -> float:
+    """Direction of segment a->b in [0, 360): 0 = right, 90 = down the image (y grows down)."""
+    return math.degrees(math.atan2(by - ay, bx - ax)) % 360.0
+
+
+def circular_diff(a: float, b: float) -> float:
+    """Signed smallest difference a - b in (-180, 180]."""
+    d = (a - b) % 360.0
+    return d - 360.0 if d > 180.0 else d
+
+
+def inner_angle(a, b, c) -> float:
+    """Angle a-b-c at b in [0, 180]; points are (x, y) or (x, y, z)."""
+    v1 = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    v2 = np.asarray(c, dtype=float) - np.asarray(b, dtype=float)
+    n = np.linalg.norm(v1) * np.linalg.norm(v2)
+    if n == 0:
+        return float("nan")
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(v1, v2) / n)))))
+
+
+# Joint angles scoring uses: name -> (a, vertex, c) in the common skeleton; "vertical" means a
+# point straight above the vertex (trunk lean, arm raise from the body line).
+JOINT_ANGLES: dict[str, tuple[str, str, str]] = {
+    "left_elbow": ("left_shoulder", "left_elbow", "left_wrist"),
+    "right_elbow": ("right_shoulder", "right_elbow", "right_wrist"),
+    "left_shoulder": ("left_hip", "left_shoulder", "left_elbow"),
+    "right_shoulder": ("right_hip", "right_shoulder", "right_elbow"),
+    "left_hip": ("left_shoulder", "left_hip", "left_knee"),
+    "right_hip": ("right_shoulder", "right_hip", "right_knee"),
+    "left_knee": ("left_hip", "left_knee", "left_ankle"),
+    "right_knee": ("right_hip", "right_knee", "right_ankle"),
+    "trunk_lean": ("vertical", "mid_hip", "neck"),
+}
+
+# Signed angles (not inner angles): name -> (from, to); the segment's direction relative to
+# straight up, + when it leans toward the image's right. Used for side bends.
+SIGNED_ANGLES: dict[str, tuple[str, str]] = {"trunk_tilt": ("mid_hip", "neck")}
+ALL_ANGLES = tuple(JOINT_ANGLES) + tuple(SIGNED_ANGLES)
+
+
+def joint_angles(common: np.ndarray, z: np.ndarray | None = None,
+                 min_score: float = MIN_SCORE) -> dict[str, float | None]:
+    """All angles of one pose in the common skeleton ((N, 3) x, y, score). With `z` (depth per
+    point, same units as x) inner angles are taken in 3D, which sees a squat or a forward lean
+    that a camera in front of the person foreshortens away."""
+    out: dict[str, float | None] = {}
+    pts = common[:, :2] if z is None else np.column_stack([common[:, :2], z])
+    for name, (a, b, c) in JOINT_ANGLES.items():
+        ib, ic = COMMON_INDEX[b], COMMON_INDEX[c]
+        if a == "vertical":
+            pa, score_a = pts[ib] - np.eye(pts.shape[1])[1] * 100.0, 1.0
+        else:
+            pa, score_a = pts[COMMON_INDEX[a]], common[COMMON_INDEX[a], 2]
+        if min(score_a, common[ib, 2], common[ic, 2]) < min_score:
+            out[name] = None
+            continue
+        angle = inner_angle(pa, pts[ib], pts[ic])
+        out[name] = None if math.isnan(angle) else angle
+    for name, (a, b) in SIGNED_ANGLES.items():
+        pa, pb = common[COMMON_INDEX[a]], common[COMMON_INDEX[b]]
+        if min(pa[2], pb[2]) < min_score or (pa[0] == pb[0] and pa[1] == pb[1]):
+            out[name] = None
+            continue
+        out[name] = circular_diff(direction(pa[0], pa[1], pb[0], pb[1]), 270.0)
+    return out

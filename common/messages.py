@@ -1,0 +1,208 @@
+"""The bus contract: one frozen dataclass per message, one msgpack encode/decode pair.
+
+Versioning rule (docs/messages.md): SCHEMA_VERSION changes only when a field changes meaning or
+is removed. Adding a field with a default does not bump it; decoders ignore fields they do not
+know. A field name is never reused for something else.
+
+A Frame's pixels travel as a separate raw message part (zero-copy), never inside msgpack.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import msgpack
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+class MalformedMessage(ValueError):
+    """Bytes that are not a valid message of the expected type; the caller drops and counts it."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One camera image. `pixels` is sent as its own zero-copy part, not in the header."""
+
+    TOPIC: ClassVar[str] = "frame"
+    seq: int
+    t_capture_ns: int  # time.monotonic_ns() when the image was grabbed
+    frame_id: int
+    width: int
+    height: int
+    source: str = ""  # "camera:0", "video:clip.mp4", "image:x.jpg", "sim"
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Keypoints of the participant in input-image pixels, in the model's native layout and order."""
+
+    TOPIC: ClassVar[str] = "pose"
+    seq: int
+    t_capture_ns: int
+    frame_id: int
+    width: int
+    height: int
+    model: str
+    backend: str  # "cpu" | "edgetpu" | "sim"
+    layout: str  # a key of common.keypoints.LAYOUTS
+    keypoints: list  # [[x, y, score], ...] native order; [] when nobody is in view
+    latency_ms: float = 0.0  # inference time for this frame
+    z: list = field(default_factory=list)  # optional per-keypoint depth, same units as x
+
+
+@dataclass(frozen=True)
+class Score:
+    """Per-frame verdict of the scoring service."""
+
+    TOPIC: ClassVar[str] = "score"
+    seq: int
+    t_capture_ns: int
+    frame_id: int
+    session_id: str
+    routine: str
+    joint_status: dict  # joint -> "correct" | "near" | "wrong" | "none"
+    joint_error_deg: dict  # joint -> signed angle error (participant - target), degrees
+    verdict: str  # "correct" | "near" | "wrong" | "none"
+    reps: int
+    score: float  # running session score, 0..100
+    progress: float  # 0..1 through the routine
+    offset_s: float = 0.0  # estimated participant lag behind the routine (+ = behind)
+    guidance: str = ""  # locale key for the one-line hint, e.g. "raise.left_shoulder"
+    phase: str = ""
+
+
+@dataclass(frozen=True)
+class Session:
+    """Session start and end. `summary` is set on "end" (see docs/messages.md)."""
+
+    TOPIC: ClassVar[str] = "session"
+    seq: int
+    t_capture_ns: int
+    session_id: str
+    event: str  # "start" | "end"
+    routine: str
+    participant: str
+    started_unix: float
+    summary: dict = field(default_factory=dict)
+    routine_start_ns: int = 0  # monotonic time the routine starts (after the countdown)
+
+
+@dataclass(frozen=True)
+class Alert:
+    TOPIC: ClassVar[str] = "alert"
+    seq: int
+    t_capture_ns: int
+    alert_id: str
+    session_id: str
+    kind: str  # "fall"
+    detail: str
+    unix: float
+
+
+@dataclass(frozen=True)
+class Health:
+    TOPIC: ClassVar[str] = "health"
+    seq: int
+    t_capture_ns: int
+    service: str
+    fps: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    dropped: int  # messages skipped by latest-only draining or lost (sequence gaps)
+    malformed: int  # messages dropped because they did not decode
+    state: str = "ok"  # e.g. camera "ok" | "lost"; inference "ok" | "no_person"
+    backend: str = ""  # inference: "edgetpu" | "cpu"
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Control:
+    """A remote-control command from the TV (renderer) to scoring."""
+
+    TOPIC: ClassVar[str] = "control"
+    seq: int
+    t_capture_ns: int
+    command: str  # "start" | "pause" | "resume" | "stop" | "participant"
+    participant: str = ""
+
+
+MESSAGE_TYPES: dict[str, type] = {t.TOPIC: t for t in (Frame, Pose, Score, Session, Alert, Health, Control)}
+
+# Anything larger is dropped before decoding: a frame header or a Session summary is a few kB.
+MAX_HEADER_BYTES = 256 * 1024
+
+
+def encode(msg) -> bytes:
+    """msgpack of the message's fields (not the pixels), with the schema version under "v"."""
+    body = {f.name: getattr(msg, f.name) for f in dataclasses.fields(msg) if f.name != "pixels"}
+    body["v"] = SCHEMA_VERSION
+    return msgpack.packb(body, use_bin_type=True)
+
+
+_FIELDS = {name: tuple(dataclasses.fields(cls)) for name, cls in MESSAGE_TYPES.items()}
+
+
+def decode(topic: str, data: bytes, pixels: np.ndarray | None = None):
+    """Bytes -> message of the topic's type; raises MalformedMessage saying what was wrong."""
+    cls = MESSAGE_TYPES.get(topic)
+    if cls is None:
+        raise MalformedMessage(f"unknown topic {topic!r}")
+    if len(data) > MAX_HEADER_BYTES:
+        raise MalformedMessage(f"{topic}: {len(data)} bytes is over the {MAX_HEADER_BYTES} byte limit")
+    try:
+        body = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        raise MalformedMessage(f"{topic}: not msgpack ({type(exc).__name__})") from None
+    if not isinstance(body, dict):
+        raise MalformedMessage(f"{topic}: expected a map, got {type(body).__name__}")
+    if body.get("v") != SCHEMA_VERSION:
+        raise MalformedMessage(f"{topic}: schema version {body.get('v')!r}, this build reads {SCHEMA_VERSION}")
+    kwargs: dict[str, Any] = {}
+    for f in _FIELDS[topic]:
+        if f.name == "pixels":
+            continue
+        if f.name in body:
+            kwargs[f.name] = body[f.name]
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise MalformedMessage(f"{topic}: missing field {f.name!r}")
+    try:
+        msg = cls(**kwargs)
+    except TypeError as exc:
+        raise MalformedMessage(f"{topic}: {exc}") from None
+    _check_types(topic, msg)
+    if topic == "frame":
+        msg = _attach_pixels(msg, pixels)
+    return msg
+
+
+def _check_types(topic: str, msg) -> None:
+    # Cheap guards on the fields consumers index into; msgpack already gives the base types.
+    for f in dataclasses.fields(msg):
+        value = getattr(msg, f.name)
+        want = f.type if isinstance(f.type, str) else ""
+        if want == "int" and not isinstance(value, int):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be an integer")
+        if want in ("float",) and not isinstance(value, (int, float)):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be a number")
+        if want == "str" and not isinstance(value, str):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be text")
+        if want in ("list",) and not isinstance(value, list):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be a list")
+        if want in ("dict",) and not isinstance(value, dict):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be a map")
+
+
+def _attach_pixels(frame: Frame, pixels) -> Frame:
+    if pixels is None:
+        raise MalformedMessage("frame: pixel part missing")
+    if not (0 < frame.width <= 8192 and 0 < frame.height <= 8192):
+        raise MalformedMessage(f"frame: size {frame.width}x{frame.height} out of range")
+    want = frame.width * frame.height * 3
+    buf = np.frombuffer(pixels, dtype=np.uint8)
+    if buf.size != want:
+        raise MalformedMessage(f"frame: {buf.size} pixel bytes for {frame.width}x{frame.height} BGR (want {want})")
+    return dataclasses.replace(frame, pixels=buf.reshape(frame.height, frame.width, 3))

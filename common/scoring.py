@@ -1,0 +1,172 @@
+"""Session scoring: joint angles against a routine, lag-tolerant, with reps, holds and summary.
+
+Alignment (docs/scoring.md): for every candidate offset d in [-W, +W] (0.1 s steps) we keep an
+exponentially-weighted cost (time constant 1 s) of comparing the participant at time t with the
+routine at t - d; each frame uses the cheapest offset. This is a best match within a window over
+the last second, which follows a participant who lags or leads by up to W and one whose lag
+drifts slowly (moving more slowly than the instructor), at the cost of one angle comparison per
+candidate (31 at W = 1.5 s). `naive=True` compares at the same timestamp, like the prototype.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.geometry import SIGNED_ANGLES, joint_angles
+from common.keypoints import MIRROR_SWAP, mirror
+from common.reps import RepCounter
+from common.routine import Routine
+
+STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
+ERROR_CAP_DEG = 60.0  # one wild joint should not dominate the alignment cost
+
+
+@dataclass
+class FrameScore:
+    joint_status: dict[str, str]
+    joint_error_deg: dict[str, float]
+    verdict: str
+    offset_s: float
+    reps: int
+    score: float
+    progress: float
+    guidance: str
+    phase: str
+    angles: dict[str, float | None]
+
+
+def guidance_key(joint: str, angle: float, target: float) -> str:
+    """Locale key for one line of advice: '<joint group>.more' = open the angle more (for a
+    signed angle such as trunk_tilt: lean further to the side the routine asks for)."""
+    group = joint.replace("left_", "").replace("right_", "")
+    more = abs(angle) < abs(target) if joint in SIGNED_ANGLES else angle < target
+    return f"{group}.{'more' if more else 'less'}"
+
+
+@dataclass
+class SessionScorer:
+    routine: Routine
+    tolerance_scale: float = 1.0
+    lag_window_s: float = 1.5
+    naive: bool = False
+    step_s: float = 0.1
+    frames: int = 0
+    frames_scored: int = 0
+    frames_correct: int = 0
+    hold_s: float = 0.0
+    _offsets: np.ndarray = field(init=False)
+    _costs: np.ndarray = field(init=False)
+    _last_t: float | None = None
+    _prev_t: float | None = None
+    _joint_seen: dict = field(default_factory=dict)
+    _joint_correct: dict = field(default_factory=dict)
+    _angles_seen: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = 0 if self.naive else int(round(self.lag_window_s / self.step_s))
+        self._offsets = np.arange(-n, n + 1) * self.step_s
+        self._costs = np.zeros(len(self._offsets))
+        self.reps = RepCounter(self.routine.reps) if self.routine.reps else None
+
+    # -- per frame --------------------------------------------------------------------------
+    def _frame_costs(self, t: float, angles: dict[str, float | None]) -> np.ndarray | None:
+        joints = [j for j in self.routine.joints if angles.get(j) is not None]
+        if not joints:
+            return None
+        costs = np.empty(len(self._offsets))
+        for i, d in enumerate(self._offsets):
+            target = self.routine.target(t - d)
+            errs = [min(abs(angles[j] - target[j]), ERROR_CAP_DEG) for j in joints if j in target]
+            costs[i] = sum(errs) / len(errs) if errs else ERROR_CAP_DEG
+        return costs
+
+    def update(self, t: float, common: np.ndarray | None, z: np.ndarray | None = None) -> FrameScore:
+        """Score one pose at routine time t (seconds since the routine started)."""
+        self.frames += 1
+        if common is not None and len(common) and self.routine.mirror:
+            common = mirror(common, 0.0)  # the flip's x origin does not change any angle
+            z = None if z is None else z[list(MIRROR_SWAP)]
+        angles = joint_angles(common, z) if common is not None and len(common) else {}
+        costs = self._frame_costs(t, angles)
+        if costs is not None:
+            dt = 0.1 if self._last_t is None else max(t - self._last_t, 1e-3)
+            alpha = 1.0 - math.exp(-dt / 1.0)
+            self._costs = costs if self._last_t is None else (1 - alpha) * self._costs + alpha * costs
+            self._last_t = t
+        offset = float(self._offsets[int(np.argmin(self._costs))])
+        target = self.routine.target(t - offset)
+        status, errors = {}, {}
+        for j, rule in self.routine.joints.items():
+            a = angles.get(j)
+            if a is None or j not in target:
+                status[j] = "none"
+                continue
+            err = a - target[j]
+            errors[j] = round(err, 1)
+            tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
+            status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
+        verdict = self._verdict(status)
+        self._account(t, status, angles, verdict)
+        worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
+        return FrameScore(
+            joint_status=status, joint_error_deg=errors, verdict=verdict, offset_s=round(offset, 2),
+            reps=self.reps.count if self.reps else 0, score=self.score(),
+            progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
+            guidance=guidance_key(worst, angles[worst], target[worst]) if worst else "",
+            phase=self.routine.phase(t - offset), angles=angles)
+
+    @staticmethod
+    def _verdict(status: dict[str, str]) -> str:
+        seen = [s for s in status.values() if s != "none"]
+        if len(seen) * 2 < len(status):  # most joints hidden: no verdict rather than a guess
+            return "none"
+        return max(seen, key=STATUS_ORDER.__getitem__)
+
+    def _account(self, t: float, status, angles, verdict) -> None:
+        if verdict != "none":
+            self.frames_scored += 1
+            if verdict == "correct":
+                self.frames_correct += 1
+                # A hold counts time only while the posture is correct (gaps capped at 0.2 s).
+                if self.routine.kind == "balance_hold" and self._prev_t is not None:
+                    self.hold_s += min(0.2, max(0.0, t - self._prev_t))
+        self._prev_t = t
+        for j, s in status.items():
+            if s != "none":
+                self._joint_seen[j] = self._joint_seen.get(j, 0) + 1
+                self._joint_correct[j] = self._joint_correct.get(j, 0) + (s == "correct")
+        for j, a in angles.items():
+            if a is not None:
+                self._angles_seen.setdefault(j, []).append(a)
+        if self.reps:
+            self.reps.update(t, angles)
+
+    # -- session ----------------------------------------------------------------------------
+    def score(self) -> float:
+        return round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0
+
+    def range_of_motion(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for j, values in self._angles_seen.items():
+            lo, hi = np.percentile(values, [5, 95])
+            out[j] = {"min": round(float(lo), 1), "max": round(float(hi), 1), "range": round(float(hi - lo), 1)}
+        return out
+
+    def summary(self) -> dict:
+        rom = self.range_of_motion()
+        asym = {}
+        for j in rom:
+            if j.startswith("left_") and "right_" + j[5:] in rom:
+                left, right = rom[j]["range"], rom["right_" + j[5:]]["range"]
+                asym[j[5:]] = round(100.0 * abs(left - right) / max(left, right, 1e-6), 1)
+        out = {
+            "score": self.score(), "frames": self.frames, "frames_scored": self.frames_scored,
+            "reps": self.reps.count if self.reps else 0,
+            "joints": {j: round(self._joint_correct.get(j, 0) / n, 3) for j, n in self._joint_seen.items()},
+            "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
+        }
+        if self.routine.kind == "balance_hold":
+            out["hold_s"] = round(self.hold_s, 1)
+        return out

@@ -1,0 +1,165 @@
+"""`silvergym run`: the process table on one box, like systemd does it on the Pi.
+
+Each service is a child process (`silvergym service NAME`). A child that exits is restarted
+with exponential backoff; one that is alive but silent on the bus (no Health for
+`hung_after_s`, e.g. stopped or deadlocked) is killed and restarted. A child that exits with 2
+(bad config or input) stops everything: restarting cannot fix it. SIGTERM/SIGINT stops all
+children within 2 s (SIGTERM, then SIGKILL after 1.5 s).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import zmq
+
+from common import messages
+from common.bus import Subscriber
+from common.config import Config
+
+log = logging.getLogger("supervisor")
+
+EXIT_CONFIG = 2
+EXIT_TPU_REQUIRED = 3
+FATAL_EXITS = (EXIT_CONFIG, EXIT_TPU_REQUIRED)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_s: float = 0.5
+    restart_at: float = 0.0
+    last_health: float = 0.0
+    done: bool = False  # exited 0 by itself (a video that ended): not restarted
+
+
+@dataclass
+class Supervisor:
+    config: Config
+    names: list[str]
+    config_path: str | None = None
+    overrides: dict = field(default_factory=dict)
+    hung_after_s: float = 15.0
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_session_end: object = None  # callable(summary) -> bool (True = stop everything)
+
+    def __post_init__(self):
+        self.children = {n: Child(n, self._argv(n)) for n in self.names}
+        self.exit_code = 0
+
+    def _argv(self, name: str) -> list[str]:
+        argv = [sys.executable, "-m", "common.cli", "service", name]
+        if self.config_path:
+            argv += ["--config", str(self.config_path)]
+        if self.overrides:
+            argv += ["--set-json", json.dumps(self.overrides)]
+        return argv
+
+    def _spawn(self, child: Child, now: float) -> None:
+        child.proc = subprocess.Popen(child.argv)
+        child.started_at = child.last_health = now
+        log.info("started %s (pid %d)", child.name, child.proc.pid)
+
+    def _health_name(self, service: str) -> str:
+        # The simulator stands in for camera+inference and reports as "inference".
+        return "simulator" if service == "inference" and "simulator" in self.children else service
+
+    def run(self) -> int:
+        ctx = zmq.Context()
+        events = Subscriber(ctx, self.config.bus.all_endpoints(), ["health", "session"])
+        try:
+            now = time.monotonic()
+            for child in self.children.values():
+                self._spawn(child, now)
+            while not self.stop.is_set():
+                for msg in events.receive(timeout_ms=200):
+                    self._observe(msg)
+                self._check(time.monotonic())
+            return self.exit_code
+        finally:
+            self._stop_all()
+            events.close()
+            ctx.destroy(linger=0)
+
+    def _observe(self, msg) -> None:
+        if msg.TOPIC == "health":
+            child = self.children.get(self._health_name(msg.service))
+            if child is not None:
+                child.last_health = time.monotonic()
+        elif msg.TOPIC == "session" and msg.event == "end" and self.on_session_end is not None:
+            if self.on_session_end(msg):
+                self.stop.set()
+
+    def _check(self, now: float) -> None:
+        for child in self.children.values():
+            if child.done:
+                continue
+            if child.proc is None:
+                if now >= child.restart_at:
+                    child.restarts += 1
+                    self._spawn(child, now)
+                continue
+            code = child.proc.poll()
+            if code is None:
+                if now - child.last_health > self.hung_after_s:
+                    log.error("%s (pid %d) sent no health for %.0f s: it is hung; killing and restarting it",
+                              child.name, child.proc.pid, now - child.last_health)
+                    child.proc.kill()
+                    child.proc.wait()
+                    self._schedule_restart(child, now, "hung")
+                continue
+            if code == 0:
+                log.info("%s finished", child.name)
+                child.done, child.proc = True, None
+            elif code in FATAL_EXITS:
+                log.error("%s exited with %d (a problem restarting cannot fix, see its message above); stopping",
+                          child.name, code)
+                self.exit_code = code
+                self.stop.set()
+            else:
+                self._schedule_restart(child, now, f"exit code {code}")
+
+    def _schedule_restart(self, child: Child, now: float, why: str) -> None:
+        if now - child.started_at > 30.0:
+            child.backoff_s = 0.5  # it ran fine for a while: this is a new fault, not a crash loop
+        child.restart_at = now + child.backoff_s
+        log.warning("%s stopped (%s); restarting in %.1f s", child.name, why, child.backoff_s)
+        child.backoff_s = min(child.backoff_s * 2, self.config.supervisor.restart_backoff_max_s)
+        child.proc = None
+
+    def _stop_all(self) -> None:
+        running = [c.proc for c in self.children.values() if c.proc is not None and c.proc.poll() is None]
+        for p in running:
+            p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 1.5
+        for p in running:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("pid %d did not stop in time; killing it", p.pid)
+                p.kill()
+                p.wait()
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    def on_signal(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def summary_line(msg: messages.Session) -> str:
+    s = msg.summary
+    return (f"session {msg.session_id} ({msg.routine}, {msg.participant}): score {s.get('score', 0):.1f}/100, "
+            f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored")

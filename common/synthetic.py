@@ -1,0 +1,91 @@
+"""A stick-figure body posed from joint angles: the simulated participant of `make demo`
+(published on the bus as Pose with backend "sim") and the synthetic sequences of the tests.
+
+Forward kinematics in 3D (x right, y down, z away from the camera), person facing the camera:
+trunk lean bends forward toward the camera, hips/knees flex in the sagittal plane, shoulders
+abduct in the frontal plane, elbows flex toward the camera. The 2D projection is (x, y).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.keypoints import COCO17, COMMON, COMMON_INDEX
+
+STANDING = {"left_knee": 175.0, "right_knee": 175.0, "left_hip": 175.0, "right_hip": 175.0,
+            "left_shoulder": 15.0, "right_shoulder": 15.0, "left_elbow": 170.0, "right_elbow": 170.0,
+            "trunk_lean": 3.0, "trunk_tilt": 0.0}
+
+
+@dataclass(frozen=True)
+class Body:
+    """Segment lengths in pixels (a person about 400 px tall)."""
+    trunk: float = 125.0
+    head: float = 45.0
+    shoulder_half: float = 30.0
+    hip_half: float = 30.0
+    upper_arm: float = 70.0
+    forearm: float = 65.0
+    thigh: float = 100.0
+    shin: float = 100.0
+
+
+def _sagittal(phi_deg: float) -> np.ndarray:
+    """Unit vector at phi from straight up, turned toward the camera (-z)."""
+    p = math.radians(phi_deg)
+    return np.array([0.0, -math.cos(p), -math.sin(p)])
+
+
+def pose3d(angles: dict[str, float], center_x: float = 320.0, floor_y: float = 450.0,
+           body: Body = Body(), lying: bool = False) -> np.ndarray:
+    """(len(COMMON), 3) array of x, y, z for the given joint angles (missing ones = standing)."""
+    a = {**STANDING, **angles}
+    lean, tilt = a["trunk_lean"], a["trunk_tilt"]
+    tr = math.radians(tilt)
+    up = np.array([math.sin(tr), -math.cos(tr) * math.cos(math.radians(lean)),
+                   -math.cos(tr) * math.sin(math.radians(lean))])
+    up /= np.linalg.norm(up)
+    lateral = np.array([math.cos(tr), math.sin(tr), 0.0])  # toward the person's left (image right)
+    forward = np.array([0.0, 0.0, -1.0])
+    pts = {"mid_hip": np.zeros(3)}
+    pts["neck"] = pts["mid_hip"] + body.trunk * up
+    pts["nose"] = pts["neck"] + body.head * up + 8.0 * forward
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        hip = pts["mid_hip"] + sign * body.hip_half * lateral
+        thigh = _sagittal(lean + a[f"{side}_hip"])
+        knee = hip + body.thigh * thigh
+        shin = _sagittal(lean + a[f"{side}_hip"] + 180.0 - a[f"{side}_knee"])
+        pts[f"{side}_hip"], pts[f"{side}_knee"], pts[f"{side}_ankle"] = hip, knee, knee + body.shin * shin
+        shoulder = pts["neck"] + sign * body.shoulder_half * lateral
+        s = math.radians(a[f"{side}_shoulder"])
+        arm = math.sin(s) * sign * lateral + math.cos(s) * -up
+        elbow = shoulder + body.upper_arm * arm
+        bend = math.radians(180.0 - a[f"{side}_elbow"])
+        fore = math.cos(bend) * arm + math.sin(bend) * forward
+        pts[f"{side}_shoulder"], pts[f"{side}_elbow"], pts[f"{side}_wrist"] = shoulder, elbow, elbow + body.forearm * fore
+        pts[f"{side}_eye"] = pts["nose"] + sign * 10.0 * lateral - 8.0 * up
+        pts[f"{side}_ear"] = pts["nose"] + sign * 20.0 * lateral - 4.0 * up + 10.0 * -forward
+    xyz = np.stack([pts[n] for n in COCO17] + [pts["neck"], pts["mid_hip"]])
+    if lying:  # the whole body turned onto its side, along the floor
+        xyz = xyz[:, [1, 0, 2]] * np.array([-1.0, 1.0, 1.0])
+    xyz[:, 1] += floor_y - xyz[:, 1].max()
+    xyz[:, 0] += center_x - xyz[COMMON_INDEX["mid_hip"], 0]
+    return xyz
+
+
+def common_pose(angles: dict[str, float], score: float = 0.9, **kw) -> np.ndarray:
+    """(len(COMMON), 3) x, y, score, as keypoints.to_common returns."""
+    xyz = pose3d(angles, **kw)
+    return np.concatenate([xyz[:, :2], np.full((len(COMMON), 1), score)], axis=1)
+
+
+def coco17_pose(angles: dict[str, float], rng: np.random.Generator | None = None, noise_px: float = 0.0,
+                score: float = 0.9, **kw) -> tuple[list, list]:
+    """Native COCO-17 keypoints [[x, y, score], ...] and z, with optional pixel noise."""
+    xyz = pose3d(angles, **kw)[: len(COCO17)]
+    if rng is not None and noise_px > 0:
+        xyz = xyz + rng.normal(0.0, noise_px, xyz.shape)
+    kps = [[float(x), float(y), score] for x, y in xyz[:, :2]]
+    return kps, [float(z) for z in xyz[:, 2]]

@@ -1,0 +1,256 @@
+"""MediaPipe BlazePose GHUM (full) on a plain TFLite interpreter, following MediaPipe's graphs:
+
+pose_detection_cpu: letterbox to 224x224 in [-1, 1], 2254 SSD anchors, box + 4 alignment
+    keypoints per anchor, sigmoid score >= 0.5, weighted non-maximum suppression (IoU 0.3).
+pose_detection_to_roi: centre = keypoint 0 (mid-hip), side = 2 * |kp1 - kp0|, rotation so that
+    kp0 -> kp1 points up (target 90 deg), then scaled 1.25 and made square.
+pose_landmark_by_roi: the ROI warped to 256x256 in [0, 1]; 39 landmarks x (x, y, z, visibility,
+    presence) with sigmoid on the last two; heatmap refinement (7x7, >= 0.5); projected back.
+pose_landmarks_to_roi: the next frame's ROI from auxiliary landmarks 33 and 34 the same way;
+    the detector runs again only when the pose flag drops below 0.5 (tracking lost).
+pose_landmark_filtering: One Euro filters scaled by the person's size (landmarks: min cutoff
+    0.05, beta 80; auxiliary: 0.01, 10), visibility low-passed with alpha 0.1.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.imageops import OneEuro, Roi, input_to_image, warp
+
+DET_SIZE = 224
+LM_SIZE = 256
+MIN_DETECTION_SCORE = 0.5
+NMS_IOU = 0.3
+POSE_FLAG_THRESHOLD = 0.5
+ROI_SCALE = 1.25
+NUM_LANDMARKS = 33  # plus 6 auxiliary/ROI landmarks in the raw output (39 in all)
+
+
+def _calc_scale(min_scale: float, max_scale: float, index: int, count: int) -> float:
+    return (min_scale + max_scale) * 0.5 if count == 1 else min_scale + (max_scale - min_scale) * index / (count - 1)
+
+
+def generate_anchors(input_size: int = DET_SIZE, strides=(8, 16, 32, 32, 32), min_scale: float = 0.1484375,
+                     max_scale: float = 0.75, offset: float = 0.5) -> np.ndarray:
+    """SSD anchor centres (N, 2) in [0, 1], as MediaPipe's SsdAnchorsCalculator with
+    aspect ratio 1.0, the interpolated extra anchor and fixed anchor size (w = h = 1)."""
+    anchors = []
+    layer = 0
+    n = len(strides)
+    while layer < n:
+        per_location = 0
+        last = layer
+        while last < n and strides[last] == strides[layer]:
+            per_location += 2  # aspect ratio 1.0 + the interpolated-scale anchor
+            last += 1
+        fm = math.ceil(input_size / strides[layer])
+        for y in range(fm):
+            for x in range(fm):
+                anchors.extend([((x + offset) / fm, (y + offset) / fm)] * per_location)
+        layer = last
+    return np.asarray(anchors, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Detection:
+    score: float
+    box: np.ndarray  # x0, y0, x1, y1 in letterboxed-input units [0, 1]
+    keypoints: np.ndarray  # (4, 2) in the same units
+
+
+def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
+                      scale: float = DET_SIZE, min_score: float = MIN_DETECTION_SCORE) -> list[Detection]:
+    """Raw (N, 12) regressors and (N,) logits -> detections above min_score (before NMS)."""
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)))
+    keep = np.nonzero(scores >= min_score)[0]
+    out = []
+    for i in keep:
+        r = raw_boxes[i]
+        ax, ay = anchors[i]
+        cx, cy = r[0] / scale + ax, r[1] / scale + ay
+        w, h = r[2] / scale, r[3] / scale
+        kps = r[4:12].reshape(4, 2) / scale + anchors[i]
+        out.append(Detection(float(scores[i]), np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]), kps))
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def weighted_nms(dets: list[Detection], iou_threshold: float = NMS_IOU) -> list[Detection]:
+    """MediaPipe's WEIGHTED suppression: each cluster of overlapping detections becomes one,
+    its box and keypoints the score-weighted mean, its score the best one's."""
+    remaining = sorted(dets, key=lambda d: d.score, reverse=True)
+    out = []
+    while remaining:
+        top = remaining[0]
+        cluster = [d for d in remaining if _iou(top.box, d.box) > iou_threshold]
+        rest = [d for d in remaining if _iou(top.box, d.box) <= iou_threshold]
+        if top not in cluster:  # a degenerate (zero-area) box overlaps nothing, not even itself
+            cluster.insert(0, top)
+            rest = [d for d in rest if d is not top]
+        w = np.array([d.score for d in cluster])
+        box = (np.stack([d.box for d in cluster]) * w[:, None]).sum(0) / w.sum()
+        kps = (np.stack([d.keypoints for d in cluster]) * w[:, None, None]).sum(0) / w.sum()
+        out.append(Detection(top.score, box, kps))
+        remaining = rest
+    return out
+
+
+def alignment_roi(p0: np.ndarray, p1: np.ndarray, scale: float = ROI_SCALE) -> Roi:
+    """Square ROI centred on p0, side 2|p1 - p0| * scale, rotated so p0 -> p1 points up."""
+    side = 2.0 * float(np.hypot(*(p1 - p0))) * scale
+    rotation = math.pi / 2 - math.atan2(-(p1[1] - p0[1]), p1[0] - p0[0])
+    rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
+    return Roi(float(p0[0]), float(p0[1]), side, side, rotation)
+
+
+def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 7, min_conf: float = 0.5) -> np.ndarray:
+    """Move each landmark (normalized to the crop) to the confidence-weighted centre of its
+    kernel x kernel heatmap window when that window is confident enough."""
+    hh, hw, _ = heatmap.shape
+    out = xy_norm.copy()
+    off = (kernel - 1) // 2
+    conf_map = 1.0 / (1.0 + np.exp(-np.clip(heatmap, -80.0, 80.0)))
+    for i, (x, y) in enumerate(xy_norm[: heatmap.shape[2]]):
+        col, row = int(x * hw), int(y * hh)
+        if not (0 <= col < hw and 0 <= row < hh):
+            continue
+        r0, r1, c0, c1 = max(0, row - off), min(hh, row + off + 1), max(0, col - off), min(hw, col + off + 1)
+        window = conf_map[r0:r1, c0:c1, i]
+        total = window.sum()
+        if window.max() < min_conf or total <= 0:
+            continue
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        out[i] = ((cols * window).sum() / total + 0.5) / hw, ((rows * window).sum() / total + 0.5) / hh
+    return out
+
+
+def choose_participant(dets: list[Detection], previous: Roi | None, to_image) -> Detection | None:
+    """The participant: the detection overlapping the last known person, else the largest,
+    most central, most confident one (a poster or a passer-by at the edge loses)."""
+    if not dets:
+        return None
+    if previous is not None:
+        overlaps = [(previous.iou(_box_roi(to_image(d.box.reshape(2, 2)))), d) for d in dets]
+        best_iou, best = max(overlaps, key=lambda o: o[0])
+        if best_iou > 0.3:
+            return best
+
+    def merit(d: Detection) -> float:
+        size = math.sqrt(max(d.box[2] - d.box[0], 0) * max(d.box[3] - d.box[1], 0))
+        cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
+        centrality = 1.0 - min(1.0, math.hypot(cx - 0.5, cy - 0.5) / 0.7071)
+        return d.score * (0.5 + size) * (0.5 + centrality)
+
+    return max(dets, key=merit)
+
+
+def _box_roi(corners: np.ndarray) -> Roi:
+    (x0, y0), (x1, y1) = corners
+    return Roi((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0), abs(y1 - y0))
+
+
+class BlazePose:
+    layout = "blazepose33"
+
+    def __init__(self, detector, landmarker, name: str = "blazepose-full", backend: str = "cpu", smooth: bool = True):
+        self.detector, self.landmarker = detector, landmarker
+        self.name, self.backend, self.smooth = name, backend, smooth
+        self.anchors = generate_anchors()
+        d_in, d_out = detector.get_input_details()[0], detector.get_output_details()
+        self._det_in = d_in["index"]
+        by_shape = {tuple(o["shape"]): o["index"] for o in d_out}
+        self._det_boxes, self._det_scores = by_shape[(1, 2254, 12)], by_shape[(1, 2254, 1)]
+        self._lm_in = landmarker.get_input_details()[0]["index"]
+        outs = {o["name"]: o["index"] for o in landmarker.get_output_details()}
+        self._lm_out = {k: outs[f"Identity{s}"] for k, s in
+                        (("landmarks", ""), ("flag", "_1"), ("heatmap", "_3"), ("world", "_4"))}
+        self.reset()
+
+    def reset(self) -> None:
+        self._roi: Roi | None = None
+        self._last_person: Roi | None = None
+        self._lm_filter = OneEuro(min_cutoff=0.05, beta=80.0, d_cutoff=1.0)
+        self._aux_filter = OneEuro(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
+        self._visibility: np.ndarray | None = None
+
+    # -- detector -------------------------------------------------------------------------
+    def detect(self, bgr: np.ndarray) -> tuple[list[Detection], Roi]:
+        """All people found (after NMS), in letterboxed units, and the letterbox used."""
+        h, w = bgr.shape[:2]
+        box = Roi.letterbox(w, h)
+        img = warp(bgr, box, DET_SIZE, DET_SIZE)
+        tensor = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0
+        self.detector.set_tensor(self._det_in, tensor[None])
+        self.detector.invoke()
+        raw_boxes = self.detector.get_tensor(self._det_boxes)[0]
+        raw_scores = self.detector.get_tensor(self._det_scores)[0]
+        return weighted_nms(decode_detections(raw_boxes, raw_scores, self.anchors)), box
+
+    def _roi_from_detector(self, bgr: np.ndarray) -> Roi | None:
+        dets, box = self.detect(bgr)
+
+        def to_image(pts):
+            return input_to_image(np.asarray(pts) * DET_SIZE, box, DET_SIZE, DET_SIZE)
+
+        chosen = choose_participant(dets, self._last_person, to_image)
+        if chosen is None:
+            return None
+        kps = to_image(chosen.keypoints)
+        return alignment_roi(kps[0], kps[1])
+
+    # -- landmarks ------------------------------------------------------------------------
+    def _landmarks(self, bgr: np.ndarray, roi: Roi):
+        crop = warp(bgr, roi, LM_SIZE, LM_SIZE, replicate=True)
+        tensor = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+        self.landmarker.set_tensor(self._lm_in, tensor[None])
+        self.landmarker.invoke()
+        flag = float(self.landmarker.get_tensor(self._lm_out["flag"]).reshape(-1)[0])
+        raw = self.landmarker.get_tensor(self._lm_out["landmarks"]).reshape(-1, 5)
+        heatmap = self.landmarker.get_tensor(self._lm_out["heatmap"])[0]
+        xy = refine_from_heatmap(raw[:, :2] / LM_SIZE, heatmap)
+        pts = input_to_image(xy * LM_SIZE, roi, LM_SIZE, LM_SIZE)
+        z = raw[:, 2] / LM_SIZE * roi.w
+        visibility = 1.0 / (1.0 + np.exp(-raw[:, 3]))
+        return flag, pts, z, visibility
+
+    def estimate(self, bgr: np.ndarray, t: float | None = None):
+        """(33, 3) x, y, visibility in image pixels (z in `self.last_z`), or empty when nobody."""
+        roi = self._roi or self._roi_from_detector(bgr)
+        if roi is None:
+            self.reset()
+            return np.zeros((0, 3))
+        flag, pts, z, visibility = self._landmarks(bgr, roi)
+        if flag < POSE_FLAG_THRESHOLD and self._roi is not None:
+            # Tracking lost: look again with the detector on this same frame.
+            self._roi = None
+            roi = self._roi_from_detector(bgr)
+            if roi is None:
+                self.reset()
+                return np.zeros((0, 3))
+            flag, pts, z, visibility = self._landmarks(bgr, roi)
+        if flag < POSE_FLAG_THRESHOLD:
+            self.reset()
+            return np.zeros((0, 3))
+        body, aux = pts[:NUM_LANDMARKS], pts[NUM_LANDMARKS:NUM_LANDMARKS + 2]
+        if self.smooth and t is not None:
+            scale = ((np.ptp(body[:, 0]) + np.ptp(body[:, 1])) / 2.0) or 1.0
+            body = self._lm_filter(body, t, value_scale=1.0 / scale)
+            aux = self._aux_filter(aux, t, value_scale=1.0 / scale)
+            vis = visibility[:NUM_LANDMARKS]
+            self._visibility = vis if self._visibility is None else 0.1 * vis + 0.9 * self._visibility
+            visibility = np.concatenate([self._visibility, visibility[NUM_LANDMARKS:]])
+        self._roi = alignment_roi(aux[0], aux[1])
+        self._last_person = _box_roi(np.array([body[:, :2].min(0), body[:, :2].max(0)]))
+        self.last_z = z[:NUM_LANDMARKS]
+        return np.concatenate([body, visibility[:NUM_LANDMARKS, None]], axis=1)

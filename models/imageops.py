@@ -1,0 +1,104 @@
+"""Rotated regions of interest and the affine warps between an image and a model's input square.
+
+A Roi is a rectangle in image pixels: centre, width, height and rotation (radians, clockwise
+in image coordinates, as MediaPipe's NormalizedRect). A letterbox of the whole image is the
+square Roi centred on the image whose side is the longer image side (no stretching).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Roi:
+    cx: float
+    cy: float
+    w: float
+    h: float
+    rotation: float = 0.0
+
+    @staticmethod
+    def letterbox(width: int, height: int) -> "Roi":
+        side = float(max(width, height))
+        return Roi(width / 2.0, height / 2.0, side, side, 0.0)
+
+    def square_long(self) -> "Roi":
+        side = max(self.w, self.h)
+        return Roi(self.cx, self.cy, side, side, self.rotation)
+
+    def scaled(self, factor: float) -> "Roi":
+        return Roi(self.cx, self.cy, self.w * factor, self.h * factor, self.rotation)
+
+    def iou(self, other: "Roi") -> float:
+        """Axis-aligned IoU (rotation ignored); enough to tell the same person from another."""
+        ax0, ay0, ax1, ay1 = self.cx - self.w / 2, self.cy - self.h / 2, self.cx + self.w / 2, self.cy + self.h / 2
+        bx0, by0, bx1, by1 = other.cx - other.w / 2, other.cy - other.h / 2, other.cx + other.w / 2, other.cy + other.h / 2
+        iw, ih = max(0.0, min(ax1, bx1) - max(ax0, bx0)), max(0.0, min(ay1, by1) - max(ay0, by0))
+        inter = iw * ih
+        union = self.w * self.h + other.w * other.h - inter
+        return inter / union if union > 0 else 0.0
+
+
+def roi_to_input_matrix(roi: Roi, size_w: int, size_h: int) -> np.ndarray:
+    """2x3 affine taking image pixels to model-input pixels for `roi`."""
+    cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
+    sx, sy = size_w / roi.w, size_h / roi.h
+    # input = S * R(-rot) * (p - c) + size/2
+    m = np.array([[cos * sx, sin * sx, 0.0], [-sin * sy, cos * sy, 0.0]])
+    m[:, 2] = np.array([size_w / 2.0, size_h / 2.0]) - m[:, :2] @ np.array([roi.cx, roi.cy])
+    return m
+
+
+def input_to_image(points: np.ndarray, roi: Roi, size_w: int, size_h: int) -> np.ndarray:
+    """Model-input pixel coordinates (N, 2) -> image pixels."""
+    cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
+    u = (points[:, 0] / size_w - 0.5) * roi.w
+    v = (points[:, 1] / size_h - 0.5) * roi.h
+    return np.stack([roi.cx + cos * u - sin * v, roi.cy + sin * u + cos * v], axis=1)
+
+
+def warp(image: np.ndarray, roi: Roi, size_w: int, size_h: int, replicate: bool = False) -> np.ndarray:
+    m = roi_to_input_matrix(roi, size_w, size_h)
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
+    return cv2.warpAffine(image, m, (size_w, size_h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0)
+
+
+class OneEuro:
+    """One Euro filter over an array of values (Casiez et al. 2012), time in seconds.
+
+    `value_scale` makes it scale-invariant: MediaPipe divides by the person's size so a
+    person far away is smoothed like one close by.
+    """
+
+    def __init__(self, min_cutoff: float, beta: float, d_cutoff: float = 1.0):
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t: float | None = None
+
+    @staticmethod
+    def _alpha(cutoff, dt):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def reset(self) -> None:
+        self._x = self._dx = self._t = None
+
+    def __call__(self, x: np.ndarray, t: float, value_scale: float = 1.0) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or t <= self._t or self._x.shape != x.shape:
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
+            return x.copy()
+        dt = t - self._t
+        dx = (x - self._x) * value_scale / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        self._dx = a_d * dx + (1 - a_d) * self._dx
+        cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
+        a = self._alpha(cutoff, dt)
+        self._x = a * x + (1 - a) * self._x
+        self._t = t
+        return self._x.copy()

@@ -1,0 +1,165 @@
+"""Camera service: grab → stamp → publish Frame (latest-only).
+
+Sources: a V4L2 device (index or /dev/videoN), a video file (paced at its fps, or unpaced for
+benchmarks; once or looped) or a still image. A device that disappears is reopened with
+backoff while the rest of the graph keeps running; Health says "lost" so the TV can say so.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from common import messages
+from common.bus import Publisher
+from common.config import CameraConfig
+from common.service import HealthReporter, ServiceContext
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class SourceError(RuntimeError):
+    pass
+
+
+def source_kind(source: str) -> str:
+    if source.isdigit() or source.startswith("/dev/video"):
+        return "device"
+    suffix = Path(source).suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    raise SourceError(f"camera.source {source!r}: not a device index, /dev/videoN, video or image file")
+
+
+def first_camera() -> str | None:
+    devices = sorted(Path("/dev").glob("video*"))
+    return str(devices[0]) if devices else None
+
+
+class FrameSource:
+    """Yields (bgr, t_capture_ns) or None when a frame is not available right now."""
+
+    def __init__(self, cfg: CameraConfig, source: str):
+        self.cfg, self.source = cfg, source
+        self.kind = source_kind(source)
+        self.cap: cv2.VideoCapture | None = None
+        self.image: np.ndarray | None = None
+        self.period_s = 1.0 / cfg.fps
+        self.finished = False
+        self._next_due = time.monotonic()
+
+    def open(self) -> None:
+        if self.kind == "image":
+            self.image = cv2.imread(self.source)
+            if self.image is None:
+                raise SourceError(f"cannot read image {self.source}")
+            return
+        if self.kind == "video" and not os.path.exists(self.source):
+            raise SourceError(f"video file {self.source} does not exist")
+        target = int(self.source) if self.source.isdigit() else self.source
+        cap = cv2.VideoCapture(target)
+        if not cap.isOpened():
+            raise SourceError(f"cannot open {self.kind} {self.source}")
+        if self.kind == "device":
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.cfg.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height)
+            cap.set(cv2.CAP_PROP_FPS, self.cfg.fps)
+        else:
+            fps = cap.get(cv2.CAP_PROP_FPS)
+            self.period_s = 1.0 / fps if fps and fps > 0 else self.period_s
+        self.cap = cap
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+    def wait_s(self) -> float:
+        """How long until the next frame is due (0 for devices, which block in read())."""
+        if self.kind == "device" or (self.kind == "video" and self.cfg.pace == "unpaced"):
+            return 0.0
+        return max(0.0, self._next_due - time.monotonic())
+
+    def read(self) -> np.ndarray:
+        """Next frame; raises SourceError when the device is gone."""
+        self._next_due = max(self._next_due + self.period_s, time.monotonic() - self.period_s)
+        if self.kind == "image":
+            return self.image
+        ok, bgr = self.cap.read()
+        if ok:
+            return bgr
+        if self.kind == "video":
+            if self.cfg.loop:
+                self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, bgr = self.cap.read()
+                if ok:
+                    return bgr
+            self.finished = True
+            raise SourceError(f"video {self.source} ended")
+        raise SourceError(f"camera {self.source} stopped delivering frames")
+
+
+def main(ctx: ServiceContext) -> int:
+    cfg = ctx.config.camera
+    source = cfg.source
+    if source == "auto":
+        source = first_camera() or ""
+        if not source:
+            ctx.log.error("no camera found (/dev/video*) and camera.source is 'auto'; plug in a USB webcam "
+                          "or set camera.source to a video file; `silvergym run` uses the simulated participant then")
+            return 2
+    try:
+        frames = FrameSource(cfg, source)
+    except SourceError as exc:
+        ctx.log.error("%s", exc)
+        return 2
+    pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
+    health = HealthReporter(ctx.name, pub)
+    backoff_s, retry_at, state = 0.5, 0.0, "starting"
+    frame_id = 0
+    try:
+        while not ctx.stop.is_set():
+            now = time.monotonic()
+            if frames.cap is None and frames.image is None:
+                if now >= retry_at:
+                    try:
+                        frames.open()
+                        ctx.log.info("camera source %s open (%s)", source, frames.kind)
+                        state, backoff_s = "ok", 0.5
+                    except SourceError as exc:
+                        if state != "lost":
+                            ctx.log.warning("%s; retrying every %.0f s at most", exc, cfg.retry_max_s)
+                        state, retry_at = "lost", now + backoff_s
+                        backoff_s = min(backoff_s * 2, cfg.retry_max_s)
+                health.maybe_publish(now, state=state, detail={"source": source})
+                ctx.stop.wait(0.1)
+                continue
+            ctx.stop.wait(frames.wait_s())
+            try:
+                bgr = frames.read()
+            except SourceError as exc:
+                if frames.finished:
+                    ctx.log.info("%s; camera service done", exc)
+                    return 0
+                ctx.log.warning("%s; the TV shows 'camera lost' until it is back", exc)
+                frames.close()
+                state, retry_at = "lost", time.monotonic() + backoff_s
+                continue
+            t_ns = time.monotonic_ns()
+            pixels = np.ascontiguousarray(bgr)
+            pub.publish(messages.Frame(seq=pub.next_seq("frame"), t_capture_ns=t_ns, frame_id=frame_id,
+                                       width=pixels.shape[1], height=pixels.shape[0],
+                                       source=f"{frames.kind}:{source}", pixels=pixels))
+            frame_id += 1
+            health.stats.tick(time.monotonic())
+            health.maybe_publish(time.monotonic(), state=state, detail={"source": source})
+        return 0
+    finally:
+        frames.close()
+        pub.close()

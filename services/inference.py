@@ -1,0 +1,55 @@
+"""Inference service: newest Frame → pose model → publish Pose (lossless to scoring)."""
+from __future__ import annotations
+
+import time
+
+from common import messages
+from common.bus import Publisher, Subscriber
+from common.service import HealthReporter, ServiceContext
+from models import catalog
+from models.estimator import Estimator, TpuRequired
+
+EXIT_TPU_REQUIRED = 3
+
+
+def main(ctx: ServiceContext) -> int:
+    cfg = ctx.config.inference
+    try:
+        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, cfg.threads, cfg.tpu_device, cfg.require_tpu)
+    except TpuRequired as exc:
+        ctx.log.error("%s", exc)
+        return EXIT_TPU_REQUIRED
+    except catalog.ModelError as exc:
+        ctx.log.error("%s", exc)
+        return 2
+    ctx.log.info("model %s on %s", estimator.name, estimator.backend)
+    frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
+    pub = Publisher(ctx.zmq, ctx.endpoint())
+    health = HealthReporter(ctx.name, pub)
+    last_source = ""
+    try:
+        while not ctx.stop.is_set():
+            for frame in frames.receive(timeout_ms=200):
+                if frame.source != last_source:
+                    estimator.reset()  # new video or camera: do not track across a cut
+                    last_source = frame.source
+                try:
+                    result = estimator.estimate(frame.pixels, frame.t_capture_ns / 1e9)
+                except TpuRequired as exc:
+                    ctx.log.error("%s", exc)
+                    return EXIT_TPU_REQUIRED
+                kps = result.keypoints
+                pub.publish(messages.Pose(
+                    seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
+                    width=frame.width, height=frame.height, model=estimator.name, backend=estimator.backend,
+                    layout=estimator.layout, keypoints=[[round(float(v), 2) for v in p] for p in kps],
+                    latency_ms=round(result.latency_ms, 2),
+                    z=[round(float(v), 2) for v in result.z] if result.z is not None else []))
+                health.stats.tick(time.monotonic(), result.latency_ms)
+            health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
+                                 backend=estimator.backend,
+                                 detail={"model": estimator.name, "tpu_problem": estimator.tpu_problem})
+        return 0
+    finally:
+        frames.close()
+        pub.close()

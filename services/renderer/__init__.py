@@ -1,0 +1,149 @@
+"""Renderer service: newest Frame/Pose/Score + events → draw the TV screen at its own rate.
+
+Latest-only on every stream it draws from, so a slow screen never holds anything up. Keys (TV
+remotes send keys): Enter/Space start or pause, S or Backspace stop, Left/Right choose who is
+exercising. Headless (no display) it writes PNG snapshots when renderer.snapshot_dir is set.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from common import messages, routine as routines
+from common.bus import Publisher, Subscriber
+from common.service import HealthReporter, ServiceContext
+
+
+def _display_mode(configured: str) -> str:
+    if configured != "auto":
+        return configured
+    has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or Path("/dev/dri/card0").exists()
+    return "fullscreen" if has_display and os.environ.get("SDL_VIDEODRIVER") != "dummy" else "headless"
+
+
+def main(ctx: ServiceContext) -> int:
+    cfg = ctx.config.renderer
+    mode = _display_mode(cfg.display)
+    if mode == "headless":
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame  # after SDL_VIDEODRIVER is decided
+
+    from services.renderer.screen import ScreenState, draw
+    from services.renderer.text import FontError, Fonts, find_font, load_texts
+    from services.renderer.voice import Voice
+
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        font_path = find_font(cfg.font)
+    except FontError as exc:
+        ctx.log.error("%s", exc)
+        return 2
+    if mode == "fullscreen":
+        surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        pygame.mouse.set_visible(False)
+    else:
+        surface = pygame.display.set_mode((cfg.width, cfg.height))
+    pygame.display.set_caption("silvergym")
+    w, h = surface.get_size()
+    fonts = Fonts(font_path, h)
+    texts = {**load_texts(cfg.locale), "_locale": cfg.locale}
+    routine = routines.load(ctx.config.scoring.routine)
+    state = ScreenState(routine=routine, texts=texts)
+    voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
+    participants = ["guest", *ctx.config.participants]
+    inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "health"],
+                       latest_only={"frame", "pose", "score"})
+    pub = Publisher(ctx.zmq, ctx.endpoint())
+    health = HealthReporter(ctx.name, pub)
+    snapshot_dir = Path(cfg.snapshot_dir) if cfg.snapshot_dir and mode == "headless" else None
+    if snapshot_dir:
+        snapshot_dir.mkdir(parents=True, exist_ok=True)
+    next_snapshot, last_screen, period = 0.0, "", 1.0 / cfg.fps
+    ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
+    try:
+        while not ctx.stop.is_set():
+            started = time.monotonic()
+            for msg in inbox.receive(timeout_ms=0):
+                absorb(state, msg, time.monotonic())
+            for command in keys(pygame, state, participants):
+                pub.publish(messages.Control(seq=pub.next_seq("control"), t_capture_ns=time.monotonic_ns(), **command))
+            now = time.monotonic()
+            screen = draw(surface, fonts, state, now)
+            if mode != "headless":
+                pygame.display.flip()
+            speak(voice, state, screen, last_screen)
+            if snapshot_dir and (now >= next_snapshot or screen != last_screen):
+                pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}.png"))
+                next_snapshot = now + cfg.snapshot_every_s
+            last_screen = screen
+            if cfg.stall_ms:
+                time.sleep(cfg.stall_ms / 1000.0)  # bench/test only: a deliberately slow screen
+            health.stats.tick(time.monotonic(), (time.monotonic() - started) * 1000)
+            health.maybe_publish(time.monotonic(), dropped=inbox.dropped, malformed=inbox.malformed,
+                                 state=screen, detail={"screen": screen})
+            ctx.stop.wait(max(0.0, period - (time.monotonic() - started)))
+        return 0
+    finally:
+        voice.close()
+        pygame.quit()
+
+
+def absorb(state, msg, now: float) -> None:
+    """Fold one bus message into what the screen shows."""
+    if msg.TOPIC == "frame":
+        state.frame, state.frame_at = msg, now
+    elif msg.TOPIC == "pose":
+        state.pose = msg
+        if msg.keypoints:
+            state.person_at = now
+        state.backend = msg.backend
+    elif msg.TOPIC == "score":
+        state.score = msg
+    elif msg.TOPIC == "session":
+        state.session, state.session_at = msg, now
+        if msg.event == "start":
+            state.score = None
+    elif msg.TOPIC == "alert":
+        state.alert, state.alert_at = msg, now
+    elif msg.TOPIC == "health":
+        state.health[msg.service] = msg
+        if msg.service == "camera":
+            state.camera_state = msg.state
+        elif msg.service == "inference":
+            state.fps = msg.fps
+            state.backend = msg.backend or state.backend
+
+
+def keys(pygame, state, participants: list[str]) -> list[dict]:
+    commands = []
+    for event in pygame.event.get():
+        if event.type != pygame.KEYDOWN:
+            continue
+        running = state.session is not None and state.session.event == "start"
+        if event.key in (pygame.K_RETURN, pygame.K_SPACE, pygame.K_KP_ENTER):
+            if not running:
+                commands.append({"command": "start"})
+            else:
+                state.paused = not state.paused
+                commands.append({"command": "pause" if state.paused else "resume"})
+        elif event.key in (pygame.K_s, pygame.K_BACKSPACE) and running:
+            commands.append({"command": "stop"})
+        elif event.key in (pygame.K_LEFT, pygame.K_RIGHT) and not running:
+            i = participants.index(state.participant) if state.participant in participants else 0
+            state.participant = participants[(i + (1 if event.key == pygame.K_RIGHT else -1)) % len(participants)]
+            commands.append({"command": "participant", "participant": state.participant})
+    return commands
+
+
+def speak(voice, state, screen: str, last_screen: str) -> None:
+    if screen == "alert" and last_screen != "alert":
+        voice.say(state.t("alert.body"), urgent=True)
+    elif screen == "exercise" and last_screen == "countdown":
+        voice.say(state.t("voice.go"), urgent=True)
+    elif screen == "summary" and last_screen != "summary":
+        voice.say(state.t("voice.done"), urgent=True)
+    elif screen == "exercise" and state.score is not None and state.score.guidance:
+        voice.say(state.t(state.score.guidance))

@@ -1,0 +1,267 @@
+"""What the TV shows, as pure functions of a ScreenState: easy to test on pixels headless."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import pygame
+
+from common import messages
+from common.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
+from common.routine import Routine
+from common.synthetic import pose3d
+
+BACKGROUND = (24, 36, 52)
+PANEL = (34, 50, 70)
+TEXT = (245, 240, 230)
+MUTED = (170, 180, 190)
+STATUS_COLORS = {"correct": (46, 204, 113), "near": (241, 196, 15), "wrong": (231, 76, 60), "none": (140, 150, 155)}
+UNSCORED = (220, 225, 230)
+ALERT_BG = (170, 30, 30)
+
+# Which angle's status colours a keypoint (the vertex of that angle).
+VERTEX_OF = {"left_knee": "left_knee", "right_knee": "right_knee", "left_hip": "left_hip", "right_hip": "right_hip",
+             "left_shoulder": "left_shoulder", "right_shoulder": "right_shoulder", "left_elbow": "left_elbow",
+             "right_elbow": "right_elbow", "trunk_lean": "mid_hip", "trunk_tilt": "mid_hip"}
+RANK = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
+
+LOOKING_AFTER_S = 2.0
+CAMERA_LOST_AFTER_S = 3.0
+ALERT_SHOW_S = 30.0
+SUMMARY_SHOW_S = 30.0
+
+
+@dataclass
+class ScreenState:
+    routine: Routine
+    texts: dict
+    frame: messages.Frame | None = None
+    frame_at: float = -1e9
+    pose: messages.Pose | None = None
+    person_at: float = -1e9
+    score: messages.Score | None = None
+    session: messages.Session | None = None
+    session_at: float = -1e9
+    alert: messages.Alert | None = None
+    alert_at: float = -1e9
+    camera_state: str = "unknown"
+    backend: str = ""
+    fps: float = 0.0
+    paused: bool = False
+    participant: str = "guest"
+    health: dict = field(default_factory=dict)
+
+    def t(self, key: str) -> str:
+        return self.texts.get(key, key)
+
+
+def which_screen(s: ScreenState, now: float) -> str:
+    if s.alert is not None and now - s.alert_at < ALERT_SHOW_S:
+        return "alert"
+    if s.camera_state == "lost" or (now - s.frame_at > CAMERA_LOST_AFTER_S):
+        return "camera_lost"
+    if s.session is not None and s.session.event == "end" and now - s.session_at < SUMMARY_SHOW_S:
+        return "summary"
+    if s.session is not None and s.session.event == "start":
+        if s.score is not None and s.score.phase == "countdown":
+            return "countdown"
+        if now - s.person_at > LOOKING_AFTER_S:
+            return "looking"
+        return "exercise"
+    if s.pose is not None and s.pose.keypoints and setup_problem(s) != "setup.ok":
+        return "setup"
+    return "start"
+
+
+def setup_problem(s: ScreenState) -> str:
+    """A plain instruction before a session: whole body in view, distance, light."""
+    if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels.mean()) < 40:
+        return "setup.too_dark"
+    if s.pose is None or not s.pose.keypoints:
+        return "setup.whole_body"
+    common = to_common(s.pose.layout, s.pose.keypoints)
+    needed = ["nose", "left_ankle", "right_ankle", "left_wrist", "right_wrist"]
+    if min(common[COMMON_INDEX[n], 2] for n in needed) < 0.3:
+        return "setup.whole_body"
+    ys = common[common[:, 2] >= 0.3, 1]
+    height_frac = (ys.max() - ys.min()) / max(s.pose.height, 1)
+    if height_frac > 0.95:
+        return "setup.too_close"
+    if height_frac < 0.35:
+        return "setup.too_far"
+    return "setup.ok"
+
+
+# -- drawing helpers --------------------------------------------------------------------------
+def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
+    img = fonts.get(scale).render(s, True, color)
+    rect = img.get_rect(**{anchor: pos})
+    surface.blit(img, rect)
+    return rect
+
+
+def joint_colors(score: messages.Score | None) -> tuple[dict[str, tuple], dict[tuple, tuple]]:
+    """Colour per keypoint and per limb from the joint statuses (worst end wins for a limb)."""
+    point_status: dict[str, str] = {}
+    for joint, status in (score.joint_status if score else {}).items():
+        vertex = VERTEX_OF.get(joint)
+        if vertex and RANK[status] >= RANK.get(point_status.get(vertex, "none"), 0):
+            point_status[vertex] = status
+    if "mid_hip" in point_status:
+        point_status.setdefault("neck", point_status["mid_hip"])
+    points = {n: STATUS_COLORS[st] for n, st in point_status.items()}
+    limbs = {}
+    for a, b in EDGES:
+        ends = [point_status[n] for n in (a, b) if n in point_status]
+        limbs[(a, b)] = STATUS_COLORS[max(ends, key=RANK.__getitem__)] if ends else UNSCORED
+    return points, limbs
+
+
+def draw_skeleton(surface, common: np.ndarray, to_screen, points: dict, limbs: dict, width: int) -> None:
+    for (a, b), color in limbs.items():
+        pa, pb = common[COMMON_INDEX[a]], common[COMMON_INDEX[b]]
+        if min(pa[2], pb[2]) >= 0.3:
+            pygame.draw.line(surface, color, to_screen(pa), to_screen(pb), width)
+    for name, i in COMMON_INDEX.items():
+        p = common[i]
+        if p[2] >= 0.3 and name not in ("left_eye", "right_eye", "left_ear", "right_ear"):
+            pygame.draw.circle(surface, points.get(name, UNSCORED), to_screen(p), int(width * 1.2))
+
+
+def fit(src_w: float, src_h: float, box: pygame.Rect) -> tuple[float, float, float]:
+    scale = min(box.w / src_w, box.h / src_h)
+    return scale, box.x + (box.w - src_w * scale) / 2, box.y + (box.h - src_h * scale) / 2
+
+
+def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
+    """The participant's picture, mirrored as people expect, with the coloured skeleton."""
+    pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    if s.frame is None or s.frame.pixels is None:
+        return
+    fh, fw = s.frame.pixels.shape[:2]
+    scale, ox, oy = fit(fw, fh, box)
+    rgb = cv2.cvtColor(cv2.flip(s.frame.pixels, 1), cv2.COLOR_BGR2RGB)
+    img = pygame.image.frombuffer(rgb.tobytes(), (fw, fh), "RGB")
+    surface.blit(pygame.transform.smoothscale(img, (int(fw * scale), int(fh * scale))), (ox, oy))
+    if s.pose is not None and s.pose.keypoints:
+        common = flip_x(to_common(s.pose.layout, s.pose.keypoints), s.pose.width)
+        sx, sy = scale * fw / max(s.pose.width, 1), scale * fh / max(s.pose.height, 1)
+        points, limbs = joint_colors(s.score)
+        draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
+
+
+def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
+    """A calm virtual instructor animated from the routine's target angles at time t."""
+    pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    xyz = pose3d(s.routine.target(max(t, 0.0)), center_x=0.0, floor_y=0.0)
+    common = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], axis=1)
+    # The instructor faces the viewer: flip so their left is on the viewer's right, as in life.
+    common[:, 0] *= -1
+    span_y = 460.0
+    scale = box.h * 0.85 / span_y
+    cx, floor = box.centerx, box.bottom - box.h * 0.06
+    to_screen = lambda p: (int(cx + p[0] * scale), int(floor + p[1] * scale))  # noqa: E731
+    draw_skeleton(surface, common, to_screen, {}, {e: (120, 200, 255) for e in EDGES}, int(width * 1.4))
+    head = common[COMMON_INDEX["nose"]]
+    pygame.draw.circle(surface, (120, 200, 255), to_screen(head), int(28 * scale * 1.2))
+
+
+def draw_top_bar(surface, fonts, s: ScreenState, w: int) -> None:
+    title = s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
+    text(surface, fonts, title, 1.6, (30, 16))
+    if s.score is not None:
+        text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", 1.6, (w * 0.55, 16))
+        text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", 1.6, (w - 30, 16), anchor="topright")
+        bar = pygame.Rect(30, fonts.unit * 2.6, w - 60, fonts.unit * 0.5)
+        pygame.draw.rect(surface, PANEL, bar, border_radius=8)
+        done = bar.copy()
+        done.w = int(bar.w * max(0.0, min(1.0, s.score.progress)))
+        pygame.draw.rect(surface, (120, 200, 255), done, border_radius=8)
+
+
+def draw_status_corner(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    parts = []
+    if s.backend == "sim":
+        parts.append(s.t("status.sim"))
+    elif s.backend and s.backend != "edgetpu":
+        parts.append(s.t("status.cpu_mode"))
+    parts.append(f"{s.fps:.0f} fps")
+    parts.append(s.t("status.camera_lost") if s.camera_state == "lost" else s.t("status.camera_ok"))
+    if s.paused:
+        parts.append(s.t("status.paused"))
+    text(surface, fonts, " · ".join(parts), 0.7, (w - 16, h - 12), MUTED, anchor="bottomright")
+
+
+def centered_message(surface, fonts, lines: list[tuple[str, float]], w: int, h: int, color=TEXT) -> None:
+    y = h * 0.5 - sum(fonts.unit * sc * 1.4 for _, sc in lines) / 2
+    for line, sc in lines:
+        r = text(surface, fonts, line, sc, (w / 2, y), color, anchor="midtop")
+        y = r.bottom + fonts.unit * 0.4
+
+
+def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
+    """Draw the whole screen for `now` (monotonic s); returns the screen's name."""
+    w, h = surface.get_size()
+    screen = which_screen(s, now)
+    surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
+    line_w = max(4, h // 120)
+    if screen == "alert":
+        centered_message(surface, fonts, [(s.t("alert.title"), 2.6), (s.t("alert.body"), 1.5)], w, h)
+    elif screen == "camera_lost":
+        centered_message(surface, fonts, [(s.t("camera.lost"), 1.6)], w, h)
+    elif screen == "summary":
+        draw_summary(surface, fonts, s, w, h)
+    elif screen in ("start", "setup"):
+        draw_camera(surface, s, pygame.Rect(w // 2 + 10, h // 5, w // 2 - 40, h * 3 // 5), line_w)
+        hint = setup_problem(s) if screen == "setup" else "start.will_begin"
+        title = s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
+        text(surface, fonts, title, 2.2, (40, h // 5))
+        text(surface, fonts, s.t("start.stand_in_front"), 1.5, (40, h // 5 + fonts.unit * 3.2))
+        text(surface, fonts, s.t(hint), 1.2, (40, h // 5 + fonts.unit * 5.4), (255, 220, 120))
+    else:
+        left = pygame.Rect(30, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
+        right = pygame.Rect(w // 2 + 15, left.y, w // 2 - 45, left.h)
+        # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
+        t = now - s.session.routine_start_ns / 1e9 if s.session is not None and s.session.routine_start_ns else 0.0
+        draw_top_bar(surface, fonts, s, w)
+        draw_instructor(surface, s, left, t, line_w)
+        text(surface, fonts, s.t("exercise.instructor"), 1.0, (left.x + 14, left.y + 10), MUTED)
+        draw_camera(surface, s, right, line_w)
+        text(surface, fonts, s.t("exercise.you"), 1.0, (right.x + 14, right.y + 10), MUTED)
+        if screen == "countdown":
+            remaining = max(0, math.ceil(-t))
+            centered_message(surface, fonts, [(s.t("countdown.get_ready"), 1.6), (str(remaining or ""), 5.0)], w, h)
+        elif screen == "looking":
+            centered_message(surface, fonts, [(s.t("lost.looking"), 1.5)], w, h, (255, 220, 120))
+        else:
+            hint = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
+            color = (255, 220, 120) if s.score and s.score.guidance else STATUS_COLORS["correct"]
+            text(surface, fonts, hint, 1.6, (w / 2, h - fonts.unit * 3.6), color, anchor="midtop")
+    if screen != "alert":
+        draw_status_corner(surface, fonts, s, w, h)
+    return screen
+
+
+def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    summary = s.session.summary if s.session else {}
+    score = float(summary.get("score", 0.0))
+    text(surface, fonts, s.t("summary.title"), 2.2, (w / 2, h * 0.06), anchor="midtop")
+    text(surface, fonts, s.t("summary.score"), 1.2, (w * 0.25, h * 0.24), MUTED, anchor="midtop")
+    text(surface, fonts, f"{score:.0f}", 5.0, (w * 0.25, h * 0.30), anchor="midtop")
+    text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", 1.4, (w * 0.25, h * 0.62), anchor="midtop")
+    verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
+    text(surface, fonts, s.t(verdict), 1.3, (w / 2, h * 0.86), (255, 220, 120), anchor="midtop")
+    joints = summary.get("joints", {})
+    y = h * 0.24
+    bar_w = w * 0.28
+    for joint, accuracy in list(joints.items())[:8]:
+        text(surface, fonts, s.t(f"joint.{joint}"), 1.0, (w * 0.45, y))
+        bar = pygame.Rect(int(w * 0.64), int(y + fonts.unit * 0.2), int(bar_w), int(fonts.unit * 0.8))
+        pygame.draw.rect(surface, PANEL, bar, border_radius=6)
+        filled = bar.copy()
+        filled.w = int(bar_w * float(accuracy))
+        color = STATUS_COLORS["correct"] if accuracy >= 0.7 else STATUS_COLORS["near"] if accuracy >= 0.4 else STATUS_COLORS["wrong"]
+        pygame.draw.rect(surface, color, filled, border_radius=6)
+        y += fonts.unit * 1.6

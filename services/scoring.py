@@ -1,0 +1,197 @@
+"""Scoring service: Pose → joint status against the routine → publish Score; Session and Alert.
+
+A session starts when a person is in view (countdown first), runs for the routine's duration,
+then its summary is written to the spool (durable) and published. Session and Alert records go
+to the spool before the bus, so an uplink that is down or restarting loses nothing.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+from common import messages, routine as routines
+from common.bus import Publisher, Subscriber
+from common.fall import FallDetector
+from common.keypoints import to_common, to_common_z
+from common.scoring import SessionScorer
+from common.service import HealthReporter, ServiceContext
+from common.spool import Spool, SpoolError, SpoolFull
+
+COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
+ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
+
+
+class Sessions:
+    """The session state machine: idle -> countdown/running -> idle, with the spool as outbox."""
+
+    def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool):
+        self.ctx, self.pub, self.spool = ctx, pub, spool
+        cfg = ctx.config.scoring
+        participant = ctx.config.participants.get(cfg.participant)
+        self.participant = cfg.participant
+        self.tolerance_scale = participant.tolerance_scale if participant else 1.0
+        name = cfg.routine
+        routine = routines.load(name)
+        if participant and participant.seated and routine.seated_variant:
+            routine = routines.load(routine.seated_variant)
+        self.routine = routine
+        self.session_id = ""
+        self.scorer: SessionScorer | None = None
+        self.fall = FallDetector()
+        self.routine_start_ns = 0
+        self.started_unix = 0.0
+        self.last_seen_ns = 0
+        self.idle_until = 0.0
+        self.alerts: list[dict] = []
+        self._unsent: list[tuple[str, str, dict]] = []
+        self.paused_at_ns = 0
+
+    def start(self, now_ns: int) -> None:
+        cfg = self.ctx.config.scoring
+        self.session_id = uuid.uuid4().hex
+        self.scorer = SessionScorer(self.routine, self.tolerance_scale, cfg.lag_window_s)
+        self.fall = FallDetector()
+        self.alerts = []
+        self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
+        self.started_unix = time.time()
+        self.last_seen_ns = now_ns
+        self.ctx.log.info("session %s started: routine %s, participant %s", self.session_id, self.routine.name, self.participant)
+        self._publish_session("start", {})
+
+    def _publish_session(self, event: str, summary: dict) -> None:
+        msg = messages.Session(seq=self.pub.next_seq("session"), t_capture_ns=time.monotonic_ns(),
+                               session_id=self.session_id, event=event, routine=self.routine.name,
+                               participant=self.participant, started_unix=self.started_unix,
+                               summary=summary, routine_start_ns=self.routine_start_ns)
+        self.pub.publish(msg)
+
+    def _outbox(self, msg_id: str, kind: str, payload: dict) -> None:
+        self._unsent.append((msg_id, kind, payload))
+        self.flush_outbox()
+
+    def flush_outbox(self) -> None:
+        while self._unsent:
+            try:
+                self.spool.put(*self._unsent[0])
+            except (SpoolFull, SpoolError) as exc:
+                self.ctx.log.error("%s", exc)
+                return
+            self._unsent.pop(0)
+
+    def finish(self, reason: str) -> dict:
+        summary = self.scorer.summary()
+        summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
+        record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
+                  "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
+        self._outbox(self.session_id, "session", record)
+        self._publish_session("end", summary)
+        self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
+                          reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
+        self.session_id, self.scorer = "", None
+        self.idle_until = time.monotonic() + COOLDOWN_S
+        return summary
+
+    def on_pose(self, pose: messages.Pose) -> None:
+        if self.paused_at_ns:
+            return
+        present = len(pose.keypoints) > 0
+        if not self.session_id:
+            if present and self.ctx.config.scoring.autostart and time.monotonic() >= self.idle_until:
+                self.start(pose.t_capture_ns)
+            else:
+                return
+        if present:
+            self.last_seen_ns = pose.t_capture_ns
+        t = (pose.t_capture_ns - self.routine_start_ns) / 1e9
+        common = to_common(pose.layout, pose.keypoints) if present else None
+        z = to_common_z(pose.layout, pose.z) if present else None
+        if t < 0:
+            self._publish_score(pose, None, phase="countdown", progress=0.0)
+            return
+        frame = self.scorer.update(t, common, z)
+        self._publish_score(pose, frame)
+        if common is not None:
+            kind = self.fall.update(t, common)
+            if kind:
+                self._alert(kind, pose)
+
+    def _publish_score(self, pose, frame, phase: str = "", progress: float = 0.0) -> None:
+        self.pub.publish(messages.Score(
+            seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
+            session_id=self.session_id, routine=self.routine.name,
+            joint_status=frame.joint_status if frame else {}, joint_error_deg=frame.joint_error_deg if frame else {},
+            verdict=frame.verdict if frame else "none", reps=frame.reps if frame else 0,
+            score=frame.score if frame else 0.0, progress=frame.progress if frame else progress,
+            offset_s=frame.offset_s if frame else 0.0, guidance=frame.guidance if frame else "",
+            phase=frame.phase if frame else phase))
+
+    def _alert(self, kind: str, pose) -> None:
+        alert_id = uuid.uuid4().hex
+        detail = "sudden drop of the hips with the trunk horizontal" if kind == "fall" else "lying on the floor for several seconds"
+        record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
+                  "kind": kind, "detail": detail, "unix": time.time()}
+        self.alerts.append({"kind": kind, "unix": record["unix"]})
+        self._outbox(alert_id, "alert", record)
+        self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,
+                                        session_id=self.session_id, kind=kind, detail=detail, unix=record["unix"]))
+        self.ctx.log.warning("ALERT %s: %s (participant %s) - check on the person now", kind, detail, self.participant)
+
+    def on_control(self, control: messages.Control, now_ns: int) -> None:
+        """Remote-control keys from the TV."""
+        if control.command == "start" and not self.session_id:
+            self.start(now_ns)
+        elif control.command == "stop" and self.session_id:
+            self.finish("stopped")
+        elif control.command == "pause" and self.session_id and not self.paused_at_ns:
+            self.paused_at_ns = now_ns
+        elif control.command == "resume" and self.paused_at_ns:
+            # The routine clock stands still while paused.
+            self.routine_start_ns += now_ns - self.paused_at_ns
+            self.paused_at_ns = 0
+            self._publish_session("start", {})
+        elif control.command == "participant" and not self.session_id:
+            self.participant = control.participant or "guest"
+            known = self.ctx.config.participants.get(self.participant)
+            self.tolerance_scale = known.tolerance_scale if known else 1.0
+
+    def tick(self, now_ns: int) -> None:
+        """Ends a session on time even when no pose arrives (camera or inference gone)."""
+        if not self.session_id or self.paused_at_ns:
+            return
+        if (now_ns - self.routine_start_ns) / 1e9 >= self.routine.duration_s:
+            self.finish("completed")
+        elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
+            self.finish("nobody in view")
+
+
+def main(ctx: ServiceContext) -> int:
+    try:
+        spool = Spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows)
+    except SpoolError as exc:
+        ctx.log.error("%s", exc)
+        return 2
+    try:
+        poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose", "control"])
+        pub = Publisher(ctx.zmq, ctx.endpoint())
+        health = HealthReporter(ctx.name, pub)
+        try:
+            sessions = Sessions(ctx, pub, spool)
+        except routines.RoutineError as exc:
+            ctx.log.error("%s", exc)
+            return 2
+        while not ctx.stop.is_set():
+            for msg in poses.receive(timeout_ms=100):
+                if msg.TOPIC == "control":
+                    sessions.on_control(msg, time.monotonic_ns())
+                    continue
+                start = time.perf_counter()
+                sessions.on_pose(msg)
+                health.stats.tick(time.monotonic(), (time.perf_counter() - start) * 1000)
+            sessions.tick(time.monotonic_ns())
+            sessions.flush_outbox()
+            health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
+                                 state="session" if sessions.session_id else "idle",
+                                 detail={"spool_depth": spool.depth(), "session_id": sessions.session_id})
+        return 0
+    finally:
+        spool.close()

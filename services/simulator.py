@@ -1,0 +1,80 @@
+"""Simulated participant for `make demo` on a box with no camera: it stands in for the camera
+and inference services (binding their endpoints), following the routine of each session that
+scoring starts, with lag, pixel noise, a stretch of too-small movements and a short moment out of
+view. It publishes Frame (a drawn picture) and Pose with backend "sim", so scoring, renderer and
+uplink run for real. It is never started when a camera or video source is configured.
+"""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from common import messages, routine as routines
+from common.bus import Publisher, Subscriber
+from common.keypoints import COCO17, COMMON_INDEX, EDGES
+from common.service import HealthReporter, ServiceContext
+from common.synthetic import STANDING, pose3d
+
+WIDTH, HEIGHT = 640, 480
+LAG_S = 0.6
+NOISE_PX = 2.0
+
+
+def participant_angles(routine: routines.Routine, t: float) -> dict[str, float]:
+    """What the simulated senior does at routine time t: the routine, LAG_S late, and between
+    40 % and 55 % of it only half the movement (tired), which scoring should mark."""
+    target = routine.target(t - LAG_S)
+    if 0.40 * routine.duration_s <= t <= 0.55 * routine.duration_s:
+        rest = routine.target(0.0)
+        target = {j: rest[j] + 0.5 * (v - rest[j]) for j, v in target.items() if j in rest}
+    return target
+
+
+def draw(xyz: np.ndarray) -> np.ndarray:
+    img = np.full((HEIGHT, WIDTH, 3), (205, 215, 220), dtype=np.uint8)
+    cv2.rectangle(img, (0, int(HEIGHT * 0.93)), (WIDTH, HEIGHT), (150, 160, 170), -1)
+    for a, b in EDGES:
+        pa, pb = xyz[COMMON_INDEX[a]], xyz[COMMON_INDEX[b]]
+        cv2.line(img, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (90, 70, 60), 14, cv2.LINE_AA)
+    nose = xyz[COMMON_INDEX["nose"]]
+    cv2.circle(img, (int(nose[0]), int(nose[1])), 24, (120, 150, 200), -1, cv2.LINE_AA)
+    return img
+
+
+def main(ctx: ServiceContext) -> int:
+    routine = routines.load(ctx.config.scoring.routine)
+    endpoints = ctx.endpoints()
+    frames_pub = Publisher(ctx.zmq, endpoints["camera"], latest_only=True)
+    poses_pub = Publisher(ctx.zmq, endpoints["inference"])
+    sessions = Subscriber(ctx.zmq, endpoints, ["session"])
+    health = HealthReporter("inference", poses_pub)
+    rng = np.random.default_rng(7)
+    routine_start_ns = 0
+    period = 1.0 / ctx.config.camera.fps
+    frame_id = 0
+    next_due = time.monotonic()
+    while not ctx.stop.is_set():
+        for s in sessions.receive(timeout_ms=0):
+            routine_start_ns = s.routine_start_ns if s.event == "start" else 0
+        ctx.stop.wait(max(0.0, next_due - time.monotonic()))
+        next_due += period
+        now_ns = time.monotonic_ns()
+        t = (now_ns - routine_start_ns) / 1e9 if routine_start_ns else -1.0
+        angles = participant_angles(routine, t) if t >= 0 else dict(STANDING)
+        xyz = pose3d(angles, center_x=WIDTH / 2, floor_y=HEIGHT * 0.95)
+        xyz[:, :2] += rng.normal(0.0, NOISE_PX, (len(xyz), 2))
+        out_of_view = routine_start_ns and 0.70 * routine.duration_s <= t <= 0.72 * routine.duration_s
+        pixels = draw(xyz)
+        frames_pub.publish(messages.Frame(seq=frames_pub.next_seq("frame"), t_capture_ns=now_ns, frame_id=frame_id,
+                                          width=WIDTH, height=HEIGHT, source="sim", pixels=pixels))
+        kps = [] if out_of_view else [[round(float(x), 1), round(float(y), 1), 0.9] for x, y, _ in xyz[: len(COCO17)]]
+        poses_pub.publish(messages.Pose(
+            seq=poses_pub.next_seq("pose"), t_capture_ns=now_ns, frame_id=frame_id, width=WIDTH, height=HEIGHT,
+            model="simulated-participant", backend="sim", layout="coco17", keypoints=kps,
+            z=[] if out_of_view else [round(float(z), 1) for z in xyz[: len(COCO17), 2]]))
+        frame_id += 1
+        health.stats.tick(time.monotonic())
+        health.maybe_publish(time.monotonic(), backend="sim", detail={"model": "simulated-participant"})
+    return 0

@@ -1,0 +1,187 @@
+"""Uplink service: spool → MQTT (QoS 1, persistent session) → delete on PUBACK; Health at QoS 0.
+
+Topics silvergym/v1/<site>/<device>/{session,alert,health,status}; JSON payloads described in
+docs/mqtt.md. Records carry their id (session_id / alert_id) so the central side deduplicates
+what a crash between PUBACK and delete sends twice. Alerts go first. No image ever leaves.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+from common.bus import Subscriber
+from common.config import UplinkConfig
+from common.service import HealthReporter, ServiceContext
+from common.bus import Publisher
+from common.spool import Spool, SpoolError
+
+MAX_IN_FLIGHT = 20
+SESSION_EXPIRY_S = 7 * 86400  # the broker keeps our session (and QoS 1 state) for a week offline
+
+
+def topic_root(cfg: UplinkConfig) -> str:
+    return f"silvergym/v1/{cfg.site}/{cfg.device}"
+
+
+def make_client(cfg: UplinkConfig) -> mqtt.Client:
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                         client_id=f"silvergym-{cfg.site}-{cfg.device}", protocol=mqtt.MQTTv5)
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password or None)
+    if cfg.tls_ca:
+        client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert or None, keyfile=cfg.tls_key or None)
+    client.will_set(f"{topic_root(cfg)}/status", json.dumps({"state": "offline", "unix": None}), qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.max_inflight_messages_set(MAX_IN_FLIGHT)
+    return client
+
+
+def cpu_temperature() -> float | None:
+    try:
+        return int(Path("/sys/class/thermal/thermal_zone0/temp").read_text()) / 1000.0
+    except (OSError, ValueError):
+        return None
+
+
+class Link:
+    """The MQTT connection; callbacks run on paho's thread and only touch queues and flags."""
+
+    def __init__(self, ctx: ServiceContext):
+        self.cfg = ctx.config.uplink
+        self.log = ctx.log
+        self.root = topic_root(self.cfg)
+        self.client = make_client(self.cfg)
+        self.connected = False
+        self.acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.in_flight: dict[int, str] = {}  # mid -> spool msg_id
+        self._last_refusal = ""
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        if self.connected:
+            self.client.publish(f"{self.root}/status", json.dumps({"state": "offline", "unix": time.time()}),
+                                qos=1, retain=True).wait_for_publish(timeout=1.0)
+            self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            why = str(reason_code)
+            if why != self._last_refusal:
+                self.log.error("broker %s:%d refused the connection: %s; check uplink.username and the password "
+                               "($SILVERGYM_MQTT_PASSWORD). Sessions stay in the spool meanwhile.",
+                               self.cfg.host, self.cfg.port, why)
+                self._last_refusal = why
+            return
+        self._last_refusal = ""
+        self.connected = True
+        self.in_flight.clear()  # anything unacknowledged is sent again from the spool
+        self.log.info("connected to broker %s:%d", self.cfg.host, self.cfg.port)
+        client.publish(f"{self.root}/status", json.dumps({"state": "online", "unix": time.time()}), qos=1, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self.connected:
+            self.log.warning("lost the broker connection (%s); spooling until it is back", reason_code)
+        self.connected = False
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        self.acked.put(mid)
+
+    def send(self, kind: str, msg_id: str, payload: dict) -> None:
+        body = json.dumps({"msg_id": msg_id, **payload}, ensure_ascii=False)
+        info = self.client.publish(f"{self.root}/{kind}", body, qos=1)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self.in_flight[info.mid] = msg_id
+
+    def send_health(self, payload: dict) -> None:
+        if self.connected:
+            self.client.publish(f"{self.root}/health", json.dumps(payload), qos=0)
+
+
+def pump(link: Link, spool: Spool) -> int:
+    """Delete what the broker acknowledged; send what is spooled and not yet in flight."""
+    sent_ids = 0
+    while True:
+        try:
+            mid = link.acked.get_nowait()
+        except queue.Empty:
+            break
+        msg_id = link.in_flight.pop(mid, None)
+        if msg_id:
+            spool.delete(msg_id)
+    if not link.connected:
+        return 0
+    pending = set(link.in_flight.values())
+    for record in spool.peek(MAX_IN_FLIGHT * 2):
+        if len(link.in_flight) >= MAX_IN_FLIGHT:
+            break
+        if record.msg_id not in pending:
+            link.send(record.kind, record.msg_id, record.payload)
+            sent_ids += 1
+    return sent_ids
+
+
+def health_payload(latest: dict, spool_depth: int) -> dict:
+    inference = latest.get("inference")
+    camera = latest.get("camera")
+    return {
+        "unix": time.time(),
+        "fps": inference.fps if inference else 0.0,
+        "inference_ms_p50": inference.latency_p50_ms if inference else None,
+        "backend": inference.backend if inference else "unknown",
+        "camera": camera.state if camera else "unknown",
+        "spool_depth": spool_depth,
+        "temperature_c": cpu_temperature(),
+        "services": {name: h.state for name, h in latest.items()},
+    }
+
+
+def main(ctx: ServiceContext) -> int:
+    cfg = ctx.config.uplink
+    try:
+        spool = Spool(cfg.spool_path, cfg.spool_max_rows)
+    except SpoolError as exc:
+        ctx.log.error("%s", exc)
+        return 2
+    events = Subscriber(ctx.zmq, ctx.endpoints(), ["session", "alert", "health"])
+    pub = Publisher(ctx.zmq, ctx.endpoint())
+    health = HealthReporter(ctx.name, pub)
+    link = Link(ctx)
+    link.start()
+    latest_health: dict = {}
+    next_health = 0.0
+    try:
+        while not ctx.stop.is_set():
+            # Session/Alert events only wake us: their records are already in the spool.
+            for msg in events.receive(timeout_ms=200):
+                if msg.TOPIC == "health":
+                    latest_health[msg.service] = msg
+            sent = pump(link, spool)
+            now = time.monotonic()
+            if sent:
+                health.stats.tick(now)
+            if now >= next_health:
+                link.send_health(health_payload(latest_health, spool.depth()))
+                next_health = now + cfg.health_every_s
+            health.maybe_publish(now, dropped=events.dropped, malformed=events.malformed,
+                                 state="connected" if link.connected else "offline",
+                                 detail={"spool_depth": spool.depth()})
+        return 0
+    finally:
+        link.stop()
+        spool.close()
