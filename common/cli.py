@@ -20,7 +20,8 @@ PROCESSES = {
 }
 
 
-def _load_config(args) -> configuration.Config:
+def _overrides(args) -> dict:
+    """--set-json (what the supervisor hands its children) and --set KEY=VALUE, nested."""
     overrides = json.loads(args.set_json) if getattr(args, "set_json", None) else {}
     for item in getattr(args, "set", None) or []:
         key, _, value = item.partition("=")
@@ -32,7 +33,11 @@ def _load_config(args) -> configuration.Config:
             node[leaf] = json.loads(value)
         except json.JSONDecodeError:
             node[leaf] = value
-    return configuration.load(args.config, overrides)
+    return overrides
+
+
+def _load_config(args) -> configuration.Config:
+    return configuration.load(args.config, _overrides(args))
 
 
 def cmd_service(args) -> int:
@@ -43,10 +48,23 @@ def cmd_service(args) -> int:
     return service.run(args.name, module.main, cfg)
 
 
+def demo_services(cfg: configuration.Config) -> list[str]:
+    """The services to start; with no camera and no video the simulated participant stands in
+    for camera and inference."""
+    from services.camera import first_camera  # a plain function; the CLI is not a service
+
+    names = list(cfg.supervisor.services)
+    source = cfg.camera.source
+    if source == "sim" or (source == "auto" and first_camera() is None):
+        logging.getLogger("supervisor").info(
+            "no camera and no video given: a simulated participant stands in for camera and inference")
+        names = ["simulator" if n == "camera" else n for n in names if n != "inference"]
+    return names
+
+
 def cmd_run(args) -> int:
     from common.service import setup_logging
     from common.supervisor import Supervisor, install_signal_handlers, summary_line
-    from services.camera import first_camera  # a plain function; the CLI is not a service
 
     setup_logging("supervisor")
     extra: dict = {}
@@ -56,15 +74,9 @@ def cmd_run(args) -> int:
         extra.setdefault("scoring", {})["routine"] = args.routine
     if args.snapshots:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
-    base = json.loads(args.set_json) if args.set_json else {}
-    args.set_json = json.dumps(configuration._merge(base, extra))
-    cfg = _load_config(args)
-    names = list(cfg.supervisor.services)
-    source = cfg.camera.source
-    if source == "sim" or (source == "auto" and first_camera() is None):
-        logging.getLogger("supervisor").info(
-            "no camera and no video given: a simulated participant stands in for camera and inference")
-        names = ["simulator" if n == "camera" else n for n in names if n != "inference"]
+    overrides = configuration.merge(_overrides(args), extra)
+    cfg = configuration.load(args.config, overrides)
+    names = demo_services(cfg)
     summaries = []
 
     def on_end(msg) -> bool:
@@ -72,7 +84,7 @@ def cmd_run(args) -> int:
         summaries.append(msg.summary)
         return args.once
 
-    sup = Supervisor(cfg, names, args.config, json.loads(args.set_json), on_session_end=on_end)
+    sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end)
     install_signal_handlers(sup.stop)
     if args.seconds:
         import threading
@@ -84,6 +96,12 @@ def cmd_run(args) -> int:
         print("no session finished before the time limit", file=sys.stderr)
         return 1
     return code
+
+
+def cmd_demo(args) -> int:
+    from common import demo
+
+    return demo.run(args)
 
 
 def cmd_models(args) -> int:
@@ -155,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--once", action="store_true", help="stop after the first session and print its summary")
     sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("demo", help="one complete short session with a private broker (make demo)")
+    sp.add_argument("--config")
+    sp.add_argument("--video", help="use this video file instead of a camera or the simulated participant")
+    sp.add_argument("--routine", default="squat")
+    sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
+    sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
+    sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("models", help="list or fetch pose models")
     sp.add_argument("action", choices=["list", "fetch"])

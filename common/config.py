@@ -139,7 +139,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
             raise ConfigError(f"config file {where} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
-    merged = _merge(raw, overrides or {})
+    merged = merge(raw, overrides or {})
     password = os.environ.get("SILVERGYM_MQTT_PASSWORD")
     if password:
         merged.setdefault("uplink", {})["password"] = password
@@ -152,10 +152,10 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         raise ConfigError(f"config {where}: {key}: {reason}") from None
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for k, v in extra.items():
-        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 

@@ -52,6 +52,7 @@ class SessionScorer:
     lag_window_s: float = 1.5
     naive: bool = False
     step_s: float = 0.1
+    lag_memory_s: float = 6.0  # time constant of the offset estimate: about one movement cycle
     frames: int = 0
     frames_scored: int = 0
     frames_correct: int = 0
@@ -92,7 +93,7 @@ class SessionScorer:
         costs = self._frame_costs(t, angles)
         if costs is not None:
             dt = 0.1 if self._last_t is None else max(t - self._last_t, 1e-3)
-            alpha = 1.0 - math.exp(-dt / 1.0)
+            alpha = 1.0 - math.exp(-dt / self.lag_memory_s)
             self._costs = costs if self._last_t is None else (1 - alpha) * self._costs + alpha * costs
             self._last_t = t
         offset = float(self._offsets[int(np.argmin(self._costs))])

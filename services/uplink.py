@@ -76,6 +76,7 @@ class Link:
         if self.connected:
             self.client.publish(f"{self.root}/status", json.dumps({"state": "offline", "unix": time.time()}),
                                 qos=1, retain=True).wait_for_publish(timeout=1.0)
+            self.connected = False  # a disconnect we asked for is not worth a warning
             self.client.disconnect()
         self.client.loop_stop()
 

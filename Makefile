@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make demo` and `make test`. Both are idempotent.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED ?= $(abspath ../shared)
+# Model files at hand (../shared/models) are used instead of downloading them.
+MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
+
+.PHONY: demo test system-deps venv models clean
+
+system-deps:
+	@bash deploy/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+models: $(STAMP)
+	@$(PY) -m common.cli models fetch $(MODEL_SOURCES)
+	@if [ -n "$(MODEL_SOURCES)" ]; then \
+	  $(PY) -m common.cli models fetch movenet-lightning $(MODEL_SOURCES) && \
+	  $(PY) -m common.cli models fetch movenet-lightning-edgetpu $(MODEL_SOURCES); fi
+
+demo: system-deps venv models
+	$(PY) -m common.cli demo --out out/demo
+
+test: system-deps venv models
+	@# pytest exits 5 when it collected nothing: that must fail, not pass quietly.
+	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider tests; code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,85 @@
+"""A private Mosquitto broker on 127.0.0.1 and a free port, for the demo and the tests.
+
+It never touches the system broker: its own config, no persistence unless asked, stopped on exit.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalBroker:
+    def __init__(self, port: int = 0, password_file: str = "", tls: dict | None = None, workdir: str = ""):
+        self.port = port or free_port()
+        self.password_file = password_file
+        self.tls = tls or {}
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="silvergym-broker-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+
+    def _config(self) -> str:
+        lines = ["per_listener_settings false", "persistence true", f"persistence_location {self.workdir}/",
+                 "log_dest stderr", "log_type error", "log_type warning",
+                 f"listener {self.port} 127.0.0.1"]
+        if self.tls:
+            lines += [f"cafile {self.tls['ca']}", f"certfile {self.tls['cert']}", f"keyfile {self.tls['key']}"]
+        if self.password_file:
+            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        else:
+            lines += ["allow_anonymous true"]
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout_s: float = 10.0) -> "LocalBroker":
+        binary = mosquitto_binary()
+        if binary is None:
+            raise BrokerError("mosquitto is not installed: `sudo apt install mosquitto` (make demo does this)")
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(self._config())
+        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BrokerError(f"mosquitto exited: {self.proc.stderr.read().decode(errors='replace').strip()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout_s} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stderr:
+            self.proc.stderr.close()
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
