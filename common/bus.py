@@ -1,8 +1,11 @@
-"""Publisher and Subscriber over ZeroMQ PUB/SUB, speaking common.messages.
+"""Publisher and Subscriber over ZeroMQ PUB/SUB, speaking common.messages' one-part wire format.
 
-Wire format: multipart [topic, msgpack header] or, for frames, [topic, header, raw pixels].
-CONFLATE ignores multipart messages, so latest-only topics are kept small by a send/receive
-high-water mark of 2 and by draining whatever is queued on each receive.
+Latest-only subscriptions get a SUB socket of their own with ZMQ_CONFLATE: its inbound queue
+holds only the newest message, so a slow consumer never reads an old frame and the publisher's
+queue toward it never fills. (Measured before choosing: with two-part messages, which CONFLATE
+does not support, a full PUB queue drops the *newest* frames and a drained subscriber still gets
+one that is several frames old.) Lossless subscriptions share one socket per publisher with a
+high-water mark of LOSSLESS_HWM.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ class Publisher:
     def __init__(self, ctx: zmq.Context, endpoint: str, latest_only: bool = False):
         self.sock = ctx.socket(zmq.PUB)
         _tune(self.sock)
+        # A conflating subscriber empties its queue at once, so a small send queue never blocks
+        # frames; the bound only keeps memory flat toward a peer that is gone.
         self.sock.setsockopt(zmq.SNDHWM, topics.LATEST_ONLY_HWM if latest_only else topics.LOSSLESS_HWM)
         self.sock.bind(endpoint)
         self.endpoint = endpoint
@@ -43,13 +48,9 @@ class Publisher:
         return self._seq[topic]
 
     def publish(self, msg) -> None:
-        topic = msg.TOPIC.encode()
-        header = messages.encode(msg)
-        if msg.TOPIC == "frame":
-            # copy=False hands the numpy buffer to libzmq without a copy.
-            self.sock.send_multipart([topic, header, msg.pixels], copy=False)
-        else:
-            self.sock.send_multipart([topic, header])
+        data = messages.to_wire(msg)
+        # copy=False hands a frame's buffer to libzmq as is; small messages are cheaper copied.
+        self.sock.send(data, copy=len(data) < 65536)
 
     def close(self) -> None:
         self.sock.close(linger=0)
@@ -86,28 +87,36 @@ class Subscriber:
         self.latest_only = {t for t in wanted if topics.TOPICS[t].latest_only} if latest_only is None else set(latest_only)
         self.poller = zmq.Poller()
         self.socks: list[zmq.Socket] = []
-        by_service: dict[str, list[str]] = {}
+        lossless_by_service: dict[str, list[str]] = {}
         for t in wanted:
             for svc in topics.publishers_of(t):
-                by_service.setdefault(svc, []).append(t)
-        for svc, svc_topics in by_service.items():
-            sock = ctx.socket(zmq.SUB)
-            _tune(sock)
-            only_latest = all(t in self.latest_only for t in svc_topics)
-            sock.setsockopt(zmq.RCVHWM, topics.LATEST_ONLY_HWM if only_latest else topics.LOSSLESS_HWM)
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-            for t in svc_topics:
-                sock.setsockopt(zmq.SUBSCRIBE, t.encode())
-            sock.connect(endpoints[svc])
-            self.poller.register(sock, zmq.POLLIN)
-            self.socks.append(sock)
+                if t in self.latest_only:
+                    self._open(ctx, endpoints[svc], [t], conflate=True)
+                else:
+                    lossless_by_service.setdefault(svc, []).append(t)
+        for svc, svc_topics in lossless_by_service.items():
+            self._open(ctx, endpoints[svc], svc_topics, conflate=False)
         self.malformed = 0
         self.dropped = 0
         self._last_seq: dict[tuple[str, str], int] = {}
         self._log = RateLimitedLog()
 
+    def _open(self, ctx, endpoint: str, subscribe: list[str], conflate: bool) -> None:
+        sock = ctx.socket(zmq.SUB)
+        _tune(sock)
+        if conflate:
+            sock.setsockopt(zmq.CONFLATE, 1)
+        else:
+            sock.setsockopt(zmq.RCVHWM, topics.LOSSLESS_HWM)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        for t in subscribe:
+            sock.setsockopt(zmq.SUBSCRIBE, t.encode() + b"\x00")
+        sock.connect(endpoint)
+        self.poller.register(sock, zmq.POLLIN)
+        self.socks.append(sock)
+
     def receive(self, timeout_ms: int) -> list:
-        """Wait up to timeout_ms for traffic, then drain everything queued."""
+        """Wait up to timeout_ms for traffic, then take everything queued."""
         ready = dict(self.poller.poll(timeout_ms))
         lossless: list = []
         newest: dict[str, object] = {}
@@ -116,33 +125,36 @@ class Subscriber:
                 continue
             while True:
                 try:
-                    parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    part = sock.recv(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     break
-                msg = self._decode(parts)
+                if part.more:  # our messages are one part; take the rest of this one and drop it
+                    while sock.recv(copy=False).more:
+                        pass
+                    self._bad("?", "a multipart message (this bus sends one part per message)")
+                    continue
+                msg = self._decode(part)
                 if msg is None:
                     continue
                 if msg.TOPIC in self.latest_only:
-                    if msg.TOPIC in newest:
-                        self.dropped += 1
                     newest[msg.TOPIC] = msg
                 else:
                     lossless.append(msg)
         return lossless + list(newest.values())
 
-    def _decode(self, parts):
-        topic = bytes(parts[0].buffer).decode("utf-8", "replace") if parts else ""
+    def _decode(self, part):
         try:
-            if len(parts) not in (2, 3):
-                raise messages.MalformedMessage(f"{topic or '?'}: {len(parts)} message parts")
-            pixels = parts[2].buffer if len(parts) == 3 else None
-            msg = messages.decode(topic, parts[1].bytes, pixels)
+            msg = messages.from_wire(part.buffer)
         except messages.MalformedMessage as exc:
-            self.malformed += 1
-            self._log.warn(topic, f"dropped a bad message: {exc} (total dropped as bad: {self.malformed})")
+            self._bad(str(exc).split(":")[0], str(exc))
             return None
         self._count_gap(msg)
         return msg
+
+    def _bad(self, key: str, what: str) -> None:
+        self.malformed += 1
+        self._log.warn(key, f"dropped a bad message: {what} (bad messages so far: {self.malformed}); "
+                            "a publisher of another version or a stray program is on the bus")
 
     def _count_gap(self, msg) -> None:
         # Health comes from many services; key sequences by (topic, sender).

@@ -4,11 +4,15 @@ Versioning rule (docs/messages.md): SCHEMA_VERSION changes only when a field cha
 is removed. Adding a field with a default does not bump it; decoders ignore fields they do not
 know. A field name is never reused for something else.
 
-A Frame's pixels travel as a separate raw message part (zero-copy), never inside msgpack.
+Wire format (one ZeroMQ message part, so that ZMQ_CONFLATE can keep only the newest):
+    topic (ASCII) | 0x00 | header length (uint32, little-endian) | msgpack header | raw pixels (frames only)
+The topic comes first because SUB sockets filter on a message's leading bytes. Pixels are never
+inside msgpack: the receiver views them in place (no copy); the sender copies them once.
 """
 from __future__ import annotations
 
 import dataclasses
+import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -177,6 +181,52 @@ def decode(topic: str, data: bytes, pixels: np.ndarray | None = None):
     if topic == "frame":
         msg = _attach_pixels(msg, pixels)
     return msg
+
+
+_LEN = struct.Struct("<I")
+MAX_TOPIC_BYTES = 32
+
+
+def to_wire(msg) -> bytes | bytearray:
+    """The whole wire message for `msg` (see the module docstring)."""
+    header = encode(msg)
+    prefix = msg.TOPIC.encode() + b"\x00" + _LEN.pack(len(header))
+    if msg.TOPIC != "frame":
+        return prefix + header
+    pixels = memoryview(np.ascontiguousarray(msg.pixels)).cast("B")
+    out = bytearray(len(prefix) + len(header) + pixels.nbytes)
+    out[: len(prefix)] = prefix
+    out[len(prefix): len(prefix) + len(header)] = header
+    out[len(prefix) + len(header):] = pixels
+    return out
+
+
+def wire_topic(buf) -> str:
+    view = memoryview(buf)
+    head = bytes(view[:MAX_TOPIC_BYTES])
+    end = head.find(b"\x00")
+    if end <= 0:
+        raise MalformedMessage("no topic at the start of the message")
+    return head[:end].decode("ascii", "replace")
+
+
+def from_wire(buf):
+    """Wire bytes -> message; raises MalformedMessage saying what was wrong."""
+    view = memoryview(buf)
+    topic = wire_topic(view)
+    start = len(topic) + 1
+    if len(view) < start + _LEN.size:
+        raise MalformedMessage(f"{topic}: truncated before the header length")
+    (n,) = _LEN.unpack_from(view, start)
+    body = start + _LEN.size
+    if n > MAX_HEADER_BYTES:
+        raise MalformedMessage(f"{topic}: {n} byte header is over the {MAX_HEADER_BYTES} byte limit")
+    if len(view) < body + n:
+        raise MalformedMessage(f"{topic}: truncated header ({len(view) - body} of {n} bytes)")
+    pixels = view[body + n:]
+    if topic != "frame" and len(pixels):
+        raise MalformedMessage(f"{topic}: {len(pixels)} unexpected bytes after the header")
+    return decode(topic, bytes(view[body: body + n]), pixels if topic == "frame" else None)
 
 
 def _check_types(topic: str, msg) -> None:

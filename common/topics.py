@@ -35,9 +35,9 @@ TOPICS: dict[str, Topic] = {
     )
 }
 
-# Send/receive high-water marks. Latest-only: two messages in flight at most, so the newest frame
-# is never behind a queue. Lossless: room for ~30 s at full rate before anything drops.
-LATEST_ONLY_HWM = 2
+# Send high-water marks. Latest-only: a few frames toward each subscriber at most (its conflating
+# socket empties that queue as fast as the network delivers). Lossless: ~30 s at full rate.
+LATEST_ONLY_HWM = 4
 LOSSLESS_HWM = 1000
 
 

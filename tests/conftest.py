@@ -1,0 +1,105 @@
+"""Shared fixtures. Tier 2/3 fixtures fail their teardown on a leaked socket or process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SILVERGYM_SHARED") or REPO.parent / "shared")
+MEDIA = SHARED / "media"
+SHARED_MODELS = SHARED / "models"
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+def media_file(name: str) -> Path:
+    path = MEDIA / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared/media holds the sample clips; not part of the repo)")
+    return path
+
+
+def wait_for(condition, timeout_s: float = 10.0, interval_s: float = 0.05, what: str = "condition"):
+    """Poll until condition() is truthy; fail with `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+@pytest.fixture
+def zctx():
+    ctx = zmq.Context()
+    yield ctx
+    leaked = [s for s in list(ctx._sockets) if not s.closed]
+    ctx.destroy(linger=0)
+    assert not leaked, f"{len(leaked)} ZeroMQ socket(s) left open by the test"
+
+
+@pytest.fixture
+def runtime_dir(tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    return d
+
+
+class Processes:
+    """Starts `silvergym service NAME` children; teardown fails if one had to be killed."""
+
+    def __init__(self, config_path: Path):
+        self.config_path = config_path
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = self.config_path.parent / f"{name}.log"
+        self.logs[name] = log
+        out = open(log, "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "common.cli", "service", name, "--config", str(self.config_path)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        out.close()
+        self.procs[name] = proc
+        return proc
+
+    def log_text(self, name: str) -> str:
+        return self.logs[name].read_text(errors="replace") if name in self.logs else ""
+
+    def stop_all(self) -> list[str]:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+        stubborn = []
+        for name, p in self.procs.items():
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                stubborn.append(name)
+        return stubborn
+
+
+@pytest.fixture
+def processes(tmp_path):
+    holder = {}
+
+    def make(config_text: str) -> Processes:
+        path = tmp_path / "silvergym.toml"
+        path.write_text(config_text)
+        holder["p"] = Processes(path)
+        return holder["p"]
+
+    yield make
+    if "p" in holder:
+        stubborn = holder["p"].stop_all()
+        assert not stubborn, f"service(s) {stubborn} ignored SIGTERM and had to be killed"

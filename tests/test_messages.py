@@ -1,0 +1,93 @@
+"""Tier 1: the message contract. Anything that is not a valid message raises MalformedMessage only."""
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from common import messages
+from common.messages import MalformedMessage, decode, encode
+
+
+def _pose(**kw):
+    base = dict(seq=3, t_capture_ns=123, frame_id=7, width=640, height=480, model="m", backend="cpu",
+                layout="coco17", keypoints=[[1.0, 2.0, 0.5]] * 17, latency_ms=4.5)
+    return messages.Pose(**{**base, **kw})
+
+
+def test_roundtrip_every_type():
+    samples = [
+        _pose(),
+        messages.Score(seq=1, t_capture_ns=2, frame_id=3, session_id="s", routine="squat",
+                       joint_status={"left_knee": "correct"}, joint_error_deg={"left_knee": 3.5}, verdict="correct",
+                       reps=2, score=88.5, progress=0.3),
+        messages.Session(seq=1, t_capture_ns=2, session_id="s", event="end", routine="squat", participant="kim",
+                         started_unix=1.5, summary={"score": 90.0}),
+        messages.Alert(seq=1, t_capture_ns=2, alert_id="a", session_id="s", kind="fall", detail="d", unix=3.0),
+        messages.Health(seq=1, t_capture_ns=2, service="camera", fps=30.0, latency_p50_ms=1.0,
+                        latency_p95_ms=2.0, dropped=0, malformed=0),
+        messages.Control(seq=1, t_capture_ns=2, command="start"),
+    ]
+    for msg in samples:
+        assert decode(msg.TOPIC, encode(msg)) == msg
+
+
+def test_frame_pixels_travel_beside_the_header():
+    pixels = np.arange(4 * 3 * 3, dtype=np.uint8).reshape(4, 3, 3)
+    frame = messages.Frame(seq=0, t_capture_ns=1, frame_id=0, width=3, height=4, pixels=pixels)
+    header = encode(frame)
+    assert len(header) < 100  # no pixels inside msgpack
+    back = decode("frame", header, pixels.tobytes())
+    assert np.array_equal(back.pixels, pixels)
+
+
+def _body(msg, **changes):
+    body = msgpack.unpackb(encode(msg))
+    body.update(changes)
+    return body
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xc1\xff garbage", "not msgpack"),
+    (msgpack.packb([1, 2, 3]), "expected a map"),
+    (msgpack.packb({k: v for k, v in _body(_pose()).items() if k != "keypoints"}), "missing field 'keypoints'"),
+    (msgpack.packb(_body(_pose(), v=99)), "schema version 99"),
+    (msgpack.packb(_body(_pose(), seq="three")), "'seq' should be an integer"),
+    (msgpack.packb(_body(_pose(), keypoints=b"x" * (messages.MAX_HEADER_BYTES + 1))), "byte limit"),
+])
+def test_malformed_is_named(data, reason):
+    with pytest.raises(MalformedMessage, match=reason):
+        decode("pose", data)
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility():
+    body = _body(_pose(), added_in_a_later_release=1)
+    assert decode("pose", msgpack.packb(body)) == _pose()
+
+
+def test_frame_with_wrong_pixel_count_is_malformed():
+    frame = messages.Frame(seq=0, t_capture_ns=1, frame_id=0, width=3, height=4)
+    with pytest.raises(MalformedMessage, match="pixel bytes"):
+        decode("frame", encode(frame), b"\x00" * 5)
+    with pytest.raises(MalformedMessage, match="pixel part missing"):
+        decode("frame", encode(frame), None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(topic=st.sampled_from(sorted(messages.MESSAGE_TYPES)), data=st.binary(max_size=512))
+def test_fuzzed_bytes_never_raise_anything_else(topic, data):
+    try:
+        decode(topic, data, b"")
+    except MalformedMessage:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["v", "seq", "t_capture_ns", "frame_id", "width", "height", "model",
+                                        "backend", "layout", "keypoints", "z"]),
+                       st.one_of(st.integers(-2**63, 2**63 - 1), st.text(max_size=5), st.lists(st.integers(-9, 9), max_size=3),
+                                 st.none(), st.floats(allow_nan=False))))
+def test_fuzzed_maps_never_raise_anything_else(body):
+    try:
+        decode("pose", msgpack.packb(body))
+    except MalformedMessage:
+        pass
