@@ -1,0 +1,177 @@
+"""The real model files on the real interpreter, on real pictures (../shared/media when present)."""
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from common.keypoints import BODY12, COMMON_INDEX, to_common
+from models import catalog
+from models.estimator import Estimator, TpuRequired
+from tests.conftest import media_file
+
+
+def _need(name):
+    try:
+        catalog.paths(name)
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+
+
+def frames(path, limit=1000):
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < limit:
+        ok, f = cap.read()
+        if not ok:
+            break
+        out.append(f)
+    cap.release()
+    return out
+
+
+@pytest.fixture(scope="module")
+def dancer():
+    return frames(media_file("dancer.mp4"))
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_three_people_gives_one_whole_person(model):
+    _need(model)
+    img = cv2.imread(str(media_file("three_people.jpg")))
+    est = Estimator(model)
+    common = to_common(est.layout, est.estimate(img).keypoints)
+    seen = common[common[:, 2] >= 0.3]
+    assert len(seen) >= 6, "too few keypoints for a person"
+    # Three people stand side by side across the picture: one person's joints span at most ~40 %
+    # of its width; joints blended from several people would span more.
+    assert np.ptp(seen[:, 0]) < 0.4 * img.shape[1]
+    head = common[COMMON_INDEX["nose"]]
+    shoulders = common[[COMMON_INDEX["left_shoulder"], COMMON_INDEX["right_shoulder"]]]
+    assert abs(head[0] - shoulders[:, 0].mean()) < 0.15 * img.shape[1], "head and shoulders of different people"
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_dancer_landmarks_move_smoothly(model, dancer):
+    _need(model)
+
+    def track(smooth):
+        est = Estimator(model)
+        est.active.smooth = smooth
+        pts = []
+        for i, f in enumerate(dancer):
+            k = to_common(est.layout, est.estimate(f, i / 10.0).keypoints)
+            pts.append(k[[COMMON_INDEX[n] for n in BODY12], :2])
+        return np.array(pts)
+
+    smooth, raw = track(True), track(False)
+    height = np.median(np.ptp(smooth[:, :, 1], axis=1))
+    # The clip's first frame is a cut (seated on the sofa); judge the continuous part after it.
+    steps = np.linalg.norm(np.diff(smooth[1:], axis=0), axis=2)
+    assert steps.max() < 0.35 * height, "a landmark jumped across the body between two frames"
+    jitter = lambda p: np.median(np.linalg.norm(np.diff(p, 2, axis=0), axis=2))  # noqa: E731
+    assert jitter(smooth) < jitter(raw), "smoothing did not reduce frame-to-frame jitter"
+
+
+def test_blazepose_is_deterministic(dancer):
+    _need("blazepose-full")
+    runs = []
+    for _ in range(2):
+        est = Estimator("blazepose-full")
+        runs.append(np.array([est.estimate(f, i / 10.0).keypoints for i, f in enumerate(dancer[:15])]))
+    assert np.array_equal(runs[0], runs[1])
+
+
+def test_movenet_and_blazepose_agree_on_a_clear_full_body(dancer):
+    _need("blazepose-full")
+    _need("movenet-lightning")
+    bp, mn = Estimator("blazepose-full"), Estimator("movenet-lightning")
+    idx = [COMMON_INDEX[n] for n in BODY12]
+    errors = []
+    for i, f in enumerate(dancer):
+        a = to_common("blazepose33", bp.estimate(f, i / 10).keypoints)[idx]
+        b = to_common("coco17", mn.estimate(f, i / 10).keypoints)[idx]
+        if i >= 10:  # standing, facing the camera, whole body in view
+            errors.append(np.linalg.norm(a[:, :2] - b[:, :2], axis=1).mean() / np.ptp(a[:, 1]))
+    assert np.median(errors) < 0.06, f"median disagreement {np.median(errors):.3f} of the body height"
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_letterbox_handles_any_aspect_ratio(model, dancer):
+    _need(model)
+    img = dancer[20]
+    h, w = img.shape[:2]
+    results = []
+    for top, side in ((0, 0), (0, w // 2), (h, 0)):  # as is, twice as wide, three times as tall
+        est = Estimator(model)
+        padded = cv2.copyMakeBorder(img, top, top, side, side, cv2.BORDER_CONSTANT)
+        k = to_common(est.layout, est.estimate(padded).keypoints)[[COMMON_INDEX[n] for n in BODY12], :2]
+        results.append(k - [side, top])
+    height = np.ptp(results[0][:, 1])
+    for other in results[1:]:
+        # The same joints at the same places: no stretching, whatever the aspect ratio.
+        assert np.median(np.linalg.norm(other - results[0], axis=1)) < 0.1 * height
+
+
+# -- Edge TPU fallback (this machine has no Coral and no libedgetpu: the real fallback path) --
+def test_missing_edge_tpu_falls_back_with_one_clear_line(caplog):
+    _need("movenet-lightning-edgetpu")
+    _need("movenet-lightning")
+    with caplog.at_level(logging.WARNING, logger="inference"):
+        est = Estimator("movenet-lightning-edgetpu")
+    assert est.backend == "cpu" and est.name == "movenet-lightning"
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1
+    assert "libedgetpu1-std" in lines[0] and "CPU" in lines[0]
+
+
+def test_require_tpu_refuses_the_fallback():
+    _need("movenet-lightning-edgetpu")
+    with pytest.raises(TpuRequired, match="libedgetpu"):
+        Estimator("movenet-lightning-edgetpu", require_tpu=True)
+
+
+class FlakyTpu:
+    """Stands in for the Coral USB device, which this machine cannot have: answers `ok_calls`
+    times, then fails like a USB Coral that locked up."""
+
+    backend, layout, name = "edgetpu", "coco17", "movenet-lightning-edgetpu"
+
+    def __init__(self, ok_calls):
+        self.ok_calls = ok_calls
+
+    def reset(self):
+        pass
+
+    def estimate(self, bgr, t=None):
+        if self.ok_calls <= 0:
+            raise RuntimeError("Failed to invoke the Edge TPU delegate")
+        self.ok_calls -= 1
+        return np.zeros((17, 3))
+
+
+def test_tpu_lost_mid_session_switches_to_cpu_and_back(dancer):
+    _need("movenet-lightning")
+    from models.runtime import EdgeTpuUnavailable
+
+    clock = [0.0]
+    plugged = {"state": FlakyTpu(ok_calls=2)}
+
+    def opener():
+        if plugged["state"] is None:
+            raise EdgeTpuUnavailable("no Edge TPU device found")
+        return plugged["state"]
+
+    est = Estimator("movenet-lightning-edgetpu", tpu_opener=opener, probe_every_s=5.0, clock=lambda: clock[0])
+    assert est.backend == "edgetpu"
+    est.estimate(dancer[0]), est.estimate(dancer[1])
+    plugged["state"] = None  # the stick browns out
+    result = est.estimate(dancer[2])  # this frame is still answered, by the CPU model
+    assert est.backend == "cpu" and len(result.keypoints) == 17
+    clock[0] = 6.0
+    est.estimate(dancer[3])
+    assert est.backend == "cpu"  # probed, still gone
+    plugged["state"] = FlakyTpu(ok_calls=100)
+    clock[0] = 12.0
+    est.estimate(dancer[4])
+    assert est.backend == "edgetpu"
