@@ -90,6 +90,14 @@ class SessionScorer:
             common = mirror(common, 0.0)  # the flip's x origin does not change any angle
             z = None if z is None else z[list(MIRROR_SWAP)]
         angles = joint_angles(common, z) if common is not None and len(common) else {}
+        if t < 0:
+            # The countdown: not scored, but the repetition counter sees the start position
+            # (a chair-stand test begins seated at "go").
+            self.frames -= 1
+            if self.reps:
+                self.reps.update(t, angles)
+            return FrameScore({j: "none" for j in self.routine.joints}, {}, "none", 0.0,
+                              self.reps.count if self.reps else 0, 0.0, 0.0, "", "countdown", angles)
         costs = self._frame_costs(t, angles)
         if costs is not None:
             dt = 0.1 if self._last_t is None else max(t - self._last_t, 1e-3)

@@ -39,8 +39,9 @@ def _sagittal(phi_deg: float) -> np.ndarray:
 
 
 def pose3d(angles: dict[str, float], center_x: float = 320.0, floor_y: float = 450.0,
-           body: Body = Body(), lying: bool = False) -> np.ndarray:
-    """(len(COMMON), 3) array of x, y, z for the given joint angles (missing ones = standing)."""
+           body: Body = Body(), lying: bool = False, yaw_deg: float = 0.0) -> np.ndarray:
+    """(len(COMMON), 3) array of x, y, z for the given joint angles (missing ones = standing).
+    yaw_deg turns the person about the vertical axis (90 = seen from their side)."""
     a = {**STANDING, **angles}
     lean, tilt = a["trunk_lean"], a["trunk_tilt"]
     tr = math.radians(tilt)
@@ -68,6 +69,9 @@ def pose3d(angles: dict[str, float], center_x: float = 320.0, floor_y: float = 4
         pts[f"{side}_eye"] = pts["nose"] + sign * 10.0 * lateral - 8.0 * up
         pts[f"{side}_ear"] = pts["nose"] + sign * 20.0 * lateral - 4.0 * up + 10.0 * -forward
     xyz = np.stack([pts[n] for n in COCO17] + [pts["neck"], pts["mid_hip"]])
+    if yaw_deg:
+        c, s_ = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
+        xyz = np.column_stack([c * xyz[:, 0] - s_ * xyz[:, 2], xyz[:, 1], s_ * xyz[:, 0] + c * xyz[:, 2]])
     if lying:  # the whole body turned onto its side, along the floor
         xyz = xyz[:, [1, 0, 2]] * np.array([-1.0, 1.0, 1.0])
     xyz[:, 1] += floor_y - xyz[:, 1].max()

@@ -105,25 +105,21 @@ class Sessions:
         t = (pose.t_capture_ns - self.routine_start_ns) / 1e9
         common = to_common(pose.layout, pose.keypoints) if present else None
         z = to_common_z(pose.layout, pose.z) if present else None
-        if t < 0:
-            self._publish_score(pose, None, phase="countdown", progress=0.0)
-            return
         frame = self.scorer.update(t, common, z)
         self._publish_score(pose, frame)
+        if t < 0:
+            return
         if common is not None:
             kind = self.fall.update(t, common)
             if kind:
                 self._alert(kind, pose)
 
-    def _publish_score(self, pose, frame, phase: str = "", progress: float = 0.0) -> None:
+    def _publish_score(self, pose, frame) -> None:
         self.pub.publish(messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
-            session_id=self.session_id, routine=self.routine.name,
-            joint_status=frame.joint_status if frame else {}, joint_error_deg=frame.joint_error_deg if frame else {},
-            verdict=frame.verdict if frame else "none", reps=frame.reps if frame else 0,
-            score=frame.score if frame else 0.0, progress=frame.progress if frame else progress,
-            offset_s=frame.offset_s if frame else 0.0, guidance=frame.guidance if frame else "",
-            phase=frame.phase if frame else phase))
+            session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
+            joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
+            progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase))
 
     def _alert(self, kind: str, pose) -> None:
         alert_id = uuid.uuid4().hex

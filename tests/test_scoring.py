@@ -1,0 +1,241 @@
+"""Tier 1: scoring, repetitions, holds and fall alerts on synthetic sequences with injected time."""
+import numpy as np
+import pytest
+
+from common import routine as routines
+from common.fall import FallDetector
+from common.reps import RepCounter
+from common.routine import RepRule
+from common.scoring import SessionScorer
+from common.synthetic import STANDING, common_pose, pose3d
+
+FPS = 15.0
+
+
+def perform(routine_name, lag=0.0, amplitude=1.0, moves=None, naive=False, seed=1, noise_px=2.0):
+    """Score a simulated participant doing `moves` (default: the routine itself), `lag` s late."""
+    r = routines.load(routine_name)
+    src = routines.load(moves) if moves else r
+    scorer = SessionScorer(r, naive=naive)
+    rng = np.random.default_rng(seed)
+    rest = src.target(0.0)
+    for i in range(int(r.duration_s * FPS)):
+        t = i / FPS
+        target = {j: rest[j] + amplitude * (v - rest[j]) for j, v in src.target(t - lag).items()}
+        xyz = pose3d(target)
+        xyz[:, :2] += rng.normal(0.0, noise_px, (len(xyz), 2))
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+    return scorer.summary()
+
+
+@pytest.mark.parametrize("name", ["squat", "arm_raise", "side_bend"])
+def test_following_on_time_scores_high(name):
+    assert perform(name)["score"] >= 95
+
+
+@pytest.mark.parametrize("name", ["squat", "arm_raise", "side_bend"])
+def test_a_participant_one_second_behind_still_scores_high_and_naive_does_not(name):
+    aligned, naive = perform(name, lag=1.0)["score"], perform(name, lag=1.0, naive=True)["score"]
+    assert aligned >= 90
+    assert naive < 50 and aligned - naive > 40
+
+
+def test_lag_of_one_and_a_half_seconds_is_tolerated():
+    assert perform("arm_raise", lag=1.5)["score"] >= 90
+
+
+def test_a_different_exercise_scores_low():
+    assert perform("squat", moves="arm_raise")["score"] < 40
+    assert perform("arm_raise", moves="squat")["score"] < 40
+
+
+def test_half_the_movement_scores_clearly_less():
+    assert perform("arm_raise", amplitude=0.5)["score"] < 50
+    assert perform("squat", amplitude=0.5)["score"] < 80
+
+
+def test_summary_fields_and_range_of_motion():
+    s = perform("squat")
+    assert s["frames"] == s["frames_scored"] == int(40 * FPS)
+    assert set(s["joints"]) == {"left_knee", "right_knee", "left_hip", "right_hip", "trunk_lean"}
+    assert s["range_of_motion"]["left_knee"]["min"] < 110 and s["range_of_motion"]["left_knee"]["max"] > 165
+    assert s["asymmetry_pct"]["knee"] < 5
+    assert s["reps"] == 8
+
+
+def test_missing_person_frames_are_not_scored():
+    r = routines.load("squat")
+    scorer = SessionScorer(r)
+    scorer.update(0.0, None)
+    scorer.update(0.1, np.zeros((19, 3)))
+    assert scorer.summary()["frames"] == 2 and scorer.summary()["frames_scored"] == 0
+
+
+# -- repetitions ------------------------------------------------------------------------------
+SQUAT_RULE = RepRule(joints=("left_knee", "right_knee"), low=125, high=155, start="high", min_rep_s=0.5)
+
+
+def knees(angle):
+    return {"left_knee": angle, "right_knee": angle}
+
+
+def count(samples, rule=SQUAT_RULE):
+    counter = RepCounter(rule)
+    for t, angles in samples:
+        counter.update(t, angles)
+    return counter
+
+
+def squat_wave(t, period=3.0):
+    return 140 + 37 * np.cos(2 * np.pi * t / period)  # 177 (standing) .. 103 (down)
+
+
+def test_reps_counted_with_noise_pauses_and_a_half_finished_last_one():
+    rng = np.random.default_rng(3)
+    samples = []
+    t = 0.0
+    for _ in range(int(1.0 * FPS)):  # standing still first
+        samples.append((t, knees(176 + rng.normal(0, 2))))
+        t += 1 / FPS
+    for rep in range(5):
+        for k in range(int(3.0 * FPS)):
+            samples.append((t, knees(squat_wave(k / FPS) + rng.normal(0, 3))))
+            t += 1 / FPS
+        if rep == 2:  # a pause at the top
+            for _ in range(int(2 * FPS)):
+                samples.append((t, knees(175 + rng.normal(0, 2))))
+                t += 1 / FPS
+    for k in range(int(1.5 * FPS)):  # down but never back up
+        samples.append((t, knees(squat_wave(k / FPS))))
+        t += 1 / FPS
+    assert count(samples).count == 5
+
+
+def test_jitter_around_a_threshold_does_not_count():
+    samples = [(i / FPS, knees(155 + (4 if i % 2 else -4))) for i in range(100)]
+    samples = [(t, knees(176)) for t in np.arange(0, 1, 1 / FPS)] + [(t + 1, a) for t, a in samples]
+    assert count(samples).count == 0
+
+
+def test_getting_into_position_is_not_a_repetition():
+    # Sits first (turned position), then stands up once and stays: no repetition yet.
+    samples = [(i / FPS, knees(100)) for i in range(30)] + [(2 + i / FPS, knees(176)) for i in range(30)]
+    assert count(samples).count == 0
+
+
+def test_a_twitch_shorter_than_the_minimum_is_rejected():
+    samples = [(i / FPS, knees(176)) for i in range(15)]
+    samples += [(1.0, knees(176)), (1.1, knees(110)), (1.2, knees(176)), (1.3, knees(176))]
+    c = count(samples)
+    assert c.count == 0 and c.rejected == 1
+
+
+def test_low_confidence_frames_do_not_move_the_state():
+    samples = [(i / FPS, knees(176)) for i in range(15)]
+    samples += [(1.0 + i / FPS, {"left_knee": None, "right_knee": 100}) for i in range(15)]
+    samples += [(2.0 + i / FPS, knees(176)) for i in range(15)]
+    assert count(samples).count == 0
+
+
+def test_one_free_swinging_arm_is_not_a_repetition():
+    rule = RepRule(joints=("left_shoulder", "right_shoulder"), low=45, high=130, start="low")
+    samples = [(i / FPS, {"left_shoulder": 15, "right_shoulder": 15}) for i in range(15)]
+    for rep in range(4):
+        base = 1 + rep * 2
+        samples += [(base + 0.5, {"left_shoulder": 160, "right_shoulder": 15}),
+                    (base + 1.5, {"left_shoulder": 15, "right_shoulder": 15})]
+    assert count(samples, rule).count == 0
+    samples += [(20.0, {"left_shoulder": 160, "right_shoulder": 160}), (21.0, {"left_shoulder": 15, "right_shoulder": 15})]
+    assert count(samples, rule).count == 1
+
+
+def test_counts_reset_when_the_exercise_changes():
+    # Each routine has its own counter: a new session with another routine starts at zero.
+    assert perform("squat")["reps"] == 8
+    assert perform("arm_raise", moves="squat")["reps"] == 0
+
+
+def test_chair_stand_test_counts_the_stands():
+    r = routines.load("chair_stand_30s")
+    scorer = SessionScorer(r)
+    stands = 12
+    period = 30.0 / (stands + 0.5)
+    for i in range(int(-1 * FPS), int(30 * FPS)):  # seated during the last second of the countdown
+        t = i / FPS
+        phase = max(t, 0.0) % period / period
+        knee = 90 + 85 * np.sin(np.pi * phase)  # sit 90 -> stand 175 -> sit 90
+        angles = {"left_knee": knee, "right_knee": knee, "left_hip": knee, "right_hip": knee, "trunk_lean": 5}
+        xyz = pose3d(angles)
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+    assert scorer.summary()["reps"] == stands
+
+
+def test_a_hold_counts_time_only_while_the_posture_is_correct():
+    r = routines.load("balance_hold")
+    scorer = SessionScorer(r)
+    good = {"left_knee": 175, "right_hip": 140, "trunk_lean": 5}
+    for i in range(int(20 * FPS)):
+        t = i / FPS
+        angles = good if t < 6 or t > 14 else {**good, "right_hip": 175}  # foot down for 8 s
+        xyz = pose3d(angles)
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+    assert scorer.summary()["hold_s"] == pytest.approx(12.0, abs=0.5)
+
+
+def test_easy_mode_widens_the_tolerance():
+    r = routines.load("arm_raise")
+    strict, easy = SessionScorer(r, naive=True), SessionScorer(r, naive=True, tolerance_scale=2.0)
+    angles = {**r.target(0.0), "left_shoulder": 40, "right_shoulder": 40}  # 25 degrees off
+    xyz = pose3d(angles)
+    pose = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])
+    assert strict.update(0.0, pose, xyz[:, 2]).verdict != "correct"
+    assert easy.update(0.0, pose, xyz[:, 2]).verdict == "correct"
+
+
+# -- fall alerts ------------------------------------------------------------------------------
+def run_fall(frames):
+    det = FallDetector()
+    fired = []
+    for t, pose in frames:
+        kind = det.update(t, pose)
+        if kind:
+            fired.append((t, kind))
+    return fired
+
+
+def standing(t0, seconds, **kw):
+    return [(t0 + i / FPS, common_pose(STANDING, **kw)) for i in range(int(seconds * FPS))]
+
+
+def test_a_sudden_fall_fires():
+    frames = standing(0, 3)
+    frames += [(3 + i / FPS, common_pose(STANDING, lying=True)) for i in range(int(1 * FPS))]
+    fired = run_fall(frames)
+    assert fired and fired[0][1] == "fall" and fired[0][0] < 3.5
+
+
+def test_lying_on_the_floor_for_a_few_seconds_fires():
+    frames = [(i / FPS, common_pose(STANDING, lying=True)) for i in range(int(5 * FPS))]
+    fired = run_fall(frames)
+    assert [k for _, k in fired] == ["lying"] and 3.0 <= fired[0][0] <= 3.5
+
+
+def _transition(a, b, t0, seconds, **kw):
+    n = int(seconds * FPS)
+    return [(t0 + i / FPS, common_pose({j: a[j] + (b[j] - a[j]) * i / n for j in a}, **kw)) for i in range(n)]
+
+
+SQUAT_DOWN = {**STANDING, "left_knee": 70, "right_knee": 70, "left_hip": 60, "right_hip": 60, "trunk_lean": 40}
+SHOE = {**STANDING, "trunk_lean": 95, "left_hip": 80, "right_hip": 80, "left_knee": 150, "right_knee": 150}
+SEATED = {**STANDING, "left_knee": 90, "right_knee": 90, "left_hip": 90, "right_hip": 90, "trunk_lean": 10}
+
+
+@pytest.mark.parametrize("yaw", [0, 90])
+@pytest.mark.parametrize("activity, target", [("squat", SQUAT_DOWN), ("tie a shoe", SHOE), ("sit on a chair", SEATED)])
+def test_everyday_movements_do_not_fire(activity, target, yaw):
+    a = dict(STANDING)
+    frames = standing(0, 2, yaw_deg=yaw)
+    frames += _transition(a, target, 2, 0.6, yaw_deg=yaw)  # quickly down
+    frames += [(2.6 + i / FPS, common_pose(target, yaw_deg=yaw)) for i in range(int(5 * FPS))]  # stays there
+    frames += _transition(target, a, 7.6, 1.0, yaw_deg=yaw)  # and stands up again
+    assert run_fall(frames) == [], f"false alarm while the person did: {activity}"
