@@ -61,18 +61,25 @@ class Processes:
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
-    def start(self, name: str) -> subprocess.Popen:
+    def start(self, name: str, *settings: str) -> subprocess.Popen:
+        """Start service `name`; settings are extra `--set KEY=VALUE` overrides."""
         log = self.config_path.parent / f"{name}.log"
         self.logs[name] = log
         out = open(log, "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "common.cli", "service", name, "--config", str(self.config_path)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        extra = [a for kv in settings for a in ("--set", kv)]
+        proc = subprocess.Popen([sys.executable, "-m", "common.cli", "service", name, "--config", str(self.config_path),
+                                 *extra], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         out.close()
         self.procs[name] = proc
         return proc
 
     def log_text(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace") if name in self.logs else ""
+
+    def stop(self, name: str) -> int:
+        p = self.procs[name]
+        p.terminate()
+        return p.wait(timeout=5)
 
     def stop_all(self) -> list[str]:
         for p in self.procs.values():

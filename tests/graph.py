@@ -1,0 +1,67 @@
+"""Helpers for end-to-end tests: a config for the real graph and an observer on the bus."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import zmq
+
+from common import config
+from common.bus import Subscriber
+from common.mosquitto import free_port
+
+
+def graph_config(tmp: Path, video: Path, model: str = "movenet-lightning", routine: str = "arm_raise",
+                 extra: str = "") -> str:
+    return f"""
+[bus]
+runtime_dir = "{tmp / 'run'}"
+
+[camera]
+source = "{video}"
+pace = "realtime"
+loop = true
+
+[inference]
+model = "{model}"
+
+[scoring]
+routine = "{routine}"
+start_delay_s = 0.5
+
+[renderer]
+display = "headless"
+voice = false
+fps = 10
+
+[uplink]
+port = {free_port()}
+spool_path = "{tmp / 'spool.db'}"
+health_every_s = 1.0
+{extra}
+"""
+
+
+class Observer:
+    """Listens to every topic but frames; keeps the latest Health per service and counts."""
+
+    def __init__(self, config_path: Path):
+        self.cfg = config.load(config_path)
+        self.ctx = zmq.Context()
+        self.sub = Subscriber(self.ctx, self.cfg.bus.all_endpoints(), ["health", "pose", "score", "session", "alert"])
+        self.health: dict = {}
+        self.counts: dict = defaultdict(int)
+        self.last: dict = {}
+
+    def pump(self, timeout_ms: int = 50) -> "Observer":
+        for msg in self.sub.receive(timeout_ms):
+            self.counts[msg.TOPIC] += 1
+            self.last[msg.TOPIC] = msg
+            if msg.TOPIC == "health":
+                self.health[msg.service] = msg
+                self.counts[f"health:{msg.service}"] += 1
+        return self
+
+    def close(self) -> None:
+        self.sub.close()
+        self.ctx.destroy(linger=0)

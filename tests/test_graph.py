@@ -1,0 +1,152 @@
+"""Tier 3: the real service processes over real ipc sockets, a video file as the camera."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import zmq
+
+from common import messages
+from models import catalog
+from tests.conftest import media_file, wait_for
+from tests.graph import Observer, graph_config
+
+SERVICES = ("camera", "inference", "scoring", "renderer", "uplink")
+
+
+@pytest.fixture
+def graph(tmp_path, processes):
+    try:
+        catalog.paths("movenet-lightning")
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    procs = processes(graph_config(tmp_path, media_file("dancer.mp4")))
+    for name in SERVICES:
+        procs.start(name)
+    observer = Observer(procs.config_path)
+    yield procs, observer
+    observer.close()
+
+
+def scores_flowing(obs: Observer, after: int = 0):
+    obs.pump()
+    return obs.counts["score"] > after
+
+
+def test_poses_reach_scoring_and_frames_reach_the_renderer(graph):
+    procs, obs = graph
+    wait_for(lambda: scores_flowing(obs, 20), 40, what="scores computed from the video's poses")
+    wait_for(lambda: obs.pump().health.get("renderer") and obs.health["renderer"].state not in ("camera_lost",),
+             15, what="the renderer drawing camera frames")
+    assert obs.last["pose"].backend == "cpu" and obs.last["pose"].model == "movenet-lightning"
+    assert obs.last["score"].session_id, "scoring started a session when the person appeared"
+    wait_for(lambda: obs.pump().health.get("inference") and obs.health["inference"].fps > 5, 15,
+             what="inference health with a frame rate")
+    for name, proc in procs.procs.items():
+        assert proc.poll() is None, f"{name} died:\n{procs.log_text(name)}"
+
+
+def test_killing_inference_alone_heals_within_5_seconds(graph):
+    procs, obs = graph
+    wait_for(lambda: scores_flowing(obs, 10), 40, what="scores before the kill")
+    pids = {n: p.pid for n, p in procs.procs.items() if n != "inference"}
+    os.kill(procs.procs["inference"].pid, signal.SIGKILL)
+    procs.procs["inference"].wait(timeout=5)
+    obs.pump(200)
+    restarted_at = time.monotonic()
+    procs.start("inference")  # as systemd would
+    seen = obs.counts["pose"]
+    wait_for(lambda: obs.pump().counts["pose"] > seen + 3, 5, what="poses from the restarted inference service")
+    healed_s = time.monotonic() - restarted_at
+    before = obs.counts["score"]
+    wait_for(lambda: scores_flowing(obs, before + 3), 5, what="scoring to use the new poses")
+    assert healed_s < 5.0
+    for name, pid in pids.items():
+        assert procs.procs[name].pid == pid and procs.procs[name].poll() is None, f"{name} was disturbed"
+
+
+def pose_rate(obs: Observer, seconds: float) -> float:
+    obs.pump(0)
+    start_count, start = obs.counts["pose"], time.monotonic()
+    while time.monotonic() - start < seconds:
+        obs.pump(100)
+    return (obs.counts["pose"] - start_count) / (time.monotonic() - start)
+
+
+def test_a_stalled_renderer_does_not_slow_inference(graph):
+    procs, obs = graph
+    wait_for(lambda: scores_flowing(obs, 10), 40, what="the graph running")
+    normal = pose_rate(obs, 4.0)
+    procs.stop("renderer")
+    procs.start("renderer", "renderer.stall_ms=200")
+    wait_for(lambda: obs.pump().health.get("renderer") and obs.health["renderer"].latency_p50_ms > 150, 20,
+             what="the renderer to be stalled (200 ms per draw)")
+    stalled = pose_rate(obs, 4.0)
+    ratio = stalled / normal
+    print(f"pose rate normal {normal:.1f}/s, renderer stalled {stalled:.1f}/s, ratio {ratio:.2f}")
+    assert ratio > 0.8, f"inference slowed to {ratio:.2f} of its rate when the renderer stalled"
+
+
+ROGUE_TOPICS = {
+    "camera": ["frame", "health"],
+    "inference": ["pose", "health"],
+    "scoring": ["score", "session", "alert", "health"],
+    "renderer": ["control", "health"],
+    "uplink": ["health"],
+}
+# Who counts a bad message from each publisher (its subscribers' Health.malformed).
+CONSUMERS = {"camera": ["inference", "renderer"], "inference": ["scoring", "renderer"],
+             "scoring": ["renderer", "uplink"], "renderer": ["scoring"], "uplink": ["renderer"]}
+
+
+def garbage_for(topic: str) -> list[bytes]:
+    wrong_type = messages.Pose(seq=0, t_capture_ns=1, frame_id=0, width=1, height=1, model="m", backend="cpu",
+                               layout="coco17", keypoints=[]) if topic == "health" else \
+        messages.Health(seq=0, t_capture_ns=1, service="x", fps=0, latency_p50_ms=0, latency_p95_ms=0,
+                        dropped=0, malformed=0)
+    header = messages.encode(wrong_type)
+    t = topic.encode() + b"\x00"
+    size = len(header).to_bytes(4, "little")
+    return [
+        t + b"\xff\xff",  # truncated
+        t + size + b"\xc1" * len(header),  # not msgpack
+        t + size + header.replace(b"\xa1v\x01", b"\xa1v\x09"),  # unknown schema version
+        t + (300 * 1024).to_bytes(4, "little") + b"\x00" * (300 * 1024),  # oversized header
+        t + size + header,  # another message type's fields: required ones missing
+    ]
+
+
+def test_bad_messages_at_every_endpoint_are_dropped_and_counted(graph):
+    procs, obs = graph
+    wait_for(lambda: scores_flowing(obs, 10), 40, what="the graph running")
+    ctx = zmq.Context()
+    try:
+        for publisher, topics in ROGUE_TOPICS.items():
+            others = {n: procs.procs[n].pid for n in SERVICES if n != publisher}
+            before = {c: obs.pump().health[c].malformed for c in CONSUMERS[publisher] if c in obs.health}
+            procs.stop(publisher)
+            rogue = ctx.socket(zmq.PUB)
+            rogue.setsockopt(zmq.LINGER, 0)
+            rogue.bind(obs.cfg.bus.endpoint(publisher))
+
+            def counted():
+                for topic in topics:
+                    for data in garbage_for(topic):
+                        rogue.send(data)
+                obs.pump(100)
+                return all(obs.health.get(c) and obs.health[c].malformed > before.get(c, 0)
+                           for c in CONSUMERS[publisher])
+            wait_for(counted, 20, interval_s=0.2, what=f"bad messages from {publisher}'s endpoint to be counted")
+            rogue.close()
+            heard = obs.counts[f"health:{publisher}"]
+            procs.start(publisher)
+            for name, pid in others.items():
+                assert procs.procs[name].pid == pid and procs.procs[name].poll() is None, \
+                    f"{name} died on bad input from {publisher}'s endpoint:\n{procs.log_text(name)}"
+            wait_for(lambda: obs.pump().counts[f"health:{publisher}"] > heard, 20, what=f"{publisher} back")
+        before = obs.counts["score"]
+        wait_for(lambda: scores_flowing(obs, before + 5), 30, what="scores again after all that")
+    finally:
+        ctx.destroy(linger=0)
