@@ -104,6 +104,14 @@ def cmd_demo(args) -> int:
     return demo.run(args)
 
 
+def cmd_screenshots(args) -> int:
+    from services.renderer import screenshots
+
+    for path in screenshots(args.out, args.locale):
+        print(path)
+    return 0
+
+
 def cmd_models(args) -> int:
     from models import catalog
 
@@ -181,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
+    sp.add_argument("--out", default="docs/screens")
+    sp.add_argument("--locale", default="ko", choices=["ko", "en"])
+    sp.set_defaults(func=cmd_screenshots)
 
     sp = sub.add_parser("models", help="list or fetch pose models")
     sp.add_argument("action", choices=["list", "fetch"])

@@ -106,6 +106,7 @@ class SupervisorConfig(Section):
     services: list[str] = Field(default_factory=lambda: ["camera", "inference", "scoring", "renderer", "uplink"],
                                 description="Services `silvergym run` starts.")
     restart_backoff_max_s: float = Field(10.0, gt=0, description="Longest wait before restarting a crashed service.")
+    hung_after_s: float = Field(15.0, gt=0, description="A live service silent on the bus this long is restarted.")
 
 
 class Participant(Section):

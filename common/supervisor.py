@@ -49,7 +49,6 @@ class Supervisor:
     names: list[str]
     config_path: str | None = None
     overrides: dict = field(default_factory=dict)
-    hung_after_s: float = 15.0
     stop: threading.Event = field(default_factory=threading.Event)
     on_session_end: object = None  # callable(summary) -> bool (True = stop everything)
 
@@ -111,7 +110,7 @@ class Supervisor:
                 continue
             code = child.proc.poll()
             if code is None:
-                if now - child.last_health > self.hung_after_s:
+                if now - child.last_health > self.config.supervisor.hung_after_s:
                     log.error("%s (pid %d) sent no health for %.0f s: it is hung; killing and restarting it",
                               child.name, child.proc.pid, now - child.last_health)
                     child.proc.kill()

@@ -147,3 +147,29 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
         voice.say(state.t("voice.done"), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
         voice.say(state.t(state.score.guidance))
+
+
+def screenshots(out_dir: str, locale: str = "ko", size: tuple[int, int] = (1280, 720)) -> list[Path]:
+    """Render every screen from sample states to PNG files (docs/screens, tests)."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from services.renderer.samples import SCREENS, state_for
+    from services.renderer.screen import draw
+    from services.renderer.text import Fonts, find_font
+
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface(size)
+    fonts = Fonts(find_font(), size[1])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SCREENS:
+        now = time.monotonic()
+        shown = draw(surface, fonts, state_for(name, locale, now), now)
+        assert shown == name, f"sample state for {name} showed {shown}"
+        path = out / f"{name}_{locale}.png"
+        pygame.image.save(surface, str(path))
+        written.append(path)
+    return written

@@ -1,0 +1,80 @@
+"""Sample screen states: one per screen, for the headless tests and docs/screens/*.png."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from common import messages, routine as routines
+from common.keypoints import COCO17
+from common.synthetic import pose3d
+
+W, H = 640, 480
+
+
+def participant(angles: dict) -> tuple[np.ndarray, list]:
+    """A drawn picture of a person in `angles` and its COCO-17 keypoints."""
+    import cv2
+
+    xyz = pose3d(angles, center_x=W / 2, floor_y=H * 0.95)
+    img = np.full((H, W, 3), (200, 210, 215), dtype=np.uint8)
+    kps = [[float(x), float(y), 0.9] for x, y, _ in xyz[: len(COCO17)]]
+    for x, y, _ in kps:
+        cv2.circle(img, (int(x), int(y)), 9, (90, 70, 60), -1)
+    return img, kps
+
+
+def state_for(screen: str, locale: str = "ko", now: float | None = None):
+    """A ScreenState that shows `screen` at time `now`."""
+    from services.renderer.screen import ScreenState
+    from services.renderer.text import load_texts
+
+    now = time.monotonic() if now is None else now
+    routine = routines.load("arm_raise")
+    s = ScreenState(routine=routine, texts={**load_texts(locale), "_locale": locale})
+    angles = routine.target(3.0)
+    angles["left_shoulder"] = 100  # the participant's left arm is too low: "wrong"
+    img, kps = participant(angles)
+    s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
+    s.frame_at, s.camera_state, s.backend, s.fps = now, "ok", "cpu", 14.8
+    s.pose = messages.Pose(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, model="blazepose-full",
+                           backend="cpu", layout="coco17", keypoints=kps)
+    s.person_at = now
+    start_ns = int((now - 3.0) * 1e9)
+    s.session = messages.Session(seq=0, t_capture_ns=0, session_id="demo", event="start", routine=routine.name,
+                                 participant="guest", started_unix=0.0, routine_start_ns=start_ns)
+    s.session_at = now
+    s.score = messages.Score(
+        seq=1, t_capture_ns=int(now * 1e9), frame_id=1, session_id="demo", routine=routine.name,
+        joint_status={"left_shoulder": "wrong", "right_shoulder": "correct", "left_elbow": "near", "right_elbow": "correct"},
+        joint_error_deg={"left_shoulder": -65.0, "left_elbow": -22.0}, verdict="wrong", reps=3, score=72.0,
+        progress=0.4, guidance="shoulder.more", phase="up")
+    if screen == "start":
+        s.session = s.score = None
+        s.pose = None
+    elif screen == "setup":
+        s.session = s.score = None
+        img, kps = participant(routine.target(0.0))
+        s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
+        s.pose = messages.Pose(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, model="m", backend="cpu",
+                               layout="coco17", keypoints=[k if i < 13 else [k[0], k[1], 0.0] for i, k in enumerate(kps)])
+    elif screen == "countdown":
+        s.session = messages.Session(**{**s.session.__dict__, "routine_start_ns": int((now + 2.5) * 1e9)})
+        s.score = messages.Score(**{**s.score.__dict__, "phase": "countdown", "joint_status": {}, "verdict": "none"})
+    elif screen == "looking":
+        s.person_at = now - 10
+    elif screen == "camera_lost":
+        s.camera_state = "lost"
+    elif screen == "summary":
+        s.session = messages.Session(
+            seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
+            started_unix=0.0, summary={"score": 86.0, "reps": 7, "joints": {
+                "left_shoulder": 0.82, "right_shoulder": 0.91, "left_elbow": 0.55, "right_elbow": 0.35}})
+    elif screen == "alert":
+        s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
+                                 detail="", unix=0.0)
+        s.alert_at = now
+    return s
+
+
+SCREENS = ("start", "setup", "countdown", "exercise", "looking", "camera_lost", "summary", "alert")

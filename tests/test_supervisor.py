@@ -1,0 +1,85 @@
+"""Tier 3: `silvergym run` as a real process tree."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from models import catalog
+from tests.conftest import REPO, media_file, wait_for
+from tests.graph import graph_config
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+@pytest.fixture
+def supervised(tmp_path):
+    try:
+        catalog.paths("movenet-lightning")
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, media_file("dancer.mp4"), extra="\n[supervisor]\nhung_after_s = 4.0\n"))
+    log = tmp_path / "run.log"
+    out = open(log, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(cfg)], stdout=out,
+                            stderr=subprocess.STDOUT, cwd=REPO)
+    out.close()
+    holder = {"log": log, "proc": proc}
+    yield holder
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        pytest.fail("the supervisor was still running at teardown")
+
+
+def started(log: Path) -> dict[str, int]:
+    """service -> newest pid, from the supervisor's log lines."""
+    return {m[0]: int(m[1]) for m in re.findall(r"started (\w+) \(pid (\d+)\)", log.read_text())}
+
+
+def test_sigterm_stops_everything_within_two_seconds(supervised):
+    proc, log = supervised["proc"], supervised["log"]
+    wait_for(lambda: len(started(log)) == 5 and "session" in log.read_text(), 40, what="all five services running")
+    kids = children_of(proc.pid)
+    assert len(kids) == 5
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    took = time.monotonic() - t0
+    print(f"stopped in {took:.2f} s")
+    assert not [k for k in kids if alive(k)], "a child outlived the supervisor"
+    assert took < 2.0, f"took {took:.2f} s to stop"
+
+
+def test_a_crashed_service_is_restarted_and_a_hung_one_too(supervised):
+    proc, log = supervised["proc"], supervised["log"]
+    wait_for(lambda: len(started(log)) == 5, 40, what="all five services running")
+    first = started(log)
+    os.kill(first["scoring"], signal.SIGKILL)
+    wait_for(lambda: started(log).get("scoring", first["scoring"]) != first["scoring"], 10,
+             what="scoring restarted after SIGKILL")
+    assert started(log)["camera"] == first["camera"], "another service was restarted too"
+    os.kill(first["renderer"], signal.SIGSTOP)  # alive but hung: only the watchdog can tell
+    wait_for(lambda: started(log).get("renderer") != first["renderer"], 20, what="the hung renderer replaced")
+    assert "renderer" in log.read_text() and "hung" in log.read_text()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert not alive(first["renderer"])
