@@ -65,6 +65,8 @@ class Link:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+        self.client.on_connect_fail = self._on_connect_fail
+        self._said_unreachable = False
 
     def start(self) -> None:
         props = Properties(PacketTypes.CONNECT)
@@ -90,10 +92,17 @@ class Link:
                 self._last_refusal = why
             return
         self._last_refusal = ""
+        self._said_unreachable = False
         self.connected = True
         self.in_flight.clear()  # anything unacknowledged is sent again from the spool
         self.log.info("connected to broker %s:%d", self.cfg.host, self.cfg.port)
         client.publish(f"{self.root}/status", json.dumps({"state": "online", "unix": time.time()}), qos=1, retain=True)
+
+    def _on_connect_fail(self, client, userdata):
+        if not self._said_unreachable:
+            self.log.warning("broker %s:%d is unreachable; sessions are kept in the spool and sent when it answers "
+                             "(check the network and uplink.host/port)", self.cfg.host, self.cfg.port)
+            self._said_unreachable = True
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if self.connected:

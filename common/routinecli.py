@@ -1,0 +1,167 @@
+"""`silvergym routine build VIDEO -o FILE` and `routine import FILE|DIR --format F -o FILE`.
+
+A built routine has one keyframe per frame of the instructor: every joint angle, and the
+reference keypoints (common skeleton, normalised to the body's height) for the instructor
+figure. The joints that count are those seen in most frames; a repetition rule is derived from
+the joint that moves most. Importers read keypoints other tools produced: OpenPose BODY_25 JSON
+(one file per frame), AlphaPose results JSON, COCO keypoint JSON.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from common import routine as routines
+from common.geometry import ALL_ANGLES, joint_angles
+from common.keypoints import COCO17, COMMON, COMMON_INDEX
+
+# OpenPose BODY_25 index of each COCO-17 joint.
+BODY25_TO_COCO = {"nose": 0, "right_shoulder": 2, "right_elbow": 3, "right_wrist": 4, "left_shoulder": 5,
+                  "left_elbow": 6, "left_wrist": 7, "right_hip": 9, "right_knee": 10, "right_ankle": 11,
+                  "left_hip": 12, "left_knee": 13, "left_ankle": 14, "right_eye": 15, "left_eye": 16,
+                  "right_ear": 17, "left_ear": 18}
+
+
+def _common_from_coco(flat: list[float]) -> np.ndarray:
+    from common.keypoints import to_common
+
+    pts = np.asarray(flat, dtype=float).reshape(-1, 3)[:17]
+    return to_common("coco17", pts.tolist())
+
+
+def read_openpose(folder: Path) -> list[np.ndarray]:
+    """One *_keypoints.json per frame, sorted by name; the first person of each frame."""
+    frames = []
+    for f in sorted(folder.glob("*.json")):
+        people = json.loads(f.read_text()).get("people", [])
+        if not people:
+            frames.append(np.zeros((len(COMMON), 3)))
+            continue
+        body = np.asarray(people[0]["pose_keypoints_2d"], dtype=float).reshape(-1, 3)
+        coco = [body[BODY25_TO_COCO[n]].tolist() for n in COCO17]
+        frames.append(_common_from_coco(sum(coco, [])))
+    return frames
+
+
+def read_alphapose(path: Path) -> list[np.ndarray]:
+    """AlphaPose results: a list of {image_id, keypoints (17*3, COCO order), score}; the best
+    scoring person per image, images in file order."""
+    by_image: dict[str, dict] = {}
+    for det in json.loads(path.read_text()):
+        best = by_image.get(det["image_id"])
+        if best is None or det.get("score", 0) > best.get("score", 0):
+            by_image[det["image_id"]] = det
+    return [_common_from_coco(d["keypoints"]) for d in by_image.values()]
+
+
+def read_coco(path: Path) -> list[np.ndarray]:
+    """COCO keypoint JSON: {"images": [...], "annotations": [{image_id, keypoints, area}]};
+    the largest annotated person per image, images in their listed order."""
+    data = json.loads(path.read_text())
+    best: dict = {}
+    for ann in data.get("annotations", []):
+        if ann.get("num_keypoints", 1) and (ann["image_id"] not in best or ann.get("area", 0) > best[ann["image_id"]].get("area", 0)):
+            best[ann["image_id"]] = ann
+    order = [img["id"] for img in data.get("images", [])] or list(best)
+    return [_common_from_coco(best[i]["keypoints"]) if i in best else np.zeros((len(COMMON), 3)) for i in order]
+
+
+def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
+    """(common poses, depths, fps) of every frame of the video, by the pose model."""
+    from common.keypoints import to_common, to_common_z
+    from common.posecli import open_estimator, read_frames
+
+    est = open_estimator(model, cache=cache)
+    poses, depths, times = [], [], []
+    for _, t, bgr in read_frames(video):
+        r = est.estimate(bgr, t)
+        poses.append(to_common(est.layout, r.keypoints) if len(r.keypoints) else np.zeros((len(COMMON), 3)))
+        depths.append(to_common_z(est.layout, r.z) if r.z is not None and len(r.keypoints) else None)
+        times.append(t)
+    fps = (len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else 30.0
+    return poses, depths, fps
+
+
+def build(name: str, poses: list, depths: list, fps: float, source: str = "") -> routines.Routine:
+    angles = [joint_angles(p, z) for p, z in zip(poses, depths)]
+    seen = {j: sum(a.get(j) is not None for a in angles) for j in ALL_ANGLES}
+    joints = [j for j in ALL_ANGLES if seen[j] >= 0.7 * len(angles)]
+    if not joints:
+        raise routines.RoutineError(f"{source}: the person is hardly visible; no joint seen in 70 % of the frames")
+    keyframes = []
+    for i, (a, p) in enumerate(zip(angles, poses)):
+        kept = {j: round(a[j], 1) for j in joints if a.get(j) is not None}
+        keyframes.append({"t": round(i / fps, 3), "angles": kept, "keypoints": _normalised(p)})
+    data = {
+        "name": name, "title": {"ko": name, "en": name},
+        "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
+        "duration_s": round((len(poses) - 1) / fps, 3), "loop": False,
+        "joints": {j: {"tolerance": 15.0, "near": 30.0} for j in joints},
+        "keyframes": keyframes,
+    }
+    rule = _rep_rule(angles, joints)
+    if rule:
+        data["reps"] = rule
+    return routines.parse(data, source)
+
+
+def _normalised(common: np.ndarray) -> list | None:
+    ok = common[:, 2] >= 0.3
+    if ok.sum() < 5:
+        return None
+    pts = common[:, :2] - common[COMMON_INDEX["mid_hip"], :2]
+    height = max(np.ptp(common[ok, 1]), 1.0)
+    return [[round(float(x / height), 4), round(float(y / height), 4), round(float(s), 2)]
+            for (x, y), s in zip(pts, common[:, 2])]
+
+
+def _rep_rule(angles: list[dict], joints: list[str]) -> dict | None:
+    """Thresholds at 35 % / 65 % of the range of the joint that moves most (if it moves 40+ deg)."""
+    ranges = {}
+    for j in joints:
+        values = [a[j] for a in angles if a.get(j) is not None]
+        if values and j not in ("trunk_tilt",):
+            ranges[j] = (np.percentile(values, 5), np.percentile(values, 95))
+    if not ranges:
+        return None
+    j, (lo, hi) = max(ranges.items(), key=lambda kv: kv[1][1] - kv[1][0])
+    if hi - lo < 40:
+        return None
+    first = next(a[j] for a in angles if a.get(j) is not None)
+    return {"joints": [j], "low": round(lo + 0.35 * (hi - lo), 1), "high": round(lo + 0.65 * (hi - lo), 1),
+            "start": "high" if first > (lo + hi) / 2 else "low", "min_rep_s": 0.5}
+
+
+def run(args) -> int:
+    from common.posecli import InputError
+    from models.catalog import ModelError
+
+    if not args.input or not args.output:
+        print("error: routine build/import needs INPUT and -o FILE", file=sys.stderr)
+        return 2
+    name = args.name or Path(args.output).stem
+    try:
+        if args.action == "build":
+            poses, depths, fps = poses_from_video(args.input, args.model, args.cache)
+            source = Path(args.input).name
+        else:
+            readers = {"openpose": read_openpose, "alphapose": read_alphapose, "coco": read_coco}
+            if not args.format:
+                print("error: routine import needs --format openpose|alphapose|coco", file=sys.stderr)
+                return 2
+            if not Path(args.input).exists():
+                print(f"error: {args.input} does not exist", file=sys.stderr)
+                return 2
+            poses = readers[args.format](Path(args.input))
+            depths, fps, source = [None] * len(poses), args.fps or 30.0, Path(args.input).name
+        r = build(name, poses, depths, fps, source)
+    except (InputError, ModelError, routines.RoutineError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    Path(args.output).write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}: {len(r.keyframes)} keyframes over {r.duration_s:.1f} s, joints {', '.join(r.joints)}"
+          + (f", repetitions on {r.reps.joints[0]}" if r.reps else ""))
+    return 0
