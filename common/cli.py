@@ -104,6 +104,19 @@ def cmd_demo(args) -> int:
     return demo.run(args)
 
 
+def cmd_doctor(args) -> int:
+    from common import doctor
+
+    return doctor.run(args)
+
+
+def cmd_bench(args) -> int:
+    from common import bench
+
+    args.argv = [a for a in sys.argv[2:]]
+    return bench.run(args)
+
+
 def cmd_screenshots(args) -> int:
     from services.renderer import screenshots
 
@@ -189,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
+    sp.add_argument("--config")
+    sp.set_defaults(func=cmd_doctor)
+
+    sp = sub.add_parser("bench", help="measure model, pipeline, isolation, bus and codec costs")
+    sp.add_argument("--model", default="", help="one model (default: blazepose-full and movenet-lightning)")
+    sp.add_argument("--seconds", type=float, default=10.0, help="seconds per measured phase")
+    sp.add_argument("--json", action="store_true", help="only the JSON line (always the last line)")
+    sp.add_argument("--write", default="", help="also write the markdown table to this file")
+    sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
     sp.add_argument("--out", default="docs/screens")

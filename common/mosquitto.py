@@ -4,6 +4,7 @@ It never touches the system broker: its own config, no persistence unless asked,
 """
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,8 @@ class LocalBroker:
         self.proc: subprocess.Popen | None = None
 
     def _config(self) -> str:
-        lines = ["per_listener_settings false", "persistence true", f"persistence_location {self.workdir}/",
+        # As root, mosquitto would switch to user "mosquitto", who cannot read our private files.
+        lines = [f"user {getpass.getuser()}", "per_listener_settings false", "persistence true", f"persistence_location {self.workdir}/",
                  "log_dest stderr", "log_type error", "log_type warning",
                  f"listener {self.port} 127.0.0.1"]
         if self.tls:

@@ -119,9 +119,13 @@ class HealthReporter:
         self.every_s = every_s
         self.stats = LoopStats()
         self._next = 0.0
+        self._ready = False
 
     def maybe_publish(self, now: float, dropped: int = 0, malformed: int = 0, state: str = "ok",
                       backend: str = "", detail: dict | None = None) -> None:
+        if not self._ready:  # the main loop is running: systemd (Type=notify) may count us started
+            sd_notify("READY=1")
+            self._ready = True
         sd_notify("WATCHDOG=1")
         if now < self._next:
             return

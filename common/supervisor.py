@@ -51,6 +51,7 @@ class Supervisor:
     overrides: dict = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     on_session_end: object = None  # callable(summary) -> bool (True = stop everything)
+    child_stdout: object = None  # where children log; None = the supervisor's own stdout
 
     def __post_init__(self):
         self.children = {n: Child(n, self._argv(n)) for n in self.names}
@@ -65,7 +66,7 @@ class Supervisor:
         return argv
 
     def _spawn(self, child: Child, now: float) -> None:
-        child.proc = subprocess.Popen(child.argv)
+        child.proc = subprocess.Popen(child.argv, stdout=self.child_stdout)
         child.started_at = child.last_health = now
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 

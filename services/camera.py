@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from common import messages
-from common.bus import Publisher
+from common.bus import Publisher, Subscriber
 from common.config import CameraConfig
 from common.service import HealthReporter, ServiceContext
 
@@ -121,6 +121,11 @@ def main(ctx: ServiceContext) -> int:
         return 2
     pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
     health = HealthReporter(ctx.name, pub)
+    # Unpaced video (benchmarks): run at most IN_FLIGHT frames ahead of inference, so it is never
+    # idle and never flooded; the camera itself then costs almost nothing.
+    unpaced = frames.kind == "video" and cfg.pace == "unpaced"
+    poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose"], latest_only={"pose"}) if unpaced else None
+    inferred_id = -1
     backoff_s, retry_at, state = 0.5, 0.0, "starting"
     frame_id = 0
     try:
@@ -141,6 +146,8 @@ def main(ctx: ServiceContext) -> int:
                 ctx.stop.wait(0.1)
                 continue
             ctx.stop.wait(frames.wait_s())
+            if poses is not None:
+                inferred_id = wait_for_consumer(poses, frame_id, inferred_id, ctx.stop)
             try:
                 bgr = frames.read()
             except SourceError as exc:
@@ -162,4 +169,19 @@ def main(ctx: ServiceContext) -> int:
         return 0
     finally:
         frames.close()
+        if poses is not None:
+            poses.close()
         pub.close()
+
+
+IN_FLIGHT = 2
+
+
+def wait_for_consumer(poses: Subscriber, frame_id: int, inferred_id: int, stop, timeout_s: float = 1.0) -> int:
+    """Block until inference has caught up to within IN_FLIGHT frames (or timeout_s passes, so a
+    missing inference service does not stop the camera)."""
+    deadline = time.monotonic() + timeout_s
+    while frame_id - inferred_id > IN_FLIGHT and time.monotonic() < deadline and not stop.is_set():
+        for pose in poses.receive(timeout_ms=20):
+            inferred_id = max(inferred_id, pose.frame_id)
+    return inferred_id

@@ -150,3 +150,38 @@ def test_bad_messages_at_every_endpoint_are_dropped_and_counted(graph):
         wait_for(lambda: scores_flowing(obs, before + 5), 30, what="scores again after all that")
     finally:
         ctx.destroy(linger=0)
+
+
+def test_camera_lost_is_shown_and_recovers_without_restarting_others(tmp_path, processes):
+    """Injected: the camera source is missing at start, then appears. Survives: every process."""
+    try:
+        catalog.paths("movenet-lightning-edgetpu")
+        catalog.paths("movenet-lightning")
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    clip = media_file("dancer.mp4")
+    later = tmp_path / "camera" / "clip.mp4"
+    procs = processes(graph_config(tmp_path, later, model="movenet-lightning-edgetpu"))
+    for name in SERVICES:
+        procs.start(name)
+    obs = Observer(procs.config_path)
+    try:
+        wait_for(lambda: obs.pump().health.get("camera") and obs.health["camera"].state == "lost", 30,
+                 what="the camera reported lost")
+        wait_for(lambda: obs.pump().health.get("renderer") and obs.health["renderer"].state == "camera_lost", 20,
+                 what="the TV showing 'camera lost'")
+        # No Coral here: the Edge TPU model runs on the CPU model of its family, and Health says so.
+        wait_for(lambda: obs.pump().health.get("inference"), 20, what="inference health")
+        assert obs.health["inference"].backend == "cpu"
+        assert "libedgetpu1-std" in obs.health["inference"].detail.get("tpu_problem", "")
+        pids = {n: p.pid for n, p in procs.procs.items()}
+        later.parent.mkdir()
+        import shutil
+        shutil.copy(clip, later)
+        wait_for(lambda: obs.pump().health.get("camera") and obs.health["camera"].state == "ok", 30,
+                 what="the camera back")
+        wait_for(lambda: scores_flowing(obs, 5), 30, what="scores once the camera is back")
+        wait_for(lambda: obs.pump().health["renderer"].state != "camera_lost", 20, what="the TV leaving 'camera lost'")
+        assert {n: p.pid for n, p in procs.procs.items()} == pids
+    finally:
+        obs.close()

@@ -1,0 +1,348 @@
+"""`silvergym bench`: what the model costs, what the bus adds, and that inference never waits.
+
+Every figure is measured in this one run, side by side, and reported as medians (and ratios).
+Phases per model: bare interpreter loop; full pipeline unpaced; paced at 30 fps (latency);
+the pipeline with the renderer stalled and the broker down (isolation); a naive single-process
+loop under the same stall. Then the bus itself, message codecs and the scorer.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zmq
+
+from common import config as configuration, messages
+from common.bus import Publisher, Subscriber
+from common.mosquitto import BrokerError, LocalBroker, free_port
+
+W, H = 640, 480
+
+
+def _pct(values, q) -> float:
+    return round(float(np.percentile(values, q)), 3) if len(values) else float("nan")
+
+
+def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
+    """640x480 frames of a real clip (../shared/media/dancer.mp4) or, without it, drawn ones."""
+    clip = shared / "media" / "dancer.mp4" if shared else None
+    frames = []
+    if clip and clip.exists():
+        cap = cv2.VideoCapture(str(clip))
+        while len(frames) < count:
+            ok, f = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.resize(f, (W, H)))
+        cap.release()
+    if not frames:
+        from services.simulator import draw
+        from common.synthetic import pose3d
+        from common import routine as routines
+        r = routines.load("arm_raise")
+        frames = [cv2.resize(draw(pose3d(r.target(i / 10), center_x=320, floor_y=456)), (W, H)) for i in range(count)]
+    return frames
+
+
+def write_video(frames, path: Path, fps: float = 30.0) -> Path:
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
+    for _ in range(3):
+        for f in frames:
+            out.write(f)
+    out.release()
+    return path
+
+
+# -- 1. bare model ------------------------------------------------------------------------------
+def bare_model(model: str, frames, seconds: float) -> dict:
+    from models.estimator import Estimator
+
+    est = Estimator(model)
+    for i in range(10):  # warm-up: caches, XNNPACK packing
+        est.estimate(frames[i % len(frames)], i / 30)
+    times = []
+    start = time.perf_counter()
+    i = 0
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        est.estimate(frames[i % len(frames)], i / 30)
+        times.append((time.perf_counter() - t0) * 1000)
+        i += 1
+    return {"backend": est.backend, "name": est.name, "fps": round(len(times) / (time.perf_counter() - start), 2),
+            "ms_p50": _pct(times, 50), "ms_p95": _pct(times, 95)}
+
+
+# -- 2-4. the real graph ------------------------------------------------------------------------
+class Graph:
+    """The five services under the supervisor, in a thread of this process."""
+
+    def __init__(self, overrides: dict):
+        from common.supervisor import Supervisor
+
+        self.cfg = configuration.load(None, overrides)
+        # Children log to stderr so that stdout stays the table and the JSON line.
+        self.sup = Supervisor(self.cfg, ["camera", "inference", "scoring", "renderer", "uplink"], None, overrides,
+                              child_stdout=sys.stderr)
+        self.thread = threading.Thread(target=self.sup.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sup.stop.set()
+        self.thread.join(timeout=10)
+
+    def rss_mb(self) -> dict:
+        out = {}
+        for name, child in self.sup.children.items():
+            try:
+                status = Path(f"/proc/{child.proc.pid}/status").read_text()
+                out[name] = round(int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))) / 1024, 1)
+            except (OSError, AttributeError, StopIteration):
+                out[name] = None
+        return out
+
+
+def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = False) -> dict:
+    ctx = zmq.Context()
+    sub = Subscriber(ctx, cfg.bus.all_endpoints(), ["pose", "score", "health"])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait for poses to flow (model load, slow joiners)
+            if any(m.TOPIC == "pose" for m in sub.receive(200)):
+                break
+        end_warmup = time.monotonic() + warmup_s
+        while time.monotonic() < end_warmup:
+            sub.receive(100)
+        poses, latencies, dropped0, dropped1 = 0, [], None, None
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            for m in sub.receive(100):
+                if m.TOPIC == "pose":
+                    poses += 1
+                elif m.TOPIC == "score" and want_latency:
+                    latencies.append((time.monotonic_ns() - m.t_capture_ns) / 1e6)
+                elif m.TOPIC == "health" and m.service == "inference":
+                    dropped0 = m.dropped if dropped0 is None else dropped0
+                    dropped1 = m.dropped
+        elapsed = time.monotonic() - start
+        out = {"inference_fps": round(poses / elapsed, 2)}
+        if want_latency:
+            out.update(latency_ms_p50=_pct(latencies, 50), latency_ms_p95=_pct(latencies, 95),
+                       latency_ms_p99=_pct(latencies, 99),
+                       frames_dropped_per_s=round(((dropped1 or 0) - (dropped0 or 0)) / elapsed, 2))
+        return out
+    finally:
+        sub.close()
+        ctx.destroy(linger=0)
+
+
+def graph_overrides(tmp: Path, model: str, video: Path, pace: str, broker_port: int, stall_ms: float = 0) -> dict:
+    return {
+        "bus": {"runtime_dir": str(tmp / "run")},
+        "camera": {"source": str(video), "pace": pace, "loop": True},
+        "inference": {"model": model},
+        "scoring": {"routine": "arm_raise", "start_delay_s": 0.5},
+        "renderer": {"display": "headless", "voice": False, "stall_ms": stall_ms, "fps": 15},
+        "uplink": {"port": broker_port, "spool_path": str(tmp / "spool.db")},
+    }
+
+
+# -- 5. bus and codecs ---------------------------------------------------------------------------
+def bus_bench(n: int = 300) -> dict:
+    frame_pixels = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ("ipc", "tcp"):
+            endpoint = f"ipc://{tmp}/camera.sock" if kind == "ipc" else f"tcp://127.0.0.1:{free_port()}"
+            ctx = zmq.Context()
+            pub = Publisher(ctx, endpoint, latest_only=True)
+            sub = Subscriber(ctx, {"camera": endpoint}, ["frame"])
+            try:
+                times = []
+                for i in range(n + 20):
+                    frame = messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H, pixels=frame_pixels)
+                    t0 = time.perf_counter()
+                    pub.publish(frame)
+                    got = sub.receive(1000)
+                    dt = time.perf_counter() - t0
+                    if got and i >= 20:
+                        times.append(dt * 1e6)
+                p50 = _pct(times, 50)
+                out[kind] = {"frame_us_p50": p50, "frame_us_p99": _pct(times, 99),
+                             "gb_per_s": round(frame_pixels.nbytes / (p50 * 1e-6) / 1e9, 2), "received": len(times)}
+            finally:
+                sub.close()
+                pub.close()
+                ctx.destroy(linger=0)
+    out["codec_us"] = codec_bench(frame_pixels)
+    return out
+
+
+def _time_us(fn, n=200) -> float:
+    fn()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e6)
+    return _pct(times, 50)
+
+
+def codec_bench(pixels) -> dict:
+    import msgpack
+
+    frame = messages.Frame(seq=1, t_capture_ns=1, frame_id=1, width=W, height=H, pixels=pixels)
+    wire = bytes(messages.to_wire(frame))
+    header = messages.encode(frame)
+    blob = msgpack.packb({**msgpack.unpackb(header), "pixels": pixels.tobytes()})
+    pose = messages.Pose(seq=1, t_capture_ns=1, frame_id=1, width=W, height=H, model="m", backend="cpu",
+                         layout="blazepose33", keypoints=[[100.0, 200.0, 0.9]] * 33, z=[1.0] * 33)
+    pose_wire = bytes(messages.to_wire(pose))
+    return {
+        "frame_one_part_encode": _time_us(lambda: messages.to_wire(frame)),
+        "frame_one_part_decode": _time_us(lambda: messages.from_wire(wire)),
+        "frame_msgpack_blob_encode": _time_us(lambda: msgpack.packb({**msgpack.unpackb(header), "pixels": pixels.tobytes()})),
+        "frame_msgpack_blob_decode": _time_us(
+            lambda: np.frombuffer(msgpack.unpackb(blob)["pixels"], np.uint8).reshape(H, W, 3).copy()),
+        "frame_two_part_header_only": _time_us(lambda: (messages.encode(frame), messages.decode("frame", header, pixels.data))),
+        "pose_encode": _time_us(lambda: messages.to_wire(pose)),
+        "pose_decode": _time_us(lambda: messages.from_wire(pose_wire)),
+    }
+
+
+# -- 6. scorer ---------------------------------------------------------------------------------
+def scoring_bench(n: int = 300) -> float:
+    from common import routine as routines
+    from common.scoring import SessionScorer
+    from common.synthetic import pose3d
+
+    r = routines.load("squat")
+    scorer = SessionScorer(r)
+    poses = [pose3d(r.target(i / 15)) for i in range(n)]
+    times = []
+    for i, xyz in enumerate(poses):
+        c = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])
+        t0 = time.perf_counter()
+        scorer.update(i / 15, c, xyz[:, 2])
+        times.append((time.perf_counter() - t0) * 1e6)
+    return _pct(times, 50)
+
+
+# -- 7. the prototype's way --------------------------------------------------------------------
+def naive_loop(model: str, video: Path, seconds: float, stall_ms: float) -> dict:
+    """capture -> infer -> draw -> publish, one after another in one process."""
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from models.estimator import Estimator
+
+    est = Estimator(model)
+    pygame.display.init()
+    surface = pygame.Surface((1280, 720))
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    broker_down_port = free_port()
+    cap = cv2.VideoCapture(str(video))
+    n, start = 0, time.perf_counter()
+    try:
+        while time.perf_counter() - start < seconds:
+            ok, bgr = cap.read()
+            if not ok:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            est.estimate(bgr, n / 30)
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            surface.blit(pygame.transform.smoothscale(pygame.image.frombuffer(rgb.tobytes(), (W, H), "RGB"), (960, 720)), (0, 0))
+            time.sleep(stall_ms / 1000)
+            try:  # the prototype published every result itself; with the broker down this fails
+                client.connect("127.0.0.1", broker_down_port, keepalive=5)
+            except OSError:
+                pass
+            n += 1
+    finally:
+        cap.release()
+        pygame.quit()
+    return {"fps": round(n / (time.perf_counter() - start), 2)}
+
+
+def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
+    res: dict = {}
+    log(f"[{model}] 1/5 bare model loop")
+    res["bare"] = bare_model(model, frames, seconds)
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        try:
+            broker = LocalBroker(workdir=str(tmp / "broker")).start()
+        except BrokerError:
+            broker = None
+        port = broker.port if broker else free_port()
+        try:
+            log(f"[{model}] 2/5 full pipeline, unpaced")
+            with Graph(graph_overrides(tmp / "a", model, video30, "unpaced", port)) as g:
+                res["pipeline"] = observe(g.cfg, seconds)
+                res["rss_mb"] = g.rss_mb()
+            log(f"[{model}] 3/5 paced at 30 fps")
+            with Graph(graph_overrides(tmp / "b", model, video30, "realtime", port)) as g:
+                res["paced30"] = observe(g.cfg, seconds, want_latency=True)
+        finally:
+            if broker:
+                broker.stop()
+        log(f"[{model}] 4/5 renderer stalled 200 ms per draw, broker down")
+        with Graph(graph_overrides(tmp / "c", model, video30, "unpaced", free_port(), stall_ms=200)) as g:
+            res["isolated"] = observe(g.cfg, seconds)
+    log(f"[{model}] 5/5 naive single-process loop, same stall")
+    res["naive_stalled"] = naive_loop(model, video30, seconds, 200)
+    bare_fps = res["bare"]["fps"]
+    res["pipeline_ratio"] = round(res["pipeline"]["inference_fps"] / bare_fps, 3) if bare_fps else None
+    res["isolation_ratio"] = round(res["isolated"]["inference_fps"] / res["pipeline"]["inference_fps"], 3) \
+        if res["pipeline"]["inference_fps"] else None
+    res["pipeline_over_naive"] = round(res["isolated"]["inference_fps"] / res["naive_stalled"]["fps"], 2) \
+        if res["naive_stalled"]["fps"] else None
+    res["latency_target_ms"] = round(res["bare"]["ms_p50"] + 10, 2)
+    return res
+
+
+def run(args) -> int:
+    from common.service import setup_logging
+    import os
+    import sys
+
+    setup_logging("bench", stream=sys.stderr)
+    shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+    models = [args.model] if args.model else ["blazepose-full", "movenet-lightning"]
+    log = (lambda s: print(s, file=sys.stderr, flush=True))
+    frames = bench_frames(shared)
+    result: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "seconds": args.seconds, "frames_from": "dancer.mp4 resized to 640x480" if (shared / "media").exists()
+                    else "drawn frames", "models": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        video30 = write_video(frames, Path(tmp) / "bench_640x480_30fps.mp4")
+        for model in models:
+            result["models"][model] = run_model(model, frames, video30, args.seconds, log)
+    log("bus, codecs and scorer")
+    result["bus"] = bus_bench()
+    result["scoring_us_per_pose"] = scoring_bench()
+    first = result["models"][models[0]]
+    result["pipeline_ratio"] = first["pipeline_ratio"]
+    result["isolation_ratio"] = first["isolation_ratio"]
+    if args.write:
+        from common.benchdoc import write_markdown
+        write_markdown(result, Path(args.write), " ".join(["silvergym", "bench", *args.argv]))
+        log(f"wrote {args.write}")
+    if not args.json:
+        from common.benchdoc import table
+        print(table(result))
+    print(json.dumps(result))
+    return 0

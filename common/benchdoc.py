@@ -1,0 +1,68 @@
+"""The benchmark table for docs/benchmarks.md, from `silvergym bench` results."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _verdict(value, target, higher_is_better=True) -> str:
+    if value is None or value != value:
+        return "n/a"
+    ok = value >= target if higher_is_better else value <= target
+    return "meets" if ok else f"misses by {abs(value - target):.2f}"
+
+
+def table(r: dict) -> str:
+    lines = [f"Machine: {r['machine']}; {r['seconds']} s per phase; frames: {r['frames_from']}.", ""]
+    lines += ["| figure | " + " | ".join(r["models"]) + " |", "|---|" + "---|" * len(r["models"])]
+
+    def row(label, fn):
+        lines.append(f"| {label} | " + " | ".join(str(fn(m)) for m in r["models"].values()) + " |")
+
+    row("1. bare model: backend", lambda m: m["bare"]["backend"])
+    row("1. bare model: fps", lambda m: m["bare"]["fps"])
+    row("1. bare model: ms p50 / p95", lambda m: f"{m['bare']['ms_p50']} / {m['bare']['ms_p95']}")
+    row("2. pipeline unpaced: inference fps", lambda m: m["pipeline"]["inference_fps"])
+    row("2. **pipeline_ratio** (target ≥ 0.9)", lambda m: f"{m['pipeline_ratio']} ({_verdict(m['pipeline_ratio'], 0.9)})")
+    row("3. paced 30 fps: capture→Score ms p50 / p95 / p99",
+        lambda m: f"{m['paced30']['latency_ms_p50']} / {m['paced30']['latency_ms_p95']} / {m['paced30']['latency_ms_p99']}")
+    row("3. p95 target (model p50 + 10 ms)",
+        lambda m: f"{m['latency_target_ms']} ({_verdict(m['paced30']['latency_ms_p95'], m['latency_target_ms'], False)})")
+    row("3. frames dropped per s", lambda m: m["paced30"]["frames_dropped_per_s"])
+    row("3. inference fps at 30 fps in", lambda m: m["paced30"]["inference_fps"])
+    row("4. renderer stalled + broker down: inference fps", lambda m: m["isolated"]["inference_fps"])
+    row("4. **isolation_ratio** (target ≥ 0.95)", lambda m: f"{m['isolation_ratio']} ({_verdict(m['isolation_ratio'], 0.95)})")
+    row("7. naive single loop, same stall: fps", lambda m: m["naive_stalled"]["fps"])
+    row("7. pipeline ÷ naive under the stall", lambda m: m["pipeline_over_naive"])
+    row("6. resident memory MB per service",
+        lambda m: ", ".join(f"{k} {v}" for k, v in m["rss_mb"].items()))
+    b = r["bus"]
+    lines += ["", "| bus (one 640x480 BGR frame, publish → receive) | p50 µs | p99 µs | GB/s |", "|---|---|---|---|"]
+    for kind in ("ipc", "tcp"):
+        lines.append(f"| {kind} | {b[kind]['frame_us_p50']} | {b[kind]['frame_us_p99']} | {b[kind]['gb_per_s']} |")
+    lines += ["", "| codec (median µs) | |", "|---|---|"]
+    for k, v in b["codec_us"].items():
+        lines.append(f"| {k.replace('_', ' ')} | {v} |")
+    lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, ±1.5 s alignment window)."]
+    return "\n".join(lines)
+
+
+def write_markdown(r: dict, path: Path, command: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = [
+        "# Benchmarks", "",
+        f"Made by `{command}` on this project's CI machine kind; regenerate with the same command.",
+        "Every figure below comes from that one run, measured side by side; medians unless a percentile is named.",
+        "", table(r), "",
+        "## Reading it", "",
+        "- *pipeline_ratio*: inference rate inside the full five-process graph (camera decoding and publishing, "
+        "scoring, renderer drawing at 15 fps, uplink) over the bare interpreter loop. The services share the "
+        "machine's 2 cores with the interpreter's 2 threads; what the ratio misses is CPU the other processes "
+        "take, not waiting: the isolation row shows inference does not slow when the renderer stalls.",
+        "- *isolation_ratio*: the same graph with the renderer sleeping 200 ms per draw and no broker, over the "
+        "normal graph. A ratio above 1 means the stalled renderer simply used less CPU.",
+        "- The naive loop is the first prototype's shape: capture → infer → draw → publish in one process. Its "
+        "rate is bounded by the stall.",
+        "- Latency is from the camera's capture timestamp to the Score arriving at a subscriber (one more hop "
+        "than scoring's publish).",
+    ]
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")

@@ -1,0 +1,195 @@
+"""`silvergym doctor`: one line per check, each problem with its fix; exit 1 if something needed
+is missing (warnings — no Coral, broker unreachable — do not fail: the product copes with them)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import config as configuration
+
+
+@dataclass
+class Check:
+    name: str
+    level: str  # "ok" | "warn" | "FAIL"
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.level:4s}  {self.name:12s} {self.detail}"
+
+
+def check_camera(cfg) -> Check:
+    from services.camera import first_camera, source_kind, SourceError
+
+    source = cfg.camera.source
+    if source in ("auto", "sim"):
+        found = first_camera()
+        if found:
+            return Check("camera", "ok", f"{found}")
+        return Check("camera", "FAIL", "no camera (/dev/video*): plug the USB webcam in and check `v4l2-ctl --list-devices`")
+    try:
+        kind = source_kind(source)
+    except SourceError as exc:
+        return Check("camera", "FAIL", str(exc))
+    path = f"/dev/video{source}" if source.isdigit() else source
+    if not Path(path).exists():
+        return Check("camera", "FAIL", f"{path} does not exist: check camera.source and the cable")
+    if kind == "device" and not os.access(path, os.R_OK):
+        return Check("camera", "FAIL", f"{path} is not readable: add the service user to group video")
+    return Check("camera", "ok", f"{kind} {path}")
+
+
+def check_edgetpu(cfg) -> Check:
+    from models import catalog, runtime
+
+    spec = catalog.spec(cfg.inference.model)
+    needed = spec.runtime == "edgetpu"
+    level = "FAIL" if cfg.inference.require_tpu else "warn"
+    import ctypes
+    try:
+        ctypes.CDLL(runtime.EDGETPU_LIB)
+    except OSError:
+        if not needed:
+            return Check("edge tpu", "ok", f"not used by {spec.name}")
+        return Check("edge tpu", level, f"{runtime.EDGETPU_LIB} missing: add Coral's apt repository and "
+                                        "`sudo apt install libedgetpu1-std`; runs on the CPU meanwhile")
+    if glob_apex() or runtime.coral_usb_present():
+        return Check("edge tpu", "ok", "library installed, device present")
+    return Check("edge tpu", level if needed else "ok",
+                 runtime.edgetpu_device_hint(cfg.inference.tpu_device) + ("; runs on the CPU meanwhile" if needed else ""))
+
+
+def glob_apex() -> bool:
+    return any(Path("/dev").glob("apex_*"))
+
+
+def check_models(cfg) -> list[Check]:
+    from models import catalog
+
+    spec = catalog.spec(cfg.inference.model)
+    names = [spec.name] + ([spec.cpu_fallback] if spec.cpu_fallback else [])
+    out = []
+    for name in names:
+        try:
+            if cfg.inference.model_path and name == spec.name:
+                ok = Path(cfg.inference.model_path).exists()
+                out.append(Check("model", "ok" if ok else "FAIL", f"{name} from {cfg.inference.model_path}"
+                                 + ("" if ok else " which does not exist")))
+                continue
+            catalog.paths(name, cfg.inference.cache_dir)
+            out.append(Check("model", "ok", f"{name} present, sha256 verified"))
+        except catalog.ModelError as exc:
+            out.append(Check("model", "FAIL", str(exc)))
+    return out
+
+
+def check_runtime() -> Check:
+    from models import runtime
+
+    try:
+        return Check("runtime", "ok", runtime.runtime_name())
+    except runtime.RuntimeMissing as exc:
+        return Check("runtime", "FAIL", str(exc))
+
+
+def check_broker(cfg, timeout_s: float = 3.0) -> Check:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    u = cfg.uplink
+    where = f"{u.host}:{u.port}"
+    try:
+        with socket.create_connection((u.host, u.port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        return Check("broker", "warn", f"{where} unreachable ({exc.strerror or exc}); sessions are spooled until it "
+                                       "answers: check the network, uplink.host/port, `systemctl status mosquitto`")
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="silvergym-doctor",
+                         protocol=mqtt.MQTTv5)
+    if u.username:
+        client.username_pw_set(u.username, u.password or None)
+    if u.tls_ca:
+        client.tls_set(ca_certs=u.tls_ca, certfile=u.tls_cert or None, keyfile=u.tls_key or None)
+    result = {}
+    client.on_connect = lambda c, ud, flags, rc, props: result.setdefault("rc", rc)
+    try:
+        client.connect(u.host, u.port, keepalive=5)
+        client.loop_start()
+        import time
+        deadline = time.monotonic() + timeout_s
+        while "rc" not in result and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except (OSError, ValueError) as exc:
+        return Check("broker", "warn", f"{where}: {exc}; check uplink.tls_* files")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    rc = result.get("rc")
+    if rc is None:
+        return Check("broker", "warn", f"{where} did not answer the MQTT handshake (TLS port without uplink.tls_ca?)")
+    if rc.is_failure:
+        return Check("broker", "FAIL", f"{where} refused the login: {rc}; fix uplink.username / SILVERGYM_MQTT_PASSWORD")
+    return Check("broker", "ok", f"{where} accepts our login")
+
+
+def check_font(cfg) -> Check:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from services.renderer.text import FontError, find_font
+
+    try:
+        return Check("font", "ok", f"Hangul from {find_font(cfg.renderer.font)}")
+    except FontError as exc:
+        return Check("font", "FAIL", str(exc))
+
+
+def check_display(cfg) -> Check:
+    if cfg.renderer.display == "headless":
+        return Check("display", "ok", "headless by config")
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return Check("display", "ok", "desktop session")
+    if Path("/dev/dri/card0").exists():
+        ok = os.access("/dev/dri/card0", os.R_OK | os.W_OK)
+        return Check("display", "ok" if ok else "FAIL", "KMS/DRM /dev/dri/card0" +
+                     ("" if ok else " not writable: add the service user to groups video and render"))
+    level = "FAIL" if cfg.renderer.display == "fullscreen" else "warn"
+    return Check("display", level, "no display found (no /dev/dri/card0, no DISPLAY): connect the TV by HDMI; "
+                                   "the renderer runs headless meanwhile")
+
+
+def check_disk(cfg) -> Check:
+    from common.spool import default_path
+
+    path = Path(cfg.uplink.spool_path or default_path())
+    folder = next((p for p in [path.parent, *path.parents] if p.exists()), Path("/"))
+    free_mb = shutil.disk_usage(folder).free / 1e6
+    if free_mb < 100:
+        return Check("disk", "FAIL", f"{free_mb:.0f} MB free at {folder}: the spool needs room; free some space")
+    return Check("disk", "ok", f"{free_mb:.0f} MB free for the spool at {folder}")
+
+
+def check_voice(cfg) -> Check:
+    if not cfg.renderer.voice:
+        return Check("voice", "ok", "off by config")
+    if shutil.which("espeak-ng"):
+        return Check("voice", "ok", "espeak-ng")
+    return Check("voice", "warn", "espeak-ng missing: `sudo apt install espeak-ng` for spoken cues")
+
+
+def run(args) -> int:
+    try:
+        cfg = configuration.load(args.config, {})
+    except configuration.ConfigError as exc:
+        print(Check("config", "FAIL", str(exc)).line())
+        return 1
+    checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
+              check_edgetpu(cfg), *check_models(cfg), check_broker(cfg), check_font(cfg), check_display(cfg),
+              check_disk(cfg), check_voice(cfg)]
+    for c in checks:
+        print(c.line(), flush=True)
+    failed = [c for c in checks if c.level == "FAIL"]
+    print(f"{len(failed)} problem(s) to fix" if failed else "all needed parts are in place")
+    return 1 if failed else 0

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Install silvergym on Raspberry Pi OS Bookworm (64-bit) with a Coral USB Accelerator.
+# Idempotent: run it again after an update. `--dry-run` prints the plan and changes nothing.
+#
+#   sudo deploy/install.sh [--dry-run] [--bridge central.example.org:8883]
+set -euo pipefail
+
+DRY=0
+BRIDGE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY=1 ;;
+    --bridge) BRIDGE="$2"; shift ;;
+    *) echo "usage: $0 [--dry-run] [--bridge HOST:PORT]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+PREFIX=/opt/silvergym
+CACHE=/var/cache/silvergym/models
+CORAL_LIST=/etc/apt/sources.list.d/coral-edgetpu.list
+CORAL_KEY=/etc/apt/keyrings/coral-edgetpu.gpg
+
+step() { echo; echo "== $*"; }
+run() {
+  if [ "$DRY" -eq 1 ]; then printf '+ %s\n' "$*"; else "$@"; fi
+}
+write() {  # write FILE MODE < content
+  local file=$1 mode=$2
+  if [ "$DRY" -eq 1 ]; then echo "+ write $file (mode $mode)"; cat >/dev/null; else
+    install -D -m "$mode" /dev/stdin "$file"; fi
+}
+
+if [ "$DRY" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+  echo "error: run as root (sudo $0), or with --dry-run to see the plan" >&2; exit 1
+fi
+arch=$(uname -m)
+[ "$DRY" -eq 1 ] && echo "dry run on $arch: nothing below is executed"
+
+step "1. Coral's apt repository and the Edge TPU runtime (libedgetpu1-std)"
+if [ ! -f "$CORAL_LIST" ]; then
+  run install -d -m 0755 /etc/apt/keyrings
+  run sh -c "curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg | gpg --dearmor -o $CORAL_KEY"
+  echo "deb [signed-by=$CORAL_KEY] https://packages.cloud.google.com/apt coral-edgetpu-stable main" | write "$CORAL_LIST" 0644
+fi
+run apt-get update -qq
+run apt-get install -y --no-install-recommends libedgetpu1-std python3-venv python3-dev \
+  mosquitto mosquitto-clients fonts-nanum espeak-ng fontconfig v4l-utils libgl1 libegl1
+
+step "2. The silvergym user (camera: video; Coral: plugdev; screen: render, input; sound: audio)"
+if ! id silvergym >/dev/null 2>&1; then
+  run useradd --system --home-dir /var/lib/silvergym --shell /usr/sbin/nologin silvergym
+fi
+run usermod -a -G video,plugdev,render,input,audio silvergym
+
+step "3. udev rule: the Coral in both USB identities, for group plugdev, no sudo"
+write /etc/udev/rules.d/99-silvergym-coral.rules 0644 < "$SRC/deploy/udev/99-silvergym-coral.rules"
+run udevadm control --reload-rules
+run udevadm trigger --subsystem-match=usb
+
+step "4. Code and venv in $PREFIX"
+run install -d -m 0755 "$PREFIX"
+run rsync -a --delete --exclude .git --exclude .venv --exclude out "$SRC/" "$PREFIX/"
+if [ ! -x "$PREFIX/.venv/bin/python" ]; then run python3 -m venv "$PREFIX/.venv"; fi
+# On the Pi (aarch64) pyproject selects tflite-runtime and numpy<2 (tflite-runtime fails under numpy 2).
+run "$PREFIX/.venv/bin/pip" install --quiet "$PREFIX"
+
+step "5. Models into $CACHE (checksums verified)"
+run install -d -o silvergym -g silvergym -m 0755 "$CACHE"
+run "$PREFIX/.venv/bin/silvergym" models fetch blazepose-full --cache "$CACHE"
+run "$PREFIX/.venv/bin/silvergym" models fetch movenet-lightning --cache "$CACHE"
+run "$PREFIX/.venv/bin/silvergym" models fetch movenet-lightning-edgetpu --cache "$CACHE"
+run chown -R silvergym:silvergym "$CACHE"
+
+step "6. Config in /etc/silvergym (kept if present)"
+if [ ! -f /etc/silvergym/silvergym.toml ]; then
+  write /etc/silvergym/silvergym.toml 0644 < "$SRC/deploy/silvergym.toml"
+fi
+if [ ! -f /etc/silvergym/environment ]; then
+  printf '# SILVERGYM_MQTT_PASSWORD=...\n' | write /etc/silvergym/environment 0600
+fi
+
+step "7. Local Mosquitto on 127.0.0.1 (and a bridge to the central broker if --bridge)"
+write /etc/mosquitto/conf.d/silvergym.conf 0644 < "$SRC/deploy/mosquitto/local.conf"
+if [ -n "$BRIDGE" ]; then
+  sed "s/CENTRAL_HOST:PORT/$BRIDGE/" "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0644
+fi
+run systemctl enable --now mosquitto
+run systemctl restart mosquitto
+
+step "8. systemd units: silvergym@{camera,inference,scoring,renderer,uplink} under silvergym.target"
+write /etc/systemd/system/silvergym@.service 0644 < "$SRC/deploy/systemd/silvergym@.service"
+write /etc/systemd/system/silvergym.target 0644 < "$SRC/deploy/systemd/silvergym.target"
+run systemctl daemon-reload
+run systemctl enable silvergym.target
+run systemctl restart silvergym.target
+
+step "9. Check"
+run "$PREFIX/.venv/bin/silvergym" doctor --config /etc/silvergym/silvergym.toml
+echo
+echo "done: the TV shows silvergym after boot; logs: journalctl -u 'silvergym@*' -f"
