@@ -104,6 +104,18 @@ def cmd_demo(args) -> int:
     return demo.run(args)
 
 
+def cmd_collect(args) -> int:
+    from common import collector
+
+    return collector.run(args)
+
+
+def cmd_report(args) -> int:
+    from common import report
+
+    return report.run(args)
+
+
 def cmd_doctor(args) -> int:
     from common import doctor
 
@@ -202,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("collect", help="central side: store sessions and alerts from MQTT (SQLite/PostgreSQL)")
+    sp.add_argument("--config")
+    sp.set_defaults(func=cmd_collect)
+
+    sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
+    sp.add_argument("participant")
+    sp.add_argument("-o", "--output", default="")
+    sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
+    sp.add_argument("--config")
+    sp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
     sp.add_argument("--config")

@@ -102,6 +102,20 @@ class UplinkConfig(Section):
     health_every_s: float = Field(10.0, gt=0, description="Seconds between health messages to the broker.")
 
 
+class CollectorConfig(Section):
+    """The central server's side (`silvergym collect`, `silvergym report`)."""
+    host: str = Field("127.0.0.1", description="MQTT broker the devices publish to.")
+    port: int = Field(1883, gt=0, lt=65536, description="Broker port.")
+    username: str = Field("", description="Collector's MQTT user (read-only ACL).")
+    password: str = Field("", description="Collector's MQTT password; prefer $SILVERGYM_COLLECTOR_PASSWORD.")
+    tls_ca: str = Field("", description="CA file; setting it turns TLS on.")
+    tls_cert: str = Field("", description="Client certificate file (optional).")
+    tls_key: str = Field("", description="Client key file (optional).")
+    client_id: str = Field("silvergym-collector", description="MQTT client id (its persistent session).")
+    db: str = Field(default_factory=lambda: str(Path.home() / ".local/share/silvergym/central.db"), description=(
+        "SQLite file path, or a PostgreSQL DSN postgresql://user:pass@host/db."))
+
+
 class SupervisorConfig(Section):
     services: list[str] = Field(default_factory=lambda: ["camera", "inference", "scoring", "renderer", "uplink"],
                                 description="Services `silvergym run` starts.")
@@ -123,6 +137,7 @@ class Config(Section):
     renderer: RendererConfig = Field(default_factory=RendererConfig, description="TV renderer.")
     uplink: UplinkConfig = Field(default_factory=UplinkConfig, description="MQTT uplink.")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="silvergym run.")
+    collector: CollectorConfig = Field(default_factory=CollectorConfig, description="Central collector and reports.")
     participants: dict[str, Participant] = Field(default_factory=dict, description="Known participants by key.")
 
 
@@ -141,9 +156,9 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
     merged = merge(raw, overrides or {})
-    password = os.environ.get("SILVERGYM_MQTT_PASSWORD")
-    if password:
-        merged.setdefault("uplink", {})["password"] = password
+    for section, variable in (("uplink", "SILVERGYM_MQTT_PASSWORD"), ("collector", "SILVERGYM_COLLECTOR_PASSWORD")):
+        if os.environ.get(variable):
+            merged.setdefault(section, {})["password"] = os.environ[variable]
     try:
         return Config.model_validate(merged)
     except ValidationError as exc:

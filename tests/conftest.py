@@ -73,6 +73,17 @@ class Processes:
         self.procs[name] = proc
         return proc
 
+    def start_command(self, name: str, argv: list[str]) -> subprocess.Popen:
+        """Start another silvergym command (e.g. `collect`) with the same config."""
+        log = self.config_path.parent / f"{name}.log"
+        self.logs[name] = log
+        out = open(log, "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "common.cli", *argv, "--config", str(self.config_path)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        out.close()
+        self.procs[name] = proc
+        return proc
+
     def log_text(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace") if name in self.logs else ""
 

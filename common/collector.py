@@ -1,0 +1,193 @@
+"""`silvergym collect`: the central subscriber. Validates every payload against its JSON Schema
+(common/schemas, documented in docs/mqtt.md) and stores sessions and alerts in SQLite or
+PostgreSQL, idempotent on msg_id: a message delivered twice is stored once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sqlite3
+import threading
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+log = logging.getLogger("collector")
+
+KINDS = ("session", "alert", "health", "status")
+
+SCHEMA_SQL = (
+    "CREATE TABLE IF NOT EXISTS sessions (msg_id TEXT PRIMARY KEY, site TEXT, device TEXT, participant TEXT, "
+    "routine TEXT, started_unix DOUBLE PRECISION, score DOUBLE PRECISION, reps INTEGER, payload TEXT)",
+    "CREATE TABLE IF NOT EXISTS alerts (msg_id TEXT PRIMARY KEY, site TEXT, device TEXT, participant TEXT, "
+    "kind TEXT, unix DOUBLE PRECISION, payload TEXT)",
+    "CREATE TABLE IF NOT EXISTS devices (site TEXT, device TEXT, state TEXT, health TEXT, updated_unix DOUBLE PRECISION, "
+    "PRIMARY KEY (site, device))",
+)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    text = resources.files("common").joinpath("schemas").joinpath(f"{kind}.schema.json").read_text(encoding="utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+class Invalid(ValueError):
+    pass
+
+
+def parse(topic: str, payload: bytes) -> tuple[str, str, str, dict]:
+    """(site, device, kind, data) or Invalid saying what is wrong."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[:2] != ["silvergym", "v1"] or parts[4] not in KINDS:
+        raise Invalid(f"unexpected topic {topic!r}")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"{topic}: not UTF-8 JSON ({exc})") from None
+    errors = sorted(validator(parts[4]).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].path) or "(top)"
+        raise Invalid(f"{topic}: {where}: {errors[0].message}")
+    return parts[2], parts[3], parts[4], data
+
+
+class Store:
+    """SQLite (a file path) or PostgreSQL (a postgresql:// DSN)."""
+
+    def __init__(self, dsn: str):
+        self.postgres = dsn.startswith(("postgresql://", "postgres://"))
+        if self.postgres:
+            import psycopg  # optional: only the central server needs it
+
+            self.db = psycopg.connect(dsn, autocommit=True)
+            self.mark = "%s"
+        else:
+            Path(dsn.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(dsn.removeprefix("sqlite:///"), timeout=10, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.mark = "?"
+        for sql in SCHEMA_SQL:
+            self.db.execute(sql)
+        self.lock = threading.Lock()
+
+    def _exec(self, sql: str, args=()):
+        with self.lock:
+            return self.db.execute(sql.replace("?", self.mark), args)
+
+    def save(self, site: str, device: str, kind: str, data: dict, now: float) -> bool:
+        """True when stored, False when it was a duplicate (or needs no storing)."""
+        body = json.dumps(data, ensure_ascii=False)
+        if kind == "session":
+            cur = self._exec("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING",
+                             (data["msg_id"], site, device, data["participant"], data["routine"], data["started_unix"],
+                              data["summary"]["score"], data["summary"]["reps"], body))
+            return cur.rowcount == 1
+        if kind == "alert":
+            cur = self._exec("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING",
+                             (data["msg_id"], site, device, data.get("participant", ""), data["kind"], data["unix"], body))
+            return cur.rowcount == 1
+        column = "state" if kind == "status" else "health"
+        value = data["state"] if kind == "status" else body
+        self._exec(f"INSERT INTO devices (site, device, {column}, updated_unix) VALUES (?, ?, ?, ?) "
+                   f"ON CONFLICT (site, device) DO UPDATE SET {column} = excluded.{column}, "
+                   "updated_unix = excluded.updated_unix", (site, device, value, now))
+        return False
+
+    def count(self, table: str) -> int:
+        return self._exec(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def sessions_of(self, participant: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM sessions WHERE participant = ? ORDER BY started_unix", (participant,))
+        return [json.loads(r[0]) for r in rows.fetchall()]
+
+    def alerts_of(self, participant: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM alerts WHERE participant = ? ORDER BY unix", (participant,))
+        return [json.loads(r[0]) for r in rows.fetchall()]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Collector:
+    def __init__(self, cfg, store: Store):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.cfg, self.store = cfg, store
+        self.stored = self.duplicates = self.rejected = 0
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
+                                  protocol=mqtt.MQTTv5)
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, cfg.password or None)
+        if cfg.tls_ca:
+            self.client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert or None, keyfile=cfg.tls_key or None)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 30)
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        if rc.is_failure:
+            log.error("broker %s:%d refused the collector: %s", self.cfg.host, self.cfg.port, rc)
+            return
+        log.info("subscribed to silvergym/v1/+/+/# on %s:%d", self.cfg.host, self.cfg.port)
+        client.subscribe("silvergym/v1/+/+/#", qos=1)
+
+    def _on_message(self, client, userdata, msg):
+        import time
+
+        try:
+            site, device, kind, data = parse(msg.topic, msg.payload)
+        except Invalid as exc:
+            self.rejected += 1
+            log.warning("rejected a message: %s (nothing stored; rejected so far: %d)", exc, self.rejected)
+            return
+        if self.store.save(site, device, kind, data, time.time()):
+            self.stored += 1
+            if kind == "alert":
+                log.warning("ALERT from %s/%s: %s (%s)", site, device, data["kind"], data.get("participant", ""))
+        elif kind in ("session", "alert"):
+            self.duplicates += 1
+
+    def start(self) -> None:
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.packettypes import PacketTypes
+
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 7 * 86400  # keep our queue at the broker while we restart
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def run(args) -> int:
+    from common.config import load
+    from common.service import setup_logging
+
+    setup_logging("collector")
+    cfg = load(args.config, {}).collector
+    try:
+        store = Store(cfg.db)
+    except (sqlite3.Error, ImportError, OSError) as exc:
+        log.error("cannot open the database %s: %s", cfg.db, exc)
+        return 2
+    collector = Collector(cfg, store)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    collector.start()
+    try:
+        stop.wait()
+    finally:
+        collector.stop()
+        log.info("stored %d, duplicates ignored %d, rejected %d", collector.stored, collector.duplicates,
+                 collector.rejected)
+        store.close()
+    return 0

@@ -1,0 +1,125 @@
+"""`silvergym report PARTICIPANT [-o FILE]`: a self-contained HTML health report for carers.
+
+Plots (matplotlib, embedded as PNG): score over time, per-joint accuracy, range-of-motion trend,
+repetitions per session; and a list of alerts.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+
+def _use_hangul_font() -> None:
+    try:
+        out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    for path in sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip()):
+        font_manager.fontManager.addfont(path)
+        plt.rcParams["font.family"] = font_manager.FontProperties(fname=path).get_name()
+        return
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _day(unix: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(unix)
+
+
+def plots(sessions: list[dict]) -> dict[str, str]:
+    _use_hangul_font()
+    days = [_day(s["started_unix"]) for s in sessions]
+    out = {}
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(days, [s["summary"]["score"] for s in sessions], marker="o", color="#2e86de")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("점수 / score")
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    out["score"] = _png(fig)
+
+    joints = sorted({j for s in sessions for j in s["summary"]["joints"]})
+    fig, ax = plt.subplots(figsize=(7, 3))
+    means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
+    ax.barh(joints, means, color=["#2ecc71" if m >= 70 else "#f1c40f" if m >= 40 else "#e74c3c" for m in means])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("정확도 % / accuracy %")
+    out["joints"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    rom_joints = sorted({j for s in sessions for j in s["summary"]["range_of_motion"]} & set(joints))
+    for j in rom_joints:
+        ax.plot(days, [s["summary"]["range_of_motion"].get(j, {}).get("range") for s in sessions], marker=".", label=j)
+    ax.set_ylabel("가동 범위 ° / range of motion °")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    out["rom"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 2.5))
+    ax.bar(days, [s["summary"]["reps"] for s in sessions], width=0.6, color="#8e44ad")
+    ax.set_ylabel("반복 / reps")
+    fig.autofmt_xdate()
+    out["reps"] = _png(fig)
+    return out
+
+
+def render(participant: str, sessions: list[dict], alerts: list[dict]) -> str:
+    esc = html.escape
+    if not sessions:
+        body = "<p>아직 기록된 운동이 없습니다. / No sessions recorded yet.</p>"
+    else:
+        figs = plots(sessions)
+        last = sessions[-1]["summary"]
+        first_day, last_day = _day(sessions[0]["started_unix"]), _day(sessions[-1]["started_unix"])
+        avg = sum(s["summary"]["score"] for s in sessions) / len(sessions)
+        rows = "".join(
+            f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(a['kind'])}</td><td>{esc(a.get('detail', ''))}</td></tr>"
+            for a in alerts) or "<tr><td colspan=3>없음 / none</td></tr>"
+        body = f"""
+<p>{len(sessions)} sessions, {first_day:%Y-%m-%d} – {last_day:%Y-%m-%d}. Average score {avg:.0f};
+latest {last['score']:.0f} with {last['reps']} repetitions.</p>
+<h2>점수 추이 / Score over time</h2><img alt="score" src="data:image/png;base64,{figs['score']}">
+<h2>관절별 정확도 / Accuracy per joint</h2><img alt="joints" src="data:image/png;base64,{figs['joints']}">
+<h2>가동 범위 추이 / Range of motion</h2><img alt="range of motion" src="data:image/png;base64,{figs['rom']}">
+<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">
+<h2>알림 / Alerts</h2><table><tr><th>time</th><th>kind</th><th>detail</th></tr>{rows}</table>"""
+    return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8">
+<title>silvergym 건강 리포트 – {esc(participant)}</title>
+<style>body{{font-family:'Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;color:#222}}
+img{{max-width:100%}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head>
+<body><h1>운동 건강 리포트 / Exercise health report: {esc(participant)}</h1>{body}
+<p style="color:#777">silvergym · generated {dt.datetime.now():%Y-%m-%d %H:%M}</p></body></html>
+"""
+
+
+def run(args) -> int:
+    from common.collector import Store
+    from common.config import load
+
+    cfg = load(args.config, {}).collector
+    store = Store(args.db or cfg.db)
+    try:
+        sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
+    finally:
+        store.close()
+    out = args.output or f"report-{args.participant}.html"
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(render(args.participant, sessions, alerts))
+    print(f"wrote {out}: {len(sessions)} sessions, {len(alerts)} alerts", file=sys.stderr)
+    return 0

@@ -1,0 +1,196 @@
+"""Issue [uplink]: nothing lost, nothing duplicated; TLS and passwords; the collector; the report."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from common.collector import Invalid, Store, parse
+from common.mosquitto import LocalBroker, free_port, mosquitto_binary
+from common.spool import Spool
+from tests.central import Postgres, make_tls, password_file
+from tests.conftest import REPO, wait_for
+
+needs_broker = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
+
+
+def session_record(i: int, participant: str = "kim", day: float = 0.0) -> dict:
+    sid = f"session-{i:04d}-{'x' * 8}"
+    return {"session_id": sid, "participant": participant, "routine": "squat",
+            "started_unix": 1.7e9 + day * 86400 + i, "ended_unix": 1.7e9 + day * 86400 + i + 60,
+            "summary": {"score": 60.0 + (i % 40), "frames": 600, "frames_scored": 590, "reps": 5 + i % 4,
+                        "joints": {"left_knee": 0.8, "right_knee": 0.75},
+                        "range_of_motion": {"left_knee": {"min": 100, "max": 175, "range": 75 + i % 10}}}}
+
+
+# -- tier 1: the schema ----------------------------------------------------------------------
+def test_valid_payloads_pass():
+    payload = json.dumps({"msg_id": "session-0001-xxxxxxxx", **session_record(1)}).encode()
+    site, device, kind, data = parse("silvergym/v1/center1/pi7/session", payload)
+    assert (site, device, kind, data["summary"]["reps"]) == ("center1", "pi7", "session", 6)
+    parse("silvergym/v1/c/d/status", b'{"state": "offline", "unix": null}')
+
+
+@pytest.mark.parametrize("topic, payload, says", [
+    ("silvergym/v1/c/d/session", b"{not json", "not UTF-8 JSON"),
+    ("silvergym/v1/c/d/session", b'{"msg_id": "abcdefgh"}', "required property"),
+    ("silvergym/v1/c/d/session", json.dumps({"msg_id": "abcdefgh1", **{**session_record(1), "summary": {
+        **session_record(1)["summary"], "score": 140}}}).encode(), "summary/score"),
+    ("silvergym/v1/c/d/alert", b'{"msg_id": "abcdefgh1", "alert_id": "a", "kind": "sneeze", "unix": 1}', "kind"),
+    ("silvergym/v2/c/d/session", b"{}", "unexpected topic"),
+])
+def test_invalid_payloads_are_named(topic, payload, says):
+    with pytest.raises(Invalid, match=says):
+        parse(topic, payload)
+
+
+def test_store_is_idempotent_on_msg_id(tmp_path):
+    store = Store(str(tmp_path / "c.db"))
+    data = {"msg_id": "session-0001-xxxxxxxx", **session_record(1)}
+    assert store.save("c", "d", "session", data, 0.0) is True
+    assert store.save("c", "d", "session", data, 0.0) is False
+    assert store.count("sessions") == 1
+
+
+@pytest.mark.skipif(not Postgres.available(), reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+def test_postgresql_store_is_idempotent_too():
+    pg = Postgres()
+    dsn = pg.start()
+    try:
+        store = Store(dsn)
+        data = {"msg_id": "session-0001-xxxxxxxx", **session_record(1)}
+        assert store.save("c", "d", "session", data, 0.0) is True
+        assert store.save("c", "d", "session", data, 0.0) is False
+        assert store.count("sessions") == 1 and store.sessions_of("kim")[0]["session_id"] == data["session_id"]
+        store.close()
+    finally:
+        pg.stop()
+
+
+# -- tier 3: real broker, real uplink and collector processes -------------------------------
+def config_text(tmp_path, port: int, extra_uplink: str = "", extra_collector: str = "") -> str:
+    return f"""
+[bus]
+runtime_dir = "{tmp_path / 'run'}"
+[uplink]
+port = {port}
+site = "center1"
+device = "pi7"
+spool_path = "{tmp_path / 'spool.db'}"
+{extra_uplink}
+[collector]
+port = {port}
+db = "{tmp_path / 'central.db'}"
+{extra_collector}
+"""
+
+
+@needs_broker
+def test_200_sessions_through_an_outage_and_a_crash_arrive_exactly_once(tmp_path, processes):
+    """Injected: broker down for the whole production, uplink SIGKILLed half-way.
+    Survives: every session, stored once."""
+    port = free_port()
+    workdir = str(tmp_path / "broker")
+    procs = processes(config_text(tmp_path, port))
+    central = Store(str(tmp_path / "central.db"))
+    broker = LocalBroker(port=port, workdir=workdir).start()
+    collector = procs.start_command("collector", ["collect"])
+    wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+    broker.stop()  # the outage begins; the broker keeps the collector's session on disk
+    spool = Spool(tmp_path / "spool.db")
+    uplink = procs.start("uplink")
+    for i in range(200):
+        spool.put(session_record(i)["session_id"], "session", session_record(i))  # what scoring does
+        if i == 100:
+            os.kill(uplink.pid, signal.SIGKILL)
+            uplink.wait()
+            uplink = procs.start("uplink")
+    assert spool.depth() == 200
+    broker = LocalBroker(port=port, workdir=workdir).start()  # the network is back
+    try:
+        wait_for(lambda: central.count("sessions") >= 200 and spool.depth() == 0, 90, interval_s=0.5,
+                 what="200 sessions stored centrally and the spool empty")
+        assert central.count("sessions") == 200
+        ids = {r[0] for r in central.db.execute("SELECT msg_id FROM sessions")}
+        assert ids == {session_record(i)["session_id"] for i in range(200)}
+        assert collector.poll() is None
+    finally:
+        central.close()
+        procs.stop_all()
+        broker.stop()
+
+
+@needs_broker
+def test_tls_with_password_delivers_and_a_wrong_password_keeps_data_spooled(tmp_path, processes):
+    tls = make_tls(tmp_path / "tls")
+    pw = password_file(tmp_path / "passwd", {"pi7": "right-password", "collector": "c-password"})
+    with LocalBroker(password_file=pw, tls=tls, workdir=str(tmp_path / "broker")) as broker:
+        spool = Spool(tmp_path / "spool.db")
+        spool.put("session-tls-00001", "session", session_record(1))
+        procs = processes(config_text(
+            tmp_path, broker.port, f'username = "pi7"\ntls_ca = "{tls["ca"]}"',
+            f'username = "collector"\ntls_ca = "{tls["ca"]}"'))
+        os.environ["SILVERGYM_MQTT_PASSWORD"] = "wrong-password"
+        os.environ["SILVERGYM_COLLECTOR_PASSWORD"] = "c-password"
+        try:
+            procs.start_command("collector", ["collect"])
+            wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector over TLS")
+            procs.start("uplink")
+            wait_for(lambda: "refused the connection" in procs.log_text("uplink"), 20, what="the wrong password refused")
+            assert spool.depth() == 1, "refused: the session must stay spooled"
+            procs.stop("uplink")
+            os.environ["SILVERGYM_MQTT_PASSWORD"] = "right-password"
+            procs.start("uplink")
+            wait_for(lambda: spool.depth() == 0, 30, what="delivery with the right password")
+            central = Store(str(tmp_path / "central.db"))
+            wait_for(lambda: central.count("sessions") == 1, 10, what="the session stored centrally")
+            central.close()
+        finally:
+            os.environ.pop("SILVERGYM_MQTT_PASSWORD", None)
+            os.environ.pop("SILVERGYM_COLLECTOR_PASSWORD", None)
+
+
+@needs_broker
+def test_the_collector_rejects_and_logs_malformed_payloads(tmp_path, processes):
+    with LocalBroker(workdir=str(tmp_path / "broker")) as broker:
+        procs = processes(config_text(tmp_path, broker.port))
+        procs.start_command("collector", ["collect"])
+        wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        for payload in (b"\xff\xfe garbage", b'{"msg_id": "x"}', json.dumps({"msg_id": "abcdefgh1", "state": 3}).encode()):
+            client.publish("silvergym/v1/center1/pi7/session", payload, qos=1).wait_for_publish(5)
+        client.publish("silvergym/v1/center1/pi7/session",
+                       json.dumps({"msg_id": "session-good-0001", **session_record(7)}), qos=1).wait_for_publish(5)
+        client.loop_stop()
+        client.disconnect()
+        central = Store(str(tmp_path / "central.db"))
+        try:
+            wait_for(lambda: central.count("sessions") == 1, 20, what="the one valid session")
+            wait_for(lambda: procs.log_text("collector").count("rejected a message") == 3, 10, what="three rejections")
+        finally:
+            central.close()
+
+
+def test_report_writes_html_with_plots(tmp_path):
+    store = Store(str(tmp_path / "central.db"))
+    for i in range(12):
+        store.save("c", "d", "session", {"msg_id": f"s-{i:08d}", **session_record(i, day=i)}, 0.0)
+    store.save("c", "d", "alert", {"msg_id": "alert-0001", "alert_id": "a1", "participant": "kim", "kind": "fall",
+                                   "detail": "sudden drop of the hips", "unix": 1.7e9 + 3 * 86400}, 0.0)
+    store.close()
+    out = tmp_path / "report.html"
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 4
+    assert "12 sessions" in page and "sudden drop of the hips" in page
