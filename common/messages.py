@@ -12,6 +12,7 @@ inside msgpack: the receiver views them in place (no copy); the sender copies th
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -178,6 +179,7 @@ def decode(topic: str, data: bytes, pixels: np.ndarray | None = None):
     except TypeError as exc:
         raise MalformedMessage(f"{topic}: {exc}") from None
     _check_types(topic, msg)
+    _check_values(topic, msg)
     if topic == "frame":
         msg = _attach_pixels(msg, pixels)
     return msg
@@ -244,6 +246,45 @@ def _check_types(topic: str, msg) -> None:
             raise MalformedMessage(f"{topic}: field {f.name!r} should be a list")
         if want in ("dict",) and not isinstance(value, dict):
             raise MalformedMessage(f"{topic}: field {f.name!r} should be a map")
+
+
+STATUSES = {"correct", "near", "wrong", "none"}
+
+
+def _finite(values) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def _check_values(topic: str, msg) -> None:
+    """What consumers index into or compute with must have the right shape: a message that
+    decodes but would break a consumer is malformed too."""
+    if topic == "pose":
+        from common.keypoints import LAYOUTS
+
+        if msg.layout not in LAYOUTS:
+            raise MalformedMessage(f"pose: unknown layout {msg.layout!r}")
+        n = len(LAYOUTS[msg.layout])
+        if msg.keypoints and (len(msg.keypoints) != n or not all(
+                isinstance(k, list) and len(k) == 3 and _finite(k) for k in msg.keypoints)):
+            raise MalformedMessage(f"pose: keypoints must be {n} finite [x, y, score] for {msg.layout}")
+        if msg.z and (len(msg.z) != n or not _finite(msg.z)):
+            raise MalformedMessage(f"pose: z must be {n} finite numbers")
+        if not (0 < msg.width <= 8192 and 0 < msg.height <= 8192):
+            raise MalformedMessage(f"pose: size {msg.width}x{msg.height} out of range")
+    elif topic == "score":
+        if not set(msg.joint_status.values()) <= STATUSES or msg.verdict not in STATUSES:
+            raise MalformedMessage("score: a joint status is not correct/near/wrong/none")
+        if not _finite([msg.score, msg.progress, msg.offset_s, *msg.joint_error_deg.values()]):
+            raise MalformedMessage("score: numbers must be finite")
+    elif topic == "session":
+        if msg.event not in ("start", "end"):
+            raise MalformedMessage(f"session: event {msg.event!r} is not start/end")
+        s = msg.summary
+        if not _finite([s.get("score", 0), s.get("reps", 0)]) or not isinstance(s.get("joints", {}), dict) or \
+                not _finite(list(s.get("joints", {}).values())):
+            raise MalformedMessage("session: summary score/reps/joints must be finite numbers")
+    elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
+        raise MalformedMessage(f"{topic}: numbers must be finite")
 
 
 def _attach_pixels(frame: Frame, pixels) -> Frame:

@@ -152,6 +152,23 @@ class SessionScorer:
         if self.reps:
             self.reps.update(t, angles)
 
+    # -- checkpoint (so a restarted scoring service continues the session) -------------------
+    def checkpoint(self) -> dict:
+        """What a restarted scorer needs to go on with this session (JSON-safe). The alignment
+        estimate and the repetition state machine start afresh; counts and samples carry over."""
+        return {"frames": self.frames, "frames_scored": self.frames_scored, "frames_correct": self.frames_correct,
+                "hold_s": self.hold_s, "joint_seen": self._joint_seen, "joint_correct": self._joint_correct,
+                "angles": {j: [round(a, 1) for a in v[-3000:]] for j, v in self._angles_seen.items()},
+                "reps": self.reps.count if self.reps else 0}
+
+    def restore(self, state: dict) -> None:
+        self.frames, self.frames_scored = state["frames"], state["frames_scored"]
+        self.frames_correct, self.hold_s = state["frames_correct"], state["hold_s"]
+        self._joint_seen, self._joint_correct = dict(state["joint_seen"]), dict(state["joint_correct"])
+        self._angles_seen = {j: list(v) for j, v in state["angles"].items()}
+        if self.reps:
+            self.reps.count = state["reps"]
+
     # -- session ----------------------------------------------------------------------------
     def score(self) -> float:
         return round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0

@@ -6,8 +6,11 @@ to the spool before the bus, so an uplink that is down or restarting loses nothi
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
+from pathlib import Path
 
 from common import messages, routine as routines
 from common.bus import Publisher, Subscriber
@@ -17,6 +20,7 @@ from common.scoring import SessionScorer
 from common.service import HealthReporter, ServiceContext
 from common.spool import Spool, SpoolError, SpoolFull
 
+CHECKPOINT_EVERY_S = 2.0
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
 ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
 
@@ -45,6 +49,9 @@ class Sessions:
         self.alerts: list[dict] = []
         self._unsent: list[tuple[str, str, dict]] = []
         self.paused_at_ns = 0
+        # Beside the spool: a session in progress survives a crash or restart of this service.
+        self.checkpoint_path = Path(str(spool.path) + ".session.json")
+        self._next_checkpoint = 0.0
 
     def start(self, now_ns: int) -> None:
         cfg = self.ctx.config.scoring
@@ -88,6 +95,7 @@ class Sessions:
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
                           reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
         self.session_id, self.scorer = "", None
+        self.checkpoint_path.unlink(missing_ok=True)
         self.idle_until = time.monotonic() + COOLDOWN_S
         return summary
 
@@ -150,6 +158,43 @@ class Sessions:
             known = self.ctx.config.participants.get(self.participant)
             self.tolerance_scale = known.tolerance_scale if known else 1.0
 
+    def save_checkpoint(self, now: float) -> None:
+        if now < self._next_checkpoint:
+            return
+        self._next_checkpoint = now + CHECKPOINT_EVERY_S
+        if not self.session_id:
+            self.checkpoint_path.unlink(missing_ok=True)
+            return
+        state = {"session_id": self.session_id, "routine": self.routine.name, "participant": self.participant,
+                 "tolerance_scale": self.tolerance_scale, "started_unix": self.started_unix,
+                 "routine_start_ns": self.routine_start_ns, "boot_id": boot_id(), "alerts": self.alerts,
+                 "scorer": self.scorer.checkpoint()}
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.checkpoint_path)
+        except OSError as exc:
+            self.ctx.log.warning("could not save the session checkpoint %s: %s", self.checkpoint_path, exc)
+
+    def resume(self) -> None:
+        """Continue the session a previous run of this service left (same boot: monotonic times hold)."""
+        try:
+            state = json.loads(self.checkpoint_path.read_text())
+        except (OSError, ValueError):
+            return
+        if state.get("boot_id") != boot_id() or state.get("routine") != self.routine.name:
+            self.checkpoint_path.unlink(missing_ok=True)
+            return
+        self.session_id, self.participant = state["session_id"], state["participant"]
+        self.tolerance_scale, self.started_unix = state["tolerance_scale"], state["started_unix"]
+        self.routine_start_ns, self.alerts = state["routine_start_ns"], state["alerts"]
+        self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
+        self.scorer.restore(state["scorer"])
+        self.last_seen_ns = time.monotonic_ns()
+        self.ctx.log.info("resumed session %s after a restart (%d frames scored so far)", self.session_id,
+                          self.scorer.frames_scored)
+        self._publish_session("start", {})
+
     def tick(self, now_ns: int) -> None:
         """Ends a session on time even when no pose arrives (camera or inference gone)."""
         if not self.session_id or self.paused_at_ns:
@@ -158,6 +203,14 @@ class Sessions:
             self.finish("completed")
         elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
             self.finish("nobody in view")
+
+
+def boot_id() -> str:
+    """Monotonic clocks restart with the machine; a checkpoint from another boot is not resumed."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
 
 
 def main(ctx: ServiceContext) -> int:
@@ -175,6 +228,7 @@ def main(ctx: ServiceContext) -> int:
         except routines.RoutineError as exc:
             ctx.log.error("%s", exc)
             return 2
+        sessions.resume()
         while not ctx.stop.is_set():
             for msg in poses.receive(timeout_ms=100):
                 if msg.TOPIC == "control":
@@ -185,6 +239,7 @@ def main(ctx: ServiceContext) -> int:
                 health.stats.tick(time.monotonic(), (time.perf_counter() - start) * 1000)
             sessions.tick(time.monotonic_ns())
             sessions.flush_outbox()
+            sessions.save_checkpoint(time.monotonic())
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
                                  detail={"spool_depth": spool.depth(), "session_id": sessions.session_id})

@@ -5,6 +5,7 @@ import os
 import signal
 import time
 
+import numpy as np
 import pytest
 import zmq
 
@@ -118,10 +119,49 @@ def garbage_for(topic: str) -> list[bytes]:
     ]
 
 
+def valid_message(topic: str):
+    """One valid message of `topic`, to mutate."""
+    base = dict(seq=5, t_capture_ns=1)
+    return {
+        "frame": messages.Frame(**base, frame_id=1, width=8, height=6, pixels=np.zeros((6, 8, 3), np.uint8)),
+        "pose": messages.Pose(**base, frame_id=1, width=640, height=480, model="m", backend="cpu", layout="coco17",
+                              keypoints=[[100.0, 200.0, 0.9]] * 17),
+        "score": messages.Score(**base, frame_id=1, session_id="s", routine="arm_raise",
+                                joint_status={"left_elbow": "wrong"}, joint_error_deg={"left_elbow": 3.0},
+                                verdict="wrong", reps=1, score=50.0, progress=0.5),
+        "session": messages.Session(**base, session_id="s", event="end", routine="arm_raise", participant="p",
+                                    started_unix=1.0, summary={"score": 50.0, "reps": 2, "joints": {"a": 0.5}}),
+        "alert": messages.Alert(**base, alert_id="a", session_id="s", kind="fall", detail="d", unix=1.0),
+        "control": messages.Control(**base, command="participant", participant="x"),
+        "health": messages.Health(**base, service="camera", fps=1.0, latency_p50_ms=1.0, latency_p95_ms=1.0,
+                                  dropped=0, malformed=0),
+    }[topic]
+
+
+def mutations(topic: str, rng, count: int = 25) -> list[bytes]:
+    """Random byte flips, truncations and splices of a valid message (a small mutation fuzzer)."""
+    wire = bytes(messages.to_wire(valid_message(topic)))
+    start = len(topic) + 1
+    out = []
+    for _ in range(count):
+        data = bytearray(wire)
+        kind = rng.integers(3)
+        if kind == 0:
+            for i in rng.integers(start, len(data), size=rng.integers(1, 6)):
+                data[i] = int(rng.integers(256))
+        elif kind == 1:
+            data = data[: int(rng.integers(start, len(data)))]
+        else:
+            data += bytes(rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8))
+        out.append(bytes(data))
+    return out
+
+
 def test_bad_messages_at_every_endpoint_are_dropped_and_counted(graph):
     procs, obs = graph
     wait_for(lambda: scores_flowing(obs, 10), 40, what="the graph running")
     ctx = zmq.Context()
+    rng = np.random.default_rng(2026)
     try:
         for publisher, topics in ROGUE_TOPICS.items():
             others = {n: procs.procs[n].pid for n in SERVICES if n != publisher}
@@ -133,7 +173,7 @@ def test_bad_messages_at_every_endpoint_are_dropped_and_counted(graph):
 
             def counted():
                 for topic in topics:
-                    for data in garbage_for(topic):
+                    for data in garbage_for(topic) + mutations(topic, rng):
                         rogue.send(data)
                 obs.pump(100)
                 return all(obs.health.get(c) and obs.health[c].malformed > before.get(c, 0)
