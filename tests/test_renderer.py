@@ -94,3 +94,56 @@ def test_screen_choice_follows_what_arrives():
     assert which_screen(s, now + 3.5) == "looking"
     s.alert, s.alert_at = state_for("alert", "ko", now).alert, now + 3.5
     assert which_screen(s, now + 3.5) == "alert"
+
+
+def test_instructor_uses_recorded_keypoints_when_the_routine_has_them(canvas, tmp_path):
+    import json
+
+    from common import routine as routines
+    from common.routinecli import build
+    from common.synthetic import common_pose
+    from services.renderer.screen import reference_pose
+
+    poses = [common_pose({"left_shoulder": 20 + 7 * i, "right_shoulder": 20 + 7 * i}) for i in range(20)]
+    r = build("arms", poses, [None] * 20, 10.0, "synthetic")
+    path = tmp_path / "arms.json"
+    path.write_text(json.dumps(routines.to_json(r)))
+    loaded = routines.load(str(path))
+    early, late = reference_pose(loaded, 0.05), reference_pose(loaded, 1.85)
+    wrist = 9  # left_wrist in the common skeleton
+    assert early is not None and late[wrist, 1] < early[wrist, 1]  # the arm rises over time
+    surface, fonts = canvas
+    now = time.monotonic()
+    state = state_for("exercise", "ko", now)
+    state.routine = loaded
+    assert draw(surface, fonts, state, now) == "exercise"
+
+
+def test_remote_keys_become_commands():
+    from services.renderer import keys
+
+    pygame.display.init()
+    state = state_for("start", "ko", 0.0)
+    pygame.event.clear()
+    for key in (pygame.K_RIGHT, pygame.K_RETURN):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+    commands = keys(pygame, state, ["guest", "kim", "lee"])
+    assert commands == [{"command": "participant", "participant": "kim"}, {"command": "start"}]
+    running = state_for("exercise", "ko", 0.0)
+    for key in (pygame.K_SPACE, pygame.K_SPACE, pygame.K_s):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+    assert [c["command"] for c in keys(pygame, running, ["guest"])] == ["pause", "resume", "stop"]
+
+
+def test_voice_is_calm_not_chatty(monkeypatch):
+    import shutil
+
+    from services.renderer.voice import Voice
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed (make test installs it)")
+    voice = Voice(True, "ko", 0)  # volume 0: nothing audible during the tests
+    assert voice.say("팔을 더 올리세요") is True
+    assert voice.say("팔을 더 올리세요") is False  # the same line again right away: stays quiet
+    assert voice.say("넘어짐이 감지되었습니다", urgent=True) is True
+    voice.close()

@@ -1,6 +1,7 @@
 """What the TV shows, as pure functions of a ScreenState: easy to test on pixels headless."""
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -152,12 +153,31 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
         draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
 
 
+def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
+    """The recorded instructor keypoints (routine built from a video) nearest before t, in
+    body heights around the mid-hip, or None for routines written as angles only."""
+    kfs = routine.keyframes
+    i = bisect.bisect_right([k.t for k in kfs], t) - 1
+    kf = kfs[max(i, 0)]
+    return np.asarray(kf.keypoints, dtype=float) if kf.keypoints else None
+
+
 def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
-    """A calm virtual instructor animated from the routine's target angles at time t."""
+    """The virtual instructor: the routine's recorded reference pose when it has one, else a
+    figure posed from its target angles at time t."""
     pygame.draw.rect(surface, PANEL, box, border_radius=16)
-    xyz = pose3d(s.routine.target(max(t, 0.0)), center_x=0.0, floor_y=0.0)
-    common = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], axis=1)
-    # The instructor faces the viewer: flip so their left is on the viewer's right, as in life.
+    recorded = reference_pose(s.routine, max(t, 0.0))
+    if recorded is not None:
+        common = recorded.copy()
+        common[:, :2] *= 400.0  # body heights -> the synthetic figure's pixel scale
+        seen = common[:, 2] >= 0.3
+        if seen.any():
+            common[:, 1] -= common[seen, 1].max()  # feet on the floor line
+    else:
+        xyz = pose3d(s.routine.target(max(t, 0.0)), center_x=0.0, floor_y=0.0)
+        common = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], axis=1)
+    # Drawn mirrored, like the participant's picture beside it: moving like the figure, as in a
+    # mirror, is what the routine scores.
     common[:, 0] *= -1
     span_y = 460.0
     scale = box.h * 0.85 / span_y
@@ -165,7 +185,8 @@ def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: 
     to_screen = lambda p: (int(cx + p[0] * scale), int(floor + p[1] * scale))  # noqa: E731
     draw_skeleton(surface, common, to_screen, {}, {e: (120, 200, 255) for e in EDGES}, int(width * 1.4))
     head = common[COMMON_INDEX["nose"]]
-    pygame.draw.circle(surface, (120, 200, 255), to_screen(head), int(28 * scale * 1.2))
+    if head[2] >= 0.3:
+        pygame.draw.circle(surface, (120, 200, 255), to_screen(head), int(28 * scale * 1.2))
 
 
 def draw_top_bar(surface, fonts, s: ScreenState, w: int) -> None:
