@@ -8,6 +8,7 @@ loop under the same stall. Then the bus itself, message codecs and the scorer.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -100,6 +101,18 @@ class Graph:
         self.sup.stop.set()
         self.thread.join(timeout=10)
 
+    def cpu_s(self) -> dict:
+        """CPU seconds (user + system) each service has used so far."""
+        out = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for name, child in self.sup.children.items():
+            try:
+                fields = Path(f"/proc/{child.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[name] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, AttributeError, IndexError):
+                out[name] = 0.0
+        return out
+
     def rss_mb(self) -> dict:
         out = {}
         for name, child in self.sup.children.items():
@@ -111,7 +124,7 @@ class Graph:
         return out
 
 
-def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = False) -> dict:
+def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = False, graph=None) -> dict:
     ctx = zmq.Context()
     sub = Subscriber(ctx, cfg.bus.all_endpoints(), ["pose", "score", "health"])
     try:
@@ -123,6 +136,7 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
         while time.monotonic() < end_warmup:
             sub.receive(100)
         poses, latencies, dropped0, dropped1 = 0, [], None, None
+        cpu0 = graph.cpu_s() if graph else {}
         start = time.monotonic()
         while time.monotonic() - start < seconds:
             for m in sub.receive(100):
@@ -135,6 +149,9 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
                     dropped1 = m.dropped
         elapsed = time.monotonic() - start
         out = {"inference_fps": round(poses / elapsed, 2)}
+        if graph:  # CPU cores each service kept busy over the window (2.0 = both cores)
+            cpu1 = graph.cpu_s()
+            out["cpu_cores"] = {n: round((cpu1[n] - cpu0.get(n, 0.0)) / elapsed, 2) for n in cpu1}
         if want_latency:
             out.update(latency_ms_p50=_pct(latencies, 50), latency_ms_p95=_pct(latencies, 95),
                        latency_ms_p99=_pct(latencies, 99),
@@ -291,7 +308,7 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
         try:
             log(f"[{model}] 2/5 full pipeline, unpaced")
             with Graph(graph_overrides(tmp / "a", model, video30, "unpaced", port)) as g:
-                res["pipeline"] = observe(g.cfg, seconds)
+                res["pipeline"] = observe(g.cfg, seconds, graph=g)
                 res["rss_mb"] = g.rss_mb()
             log(f"[{model}] 3/5 paced at 30 fps")
             with Graph(graph_overrides(tmp / "b", model, video30, "realtime", port)) as g:
@@ -316,8 +333,6 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
 
 def run(args) -> int:
     from common.service import setup_logging
-    import os
-    import sys
 
     setup_logging("bench", stream=sys.stderr)
     shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[2] / "shared")

@@ -115,17 +115,11 @@ class Store:
 
 class Collector:
     def __init__(self, cfg, store: Store):
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
+        from common.config import mqtt_client
 
         self.cfg, self.store = cfg, store
         self.stored = self.duplicates = self.rejected = 0
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                                  protocol=mqtt.MQTTv5)
-        if cfg.username:
-            self.client.username_pw_set(cfg.username, cfg.password or None)
-        if cfg.tls_ca:
-            self.client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert or None, keyfile=cfg.tls_key or None)
+        self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
@@ -154,13 +148,9 @@ class Collector:
             self.duplicates += 1
 
     def start(self) -> None:
-        from paho.mqtt.properties import Properties
-        from paho.mqtt.packettypes import PacketTypes
+        from common.config import mqtt_connect_persistent
 
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 7 * 86400  # keep our queue at the broker while we restart
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
-        self.client.loop_start()
+        mqtt_connect_persistent(self.client, self.cfg)
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -87,30 +87,27 @@ class RendererConfig(Section):
     volume: int = Field(80, ge=0, le=100, description="Voice volume, 0-100.")
 
 
-class UplinkConfig(Section):
+class MqttConnection(Section):
+    """How to reach and log in to an MQTT broker (the uplink's and the collector's)."""
     host: str = Field("127.0.0.1", description="MQTT broker host.")
     port: int = Field(1883, gt=0, lt=65536, description="MQTT broker port.")
-    site: str = Field("home", description="Site id in the topic silvergym/v1/<site>/<device>/...")
-    device: str = Field(default_factory=lambda: os.uname().nodename, description="Device id in the topic.")
     username: str = Field("", description="MQTT user name.")
-    password: str = Field("", description="MQTT password; prefer $SILVERGYM_MQTT_PASSWORD.")
+    password: str = Field("", description="MQTT password; prefer the environment (see docs/mqtt.md).")
     tls_ca: str = Field("", description="CA file; setting it turns TLS on.")
     tls_cert: str = Field("", description="Client certificate file (optional).")
     tls_key: str = Field("", description="Client key file (optional).")
+
+
+class UplinkConfig(MqttConnection):
+    site: str = Field("home", description="Site id in the topic silvergym/v1/<site>/<device>/...")
+    device: str = Field(default_factory=lambda: os.uname().nodename, description="Device id in the topic.")
     spool_path: str = Field("", description="SQLite spool; default ~/.local/state/silvergym/spool.db.")
     spool_max_rows: int = Field(100_000, gt=0, description="Spool bound; see docs/mqtt.md for the policy.")
     health_every_s: float = Field(10.0, gt=0, description="Seconds between health messages to the broker.")
 
 
-class CollectorConfig(Section):
+class CollectorConfig(MqttConnection):
     """The central server's side (`silvergym collect`, `silvergym report`)."""
-    host: str = Field("127.0.0.1", description="MQTT broker the devices publish to.")
-    port: int = Field(1883, gt=0, lt=65536, description="Broker port.")
-    username: str = Field("", description="Collector's MQTT user (read-only ACL).")
-    password: str = Field("", description="Collector's MQTT password; prefer $SILVERGYM_COLLECTOR_PASSWORD.")
-    tls_ca: str = Field("", description="CA file; setting it turns TLS on.")
-    tls_cert: str = Field("", description="Client certificate file (optional).")
-    tls_key: str = Field("", description="Client key file (optional).")
     client_id: str = Field("silvergym-collector", description="MQTT client id (its persistent session).")
     db: str = Field(default_factory=lambda: str(Path.home() / ".local/share/silvergym/central.db"), description=(
         "SQLite file path, or a PostgreSQL DSN postgresql://user:pass@host/db."))
@@ -139,6 +136,34 @@ class Config(Section):
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="silvergym run.")
     collector: CollectorConfig = Field(default_factory=CollectorConfig, description="Central collector and reports.")
     participants: dict[str, Participant] = Field(default_factory=dict, description="Known participants by key.")
+
+
+def mqtt_client(conn: MqttConnection, client_id: str):
+    """A paho MQTT 5 client with conn's login and TLS applied (not yet connected)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if conn.username:
+        client.username_pw_set(conn.username, conn.password or None)
+    if conn.tls_ca:
+        client.tls_set(ca_certs=conn.tls_ca, certfile=conn.tls_cert or None, keyfile=conn.tls_key or None)
+    return client
+
+
+SESSION_EXPIRY_S = 7 * 86400
+
+
+def mqtt_connect_persistent(client, conn: MqttConnection) -> None:
+    """Connect in the background with an MQTT 5 persistent session: the broker keeps our
+    subscriptions and unacknowledged QoS 1 messages for a week while we are away."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = SESSION_EXPIRY_S
+    client.connect_async(conn.host, conn.port, keepalive=30, clean_start=False, properties=props)
+    client.loop_start()
 
 
 def load(path: str | Path | None = None, overrides: dict | None = None) -> Config:

@@ -96,9 +96,6 @@ def check_runtime() -> Check:
 
 
 def check_broker(cfg, timeout_s: float = 3.0) -> Check:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
     u = cfg.uplink
     where = f"{u.host}:{u.port}"
     try:
@@ -107,12 +104,7 @@ def check_broker(cfg, timeout_s: float = 3.0) -> Check:
     except OSError as exc:
         return Check("broker", "warn", f"{where} unreachable ({exc.strerror or exc}); sessions are spooled until it "
                                        "answers: check the network, uplink.host/port, `systemctl status mosquitto`")
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="silvergym-doctor",
-                         protocol=mqtt.MQTTv5)
-    if u.username:
-        client.username_pw_set(u.username, u.password or None)
-    if u.tls_ca:
-        client.tls_set(ca_certs=u.tls_ca, certfile=u.tls_cert or None, keyfile=u.tls_key or None)
+    client = configuration.mqtt_client(u, "silvergym-doctor")
     result = {}
     client.on_connect = lambda c, ud, flags, rc, props: result.setdefault("rc", rc)
     try:

@@ -12,18 +12,14 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 
 from common.bus import Subscriber
-from common.config import UplinkConfig
+from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
 from common.service import HealthReporter, ServiceContext
 from common.bus import Publisher
 from common.spool import Spool, SpoolError
 
 MAX_IN_FLIGHT = 20
-SESSION_EXPIRY_S = 7 * 86400  # the broker keeps our session (and QoS 1 state) for a week offline
 
 
 def topic_root(cfg: UplinkConfig) -> str:
@@ -31,12 +27,7 @@ def topic_root(cfg: UplinkConfig) -> str:
 
 
 def make_client(cfg: UplinkConfig) -> mqtt.Client:
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"silvergym-{cfg.site}-{cfg.device}", protocol=mqtt.MQTTv5)
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password or None)
-    if cfg.tls_ca:
-        client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert or None, keyfile=cfg.tls_key or None)
+    client = mqtt_client(cfg, f"silvergym-{cfg.site}-{cfg.device}")
     client.will_set(f"{topic_root(cfg)}/status", json.dumps({"state": "offline", "unix": None}), qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.max_inflight_messages_set(MAX_IN_FLIGHT)
@@ -69,10 +60,7 @@ class Link:
         self._said_unreachable = False
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=False, properties=props)
-        self.client.loop_start()
+        mqtt_connect_persistent(self.client, self.cfg)
 
     def stop(self) -> None:
         if self.connected:

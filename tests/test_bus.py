@@ -131,3 +131,13 @@ def test_a_restarted_publisher_is_heard_again(zctx, runtime_dir):
     finally:
         sub.close()
         pub.close()
+
+
+def test_bench_bus_and_codec_figures_are_measured():
+    """`silvergym bench` part 5 on a small count: every figure present (no timing asserted)."""
+    from common.bench import bus_bench
+
+    result = bus_bench(n=30)
+    for kind in ("ipc", "tcp"):
+        assert result[kind]["received"] == 30 and result[kind]["frame_us_p50"] > 0
+    assert set(result["codec_us"]) >= {"frame_one_part_encode", "frame_msgpack_blob_decode", "pose_decode"}

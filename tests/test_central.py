@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -15,6 +14,7 @@ from common.mosquitto import LocalBroker, free_port, mosquitto_binary
 from common.spool import Spool
 from tests.central import Postgres, make_tls, password_file
 from tests.conftest import REPO, wait_for
+from tests.test_uplink import uplink_config
 
 needs_broker = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
 
@@ -74,15 +74,7 @@ def test_postgresql_store_is_idempotent_too():
 
 # -- tier 3: real broker, real uplink and collector processes -------------------------------
 def config_text(tmp_path, port: int, extra_uplink: str = "", extra_collector: str = "") -> str:
-    return f"""
-[bus]
-runtime_dir = "{tmp_path / 'run'}"
-[uplink]
-port = {port}
-site = "center1"
-device = "pi7"
-spool_path = "{tmp_path / 'spool.db'}"
-{extra_uplink}
+    return uplink_config(tmp_path, port) + f"""{extra_uplink}
 [collector]
 port = {port}
 db = "{tmp_path / 'central.db'}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from common import routine as routines
-from common.keypoints import COCO17, COMMON_INDEX
+from common.keypoints import COCO17
 from common.routinecli import BODY25_TO_COCO
 from common.synthetic import pose3d
 from models import catalog

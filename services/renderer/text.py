@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -59,7 +58,10 @@ class Fonts:
     def __init__(self, path: str, height: int):
         self.path = path
         self.unit = max(12, height // 36)  # 30 px on 1080p: readable from three metres
+        self._sizes: dict[int, pygame.font.Font] = {}
 
-    @lru_cache(maxsize=16)
     def get(self, scale: float) -> pygame.font.Font:
-        return pygame.font.Font(self.path, int(self.unit * scale))
+        size = int(self.unit * scale)
+        if size not in self._sizes:  # a handful of sizes, opened once each
+            self._sizes[size] = pygame.font.Font(self.path, size)
+        return self._sizes[size]
