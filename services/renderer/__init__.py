@@ -51,7 +51,9 @@ def main(ctx: ServiceContext) -> int:
     fonts = Fonts(font_path, h)
     texts = {**load_texts(cfg.locale), "_locale": cfg.locale}
     routine = routines.load(ctx.config.scoring.routine)
-    state = ScreenState(routine=routine, texts=texts)
+    state = ScreenState(routine=routine, texts=texts, participant=ctx.config.scoring.participant,
+                        participant_names={"guest": texts["start.guest"],
+                                           **{k: p.name for k, p in ctx.config.participants.items()}})
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
     participants = ["guest", *ctx.config.participants]
     inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "health"],

@@ -52,6 +52,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     if screen == "start":
         s.session = s.score = None
         s.pose = None
+        s.participant, s.participant_names = "kim", {"guest": s.t("start.guest"), "kim": "김영희"}
     elif screen == "setup":
         s.session = s.score = None
         img, kps = participant(routine.target(0.0))

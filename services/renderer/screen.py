@@ -52,6 +52,7 @@ class ScreenState:
     fps: float = 0.0
     paused: bool = False
     participant: str = "guest"
+    participant_names: dict = field(default_factory=dict)  # key -> name shown (config [participants])
     health: dict = field(default_factory=dict)
 
     def t(self, key: str) -> str:
@@ -241,6 +242,10 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
         text(surface, fonts, title, 2.2, (40, h // 5))
         text(surface, fonts, s.t("start.stand_in_front"), 1.5, (40, h // 5 + fonts.unit * 3.2))
         text(surface, fonts, s.t(hint), 1.2, (40, h // 5 + fonts.unit * 5.4), (255, 220, 120))
+        name = s.participant_names.get(s.participant) or s.t("start.guest")
+        text(surface, fonts, f"{s.t('start.participant')}: {name}", 1.3, (40, h // 5 + fonts.unit * 8.0))
+        if len(s.participant_names) > 1:
+            text(surface, fonts, s.t("start.change_participant"), 0.9, (40, h // 5 + fonts.unit * 9.8), MUTED)
     else:
         left = pygame.Rect(30, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
         right = pygame.Rect(w // 2 + 15, left.y, w // 2 - 45, left.h)
