@@ -124,6 +124,7 @@ def test_remote_keys_become_commands():
 
     pygame.display.init()
     state = state_for("start", "ko", 0.0)
+    state.participant = "guest"
     pygame.event.clear()
     for key in (pygame.K_RIGHT, pygame.K_RETURN):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
