@@ -67,6 +67,9 @@ def write_markdown(r: dict, path: Path, command: str) -> None:
         "here, a cheaper renderer (scale once, redraw only what changed), hardware-decoded or raw camera "
         "frames (a V4L2 webcam delivers raw or MJPEG, not mp4), or one interpreter thread so the other "
         "services keep a core.",
+        "- `movenet-lightning-edgetpu` cannot be measured on this machine: it has no Coral, so that model runs "
+        "as `movenet-lightning` on the CPU (the fallback), whose column is above. On a Pi with a Coral, run "
+        "`silvergym bench --model movenet-lightning-edgetpu`.",
         "- *isolation_ratio*: the same graph with the renderer sleeping 200 ms per draw and no broker, over the "
         "normal graph. A ratio above 1 means the stalled renderer simply used less CPU.",
         "- The naive loop is the first prototype's shape: capture → infer → draw → publish in one process. Its "

@@ -96,6 +96,7 @@ class MqttConnection(Section):
     tls_ca: str = Field("", description="CA file; setting it turns TLS on.")
     tls_cert: str = Field("", description="Client certificate file (optional).")
     tls_key: str = Field("", description="Client key file (optional).")
+    protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT version; 3.1.1 for brokers without MQTT 5.")
 
 
 class UplinkConfig(MqttConnection):
@@ -143,7 +144,10 @@ def mqtt_client(conn: MqttConnection, client_id: str):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    version = mqtt.MQTTv5 if conn.protocol == "5" else mqtt.MQTTv311
+    # 3.1.1 keeps a persistent session with clean_session=False (set here; MQTT 5 sets it on connect).
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+                         **({} if conn.protocol == "5" else {"clean_session": False}))
     if conn.username:
         client.username_pw_set(conn.username, conn.password or None)
     if conn.tls_ca:
@@ -160,9 +164,12 @@ def mqtt_connect_persistent(client, conn: MqttConnection) -> None:
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = SESSION_EXPIRY_S
-    client.connect_async(conn.host, conn.port, keepalive=30, clean_start=False, properties=props)
+    if conn.protocol == "5":
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        client.connect_async(conn.host, conn.port, keepalive=30, clean_start=False, properties=props)
+    else:
+        client.connect_async(conn.host, conn.port, keepalive=30)
     client.loop_start()
 
 

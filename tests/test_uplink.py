@@ -119,3 +119,16 @@ def test_retained_status_and_last_will(tmp_path, broker, processes):
         wait_for(lambda: late.of("/status")[-1]["state"] == "offline", 20, what="the Last Will 'offline'")
     finally:
         late.close()
+
+
+def test_mqtt_3_1_1_for_brokers_without_mqtt_5(tmp_path, broker, processes):
+    spool = Spool(tmp_path / "spool.db")
+    spool.put("s311-000001", "session", {"session_id": "s311-000001"})
+    listener = Listener(broker.port)
+    procs = processes(uplink_config(tmp_path, broker.port) + 'protocol = "3.1.1"\n')
+    try:
+        procs.start("uplink")
+        wait_for(lambda: spool.depth() == 0 and listener.of("/session"), 20, what="delivery over MQTT 3.1.1")
+        assert listener.of("/session")[0]["msg_id"] == "s311-000001"
+    finally:
+        listener.close()
