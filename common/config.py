@@ -206,6 +206,3 @@ def merge(base: dict, extra: dict) -> dict:
         out[k] = merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
-
-def dump(cfg: Config) -> dict:
-    return cfg.model_dump()

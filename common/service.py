@@ -87,7 +87,6 @@ def sd_notify(state: str) -> None:
 class LoopStats:
     """fps and latency percentiles over a sliding window, for Health."""
 
-    window: int = 120
     _ticks: deque = field(default_factory=lambda: deque(maxlen=120))
     _latency_ms: deque = field(default_factory=lambda: deque(maxlen=120))
 

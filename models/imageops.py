@@ -26,13 +26,6 @@ class Roi:
         side = float(max(width, height))
         return Roi(width / 2.0, height / 2.0, side, side, 0.0)
 
-    def square_long(self) -> "Roi":
-        side = max(self.w, self.h)
-        return Roi(self.cx, self.cy, side, side, self.rotation)
-
-    def scaled(self, factor: float) -> "Roi":
-        return Roi(self.cx, self.cy, self.w * factor, self.h * factor, self.rotation)
-
     def iou(self, other: "Roi") -> float:
         """Axis-aligned IoU (rotation ignored); enough to tell the same person from another."""
         ax0, ay0, ax1, ay1 = self.cx - self.w / 2, self.cy - self.h / 2, self.cx + self.w / 2, self.cy + self.h / 2
