@@ -62,10 +62,10 @@ def write_video(frames, path: Path, fps: float = 30.0) -> Path:
 
 
 # -- 1. bare model ------------------------------------------------------------------------------
-def bare_model(model: str, frames, seconds: float) -> dict:
+def bare_model(model: str, frames, seconds: float, threads: int = 2) -> dict:
     from models.estimator import Estimator
 
-    est = Estimator(model)
+    est = Estimator(model, threads=threads)
     for i in range(10):  # warm-up: caches, XNNPACK packing
         est.estimate(frames[i % len(frames)], i / 30)
     times = []
@@ -162,11 +162,12 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
         ctx.destroy(linger=0)
 
 
-def graph_overrides(tmp: Path, model: str, video: Path, pace: str, broker_port: int, stall_ms: float = 0) -> dict:
+def graph_overrides(tmp: Path, model: str, video: Path, pace: str, broker_port: int, stall_ms: float = 0,
+                    threads: int = 2) -> dict:
     return {
         "bus": {"runtime_dir": str(tmp / "run")},
         "camera": {"source": str(video), "pace": pace, "loop": True},
-        "inference": {"model": model},
+        "inference": {"model": model, "threads": threads},
         "scoring": {"routine": "arm_raise", "start_delay_s": 0.5},
         "renderer": {"display": "headless", "voice": False, "stall_ms": stall_ms, "fps": 15},
         "uplink": {"port": broker_port, "spool_path": str(tmp / "spool.db")},
@@ -310,6 +311,11 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
             with Graph(graph_overrides(tmp / "a", model, video30, "unpaced", port)) as g:
                 res["pipeline"] = observe(g.cfg, seconds, graph=g)
                 res["rss_mb"] = g.rss_mb()
+            # The same with one interpreter thread, leaving the other core to the other services:
+            # tells CPU sharing apart from waiting on the bus.
+            res["bare_1thread"] = bare_model(model, frames, seconds, threads=1)
+            with Graph(graph_overrides(tmp / "a1", model, video30, "unpaced", port, threads=1)) as g:
+                res["pipeline_1thread"] = observe(g.cfg, seconds, graph=g)
             log(f"[{model}] 3/5 paced at 30 fps")
             with Graph(graph_overrides(tmp / "b", model, video30, "realtime", port)) as g:
                 res["paced30"] = observe(g.cfg, seconds, want_latency=True)
@@ -323,6 +329,8 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
     res["naive_stalled"] = naive_loop(model, video30, seconds, 200)
     bare_fps = res["bare"]["fps"]
     res["pipeline_ratio"] = round(res["pipeline"]["inference_fps"] / bare_fps, 3) if bare_fps else None
+    res["pipeline_ratio_1thread"] = round(res["pipeline_1thread"]["inference_fps"] / res["bare_1thread"]["fps"], 3) \
+        if res["bare_1thread"]["fps"] else None
     res["isolation_ratio"] = round(res["isolated"]["inference_fps"] / res["pipeline"]["inference_fps"], 3) \
         if res["pipeline"]["inference_fps"] else None
     res["pipeline_over_naive"] = round(res["isolated"]["inference_fps"] / res["naive_stalled"]["fps"], 2) \
