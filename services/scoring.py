@@ -21,6 +21,7 @@ from common.service import HealthReporter, ServiceContext
 from common.spool import Spool, SpoolError, SpoolFull
 
 CHECKPOINT_EVERY_S = 2.0
+ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
 ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
 
@@ -49,6 +50,7 @@ class Sessions:
         self.alerts: list[dict] = []
         self._unsent: list[tuple[str, str, dict]] = []
         self.paused_at_ns = 0
+        self._next_announce = 0.0
         # Beside the spool: a session in progress survives a crash or restart of this service.
         self.checkpoint_path = Path(str(spool.path) + ".session.json")
         self._next_checkpoint = 0.0
@@ -65,7 +67,12 @@ class Sessions:
         self.ctx.log.info("session %s started: routine %s, participant %s", self.session_id, self.routine.name, self.participant)
         self._publish_session("start", {})
 
+    def announce(self, now: float) -> None:
+        if self.session_id and now >= self._next_announce:
+            self._publish_session("start", {})
+
     def _publish_session(self, event: str, summary: dict) -> None:
+        self._next_announce = time.monotonic() + ANNOUNCE_EVERY_S
         msg = messages.Session(seq=self.pub.next_seq("session"), t_capture_ns=time.monotonic_ns(),
                                session_id=self.session_id, event=event, routine=self.routine.name,
                                participant=self.participant, started_unix=self.started_unix,
@@ -240,6 +247,7 @@ def main(ctx: ServiceContext) -> int:
             sessions.tick(time.monotonic_ns())
             sessions.flush_outbox()
             sessions.save_checkpoint(time.monotonic())
+            sessions.announce(time.monotonic())
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
                                  detail={"spool_depth": spool.depth(), "session_id": sessions.session_id})

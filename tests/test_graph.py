@@ -225,3 +225,16 @@ def test_camera_lost_is_shown_and_recovers_without_restarting_others(tmp_path, p
         assert {n: p.pid for n, p in procs.procs.items()} == pids
     finally:
         obs.close()
+
+
+def test_a_restarted_renderer_learns_the_running_session(graph):
+    """Injected: the renderer restarts mid-session (it missed the session's start). Survives: the
+    TV goes straight back to the exercise screen, because scoring repeats a running session's start."""
+    procs, obs = graph
+    wait_for(lambda: scores_flowing(obs, 10), 40, what="a session running")
+    procs.stop("renderer")
+    heard = obs.counts["health:renderer"]
+    procs.start("renderer")
+    wait_for(lambda: obs.pump().counts["health:renderer"] > heard, 20, what="the new renderer")
+    wait_for(lambda: obs.pump().health["renderer"].state in ("exercise", "looking"), 15,
+             what="the restarted renderer showing the running session")

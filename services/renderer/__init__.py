@@ -105,9 +105,9 @@ def absorb(state, msg, now: float) -> None:
     elif msg.TOPIC == "score":
         state.score = msg
     elif msg.TOPIC == "session":
+        if msg.event == "start" and (state.session is None or state.session.session_id != msg.session_id):
+            state.score = None  # a new session: forget the last one's numbers
         state.session, state.session_at = msg, now
-        if msg.event == "start":
-            state.score = None
     elif msg.TOPIC == "alert":
         state.alert, state.alert_at = msg, now
     elif msg.TOPIC == "health":
