@@ -28,9 +28,11 @@ def free_port() -> int:
 
 
 class LocalBroker:
-    def __init__(self, port: int = 0, password_file: str = "", tls: dict | None = None, workdir: str = ""):
+    def __init__(self, port: int = 0, password_file: str = "", tls: dict | None = None, workdir: str = "",
+                 acl_file: str = ""):
         self.port = port or free_port()
         self.password_file = password_file
+        self.acl_file = acl_file
         self.tls = tls or {}
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="silvergym-broker-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,8 @@ class LocalBroker:
             lines += [f"cafile {self.tls['ca']}", f"certfile {self.tls['cert']}", f"keyfile {self.tls['key']}"]
         if self.password_file:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        if self.acl_file:
+            lines += [f"acl_file {self.acl_file}"]
         else:
             lines += ["allow_anonymous true"]
         return "\n".join(lines) + "\n"

@@ -186,3 +186,35 @@ def test_report_writes_html_with_plots(tmp_path):
     page = out.read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 4
     assert "12 sessions" in page and "sudden drop of the hips" in page
+
+
+@needs_broker
+def test_the_acl_example_lets_a_device_write_only_under_its_own_topic(tmp_path):
+    pw = password_file(tmp_path / "passwd", {"pi7": "a", "pi8": "b", "collector": "c"})
+    acl = str(REPO / "deploy/mosquitto/silvergym.acl.example")
+    with LocalBroker(password_file=pw, acl_file=acl, workdir=str(tmp_path / "broker")) as broker:
+        got = []
+        reader = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        reader.username_pw_set("collector", "c")
+        reader.on_connect = lambda c, *_: c.subscribe("silvergym/v1/#", qos=1)
+        reader.on_message = lambda c, u, m: got.append(m.topic)
+        reader.connect("127.0.0.1", broker.port)
+        reader.loop_start()
+        try:
+            wait_for(lambda: reader.is_connected(), 10, what="the collector connected")
+
+            def publish(user, password, topic):
+                c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+                c.username_pw_set(user, password)
+                c.connect("127.0.0.1", broker.port)
+                c.loop_start()
+                c.publish(topic, b'{"state": "online"}', qos=1).wait_for_publish(5)
+                c.loop_stop()
+                c.disconnect()
+            publish("pi8", "b", "silvergym/v1/center1/pi7/status")  # pretending to be another device
+            publish("pi7", "a", "silvergym/v1/center1/pi7/status")  # its own topic
+            wait_for(lambda: got, 10, what="the device's own message")
+            assert got == ["silvergym/v1/center1/pi7/status"]
+        finally:
+            reader.loop_stop()
+            reader.disconnect()
