@@ -44,11 +44,10 @@ def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
             frames.append(cv2.resize(f, (W, H)))
         cap.release()
     if not frames:
-        from services.simulator import draw
-        from common.synthetic import pose3d
         from common import routine as routines
+        from common.synthetic import draw_picture, pose3d
         r = routines.load("arm_raise")
-        frames = [cv2.resize(draw(pose3d(r.target(i / 10), center_x=320, floor_y=456)), (W, H)) for i in range(count)]
+        frames = [draw_picture(pose3d(r.target(i / 10), center_x=W / 2, floor_y=H * 0.95), W, H) for i in range(count)]
     return frames
 
 
@@ -362,7 +361,7 @@ def run(args) -> int:
     result["isolation_ratio"] = first["isolation_ratio"]
     if args.write:
         from common.benchdoc import write_markdown
-        write_markdown(result, Path(args.write), " ".join(["silvergym", "bench", *args.argv]))
+        write_markdown(result, Path(args.write), " ".join(["silvergym", "bench", *sys.argv[2:]]))
         log(f"wrote {args.write}")
     if not args.json:
         from common.benchdoc import table

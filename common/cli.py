@@ -51,7 +51,7 @@ def cmd_service(args) -> int:
 def demo_services(cfg: configuration.Config) -> list[str]:
     """The services to start; with no camera and no video the simulated participant stands in
     for camera and inference."""
-    from services.camera import first_camera  # a plain function; the CLI is not a service
+    from common.media import first_camera
 
     names = list(cfg.supervisor.services)
     source = cfg.camera.source
@@ -98,35 +98,9 @@ def cmd_run(args) -> int:
     return code
 
 
-def cmd_demo(args) -> int:
-    from common import demo
-
-    return demo.run(args)
-
-
-def cmd_collect(args) -> int:
-    from common import collector
-
-    return collector.run(args)
-
-
-def cmd_report(args) -> int:
-    from common import report
-
-    return report.run(args)
-
-
-def cmd_doctor(args) -> int:
-    from common import doctor
-
-    return doctor.run(args)
-
-
-def cmd_bench(args) -> int:
-    from common import bench
-
-    args.argv = [a for a in sys.argv[2:]]
-    return bench.run(args)
+def lazy(module: str):
+    """A subcommand whose whole implementation is `module.run(args)`, imported only when used."""
+    return lambda args: importlib.import_module(module).run(args)
 
 
 def cmd_screenshots(args) -> int:
@@ -158,18 +132,6 @@ def cmd_models(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def cmd_pose(args) -> int:
-    from common import posecli
-
-    return posecli.run(args)
-
-
-def cmd_score(args) -> int:
-    from common import scorecli
-
-    return scorecli.run(args)
 
 
 def cmd_routine(args) -> int:
@@ -213,29 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--routine", default="squat")
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
-    sp.set_defaults(func=cmd_demo)
+    sp.set_defaults(func=lazy("common.demo"))
 
     sp = sub.add_parser("collect", help="central side: store sessions and alerts from MQTT (SQLite/PostgreSQL)")
     sp.add_argument("--config")
-    sp.set_defaults(func=cmd_collect)
+    sp.set_defaults(func=lazy("common.collector"))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
     sp.add_argument("participant")
     sp.add_argument("-o", "--output", default="")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
     sp.add_argument("--config")
-    sp.set_defaults(func=cmd_report)
+    sp.set_defaults(func=lazy("common.report"))
 
     sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
     sp.add_argument("--config")
-    sp.set_defaults(func=cmd_doctor)
+    sp.set_defaults(func=lazy("common.doctor"))
 
     sp = sub.add_parser("bench", help="measure model, pipeline, isolation, bus and codec costs")
     sp.add_argument("--model", default="", help="one model (default: blazepose-full and movenet-lightning)")
     sp.add_argument("--seconds", type=float, default=10.0, help="seconds per measured phase")
     sp.add_argument("--json", action="store_true", help="only the JSON line (always the last line)")
     sp.add_argument("--write", default="", help="also write the markdown table to this file")
-    sp.set_defaults(func=cmd_bench)
+    sp.set_defaults(func=lazy("common.bench"))
 
     sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
     sp.add_argument("--out", default="docs/screens")
@@ -256,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--require-tpu", action="store_true")
     sp.add_argument("--cache", default="")
-    sp.set_defaults(func=cmd_pose)
+    sp.set_defaults(func=lazy("common.posecli"))
 
     sp = sub.add_parser("score", help="score a video offline against a routine")
     sp.add_argument("--routine", required=True)
@@ -266,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--cache", default="")
-    sp.set_defaults(func=cmd_score)
+    sp.set_defaults(func=lazy("common.scorecli"))
 
     sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
     sp.add_argument("action", choices=["list", "build", "import"])

@@ -22,7 +22,7 @@ class Check:
 
 
 def check_camera(cfg) -> Check:
-    from services.camera import first_camera, source_kind, SourceError
+    from common.media import SourceError, first_camera, source_kind
 
     source = cfg.camera.source
     if source in ("auto", "sim"):

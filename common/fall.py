@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.geometry import MIN_SCORE, joint_angles
+from common.geometry import MIN_SCORE, inner_joint_angle
 from common.keypoints import COMMON_INDEX
 
 _HIP, _NECK = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"]
@@ -40,7 +40,7 @@ class FallDetector:
         hip, neck = common[_HIP], common[_NECK]
         if min(hip[2], neck[2]) < MIN_SCORE:
             return None
-        lean = joint_angles(common).get("trunk_lean")
+        lean = inner_joint_angle(common, "trunk_lean")
         ankles = [common[i] for i in _ANKLES if common[i][2] >= MIN_SCORE]
         if ankles:
             ankle_y = max(a[1] for a in ankles)

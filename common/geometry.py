@@ -54,24 +54,29 @@ SIGNED_ANGLES: dict[str, tuple[str, str]] = {"trunk_tilt": ("mid_hip", "neck")}
 ALL_ANGLES = tuple(JOINT_ANGLES) + tuple(SIGNED_ANGLES)
 
 
+def inner_joint_angle(common: np.ndarray, name: str, pts: np.ndarray | None = None,
+                      min_score: float = MIN_SCORE) -> float | None:
+    """One of JOINT_ANGLES; `pts` are the (x, y) or (x, y, z) points to measure on (default x, y)."""
+    pts = common[:, :2] if pts is None else pts
+    a, b, c = JOINT_ANGLES[name]
+    ib, ic = COMMON_INDEX[b], COMMON_INDEX[c]
+    if a == "vertical":
+        pa, score_a = pts[ib] - np.eye(pts.shape[1])[1] * 100.0, 1.0
+    else:
+        pa, score_a = pts[COMMON_INDEX[a]], common[COMMON_INDEX[a], 2]
+    if min(score_a, common[ib, 2], common[ic, 2]) < min_score:
+        return None
+    angle = inner_angle(pa, pts[ib], pts[ic])
+    return None if math.isnan(angle) else angle
+
+
 def joint_angles(common: np.ndarray, z: np.ndarray | None = None,
                  min_score: float = MIN_SCORE) -> dict[str, float | None]:
     """All angles of one pose in the common skeleton ((N, 3) x, y, score). With `z` (depth per
     point, same units as x) inner angles are taken in 3D, which sees a squat or a forward lean
     that a camera in front of the person foreshortens away."""
-    out: dict[str, float | None] = {}
     pts = common[:, :2] if z is None else np.column_stack([common[:, :2], z])
-    for name, (a, b, c) in JOINT_ANGLES.items():
-        ib, ic = COMMON_INDEX[b], COMMON_INDEX[c]
-        if a == "vertical":
-            pa, score_a = pts[ib] - np.eye(pts.shape[1])[1] * 100.0, 1.0
-        else:
-            pa, score_a = pts[COMMON_INDEX[a]], common[COMMON_INDEX[a], 2]
-        if min(score_a, common[ib, 2], common[ic, 2]) < min_score:
-            out[name] = None
-            continue
-        angle = inner_angle(pa, pts[ib], pts[ic])
-        out[name] = None if math.isnan(angle) else angle
+    out: dict[str, float | None] = {name: inner_joint_angle(common, name, pts, min_score) for name in JOINT_ANGLES}
     for name, (a, b) in SIGNED_ANGLES.items():
         pa, pb = common[COMMON_INDEX[a]], common[COMMON_INDEX[b]]
         if min(pa[2], pb[2]) < min_score or (pa[0] == pb[0] and pa[1] == pb[1]):

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 import msgpack
 import numpy as np
 
+from common.keypoints import LAYOUTS
+
 SCHEMA_VERSION = 1
 
 
@@ -259,8 +261,6 @@ def _check_values(topic: str, msg) -> None:
     """What consumers index into or compute with must have the right shape: a message that
     decodes but would break a consumer is malformed too."""
     if topic == "pose":
-        from common.keypoints import LAYOUTS
-
         if msg.layout not in LAYOUTS:
             raise MalformedMessage(f"pose: unknown layout {msg.layout!r}")
         n = len(LAYOUTS[msg.layout])

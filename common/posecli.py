@@ -3,45 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Iterator
 
-import cv2
-import numpy as np
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-class InputError(RuntimeError):
-    pass
-
-
-def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(index, seconds, bgr) for every frame of an image or a video; InputError if unreadable."""
-    if not Path(path).is_file():
-        raise InputError(f"input {path} does not exist or is not a file")
-    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
-        img = cv2.imread(path)
-        if img is None:
-            raise InputError(f"input {path} is not a readable image")
-        yield 0, 0.0, img
-        return
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise InputError(f"input {path} is not a readable image or video")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    i = 0
-    try:
-        while True:
-            ok, img = cap.read()
-            if not ok:
-                break
-            yield i, i / fps, img
-            i += 1
-    finally:
-        cap.release()
-    if i == 0:
-        raise InputError(f"input {path} has no frames that can be decoded")
+from common.media import InputError, read_frames
 
 
 def open_estimator(model: str, model_path: str = "", cache: str = "", require_tpu: bool = False):

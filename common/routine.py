@@ -5,8 +5,10 @@ A routine's target angles at time t are interpolated linearly between keyframes;
 """
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -60,6 +62,25 @@ class Routine:
     def cycle_s(self) -> float:
         return self.keyframes[-1].t
 
+    @cached_property
+    def times(self) -> tuple[float, ...]:
+        """Keyframe times, for bisecting: scoring asks for targets 31 times per frame, and a
+        routine built from a long video has thousands of keyframes."""
+        return tuple(k.t for k in self.keyframes)
+
+    @cached_property
+    def _phases(self) -> tuple[str, ...]:
+        """The phase in force at each keyframe (a keyframe without one continues the last)."""
+        out, current = [], self.keyframes[0].phase
+        for kf in self.keyframes:
+            current = kf.phase or current
+            out.append(current)
+        return tuple(out)
+
+    def keyframe_at(self, t: float) -> int:
+        """Index of the last keyframe at or before t (0 before the first)."""
+        return max(bisect.bisect_right(self.times, t) - 1, 0)
+
     def target(self, t: float) -> dict[str, float]:
         """Target angle of each scored joint at routine time t (clamped to the routine)."""
         t = min(max(t, 0.0), self.duration_s)
@@ -68,20 +89,19 @@ class Routine:
         kfs = self.keyframes
         if t <= kfs[0].t:
             return dict(kfs[0].angles)
-        for a, b in zip(kfs, kfs[1:]):
-            if a.t <= t <= b.t:
-                f = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
-                return {j: a.angles[j] + f * (b.angles[j] - a.angles[j]) for j in a.angles if j in b.angles}
-        return dict(kfs[-1].angles)
+        i = bisect.bisect_left(self.times, t)  # first keyframe at or after t
+        if i == len(kfs):
+            return dict(kfs[-1].angles)
+        a, b = kfs[i - 1], kfs[i]
+        f = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
+        return {j: a.angles[j] + f * (b.angles[j] - a.angles[j]) for j in a.angles if j in b.angles}
 
     def phase(self, t: float) -> str:
         if self.loop and self.cycle_s > 0:
             t = t % self.cycle_s
-        current = self.keyframes[0].phase
-        for kf in self.keyframes:
-            if kf.t <= t:
-                current = kf.phase or current
-        return current
+        if t < self.keyframes[0].t:
+            return self.keyframes[0].phase
+        return self._phases[self.keyframe_at(t)]
 
 
 def parse(data: dict, source: str = "") -> Routine:

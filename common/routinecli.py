@@ -72,7 +72,8 @@ def read_coco(path: Path) -> list[np.ndarray]:
 def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
     """(common poses, depths, fps) of every frame of the video, by the pose model."""
     from common.keypoints import to_common, to_common_z
-    from common.posecli import open_estimator, read_frames
+    from common.media import read_frames
+    from common.posecli import open_estimator
 
     est = open_estimator(model, cache=cache)
     poses, depths, times = [], [], []
@@ -136,7 +137,7 @@ def _rep_rule(angles: list[dict], joints: list[str]) -> dict | None:
 
 
 def run(args) -> int:
-    from common.posecli import InputError
+    from common.media import InputError
     from models.catalog import ModelError
 
     if not args.input or not args.output:

@@ -15,7 +15,7 @@ from common.scoring import SessionScorer
 
 
 def run(args) -> int:
-    from common.posecli import InputError
+    from common.media import InputError
     from common.routinecli import poses_from_video
     from models.catalog import ModelError
 

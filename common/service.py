@@ -119,13 +119,18 @@ class HealthReporter:
         self.stats = LoopStats()
         self._next = 0.0
         self._ready = False
+        self._next_watchdog = 0.0
 
     def maybe_publish(self, now: float, dropped: int = 0, malformed: int = 0, state: str = "ok",
-                      backend: str = "", detail: dict | None = None) -> None:
+                      backend: str = "", detail: dict | Callable[[], dict] | None = None) -> None:
+        """`detail` may be a function: it is then called only when Health is due (a spool count,
+        say, is not worth running every loop)."""
         if not self._ready:  # the main loop is running: systemd (Type=notify) may count us started
             sd_notify("READY=1")
             self._ready = True
-        sd_notify("WATCHDOG=1")
+        if now >= self._next_watchdog:  # once a second is plenty for WatchdogSec=20; not per frame
+            sd_notify("WATCHDOG=1")
+            self._next_watchdog = now + 1.0
         if now < self._next:
             return
         self._next = now + self.every_s
@@ -133,4 +138,5 @@ class HealthReporter:
         self.pub.publish(messages.Health(
             seq=self.pub.next_seq("health"), t_capture_ns=time.monotonic_ns(), service=self.service,
             fps=round(self.stats.fps(now), 2), latency_p50_ms=round(p50, 2), latency_p95_ms=round(p95, 2),
-            dropped=dropped, malformed=malformed, state=state, backend=backend, detail=detail or {}))
+            dropped=dropped, malformed=malformed, state=state, backend=backend,
+            detail=(detail() if callable(detail) else detail) or {}))

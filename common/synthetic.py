@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.keypoints import COCO17, COMMON, COMMON_INDEX
+from common.keypoints import COCO17, COMMON, COMMON_INDEX, EDGES
 
 STANDING = {"left_knee": 175.0, "right_knee": 175.0, "left_hip": 175.0, "right_hip": 175.0,
             "left_shoulder": 15.0, "right_shoulder": 15.0, "left_elbow": 170.0, "right_elbow": 170.0,
@@ -93,3 +93,17 @@ def coco17_pose(angles: dict[str, float], rng: np.random.Generator | None = None
         xyz = xyz + rng.normal(0.0, noise_px, xyz.shape)
     kps = [[float(x), float(y), score] for x, y in xyz[:, :2]]
     return kps, [float(z) for z in xyz[:, 2]]
+
+
+def draw_picture(xyz: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A plain BGR picture of the stick figure (the simulator's "camera" image)."""
+    import cv2
+
+    img = np.full((height, width, 3), (205, 215, 220), dtype=np.uint8)
+    cv2.rectangle(img, (0, int(height * 0.93)), (width, height), (150, 160, 170), -1)
+    for a, b in EDGES:
+        pa, pb = xyz[COMMON_INDEX[a]], xyz[COMMON_INDEX[b]]
+        cv2.line(img, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (90, 70, 60), 14, cv2.LINE_AA)
+    nose = xyz[COMMON_INDEX["nose"]]
+    cv2.circle(img, (int(nose[0]), int(nose[1])), 24, (120, 150, 200), -1, cv2.LINE_AA)
+    return img

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,31 +15,8 @@ import numpy as np
 from common import messages
 from common.bus import Publisher, Subscriber
 from common.config import CameraConfig
+from common.media import SourceError, first_camera, source_kind
 from common.service import HealthReporter, ServiceContext
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-class SourceError(RuntimeError):
-    pass
-
-
-def source_kind(source: str) -> str:
-    if source.isdigit() or source.startswith("/dev/video"):
-        return "device"
-    suffix = Path(source).suffix.lower()
-    if suffix in VIDEO_SUFFIXES:
-        return "video"
-    if suffix in IMAGE_SUFFIXES:
-        return "image"
-    raise SourceError(f"camera.source {source!r}: not a device index, /dev/videoN, video or image file")
-
-
-def first_camera() -> str | None:
-    devices = sorted(Path("/dev").glob("video*"))
-    return str(devices[0]) if devices else None
-
 
 class FrameSource:
     """Yields (bgr, t_capture_ns) or None when a frame is not available right now."""

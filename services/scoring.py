@@ -250,7 +250,7 @@ def main(ctx: ServiceContext) -> int:
             sessions.announce(time.monotonic())
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
-                                 detail={"spool_depth": spool.depth(), "session_id": sessions.session_id})
+                                 detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id})
         return 0
     finally:
         spool.close()

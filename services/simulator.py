@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 
-import cv2
 import numpy as np
 
 from common import messages, routine as routines
 from common.bus import Publisher, Subscriber
-from common.keypoints import COCO17, COMMON_INDEX, EDGES
+from common.keypoints import COCO17
 from common.service import HealthReporter, ServiceContext
-from common.synthetic import STANDING, pose3d
+from common.synthetic import STANDING, draw_picture, pose3d
 
 WIDTH, HEIGHT = 640, 480
 LAG_S = 0.6
@@ -30,17 +29,6 @@ def participant_angles(routine: routines.Routine, t: float) -> dict[str, float]:
         rest = routine.target(0.0)
         target = {j: rest[j] + 0.5 * (v - rest[j]) for j, v in target.items() if j in rest}
     return target
-
-
-def draw(xyz: np.ndarray) -> np.ndarray:
-    img = np.full((HEIGHT, WIDTH, 3), (205, 215, 220), dtype=np.uint8)
-    cv2.rectangle(img, (0, int(HEIGHT * 0.93)), (WIDTH, HEIGHT), (150, 160, 170), -1)
-    for a, b in EDGES:
-        pa, pb = xyz[COMMON_INDEX[a]], xyz[COMMON_INDEX[b]]
-        cv2.line(img, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (90, 70, 60), 14, cv2.LINE_AA)
-    nose = xyz[COMMON_INDEX["nose"]]
-    cv2.circle(img, (int(nose[0]), int(nose[1])), 24, (120, 150, 200), -1, cv2.LINE_AA)
-    return img
 
 
 def main(ctx: ServiceContext) -> int:
@@ -66,7 +54,7 @@ def main(ctx: ServiceContext) -> int:
         xyz = pose3d(angles, center_x=WIDTH / 2, floor_y=HEIGHT * 0.95)
         xyz[:, :2] += rng.normal(0.0, NOISE_PX, (len(xyz), 2))
         out_of_view = routine_start_ns and 0.70 * routine.duration_s <= t <= 0.72 * routine.duration_s
-        pixels = draw(xyz)
+        pixels = draw_picture(xyz, WIDTH, HEIGHT)
         frames_pub.publish(messages.Frame(seq=frames_pub.next_seq("frame"), t_capture_ns=now_ns, frame_id=frame_id,
                                           width=WIDTH, height=HEIGHT, source="sim", pixels=pixels))
         kps = [] if out_of_view else [[round(float(x), 1), round(float(y), 1), 0.9] for x, y, _ in xyz[: len(COCO17)]]

@@ -178,7 +178,7 @@ def main(ctx: ServiceContext) -> int:
                 next_health = now + cfg.health_every_s
             health.maybe_publish(now, dropped=events.dropped, malformed=events.malformed,
                                  state="connected" if link.connected else "offline",
-                                 detail={"spool_depth": spool.depth()})
+                                 detail=lambda: {"spool_depth": spool.depth()})
         return 0
     finally:
         link.stop()

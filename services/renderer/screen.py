@@ -1,7 +1,6 @@
 """What the TV shows, as pure functions of a ScreenState: easy to test on pixels headless."""
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -157,9 +156,7 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
 def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
     """The recorded instructor keypoints (routine built from a video) nearest before t, in
     body heights around the mid-hip, or None for routines written as angles only."""
-    kfs = routine.keyframes
-    i = bisect.bisect_right([k.t for k in kfs], t) - 1
-    kf = kfs[max(i, 0)]
+    kf = routine.keyframes[routine.keyframe_at(t)]
     return np.asarray(kf.keypoints, dtype=float) if kf.keypoints else None
 
 

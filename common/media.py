@@ -1,0 +1,64 @@
+"""Where pictures come from: camera devices, video files, still images. Shared by the camera
+service (a live source) and the offline commands (`pose`, `score`, `routine build`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class SourceError(RuntimeError):
+    pass
+
+
+def source_kind(source: str) -> str:
+    if source.isdigit() or source.startswith("/dev/video"):
+        return "device"
+    suffix = Path(source).suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    raise SourceError(f"camera.source {source!r}: not a device index, /dev/videoN, video or image file")
+
+
+def first_camera() -> str | None:
+    devices = sorted(Path("/dev").glob("video*"))
+    return str(devices[0]) if devices else None
+
+
+class InputError(RuntimeError):
+    pass
+
+
+def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, seconds, bgr) for every frame of an image or a video; InputError if unreadable."""
+    if not Path(path).is_file():
+        raise InputError(f"input {path} does not exist or is not a file")
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        img = cv2.imread(path)
+        if img is None:
+            raise InputError(f"input {path} is not a readable image")
+        yield 0, 0.0, img
+        return
+    cap = cv2.VideoCapture(path)
+    if not cap.isOpened():
+        raise InputError(f"input {path} is not a readable image or video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    i = 0
+    try:
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            yield i, i / fps, img
+            i += 1
+    finally:
+        cap.release()
+    if i == 0:
+        raise InputError(f"input {path} has no frames that can be decoded")
