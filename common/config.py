@@ -38,7 +38,7 @@ class BusConfig(Section):
         return self.endpoints.get(service) or f"ipc://{self.runtime_dir}/{service}.sock"
 
     def all_endpoints(self) -> dict[str, str]:
-        from common.topics import SERVICES
+        from common.bus.topics import SERVICES
         return {s: self.endpoint(s) for s in SERVICES}
 
 

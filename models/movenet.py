@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from common.keypoints import COCO17
+from common.coach.keypoints import COCO17
 from models.imageops import OneEuro, Roi, input_to_image, warp
 
 MIN_CROP_KEYPOINT_SCORE = 0.2

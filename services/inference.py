@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
-from common import messages
-from common.bus import Publisher, Subscriber
-from common.service import HealthReporter, ServiceContext
+from common.bus import messages
+from common.bus.sockets import Publisher, Subscriber
+from common.bus.service import HealthReporter, ServiceContext
 from models import catalog
 from models.estimator import Estimator, TpuRequired
 

@@ -12,12 +12,14 @@ import time
 import uuid
 from pathlib import Path
 
-from common import messages, routine as routines
-from common.bus import Publisher, Subscriber
-from common.fall import FallDetector
-from common.keypoints import to_common, to_common_z
-from common.scoring import SessionScorer
-from common.service import HealthReporter, ServiceContext
+from common.bus import messages
+
+from common.coach import routine as routines
+from common.bus.sockets import Publisher, Subscriber
+from common.coach.fall import FallDetector
+from common.coach.keypoints import to_common, to_common_z
+from common.coach.scoring import SessionScorer
+from common.bus.service import HealthReporter, ServiceContext
 from common.spool import Spool, SpoolError, SpoolFull
 
 CHECKPOINT_EVERY_S = 2.0

@@ -10,11 +10,13 @@ import time
 
 import numpy as np
 
-from common import messages, routine as routines
-from common.bus import Publisher, Subscriber
-from common.keypoints import COCO17
-from common.service import HealthReporter, ServiceContext
-from common.synthetic import STANDING, draw_picture, pose3d
+from common.bus import messages
+
+from common.coach import routine as routines
+from common.bus.sockets import Publisher, Subscriber
+from common.coach.keypoints import COCO17
+from common.bus.service import HealthReporter, ServiceContext
+from common.coach.synthetic import STANDING, draw_picture, pose3d
 
 WIDTH, HEIGHT = 640, 480
 LAG_S = 0.6

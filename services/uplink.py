@@ -13,10 +13,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from common.bus import Subscriber
+from common.bus.sockets import Subscriber
 from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
-from common.service import HealthReporter, ServiceContext
-from common.bus import Publisher
+from common.bus.service import HealthReporter, ServiceContext
+from common.bus.sockets import Publisher
 from common.spool import Spool, SpoolError
 
 MAX_IN_FLIGHT = 20

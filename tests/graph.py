@@ -7,7 +7,7 @@ from pathlib import Path
 import zmq
 
 from common import config
-from common.bus import Subscriber
+from common.bus.sockets import Subscriber
 from common.mosquitto import free_port
 
 

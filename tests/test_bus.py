@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import zmq
 
-from common import messages
-from common.bus import Publisher, Subscriber
+from common.bus import messages
+from common.bus.sockets import Publisher, Subscriber
 from common.mosquitto import free_port
 from tests.conftest import wait_for
 
@@ -135,7 +135,7 @@ def test_a_restarted_publisher_is_heard_again(zctx, runtime_dir):
 
 def test_bench_bus_and_codec_figures_are_measured():
     """`silvergym bench` part 5 on a small count: every figure present (no timing asserted)."""
-    from common.bench import bus_bench
+    from common.cli.bench import bus_bench
 
     result = bus_bench(n=30)
     for kind in ("ipc", "tcp"):

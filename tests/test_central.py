@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from common.collector import Invalid, Store, parse
+from common.central.collector import Invalid, Store, parse
 from common.mosquitto import LocalBroker, free_port, mosquitto_binary
 from common.spool import Spool
 from tests.central import Postgres, make_tls, password_file

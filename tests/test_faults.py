@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from common import routine as routines
+from common.coach import routine as routines
 from common.mosquitto import LocalBroker, mosquitto_binary
 from common.spool import Spool, SpoolError
 from models import catalog

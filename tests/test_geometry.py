@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from common.geometry import circular_diff, direction, inner_angle, joint_angles
-from common.keypoints import COMMON, COMMON_INDEX
+from common.coach.geometry import circular_diff, direction, inner_angle, joint_angles
+from common.coach.keypoints import COMMON, COMMON_INDEX
 
 
 @pytest.mark.parametrize("dx, dy, expected", [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import zmq
 
-from common import messages
+from common.bus import messages
 from models import catalog
 from tests.conftest import media_file, wait_for
 from tests.graph import Observer, graph_config

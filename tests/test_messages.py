@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from common import messages
-from common.messages import MalformedMessage, decode, encode
+from common.bus import messages
+from common.bus.messages import MalformedMessage, decode, encode
 
 
 def _pose(**kw):

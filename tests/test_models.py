@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from common.keypoints import BODY12, COMMON_INDEX, to_common
+from common.coach.keypoints import BODY12, COMMON_INDEX, to_common
 from models import catalog
 from models.estimator import Estimator, TpuRequired
 from tests.conftest import media_file

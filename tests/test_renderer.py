@@ -7,7 +7,7 @@ import numpy as np
 import pygame
 import pytest
 
-from common.keypoints import COMMON_INDEX, flip_x, to_common
+from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
 from services.renderer.samples import SCREENS, state_for
 from services.renderer.screen import STATUS_COLORS, draw, fit, which_screen
 from services.renderer.text import Fonts, draws_hangul, find_font, load_texts
@@ -99,9 +99,9 @@ def test_screen_choice_follows_what_arrives():
 def test_instructor_uses_recorded_keypoints_when_the_routine_has_them(canvas, tmp_path):
     import json
 
-    from common import routine as routines
-    from common.routinecli import build
-    from common.synthetic import common_pose
+    from common.coach import routine as routines
+    from common.cli.routine import build
+    from common.coach.synthetic import common_pose
     from services.renderer.screen import reference_pose
 
     poses = [common_pose({"left_shoulder": 20 + 7 * i, "right_shoulder": 20 + 7 * i}) for i in range(20)]

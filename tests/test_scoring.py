@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from common import routine as routines
-from common.fall import FallDetector
-from common.reps import RepCounter
-from common.routine import RepRule
-from common.scoring import SessionScorer
-from common.synthetic import STANDING, common_pose, pose3d
+from common.coach import routine as routines
+from common.coach.fall import FallDetector
+from common.coach.reps import RepCounter
+from common.coach.routine import RepRule
+from common.coach.scoring import SessionScorer
+from common.coach.synthetic import STANDING, common_pose, pose3d
 
 FPS = 15.0
 

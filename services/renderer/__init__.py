@@ -10,9 +10,11 @@ import os
 import time
 from pathlib import Path
 
-from common import messages, routine as routines
-from common.bus import Publisher, Subscriber
-from common.service import HealthReporter, ServiceContext
+from common.bus import messages
+
+from common.coach import routine as routines
+from common.bus.sockets import Publisher, Subscriber
+from common.bus.service import HealthReporter, ServiceContext
 
 
 def _display_mode(configured: str) -> str:

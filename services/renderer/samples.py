@@ -5,9 +5,11 @@ import time
 
 import numpy as np
 
-from common import messages, routine as routines
-from common.keypoints import COCO17
-from common.synthetic import pose3d
+from common.bus import messages
+
+from common.coach import routine as routines
+from common.coach.keypoints import COCO17
+from common.coach.synthetic import pose3d
 
 W, H = 640, 480
 

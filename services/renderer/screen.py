@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pygame
 
-from common import messages
-from common.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
-from common.routine import Routine
-from common.synthetic import pose3d
+from common.bus import messages
+from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
+from common.coach.routine import Routine
+from common.coach.synthetic import pose3d
 
 BACKGROUND = (24, 36, 52)
 PANEL = (34, 50, 70)

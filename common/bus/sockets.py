@@ -1,4 +1,4 @@
-"""Publisher and Subscriber over ZeroMQ PUB/SUB, speaking common.messages' one-part wire format.
+"""Publisher and Subscriber over ZeroMQ PUB/SUB, speaking common.bus.messages' one-part wire format.
 
 Latest-only subscriptions get a SUB socket of their own with ZMQ_CONFLATE: its inbound queue
 holds only the newest message, so a slow consumer never reads an old frame and the publisher's
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import zmq
 
-from common import messages, topics
+from common.bus import messages, topics
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import zmq
 
-from common import messages
+from common.bus import messages
 from common.config import Config
 
 log = logging.getLogger("silvergym")

@@ -12,7 +12,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from common.geometry import ALL_ANGLES
+from common.coach.geometry import ALL_ANGLES
 
 
 class RoutineError(ValueError):
@@ -130,7 +130,7 @@ def parse(data: dict, source: str = "") -> Routine:
 
 
 def bundled() -> list[str]:
-    folder = resources.files("common").joinpath("routines")
+    folder = resources.files("common.coach").joinpath("routines")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
@@ -138,7 +138,7 @@ def load(name_or_path: str) -> Routine:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.exists():
         return parse(json.loads(path.read_text(encoding="utf-8")), str(path))
-    res = resources.files("common").joinpath("routines").joinpath(f"{name_or_path}.json")
+    res = resources.files("common.coach").joinpath("routines").joinpath(f"{name_or_path}.json")
     if not res.is_file():
         raise RoutineError(f"no routine {name_or_path!r}: not a file, and the bundled ones are {', '.join(bundled())}")
     return parse(json.loads(res.read_text(encoding="utf-8")), f"bundled:{name_or_path}")

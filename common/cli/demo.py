@@ -16,8 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from common import config as configuration
 from common.mosquitto import BrokerError, LocalBroker
-from common.service import setup_logging
-from common.supervisor import Supervisor, install_signal_handlers, summary_line
+from common.bus.service import setup_logging
+from common.cli.supervisor import Supervisor, install_signal_handlers, summary_line
 
 log = logging.getLogger("demo")
 

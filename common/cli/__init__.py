@@ -1,4 +1,10 @@
-"""The `silvergym` command. Each subcommand imports what it needs when it runs."""
+"""The `silvergym` command: this module parses the command line and holds the process table
+(PROCESSES); one module per subcommand beside it (pose, score, routine, demo, doctor, bench,
+supervisor), each imported only when its subcommand runs.
+
+May import every part of common/ and models/. It names services only by module path in the process
+table (started in their own processes); nothing else under common/ may import services/.
+"""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +47,7 @@ def _load_config(args) -> configuration.Config:
 
 
 def cmd_service(args) -> int:
-    from common import service
+    from common.bus import service
 
     cfg = _load_config(args)
     module = importlib.import_module(PROCESSES[args.name])
@@ -63,8 +69,8 @@ def demo_services(cfg: configuration.Config) -> list[str]:
 
 
 def cmd_run(args) -> int:
-    from common.service import setup_logging
-    from common.supervisor import Supervisor, install_signal_handlers, summary_line
+    from common.bus.service import setup_logging
+    from common.cli.supervisor import Supervisor, install_signal_handlers, summary_line
 
     setup_logging("supervisor")
     extra: dict = {}
@@ -135,14 +141,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_routine(args) -> int:
-    from common import routine as routines
+    from common.coach import routine as routines
 
     if args.action == "list":
         for name in routines.bundled():
             r = routines.load(name)
             print(f"{name:20s} {r.title.get('ko', '')} / {r.title.get('en', '')}  ({r.duration_s:.0f} s)")
         return 0
-    from common import routinecli
+    from common.cli import routine as routinecli
 
     return routinecli.run(args)
 
@@ -175,29 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--routine", default="squat")
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
-    sp.set_defaults(func=lazy("common.demo"))
+    sp.set_defaults(func=lazy("common.cli.demo"))
 
     sp = sub.add_parser("collect", help="central side: store sessions and alerts from MQTT (SQLite/PostgreSQL)")
     sp.add_argument("--config")
-    sp.set_defaults(func=lazy("common.collector"))
+    sp.set_defaults(func=lazy("common.central.collector"))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
     sp.add_argument("participant")
     sp.add_argument("-o", "--output", default="")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
     sp.add_argument("--config")
-    sp.set_defaults(func=lazy("common.report"))
+    sp.set_defaults(func=lazy("common.central.report"))
 
     sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
     sp.add_argument("--config")
-    sp.set_defaults(func=lazy("common.doctor"))
+    sp.set_defaults(func=lazy("common.cli.doctor"))
 
     sp = sub.add_parser("bench", help="measure model, pipeline, isolation, bus and codec costs")
     sp.add_argument("--model", default="", help="one model (default: blazepose-full and movenet-lightning)")
     sp.add_argument("--seconds", type=float, default=10.0, help="seconds per measured phase")
     sp.add_argument("--json", action="store_true", help="only the JSON line (always the last line)")
     sp.add_argument("--write", default="", help="also write the markdown table to this file")
-    sp.set_defaults(func=lazy("common.bench"))
+    sp.set_defaults(func=lazy("common.cli.bench"))
 
     sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
     sp.add_argument("--out", default="docs/screens")
@@ -218,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--require-tpu", action="store_true")
     sp.add_argument("--cache", default="")
-    sp.set_defaults(func=lazy("common.posecli"))
+    sp.set_defaults(func=lazy("common.cli.pose"))
 
     sp = sub.add_parser("score", help="score a video offline against a routine")
     sp.add_argument("--routine", required=True)
@@ -228,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--cache", default="")
-    sp.set_defaults(func=lazy("common.scorecli"))
+    sp.set_defaults(func=lazy("common.cli.score"))
 
     sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
     sp.add_argument("action", choices=["list", "build", "import"])

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import sys
 
-from common import routine as routines
-from common.fall import FallDetector
-from common.scoring import SessionScorer
+from common.coach import routine as routines
+from common.coach.fall import FallDetector
+from common.coach.scoring import SessionScorer
 
 
 def run(args) -> int:
     from common.media import InputError
-    from common.routinecli import poses_from_video
+    from common.cli.routine import poses_from_video
     from models.catalog import ModelError
 
     try:

@@ -31,7 +31,7 @@ SCHEMA_SQL = (
 
 @lru_cache(maxsize=None)
 def validator(kind: str) -> jsonschema.Draft202012Validator:
-    text = resources.files("common").joinpath("schemas").joinpath(f"{kind}.schema.json").read_text(encoding="utf-8")
+    text = resources.files("common.central").joinpath("schemas").joinpath(f"{kind}.schema.json").read_text(encoding="utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
@@ -159,7 +159,7 @@ class Collector:
 
 def run(args) -> int:
     from common.config import load
-    from common.service import setup_logging
+    from common.bus.service import setup_logging
 
     setup_logging("collector")
     cfg = load(args.config, {}).collector

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import routine as routines
-from common.geometry import ALL_ANGLES, joint_angles
-from common.keypoints import COCO17, COMMON, COMMON_INDEX
+from common.coach import routine as routines
+from common.coach.geometry import ALL_ANGLES, joint_angles
+from common.coach.keypoints import COCO17, COMMON, COMMON_INDEX
 
 # OpenPose BODY_25 index of each COCO-17 joint.
 BODY25_TO_COCO = {"nose": 0, "right_shoulder": 2, "right_elbow": 3, "right_wrist": 4, "left_shoulder": 5,
@@ -26,7 +26,7 @@ BODY25_TO_COCO = {"nose": 0, "right_shoulder": 2, "right_elbow": 3, "right_wrist
 
 
 def _common_from_coco(flat: list[float]) -> np.ndarray:
-    from common.keypoints import to_common
+    from common.coach.keypoints import to_common
 
     pts = np.asarray(flat, dtype=float).reshape(-1, 3)[:17]
     return to_common("coco17", pts.tolist())
@@ -71,9 +71,9 @@ def read_coco(path: Path) -> list[np.ndarray]:
 
 def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
     """(common poses, depths, fps) of every frame of the video, by the pose model."""
-    from common.keypoints import to_common, to_common_z
+    from common.coach.keypoints import to_common, to_common_z
     from common.media import read_frames
-    from common.posecli import open_estimator
+    from common.cli.pose import open_estimator
 
     est = open_estimator(model, cache=cache)
     poses, depths, times = [], [], []

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.geometry import SIGNED_ANGLES, joint_angles
-from common.keypoints import MIRROR_SWAP, mirror
-from common.reps import RepCounter
-from common.routine import Routine
+from common.coach.geometry import SIGNED_ANGLES, joint_angles
+from common.coach.keypoints import MIRROR_SWAP, mirror
+from common.coach.reps import RepCounter
+from common.coach.routine import Routine
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 ERROR_CAP_DEG = 60.0  # one wild joint should not dominate the alignment cost

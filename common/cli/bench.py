@@ -20,8 +20,10 @@ import cv2
 import numpy as np
 import zmq
 
-from common import config as configuration, messages
-from common.bus import Publisher, Subscriber
+from common import config as configuration
+
+from common.bus import messages
+from common.bus.sockets import Publisher, Subscriber
 from common.mosquitto import BrokerError, LocalBroker, free_port
 
 W, H = 640, 480
@@ -44,8 +46,8 @@ def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
             frames.append(cv2.resize(f, (W, H)))
         cap.release()
     if not frames:
-        from common import routine as routines
-        from common.synthetic import draw_picture, pose3d
+        from common.coach import routine as routines
+        from common.coach.synthetic import draw_picture, pose3d
         r = routines.load("arm_raise")
         frames = [draw_picture(pose3d(r.target(i / 10), center_x=W / 2, floor_y=H * 0.95), W, H) for i in range(count)]
     return frames
@@ -84,7 +86,7 @@ class Graph:
     """The five services under the supervisor, in a thread of this process."""
 
     def __init__(self, overrides: dict):
-        from common.supervisor import Supervisor
+        from common.cli.supervisor import Supervisor
 
         self.cfg = configuration.load(None, overrides)
         # Children log to stderr so that stdout stays the table and the JSON line.
@@ -238,9 +240,9 @@ def codec_bench(pixels) -> dict:
 
 # -- 6. scorer ---------------------------------------------------------------------------------
 def scoring_bench(n: int = 300) -> float:
-    from common import routine as routines
-    from common.scoring import SessionScorer
-    from common.synthetic import pose3d
+    from common.coach import routine as routines
+    from common.coach.scoring import SessionScorer
+    from common.coach.synthetic import pose3d
 
     r = routines.load("squat")
     scorer = SessionScorer(r)
@@ -339,10 +341,10 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
 
 
 def run(args) -> int:
-    from common.service import setup_logging
+    from common.bus.service import setup_logging
 
     setup_logging("bench", stream=sys.stderr)
-    shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+    shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[3] / "shared")
     models = [args.model] if args.model else ["blazepose-full", "movenet-lightning"]
     log = (lambda s: print(s, file=sys.stderr, flush=True))
     frames = bench_frames(shared)
@@ -360,11 +362,11 @@ def run(args) -> int:
     result["pipeline_ratio"] = first["pipeline_ratio"]
     result["isolation_ratio"] = first["isolation_ratio"]
     if args.write:
-        from common.benchdoc import write_markdown
+        from common.cli.benchdoc import write_markdown
         write_markdown(result, Path(args.write), " ".join(["silvergym", "bench", *sys.argv[2:]]))
         log(f"wrote {args.write}")
     if not args.json:
-        from common.benchdoc import table
+        from common.cli.benchdoc import table
         print(table(result))
     print(json.dumps(result))
     return 0

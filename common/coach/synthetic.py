@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.keypoints import COCO17, COMMON, COMMON_INDEX, EDGES
+from common.coach.keypoints import COCO17, COMMON, COMMON_INDEX, EDGES
 
 STANDING = {"left_knee": 175.0, "right_knee": 175.0, "left_hip": 175.0, "right_hip": 175.0,
             "left_shoulder": 15.0, "right_shoulder": 15.0, "left_elbow": 170.0, "right_elbow": 170.0,

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import msgpack
 import numpy as np
 
-from common.keypoints import LAYOUTS
+from common.coach.keypoints import LAYOUTS
 
 SCHEMA_VERSION = 1
 
@@ -55,7 +55,7 @@ class Pose:
     height: int
     model: str
     backend: str  # "cpu" | "edgetpu" | "sim"
-    layout: str  # a key of common.keypoints.LAYOUTS
+    layout: str  # a key of common.coach.keypoints.LAYOUTS
     keypoints: list  # [[x, y, score], ...] native order; [] when nobody is in view
     latency_ms: float = 0.0  # inference time for this frame
     z: list = field(default_factory=list)  # optional per-keypoint depth, same units as x

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import zmq
 
-from common import messages
-from common.bus import Subscriber
+from common.bus import messages
+from common.bus.sockets import Subscriber
 from common.config import Config
 
 log = logging.getLogger("supervisor")

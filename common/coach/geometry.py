@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from common.keypoints import COMMON_INDEX
+from common.coach.keypoints import COMMON_INDEX
 
 MIN_SCORE = 0.3
 

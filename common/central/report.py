@@ -109,7 +109,7 @@ img{{max-width:100%}} table{{border-collapse:collapse}} td,th{{border:1px solid 
 
 
 def run(args) -> int:
-    from common.collector import Store
+    from common.central.collector import Store
     from common.config import load
 
     cfg = load(args.config, {}).collector

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.geometry import MIN_SCORE, inner_joint_angle
-from common.keypoints import COMMON_INDEX
+from common.coach.geometry import MIN_SCORE, inner_joint_angle
+from common.coach.keypoints import COMMON_INDEX
 
 _HIP, _NECK = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"]
 _ANKLES = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.routine import RepRule
+from common.coach.routine import RepRule
 
 
 @dataclass
