@@ -110,9 +110,8 @@ def lazy(module: str):
 
 
 def cmd_screenshots(args) -> int:
-    from services.renderer import screenshots
-
-    for path in screenshots(args.out, args.locale):
+    renderer = importlib.import_module(PROCESSES["renderer"])
+    for path in renderer.screenshots(args.out, args.locale):
         print(path)
     return 0
 

@@ -130,7 +130,7 @@ def check_broker(cfg, timeout_s: float = 3.0) -> Check:
 def check_font(cfg) -> Check:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from services.renderer.text import FontError, find_font
+    from common.fonts import FontError, find_font
 
     try:
         return Check("font", "ok", f"Hangul from {find_font(cfg.renderer.font)}")

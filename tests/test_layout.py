@@ -1,0 +1,94 @@
+"""The layout's rules, checked on every module's import statements (tier 1: no sockets, no processes).
+
+common/coach knows no sockets or bus; nothing under common/ imports services/ (the CLI names
+services only by module path in its process table); the central side reaches devices only through
+MQTT; the bus knows no service, command or central code; no service imports another service.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path, root: Path = REPO) -> set[str]:
+    """Every module an import statement in `path` names (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def modules_under(folder: str, root: Path = REPO) -> list[Path]:
+    return sorted((root / folder).rglob("*.py"))
+
+
+def violations(folder: str, forbidden: tuple[str, ...], root: Path = REPO) -> list[str]:
+    found = []
+    for path in modules_under(folder, root):
+        for name in sorted(imported_modules(path, root)):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                found.append(f"{path.relative_to(root)} imports {name}")
+    return found
+
+
+RULES = {
+    "common/coach": ("zmq", "paho", "common.bus", "common.cli", "common.central", "services", "models"),
+    "common": ("services",),
+    "common/central": ("zmq", "common.bus.messages", "common.bus.sockets", "common.bus.topics", "common.coach",
+                       "common.cli", "services", "models"),
+    "common/bus": ("services", "common.cli", "common.central"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_import_rules_of_each_part(folder):
+    assert violations(folder, RULES[folder]) == []
+
+
+def test_no_service_imports_another_service():
+    found = []
+    services = sorted(p.stem if p.is_file() else p.name for p in (REPO / "services").iterdir()
+                      if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists())
+    for name in services:
+        own = f"services.{name}"
+        for path in [REPO / "services" / f"{name}.py"] if (REPO / "services" / f"{name}.py").exists() \
+                else modules_under(f"services/{name}"):
+            for imported in imported_modules(path):
+                if imported.startswith("services.") and not (imported == own or imported.startswith(own + ".")):
+                    found.append(f"{path.relative_to(REPO)} imports {imported}")
+    assert services, "no services found"
+    assert found == []
+
+
+def test_the_checker_sees_a_violation(tmp_path):
+    """The rules above would fail on a coaching module that imports the bus."""
+    bad = tmp_path / "common" / "coach" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("from common.bus.sockets import Publisher\nimport services.camera\n")
+    assert violations("common/coach", RULES["common/coach"], tmp_path) == [
+        "common/coach/bad.py imports common.bus.sockets", "common/coach/bad.py imports common.bus.sockets.Publisher",
+        "common/coach/bad.py imports services.camera"]
+
+
+def test_readme_map_names_every_part_of_common():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    parts = [p.name for p in (REPO / "common").iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    assert sorted(parts) == ["bus", "central", "cli", "coach"]
+    for part in parts:
+        assert f"`common/{part}/`" in readme, f"README's map does not name common/{part}/"
+        doc = (REPO / "common" / part / "__init__.py").read_text(encoding="utf-8")
+        assert doc.startswith('"""') and "import" in doc, f"common/{part}/__init__.py lacks its docstring of rules"
