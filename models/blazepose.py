@@ -5,11 +5,19 @@ pose_detection_cpu: letterbox to 224x224 in [-1, 1], 2254 SSD anchors, box + 4 a
 pose_detection_to_roi: centre = keypoint 0 (mid-hip), side = 2 * |kp1 - kp0|, rotation so that
     kp0 -> kp1 points up (target 90 deg), then scaled 1.25 and made square.
 pose_landmark_by_roi: the ROI warped to 256x256 in [0, 1]; 39 landmarks x (x, y, z, visibility,
-    presence) with sigmoid on the last two; heatmap refinement (7x7, >= 0.5); projected back.
+    presence) with sigmoid on the last two; heatmap refinement (7x7, >= 0.5, the weighted mean of
+    cell indices, no half-cell shift); projected back. World landmarks: 39 x (x, y, z) in metres,
+    hip-centred, in the ROI's rotated frame, rotated back by the ROI angle (z unchanged).
 pose_landmarks_to_roi: the next frame's ROI from auxiliary landmarks 33 and 34 the same way;
     the detector runs again only when the pose flag drops below 0.5 (tracking lost).
-pose_landmark_filtering: One Euro filters scaled by the person's size (landmarks: min cutoff
-    0.05, beta 80; auxiliary: 0.01, 10), visibility low-passed with alpha 0.1.
+pose_landmark_filtering: One Euro filters (speed from the previous raw value). Image landmarks:
+    min cutoff 0.05, beta 80, auxiliary 0.01, 10, both scaled by the person's size taken from the
+    raw auxiliary landmarks (twice the hip-centre to body-top distance, in pixels). World
+    landmarks: 0.1, 40, unscaled (metres). Visibility low-passed with alpha 0.1.
+
+Two deliberate differences from MediaPipe (tests/test_reference.py says where they show):
+which person to follow when several are in view (choose_participant, not the top detector score),
+and a lost track is looked for again on the same frame instead of the next one.
 """
 from __future__ import annotations
 
@@ -131,7 +139,9 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
         if window.max() < min_conf or total <= 0:
             continue
         rows, cols = np.mgrid[r0:r1, c0:c1]
-        out[i] = ((cols * window).sum() / total + 0.5) / hw, ((rows * window).sum() / total + 0.5) / hh
+        # MediaPipe's RefineLandmarksFromHeatmap: the weighted mean cell index over the heatmap size,
+        # with no half-cell offset (adding one shifted every keypoint ~2% of body height down-right).
+        out[i] = (cols * window).sum() / total / hw, (rows * window).sum() / total / hh
     return out
 
 
@@ -163,9 +173,12 @@ def _box_roi(corners: np.ndarray) -> Roi:
 class BlazePose:
     layout = "blazepose33"
 
-    def __init__(self, detector, landmarker, name: str = "blazepose-full", backend: str = "cpu", smooth: bool = True):
+    def __init__(self, detector, landmarker, name: str = "blazepose-full", backend: str = "cpu", smooth: bool = True,
+                 pick=None):
         self.detector, self.landmarker = detector, landmarker
         self.name, self.backend, self.smooth = name, backend, smooth
+        # Which detection to follow; the reference test passes MediaPipe's rule (top score).
+        self.pick = pick or choose_participant
         self.anchors = generate_anchors()
         d_in, d_out = detector.get_input_details()[0], detector.get_output_details()
         self._det_in = d_in["index"]
@@ -182,7 +195,15 @@ class BlazePose:
         self._last_person: Roi | None = None
         self._lm_filter = OneEuro(min_cutoff=0.05, beta=80.0, d_cutoff=1.0)
         self._aux_filter = OneEuro(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
+        self._world_filter = OneEuro(min_cutoff=0.1, beta=40.0, d_cutoff=1.0)
         self._visibility: np.ndarray | None = None
+        self.last_z: np.ndarray | None = None
+        self.last_world: np.ndarray | None = None
+
+    def follow(self, roi: Roi) -> None:
+        """Read the next frame's landmarks from `roi` (as if tracking had produced it). The
+        reference test uses it to hold the landmark stage against MediaPipe's own regions."""
+        self._roi = roi
 
     # -- detector -------------------------------------------------------------------------
     def detect(self, bgr: np.ndarray) -> tuple[list[Detection], Roi]:
@@ -203,7 +224,7 @@ class BlazePose:
         def to_image(pts):
             return input_to_image(np.asarray(pts) * DET_SIZE, box, DET_SIZE, DET_SIZE)
 
-        chosen = choose_participant(dets, self._last_person, to_image)
+        chosen = self.pick(dets, self._last_person, to_image)
         if chosen is None:
             return None
         kps = to_image(chosen.keypoints)
@@ -222,15 +243,19 @@ class BlazePose:
         pts = input_to_image(xy * LM_SIZE, roi, LM_SIZE, LM_SIZE)
         z = raw[:, 2] / LM_SIZE * roi.w
         visibility = 1.0 / (1.0 + np.exp(-raw[:, 3]))
-        return flag, pts, z, visibility
+        world = self.landmarker.get_tensor(self._lm_out["world"]).reshape(-1, 3)[:NUM_LANDMARKS].astype(np.float64)
+        cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
+        world = np.stack([cos * world[:, 0] - sin * world[:, 1], sin * world[:, 0] + cos * world[:, 1], world[:, 2]], 1)
+        return flag, pts, z, visibility, world
 
     def estimate(self, bgr: np.ndarray, t: float | None = None):
-        """(33, 3) x, y, visibility in image pixels (z in `self.last_z`), or empty when nobody."""
+        """(33, 3) x, y, visibility in image pixels, or empty when nobody. The image z (pixels, not
+        for angles) is in `self.last_z`, the world landmarks (33, 3) in metres in `self.last_world`."""
         roi = self._roi or self._roi_from_detector(bgr)
         if roi is None:
             self.reset()
             return np.zeros((0, 3))
-        flag, pts, z, visibility = self._landmarks(bgr, roi)
+        flag, pts, z, visibility, world = self._landmarks(bgr, roi)
         if flag < POSE_FLAG_THRESHOLD and self._roi is not None:
             # Tracking lost: look again with the detector on this same frame.
             self._roi = None
@@ -238,19 +263,23 @@ class BlazePose:
             if roi is None:
                 self.reset()
                 return np.zeros((0, 3))
-            flag, pts, z, visibility = self._landmarks(bgr, roi)
+            flag, pts, z, visibility, world = self._landmarks(bgr, roi)
         if flag < POSE_FLAG_THRESHOLD:
             self.reset()
             return np.zeros((0, 3))
         body, aux = pts[:NUM_LANDMARKS], pts[NUM_LANDMARKS:NUM_LANDMARKS + 2]
         if self.smooth and t is not None:
-            scale = ((np.ptp(body[:, 0]) + np.ptp(body[:, 1])) / 2.0) or 1.0
+            # The person's size, as MediaPipe's OBJECT_SCALE_ROI: the alignment box of the raw
+            # auxiliary landmarks (side 2 x their distance), so speed is judged relative to the body.
+            scale = 2.0 * float(np.hypot(*(aux[1] - aux[0]))) or 1.0
             body = self._lm_filter(body, t, value_scale=1.0 / scale)
             aux = self._aux_filter(aux, t, value_scale=1.0 / scale)
+            world = self._world_filter(world, t)
             vis = visibility[:NUM_LANDMARKS]
             self._visibility = vis if self._visibility is None else 0.1 * vis + 0.9 * self._visibility
             visibility = np.concatenate([self._visibility, visibility[NUM_LANDMARKS:]])
         self._roi = alignment_roi(aux[0], aux[1])
         self._last_person = _box_roi(np.array([body[:, :2].min(0), body[:, :2].max(0)]))
         self.last_z = z[:NUM_LANDMARKS]
+        self.last_world = world
         return np.concatenate([body, visibility[:NUM_LANDMARKS, None]], axis=1)

@@ -61,7 +61,8 @@ def warp(image: np.ndarray, roi: Roi, size_w: int, size_h: int, replicate: bool 
 
 
 class OneEuro:
-    """One Euro filter over an array of values (Casiez et al. 2012), time in seconds.
+    """One Euro filter over an array of values (Casiez et al. 2012), time in seconds, as MediaPipe's
+    OneEuroFilter: the speed is taken from the previous *raw* value, not the previous output.
 
     `value_scale` makes it scale-invariant: MediaPipe divides by the person's size so a
     person far away is smoothed like one close by.
@@ -70,6 +71,7 @@ class OneEuro:
     def __init__(self, min_cutoff: float, beta: float, d_cutoff: float = 1.0):
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self._x: np.ndarray | None = None
+        self._raw: np.ndarray | None = None
         self._dx: np.ndarray | None = None
         self._t: float | None = None
 
@@ -79,19 +81,21 @@ class OneEuro:
         return 1.0 / (1.0 + tau / dt)
 
     def reset(self) -> None:
-        self._x = self._dx = self._t = None
+        self._x = self._raw = self._dx = self._t = None
 
     def __call__(self, x: np.ndarray, t: float, value_scale: float = 1.0) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        if self._x is None or self._t is None or t <= self._t or self._x.shape != x.shape:
-            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
+        if self._x is None or self._t is None or self._x.shape != x.shape:
+            self._x, self._raw, self._dx, self._t = x.copy(), x.copy(), np.zeros_like(x), t
+            return x.copy()
+        if t <= self._t:  # a repeated or older time stamp: pass through, keep the state
             return x.copy()
         dt = t - self._t
-        dx = (x - self._x) * value_scale / dt
+        dx = (x - self._raw) * value_scale / dt
         a_d = self._alpha(self.d_cutoff, dt)
         self._dx = a_d * dx + (1 - a_d) * self._dx
         cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
         a = self._alpha(cutoff, dt)
         self._x = a * x + (1 - a) * self._x
-        self._t = t
+        self._raw, self._t = x.copy(), t
         return self._x.copy()

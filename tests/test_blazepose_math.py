@@ -70,7 +70,8 @@ def test_heatmap_refinement_moves_to_the_confident_centre():
     hm = np.full((64, 64, 1), -10.0)
     hm[30, 41, 0] = 10.0  # one confident cell at col 41, row 30
     out = refine_from_heatmap(np.array([[40 / 64, 31 / 64]]), hm)
-    assert out[0] == pytest.approx([41.5 / 64, 30.5 / 64], abs=1e-3)
+    # MediaPipe's formula: the weighted mean cell index over the size, no half-cell offset.
+    assert out[0] == pytest.approx([41 / 64, 30 / 64], abs=1e-3)
     weak = refine_from_heatmap(np.array([[10 / 64, 10 / 64]]), hm)  # nothing confident nearby: unchanged
     assert weak[0] == pytest.approx([10 / 64, 10 / 64])
 

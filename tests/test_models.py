@@ -67,8 +67,10 @@ def test_dancer_landmarks_move_smoothly(model, dancer):
     smooth, raw = track(True), track(False)
     height = np.median(np.ptp(smooth[:, :, 1], axis=1))
     # The clip's first frame is a cut (seated on the sofa); judge the continuous part after it.
+    # A fast wrist at 10 fps moves far: MediaPipe itself steps 0.43 of the body height on frame 14
+    # (tests/reference/mediapipe/dancer.json); a jump across the body would be well over 0.5.
     steps = np.linalg.norm(np.diff(smooth[1:], axis=0), axis=2)
-    assert steps.max() < 0.35 * height, "a landmark jumped across the body between two frames"
+    assert steps.max() < 0.5 * height, "a landmark jumped across the body between two frames"
     jitter = lambda p: np.median(np.linalg.norm(np.diff(p, 2, axis=0), axis=2))  # noqa: E731
     assert jitter(smooth) < jitter(raw), "smoothing did not reduce frame-to-frame jitter"
 
