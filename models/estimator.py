@@ -28,8 +28,9 @@ class TpuRequired(RuntimeError):
 @dataclass
 class PoseResult:
     keypoints: np.ndarray  # (N, 3) x, y, score in image pixels; (0, 3) when nobody is in view
-    z: np.ndarray | None
+    z: np.ndarray | None  # image depth (pixels), not for angles
     latency_ms: float
+    world: np.ndarray | None = None  # (N, 3) world landmarks in metres, hip-centred (BlazePose)
 
 
 def _files(name: str, model_path: str, cache: str) -> dict[str, Path]:
@@ -142,4 +143,5 @@ class Estimator:
             kps = self.active.estimate(bgr, t)
         latency_ms = (time.perf_counter() - start) * 1000.0
         z = getattr(self.active, "last_z", None) if len(kps) else None
-        return PoseResult(kps, z, latency_ms)
+        world = getattr(self.active, "last_world", None) if len(kps) else None
+        return PoseResult(kps, z, latency_ms, world)

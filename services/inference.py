@@ -44,7 +44,8 @@ def main(ctx: ServiceContext) -> int:
                     width=frame.width, height=frame.height, model=estimator.name, backend=estimator.backend,
                     layout=estimator.layout, keypoints=[[round(float(v), 2) for v in p] for p in kps],
                     latency_ms=round(result.latency_ms, 2),
-                    z=[round(float(v), 2) for v in result.z] if result.z is not None else []))
+                    z=[round(float(v), 2) for v in result.z] if result.z is not None else [],
+                    world=[[round(float(v), 4) for v in p] for p in result.world] if result.world is not None else []))
                 health.stats.tick(time.monotonic(), result.latency_ms)
             health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
                                  backend=estimator.backend,

@@ -17,7 +17,7 @@ from common.bus import messages
 from common.coach import routine as routines
 from common.bus.sockets import Publisher, Subscriber
 from common.coach.fall import FallDetector
-from common.coach.keypoints import to_common, to_common_z
+from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.bus.service import HealthReporter, ServiceContext
 from common.spool import Spool, SpoolError, SpoolFull
@@ -121,8 +121,8 @@ class Sessions:
             self.last_seen_ns = pose.t_capture_ns
         t = (pose.t_capture_ns - self.routine_start_ns) / 1e9
         common = to_common(pose.layout, pose.keypoints) if present else None
-        z = to_common_z(pose.layout, pose.z) if present else None
-        frame = self.scorer.update(t, common, z)
+        world = to_common_world(pose.layout, pose.world) if present else None
+        frame = self.scorer.update(t, common, world)
         self._publish_score(pose, frame)
         if t < 0:
             return

@@ -16,7 +16,7 @@ from common.coach import routine as routines
 from common.bus.sockets import Publisher, Subscriber
 from common.coach.keypoints import COCO17
 from common.bus.service import HealthReporter, ServiceContext
-from common.coach.synthetic import STANDING, draw_picture, pose3d
+from common.coach.synthetic import STANDING, draw_picture, pose3d, world_landmarks
 
 WIDTH, HEIGHT = 640, 480
 LAG_S = 0.6
@@ -63,7 +63,7 @@ def main(ctx: ServiceContext) -> int:
         poses_pub.publish(messages.Pose(
             seq=poses_pub.next_seq("pose"), t_capture_ns=now_ns, frame_id=frame_id, width=WIDTH, height=HEIGHT,
             model="simulated-participant", backend="sim", layout="coco17", keypoints=kps,
-            z=[] if out_of_view else [round(float(z), 1) for z in xyz[: len(COCO17), 2]]))
+            world=[] if out_of_view else world_landmarks(xyz[: len(COCO17)])))
         frame_id += 1
         health.stats.tick(time.monotonic())
         health.maybe_publish(time.monotonic(), backend="sim", detail={"model": "simulated-participant"})

@@ -63,10 +63,11 @@ def test_trunk_lean_and_tilt_signs():
     assert joint_angles(left)["trunk_tilt"] == pytest.approx(-45.0)
 
 
-def test_depth_reveals_a_bend_the_camera_foreshortens():
-    # Knee bent toward the camera: flat in x/y, 90 degrees in 3D.
+def test_world_landmarks_reveal_a_bend_the_camera_foreshortens():
+    # Knee bent toward the camera: the image sees a straight line, the world landmarks 90 degrees.
     pose = _pose({"left_hip": (0, 0), "left_knee": (0, 10), "left_ankle": (0, 20)})
-    z = np.zeros(len(COMMON))
-    z[COMMON_INDEX["left_ankle"]] = -10.0
-    pose[COMMON_INDEX["left_ankle"], :2] = (0, 10)
-    assert joint_angles(pose, z)["left_knee"] == pytest.approx(90.0)
+    world = np.zeros((len(COMMON), 3))
+    world[COMMON_INDEX["left_hip"]] = (0, -0.4, 0)
+    world[COMMON_INDEX["left_ankle"]] = (0, 0, -0.4)
+    assert joint_angles(pose)["left_knee"] == pytest.approx(180.0)
+    assert joint_angles(pose, world)["left_knee"] == pytest.approx(90.0)

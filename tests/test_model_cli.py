@@ -71,6 +71,17 @@ def test_pose_json_gives_every_frame_in_native_order(model, count):
     assert lines[1]["t"] == pytest.approx(0.1)
     xs = [k["x"] for k in first["keypoints"] if k["score"] > 0.5]
     assert xs and all(0 <= x <= 400 for x in xs)
+    if model == "movenet-lightning":
+        assert "keypoints3d" not in first  # no world landmarks: absent, not empty
+        return
+    world = first["keypoints3d"]
+    assert [k["name"] for k in world] == [k["name"] for k in first["keypoints"]]
+    # Metres, hip-centred: the hips sit either side of the origin, the nose ~0.5-0.8 m above them.
+    by = {k["name"]: k for k in world}
+    hips = [[by[f"{s}_hip"][a] for a in "xyz"] for s in ("left", "right")]
+    assert sum(abs(a + b) for a, b in zip(*hips)) < 0.05  # the origin lies between the hips
+    assert 0.05 < sum((a - b) ** 2 for a, b in zip(*hips)) ** 0.5 < 0.45  # a hip width, in metres
+    assert -0.9 < by["nose"]["y"] < -0.4
 
 
 def test_pose_readable_table_and_bad_input():

@@ -24,7 +24,7 @@ def perform(routine_name, lag=0.0, amplitude=1.0, moves=None, naive=False, seed=
         target = {j: rest[j] + amplitude * (v - rest[j]) for j, v in src.target(t - lag).items()}
         xyz = pose3d(target)
         xyz[:, :2] += rng.normal(0.0, noise_px, (len(xyz), 2))
-        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
     return scorer.summary()
 
 
@@ -166,7 +166,7 @@ def test_chair_stand_test_counts_the_stands():
         knee = 90 + 85 * np.sin(np.pi * phase)  # sit 90 -> stand 175 -> sit 90
         angles = {"left_knee": knee, "right_knee": knee, "left_hip": knee, "right_hip": knee, "trunk_lean": 5}
         xyz = pose3d(angles)
-        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
     assert scorer.summary()["reps"] == stands
 
 
@@ -178,7 +178,7 @@ def test_a_hold_counts_time_only_while_the_posture_is_correct():
         t = i / FPS
         angles = good if t < 6 or t > 14 else {**good, "right_hip": 175}  # foot down for 8 s
         xyz = pose3d(angles)
-        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz[:, 2])
+        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
     assert scorer.summary()["hold_s"] == pytest.approx(12.0, abs=0.5)
 
 
@@ -188,8 +188,8 @@ def test_easy_mode_widens_the_tolerance():
     angles = {**r.target(0.0), "left_shoulder": 40, "right_shoulder": 40}  # 25 degrees off
     xyz = pose3d(angles)
     pose = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])
-    assert strict.update(0.0, pose, xyz[:, 2]).verdict != "correct"
-    assert easy.update(0.0, pose, xyz[:, 2]).verdict == "correct"
+    assert strict.update(0.0, pose, xyz).verdict != "correct"
+    assert easy.update(0.0, pose, xyz).verdict == "correct"
 
 
 # -- fall alerts ------------------------------------------------------------------------------

@@ -58,7 +58,10 @@ class Pose:
     layout: str  # a key of common.coach.keypoints.LAYOUTS
     keypoints: list  # [[x, y, score], ...] native order; [] when nobody is in view
     latency_ms: float = 0.0  # inference time for this frame
-    z: list = field(default_factory=list)  # optional per-keypoint depth, same units as x
+    z: list = field(default_factory=list)  # the model's image depth per keypoint (pixels); not for angles
+    # Added in schema 1 (add-only): the model's world landmarks [[x, y, z], ...] in metres,
+    # hip-centred, native order; [] for models without them (MoveNet). Angles come from these.
+    world: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,10 @@ def _check_types(topic: str, msg) -> None:
 STATUSES = {"correct", "near", "wrong", "none"}
 
 
+# A body's landmarks lie within a few metres of its hips; anything farther is not a person.
+WORLD_LIMIT_M = 10.0
+
+
 def _finite(values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
@@ -269,6 +276,10 @@ def _check_values(topic: str, msg) -> None:
             raise MalformedMessage(f"pose: keypoints must be {n} finite [x, y, score] for {msg.layout}")
         if msg.z and (len(msg.z) != n or not _finite(msg.z)):
             raise MalformedMessage(f"pose: z must be {n} finite numbers")
+        if msg.world and (len(msg.world) != n or not all(
+                isinstance(p, list) and len(p) == 3 and _finite(p) and max(map(abs, p)) <= WORLD_LIMIT_M
+                for p in msg.world)):
+            raise MalformedMessage(f"pose: world must be {n} finite [x, y, z] within {WORLD_LIMIT_M:.0f} m")
         if not (0 < msg.width <= 8192 and 0 < msg.height <= 8192):
             raise MalformedMessage(f"pose: size {msg.width}x{msg.height} out of range")
     elif topic == "score":

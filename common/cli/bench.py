@@ -224,7 +224,7 @@ def codec_bench(pixels) -> dict:
     header = messages.encode(frame)
     blob = msgpack.packb({**msgpack.unpackb(header), "pixels": pixels.tobytes()})
     pose = messages.Pose(seq=1, t_capture_ns=1, frame_id=1, width=W, height=H, model="m", backend="cpu",
-                         layout="blazepose33", keypoints=[[100.0, 200.0, 0.9]] * 33, z=[1.0] * 33)
+                         layout="blazepose33", keypoints=[[100.0, 200.0, 0.9]] * 33, z=[1.0] * 33, world=[[0.1, -0.5, 0.05]] * 33)
     pose_wire = bytes(messages.to_wire(pose))
     return {
         "frame_one_part_encode": _time_us(lambda: messages.to_wire(frame)),
@@ -251,7 +251,7 @@ def scoring_bench(n: int = 300) -> float:
     for i, xyz in enumerate(poses):
         c = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])
         t0 = time.perf_counter()
-        scorer.update(i / 15, c, xyz[:, 2])
+        scorer.update(i / 15, c, xyz)
         times.append((time.perf_counter() - t0) * 1e6)
     return _pct(times, 50)
 

@@ -36,8 +36,12 @@ def run(args) -> int:
             kps = [{"name": n, "x": round(float(p[0]), 2), "y": round(float(p[1]), 2), "score": round(float(p[2]), 4)}
                    for n, p in zip(names, result.keypoints)]
             if args.json:
-                print(json.dumps({"frame": i, "t": round(t, 4), "width": bgr.shape[1], "height": bgr.shape[0],
-                                  "model": estimator.name, "backend": estimator.backend, "keypoints": kps}), flush=True)
+                line = {"frame": i, "t": round(t, 4), "width": bgr.shape[1], "height": bgr.shape[0],
+                        "model": estimator.name, "backend": estimator.backend, "keypoints": kps}
+                if result.world is not None:  # models with world landmarks: metres, hip-centred
+                    line["keypoints3d"] = [{"name": n, "x": round(float(p[0]), 4), "y": round(float(p[1]), 4),
+                                            "z": round(float(p[2]), 4)} for n, p in zip(names, result.world)]
+                print(json.dumps(line), flush=True)
             else:
                 print(f"frame {i} t={t:.2f}s {bgr.shape[1]}x{bgr.shape[0]} {estimator.name} on {estimator.backend}, "
                       f"{result.latency_ms:.1f} ms" + ("" if kps else ": nobody found"))

@@ -70,24 +70,24 @@ def read_coco(path: Path) -> list[np.ndarray]:
 
 
 def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
-    """(common poses, depths, fps) of every frame of the video, by the pose model."""
-    from common.coach.keypoints import to_common, to_common_z
+    """(common poses, world landmarks or None per frame, fps) of every frame of the video."""
+    from common.coach.keypoints import to_common, to_common_world
     from common.media import read_frames
     from common.cli.pose import open_estimator
 
     est = open_estimator(model, cache=cache)
-    poses, depths, times = [], [], []
+    poses, worlds, times = [], [], []
     for _, t, bgr in read_frames(video):
         r = est.estimate(bgr, t)
         poses.append(to_common(est.layout, r.keypoints) if len(r.keypoints) else np.zeros((len(COMMON), 3)))
-        depths.append(to_common_z(est.layout, r.z) if r.z is not None and len(r.keypoints) else None)
+        worlds.append(to_common_world(est.layout, r.world) if r.world is not None and len(r.keypoints) else None)
         times.append(t)
     fps = (len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else 30.0
-    return poses, depths, fps
+    return poses, worlds, fps
 
 
-def build(name: str, poses: list, depths: list, fps: float, source: str = "") -> routines.Routine:
-    angles = [joint_angles(p, z) for p, z in zip(poses, depths)]
+def build(name: str, poses: list, worlds: list, fps: float, source: str = "") -> routines.Routine:
+    angles = [joint_angles(p, w) for p, w in zip(poses, worlds)]
     seen = {j: sum(a.get(j) is not None for a in angles) for j in ALL_ANGLES}
     joints = [j for j in ALL_ANGLES if seen[j] >= 0.7 * len(angles)]
     if not joints:
@@ -146,7 +146,7 @@ def run(args) -> int:
     name = args.name or Path(args.output).stem
     try:
         if args.action == "build":
-            poses, depths, fps = poses_from_video(args.input, args.model, args.cache)
+            poses, worlds, fps = poses_from_video(args.input, args.model, args.cache)
             source = Path(args.input).name
         else:
             readers = {"openpose": read_openpose, "alphapose": read_alphapose, "coco": read_coco}
@@ -157,8 +157,8 @@ def run(args) -> int:
                 print(f"error: {args.input} does not exist", file=sys.stderr)
                 return 2
             poses = readers[args.format](Path(args.input))
-            depths, fps, source = [None] * len(poses), args.fps or 30.0, Path(args.input).name
-        r = build(name, poses, depths, fps, source)
+            worlds, fps, source = [None] * len(poses), args.fps or 30.0, Path(args.input).name
+        r = build(name, poses, worlds, fps, source)
     except (InputError, ModelError, routines.RoutineError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

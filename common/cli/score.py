@@ -21,7 +21,7 @@ def run(args) -> int:
 
     try:
         routine = routines.load(args.routine)
-        poses, depths, fps = poses_from_video(args.video, args.model, args.cache)
+        poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
     except (routines.RoutineError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -32,7 +32,7 @@ def run(args) -> int:
     for i in range(len(poses)):
         t = i / fps
         k = max(0, i - lag_frames)  # the participant's frame at time t
-        frame = scorer.update(t, poses[k], depths[k])
+        frame = scorer.update(t, poses[k], worlds[k])
         kind = falls.update(t, poses[k])
         if kind:
             alerts.append({"kind": kind, "t": round(t, 2)})

@@ -70,12 +70,13 @@ def inner_joint_angle(common: np.ndarray, name: str, pts: np.ndarray | None = No
     return None if math.isnan(angle) else angle
 
 
-def joint_angles(common: np.ndarray, z: np.ndarray | None = None,
+def joint_angles(common: np.ndarray, world: np.ndarray | None = None,
                  min_score: float = MIN_SCORE) -> dict[str, float | None]:
-    """All angles of one pose in the common skeleton ((N, 3) x, y, score). With `z` (depth per
-    point, same units as x) inner angles are taken in 3D, which sees a squat or a forward lean
-    that a camera in front of the person foreshortens away."""
-    pts = common[:, :2] if z is None else np.column_stack([common[:, :2], z])
+    """All angles of one pose in the common skeleton ((N, 3) x, y, score). With `world` (the
+    model's 3D landmarks in metres, (N, 3), BlazePose) inner angles are taken in 3D, which sees a
+    squat or a forward lean that a camera in front of the person foreshortens away; without it
+    (MoveNet) from the image's x, y. Never from a model's image z: it is not in x's units."""
+    pts = common[:, :2] if world is None else world
     out: dict[str, float | None] = {name: inner_joint_angle(common, name, pts, min_score) for name in JOINT_ANGLES}
     for name, (a, b) in SIGNED_ANGLES.items():
         pa, pb = common[COMMON_INDEX[a]], common[COMMON_INDEX[b]]

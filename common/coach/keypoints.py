@@ -74,16 +74,18 @@ def to_common(layout: str, keypoints) -> np.ndarray:
     return out
 
 
-def to_common_z(layout: str, z) -> np.ndarray | None:
-    """Native per-keypoint depth -> (len(COMMON),) in the common skeleton, or None without z."""
+def to_common_world(layout: str, world) -> np.ndarray | None:
+    """Native world landmarks [[x, y, z], ...] (metres) -> (len(COMMON), 3) in the common
+    skeleton, or None when the model gives none."""
     names = LAYOUTS[layout]
-    if z is None or len(z) != len(names):
+    if world is None or len(world) != len(names):
         return None
-    out = np.zeros(len(COMMON))
+    native = np.asarray(world, dtype=np.float64).reshape(len(names), 3)
+    out = np.zeros((len(COMMON), 3))
     for i, name in enumerate(names):
         j = COMMON_INDEX.get(name)
         if j is not None:
-            out[j] = z[i]
+            out[j] = native[i]
     for name, a, b in (("neck", "left_shoulder", "right_shoulder"), ("mid_hip", "left_hip", "right_hip")):
         out[COMMON_INDEX[name]] = (out[COMMON_INDEX[a]] + out[COMMON_INDEX[b]]) / 2
     return out

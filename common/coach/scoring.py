@@ -83,13 +83,13 @@ class SessionScorer:
             costs[i] = sum(errs) / len(errs) if errs else ERROR_CAP_DEG
         return costs
 
-    def update(self, t: float, common: np.ndarray | None, z: np.ndarray | None = None) -> FrameScore:
+    def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None) -> FrameScore:
         """Score one pose at routine time t (seconds since the routine started)."""
         self.frames += 1
         if common is not None and len(common) and self.routine.mirror:
             common = mirror(common, 0.0)  # the flip's x origin does not change any angle
-            z = None if z is None else z[list(MIRROR_SWAP)]
-        angles = joint_angles(common, z) if common is not None and len(common) else {}
+            world = None if world is None else world[list(MIRROR_SWAP)]
+        angles = joint_angles(common, world) if common is not None and len(common) else {}
         if t < 0:
             # The countdown: not scored, but the repetition counter sees the start position
             # (a chair-stand test begins seated at "go").

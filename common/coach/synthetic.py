@@ -85,14 +85,11 @@ def common_pose(angles: dict[str, float], score: float = 0.9, **kw) -> np.ndarra
     return np.concatenate([xyz[:, :2], np.full((len(COMMON), 1), score)], axis=1)
 
 
-def coco17_pose(angles: dict[str, float], rng: np.random.Generator | None = None, noise_px: float = 0.0,
-                score: float = 0.9, **kw) -> tuple[list, list]:
-    """Native COCO-17 keypoints [[x, y, score], ...] and z, with optional pixel noise."""
-    xyz = pose3d(angles, **kw)[: len(COCO17)]
-    if rng is not None and noise_px > 0:
-        xyz = xyz + rng.normal(0.0, noise_px, xyz.shape)
-    kps = [[float(x), float(y), score] for x, y in xyz[:, :2]]
-    return kps, [float(z) for z in xyz[:, 2]]
+def world_landmarks(xyz: np.ndarray, metres_per_px: float = 0.0045) -> list[list[float]]:
+    """A drawn figure's 3D points (pixels, y down) as a model's world landmarks: metres, centred
+    between the hips (the first points must be COCO-17's, whose hips are 11 and 12)."""
+    centre = (xyz[11] + xyz[12]) / 2.0
+    return [[round(float(v), 4) for v in p] for p in (xyz - centre) * metres_per_px]
 
 
 def draw_picture(xyz: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -1,0 +1,97 @@
+"""Repetitions and knee angles on real people (../shared/media), with both models.
+
+Ground truth from ../shared/media/README.md: squats_5reps.mp4 has exactly 5 full squats;
+dancer.mp4 and squat_man.mp4 have none. Figures are printed so a run shows where accuracy stands.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.coach import routine as routines
+from common.coach.geometry import inner_angle, joint_angles
+from common.coach.scoring import SessionScorer
+from tests.conftest import media_file
+
+MODELS = ["blazepose-full", "movenet-lightning"]
+REFERENCE = Path(__file__).resolve().parent / "reference" / "mediapipe"
+_cache: dict = {}
+
+
+def poses_of(clip: str, model: str):
+    from common.cli.routine import poses_from_video
+    from models import catalog
+
+    try:
+        catalog.paths(model)
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    key = (clip, model)
+    if key not in _cache:
+        _cache[key] = poses_from_video(str(media_file(f"{clip}.mp4")), model)
+    return _cache[key]
+
+
+def session(poses, worlds, fps, routine="squat") -> dict:
+    scorer = SessionScorer(routines.load(routine))
+    for i, (pose, world) in enumerate(zip(poses, worlds)):
+        scorer.update(i / fps, pose, world)
+    return scorer.summary()
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("clip, truth", [("squats_5reps", 5), ("dancer", 0), ("squat_man", 0)])
+def test_squats_counted_exactly_on_real_clips(clip, truth, model):
+    poses, worlds, fps = poses_of(clip, model)
+    summary = session(poses, worlds, fps)
+    knee = summary["range_of_motion"].get("left_knee", {})
+    print(f"\n{clip} {model}: {summary['reps']} reps (truth {truth}), left knee {knee.get('min')}-{knee.get('max')} deg")
+    assert summary["reps"] == truth
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_half_squat_at_the_end_is_not_counted(model):
+    """The clip cut at the bottom of its fifth squat: four completed, the fifth not."""
+    poses, worlds, fps = poses_of("squats_5reps", model)
+    knees = [joint_angles(p, w)["left_knee"] for p, w in zip(poses, worlds)]
+    bottoms = [i for i in range(1, len(knees) - 1) if knees[i] is not None and knees[i] < 110
+               and knees[i] <= min(k for k in knees[i - 1:i + 2] if k is not None)]
+    cut = bottoms[-1] + 1
+    summary = session(poses[:cut], worlds[:cut], fps)
+    print(f"\n{model}: cut after frame {cut} of {len(poses)} (knee {knees[cut - 1]:.0f} deg): {summary['reps']} reps")
+    assert summary["reps"] == 4
+
+
+def test_knee_range_of_motion_matches_mediapipe_world_landmarks():
+    """The session summary's knee range of motion (5th-95th percentile) within 10 degrees, at both
+    ends, of the same figure from MediaPipe's world landmarks for the clip (tests/reference)."""
+    poses, worlds, fps = poses_of("squats_5reps", "blazepose-full")
+    rom = session(poses, worlds, fps)["range_of_motion"]
+    ref = json.loads((REFERENCE / "squats_5reps.json").read_text())
+    for side, (h, k, a) in {"left": (23, 25, 27), "right": (24, 26, 28)}.items():
+        theirs = [inner_angle(f["world"][h], f["world"][k], f["world"][a]) for f in ref["frames"]]
+        low, high = np.percentile(theirs, 5), np.percentile(theirs, 95)
+        ours = rom[f"{side}_knee"]
+        print(f"\n{side} knee: silvergym {ours['min']}-{ours['max']}, MediaPipe {low:.1f}-{high:.1f} deg")
+        assert abs(ours["min"] - low) <= 10 and abs(ours["max"] - high) <= 10
+        # The old source of error (image z): a standing knee read ~140 deg, a deep squat ~43 deg.
+        assert ours["max"] > 160 and 45 < ours["min"] < 100
+
+
+def test_the_score_command_counts_five_with_both_models():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    clip = str(media_file("squats_5reps.mp4"))
+    for model in MODELS:
+        done = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "squat", "--video", clip,
+                               "--model", model, "--json"], capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout.splitlines()[-1])
+        print(f"\nsilvergym score --model {model}: {summary['reps']} reps, score {summary['score']}")
+        assert summary["reps"] == 5
