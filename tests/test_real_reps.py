@@ -95,3 +95,21 @@ def test_the_score_command_counts_five_with_both_models():
         summary = json.loads(done.stdout.splitlines()[-1])
         print(f"\nsilvergym score --model {model}: {summary['reps']} reps, score {summary['score']}")
         assert summary["reps"] == 5
+
+
+@pytest.mark.parametrize("clip, frontal", [("squats_5reps", True), ("stretch_side_view", False)])
+def test_a_2d_model_asks_to_turn_sideways_only_when_facing_the_camera(clip, frontal):
+    """MoveNet cannot see a squat from the front: its cue asks the person to stand side-on.
+    Standing side-on already (or with world landmarks), no such cue."""
+    from common.coach.scoring import TURN_SIDEWAYS
+
+    poses, worlds, fps = poses_of(clip, "movenet-lightning")
+    scorer = SessionScorer(routines.load("squat"))
+    cues = [scorer.update(i / fps, p, w).guidance for i, (p, w) in enumerate(zip(poses, worlds))]
+    share = cues.count(TURN_SIDEWAYS) / len(cues)
+    print(f"\n{clip} movenet: 'turn sideways' on {share:.0%} of frames")
+    assert (share > 0.8) if frontal else (share == 0)
+    if frontal:  # the same clip with BlazePose's world landmarks: never asked
+        poses, worlds, fps = poses_of(clip, "blazepose-full")
+        scorer = SessionScorer(routines.load("squat"))
+        assert all(scorer.update(i / fps, p, w).guidance != TURN_SIDEWAYS for i, (p, w) in enumerate(zip(poses, worlds)))

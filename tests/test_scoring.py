@@ -239,3 +239,31 @@ def test_everyday_movements_do_not_fire(activity, target, yaw):
     frames += [(2.6 + i / FPS, common_pose(target, yaw_deg=yaw)) for i in range(int(5 * FPS))]  # stays there
     frames += _transition(target, a, 7.6, 1.0, yaw_deg=yaw)  # and stands up again
     assert run_fall(frames) == [], f"false alarm while the person did: {activity}"
+
+
+def test_view_estimate_tells_facing_from_side_on_with_a_dead_band():
+    from common.coach.scoring import ViewEstimate
+
+
+    facing, side_on = common_pose({}, yaw_deg=0.0), common_pose({}, yaw_deg=90.0)
+    view = ViewEstimate()
+    assert view.update(0.0, facing) is True
+    for i in range(1, 40):  # turns side-on: the smoothed estimate follows within a few seconds
+        frontal = view.update(i * 0.1, side_on)
+    assert frontal is False
+    assert view.update(4.1, common_pose({}, yaw_deg=60.0)) is False  # a half turn stays in the dead band
+
+
+def test_a_side_view_routine_with_2d_poses_from_the_front_cues_a_turn_but_not_with_3d():
+    from common.coach.scoring import TURN_SIDEWAYS
+
+
+    xyz = pose3d({}, yaw_deg=0.0)
+    pose = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])
+    assert routines.load("squat").view == "side" and routines.load("arm_raise").view == "front"
+    flat = SessionScorer(routines.load("squat"))
+    assert [flat.update(i * 0.1, pose).guidance for i in range(5)][-1] == TURN_SIDEWAYS
+    deep = SessionScorer(routines.load("squat"))
+    assert all(deep.update(i * 0.1, pose, xyz).guidance != TURN_SIDEWAYS for i in range(5))
+    arms = SessionScorer(routines.load("arm_raise"))
+    assert all(arms.update(i * 0.1, pose).guidance != TURN_SIDEWAYS for i in range(5))

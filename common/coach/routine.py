@@ -19,6 +19,9 @@ class RoutineError(ValueError):
     pass
 
 
+VIEWS = ("front", "side")
+
+
 @dataclass(frozen=True)
 class JointRule:
     tolerance: float = 15.0  # |error| within this: correct (green)
@@ -56,6 +59,11 @@ class Routine:
     kind: str = "routine"  # "routine" | "chair_stand_30s" | "arm_curl_30s" | "balance_hold"
     hold_s: float = 0.0
     mirror: bool = False  # True: the participant moves as the mirror image of the reference
+    # How a camera must see the movement when the model gives no depth (MoveNet, the Coral):
+    # "front" for movements in the picture's plane (arm raises, side bends); "side" for those
+    # toward the camera (squats, chair stands, curls, knee lifts), which a 2D model only sees
+    # side-on. With world landmarks (BlazePose) either works from the front.
+    view: str = "front"
     source: str = field(default="", compare=False)
 
     @property
@@ -117,6 +125,9 @@ def parse(data: dict, source: str = "") -> Routine:
         if not kfs or any(b.t < a.t for a, b in zip(kfs, kfs[1:])):
             raise RoutineError(f"{where}: keyframes must be non-empty and in time order")
         reps = data.get("reps")
+        view = data.get("view", "front")
+        if view not in VIEWS:
+            raise RoutineError(f"{where}: view {view!r} must be one of {', '.join(VIEWS)}")
         return Routine(
             name=data["name"], title=data.get("title", {}), description=data.get("description", {}),
             joints=joints, keyframes=kfs, duration_s=float(data.get("duration_s", kfs[-1].t)),
@@ -124,7 +135,8 @@ def parse(data: dict, source: str = "") -> Routine:
             reps=RepRule(joints=tuple(reps["joints"]), low=float(reps["low"]), high=float(reps["high"]),
                          start=reps.get("start", "high"), min_rep_s=float(reps.get("min_rep_s", 0.5))) if reps else None,
             seated_variant=data.get("seated_variant", ""), kind=data.get("kind", "routine"),
-            hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), source=source)
+            hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), view=view,
+            source=source)
     except (KeyError, TypeError) as exc:
         raise RoutineError(f"{where}: bad routine file ({type(exc).__name__}: {exc})") from None
 
@@ -147,7 +159,7 @@ def load(name_or_path: str) -> Routine:
 def to_json(r: Routine) -> dict:
     out = {
         "name": r.name, "title": r.title, "description": r.description, "duration_s": r.duration_s,
-        "loop": r.loop, "kind": r.kind, "mirror": r.mirror, "hold_s": r.hold_s,
+        "loop": r.loop, "kind": r.kind, "mirror": r.mirror, "hold_s": r.hold_s, "view": r.view,
         "joints": {j: {"tolerance": rule.tolerance, "near": rule.near} for j, rule in r.joints.items()},
         "keyframes": [{"t": k.t, "phase": k.phase, "angles": k.angles,
                        **({"keypoints": k.keypoints} if k.keypoints else {})} for k in r.keyframes],

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.coach.geometry import SIGNED_ANGLES, joint_angles
-from common.coach.keypoints import MIRROR_SWAP, mirror
+from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
+TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
 ERROR_CAP_DEG = 60.0  # one wild joint should not dominate the alignment cost
 
 
@@ -46,6 +47,39 @@ def guidance_key(joint: str, angle: float, target: float) -> str:
 
 
 @dataclass
+class ViewEstimate:
+    """Whether the person faces the camera, from the picture alone: shoulder width over trunk
+    length is ~0.5-0.8 facing it and ~0.1-0.4 side-on (measured on ../shared/media with MoveNet:
+    squats_5reps median 0.52, stretch_side_view 0.19). Smoothed over about a second, with a
+    dead band, so a turn of the shoulders mid-movement does not flip it."""
+
+    memory_s: float = 1.0
+    frontal_above: float = 0.42
+    side_below: float = 0.32
+    ratio: float | None = None
+    frontal: bool = False
+    _t: float | None = None
+
+    def update(self, t: float, common: np.ndarray) -> bool:
+        ends = common[[COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "neck", "mid_hip")]]
+        if ends[:, 2].min() < 0.3:
+            return self.frontal
+        trunk = float(np.hypot(*(ends[2, :2] - ends[3, :2])))
+        if trunk <= 0:
+            return self.frontal
+        ratio = float(np.hypot(*(ends[0, :2] - ends[1, :2]))) / trunk
+        dt = 0.1 if self._t is None else max(t - self._t, 1e-3)
+        alpha = 1.0 - math.exp(-dt / self.memory_s)
+        self.ratio = ratio if self.ratio is None else (1 - alpha) * self.ratio + alpha * ratio
+        self._t = t
+        if self.ratio > self.frontal_above:
+            self.frontal = True
+        elif self.ratio < self.side_below:
+            self.frontal = False
+        return self.frontal
+
+
+@dataclass
 class SessionScorer:
     routine: Routine
     tolerance_scale: float = 1.0
@@ -64,6 +98,7 @@ class SessionScorer:
     _joint_seen: dict = field(default_factory=dict)
     _joint_correct: dict = field(default_factory=dict)
     _angles_seen: dict = field(default_factory=dict)
+    _view: ViewEstimate = field(default_factory=ViewEstimate)
 
     def __post_init__(self):
         n = 0 if self.naive else int(round(self.lag_window_s / self.step_s))
@@ -119,11 +154,16 @@ class SessionScorer:
         verdict = self._verdict(status)
         self._account(t, status, angles, verdict)
         worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
+        guidance = guidance_key(worst, angles[worst], target[worst]) if worst else ""
+        # A 2D model (no world landmarks) cannot see a movement toward the camera: ask the person
+        # to stand side-on rather than tell them a correct squat is wrong.
+        if world is None and self.routine.view == "side" and common is not None and self._view.update(t, common):
+            guidance = TURN_SIDEWAYS
         return FrameScore(
             joint_status=status, joint_error_deg=errors, verdict=verdict, offset_s=round(offset, 2),
             reps=self.reps.count if self.reps else 0, score=self.score(),
             progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
-            guidance=guidance_key(worst, angles[worst], target[worst]) if worst else "",
+            guidance=guidance,
             phase=self.routine.phase(t - offset), angles=angles)
 
     @staticmethod
