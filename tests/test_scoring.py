@@ -12,8 +12,10 @@ from common.coach.synthetic import STANDING, common_pose, pose3d
 FPS = 15.0
 
 
-def perform(routine_name, lag=0.0, amplitude=1.0, moves=None, naive=False, seed=1, noise_px=2.0):
-    """Score a simulated participant doing `moves` (default: the routine itself), `lag` s late."""
+def perform(routine_name, lag=0.0, amplitude=1.0, moves=None, naive=False, seed=1, noise_px=2.0, tempo=1.0,
+            guidance=None):
+    """Score a simulated participant doing `moves` (default: the routine itself), `lag` s late,
+    at `tempo` x the routine's pace; `guidance` collects the cues given."""
     r = routines.load(routine_name)
     src = routines.load(moves) if moves else r
     scorer = SessionScorer(r, naive=naive)
@@ -21,10 +23,12 @@ def perform(routine_name, lag=0.0, amplitude=1.0, moves=None, naive=False, seed=
     rest = src.target(0.0)
     for i in range(int(r.duration_s * FPS)):
         t = i / FPS
-        target = {j: rest[j] + amplitude * (v - rest[j]) for j, v in src.target(t - lag).items()}
+        target = {j: rest[j] + amplitude * (v - rest[j]) for j, v in src.target(tempo * t - lag).items()}
         xyz = pose3d(target)
         xyz[:, :2] += rng.normal(0.0, noise_px, (len(xyz), 2))
-        scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
+        frame = scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
+        if guidance is not None:
+            guidance.append(frame.guidance)
     return scorer.summary()
 
 
@@ -267,3 +271,28 @@ def test_a_side_view_routine_with_2d_poses_from_the_front_cues_a_turn_but_not_wi
     assert all(deep.update(i * 0.1, pose, xyz).guidance != TURN_SIDEWAYS for i in range(5))
     arms = SessionScorer(routines.load("arm_raise"))
     assert all(arms.update(i * 0.1, pose).guidance != TURN_SIDEWAYS for i in range(5))
+
+
+@pytest.mark.parametrize("tempo", [0.8, 0.67])
+def test_a_slower_participant_is_judged_on_posture_and_the_tempo_is_reported(tempo):
+    for name in ("squat", "arm_raise"):
+        s = perform(name, tempo=tempo)
+        naive = perform(name, tempo=tempo, naive=True)["score"]
+        assert s["score"] >= 85 and naive < s["score"] - 20, (name, s["score"], naive)
+        assert s["timing"]["tempo"] == pytest.approx(tempo, abs=0.05)
+        assert s["timing"]["mean_lag_s"] > 0
+
+
+def test_falling_a_whole_movement_behind_rejoins_with_a_kind_word():
+    from common.coach.scoring import SLOW_IS_FINE
+
+    cues: list = []
+    s = perform("squat", tempo=0.6, guidance=cues)
+    assert s["timing"]["rejoined"] >= 1 and SLOW_IS_FINE in cues
+    assert s["score"] >= 80  # the rest is not scored as wrong
+    assert perform("squat", guidance=[])["timing"]["rejoined"] == 0
+
+
+def test_a_still_participant_does_not_match_by_warping():
+    assert perform("squat", amplitude=0.0)["score"] < 40
+    assert perform("arm_raise", amplitude=0.0)["score"] < 40

@@ -9,6 +9,7 @@ the joint that moves most. Importers read keypoints other tools produced: OpenPo
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import numpy as np
 from common.coach import routine as routines
 from common.coach.geometry import ALL_ANGLES, joint_angles
 from common.coach.keypoints import COCO17, COMMON, COMMON_INDEX
+
+log = logging.getLogger("routine")
 
 # OpenPose BODY_25 index of each COCO-17 joint.
 BODY25_TO_COCO = {"nose": 0, "right_shoulder": 2, "right_elbow": 3, "right_wrist": 4, "left_shoulder": 5,
@@ -92,6 +95,15 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "") ->
     joints = [j for j in ALL_ANGLES if seen[j] >= 0.7 * len(angles)]
     if not joints:
         raise routines.RoutineError(f"{source}: the person is hardly visible; no joint seen in 70 % of the frames")
+    # A joint the model measures unsteadily on the instructor (arms toward the camera, a drawn
+    # overlay) would call a senior wrong for the model's noise: its tolerance widens to the noise,
+    # and a joint too noisy to judge at all is left out.
+    noise = {j: measurement_noise([a[j] for a in angles if a.get(j) is not None]) for j in joints}
+    unsteady = [j for j in joints if noise[j] > MAX_NOISE_DEG]
+    if unsteady and len(unsteady) < len(joints):
+        log.info("%s: left out %s, measured too unsteadily to judge (%s deg)", source or name, ", ".join(unsteady),
+                 ", ".join(f"{noise[j]:.0f}" for j in unsteady))
+        joints = [j for j in joints if j not in unsteady]
     keyframes = []
     for i, (a, p) in enumerate(zip(angles, poses)):
         kept = {j: round(a[j], 1) for j in joints if a.get(j) is not None}
@@ -100,13 +112,28 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "") ->
         "name": name, "title": {"ko": name, "en": name},
         "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
         "duration_s": round((len(poses) - 1) / fps, 3), "loop": False,
-        "joints": {j: {"tolerance": 15.0, "near": 30.0} for j in joints},
+        "joints": {j: {"tolerance": round(max(15.0, noise[j]), 1), "near": round(max(30.0, 2 * noise[j]), 1)}
+                   for j in joints},
         "keyframes": keyframes,
     }
     rule = _rep_rule(angles, joints)
     if rule:
         data["reps"] = rule
     return routines.parse(data, source)
+
+
+MAX_NOISE_DEG = 30.0
+
+
+def measurement_noise(series: list[float]) -> float:
+    """How unsteadily a joint angle is measured: the 90th percentile of its distance from the
+    median of each three neighbouring frames (a real movement follows that median, a spike does
+    not). Degrees; 0 for a series too short to tell."""
+    v = np.asarray(series, dtype=float)
+    if len(v) < 5:
+        return 0.0
+    median = np.median(np.stack([v[:-2], v[1:-1], v[2:]]), axis=0)
+    return float(np.percentile(np.abs(v[1:-1] - median), 90))
 
 
 def _normalised(common: np.ndarray) -> list | None:

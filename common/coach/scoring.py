@@ -1,11 +1,9 @@
 """Session scoring: joint angles against a routine, lag-tolerant, with reps, holds and summary.
 
-Alignment (docs/scoring.md): for every candidate offset d in [-W, +W] (0.1 s steps) we keep an
-exponentially-weighted cost (time constant 1 s) of comparing the participant at time t with the
-routine at t - d; each frame uses the cheapest offset. This is a best match within a window over
-the last second, which follows a participant who lags or leads by up to W and one whose lag
-drifts slowly (moving more slowly than the instructor), at the cost of one angle comparison per
-candidate (31 at W = 1.5 s). `naive=True` compares at the same timestamp, like the prototype.
+Alignment (docs/scoring.md): each frame is judged against the routine position the participant
+has reached, which TempoTracker (common/coach/warp.py) follows with bounded online time warping:
+a late start, a slower or drifting tempo (0.6x to 1.3x), and re-joining after falling a whole
+movement behind. `naive=True` compares at the same timestamp, like the prototype.
 """
 from __future__ import annotations
 
@@ -18,10 +16,11 @@ from common.coach.geometry import SIGNED_ANGLES, joint_angles
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
+from common.coach.warp import TempoTracker
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
-ERROR_CAP_DEG = 60.0  # one wild joint should not dominate the alignment cost
+SLOW_IS_FINE = "pace.slow_ok"  # locale key: fell a movement behind and re-joined; going slowly is fine
 
 
 @dataclass
@@ -85,39 +84,23 @@ class SessionScorer:
     tolerance_scale: float = 1.0
     lag_window_s: float = 1.5
     naive: bool = False
-    step_s: float = 0.1
-    lag_memory_s: float = 6.0  # time constant of the offset estimate: about one movement cycle
     frames: int = 0
     frames_scored: int = 0
     frames_correct: int = 0
     hold_s: float = 0.0
-    _offsets: np.ndarray = field(init=False)
-    _costs: np.ndarray = field(init=False)
-    _last_t: float | None = None
     _prev_t: float | None = None
     _joint_seen: dict = field(default_factory=dict)
     _joint_correct: dict = field(default_factory=dict)
     _angles_seen: dict = field(default_factory=dict)
     _view: ViewEstimate = field(default_factory=ViewEstimate)
+    _timing: list = field(default_factory=list)  # (clock t, routine position) of scored frames
+    _rejoined_seen: int = 0
 
     def __post_init__(self):
-        n = 0 if self.naive else int(round(self.lag_window_s / self.step_s))
-        self._offsets = np.arange(-n, n + 1) * self.step_s
-        self._costs = np.zeros(len(self._offsets))
+        self.tracker = TempoTracker(self.routine, start_window_s=self.lag_window_s)
         self.reps = RepCounter(self.routine.reps) if self.routine.reps else None
 
     # -- per frame --------------------------------------------------------------------------
-    def _frame_costs(self, t: float, angles: dict[str, float | None]) -> np.ndarray | None:
-        joints = [j for j in self.routine.joints if angles.get(j) is not None]
-        if not joints:
-            return None
-        costs = np.empty(len(self._offsets))
-        for i, d in enumerate(self._offsets):
-            target = self.routine.target(t - d)
-            errs = [min(abs(angles[j] - target[j]), ERROR_CAP_DEG) for j in joints if j in target]
-            costs[i] = sum(errs) / len(errs) if errs else ERROR_CAP_DEG
-        return costs
-
     def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None) -> FrameScore:
         """Score one pose at routine time t (seconds since the routine started)."""
         self.frames += 1
@@ -133,14 +116,11 @@ class SessionScorer:
                 self.reps.update(t, angles)
             return FrameScore({j: "none" for j in self.routine.joints}, {}, "none", 0.0,
                               self.reps.count if self.reps else 0, 0.0, 0.0, "", "countdown", angles)
-        costs = self._frame_costs(t, angles)
-        if costs is not None:
-            dt = 0.1 if self._last_t is None else max(t - self._last_t, 1e-3)
-            alpha = 1.0 - math.exp(-dt / self.lag_memory_s)
-            self._costs = costs if self._last_t is None else (1 - alpha) * self._costs + alpha * costs
-            self._last_t = t
-        offset = float(self._offsets[int(np.argmin(self._costs))])
-        target = self.routine.target(t - offset)
+        position = t if self.naive else self.tracker.update(t, angles)
+        offset = t - position
+        rejoined = not self.naive and self.tracker.rejoined > self._rejoined_seen
+        self._rejoined_seen = 0 if self.naive else self.tracker.rejoined
+        target = self.routine.target(position)
         status, errors = {}, {}
         for j, rule in self.routine.joints.items():
             a = angles.get(j)
@@ -159,12 +139,17 @@ class SessionScorer:
         # to stand side-on rather than tell them a correct squat is wrong.
         if world is None and self.routine.view == "side" and common is not None and self._view.update(t, common):
             guidance = TURN_SIDEWAYS
+        if rejoined:  # a whole movement behind: re-joined at the next one, and told that is fine
+            guidance = SLOW_IS_FINE
+        if verdict != "none" and not self.naive:
+            # The movement actually done: re-joining skips a cycle of the routine, not of the person.
+            self._timing.append((t, position - self.tracker.rejoined * self.routine.cycle_s))
         return FrameScore(
             joint_status=status, joint_error_deg=errors, verdict=verdict, offset_s=round(offset, 2),
             reps=self.reps.count if self.reps else 0, score=self.score(),
             progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
             guidance=guidance,
-            phase=self.routine.phase(t - offset), angles=angles)
+            phase=self.routine.phase(position), angles=angles)
 
     @staticmethod
     def _verdict(status: dict[str, str]) -> str:
@@ -235,4 +220,20 @@ class SessionScorer:
         }
         if self.routine.kind == "balance_hold":
             out["hold_s"] = round(self.hold_s, 1)
+        if self._timing:
+            out["timing"] = self.timing()
         return out
+
+    def timing(self) -> dict:
+        """How far behind (+) or ahead the participant moved, and their tempo against the
+        routine's at the start and end of the session (first and last third of scored time):
+        reported apart from the form score because a slowing tempo is worth a carer's attention."""
+        t, position = (np.array(c) for c in zip(*self._timing))
+        third = max(2, len(t) // 3)
+
+        def tempo(a: np.ndarray, b: np.ndarray) -> float:  # the slope of routine time over clock time
+            return round(float(np.polyfit(a, b, 1)[0]), 2) if len(a) >= 2 and np.ptp(a) > 0 else 1.0
+
+        return {"mean_lag_s": round(float((t - position).mean()), 2), "tempo": tempo(t, position),
+                "tempo_start": tempo(t[:third], position[:third]), "tempo_end": tempo(t[-third:], position[-third:]),
+                "rejoined": self.tracker.rejoined}
