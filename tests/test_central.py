@@ -218,3 +218,19 @@ def test_the_acl_example_lets_a_device_write_only_under_its_own_topic(tmp_path):
         finally:
             reader.loop_stop()
             reader.disconnect()
+
+
+def test_the_timing_figures_travel_in_the_payload_and_reach_the_report(tmp_path):
+    """The session summary's added `timing` (issue [alignment]) is in the schema and the report."""
+    timing = {"mean_lag_s": 1.2, "tempo": 0.71, "tempo_start": 0.8, "tempo_end": 0.64, "rejoined": 1}
+    record = session_record(1)
+    record["summary"]["timing"] = timing
+    parse("silvergym/v1/c/d/session", json.dumps({"msg_id": "session-0001-xxxxxxxx", **record}).encode())
+    record["summary"]["timing"] = {**timing, "tempo": -1}
+    with pytest.raises(Invalid):
+        parse("silvergym/v1/c/d/session", json.dumps({"msg_id": "session-0001-xxxxxxxx", **record}).encode())
+    from common.central.report import render
+
+    page = render("kim", [{**session_record(i, day=i), "summary": {**session_record(i)["summary"], "timing": timing}}
+                          for i in range(3)], [])
+    assert "0.71" in page and "0.64x" in page and page.count('src="data:image/png;base64,') == 5

@@ -76,7 +76,30 @@ def plots(sessions: list[dict]) -> dict[str, str]:
     ax.set_ylabel("반복 / reps")
     fig.autofmt_xdate()
     out["reps"] = _png(fig)
+
+    paced = [(d, s["summary"]["timing"]) for d, s in zip(days, sessions) if s["summary"].get("timing")]
+    if paced:
+        fig, ax = plt.subplots(figsize=(7, 2.5))
+        ax.plot([d for d, _ in paced], [t["tempo_start"] for _, t in paced], marker="o", label="시작 / start")
+        ax.plot([d for d, _ in paced], [t["tempo_end"] for _, t in paced], marker="o", label="끝 / end")
+        ax.axhline(1.0, color="#999", lw=0.8)
+        ax.set_ylabel("속도 (강사=1) / tempo")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.autofmt_xdate()
+        out["tempo"] = _png(fig)
     return out
+
+
+def _tempo_section(last: dict, figs: dict) -> str:
+    """Pace apart from form: the tempo against the instructor's at the start and end of each session."""
+    if "tempo" not in figs:
+        return ""
+    timing = last.get("timing", {})
+    return (f"""<h2>운동 속도 / Tempo</h2><p>최근: 강사 속도의 {timing.get('tempo', 0):.2f}배, """
+            f"""평균 {timing.get('mean_lag_s', 0):.1f}초 늦게 / latest: {timing.get('tempo', 0):.2f}x the instructor's
+pace, {timing.get('mean_lag_s', 0):.1f} s behind on average (start {timing.get('tempo_start', 0):.2f}x, end
+{timing.get('tempo_end', 0):.2f}x).</p><img alt="tempo" src="data:image/png;base64,{figs['tempo']}">""")
 
 
 def render(participant: str, sessions: list[dict], alerts: list[dict]) -> str:
@@ -97,7 +120,7 @@ latest {last['score']:.0f} with {last['reps']} repetitions.</p>
 <h2>점수 추이 / Score over time</h2><img alt="score" src="data:image/png;base64,{figs['score']}">
 <h2>관절별 정확도 / Accuracy per joint</h2><img alt="joints" src="data:image/png;base64,{figs['joints']}">
 <h2>가동 범위 추이 / Range of motion</h2><img alt="range of motion" src="data:image/png;base64,{figs['rom']}">
-<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">
+<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">{_tempo_section(last, figs)}
 <h2>알림 / Alerts</h2><table><tr><th>time</th><th>kind</th><th>detail</th></tr>{rows}</table>"""
     return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8">
 <title>silvergym 건강 리포트 – {esc(participant)}</title>

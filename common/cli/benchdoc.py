@@ -48,7 +48,9 @@ def table(r: dict) -> str:
     lines += ["", "| codec (median µs) | |", "|---|---|"]
     for k, v in b["codec_us"].items():
         lines.append(f"| {k.replace('_', ' ')} | {v} |")
-    lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, ±1.5 s alignment window)."]
+    lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, participant at 0.8x tempo), "
+              f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid): "
+              f"{r.get('alignment_us_per_pose', 'not measured')} µs."]
     return "\n".join(lines)
 
 

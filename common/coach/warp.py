@@ -68,7 +68,11 @@ class TempoTracker:
         self._grid0 = -self.start_window_s - self.window_s
         times = np.arange(self._grid0, end + self.step_s, self.step_s)
         rows = [self.routine.target(max(0.0, s)) for s in times]
-        self._targets = np.array([[row.get(j, np.nan) for j in self._joints] for row in rows])
+        targets = np.array([[row.get(j, np.nan) for j in self._joints] for row in rows])
+        # A joint a keyframe lacks costs the cap; past the routine's end nothing may be matched
+        # (a repetitive movement would otherwise let a path one repetition ahead look as good).
+        self._targets = np.where(np.isnan(targets), np.inf, targets)
+        self._targets[times > self.routine.duration_s + self.step_s] = np.inf
         self._rates = np.linspace(self.min_rate, self.max_rate, 8)
 
     def _index(self, s: float) -> int:
@@ -79,13 +83,14 @@ class TempoTracker:
         if not have:
             return None
         seen = np.array([angles[self._joints[k]] for k in have])
-        diff = np.abs(self._targets[np.clip(idx, 0, len(self._targets) - 1)][:, have] - seen)
-        diff = np.where(np.isnan(diff), ERROR_CAP_DEG, np.minimum(diff, ERROR_CAP_DEG))
-        err = diff.mean(axis=1)
-        # Past its end the routine is over: no path may run beyond it (a repetitive movement
-        # would otherwise let a path one repetition ahead look as good as the true one).
-        err[self._grid0 + idx * self.step_s > self.routine.duration_s + self.step_s] = np.inf
-        return err
+        lo, hi = max(0, int(idx[0])), min(len(self._targets), int(idx[-1]) + 1)  # idx is contiguous
+        block = self._targets[lo:hi][:, have] if len(have) < len(self._joints) else self._targets[lo:hi]
+        err = np.minimum(np.abs(block - seen), ERROR_CAP_DEG).mean(axis=1)
+        past_end = np.isinf(block).all(axis=1)
+        err[past_end] = np.inf
+        out = np.full(len(idx), np.inf)
+        out[lo - int(idx[0]):hi - int(idx[0])] = err
+        return out
 
     def update(self, t: float, angles: dict) -> float:
         """The participant's routine position τ at clock time t (seconds)."""
@@ -105,10 +110,10 @@ class TempoTracker:
             centre = self.position + self.tempo * dt
             idx = np.arange(self._index(centre - self.window_s), self._index(centre + self.window_s) + 1)
             positions = self._grid0 + idx * self.step_s
-            best_prev = np.full(len(idx), np.inf)
-            for r in self._rates:
-                came_from = self._cost_at(positions - r * dt)
-                best_prev = np.minimum(best_prev, came_from + self.rate_charge_deg * abs(r - 1.0) * dt / self.memory_s)
+            # Every tempo at once: where each position came from at each rate, and that path's cost.
+            came_from = self._cost_at(positions[None, :] - self._rates[:, None] * dt)
+            charge = self.rate_charge_deg * np.abs(self._rates - 1.0) * dt / self.memory_s
+            best_prev = (came_from + charge[:, None]).min(axis=0)
             err = self._errors(idx, angles)
             alpha = 1.0 - math.exp(-dt / self.memory_s)
             reachable = np.isfinite(best_prev)
@@ -151,12 +156,13 @@ class TempoTracker:
         neighbours, inf where either is unreachable or outside the window (so no path can creep
         backwards or stand still by rounding to a neighbour)."""
         x = (positions - self._grid0) / self.step_s - self._window[0]
-        lo = np.floor(x).astype(int)
+        lo = np.floor(x)
         frac = x - lo
         n = len(self._cost)
         padded = np.concatenate([[np.inf], self._cost, [np.inf]])  # index 0 and n + 1: outside
-        left, right = padded[np.clip(lo + 1, 0, n + 1)], padded[np.clip(lo + 2, 0, n + 1)]
-        with np.errstate(invalid="ignore"):
+        at = np.minimum(np.maximum(lo.astype(np.intp) + 1, 0), n + 1)
+        left, right = padded[at], padded[np.minimum(at + 1, n + 1)]
+        with np.errstate(invalid="ignore"):  # 0 x inf next to an unreachable neighbour
             both = (1 - frac) * left + frac * right
         return np.where(np.isfinite(left) & np.isfinite(right), both, np.inf)
 
