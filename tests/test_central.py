@@ -234,3 +234,103 @@ def test_the_timing_figures_travel_in_the_payload_and_reach_the_report(tmp_path)
     page = render("kim", [{**session_record(i, day=i), "summary": {**session_record(i)["summary"], "timing": timing}}
                           for i in range(3)], [])
     assert "0.71" in page and "0.64x" in page and page.count('src="data:image/png;base64,') == 5
+
+
+# -- [reliability] finding 1 and 8: no message can stop collection -------------------------------
+def hostile_payloads() -> list[tuple[str, bytes]]:
+    good = {"msg_id": "session-0999-xxxxxxxx", **session_record(999)}
+
+    def session(**summary) -> bytes:
+        return json.dumps({**good, "summary": {**good["summary"], **summary}}).encode()
+
+    return [
+        ("huge integer", session(reps=10**30)),
+        ("PostgreSQL INTEGER overflow", session(reps=2**31)),
+        ("deep nesting", b"[" * 400_000),
+        ("NaN", session(score=float("nan"))),
+        ("Infinity", json.dumps({**good, "started_unix": float("inf")}).encode()),
+        ("huge timestamp", json.dumps({**good, "started_unix": 1e300}).encode()),
+        ("NUL in text", json.dumps({**good, "participant": "kim\x00"}).encode()),
+        ("newline in a name (log forging)", json.dumps({**good, "participant": "kim\nERROR forged"}).encode()),
+        ("10 MB wrong-typed field", json.dumps({**good, "routine": ["x" * 1000] * 10_000}).encode()),
+    ]
+
+
+@pytest.mark.parametrize("what, payload", hostile_payloads(), ids=[w for w, _ in hostile_payloads()])
+def test_hostile_payloads_are_rejected_with_a_short_reason(what, payload):
+    with pytest.raises(Invalid) as caught:
+        parse("silvergym/v1/c/d/session", payload)
+    assert len(str(caught.value)) < 400 and "\n" not in str(caught.value)
+
+
+def test_ids_are_scoped_by_site_and_device(tmp_path):
+    """A device cannot pre-claim another's msg_id: both sessions are stored."""
+    store = Store(str(tmp_path / "c.db"))
+    data = {"msg_id": "session-0001-xxxxxxxx", **session_record(1)}
+    assert store.save("c", "pi7", "session", data, 0.0) and store.save("c", "pi8", "session", data, 0.0)
+    assert store.save("c", "pi7", "session", data, 0.0) is False
+    assert store.count("sessions") == 2
+    store.close()
+
+
+def test_a_handler_failure_is_counted_and_never_raised(tmp_path):
+    from types import SimpleNamespace
+
+    from common.central.collector import Collector
+    from common.config import load
+
+    store = Store(str(tmp_path / "c.db"))
+    collector = Collector(load(None, {}).collector, store)
+    store.close()  # storage gone: every save raises
+    message = SimpleNamespace(topic="silvergym/v1/c/d/session",
+                              payload=json.dumps({"msg_id": "session-0001-xxxxxxxx", **session_record(1)}).encode())
+    collector._on_message(None, None, message)
+    assert collector.failed == 1
+
+
+@needs_broker
+def test_hostile_messages_do_not_stop_collection(tmp_path, processes):
+    """Injected: every hostile payload above, then 16 good sessions, through a real broker into a
+    real `silvergym collect`, and the collector restarted. Survives: all 16 stored, the process
+    alive, and nothing redelivered forever after the restart."""
+    port = free_port()
+    procs = processes(config_text(tmp_path, port))
+    broker = LocalBroker(port=port, workdir=str(tmp_path / "broker")).start()
+    central = Store(str(tmp_path / "central.db"))
+    sender = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="hostile-device")
+    try:
+        collector = procs.start_command("collector", ["collect"])
+        wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+        sender.connect("127.0.0.1", port)
+        sender.loop_start()
+        for _, payload in hostile_payloads():
+            sender.publish("silvergym/v1/c/d/session", payload, qos=1).wait_for_publish(10)
+        for i in range(16):
+            record = {"msg_id": session_record(i)["session_id"], **session_record(i)}
+            sender.publish("silvergym/v1/c/d/session", json.dumps(record), qos=1).wait_for_publish(10)
+        wait_for(lambda: central.count("sessions") == 16, 30, interval_s=0.2, what="16 good sessions stored")
+        assert collector.poll() is None
+        log_lines = procs.log_text("collector").splitlines()
+        assert not any(line.startswith("ERROR forged") for line in log_lines), "a name forged a log line"
+        assert max(len(line) for line in log_lines) < 1000
+        procs.stop("collector")
+        collector = procs.start_command("collector", ["collect"])
+        wait_for(lambda: procs.log_text("collector").count("subscribed") >= 2, 20, what="the collector back")
+        record = {"msg_id": session_record(99)["session_id"], **session_record(99)}
+        sender.publish("silvergym/v1/c/d/session", json.dumps(record), qos=1).wait_for_publish(10)
+        wait_for(lambda: central.count("sessions") == 17, 30, interval_s=0.2, what="a session after the restart")
+        print(f"\nhostile payloads: {len(hostile_payloads())} rejected, 17 good sessions stored, collector alive")
+    finally:
+        sender.loop_stop()
+        sender.disconnect()
+        central.close()
+        procs.stop_all()
+        broker.stop()
+
+
+def test_report_file_names_from_participant_names_stay_in_the_folder():
+    from common.central.report import safe_file_name
+
+    assert safe_file_name("김영희") == "김영희"
+    assert "/" not in safe_file_name("../../etc/passwd") and ".." not in safe_file_name("../../etc/passwd")
+    assert safe_file_name("kim\nERROR") == "kim_ERROR" and safe_file_name("///") == "participant"

@@ -1,14 +1,23 @@
 """`silvergym collect`: the central subscriber. Validates every payload against its JSON Schema
-(common/schemas, documented in docs/mqtt.md) and stores sessions and alerts in SQLite or
-PostgreSQL, idempotent on msg_id: a message delivered twice is stored once.
+(common/central/schemas, documented in docs/mqtt.md) and stores sessions and alerts in SQLite or
+PostgreSQL, idempotent on (site, device, msg_id): a message delivered twice is stored once, and
+one device cannot pre-claim another's id.
+
+No message can stop collection: every payload is bounded before it reaches the schema or the
+database (size, nesting, integer range, finite numbers, text without control characters), and
+anything that still fails is logged once, truncated, counted and acknowledged, never raised into
+the MQTT client's network thread (which would die silently and leave the message to be delivered
+first again after every restart).
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import signal
 import sqlite3
 import threading
+import time
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,11 +28,21 @@ log = logging.getLogger("collector")
 
 KINDS = ("session", "alert", "health", "status")
 
+# Bounds every payload meets before the schema sees it; they are the storage's own limits too
+# (PostgreSQL INTEGER, no NUL in TEXT) and keep a log line short.
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_DEPTH = 12
+MAX_TEXT = 2000
+MAX_ITEMS = 20000
+INT_RANGE = (-(2**31), 2**31 - 1)
+FLOAT_LIMIT = 1e12
+
 SCHEMA_SQL = (
-    "CREATE TABLE IF NOT EXISTS sessions (msg_id TEXT PRIMARY KEY, site TEXT, device TEXT, participant TEXT, "
-    "routine TEXT, started_unix DOUBLE PRECISION, score DOUBLE PRECISION, reps INTEGER, payload TEXT)",
-    "CREATE TABLE IF NOT EXISTS alerts (msg_id TEXT PRIMARY KEY, site TEXT, device TEXT, participant TEXT, "
-    "kind TEXT, unix DOUBLE PRECISION, payload TEXT)",
+    "CREATE TABLE IF NOT EXISTS sessions (msg_id TEXT, site TEXT, device TEXT, participant TEXT, "
+    "routine TEXT, started_unix DOUBLE PRECISION, score DOUBLE PRECISION, reps INTEGER, payload TEXT, "
+    "PRIMARY KEY (site, device, msg_id))",
+    "CREATE TABLE IF NOT EXISTS alerts (msg_id TEXT, site TEXT, device TEXT, participant TEXT, "
+    "kind TEXT, unix DOUBLE PRECISION, payload TEXT, PRIMARY KEY (site, device, msg_id))",
     "CREATE TABLE IF NOT EXISTS devices (site TEXT, device TEXT, state TEXT, health TEXT, updated_unix DOUBLE PRECISION, "
     "PRIMARY KEY (site, device))",
 )
@@ -39,19 +58,62 @@ class Invalid(ValueError):
     pass
 
 
+def printable(text, limit: int = 200) -> str:
+    """One log line's worth of someone else's text: control characters shown as '?', cut short."""
+    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(text)[:limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def check_bounds(value, where: str = "", depth: int = 0) -> None:
+    """Raise Invalid naming the first value outside what storage and logs can take."""
+    if depth > MAX_DEPTH:
+        raise Invalid(f"{where or '(top)'}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise Invalid(f"{where}: integer out of range")
+    elif isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > FLOAT_LIMIT:
+            raise Invalid(f"{where}: number out of range")
+    elif isinstance(value, str):
+        if len(value) > MAX_TEXT or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise Invalid(f"{where}: text too long or with control characters")
+    elif isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            raise Invalid(f"{where}: more than {MAX_ITEMS} items")
+        for i, item in enumerate(value):
+            check_bounds(item, f"{where}/{i}", depth + 1)
+    elif isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise Invalid(f"{where}: more than {MAX_ITEMS} keys")
+        for key, item in value.items():
+            check_bounds(key, f"{where}/(key)", depth + 1)
+            check_bounds(item, f"{where}/{printable(key, 40)}", depth + 1)
+
+
 def parse(topic: str, payload: bytes) -> tuple[str, str, str, dict]:
     """(site, device, kind, data) or Invalid saying what is wrong."""
     parts = topic.split("/")
     if len(parts) != 5 or parts[:2] != ["silvergym", "v1"] or parts[4] not in KINDS:
-        raise Invalid(f"unexpected topic {topic!r}")
+        raise Invalid(f"unexpected topic {printable(topic, 120)!r}")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise Invalid(f"{topic}: payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(f"{topic}: not UTF-8 JSON ({exc})") from None
+        data = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Invalid(f"{topic}: not UTF-8 JSON ({printable(exc, 120)})") from None
+    except RecursionError:
+        raise Invalid(f"{topic}: nested deeper than {MAX_DEPTH} levels") from None
+    check_bounds(data)
     errors = sorted(validator(parts[4]).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         where = "/".join(str(p) for p in errors[0].path) or "(top)"
-        raise Invalid(f"{topic}: {where}: {errors[0].message}")
+        raise Invalid(f"{topic}: {printable(where, 80)}: {printable(errors[0].message, 160)}")
     return parts[2], parts[3], parts[4], data
 
 
@@ -83,12 +145,12 @@ class Store:
         """True when stored, False when it was a duplicate (or needs no storing)."""
         body = json.dumps(data, ensure_ascii=False)
         if kind == "session":
-            cur = self._exec("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING",
+            cur = self._exec("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
                              (data["msg_id"], site, device, data["participant"], data["routine"], data["started_unix"],
                               data["summary"]["score"], data["summary"]["reps"], body))
             return cur.rowcount == 1
         if kind == "alert":
-            cur = self._exec("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING",
+            cur = self._exec("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
                              (data["msg_id"], site, device, data.get("participant", ""), data["kind"], data["unix"], body))
             return cur.rowcount == 1
         column = "state" if kind == "status" else "health"
@@ -118,7 +180,7 @@ class Collector:
         from common.config import mqtt_client
 
         self.cfg, self.store = cfg, store
-        self.stored = self.duplicates = self.rejected = 0
+        self.stored = self.duplicates = self.rejected = self.failed = 0
         self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -132,10 +194,17 @@ class Collector:
         client.subscribe("silvergym/v1/+/+/#", qos=1)
 
     def _on_message(self, client, userdata, msg):
-        import time
-
+        # Runs on paho's network thread: an exception escaping here would end collection for good.
         try:
-            site, device, kind, data = parse(msg.topic, msg.payload)
+            self.handle(msg.topic, msg.payload)
+        except Exception as exc:  # noqa: BLE001 - logged, counted and acknowledged; never fatal
+            self.failed += 1
+            log.error("could not store a message on %s: %s: %s (acknowledged, not stored; failures so far: %d)",
+                      printable(msg.topic, 120), type(exc).__name__, printable(exc), self.failed)
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        try:
+            site, device, kind, data = parse(topic, payload)
         except Invalid as exc:
             self.rejected += 1
             log.warning("rejected a message: %s (nothing stored; rejected so far: %d)", exc, self.rejected)
@@ -143,7 +212,8 @@ class Collector:
         if self.store.save(site, device, kind, data, time.time()):
             self.stored += 1
             if kind == "alert":
-                log.warning("ALERT from %s/%s: %s (%s)", site, device, data["kind"], data.get("participant", ""))
+                log.warning("ALERT from %s/%s: %s (%s)", site, device, data["kind"],
+                            printable(data.get("participant", ""), 80))
         elif kind in ("session", "alert"):
             self.duplicates += 1
 
@@ -177,7 +247,7 @@ def run(args) -> int:
         stop.wait()
     finally:
         collector.stop()
-        log.info("stored %d, duplicates ignored %d, rejected %d", collector.stored, collector.duplicates,
-                 collector.rejected)
+        log.info("stored %d, duplicates ignored %d, rejected %d, failed %d", collector.stored, collector.duplicates,
+                 collector.rejected, collector.failed)
         store.close()
     return 0

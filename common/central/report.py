@@ -131,6 +131,13 @@ img{{max-width:100%}} table{{border-collapse:collapse}} td,th{{border:1px solid 
 """
 
 
+def safe_file_name(name: str) -> str:
+    """A participant's name as part of a file name in the current folder: letters (Hangul
+    included), digits, '-' and '_' kept; anything else (a '/', '..', a newline) becomes '_'."""
+    kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80].strip("_")
+    return kept or "participant"
+
+
 def run(args) -> int:
     from common.central.collector import Store
     from common.config import load
@@ -141,7 +148,7 @@ def run(args) -> int:
         sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
     finally:
         store.close()
-    out = args.output or f"report-{args.participant}.html"
+    out = args.output or f"report-{safe_file_name(args.participant)}.html"
     with open(out, "w", encoding="utf-8") as f:
         f.write(render(args.participant, sessions, alerts))
     print(f"wrote {out}: {len(sessions)} sessions, {len(alerts)} alerts", file=sys.stderr)
