@@ -69,7 +69,7 @@ def test_poses_are_lossless_and_in_order(zctx, runtime_dir):
     pub = Publisher(zctx, eps["inference"])
     sub = Subscriber(zctx, eps, ["pose"])
     try:
-        connected(pub, sub, lambda: pose(pub, -1))
+        connected(pub, sub, lambda: pose(pub, 10**6))  # a probe outside 0..499
         for i in range(500):
             pub.publish(pose(pub, i))
         got = []
@@ -141,3 +141,29 @@ def test_bench_bus_and_codec_figures_are_measured():
     for kind in ("ipc", "tcp"):
         assert result[kind]["received"] == 30 and result[kind]["frame_us_p50"] > 0
     assert set(result["codec_us"]) >= {"frame_one_part_encode", "frame_msgpack_blob_decode", "pose_decode"}
+
+
+def test_sequence_leaps_and_restarts_do_not_overflow_the_dropped_counter(zctx, runtime_dir):
+    """[reliability] finding 3: sequence numbers 0, 2**62, 0, 2**62 from one sender (a stray or
+    restarted publisher) count no absurd loss, so the next Health still encodes."""
+    eps = endpoints_for("ipc", runtime_dir)
+    rogue = zctx.socket(zmq.PUB)
+    rogue.bind(eps["inference"])
+    sub = Subscriber(zctx, eps, ["pose"])
+
+    def pose_with(seq):
+        return bytes(messages.to_wire(messages.Pose(seq=seq, t_capture_ns=1, frame_id=1, width=1, height=1, model="m",
+                                                    backend="cpu", layout="coco17", keypoints=[])))
+    try:
+        wait_for(lambda: rogue.send(pose_with(0)) or sub.receive(timeout_ms=20), 5, what="the subscription")
+        for seq in (0, 2**62, 0, 2**62, 5, 7):
+            rogue.send(pose_with(seq))
+        got = []
+        wait_for(lambda: got.extend(sub.receive(timeout_ms=50)) or len(got) >= 6, 5, what="six poses")
+        assert sub.dropped == 1  # only 5 -> 7 is a plausible gap
+        health = messages.Health(seq=1, t_capture_ns=1, service="scoring", fps=0.0, latency_p50_ms=0.0,
+                                 latency_p95_ms=0.0, dropped=sub.dropped, malformed=sub.malformed)
+        assert messages.from_wire(messages.to_wire(health)).dropped == 1
+    finally:
+        sub.close()
+        rogue.close(linger=0)

@@ -236,15 +236,23 @@ def from_wire(buf):
     return decode(topic, bytes(view[body: body + n]), pixels if topic == "frame" else None)
 
 
+# Every integer field (sequence numbers, nanosecond times, ids, counters) is a count from zero
+# that arithmetic and msgpack can carry: 2**62 ns is 146 years. Every float field is a rate, a
+# latency, a score or a unix time: finite and far below 1e12.
+MAX_INT = 2**62
+MAX_FLOAT = 1e12
+
+
 def _check_types(topic: str, msg) -> None:
     # Cheap guards on the fields consumers index into; msgpack already gives the base types.
     for f in dataclasses.fields(msg):
         value = getattr(msg, f.name)
         want = f.type if isinstance(f.type, str) else ""
-        if want == "int" and not isinstance(value, int):
-            raise MalformedMessage(f"{topic}: field {f.name!r} should be an integer")
-        if want in ("float",) and not isinstance(value, (int, float)):
-            raise MalformedMessage(f"{topic}: field {f.name!r} should be a number")
+        if want == "int" and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INT):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be an integer from 0 to 2**62")
+        if want in ("float",) and (not isinstance(value, (int, float)) or not math.isfinite(value)
+                                   or abs(value) > MAX_FLOAT):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be a finite number within 1e12")
         if want == "str" and not isinstance(value, str):
             raise MalformedMessage(f"{topic}: field {f.name!r} should be text")
         if want in ("list",) and not isinstance(value, list):
@@ -262,6 +270,22 @@ WORLD_LIMIT_M = 10.0
 
 def _finite(values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def _bounded(value, depth: int = 0) -> bool:
+    """Every number in a nested summary finite and within 1e6 (angles, counts, seconds), at most
+    six levels deep, keys text."""
+    if depth > 6:
+        return False
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, (int, float)):
+        return math.isfinite(value) and abs(value) <= 1e6
+    if isinstance(value, list):
+        return all(_bounded(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _bounded(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _check_values(topic: str, msg) -> None:
@@ -283,17 +307,21 @@ def _check_values(topic: str, msg) -> None:
         if not (0 < msg.width <= 8192 and 0 < msg.height <= 8192):
             raise MalformedMessage(f"pose: size {msg.width}x{msg.height} out of range")
     elif topic == "score":
-        if not set(msg.joint_status.values()) <= STATUSES or msg.verdict not in STATUSES:
+        if not all(isinstance(k, str) and isinstance(v, str) and v in STATUSES for k, v in msg.joint_status.items()) \
+                or msg.verdict not in STATUSES:
             raise MalformedMessage("score: a joint status is not correct/near/wrong/none")
-        if not _finite([msg.score, msg.progress, msg.offset_s, *msg.joint_error_deg.values()]):
-            raise MalformedMessage("score: numbers must be finite")
+        if not _finite(msg.joint_error_deg.values()) or any(abs(v) > 360 for v in msg.joint_error_deg.values()):
+            raise MalformedMessage("score: joint errors must be finite degrees")
+        if not (0 <= msg.score <= 100 and 0 <= msg.progress <= 1 and abs(msg.offset_s) <= 3600):
+            raise MalformedMessage("score: score 0-100, progress 0-1, offset within an hour")
     elif topic == "session":
         if msg.event not in ("start", "end"):
             raise MalformedMessage(f"session: event {msg.event!r} is not start/end")
         s = msg.summary
-        if not _finite([s.get("score", 0), s.get("reps", 0)]) or not isinstance(s.get("joints", {}), dict) or \
-                not _finite(list(s.get("joints", {}).values())):
-            raise MalformedMessage("session: summary score/reps/joints must be finite numbers")
+        joints = s.get("joints", {})
+        if not isinstance(joints, dict) or not _bounded(s) or not 0 <= s.get("score", 0) <= 100 \
+                or not 0 <= s.get("reps", 0) <= 100_000 or not all(0 <= v <= 1 for v in joints.values()):
+            raise MalformedMessage("session: summary numbers out of range (score 0-100, reps, joints 0-1)")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
 

@@ -30,6 +30,10 @@ def _tune(sock: zmq.Socket) -> None:
     sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
 
 
+
+MAX_PLAUSIBLE_GAP = 1_000_000  # more than a day of frames at 10 fps
+MAX_COUNTER = 2**31 - 1  # counters saturate instead of growing past what Health can carry
+
 class Publisher:
     """Binds this service's endpoint and publishes any registered message on it."""
 
@@ -160,8 +164,10 @@ class Subscriber:
         # Health comes from many services; key sequences by (topic, sender).
         key = (msg.TOPIC, getattr(msg, "service", ""))
         last = self._last_seq.get(key)
-        if last is not None and msg.seq > last + 1:
-            self.dropped += msg.seq - last - 1
+        # A gap counts as lost messages; a sequence that goes back or leaps implausibly far is a
+        # restarted (or stray) sender: start counting again rather than add an absurd number.
+        if last is not None and last + 1 < msg.seq <= last + MAX_PLAUSIBLE_GAP:
+            self.dropped = min(self.dropped + msg.seq - last - 1, MAX_COUNTER)
         self._last_seq[key] = msg.seq
 
     def close(self) -> None:
