@@ -21,6 +21,8 @@ import numpy as np
 import zmq
 
 from common.bus import messages
+from common.bus.runtime import (AlreadyRunning, RuntimeDirError, die_with_supervisor, hold_instance_lock,
+                                prepare_runtime_dir)
 from common.config import Config
 
 log = logging.getLogger("silvergym")
@@ -49,6 +51,11 @@ class ServiceContext:
         return self.config.bus.all_endpoints()
 
 
+# A refused start (the socket folder is not ours, or another instance runs): systemd and the
+# supervisor see a configuration problem, not a crash.
+EXIT_REFUSED = 2
+
+
 def run(name: str, body: Callable[[ServiceContext], int | None], config: Config) -> int:
     setup_logging(name)
     stop = threading.Event()
@@ -58,14 +65,21 @@ def run(name: str, body: Callable[[ServiceContext], int | None], config: Config)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    os.makedirs(config.bus.runtime_dir, exist_ok=True)
-    ctx = zmq.Context()
+    die_with_supervisor()
     svc_log = logging.getLogger(name)
+    try:
+        folder = prepare_runtime_dir(config.bus.runtime_dir)
+        lock = hold_instance_lock(folder, name)
+    except (RuntimeDirError, AlreadyRunning) as exc:
+        svc_log.error("%s", exc)
+        return EXIT_REFUSED
+    ctx = zmq.Context()
     try:
         code = body(ServiceContext(name, config, ctx, stop, svc_log))
         return int(code or 0)
     finally:
         ctx.destroy(linger=0)
+        lock.close()
         sd_notify("STOPPING=1")
 
 

@@ -10,6 +10,7 @@ high-water mark of LOSSLESS_HWM.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -44,6 +45,8 @@ class Publisher:
         # frames; the bound only keeps memory flat toward a peer that is gone.
         self.sock.setsockopt(zmq.SNDHWM, topics.LATEST_ONLY_HWM if latest_only else topics.LOSSLESS_HWM)
         self.sock.bind(endpoint)
+        if endpoint.startswith("ipc://"):
+            os.chmod(endpoint[len("ipc://"):], 0o600)  # the service user's only (its folder is 0700 too)
         self.endpoint = endpoint
         self._seq: dict[str, int] = {}
 

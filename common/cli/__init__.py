@@ -82,6 +82,13 @@ def cmd_run(args) -> int:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
     overrides = configuration.merge(_overrides(args), extra)
     cfg = configuration.load(args.config, overrides)
+    from common.bus.runtime import AlreadyRunning, RuntimeDirError, hold_instance_lock, prepare_runtime_dir
+
+    try:
+        instance = hold_instance_lock(prepare_runtime_dir(cfg.bus.runtime_dir), "run")
+    except (RuntimeDirError, AlreadyRunning) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     names = demo_services(cfg)
     summaries = []
 
@@ -96,6 +103,7 @@ def cmd_run(args) -> int:
         import threading
         threading.Timer(args.seconds, sup.stop.set).start()
     code = sup.run()
+    instance.close()  # the lock is held for as long as the services run
     if args.once and summaries:
         print(json.dumps(summaries[-1], ensure_ascii=False))
     elif args.once and code == 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import zmq
 
 from common.bus import messages
+from common.bus.runtime import SUPERVISOR_PID_ENV
 from common.bus.sockets import Subscriber
 from common.config import Config
 
@@ -66,7 +68,9 @@ class Supervisor:
         return argv
 
     def _spawn(self, child: Child, now: float) -> None:
-        child.proc = subprocess.Popen(child.argv, stdout=self.child_stdout)
+        # The child asks Linux to end it with us (common/bus/runtime.die_with_supervisor).
+        env = {**os.environ, SUPERVISOR_PID_ENV: str(os.getpid())}
+        child.proc = subprocess.Popen(child.argv, stdout=self.child_stdout, env=env)
         child.started_at = child.last_health = now
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 

@@ -1,0 +1,105 @@
+"""The bus's runtime folder and process guards: what keeps another local user off the bus and a
+second copy of silvergym off the same sockets.
+
+- The socket folder is created, or checked, as the service user's own with mode 0700; a folder
+  owned by someone else, a symlink, or a plain file in its place is refused with one line saying
+  what to remove. Sockets and files a service creates are 0600 (umask 077).
+- One instance: `silvergym run` and each service hold an exclusive lock in that folder; a second
+  one is refused with the first's pid.
+- Children die with their supervisor (Linux parent-death signal), so a SIGKILLed `silvergym run`
+  leaves no orphans holding the sockets.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import signal
+import stat
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+class RuntimeDirError(RuntimeError):
+    """str() is one line: what is wrong with the socket folder and what to do."""
+
+
+class AlreadyRunning(RuntimeError):
+    """str() is one line naming the running instance's pid."""
+
+
+def _check_owned_private(path: Path, fix_mode: bool, open_bits: int = 0o077) -> None:
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise RuntimeDirError(f"{path} is a symbolic link, not the bus's own folder: remove it and start again")
+    if not stat.S_ISDIR(info.st_mode):
+        raise RuntimeDirError(f"{path} is a file, not a folder: remove it (rm {path}) and start again")
+    if info.st_uid != os.getuid():
+        raise RuntimeDirError(f"{path} belongs to user id {info.st_uid}, not to this service's user "
+                              f"({os.getuid()}): someone else made it; remove it (sudo rm -rf {path}) and start again")
+    if info.st_mode & open_bits:
+        if not fix_mode:
+            raise RuntimeDirError(f"{path} is open to other users (mode {info.st_mode & 0o777:o}): "
+                                  f"chmod 700 {path}")
+        os.chmod(path, 0o700)
+
+
+def prepare_runtime_dir(folder: str) -> Path:
+    """Create or verify the socket folder (and its parent under /tmp) as ours, mode 0700."""
+    path = Path(folder)
+    parent = path.parent
+    # The parent matters when it is the /tmp fallback: whoever owns it can swap the folder.
+    if str(parent).startswith("/tmp/"):
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_owned_private(parent, fix_mode=False, open_bits=0o022)  # nobody else may write there
+    else:
+        parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except FileExistsError:
+        pass  # a file in the way: said below
+    _check_owned_private(path, fix_mode=True)
+    strangers = [p.name for p in path.iterdir() if os.lstat(p).st_uid != os.getuid()]
+    if strangers:
+        raise RuntimeDirError(f"{path} holds files of another user ({', '.join(sorted(strangers)[:3])}): "
+                              f"remove them and start again")
+    os.umask(0o077)  # sockets (ipc) and files this process creates: the owner's only
+    return path
+
+
+def hold_instance_lock(folder: Path, name: str):
+    """An exclusive lock on <folder>/<name>.lock for this process's life; AlreadyRunning if held.
+    Returns the open file (keep a reference: closing it releases the lock)."""
+    lock_path = folder / f"{name}.lock"
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "unknown"
+        handle.close()
+        raise AlreadyRunning(f"silvergym {name} is already running (pid {pid}, lock {lock_path}); "
+                             f"stop it first (`systemctl stop silvergym.target` or kill {pid})") from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+SUPERVISOR_PID_ENV = "SILVERGYM_SUPERVISOR_PID"
+
+
+def die_with_supervisor() -> None:
+    """When started by `silvergym run` (its pid in the environment), ask Linux to SIGTERM this
+    process when the supervisor dies, and stop at once if it already has (a no-op elsewhere)."""
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if not supervisor:
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != supervisor:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
