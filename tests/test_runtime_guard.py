@@ -106,3 +106,25 @@ def test_one_run_at_a_time_and_no_orphans_after_a_sigkill(tmp_path):
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+def test_a_password_given_to_run_never_appears_in_a_childs_command_line(tmp_path):
+    """[reliability] finding 5: `--set uplink.password=…` reaches the services without showing
+    in `ps` (argv is world-readable; the environment only to the owner)."""
+    config = tmp_path / "silvergym.toml"
+    config.write_text(uplink_config(tmp_path, free_port()) + '\n[supervisor]\nservices = ["uplink"]\n')
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(config),
+                                "--set", "uplink.password=hunter2-secret"], stdout=out, stderr=subprocess.STDOUT,
+                               cwd=REPO)
+    try:
+        wait_for(lambda: "started uplink" in log.read_text(), 30, what="the uplink started")
+        child = int(log.read_text().split("started uplink (pid ")[1].split(")")[0])
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        environ = Path(f"/proc/{child}/environ").read_bytes()
+        assert b"hunter2" not in cmdline and b"hunter2-secret" in environ
+        assert oct(Path(f"/proc/{child}/environ").stat().st_mode & 0o777) == "0o400"
+    finally:
+        run.terminate()
+        run.wait(10)

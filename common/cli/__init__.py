@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 
 from common import config as configuration
@@ -26,9 +27,15 @@ PROCESSES = {
 }
 
 
+# The supervisor hands its children the run's overrides in the environment, not in argv: argv is
+# world-readable in /proc (`ps`), and an override may be a password.
+OVERRIDES_ENV = "SILVERGYM_OVERRIDES_JSON"
+
+
 def _overrides(args) -> dict:
-    """--set-json (what the supervisor hands its children) and --set KEY=VALUE, nested."""
-    overrides = json.loads(args.set_json) if getattr(args, "set_json", None) else {}
+    """The supervisor's overrides (environment), --set-json, and --set KEY=VALUE, nested."""
+    handed = os.environ.get(OVERRIDES_ENV) if getattr(args, "func", None) is cmd_service else None
+    overrides = json.loads(handed or getattr(args, "set_json", None) or "{}")
     for item in getattr(args, "set", None) or []:
         key, _, value = item.partition("=")
         node = overrides

@@ -22,6 +22,7 @@ import zmq
 
 from common.bus import messages
 from common.bus.runtime import SUPERVISOR_PID_ENV
+from common.cli import OVERRIDES_ENV
 from common.bus.sockets import Subscriber
 from common.config import Config
 
@@ -63,13 +64,13 @@ class Supervisor:
         argv = [sys.executable, "-m", "common.cli", "service", name]
         if self.config_path:
             argv += ["--config", str(self.config_path)]
-        if self.overrides:
-            argv += ["--set-json", json.dumps(self.overrides)]
         return argv
 
     def _spawn(self, child: Child, now: float) -> None:
         # The child asks Linux to end it with us (common/bus/runtime.die_with_supervisor).
         env = {**os.environ, SUPERVISOR_PID_ENV: str(os.getpid())}
+        if self.overrides:  # in the environment (owner-readable), never in argv (ps shows it to all)
+            env[OVERRIDES_ENV] = json.dumps(self.overrides)
         child.proc = subprocess.Popen(child.argv, stdout=self.child_stdout, env=env)
         child.started_at = child.last_health = now
         log.info("started %s (pid %d)", child.name, child.proc.pid)
