@@ -139,7 +139,10 @@ def test_bench_bus_and_codec_figures_are_measured():
 
     result = bus_bench(n=30)
     for kind in ("ipc", "tcp"):
-        assert result[kind]["received"] == 30 and result[kind]["frame_us_p50"] > 0
+        # Latest-only frames may be dropped at the publisher (seen: 2 of 30 with a model loaded in
+        # the same process); the figure must say so, and most must arrive.
+        assert result[kind]["received"] + result[kind]["dropped_latest_only"] == 30
+        assert result[kind]["received"] >= 20 and result[kind]["frame_us_p50"] > 0
     assert set(result["codec_us"]) >= {"frame_one_part_encode", "frame_msgpack_blob_decode", "pose_decode"}
 
 

@@ -195,17 +195,22 @@ def bus_bench(n: int = 300) -> dict:
                     i += 1
                     if sub.receive(100):
                         break
+                while sub.receive(300):  # warm-up frames still in flight would be taken for measured ones
+                    pass
                 for i in range(i, i + n):
                     frame = messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H, pixels=frame_pixels)
                     t0 = time.perf_counter()
                     pub.publish(frame)
-                    got = sub.receive(5000)  # generous: a loaded machine is slow, not lossy
+                    # A latest-only publisher may drop a frame while ZeroMQ has not yet heard that the
+                    # last one was read (its high-water mark is tiny on purpose): counted, not waited for.
+                    got = sub.receive(1000)
                     dt = time.perf_counter() - t0
                     if got:
                         times.append(dt * 1e6)
                 p50 = _pct(times, 50)
                 out[kind] = {"frame_us_p50": p50, "frame_us_p99": _pct(times, 99),
-                             "gb_per_s": round(frame_pixels.nbytes / (p50 * 1e-6) / 1e9, 2), "received": len(times)}
+                             "gb_per_s": round(frame_pixels.nbytes / (p50 * 1e-6) / 1e9, 2), "received": len(times),
+                             "dropped_latest_only": n - len(times)}
             finally:
                 sub.close()
                 pub.close()
