@@ -92,3 +92,20 @@ def test_readme_map_names_every_part_of_common():
         assert f"`common/{part}/`" in readme, f"README's map does not name common/{part}/"
         doc = (REPO / "common" / part / "__init__.py").read_text(encoding="utf-8")
         assert doc.startswith('"""') and "import" in doc, f"common/{part}/__init__.py lacks its docstring of rules"
+
+
+def test_the_wheel_carries_the_moved_package_data(tmp_path):
+    """The routines, schemas, locales and every sub-package (the renderer's included) are in
+    the package `pip install .` builds (pip fetches setuptools from PyPI for the build)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = zipfile.ZipFile(next(tmp_path.glob("silvergym-*.whl"))).namelist()
+    for wanted in ("common/coach/routines/squat.json", "common/central/schemas/session.schema.json",
+                   "common/locales/ko.json", "common/cli/__main__.py", "common/bus/runtime.py",
+                   "services/renderer/screen.py", "models/catalog.toml"):
+        assert wanted in names, f"{wanted} is missing from the wheel"
