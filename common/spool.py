@@ -7,11 +7,18 @@ broker's PUBACK. Records are keyed by their message id, so putting one twice sto
 Bound: at most `max_rows` records. When full, alerts older than a week are dropped first (and
 logged); session summaries are never dropped: `put` raises SpoolFull instead, which the caller
 logs as an error the installer can act on (free disk, fix the uplink).
+
+Damage: a spool that SQLite reports as corrupt (at open, or later) is moved aside as
+`<name>.corrupt-<unix time>` after every record that can still be read has been copied into a
+fresh spool, with one log line saying so; the services go on instead of crash-looping. A process
+whose spool was replaced under it by another (scoring and uplink share the file) notices the new
+file and reopens it.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -38,6 +45,35 @@ class Record:
     created: float
 
 
+def _salvage(path: Path) -> list[tuple]:
+    """Every outbox row of a damaged spool that SQLite can still read, row by row."""
+    rows: list[tuple] = []
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return rows
+    try:
+        try:
+            last = db.execute("SELECT max(rowid) FROM outbox").fetchone()[0] or 0
+        except sqlite3.Error:
+            last = 100_000  # the index is unreadable: try the rowids one by one
+        for rowid in range(1, min(last, 1_000_000) + 1):
+            try:
+                row = db.execute("SELECT msg_id, kind, priority, payload, created FROM outbox WHERE rowid = ?",
+                                 (rowid,)).fetchone()
+            except sqlite3.Error:
+                continue
+            if row and isinstance(row[0], str) and isinstance(row[3], str):
+                try:
+                    json.loads(row[3])
+                except ValueError:
+                    continue
+                rows.append(row)
+    finally:
+        db.close()
+    return rows
+
+
 def default_path() -> Path:
     return Path.home() / ".local/state/silvergym/spool.db"
 
@@ -47,6 +83,15 @@ class Spool:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_rows = max_rows
+        self.recovered = 0  # times a damaged spool was moved aside by this process
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise SpoolError(f"spool {self.path}: {exc}") from None
+            self._recover(exc)
+
+    def _open(self) -> None:
         # timeout: scoring and uplink write the same file; wait for the other's lock, don't fail.
         self.db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
         try:
@@ -55,18 +100,60 @@ class Spool:
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS outbox (msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
                 "priority INTEGER NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL)")
-        except sqlite3.Error as exc:
-            raise SpoolError(f"spool {self.path}: {exc}") from None
+            check = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {check}")
+            self._inode = os.stat(self.path).st_ino
+        except sqlite3.DatabaseError:
+            self.db.close()
+            raise
+
+    def _recover(self, why: Exception) -> None:
+        """Copy what can be read out of the damaged file, move it aside, start a fresh spool."""
+        rows = _salvage(self.path)
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.replace(side, Path(str(aside) + suffix))
+        self._open()
+        self.db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", rows)
+        self.recovered += 1
+        log.error("the spool %s was damaged (%s): moved it aside to %s, kept the %d records still readable in a "
+                  "fresh spool; if this repeats, check the storage card", self.path, why, aside.name, len(rows))
+
+    def _checked(self, fn, *args):
+        """Run fn on the database; reopen a spool another process replaced, recover a damaged one."""
+        if self._replaced():
+            self.db.close()
+            self._open()
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            raise SpoolError(f"the spool {self.path} cannot be used: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            self._recover(exc)
+            return fn(*args)
+
+    def _replaced(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino != self._inode
+        except FileNotFoundError:
+            return True
 
     def put(self, msg_id: str, kind: str, payload: dict) -> None:
-        try:
+        def insert():
             if self.depth() >= self.max_rows:
                 self._make_room()
             self.db.execute("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)",
                             (msg_id, kind, PRIORITY.get(kind, 0), json.dumps(payload, ensure_ascii=False), time.time()))
-        except sqlite3.OperationalError as exc:
-            raise SpoolError(f"could not write {kind} {msg_id} to the spool {self.path}: {exc}; "
-                             "free disk space, the record is kept in memory and retried") from None
+        try:
+            self._checked(insert)
+        except SpoolError as exc:
+            raise SpoolError(f"could not write {kind} {msg_id}: {exc}; free disk space, the record is kept in "
+                             "memory and retried") from None
 
     def _make_room(self) -> None:
         week_ago = time.time() - 7 * 86400
@@ -79,15 +166,16 @@ class Spool:
                             "for a long time: check the network and the uplink settings")
 
     def peek(self, limit: int = 50) -> list[Record]:
-        rows = self.db.execute("SELECT msg_id, kind, payload, created FROM outbox ORDER BY priority DESC, created "
-                               "LIMIT ?", (limit,)).fetchall()
+        rows = self._checked(lambda: self.db.execute(
+            "SELECT msg_id, kind, payload, created FROM outbox ORDER BY priority DESC, created LIMIT ?",
+            (limit,)).fetchall())
         return [Record(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def delete(self, msg_id: str) -> None:
-        self.db.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,))
+        self._checked(lambda: self.db.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,)))
 
     def depth(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        return self._checked(lambda: self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()

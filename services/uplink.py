@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from common.bus.sockets import Subscriber
+from common.bus.sockets import RateLimitedLog, Subscriber
 from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher
@@ -163,19 +163,25 @@ def main(ctx: ServiceContext) -> int:
     link.start()
     latest_health: dict = {}
     next_health = 0.0
+    spool_trouble = RateLimitedLog(every_s=30.0)
     try:
         while not ctx.stop.is_set():
             # Session/Alert events only wake us: their records are already in the spool.
             for msg in events.receive(timeout_ms=200):
                 if msg.TOPIC == "health":
                     latest_health[msg.service] = msg
-            sent = pump(link, spool)
             now = time.monotonic()
+            try:
+                sent = pump(link, spool)
+                if now >= next_health:
+                    link.send_health(health_payload(latest_health, spool.depth()))
+                    next_health = now + cfg.health_every_s
+            except SpoolError as exc:  # disk trouble: say so now and then, keep the link, try again
+                spool_trouble.warn("spool", f"{exc}; retrying")
+                ctx.stop.wait(1.0)
+                continue
             if sent:
                 health.stats.tick(now)
-            if now >= next_health:
-                link.send_health(health_payload(latest_health, spool.depth()))
-                next_health = now + cfg.health_every_s
             health.maybe_publish(now, dropped=events.dropped, malformed=events.malformed,
                                  state="connected" if link.connected else "offline",
                                  detail=lambda: {"spool_depth": spool.depth()})

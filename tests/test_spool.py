@@ -38,3 +38,61 @@ def test_full_spool_drops_week_old_alerts_but_never_a_session(tmp_path):
     with pytest.raises(SpoolFull, match="unreachable"):
         spool.put("s4", "session", {})
     assert spool.depth() == 3
+
+
+def damage(path, first_page: int = 2, pages: int = 2, page_size: int = 4096) -> None:
+    """Overwrite whole pages in the middle of an SQLite file, as a failing SD card might."""
+    with open(path, "r+b") as f:
+        f.seek(first_page * page_size)
+        f.write(b"\xa5" * pages * page_size)
+
+
+def filled(path, n: int = 300) -> None:
+    spool = Spool(path)
+    for i in range(n):
+        spool.put(f"s{i:04d}", "session", {"session_id": f"s{i:04d}", "note": "x" * 200})
+    spool.close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file, as after a clean stop
+    db.close()
+
+
+def test_a_spool_damaged_in_the_middle_is_moved_aside_and_what_is_readable_kept(tmp_path, caplog):
+    """[reliability] finding 6: damage no longer crash-loops the uplink or stops the run."""
+    path = tmp_path / "spool.db"
+    filled(path)
+    damage(path, first_page=3, pages=2)
+    with caplog.at_level("ERROR"):
+        spool = Spool(path)
+    kept = spool.depth()
+    print(f"\n300 records, 2 pages damaged: {kept} kept, moved aside: {[p.name for p in tmp_path.glob('*.corrupt-*')]}")
+    assert spool.recovered == 1 and 250 <= kept < 300
+    assert len([p for p in tmp_path.iterdir() if ".corrupt-" in p.name]) >= 1
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "moved it aside" in errors[0].getMessage() and "\n" not in errors[0].getMessage()
+    spool.put("new", "session", {"n": 1})  # and it works as a spool again
+    assert spool.depth() == kept + 1 and spool.peek(1)
+    spool.close()
+
+
+def test_a_spool_that_is_not_a_database_at_all_is_replaced(tmp_path):
+    path = tmp_path / "spool.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    spool = Spool(path)
+    assert spool.recovered == 1 and spool.depth() == 0
+    spool.put("s1", "session", {"n": 1})
+    assert spool.depth() == 1
+    spool.close()
+
+
+def test_another_process_replacing_the_spool_is_noticed(tmp_path):
+    """Scoring and uplink share the file: when one moves a damaged spool aside, the other follows."""
+    path = tmp_path / "spool.db"
+    other = Spool(path)
+    other.put("old", "session", {"n": 0})
+    path.rename(tmp_path / "aside.db")  # what the other process's recovery does
+    fresh = Spool(path)
+    fresh.put("new", "session", {"n": 1})
+    assert [r.msg_id for r in other.peek()] == ["new"]
+    other.close()
+    fresh.close()

@@ -132,3 +132,20 @@ def test_mqtt_3_1_1_for_brokers_without_mqtt_5(tmp_path, broker, processes):
         assert listener.of("/session")[0]["msg_id"] == "s311-000001"
     finally:
         listener.close()
+
+
+def test_a_damaged_spool_at_start_is_salvaged_and_delivered_not_crash_looped(tmp_path, broker, processes):
+    """[reliability] finding 6, tier 3: the uplink starts on a spool with two damaged pages."""
+    from tests.test_spool import damage, filled
+
+    filled(tmp_path / "spool.db", 300)
+    damage(tmp_path / "spool.db", first_page=3, pages=2)
+    listener = Listener(broker.port)
+    procs = processes(uplink_config(tmp_path, broker.port))
+    try:
+        uplink = procs.start("uplink")
+        wait_for(lambda: len(listener.of("/session")) >= 250, 60, interval_s=0.2, what="the salvaged sessions delivered")
+        assert uplink.poll() is None and "moved it aside" in procs.log_text("uplink")
+        print(f"\n{len(listener.of('/session'))} of 300 sessions delivered from a damaged spool")
+    finally:
+        listener.close()
