@@ -105,6 +105,13 @@ class UplinkConfig(MqttConnection):
     spool_path: str = Field("", description="SQLite spool; default ~/.local/state/silvergym/spool.db.")
     spool_max_rows: int = Field(100_000, gt=0, description="Spool bound; see docs/mqtt.md for the policy.")
     health_every_s: float = Field(10.0, gt=0, description="Seconds between health messages to the broker.")
+    delete_on: Literal["ack", "puback"] = Field("ack", description=(
+        "When a spooled record may leave the device: 'ack' once the central collector says it stored it "
+        "(end to end, survives a broker that dies before saving), 'puback' once the broker has it (for a "
+        "central side without acknowledgements)."))
+    resend_after_s: float = Field(30.0, gt=0, description=(
+        "With delete_on = 'ack': seconds before an unacknowledged record is sent again (doubling up to "
+        "10 minutes); a reconnect sends everything unacknowledged at once."))
 
 
 class CollectorConfig(MqttConnection):

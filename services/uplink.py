@@ -1,8 +1,12 @@
-"""Uplink service: spool → MQTT (QoS 1, persistent session) → delete on PUBACK; Health at QoS 0.
+"""Uplink service: spool → MQTT (QoS 1, persistent session) → delete when the central collector
+acknowledges it (silvergym/v1/<site>/<device>/ack), resending until then; Health at QoS 0.
 
-Topics silvergym/v1/<site>/<device>/{session,alert,health,status}; JSON payloads described in
-docs/mqtt.md. Records carry their id (session_id / alert_id) so the central side deduplicates
-what a crash between PUBACK and delete sends twice. Alerts go first. No image ever leaves.
+Topics silvergym/v1/<site>/<device>/{session,alert,health,status,ack}; JSON payloads described in
+docs/mqtt.md. A broker's PUBACK only says the broker has the message, which it can still lose
+(kill -9 before it saves); the collector's acknowledgement says the row is committed. Records carry
+their id (session_id / alert_id) so what is sent twice is stored once. Alerts go first. No image
+ever leaves. `uplink.delete_on = "puback"` keeps the older behaviour for a central side without
+acknowledgements.
 """
 from __future__ import annotations
 
@@ -50,13 +54,17 @@ class Link:
         self.root = topic_root(self.cfg)
         self.client = make_client(self.cfg)
         self.connected = False
-        self.acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.acked: queue.SimpleQueue[int] = queue.SimpleQueue()  # PUBACKs (mids)
         self.in_flight: dict[int, str] = {}  # mid -> spool msg_id
+        self.collector_acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()  # (msg_id, result)
+        self.awaiting: dict[str, tuple[float, int]] = {}  # msg_id -> (resend at, times sent)
+        self.reconnected = False  # set on paho's thread; pump resends everything unacknowledged
         self._last_refusal = ""
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_message = self._on_message
         self._said_unreachable = False
 
     def start(self) -> None:
@@ -83,6 +91,9 @@ class Link:
         self._said_unreachable = False
         self.connected = True
         self.in_flight.clear()  # anything unacknowledged is sent again from the spool
+        self.reconnected = True
+        if self.cfg.delete_on == "ack":
+            client.subscribe(f"{self.root}/ack", qos=1)
         self.log.info("connected to broker %s:%d", self.cfg.host, self.cfg.port)
         client.publish(f"{self.root}/status", json.dumps({"state": "online", "unix": time.time()}), qos=1, retain=True)
 
@@ -100,6 +111,15 @@ class Link:
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         self.acked.put(mid)
 
+    def _on_message(self, client, userdata, msg):
+        try:
+            ack = json.loads(msg.payload.decode("utf-8"))
+            msg_id, result = ack["msg_id"], ack["result"]
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return  # not an acknowledgement we understand: the record is simply sent again later
+        if isinstance(msg_id, str) and isinstance(result, str):
+            self.collector_acks.put((msg_id, result))
+
     def send(self, kind: str, msg_id: str, payload: dict) -> None:
         body = json.dumps({"msg_id": msg_id, **payload}, ensure_ascii=False)
         info = self.client.publish(f"{self.root}/{kind}", body, qos=1)
@@ -111,26 +131,51 @@ class Link:
             self.client.publish(f"{self.root}/health", json.dumps(payload), qos=0)
 
 
-def pump(link: Link, spool: Spool) -> int:
-    """Delete what the broker acknowledged; send what is spooled and not yet in flight."""
-    sent_ids = 0
+RESEND_MAX_S = 600.0
+
+
+def pump(link: Link, spool: Spool, now: float | None = None) -> int:
+    """Delete what is acknowledged (by the collector, or with delete_on = "puback" by the
+    broker); send what is spooled and not awaiting an acknowledgement. Returns records sent."""
+    now = time.monotonic() if now is None else now
+    end_to_end = link.cfg.delete_on == "ack"
     while True:
         try:
             mid = link.acked.get_nowait()
         except queue.Empty:
             break
         msg_id = link.in_flight.pop(mid, None)
-        if msg_id:
+        if msg_id and not end_to_end:
             spool.delete(msg_id)
+    while True:
+        try:
+            msg_id, result = link.collector_acks.get_nowait()
+        except queue.Empty:
+            break
+        if result == "rejected":
+            link.log.error("the central collector rejected record %s and will never store it (see its log); "
+                           "removed from the spool", msg_id)
+        spool.delete(msg_id)
+        link.awaiting.pop(msg_id, None)
     if not link.connected:
         return 0
+    if link.reconnected:  # the broker may have lost what it had: send everything unacknowledged again
+        link.reconnected = False
+        link.awaiting.clear()
     pending = set(link.in_flight.values())
+    sent_ids = 0
     for record in spool.peek(MAX_IN_FLIGHT * 2):
         if len(link.in_flight) >= MAX_IN_FLIGHT:
             break
-        if record.msg_id not in pending:
-            link.send(record.kind, record.msg_id, record.payload)
-            sent_ids += 1
+        if record.msg_id in pending:
+            continue
+        if end_to_end:
+            due, times = link.awaiting.get(record.msg_id, (0.0, 0))
+            if now < due:
+                continue
+            link.awaiting[record.msg_id] = (now + min(RESEND_MAX_S, link.cfg.resend_after_s * 2**times), times + 1)
+        link.send(record.kind, record.msg_id, record.payload)
+        sent_ids += 1
     return sent_ids
 
 

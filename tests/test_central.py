@@ -334,3 +334,86 @@ def test_report_file_names_from_participant_names_stay_in_the_folder():
     assert safe_file_name("김영희") == "김영희"
     assert "/" not in safe_file_name("../../etc/passwd") and ".." not in safe_file_name("../../etc/passwd")
     assert safe_file_name("kim\nERROR") == "kim_ERROR" and safe_file_name("///") == "participant"
+
+
+# -- [reliability] finding 2: end to end, nothing lost when the broker dies -----------------------
+def kill9(proc) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+@needs_broker
+def test_300_sessions_through_broker_uplink_and_collector_kill_9_arrive_exactly_once(tmp_path, processes):
+    """Injected: 300 sessions spooled in 10 rounds; every round the broker is killed with -9 (its
+    in-memory queue and sessions lost) and restarted, and the uplink killed with -9 and restarted;
+    once the collector too. Survives: every session stored exactly once, the spool empty."""
+    import time as clock
+
+    port = free_port()
+    workdir = str(tmp_path / "broker")
+    procs = processes(config_text(tmp_path, port, extra_uplink="resend_after_s = 3.0"))
+    central = Store(str(tmp_path / "central.db"))
+    spool = Spool(tmp_path / "spool.db")
+    broker = LocalBroker(port=port, workdir=workdir).start()
+    started = clock.monotonic()
+    try:
+        collector = procs.start_command("collector", ["collect"])
+        wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+        uplink = procs.start("uplink")
+        for round_ in range(10):
+            for i in range(round_ * 30, round_ * 30 + 30):
+                spool.put(session_record(i)["session_id"], "session", session_record(i))  # what scoring does
+            # Let some of the round get under way, then pull the rug mid-flight.
+            wait_for(lambda: spool.depth() < 30 * (round_ + 1) - central.count("sessions") + 30, 10,
+                     interval_s=0.05, what="the round under way")
+            kill9(broker.proc)
+            broker.proc = None
+            kill9(uplink)
+            if round_ == 5:
+                kill9(collector)
+                collector = procs.start_command("collector", ["collect"])
+            broker = LocalBroker(port=port, workdir=workdir).start()
+            uplink = procs.start("uplink")
+        wait_for(lambda: central.count("sessions") >= 300 and spool.depth() == 0, 120, interval_s=0.5,
+                 what="300 sessions stored centrally and the spool empty")
+        rows = [r[0] for r in central.db.execute("SELECT msg_id FROM sessions")]
+        assert len(rows) == 300 and set(rows) == {session_record(i)["session_id"] for i in range(300)}
+        print(f"\n300 sessions, 10 broker kill -9, 10 uplink kill -9, 1 collector kill -9: "
+              f"{len(rows)} stored once each, 0 lost, in {clock.monotonic() - started:.0f} s")
+    finally:
+        central.close()
+        spool.close()
+        procs.stop_all()
+        broker.stop()
+
+
+@needs_broker
+def test_the_collector_acknowledges_stored_duplicate_and_rejected_records(tmp_path, processes):
+    """Each session gets its ack on the device's own topic; a payload that will never validate is
+    acknowledged as rejected (so its device stops resending it), a second copy as duplicate."""
+    port = free_port()
+    procs = processes(config_text(tmp_path, port))
+    broker = LocalBroker(port=port, workdir=str(tmp_path / "broker")).start()
+    acks: list = []
+    device = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="pi7-test")
+    device.on_message = lambda c, u, m: acks.append((m.topic, json.loads(m.payload)))
+    try:
+        procs.start_command("collector", ["collect"])
+        wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+        device.connect("127.0.0.1", port)
+        device.loop_start()
+        device.subscribe("silvergym/v1/center1/pi7/ack", qos=1)
+        good = json.dumps({"msg_id": session_record(1)["session_id"], **session_record(1)})
+        bad = json.dumps({"msg_id": "session-bad-xxxxxxxx", **session_record(2), "routine": 5})
+        for payload in (good, good, bad):
+            device.publish("silvergym/v1/center1/pi7/session", payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: len(acks) >= 3, 20, what="three acknowledgements")
+        assert {(a["msg_id"], a["result"]) for _, a in acks} == {
+            (session_record(1)["session_id"], "stored"), (session_record(1)["session_id"], "duplicate"),
+            ("session-bad-xxxxxxxx", "rejected")}
+        assert {t for t, _ in acks} == {"silvergym/v1/center1/pi7/ack"}
+    finally:
+        device.loop_stop()
+        device.disconnect()
+        procs.stop_all()
+        broker.stop()

@@ -42,7 +42,9 @@ class Listener:
         self.client.disconnect()
 
 
-def uplink_config(tmp_path, port: int) -> str:
+def uplink_config(tmp_path, port: int, delete_on: str = "ack") -> str:
+    """delete_on = "puback" for the tests with a broker and no collector (nobody acknowledges
+    end to end there); the central tests run the default, end-to-end acknowledgement."""
     return f"""
 [bus]
 runtime_dir = "{tmp_path / 'run'}"
@@ -52,6 +54,7 @@ site = "center1"
 device = "pi7"
 spool_path = "{tmp_path / 'spool.db'}"
 health_every_s = 1.0
+delete_on = "{delete_on}"
 """
 
 
@@ -68,7 +71,7 @@ def test_spooled_sessions_and_alerts_are_delivered_and_removed(tmp_path, broker,
         spool.put(f"s{i}", "session", {"session_id": f"s{i}", "summary": {"score": 80 + i}})
     spool.put("a1", "alert", {"alert_id": "a1", "kind": "fall"})
     listener = Listener(broker.port)
-    procs = processes(uplink_config(tmp_path, broker.port))
+    procs = processes(uplink_config(tmp_path, broker.port, delete_on="puback"))
     try:
         procs.start("uplink")
         wait_for(lambda: len(listener.of("/session")) == 5 and listener.of("/alert"), 20, what="all records delivered")
@@ -87,7 +90,7 @@ def test_spooled_sessions_and_alerts_are_delivered_and_removed(tmp_path, broker,
 def test_broker_outage_keeps_records_spooled_until_it_returns(tmp_path, processes):
     port = free_port()
     spool = Spool(tmp_path / "spool.db")
-    procs = processes(uplink_config(tmp_path, port))
+    procs = processes(uplink_config(tmp_path, port, delete_on="puback"))
     procs.start("uplink")
     spool.put("s1", "session", {"session_id": "s1"})
     wait_for(lambda: "unreachable" in procs.log_text("uplink"), 20, what="the uplink to notice the broker is down")
@@ -125,7 +128,7 @@ def test_mqtt_3_1_1_for_brokers_without_mqtt_5(tmp_path, broker, processes):
     spool = Spool(tmp_path / "spool.db")
     spool.put("s311-000001", "session", {"session_id": "s311-000001"})
     listener = Listener(broker.port)
-    procs = processes(uplink_config(tmp_path, broker.port) + 'protocol = "3.1.1"\n')
+    procs = processes(uplink_config(tmp_path, broker.port, delete_on="puback") + 'protocol = "3.1.1"\n')
     try:
         procs.start("uplink")
         wait_for(lambda: spool.depth() == 0 and listener.of("/session"), 20, what="delivery over MQTT 3.1.1")
@@ -141,7 +144,7 @@ def test_a_damaged_spool_at_start_is_salvaged_and_delivered_not_crash_looped(tmp
     filled(tmp_path / "spool.db", 300)
     damage(tmp_path / "spool.db", first_page=3, pages=2)
     listener = Listener(broker.port)
-    procs = processes(uplink_config(tmp_path, broker.port))
+    procs = processes(uplink_config(tmp_path, broker.port, delete_on="puback"))
     try:
         uplink = procs.start("uplink")
         wait_for(lambda: len(listener.of("/session")) >= 250, 60, interval_s=0.2, what="the salvaged sessions delivered")

@@ -27,6 +27,8 @@ import jsonschema
 log = logging.getLogger("collector")
 
 KINDS = ("session", "alert", "health", "status")
+ACK = "ack"  # silvergym/v1/<site>/<device>/ack: what the collector says back about a session or alert
+ACKED_KINDS = ("session", "alert")
 
 # Bounds every payload meets before the schema sees it; they are the storage's own limits too
 # (PostgreSQL INTEGER, no NUL in TEXT) and keep a log line short.
@@ -94,6 +96,27 @@ def check_bounds(value, where: str = "", depth: int = 0) -> None:
         for key, item in value.items():
             check_bounds(key, f"{where}/(key)", depth + 1)
             check_bounds(item, f"{where}/{printable(key, 40)}", depth + 1)
+
+
+def ack_payload(msg_id: str, result: str) -> str:
+    """The acknowledgement a device waits for before it deletes a record: result is "stored",
+    "duplicate" (stored before) or "rejected" (will never be stored; do not send it again)."""
+    return json.dumps({"msg_id": msg_id, "result": result})
+
+
+def claimed_id(payload: bytes) -> str | None:
+    """The msg_id a rejected payload claims, when one can be read safely (to tell its device to
+    stop resending it); None otherwise."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        data = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    msg_id = data.get("msg_id") if isinstance(data, dict) else None
+    if isinstance(msg_id, str) and 8 <= len(msg_id) <= 200 and msg_id.isprintable():
+        return msg_id
+    return None
 
 
 def parse(topic: str, payload: bytes) -> tuple[str, str, str, dict]:
@@ -203,19 +226,34 @@ class Collector:
                       printable(msg.topic, 120), type(exc).__name__, printable(exc), self.failed)
 
     def handle(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if len(parts) == 5 and parts[4] == ACK:
+            return  # our own acknowledgements, seen through the wildcard subscription
         try:
             site, device, kind, data = parse(topic, payload)
         except Invalid as exc:
             self.rejected += 1
             log.warning("rejected a message: %s (nothing stored; rejected so far: %d)", exc, self.rejected)
+            msg_id = claimed_id(payload)
+            if len(parts) == 5 and parts[4] in ACKED_KINDS and msg_id:
+                self._ack(parts[2], parts[3], msg_id, "rejected")
             return
         if self.store.save(site, device, kind, data, time.time()):
             self.stored += 1
             if kind == "alert":
                 log.warning("ALERT from %s/%s: %s (%s)", site, device, data["kind"],
                             printable(data.get("participant", ""), 80))
-        elif kind in ("session", "alert"):
-            self.duplicates += 1
+            result = "stored"
+        else:
+            if kind in ACKED_KINDS:
+                self.duplicates += 1
+            result = "duplicate"
+        if kind in ACKED_KINDS:
+            # Only now, with the row committed, may the device delete its copy.
+            self._ack(site, device, data["msg_id"], result)
+
+    def _ack(self, site: str, device: str, msg_id: str, result: str) -> None:
+        self.client.publish(f"silvergym/v1/{site}/{device}/{ACK}", ack_payload(msg_id, result), qos=1)
 
     def start(self) -> None:
         from common.config import mqtt_connect_persistent
