@@ -171,3 +171,14 @@ def test_the_four_reported_crashes_are_refused_at_decode():
                          layout="coco17", keypoints=[])
     for msg in (score, session, pose):
         assert through_the_wire(msg) is None
+
+
+def test_health_from_unknown_senders_is_refused_so_no_table_grows_without_bound():
+    """[reliability] finding 8: the renderer and the uplink keep one entry per Health sender (and
+    the uplink forwards them); a stray publisher inventing names must not grow them."""
+    def health(service: str, state: str = "ok"):
+        return messages.Health(seq=1, t_capture_ns=1, service=service, fps=1.0, latency_p50_ms=1.0,
+                               latency_p95_ms=1.0, dropped=0, malformed=0, state=state)
+    assert through_the_wire(health("uplink")) is not None
+    assert through_the_wire(health("service-4711")) is None
+    assert through_the_wire(health("uplink", state="x" * 5000)) is None

@@ -262,6 +262,8 @@ def _check_types(topic: str, msg) -> None:
 
 
 STATUSES = {"correct", "near", "wrong", "none"}
+# Who publishes Health: the five services and the demo's simulated participant.
+HEALTH_SENDERS = frozenset(("camera", "inference", "scoring", "renderer", "uplink", "simulator"))
 
 
 # A body's landmarks lie within a few metres of its hips; anything farther is not a person.
@@ -324,6 +326,10 @@ def _check_values(topic: str, msg) -> None:
             raise MalformedMessage("session: summary numbers out of range (score 0-100, reps, joints 0-1)")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
+    if topic == "health" and (msg.service not in HEALTH_SENDERS or len(msg.state) > 32 or len(msg.backend) > 32):
+        # Consumers keep one entry per sender (and the uplink forwards them): only known senders,
+        # short states, so a stray publisher cannot grow them without bound.
+        raise MalformedMessage(f"health: unknown sender {msg.service[:40]!r} or an over-long state")
 
 
 def _attach_pixels(frame: Frame, pixels) -> Frame:
