@@ -15,7 +15,7 @@ from pathlib import Path
 from common.bus import messages
 
 from common.coach import routine as routines
-from common.bus.sockets import Publisher, Subscriber
+from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.coach.fall import FallDetector
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
@@ -51,6 +51,7 @@ class Sessions:
         self.idle_until = 0.0
         self.alerts: list[dict] = []
         self._unsent: list[tuple[str, str, dict]] = []
+        self._spool_trouble = RateLimitedLog(every_s=30.0)
         self.paused_at_ns = 0
         self._next_announce = 0.0
         # Beside the spool: a session in progress survives a crash or restart of this service.
@@ -89,8 +90,8 @@ class Sessions:
         while self._unsent:
             try:
                 self.spool.put(*self._unsent[0])
-            except (SpoolFull, SpoolError) as exc:
-                self.ctx.log.error("%s", exc)
+            except (SpoolFull, SpoolError) as exc:  # retried every loop: said at most every 30 s
+                self._spool_trouble.warn("spool", f"{exc} ({len(self._unsent)} record(s) waiting)")
                 return
             self._unsent.pop(0)
 
