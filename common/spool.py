@@ -27,6 +27,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PRIORITY = {"alert": 10, "session": 0}
+RESERVE_BYTES = 1 << 20  # set aside beside the spool, given back when the disk fills up
 
 
 class SpoolFull(RuntimeError):
@@ -90,6 +91,7 @@ class Spool:
             if isinstance(exc, sqlite3.OperationalError):
                 raise SpoolError(f"spool {self.path}: {exc}") from None
             self._recover(exc)
+        self._keep_reserve()
 
     def _open(self) -> None:
         # timeout: scoring and uplink write the same file; wait for the other's lock, don't fail.
@@ -152,8 +154,43 @@ class Spool:
         try:
             self._checked(insert)
         except SpoolError as exc:
-            raise SpoolError(f"could not write {kind} {msg_id}: {exc}; free disk space, the record is kept in "
-                             "memory and retried") from None
+            # A full disk: give back the space set aside for this moment, so the session that just
+            # ended is on disk (and survives a restart) rather than only in memory.
+            if not self._use_reserve():
+                raise SpoolError(f"could not write {kind} {msg_id}: {exc}; free disk space, the record is kept "
+                                 "in memory and retried") from None
+            try:
+                self._checked(insert)
+            except SpoolError as again:
+                raise SpoolError(f"could not write {kind} {msg_id}: {again}; free disk space, the record is kept "
+                                 "in memory and retried") from None
+            log.error("the disk is full: the spool used the %d KiB set aside for this and stored %s %s; free disk "
+                      "space (the next records wait in memory until then)", RESERVE_BYTES // 1024, kind, msg_id)
+            return
+        self._keep_reserve()
+
+    @property
+    def reserve_path(self) -> Path:
+        return Path(str(self.path) + ".reserve")
+
+    def _keep_reserve(self) -> None:
+        """Set RESERVE_BYTES aside next to the spool (again, once space has returned)."""
+        if self.reserve_path.exists():
+            return
+        try:
+            with open(self.reserve_path, "wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            self.reserve_path.unlink(missing_ok=True)  # no room yet: try again after the next write
+
+    def _use_reserve(self) -> bool:
+        try:
+            self.reserve_path.unlink()
+            return True
+        except FileNotFoundError:
+            return False
 
     def _make_room(self) -> None:
         week_ago = time.time() - 7 * 86400

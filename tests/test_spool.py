@@ -96,3 +96,46 @@ def test_another_process_replacing_the_spool_is_noticed(tmp_path):
     assert [r.msg_id for r in other.peek()] == ["new"]
     other.close()
     fresh.close()
+
+
+def test_a_full_disk_still_takes_the_session_that_just_ended(tmp_path):
+    """[reliability] finding 6: on a really full file system (a 4 MiB tmpfs, mounted here as root)
+    the spool gives back the 1 MiB it set aside, so the ended session is on disk, not only in
+    memory; it sets the space aside again once there is room."""
+    import os
+    import subprocess
+
+    from common.spool import RESERVE_BYTES, SpoolError
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.decode().strip()}); needs root")
+    try:
+        spool = Spool(disk / "spool.db")
+        assert (disk / "spool.db.reserve").stat().st_size == RESERVE_BYTES
+        filler = disk / "filler"
+        with open(filler, "wb") as f:  # fill the rest of the disk
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        big = {"note": "x" * 20000}
+        stored = 0
+        with pytest.raises(SpoolError):
+            for i in range(200):
+                spool.put(f"s{i}", "session", big)
+                stored += 1
+        assert not (disk / "spool.db.reserve").exists()  # the reserve went into the spool
+        assert spool.depth() == stored and stored > 0
+        print(f"\n4 MiB disk filled: {stored} sessions of 20 kB stored, the last ones with the reserve")
+        filler.unlink()  # space returns
+        spool.put("after", "session", {"n": 1})
+        assert (disk / "spool.db.reserve").exists() and spool.depth() == stored + 1
+        spool.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+        assert os.path.ismount(disk) is False
