@@ -417,3 +417,30 @@ def test_the_collector_acknowledges_stored_duplicate_and_rejected_records(tmp_pa
         device.disconnect()
         procs.stop_all()
         broker.stop()
+
+
+def test_report_is_safe_on_any_stored_value(tmp_path):
+    """[reliability] finding 8: rows stored before the collector bounded payloads (NaN, infinity,
+    a timestamp of 1e300) are left out with a note; the report is written, never an empty file."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    store = Store(str(tmp_path / "central.db"))
+    for i in range(3):
+        store.save("c", "d", "session", {"msg_id": f"s-{i:08d}", **session_record(i, day=i)}, 0.0)
+    store.close()
+    db = sqlite3.connect(tmp_path / "central.db")  # what an older collector let in
+    for n, (started, score) in enumerate([(1e300, 50.0), (1.7e9, float("nan")), (float("inf"), 1.0)]):
+        body = {"msg_id": f"bad-{n:06d}", **session_record(10 + n), "started_unix": started}
+        body["summary"]["score"] = score
+        db.execute("INSERT INTO sessions VALUES (?, 'c', 'd', 'kim', 'squat', ?, ?, 5, ?)",
+                   (body["msg_id"], started, score, json.dumps(body)))
+    db.commit()
+    db.close()
+    out = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "left out 3 stored session(s)" in done.stderr
+    assert "3 sessions" in out.read_text(encoding="utf-8")

@@ -9,8 +9,12 @@ import base64
 import datetime as dt
 import html
 import io
+import math
+import os
 import subprocess
 import sys
+
+from pathlib import Path
 
 import matplotlib
 
@@ -148,8 +152,29 @@ def run(args) -> int:
         sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
     finally:
         store.close()
-    out = args.output or f"report-{safe_file_name(args.participant)}.html"
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(render(args.participant, sessions, alerts))
-    print(f"wrote {out}: {len(sessions)} sessions, {len(alerts)} alerts", file=sys.stderr)
+    usable = [s for s in sessions if plottable(s)]
+    if len(usable) < len(sessions):
+        print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
+              "(stored before the collector checked them)", file=sys.stderr)
+    out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
+    page = render(args.participant, usable, [a for a in alerts if _finite_time(a.get("unix"))])
+    tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
     return 0
+
+
+def _finite_time(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 4102444800  # to 2100
+
+
+def plottable(session: dict) -> bool:
+    """A stored session whose numbers a chart can take (rows stored before payloads were bounded
+    may hold NaN, infinities or times far outside any calendar)."""
+    summary = session.get("summary")
+    if not isinstance(summary, dict) or not _finite_time(session.get("started_unix")):
+        return False
+    numbers = [summary.get("score"), summary.get("reps"), *summary.get("joints", {}).values(),
+               *(v.get("range") for v in summary.get("range_of_motion", {}).values() if isinstance(v, dict))]
+    return all(isinstance(n, (int, float)) and math.isfinite(n) and abs(n) < 1e6 for n in numbers if n is not None)
