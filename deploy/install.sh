@@ -78,13 +78,27 @@ if [ ! -f /etc/silvergym/silvergym.toml ]; then
   write /etc/silvergym/silvergym.toml 0644 < "$SRC/deploy/silvergym.toml"
 fi
 if [ ! -f /etc/silvergym/environment ]; then
-  printf '# SILVERGYM_MQTT_PASSWORD=...\n' | write /etc/silvergym/environment 0600
+  printf '# SILVERGYM_MQTT_PASSWORD=... (step 7 writes the local broker password here)\n' | write /etc/silvergym/environment 0600
 fi
 
-step "7. Local Mosquitto on 127.0.0.1 (and a bridge to the central broker if --bridge)"
+step "7. Local Mosquitto on 127.0.0.1, with a password (and a bridge to the central broker if --bridge)"
 write /etc/mosquitto/conf.d/silvergym.conf 0644 < "$SRC/deploy/mosquitto/local.conf"
+# The uplink's login to the local broker: generated once, kept in files only root, mosquitto and
+# systemd read (mode 600), never on a command line.
+if [ ! -f /etc/mosquitto/silvergym.passwd ]; then
+  if [ "$DRY" -eq 1 ]; then echo "+ generate the local broker's password for user silvergym-uplink (files mode 0600)"; else
+    password=$(openssl rand -hex 24)
+    install -m 0600 -o mosquitto -g mosquitto /dev/null /etc/mosquitto/silvergym.passwd
+    printf 'silvergym-uplink:%s\n' "$password" > /etc/mosquitto/silvergym.passwd
+    mosquitto_passwd -U /etc/mosquitto/silvergym.passwd
+    printf 'SILVERGYM_MQTT_PASSWORD=%s\n' "$password" | write /etc/silvergym/environment 0600
+    unset password
+  fi
+fi
 if [ -n "$BRIDGE" ]; then
-  sed "s/CENTRAL_HOST:PORT/$BRIDGE/" "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0644
+  # It holds the device's central login: mode 0600, readable by the broker's user only.
+  sed "s/CENTRAL_HOST:PORT/$BRIDGE/" "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0600
+  run chown mosquitto:mosquitto /etc/mosquitto/conf.d/silvergym-bridge.conf
 fi
 run systemctl enable --now mosquitto
 run systemctl restart mosquitto

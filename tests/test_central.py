@@ -212,6 +212,7 @@ def test_the_acl_example_lets_a_device_write_only_under_its_own_topic(tmp_path):
                 c.loop_stop()
                 c.disconnect()
             publish("pi8", "b", "silvergym/v1/center1/pi7/status")  # pretending to be another device
+            publish("pi7", "a", "silvergym/v1/center2/pi7/status")  # its own id under another site
             publish("pi7", "a", "silvergym/v1/center1/pi7/status")  # its own topic
             wait_for(lambda: got, 10, what="the device's own message")
             assert got == ["silvergym/v1/center1/pi7/status"]

@@ -39,6 +39,10 @@ def test_install_dry_run_prints_the_plan_and_changes_nothing():
     steps = [ln for ln in done.stdout.splitlines() if ln.startswith("== ")]
     assert len(steps) == 9
     assert "libedgetpu1-std" in done.stdout and "systemctl enable silvergym.target" in done.stdout
+    # [reliability] finding 5: the local broker is not anonymous, its password made once, in 0600 files.
+    assert "generate the local broker's password" in done.stdout
+    local = (REPO / "deploy/mosquitto/local.conf").read_text()
+    assert "allow_anonymous false" in local and "password_file" in local
     assert not any(ln.startswith(("Reading", "Setting up")) for ln in done.stdout.splitlines())
 
 
