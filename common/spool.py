@@ -82,7 +82,10 @@ def default_path() -> Path:
 class Spool:
     def __init__(self, path: str | Path = "", max_rows: int = 100_000):
         self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(f"cannot make the spool's folder {self.path.parent}: {exc.strerror}") from None
         self.max_rows = max_rows
         self.recovered = 0  # times a damaged spool was moved aside by this process
         try:
@@ -151,6 +154,12 @@ class Spool:
                 self._make_room()
             self.db.execute("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)",
                             (msg_id, kind, PRIORITY.get(kind, 0), json.dumps(payload, ensure_ascii=False), time.time()))
+            # Into the main file at once: records waiting in the WAL are what a damaged WAL loses
+            # without a word (SQLite drops the frames after a bad checksum). Writes here are rare.
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.OperationalError:
+                pass  # no room to copy it over yet: the record is committed in the WAL all the same
         try:
             self._checked(insert)
         except SpoolError as exc:

@@ -223,12 +223,16 @@ def boot_id() -> str:
         return ""
 
 
+# Not 2 (a configuration error stops the whole run): the supervisor and systemd restart it.
+EXIT_SPOOL_UNAVAILABLE = 1
+
+
 def main(ctx: ServiceContext) -> int:
     try:
         spool = Spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows)
-    except SpoolError as exc:
-        ctx.log.error("%s", exc)
-        return 2
+    except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
+        ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
+        return EXIT_SPOOL_UNAVAILABLE
     try:
         poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose", "control"])
         pub = Publisher(ctx.zmq, ctx.endpoint())

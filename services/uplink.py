@@ -194,13 +194,17 @@ def health_payload(latest: dict, spool_depth: int) -> dict:
     }
 
 
+# Not 2 (a configuration error stops the whole run): the supervisor and systemd restart it.
+EXIT_SPOOL_UNAVAILABLE = 1
+
+
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.uplink
     try:
         spool = Spool(cfg.spool_path, cfg.spool_max_rows)
-    except SpoolError as exc:
-        ctx.log.error("%s", exc)
-        return 2
+    except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
+        ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
+        return EXIT_SPOOL_UNAVAILABLE
     events = Subscriber(ctx.zmq, ctx.endpoints(), ["session", "alert", "health"])
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)

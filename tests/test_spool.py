@@ -139,3 +139,40 @@ def test_a_full_disk_still_takes_the_session_that_just_ended(tmp_path):
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
         assert os.path.ismount(disk) is False
+
+
+def test_committed_records_survive_a_damaged_wal(tmp_path):
+    """[reliability] finding 6: a WAL damaged after commits lost 26 of 50 records silently; each
+    put now reaches the main file at once, so a damaged WAL loses none."""
+    path = tmp_path / "spool.db"
+    reader = Spool(path)  # another process holding the spool open, as the uplink does
+    writer = Spool(path)
+    for i in range(50):
+        writer.put(f"s{i:02d}", "session", {"n": i})
+    wal = tmp_path / "spool.db-wal"
+    if wal.exists() and wal.stat().st_size > 64:
+        with open(wal, "r+b") as f:
+            f.seek(64)
+            f.write(b"\x5a" * min(4096, wal.stat().st_size - 64))
+    writer.close()
+    reader.close()
+    assert Spool(path).depth() == 50
+
+
+def test_a_spool_that_cannot_be_opened_is_a_restartable_exit_not_a_stop(tmp_path):
+    """A full or read-only disk at start: exit 1 (the supervisor and systemd restart the service
+    until the spool opens), not 2, which stops the whole run."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (tmp_path / "silvergym.toml").write_text(f'[bus]\nruntime_dir = "{tmp_path / "run"}"\n[uplink]\n'
+                                            f'spool_path = "{folder / "sub" / "spool.db"}"\n')
+    (folder / "sub").write_text("a file where the spool's folder should be")
+    done = subprocess.run([sys.executable, "-m", "common.cli", "service", "uplink", "--config",
+                           str(tmp_path / "silvergym.toml")], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "restarted until the spool can be opened" in done.stdout + done.stderr
