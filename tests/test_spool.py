@@ -176,3 +176,38 @@ def test_a_spool_that_cannot_be_opened_is_a_restartable_exit_not_a_stop(tmp_path
                            str(tmp_path / "silvergym.toml")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "restarted until the spool can be opened" in done.stdout + done.stderr
+
+
+def test_scoring_says_a_full_spool_once_not_ten_times_a_second(tmp_path, caplog):
+    """[reliability] finding 6: the same disk-full error was logged 12 times a second."""
+    import logging
+    import threading
+
+    import zmq
+
+    from common import config as configuration
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from services.scoring import Sessions
+
+    (tmp_path / "run").mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    spool.db.execute("PRAGMA max_page_count = 3")  # a full disk, as SQLite sees it
+    spool.reserve_path.unlink()  # and nothing set aside any more
+    try:
+        sessions = Sessions(ctx, pub, spool)
+        with caplog.at_level(logging.WARNING):
+            sessions._outbox("s1", "session", {"summary": {"note": "x" * 50_000}})
+            for _ in range(100):  # ten seconds of the service's loop
+                sessions.flush_outbox()
+        said = [r for r in caplog.records if "s1" in r.getMessage()]
+        assert len(said) == 1 and "waiting" in said[0].getMessage()
+        assert sessions._unsent  # kept, to be retried
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
