@@ -116,7 +116,12 @@ class UplinkConfig(MqttConnection):
 
 class CollectorConfig(MqttConnection):
     """The central server's side (`silvergym collect`, `silvergym report`)."""
-    client_id: str = Field("silvergym-collector", description="MQTT client id (its persistent session).")
+    client_id: str = Field("silvergym-collector", description=(
+        "MQTT client id (its persistent session); each collector of a group needs its own."))
+    shared_group: str = Field("silvergym", description=(
+        "MQTT 5 shared-subscription group: collectors with the same group split the messages between them "
+        "(several processes or machines, one PostgreSQL). Empty: a plain subscription. Ignored with "
+        "protocol 3.1.1, which has no shared subscriptions."))
     db: str = Field(default_factory=lambda: str(Path.home() / ".local/share/silvergym/central.db"), description=(
         "SQLite file path, or a PostgreSQL DSN postgresql://user:pass@host/db."))
 

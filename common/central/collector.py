@@ -198,6 +198,13 @@ class Store:
         self.db.close()
 
 
+def subscription(cfg) -> str:
+    """What a collector subscribes to: with MQTT 5 and a group, the shared subscription that lets
+    several collectors split the devices' messages (each message goes to one of them)."""
+    topic = "silvergym/v1/+/+/#"
+    return f"$share/{cfg.shared_group}/{topic}" if cfg.protocol == "5" and cfg.shared_group else topic
+
+
 class Collector:
     def __init__(self, cfg, store: Store):
         from common.config import mqtt_client
@@ -213,8 +220,9 @@ class Collector:
         if rc.is_failure:
             log.error("broker %s:%d refused the collector: %s", self.cfg.host, self.cfg.port, rc)
             return
-        log.info("subscribed to silvergym/v1/+/+/# on %s:%d", self.cfg.host, self.cfg.port)
-        client.subscribe("silvergym/v1/+/+/#", qos=1)
+        topic = subscription(self.cfg)
+        log.info("subscribed to %s on %s:%d", topic, self.cfg.host, self.cfg.port)
+        client.subscribe(topic, qos=1)
 
     def _on_message(self, client, userdata, msg):
         # Runs on paho's network thread: an exception escaping here would end collection for good.
@@ -258,6 +266,13 @@ class Collector:
     def start(self) -> None:
         from common.config import mqtt_connect_persistent
 
+        if subscription(self.cfg).startswith("$share/"):
+            # In a group, no persistent session: a killed collector's session would go on taking
+            # its share of the messages and hold them; the live ones take everything instead, and
+            # devices send again what was not acknowledged (docs/mqtt.md).
+            self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30, clean_start=True)
+            self.client.loop_start()
+            return
         mqtt_connect_persistent(self.client, self.cfg)
 
     def stop(self) -> None:
@@ -270,7 +285,7 @@ def run(args) -> int:
     from common.bus.service import setup_logging
 
     setup_logging("collector")
-    cfg = load(args.config, {}).collector
+    cfg = load(args.config, getattr(args, "overrides", {})).collector
     try:
         store = Store(cfg.db)
     except (sqlite3.Error, ImportError, OSError) as exc:

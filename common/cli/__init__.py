@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("collect", help="central side: store sessions and alerts from MQTT (SQLite/PostgreSQL)")
     sp.add_argument("--config")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a config key, e.g. collector.client_id=collector-2 (repeatable)")
     sp.set_defaults(func=lazy("common.central.collector"))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
@@ -265,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.overrides = _overrides(args)  # for commands outside this package (the central side)
     try:
         return int(args.func(args) or 0)
     except configuration.ConfigError as exc:
