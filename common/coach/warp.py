@@ -46,6 +46,7 @@ class TempoTracker:
     memory_s: float = 2.0
     start_window_s: float = 1.5
     window_s: float = 3.0
+    tempo_window_s: float = 1.0  # the judged track keeps min_rate..max_rate over this long
     # Charged per unit of |rate - 1| (degrees of mean error): the natural tempo wins a tie.
     rate_charge_deg: float = 3.0
     position: float | None = None  # τ, routine seconds
@@ -58,7 +59,6 @@ class TempoTracker:
     _window: np.ndarray | None = None  # grid indices
     _cost: np.ndarray | None = None
     _rates: np.ndarray = field(init=False)
-    tempo_window_s: float = 1.0
     _track: deque = field(default_factory=deque)  # (t, position) of the judged positions, last second
     _started: float = 0.0
 
