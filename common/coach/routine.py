@@ -112,8 +112,41 @@ class Routine:
         return self._phases[self.keyframe_at(t)]
 
 
+def _check(data: dict, where: str) -> None:
+    """The values a routine file may hold, each wrong one named with what to do."""
+    def bad(field: str, why: str):
+        raise RoutineError(f"{where}: {field} {why}")
+    if not isinstance(data, dict):
+        raise RoutineError(f"{where}: a routine file is one JSON object (see docs/routines.md)")
+    for field in ("duration_s", "hold_s"):
+        if field in data and not (isinstance(data[field], (int, float)) and not isinstance(data[field], bool)
+                                  and data[field] >= 0):
+            bad(field, f"must be a number of seconds, 0 or more (got {data[field]!r})")
+    for joint, rule in (data.get("joints") or {}).items():
+        if not isinstance(rule, dict):
+            bad(f"joints.{joint}", "must be an object like {\"tolerance\": 15, \"near\": 30}")
+        tol, near = rule.get("tolerance", 15.0), rule.get("near", 30.0)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (tol, near)) or tol <= 0:
+            bad(f"joints.{joint}.tolerance", f"must be a positive number of degrees (got {tol!r})")
+        if near < tol:
+            bad(f"joints.{joint}.near", f"({near}) must not be below its tolerance ({tol})")
+    reps = data.get("reps")
+    if reps is not None:
+        if not isinstance(reps, dict) or not reps.get("joints"):
+            bad("reps", "must name the joints to count on, e.g. {\"joints\": [\"left_knee\"], \"low\": 125, ...}")
+        unknown = [j for j in reps["joints"] if j not in ALL_ANGLES]
+        if unknown:
+            bad("reps.joints", f"has {unknown}, which are not joint angles; known: {', '.join(ALL_ANGLES)}")
+        low, high = reps.get("low"), reps.get("high")
+        if not all(isinstance(v, (int, float)) for v in (low, high)) or not low < high:
+            bad("reps.low/high", f"must be numbers with low below high (got {low!r} and {high!r})")
+        if reps.get("start", "high") not in ("high", "low"):
+            bad("reps.start", f"must be \"high\" or \"low\" (got {reps.get('start')!r})")
+
+
 def parse(data: dict, source: str = "") -> Routine:
-    where = source or data.get("name", "routine")
+    where = source or (data.get("name", "routine") if isinstance(data, dict) else "routine")
+    _check(data, where)
     try:
         joints = {j: JointRule(**rule) for j, rule in data["joints"].items()}
         unknown = [j for j in joints if j not in ALL_ANGLES]
@@ -137,8 +170,28 @@ def parse(data: dict, source: str = "") -> Routine:
             seated_variant=data.get("seated_variant", ""), kind=data.get("kind", "routine"),
             hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), view=view,
             source=source)
-    except (KeyError, TypeError) as exc:
-        raise RoutineError(f"{where}: bad routine file ({type(exc).__name__}: {exc})") from None
+    except KeyError as exc:
+        raise RoutineError(f"{where}: the field {exc} is missing (see docs/routines.md)") from None
+    except (TypeError, ValueError) as exc:
+        raise RoutineError(f"{where}: a value has the wrong type ({exc}); see docs/routines.md") from None
+
+
+def read_json(path: Path):
+    """A JSON file as a user saved it: UTF-8 (a BOM from a Windows editor is fine); anything else
+    is one RoutineError saying what to do."""
+    if path.is_dir():
+        raise RoutineError(f"{path} is a folder; give the routine's .json file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RoutineError(f"{path} is not UTF-8 text (saved as CP949 / EUC-KR?): save it as UTF-8 and try "
+                           "again") from None
+    if not text.strip():
+        raise RoutineError(f"{path} is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RoutineError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
 
 
 def bundled() -> list[str]:
@@ -149,7 +202,7 @@ def bundled() -> list[str]:
 def load(name_or_path: str) -> Routine:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.exists():
-        return parse(json.loads(path.read_text(encoding="utf-8")), str(path))
+        return parse(read_json(path), str(path))
     res = resources.files("common.coach").joinpath("routines").joinpath(f"{name_or_path}.json")
     if not res.is_file():
         raise RoutineError(f"no routine {name_or_path!r}: not a file, and the bundled ones are {', '.join(bundled())}")

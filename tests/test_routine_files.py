@@ -1,0 +1,72 @@
+"""[ship] (in part): a routine file a carer edits by hand gets one clear line for what is wrong,
+never a traceback, and nothing wrong is accepted in silence. Tier 1, plus the command line once."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from common.coach import routine as routines
+from tests.conftest import REPO
+
+
+def squat_with(**changes) -> dict:
+    data = json.loads((REPO / "common/coach/routines/squat.json").read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return data
+
+
+CASES = [
+    ("malformed JSON", b'{"name": "x",', "not valid JSON at line 1"),
+    ("empty file", b"", "is empty"),
+    ("saved in CP949", json.dumps(squat_with(**{"title.ko": "의자"}), ensure_ascii=False).encode("cp949"),
+     "not UTF-8 text .* save it as UTF-8"),
+    ("duration as text", json.dumps(squat_with(duration_s="ten")).encode(), "duration_s must be a number"),
+    ("negative duration", json.dumps(squat_with(duration_s=-5)).encode(), "duration_s must be a number"),
+    ("negative tolerance", json.dumps(squat_with(**{"joints.left_knee.tolerance": -3})).encode(),
+     "joints.left_knee.tolerance must be a positive"),
+    ("near below tolerance", json.dumps(squat_with(**{"joints.left_knee.near": 5})).encode(),
+     r"joints.left_knee.near \(5\) must not be below its tolerance"),
+    ("reps on the nose", json.dumps(squat_with(**{"reps.joints": ["nose"]})).encode(), "reps.joints has"),
+    ("low above high", json.dumps(squat_with(**{"reps.low": 170})).encode(), "low below high"),
+    ("unknown start", json.dumps(squat_with(**{"reps.start": "middle"})).encode(), "reps.start must be"),
+    ("keyframes missing", json.dumps({k: v for k, v in squat_with().items() if k != "keyframes"}).encode(),
+     "field 'keyframes' is missing"),
+]
+
+
+@pytest.mark.parametrize("what, content, says", CASES, ids=[c[0] for c in CASES])
+def test_a_bad_routine_file_is_one_line_naming_what_is_wrong(tmp_path, what, content, says):
+    path = tmp_path / "mine.json"
+    path.write_bytes(content)
+    with pytest.raises(routines.RoutineError, match=says) as caught:
+        routines.load(str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_utf8_bom_from_a_windows_editor_is_fine(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(squat_with(), ensure_ascii=False).encode("utf-8"))
+    assert routines.load(str(path)).name == "squat"
+
+
+def test_a_folder_instead_of_a_file(tmp_path):
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(routines.RoutineError, match="is a folder"):
+        routines.load(str(tmp_path / "folder.json"))
+
+
+def test_the_command_line_says_it_in_one_line_with_exit_2(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_bytes(json.dumps(squat_with(**{"reps.start": "middle"})).encode())
+    done = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", str(path), "--video",
+                           str(tmp_path / "none.mp4")], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {path}: reps.start must be")
