@@ -70,3 +70,32 @@ def test_the_command_line_says_it_in_one_line_with_exit_2(tmp_path):
                            str(tmp_path / "none.mp4")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {path}: reps.start must be")
+
+
+def report(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "common.cli", "report", *argv], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+
+
+def test_report_inputs_that_cannot_work_are_one_line_and_exit_2(tmp_path):
+    """[ship] (in part): report --db to a missing file (no longer created), a file that is not a
+    database, -o into a missing folder, and a participant nobody stored (the stored ones named)."""
+    from common.central.collector import Store
+    from tests.test_central import session_record
+
+    store = Store(str(tmp_path / "central.db"))
+    store.save("c", "d", "session", {"msg_id": "s-00000001", **session_record(1)}, 0.0)
+    store.close()
+    (tmp_path / "notes.txt").write_text("not a database")
+    cases = [
+        (["kim", "--db", str(tmp_path / "nope" / "x.db")], "no database at"),
+        (["kim", "--db", str(tmp_path / "notes.txt")], "is not an SQLite database"),
+        (["kim", "--db", str(tmp_path / "central.db"), "-o", str(tmp_path / "missing" / "r.html")], "does not exist"),
+        (["nobody", "--db", str(tmp_path / "central.db"), "-o", str(tmp_path / "r.html")],
+         "no sessions stored for 'nobody'; the participants stored are: kim"),
+    ]
+    for argv, says in cases:
+        done = report(*argv)
+        last = done.stderr.strip().splitlines()[-1]
+        assert done.returncode == 2 and "Traceback" not in done.stderr and says in last, (argv, done.stderr)
+    assert not (tmp_path / "nope").exists()  # nothing created by a typo

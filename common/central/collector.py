@@ -186,6 +186,9 @@ class Store:
     def count(self, table: str) -> int:
         return self._exec(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
+    def participants(self) -> list[str]:
+        return [r[0] for r in self._exec("SELECT DISTINCT participant FROM sessions ORDER BY participant").fetchall()]
+
     def sessions_of(self, participant: str) -> list[dict]:
         rows = self._exec("SELECT payload FROM sessions WHERE participant = ? ORDER BY started_unix", (participant,))
         return [json.loads(r[0]) for r in rows.fetchall()]

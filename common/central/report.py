@@ -143,26 +143,61 @@ def safe_file_name(name: str) -> str:
 
 
 def run(args) -> int:
-    from common.central.collector import Store
+    from common.central.collector import Store, printable
     from common.config import load
 
-    cfg = load(args.config, {}).collector
-    store = Store(args.db or cfg.db)
+    import sqlite3
+
+    cfg = load(args.config, getattr(args, "overrides", {})).collector
+    db = args.db or cfg.db
+    out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
+    problem = _input_problem(db, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
-    finally:
-        store.close()
+        store = Store(db)
+        try:
+            sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
+            known = store.participants() if not sessions else []
+        finally:
+            store.close()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        print(f"error: cannot read the database {db}: {exc}; give the collector's database (--db)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
+        print(f"error: cannot reach the database {db}: {printable(exc)}", file=sys.stderr)
+        return 2
+    if not sessions:
+        print(f"error: no sessions stored for {args.participant!r}; the participants stored are: "
+              f"{', '.join(known) if known else 'none yet'}", file=sys.stderr)
+        return 2
     usable = [s for s in sessions if plottable(s)]
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
-    out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
     page = render(args.participant, usable, [a for a in alerts if _finite_time(a.get("unix"))])
     tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
     return 0
+
+
+def _input_problem(db: str, out: Path) -> str:
+    """One line for a --db or -o that cannot work, checked before anything is read or written."""
+    if not db.startswith(("postgresql://", "postgres://")):
+        path = Path(db.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return f"no database at {path}: give the collector's database file (--db) or its config (--config)"
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return f"{path} is not an SQLite database: give the collector's database file (--db)"
+    if not out.parent.is_dir():
+        return f"the folder {out.parent} for the report does not exist: create it or choose another -o"
+    if out.is_dir():
+        return f"{out} is a folder: give a file name for the report (-o report.html)"
+    return ""
 
 
 def _finite_time(value) -> bool:

@@ -119,6 +119,26 @@ def cmd_run(args) -> int:
     return code
 
 
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("silvergym")
+    except PackageNotFoundError:
+        return "(not installed: running from a source tree)"
+
+
+def seconds_or_more(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more (argparse turns the error into one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more seconds")
+    return value
+
+
 def lazy(module: str):
     """A subcommand whose whole implementation is `module.run(args)`, imported only when used."""
     return lambda args: importlib.import_module(module).run(args)
@@ -169,6 +189,7 @@ def cmd_routine(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="silvergym", description="Senior exercise coach on the edge.")
+    p.add_argument("--version", action="version", version=f"silvergym {installed_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp):
@@ -208,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", default="")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
     sp.add_argument("--config")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     sp.set_defaults(func=lazy("common.central.report"))
 
     sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
@@ -245,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("score", help="score a video offline against a routine")
     sp.add_argument("--routine", required=True)
     sp.add_argument("--video", required=True)
-    sp.add_argument("--lag", type=float, default=0.0, help="delay the participant by this many seconds")
+    sp.add_argument("--lag", type=seconds_or_more, default=0.0, help="delay the participant by this many seconds")
     sp.add_argument("--naive", action="store_true", help="same-timestamp comparison, for comparison")
     sp.add_argument("--model", default="")
     sp.add_argument("--json", action="store_true")
