@@ -99,3 +99,30 @@ def test_report_inputs_that_cannot_work_are_one_line_and_exit_2(tmp_path):
         last = done.stderr.strip().splitlines()[-1]
         assert done.returncode == 2 and "Traceback" not in done.stderr and says in last, (argv, done.stderr)
     assert not (tmp_path / "nope").exists()  # nothing created by a typo
+
+
+def test_collect_says_once_when_the_broker_is_not_there(tmp_path):
+    """[ship] (in part): `collect` toward a port nobody serves logs one line with what to check."""
+    import signal
+    import time
+
+    from common.mosquitto import free_port
+    from tests.conftest import wait_for
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[collector]\nport = {free_port()}\ndb = "{tmp_path / "c.db"}"\n')
+    log = tmp_path / "collect.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "common.cli", "collect", "--config", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_for(lambda: "unreachable" in log.read_text(), 20, what="the collector to say the broker is unreachable")
+        # paho retries after 1, 2 and 4 s: watch those attempts for a repeat of the line.
+        end = time.monotonic() + 7
+        while time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    said = [line for line in log.read_text().splitlines() if "unreachable" in line]
+    assert len(said) == 1 and "collector.port" in said[0], log.read_text()

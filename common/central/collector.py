@@ -217,11 +217,25 @@ class Collector:
         self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_disconnect = self._on_disconnect
+        self._said_unreachable = False
         self.client.reconnect_delay_set(1, 30)
 
+    def _on_connect_fail(self, client, userdata):
+        if not self._said_unreachable:  # paho retries every few seconds: say it once until it works
+            log.error("broker %s:%d is unreachable (or does not speak MQTT); retrying: check collector.host and "
+                      "collector.port, and that the broker runs", self.cfg.host, self.cfg.port)
+            self._said_unreachable = True
+
+    def _on_disconnect(self, client, userdata, flags, rc, props):
+        log.warning("lost the broker %s:%d (%s); reconnecting", self.cfg.host, self.cfg.port, rc)
+
     def _on_connect(self, client, userdata, flags, rc, props):
+        self._said_unreachable = False
         if rc.is_failure:
-            log.error("broker %s:%d refused the collector: %s", self.cfg.host, self.cfg.port, rc)
+            log.error("broker %s:%d refused the collector: %s; check collector.username and the password",
+                      self.cfg.host, self.cfg.port, rc)
             return
         topic = subscription(self.cfg)
         log.info("subscribed to %s on %s:%d", topic, self.cfg.host, self.cfg.port)
