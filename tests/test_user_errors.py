@@ -1,5 +1,7 @@
-"""[ship] (in part): a routine file a carer edits by hand gets one clear line for what is wrong,
-never a traceback, and nothing wrong is accepted in silence. Tier 1, plus the command line once."""
+"""[ship] (in part): what a carer or installer gets wrong — a hand-edited routine file, a report's
+database or output, a broker that is not there — gets one clear line saying what is wrong and
+what to do (exit 2 on the command line), never a traceback, and nothing wrong is accepted in
+silence."""
 from __future__ import annotations
 
 import json
