@@ -128,3 +128,21 @@ def test_collect_says_once_when_the_broker_is_not_there(tmp_path):
         proc.wait(10)
     said = [line for line in log.read_text().splitlines() if "unreachable" in line]
     assert len(said) == 1 and "collector.port" in said[0], log.read_text()
+
+
+def test_run_and_demo_check_routine_and_video_before_starting_anything(tmp_path):
+    """[ship] (in part): `run --routine nosuch` was a renderer traceback and restarts; `run/demo
+    --video /nonexistent.mp4` waited forever; `demo --config bad.toml` left its broker running."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[nosuch]\nkey = 1\n")
+    cases = [
+        (["run", "--routine", "nosuch"], "no routine 'nosuch'"),
+        (["run", "--video", str(tmp_path / "none.mp4")], "no such file"),
+        (["demo", "--video", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "demo")], "no such file"),
+        (["demo", "--config", str(bad), "--out", str(tmp_path / "demo2")], "unknown key"),
+    ]
+    for argv, says in cases:
+        done = subprocess.run([sys.executable, "-m", "common.cli", *argv], capture_output=True, text=True,
+                              cwd=REPO, timeout=60)
+        assert done.returncode == 2 and says in done.stderr.strip().splitlines()[-1], (argv, done.stderr)
+    assert not (tmp_path / "demo2" / "broker").exists()  # no private broker was started for a bad config

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from common import config as configuration
 
@@ -89,6 +90,10 @@ def cmd_run(args) -> int:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
     overrides = configuration.merge(_overrides(args), extra)
     cfg = configuration.load(args.config, overrides)
+    problem = startup_problem(cfg)
+    if problem:  # said once here, before five services start and restart over it
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from common.bus.runtime import AlreadyRunning, RuntimeDirError, hold_instance_lock, prepare_runtime_dir
 
     try:
@@ -137,6 +142,28 @@ def seconds_or_more(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more seconds")
     return value
+
+
+def startup_problem(cfg: configuration.Config) -> str:
+    """What would make a service fail at once, found before anything starts: an unknown routine,
+    or a video or picture file that is not there (a camera may still be plugged in later)."""
+    from common.coach import routine as routines
+    from common.media import SourceError, source_kind
+
+    try:
+        routines.load(cfg.scoring.routine)
+    except routines.RoutineError as exc:
+        return str(exc)
+    source = cfg.camera.source
+    if source in ("auto", "sim"):
+        return ""
+    try:
+        kind = source_kind(source)
+    except SourceError as exc:
+        return str(exc)
+    if kind in ("video", "image") and not Path(source).is_file():
+        return f"camera.source {source}: no such file; check the path (or use a camera: camera.source = \"auto\")"
+    return ""
 
 
 def lazy(module: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -48,6 +49,14 @@ def run(args) -> int:
     }
     if args.video:
         overrides["camera"] = {"source": args.video, "loop": True}
+    # Everything that can be wrong with the config or the inputs is said before the private broker
+    # starts (a bad config used to leave it running) and before waiting for a session.
+    from common.cli import startup_problem
+
+    problem = startup_problem(configuration.load(args.config, overrides))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     broker, watcher = None, None
     received: list = []
     arrived = threading.Event()
