@@ -170,3 +170,16 @@ def test_sequence_leaps_and_restarts_do_not_overflow_the_dropped_counter(zctx, r
     finally:
         sub.close()
         rogue.close(linger=0)
+
+
+def test_a_figure_bench_cannot_measure_is_null_and_said_in_words():
+    """[perf] (in part): without ../shared the drawn frames hold no person, so capture->Score
+    cannot be measured; that was NaN (not JSON). Now null in the JSON and words in the table."""
+    import json
+
+    from common.cli.bench import _pct
+    from common.cli.benchdoc import _verdict
+
+    assert _pct([], 50) is None and _pct([1.0, 3.0], 50) == 2.0
+    assert json.dumps({"p95": _pct([], 95)}, allow_nan=False) == '{"p95": null}'
+    assert _verdict(None, 20.0, False) == "n/a"

@@ -29,8 +29,10 @@ from common.mosquitto import BrokerError, LocalBroker, free_port
 W, H = 640, 480
 
 
-def _pct(values, q) -> float:
-    return round(float(np.percentile(values, q)), 3) if len(values) else float("nan")
+def _pct(values, q) -> float | None:
+    """A percentile, or None (JSON null, "not measured" in the table) when nothing was measured:
+    never NaN, which is not JSON."""
+    return round(float(np.percentile(values, q)), 3) if len(values) else None
 
 
 def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
@@ -209,7 +211,8 @@ def bus_bench(n: int = 300) -> dict:
                         times.append(dt * 1e6)
                 p50 = _pct(times, 50)
                 out[kind] = {"frame_us_p50": p50, "frame_us_p99": _pct(times, 99),
-                             "gb_per_s": round(frame_pixels.nbytes / (p50 * 1e-6) / 1e9, 2), "received": len(times),
+                             "gb_per_s": round(frame_pixels.nbytes / (p50 * 1e-6) / 1e9, 2) if p50 else None,
+                             "received": len(times),
                              "dropped_latest_only": n - len(times)}
             finally:
                 sub.close()
@@ -365,6 +368,7 @@ def run(args) -> int:
     from common.bus.service import setup_logging
 
     setup_logging("bench", stream=sys.stderr)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the table and the JSON line only
     shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[3] / "shared")
     models = [args.model] if args.model else ["blazepose-full", "movenet-lightning"]
     log = (lambda s: print(s, file=sys.stderr, flush=True))
@@ -389,5 +393,5 @@ def run(args) -> int:
     if not args.json:
         from common.cli.benchdoc import table
         print(table(result))
-    print(json.dumps(result))
+    print(json.dumps(result, allow_nan=False))
     return 0

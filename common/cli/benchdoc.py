@@ -16,7 +16,9 @@ def table(r: dict) -> str:
     lines += ["| figure | " + " | ".join(r["models"]) + " |", "|---|" + "---|" * len(r["models"])]
 
     def row(label, fn):
-        lines.append(f"| {label} | " + " | ".join(str(fn(m)) for m in r["models"].values()) + " |")
+        # None is a figure this run could not measure (e.g. no person in drawn frames): say so.
+        lines.append(f"| {label} | " + " | ".join(str(fn(m)).replace("None", "not measured")
+                                                   for m in r["models"].values()) + " |")
 
     row("1. bare model: backend", lambda m: m["bare"]["backend"])
     row("1. bare model: fps", lambda m: m["bare"]["fps"])
