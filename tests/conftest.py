@@ -26,6 +26,17 @@ def media_file(name: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def person_clip(tmp_path_factory) -> Path:
+    """A clip of a drawn person doing arm raises (10 fps, 320x240, 6 s), made here: the core
+    tests' camera source, so graph, fault and supervisor tests run on a fresh clone without
+    ../shared. Both pose models find the person in every frame (common/coach/synthetic.py)."""
+    from common.coach import routine as routines
+    from common.coach.synthetic import write_person_clip
+
+    return write_person_clip(tmp_path_factory.mktemp("clip") / "person.mp4", routines.load("arm_raise"))
+
+
 def wait_for(condition, timeout_s: float = 10.0, interval_s: float = 0.05, what: str = "condition"):
     """Poll until condition() is truthy; fail with `what` after the deadline."""
     deadline = time.monotonic() + timeout_s

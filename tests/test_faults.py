@@ -15,7 +15,7 @@ from common.coach import routine as routines
 from common.mosquitto import LocalBroker, mosquitto_binary
 from common.spool import Spool, SpoolError
 from models import catalog
-from tests.conftest import REPO, media_file, wait_for
+from tests.conftest import REPO, wait_for
 from tests.graph import graph_config
 from tests.test_uplink import Listener
 
@@ -27,7 +27,7 @@ def started(log) -> dict[str, int]:
 
 
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
-def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delivered(tmp_path):
+def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delivered(tmp_path, person_clip):
     """Injected: SIGKILL of camera, inference, renderer, uplink and scoring, one after another,
     during one session. Survives: the other services (same pids), the session (resumed by the
     restarted scoring), its delivery (exactly one summary at the broker)."""
@@ -42,7 +42,7 @@ def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delive
     broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
     listener = Listener(broker.port)
     cfg = tmp_path / "silvergym.toml"
-    text = graph_config(tmp_path, media_file("dancer.mp4"), routine=str(routine_file))
+    text = graph_config(tmp_path, person_clip, routine=str(routine_file))
     cfg.write_text(re.sub(r"port = \d+", f"port = {broker.port}", text))
     log = tmp_path / "run.log"
     with open(log, "wb") as out:

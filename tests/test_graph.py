@@ -11,19 +11,19 @@ import zmq
 
 from common.bus import messages
 from models import catalog
-from tests.conftest import media_file, wait_for
+from tests.conftest import wait_for
 from tests.graph import Observer, graph_config
 
 SERVICES = ("camera", "inference", "scoring", "renderer", "uplink")
 
 
 @pytest.fixture
-def graph(tmp_path, processes):
+def graph(tmp_path, processes, person_clip):
     try:
         catalog.paths("movenet-lightning")
     except catalog.ModelError as exc:
         pytest.skip(f"{exc} (make test fetches it)")
-    procs = processes(graph_config(tmp_path, media_file("dancer.mp4")))
+    procs = processes(graph_config(tmp_path, person_clip))
     for name in SERVICES:
         procs.start(name)
     observer = Observer(procs.config_path)
@@ -193,14 +193,14 @@ def test_bad_messages_at_every_endpoint_are_dropped_and_counted(graph):
         ctx.destroy(linger=0)
 
 
-def test_camera_lost_is_shown_and_recovers_without_restarting_others(tmp_path, processes):
+def test_camera_lost_is_shown_and_recovers_without_restarting_others(tmp_path, processes, person_clip):
     """Injected: the camera source is missing at start, then appears. Survives: every process."""
     try:
         catalog.paths("movenet-lightning-edgetpu")
         catalog.paths("movenet-lightning")
     except catalog.ModelError as exc:
         pytest.skip(f"{exc} (make test fetches it)")
-    clip = media_file("dancer.mp4")
+    clip = person_clip
     later = tmp_path / "camera" / "clip.mp4"
     procs = processes(graph_config(tmp_path, later, model="movenet-lightning-edgetpu"))
     for name in SERVICES:

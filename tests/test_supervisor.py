@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from models import catalog
-from tests.conftest import REPO, media_file, wait_for
+from tests.conftest import REPO, wait_for
 from tests.graph import graph_config
 
 
@@ -30,13 +30,13 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def supervised(tmp_path):
+def supervised(tmp_path, person_clip):
     try:
         catalog.paths("movenet-lightning")
     except catalog.ModelError as exc:
         pytest.skip(f"{exc} (make test fetches it)")
     cfg = tmp_path / "silvergym.toml"
-    cfg.write_text(graph_config(tmp_path, media_file("dancer.mp4"), extra="\n[supervisor]\nhung_after_s = 4.0\n"))
+    cfg.write_text(graph_config(tmp_path, person_clip, extra="\n[supervisor]\nhung_after_s = 4.0\n"))
     log = tmp_path / "run.log"
     out = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(cfg)], stdout=out,

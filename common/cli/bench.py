@@ -36,7 +36,8 @@ def _pct(values, q) -> float | None:
 
 
 def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
-    """640x480 frames of a real clip (../shared/media/dancer.mp4) or, without it, drawn ones."""
+    """640x480 frames of a real clip (../shared/media/dancer.mp4) or, without it, of a drawn person
+    the models recognise (so every figure is measured anyway)."""
     clip = shared / "media" / "dancer.mp4" if shared else None
     frames = []
     if clip and clip.exists():
@@ -49,9 +50,9 @@ def bench_frames(shared: Path | None, count: int = 60) -> list[np.ndarray]:
         cap.release()
     if not frames:
         from common.coach import routine as routines
-        from common.coach.synthetic import draw_picture, pose3d
+        from common.coach.synthetic import draw_person, pose3d
         r = routines.load("arm_raise")
-        frames = [draw_picture(pose3d(r.target(i / 10), center_x=W / 2, floor_y=H * 0.95), W, H) for i in range(count)]
+        frames = [draw_person(pose3d(r.target(i / 10), center_x=W / 2, floor_y=H * 0.95), W, H) for i in range(count)]
     return frames
 
 
@@ -375,7 +376,7 @@ def run(args) -> int:
     frames = bench_frames(shared)
     result: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "seconds": args.seconds, "frames_from": "dancer.mp4 resized to 640x480" if (shared / "media").exists()
-                    else "drawn frames", "models": {}}
+                    else "a drawn person (no ../shared/media)", "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         video30 = write_video(frames, Path(tmp) / "bench_640x480_30fps.mp4")
         for model in models:

@@ -118,10 +118,10 @@ def _check(data: dict, where: str) -> None:
         raise RoutineError(f"{where}: {field} {why}")
     if not isinstance(data, dict):
         raise RoutineError(f"{where}: a routine file is one JSON object (see docs/routines.md)")
-    for field in ("duration_s", "hold_s"):
-        if field in data and not (isinstance(data[field], (int, float)) and not isinstance(data[field], bool)
-                                  and data[field] >= 0):
-            bad(field, f"must be a number of seconds, 0 or more (got {data[field]!r})")
+    for key in ("duration_s", "hold_s"):
+        if key in data and not (isinstance(data[key], (int, float)) and not isinstance(data[key], bool)
+                                and data[key] >= 0):
+            bad(key, f"must be a number of seconds, 0 or more (got {data[key]!r})")
     for joint, rule in (data.get("joints") or {}).items():
         if not isinstance(rule, dict):
             bad(f"joints.{joint}", "must be an object like {\"tolerance\": 15, \"near\": 30}")
