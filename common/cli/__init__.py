@@ -239,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="one complete short session with a private broker (make demo)")
     sp.add_argument("--config")
-    sp.add_argument("--video", help="use this video file instead of a camera or the simulated participant")
+    sp.add_argument("--video", help="use this video file instead of a camera or the drawn person's clip")
+    sp.add_argument("--simulate", action="store_true",
+                    help="without a camera: a simulated participant publishes poses itself (no pose model runs)")
     sp.add_argument("--routine", default="squat")
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")

@@ -16,9 +16,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common import config as configuration
+from common.media import first_camera
 from common.mosquitto import BrokerError, LocalBroker
 from common.bus.service import setup_logging
-from common.cli.supervisor import Supervisor, install_signal_handlers, summary_line
+from common.cli.supervisor import Supervisor, install_signal_handlers
 
 log = logging.getLogger("demo")
 
@@ -42,13 +43,30 @@ def run(args) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     overrides: dict = {
-        "renderer": {"snapshot_dir": str(out / "screens"), "snapshot_every_s": 5.0},
+        # 3.7 s: snapshots fall on different moments of a 5 s movement cycle, not all on the same pose.
+        "renderer": {"snapshot_dir": str(out / "screens"), "snapshot_every_s": 3.7},
         "uplink": {"spool_path": str(out / "spool.db"), "site": "demo", "device": "demo-pi"},
         "scoring": {"routine": args.routine, "start_delay_s": 3.0},
         "bus": {"runtime_dir": str(out / "run")},
     }
     if args.video:
         overrides["camera"] = {"source": args.video, "loop": True}
+    elif args.simulate:
+        overrides["camera"] = {"source": "sim"}
+    elif first_camera() is None:
+        # No camera: the whole graph still runs, the real pose model included, on a clip of a
+        # drawn person doing the routine that the demo writes itself (no sample clip is needed).
+        from common.coach import routine as routines
+        from common.coach.synthetic import write_person_clip
+
+        try:
+            routine = routines.load(args.routine)
+        except routines.RoutineError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
+        overrides["camera"] = {"source": str(clip), "loop": True}
+        log.info("no camera: the pose model watches %s, a drawn person doing %s", clip, args.routine)
     # Everything that can be wrong with the config or the inputs is said before the private broker
     # starts (a bad config used to leave it running) and before waiting for a session.
     from common.cli import startup_problem
@@ -101,10 +119,15 @@ def run(args) -> int:
         print(f"demo: no session finished within {args.seconds:.0f} s (exit {code})")
         return code or 1
     msg = summaries[-1]
-    print()
-    print(summary_line(msg))
-    print(json.dumps(msg.summary, ensure_ascii=False))
+    summary = msg.summary
     delivered = any(r.get("session_id") == msg.session_id for r in received)
-    print(f"MQTT: {'delivered to the broker' if delivered else 'kept in the spool ' + str(out / 'spool.db')}; "
-          f"screenshots in {out / 'screens'}")
+    timing = summary.get("timing") or {}
+    print()
+    print(f"Session of {msg.participant} ({msg.routine}): score {summary.get('score', 0):.0f}/100, "
+          f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
+          "frames scored")
+    if timing:
+        print(f"Pace: {timing['tempo']:.2f}x the routine's, {timing['mean_lag_s']:.1f} s behind on average")
+    print("Delivered to the demo's MQTT broker" if delivered else f"Kept in the spool {out / 'spool.db'} (no broker)")
+    print(f"Screenshots of the TV: {out / 'screens'}")
     return code

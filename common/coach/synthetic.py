@@ -161,7 +161,10 @@ def draw_person(xyz: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def write_person_clip(path, routine, seconds: float = 6.0, fps: float = 10.0, size=(320, 240)):
     """An mp4 of the drawn person doing `routine` (a routine object) for `seconds`: a clip the
-    project makes itself where no sample clip is at hand."""
+    project makes itself where no sample clip is at hand. A routine seen from the side ("view":
+    "side", a squat) is drawn turned 70 degrees: drawn flat from the front, its movement would not
+    show (measured with BlazePose on a 20 s squat clip: front 0 reps and a knee range of 7 deg,
+    turned 3 of 4 reps and 70 deg)."""
     from pathlib import Path
 
     import cv2
@@ -169,8 +172,9 @@ def write_person_clip(path, routine, seconds: float = 6.0, fps: float = 10.0, si
     width, height = size
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     body = Body(**{k: v * height / 480.0 for k, v in Body().__dict__.items()})
+    yaw = 70.0 if getattr(routine, "view", "front") == "side" else 0.0
     for i in range(int(seconds * fps)):
-        xyz = pose3d(routine.target(i / fps), center_x=width / 2, floor_y=height * 0.95, body=body)
+        xyz = pose3d(routine.target(i / fps), center_x=width / 2, floor_y=height * 0.95, body=body, yaw_deg=yaw)
         writer.write(draw_person(xyz, width, height))
     writer.release()
     return Path(path)
