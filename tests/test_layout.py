@@ -109,3 +109,55 @@ def test_the_wheel_carries_the_moved_package_data(tmp_path):
                    "common/locales/ko.json", "common/cli/__main__.py", "common/bus/runtime.py",
                    "services/renderer/screen.py", "models/catalog.toml"):
         assert wanted in names, f"{wanted} is missing from the wheel"
+
+
+def test_the_installed_wheel_starts_the_renderer_from_another_folder(tmp_path):
+    """[ship] (in part): `pip install .` used to build a package without services.renderer. The
+    wheel is installed (without dependencies) into a fresh venv that borrows this venv's installed
+    dependencies through a .pth file, so nothing is downloaded; then `silvergym screenshots` and
+    `silvergym service renderer` run from a folder where the source tree cannot be imported."""
+    import os
+    import signal
+    import site
+    import subprocess
+    import sys
+
+    from tests.conftest import wait_for
+
+    wheels = tmp_path / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    inner = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # The wheel's own files first, then this venv's dependencies (numpy, pygame, zmq, ...).
+    (Path(inner) / "zz_borrowed_dependencies.pth").write_text(site.getsitepackages()[0] + "\n")
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                                str(next(wheels.glob("silvergym-*.whl")))], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYTHONPATH": ""}
+    where = subprocess.run([str(python), "-c", "import services.renderer, common; print(common.__file__)"],
+                           capture_output=True, text=True, cwd=elsewhere, env=env, timeout=60)
+    assert where.returncode == 0 and str(REPO) not in where.stdout, where.stdout + where.stderr
+    shots = subprocess.run([str(python), "-m", "common.cli", "screenshots", "--out", str(elsewhere / "shots")],
+                           capture_output=True, text=True, cwd=elsewhere, env=env, timeout=120)
+    assert shots.returncode == 0, shots.stderr[-2000:]
+    assert len(list((elsewhere / "shots").glob("*.png"))) >= 5
+    config = elsewhere / "c.toml"
+    config.write_text(f'[bus]\nruntime_dir = "{tmp_path / "run"}"\n[renderer]\ndisplay = "headless"\nvoice = false\n')
+    renderer = subprocess.Popen([str(python), "-m", "common.cli", "service", "renderer", "--config", str(config)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=elsewhere, env=env)
+    socket = tmp_path / "run" / "renderer.sock"  # bound once the renderer's loop runs
+    try:
+        wait_for(lambda: socket.exists() or renderer.poll() is not None, 30, what="the renderer to start")
+        alive = renderer.poll() is None
+    finally:
+        renderer.send_signal(signal.SIGTERM)
+        out, _ = renderer.communicate(timeout=10)
+    assert alive and socket.exists(), out
+    assert renderer.returncode == 0 and "ModuleNotFoundError" not in out, out
