@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 PRIORITY = {"alert": 10, "session": 0}
 RESERVE_BYTES = 1 << 20  # set aside beside the spool, given back when the disk fills up
+# A service that cannot open its spool exits with this: not 2 (a configuration error, which stops
+# the whole run) but a failure the supervisor and systemd restart until the disk has room again.
+EXIT_SPOOL_UNAVAILABLE = 1
 
 
 class SpoolFull(RuntimeError):
@@ -128,19 +131,19 @@ class Spool:
         log.error("the spool %s was damaged (%s): moved it aside to %s, kept the %d records still readable in a "
                   "fresh spool; if this repeats, check the storage card", self.path, why, aside.name, len(rows))
 
-    def _checked(self, fn, *args):
-        """Run fn on the database; reopen a spool another process replaced, recover a damaged one."""
+    def _checked(self, fn):
+        """Run fn() on the database; reopen a spool another process replaced, recover a damaged one."""
         if self._replaced():
             self.db.close()
             self._open()
         try:
-            return fn(*args)
+            return fn()
         except sqlite3.OperationalError as exc:
             raise SpoolError(f"the spool {self.path} cannot be used: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self.db.close()
             self._recover(exc)
-            return fn(*args)
+            return fn()
 
     def _replaced(self) -> bool:
         try:
@@ -160,19 +163,20 @@ class Spool:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.OperationalError:
                 pass  # no room to copy it over yet: the record is committed in the WAL all the same
+        def unwritten(exc: SpoolError) -> SpoolError:
+            return SpoolError(f"could not write {kind} {msg_id}: {exc}; free disk space, the record is kept in "
+                              "memory and retried")
         try:
             self._checked(insert)
         except SpoolError as exc:
             # A full disk: give back the space set aside for this moment, so the session that just
             # ended is on disk (and survives a restart) rather than only in memory.
             if not self._use_reserve():
-                raise SpoolError(f"could not write {kind} {msg_id}: {exc}; free disk space, the record is kept "
-                                 "in memory and retried") from None
+                raise unwritten(exc) from None
             try:
                 self._checked(insert)
             except SpoolError as again:
-                raise SpoolError(f"could not write {kind} {msg_id}: {again}; free disk space, the record is kept "
-                                 "in memory and retried") from None
+                raise unwritten(again) from None
             log.error("the disk is full: the spool used the %d KiB set aside for this and stored %s %s; free disk "
                       "space (the next records wait in memory until then)", RESERVE_BYTES // 1024, kind, msg_id)
             return

@@ -5,7 +5,6 @@ found in this one (torso-based crop region), and keypoints are smoothed with a O
 """
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 

@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 
 from common.bus import messages
+from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.config import CameraConfig
 from common.media import SourceError, first_camera, source_kind
-from common.bus.service import HealthReporter, ServiceContext
+
 
 class FrameSource:
     """Yields (bgr, t_capture_ns) or None when a frame is not available right now."""

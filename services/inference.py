@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 from common.bus import messages
-from common.bus.sockets import Publisher, Subscriber
 from common.bus.service import HealthReporter, ServiceContext
+from common.bus.sockets import Publisher, Subscriber
 from models import catalog
 from models.estimator import Estimator, TpuRequired
 

@@ -13,14 +13,13 @@ import uuid
 from pathlib import Path
 
 from common.bus import messages
-
-from common.coach import routine as routines
+from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
+from common.coach import routine as routines
 from common.coach.fall import FallDetector
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
-from common.bus.service import HealthReporter, ServiceContext
-from common.spool import Spool, SpoolError, SpoolFull
+from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull
 
 CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
@@ -221,10 +220,6 @@ def boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
-
-
-# Not 2 (a configuration error stops the whole run): the supervisor and systemd restart it.
-EXIT_SPOOL_UNAVAILABLE = 1
 
 
 def main(ctx: ServiceContext) -> int:

@@ -11,11 +11,10 @@ import time
 import numpy as np
 
 from common.bus import messages
-
-from common.coach import routine as routines
-from common.bus.sockets import Publisher, Subscriber
-from common.coach.keypoints import COCO17
 from common.bus.service import HealthReporter, ServiceContext
+from common.bus.sockets import Publisher, Subscriber
+from common.coach import routine as routines
+from common.coach.keypoints import COCO17
 from common.coach.synthetic import STANDING, draw_picture, pose3d, world_landmarks
 
 WIDTH, HEIGHT = 640, 480

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from common.bus.sockets import RateLimitedLog, Subscriber
-from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
 from common.bus.service import HealthReporter, ServiceContext
-from common.bus.sockets import Publisher
-from common.spool import Spool, SpoolError
+from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
+from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
+from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError
 
 MAX_IN_FLIGHT = 20
 
@@ -192,10 +191,6 @@ def health_payload(latest: dict, spool_depth: int) -> dict:
         "temperature_c": cpu_temperature(),
         "services": {name: h.state for name, h in latest.items()},
     }
-
-
-# Not 2 (a configuration error stops the whole run): the supervisor and systemd restart it.
-EXIT_SPOOL_UNAVAILABLE = 1
 
 
 def main(ctx: ServiceContext) -> int:

@@ -4,8 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from models.blazepose import (Detection, alignment_roi, choose_participant, decode_detections, generate_anchors,
-                              refine_from_heatmap, weighted_nms)
+from models.blazepose import (
+    Detection,
+    alignment_roi,
+    choose_participant,
+    decode_detections,
+    generate_anchors,
+    refine_from_heatmap,
+    weighted_nms,
+)
 from models.imageops import OneEuro, Roi, input_to_image, roi_to_input_matrix
 
 

@@ -14,7 +14,8 @@ import threading
 
 import pytest
 import zmq
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from common.bus import messages
 from common.coach.keypoints import LAYOUTS

@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
 
-from common.coach.keypoints import BLAZEPOSE33, COCO17, COMMON, COMMON_INDEX, EDGES, flip_x, mirror, mirror_name, to_common
+from common.coach.keypoints import (
+    BLAZEPOSE33,
+    COCO17,
+    COMMON,
+    COMMON_INDEX,
+    EDGES,
+    flip_x,
+    mirror,
+    mirror_name,
+    to_common,
+)
 
 
 def test_mirror_swaps_sides_and_flips_x():

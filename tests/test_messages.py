@@ -2,7 +2,8 @@
 import msgpack
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common.bus import messages
 from common.bus.messages import MalformedMessage, decode, encode

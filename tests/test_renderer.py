@@ -99,8 +99,8 @@ def test_screen_choice_follows_what_arrives():
 def test_instructor_uses_recorded_keypoints_when_the_routine_has_them(canvas, tmp_path):
     import json
 
-    from common.coach import routine as routines
     from common.cli.routine import build
+    from common.coach import routine as routines
     from common.coach.synthetic import common_pose
     from services.renderer.screen import reference_pose
 

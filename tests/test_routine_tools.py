@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+from common.cli.routine import BODY25_TO_COCO
 from common.coach import routine as routines
 from common.coach.keypoints import COCO17
-from common.cli.routine import BODY25_TO_COCO
 from common.coach.synthetic import pose3d
 from models import catalog
 from tests.conftest import REPO, media_file

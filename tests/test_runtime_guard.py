@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from common.bus.runtime import AlreadyRunning, RuntimeDirError, hold_instance_lock, prepare_runtime_dir
+from common.bus.runtime import (
+    AlreadyRunning,
+    RuntimeDirError,
+    hold_instance_lock,
+    prepare_runtime_dir,
+)
 from common.mosquitto import free_port
 from tests.conftest import REPO, wait_for
 from tests.test_uplink import uplink_config

@@ -21,8 +21,13 @@ import numpy as np
 import zmq
 
 from common.bus import messages
-from common.bus.runtime import (AlreadyRunning, RuntimeDirError, die_with_supervisor, hold_instance_lock,
-                                prepare_runtime_dir)
+from common.bus.runtime import (
+    AlreadyRunning,
+    RuntimeDirError,
+    die_with_supervisor,
+    hold_instance_lock,
+    prepare_runtime_dir,
+)
 from common.config import Config
 
 log = logging.getLogger("silvergym")

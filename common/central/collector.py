@@ -107,11 +107,9 @@ def ack_payload(msg_id: str, result: str) -> str:
 def claimed_id(payload: bytes) -> str | None:
     """The msg_id a rejected payload claims, when one can be read safely (to tell its device to
     stop resending it); None otherwise."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return None
     try:
-        data = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = _load_json("", payload)
+    except Invalid:
         return None
     msg_id = data.get("msg_id") if isinstance(data, dict) else None
     if isinstance(msg_id, str) and 8 <= len(msg_id) <= 200 and msg_id.isprintable():
@@ -119,19 +117,25 @@ def claimed_id(payload: bytes) -> str | None:
     return None
 
 
+def _load_json(topic: str, payload: bytes):
+    """The payload's JSON, or Invalid: over the size bound, not UTF-8, not JSON (NaN and
+    Infinity included), or nested too deeply for the parser."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise Invalid(f"{topic}: payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
+    try:
+        return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Invalid(f"{topic}: not UTF-8 JSON ({printable(exc, 120)})") from None
+    except RecursionError:
+        raise Invalid(f"{topic}: nested deeper than {MAX_DEPTH} levels") from None
+
+
 def parse(topic: str, payload: bytes) -> tuple[str, str, str, dict]:
     """(site, device, kind, data) or Invalid saying what is wrong."""
     parts = topic.split("/")
     if len(parts) != 5 or parts[:2] != ["silvergym", "v1"] or parts[4] not in KINDS:
         raise Invalid(f"unexpected topic {printable(topic, 120)!r}")
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise Invalid(f"{topic}: payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
-    try:
-        data = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Invalid(f"{topic}: not UTF-8 JSON ({printable(exc, 120)})") from None
-    except RecursionError:
-        raise Invalid(f"{topic}: nested deeper than {MAX_DEPTH} levels") from None
+    data = _load_json(topic, payload)
     check_bounds(data)
     errors = sorted(validator(parts[4]).iter_errors(data), key=lambda e: list(e.path))
     if errors:
@@ -298,11 +302,11 @@ class Collector:
 
 
 def run(args) -> int:
-    from common.config import load
     from common.bus.service import setup_logging
+    from common.config import load
 
     setup_logging("collector")
-    cfg = load(args.config, getattr(args, "overrides", {})).collector
+    cfg = load(args.config, args.overrides).collector
     try:
         store = Store(cfg.db)
     except (sqlite3.Error, ImportError, OSError) as exc:

@@ -13,7 +13,6 @@ import math
 import os
 import subprocess
 import sys
-
 from pathlib import Path
 
 import matplotlib
@@ -143,12 +142,12 @@ def safe_file_name(name: str) -> str:
 
 
 def run(args) -> int:
+    import sqlite3
+
     from common.central.collector import Store, printable
     from common.config import load
 
-    import sqlite3
-
-    cfg = load(args.config, getattr(args, "overrides", {})).collector
+    cfg = load(args.config, args.overrides).collector
     db = args.db or cfg.db
     out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
     problem = _input_problem(db, out)

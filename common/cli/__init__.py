@@ -51,7 +51,7 @@ def _overrides(args) -> dict:
 
 
 def _load_config(args) -> configuration.Config:
-    return configuration.load(args.config, _overrides(args))
+    return configuration.load(args.config, args.overrides)
 
 
 def cmd_service(args) -> int:
@@ -88,13 +88,18 @@ def cmd_run(args) -> int:
         extra.setdefault("scoring", {})["routine"] = args.routine
     if args.snapshots:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
-    overrides = configuration.merge(_overrides(args), extra)
+    overrides = configuration.merge(args.overrides, extra)
     cfg = configuration.load(args.config, overrides)
     problem = startup_problem(cfg)
     if problem:  # said once here, before five services start and restart over it
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from common.bus.runtime import AlreadyRunning, RuntimeDirError, hold_instance_lock, prepare_runtime_dir
+    from common.bus.runtime import (
+        AlreadyRunning,
+        RuntimeDirError,
+        hold_instance_lock,
+        prepare_runtime_dir,
+    )
 
     try:
         instance = hold_instance_lock(prepare_runtime_dir(cfg.bus.runtime_dir), "run")
@@ -318,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.overrides = _overrides(args)  # for commands outside this package (the central side)
+    args.overrides = _overrides(args)  # parsed once, for every command (the central side's too)
     try:
         return int(args.func(args) or 0)
     except configuration.ConfigError as exc:

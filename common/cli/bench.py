@@ -21,7 +21,6 @@ import numpy as np
 import zmq
 
 from common import config as configuration
-
 from common.bus import messages
 from common.bus.sockets import Publisher, Subscriber
 from common.mosquitto import BrokerError, LocalBroker, free_port
@@ -287,8 +286,8 @@ def naive_loop(model: str, video: Path, seconds: float, stall_ms: float) -> dict
     import os
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    import pygame
     import paho.mqtt.client as mqtt
+    import pygame
     from paho.mqtt.enums import CallbackAPIVersion
 
     from models.estimator import Estimator

@@ -16,10 +16,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common import config as configuration
-from common.media import first_camera
-from common.mosquitto import BrokerError, LocalBroker
 from common.bus.service import setup_logging
 from common.cli.supervisor import Supervisor, install_signal_handlers
+from common.media import first_camera
+from common.mosquitto import BrokerError, LocalBroker
 
 log = logging.getLogger("demo")
 
@@ -53,20 +53,6 @@ def run(args) -> int:
         overrides["camera"] = {"source": args.video, "loop": True}
     elif args.simulate:
         overrides["camera"] = {"source": "sim"}
-    elif first_camera() is None:
-        # No camera: the whole graph still runs, the real pose model included, on a clip of a
-        # drawn person doing the routine that the demo writes itself (no sample clip is needed).
-        from common.coach import routine as routines
-        from common.coach.synthetic import write_person_clip
-
-        try:
-            routine = routines.load(args.routine)
-        except routines.RoutineError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
-        overrides["camera"] = {"source": str(clip), "loop": True}
-        log.info("no camera: the pose model watches %s, a drawn person doing %s", clip, args.routine)
     # Everything that can be wrong with the config or the inputs is said before the private broker
     # starts (a bad config used to leave it running) and before waiting for a session.
     from common.cli import startup_problem
@@ -75,6 +61,16 @@ def run(args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if not args.video and not args.simulate and first_camera() is None:
+        # No camera: the whole graph still runs, the real pose model included, on a clip of a
+        # drawn person doing the routine that the demo writes itself (no sample clip is needed).
+        from common.coach import routine as routines
+        from common.coach.synthetic import write_person_clip
+
+        routine = routines.load(args.routine)  # known good: startup_problem loaded it
+        clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
+        overrides["camera"] = {"source": str(clip), "loop": True}
+        log.info("no camera: the pose model watches %s, a drawn person doing %s", clip, args.routine)
     broker, watcher = None, None
     received: list = []
     arrived = threading.Event()
@@ -86,7 +82,9 @@ def run(args) -> int:
     except BrokerError as exc:
         log.warning("%s; the session summary stays in the spool %s", exc, out / "spool.db")
     cfg = configuration.load(args.config, overrides)
-    from common.cli import demo_services  # the same camera/simulator choice as `silvergym run`
+    from common.cli import (
+        demo_services,  # the same camera/simulator choice as `silvergym run`
+    )
 
     names = demo_services(cfg)
     summaries: list = []

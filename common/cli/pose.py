@@ -15,8 +15,8 @@ def open_estimator(model: str, model_path: str = "", cache: str = "", require_tp
 
 
 def run(args) -> int:
-    from common.coach.keypoints import LAYOUTS
     from common.bus.service import setup_logging
+    from common.coach.keypoints import LAYOUTS
     from models.catalog import ModelError
     from models.estimator import TpuRequired
 

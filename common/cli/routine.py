@@ -74,9 +74,9 @@ def read_coco(path: Path) -> list[np.ndarray]:
 
 def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
     """(common poses, world landmarks or None per frame, fps) of every frame of the video."""
+    from common.cli.pose import open_estimator
     from common.coach.keypoints import to_common, to_common_world
     from common.media import read_frames
-    from common.cli.pose import open_estimator
 
     est = open_estimator(model, cache=cache)
     poses, worlds, times = [], [], []

@@ -15,8 +15,8 @@ from common.coach.scoring import SessionScorer
 
 
 def run(args) -> int:
-    from common.media import InputError
     from common.cli.routine import poses_from_video
+    from common.media import InputError
     from models.catalog import ModelError
 
     try:

@@ -22,8 +22,8 @@ import zmq
 
 from common.bus import messages
 from common.bus.runtime import SUPERVISOR_PID_ENV
-from common.cli import OVERRIDES_ENV
 from common.bus.sockets import Subscriber
+from common.cli import OVERRIDES_ENV
 from common.config import Config
 
 log = logging.getLogger("supervisor")

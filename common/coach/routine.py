@@ -114,8 +114,8 @@ class Routine:
 
 def _check(data: dict, where: str) -> None:
     """The values a routine file may hold, each wrong one named with what to do."""
-    def bad(field: str, why: str):
-        raise RoutineError(f"{where}: {field} {why}")
+    def bad(what: str, why: str):
+        raise RoutineError(f"{where}: {what} {why}")
     if not isinstance(data, dict):
         raise RoutineError(f"{where}: a routine file is one JSON object (see docs/routines.md)")
     for key in ("duration_s", "hold_s"):
@@ -142,6 +142,8 @@ def _check(data: dict, where: str) -> None:
             bad("reps.low/high", f"must be numbers with low below high (got {low!r} and {high!r})")
         if reps.get("start", "high") not in ("high", "low"):
             bad("reps.start", f"must be \"high\" or \"low\" (got {reps.get('start')!r})")
+    if data.get("view", "front") not in VIEWS:
+        bad("view", f"must be one of {', '.join(VIEWS)} (got {data.get('view')!r})")
 
 
 def parse(data: dict, source: str = "") -> Routine:
@@ -158,9 +160,6 @@ def parse(data: dict, source: str = "") -> Routine:
         if not kfs or any(b.t < a.t for a, b in zip(kfs, kfs[1:])):
             raise RoutineError(f"{where}: keyframes must be non-empty and in time order")
         reps = data.get("reps")
-        view = data.get("view", "front")
-        if view not in VIEWS:
-            raise RoutineError(f"{where}: view {view!r} must be one of {', '.join(VIEWS)}")
         return Routine(
             name=data["name"], title=data.get("title", {}), description=data.get("description", {}),
             joints=joints, keyframes=kfs, duration_s=float(data.get("duration_s", kfs[-1].t)),
@@ -168,7 +167,7 @@ def parse(data: dict, source: str = "") -> Routine:
             reps=RepRule(joints=tuple(reps["joints"]), low=float(reps["low"]), high=float(reps["high"]),
                          start=reps.get("start", "high"), min_rep_s=float(reps.get("min_rep_s", 0.5))) if reps else None,
             seated_variant=data.get("seated_variant", ""), kind=data.get("kind", "routine"),
-            hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), view=view,
+            hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), view=data.get("view", "front"),
             source=source)
     except KeyError as exc:
         raise RoutineError(f"{where}: the field {exc} is missing (see docs/routines.md)") from None

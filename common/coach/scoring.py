@@ -2,7 +2,7 @@
 
 Alignment (docs/scoring.md): each frame is judged against the routine position the participant
 has reached, which TempoTracker (common/coach/warp.py) follows with bounded online time warping:
-a late start, a slower or drifting tempo (0.6x to 1.3x), and re-joining after falling a whole
+a late start, a slower or drifting tempo (0.5x to 1.3x), and re-joining after falling a whole
 movement behind. `naive=True` compares at the same timestamp, like the prototype.
 """
 from __future__ import annotations
@@ -94,10 +94,10 @@ class SessionScorer:
     _angles_seen: dict = field(default_factory=dict)
     _view: ViewEstimate = field(default_factory=ViewEstimate)
     _timing: list = field(default_factory=list)  # (clock t, routine position) of scored frames
-    _rejoined_seen: int = 0
 
     def __post_init__(self):
-        self.tracker = TempoTracker(self.routine, start_window_s=self.lag_window_s)
+        # naive: the same timestamp, like the first prototype; no alignment at all.
+        self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
         self.reps = RepCounter(self.routine.reps) if self.routine.reps else None
 
     # -- per frame --------------------------------------------------------------------------
@@ -116,10 +116,13 @@ class SessionScorer:
                 self.reps.update(t, angles)
             return FrameScore({j: "none" for j in self.routine.joints}, {}, "none", 0.0,
                               self.reps.count if self.reps else 0, 0.0, 0.0, "", "countdown", angles)
-        position = t if self.naive else self.tracker.update(t, angles)
+        if self.tracker is None:
+            position, rejoined = t, False
+        else:
+            before = self.tracker.rejoined
+            position = self.tracker.update(t, angles)
+            rejoined = self.tracker.rejoined > before
         offset = t - position
-        rejoined = not self.naive and self.tracker.rejoined > self._rejoined_seen
-        self._rejoined_seen = 0 if self.naive else self.tracker.rejoined
         target = self.routine.target(position)
         status, errors = {}, {}
         for j, rule in self.routine.joints.items():
@@ -141,7 +144,7 @@ class SessionScorer:
             guidance = TURN_SIDEWAYS
         if rejoined:  # a whole movement behind: re-joined at the next one, and told that is fine
             guidance = SLOW_IS_FINE
-        if verdict != "none" and not self.naive:
+        if verdict != "none" and self.tracker is not None:
             # The movement actually done: re-joining skips a cycle of the routine, not of the person.
             self._timing.append((t, position - self.tracker.rejoined * self.routine.cycle_s))
         return FrameScore(

@@ -87,8 +87,8 @@ def common_pose(angles: dict[str, float], score: float = 0.9, **kw) -> np.ndarra
 
 def world_landmarks(xyz: np.ndarray, metres_per_px: float = 0.0045) -> list[list[float]]:
     """A drawn figure's 3D points (pixels, y down) as a model's world landmarks: metres, centred
-    between the hips (the first points must be COCO-17's, whose hips are 11 and 12)."""
-    centre = (xyz[11] + xyz[12]) / 2.0
+    between the hips (the points in COCO-17 order)."""
+    centre = (xyz[COCO17.index("left_hip")] + xyz[COCO17.index("right_hip")]) / 2.0
     return [[round(float(v), 4) for v in p] for p in (xyz - centre) * metres_per_px]
 
 

@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 from common.bus import messages
-
-from common.coach import routine as routines
-from common.bus.sockets import Publisher, Subscriber
 from common.bus.service import HealthReporter, ServiceContext
+from common.bus.sockets import Publisher, Subscriber
+from common.coach import routine as routines
 
 
 def _display_mode(configured: str) -> str:

@@ -6,7 +6,6 @@ import time
 import numpy as np
 
 from common.bus import messages
-
 from common.coach import routine as routines
 from common.coach.keypoints import COCO17
 from common.coach.synthetic import pose3d
