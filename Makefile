@@ -7,7 +7,7 @@ SHARED ?= $(abspath ../shared)
 # Model files at hand (../shared/models) are used instead of downloading them.
 MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
 
-.PHONY: demo test system-deps venv models clean
+.PHONY: demo test test-boot system-deps venv models clean
 
 system-deps:
 	@bash deploy/system-deps.sh
@@ -31,7 +31,14 @@ demo: system-deps venv models
 
 test: system-deps venv models
 	@# pytest exits 5 when it collected nothing: that must fail, not pass quietly.
-	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider tests; code=$$?; \
+	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m "not boot" tests; code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
+
+# A fresh Debian 12 booted under systemd, deploy/install.sh run in it (tests/test_boot.py): needs
+# root, debootstrap and systemd-nspawn; the Debian root is cached in ~/.cache/silvergym/boot.
+test-boot: venv models
+	@bash deploy/system-deps.sh --boot
+	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
 
 clean:

@@ -82,22 +82,42 @@ class FrameSource:
         raise SourceError(f"camera {self.source} stopped delivering frames")
 
 
+def wait_for_camera(ctx: ServiceContext, health: HealthReporter) -> str:
+    """camera.source = 'auto' and no /dev/video* yet: wait for one to be plugged in, running (and
+    feeding the watchdog) meanwhile. Exiting instead would leave the TV without a camera until the
+    next boot, since systemd does not restart a service that reported bad input."""
+    said = False
+    while not ctx.stop.is_set():
+        found = first_camera()
+        if found:
+            if said:
+                ctx.log.info("camera %s plugged in", found)
+            return found
+        if not said:
+            ctx.log.warning("no camera found (/dev/video*): plug in the USB webcam; waiting for it "
+                            "(or set camera.source to a video file)")
+            said = True
+        health.maybe_publish(time.monotonic(), state="lost", detail={"source": "auto"})
+        ctx.stop.wait(1.0)
+    return ""
+
+
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.camera
     source = cfg.source
+    pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
+    health = HealthReporter(ctx.name, pub)
     if source == "auto":
-        source = first_camera() or ""
+        source = wait_for_camera(ctx, health)
         if not source:
-            ctx.log.error("no camera found (/dev/video*) and camera.source is 'auto'; plug in a USB webcam "
-                          "or set camera.source to a video file; `silvergym run` uses the simulated participant then")
-            return 2
+            pub.close()
+            return 0
     try:
         frames = FrameSource(cfg, source)
     except SourceError as exc:
         ctx.log.error("%s", exc)
+        pub.close()
         return 2
-    pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
-    health = HealthReporter(ctx.name, pub)
     # Unpaced video (benchmarks): run at most IN_FLIGHT frames ahead of inference, so it is never
     # idle and never flooded; the camera itself then costs almost nothing.
     unpaced = frames.kind == "video" and cfg.pace == "unpaced"

@@ -37,13 +37,18 @@ def test_install_dry_run_prints_the_plan_and_changes_nothing():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     steps = [ln for ln in done.stdout.splitlines() if ln.startswith("== ")]
-    assert len(steps) == 9
+    assert len(steps) == 10  # 1 Debian's packages, 1b Coral's, 2..9
     assert "libedgetpu1-std" in done.stdout and "systemctl enable silvergym.target" in done.stdout
     # [reliability] finding 5: the local broker is not anonymous, its password made once, in 0600 files.
     assert "generate the local broker's password" in done.stdout
     local = (REPO / "deploy/mosquitto/local.conf").read_text()
     assert "allow_anonymous false" in local and "password_file" in local
     assert not any(ln.startswith(("Reading", "Setting up")) for ln in done.stdout.splitlines())
+    # [boot]: the models can come from a folder; a wrong one is one line, before anything is done.
+    wrong = subprocess.run(["bash", str(REPO / "deploy/install.sh"), "--dry-run", "--models-from", "/nonexistent"],
+                           capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "--models-from /nonexistent" in wrong.stderr
+    assert wrong.stdout == ""
 
 
 def doctor(tmp_path, body: str) -> subprocess.CompletedProcess:

@@ -228,6 +228,26 @@ def test_camera_lost_is_shown_and_recovers_without_restarting_others(tmp_path, p
         obs.close()
 
 
+def test_no_camera_at_boot_is_waited_for_not_an_exit(tmp_path, processes):
+    """Injected: camera.source = "auto" and no /dev/video* (as on this machine, and on a box whose
+    webcam is not plugged in yet). Survives: the camera service keeps running and says "lost" to
+    the TV instead of exiting 2, which systemd would never restart (RestartPreventExitStatus)."""
+    from common.media import first_camera
+
+    if first_camera():
+        pytest.skip(f"this machine has a camera ({first_camera()}): the test needs none")
+    procs = processes(graph_config(tmp_path, "auto"))
+    camera = procs.start("camera")
+    obs = Observer(procs.config_path)
+    try:
+        wait_for(lambda: obs.pump().health.get("camera") and obs.health["camera"].state == "lost", 20,
+                 what="the camera service reporting 'lost' while it waits")
+        assert camera.poll() is None, "the camera service exited instead of waiting for a camera"
+        assert "plug in the USB webcam; waiting for it" in procs.logs["camera"].read_text()
+    finally:
+        obs.close()
+
+
 def test_a_restarted_renderer_learns_the_running_session(graph):
     """Injected: the renderer restarts mid-session (it missed the session's start). Survives: the
     TV goes straight back to the exercise screen, because scoring repeats a running session's start."""

@@ -5,6 +5,7 @@ silence."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -146,3 +147,22 @@ def test_run_and_demo_check_routine_and_video_before_starting_anything(tmp_path)
                               cwd=REPO, timeout=60)
         assert done.returncode == 2 and says in done.stderr.strip().splitlines()[-1], (argv, done.stderr)
     assert not (tmp_path / "demo2" / "broker").exists()  # no private broker was started for a bad config
+
+
+def test_doctor_reads_the_broker_password_where_the_services_get_it(tmp_path, monkeypatch):
+    """`sudo silvergym doctor` logs in with the password systemd gives the services
+    (/etc/silvergym/environment), not none; a value already in the environment wins."""
+    from common.cli.doctor import read_service_secrets
+
+    env = tmp_path / "environment"
+    env.write_text("# written by install.sh\nSILVERGYM_MQTT_PASSWORD=from-file\nPATH=/not/ours\n"
+                   "SILVERGYM_COLLECTOR_PASSWORD=kept\n")
+    monkeypatch.setenv("SILVERGYM_MQTT_PASSWORD", "")  # recorded, so the value read below is undone after
+    monkeypatch.delenv("SILVERGYM_MQTT_PASSWORD")
+    monkeypatch.setenv("SILVERGYM_COLLECTOR_PASSWORD", "already-set")
+    path_before = os.environ["PATH"]
+    read_service_secrets(env)
+    assert os.environ["SILVERGYM_MQTT_PASSWORD"] == "from-file"
+    assert os.environ["SILVERGYM_COLLECTOR_PASSWORD"] == "already-set"
+    assert os.environ["PATH"] == path_before, "only SILVERGYM_ variables are taken from the file"
+    read_service_secrets(tmp_path / "absent")  # unreadable or absent: nothing happens

@@ -171,7 +171,25 @@ def check_voice(cfg) -> Check:
     return Check("voice", "warn", "espeak-ng missing: `sudo apt install espeak-ng` for spoken cues")
 
 
+SERVICE_ENVIRONMENT = Path("/etc/silvergym/environment")
+
+
+def read_service_secrets(path: Path = SERVICE_ENVIRONMENT) -> None:
+    """The services read their broker password from systemd's EnvironmentFile; `sudo silvergym
+    doctor` reads the same file, so it logs in as the uplink does instead of reporting a refused
+    login that is not there. Values already in the environment win; others can't read the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key.startswith("SILVERGYM_") and key not in os.environ:
+            os.environ[key] = value.strip().strip('"')
+
+
 def run(args) -> int:
+    read_service_secrets()
     try:
         cfg = configuration.load(args.config, {})
     except configuration.ConfigError as exc:

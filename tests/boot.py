@@ -1,0 +1,188 @@
+"""A fresh Debian 12 booted under a real systemd, for tests/test_boot.py.
+
+debootstrap makes the root once (cached under ~/.cache/silvergym/boot, or $SILVERGYM_BOOT_CACHE);
+each run copies it, so every run starts from the same fresh system. systemd-nspawn boots the copy
+with systemd as PID 1 on the host's network (apt and pip inside reach the registries as a carer's
+box would), and `nsenter` runs commands inside it, so the test looks at it from outside.
+Needs root, debootstrap and systemd-nspawn (deploy/system-deps.sh installs the last two).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+BASE_PACKAGES = "systemd,systemd-sysv,dbus"
+PATH_INSIDE = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SILVERGYM_BOOT_CACHE") or Path.home() / ".cache" / "silvergym" / "boot"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def why_not_here() -> str | None:
+    """The reason this machine cannot run the boot tier, or None."""
+    if os.geteuid() != 0:
+        return "the boot tests need root (debootstrap, systemd-nspawn)"
+    for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed (deploy/system-deps.sh --boot installs it)"
+    return None
+
+
+def base_root(log) -> Path:
+    """The cached minimal Debian 12 with systemd, made by debootstrap on first use (~40 s)."""
+    base = cache_dir() / f"{SUITE}-minbase"
+    if (base / ".complete").exists():
+        return base
+    shutil.rmtree(base, ignore_errors=True)
+    subprocess.run(["debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", SUITE, str(base), MIRROR],
+                   check=True, stdout=log, stderr=subprocess.STDOUT)
+    (base / ".complete").touch()
+    return base
+
+
+def copy_tree(src: Path, dst: Path, exclude: tuple[str, ...] = ()) -> None:
+    """cp -a of src's contents into dst (tar keeps owners, modes, links and device nodes)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    args = [f"--exclude=./{e}" for e in exclude]
+    pack = subprocess.Popen(["tar", "-C", str(src), *args, "-cf", "-", "."], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-C", str(dst), "-xf", "-"], stdin=pack.stdout, check=True)
+    pack.stdout.close()
+    if pack.wait() != 0:
+        raise RuntimeError(f"copying {src} failed")
+
+
+class Machine:
+    """One booted container. `run` executes inside it; `boot` / `poweroff` as on a real box."""
+
+    def __init__(self, root: Path, binds: list[tuple[Path, str]], log_path: Path):
+        self.root, self.binds, self.log_path = root, binds, log_path
+        self.nspawn: subprocess.Popen | None = None
+        self.leader = 0  # the container's PID 1 (systemd), as seen from the host
+
+    def boot(self, timeout_s: float = 120.0) -> float:
+        """Boot; returns the seconds until systemd reports the system up (running or degraded)."""
+        start = time.monotonic()
+        args = ["systemd-nspawn", "--register=no", "--keep-unit", "--quiet", "-D", str(self.root), "-b"]
+        args += [f"--bind={src}:{dst}" for src, dst in self.binds]
+        self.leader = 0
+        self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=open(self.log_path, "ab"),
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.leader = self._find_systemd(timeout_s)
+        deadline, state = start + timeout_s, ""
+        while time.monotonic() < deadline:
+            # Until its bus is up systemctl cannot answer at all; then "starting" until boot ends.
+            state = self.run("systemctl", "is-system-running", check=False, timeout=timeout_s).stdout.strip()
+            if state in ("running", "degraded"):
+                return time.monotonic() - start
+            time.sleep(0.2)
+        raise AssertionError(f"the container's systemd reports {state!r} {timeout_s} s after boot "
+                             f"(log: {self.log_path})")
+
+    def _find_systemd(self, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.nspawn.poll() is not None:
+                raise AssertionError(f"systemd-nspawn exited with {self.nspawn.returncode} (log: {self.log_path})")
+            for pid in _descendants(self.nspawn.pid):
+                if _comm(pid) == "systemd" and _ns(pid, "pid") != _ns(os.getpid(), "pid"):
+                    return pid
+            time.sleep(0.1)
+        raise AssertionError(f"no systemd inside the container after {timeout_s} s (log: {self.log_path})")
+
+    def run(self, *argv: str, check: bool = True, timeout: float = 600.0, env: dict | None = None,
+            user: str | None = None, in_pid: int | None = None) -> subprocess.CompletedProcess:
+        """Run argv inside the container (or inside the namespaces of process `in_pid`, a
+        container process as seen from the host), with a clean environment."""
+        target = in_pid or self.leader
+        prefix = ["nsenter", "-t", str(target), "-m", "-u", "-i", "-n", "-p", "-C", "--root"]
+        base_env = {"PATH": PATH_INSIDE, "LANG": "C.UTF-8", "HOME": "/root"}
+        argv = ["env", "-i", "--chdir=/", *(f"{k}={v}" for k, v in {**base_env, **(env or {})}.items()), *argv]
+        if user:
+            argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *argv]
+        done = subprocess.run(prefix + argv, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"inside the container, {' '.join(argv[-6:])} exited {done.returncode}:\n"
+                                 f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done
+
+    def systemctl_show(self, unit: str, *props: str) -> dict[str, str]:
+        out = self.run("systemctl", "show", unit, *(f"--property={p}" for p in props)).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def host_pid(self, pid_inside: int) -> int:
+        """The host's pid of a process the container calls `pid_inside`."""
+        for pid in _descendants(self.leader):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            nspid = next((line.split()[-1] for line in status.splitlines() if line.startswith("NSpid:")), "")
+            if nspid == str(pid_inside):
+                return pid
+        raise LookupError(f"no container process {pid_inside}")
+
+    def poweroff(self, timeout_s: float = 60.0) -> float:
+        start = time.monotonic()
+        self.run("systemctl", "poweroff", check=False)
+        try:
+            self.nspawn.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"the container did not power off within {timeout_s} s")
+        return time.monotonic() - start
+
+    def kill(self) -> None:
+        """Stop everything now. Killing nspawn alone would leave the container's systemd running;
+        killing that PID 1 ends its whole PID namespace."""
+        if self.leader:
+            try:
+                os.kill(self.leader, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.nspawn and self.nspawn.poll() is None:
+            os.killpg(self.nspawn.pid, signal.SIGKILL)
+        if self.nspawn:
+            self.nspawn.wait(timeout=30)
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{p}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _ns(pid: int, kind: str) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return ""
