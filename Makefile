@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 SHARED ?= $(abspath ../shared)
 # Model files at hand (../shared/models) are used instead of downloading them.
 MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
@@ -12,31 +13,38 @@ MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
 system-deps:
 	@bash deploy/system-deps.sh
 
+# The runtime packages (all `make demo` needs); the test tools on top for `make test`.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(TEST_STAMP)
 
 venv: $(STAMP)
 
+# The default model always; the others wherever they can come from (../shared/models or the
+# network). One that cannot is said here, and its tests skip naming the file that is missing.
 models: $(STAMP)
 	@$(PY) -m common.cli models fetch $(MODEL_SOURCES)
-	@if [ -n "$(MODEL_SOURCES)" ]; then \
-	  $(PY) -m common.cli models fetch movenet-lightning $(MODEL_SOURCES) && \
-	  $(PY) -m common.cli models fetch movenet-lightning-edgetpu $(MODEL_SOURCES); fi
+	@for model in movenet-lightning movenet-lightning-edgetpu; do \
+	  $(PY) -m common.cli models fetch $$model $(MODEL_SOURCES) \
+	    || echo "note: $$model is not available here; the tests that need it skip and say so"; done
 
 demo: system-deps venv models
 	$(PY) -m common.cli demo --out out/demo
 
-test: system-deps venv models
+test: system-deps $(TEST_STAMP) models
 	@# pytest exits 5 when it collected nothing: that must fail, not pass quietly.
 	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m "not boot" tests; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
 
 # A fresh Debian 12 booted under systemd, deploy/install.sh run in it (tests/test_boot.py): needs
 # root, debootstrap and systemd-nspawn; the Debian root is cached in ~/.cache/silvergym/boot.
-test-boot: venv models
+test-boot: $(TEST_STAMP) models
 	@bash deploy/system-deps.sh --boot
 	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code

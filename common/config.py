@@ -170,6 +170,14 @@ def mqtt_client(conn: MqttConnection, client_id: str):
 SESSION_EXPIRY_S = 7 * 86400
 
 
+def silent_broker(conn: MqttConnection) -> str:
+    """What to say when the port took the TCP connection but never answered MQTT's CONNECT
+    (paho then drops it after the keepalive and says only "Normal disconnection")."""
+    tls = "" if conn.tls_ca else "; a TLS port such as 8883 also needs tls_ca set"
+    return (f"{conn.host}:{conn.port} took the connection but never answered as an MQTT broker: check the port "
+            f"(Mosquitto's plain port is 1883{tls})")
+
+
 def mqtt_connect_persistent(client, conn: MqttConnection) -> None:
     """Connect in the background with an MQTT 5 persistent session: the broker keeps our
     subscriptions and unacknowledged QoS 1 messages for a week while we are away."""
@@ -194,9 +202,15 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
     if path is not None:
         where = str(path)
         try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            # utf-8-sig: Windows Notepad's UTF-8 starts with a byte-order mark, which TOML rejects.
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise ConfigError(f"config file {where} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {where} is a folder; give the .toml file") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {where} is not UTF-8 text (a Korean Windows editor saves CP949): "
+                              "save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
     merged = merge(raw, overrides or {})
@@ -209,7 +223,19 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if _has_key(overrides or {}, [str(p) for p in err["loc"]]):
+            where = "--set"
         raise ConfigError(f"config {where}: {key}: {reason}") from None
+
+
+def _has_key(tree: dict, path: list[str]) -> bool:
+    """Whether the nested dict holds `path` (where a bad key came from: a --set or the file)."""
+    node = tree
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def merge(base: dict, extra: dict) -> dict:

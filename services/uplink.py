@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
-from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent
+from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent, silent_broker
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError
 
 MAX_IN_FLIGHT = 20
@@ -65,6 +65,7 @@ class Link:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_message = self._on_message
         self._said_unreachable = False
+        self._said_silent = False
 
     def start(self) -> None:
         mqtt_connect_persistent(self.client, self.cfg)
@@ -87,7 +88,7 @@ class Link:
                 self._last_refusal = why
             return
         self._last_refusal = ""
-        self._said_unreachable = False
+        self._said_unreachable = self._said_silent = False
         self.connected = True
         self.in_flight.clear()  # anything unacknowledged is sent again from the spool
         self.reconnected = True
@@ -105,6 +106,9 @@ class Link:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if self.connected:
             self.log.warning("lost the broker connection (%s); spooling until it is back", reason_code)
+        elif not self._last_refusal and not self._said_silent:  # dropped before any CONNACK
+            self.log.warning("%s; sessions stay in the spool meanwhile", silent_broker(self.cfg))
+            self._said_silent = True
         self.connected = False
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):

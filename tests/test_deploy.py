@@ -98,4 +98,5 @@ password = "wrong"
 
 def test_doctor_names_a_bad_config_key(tmp_path):
     done = doctor(tmp_path, "[camera]\nsorce = 1\n")
-    assert done.returncode == 1 and "camera.sorce: unknown key" in done.stdout
+    # Exit 2 as every command's bad input (1 is for a box missing something it needs).
+    assert done.returncode == 2 and "camera.sorce: unknown key" in done.stdout

@@ -166,3 +166,151 @@ def test_doctor_reads_the_broker_password_where_the_services_get_it(tmp_path, mo
     assert os.environ["SILVERGYM_COLLECTOR_PASSWORD"] == "already-set"
     assert os.environ["PATH"] == path_before, "only SILVERGYM_ variables are taken from the file"
     read_service_secrets(tmp_path / "absent")  # unreadable or absent: nothing happens
+
+
+def silvergym(*argv, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "common.cli", *argv], capture_output=True, text=True, cwd=REPO,
+                          timeout=timeout)
+
+
+def test_every_command_names_a_bad_argument_in_one_line_with_exit_2(tmp_path):
+    """[ship]: each of these was a traceback (or worked on after the mistake, or blamed the
+    built-in defaults). Now: exit 2, no traceback, the last line names the argument and the fix."""
+    notamodel = tmp_path / "notamodel.tflite"
+    notamodel.write_text("hello")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    alphapose = tmp_path / "alphapose.json"
+    alphapose.write_text(json.dumps([{"image_id": "0.jpg", "keypoints": [1.0, 2.0, 0.9] * 17, "score": 2.0}]))
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps({"images": [], "annotations": []}))
+    picture = tmp_path / "p.png"
+    picture.write_bytes(b"")  # the model is refused before the picture is read
+    cases = [
+        (["bench", "--model", "nosuch"], "unknown model 'nosuch'"),
+        (["score", "--routine", "squat", "--video", "x.mp4", "--model", "nosuch"], "unknown model 'nosuch'"),
+        (["models", "fetch", "nosuch"], "unknown model 'nosuch'"),
+        (["pose", str(picture), "--model", "movenet-lightning", "--model-path", str(notamodel)],
+         "is not a TFLite model"),
+        (["pose", str(picture), "--model-path", str(tmp_path)], "blazepose-full needs pose_detection.tflite"),
+        (["screenshots", "--out", str(afile)], "is a file; give a folder"),
+        (["routine", "build", str(tmp_path / "video.mp4"), "-o", str(tmp_path / "missing" / "x.json")],
+         "does not exist; create it"),
+        (["routine", "import", str(alphapose), "--format", "alphapose", "--fps", "0", "-o", str(tmp_path / "r.json")],
+         "0 is not a frame rate"),
+        (["routine", "import", str(alphapose), "--format", "coco", "-o", str(tmp_path / "r.json")],
+         "use --format alphapose"),
+        (["routine", "import", str(coco), "--format", "alphapose", "-o", str(tmp_path / "r.json")],
+         "use --format coco"),
+        (["doctor", "--set", "garbage"], "'garbage' is not KEY=VALUE"),
+        (["doctor", "--set", "nosuch.key=1"], "config --set: nosuch: unknown key"),
+        (["demo", "--set", "x", "--out", str(tmp_path / "demo")], "'x' is not KEY=VALUE"),
+        (["collect", "--set", "collector.port=notaport"], "config --set: collector.port"),
+    ]
+    for argv, says in cases:
+        done = silvergym(*argv)
+        out = (done.stdout + done.stderr).strip().splitlines()
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (argv, done.stdout, done.stderr)
+        assert out and says in out[-1], (argv, out[-1:])
+    assert not (tmp_path / "demo" / "broker").exists()
+
+
+def test_a_truncated_video_is_said_not_silently_scored_short(tmp_path, caplog):
+    """[ship]: a clip cut short (its header still announcing every frame) is read as far as it goes,
+    with one warning naming how much is missing."""
+    import cv2
+    import numpy as np
+
+    from common.media import read_frames
+
+    path = tmp_path / "full.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for i in range(60):
+        writer.write(np.full((120, 160, 3), i * 4, np.uint8))
+    writer.release()
+    assert len(list(read_frames(str(path)))) == 60 and not caplog.records
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    read = len(list(read_frames(str(cut))))
+    assert 0 < read < 60
+    said = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert said == [f"{cut} ended after {read} of the 60 frames its header announces: the file looks truncated "
+                    "(a copy cut short?); what was read is used"]
+
+
+def test_a_port_that_never_answers_mqtt_is_said_by_collector_and_uplink(tmp_path):
+    """[ship]: toward a port that takes the connection and never answers MQTT (a web server, a
+    TLS port spoken to in plain text), collect and the uplink were silent, or said "lost the
+    broker (Normal disconnection)". Now each says once what it met and what to check."""
+    import signal
+    import socket
+
+    from tests.conftest import wait_for
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    config = tmp_path / "c.toml"
+    config.write_text(f'[bus]\nruntime_dir = "{tmp_path / "run"}"\n'
+                      f'[uplink]\nport = {port}\nspool_path = "{tmp_path / "spool.db"}"\n'
+                      f'[collector]\nport = {port}\ndb = "{tmp_path / "c.db"}"\n')
+    logs = {name: tmp_path / f"{name}.log" for name in ("collect", "uplink")}
+    procs = {}
+    for name, argv in (("collect", ["collect"]), ("uplink", ["service", "uplink"])):
+        with open(logs[name], "w") as out:
+            procs[name] = subprocess.Popen([sys.executable, "-m", "common.cli", *argv, "--config", str(config)],
+                                           stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    held = []
+    try:
+        def both_said() -> bool:
+            silent.settimeout(0.2)
+            try:
+                held.append(silent.accept()[0])  # accepted and never answered
+            except socket.timeout:
+                pass
+            return all("never answered as an MQTT broker" in log.read_text() for log in logs.values())
+
+        # paho gives up on a missing CONNACK after its 30 s keepalive
+        wait_for(both_said, 75, 0.1, "collect and uplink to say the port does not answer MQTT")
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            proc.wait(10)
+        for conn in held:
+            conn.close()
+        silent.close()
+    for log in logs.values():
+        lines = [line for line in log.read_text().splitlines() if "never answered" in line]
+        assert len(lines) == 1 and "1883" in lines[0], log.read_text()
+        assert "Normal disconnection" not in log.read_text()
+
+
+def test_a_config_from_a_korean_windows_editor_is_named_or_read(tmp_path):
+    """[ship]: CP949 was a UnicodeDecodeError traceback; Notepad's UTF-8 BOM was "Invalid statement"."""
+    cp949 = tmp_path / "cp949.toml"
+    cp949.write_bytes('[scoring]\nparticipant = "김영희"\n'.encode("cp949"))
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes('\ufeff[scoring]\nparticipant = "김영희"\n'.encode("utf-8"))
+    done = silvergym("doctor", "--config", str(cp949))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "is not UTF-8 text" in done.stdout and "save it as UTF-8" in done.stdout
+    from common import config as configuration
+
+    assert configuration.load(bom).scoring.participant == "김영희"
+    with pytest.raises(configuration.ConfigError, match="is a folder"):
+        configuration.load(tmp_path)
+
+
+def test_an_unreachable_postgresql_is_one_line_without_its_password():
+    """[ship]: collect tracebacked on an unreachable PostgreSQL; report named it with its password."""
+    from common.mosquitto import free_port
+
+    db = f"postgresql://silvergym:s3cret-pw@127.0.0.1:{free_port()}/central"
+    for argv in (["report", "kim", "--set", f"collector.db={db}"], ["collect", "--set", f"collector.db={db}"]):
+        done = silvergym(*argv)
+        said = (done.stdout + done.stderr).strip().splitlines()
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (argv, done.stderr)
+        assert "cannot reach the database postgresql://silvergym:***@127.0.0.1" in said[-1], said[-1:]
+        assert "s3cret-pw" not in done.stdout + done.stderr

@@ -66,6 +66,16 @@ def printable(text, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def safe_dsn(dsn: str) -> str:
+    """The database address for a log line or an error: a password in it shown as ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if not parts.password:
+        return dsn
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -224,6 +234,7 @@ class Collector:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self._said_unreachable = False
+        self._connected = self._refused = self._said_silent = False
         self.client.reconnect_delay_set(1, 30)
 
     def _on_connect_fail(self, client, userdata):
@@ -233,10 +244,21 @@ class Collector:
             self._said_unreachable = True
 
     def _on_disconnect(self, client, userdata, flags, rc, props):
-        log.warning("lost the broker %s:%d (%s); reconnecting", self.cfg.host, self.cfg.port, rc)
+        if self._connected:
+            log.warning("lost the broker %s:%d (%s); reconnecting", self.cfg.host, self.cfg.port, rc)
+        elif not self._refused and not self._said_silent:  # dropped before any CONNACK: said once
+            from common.config import silent_broker
+
+            log.error("%s; retrying", silent_broker(self.cfg))
+            self._said_silent = True
+        self._connected = False
 
     def _on_connect(self, client, userdata, flags, rc, props):
         self._said_unreachable = False
+        self._refused = rc.is_failure
+        self._connected = not rc.is_failure
+        if not rc.is_failure:
+            self._said_silent = False
         if rc.is_failure:
             log.error("broker %s:%d refused the collector: %s; check collector.username and the password",
                       self.cfg.host, self.cfg.port, rc)
@@ -310,7 +332,11 @@ def run(args) -> int:
     try:
         store = Store(cfg.db)
     except (sqlite3.Error, ImportError, OSError) as exc:
-        log.error("cannot open the database %s: %s", cfg.db, exc)
+        log.error("cannot open the database %s: %s", safe_dsn(cfg.db), exc)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
+        log.error("cannot reach the database %s: %s; check collector.db and that PostgreSQL runs",
+                  safe_dsn(cfg.db), printable(exc))
         return 2
     collector = Collector(cfg, store)
     stop = threading.Event()

@@ -144,7 +144,7 @@ def safe_file_name(name: str) -> str:
 def run(args) -> int:
     import sqlite3
 
-    from common.central.collector import Store, printable
+    from common.central.collector import Store, printable, safe_dsn
     from common.config import load
 
     cfg = load(args.config, args.overrides).collector
@@ -162,10 +162,12 @@ def run(args) -> int:
         finally:
             store.close()
     except (sqlite3.DatabaseError, OSError) as exc:
-        print(f"error: cannot read the database {db}: {exc}; give the collector's database (--db)", file=sys.stderr)
+        print(f"error: cannot read the database {safe_dsn(db)}: {exc}; give the collector's database (--db)",
+              file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
-        print(f"error: cannot reach the database {db}: {printable(exc)}", file=sys.stderr)
+        print(f"error: cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs",
+              file=sys.stderr)
         return 2
     if not sessions:
         print(f"error: no sessions stored for {args.participant!r}; the participants stored are: "

@@ -149,6 +149,33 @@ def seconds_or_more(text: str) -> float:
     return value
 
 
+def model_name(text: str) -> str:
+    """An argparse type: a model the catalog knows (checked before any work starts)."""
+    from models import catalog
+
+    known = catalog.load_catalog()
+    if text and text not in known:  # "" = the default model
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; known: {', '.join(known)} (`silvergym models list`)")
+    return text
+
+
+def frames_per_second(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of frames per second") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text} is not a frame rate; give the source's frames per second, e.g. 30")
+    return value
+
+
+def key_value(text: str) -> str:
+    key, sep, _ = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE; e.g. --set camera.source=0")
+    return text
+
+
 def startup_problem(cfg: configuration.Config) -> str:
     """What would make a service fail at once, found before anything starts: an unknown routine,
     or a video or picture file that is not there (a camera may still be plugged in later)."""
@@ -177,6 +204,9 @@ def lazy(module: str):
 
 
 def cmd_screenshots(args) -> int:
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"error: --out {args.out} is a file; give a folder for the PNG files", file=sys.stderr)
+        return 2
     renderer = importlib.import_module(PROCESSES["renderer"])
     for path in renderer.screenshots(args.out, args.locale):
         print(path)
@@ -186,6 +216,9 @@ def cmd_screenshots(args) -> int:
 def cmd_models(args) -> int:
     from models import catalog
 
+    if args.name and args.name not in catalog.load_catalog():
+        print(f"error: unknown model {args.name!r}; known: {', '.join(catalog.load_catalog())}", file=sys.stderr)
+        return 2
     if args.action == "list":
         root = catalog.cache_dir(args.cache)
         for name, spec in catalog.load_catalog().items():
@@ -226,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(sp):
         sp.add_argument("--config", help="TOML config file (default /etc/silvergym/silvergym.toml if present)")
-        sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key, e.g. camera.source=0")
+        sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
+                        help="override one config key, e.g. camera.source=0 (repeatable)")
         sp.add_argument("--set-json", help=argparse.SUPPRESS)
         return sp
 
@@ -243,80 +277,84 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("demo", help="one complete short session with a private broker (make demo)")
-    sp.add_argument("--config")
+    sp.add_argument("--config", help="TOML config file to start from (the demo sets its own broker and folders)")
+    sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
+                    help="override one config key, e.g. renderer.locale=en (repeatable)")
     sp.add_argument("--video", help="use this video file instead of a camera or the drawn person's clip")
     sp.add_argument("--simulate", action="store_true",
                     help="without a camera: a simulated participant publishes poses itself (no pose model runs)")
-    sp.add_argument("--routine", default="squat")
+    sp.add_argument("--routine", default="squat", help="routine name or file (default squat)")
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=lazy("common.cli.demo"))
 
     sp = sub.add_parser("collect", help="central side: store sessions and alerts from MQTT (SQLite/PostgreSQL)")
-    sp.add_argument("--config")
-    sp.add_argument("--set", action="append", metavar="KEY=VALUE",
+    sp.add_argument("--config", help="TOML config file (its [collector] section)")
+    sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key, e.g. collector.client_id=collector-2 (repeatable)")
     sp.set_defaults(func=lazy("common.central.collector"))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
-    sp.add_argument("participant")
-    sp.add_argument("-o", "--output", default="")
+    sp.add_argument("participant", help="participant id as the devices send it")
+    sp.add_argument("-o", "--output", default="", help="HTML file to write (default report_<participant>.html)")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
-    sp.add_argument("--config")
-    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    sp.add_argument("--config", help="TOML config file (its [collector] section)")
+    sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
+                    help="override a config key (repeatable)")
     sp.set_defaults(func=lazy("common.central.report"))
 
-    sp = sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk")
-    sp.add_argument("--config")
+    sp = with_config(sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk"))
     sp.set_defaults(func=lazy("common.cli.doctor"))
 
     sp = sub.add_parser("bench", help="measure model, pipeline, isolation, bus and codec costs")
-    sp.add_argument("--model", default="", help="one model (default: blazepose-full and movenet-lightning)")
+    sp.add_argument("--model", default="", type=model_name,
+                    help="one model (default: blazepose-full and movenet-lightning)")
     sp.add_argument("--seconds", type=float, default=10.0, help="seconds per measured phase")
     sp.add_argument("--json", action="store_true", help="only the JSON line (always the last line)")
     sp.add_argument("--write", default="", help="also write the markdown table to this file")
     sp.set_defaults(func=lazy("common.cli.bench"))
 
     sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
-    sp.add_argument("--out", default="docs/screens")
-    sp.add_argument("--locale", default="ko", choices=["ko", "en"])
+    sp.add_argument("--out", default="docs/screens", help="folder for the PNG files")
+    sp.add_argument("--locale", default="ko", choices=["ko", "en"], help="screen language")
     sp.set_defaults(func=cmd_screenshots)
 
     sp = sub.add_parser("models", help="list or fetch pose models")
     sp.add_argument("action", choices=["list", "fetch"])
-    sp.add_argument("name", nargs="?")
+    sp.add_argument("name", nargs="?", help="fetch: the model (default: the default model)")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.add_argument("--from", dest="source", action="append", help="a local folder holding the model files")
     sp.set_defaults(func=cmd_models)
 
     sp = sub.add_parser("pose", help="run a pose model on an image or video")
-    sp.add_argument("input")
-    sp.add_argument("--model", default="")
-    sp.add_argument("--model-path", default="")
-    sp.add_argument("--json", action="store_true")
-    sp.add_argument("--require-tpu", action="store_true")
-    sp.add_argument("--cache", default="")
+    sp.add_argument("input", help="an image or video file")
+    sp.add_argument("--model", default="", type=model_name, help="catalog model (default: the default model)")
+    sp.add_argument("--model-path", default="", help="a .tflite file (or BlazePose's folder) instead of the cache")
+    sp.add_argument("--json", action="store_true", help="one JSON line per frame")
+    sp.add_argument("--require-tpu", action="store_true", help="fail (exit 3) instead of using the CPU")
+    sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=lazy("common.cli.pose"))
 
     sp = sub.add_parser("score", help="score a video offline against a routine")
-    sp.add_argument("--routine", required=True)
-    sp.add_argument("--video", required=True)
+    sp.add_argument("--routine", required=True, help="routine name or file")
+    sp.add_argument("--video", required=True, help="the participant's video file")
     sp.add_argument("--lag", type=seconds_or_more, default=0.0, help="delay the participant by this many seconds")
     sp.add_argument("--naive", action="store_true", help="same-timestamp comparison, for comparison")
-    sp.add_argument("--model", default="")
-    sp.add_argument("--json", action="store_true")
-    sp.add_argument("--cache", default="")
+    sp.add_argument("--model", default="", type=model_name, help="catalog model (default: the default model)")
+    sp.add_argument("--json", action="store_true", help="the summary as JSON")
+    sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=lazy("common.cli.score"))
 
     sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
     sp.add_argument("action", choices=["list", "build", "import"])
-    sp.add_argument("input", nargs="?")
-    sp.add_argument("-o", "--output")
+    sp.add_argument("input", nargs="?", help="build: a video; import: a keypoint file (OpenPose: its folder)")
+    sp.add_argument("-o", "--output", help="the routine file to write")
     sp.add_argument("--format", choices=["openpose", "alphapose", "coco"], help="import: the keypoint file format")
-    sp.add_argument("--fps", type=float, default=0.0, help="import: frames per second of the source")
-    sp.add_argument("--name", default="")
-    sp.add_argument("--model", default="")
-    sp.add_argument("--cache", default="")
+    sp.add_argument("--fps", type=frames_per_second, default=30.0,
+                    help="import: frames per second of the source (default 30)")
+    sp.add_argument("--name", default="", help="routine name (default: the output file's name)")
+    sp.add_argument("--model", default="", type=model_name, help="build: catalog model (default: the default model)")
+    sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=cmd_routine)
     return p
 

@@ -57,6 +57,7 @@ def run(args) -> int:
     # starts (a bad config used to leave it running) and before waiting for a session.
     from common.cli import startup_problem
 
+    overrides = configuration.merge(overrides, args.overrides)  # the user's --set wins
     problem = startup_problem(configuration.load(args.config, overrides))
     if problem:
         print(f"error: {problem}", file=sys.stderr)

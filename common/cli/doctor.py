@@ -191,10 +191,10 @@ def read_service_secrets(path: Path = SERVICE_ENVIRONMENT) -> None:
 def run(args) -> int:
     read_service_secrets()
     try:
-        cfg = configuration.load(args.config, {})
-    except configuration.ConfigError as exc:
+        cfg = configuration.load(args.config, args.overrides)
+    except configuration.ConfigError as exc:  # the user's input, not the box: exit 2 as every command
         print(Check("config", "FAIL", str(exc)).line())
-        return 1
+        return 2
     checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
               check_edgetpu(cfg), *check_models(cfg), check_broker(cfg), check_font(cfg), check_display(cfg),
               check_disk(cfg), check_voice(cfg)]

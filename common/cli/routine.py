@@ -39,7 +39,7 @@ def read_openpose(folder: Path) -> list[np.ndarray]:
     """One *_keypoints.json per frame, sorted by name; the first person of each frame."""
     frames = []
     for f in sorted(folder.glob("*.json")):
-        people = json.loads(f.read_text()).get("people", [])
+        people = read_keypoint_json(f, dict, "OpenPose").get("people", [])
         if not people:
             frames.append(np.zeros((len(COMMON), 3)))
             continue
@@ -49,11 +49,27 @@ def read_openpose(folder: Path) -> list[np.ndarray]:
     return frames
 
 
+def read_keypoint_json(path: Path, expected: type, fmt: str):
+    """The file's JSON, when it has the shape `fmt` needs (a list for AlphaPose, an object for
+    COCO); otherwise a RoutineError that names the format the file looks like."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise routines.RoutineError(f"{path.name} is not UTF-8 text; save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise routines.RoutineError(f"{path.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, expected):
+        looks = "AlphaPose results (a list): use --format alphapose" if isinstance(data, list) else \
+            "a COCO keypoint file (an object): use --format coco" if isinstance(data, dict) else "no keypoint format"
+        raise routines.RoutineError(f"{path.name} is not {fmt} output; it looks like {looks}")
+    return data
+
+
 def read_alphapose(path: Path) -> list[np.ndarray]:
     """AlphaPose results: a list of {image_id, keypoints (17*3, COCO order), score}; the best
     scoring person per image, images in file order."""
     by_image: dict[str, dict] = {}
-    for det in json.loads(path.read_text()):
+    for det in read_keypoint_json(path, list, "AlphaPose"):
         best = by_image.get(det["image_id"])
         if best is None or det.get("score", 0) > best.get("score", 0):
             by_image[det["image_id"]] = det
@@ -63,7 +79,7 @@ def read_alphapose(path: Path) -> list[np.ndarray]:
 def read_coco(path: Path) -> list[np.ndarray]:
     """COCO keypoint JSON: {"images": [...], "annotations": [{image_id, keypoints, area}]};
     the largest annotated person per image, images in their listed order."""
-    data = json.loads(path.read_text())
+    data = read_keypoint_json(path, dict, "COCO keypoint")
     best: dict = {}
     for ann in data.get("annotations", []):
         if ann.get("num_keypoints", 1) and (ann["image_id"] not in best or ann.get("area", 0) > best[ann["image_id"]].get("area", 0)):
@@ -171,6 +187,14 @@ def run(args) -> int:
         print("error: routine build/import needs INPUT and -o FILE", file=sys.stderr)
         return 2
     name = args.name or Path(args.output).stem
+    folder = Path(args.output).resolve().parent
+    if not folder.is_dir():  # said now, not after the whole video has been through the model
+        print(f"error: -o {args.output}: folder {folder} does not exist; create it or write elsewhere", file=sys.stderr)
+        return 2
+    if Path(args.output).is_dir():
+        print(f"error: -o {args.output} is a folder; give a file name, e.g. {Path(args.output) / (name + '.json')}",
+              file=sys.stderr)
+        return 2
     try:
         if args.action == "build":
             poses, worlds, fps = poses_from_video(args.input, args.model, args.cache)
@@ -184,10 +208,15 @@ def run(args) -> int:
                 print(f"error: {args.input} does not exist", file=sys.stderr)
                 return 2
             poses = readers[args.format](Path(args.input))
-            worlds, fps, source = [None] * len(poses), args.fps or 30.0, Path(args.input).name
+            worlds, fps, source = [None] * len(poses), args.fps, Path(args.input).name
         r = build(name, poses, worlds, fps, source)
-    except (InputError, ModelError, routines.RoutineError, KeyError, ValueError) as exc:
+    except (InputError, ModelError, routines.RoutineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # A keypoint file of the right overall shape with a wrong entry inside.
+        print(f"error: {args.input}: not {args.format or 'usable'} keypoints ({type(exc).__name__}: {exc}); "
+              "check --format and the file", file=sys.stderr)
         return 2
     Path(args.output).write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.output}: {len(r.keyframes)} keyframes over {r.duration_s:.1f} s, joints {', '.join(r.joints)}"
