@@ -31,15 +31,21 @@ CASES = [
     ("empty file", b"", "is empty"),
     ("saved in CP949", json.dumps(squat_with(**{"title.ko": "의자"}), ensure_ascii=False).encode("cp949"),
      "not UTF-8 text .* save it as UTF-8"),
-    ("duration as text", json.dumps(squat_with(duration_s="ten")).encode(), "duration_s must be a number"),
-    ("negative duration", json.dumps(squat_with(duration_s=-5)).encode(), "duration_s must be a number"),
+    ("duration as text", json.dumps(squat_with(duration_s="ten")).encode(), "duration_s: Input should be a valid number"),
+    ("negative duration", json.dumps(squat_with(duration_s=-5)).encode(), r"duration_s: .*greater than or equal to 0 \(got -5\)"),
     ("negative tolerance", json.dumps(squat_with(**{"joints.left_knee.tolerance": -3})).encode(),
      "joints.left_knee.tolerance must be a positive"),
     ("near below tolerance", json.dumps(squat_with(**{"joints.left_knee.near": 5})).encode(),
      r"joints.left_knee.near \(5\) must not be below its tolerance"),
-    ("reps on the nose", json.dumps(squat_with(**{"reps.joints": ["nose"]})).encode(), "reps.joints has"),
+    ("reps on the nose", json.dumps(squat_with(**{"reps.joints": ["nose"]})).encode(),
+     r"reps.joints.0: Input should be 'left_elbow', .* \(got 'nose'\)"),
     ("low above high", json.dumps(squat_with(**{"reps.low": 170})).encode(), "low below high"),
-    ("unknown start", json.dumps(squat_with(**{"reps.start": "middle"})).encode(), "reps.start must be"),
+    ("unknown start", json.dumps(squat_with(**{"reps.start": "middle"})).encode(),
+     r"reps.start: Input should be 'high' or 'low' \(got 'middle'\)"),
+    ("a misspelt key", json.dumps(squat_with(**{"joints.left_knee": {"tolerence": 10}})).encode(),
+     "joints.left_knee.tolerence: unknown key"),
+    ("keyframes out of order", json.dumps(squat_with(**{"keyframes": squat_with()["keyframes"][::-1]})).encode(),
+     "keyframes must be in time order"),
     ("keyframes missing", json.dumps({k: v for k, v in squat_with().items() if k != "keyframes"}).encode(),
      "field 'keyframes' is missing"),
 ]
@@ -72,7 +78,7 @@ def test_the_command_line_says_it_in_one_line_with_exit_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", str(path), "--video",
                            str(tmp_path / "none.mp4")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {path}: reps.start must be")
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {path}: reps.start: Input should be 'high' or 'low'")
 
 
 def report(*argv) -> subprocess.CompletedProcess:

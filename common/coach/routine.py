@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.coach.geometry import ALL_ANGLES
 
@@ -112,67 +115,116 @@ class Routine:
         return self._phases[self.keyframe_at(t)]
 
 
-def _check(data: dict, where: str) -> None:
-    """The values a routine file may hold, each wrong one named with what to do."""
-    def bad(what: str, why: str):
-        raise RoutineError(f"{where}: {what} {why}")
-    if not isinstance(data, dict):
-        raise RoutineError(f"{where}: a routine file is one JSON object (see docs/routines.md)")
-    for key in ("duration_s", "hold_s"):
-        if key in data and not (isinstance(data[key], (int, float)) and not isinstance(data[key], bool)
-                                and data[key] >= 0):
-            bad(key, f"must be a number of seconds, 0 or more (got {data[key]!r})")
-    for joint, rule in (data.get("joints") or {}).items():
-        if not isinstance(rule, dict):
-            bad(f"joints.{joint}", "must be an object like {\"tolerance\": 15, \"near\": 30}")
-        tol, near = rule.get("tolerance", 15.0), rule.get("near", 30.0)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (tol, near)) or tol <= 0:
-            bad(f"joints.{joint}.tolerance", f"must be a positive number of degrees (got {tol!r})")
-        if near < tol:
-            bad(f"joints.{joint}.near", f"({near}) must not be below its tolerance ({tol})")
-    reps = data.get("reps")
-    if reps is not None:
-        if not isinstance(reps, dict) or not reps.get("joints"):
-            bad("reps", "must name the joints to count on, e.g. {\"joints\": [\"left_knee\"], \"low\": 125, ...}")
-        unknown = [j for j in reps["joints"] if j not in ALL_ANGLES]
-        if unknown:
-            bad("reps.joints", f"has {unknown}, which are not joint angles; known: {', '.join(ALL_ANGLES)}")
-        low, high = reps.get("low"), reps.get("high")
-        if not all(isinstance(v, (int, float)) for v in (low, high)) or not low < high:
-            bad("reps.low/high", f"must be numbers with low below high (got {low!r} and {high!r})")
-        if reps.get("start", "high") not in ("high", "low"):
-            bad("reps.start", f"must be \"high\" or \"low\" (got {reps.get('start')!r})")
-    if data.get("view", "front") not in VIEWS:
-        bad("view", f"must be one of {', '.join(VIEWS)} (got {data.get('view')!r})")
+JointName = Literal[ALL_ANGLES]  # the angle names of common/coach/geometry.py
+KINDS = ("routine", "chair_stand_30s", "arm_curl_30s", "balance_hold")
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is named, not silently ignored
+
+
+class JointRuleFile(_FileModel):
+    tolerance: float = Field(15.0, description="Degrees of error still judged correct (green); more than 0.")
+    near: float = Field(30.0, description="Degrees of error judged near (yellow), not below tolerance; "
+                                          "beyond it the joint is wrong (red).")
+
+    @field_validator("tolerance")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"must be a positive number of degrees (got {value:g})")
+        return value
+
+    @field_validator("near")
+    @classmethod
+    def _not_below_tolerance(cls, value: float, info) -> float:
+        tolerance = info.data.get("tolerance")
+        if tolerance is not None and value < tolerance:
+            raise ValueError(f"({value:g}) must not be below its tolerance ({tolerance:g})")
+        return value
+
+
+class RepRuleFile(_FileModel):
+    joints: list[JointName] = Field(min_length=1, description="Joint angles that must all cross the thresholds "
+                                                              "(a lone swinging limb does not count).")
+    low: float = Field(description="Degrees: the 'turned' position has every listed angle below this.")
+    high: float = Field(description="Degrees: the start position has every listed angle above this; above low.")
+    start: Literal["high", "low"] = Field("high", description="The end a repetition starts and finishes at.")
+    min_rep_s: float = Field(0.5, ge=0, description="Shortest repetition counted, in seconds.")
+
+    @model_validator(mode="after")
+    def _low_below_high(self):
+        if not self.low < self.high:
+            raise ValueError(f"low/high must be numbers with low below high (got {self.low:g} and {self.high:g})")
+        return self
+
+
+class KeyframeFile(_FileModel):
+    t: float = Field(ge=0, description="Seconds from the routine's start; keyframes in time order.")
+    angles: dict[JointName, float] = Field(description="Target angle of each joint, degrees.")
+    phase: str = Field("", description="Name of the movement's phase from here on (a cue key), e.g. 'down'.")
+    keypoints: list[list[float] | None] | None = Field(
+        None, description="Reference pose in the common skeleton, [x, y, score] normalised to the body height "
+                          "(written by `silvergym routine build`; drawn as the instructor).")
+
+
+class RoutineFile(_FileModel):
+    """A routine file (docs/routines.md); docs/schemas/routine.schema.json is generated from this."""
+    name: str = Field(min_length=1, description="Routine name, as `--routine NAME` and the summary give it.")
+    title: dict[str, str] = Field({}, description="Title per locale, e.g. {\"ko\": \"의자 스쿼트\", \"en\": \"Chair squat\"}.")
+    description: dict[str, str] = Field({}, description="What to do and safety advice, per locale.")
+    duration_s: float | None = Field(None, ge=0, description="Session length in seconds (default: the last keyframe's "
+                                                             "time); with loop the keyframes repeat until then.")
+    loop: bool = Field(False, description="Repeat the keyframes until duration_s.")
+    kind: Literal[KINDS] = Field("routine", description="Reported in the summary; the Senior Fitness Test counts "
+                                                        "and holds have their own kinds.")
+    mirror: bool = Field(False, description="The participant moves as the mirror image of the reference.")
+    view: Literal[VIEWS] = Field("front", description="How a camera must see the movement for a 2D model: 'front' "
+                                                      "(in the picture's plane) or 'side' (toward the camera).")
+    hold_s: float = Field(0.0, ge=0, description="For holds: the target time in seconds.")
+    seated_variant: str = Field("", description="The routine a participant with seated = true gets instead.")
+    joints: dict[JointName, JointRuleFile] = Field(description="The joints that count, each with its tolerances.")
+    keyframes: list[KeyframeFile] = Field(min_length=1, description="Target angles over time, interpolated "
+                                                                    "linearly between keyframes.")
+    reps: RepRuleFile | None = Field(None, description="How to count repetitions (none: not counted).")
+
+    @model_validator(mode="after")
+    def _in_time_order(self):
+        if any(b.t < a.t for a, b in zip(self.keyframes, self.keyframes[1:])):
+            raise ValueError("keyframes must be in time order")
+        return self
+
+
+def _problem(exc: ValidationError, where: str) -> RoutineError:
+    """The first thing wrong, in one line naming the field (as the config's errors do)."""
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "missing":
+        return RoutineError(f"{where}: the field '{key}' is missing (see docs/routines.md)")
+    if err["type"] == "extra_forbidden":
+        return RoutineError(f"{where}: {key}: unknown key (see docs/routines.md)")
+    if err["type"] == "value_error":
+        return RoutineError(f"{where}: {(key + ' ') if key else ''}{err['msg'].removeprefix('Value error, ')}")
+    return RoutineError(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
 
 
 def parse(data: dict, source: str = "") -> Routine:
     where = source or (data.get("name", "routine") if isinstance(data, dict) else "routine")
-    _check(data, where)
+    if not isinstance(data, dict):
+        raise RoutineError(f"{where}: a routine file is one JSON object (see docs/routines.md)")
     try:
-        joints = {j: JointRule(**rule) for j, rule in data["joints"].items()}
-        unknown = [j for j in joints if j not in ALL_ANGLES]
-        if unknown:
-            raise RoutineError(f"{where}: unknown joint(s) {unknown}; known: {sorted(ALL_ANGLES)}")
-        kfs = tuple(Keyframe(t=float(k["t"]), angles={j: float(a) for j, a in k["angles"].items()},
-                             phase=k.get("phase", ""), keypoints=k.get("keypoints"))
-                    for k in data["keyframes"])
-        if not kfs or any(b.t < a.t for a, b in zip(kfs, kfs[1:])):
-            raise RoutineError(f"{where}: keyframes must be non-empty and in time order")
-        reps = data.get("reps")
-        return Routine(
-            name=data["name"], title=data.get("title", {}), description=data.get("description", {}),
-            joints=joints, keyframes=kfs, duration_s=float(data.get("duration_s", kfs[-1].t)),
-            loop=bool(data.get("loop", False)),
-            reps=RepRule(joints=tuple(reps["joints"]), low=float(reps["low"]), high=float(reps["high"]),
-                         start=reps.get("start", "high"), min_rep_s=float(reps.get("min_rep_s", 0.5))) if reps else None,
-            seated_variant=data.get("seated_variant", ""), kind=data.get("kind", "routine"),
-            hold_s=float(data.get("hold_s", 0.0)), mirror=bool(data.get("mirror", False)), view=data.get("view", "front"),
-            source=source)
-    except KeyError as exc:
-        raise RoutineError(f"{where}: the field {exc} is missing (see docs/routines.md)") from None
-    except (TypeError, ValueError) as exc:
-        raise RoutineError(f"{where}: a value has the wrong type ({exc}); see docs/routines.md") from None
+        f = RoutineFile.model_validate(data)
+    except ValidationError as exc:
+        raise _problem(exc, where) from None
+    kfs = tuple(Keyframe(t=k.t, angles=dict(k.angles), phase=k.phase, keypoints=k.keypoints) for k in f.keyframes)
+    reps = f.reps
+    return Routine(
+        name=f.name, title=f.title, description=f.description,
+        joints={j: JointRule(rule.tolerance, rule.near) for j, rule in f.joints.items()}, keyframes=kfs,
+        duration_s=f.duration_s if f.duration_s is not None else kfs[-1].t, loop=f.loop,
+        reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
+                     min_rep_s=reps.min_rep_s) if reps else None,
+        seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, source=source)
 
 
 def read_json(path: Path):
