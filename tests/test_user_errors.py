@@ -320,3 +320,18 @@ def test_an_unreachable_postgresql_is_one_line_without_its_password():
         assert done.returncode == 2 and "Traceback" not in done.stderr, (argv, done.stderr)
         assert "cannot reach the database postgresql://silvergym:***@127.0.0.1" in said[-1], said[-1:]
         assert "s3cret-pw" not in done.stdout + done.stderr
+
+
+def test_every_option_of_every_command_has_help_text():
+    """[ship]: `silvergym X --help` explains every option and argument."""
+    import argparse
+
+    from common.cli import build_parser
+
+    bare = []
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, sub in action.choices.items():
+                bare += [f"{command} {a.option_strings or a.dest}" for a in sub._actions
+                         if a.help is None and not isinstance(a, argparse._HelpAction)]
+    assert not bare, f"options without help: {bare}"

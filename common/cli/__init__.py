@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = with_config(sub.add_parser("service", help="run one service (what the systemd units call)"))
-    sp.add_argument("name", choices=sorted(PROCESSES))
+    sp.add_argument("name", choices=sorted(PROCESSES), help="which service")
     sp.set_defaults(func=cmd_service)
 
     sp = with_config(sub.add_parser("run", help="start all services on this box and keep them running"))
@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_screenshots)
 
     sp = sub.add_parser("models", help="list or fetch pose models")
-    sp.add_argument("action", choices=["list", "fetch"])
+    sp.add_argument("action", choices=["list", "fetch"], help="list the catalog, or fetch a model into the cache")
     sp.add_argument("name", nargs="?", help="fetch: the model (default: the default model)")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.add_argument("--from", dest="source", action="append", help="a local folder holding the model files")
@@ -346,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=lazy("common.cli.score"))
 
     sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
-    sp.add_argument("action", choices=["list", "build", "import"])
+    sp.add_argument("action", choices=["list", "build", "import"],
+                    help="list the bundled routines, build one from a video, or import keypoints")
     sp.add_argument("input", nargs="?", help="build: a video; import: a keypoint file (OpenPose: its folder)")
     sp.add_argument("-o", "--output", help="the routine file to write")
     sp.add_argument("--format", choices=["openpose", "alphapose", "coco"], help="import: the keypoint file format")
