@@ -104,20 +104,25 @@ def wait_for_camera(ctx: ServiceContext, health: HealthReporter) -> str:
 
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.camera
-    source = cfg.source
     pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
-    health = HealthReporter(ctx.name, pub)
-    if source == "auto":
-        source = wait_for_camera(ctx, health)
-        if not source:
-            pub.close()
-            return 0
     try:
-        frames = FrameSource(cfg, source)
-    except SourceError as exc:
-        ctx.log.error("%s", exc)
+        health = HealthReporter(ctx.name, pub)
+        source = wait_for_camera(ctx, health) if cfg.source == "auto" else cfg.source
+        if not source:  # stopped while waiting
+            return 0
+        try:
+            frames = FrameSource(cfg, source)
+        except SourceError as exc:
+            ctx.log.error("%s", exc)
+            return 2
+        return stream(ctx, frames, source, pub, health)
+    finally:
         pub.close()
-        return 2
+
+
+def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher, health: HealthReporter) -> int:
+    """The main loop: read -> stamp -> publish, reopening a source that is lost."""
+    cfg = ctx.config.camera
     # Unpaced video (benchmarks): run at most IN_FLIGHT frames ahead of inference, so it is never
     # idle and never flooded; the camera itself then costs almost nothing.
     unpaced = frames.kind == "video" and cfg.pace == "unpaced"
@@ -168,7 +173,6 @@ def main(ctx: ServiceContext) -> int:
         frames.close()
         if poses is not None:
             poses.close()
-        pub.close()
 
 
 IN_FLIGHT = 2

@@ -234,7 +234,8 @@ class Collector:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self._said_unreachable = False
-        self._connected = self._refused = self._said_silent = False
+        self._link = "connecting"  # -> "connected" | "refused" on CONNACK; back on disconnect
+        self._said_silent = False
         self.client.reconnect_delay_set(1, 30)
 
     def _on_connect_fail(self, client, userdata):
@@ -244,21 +245,19 @@ class Collector:
             self._said_unreachable = True
 
     def _on_disconnect(self, client, userdata, flags, rc, props):
-        if self._connected:
+        if self._link == "connected":
             log.warning("lost the broker %s:%d (%s); reconnecting", self.cfg.host, self.cfg.port, rc)
-        elif not self._refused and not self._said_silent:  # dropped before any CONNACK: said once
+        elif self._link == "connecting" and not self._said_silent:  # dropped before any CONNACK: said once
             from common.config import silent_broker
 
             log.error("%s; retrying", silent_broker(self.cfg))
             self._said_silent = True
-        self._connected = False
+        self._link = "connecting"
 
     def _on_connect(self, client, userdata, flags, rc, props):
         self._said_unreachable = False
-        self._refused = rc.is_failure
-        self._connected = not rc.is_failure
-        if not rc.is_failure:
-            self._said_silent = False
+        self._link = "refused" if rc.is_failure else "connected"
+        self._said_silent = self._said_silent and rc.is_failure  # a good connection: say it again next time
         if rc.is_failure:
             log.error("broker %s:%d refused the collector: %s; check collector.username and the password",
                       self.cfg.host, self.cfg.port, rc)

@@ -216,9 +216,6 @@ def cmd_screenshots(args) -> int:
 def cmd_models(args) -> int:
     from models import catalog
 
-    if args.name and args.name not in catalog.load_catalog():
-        print(f"error: unknown model {args.name!r}; known: {', '.join(catalog.load_catalog())}", file=sys.stderr)
-        return 2
     if args.action == "list":
         root = catalog.cache_dir(args.cache)
         for name, spec in catalog.load_catalog().items():
@@ -321,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("models", help="list or fetch pose models")
     sp.add_argument("action", choices=["list", "fetch"], help="list the catalog, or fetch a model into the cache")
-    sp.add_argument("name", nargs="?", help="fetch: the model (default: the default model)")
+    sp.add_argument("name", nargs="?", type=model_name, help="fetch: the model (default: the default model)")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.add_argument("--from", dest="source", action="append", help="a local folder holding the model files")
     sp.set_defaults(func=cmd_models)

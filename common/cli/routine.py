@@ -50,14 +50,10 @@ def read_openpose(folder: Path) -> list[np.ndarray]:
 
 
 def read_keypoint_json(path: Path, expected: type, fmt: str):
-    """The file's JSON, when it has the shape `fmt` needs (a list for AlphaPose, an object for
-    COCO); otherwise a RoutineError that names the format the file looks like."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise routines.RoutineError(f"{path.name} is not UTF-8 text; save it as UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise routines.RoutineError(f"{path.name} is not valid JSON ({exc})") from None
+    """The file's JSON (read as routine files are: UTF-8, a BOM accepted), when it has the shape
+    `fmt` needs (a list for AlphaPose, an object for COCO); otherwise a RoutineError that names
+    the format the file looks like."""
+    data = routines.read_json(path)
     if not isinstance(data, expected):
         looks = "AlphaPose results (a list): use --format alphapose" if isinstance(data, list) else \
             "a COCO keypoint file (an object): use --format coco" if isinstance(data, dict) else "no keypoint format"
