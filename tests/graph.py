@@ -11,6 +11,25 @@ from common.bus.sockets import Subscriber
 from common.mosquitto import free_port
 
 
+def core_model() -> str:
+    """The pose model the core (graph, fault, supervisor) tests run: MoveNet, the product's model on
+    the Coral's CPU fallback, when this machine has it; else the default BlazePose, which `make test`
+    can always fetch (from PyPI). MoveNet comes from GitHub or ../shared/models, neither of which a
+    fresh clone on a closed network has. Skips, naming what is missing, only if neither is here."""
+    import pytest
+
+    from models import catalog
+
+    problems = []
+    for name in ("movenet-lightning", "blazepose-full"):
+        try:
+            catalog.paths(name)
+            return name
+        except catalog.ModelError as exc:
+            problems.append(str(exc))
+    pytest.skip("; ".join(problems))
+
+
 def graph_config(tmp: Path, video: Path, model: str = "movenet-lightning", routine: str = "arm_raise",
                  extra: str = "") -> str:
     return f"""

@@ -14,9 +14,8 @@ import pytest
 from common.coach import routine as routines
 from common.mosquitto import LocalBroker, mosquitto_binary
 from common.spool import Spool, SpoolError
-from models import catalog
 from tests.conftest import REPO, wait_for
-from tests.graph import graph_config
+from tests.graph import core_model, graph_config
 from tests.test_uplink import Listener
 
 SERVICES = ("camera", "inference", "scoring", "renderer", "uplink")
@@ -31,10 +30,7 @@ def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delive
     """Injected: SIGKILL of camera, inference, renderer, uplink and scoring, one after another,
     during one session. Survives: the other services (same pids), the session (resumed by the
     restarted scoring), its delivery (exactly one summary at the broker)."""
-    try:
-        catalog.paths("movenet-lightning")
-    except catalog.ModelError as exc:
-        pytest.skip(f"{exc} (make test fetches it)")
+    model = core_model()
     short = routines.to_json(routines.load("arm_raise"))
     short.update(name="arm_raise_short", duration_s=40)
     routine_file = tmp_path / "arm_raise_short.json"
@@ -42,7 +38,7 @@ def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delive
     broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
     listener = Listener(broker.port)
     cfg = tmp_path / "silvergym.toml"
-    text = graph_config(tmp_path, person_clip, routine=str(routine_file))
+    text = graph_config(tmp_path, person_clip, model=model, routine=str(routine_file))
     cfg.write_text(re.sub(r"port = \d+", f"port = {broker.port}", text))
     log = tmp_path / "run.log"
     with open(log, "wb") as out:

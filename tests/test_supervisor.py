@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from models import catalog
 from tests.conftest import REPO, wait_for
-from tests.graph import graph_config
+from tests.graph import core_model, graph_config
 
 
 def children_of(pid: int) -> list[int]:
@@ -31,12 +30,8 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture
 def supervised(tmp_path, person_clip):
-    try:
-        catalog.paths("movenet-lightning")
-    except catalog.ModelError as exc:
-        pytest.skip(f"{exc} (make test fetches it)")
     cfg = tmp_path / "silvergym.toml"
-    cfg.write_text(graph_config(tmp_path, person_clip, extra="\n[supervisor]\nhung_after_s = 4.0\n"))
+    cfg.write_text(graph_config(tmp_path, person_clip, model=core_model(), extra="\n[supervisor]\nhung_after_s = 4.0\n"))
     log = tmp_path / "run.log"
     out = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(cfg)], stdout=out,
