@@ -152,8 +152,10 @@ class FlakyTpu:
         return np.zeros((17, 3))
 
 
-def test_tpu_lost_mid_session_switches_to_cpu_and_back(dancer):
+def test_tpu_lost_mid_session_switches_to_cpu_and_back(person_clip):
+    """A core fault row: on the project's own drawn clip, so it needs no ../shared."""
     _need("movenet-lightning")
+    pictures = frames(person_clip, limit=5)
     from models.runtime import EdgeTpuUnavailable
 
     clock = [0.0]
@@ -166,14 +168,14 @@ def test_tpu_lost_mid_session_switches_to_cpu_and_back(dancer):
 
     est = Estimator("movenet-lightning-edgetpu", tpu_opener=opener, probe_every_s=5.0, clock=lambda: clock[0])
     assert est.backend == "edgetpu"
-    est.estimate(dancer[0]), est.estimate(dancer[1])
+    est.estimate(pictures[0]), est.estimate(pictures[1])
     plugged["state"] = None  # the stick browns out
-    result = est.estimate(dancer[2])  # this frame is still answered, by the CPU model
+    result = est.estimate(pictures[2])  # this frame is still answered, by the CPU model
     assert est.backend == "cpu" and len(result.keypoints) == 17
     clock[0] = 6.0
-    est.estimate(dancer[3])
+    est.estimate(pictures[3])
     assert est.backend == "cpu"  # probed, still gone
     plugged["state"] = FlakyTpu(ok_calls=100)
     clock[0] = 12.0
-    est.estimate(dancer[4])
+    est.estimate(pictures[4])
     assert est.backend == "edgetpu"
