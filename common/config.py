@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,6 +52,9 @@ class CameraConfig(Section):
     pace: Literal["realtime", "unpaced"] = Field("realtime", description=(
         "Video files: 'realtime' plays at the file's fps; 'unpaced' sends as fast as consumers take it."))
     loop: bool = Field(True, description="Video files: start again at the end instead of stopping.")
+    start_with_session: bool = Field(False, description=(
+        "Video files: hold the first frame until the first session's routine starts, then play from the "
+        "beginning, so a recorded participant is scored as `silvergym score` scores the file (the demo)."))
     retry_max_s: float = Field(10.0, gt=0, description="Longest wait between reopen attempts of a lost device.")
 
 
@@ -60,8 +63,27 @@ class InferenceConfig(Section):
     model_path: str = Field("", description="Run the model family from this file instead of the cache.")
     tpu_device: str = Field("", description="Edge TPU device: '', 'usb', 'pci', 'usb:0', 'pci:1'.")
     require_tpu: bool = Field(False, description="Fail (exit 3) instead of falling back to the CPU.")
-    threads: int = Field(2, ge=1, description="CPU interpreter threads.")
+    threads: int = Field(0, ge=0, le=64, description=(
+        "CPU interpreter threads; 0 = auto: all cores but one, at most 4 (the camera, scoring and the TV keep "
+        "a core; measured in docs/benchmarks.md)."))
+    model_threads: dict[str, Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=dict, description=(
+        "Interpreter threads for one model, overriding `threads` for it, e.g. {\"blazepose-full\" = 3}."))
     cache_dir: str = Field("", description="Model cache; default ~/.cache/silvergym/models or $SILVERGYM_MODEL_DIR.")
+
+
+    def threads_for(self, model: str, cores: int | None = None) -> int:
+        """The interpreter thread count `model` runs with on a machine with `cores` cores."""
+        if model in self.model_threads:
+            return self.model_threads[model]
+        return self.threads or auto_threads(cores)
+
+
+def auto_threads(cores: int | None = None) -> int:
+    """All cores but one, at most 4: an interpreter on every core makes the camera, scoring and the
+    TV wait for the CPU (docs/benchmarks.md: pipeline_ratio and latency by thread count); more than
+    4 threads did not pay for either model."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(4, cores - 1))
 
 
 class ScoringConfig(Section):
@@ -77,7 +99,7 @@ class RendererConfig(Section):
         "'auto' = fullscreen when a display exists, else headless."))
     width: int = Field(1280, gt=0, description="Window or headless canvas width.")
     height: int = Field(720, gt=0, description="Window or headless canvas height.")
-    fps: float = Field(15.0, gt=0, description="Screen refresh rate.")
+    fps: float = Field(30.0, gt=0, description="Screen refresh rate (30: the mirror moves as smoothly as the camera).")
     locale: Literal["ko", "en"] = Field("ko", description="Language of all text on screen.")
     font: str = Field("", description="Font file with Hangul; empty = find one on the system.")
     snapshot_dir: str = Field("", description="Headless: write a PNG of the screen here every snapshot_every_s.")

@@ -15,14 +15,16 @@ EXIT_TPU_REQUIRED = 3
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.inference
     try:
-        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, cfg.threads, cfg.tpu_device, cfg.require_tpu)
+        # An Edge TPU model's threads are its CPU fallback's.
+        threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
+        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu)
     except TpuRequired as exc:
         ctx.log.error("%s", exc)
         return EXIT_TPU_REQUIRED
     except catalog.ModelError as exc:
         ctx.log.error("%s", exc)
         return 2
-    ctx.log.info("model %s on %s", estimator.name, estimator.backend)
+    ctx.log.info("model %s on %s (%d CPU threads)", estimator.name, estimator.backend, threads)
     frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)

@@ -148,3 +148,59 @@ def test_voice_is_calm_not_chatty(monkeypatch):
     assert voice.say("팔을 더 올리세요") is False  # the same line again right away: stays quiet
     assert voice.say("넘어짐이 감지되었습니다", urgent=True) is True
     voice.close()
+
+
+def test_the_camera_picture_is_the_mirrored_frame_at_panel_size(canvas):
+    """[perf] the picture is scaled by OpenCV into a reused buffer and read as BGR without a
+    colour conversion: on screen it must still be the frame, mirrored, in the right colours."""
+    import cv2
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    state = state_for("exercise", "ko", now)
+    rng = np.random.default_rng(3)
+    pixels = np.zeros((480, 640, 3), np.uint8)
+    pixels[:, :320] = (255, 0, 0)  # blue on the camera's left half (BGR)
+    pixels[:, 320:] = (0, 0, 255)  # red on its right half
+    pixels[200:280, 40:120] = rng.integers(0, 255, (80, 80, 3), dtype=np.uint8)
+    state.frame = type(state.frame)(seq=2, t_capture_ns=0, frame_id=2, width=640, height=480, pixels=pixels)
+    state.pose = None
+    draw(surface, fonts, state, now)
+    w, h = SIZE
+    box = pygame.Rect(w // 2 + 15, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
+    scale, ox, oy = fit(640, 480, box)
+    size = (int(640 * scale), int(480 * scale))
+    shown = pygame.surfarray.array3d(surface)[int(ox):int(ox) + size[0], int(oy):int(oy) + size[1]].transpose(1, 0, 2)
+    expected = cv2.cvtColor(cv2.flip(cv2.resize(pixels, size), 1), cv2.COLOR_BGR2RGB)
+    # Mirrored: the camera's right half (red) is on the viewer's left.
+    assert tuple(shown[size[1] // 2, 10]) == (255, 0, 0) and tuple(shown[size[1] // 2, -10]) == (0, 0, 255)
+    diff = np.abs(shown.astype(int) - expected.astype(int))
+    print(f"picture vs OpenCV reference: mean {diff.mean():.3f}, max {diff.max()} (0-255)")
+    assert diff.mean() < 0.5
+
+
+def test_an_unchanged_screen_is_not_drawn_again():
+    """[perf] the renderer redraws only when what it shows changed: the same messages on a still
+    screen give the same key; a new frame, score or a moving instructor give a new one."""
+    from services.renderer.screen import content_key
+
+    now = time.monotonic()
+    summary = state_for("summary", "ko", now)
+    assert content_key(summary, now) == content_key(summary, now + 0.5)
+    exercise = state_for("exercise", "ko", now)
+    assert content_key(exercise, now) != content_key(exercise, now + 1 / 30)  # the instructor moves
+    start = state_for("start", "ko", now)
+    before = content_key(start, now)
+    assert content_key(start, now + 0.1) == before
+    start.frame = type(start.frame)(seq=start.frame.seq + 1, t_capture_ns=0, frame_id=2, width=start.frame.width,
+                                    height=start.frame.height, pixels=start.frame.pixels)
+    assert content_key(start, now + 0.1) != before
+
+
+def test_rendered_words_are_reused_and_bounded(canvas):
+    _, fonts = canvas
+    first = fonts.render("점수 72", 1.6, (245, 240, 230))
+    assert fonts.render("점수 72", 1.6, (245, 240, 230)) is first
+    for i in range(fonts.MAX_RENDERED + 10):
+        fonts.render(f"{i}", 1.0, (1, 2, 3))
+    assert len(fonts._rendered) <= fonts.MAX_RENDERED

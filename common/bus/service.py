@@ -6,6 +6,7 @@ destroyed in `finally` so no socket outlives the loop.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -61,8 +62,25 @@ class ServiceContext:
 EXIT_REFUSED = 2
 
 
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_frame_buffers_on_heap() -> bool:
+    """Frames are ~1 MB and arrive 30 times a second per subscriber. glibc serves blocks that big
+    with a fresh mmap and gives them back at free, so every frame paid page faults in system time
+    (measured: the camera's CPU per frame 2.7 -> 1.7 ms without it). Above 32 MiB, the default
+    behaviour stays; the heap keeps up to 64 MiB instead of trimming it after every frame."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+    except (OSError, AttributeError):  # not glibc: its default allocator then
+        return False
+
+
 def run(name: str, body: Callable[[ServiceContext], int | None], config: Config) -> int:
     setup_logging(name)
+    keep_frame_buffers_on_heap()
     stop = threading.Event()
 
     def on_signal(signum, _frame):

@@ -42,6 +42,19 @@ def check_camera(cfg) -> Check:
     return Check("camera", "ok", f"{kind} {path}")
 
 
+def tpu_usable() -> bool:
+    """libedgetpu loads and a Coral is attached."""
+    import ctypes
+
+    from models import runtime
+
+    try:
+        ctypes.CDLL(runtime.EDGETPU_LIB)
+    except OSError:
+        return False
+    return glob_apex() or runtime.coral_usb_present()
+
+
 def check_edgetpu(cfg) -> Check:
     from models import catalog, runtime
 
@@ -60,6 +73,76 @@ def check_edgetpu(cfg) -> Check:
         return Check("edge tpu", "ok", "library installed, device present")
     return Check("edge tpu", level if needed else "ok",
                  runtime.edgetpu_device_hint(cfg.inference.tpu_device) + ("; runs on the CPU meanwhile" if needed else ""))
+
+
+# The fewest poses a second that still coach well (BlazePose tracks and reps count at 15), with a
+# fifth kept free for the camera, scoring and the TV.
+MIN_POSES_PER_S = 15.0
+HEADROOM = 0.8
+
+
+def probe_ms_per_frame(model: str, threads: int, frames: int = 20) -> float:
+    """Median ms per frame of `model` on this CPU, on a drawn person (a short probe, ~1 s)."""
+    import time
+
+    import numpy as np
+
+    from common.coach import routine as routines
+    from common.coach.synthetic import draw_person, pose3d
+    from models.estimator import Estimator
+
+    est = Estimator(model, threads=threads)
+    r = routines.load("arm_raise")
+    pictures = [draw_person(pose3d(r.target(i / 5), center_x=320, floor_y=456), 640, 480) for i in range(5)]
+    times = []
+    for i in range(frames + 3):
+        t0 = time.perf_counter()
+        est.estimate(pictures[i % len(pictures)], i / 30)
+        if i >= 3:  # the first calls pack weights and fill caches
+            times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def recommend_model(cfg, tpu_usable: bool, probe=probe_ms_per_frame) -> Check:
+    """Which model this box should run, and why: the Coral's when it has one; else BlazePose when
+    this CPU runs it fast enough (its 3D angles see a squat from the front), else MoveNet."""
+    from models import catalog
+
+    configured = cfg.inference.model
+    if tpu_usable:
+        tpu_models = [n for n, s in catalog.load_catalog().items() if s.runtime == "edgetpu"]
+        choice = configured if configured in tpu_models else tpu_models[0]
+        return _choice(configured, choice, "the Edge TPU runs it; the CPU stays free for the rest")
+    budget_ms = 1000.0 / MIN_POSES_PER_S * HEADROOM
+    measured = {}
+    for name in ("blazepose-full", "movenet-lightning"):
+        try:
+            catalog.paths(name, cfg.inference.cache_dir)
+        except catalog.ModelError:
+            continue  # not fetched: not a choice on this box
+        threads = cfg.inference.threads_for(name)
+        measured[name] = (probe(name, threads), threads)
+    if not measured:
+        return Check("model choice", "warn", "no CPU model fetched to measure: run `silvergym models fetch`")
+    figures = ", ".join(f"{n} {ms:.0f} ms/frame on {t} thread{'s' if t > 1 else ''}" for n, (ms, t) in measured.items())
+    fast_enough = [n for n, (ms, _) in measured.items() if ms <= budget_ms]
+    if not fast_enough:
+        return Check("model choice", "warn", f"no Coral and this CPU is too slow for {MIN_POSES_PER_S:.0f} poses a "
+                                             f"second ({figures}; needs ≤ {budget_ms:.0f}): plug in a Coral USB Accelerator")
+    choice = fast_enough[0]  # blazepose-full first: 3D angles
+    why = (f"no Coral; measured {figures} (≤ {budget_ms:.0f} keeps {MIN_POSES_PER_S:.0f} poses/s with room for the rest)"
+           + ("; its 3D angles see squats and leans from the front" if choice == "blazepose-full"
+              else "; BlazePose is too slow here, MoveNet's 2D angles need the routine's camera view"))
+    running = catalog.spec(configured).cpu_fallback or configured  # what runs without the Coral
+    return _choice(running, choice, why, configured)
+
+
+def _choice(running: str, choice: str, why: str, configured: str = "") -> Check:
+    if running == choice:
+        return Check("model choice", "ok", f"{choice} is right for this box: {why}")
+    shown = configured or running
+    return Check("model choice", "warn", f"{choice} recommended instead of {shown}: {why}; "
+                                         f"set inference.model = \"{choice}\"")
 
 
 def glob_apex() -> bool:
@@ -196,7 +279,7 @@ def run(args) -> int:
         print(Check("config", "FAIL", str(exc)).line())
         return 2
     checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
-              check_edgetpu(cfg), *check_models(cfg), check_broker(cfg), check_font(cfg), check_display(cfg),
+              check_edgetpu(cfg), *check_models(cfg), recommend_model(cfg, tpu_usable()), check_broker(cfg), check_font(cfg), check_display(cfg),
               check_disk(cfg), check_voice(cfg)]
     for c in checks:
         print(c.line(), flush=True)

@@ -52,6 +52,10 @@ JOINT_ANGLES: dict[str, tuple[str, str, str]] = {
 # straight up, + when it leans toward the image's right. Used for side bends.
 SIGNED_ANGLES: dict[str, tuple[str, str]] = {"trunk_tilt": ("mid_hip", "neck")}
 ALL_ANGLES = tuple(JOINT_ANGLES) + tuple(SIGNED_ANGLES)
+_A = np.array([COMMON_INDEX.get(a, 0) for a, _, _ in JOINT_ANGLES.values()])
+_A_IS_VERTICAL = np.array([a == "vertical" for a, _, _ in JOINT_ANGLES.values()])
+_B = np.array([COMMON_INDEX[b] for _, b, _ in JOINT_ANGLES.values()])
+_C = np.array([COMMON_INDEX[c] for _, _, c in JOINT_ANGLES.values()])
 
 
 def inner_joint_angle(common: np.ndarray, name: str, pts: np.ndarray | None = None,
@@ -76,8 +80,20 @@ def joint_angles(common: np.ndarray, world: np.ndarray | None = None,
     model's 3D landmarks in metres, (N, 3), BlazePose) inner angles are taken in 3D, which sees a
     squat or a forward lean that a camera in front of the person foreshortens away; without it
     (MoveNet) from the image's x, y. Never from a model's image z: it is not in x's units."""
-    pts = common[:, :2] if world is None else world
-    out: dict[str, float | None] = {name: inner_joint_angle(common, name, pts, min_score) for name in JOINT_ANGLES}
+    pts = np.asarray(common[:, :2] if world is None else world, dtype=float)
+    # All inner angles in one pass (scoring runs this on every pose, 30 times a second).
+    up = np.zeros(pts.shape[1])
+    up[1] = -100.0  # "vertical": a point straight above the vertex (y grows down)
+    a = np.where(_A_IS_VERTICAL[:, None], pts[_B] + up, pts[_A])
+    v1, v2 = a - pts[_B], pts[_C] - pts[_B]
+    norms = np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.clip(np.einsum("ij,ij->i", v1, v2) / norms, -1.0, 1.0)
+    angles = np.degrees(np.arccos(cos))
+    score_a = np.where(_A_IS_VERTICAL, 1.0, common[_A, 2])
+    seen = (np.minimum(np.minimum(score_a, common[_B, 2]), common[_C, 2]) >= min_score) & (norms > 0)
+    out: dict[str, float | None] = {name: (float(angles[k]) if seen[k] else None)
+                                    for k, name in enumerate(JOINT_ANGLES)}
     for name, (a, b) in SIGNED_ANGLES.items():
         pa, pb = common[COMMON_INDEX[a]], common[COMMON_INDEX[b]]
         if min(pa[2], pb[2]) < min_score or (pa[0] == pb[0] and pa[1] == pb[1]):

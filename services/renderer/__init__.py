@@ -31,10 +31,14 @@ def main(ctx: ServiceContext) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame  # after SDL_VIDEODRIVER is decided
 
-    from services.renderer.screen import ScreenState, draw
+    from services.renderer.screen import ScreenState, content_key, draw
     from services.renderer.text import FontError, Fonts, find_font, load_texts
     from services.renderer.voice import Voice
 
+    import cv2
+
+    # One small resize per draw: OpenCV's worker threads would cost more in wake-ups than they save.
+    cv2.setNumThreads(1)
     pygame.display.init()
     pygame.font.init()
     try:
@@ -64,7 +68,7 @@ def main(ctx: ServiceContext) -> int:
     snapshot_dir = Path(cfg.snapshot_dir) if cfg.snapshot_dir and mode == "headless" else None
     if snapshot_dir:
         snapshot_dir.mkdir(parents=True, exist_ok=True)
-    next_snapshot, last_screen, period = 0.0, "", 1.0 / cfg.fps
+    next_snapshot, last_screen, last_key, period = 0.0, "", None, 1.0 / cfg.fps
     ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
     try:
         while not ctx.stop.is_set():
@@ -74,9 +78,13 @@ def main(ctx: ServiceContext) -> int:
             for command in keys(pygame, state, participants):
                 pub.publish(messages.Control(seq=pub.next_seq("control"), t_capture_ns=time.monotonic_ns(), **command))
             now = time.monotonic()
-            screen = draw(surface, fonts, state, now)
-            if mode != "headless":
-                pygame.display.flip()
+            key = content_key(state, now)
+            screen = key[0]
+            if key != last_key:  # an unchanged screen (summary, camera lost, no new frame) is not redrawn
+                draw(surface, fonts, state, now)
+                if mode != "headless":
+                    pygame.display.flip()
+                last_key = key
             speak(voice, state, screen, last_screen)
             if snapshot_dir and (now >= next_snapshot or screen != last_screen):
                 pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}.png"))

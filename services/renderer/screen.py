@@ -76,6 +76,18 @@ def which_screen(s: ScreenState, now: float) -> str:
     return "start"
 
 
+MOVING_SCREENS = ("exercise", "countdown", "looking")  # the instructor moves with the routine clock
+
+
+def content_key(s: ScreenState, now: float) -> tuple:
+    """Everything a draw at `now` depends on: equal keys draw equal pictures, so the renderer
+    can skip the draw (and the display flip) when nothing changed."""
+    screen = which_screen(s, now)
+    seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
+    moving = now if screen in MOVING_SCREENS else None
+    return (screen, seqs, moving, s.camera_state, s.backend, round(s.fps), s.paused, s.participant)
+
+
 def setup_problem(s: ScreenState) -> str:
     """A plain instruction before a session: whole body in view, distance, light."""
     if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels.mean()) < 40:
@@ -96,8 +108,33 @@ def setup_problem(s: ScreenState) -> str:
 
 
 # -- drawing helpers --------------------------------------------------------------------------
+class MirroredPicture:
+    """The camera image scaled and mirrored into buffers kept from one draw to the next.
+
+    At 30 draws a second this was most of the renderer's cost: pygame's smoothscale over a fresh
+    RGB copy of every frame. OpenCV's SIMD resize writes into a reused buffer and pygame reads
+    its BGR bytes as they are (no colour conversion, no copy)."""
+
+    def __init__(self):
+        self._buffers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def surface(self, bgr: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
+        key = (bgr.shape, size)
+        if key not in self._buffers:
+            self._buffers.clear()  # one camera, one panel size at a time
+            self._buffers[key] = (np.empty((size[1], size[0], 3), np.uint8), np.empty((size[1], size[0], 3), np.uint8))
+        scaled, mirrored = self._buffers[key]
+        cv2.resize(bgr, size, dst=scaled, interpolation=cv2.INTER_LINEAR)
+        cv2.flip(scaled, 1, dst=mirrored)
+        return pygame.image.frombuffer(mirrored.data, size, "BGR")
+
+
+# One screen per process: the buffers live as long as the renderer (none allocated at import).
+_picture = MirroredPicture()
+
+
 def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
-    img = fonts.get(scale).render(s, True, color)
+    img = fonts.render(s, scale, color)
     rect = img.get_rect(**{anchor: pos})
     surface.blit(img, rect)
     return rect
@@ -143,9 +180,8 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
         return
     fh, fw = s.frame.pixels.shape[:2]
     scale, ox, oy = fit(fw, fh, box)
-    rgb = cv2.cvtColor(cv2.flip(s.frame.pixels, 1), cv2.COLOR_BGR2RGB)
-    img = pygame.image.frombuffer(rgb.tobytes(), (fw, fh), "RGB")
-    surface.blit(pygame.transform.smoothscale(img, (int(fw * scale), int(fh * scale))), (ox, oy))
+    picture = _picture.surface(s.frame.pixels, (int(fw * scale), int(fh * scale)))
+    surface.blit(picture, (ox, oy))
     if s.pose is not None and s.pose.keypoints:
         common = flip_x(to_common(s.pose.layout, s.pose.keypoints), s.pose.width)
         sx, sy = scale * fw / max(s.pose.width, 1), scale * fh / max(s.pose.height, 1)

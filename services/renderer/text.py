@@ -14,10 +14,25 @@ def load_texts(locale: str) -> dict[str, str]:
 
 
 class Fonts:
+    """The font at the sizes the screen uses, and the words already rendered in them."""
+
+    MAX_RENDERED = 256
+
     def __init__(self, path: str, height: int):
         self.path = path
         self.unit = max(12, height // 36)  # 30 px on 1080p: readable from three metres
         self._sizes: dict[int, pygame.font.Font] = {}
+        self._rendered: dict[tuple, pygame.Surface] = {}
+
+    def render(self, s: str, scale: float, color) -> pygame.Surface:
+        """`s` drawn at `scale` in `color`; the same words are rendered once, not 30 times a second."""
+        key = (s, scale, tuple(color))
+        img = self._rendered.get(key)
+        if img is None:
+            if len(self._rendered) >= self.MAX_RENDERED:  # changing numbers (score, countdown) never pile up
+                self._rendered.clear()
+            img = self._rendered[key] = self.get(scale).render(s, True, color)
+        return img
 
     def get(self, scale: float) -> pygame.font.Font:
         size = int(self.unit * scale)
