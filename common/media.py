@@ -3,6 +3,7 @@ service (a live source) and the offline commands (`pose`, `score`, `routine buil
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +16,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 class SourceError(RuntimeError):
     pass
+
+
+def shared_dir() -> Path:
+    """The development folder beside the checkout (../shared: sample clips, model files), or
+    $SILVERGYM_SHARED. Never part of the product; bench and demo use it when it is there."""
+    return Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def source_kind(source: str) -> str:

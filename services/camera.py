@@ -63,9 +63,19 @@ class FrameSource:
             return 0.0
         return max(0.0, self._next_due - time.monotonic())
 
+    def advance(self) -> None:
+        """One frame period taken (read, or a held frame sent again): the next is due a period later."""
+        self._next_due = max(self._next_due + self.period_s, time.monotonic() - self.period_s)
+
+    def rewind(self, first_due: float) -> None:
+        """Play a video file from its first frame, that frame due at `first_due` (monotonic s)."""
+        if self.cap is not None:
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._next_due = first_due
+
     def read(self) -> np.ndarray:
         """Next frame; raises SourceError when the device is gone."""
-        self._next_due = max(self._next_due + self.period_s, time.monotonic() - self.period_s)
+        self.advance()
         if self.kind == "image":
             return self.image
         ok, bgr = self.cap.read()
@@ -80,6 +90,42 @@ class FrameSource:
             self.finished = True
             raise SourceError(f"video {self.source} ended")
         raise SourceError(f"camera {self.source} stopped delivering frames")
+
+
+class StartWithSession:
+    """A recorded participant (the demo): the video's first frame is sent until the first
+    session's routine starts, then the video plays from its start, frame 0 at the routine's t = 0,
+    so the session sees what `silvergym score` sees in the file. Resuming after a pause sends
+    "start" again: only the first one counts."""
+
+    def __init__(self, sessions: Subscriber):
+        self.sessions = sessions
+        self.first: np.ndarray | None = None
+        self.play_at = 0.0  # monotonic s of the routine's start; 0 = no session yet
+        self.playing = False
+        self.cut = ""  # appended to Frame.source once playing: a new source, so inference tracks afresh
+
+    def poll(self, frames: FrameSource) -> bool:
+        """True when the video was just rewound to play from the routine's start."""
+        if self.playing:
+            return False
+        for msg in self.sessions.receive(timeout_ms=0):
+            if msg.event == "start" and msg.routine_start_ns and not self.play_at:
+                self.play_at = msg.routine_start_ns / 1e9
+        if self.first is None or not self.play_at or time.monotonic() < self.play_at - frames.period_s / 2:
+            return False
+        frames.rewind(self.play_at)
+        self.playing, self.cut = True, "#session-start"
+        return True
+
+    def read(self, frames: FrameSource) -> np.ndarray:
+        if self.playing:
+            return frames.read()
+        if self.first is None:
+            self.first = frames.read()
+        else:
+            frames.advance()  # the held frame again, at the file's pace
+        return self.first
 
 
 def wait_for_camera(ctx: ServiceContext, health: HealthReporter) -> str:
@@ -128,6 +174,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
     unpaced = frames.kind == "video" and cfg.pace == "unpaced"
     poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose"], latest_only={"pose"}) if unpaced else None
     inferred_id = -1
+    start = StartWithSession(Subscriber(ctx.zmq, ctx.endpoints(), ["session"])) \
+        if cfg.start_with_session and frames.kind == "video" else None
     backoff_s, retry_at, state = 0.5, 0.0, "starting"
     frame_id = 0
     try:
@@ -150,8 +198,11 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
             ctx.stop.wait(frames.wait_s())
             if poses is not None:
                 inferred_id = wait_for_consumer(poses, frame_id, inferred_id, ctx.stop)
+            if start is not None and start.poll(frames):
+                ctx.log.info("the routine starts: playing %s from its start", source)
+                continue  # frame 0 is due when the routine starts
             try:
-                bgr = frames.read()
+                bgr = start.read(frames) if start is not None else frames.read()
             except SourceError as exc:
                 if frames.finished:
                     ctx.log.info("%s; camera service done", exc)
@@ -164,7 +215,7 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
             pixels = np.ascontiguousarray(bgr)
             pub.publish(messages.Frame(seq=pub.next_seq("frame"), t_capture_ns=t_ns, frame_id=frame_id,
                                        width=pixels.shape[1], height=pixels.shape[0],
-                                       source=f"{frames.kind}:{source}", pixels=pixels))
+                                       source=f"{frames.kind}:{source}{start.cut if start else ''}", pixels=pixels))
             frame_id += 1
             health.stats.tick(time.monotonic())
             health.maybe_publish(time.monotonic(), state=state, detail={"source": source})
@@ -173,6 +224,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
         frames.close()
         if poses is not None:
             poses.close()
+        if start is not None:
+            start.sessions.close()
 
 
 IN_FLIGHT = 2

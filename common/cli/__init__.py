@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--video", help="use this video file instead of a camera or the drawn person's clip")
     sp.add_argument("--simulate", action="store_true",
                     help="without a camera: a simulated participant publishes poses itself (no pose model runs)")
-    sp.add_argument("--routine", default="squat", help="routine name or file (default squat)")
+    sp.add_argument("--routine", default=None, help=(
+        "routine name or file (default squat; without a camera and with ../shared/media, one built from its squat clip)"))
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=lazy("common.cli.demo"))

@@ -1,8 +1,12 @@
 """`silvergym demo` (what `make demo` runs): one complete short session on this box.
 
-Camera if present, else --video, else the simulated participant; the renderer on the screen if
-there is one, else headless with PNG snapshots; a private Mosquitto for the uplink (spooled if
-mosquitto is missing). Prints the session summary and whether the broker received it.
+Camera if present, else --video, else a recorded participant through the whole graph: a real
+person (../shared/media/squats_5reps.mp4, 5 squats, when that development folder is there)
+against a routine built from the same clip, the clip starting with the routine; without it a
+clip of a drawn person doing the routine, which the demo writes itself (media are never part of
+the repository). --simulate: the simulated participant (no pose model). The renderer on the screen if there is
+one, else headless with PNG snapshots; a private Mosquitto for the uplink (spooled if mosquitto
+is missing). Prints a short summary: score, repetitions, where it went, where the snapshots are.
 """
 from __future__ import annotations
 
@@ -38,10 +42,42 @@ def watch_sessions(port: int, received: list, arrived: threading.Event) -> mqtt.
     return client
 
 
+REAL_CLIP = "squats_5reps.mp4"  # in ../shared/media: a man doing 5 full squats (Apache-2.0)
+
+
+def real_clip() -> Path | None:
+    from common.media import shared_dir
+
+    clip = shared_dir() / "media" / REAL_CLIP
+    return clip if clip.is_file() else None
+
+
+def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
+    """The instructor's routine built from the clip, as `silvergym routine build` does."""
+    from common.cli.routine import build, poses_from_video, write_routine
+
+    poses, worlds, fps = poses_from_video(str(clip), model)
+    path = out / "squats_from_clip.json"
+    write_routine(build("squats_from_clip", poses, worlds, fps, clip.name), path)
+    return path
+
+
 def run(args) -> int:
     setup_logging("demo")
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    recorded = not args.video and not args.simulate and first_camera() is None
+    person = real_clip() if recorded else None
+    if args.routine is None:
+        args.routine = "squat"
+        if person:
+            from models.catalog import ModelError
+            try:
+                model = configuration.load(args.config, args.overrides).inference.model
+                args.routine = str(routine_from_clip(person, out, model))
+            except (ModelError, configuration.ConfigError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
     overrides: dict = {
         # 3.7 s: snapshots fall on different moments of a 5 s movement cycle, not all on the same pose.
         "renderer": {"snapshot_dir": str(out / "screens"), "snapshot_every_s": 3.7},
@@ -62,16 +98,20 @@ def run(args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if not args.video and not args.simulate and first_camera() is None:
-        # No camera: the whole graph still runs, the real pose model included, on a clip of a
-        # drawn person doing the routine that the demo writes itself (no sample clip is needed).
-        from common.coach import routine as routines
-        from common.coach.synthetic import write_person_clip
+    if recorded:
+        # No camera: the whole graph still runs, the real pose model included, on a recorded
+        # participant whose clip starts with the routine.
+        if person:
+            clip, who = person, "a real person doing 5 squats"
+        else:
+            from common.coach import routine as routines
+            from common.coach.synthetic import write_person_clip
 
-        routine = routines.load(args.routine)  # known good: startup_problem loaded it
-        clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
-        overrides["camera"] = {"source": str(clip), "loop": True}
-        log.info("no camera: the pose model watches %s, a drawn person doing %s", clip, args.routine)
+            routine = routines.load(args.routine)  # known good: startup_problem loaded it
+            clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
+            who = f"a drawn person doing {args.routine} (../shared/media/{REAL_CLIP} is absent)"
+        overrides["camera"] = {"source": str(clip), "loop": True, "start_with_session": True}
+        log.info("no camera: the pose model watches %s, %s", clip, who)
     broker, watcher = None, None
     received: list = []
     arrived = threading.Event()
@@ -83,9 +123,7 @@ def run(args) -> int:
     except BrokerError as exc:
         log.warning("%s; the session summary stays in the spool %s", exc, out / "spool.db")
     cfg = configuration.load(args.config, overrides)
-    from common.cli import (
-        demo_services,  # the same camera/simulator choice as `silvergym run`
-    )
+    from common.cli import demo_services  # the same camera/simulator choice as `silvergym run`
 
     names = demo_services(cfg)
     summaries: list = []

@@ -101,6 +101,10 @@ def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, lis
     return poses, worlds, fps
 
 
+def write_routine(r: routines.Routine, path: Path) -> None:
+    path.write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def build(name: str, poses: list, worlds: list, fps: float, source: str = "") -> routines.Routine:
     angles = [joint_angles(p, w) for p, w in zip(poses, worlds)]
     seen = {j: sum(a.get(j) is not None for a in angles) for j in ALL_ANGLES}
@@ -214,7 +218,7 @@ def run(args) -> int:
         print(f"error: {args.input}: not {args.format or 'usable'} keypoints ({type(exc).__name__}: {exc}); "
               "check --format and the file", file=sys.stderr)
         return 2
-    Path(args.output).write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_routine(r, Path(args.output))
     print(f"wrote {args.output}: {len(r.keyframes)} keyframes over {r.duration_s:.1f} s, joints {', '.join(r.joints)}"
           + (f", repetitions on {r.reps.joints[0]}" if r.reps else ""))
     return 0
