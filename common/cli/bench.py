@@ -398,10 +398,11 @@ def angle_agreement(shared: Path | None) -> dict:
         return {}
     out = {}
     for clip in sorted(media.glob("*.mp4")):
-        runs = {m: poses_from_video(str(clip), m) for m in ("blazepose-full", "movenet-lightning")}
+        blaze_poses, blaze_worlds, _ = poses_from_video(str(clip), "blazepose-full")
+        movenet_poses, _, _ = poses_from_video(str(clip), "movenet-lightning")
         diffs: list[float] = []
-        for (bp, bw), (mp, _) in zip(zip(*runs["blazepose-full"][:2]), zip(*runs["movenet-lightning"][:2])):
-            a, b = joint_angles(bp, bw), joint_angles(mp)
+        for blaze, world, movenet in zip(blaze_poses, blaze_worlds, movenet_poses):
+            a, b = joint_angles(blaze, world), joint_angles(movenet)
             diffs += [abs(a[j] - b[j]) for j in a if j in b and a[j] is not None and b[j] is not None]
         out[clip.name] = {"mean_abs_deg": round(float(np.mean(diffs)), 1) if diffs else None,
                           "p90_abs_deg": _pct(diffs, 90), "angles": len(diffs)}
@@ -413,7 +414,9 @@ def run(args) -> int:
 
     setup_logging("bench", stream=sys.stderr)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the table and the JSON line only
-    shared = Path(os.environ.get("SILVERGYM_SHARED") or Path(__file__).resolve().parents[3] / "shared")
+    from common.media import shared_dir
+
+    shared = shared_dir()
     models = [args.model] if args.model else ["blazepose-full", "movenet-lightning"]
     log = (lambda s: print(s, file=sys.stderr, flush=True))
     frames = bench_frames(shared)

@@ -42,8 +42,8 @@ def check_camera(cfg) -> Check:
     return Check("camera", "ok", f"{kind} {path}")
 
 
-def tpu_usable() -> bool:
-    """libedgetpu loads and a Coral is attached."""
+def edgetpu_state() -> str:
+    """'ready' (libedgetpu loads and a Coral is attached), 'no library' or 'no device'."""
     import ctypes
 
     from models import runtime
@@ -51,25 +51,22 @@ def tpu_usable() -> bool:
     try:
         ctypes.CDLL(runtime.EDGETPU_LIB)
     except OSError:
-        return False
-    return glob_apex() or runtime.coral_usb_present()
+        return "no library"
+    return "ready" if glob_apex() or runtime.coral_usb_present() else "no device"
 
 
-def check_edgetpu(cfg) -> Check:
+def check_edgetpu(cfg, state: str) -> Check:
     from models import catalog, runtime
 
     spec = catalog.spec(cfg.inference.model)
     needed = spec.runtime == "edgetpu"
     level = "FAIL" if cfg.inference.require_tpu else "warn"
-    import ctypes
-    try:
-        ctypes.CDLL(runtime.EDGETPU_LIB)
-    except OSError:
+    if state == "no library":
         if not needed:
             return Check("edge tpu", "ok", f"not used by {spec.name}")
         return Check("edge tpu", level, f"{runtime.EDGETPU_LIB} missing: add Coral's apt repository and "
                                         "`sudo apt install libedgetpu1-std`; runs on the CPU meanwhile")
-    if glob_apex() or runtime.coral_usb_present():
+    if state == "ready":
         return Check("edge tpu", "ok", "library installed, device present")
     return Check("edge tpu", level if needed else "ok",
                  runtime.edgetpu_device_hint(cfg.inference.tpu_device) + ("; runs on the CPU meanwhile" if needed else ""))
@@ -87,13 +84,11 @@ def probe_ms_per_frame(model: str, threads: int, frames: int = 20) -> float:
 
     import numpy as np
 
-    from common.coach import routine as routines
-    from common.coach.synthetic import draw_person, pose3d
+    from common.cli.bench import bench_frames
     from models.estimator import Estimator
 
     est = Estimator(model, threads=threads)
-    r = routines.load("arm_raise")
-    pictures = [draw_person(pose3d(r.target(i / 5), center_x=320, floor_y=456), 640, 480) for i in range(5)]
+    pictures = bench_frames(None, count=5)  # the drawn person bench uses without ../shared
     times = []
     for i in range(frames + 3):
         t0 = time.perf_counter()
@@ -278,9 +273,10 @@ def run(args) -> int:
     except configuration.ConfigError as exc:  # the user's input, not the box: exit 2 as every command
         print(Check("config", "FAIL", str(exc)).line())
         return 2
+    tpu = edgetpu_state()
     checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
-              check_edgetpu(cfg), *check_models(cfg), recommend_model(cfg, tpu_usable()), check_broker(cfg), check_font(cfg), check_display(cfg),
-              check_disk(cfg), check_voice(cfg)]
+              check_edgetpu(cfg, tpu), *check_models(cfg), recommend_model(cfg, tpu == "ready"), check_broker(cfg),
+              check_font(cfg), check_display(cfg), check_disk(cfg), check_voice(cfg)]
     for c in checks:
         print(c.line(), flush=True)
     failed = [c for c in checks if c.level == "FAIL"]

@@ -58,20 +58,10 @@ _B = np.array([COMMON_INDEX[b] for _, b, _ in JOINT_ANGLES.values()])
 _C = np.array([COMMON_INDEX[c] for _, _, c in JOINT_ANGLES.values()])
 
 
-def inner_joint_angle(common: np.ndarray, name: str, pts: np.ndarray | None = None,
+def inner_joint_angle(common: np.ndarray, name: str, world: np.ndarray | None = None,
                       min_score: float = MIN_SCORE) -> float | None:
-    """One of JOINT_ANGLES; `pts` are the (x, y) or (x, y, z) points to measure on (default x, y)."""
-    pts = common[:, :2] if pts is None else pts
-    a, b, c = JOINT_ANGLES[name]
-    ib, ic = COMMON_INDEX[b], COMMON_INDEX[c]
-    if a == "vertical":
-        pa, score_a = pts[ib] - np.eye(pts.shape[1])[1] * 100.0, 1.0
-    else:
-        pa, score_a = pts[COMMON_INDEX[a]], common[COMMON_INDEX[a], 2]
-    if min(score_a, common[ib, 2], common[ic, 2]) < min_score:
-        return None
-    angle = inner_angle(pa, pts[ib], pts[ic])
-    return None if math.isnan(angle) else angle
+    """One of JOINT_ANGLES, measured as joint_angles measures it."""
+    return joint_angles(common, world, min_score)[name]
 
 
 def joint_angles(common: np.ndarray, world: np.ndarray | None = None,
