@@ -46,7 +46,7 @@ def test_without_a_coral_the_choice_follows_the_measured_speed(monkeypatch, blaz
     _all_present(monkeypatch)
     cfg = configuration.load(None, {})  # blazepose-full configured
     measured = {"blazepose-full": blazepose_ms, "movenet-lightning": movenet_ms}
-    check = recommend_model(cfg, tpu_usable=False, probe=lambda name, threads: measured[name])
+    check = recommend_model(cfg, tpu_usable=False, probe=lambda name, threads, cache: measured[name])
     print(check.line())
     assert check.level == level
     assert f"blazepose-full {blazepose_ms:.0f} ms/frame" in check.detail  # says why, with the figures
@@ -59,7 +59,7 @@ def test_without_a_coral_the_choice_follows_the_measured_speed(monkeypatch, blaz
 def test_the_edgetpu_model_without_a_coral_is_judged_by_its_cpu_fallback(monkeypatch):
     _all_present(monkeypatch)
     cfg = configuration.load(None, {"inference": {"model": "movenet-lightning-edgetpu"}})
-    check = recommend_model(cfg, tpu_usable=False, probe=lambda name, threads: {"blazepose-full": 80.0}.get(name, 10.0))
+    check = recommend_model(cfg, tpu_usable=False, probe=lambda name, threads, cache: {"blazepose-full": 80.0}.get(name, 10.0))
     assert check.level == "ok" and check.detail.startswith("movenet-lightning is right")
 
 
@@ -71,3 +71,21 @@ def test_the_probe_measures_this_machine():
     ms = probe_ms_per_frame(model, configuration.auto_threads())
     print(f"{model}: {ms:.1f} ms per frame on this machine; {1000 / ms:.0f} poses/s (needs {MIN_POSES_PER_S:.0f})")
     assert 0 < ms < 10_000
+
+
+def test_the_choice_measures_the_models_in_the_configured_cache(tmp_path, monkeypatch):
+    """An installed box keeps its models in /var/cache/silvergym/models (inference.cache_dir), not
+    in the user's home: the probe must load them from there (it once looked in ~/.cache and doctor
+    died with a traceback inside the installed box)."""
+    from tests.graph import core_model
+
+    model = core_model()
+    box_cache = tmp_path / "box-cache"
+    box_cache.mkdir()
+    for path in catalog.paths(model).values():
+        (box_cache / path.name).symlink_to(path)
+    monkeypatch.setenv("SILVERGYM_MODEL_DIR", str(tmp_path / "empty-home-cache"))
+    cfg = configuration.load(None, {"inference": {"model": model, "cache_dir": str(box_cache), "threads": 1}})
+    check = recommend_model(cfg, tpu_usable=False)
+    print(check.line())
+    assert f"{model} " in check.detail and "ms/frame" in check.detail, check.line()

@@ -78,7 +78,7 @@ MIN_POSES_PER_S = 15.0
 HEADROOM = 0.8
 
 
-def probe_ms_per_frame(model: str, threads: int, frames: int = 20) -> float:
+def probe_ms_per_frame(model: str, threads: int, cache: str = "", frames: int = 20) -> float:
     """Median ms per frame of `model` on this CPU, on a drawn person (a short probe, ~1 s)."""
     import time
 
@@ -87,7 +87,7 @@ def probe_ms_per_frame(model: str, threads: int, frames: int = 20) -> float:
     from common.cli.bench import bench_frames
     from models.estimator import Estimator
 
-    est = Estimator(model, threads=threads)
+    est = Estimator(model, cache=cache, threads=threads)
     pictures = bench_frames(None, count=5)  # the drawn person bench uses without ../shared
     times = []
     for i in range(frames + 3):
@@ -101,7 +101,7 @@ def probe_ms_per_frame(model: str, threads: int, frames: int = 20) -> float:
 def recommend_model(cfg, tpu_usable: bool, probe=probe_ms_per_frame) -> Check:
     """Which model this box should run, and why: the Coral's when it has one; else BlazePose when
     this CPU runs it fast enough (its 3D angles see a squat from the front), else MoveNet."""
-    from models import catalog
+    from models import catalog, runtime
 
     configured = cfg.inference.model
     if tpu_usable:
@@ -109,16 +109,20 @@ def recommend_model(cfg, tpu_usable: bool, probe=probe_ms_per_frame) -> Check:
         choice = configured if configured in tpu_models else tpu_models[0]
         return _choice(configured, choice, "the Edge TPU runs it; the CPU stays free for the rest")
     budget_ms = 1000.0 / MIN_POSES_PER_S * HEADROOM
-    measured = {}
+    measured, unusable = {}, []
     for name in ("blazepose-full", "movenet-lightning"):
         try:
             catalog.paths(name, cfg.inference.cache_dir)
         except catalog.ModelError:
             continue  # not fetched: not a choice on this box
         threads = cfg.inference.threads_for(name)
-        measured[name] = (probe(name, threads), threads)
+        try:
+            measured[name] = (probe(name, threads, cfg.inference.cache_dir), threads)
+        except (catalog.ModelError, runtime.RuntimeMissing) as exc:
+            unusable.append(f"{name}: {exc}")  # the model and runtime lines above say what to do
     if not measured:
-        return Check("model choice", "warn", "no CPU model fetched to measure: run `silvergym models fetch`")
+        why = "; ".join(unusable) or "no CPU model fetched to measure: run `silvergym models fetch`"
+        return Check("model choice", "warn", why)
     figures = ", ".join(f"{n} {ms:.0f} ms/frame on {t} thread{'s' if t > 1 else ''}" for n, (ms, t) in measured.items())
     fast_enough = [n for n, (ms, _) in measured.items() if ms <= budget_ms]
     if not fast_enough:
