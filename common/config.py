@@ -107,6 +107,8 @@ class RendererConfig(Section):
     stall_ms: float = Field(0.0, ge=0, description="Testing/bench only: sleep this long per draw.")
     voice: bool = Field(True, description="Speak the countdown and hints (espeak-ng, offline).")
     volume: int = Field(80, ge=0, le=100, description="Voice volume, 0-100.")
+    instructor_skeleton: bool = Field(False, description=(
+        "Draw the instructor's skeleton over their video (routines built from a video)."))
 
 
 class MqttConnection(Section):

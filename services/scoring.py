@@ -78,7 +78,8 @@ class Sessions:
         msg = messages.Session(seq=self.pub.next_seq("session"), t_capture_ns=time.monotonic_ns(),
                                session_id=self.session_id, event=event, routine=self.routine.name,
                                participant=self.participant, started_unix=self.started_unix,
-                               summary=summary, routine_start_ns=self.routine_start_ns)
+                               summary=summary, routine_start_ns=self.routine_start_ns,
+                               paused_at_ns=self.paused_at_ns)
         self.pub.publish(msg)
 
     def _outbox(self, msg_id: str, kind: str, payload: dict) -> None:
@@ -103,7 +104,7 @@ class Sessions:
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
                           reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
-        self.session_id, self.scorer = "", None
+        self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.checkpoint_path.unlink(missing_ok=True)
         self.idle_until = time.monotonic() + COOLDOWN_S
         return summary
@@ -123,7 +124,7 @@ class Sessions:
         common = to_common(pose.layout, pose.keypoints) if present else None
         world = to_common_world(pose.layout, pose.world) if present else None
         frame = self.scorer.update(t, common, world)
-        self._publish_score(pose, frame)
+        self._publish_score(pose, frame, t)
         if t < 0:
             return
         if common is not None:
@@ -131,12 +132,13 @@ class Sessions:
             if kind:
                 self._alert(kind, pose)
 
-    def _publish_score(self, pose, frame) -> None:
+    def _publish_score(self, pose, frame, t: float) -> None:
         self.pub.publish(messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
-            progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase))
+            progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
+            routine_t_s=round(t, 4)))
 
     def _alert(self, kind: str, pose) -> None:
         alert_id = uuid.uuid4().hex
@@ -157,6 +159,7 @@ class Sessions:
             self.finish("stopped")
         elif control.command == "pause" and self.session_id and not self.paused_at_ns:
             self.paused_at_ns = now_ns
+            self._publish_session("start", {})  # the TV freezes the instructor at this moment
         elif control.command == "resume" and self.paused_at_ns:
             # The routine clock stands still while paused.
             self.routine_start_ns += now_ns - self.paused_at_ns

@@ -445,3 +445,26 @@ def test_report_is_safe_on_any_stored_value(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "left out 3 stored session(s)" in done.stderr
     assert "3 sessions" in out.read_text(encoding="utf-8")
+
+
+def test_the_timeline_travels_in_the_payload_and_the_report_plots_it(tmp_path):
+    """[instructor] The summary's added per-second `timeline` is in the schema (a stray character
+    or an endless one refused) and the report draws each recent session second by second."""
+    record = session_record(1)
+    record["summary"]["timeline"] = "ccccnnwwcc--cccc"
+    parse("silvergym/v1/c/d/session", json.dumps({"msg_id": "session-0001-xxxxxxxx", **record}).encode())
+    for bad in ("ccxc", "c" * 20_000):
+        record["summary"]["timeline"] = bad
+        with pytest.raises(Invalid):
+            parse("silvergym/v1/c/d/session", json.dumps({"msg_id": "session-0001-xxxxxxxx", **record}).encode())
+    from common.central.report import render
+
+    timelines = ["c" * 20 + "w" * 10 + "c" * 30, "cccnnn", ""]  # the last session has none (an older device)
+    sessions = [{**session_record(i, day=i), "summary": {**session_record(i)["summary"], "timeline": t}}
+                for i, t in enumerate(timelines)]
+    page = render("kim", sessions, [])
+    assert "Accuracy second by second" in page and 'alt="timeline"' in page
+    assert page.count('src="data:image/png;base64,') == 5
+    sessions[-1]["summary"]["timeline"] = timelines[0]
+    page = render("kim", sessions, [])
+    assert "best part 0:00–0:10 (100% correct), part to practise 0:20–0:30 (0% correct)" in page

@@ -47,8 +47,9 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
         frames.append(f)
     screen = cv2.imread(str(shots[-1]))
     h, w = screen.shape[:2]
-    unit = max(12, h // 36)
-    box_x, box_y, box_w, box_h = w // 2 + 15, int(unit * 3.6), w // 2 - 45, h - int(unit * 7.6)
+    from services.renderer.screen import exercise_panels
+
+    box_x, box_y, box_w, box_h = exercise_panels(w, h, max(12, h // 36))[1]
     fh, fw = frames[0].shape[:2]
     scale = min(box_w / fw, box_h / fh)
     size = (int(fw * scale), int(fh * scale))

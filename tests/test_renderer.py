@@ -8,8 +8,8 @@ import pygame
 import pytest
 
 from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
-from services.renderer.samples import SCREENS, state_for
-from services.renderer.screen import STATUS_COLORS, draw, fit, which_screen
+from services.renderer.samples import SCREENS, SHOWS, state_for
+from services.renderer.screen import STATUS_COLORS, draw, exercise_panels, fit, which_screen
 from services.renderer.text import Fonts, draws_hangul, find_font, load_texts
 
 SIZE = (1280, 720)
@@ -30,7 +30,7 @@ def test_every_screen_renders(canvas, screen, locale):
     surface, fonts = canvas
     now = time.monotonic()
     state = state_for(screen, locale, now)
-    assert draw(surface, fonts, state, now) == screen
+    assert draw(surface, fonts, state, now) == SHOWS.get(screen, screen)
     pixels = pygame.surfarray.array3d(surface)
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10, "the screen is (nearly) blank"
 
@@ -48,7 +48,7 @@ def test_a_wrong_joint_is_red_and_a_correct_one_green(canvas):
     draw(surface, fonts, state, now)
     # Where the renderer puts the mirrored picture on the right half.
     w, h = SIZE
-    box = pygame.Rect(w // 2 + 15, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
+    box = exercise_panels(w, h, fonts.unit)[1]
     scale, ox, oy = fit(state.frame.width, state.frame.height, box)
     common = flip_x(to_common("coco17", state.pose.keypoints), state.pose.width)
 
@@ -167,7 +167,7 @@ def test_the_camera_picture_is_the_mirrored_frame_at_panel_size(canvas):
     state.pose = None
     draw(surface, fonts, state, now)
     w, h = SIZE
-    box = pygame.Rect(w // 2 + 15, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
+    box = exercise_panels(w, h, fonts.unit)[1]
     scale, ox, oy = fit(640, 480, box)
     size = (int(640 * scale), int(480 * scale))
     shown = pygame.surfarray.array3d(surface)[int(ox):int(ox) + size[0], int(oy):int(oy) + size[1]].transpose(1, 0, 2)

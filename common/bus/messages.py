@@ -21,6 +21,7 @@ import msgpack
 import numpy as np
 
 from common.coach.keypoints import LAYOUTS
+from common.timeline import MAX_SECONDS
 
 SCHEMA_VERSION = 1
 
@@ -83,6 +84,9 @@ class Score:
     offset_s: float = 0.0  # estimated participant lag behind the routine (+ = behind)
     guidance: str = ""  # locale key for the one-line hint, e.g. "raise.left_shoulder"
     phase: str = ""
+    # Added (add-only): seconds since the routine started when this frame was captured (negative
+    # in the countdown); the second of the accuracy strip this verdict falls in.
+    routine_t_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class Session:
     started_unix: float
     summary: dict = field(default_factory=dict)
     routine_start_ns: int = 0  # monotonic time the routine starts (after the countdown)
+    # Added (add-only): monotonic time the session was paused; 0 while it runs. The routine clock
+    # (and the instructor's video) stands at paused_at_ns - routine_start_ns until it resumes.
+    paused_at_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -314,8 +321,9 @@ def _check_values(topic: str, msg) -> None:
             raise MalformedMessage("score: a joint status is not correct/near/wrong/none")
         if not _finite(msg.joint_error_deg.values()) or any(abs(v) > 360 for v in msg.joint_error_deg.values()):
             raise MalformedMessage("score: joint errors must be finite degrees")
-        if not (0 <= msg.score <= 100 and 0 <= msg.progress <= 1 and abs(msg.offset_s) <= 3600):
-            raise MalformedMessage("score: score 0-100, progress 0-1, offset within an hour")
+        if not (0 <= msg.score <= 100 and 0 <= msg.progress <= 1 and abs(msg.offset_s) <= 3600
+                and abs(msg.routine_t_s) <= 86400):
+            raise MalformedMessage("score: score 0-100, progress 0-1, offset within an hour, routine time within a day")
     elif topic == "session":
         if msg.event not in ("start", "end"):
             raise MalformedMessage(f"session: event {msg.event!r} is not start/end")
@@ -324,6 +332,9 @@ def _check_values(topic: str, msg) -> None:
         if not isinstance(joints, dict) or not _bounded(s) or not 0 <= s.get("score", 0) <= 100 \
                 or not 0 <= s.get("reps", 0) <= 100_000 or not all(0 <= v <= 1 for v in joints.values()):
             raise MalformedMessage("session: summary numbers out of range (score 0-100, reps, joints 0-1)")
+        timeline = s.get("timeline", "")
+        if not isinstance(timeline, str) or len(timeline) > MAX_SECONDS or timeline.strip("cnw-"):
+            raise MalformedMessage(f"session: summary timeline must be at most {MAX_SECONDS} of c/n/w/-")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
     if topic == "health" and (msg.service not in HEALTH_SENDERS or len(msg.state) > 32 or len(msg.backend) > 32):

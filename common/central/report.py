@@ -21,6 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from common.timeline import best_and_worst, clock  # noqa: E402
+
 
 def _use_hangul_font() -> None:
     try:
@@ -80,6 +82,20 @@ def plots(sessions: list[dict]) -> dict[str, str]:
     fig.autofmt_xdate()
     out["reps"] = _png(fig)
 
+    timed = [(d, s["summary"]["timeline"]) for d, s in zip(days, sessions) if s["summary"].get("timeline")][-TIMELINES:]
+    if timed:
+        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(timed)))
+        for row, (_, codes) in enumerate(timed):
+            for code, color in TIMELINE_COLORS.items():  # one bar run per colour: a second is a cell
+                cells = [(second, 1) for second, c in enumerate(codes) if c == code]
+                if cells:
+                    ax.broken_barh(cells, (row - 0.4, 0.8), color=color)
+        ax.set_yticks(range(len(timed)), [f"{d:%m-%d %H:%M}" for d, _ in timed], fontsize=7)
+        ax.set_xlabel("루틴 시작 후 초 / seconds into the routine (초록 정확 · 노랑 근접 · 빨강 틀림 · 회색 측정 안 됨)",
+                      fontsize=7)
+        ax.set_xlim(0, max(len(c) for _, c in timed))
+        out["timeline"] = _png(fig)
+
     paced = [(d, s["summary"]["timing"]) for d, s in zip(days, sessions) if s["summary"].get("timing")]
     if paced:
         fig, ax = plt.subplots(figsize=(7, 2.5))
@@ -92,6 +108,25 @@ def plots(sessions: list[dict]) -> dict[str, str]:
         fig.autofmt_xdate()
         out["tempo"] = _png(fig)
     return out
+
+
+TIMELINES = 7  # the last week's sessions, a row each
+TIMELINE_COLORS = {"c": "#2ecc71", "n": "#f1c40f", "w": "#e74c3c", "-": "#aab4be"}
+
+
+def _timeline_section(last: dict, figs: dict) -> str:
+    """Each recent session second by second, and where the latest went best and worst."""
+    if "timeline" not in figs:
+        return ""
+    parts = best_and_worst(last.get("timeline", ""))
+    where = ""
+    if parts:
+        (b0, b1, best), (w0, w1, worst) = parts
+        where = (f"<p>최근 세션: 가장 잘한 구간 {clock(b0)}–{clock(b1)} (정확 {best:.0%}), 더 연습할 구간 "
+                 f"{clock(w0)}–{clock(w1)} (정확 {worst:.0%}) / latest session: best part {clock(b0)}–{clock(b1)} "
+                 f"({best:.0%} correct), part to practise {clock(w0)}–{clock(w1)} ({worst:.0%} correct).</p>")
+    return (f"""<h2>초 단위 정확도 / Accuracy second by second</h2>{where}"""
+            f"""<img alt="timeline" src="data:image/png;base64,{figs['timeline']}">""")
 
 
 def _tempo_section(last: dict, figs: dict) -> str:
@@ -123,7 +158,8 @@ latest {last['score']:.0f} with {last['reps']} repetitions.</p>
 <h2>점수 추이 / Score over time</h2><img alt="score" src="data:image/png;base64,{figs['score']}">
 <h2>관절별 정확도 / Accuracy per joint</h2><img alt="joints" src="data:image/png;base64,{figs['joints']}">
 <h2>가동 범위 추이 / Range of motion</h2><img alt="range of motion" src="data:image/png;base64,{figs['rom']}">
-<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">{_tempo_section(last, figs)}
+<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">{_timeline_section(last, figs)}
+{_tempo_section(last, figs)}
 <h2>알림 / Alerts</h2><table><tr><th>time</th><th>kind</th><th>detail</th></tr>{rows}</table>"""
     return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8">
 <title>silvergym 건강 리포트 – {esc(participant)}</title>

@@ -237,13 +237,6 @@ def cmd_models(args) -> int:
 
 
 def cmd_routine(args) -> int:
-    from common.coach import routine as routines
-
-    if args.action == "list":
-        for name in routines.bundled():
-            r = routines.load(name)
-            print(f"{name:20s} {r.title.get('ko', '')} / {r.title.get('en', '')}  ({r.duration_s:.0f} s)")
-        return 0
     from common.cli import routine as routinecli
 
     return routinecli.run(args)
@@ -343,11 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=lazy("common.cli.score"))
 
-    sp = sub.add_parser("routine", help="list bundled routines, build one from a video, import keypoints")
+    sp = sub.add_parser("routine", help="list routines, build one from a video, import keypoints")
     sp.add_argument("action", choices=["list", "build", "import"],
-                    help="list the bundled routines, build one from a video, or import keypoints")
+                    help="list the bundled and built routines (and which have a video), build one from an "
+                         "instructor's video, or import keypoints")
     sp.add_argument("input", nargs="?", help="build: a video; import: a keypoint file (OpenPose: its folder)")
-    sp.add_argument("-o", "--output", help="the routine file to write")
+    sp.add_argument("-o", "--output", help=("the routine file to write (build: default NAME.json in the routine "
+                                            "store, $SILVERGYM_ROUTINE_STORE or ~/.local/share/silvergym/routines); "
+                                            "a built routine's video goes to videos/ beside it"))
+    sp.add_argument("--mirror", action="store_true",
+                    help="the instructor faces the class, who follow as in a mirror (left for right); "
+                         "the video is then shown as recorded, else flipped")
     sp.add_argument("--format", choices=["openpose", "alphapose", "coco"], help="import: the keypoint file format")
     sp.add_argument("--fps", type=frames_per_second, default=30.0,
                     help="import: frames per second of the source (default 30)")

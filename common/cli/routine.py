@@ -1,15 +1,21 @@
-"""`silvergym routine build VIDEO -o FILE` and `routine import FILE|DIR --format F -o FILE`.
+"""`silvergym routine build VIDEO [-o FILE]`, `routine import FILE|DIR --format F -o FILE` and
+`routine list`.
 
 A built routine has one keyframe per frame of the instructor: every joint angle, and the
 reference keypoints (common skeleton, normalised to the body's height) for the instructor
-figure. The joints that count are those seen in most frames; a repetition rule is derived from
+figure. It keeps the instructor's video too, prepared for the TV (MJPEG, every frame its own
+picture so a pause or a jump lands on the exact frame, at most PANEL_HEIGHT pixels high) in the
+videos/ folder beside the routine file under its SHA-256: a moved or edited video cannot be
+played out of step, it is simply missing and the TV draws the instructor instead. The joints that count are those seen in most frames; a repetition rule is derived from
 the joint that moves most. Importers read keypoints other tools produced: OpenPose BODY_25 JSON
 (one file per frame), AlphaPose results JSON, COCO keypoint JSON.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +24,7 @@ import numpy as np
 from common.coach import routine as routines
 from common.coach.geometry import ALL_ANGLES, joint_angles
 from common.coach.keypoints import COCO17, COMMON, COMMON_INDEX
+from models.catalog import sha256_of
 
 log = logging.getLogger("routine")
 
@@ -101,11 +108,22 @@ def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, lis
     return poses, worlds, fps
 
 
+def _frame_size(video: str) -> tuple[int, int]:
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    finally:
+        cap.release()
+
+
 def write_routine(r: routines.Routine, path: Path) -> None:
     path.write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def build(name: str, poses: list, worlds: list, fps: float, source: str = "") -> routines.Routine:
+def build(name: str, poses: list, worlds: list, fps: float, source: str = "",
+          frame_size: tuple[int, int] | None = None) -> routines.Routine:
     angles = [joint_angles(p, w) for p, w in zip(poses, worlds)]
     seen = {j: sum(a.get(j) is not None for a in angles) for j in ALL_ANGLES}
     joints = [j for j in ALL_ANGLES if seen[j] >= 0.7 * len(angles)]
@@ -123,7 +141,8 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "") ->
     keyframes = []
     for i, (a, p) in enumerate(zip(angles, poses)):
         kept = {j: round(a[j], 1) for j in joints if a.get(j) is not None}
-        keyframes.append({"t": round(i / fps, 3), "angles": kept, "keypoints": _normalised(p)})
+        keyframes.append({"t": round(i / fps, 3), "angles": kept, "keypoints": _normalised(p),
+                          **({"anchor": _anchor(p, frame_size)} if frame_size and _normalised(p) else {})})
     data = {
         "name": name, "title": {"ko": name, "en": name},
         "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
@@ -162,6 +181,84 @@ def _normalised(common: np.ndarray) -> list | None:
             for (x, y), s in zip(pts, common[:, 2])]
 
 
+def _anchor(common: np.ndarray, frame_size: tuple[int, int]) -> list[float]:
+    """Where _normalised's keypoints sit in the picture (fractions of its width and height)."""
+    ok = common[:, 2] >= 0.3
+    w, h = frame_size
+    hip = common[COMMON_INDEX["mid_hip"], :2]
+    return [round(float(hip[0] / w), 4), round(float(hip[1] / h), 4), round(float(max(np.ptp(common[ok, 1]), 1.0) / h), 4)]
+
+
+# The TV's instructor panel is about half of a 720p screen: taller video only costs decoding.
+PANEL_HEIGHT = 480
+JPEG_QUALITY = 85
+
+
+def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.InstructorVideo:
+    """Write the instructor's video as the TV plays it into `videos`/<sha256>.avi; the same file
+    prepared twice is stored once."""
+    import cv2
+
+    from common.media import InputError, read_frames
+
+    videos.mkdir(parents=True, exist_ok=True)
+    partial = videos / f".partial-{os.getpid()}{routines.VIDEO_SUFFIX}"
+    writer, size, count, fps = None, (0, 0), 0, 30.0
+    try:
+        for i, t, bgr in read_frames(src):
+            if writer is None:
+                h, w = bgr.shape[:2]
+                scale = min(1.0, PANEL_HEIGHT / h)
+                size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
+                fps = float(cv2.VideoCapture(src).get(cv2.CAP_PROP_FPS) or 30.0)
+                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+                if not writer.isOpened():
+                    raise InputError(f"cannot write {partial}: OpenCV has no MJPEG writer here")
+                writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
+            writer.write(bgr if (bgr.shape[1], bgr.shape[0]) == size else cv2.resize(bgr, size, interpolation=cv2.INTER_AREA))
+            count += 1
+        if writer is not None:
+            writer.release()
+        if count != expected_frames:
+            raise InputError(f"{src}: {count} frames on the second reading, {expected_frames} on the first; "
+                             "is the file still being copied?")
+        digest = sha256_of(partial)
+        final = videos / f"{digest}{routines.VIDEO_SUFFIX}"
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return routines.InstructorVideo(sha256=digest, fps=round(fps, 4), frames=count, width=size[0], height=size[1])
+
+
+def video_state(r: routines.Routine) -> str:
+    """What `routine list` says about a routine's video: none, present, missing or altered."""
+    path = routines.video_path(r)
+    if r.video is None:
+        return "drawn instructor"
+    if path is None or not path.is_file():
+        return f"video missing ({r.video.file_name} not in {path.parent if path else 'the store'})"
+    if sha256_of(path) != r.video.sha256:
+        return f"video altered ({path.name} does not match its hash)"
+    return f"video {r.video.width}x{r.video.height}, {r.video.frames / r.video.fps:.0f} s"
+
+
+def list_routines() -> int:
+    for name in routines.bundled():
+        r = routines.load(name)
+        print(f"{name:20s} {r.title.get('ko', '')} / {r.title.get('en', '')}  ({r.duration_s:.0f} s, drawn instructor)")
+    for path in routines.stored():
+        try:
+            r = routines.load(str(path))
+        except routines.RoutineError as exc:
+            print(f"{path.stem:20s} unreadable: {exc}")
+            continue
+        print(f"{path.stem:20s} {r.title.get('ko', '')} / {r.title.get('en', '')}  ({r.duration_s:.0f} s, "
+              f"{video_state(r)})  {path}")
+    if not routines.stored():
+        print(f"(no routines built here yet; `silvergym routine build VIDEO` keeps them in {routines.store_dir()})")
+    return 0
+
+
 def _rep_rule(angles: list[dict], joints: list[str]) -> dict | None:
     """Thresholds at 35 % / 65 % of the range of the joint that moves most (if it moves 40+ deg)."""
     ranges = {}
@@ -183,9 +280,14 @@ def run(args) -> int:
     from common.media import InputError
     from models.catalog import ModelError
 
-    if not args.input or not args.output:
-        print("error: routine build/import needs INPUT and -o FILE", file=sys.stderr)
+    if args.action == "list":
+        return list_routines()
+    if not args.input or (args.action == "import" and not args.output):
+        print("error: routine build needs a VIDEO; routine import needs INPUT and -o FILE", file=sys.stderr)
         return 2
+    if not args.output:  # built into the routine store, where `--routine NAME` finds it
+        args.output = str(routines.store_dir() / f"{args.name or Path(args.input).stem}.json")
+        routines.store_dir().mkdir(parents=True, exist_ok=True)
     name = args.name or Path(args.output).stem
     folder = Path(args.output).resolve().parent
     if not folder.is_dir():  # said now, not after the whole video has been through the model
@@ -199,6 +301,7 @@ def run(args) -> int:
         if args.action == "build":
             poses, worlds, fps = poses_from_video(args.input, args.model, args.cache)
             source = Path(args.input).name
+            size = _frame_size(args.input)
         else:
             readers = {"openpose": read_openpose, "alphapose": read_alphapose, "coco": read_coco}
             if not args.format:
@@ -208,8 +311,12 @@ def run(args) -> int:
                 print(f"error: {args.input} does not exist", file=sys.stderr)
                 return 2
             poses = readers[args.format](Path(args.input))
-            worlds, fps, source = [None] * len(poses), args.fps, Path(args.input).name
-        r = build(name, poses, worlds, fps, source)
+            worlds, fps, source, size = [None] * len(poses), args.fps, Path(args.input).name, None
+        r = build(name, poses, worlds, fps, source, size)
+        if args.mirror:
+            r = dataclasses.replace(r, mirror=True)
+        if args.action == "build":
+            r = dataclasses.replace(r, video=prepare_video(args.input, folder / "videos", len(poses)))
     except (InputError, ModelError, routines.RoutineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -220,5 +327,6 @@ def run(args) -> int:
         return 2
     write_routine(r, Path(args.output))
     print(f"wrote {args.output}: {len(r.keyframes)} keyframes over {r.duration_s:.1f} s, joints {', '.join(r.joints)}"
-          + (f", repetitions on {r.reps.joints[0]}" if r.reps else ""))
+          + (f", repetitions on {r.reps.joints[0]}" if r.reps else "")
+          + (f"; the instructor's video is {folder / 'videos' / r.video.file_name}" if r.video else ""))
     return 0

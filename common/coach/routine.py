@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -46,6 +48,23 @@ class Keyframe:
     angles: dict[str, float]
     phase: str = ""
     keypoints: list | None = None  # optional reference keypoints (common skeleton), for the instructor figure
+    anchor: tuple | None = None  # where `keypoints` sit in the instructor's video: mid-hip x, y, body height
+
+
+@dataclass(frozen=True)
+class InstructorVideo:
+    """The instructor's own video, kept in the routine store's videos/ folder under its content
+    hash: frame i shows the instructor at routine time i / fps."""
+
+    sha256: str
+    fps: float
+    frames: int
+    width: int
+    height: int
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.sha256}{VIDEO_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class Routine:
     # toward the camera (squats, chair stands, curls, knee lifts), which a 2D model only sees
     # side-on. With world landmarks (BlazePose) either works from the front.
     view: str = "front"
+    video: InstructorVideo | None = None
     source: str = field(default="", compare=False)
 
     @property
@@ -166,6 +186,19 @@ class KeyframeFile(_FileModel):
     keypoints: list[list[float] | None] | None = Field(
         None, description="Reference pose in the common skeleton, [x, y, score] normalised to the body height "
                           "(written by `silvergym routine build`; drawn as the instructor).")
+    anchor: tuple[float, float, float] | None = Field(
+        None, description="Where `keypoints` sit in the instructor's video: the mid-hip's x and y as fractions "
+                          "of the video's width and height, and the body height as a fraction of its height "
+                          "(written by `silvergym routine build`; for the skeleton drawn over the video).")
+
+
+class VideoFile(_FileModel):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the prepared video file, which is "
+                                                               "videos/<sha256>.avi beside the routine file.")
+    fps: float = Field(gt=0, le=60, description="Frames per second: frame i shows routine time i / fps.")
+    frames: int = Field(ge=1, description="Number of frames in the video.")
+    width: int = Field(gt=0, le=4096, description="Frame width in pixels.")
+    height: int = Field(gt=0, le=4096, description="Frame height in pixels.")
 
 
 class RoutineFile(_FileModel):
@@ -178,7 +211,10 @@ class RoutineFile(_FileModel):
     loop: bool = Field(False, description="Repeat the keyframes until duration_s.")
     kind: Literal[KINDS] = Field("routine", description="Reported in the summary; the Senior Fitness Test counts "
                                                         "and holds have their own kinds.")
-    mirror: bool = Field(False, description="The participant moves as the mirror image of the reference.")
+    mirror: bool = Field(False, description="The participant moves as the mirror image of the reference (an "
+                                            "instructor facing the class): the instructor's video is then shown "
+                                            "as recorded; otherwise flipped, so that the side to move is on the "
+                                            "same side of the screen as in the participant's mirrored picture.")
     view: Literal[VIEWS] = Field("front", description="How a camera must see the movement for a 2D model: 'front' "
                                                       "(in the picture's plane) or 'side' (toward the camera).")
     hold_s: float = Field(0.0, ge=0, description="For holds: the target time in seconds.")
@@ -187,6 +223,8 @@ class RoutineFile(_FileModel):
     keyframes: list[KeyframeFile] = Field(min_length=1, description="Target angles over time, interpolated "
                                                                     "linearly between keyframes.")
     reps: RepRuleFile | None = Field(None, description="How to count repetitions (none: not counted).")
+    video: VideoFile | None = Field(None, description="The instructor's own video (written by `silvergym routine "
+                                                      "build`); without it the TV draws the instructor.")
 
     @model_validator(mode="after")
     def _in_time_order(self):
@@ -216,7 +254,9 @@ def parse(data: dict, source: str = "") -> Routine:
         f = RoutineFile.model_validate(data)
     except ValidationError as exc:
         raise _problem(exc, where) from None
-    kfs = tuple(Keyframe(t=k.t, angles=dict(k.angles), phase=k.phase, keypoints=k.keypoints) for k in f.keyframes)
+    kfs = tuple(Keyframe(t=k.t, angles=dict(k.angles), phase=k.phase, keypoints=k.keypoints, anchor=k.anchor)
+                for k in f.keyframes)
+    video = InstructorVideo(**f.video.model_dump()) if f.video else None
     reps = f.reps
     return Routine(
         name=f.name, title=f.title, description=f.description,
@@ -224,7 +264,8 @@ def parse(data: dict, source: str = "") -> Routine:
         duration_s=f.duration_s if f.duration_s is not None else kfs[-1].t, loop=f.loop,
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
                      min_rep_s=reps.min_rep_s) if reps else None,
-        seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, source=source)
+        seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
+        source=source)
 
 
 def read_json(path: Path):
@@ -250,14 +291,40 @@ def bundled() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
+STORE_ENV = "SILVERGYM_ROUTINE_STORE"
+VIDEO_SUFFIX = ".avi"
+
+
+def store_dir() -> Path:
+    """The routine store: routines built on this box (`silvergym routine build`) and, in its
+    videos/ folder, their instructors' videos by content hash."""
+    return Path(os.environ.get(STORE_ENV) or Path.home() / ".local/share/silvergym/routines")
+
+
+def stored() -> list[Path]:
+    folder = store_dir()
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def video_path(r: Routine) -> Path | None:
+    """Where the routine's video should be: videos/<sha256>.avi beside the routine file."""
+    if r.video is None or not r.source or r.source.startswith("bundled:"):
+        return None
+    return Path(r.source).parent / "videos" / r.video.file_name
+
+
 def load(name_or_path: str) -> Routine:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.exists():
         return parse(read_json(path), str(path))
     res = resources.files("common.coach").joinpath("routines").joinpath(f"{name_or_path}.json")
-    if not res.is_file():
-        raise RoutineError(f"no routine {name_or_path!r}: not a file, and the bundled ones are {', '.join(bundled())}")
-    return parse(json.loads(res.read_text(encoding="utf-8")), f"bundled:{name_or_path}")
+    if res.is_file():
+        return parse(json.loads(res.read_text(encoding="utf-8")), f"bundled:{name_or_path}")
+    in_store = store_dir() / f"{name_or_path}.json"
+    if path.suffix != ".json" and in_store.is_file():
+        return parse(read_json(in_store), str(in_store))
+    raise RoutineError(f"no routine {name_or_path!r}: not a file, not in the store {store_dir()}, and the bundled "
+                       f"ones are {', '.join(bundled())}")
 
 
 def to_json(r: Routine) -> dict:
@@ -266,8 +333,11 @@ def to_json(r: Routine) -> dict:
         "loop": r.loop, "kind": r.kind, "mirror": r.mirror, "hold_s": r.hold_s, "view": r.view,
         "joints": {j: {"tolerance": rule.tolerance, "near": rule.near} for j, rule in r.joints.items()},
         "keyframes": [{"t": k.t, "phase": k.phase, "angles": k.angles,
-                       **({"keypoints": k.keypoints} if k.keypoints else {})} for k in r.keyframes],
+                       **({"keypoints": k.keypoints} if k.keypoints else {}),
+                       **({"anchor": list(k.anchor)} if k.anchor else {})} for k in r.keyframes],
     }
+    if r.video:
+        out["video"] = dataclasses.asdict(r.video)
     if r.reps:
         out["reps"] = {"joints": list(r.reps.joints), "low": r.reps.low, "high": r.reps.high,
                        "start": r.reps.start, "min_rep_s": r.reps.min_rep_s}

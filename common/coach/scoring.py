@@ -16,6 +16,7 @@ from common.coach.geometry import SIGNED_ANGLES, joint_angles
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
+from common.timeline import VerdictTimeline
 from common.coach.warp import TempoTracker
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
@@ -94,6 +95,7 @@ class SessionScorer:
     _angles_seen: dict = field(default_factory=dict)
     _view: ViewEstimate = field(default_factory=ViewEstimate)
     _timing: list = field(default_factory=list)  # (clock t, routine position) of scored frames
+    _timeline: VerdictTimeline = field(default_factory=VerdictTimeline)
 
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
@@ -162,6 +164,7 @@ class SessionScorer:
         return max(seen, key=STATUS_ORDER.__getitem__)
 
     def _account(self, t: float, status, angles, verdict) -> None:
+        self._timeline.add(t, verdict)
         if verdict != "none":
             self.frames_scored += 1
             if verdict == "correct":
@@ -187,7 +190,7 @@ class SessionScorer:
         return {"frames": self.frames, "frames_scored": self.frames_scored, "frames_correct": self.frames_correct,
                 "hold_s": self.hold_s, "joint_seen": self._joint_seen, "joint_correct": self._joint_correct,
                 "angles": {j: [round(a, 1) for a in v[-3000:]] for j, v in self._angles_seen.items()},
-                "reps": self.reps.count if self.reps else 0}
+                "reps": self.reps.count if self.reps else 0, "timeline": self._timeline.counts}
 
     def restore(self, state: dict) -> None:
         self.frames, self.frames_scored = state["frames"], state["frames_scored"]
@@ -196,6 +199,7 @@ class SessionScorer:
         self._angles_seen = {j: list(v) for j, v in state["angles"].items()}
         if self.reps:
             self.reps.count = state["reps"]
+        self._timeline = VerdictTimeline([list(c) for c in state.get("timeline", [])])
 
     # -- session ----------------------------------------------------------------------------
     def score(self) -> float:
@@ -220,6 +224,7 @@ class SessionScorer:
             "reps": self.reps.count if self.reps else 0,
             "joints": {j: round(self._joint_correct.get(j, 0) / n, 3) for j, n in self._joint_seen.items()},
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
+            "timeline": self._timeline.codes(),
         }
         if self.routine.kind == "balance_hold":
             out["hold_s"] = round(self.hold_s, 1)

@@ -1,12 +1,16 @@
 """Renderer service: newest Frame/Pose/Score + events → draw the TV screen at its own rate.
 
-Latest-only on every stream it draws from, so a slow screen never holds anything up. Keys (TV
+Latest-only on the pictures it draws, so a slow screen never holds anything up. Keys (TV
 remotes send keys): Enter/Space start or pause, S or Backspace stop, Left/Right choose who is
-exercising. Headless (no display) it writes PNG snapshots when renderer.snapshot_dir is set.
+exercising. SIGUSR1 is the Enter key for a TV without a remote (`systemctl kill -s USR1
+silvergym@renderer`). Headless (no display) it writes PNG snapshots when renderer.snapshot_dir
+is set, named by the time, the screen and the routine time they show.
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.coach import routine as routines
+from common.timeline import VerdictTimeline
 
 
 def _display_mode(configured: str) -> str:
@@ -31,7 +36,8 @@ def main(ctx: ServiceContext) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame  # after SDL_VIDEODRIVER is decided
 
-    from services.renderer.screen import ScreenState, content_key, draw
+    from services.renderer.footage import InstructorFootage
+    from services.renderer.screen import MOVING_SCREENS, ScreenState, content_key, draw, routine_time
     from services.renderer.text import FontError, Fonts, find_font, load_texts
     from services.renderer.voice import Voice
 
@@ -58,24 +64,34 @@ def main(ctx: ServiceContext) -> int:
     routine = routines.load(ctx.config.scoring.routine)
     state = ScreenState(routine=routine, texts=texts, participant=ctx.config.scoring.participant,
                         participant_names={"guest": texts["start.guest"],
-                                           **{k: p.name for k, p in ctx.config.participants.items()}})
+                                           **{k: p.name for k, p in ctx.config.participants.items()}},
+                        footage=InstructorFootage.of(routine), instructor_skeleton=cfg.instructor_skeleton)
+    if state.footage is not None:
+        ctx.log.info("the instructor's video plays beside the participant: %s", state.footage.path)
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
     participants = ["guest", *ctx.config.participants]
+    # Every Score is read (each fills its second of the accuracy strip); pictures latest-only.
     inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "health"],
-                       latest_only={"frame", "pose", "score"})
+                       latest_only={"frame", "pose"})
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)
     snapshot_dir = Path(cfg.snapshot_dir) if cfg.snapshot_dir and mode == "headless" else None
     if snapshot_dir:
         snapshot_dir.mkdir(parents=True, exist_ok=True)
     next_snapshot, last_screen, last_key, period = 0.0, "", None, 1.0 / cfg.fps
+    enter_from_signal = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: enter_from_signal.set())
     ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
     try:
         while not ctx.stop.is_set():
             started = time.monotonic()
             for msg in inbox.receive(timeout_ms=0):
                 absorb(state, msg, time.monotonic())
-            for command in keys(pygame, state, participants):
+            commands = keys(pygame, state, participants)
+            if enter_from_signal.is_set():
+                enter_from_signal.clear()
+                commands.append(enter(state))
+            for command in commands:
                 pub.publish(messages.Control(seq=pub.next_seq("control"), t_capture_ns=time.monotonic_ns(), **command))
             now = time.monotonic()
             key = content_key(state, now)
@@ -87,7 +103,8 @@ def main(ctx: ServiceContext) -> int:
                 last_key = key
             speak(voice, state, screen, last_screen)
             if snapshot_dir and (now >= next_snapshot or screen != last_screen):
-                pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}.png"))
+                shown_t = f"_t{routine_time(state, now):.6f}" if screen in MOVING_SCREENS else ""
+                pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}{shown_t}.png"))
                 next_snapshot = now + cfg.snapshot_every_s
             last_screen = screen
             if cfg.stall_ms:
@@ -98,6 +115,8 @@ def main(ctx: ServiceContext) -> int:
             ctx.stop.wait(max(0.0, period - (time.monotonic() - started)))
         return 0
     finally:
+        if state.footage is not None:
+            state.footage.close()
         voice.close()
         pygame.quit()
 
@@ -113,10 +132,17 @@ def absorb(state, msg, now: float) -> None:
         state.backend = msg.backend
     elif msg.TOPIC == "score":
         state.score = msg
+        if msg.session_id:
+            if msg.session_id != state.timeline_session:  # scores can come before a late joiner hears the start
+                state.timeline, state.timeline_session = VerdictTimeline(), msg.session_id
+            state.timeline.add(msg.routine_t_s, msg.verdict)
     elif msg.TOPIC == "session":
         if msg.event == "start" and (state.session is None or state.session.session_id != msg.session_id):
             state.score = None  # a new session: forget the last one's numbers
+            if state.timeline_session != msg.session_id:
+                state.timeline, state.timeline_session = VerdictTimeline(), msg.session_id
         state.session, state.session_at = msg, now
+        state.paused = bool(msg.paused_at_ns) if msg.event == "start" else False
     elif msg.TOPIC == "alert":
         state.alert, state.alert_at = msg, now
     elif msg.TOPIC == "health":
@@ -135,11 +161,7 @@ def keys(pygame, state, participants: list[str]) -> list[dict]:
             continue
         running = state.session is not None and state.session.event == "start"
         if event.key in (pygame.K_RETURN, pygame.K_SPACE, pygame.K_KP_ENTER):
-            if not running:
-                commands.append({"command": "start"})
-            else:
-                state.paused = not state.paused
-                commands.append({"command": "pause" if state.paused else "resume"})
+            commands.append(enter(state))
         elif event.key in (pygame.K_s, pygame.K_BACKSPACE) and running:
             commands.append({"command": "stop"})
         elif event.key in (pygame.K_LEFT, pygame.K_RIGHT) and not running:
@@ -147,6 +169,14 @@ def keys(pygame, state, participants: list[str]) -> list[dict]:
             state.participant = participants[(i + (1 if event.key == pygame.K_RIGHT else -1)) % len(participants)]
             commands.append({"command": "participant", "participant": state.participant})
     return commands
+
+
+def enter(state) -> dict:
+    """The remote's OK key: start a session, else pause or resume the one running."""
+    if state.session is None or state.session.event != "start":
+        return {"command": "start"}
+    state.paused = not state.paused
+    return {"command": "pause" if state.paused else "resume"}
 
 
 def speak(voice, state, screen: str, last_screen: str) -> None:
@@ -165,7 +195,7 @@ def screenshots(out_dir: str, locale: str = "ko", size: tuple[int, int] = (1280,
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
 
-    from services.renderer.samples import SCREENS, state_for
+    from services.renderer.samples import SCREENS, SHOWS, state_for
     from services.renderer.screen import draw
     from services.renderer.text import Fonts, find_font
 
@@ -179,7 +209,7 @@ def screenshots(out_dir: str, locale: str = "ko", size: tuple[int, int] = (1280,
     for name in SCREENS:
         now = time.monotonic()
         shown = draw(surface, fonts, state_for(name, locale, now), now)
-        assert shown == name, f"sample state for {name} showed {shown}"
+        assert shown == SHOWS.get(name, name), f"sample state for {name} showed {shown}"
         path = out / f"{name}_{locale}.png"
         pygame.image.save(surface, str(path))
         written.append(path)

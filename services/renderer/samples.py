@@ -8,7 +8,8 @@ import numpy as np
 from common.bus import messages
 from common.coach import routine as routines
 from common.coach.keypoints import COCO17
-from common.coach.synthetic import pose3d
+from common.coach.synthetic import draw_person, pose3d
+from common.timeline import VerdictTimeline
 
 W, H = 640, 480
 
@@ -23,6 +24,30 @@ def participant(angles: dict) -> tuple[np.ndarray, list]:
     for x, y, _ in kps:
         cv2.circle(img, (int(x), int(y)), 9, (90, 70, 60), -1)
     return img, kps
+
+
+# A session's seconds as the strip shows them (c correct, n near, w wrong, - unscored).
+SAMPLE_TIMELINE = "ccnccccwwnccccc--cnccccccwwwnccccccccnccc"
+
+
+def timeline_of(codes: str) -> VerdictTimeline:
+    line = VerdictTimeline()
+    for second, code in enumerate(codes):
+        if code != "-":
+            line.add(second + 0.5, {"c": "correct", "n": "near", "w": "wrong"}[code])
+    return line
+
+
+class DrawnInstructorFootage:
+    """For the documentation's screenshot only: an instructor's "video" frame drawn by
+    common.coach.synthetic (a real one comes from `silvergym routine build`, see footage.py)."""
+
+    def __init__(self, routine):
+        self.routine = routine
+
+    def frame_at(self, t: float) -> np.ndarray:
+        xyz = pose3d(self.routine.target(t), center_x=240, floor_y=340)
+        return draw_person(xyz, 480, 360)
 
 
 def state_for(screen: str, locale: str = "ko", now: float | None = None):
@@ -41,15 +66,18 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     s.pose = messages.Pose(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, model="blazepose-full",
                            backend="cpu", layout="coco17", keypoints=kps)
     s.person_at = now
-    start_ns = int((now - 3.0) * 1e9)
+    start_ns = int((now - 17.3) * 1e9)
     s.session = messages.Session(seq=0, t_capture_ns=0, session_id="demo", event="start", routine=routine.name,
                                  participant="guest", started_unix=0.0, routine_start_ns=start_ns)
     s.session_at = now
+    s.timeline = timeline_of(SAMPLE_TIMELINE[:17])
     s.score = messages.Score(
         seq=1, t_capture_ns=int(now * 1e9), frame_id=1, session_id="demo", routine=routine.name,
         joint_status={"left_shoulder": "wrong", "right_shoulder": "correct", "left_elbow": "near", "right_elbow": "correct"},
         joint_error_deg={"left_shoulder": -65.0, "left_elbow": -22.0}, verdict="wrong", reps=3, score=72.0,
-        progress=0.4, guidance="shoulder.more", phase="up")
+        progress=0.4, guidance="shoulder.more", phase="up", routine_t_s=17.3)
+    if screen == "exercise_video":
+        s.footage = DrawnInstructorFootage(routine)
     if screen == "start":
         s.session = s.score = None
         s.pose = None
@@ -70,7 +98,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     elif screen == "summary":
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
-            started_unix=0.0, summary={"score": 86.0, "reps": 7, "joints": {
+            started_unix=0.0, summary={"score": 86.0, "reps": 7, "timeline": SAMPLE_TIMELINE, "joints": {
                 "left_shoulder": 0.82, "right_shoulder": 0.91, "left_elbow": 0.55, "right_elbow": 0.35}})
     elif screen == "alert":
         s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
@@ -79,4 +107,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "looking", "camera_lost", "summary", "alert")
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "looking", "camera_lost", "summary", "alert")
+# What each sample shows when it is not a screen of its own name (the instructor's video is the
+# exercise screen with a routine built from a video).
+SHOWS = {"exercise_video": "exercise"}

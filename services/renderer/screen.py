@@ -12,13 +12,16 @@ from common.bus import messages
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
+from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock
 
 BACKGROUND = (24, 36, 52)
 PANEL = (34, 50, 70)
 TEXT = (245, 240, 230)
 MUTED = (170, 180, 190)
 STATUS_COLORS = {"correct": (46, 204, 113), "near": (241, 196, 15), "wrong": (231, 76, 60), "none": (140, 150, 155)}
-UNSCORED = (220, 225, 230)
+UNSCORED_LIMB = (220, 225, 230)
+STRIP_UNSCORED = (95, 105, 115)  # a second nobody could be judged in: neither good nor bad
+INSTRUCTOR_BLUE = (120, 200, 255)
 ALERT_BG = (170, 30, 30)
 
 # Which angle's status colours a keypoint (the vertex of that angle).
@@ -53,6 +56,10 @@ class ScreenState:
     participant: str = "guest"
     participant_names: dict = field(default_factory=dict)  # key -> name shown (config [participants])
     health: dict = field(default_factory=dict)
+    footage: object | None = None  # the instructor's video (footage.InstructorFootage), if the routine has one
+    instructor_skeleton: bool = False  # draw the instructor's skeleton over their video
+    timeline: VerdictTimeline = field(default_factory=VerdictTimeline)  # this session's strip, from every Score
+    timeline_session: str = ""  # the session the strip is of
 
     def t(self, key: str) -> str:
         return self.texts.get(key, key)
@@ -84,8 +91,17 @@ def content_key(s: ScreenState, now: float) -> tuple:
     can skip the draw (and the display flip) when nothing changed."""
     screen = which_screen(s, now)
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
-    moving = now if screen in MOVING_SCREENS else None
+    moving = routine_time(s, now) if screen in MOVING_SCREENS else None
     return (screen, seqs, moving, s.camera_state, s.backend, round(s.fps), s.paused, s.participant)
+
+
+def routine_time(s: ScreenState, now: float) -> float:
+    """Seconds into the routine on its own clock (negative in the countdown); it stands still
+    while the session is paused."""
+    if s.session is None or not s.session.routine_start_ns:
+        return 0.0
+    at = s.session.paused_at_ns / 1e9 if s.session.paused_at_ns else now
+    return at - s.session.routine_start_ns / 1e9
 
 
 def setup_problem(s: ScreenState) -> str:
@@ -118,19 +134,22 @@ class MirroredPicture:
     def __init__(self):
         self._buffers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    def surface(self, bgr: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
+    def surface(self, bgr: np.ndarray, size: tuple[int, int], flip: bool = True) -> pygame.Surface:
         key = (bgr.shape, size)
         if key not in self._buffers:
             self._buffers.clear()  # one camera, one panel size at a time
             self._buffers[key] = (np.empty((size[1], size[0], 3), np.uint8), np.empty((size[1], size[0], 3), np.uint8))
         scaled, mirrored = self._buffers[key]
         cv2.resize(bgr, size, dst=scaled, interpolation=cv2.INTER_LINEAR)
+        if not flip:
+            return pygame.image.frombuffer(scaled.data, size, "BGR")
         cv2.flip(scaled, 1, dst=mirrored)
         return pygame.image.frombuffer(mirrored.data, size, "BGR")
 
 
 # One screen per process: the buffers live as long as the renderer (none allocated at import).
 _picture = MirroredPicture()
+_instructor_picture = MirroredPicture()
 
 
 def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
@@ -153,7 +172,7 @@ def joint_colors(score: messages.Score | None) -> tuple[dict[str, tuple], dict[t
     limbs = {}
     for a, b in EDGES:
         ends = [point_status[n] for n in (a, b) if n in point_status]
-        limbs[(a, b)] = STATUS_COLORS[max(ends, key=RANK.__getitem__)] if ends else UNSCORED
+        limbs[(a, b)] = STATUS_COLORS[max(ends, key=RANK.__getitem__)] if ends else UNSCORED_LIMB
     return points, limbs
 
 
@@ -165,7 +184,7 @@ def draw_skeleton(surface, common: np.ndarray, to_screen, points: dict, limbs: d
     for name, i in COMMON_INDEX.items():
         p = common[i]
         if p[2] >= 0.3 and name not in ("left_eye", "right_eye", "left_ear", "right_ear"):
-            pygame.draw.circle(surface, points.get(name, UNSCORED), to_screen(p), int(width * 1.2))
+            pygame.draw.circle(surface, points.get(name, UNSCORED_LIMB), to_screen(p), int(width * 1.2))
 
 
 def fit(src_w: float, src_h: float, box: pygame.Rect) -> tuple[float, float, float]:
@@ -197,9 +216,13 @@ def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
 
 
 def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
-    """The virtual instructor: the routine's recorded reference pose when it has one, else a
-    figure posed from its target angles at time t."""
+    """The instructor: their own video at routine time t when the routine has one, else a figure
+    from the routine's recorded reference pose, else one posed from its target angles."""
     pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    picture = s.footage.frame_at(max(t, 0.0)) if s.footage is not None else None
+    if picture is not None:
+        draw_instructor_video(surface, s, picture, box, t, width)
+        return
     recorded = reference_pose(s.routine, max(t, 0.0))
     if recorded is not None:
         common = recorded.copy()
@@ -217,10 +240,68 @@ def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: 
     scale = box.h * 0.85 / span_y
     cx, floor = box.centerx, box.bottom - box.h * 0.06
     to_screen = lambda p: (int(cx + p[0] * scale), int(floor + p[1] * scale))  # noqa: E731
-    draw_skeleton(surface, common, to_screen, {}, {e: (120, 200, 255) for e in EDGES}, int(width * 1.4))
+    draw_skeleton(surface, common, to_screen, {}, {e: INSTRUCTOR_BLUE for e in EDGES}, int(width * 1.4))
     head = common[COMMON_INDEX["nose"]]
     if head[2] >= 0.3:
-        pygame.draw.circle(surface, (120, 200, 255), to_screen(head), int(28 * scale * 1.2))
+        pygame.draw.circle(surface, INSTRUCTOR_BLUE, to_screen(head), int(28 * scale * 1.2))
+
+
+def instructor_video_flipped(routine: Routine) -> bool:
+    """Flipped unless the class follows the instructor as in a mirror (routine.mirror): then the
+    side the senior should move is on the same side of the screen in both panels."""
+    return not routine.mirror
+
+
+def draw_instructor_video(surface, s: ScreenState, picture: np.ndarray, box: pygame.Rect, t: float,
+                          width: int) -> None:
+    ph, pw = picture.shape[:2]
+    scale, ox, oy = fit(pw, ph, box)
+    size = (int(pw * scale), int(ph * scale))
+    flipped = instructor_video_flipped(s.routine)
+    surface.blit(_instructor_picture.surface(picture, size, flip=flipped), (ox, oy))
+    kf = s.routine.keyframes[s.routine.keyframe_at(max(t, 0.0))]
+    if not (s.instructor_skeleton and kf.keypoints and kf.anchor):
+        return
+    # The recorded keypoints (body heights around the mid-hip) back onto the video's pixels.
+    hip_x, hip_y, body_h = kf.anchor
+    common = np.asarray([p if p is not None else [0.0, 0.0, 0.0] for p in kf.keypoints], dtype=float)
+    xs = (hip_x * pw + common[:, 0] * body_h * ph) * scale
+    xs = size[0] - xs if flipped else xs
+    ys = (hip_y * ph + common[:, 1] * body_h * ph) * scale
+    placed = np.stack([ox + xs, oy + ys, common[:, 2]], axis=1)
+    draw_skeleton(surface, placed, lambda p: (int(p[0]), int(p[1])), {}, {e: INSTRUCTOR_BLUE for e in EDGES}, width)
+
+
+def exercise_panels(w: int, h: int, unit: int) -> tuple[pygame.Rect, pygame.Rect]:
+    """The instructor's panel (left) and the participant's (right) on the exercise screens."""
+    left = pygame.Rect(30, int(unit * 3.6), w // 2 - 45, h - int(unit * 8.4))
+    return left, pygame.Rect(w // 2 + 15, left.y, w // 2 - 45, left.h)
+
+
+def strip_rect(w: int, h: int, unit: int) -> pygame.Rect:
+    """The accuracy strip under the two panels of the exercise screen."""
+    return pygame.Rect(30, h - int(unit * 4.55), w - 60, max(6, int(unit * 0.5)))
+
+
+def strip_cell(box: pygame.Rect, second: int, seconds: int) -> pygame.Rect:
+    x0 = box.x + box.w * second // seconds
+    return pygame.Rect(x0, box.y, max(1, box.x + box.w * (second + 1) // seconds - x0), box.h)
+
+
+def strip_color(code: str) -> tuple:
+    return STRIP_UNSCORED if code == UNSCORED else STATUS_COLORS[VERDICT_OF[code]]
+
+
+def draw_strip(surface, codes: str, seconds: int, box: pygame.Rect) -> None:
+    """One cell per second of the routine, filled as the session passes it."""
+    pygame.draw.rect(surface, PANEL, box)
+    seconds = max(seconds, len(codes), 1)
+    for second, code in enumerate(codes):
+        pygame.draw.rect(surface, strip_color(code), strip_cell(box, second, seconds))
+
+
+def routine_seconds(routine: Routine) -> int:
+    return max(1, math.ceil(routine.duration_s))
 
 
 def draw_top_bar(surface, fonts, s: ScreenState, w: int) -> None:
@@ -280,11 +361,11 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
         if len(s.participant_names) > 1:
             text(surface, fonts, s.t("start.change_participant"), 0.9, (40, h // 5 + fonts.unit * 9.8), MUTED)
     else:
-        left = pygame.Rect(30, int(fonts.unit * 3.6), w // 2 - 45, h - int(fonts.unit * 7.6))
-        right = pygame.Rect(w // 2 + 15, left.y, w // 2 - 45, left.h)
+        left, right = exercise_panels(w, h, fonts.unit)
         # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
-        t = now - s.session.routine_start_ns / 1e9 if s.session is not None and s.session.routine_start_ns else 0.0
+        t = routine_time(s, now)
         draw_top_bar(surface, fonts, s, w)
+        draw_strip(surface, s.timeline.codes(), routine_seconds(s.routine), strip_rect(w, h, fonts.unit))
         draw_instructor(surface, s, left, t, line_w)
         text(surface, fonts, s.t("exercise.instructor"), 1.0, (left.x + 14, left.y + 10), MUTED)
         draw_camera(surface, s, right, line_w)
@@ -303,6 +384,11 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
     return screen
 
 
+def summary_strip_rect(w: int, h: int, unit: int) -> pygame.Rect:
+    """The whole session's strip on the summary screen."""
+    return pygame.Rect(int(w * 0.08), int(h * 0.73), int(w * 0.84), max(8, int(unit * 0.9)))
+
+
 def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
@@ -312,6 +398,15 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", 1.4, (w * 0.25, h * 0.62), anchor="midtop")
     verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
     text(surface, fonts, s.t(verdict), 1.3, (w / 2, h * 0.86), (255, 220, 120), anchor="midtop")
+    codes = summary.get("timeline", "")
+    if isinstance(codes, str) and codes:
+        draw_strip(surface, codes, len(codes), summary_strip_rect(w, h, fonts.unit))
+        parts = best_and_worst(codes)
+        if parts:
+            (b0, b1, _), (w0, w1, _) = parts
+            line = (f"{s.t('summary.best_part')} {clock(b0)}–{clock(b1)}   ·   "
+                    f"{s.t('summary.worst_part')} {clock(w0)}–{clock(w1)}")
+            text(surface, fonts, line, 1.0, (w / 2, h * 0.79), TEXT, anchor="midtop")
     joints = summary.get("joints", {})
     y = h * 0.24
     bar_w = w * 0.28

@@ -1,0 +1,67 @@
+"""The session's accuracy second by second: the strip under the TV's panels, the summary's
+`timeline` field (docs/messages.md) and the report's plot all come from this one fold.
+
+A second's verdict is the one most of its scored frames got (a tie goes to the worse, so the
+strip never flatters); a second with no scored frame (nobody in view, most joints hidden) is
+unscored. Written as one character per second: c correct, n near, w wrong, - unscored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CODES = {"correct": "c", "near": "n", "wrong": "w"}
+UNSCORED = "-"
+VERDICT_OF = {code: verdict for verdict, code in CODES.items()}
+MAX_SECONDS = 4 * 3600  # a routine longer than this is not a session; later seconds are not kept
+
+
+@dataclass
+class VerdictTimeline:
+    counts: list[list[int]] = field(default_factory=list)  # per second: frames correct, near, wrong
+
+    def add(self, t: float, verdict: str) -> None:
+        """One frame's verdict at routine time t (seconds). The countdown counts nothing; "none"
+        counts no verdict but its second is passed (unscored, not missing)."""
+        if t < 0 or t >= MAX_SECONDS:
+            return
+        second = int(t)
+        while len(self.counts) <= second:
+            self.counts.append([0, 0, 0])
+        if verdict in CODES:
+            self.counts[second][list(CODES).index(verdict)] += 1
+
+    def codes(self) -> str:
+        return "".join(second_code(c) for c in self.counts)
+
+
+def second_code(counts: list[int]) -> str:
+    if not any(counts):
+        return UNSCORED
+    best = max(counts)
+    # The worse verdict wins a tie: indices run correct, near, wrong.
+    return "cnw"[max(i for i, n in enumerate(counts) if n == best)]
+
+
+def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, float], tuple[int, int, float]] | None:
+    """The stretch of the routine that went best and the one that went worst: windows of
+    `window_s` seconds (shorter routines: a fifth of them), each as (start s, end s, share of its
+    scored seconds correct). None when fewer than two windows have a scored second."""
+    window = max(1, min(window_s, len(codes) // 5 or 1))
+    bounds = list(range(0, len(codes), window)) + [len(codes)]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] < window / 2:
+        del bounds[-2]  # a last scrap of a second or two joins the part before it, not a "part" of its own
+    windows = []
+    for start, end in zip(bounds, bounds[1:]):
+        scored = [c for c in codes[start:end] if c != UNSCORED]
+        if scored:
+            windows.append((start, end, sum(c == "c" for c in scored) / len(scored)))
+    if len(windows) < 2:
+        return None
+    best = max(windows, key=lambda w: (w[2], -w[0]))  # the earliest of equals
+    worst = min(windows, key=lambda w: (w[2], w[0]))
+    return best, worst
+
+
+def clock(seconds: int) -> str:
+    """m:ss, as a person reads a place in a routine."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
