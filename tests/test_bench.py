@@ -29,10 +29,16 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
     assert m["budget_ms_per_frame"] == 2.0
     assert set(m["threads_table"]) == {"1", "2", "4"} and all(r["ms_p50"] > 0 for r in m["threads_table"].values())
     assert m["threads_default"] == m["bare"]["threads"]
+    # [instructor] the renderer's CPU per draw with the instructor's video playing, beside the drawn
+    # instructor's, and inference with the video playing against without.
+    for phase in ("paced30", "paced30_video"):
+        assert m[phase]["renderer_ms_per_draw"] > 0 and m[phase]["renderer_draws_per_s"] > 0, phase
+    assert m["video_isolation_ratio"] == round(m["pipeline_video"]["inference_fps"] / m["pipeline"]["inference_fps"], 3)
     for key in ("pipeline_ratio", "isolation_ratio", "latency_target_ms"):
         assert m[key] is not None and m[key] > 0
     assert m["latency_target_ms"] == round(m["bare"]["ms_p50"] + 5, 2)
     table = "\n".join(lines[:-1])
     assert "budget ≤ 2 ms" in table and "target ≥ 0.9" in table and "model p50 + 5 ms" in table
+    assert "video isolation ratio" in table
     assert "not measured: ../shared/media is absent" in table
     assert "nan" not in done.stdout.lower()

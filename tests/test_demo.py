@@ -34,7 +34,7 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
     assert lines[-4].startswith("Session of guest (squats_from_clip): score ")
     assert lines[-2] == "Delivered to the demo's MQTT broker" and not any(ln.startswith("{") for ln in lines)
     assert "a real person doing 5 squats" in done.stdout + done.stderr
-    shots = sorted((out / "screens").glob("*_exercise.png"))
+    shots = sorted((out / "screens").glob("*_exercise_t*.png"))
     assert shots
     # The participant panel (right half) holds the clip's pixels, not a drawing: its picture matches
     # one of the clip's frames, mirrored and scaled as the renderer shows it.
@@ -49,15 +49,24 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
     h, w = screen.shape[:2]
     from services.renderer.screen import exercise_panels
 
-    box_x, box_y, box_w, box_h = exercise_panels(w, h, max(12, h // 36))[1]
-    fh, fw = frames[0].shape[:2]
-    scale = min(box_w / fw, box_h / fh)
-    size = (int(fw * scale), int(fh * scale))
-    ox, oy = int(box_x + (box_w - size[0]) / 2), int(box_y + (box_h - size[1]) / 2)
-    shown = screen[oy + 5:oy + size[1] - 5, ox + 5:ox + size[0] - 5].astype(int)
-    errors = [np.abs(cv2.flip(cv2.resize(f, size), 1)[5:-5, 5:-5].astype(int) - shown).mean() for f in frames]
-    print(f"participant panel vs the nearest clip frame: mean |diff| {min(errors):.1f} of 255 (frame {int(np.argmin(errors))})")
-    assert min(errors) < 25, "the participant panel does not show the clip"
+    def nearest_frame(box) -> tuple[float, int]:
+        box_x, box_y, box_w, box_h = box
+        fh, fw = frames[0].shape[:2]
+        scale = min(box_w / fw, box_h / fh)
+        size = (int(fw * scale), int(fh * scale))
+        ox, oy = int(box_x + (box_w - size[0]) / 2), int(box_y + (box_h - size[1]) / 2)
+        shown = screen[oy + 5:oy + size[1] - 5, ox + 5:ox + size[0] - 5].astype(int)
+        errors = [np.abs(cv2.flip(cv2.resize(f, size), 1)[5:-5, 5:-5].astype(int) - shown).mean() for f in frames]
+        return min(errors), int(np.argmin(errors))
+
+    instructor_panel, participant_panel = exercise_panels(w, h, max(12, h // 36))
+    error, frame = nearest_frame(participant_panel)
+    print(f"participant panel vs the nearest clip frame: mean |diff| {error:.1f} of 255 (frame {frame})")
+    assert error < 25, "the participant panel does not show the clip"
+    # The instructor panel plays the clip the routine was built from (the instructor's video).
+    error, frame = nearest_frame(instructor_panel)
+    print(f"instructor panel vs the nearest clip frame: mean |diff| {error:.1f} of 255 (frame {frame})")
+    assert error < 25, "the instructor panel does not show the instructor's video"
     # What `silvergym score` gives for the same clip and routine, printed beside the demo's.
     offline = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", str(out / "squats_from_clip.json"),
                               "--video", str(clip), "--json"], capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -81,7 +90,7 @@ def test_without_shared_the_demo_runs_the_real_model_on_its_own_drawn_clip(tmp_p
     assert lines[-4].startswith("Session of guest (arm_raise_short): score ")
     assert lines[-2] == "Delivered to the demo's MQTT broker" and not any(ln.startswith("{") for ln in lines)
     assert "no camera: the pose model watches" in done.stdout + done.stderr
-    shots = sorted((out / "screens").glob("*_exercise.png"))
+    shots = sorted((out / "screens").glob("*_exercise_t*.png"))
     assert len(shots) >= 2
     # The participant panel (right half) holds the clip's pixels: the drawn person's shirt.
     picture = cv2.imread(str(shots[-1]))

@@ -287,3 +287,10 @@ def test_the_strip_fills_with_the_verdict_of_each_second(canvas):
     box = summary_strip_rect(*SIZE, fonts.unit)
     assert [tuple(pixels[c.centerx, c.centery]) for c in (strip_cell(box, i, len(codes)) for i in range(len(codes)))] \
         == [strip_color(c) for c in codes]
+
+
+def test_the_video_frame_follows_the_routine_clock_held_at_the_ends_or_looping_with_the_routine():
+    video = routines.InstructorVideo(sha256="0" * 64, fps=10.0, frames=40, width=320, height=240)
+    held, looped = InstructorFootage(video, "unused.avi"), InstructorFootage(video, "unused.avi", loop=True)
+    assert [held.frame_index(t) for t in (-2.0, 0.0, 0.099, 0.1, 3.9, 4.0, 60.0)] == [0, 0, 0, 1, 39, 39, 39]
+    assert [looped.frame_index(t) for t in (0.0, 3.9, 4.0, 4.15, 60.0)] == [0, 39, 0, 1, 0]

@@ -136,9 +136,17 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
         while time.monotonic() < deadline:  # wait for poses to flow (model load, slow joiners)
             if any(m.TOPIC == "pose" for m in sub.receive(200)):
                 break
+        # The renderer's count of draws, from its Health (every 2 s: the warm-up's count too, so
+        # that a short phase still has two).
+        draws: list[tuple[float, int]] = []
+
+        def count_draws(m) -> None:
+            if m.TOPIC == "health" and m.service == "renderer" and "draws" in m.detail:
+                draws.append((time.monotonic(), m.detail["draws"]))
         end_warmup = time.monotonic() + warmup_s
         while time.monotonic() < end_warmup:
-            sub.receive(100)
+            for m in sub.receive(100):
+                count_draws(m)
         poses, latencies, dropped0, dropped1 = 0, [], None, None
         cpu0 = graph.cpu_s() if graph else {}
         start = time.monotonic()
@@ -151,6 +159,8 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
                 elif m.TOPIC == "health" and m.service == "inference":
                     dropped0 = m.dropped if dropped0 is None else dropped0
                     dropped1 = m.dropped
+                else:
+                    count_draws(m)
         elapsed = time.monotonic() - start
         out = {"inference_fps": round(poses / elapsed, 2)}
         if graph:  # CPU each service used over the window: cores kept busy, and ms per frame inferred
@@ -158,6 +168,10 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
             used = {n: cpu1[n] - cpu0.get(n, 0.0) for n in cpu1}
             out["cpu_cores"] = {n: round(v / elapsed, 3) for n, v in used.items()}
             out["cpu_ms_per_frame"] = {n: round(v * 1000 / poses, 3) if poses else None for n, v in used.items()}
+            if len(draws) >= 2 and draws[-1][1] > draws[0][1]:  # the renderer's own count between two Health
+                draws_per_s = (draws[-1][1] - draws[0][1]) / (draws[-1][0] - draws[0][0])
+                out["renderer_draws_per_s"] = round(draws_per_s, 2)
+                out["renderer_ms_per_draw"] = round(used.get("renderer", 0.0) / elapsed / draws_per_s * 1000, 3)
         if want_latency:
             out.update(latency_ms_p50=_pct(latencies, 50), latency_ms_p95=_pct(latencies, 95),
                        latency_ms_p99=_pct(latencies, 99),
@@ -169,13 +183,13 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
 
 
 def graph_overrides(tmp: Path, model: str, video: Path, pace: str, broker_port: int, stall_ms: float = 0,
-                    threads: int = 0) -> dict:
+                    threads: int = 0, routine: str = "arm_raise") -> dict:
     """The graph as shipped (renderer at its default 30 fps, threads auto unless given)."""
     return {
         "bus": {"runtime_dir": str(tmp / "run")},
         "camera": {"source": str(video), "pace": pace, "loop": True},
         "inference": {"model": model, "threads": threads},
-        "scoring": {"routine": "arm_raise", "start_delay_s": 0.5},
+        "scoring": {"routine": routine, "start_delay_s": 0.5},
         "renderer": {"display": "headless", "voice": False, "stall_ms": stall_ms},
         "uplink": {"port": broker_port, "spool_path": str(tmp / "spool.db")},
     }
@@ -331,7 +345,26 @@ BUDGET_MS_PER_FRAME = 2.0
 NOT_THE_MODEL = ("camera", "scoring", "renderer", "uplink")
 
 
-def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
+def instructor_routine(video: Path, folder: Path, model: str) -> Path | None:
+    """A routine built from the bench's own clip, with its video, looping for as long as a phase
+    runs: the TV then plays the instructor's video the whole time. None (said) when the model
+    finds no one to build it from."""
+    import dataclasses
+
+    from common.cli.routine import build_from_video, write_routine
+    from common.coach import routine as routines
+
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        r = build_from_video(str(video), "bench_instructor", model, folder)
+    except routines.RoutineError as exc:
+        print(f"bench: no instructor video phase ({exc})", file=sys.stderr)
+        return None
+    write_routine(dataclasses.replace(r, loop=True, duration_s=3600.0), folder / "bench_instructor.json")
+    return folder / "bench_instructor.json"
+
+
+def run_model(model: str, frames, video30: Path, seconds: float, log, instructor: Path | None = None) -> dict:
     from common.config import auto_threads
 
     res: dict = {"threads_default": auto_threads(), "cores": os.cpu_count()}
@@ -360,6 +393,12 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
             log(f"[{model}] 4/6 paced at 30 fps")
             with Graph(graph_overrides(tmp / "b", model, video30, "realtime", port)) as g:
                 res["paced30"] = observe(g.cfg, seconds, want_latency=True, graph=g)
+            if instructor:
+                log(f"[{model}] 4/6 again, the instructor's video on the TV: paced 30 fps, then unpaced")
+                with Graph(graph_overrides(tmp / "v", model, video30, "realtime", port, routine=str(instructor))) as g:
+                    res["paced30_video"] = observe(g.cfg, seconds, graph=g)
+                with Graph(graph_overrides(tmp / "vu", model, video30, "unpaced", port, routine=str(instructor))) as g:
+                    res["pipeline_video"] = observe(g.cfg, seconds, graph=g)
         finally:
             if broker:
                 broker.stop()
@@ -372,6 +411,8 @@ def run_model(model: str, frames, video30: Path, seconds: float, log) -> dict:
     if "pipeline_all_cores" in res:
         res["pipeline_ratio_all_cores"] = _ratio(res["pipeline_all_cores"]["inference_fps"], res["bare_all_cores"]["fps"])
     res["isolation_ratio"] = _ratio(res["isolated"]["inference_fps"], res["pipeline"]["inference_fps"])
+    if "pipeline_video" in res:  # inference with the instructor's video playing, over the drawn instructor
+        res["video_isolation_ratio"] = _ratio(res["pipeline_video"]["inference_fps"], res["pipeline"]["inference_fps"])
     res["pipeline_over_naive"] = _ratio(res["isolated"]["inference_fps"], res["naive_stalled"]["fps"])
     res["latency_target_ms"] = round(res["bare"]["ms_p50"] + 5, 2) if res["bare"]["ms_p50"] is not None else None
     per_frame = res["paced30"].get("cpu_ms_per_frame", {})
@@ -425,8 +466,10 @@ def run(args) -> int:
                     else "a drawn person (no ../shared/media)", "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         video30 = write_video(frames, Path(tmp) / "bench_640x480_30fps.mp4")
+        log("a routine with an instructor's video, built from the bench clip")
+        instructor = instructor_routine(video30, Path(tmp) / "routines", models[0])
         for model in models:
-            result["models"][model] = run_model(model, frames, video30, args.seconds, log)
+            result["models"][model] = run_model(model, frames, video30, args.seconds, log, instructor)
     log("joint angles of the two CPU models on ../shared/media")
     result["angle_agreement"] = angle_agreement(shared)
     log("bus, codecs and scorer")

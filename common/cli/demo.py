@@ -53,12 +53,12 @@ def real_clip() -> Path | None:
 
 
 def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
-    """The instructor's routine built from the clip, as `silvergym routine build` does."""
-    from common.cli.routine import build, poses_from_video, write_routine
+    """The instructor's routine built from the clip, as `silvergym routine build` does: with the
+    clip as the instructor's video on the TV."""
+    from common.cli.routine import build_from_video, write_routine
 
-    poses, worlds, fps = poses_from_video(str(clip), model)
     path = out / "squats_from_clip.json"
-    write_routine(build("squats_from_clip", poses, worlds, fps, clip.name), path)
+    write_routine(build_from_video(str(clip), "squats_from_clip", model, out), path)
     return path
 
 

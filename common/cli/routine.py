@@ -108,6 +108,16 @@ def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, lis
     return poses, worlds, fps
 
 
+def build_from_video(video: str, name: str, model: str, folder: Path, cache: str = "",
+                     mirror: bool = False) -> routines.Routine:
+    """What `routine build` makes of an instructor's video: the routine, with the video prepared
+    for the TV in `folder`/videos (written there; the routine file is the caller's to write)."""
+    poses, worlds, fps = poses_from_video(video, model, cache)
+    r = build(name, poses, worlds, fps, Path(video).name, _frame_size(video))
+    return dataclasses.replace(r, mirror=mirror or r.mirror,
+                               video=prepare_video(video, folder / "videos", len(poses)))
+
+
 def _frame_size(video: str) -> tuple[int, int]:
     import cv2
 
@@ -299,9 +309,7 @@ def run(args) -> int:
         return 2
     try:
         if args.action == "build":
-            poses, worlds, fps = poses_from_video(args.input, args.model, args.cache)
-            source = Path(args.input).name
-            size = _frame_size(args.input)
+            r = build_from_video(args.input, name, args.model, folder, args.cache, args.mirror)
         else:
             readers = {"openpose": read_openpose, "alphapose": read_alphapose, "coco": read_coco}
             if not args.format:
@@ -311,12 +319,9 @@ def run(args) -> int:
                 print(f"error: {args.input} does not exist", file=sys.stderr)
                 return 2
             poses = readers[args.format](Path(args.input))
-            worlds, fps, source, size = [None] * len(poses), args.fps, Path(args.input).name, None
-        r = build(name, poses, worlds, fps, source, size)
-        if args.mirror:
-            r = dataclasses.replace(r, mirror=True)
-        if args.action == "build":
-            r = dataclasses.replace(r, video=prepare_video(args.input, folder / "videos", len(poses)))
+            r = build(name, poses, [None] * len(poses), args.fps, Path(args.input).name)
+            if args.mirror:
+                r = dataclasses.replace(r, mirror=True)
     except (InputError, ModelError, routines.RoutineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

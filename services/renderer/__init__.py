@@ -78,7 +78,7 @@ def main(ctx: ServiceContext) -> int:
     snapshot_dir = Path(cfg.snapshot_dir) if cfg.snapshot_dir and mode == "headless" else None
     if snapshot_dir:
         snapshot_dir.mkdir(parents=True, exist_ok=True)
-    next_snapshot, last_screen, last_key, period = 0.0, "", None, 1.0 / cfg.fps
+    next_snapshot, last_screen, last_key, period, draws = 0.0, "", None, 1.0 / cfg.fps, 0
     enter_from_signal = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: enter_from_signal.set())
     ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
@@ -98,6 +98,7 @@ def main(ctx: ServiceContext) -> int:
             screen = key[0]
             if key != last_key:  # an unchanged screen (summary, camera lost, no new frame) is not redrawn
                 draw(surface, fonts, state, now)
+                draws += 1
                 if mode != "headless":
                     pygame.display.flip()
                 last_key = key
@@ -111,7 +112,7 @@ def main(ctx: ServiceContext) -> int:
                 time.sleep(cfg.stall_ms / 1000.0)  # bench/test only: a deliberately slow screen
             health.stats.tick(time.monotonic(), (time.monotonic() - started) * 1000)
             health.maybe_publish(time.monotonic(), dropped=inbox.dropped, malformed=inbox.malformed,
-                                 state=screen, detail={"screen": screen})
+                                 state=screen, detail={"screen": screen, "draws": draws})
             ctx.stop.wait(max(0.0, period - (time.monotonic() - started)))
         return 0
     finally:

@@ -20,8 +20,8 @@ log = logging.getLogger("renderer")
 
 
 class InstructorFootage:
-    def __init__(self, video: routines.InstructorVideo, path):
-        self.video, self.path = video, path
+    def __init__(self, video: routines.InstructorVideo, path, loop: bool = False):
+        self.video, self.path, self.loop = video, path, loop
         self._capture = None
         self._index = -1
         self._picture: np.ndarray | None = None
@@ -42,14 +42,16 @@ class InstructorFootage:
             log.warning("routine %s: %s has changed since the routine was built, so it would be out of step; "
                         "the instructor is drawn instead (build the routine again from the video)", routine.name, path)
             return None
-        footage = cls(routine.video, path)
+        footage = cls(routine.video, path, routine.loop)
         if footage.frame_at(0.0) is None:
             return None
         return footage
 
     def frame_index(self, t: float) -> int:
-        """The frame showing routine time t (held on the first before, on the last after)."""
-        return int(min(max(t * self.video.fps + 1e-6, 0), self.video.frames - 1))
+        """The frame showing routine time t (held on the first before; after the last, held or,
+        for a looping routine, from the start again)."""
+        index = int(max(t * self.video.fps + 1e-6, 0))
+        return index % self.video.frames if self.loop else min(index, self.video.frames - 1)
 
     def frame_at(self, t: float) -> np.ndarray | None:
         """The picture (BGR) at routine time t; None once the file has proved unreadable."""
