@@ -6,8 +6,9 @@ reference keypoints (common skeleton, normalised to the body's height) for the i
 figure. It keeps the instructor's video too, prepared for the TV (MJPEG, every frame its own
 picture so a pause or a jump lands on the exact frame, at most PANEL_HEIGHT pixels high) in the
 videos/ folder beside the routine file under its SHA-256: a moved or edited video cannot be
-played out of step, it is simply missing and the TV draws the instructor instead. The joints that count are those seen in most frames; a repetition rule is derived from
-the joint that moves most. Importers read keypoints other tools produced: OpenPose BODY_25 JSON
+played out of step, it is simply missing and the TV draws the instructor instead. The joints
+that count are those seen in most frames; a repetition rule is derived from the joint that
+moves most. Importers read keypoints other tools produced: OpenPose BODY_25 JSON
 (one file per frame), AlphaPose results JSON, COCO keypoint JSON.
 """
 from __future__ import annotations
@@ -215,12 +216,14 @@ def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.Inst
     partial = videos / f".partial-{os.getpid()}{routines.VIDEO_SUFFIX}"
     writer, size, count, fps = None, (0, 0), 0, 30.0
     try:
-        for i, t, bgr in read_frames(src):
+        for _, _, bgr in read_frames(src):
             if writer is None:
                 h, w = bgr.shape[:2]
                 scale = min(1.0, PANEL_HEIGHT / h)
                 size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
-                fps = float(cv2.VideoCapture(src).get(cv2.CAP_PROP_FPS) or 30.0)
+                source = cv2.VideoCapture(src)
+                fps = float(source.get(cv2.CAP_PROP_FPS) or 30.0)  # the rate read_frames times frames by
+                source.release()
                 writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
                 if not writer.isOpened():
                     raise InputError(f"cannot write {partial}: OpenCV has no MJPEG writer here")
