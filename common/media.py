@@ -75,3 +75,20 @@ def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
         logging.getLogger("media").warning(
             "%s ended after %d of the %d frames its header announces: the file looks truncated (a copy "
             "cut short?); what was read is used", path, i, announced)
+
+
+def instructor_video(routine) -> tuple[str, Path | None]:
+    """The state of a routine's instructor video and where it should be: "none" (the routine
+    has no video: the instructor is drawn), "missing", "altered" (not the file the routine was
+    built with, so it would play out of step) or "ok". The TV and `routine list` both ask here."""
+    from common.coach.routine import video_path
+    from models.catalog import sha256_of
+
+    path = video_path(routine)
+    if routine.video is None or path is None:
+        return "none", path
+    if not path.is_file():
+        return "missing", path
+    if sha256_of(path) != routine.video.sha256:
+        return "altered", path
+    return "ok", path

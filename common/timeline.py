@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CODES = {"correct": "c", "near": "n", "wrong": "w"}
+CODES = {"correct": "c", "near": "n", "wrong": "w"}  # from best to worst
 UNSCORED = "-"
 VERDICT_OF = {code: verdict for verdict, code in CODES.items()}
+_SLOT = {verdict: i for i, verdict in enumerate(CODES)}
 MAX_SECONDS = 4 * 3600  # a routine longer than this is not a session; later seconds are not kept
 
 
 @dataclass
 class VerdictTimeline:
     counts: list[list[int]] = field(default_factory=list)  # per second: frames correct, near, wrong
+
+    def __post_init__(self):
+        # Each second's code, kept as frames arrive: the TV reads the whole strip 30 times a
+        # second, and a long routine has thousands of seconds.
+        self._codes = [second_code(c) for c in self.counts]
 
     def add(self, t: float, verdict: str) -> None:
         """One frame's verdict at routine time t (seconds). The countdown counts nothing; "none"
@@ -27,19 +33,21 @@ class VerdictTimeline:
         second = int(t)
         while len(self.counts) <= second:
             self.counts.append([0, 0, 0])
-        if verdict in CODES:
-            self.counts[second][list(CODES).index(verdict)] += 1
+            self._codes.append(UNSCORED)
+        if verdict in _SLOT:
+            self.counts[second][_SLOT[verdict]] += 1
+            self._codes[second] = second_code(self.counts[second])
 
     def codes(self) -> str:
-        return "".join(second_code(c) for c in self.counts)
+        return "".join(self._codes)
 
 
 def second_code(counts: list[int]) -> str:
     if not any(counts):
         return UNSCORED
     best = max(counts)
-    # The worse verdict wins a tie: indices run correct, near, wrong.
-    return "cnw"[max(i for i, n in enumerate(counts) if n == best)]
+    # The worse verdict wins a tie: the slots run from best to worst.
+    return list(CODES.values())[max(i for i, n in enumerate(counts) if n == best)]
 
 
 def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, float], tuple[int, int, float]] | None:

@@ -26,6 +26,24 @@ def media_file(name: str) -> Path:
     return path
 
 
+CANVAS_SIZE = (1280, 720)
+
+
+@pytest.fixture(scope="module")
+def canvas():
+    """A 720p surface to draw the TV's screens on headless (SDL's dummy driver) and the fonts the
+    renderer draws with."""
+    import pygame
+
+    from services.renderer.text import Fonts, find_font
+
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface(CANVAS_SIZE)
+    yield surface, Fonts(find_font(), CANVAS_SIZE[1])
+    pygame.quit()
+
+
 @pytest.fixture(scope="session")
 def person_clip(tmp_path_factory) -> Path:
     """A clip of a drawn person doing arm raises (10 fps, 320x240, 6 s), made here: the core

@@ -39,10 +39,9 @@ from services.renderer.screen import (
     strip_rect,
     summary_strip_rect,
 )
-from services.renderer.text import Fonts, find_font
+from tests.conftest import CANVAS_SIZE as SIZE
 
 REPO = Path(__file__).resolve().parents[1]
-SIZE = (1280, 720)
 
 
 # -- the timeline (pure) -----------------------------------------------------------------------
@@ -149,15 +148,6 @@ def test_routine_build_stores_the_video_by_its_content_and_list_says_so(video_ro
     done = subprocess.run([sys.executable, "-c", "from common.coach import routine as r; print(r.load('moved').name)"],
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
     assert done.stdout.strip() == "raise", done.stderr
-
-
-@pytest.fixture()
-def canvas():
-    pygame.display.init()
-    pygame.font.init()
-    surface = pygame.Surface(SIZE)
-    yield surface, Fonts(find_font(), SIZE[1])
-    pygame.quit()
 
 
 def exercise_state(routine, now: float, routine_t: float, paused: bool = False):

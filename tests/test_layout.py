@@ -14,6 +14,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def source_tree(into: Path) -> Path:
+    """The project's files as they stand (tracked and new, not ignored) copied into `into`, to
+    build a wheel from: setuptools builds inside the source folder (build/, *.egg-info), and a
+    build/ left in the checkout by one run was packed, stale, by a later one."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:  # not a git checkout: build where it stands
+        return REPO
+    for name in listed.stdout.splitlines():
+        if (REPO / name).is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, into / name)
+    return into
+
+
 def imported_modules(path: Path, root: Path = REPO) -> set[str]:
     """Every module an import statement in `path` names (relative imports resolved)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -101,7 +118,8 @@ def test_the_wheel_carries_the_moved_package_data(tmp_path):
     import sys
     import zipfile
 
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(REPO)],
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path),
+                           str(source_tree(tmp_path / "source"))],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     # [ship]: the build printed ~175 lines of setuptools warnings (data folders that "would be
@@ -130,7 +148,8 @@ def test_the_installed_wheel_starts_the_renderer_from_another_folder(tmp_path):
     from tests.conftest import wait_for
 
     wheels = tmp_path / "wheels"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO)],
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
+                            str(source_tree(tmp_path / "source"))],
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-2000:]
     venv = tmp_path / "venv"

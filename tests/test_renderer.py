@@ -9,19 +9,15 @@ import pytest
 
 from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
 from services.renderer.samples import SCREENS, SHOWS, state_for
-from services.renderer.screen import STATUS_COLORS, draw, exercise_panels, fit, which_screen
-from services.renderer.text import Fonts, draws_hangul, find_font, load_texts
-
-SIZE = (1280, 720)
-
-
-@pytest.fixture(scope="module")
-def canvas():
-    pygame.display.init()
-    pygame.font.init()
-    surface = pygame.Surface(SIZE)
-    yield surface, Fonts(find_font(), SIZE[1])
-    pygame.quit()
+from services.renderer.screen import (
+    STATUS_COLORS,
+    draw,
+    exercise_panels,
+    fit,
+    which_screen,
+)
+from services.renderer.text import draws_hangul, find_font, load_texts
+from tests.conftest import CANVAS_SIZE as SIZE
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])

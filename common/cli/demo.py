@@ -4,9 +4,9 @@ Camera if present, else --video, else a recorded participant through the whole g
 person (../shared/media/squats_5reps.mp4, 5 squats, when that development folder is there)
 against a routine built from the same clip, the clip starting with the routine; without it a
 clip of a drawn person doing the routine, which the demo writes itself (media are never part of
-the repository). --simulate: the simulated participant (no pose model). The renderer on the screen if there is
-one, else headless with PNG snapshots; a private Mosquitto for the uplink (spooled if mosquitto
-is missing). Prints a short summary: score, repetitions, where it went, where the snapshots are.
+the repository). --simulate: the simulated participant (no pose model). The renderer on the
+screen if there is one, else headless with PNG snapshots; a private Mosquitto for the uplink
+(spooled if mosquitto is missing). Prints a short summary: score, repetitions, where it went, where the snapshots are.
 """
 from __future__ import annotations
 

@@ -152,8 +152,7 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "",
     keyframes = []
     for i, (a, p) in enumerate(zip(angles, poses)):
         kept = {j: round(a[j], 1) for j in joints if a.get(j) is not None}
-        keyframes.append({"t": round(i / fps, 3), "angles": kept, "keypoints": _normalised(p),
-                          **({"anchor": _anchor(p, frame_size)} if frame_size and _normalised(p) else {})})
+        keyframes.append({"t": round(i / fps, 3), "angles": kept, **_reference(p, frame_size)})
     data = {
         "name": name, "title": {"ko": name, "en": name},
         "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
@@ -182,22 +181,21 @@ def measurement_noise(series: list[float]) -> float:
     return float(np.percentile(np.abs(v[1:-1] - median), 90))
 
 
-def _normalised(common: np.ndarray) -> list | None:
+def _reference(common: np.ndarray, frame_size: tuple[int, int] | None) -> dict:
+    """The keyframe's reference pose: `keypoints` around the mid-hip in body heights and, for a
+    video, their `anchor` in its picture (mid-hip x, y and body height as fractions of the
+    picture's width and height). No keypoints when too little of the body was seen."""
     ok = common[:, 2] >= 0.3
     if ok.sum() < 5:
-        return None
-    pts = common[:, :2] - common[COMMON_INDEX["mid_hip"], :2]
-    height = max(np.ptp(common[ok, 1]), 1.0)
-    return [[round(float(x / height), 4), round(float(y / height), 4), round(float(s), 2)]
-            for (x, y), s in zip(pts, common[:, 2])]
-
-
-def _anchor(common: np.ndarray, frame_size: tuple[int, int]) -> list[float]:
-    """Where _normalised's keypoints sit in the picture (fractions of its width and height)."""
-    ok = common[:, 2] >= 0.3
-    w, h = frame_size
+        return {"keypoints": None}
     hip = common[COMMON_INDEX["mid_hip"], :2]
-    return [round(float(hip[0] / w), 4), round(float(hip[1] / h), 4), round(float(max(np.ptp(common[ok, 1]), 1.0) / h), 4)]
+    height = max(np.ptp(common[ok, 1]), 1.0)
+    out = {"keypoints": [[round(float(x / height), 4), round(float(y / height), 4), round(float(s), 2)]
+                         for (x, y), s in zip(common[:, :2] - hip, common[:, 2])]}
+    if frame_size:
+        w, h = frame_size
+        out["anchor"] = [round(float(hip[0] / w), 4), round(float(hip[1] / h), 4), round(float(height / h), 4)]
+    return out
 
 
 # The TV's instructor panel is about half of a 720p screen: taller video only costs decoding.
@@ -245,12 +243,14 @@ def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.Inst
 
 def video_state(r: routines.Routine) -> str:
     """What `routine list` says about a routine's video: none, present, missing or altered."""
-    path = routines.video_path(r)
-    if r.video is None:
+    from common.media import instructor_video
+
+    state, path = instructor_video(r)
+    if state == "none":
         return "drawn instructor"
-    if path is None or not path.is_file():
-        return f"video missing ({r.video.file_name} not in {path.parent if path else 'the store'})"
-    if sha256_of(path) != r.video.sha256:
+    if state == "missing":
+        return f"video missing ({r.video.file_name} not in {path.parent})"
+    if state == "altered":
         return f"video altered ({path.name} does not match its hash)"
     return f"video {r.video.width}x{r.video.height}, {r.video.frames / r.video.fps:.0f} s"
 

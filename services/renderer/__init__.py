@@ -34,14 +34,19 @@ def main(ctx: ServiceContext) -> int:
     if mode == "headless":
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import cv2
     import pygame  # after SDL_VIDEODRIVER is decided
 
     from services.renderer.footage import InstructorFootage
-    from services.renderer.screen import MOVING_SCREENS, ScreenState, content_key, draw, routine_time
+    from services.renderer.screen import (
+        MOVING_SCREENS,
+        ScreenState,
+        content_key,
+        draw,
+        routine_time,
+    )
     from services.renderer.text import FontError, Fonts, find_font, load_texts
     from services.renderer.voice import Voice
-
-    import cv2
 
     # One small resize per draw: OpenCV's worker threads would cost more in wake-ups than they save.
     cv2.setNumThreads(1)
@@ -133,15 +138,12 @@ def absorb(state, msg, now: float) -> None:
         state.backend = msg.backend
     elif msg.TOPIC == "score":
         state.score = msg
-        if msg.session_id:
-            if msg.session_id != state.timeline_session:  # scores can come before a late joiner hears the start
-                state.timeline, state.timeline_session = VerdictTimeline(), msg.session_id
-            state.timeline.add(msg.routine_t_s, msg.verdict)
+        if msg.session_id:  # scores can come before a late joiner hears the session start
+            strip_of(state, msg.session_id).add(msg.routine_t_s, msg.verdict)
     elif msg.TOPIC == "session":
         if msg.event == "start" and (state.session is None or state.session.session_id != msg.session_id):
             state.score = None  # a new session: forget the last one's numbers
-            if state.timeline_session != msg.session_id:
-                state.timeline, state.timeline_session = VerdictTimeline(), msg.session_id
+            strip_of(state, msg.session_id)
         state.session, state.session_at = msg, now
         state.paused = bool(msg.paused_at_ns) if msg.event == "start" else False
     elif msg.TOPIC == "alert":
@@ -153,6 +155,13 @@ def absorb(state, msg, now: float) -> None:
         elif msg.service == "inference":
             state.fps = msg.fps
             state.backend = msg.backend or state.backend
+
+
+def strip_of(state, session_id: str) -> VerdictTimeline:
+    """The accuracy strip of `session_id`, a new one when that session is new to the screen."""
+    if state.timeline_session != session_id:
+        state.timeline, state.timeline_session = VerdictTimeline(), session_id
+    return state.timeline
 
 
 def keys(pygame, state, participants: list[str]) -> list[dict]:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from common.coach import routine as routines
-from models.catalog import sha256_of
+from common.media import instructor_video
 
 log = logging.getLogger("renderer")
 
@@ -31,16 +31,14 @@ class InstructorFootage:
     def of(cls, routine: routines.Routine) -> InstructorFootage | None:
         """The routine's footage when its file is there and is the one the routine was built
         with; None (drawn instructor) otherwise, said once."""
-        path = routines.video_path(routine)
-        if routine.video is None or path is None:
-            return None
-        if not path.is_file():
+        state, path = instructor_video(routine)
+        if state == "missing":
             log.warning("routine %s: its instructor video %s is missing (was the routine file moved without its "
                         "videos/ folder?); the instructor is drawn instead", routine.name, path)
-            return None
-        if sha256_of(path) != routine.video.sha256:
+        elif state == "altered":
             log.warning("routine %s: %s has changed since the routine was built, so it would be out of step; "
                         "the instructor is drawn instead (build the routine again from the video)", routine.name, path)
+        if state != "ok":
             return None
         footage = cls(routine.video, path, routine.loop)
         if footage.frame_at(0.0) is None:

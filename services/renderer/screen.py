@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import cv2
@@ -22,6 +23,7 @@ STATUS_COLORS = {"correct": (46, 204, 113), "near": (241, 196, 15), "wrong": (23
 UNSCORED_LIMB = (220, 225, 230)
 STRIP_UNSCORED = (95, 105, 115)  # a second nobody could be judged in: neither good nor bad
 INSTRUCTOR_BLUE = (120, 200, 255)
+INSTRUCTOR_LIMBS = {e: INSTRUCTOR_BLUE for e in EDGES}
 ALERT_BG = (170, 30, 30)
 
 # Which angle's status colours a keypoint (the vertex of that angle).
@@ -124,8 +126,8 @@ def setup_problem(s: ScreenState) -> str:
 
 
 # -- drawing helpers --------------------------------------------------------------------------
-class MirroredPicture:
-    """The camera image scaled and mirrored into buffers kept from one draw to the next.
+class PanelPicture:
+    """A picture scaled (and mirrored, unless told not to) into buffers kept from one draw to the next.
 
     At 30 draws a second this was most of the renderer's cost: pygame's smoothscale over a fresh
     RGB copy of every frame. OpenCV's SIMD resize writes into a reused buffer and pygame reads
@@ -148,8 +150,8 @@ class MirroredPicture:
 
 
 # One screen per process: the buffers live as long as the renderer (none allocated at import).
-_picture = MirroredPicture()
-_instructor_picture = MirroredPicture()
+_picture = PanelPicture()
+_instructor_picture = PanelPicture()
 
 
 def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
@@ -240,16 +242,10 @@ def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: 
     scale = box.h * 0.85 / span_y
     cx, floor = box.centerx, box.bottom - box.h * 0.06
     to_screen = lambda p: (int(cx + p[0] * scale), int(floor + p[1] * scale))  # noqa: E731
-    draw_skeleton(surface, common, to_screen, {}, {e: INSTRUCTOR_BLUE for e in EDGES}, int(width * 1.4))
+    draw_skeleton(surface, common, to_screen, {}, INSTRUCTOR_LIMBS, int(width * 1.4))
     head = common[COMMON_INDEX["nose"]]
     if head[2] >= 0.3:
         pygame.draw.circle(surface, INSTRUCTOR_BLUE, to_screen(head), int(28 * scale * 1.2))
-
-
-def instructor_video_flipped(routine: Routine) -> bool:
-    """Flipped unless the class follows the instructor as in a mirror (routine.mirror): then the
-    side the senior should move is on the same side of the screen in both panels."""
-    return not routine.mirror
 
 
 def draw_instructor_video(surface, s: ScreenState, picture: np.ndarray, box: pygame.Rect, t: float,
@@ -257,7 +253,9 @@ def draw_instructor_video(surface, s: ScreenState, picture: np.ndarray, box: pyg
     ph, pw = picture.shape[:2]
     scale, ox, oy = fit(pw, ph, box)
     size = (int(pw * scale), int(ph * scale))
-    flipped = instructor_video_flipped(s.routine)
+    # Flipped unless the class follows the instructor as in a mirror (routine.mirror): then the
+    # side the senior should move is on the same side of the screen in both panels.
+    flipped = not s.routine.mirror
     surface.blit(_instructor_picture.surface(picture, size, flip=flipped), (ox, oy))
     kf = s.routine.keyframes[s.routine.keyframe_at(max(t, 0.0))]
     if not (s.instructor_skeleton and kf.keypoints and kf.anchor):
@@ -269,7 +267,7 @@ def draw_instructor_video(surface, s: ScreenState, picture: np.ndarray, box: pyg
     xs = size[0] - xs if flipped else xs
     ys = (hip_y * ph + common[:, 1] * body_h * ph) * scale
     placed = np.stack([ox + xs, oy + ys, common[:, 2]], axis=1)
-    draw_skeleton(surface, placed, lambda p: (int(p[0]), int(p[1])), {}, {e: INSTRUCTOR_BLUE for e in EDGES}, width)
+    draw_skeleton(surface, placed, lambda p: (int(p[0]), int(p[1])), {}, INSTRUCTOR_LIMBS, width)
 
 
 def exercise_panels(w: int, h: int, unit: int) -> tuple[pygame.Rect, pygame.Rect]:
@@ -293,11 +291,13 @@ def strip_color(code: str) -> tuple:
 
 
 def draw_strip(surface, codes: str, seconds: int, box: pygame.Rect) -> None:
-    """One cell per second of the routine, filled as the session passes it."""
+    """One cell per second of the routine, filled as the session passes it. Each run of equal
+    seconds is one rectangle: a half-hour routine is 1800 cells, drawn 30 times a second."""
     pygame.draw.rect(surface, PANEL, box)
     seconds = max(seconds, len(codes), 1)
-    for second, code in enumerate(codes):
-        pygame.draw.rect(surface, strip_color(code), strip_cell(box, second, seconds))
+    for run in re.finditer(r"(.)\1*", codes):
+        first, last = strip_cell(box, run.start(), seconds), strip_cell(box, run.end() - 1, seconds)
+        pygame.draw.rect(surface, strip_color(run.group(1)), first.union(last))
 
 
 def routine_seconds(routine: Routine) -> int:
