@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.imageops import OneEuro, Roi, input_to_image, warp
+from models.imageops import OneEuro, RepeatedPicture, Roi, input_to_image, warp
 
 DET_SIZE = 224
 LM_SIZE = 256
@@ -197,6 +197,7 @@ class BlazePose:
         self._aux_filter = OneEuro(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
         self._world_filter = OneEuro(min_cutoff=0.1, beta=40.0, d_cutoff=1.0)
         self._visibility: np.ndarray | None = None
+        self._repeated = RepeatedPicture()
         self.last_z: np.ndarray | None = None
         self.last_world: np.ndarray | None = None
 
@@ -248,25 +249,33 @@ class BlazePose:
         world = np.stack([cos * world[:, 0] - sin * world[:, 1], sin * world[:, 0] + cos * world[:, 1], world[:, 2]], 1)
         return flag, pts, z, visibility, world
 
-    def estimate(self, bgr: np.ndarray, t: float | None = None):
-        """(33, 3) x, y, visibility in image pixels, or empty when nobody. The image z (pixels, not
-        for angles) is in `self.last_z`, the world landmarks (33, 3) in metres in `self.last_world`."""
+    def _read(self, bgr: np.ndarray):
+        """The landmark model's reading of the person (image points, image z, visibility, world
+        landmarks), from the tracked region or, lost or new, from the detector; None for nobody."""
         roi = self._roi or self._roi_from_detector(bgr)
         if roi is None:
-            self.reset()
-            return np.zeros((0, 3))
+            return None
         flag, pts, z, visibility, world = self._landmarks(bgr, roi)
         if flag < POSE_FLAG_THRESHOLD and self._roi is not None:
             # Tracking lost: look again with the detector on this same frame.
             self._roi = None
             roi = self._roi_from_detector(bgr)
             if roi is None:
-                self.reset()
-                return np.zeros((0, 3))
+                return None
             flag, pts, z, visibility, world = self._landmarks(bgr, roi)
-        if flag < POSE_FLAG_THRESHOLD:
+        return (pts, z, visibility, world) if flag >= POSE_FLAG_THRESHOLD else None
+
+    def estimate(self, bgr: np.ndarray, t: float | None = None):
+        """(33, 3) x, y, visibility in image pixels, or empty when nobody. The image z (pixels, not
+        for angles) is in `self.last_z`, the world landmarks (33, 3) in metres in `self.last_world`."""
+        reading = self._repeated.recall(bgr)
+        if reading is None:
+            reading = self._read(bgr)
+        if reading is None:
             self.reset()
             return np.zeros((0, 3))
+        self._repeated.remember(bgr, reading)
+        pts, z, visibility, world = reading
         body, aux = pts[:NUM_LANDMARKS], pts[NUM_LANDMARKS:NUM_LANDMARKS + 2]
         if self.smooth and t is not None:
             # The person's size, as MediaPipe's OBJECT_SCALE_ROI: the alignment box of the raw

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from common.coach.keypoints import COCO17
-from models.imageops import OneEuro, Roi, input_to_image, warp
+from models.imageops import OneEuro, RepeatedPicture, Roi, input_to_image, warp
 
 MIN_CROP_KEYPOINT_SCORE = 0.2
 _TORSO = [COCO17.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
@@ -30,10 +30,12 @@ class MoveNet:
         self._out_index = interpreter.get_output_details()[0]["index"]
         self._crop: Roi | None = None
         self._filter = OneEuro(min_cutoff=0.5, beta=8.0)
+        self._repeated = RepeatedPicture()
 
     def reset(self) -> None:
         self._crop = None
         self._filter.reset()
+        self._repeated = RepeatedPicture()
 
     def _run(self, bgr: np.ndarray, roi: Roi) -> np.ndarray:
         w, h = self._size
@@ -47,14 +49,18 @@ class MoveNet:
     def estimate(self, bgr: np.ndarray, t: float | None = None):
         """(17, 3) x, y, score in image pixels, or an empty array when nobody is found."""
         height, width = bgr.shape[:2]
-        roi = self._crop or Roi.letterbox(width, height)
-        kps = self._run(bgr, roi)
-        if self._crop is None:
-            # First sight: refine once on a crop around the person so that a full-frame guess
-            # that blended several people settles on the one whose torso it found.
-            refined = crop_region(kps, width, height)
-            if refined is not None:
-                kps = self._run(bgr, refined)
+        kps = self._repeated.recall(bgr)
+        if kps is None:
+            roi = self._crop or Roi.letterbox(width, height)
+            kps = self._run(bgr, roi)
+            if self._crop is None:
+                # First sight: refine once on a crop around the person so that a full-frame guess
+                # that blended several people settles on the one whose torso it found.
+                refined = crop_region(kps, width, height)
+                if refined is not None:
+                    kps = self._run(bgr, refined)
+            self._repeated.remember(bgr, kps)
+        kps = kps.copy()  # the reading stays as read; smoothing works on a copy
         if kps[_TORSO, 2].max() < MIN_CROP_KEYPOINT_SCORE:
             self.reset()
             return np.zeros((0, 3))

@@ -2,15 +2,16 @@
 the participant, and another clip's movement (issue [alignment]). The slowed copies are written
 here (frames repeated, FFV1 lossless) and run through the real model; figures are printed.
 
-Targets: same clip >= 95, 0.8x tempo >= 90, 0.67x >= 85, 1.5 s constant lag >= 90, a different
-clip's movement < 40.
+Targets, held on every clip: same clip >= 95, 0.9x and 0.8x tempo >= 90, 0.67x >= 85, 1.5 s
+constant lag >= 90, a different clip's movement < 40.
 
 Each slowed copy is also scored with a perfect alignment (the oracle: every frame judged at the
-routine time of the source frame it repeats). Where even the oracle misses a target, the pose
-model itself answers differently on the repeated frames (its tracking region and smoothing see a
-still frame where the source moved): on the 311x172 squats_5reps clip the oracle scores 79 / 68 /
-68 at 0.9x / 0.8x / 0.67x, and on the 5 fps stretch_side_view 84 / 77 / 53. There the
-alignment is held to the oracle (within 6 points) instead, and the test says so in its output.
+routine time of the source frame it repeats), printed beside it. Two things made even the oracle
+miss before: the model read a repeated frame differently through a crop moved by its own
+previous answer (now a repeated picture keeps its reading: models/imageops.py RepeatedPicture),
+and on the 5 and 10 fps clips a fast movement sweeps more than the tolerance within one frame
+(now each joint is judged within one of the participant's frame intervals of the position judged:
+SessionScorer.max_timing_slack_s, docs/scoring.md).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 from common.coach.scoring import SessionScorer
 from tests.conftest import media_file
 
-CLIPS = ["squats_5reps", "dance_600", "dancer", "stretch_side_view"]
+CLIPS = ["squats_5reps", "dance_600", "dancer", "stretch_side_view", "squat_man"]
 TARGETS = {1.0: 95, 0.9: 90, 0.8: 90, 0.67: 85}
 _poses: dict = {}
 
@@ -104,17 +105,16 @@ def test_a_slower_participant_is_judged_on_posture(clip, copies):
     print(f"\n{clip}: {line}; 1.5 s late {lag['score']}; naive at 0.8x {naive['score']}")
     print(f"{clip} at 0.67x timing: {got[0.67].get('timing')}")
     for tempo, target in TARGETS.items():
-        if best[tempo] >= target:
-            assert got[tempo]["score"] >= target, f"{tempo}x"
-        else:
-            print(f"{clip} at {tempo}x: even a perfect alignment scores {best[tempo]} < {target}; held to it")
-            assert got[tempo]["score"] >= best[tempo] - 6, f"{tempo}x"
+        assert got[tempo]["score"] >= target, f"{tempo}x: {got[tempo]['score']} < {target}"
     assert lag["score"] >= 90
     timing = got[0.67]["timing"]
+    if clip == "squat_man":  # one squat held still: no movement to take a tempo from
+        return
     assert 0.55 <= timing["tempo"] <= 0.8, "the tempo figure should tell about 0.67x"
 
 
-@pytest.mark.parametrize("routine_clip, other", [("squats_5reps", "dance_600"), ("dance_600", "squats_5reps")])
+@pytest.mark.parametrize("routine_clip, other", [("squats_5reps", "dance_600"), ("dance_600", "squats_5reps"),
+                                                 ("stretch_side_view", "squats_5reps"), ("dancer", "squat_man")])
 def test_another_movement_still_scores_low(routine_clip, other):
     s = score(routine_of(routine_clip), media_file(f"{other}.mp4"))
     print(f"\nroutine {routine_clip}, participant {other}: {s['score']}")

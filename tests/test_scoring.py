@@ -49,7 +49,14 @@ def test_lag_of_one_and_a_half_seconds_is_tolerated():
 
 
 def test_a_different_exercise_scores_low():
-    assert perform("squat", moves="arm_raise")["score"] < 40
+    # Arm raises against the squat routine: the legs stand straight, which is right whenever
+    # the instructor stands (44 % of the routine at the very same time, --naive). Following
+    # the participant's tempo may not add to that; squats against arm raises score near nothing.
+    arms_for_squats = perform("squat", moves="arm_raise")["score"]
+    standing_share = perform("squat", moves="arm_raise", naive=True)["score"]
+    print(f"\narm raises against squats {arms_for_squats} (standing share {standing_share}); "
+          f"squats against arm raises {perform('arm_raise', moves='squat')['score']}")
+    assert arms_for_squats <= standing_share and arms_for_squats < 45
     assert perform("arm_raise", moves="squat")["score"] < 40
 
 
@@ -294,5 +301,42 @@ def test_falling_a_whole_movement_behind_rejoins_with_a_kind_word():
 
 
 def test_a_still_participant_does_not_match_by_warping():
-    assert perform("squat", amplitude=0.0)["score"] < 40
+    # Standing still is right only while the instructor stands (see above), never more.
+    still = perform("squat", amplitude=0.0)["score"]
+    assert still <= perform("squat", amplitude=0.0, naive=True)["score"] and still < 45
     assert perform("arm_raise", amplitude=0.0)["score"] < 40
+
+
+def _ramp(loop: bool = False):
+    """A knee that bends from 180 to 90 degrees in 0.5 s, then holds (a fast movement)."""
+    return routines.parse({"name": "ramp", "title": {"ko": "r", "en": "r"}, "duration_s": 4.0, "loop": loop,
+                           "joints": {"left_knee": {"tolerance": 10, "near": 20}},
+                           "keyframes": [{"t": 0.0, "angles": {"left_knee": 180}},
+                                         {"t": 0.5, "angles": {"left_knee": 90}},
+                                         {"t": 1.0, "angles": {"left_knee": 90}}]})
+
+
+def test_target_range_spans_the_keyframes_inside_the_window_and_wraps_a_loop():
+    r = _ramp()
+    assert r.target_range(0.25, 0.0) == {"left_knee": (135.0, 135.0)}
+    lo, hi = r.target_range(0.5, 0.1)["left_knee"]
+    assert (lo, hi) == (90.0, pytest.approx(108.0))  # the keyframe at 0.5 s is the low end
+    assert r.target_range(3.9, 0.2)["left_knee"] == (90.0, 90.0)  # clamped: the routine has ended
+    looped = _ramp(loop=True)
+    lo, hi = looped.target_range(1.0, 0.1)["left_knee"]  # the next cycle's 180 lies 0.1 s on
+    assert (lo, hi) == (90.0, 180.0)
+
+
+@pytest.mark.parametrize("fps, judged_correct", [(5.0, True), (30.0, False)])
+def test_timing_slack_is_one_of_the_participants_frame_intervals(fps, judged_correct):
+    """A pose sampled every 0.2 s cannot be placed in the routine closer than that: on a fast
+    movement, a frame 0.15 s early is still judged on posture. At 30 fps it is not excused."""
+    r = _ramp()
+    scorer = SessionScorer(r, naive=True)
+    t = 0.25
+    for k in (2, 1):  # frames with nobody in view before it, so the frame interval is known
+        scorer.update(t - k / fps, None)
+    knee = r.target(t + 0.15)["left_knee"]  # where the instructor will be 0.15 s later
+    xyz = pose3d({"left_knee": knee, "right_knee": knee})
+    frame = scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
+    assert (frame.joint_status["left_knee"] == "correct") is judged_correct, frame.joint_error_deg

@@ -127,6 +127,40 @@ class Routine:
         f = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
         return {j: a.angles[j] + f * (b.angles[j] - a.angles[j]) for j in a.angles if j in b.angles}
 
+    def target_range(self, t: float, slack_s: float) -> dict[str, tuple[float, float]]:
+        """The lowest and highest target of each joint scored at t over routine times within
+        ±slack_s of t. Targets are linear between keyframes, so the extremes lie at the window's
+        ends or at the keyframes inside it."""
+        here = self.target(t)
+        if slack_s <= 0:
+            return {j: (a, a) for j, a in here.items()}
+        ends = (self.target(t - slack_s), self.target(t + slack_s))
+        lo, hi = dict(here), dict(here)
+        for i in self._keyframes_within(t - slack_s, t + slack_s):
+            for j, a in self.keyframes[i].angles.items():
+                if j in lo:
+                    lo[j], hi[j] = min(lo[j], a), max(hi[j], a)
+        for end in ends:
+            for j, a in end.items():
+                if j in lo:
+                    lo[j], hi[j] = min(lo[j], a), max(hi[j], a)
+        return {j: (lo[j], hi[j]) for j in here}
+
+    def _keyframes_within(self, start: float, end: float) -> list[int]:
+        """Indices of the keyframes whose time falls in [start, end] of the session's clock
+        (clamped to the routine; a looping routine's keyframes recur every cycle)."""
+        start, end = max(start, 0.0), min(end, self.duration_s)
+        if end < start:
+            return []
+        if not (self.loop and self.cycle_s > 0):
+            return list(range(bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)))
+        out, base = [], start - start % self.cycle_s
+        while base <= end:
+            lo = bisect.bisect_left(self.times, start - base)
+            out.extend(range(lo, bisect.bisect_right(self.times, end - base)))
+            base += self.cycle_s
+        return out
+
     def phase(self, t: float) -> str:
         if self.loop and self.cycle_s > 0:
             t = t % self.cycle_s

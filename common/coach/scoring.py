@@ -85,11 +85,17 @@ class SessionScorer:
     tolerance_scale: float = 1.0
     lag_window_s: float = 1.5
     naive: bool = False
+    # A joint is judged against the routine's targets within one of the participant's frame
+    # intervals of the position judged (at most this): a pose is a sample every frame, so the
+    # alignment cannot place it closer, and a fast movement at 5-10 fps sweeps 15 degrees in
+    # less than a frame (docs/scoring.md).
+    max_timing_slack_s: float = 0.2
     frames: int = 0
     frames_scored: int = 0
     frames_correct: int = 0
     hold_s: float = 0.0
     _prev_t: float | None = None
+    _frame_interval_s: float = 0.0  # the participant's frame interval, smoothed
     _joint_seen: dict = field(default_factory=dict)
     _joint_correct: dict = field(default_factory=dict)
     _angles_seen: dict = field(default_factory=dict)
@@ -125,13 +131,17 @@ class SessionScorer:
             position = self.tracker.update(t, angles)
             rejoined = self.tracker.rejoined > before
         offset = t - position
-        target = self.routine.target(position)
-        status, errors = {}, {}
+        if self._prev_t is not None and t > self._prev_t:
+            dt = t - self._prev_t
+            self._frame_interval_s = dt if not self._frame_interval_s else 0.8 * self._frame_interval_s + 0.2 * dt
+        band = self.routine.target_range(position, min(self._frame_interval_s, self.max_timing_slack_s))
+        status, errors, target = {}, {}, {}
         for j, rule in self.routine.joints.items():
             a = angles.get(j)
-            if a is None or j not in target:
+            if a is None or j not in band:
                 status[j] = "none"
                 continue
+            target[j] = min(max(a, band[j][0]), band[j][1])  # the nearest target within the slack
             err = a - target[j]
             errors[j] = round(err, 1)
             tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
