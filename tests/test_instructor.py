@@ -31,6 +31,7 @@ from services.renderer.footage import InstructorFootage
 from services.renderer.samples import state_for
 from services.renderer.screen import (
     PANEL,
+    PanelPicture,
     draw,
     exercise_panels,
     fit,
@@ -111,6 +112,36 @@ def video_routine(tmp_path_factory) -> routines.Routine:
     assert done.returncode == 0, done.stderr
     print(done.stdout)
     return routines.load(str(folder / "raise.json"))
+
+
+def test_the_tvs_copy_of_a_30_fps_video_plays_at_15_on_the_same_clock(tmp_path):
+    """Every frame the TV shows is one decode on the Pi's CPU beside the model: the copy keeps
+    every other frame of a 30 fps video, and its frame at time t is the source's frame at t.
+    Source frame i is grey level 4 i here, so each frame says which it is."""
+    from common.cli.routine import prepare_video
+
+    clip = tmp_path / "thirty.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"FFV1"), 30.0, (320, 240))
+    for i in range(60):
+        writer.write(np.full((240, 320, 3), 4 * i, np.uint8))
+    writer.release()
+    video = prepare_video(str(clip), tmp_path / "videos", 60)
+    assert (video.fps, video.frames) == (15.0, 30)
+    copy = cv2.VideoCapture(str(tmp_path / "videos" / video.file_name))
+    shown = [round(float(copy.read()[1].mean()) / 4) for _ in range(30)]
+    copy.release()
+    assert shown == [2 * k for k in range(30)]
+
+
+def test_a_held_video_frame_is_scaled_once_and_the_next_one_is_shown(canvas):
+    """At 15 video frames a second and 30 draws, every other draw shows the same picture: it is
+    scaled once; a new picture is scaled anew (never a stale one)."""
+    pictures = PanelPicture()
+    first, second = np.full((48, 64, 3), 40, np.uint8), np.full((48, 64, 3), 200, np.uint8)
+    shown = pictures.surface(first, (128, 96))
+    assert pictures.surface(first, (128, 96)) is shown
+    assert pygame.surfarray.pixels3d(pictures.surface(second, (128, 96))).mean() == pytest.approx(200)
+    assert pictures.surface(second, (128, 96), flip=False) is not None
 
 
 def test_routine_build_stores_the_video_by_its_content_and_list_says_so(video_routine, tmp_path):

@@ -201,6 +201,10 @@ def _reference(common: np.ndarray, frame_size: tuple[int, int] | None) -> dict:
 # The TV's instructor panel is about half of a 720p screen: taller video only costs decoding.
 PANEL_HEIGHT = 480
 JPEG_QUALITY = 85
+# The TV's copy plays at most this many frames a second: every frame shown is one MJPEG decode
+# on the Pi's CPU beside the model, and a gentle exercise looks as smooth at 15 (measured:
+# docs/benchmarks.md, video isolation ratio).
+PLAYBACK_MAX_FPS = 15.0
 
 
 def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.InstructorVideo:
@@ -212,7 +216,7 @@ def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.Inst
 
     videos.mkdir(parents=True, exist_ok=True)
     partial = videos / f".partial-{os.getpid()}{routines.VIDEO_SUFFIX}"
-    writer, size, count, fps = None, (0, 0), 0, 30.0
+    writer, size, count, written, fps, out_fps = None, (0, 0), 0, 0, 30.0, 30.0
     try:
         for _, _, bgr in read_frames(src):
             if writer is None:
@@ -222,11 +226,16 @@ def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.Inst
                 source = cv2.VideoCapture(src)
                 fps = float(source.get(cv2.CAP_PROP_FPS) or 30.0)  # the rate read_frames times frames by
                 source.release()
-                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+                out_fps = min(fps, PLAYBACK_MAX_FPS)
+                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), out_fps, size)
                 if not writer.isOpened():
                     raise InputError(f"cannot write {partial}: OpenCV has no MJPEG writer here")
                 writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
-            writer.write(bgr if (bgr.shape[1], bgr.shape[0]) == size else cv2.resize(bgr, size, interpolation=cv2.INTER_AREA))
+            # Frame k of the copy shows the source frame on screen at k / out_fps.
+            if int(count * out_fps / fps + 1e-6) >= written:
+                writer.write(bgr if (bgr.shape[1], bgr.shape[0]) == size
+                             else cv2.resize(bgr, size, interpolation=cv2.INTER_AREA))
+                written += 1
             count += 1
         if writer is not None:
             writer.release()
@@ -238,7 +247,8 @@ def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.Inst
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
-    return routines.InstructorVideo(sha256=digest, fps=round(fps, 4), frames=count, width=size[0], height=size[1])
+    return routines.InstructorVideo(sha256=digest, fps=round(out_fps, 4), frames=written, width=size[0],
+                                    height=size[1])
 
 
 def video_state(r: routines.Routine) -> str:

@@ -135,8 +135,17 @@ class PanelPicture:
 
     def __init__(self):
         self._buffers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._last: tuple | None = None  # (picture, size, flip, surface) of the last call
 
     def surface(self, bgr: np.ndarray, size: tuple[int, int], flip: bool = True) -> pygame.Surface:
+        last = self._last
+        if last is not None and last[0] is bgr and last[1:3] == (size, flip):
+            return last[3]  # the same picture as the last draw (a video frame held): scaled already
+        made = self._scaled(bgr, size, flip)
+        self._last = (bgr, size, flip, made)
+        return made
+
+    def _scaled(self, bgr: np.ndarray, size: tuple[int, int], flip: bool) -> pygame.Surface:
         key = (bgr.shape, size)
         if key not in self._buffers:
             self._buffers.clear()  # one camera, one panel size at a time
