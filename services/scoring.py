@@ -36,11 +36,7 @@ class Sessions:
         participant = ctx.config.participants.get(cfg.participant)
         self.participant = cfg.participant
         self.tolerance_scale = participant.tolerance_scale if participant else 1.0
-        name = cfg.routine
-        routine = routines.load(name)
-        if participant and participant.seated and routine.seated_variant:
-            routine = routines.load(routine.seated_variant)
-        self.routine = routine
+        self.routine = routines.for_participant(cfg.routine, participant)
         self.session_id = ""
         self.scorer: SessionScorer | None = None
         self.fall = FallDetector()
@@ -169,6 +165,8 @@ class Sessions:
             self.participant = control.participant or "guest"
             known = self.ctx.config.participants.get(self.participant)
             self.tolerance_scale = known.tolerance_scale if known else 1.0
+            # A participant who exercises seated does the routine's seated variant.
+            self.routine = routines.for_participant(self.ctx.config.scoring.routine, known)
 
     def save_checkpoint(self, now: float) -> None:
         if now < self._next_checkpoint:
@@ -194,10 +192,12 @@ class Sessions:
             state = json.loads(self.checkpoint_path.read_text())
         except (OSError, ValueError):
             return
-        if state.get("boot_id") != boot_id() or state.get("routine") != self.routine.name:
+        participant = state.get("participant", self.participant)
+        routine = routines.for_participant(self.ctx.config.scoring.routine, self.ctx.config.participants.get(participant))
+        if state.get("boot_id") != boot_id() or state.get("routine") != routine.name:
             self.checkpoint_path.unlink(missing_ok=True)
             return
-        self.session_id, self.participant = state["session_id"], state["participant"]
+        self.session_id, self.participant, self.routine = state["session_id"], participant, routine
         self.tolerance_scale, self.started_unix = state["tolerance_scale"], state["started_unix"]
         self.routine_start_ns, self.alerts = state["routine_start_ns"], state["alerts"]
         self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s)

@@ -92,6 +92,26 @@ def test_screen_choice_follows_what_arrives():
     assert which_screen(s, now + 3.5) == "alert"
 
 
+def test_a_start_says_the_camera_is_starting_until_a_picture_or_a_real_timeout():
+    """A slow USB camera gives its first picture seconds after the TV starts: meanwhile the TV
+    says it is starting, and the footer does not claim the camera is fine; it says disconnected
+    only when the camera says so or nothing came for CAMERA_START_TIMEOUT_S."""
+    from services.renderer.screen import CAMERA_START_TIMEOUT_S, status_line
+
+    started = 1000.0
+    s = state_for("camera_starting", "ko", started + 2.0)
+    s.started_at = started
+    assert which_screen(s, started + 5.0) == "camera_starting"
+    assert s.t("status.camera_ok") not in status_line(s)
+    assert which_screen(s, started + CAMERA_START_TIMEOUT_S + 0.1) == "camera_lost"
+    s.frame, s.frame_at = state_for("exercise", "ko", started).frame, started + 6.0  # the first picture
+    assert which_screen(s, started + 6.1) != "camera_starting"
+    assert s.t("status.camera_ok") in status_line(s)
+    s.camera_state = "lost"  # the camera service says there is no camera: said at once
+    s.frame, s.frame_at = None, -1e9
+    assert which_screen(s, started + 1.0) == "camera_lost"
+
+
 def test_instructor_uses_recorded_keypoints_when_the_routine_has_them(canvas, tmp_path):
     import json
 
@@ -200,3 +220,57 @@ def test_rendered_words_are_reused_and_bounded(canvas):
     for i in range(fonts.MAX_RENDERED + 10):
         fonts.render(f"{i}", 1.0, (1, 2, 3))
     assert len(fonts._rendered) <= fonts.MAX_RENDERED
+
+
+def test_the_tv_shows_the_routine_scoring_runs_for_a_seated_participant():
+    """Scoring does a seated participant's variant of the routine; the TV's title, instructor and
+    cues follow it, whether the participant was chosen on the remote or came with the session."""
+    import logging
+    from types import SimpleNamespace
+
+    from common import config
+    from common.bus import messages
+    from common.coach import routine as routines
+    from services.renderer import absorb, show_participants_routine
+
+    cfg = config.load(None, {"scoring": {"routine": "squat", "participant": "guest"},
+                             "participants": {"kim": {"name": "김영희", "seated": True}}})
+    ctx = SimpleNamespace(config=cfg, log=logging.getLogger("renderer"))  # the two things the TV reads of its context
+    s = state_for("start", "ko", 1000.0)
+    s.routine, s.participant, s.routine_of = routines.load("squat"), "guest", "guest"
+    s.participant = "kim"  # chosen with the remote's arrows
+    show_participants_routine(s, ctx)
+    assert s.routine.name == "squat_seated" and s.routine.title["ko"] != routines.load("squat").title["ko"]
+    assert s.routine == routines.for_participant("squat", cfg.participants["kim"])  # what scoring scores
+    start = messages.Session(seq=3, t_capture_ns=0, session_id="s1", event="start", routine="squat",
+                             participant="guest", started_unix=0.0, routine_start_ns=1)
+    absorb(s, start, 1000.0)  # a guest's session began (another remote, a restart)
+    show_participants_routine(s, ctx)
+    assert s.routine.name == "squat"
+
+
+def test_before_a_session_the_routine_says_what_to_do_and_its_safety_advice(canvas):
+    """The routine's description (with its safety advice) is on the start screen, wrapped within
+    the left half, and spoken when that screen appears."""
+    from services.renderer import speak
+    from services.renderer.screen import wrap
+
+    surface, fonts = canvas
+    s = state_for("start", "ko", 1000.0)
+    description = s.routine.description["ko"]
+    assert "아프면" in description  # the bundled arm raise carries its safety advice
+    lines = wrap(fonts, description, 1.1, SIZE[0] // 2 - 60)
+    assert " ".join(lines) == " ".join(description.split()) and len(lines) > 1
+    assert all(fonts.get(1.1).size(line)[0] <= SIZE[0] // 2 - 60 for line in lines)
+
+    class Recorder:  # stands for espeak-ng: what would be said
+        def __init__(self):
+            self.said = []
+
+        def say(self, words, urgent=False):
+            self.said.append(words)
+
+    voice = Recorder()
+    speak(voice, s, "start", "summary")
+    speak(voice, s, "start", "start")  # not again while the screen stays
+    assert voice.said == [description]

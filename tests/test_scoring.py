@@ -340,3 +340,42 @@ def test_timing_slack_is_one_of_the_participants_frame_intervals(fps, judged_cor
     xyz = pose3d({"left_knee": knee, "right_knee": knee})
     frame = scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz)
     assert (frame.joint_status["left_knee"] == "correct") is judged_correct, frame.joint_error_deg
+
+
+def _cue_for(routine_name: str, changes: dict[str, float]) -> str:
+    """The cue for one frame at the routine's 2 s mark with some joints moved off target."""
+    r = routines.load(routine_name)
+    scorer = SessionScorer(r, naive=True)
+    angles = {**r.target(2.0), **changes}
+    xyz = pose3d(angles)
+    return scorer.update(2.0, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz).guidance
+
+
+def test_a_cue_names_the_side_when_only_one_side_is_off():
+    from common.coach.scoring import guidance_key
+
+    r = routines.load("arm_raise")
+    up = r.target(2.0)
+    assert _cue_for("arm_raise", {"left_shoulder": up["left_shoulder"] - 60}) == "left_shoulder.more"
+    assert _cue_for("arm_raise", {"right_shoulder": up["right_shoulder"] - 60}) == "right_shoulder.more"
+    both = {"left_shoulder": up["left_shoulder"] - 60, "right_shoulder": up["right_shoulder"] - 55}
+    assert _cue_for("arm_raise", both) == "shoulder.more"
+    # A mirrored routine compares the person's sides swapped; the cue names their own side.
+    assert guidance_key("left_shoulder", 60, 120, mirrored=True) == "right_shoulder.more"
+    assert guidance_key("trunk_lean", 10, 30) == "trunk_lean.more"
+
+
+def test_every_cue_scoring_can_give_is_written_in_both_languages():
+    import json
+    from importlib import resources
+
+    from common.coach.geometry import ALL_ANGLES
+
+    texts = {loc: json.loads(resources.files("common").joinpath("locales", f"{loc}.json").read_text("utf-8"))
+             for loc in ("ko", "en")}
+    for joint in ALL_ANGLES:
+        group = joint.replace("left_", "").replace("right_", "")
+        for direction in ("more", "less"):
+            for key in {f"{group}.{direction}", f"{joint}.{direction}"}:
+                for loc, table in texts.items():
+                    assert key in table, f"{loc}: no text for the cue {key}"

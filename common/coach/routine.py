@@ -347,6 +347,16 @@ def video_path(r: Routine) -> Path | None:
     return Path(r.source).parent / "videos" / r.video.file_name
 
 
+def for_participant(name_or_path: str, participant=None) -> Routine:
+    """The routine as this participant does it (a [participants] entry of the config, or None
+    for a guest): its seated variant for one who exercises seated. Scoring and the TV both ask
+    here, so the screen shows the routine that is scored."""
+    routine = load(name_or_path)
+    if participant is not None and participant.seated and routine.seated_variant:
+        return load(routine.seated_variant)
+    return routine
+
+
 def load(name_or_path: str) -> Routine:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.exists():

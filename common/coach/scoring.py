@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.coach.geometry import SIGNED_ANGLES, joint_angles
-from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror
+from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
 from common.timeline import VerdictTimeline
@@ -38,12 +38,26 @@ class FrameScore:
     angles: dict[str, float | None]
 
 
-def guidance_key(joint: str, angle: float, target: float) -> str:
-    """Locale key for one line of advice: '<joint group>.more' = open the angle more (for a
-    signed angle such as trunk_tilt: lean further to the side the routine asks for)."""
-    group = joint.replace("left_", "").replace("right_", "")
+def _direction(joint: str, angle: float, target: float) -> str:
+    """'more' = open the angle more (for a signed angle such as trunk_tilt: lean further to the
+    side the routine asks for); 'less' = close it."""
     more = abs(angle) < abs(target) if joint in SIGNED_ANGLES else angle < target
-    return f"{group}.{'more' if more else 'less'}"
+    return "more" if more else "less"
+
+
+def guidance_key(joint: str, angle: float, target: float, other_side: str = "", mirrored: bool = False) -> str:
+    """Locale key for one line of advice about `joint`: '<side>_<group>.<more|less>' when only
+    that side needs it ('left_shoulder.more': raise your left arm), '<group>.<more|less>' when
+    the other side (`other_side`: its direction, or '') needs the same. The side is the
+    participant's own: a mirrored routine has swapped their sides to compare them."""
+    group = joint.replace("left_", "").replace("right_", "")
+    direction = _direction(joint, angle, target)
+    if group == joint or other_side == direction:
+        return f"{group}.{direction}"
+    side = joint[:joint.index("_")]
+    if mirrored:
+        side = "right" if side == "left" else "left"
+    return f"{side}_{group}.{direction}"
 
 
 @dataclass
@@ -149,7 +163,12 @@ class SessionScorer:
         verdict = self._verdict(status)
         self._account(t, status, angles, verdict)
         worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
-        guidance = guidance_key(worst, angles[worst], target[worst]) if worst else ""
+        guidance = ""
+        if worst:
+            other = mirror_name(worst)
+            other_side = (_direction(other, angles[other], target[other])
+                          if status.get(other) in ("near", "wrong") else "")
+            guidance = guidance_key(worst, angles[worst], target[worst], other_side, self.routine.mirror)
         # A 2D model (no world landmarks) cannot see a movement toward the camera: ask the person
         # to stand side-on rather than tell them a correct squat is wrong.
         if world is None and self.routine.view == "side" and common is not None and self._view.update(t, common):

@@ -66,11 +66,14 @@ def main(ctx: ServiceContext) -> int:
     w, h = surface.get_size()
     fonts = Fonts(font_path, h)
     texts = {**load_texts(cfg.locale), "_locale": cfg.locale}
-    routine = routines.load(ctx.config.scoring.routine)
+    routine = routines.for_participant(ctx.config.scoring.routine,
+                                       ctx.config.participants.get(ctx.config.scoring.participant))
     state = ScreenState(routine=routine, texts=texts, participant=ctx.config.scoring.participant,
+                        routine_of=ctx.config.scoring.participant,
                         participant_names={"guest": texts["start.guest"],
                                            **{k: p.name for k, p in ctx.config.participants.items()}},
-                        footage=InstructorFootage.of(routine), instructor_skeleton=cfg.instructor_skeleton)
+                        footage=InstructorFootage.of(routine), instructor_skeleton=cfg.instructor_skeleton,
+                        started_at=time.monotonic())
     if state.footage is not None:
         ctx.log.info("the instructor's video plays beside the participant: %s", state.footage.path)
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
@@ -98,6 +101,7 @@ def main(ctx: ServiceContext) -> int:
                 commands.append(enter(state))
             for command in commands:
                 pub.publish(messages.Control(seq=pub.next_seq("control"), t_capture_ns=time.monotonic_ns(), **command))
+            show_participants_routine(state, ctx)
             now = time.monotonic()
             key = content_key(state, now)
             screen = key[0]
@@ -146,6 +150,8 @@ def absorb(state, msg, now: float) -> None:
             strip_of(state, msg.session_id)
         state.session, state.session_at = msg, now
         state.paused = bool(msg.paused_at_ns) if msg.event == "start" else False
+        if msg.event == "start" and msg.participant:
+            state.participant = msg.participant  # who scoring scores (the routine follows: show_participants_routine)
     elif msg.TOPIC == "alert":
         state.alert, state.alert_at = msg, now
     elif msg.TOPIC == "health":
@@ -155,6 +161,23 @@ def absorb(state, msg, now: float) -> None:
         elif msg.service == "inference":
             state.fps = msg.fps
             state.backend = msg.backend or state.backend
+
+
+def show_participants_routine(state, ctx) -> None:
+    """Title, instructor and cues of the routine the participant on screen does (a seated
+    participant's variant), as scoring chooses it; its video opened when it changes."""
+    from services.renderer.footage import InstructorFootage
+
+    if state.routine_of == state.participant:
+        return
+    state.routine_of = state.participant
+    wanted = routines.for_participant(ctx.config.scoring.routine, ctx.config.participants.get(state.participant))
+    if (wanted.name, wanted.source) == (state.routine.name, state.routine.source):
+        return
+    if state.footage is not None:
+        state.footage.close()
+    state.routine, state.footage = wanted, InstructorFootage.of(wanted)
+    ctx.log.info("the TV shows routine %s for %s", wanted.name, state.participant)
 
 
 def strip_of(state, session_id: str) -> VerdictTimeline:
@@ -190,7 +213,9 @@ def enter(state) -> dict:
 
 
 def speak(voice, state, screen: str, last_screen: str) -> None:
-    if screen == "alert" and last_screen != "alert":
+    if screen == "start" and last_screen != "start":  # what to do and the safety advice, before it starts
+        voice.say(state.routine.description.get(state.texts.get("_locale", "ko"), ""))
+    elif screen == "alert" and last_screen != "alert":
         voice.say(state.t("alert.body"), urgent=True)
     elif screen == "exercise" and last_screen == "countdown":
         voice.say(state.t("voice.go"), urgent=True)

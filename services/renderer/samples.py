@@ -75,7 +75,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         seq=1, t_capture_ns=int(now * 1e9), frame_id=1, session_id="demo", routine=routine.name,
         joint_status={"left_shoulder": "wrong", "right_shoulder": "correct", "left_elbow": "near", "right_elbow": "correct"},
         joint_error_deg={"left_shoulder": -65.0, "left_elbow": -22.0}, verdict="wrong", reps=3, score=72.0,
-        progress=0.4, guidance="shoulder.more", phase="up", routine_t_s=17.3)
+        progress=0.4, guidance="left_shoulder.more", phase="up", routine_t_s=17.3)
     if screen == "exercise_video":
         s.footage = DrawnInstructorFootage(routine)
     if screen == "start":
@@ -95,6 +95,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.person_at = now - 10
     elif screen == "camera_lost":
         s.camera_state = "lost"
+    elif screen == "camera_starting":
+        s.frame, s.frame_at, s.camera_state, s.started_at = None, -1e9, "starting", now - 2.0
     elif screen == "summary":
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
@@ -107,7 +109,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "looking", "camera_lost", "summary", "alert")
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "looking", "camera_starting", "camera_lost",
+           "summary", "alert")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video).
 SHOWS = {"exercise_video": "exercise"}

@@ -34,6 +34,9 @@ RANK = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 
 LOOKING_AFTER_S = 2.0
 CAMERA_LOST_AFTER_S = 3.0
+# A USB camera can take seconds to give its first picture: until then, or until this long after
+# the TV started, the screen says the camera is starting, not that it is disconnected.
+CAMERA_START_TIMEOUT_S = 20.0
 ALERT_SHOW_S = 30.0
 SUMMARY_SHOW_S = 30.0
 
@@ -44,6 +47,7 @@ class ScreenState:
     texts: dict
     frame: messages.Frame | None = None
     frame_at: float = -1e9
+    started_at: float = 0.0  # when the TV started (monotonic s)
     pose: messages.Pose | None = None
     person_at: float = -1e9
     score: messages.Score | None = None
@@ -56,6 +60,7 @@ class ScreenState:
     fps: float = 0.0
     paused: bool = False
     participant: str = "guest"
+    routine_of: str = ""  # the participant whose routine (seated variant or not) is shown
     participant_names: dict = field(default_factory=dict)  # key -> name shown (config [participants])
     health: dict = field(default_factory=dict)
     footage: object | None = None  # the instructor's video (footage.InstructorFootage), if the routine has one
@@ -70,6 +75,8 @@ class ScreenState:
 def which_screen(s: ScreenState, now: float) -> str:
     if s.alert is not None and now - s.alert_at < ALERT_SHOW_S:
         return "alert"
+    if s.camera_state != "lost" and s.frame_at < s.started_at and now - s.started_at < CAMERA_START_TIMEOUT_S:
+        return "camera_starting"  # no picture yet since the TV started, and the camera has not said it is lost
     if s.camera_state == "lost" or (now - s.frame_at > CAMERA_LOST_AFTER_S):
         return "camera_lost"
     if s.session is not None and s.session.event == "end" and now - s.session_at < SUMMARY_SHOW_S:
@@ -161,6 +168,18 @@ class PanelPicture:
 # One screen per process: the buffers live as long as the renderer (none allocated at import).
 _picture = PanelPicture()
 _instructor_picture = PanelPicture()
+
+
+def wrap(fonts, words: str, scale: float, width: int) -> list[str]:
+    """`words` broken into lines no wider than `width` pixels at `scale` (at spaces: Korean
+    sentences have them between words too)."""
+    lines: list[str] = []
+    for word in words.split():
+        if lines and fonts.get(scale).size(f"{lines[-1]} {word}")[0] <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
@@ -326,17 +345,24 @@ def draw_top_bar(surface, fonts, s: ScreenState, w: int) -> None:
         pygame.draw.rect(surface, (120, 200, 255), done, border_radius=8)
 
 
-def draw_status_corner(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+def status_line(s: ScreenState) -> str:
     parts = []
     if s.backend == "sim":
         parts.append(s.t("status.sim"))
     elif s.backend and s.backend != "edgetpu":
         parts.append(s.t("status.cpu_mode"))
     parts.append(f"{s.fps:.0f} fps")
-    parts.append(s.t("status.camera_lost") if s.camera_state == "lost" else s.t("status.camera_ok"))
+    if s.camera_state == "lost":
+        parts.append(s.t("status.camera_lost"))
+    elif s.frame is not None:  # "fine" only once pictures come
+        parts.append(s.t("status.camera_ok"))
     if s.paused:
         parts.append(s.t("status.paused"))
-    text(surface, fonts, " · ".join(parts), 0.7, (w - 16, h - 12), MUTED, anchor="bottomright")
+    return " · ".join(parts)
+
+
+def draw_status_corner(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    text(surface, fonts, status_line(s), 0.7, (w - 16, h - 12), MUTED, anchor="bottomright")
 
 
 def centered_message(surface, fonts, lines: list[tuple[str, float]], w: int, h: int, color=TEXT) -> None:
@@ -356,19 +382,29 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
         centered_message(surface, fonts, [(s.t("alert.title"), 2.6), (s.t("alert.body"), 1.5)], w, h)
     elif screen == "camera_lost":
         centered_message(surface, fonts, [(s.t("camera.lost"), 1.6)], w, h)
+    elif screen == "camera_starting":
+        centered_message(surface, fonts, [(s.t("camera.starting"), 1.6)], w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
     elif screen in ("start", "setup"):
         draw_camera(surface, s, pygame.Rect(w // 2 + 10, h // 5, w // 2 - 40, h * 3 // 5), line_w)
         hint = setup_problem(s) if screen == "setup" else "start.will_begin"
-        title = s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
-        text(surface, fonts, title, 2.2, (40, h // 5))
-        text(surface, fonts, s.t("start.stand_in_front"), 1.5, (40, h // 5 + fonts.unit * 3.2))
-        text(surface, fonts, s.t(hint), 1.2, (40, h // 5 + fonts.unit * 5.4), (255, 220, 120))
+        locale = s.texts.get("_locale", "ko")
+        title = s.routine.title.get(locale) or s.routine.name
+        top = h // 8
+        text(surface, fonts, title, 2.2, (40, top))
+        # What to do and the safety advice, before the session starts (also spoken: speak()).
+        y = top + fonts.unit * 3.0
+        for line in wrap(fonts, s.routine.description.get(locale, ""), 1.1, w // 2 - 60):
+            text(surface, fonts, line, 1.1, (40, y), MUTED)
+            y += fonts.unit * 1.5
+        y += fonts.unit * 0.8
+        text(surface, fonts, s.t("start.stand_in_front"), 1.5, (40, y))
+        text(surface, fonts, s.t(hint), 1.2, (40, y + fonts.unit * 2.2), (255, 220, 120))
         name = s.participant_names.get(s.participant) or s.t("start.guest")
-        text(surface, fonts, f"{s.t('start.participant')}: {name}", 1.3, (40, h // 5 + fonts.unit * 8.0))
+        text(surface, fonts, f"{s.t('start.participant')}: {name}", 1.3, (40, y + fonts.unit * 4.8))
         if len(s.participant_names) > 1:
-            text(surface, fonts, s.t("start.change_participant"), 0.9, (40, h // 5 + fonts.unit * 9.8), MUTED)
+            text(surface, fonts, s.t("start.change_participant"), 0.9, (40, y + fonts.unit * 6.6), MUTED)
     else:
         left, right = exercise_panels(w, h, fonts.unit)
         # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
