@@ -148,6 +148,11 @@ class CollectorConfig(MqttConnection):
         "protocol 3.1.1, which has no shared subscriptions."))
     db: str = Field(default_factory=lambda: str(Path.home() / ".local/share/silvergym/central.db"), description=(
         "SQLite file path, or a PostgreSQL DSN postgresql://user:pass@host/db."))
+    carers: list[str] = Field(default_factory=list, description=(
+        "Who is told of a fall alert: one Apprise URL per carer, e.g. mailto://user:pass@mail.example.com?to=a@b.kr "
+        "(e-mail), json://host/path (a webhook), tgram://bottoken/chatid (Telegram). Each alert reaches each once."))
+    notify_within_h: float = Field(24.0, gt=0, description=(
+        "Alerts older than this many hours are not sent (stale news, e.g. to a carer added later)."))
 
 
 class SupervisorConfig(Section):

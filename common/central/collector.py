@@ -47,6 +47,9 @@ SCHEMA_SQL = (
     "kind TEXT, unix DOUBLE PRECISION, payload TEXT, PRIMARY KEY (site, device, msg_id))",
     "CREATE TABLE IF NOT EXISTS devices (site TEXT, device TEXT, state TEXT, health TEXT, updated_unix DOUBLE PRECISION, "
     "PRIMARY KEY (site, device))",
+    # Which carer has been told of which alert (common/central/notify.py); carer = hash of its URL.
+    "CREATE TABLE IF NOT EXISTS notifications (site TEXT, device TEXT, msg_id TEXT, carer TEXT, "
+    "sent_unix DOUBLE PRECISION, PRIMARY KEY (site, device, msg_id, carer))",
 )
 
 
@@ -211,6 +214,21 @@ class Store:
         rows = self._exec("SELECT payload FROM alerts WHERE participant = ? ORDER BY unix", (participant,))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
+    def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:
+        """(site, device, msg_id, carer, alert) for every alert since `since_unix` some carer
+        has not been sent yet, oldest first."""
+        out = []
+        for carer in carers:
+            rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a WHERE a.unix >= ? AND NOT EXISTS "
+                              "(SELECT 1 FROM notifications n WHERE n.site = a.site AND n.device = a.device "
+                              "AND n.msg_id = a.msg_id AND n.carer = ?) ORDER BY a.unix", (since_unix, carer)).fetchall()
+            out.extend((site, device, msg_id, carer, json.loads(payload)) for site, device, msg_id, payload in rows)
+        return out
+
+    def mark_notified(self, site: str, device: str, msg_id: str, carer: str, now: float) -> None:
+        self._exec("INSERT INTO notifications VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id, carer) DO NOTHING",
+                   (site, device, msg_id, carer, now))
+
     def close(self) -> None:
         self.db.close()
 
@@ -223,10 +241,10 @@ def subscription(cfg) -> str:
 
 
 class Collector:
-    def __init__(self, cfg, store: Store):
+    def __init__(self, cfg, store: Store, notifier=None):
         from common.config import mqtt_client
 
-        self.cfg, self.store = cfg, store
+        self.cfg, self.store, self.notifier = cfg, store, notifier
         self.stored = self.duplicates = self.rejected = self.failed = 0
         self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect
@@ -293,6 +311,8 @@ class Collector:
             if kind == "alert":
                 log.warning("ALERT from %s/%s: %s (%s)", site, device, data["kind"],
                             printable(data.get("participant", ""), 80))
+                if self.notifier is not None:
+                    self.notifier.wake.set()  # tell the carers now
             result = "stored"
         else:
             if kind in ACKED_KINDS:
@@ -337,15 +357,20 @@ def run(args) -> int:
         log.error("cannot reach the database %s: %s; check collector.db and that PostgreSQL runs",
                   safe_dsn(cfg.db), printable(exc))
         return 2
-    collector = Collector(cfg, store)
+    from common.central.notify import Notifier
+
+    notifier = Notifier(store, cfg.carers, cfg.notify_within_h)
+    collector = Collector(cfg, store, notifier)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    notifier.start()  # alerts stored before a restart and not yet sent go out first
     collector.start()
     try:
         stop.wait()
     finally:
         collector.stop()
+        notifier.stop()
         log.info("stored %d, duplicates ignored %d, rejected %d, failed %d", collector.stored, collector.duplicates,
                  collector.rejected, collector.failed)
         store.close()

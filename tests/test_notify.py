@@ -1,0 +1,142 @@
+"""Issue [people]: a fall alert reaches the carers, each once, through a collector restart and a
+carer's server that is down for a while. Real parts: Mosquitto, the collector process, an HTTP
+server for the webhook and an SMTP server (aiosmtpd), all on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from common.central.collector import Store
+from common.central.notify import Notifier, carer_key, message
+from common.mosquitto import LocalBroker, free_port, mosquitto_binary
+from tests.conftest import wait_for
+from tests.test_central import config_text
+
+needs_broker = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
+
+
+class Webhook:
+    """A carer's webhook: records what is POSTed; answers 503 while `down`."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.refused = 0
+        self.down = True
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if hook.down:
+                    hook.refused += 1
+                    self.send_response(503)
+                else:
+                    hook.bodies.append(json.loads(body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    """A carer's mailbox behind a real SMTP server."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[bytes] = []
+        port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.url = f"mailto://127.0.0.1:{port}?from=silvergym@example.com&to=carer@example.com"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+    def close(self):
+        self.controller.stop()
+
+
+def alert(i: int) -> dict:
+    return {"msg_id": f"alert-msg-{i:04d}", "alert_id": f"fall-{i}", "session_id": "s1", "participant": "kim",
+            "kind": "fall", "detail": "", "unix": round(time.time()) + i}
+
+
+def publish(port: int, payloads: list[dict]) -> None:
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    for p in payloads:
+        client.publish("silvergym/v1/center1/pi7/alert", json.dumps(p), qos=1).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+
+
+@needs_broker
+def test_a_fall_alert_reaches_a_webhook_and_a_mailbox_once_through_a_restart(tmp_path, processes):
+    hook, mailbox = Webhook(), Mailbox()
+    with LocalBroker(workdir=str(tmp_path / "broker")) as broker:
+        carers = json.dumps([hook.url, mailbox.url])
+        procs = processes(config_text(tmp_path, broker.port, extra_collector=f"carers = {carers}\n"))
+        try:
+            collector = procs.start_command("collector", ["collect"])
+            wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+            publish(broker.port, [alert(1)])
+            wait_for(lambda: len(mailbox.messages) == 1, 30, what="the alert in the carer's mailbox")
+            wait_for(lambda: hook.refused >= 1, 30, what="the webhook tried while its server is down")
+            assert "could not send alert fall-1" in procs.log_text("collector")
+            os.kill(collector.pid, signal.SIGKILL)  # the collector dies with the webhook still owed
+            collector.wait()
+            hook.down = False
+            publish(broker.port, [alert(1)])  # the device sends it again (no ack reached it): a duplicate
+            procs.start_command("collector", ["collect"])
+            wait_for(lambda: len(hook.bodies) == 1, 30, what="the owed alert at the webhook after the restart")
+            publish(broker.port, [alert(2)])  # a later alert: when it is through, nothing else is pending
+            wait_for(lambda: len(hook.bodies) == 2 and len(mailbox.messages) == 2, 30, what="the second alert")
+            print(f"\nwebhook refused {hook.refused} times while down; delivered {len(hook.bodies)}, "
+                  f"mailbox {len(mailbox.messages)}")
+            assert ["fall-1" in b["message"] for b in hook.bodies] == [True, False]
+            assert sum(b"fall-1" in m for m in mailbox.messages) == 1
+            assert "kim" in hook.bodies[0]["title"] and "넘어짐" in hook.bodies[0]["title"]
+        finally:
+            procs.stop_all()
+            hook.close()
+            mailbox.close()
+
+
+def test_no_carer_is_sent_stale_or_repeated_alerts_and_the_address_is_not_stored(tmp_path):
+    """Tier 1 with a real SQLite store: alerts older than notify_within_h are not sent; a sent one
+    is recorded under a hash of the carer's URL (which can hold a password), never the URL."""
+    store = Store(str(tmp_path / "central.db"))
+    sent = []
+    url = "mailto://user:secret@mail.example.com?to=a@example.com"
+    notifier = Notifier(store, [url], within_h=1.0, send=lambda u, title, body: sent.append(body) or True)
+    now = 1.7e9 + 10
+    store.save("c", "d", "alert", {**alert(1), "unix": now - 7200}, now)  # two hours old
+    store.save("c", "d", "alert", {**alert(2), "unix": now - 60}, now)
+    notifier.send_due(now)
+    notifier.send_due(now + 1)
+    assert len(sent) == 1 and "fall-2" in sent[0]
+    rows = store.db.execute("SELECT carer FROM notifications").fetchall()
+    assert rows == [(carer_key(url),)] and "secret" not in carer_key(url)
+    title, body = message(alert(2), "c", "d")
+    assert "확인해 주세요" in body and "check on them" in body
+    store.close()
