@@ -125,6 +125,3 @@ class RepeatedPicture:
 
     def remember(self, bgr: np.ndarray, reading) -> None:
         self.picture, self.reading = bgr, reading
-
-    def forget(self) -> None:
-        self.picture = self.reading = None

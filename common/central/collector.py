@@ -371,7 +371,8 @@ def run(args) -> int:
     finally:
         collector.stop()
         notifier.stop()
-        log.info("stored %d, duplicates ignored %d, rejected %d, failed %d", collector.stored, collector.duplicates,
-                 collector.rejected, collector.failed)
+        log.info("stored %d, duplicates ignored %d, rejected %d, failed %d; carers notified %d times, %d sends refused",
+                 collector.stored, collector.duplicates, collector.rejected, collector.failed, notifier.sent,
+                 notifier.failed)
         store.close()
     return 0

@@ -134,14 +134,10 @@ class Routine:
         here = self.target(t)
         if slack_s <= 0:
             return {j: (a, a) for j, a in here.items()}
-        ends = (self.target(t - slack_s), self.target(t + slack_s))
         lo, hi = dict(here), dict(here)
-        for i in self._keyframes_within(t - slack_s, t + slack_s):
-            for j, a in self.keyframes[i].angles.items():
-                if j in lo:
-                    lo[j], hi[j] = min(lo[j], a), max(hi[j], a)
-        for end in ends:
-            for j, a in end.items():
+        inside = (self.keyframes[i].angles for i in self._keyframes_within(t - slack_s, t + slack_s))
+        for angles in (self.target(t - slack_s), self.target(t + slack_s), *inside):
+            for j, a in angles.items():
                 if j in lo:
                     lo[j], hi[j] = min(lo[j], a), max(hi[j], a)
         return {j: (lo[j], hi[j]) for j in here}
