@@ -34,6 +34,7 @@ from services.renderer.screen import (
     PanelPicture,
     draw,
     exercise_panels,
+    picture_box,
     fit,
     strip_cell,
     strip_color,
@@ -191,7 +192,7 @@ def exercise_state(routine, now: float, routine_t: float, paused: bool = False):
 
 
 def instructor_pixels(surface, fonts, picture_shape) -> np.ndarray:
-    box = exercise_panels(*SIZE, fonts.unit)[0]
+    box = picture_box(exercise_panels(*SIZE)[0], SIZE[1])
     ph, pw = picture_shape[:2]
     scale, ox, oy = fit(pw, ph, box)
     size = (int(pw * scale), int(ph * scale))
@@ -295,7 +296,7 @@ def test_the_strip_fills_with_the_verdict_of_each_second(canvas):
     codes = s.timeline.codes()
     draw(surface, fonts, s, now)
     pixels = pygame.surfarray.array3d(surface)
-    box, seconds = strip_rect(*SIZE, fonts.unit), int(np.ceil(s.routine.duration_s))
+    box, seconds = strip_rect(*SIZE), int(np.ceil(s.routine.duration_s))
     for second in range(seconds):
         cell = strip_cell(box, second, seconds)
         got = tuple(pixels[cell.centerx, cell.centery])
@@ -305,7 +306,7 @@ def test_the_strip_fills_with_the_verdict_of_each_second(canvas):
     draw(surface, fonts, s, now)
     pixels = pygame.surfarray.array3d(surface)
     codes = s.session.summary["timeline"]
-    box = summary_strip_rect(*SIZE, fonts.unit)
+    box = summary_strip_rect(*SIZE)
     assert [tuple(pixels[c.centerx, c.centery]) for c in (strip_cell(box, i, len(codes)) for i in range(len(codes)))] \
         == [strip_color(c) for c in codes]
 

@@ -10,9 +10,11 @@ import pytest
 from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
 from services.renderer.samples import SCREENS, SHOWS, state_for
 from services.renderer.screen import (
+    BODY,
     STATUS_COLORS,
     draw,
     exercise_panels,
+    picture_box,
     fit,
     which_screen,
 )
@@ -44,7 +46,7 @@ def test_a_wrong_joint_is_red_and_a_correct_one_green(canvas):
     draw(surface, fonts, state, now)
     # Where the renderer puts the mirrored picture on the right half.
     w, h = SIZE
-    box = exercise_panels(w, h, fonts.unit)[1]
+    box = picture_box(exercise_panels(w, h)[1], h)
     scale, ox, oy = fit(state.frame.width, state.frame.height, box)
     common = flip_x(to_common("coco17", state.pose.keypoints), state.pose.width)
 
@@ -63,7 +65,7 @@ def test_a_wrong_joint_is_red_and_a_correct_one_green(canvas):
 def test_hangul_is_not_tofu(canvas):
     _, fonts = canvas
     assert draws_hangul(fonts.path)
-    font = fonts.get(1.0)
+    font = fonts.get(BODY)
     texts = load_texts("ko")
     rendered = pygame.surfarray.array2d(font.render(texts["exercise.instructor"], False, (255, 255, 255)))
     tofu = pygame.surfarray.array2d(font.render("\uffff" * len(texts["exercise.instructor"]), False, (255, 255, 255)))
@@ -94,19 +96,20 @@ def test_screen_choice_follows_what_arrives():
 
 def test_a_start_says_the_camera_is_starting_until_a_picture_or_a_real_timeout():
     """A slow USB camera gives its first picture seconds after the TV starts: meanwhile the TV
-    says it is starting, and the footer does not claim the camera is fine; it says disconnected
-    only when the camera says so or nothing came for CAMERA_START_TIMEOUT_S."""
-    from services.renderer.screen import CAMERA_START_TIMEOUT_S, status_line
+    says it is starting; it says disconnected only when the camera says so or nothing came for
+    CAMERA_START_TIMEOUT_S. The footer stays empty while all is well (no "camera OK" claims)."""
+    from services.renderer.screen import CAMERA_START_TIMEOUT_S, footer_note
 
     started = 1000.0
     s = state_for("camera_starting", "ko", started + 2.0)
     s.started_at = started
     assert which_screen(s, started + 5.0) == "camera_starting"
-    assert s.t("status.camera_ok") not in status_line(s)
     assert which_screen(s, started + CAMERA_START_TIMEOUT_S + 0.1) == "camera_lost"
     s.frame, s.frame_at = state_for("exercise", "ko", started).frame, started + 6.0  # the first picture
     assert which_screen(s, started + 6.1) != "camera_starting"
-    assert s.t("status.camera_ok") in status_line(s)
+    assert footer_note(s) == ""
+    s.paused = True
+    assert footer_note(s) == s.t("status.paused")
     s.camera_state = "lost"  # the camera service says there is no camera: said at once
     s.frame, s.frame_at = None, -1e9
     assert which_screen(s, started + 1.0) == "camera_lost"
@@ -183,7 +186,7 @@ def test_the_camera_picture_is_the_mirrored_frame_at_panel_size(canvas):
     state.pose = None
     draw(surface, fonts, state, now)
     w, h = SIZE
-    box = exercise_panels(w, h, fonts.unit)[1]
+    box = picture_box(exercise_panels(w, h)[1], h)
     scale, ox, oy = fit(640, 480, box)
     size = (int(640 * scale), int(480 * scale))
     shown = pygame.surfarray.array3d(surface)[int(ox):int(ox) + size[0], int(oy):int(oy) + size[1]].transpose(1, 0, 2)
@@ -215,10 +218,10 @@ def test_an_unchanged_screen_is_not_drawn_again():
 
 def test_rendered_words_are_reused_and_bounded(canvas):
     _, fonts = canvas
-    first = fonts.render("점수 72", 1.6, (245, 240, 230))
-    assert fonts.render("점수 72", 1.6, (245, 240, 230)) is first
+    first = fonts.render("점수 72", BODY, (245, 240, 230))
+    assert fonts.render("점수 72", BODY, (245, 240, 230)) is first
     for i in range(fonts.MAX_RENDERED + 10):
-        fonts.render(f"{i}", 1.0, (1, 2, 3))
+        fonts.render(f"{i}", BODY, (1, 2, 3))
     assert len(fonts._rendered) <= fonts.MAX_RENDERED
 
 
@@ -259,9 +262,9 @@ def test_before_a_session_the_routine_says_what_to_do_and_its_safety_advice(canv
     s = state_for("start", "ko", 1000.0)
     description = s.routine.description["ko"]
     assert "아프면" in description  # the bundled arm raise carries its safety advice
-    lines = wrap(fonts, description, 1.1, SIZE[0] // 2 - 60)
+    lines = wrap(fonts, description, BODY, SIZE[0] // 2 - 60)
     assert " ".join(lines) == " ".join(description.split()) and len(lines) > 1
-    assert all(fonts.get(1.1).size(line)[0] <= SIZE[0] // 2 - 60 for line in lines)
+    assert all(fonts.get(BODY).size(line)[0] <= SIZE[0] // 2 - 60 for line in lines)
 
     class Recorder:  # stands for espeak-ng: what would be said
         def __init__(self):
@@ -274,3 +277,45 @@ def test_before_a_session_the_routine_says_what_to_do_and_its_safety_advice(canv
     speak(voice, s, "start", "summary")
     speak(voice, s, "start", "start")  # not again while the screen stays
     assert voice.said == [description]
+
+
+def _angle_on_screen(common, a: str, b: str, c: str) -> float:
+    """The angle at b between b->a and b->c as drawn (x, y on the screen)."""
+    u = common[COMMON_INDEX[a], :2] - common[COMMON_INDEX[b], :2]
+    v = common[COMMON_INDEX[c], :2] - common[COMMON_INDEX[b], :2]
+    return float(np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1, 1))))
+
+
+def test_a_squat_is_drawn_from_the_side_so_its_bent_knees_read_as_bent(canvas):
+    """At the bottom of a squat (target knee 100 degrees) a figure drawn from the front has
+    straight legs on the screen; the squat routine says it is seen from the side, so the figure
+    is turned and its knees bend on the screen. Arm raises stay drawn from the front."""
+    import dataclasses
+
+    from common.coach import routine as routines
+    from services.renderer.screen import INSTRUCTOR_FAR, instructor_figure
+
+    squat = routines.load("squat")
+    assert squat.view == "side"
+    bottom = min((kf.t for kf in squat.keyframes), key=lambda t: squat.target(t)["left_knee"])
+    target = squat.target(bottom)["left_knee"]
+    side, far = instructor_figure(squat, bottom)
+    front, _ = instructor_figure(dataclasses.replace(squat, view="front"), bottom)
+    drawn = {name: _angle_on_screen(fig, "left_hip", "left_knee", "left_ankle") for name, fig in
+             (("side", side), ("front", front))}
+    print(f"squat bottom: target knee {target:.0f} deg; on screen from the side {drawn['side']:.0f}, "
+          f"from the front {drawn['front']:.0f}")
+    assert abs(drawn["side"] - target) < 25
+    assert drawn["front"] > 160  # what the senior used to see: legs that look straight
+    assert far.any() and not far.all()  # one side drawn behind the other
+    arms, arms_far = instructor_figure(routines.load("arm_raise"), 3.0)
+    assert not arms_far.any()
+    # On the screen: the far leg in the darker blue, the near one in the instructor's blue.
+    surface, fonts = canvas
+    now = time.monotonic()
+    state = state_for("exercise", "en", now)
+    state.routine = squat
+    state.session = dataclasses.replace(state.session, routine="squat", routine_start_ns=int((now - bottom) * 1e9))
+    draw(surface, fonts, state, now)
+    colours = {tuple(c) for c in pygame.surfarray.array3d(surface).reshape(-1, 3)}
+    assert INSTRUCTOR_FAR in colours

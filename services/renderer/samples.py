@@ -78,6 +78,12 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         progress=0.4, guidance="left_shoulder.more", phase="up", routine_t_s=17.3)
     if screen == "exercise_video":
         s.footage = DrawnInstructorFootage(routine)
+    elif screen == "exercise_side":  # a squat's instructor, drawn turned (the routine is seen from the side)
+        s.routine = routines.load("squat")
+        s.session = messages.Session(**{**s.session.__dict__, "routine": "squat",
+                                        "routine_start_ns": int((now - 3.0) * 1e9)})
+        s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "hip.less",
+                                    "joint_status": {}, "routine_t_s": 3.0})
     if screen == "start":
         s.session = s.score = None
         s.pose = None
@@ -109,8 +115,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "looking", "camera_starting", "camera_lost",
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "looking", "camera_starting", "camera_lost",
            "summary", "alert")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
-# exercise screen with a routine built from a video).
-SHOWS = {"exercise_video": "exercise"}
+# exercise screen with a routine built from a video; the side figure, with a routine seen from the side).
+SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise"}

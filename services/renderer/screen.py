@@ -24,7 +24,20 @@ UNSCORED_LIMB = (220, 225, 230)
 STRIP_UNSCORED = (95, 105, 115)  # a second nobody could be judged in: neither good nor bad
 INSTRUCTOR_BLUE = (120, 200, 255)
 INSTRUCTOR_LIMBS = {e: INSTRUCTOR_BLUE for e in EDGES}
+INSTRUCTOR_FAR = (70, 125, 170)  # the limbs on the far side of a figure drawn from the side
 ALERT_BG = (170, 30, 30)
+HIGHLIGHT = (255, 220, 120)  # what to do now: cues, hints
+
+# Text sizes as fractions of the screen height. BODY is the floor for every word on the TV: on a
+# 40-inch TV 1/20 of the height is 25 mm, which reads from 3 m. Key numbers are larger.
+BODY = 1 / 20
+CUE = 1 / 15
+HEADING = 1 / 12
+KEY = 1 / 5
+MARGIN = 1 / 40  # of the height: the screen's edge, and the gap between blocks
+# How a routine's instructor figure is turned when the camera sees the movement from the side
+# (routine.view): a squat's bent knees read as bent, and both legs stay visible.
+SIDE_VIEW_YAW_DEG = 65.0
 
 # Which angle's status colours a keypoint (the vertex of that angle).
 VERTEX_OF = {"left_knee": "left_knee", "right_knee": "right_knee", "left_hip": "left_hip", "right_hip": "right_hip",
@@ -170,23 +183,51 @@ _picture = PanelPicture()
 _instructor_picture = PanelPicture()
 
 
-def wrap(fonts, words: str, scale: float, width: int) -> list[str]:
-    """`words` broken into lines no wider than `width` pixels at `scale` (at spaces: Korean
+def wrap(fonts, words: str, size: float, width: int) -> list[str]:
+    """`words` broken into lines no wider than `width` pixels at `size` (at spaces: Korean
     sentences have them between words too)."""
     lines: list[str] = []
     for word in words.split():
-        if lines and fonts.get(scale).size(f"{lines[-1]} {word}")[0] <= width:
+        if lines and fonts.get(size).size(f"{lines[-1]} {word}")[0] <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
             lines.append(word)
     return lines
 
 
-def text(surface, fonts, s: str, scale: float, pos, color=TEXT, anchor="topleft"):
-    img = fonts.render(s, scale, color)
-    rect = img.get_rect(**{anchor: pos})
+@dataclass(frozen=True)
+class DrawnText:
+    """One text as drawn: what the legibility test measures (Fonts.drawn)."""
+    words: str
+    px: int
+    color: tuple
+    backing: tuple
+    rect: pygame.Rect  # the words
+    box: pygame.Rect  # their solid backing
+
+
+def text(surface, fonts, s: str, size: float, pos, color=TEXT, anchor="topleft", backing=BACKGROUND) -> pygame.Rect:
+    """`s` at `size` on a solid box of `backing`, the box placed by `anchor` at `pos`: words
+    never sit on a picture or a limb. Returns the box (stack the next line under its bottom)."""
+    img = fonts.render(s, size, color)
+    pad = max(2, fonts.px(size) // 8)
+    box = img.get_rect().inflate(2 * pad, 2 * pad)
+    setattr(box, anchor, pos)  # the box is what is placed: stacked lines never overlap
+    rect = img.get_rect(center=box.center)
+    surface.fill(backing, box)
     surface.blit(img, rect)
-    return rect
+    if fonts.drawn is not None:
+        fonts.drawn.append(DrawnText(s, fonts.px(size), tuple(color), tuple(backing), rect, box))
+    return box
+
+
+def paragraph(surface, fonts, words: str, size: float, box: pygame.Rect, y: float, color=TEXT,
+              backing=BACKGROUND, centered: bool = False) -> float:
+    """`words` wrapped to `box`'s width from `y` down; returns the y under the last line."""
+    for line in wrap(fonts, words, size, box.w):
+        pos, anchor = ((box.centerx, y), "midtop") if centered else ((box.x, y), "topleft")
+        y = text(surface, fonts, line, size, pos, color, anchor=anchor, backing=backing).bottom
+    return y
 
 
 def joint_colors(score: messages.Score | None) -> tuple[dict[str, tuple], dict[tuple, tuple]]:
@@ -235,7 +276,12 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
         common = flip_x(to_common(s.pose.layout, s.pose.keypoints), s.pose.width)
         sx, sy = scale * fw / max(s.pose.width, 1), scale * fh / max(s.pose.height, 1)
         points, limbs = joint_colors(s.score)
-        draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
+        clip = surface.get_clip()
+        surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
+        try:
+            draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
+        finally:
+            surface.set_clip(clip)
 
 
 def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
@@ -245,15 +291,15 @@ def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
     return np.asarray(kf.keypoints, dtype=float) if kf.keypoints else None
 
 
-def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
-    """The instructor: their own video at routine time t when the routine has one, else a figure
-    from the routine's recorded reference pose, else one posed from its target angles."""
-    pygame.draw.rect(surface, PANEL, box, border_radius=16)
-    picture = s.footage.frame_at(max(t, 0.0)) if s.footage is not None else None
-    if picture is not None:
-        draw_instructor_video(surface, s, picture, box, t, width)
-        return
-    recorded = reference_pose(s.routine, max(t, 0.0))
+def instructor_figure(routine: Routine, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The drawn instructor at routine time t: keypoints (x, y, score) with the feet at y = 0,
+    mirrored like the participant's picture, and whether each keypoint is on the far side.
+
+    The recorded reference pose when the routine was built from a video; else a figure posed
+    from the target angles, turned when the routine is seen from the side (a squat drawn from
+    the front only looks shorter)."""
+    recorded = reference_pose(routine, max(t, 0.0))
+    far = np.zeros(len(COMMON_INDEX), bool)
     if recorded is not None:
         common = recorded.copy()
         common[:, :2] *= 400.0  # body heights -> the synthetic figure's pixel scale
@@ -261,16 +307,35 @@ def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: 
         if seen.any():
             common[:, 1] -= common[seen, 1].max()  # feet on the floor line
     else:
-        xyz = pose3d(s.routine.target(max(t, 0.0)), center_x=0.0, floor_y=0.0)
+        yaw = SIDE_VIEW_YAW_DEG if routine.view == "side" else 0.0
+        xyz = pose3d(routine.target(max(t, 0.0)), center_x=0.0, floor_y=0.0, yaw_deg=yaw)
         common = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], axis=1)
-    # Drawn mirrored, like the participant's picture beside it: moving like the figure, as in a
+        if yaw:
+            far = xyz[:, 2] > xyz[COMMON_INDEX["mid_hip"], 2]
+    # Mirrored, like the participant's picture beside it: moving like the figure, as in a
     # mirror, is what the routine scores.
     common[:, 0] *= -1
+    return common, far
+
+
+def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
+    """The instructor: their own video at routine time t when the routine has one, else the
+    drawn figure (instructor_figure)."""
+    pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    picture = s.footage.frame_at(max(t, 0.0)) if s.footage is not None else None
+    if picture is not None:
+        draw_instructor_video(surface, s, picture, box, t, width)
+        return
+    common, far = instructor_figure(s.routine, t)
     span_y = 460.0
     scale = box.h * 0.85 / span_y
     cx, floor = box.centerx, box.bottom - box.h * 0.06
     to_screen = lambda p: (int(cx + p[0] * scale), int(floor + p[1] * scale))  # noqa: E731
-    draw_skeleton(surface, common, to_screen, {}, INSTRUCTOR_LIMBS, int(width * 1.4))
+    # The far side first and darker, so the near limbs are drawn over it: depth at a glance.
+    limbs = {e: INSTRUCTOR_FAR if far[COMMON_INDEX[e[0]]] and far[COMMON_INDEX[e[1]]] else INSTRUCTOR_BLUE
+             for e in EDGES}
+    limbs = dict(sorted(limbs.items(), key=lambda kv: kv[1] == INSTRUCTOR_BLUE))
+    draw_skeleton(surface, common, to_screen, {}, limbs, int(width * 1.4))
     head = common[COMMON_INDEX["nose"]]
     if head[2] >= 0.3:
         pygame.draw.circle(surface, INSTRUCTOR_BLUE, to_screen(head), int(28 * scale * 1.2))
@@ -298,15 +363,29 @@ def draw_instructor_video(surface, s: ScreenState, picture: np.ndarray, box: pyg
     draw_skeleton(surface, placed, lambda p: (int(p[0]), int(p[1])), {}, INSTRUCTOR_LIMBS, width)
 
 
-def exercise_panels(w: int, h: int, unit: int) -> tuple[pygame.Rect, pygame.Rect]:
+def exercise_panels(w: int, h: int) -> tuple[pygame.Rect, pygame.Rect]:
     """The instructor's panel (left) and the participant's (right) on the exercise screens."""
-    left = pygame.Rect(30, int(unit * 3.6), w // 2 - 45, h - int(unit * 8.4))
-    return left, pygame.Rect(w // 2 + 15, left.y, w // 2 - 45, left.h)
+    m = round(h * MARGIN)
+    top, bottom = round(h * 0.155), round(h * 0.745)
+    left = pygame.Rect(m, top, w // 2 - m - m // 2, bottom - top)
+    return left, pygame.Rect(w // 2 + m // 2, top, left.w, left.h)
 
 
-def strip_rect(w: int, h: int, unit: int) -> pygame.Rect:
+def picture_box(panel: pygame.Rect, h: int) -> pygame.Rect:
+    """Where a panel's picture goes: under the band that holds the panel's label."""
+    band = round(h * BODY * 1.5)
+    return pygame.Rect(panel.x, panel.y + band, panel.w, panel.h - band)
+
+
+def strip_rect(w: int, h: int) -> pygame.Rect:
     """The accuracy strip under the two panels of the exercise screen."""
-    return pygame.Rect(30, h - int(unit * 4.55), w - 60, max(6, int(unit * 0.5)))
+    m = round(h * MARGIN)
+    return pygame.Rect(m, round(h * 0.76), w - 2 * m, max(6, round(h * 0.02)))
+
+
+def summary_strip_rect(w: int, h: int) -> pygame.Rect:
+    """The whole session's strip on the summary screen."""
+    return pygame.Rect(round(w * 0.08), round(h * 0.69), round(w * 0.84), max(8, round(h * 0.03)))
 
 
 def strip_cell(box: pygame.Rect, second: int, seconds: int) -> pygame.Rect:
@@ -332,135 +411,163 @@ def routine_seconds(routine: Routine) -> int:
     return max(1, math.ceil(routine.duration_s))
 
 
-def draw_top_bar(surface, fonts, s: ScreenState, w: int) -> None:
+def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    m = round(h * MARGIN)
     title = s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
-    text(surface, fonts, title, 1.6, (30, 16))
+    text(surface, fonts, title, CUE, (m, h * 0.015))
     if s.score is not None:
-        text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", 1.6, (w * 0.55, 16))
-        text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", 1.6, (w - 30, 16), anchor="topright")
-        bar = pygame.Rect(30, fonts.unit * 2.6, w - 60, fonts.unit * 0.5)
+        text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", CUE, (w * 0.76, h * 0.015), anchor="topright")
+        text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", CUE, (w - m, h * 0.015), anchor="topright")
+        bar = pygame.Rect(m, round(h * 0.125), w - 2 * m, max(4, round(h * 0.012)))
         pygame.draw.rect(surface, PANEL, bar, border_radius=8)
         done = bar.copy()
         done.w = int(bar.w * max(0.0, min(1.0, s.score.progress)))
-        pygame.draw.rect(surface, (120, 200, 255), done, border_radius=8)
+        pygame.draw.rect(surface, INSTRUCTOR_BLUE, done, border_radius=8)
 
 
-def status_line(s: ScreenState) -> str:
-    parts = []
-    if s.backend == "sim":
-        parts.append(s.t("status.sim"))
-    elif s.backend and s.backend != "edgetpu":
-        parts.append(s.t("status.cpu_mode"))
-    parts.append(f"{s.fps:.0f} fps")
-    if s.camera_state == "lost":
-        parts.append(s.t("status.camera_lost"))
-    elif s.frame is not None:  # "fine" only once pictures come
-        parts.append(s.t("status.camera_ok"))
+def footer_note(s: ScreenState) -> str:
+    """The footer's words: empty while all is well (the senior needs no fps or model names);
+    in plain words what is unusual otherwise."""
     if s.paused:
-        parts.append(s.t("status.paused"))
-    return " · ".join(parts)
+        return s.t("status.paused")
+    if s.backend == "sim":
+        return s.t("status.sim")
+    return ""
 
 
-def draw_status_corner(surface, fonts, s: ScreenState, w: int, h: int) -> None:
-    text(surface, fonts, status_line(s), 0.7, (w - 16, h - 12), MUTED, anchor="bottomright")
-
-
-def centered_message(surface, fonts, lines: list[tuple[str, float]], w: int, h: int, color=TEXT) -> None:
-    y = h * 0.5 - sum(fonts.unit * sc * 1.4 for _, sc in lines) / 2
-    for line, sc in lines:
-        r = text(surface, fonts, line, sc, (w / 2, y), color, anchor="midtop")
-        y = r.bottom + fonts.unit * 0.4
+def message_screen(surface, fonts, s: ScreenState, lines: list[tuple[str, float]], w: int, h: int,
+                   backing=BACKGROUND) -> None:
+    """A screen that is only words: each (words, size) wrapped and centred, the block in the middle."""
+    column = pygame.Rect(round(w * 0.1), 0, round(w * 0.8), h)
+    heights = [len(wrap(fonts, words, size, column.w)) * (fonts.get(size).get_linesize() + fonts.px(size) / 4)
+               for words, size in lines]
+    y = h / 2 - sum(heights) / 2 - h * MARGIN * (len(lines) - 1) / 2
+    for words, size in lines:
+        y = paragraph(surface, fonts, words, size, column, y, backing=backing, centered=True) + h * MARGIN
 
 
 def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
     """Draw the whole screen for `now` (monotonic s); returns the screen's name."""
     w, h = surface.get_size()
+    m = round(h * MARGIN)
     screen = which_screen(s, now)
     surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
     line_w = max(4, h // 120)
     if screen == "alert":
-        centered_message(surface, fonts, [(s.t("alert.title"), 2.6), (s.t("alert.body"), 1.5)], w, h)
-    elif screen == "camera_lost":
-        centered_message(surface, fonts, [(s.t("camera.lost"), 1.6)], w, h)
-    elif screen == "camera_starting":
-        centered_message(surface, fonts, [(s.t("camera.starting"), 1.6)], w, h)
+        message_screen(surface, fonts, s, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE)], w, h, ALERT_BG)
+    elif screen in ("camera_lost", "camera_starting"):
+        key = "camera.lost" if screen == "camera_lost" else "camera.starting"
+        message_screen(surface, fonts, s, [(s.t(key), CUE)], w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
     elif screen in ("start", "setup"):
-        draw_camera(surface, s, pygame.Rect(w // 2 + 10, h // 5, w // 2 - 40, h * 3 // 5), line_w)
-        hint = setup_problem(s) if screen == "setup" else "start.will_begin"
-        locale = s.texts.get("_locale", "ko")
-        title = s.routine.title.get(locale) or s.routine.name
-        top = h // 8
-        text(surface, fonts, title, 2.2, (40, top))
-        # What to do and the safety advice, before the session starts (also spoken: speak()).
-        y = top + fonts.unit * 3.0
-        for line in wrap(fonts, s.routine.description.get(locale, ""), 1.1, w // 2 - 60):
-            text(surface, fonts, line, 1.1, (40, y), MUTED)
-            y += fonts.unit * 1.5
-        y += fonts.unit * 0.8
-        text(surface, fonts, s.t("start.stand_in_front"), 1.5, (40, y))
-        text(surface, fonts, s.t(hint), 1.2, (40, y + fonts.unit * 2.2), (255, 220, 120))
-        name = s.participant_names.get(s.participant) or s.t("start.guest")
-        text(surface, fonts, f"{s.t('start.participant')}: {name}", 1.3, (40, y + fonts.unit * 4.8))
-        if len(s.participant_names) > 1:
-            text(surface, fonts, s.t("start.change_participant"), 0.9, (40, y + fonts.unit * 6.6), MUTED)
+        draw_start(surface, fonts, s, screen, w, h, line_w)
     else:
-        left, right = exercise_panels(w, h, fonts.unit)
-        # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
-        t = routine_time(s, now)
-        draw_top_bar(surface, fonts, s, w)
-        draw_strip(surface, s.timeline.codes(), routine_seconds(s.routine), strip_rect(w, h, fonts.unit))
-        draw_instructor(surface, s, left, t, line_w)
-        text(surface, fonts, s.t("exercise.instructor"), 1.0, (left.x + 14, left.y + 10), MUTED)
-        draw_camera(surface, s, right, line_w)
-        text(surface, fonts, s.t("exercise.you"), 1.0, (right.x + 14, right.y + 10), MUTED)
-        if screen == "countdown":
-            remaining = max(0, math.ceil(-t))
-            centered_message(surface, fonts, [(s.t("countdown.get_ready"), 1.6), (str(remaining or ""), 5.0)], w, h)
-        elif screen == "looking":
-            centered_message(surface, fonts, [(s.t("lost.looking"), 1.5)], w, h, (255, 220, 120))
-        else:
-            hint = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
-            color = (255, 220, 120) if s.score and s.score.guidance else STATUS_COLORS["correct"]
-            text(surface, fonts, hint, 1.6, (w / 2, h - fonts.unit * 3.6), color, anchor="midtop")
-    if screen != "alert":
-        draw_status_corner(surface, fonts, s, w, h)
+        draw_exercise(surface, fonts, s, screen, routine_time(s, now), w, h, line_w)
+    note = footer_note(s)
+    if note and screen != "alert":
+        text(surface, fonts, note, BODY, (w / 2, h - m), HIGHLIGHT, anchor="midbottom")
     return screen
 
 
-def summary_strip_rect(w: int, h: int, unit: int) -> pygame.Rect:
-    """The whole session's strip on the summary screen."""
-    return pygame.Rect(int(w * 0.08), int(h * 0.73), int(w * 0.84), max(8, int(unit * 0.9)))
+def draw_start(surface, fonts, s: ScreenState, screen: str, w: int, h: int, line_w: int) -> None:
+    """Before a session: the routine, what to do and its safety advice on the left (also spoken:
+    speak()); the camera's picture and who is exercising on the right."""
+    m = round(h * MARGIN)
+    camera = pygame.Rect(w // 2 + m, round(h * 0.06), w // 2 - 2 * m, round(h * 0.56))
+    draw_camera(surface, s, camera, line_w)
+    column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
+    locale = s.texts.get("_locale", "ko")
+    y = paragraph(surface, fonts, s.routine.title.get(locale) or s.routine.name, HEADING, column, h * 0.05)
+    y = paragraph(surface, fonts, s.routine.description.get(locale, ""), BODY, column, y + m, MUTED)
+    y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
+    hint = setup_problem(s) if screen == "setup" else "start.will_begin"
+    paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
+    name = s.participant_names.get(s.participant) or s.t("start.guest")
+    right = pygame.Rect(camera.x, 0, camera.w, h)
+    y = paragraph(surface, fonts, f"{s.t('start.participant')}: {name}", BODY, right, camera.bottom + m)
+    if len(s.participant_names) > 1:
+        paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
+
+
+def draw_exercise(surface, fonts, s: ScreenState, screen: str, t: float, w: int, h: int, line_w: int) -> None:
+    """The instructor (left) and the participant (right), the strip, and one cue under them.
+    Messages of the countdown and of a missing person go inside the participant's panel."""
+    left, right = exercise_panels(w, h)
+    pad = round(h * BODY / 4)
+    draw_top_bar(surface, fonts, s, w, h)
+    draw_strip(surface, s.timeline.codes(), routine_seconds(s.routine), strip_rect(w, h))
+    for panel, label in ((left, "exercise.instructor"), (right, "exercise.you")):
+        pygame.draw.rect(surface, PANEL, panel, border_radius=16)
+        band = picture_box(panel, h).y - panel.y
+        text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
+    # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
+    draw_instructor(surface, s, picture_box(left, h), t, line_w)
+    you = picture_box(right, h)
+    draw_camera(surface, s, you, line_w)
+    inside = you.inflate(-4 * pad, -4 * pad)
+    if screen == "countdown":
+        remaining = max(0, math.ceil(-t))
+        y = you.y + you.h * 0.2
+        y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, y, backing=PANEL, centered=True)
+        if remaining:
+            text(surface, fonts, str(remaining), KEY, (inside.centerx, y + pad), backing=PANEL, anchor="midtop")
+    elif screen == "looking":
+        paragraph(surface, fonts, s.t("lost.looking"), CUE, inside, you.y + you.h * 0.3, HIGHLIGHT, PANEL,
+                  centered=True)
+    else:
+        hint = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
+        color = HIGHLIGHT if s.score and s.score.guidance else STATUS_COLORS["correct"]
+        text(surface, fonts, hint, CUE, (w / 2, h * 0.79), color, anchor="midtop")
 
 
 def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    """The score with its repetitions under it; per joint, the share of time in the right
+    position as a bar with its number and a legend; the session's strip; a kind word."""
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
-    text(surface, fonts, s.t("summary.title"), 2.2, (w / 2, h * 0.06), anchor="midtop")
-    text(surface, fonts, s.t("summary.score"), 1.2, (w * 0.25, h * 0.24), MUTED, anchor="midtop")
-    text(surface, fonts, f"{score:.0f}", 5.0, (w * 0.25, h * 0.30), anchor="midtop")
-    text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", 1.4, (w * 0.25, h * 0.62), anchor="midtop")
-    verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
-    text(surface, fonts, s.t(verdict), 1.3, (w / 2, h * 0.86), (255, 220, 120), anchor="midtop")
+    text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
+    y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
+    y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
+    text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop")
+    joints = summary.get("joints", {})
+    if isinstance(joints, dict) and joints:
+        draw_joint_bars(surface, fonts, s, list(joints.items())[:5], w, h)
     codes = summary.get("timeline", "")
     if isinstance(codes, str) and codes:
-        draw_strip(surface, codes, len(codes), summary_strip_rect(w, h, fonts.unit))
+        draw_strip(surface, codes, len(codes), summary_strip_rect(w, h))
         parts = best_and_worst(codes)
         if parts:
             (b0, b1, _), (w0, w1, _) = parts
-            line = (f"{s.t('summary.best_part')} {clock(b0)}–{clock(b1)}   ·   "
+            line = (f"{s.t('summary.best_part')} {clock(b0)}–{clock(b1)}  ·  "
                     f"{s.t('summary.worst_part')} {clock(w0)}–{clock(w1)}")
-            text(surface, fonts, line, 1.0, (w / 2, h * 0.79), TEXT, anchor="midtop")
-    joints = summary.get("joints", {})
+            text(surface, fonts, line, BODY, (w / 2, h * 0.74), anchor="midtop")
+    verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
+    text(surface, fonts, s.t(verdict), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
+
+
+def accuracy_status(accuracy: float) -> str:
+    return "correct" if accuracy >= 0.7 else "near" if accuracy >= 0.4 else "wrong"
+
+
+def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int) -> None:
+    row = h * 0.07
+    text(surface, fonts, s.t("summary.joints_heading"), BODY, (w * 0.4, h * 0.16), MUTED)
     y = h * 0.24
-    bar_w = w * 0.28
-    for joint, accuracy in list(joints.items())[:8]:
-        text(surface, fonts, s.t(f"joint.{joint}"), 1.0, (w * 0.45, y))
-        bar = pygame.Rect(int(w * 0.64), int(y + fonts.unit * 0.2), int(bar_w), int(fonts.unit * 0.8))
+    bar_x, bar_w = w * 0.62, w * 0.2
+    for joint, accuracy in joints:
+        accuracy = max(0.0, min(1.0, float(accuracy)))
+        text(surface, fonts, s.t(f"joint.{joint}"), BODY, (w * 0.4, y))
+        bar = pygame.Rect(round(bar_x), round(y + row * 0.25), round(bar_w), round(row * 0.5))
         pygame.draw.rect(surface, PANEL, bar, border_radius=6)
         filled = bar.copy()
-        filled.w = int(bar_w * float(accuracy))
-        color = STATUS_COLORS["correct"] if accuracy >= 0.7 else STATUS_COLORS["near"] if accuracy >= 0.4 else STATUS_COLORS["wrong"]
-        pygame.draw.rect(surface, color, filled, border_radius=6)
-        y += fonts.unit * 1.6
+        filled.w = int(bar_w * accuracy)
+        pygame.draw.rect(surface, STATUS_COLORS[accuracy_status(accuracy)], filled, border_radius=6)
+        text(surface, fonts, f"{accuracy * 100:.0f}%", BODY, (w * 0.84, y))
+        y += row
+    # The colours' meaning, for the bars and the strip below alike.
+    x, chip = w * 0.4, round(h * BODY * 0.6)
+    for status in ("correct", "near", "wrong"):
+        swatch = pygame.Rect(round(x), round(y + (row - chip) / 2), chip, chip)
+        pygame.draw.rect(surface, STATUS_COLORS[status], swatch)
+        x = text(surface, fonts, s.t(f"legend.{status}"), BODY, (swatch.right + chip / 2, y)).right + chip

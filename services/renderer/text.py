@@ -14,28 +14,37 @@ def load_texts(locale: str) -> dict[str, str]:
 
 
 class Fonts:
-    """The font at the sizes the screen uses, and the words already rendered in them."""
+    """The font at the sizes the screen uses, and the words already rendered in them.
+
+    A size is a fraction of the screen's height (screen.BODY and up), so a 1080p TV shows the
+    same layout as a 720p one, only sharper. `drawn`, when a list, records every text drawn
+    (the legibility test measures them)."""
 
     MAX_RENDERED = 256
 
     def __init__(self, path: str, height: int):
         self.path = path
-        self.unit = max(12, height // 36)  # 30 px on 1080p: readable from three metres
+        self.height = height
+        self.drawn: list | None = None
         self._sizes: dict[int, pygame.font.Font] = {}
         self._rendered: dict[tuple, pygame.Surface] = {}
 
-    def render(self, s: str, scale: float, color) -> pygame.Surface:
-        """`s` drawn at `scale` in `color`; the same words are rendered once, not 30 times a second."""
-        key = (s, scale, tuple(color))
+    def px(self, size: float) -> int:
+        """Pixel size of the font at `size` (a fraction of the screen height)."""
+        return max(8, round(self.height * size))
+
+    def render(self, s: str, size: float, color) -> pygame.Surface:
+        """`s` drawn at `size` in `color`; the same words are rendered once, not 30 times a second."""
+        key = (s, size, tuple(color))
         img = self._rendered.get(key)
         if img is None:
             if len(self._rendered) >= self.MAX_RENDERED:  # changing numbers (score, countdown) never pile up
                 self._rendered.clear()
-            img = self._rendered[key] = self.get(scale).render(s, True, color)
+            img = self._rendered[key] = self.get(size).render(s, True, color)
         return img
 
-    def get(self, scale: float) -> pygame.font.Font:
-        size = int(self.unit * scale)
-        if size not in self._sizes:  # a handful of sizes, opened once each
-            self._sizes[size] = pygame.font.Font(self.path, size)
-        return self._sizes[size]
+    def get(self, size: float) -> pygame.font.Font:
+        px = self.px(size)
+        if px not in self._sizes:  # a handful of sizes, opened once each
+            self._sizes[px] = pygame.font.Font(self.path, px)
+        return self._sizes[px]

@@ -1,0 +1,124 @@
+"""[people] Every word on every TV screen reads from a sofa 3 m away, measured on the drawn pixels.
+
+The rule (services/renderer/screen.py): text is at least BODY = 1/20 of the screen's height,
+sits on a solid backing with WCAG contrast >= 4.5:1, stays inside the screen, never overlaps
+other text and never crosses the two panels of the exercise screens. Each screen is drawn from
+its sample state (the ones in docs/screens) at 720p and 1080p, in Korean and English, and for the
+start and exercise screens with every bundled routine's title and description.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pygame
+import pytest
+
+from common.coach import routine as routines
+from services.renderer.samples import SCREENS, state_for
+from services.renderer.screen import BODY, draw, exercise_panels
+from services.renderer.text import Fonts, find_font
+
+MIN_CONTRAST = 4.5  # WCAG 2 AA for body text
+
+
+def luminance(rgb) -> float:
+    """WCAG relative luminance of an sRGB colour (0-255 per channel)."""
+    c = np.asarray(rgb, float) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(lin @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a, b) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_contrast_is_wcags():
+    assert contrast((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)  # WCAG's AA grey
+
+
+def problems_on(surface, fonts, state, now: float) -> tuple[str, list[str], list]:
+    """Draw the state; return the screen, what breaks the rule, and the texts drawn."""
+    w, h = surface.get_size()
+    fonts.drawn = []
+    screen = draw(surface, fonts, state, now)
+    drawn, fonts.drawn = fonts.drawn, None
+    pixels = pygame.surfarray.array3d(surface).transpose(1, 0, 2)  # [y, x, rgb]
+    whole = surface.get_rect()
+    panels = exercise_panels(w, h) if screen in ("exercise", "countdown", "looking") else ()
+    problems = []
+    for d in drawn:
+        name = f"{d.words!r}"
+        if d.px < h * BODY - 0.5:
+            problems.append(f"{name}: {d.px} px, under 1/20 of {h}")
+        if not whole.contains(d.box):
+            problems.append(f"{name}: runs off the screen ({d.box})")
+            continue
+        box = pixels[d.box.top:d.box.bottom, d.box.left:d.box.right]
+        inside = np.zeros(box.shape[:2], bool)
+        inside[d.rect.top - d.box.top:d.rect.bottom - d.box.top, d.rect.left - d.box.left:d.rect.right - d.box.left] = True
+        ring = box[~inside]
+        backing = tuple(int(v) for v in ring[0])
+        if not (ring == backing).all():
+            problems.append(f"{name}: its backing is not solid (something drawn over it)")
+        words = box[inside]
+        if not (words == d.color).all(axis=1).any():
+            problems.append(f"{name}: its colour is not on the screen (drawn over)")
+        if contrast(d.color, backing) < MIN_CONTRAST:
+            problems.append(f"{name}: contrast {contrast(d.color, backing):.2f} on {backing}")
+        ink_rows = np.flatnonzero((box[inside.any(axis=1)] != backing).any(axis=(1, 2)))
+        ink = int(np.ptp(ink_rows)) + 1 if len(ink_rows) else 0
+        if ink < 0.6 * d.px:
+            problems.append(f"{name}: its letters are {ink} px tall on screen for a {d.px} px font")
+        if panels and any(p.colliderect(d.box) for p in panels) and not any(p.contains(d.box) for p in panels):
+            problems.append(f"{name}: drawn across a panel's edge")
+    for i, a in enumerate(drawn):
+        for b in drawn[i + 1:]:
+            if a.box.colliderect(b.box):
+                problems.append(f"{a.words!r} and {b.words!r} overlap")
+    return screen, problems, drawn
+
+
+@pytest.fixture(scope="module", params=[(1280, 720), (1920, 1080)], ids=["720p", "1080p"])
+def tv(request):
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface(request.param)
+    yield surface, Fonts(find_font(), request.param[1])
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_every_screen_reads_from_the_sofa(tv, locale):
+    surface, fonts = tv
+    w, h = surface.get_size()
+    smallest = []
+    for name in SCREENS:
+        now = time.monotonic()
+        screen, problems, drawn = problems_on(surface, fonts, state_for(name, locale, now), now)
+        assert drawn, f"{name}: no words at all"
+        assert not problems, f"{name} ({locale}, {h}p): " + "; ".join(problems)
+        smallest.append(min(d.px for d in drawn))
+        # The footer is hidden while all is well: no jargon (fps, model names) on the TV.
+        assert not any("fps" in d.words or "CPU" in d.words for d in drawn), name
+    print(f"{locale} {w}x{h}: {len(SCREENS)} screens, smallest text {min(smallest)} px "
+          f"(floor {h * BODY:.0f} = 1/20 of the height)")
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_every_bundled_routine_fits_the_start_and_exercise_screens(canvas, locale):
+    """Titles and descriptions differ in length: each routine's start screen (with a setup hint
+    and two participants) and exercise screen keep to the rule."""
+    surface, _ = canvas
+    fonts = Fonts(find_font(), surface.get_height())
+    for name in routines.bundled():
+        routine = routines.load(name)
+        for screen in ("start", "setup", "exercise"):
+            now = time.monotonic()
+            state = state_for(screen, locale, now)
+            state.routine = routine
+            state.participant_names = {"guest": state.t("start.guest"), "kim": "김영희"}
+            state.paused = screen == "exercise"  # the footer's longest note, with the cue line above it
+            shown, problems, _ = problems_on(surface, fonts, state, now)
+            assert not problems, f"{name} on {shown} ({locale}): " + "; ".join(problems)
