@@ -8,10 +8,14 @@ SHARED ?= $(abspath ../shared)
 # Model files at hand (../shared/models) are used instead of downloading them.
 MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
 
-.PHONY: demo test test-boot system-deps venv models clean
+.PHONY: demo test test-boot system-deps test-deps venv models clean
 
 system-deps:
 	@bash deploy/system-deps.sh
+
+# The same, and the real browser the tests open the carer's report in.
+test-deps:
+	@bash deploy/system-deps.sh --test
 
 # The runtime packages (all `make demo` needs); the test tools on top for `make test`.
 $(STAMP): pyproject.toml
@@ -37,7 +41,7 @@ models: $(STAMP)
 demo: system-deps venv models
 	$(PY) -m common.cli demo --out out/demo
 
-test: system-deps $(TEST_STAMP) models
+test: test-deps $(TEST_STAMP) models
 	@# pytest exits 5 when it collected nothing: that must fail, not pass quietly.
 	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m "not boot" tests; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code

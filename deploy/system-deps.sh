@@ -2,7 +2,9 @@
 # System packages silvergym needs on Debian 12 / Ubuntu / Pi OS: a Python venv, Mosquitto (the
 # local MQTT broker), a font with Hangul, espeak-ng for voice cues, fontconfig to find the font.
 # Installs only what is missing, so a second run is quick. Needs root or sudo for the install.
-#   deploy/system-deps.sh [--boot]   (--boot: also debootstrap and systemd-nspawn for make test-boot)
+#   deploy/system-deps.sh [--test | --boot]
+#   --test: also Chromium, the real browser the carer's report is opened in by make test
+#   --boot: also debootstrap and systemd-nspawn for make test-boot
 set -euo pipefail
 
 missing=()
@@ -14,6 +16,9 @@ have fc-list || missing+=(fontconfig)
 if ! fc-list :lang=ko file 2>/dev/null | grep -q .; then missing+=(fonts-nanum); fi
 have espeak-ng || missing+=(espeak-ng)
 have openssl || missing+=(openssl)
+if [ "${1:-}" = "--test" ]; then
+  have chromium || missing+=(chromium)
+fi
 if [ "${1:-}" = "--boot" ]; then
   have debootstrap || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
   have systemd-nspawn || missing+=(systemd-container)

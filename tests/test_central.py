@@ -181,7 +181,7 @@ def test_report_writes_html_with_plots(tmp_path):
     import subprocess
     import sys
     done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
-                           "-o", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
+                           "-o", str(out), "--locale", "en"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 4
@@ -233,7 +233,7 @@ def test_the_timing_figures_travel_in_the_payload_and_reach_the_report(tmp_path)
     from common.central.report import render
 
     page = render("kim", [{**session_record(i, day=i), "summary": {**session_record(i)["summary"], "timing": timing}}
-                          for i in range(3)], [])
+                          for i in range(3)], [], "en")
     assert "0.71" in page and "0.64x" in page and page.count('src="data:image/png;base64,') == 5
 
 
@@ -441,7 +441,7 @@ def test_report_is_safe_on_any_stored_value(tmp_path):
     db.close()
     out = tmp_path / "report.html"
     done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
-                           "-o", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
+                           "-o", str(out), "--locale", "en"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "left out 3 stored session(s)" in done.stderr
     assert "3 sessions" in out.read_text(encoding="utf-8")
@@ -462,9 +462,9 @@ def test_the_timeline_travels_in_the_payload_and_the_report_plots_it(tmp_path):
     timelines = ["c" * 20 + "w" * 10 + "c" * 30, "cccnnn", ""]  # the last session has none (an older device)
     sessions = [{**session_record(i, day=i), "summary": {**session_record(i)["summary"], "timeline": t}}
                 for i, t in enumerate(timelines)]
-    page = render("kim", sessions, [])
-    assert "Accuracy second by second" in page and 'alt="timeline"' in page
+    page = render("kim", sessions, [], "en")
+    assert 'alt="Accuracy second by second"' in page
     assert page.count('src="data:image/png;base64,') == 5
     sessions[-1]["summary"]["timeline"] = timelines[0]
-    page = render("kim", sessions, [])
-    assert "best part 0:00–0:10 (100% correct), part to practise 0:20–0:30 (0% correct)" in page
+    page = render("kim", sessions, [], "en")
+    assert "the best part was 0:00–0:10 (100% right) and the part to practise 0:20–0:30 (0% right)" in page

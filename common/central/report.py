@@ -1,11 +1,15 @@
-"""`silvergym report PARTICIPANT [-o FILE]`: a self-contained HTML health report for carers.
+"""`silvergym report PARTICIPANT [-o FILE] [--locale ko|en]`: a self-contained HTML report for carers.
 
-Plots (matplotlib, embedded as PNG): score over time, per-joint accuracy, range-of-motion trend,
-repetitions per session; and a list of alerts.
+In one language (Korean by default; the words are in common/locales). A short plain-language
+reading first (what the score means, its trend, a left/right difference worth mentioning to a
+physiotherapist, falls), then charts (matplotlib, embedded as PNG) that read with one session
+or a year of them: score, accuracy per joint, range of motion, repetitions, the recent sessions
+second by second, tempo; and the alerts.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import datetime as dt
 import html
 import io
@@ -18,13 +22,24 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from common.texts import load_texts  # noqa: E402
 from common.timeline import best_and_worst, clock  # noqa: E402
 
+GOOD_SCORE = 70  # the score (and joint accuracy, %) the report and the TV call good
+TREND_POINTS = 5  # a score change smaller than this is "steady"
+RECENT = 5  # sessions the trend and the left/right difference are taken over
+ASYMMETRY_DEG = 10.0  # a left/right range-of-motion difference worth a physiotherapist's look:
+ASYMMETRY_SHARE = 0.2  # at least this many degrees and this share of the larger range
 
+
+@functools.cache
 def _use_hangul_font() -> None:
+    plt.rcParams["axes.unicode_minus"] = False  # Hangul fonts lack U+2212: a minus drawn as a box
     try:
         out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.TimeoutExpired):
@@ -46,41 +61,77 @@ def _day(unix: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(unix)
 
 
-def plots(sessions: list[dict]) -> dict[str, str]:
+def date_axis(ax, days: list[dt.datetime]) -> None:
+    """Dates along x that make sense for one session (a day either side, not matplotlib's
+    years) and for a year (months), written as numbers, which read in any language."""
+    first, last = min(days), max(days)
+    pad = max(dt.timedelta(days=1), (last - first) * 0.03)
+    ax.set_xlim(first - pad, last + pad)
+    shown_days = (last - first + 2 * pad).days
+    # Whole days only: matplotlib would tick every few hours around one session, each labelled the same.
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, shown_days // 7)) if shown_days <= 21
+                               else mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%d" if last - first < dt.timedelta(days=150) else "%Y/%m"))
+
+
+def score_figure(sessions: list[dict], t: dict):
     _use_hangul_font()
     days = [_day(s["started_unix"]) for s in sessions]
-    out = {}
     fig, ax = plt.subplots(figsize=(7, 3))
-    ax.plot(days, [s["summary"]["score"] for s in sessions], marker="o", color="#2e86de")
+    many = len(sessions) > 60
+    ax.plot(days, [s["summary"]["score"] for s in sessions], marker="." if many else "o",
+            lw=0.8 if many else 1.5, color="#2e86de")
+    ax.axhline(GOOD_SCORE, color="#2ecc71", lw=1, ls="--", label=t["report.good_line"])
     ax.set_ylim(0, 100)
-    ax.set_ylabel("점수 / score")
+    ax.set_ylabel(t["report.score_axis"])
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    out["score"] = _png(fig)
+    date_axis(ax, days)
+    return fig
 
-    joints = sorted({j for s in sessions for j in s["summary"]["joints"]})
-    fig, ax = plt.subplots(figsize=(7, 3))
+
+def plots(sessions: list[dict], t: dict) -> dict[str, str]:
+    _use_hangul_font()
+    days = [_day(s["started_unix"]) for s in sessions]
+    name = lambda joint: t.get(f"joint.{joint}", joint)  # noqa: E731
+    out = {"score": _png(score_figure(sessions, t))}
+
+    joints = sorted({j for s in sessions for j in s["summary"]["joints"]}, key=name)
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
     means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
-    ax.barh(joints, means, color=["#2ecc71" if m >= 70 else "#f1c40f" if m >= 40 else "#e74c3c" for m in means])
+    ax.barh([name(j) for j in joints], means,
+            color=["#2ecc71" if m >= GOOD_SCORE else "#f1c40f" if m >= 40 else "#e74c3c" for m in means])
+    for row, m in enumerate(means):
+        ax.text(min(m + 1, 92), row, f"{m:.0f}%", va="center", fontsize=8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("정확도 % / accuracy %")
+    ax.set_xlabel(t["report.joints_axis"])
     out["joints"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3))
-    rom_joints = sorted({j for s in sessions for j in s["summary"]["range_of_motion"]} & set(joints))
-    for j in rom_joints:
-        ax.plot(days, [s["summary"]["range_of_motion"].get(j, {}).get("range") for s in sessions], marker=".", label=j)
-    ax.set_ylabel("가동 범위 ° / range of motion °")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    out["rom"] = _png(fig)
+    rom_joints = sorted({j for s in sessions for j in s["summary"]["range_of_motion"]} & set(joints), key=name)
+    if rom_joints:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        for j in rom_joints:
+            ax.plot(days, [s["summary"]["range_of_motion"].get(j, {}).get("range") for s in sessions],
+                    marker="." if len(sessions) > 60 else "o", label=name(j))
+        ax.set_ylabel(t["report.rom_axis"])
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, ncol=2)
+        ax.grid(alpha=0.3)
+        date_axis(ax, days)
+        out["rom"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 2.5))
-    ax.bar(days, [s["summary"]["reps"] for s in sessions], width=0.6, color="#8e44ad")
-    ax.set_ylabel("반복 / reps")
-    fig.autofmt_xdate()
-    out["reps"] = _png(fig)
+    if any(s["summary"]["reps"] for s in sessions):
+        fig, ax = plt.subplots(figsize=(7, 2.5))
+        reps = [s["summary"]["reps"] for s in sessions]
+        if len(sessions) <= 31:
+            ax.bar(days, reps, width=0.6, color="#8e44ad")
+        else:  # a bar per session would be a hairline over a year
+            ax.plot(days, reps, ".", color="#8e44ad")
+            ax.set_ylim(bottom=0)
+        ax.set_ylabel(t["report.reps_axis"])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        date_axis(ax, days)
+        out["reps"] = _png(fig)
 
     timed = [(d, s["summary"]["timeline"]) for d, s in zip(days, sessions) if s["summary"].get("timeline")][-TIMELINES:]
     if timed:
@@ -90,22 +141,21 @@ def plots(sessions: list[dict]) -> dict[str, str]:
                 cells = [(second, 1) for second, c in enumerate(codes) if c == code]
                 if cells:
                     ax.broken_barh(cells, (row - 0.4, 0.8), color=color)
-        ax.set_yticks(range(len(timed)), [f"{d:%m-%d %H:%M}" for d, _ in timed], fontsize=7)
-        ax.set_xlabel("루틴 시작 후 초 / seconds into the routine (초록 정확 · 노랑 근접 · 빨강 틀림 · 회색 측정 안 됨)",
-                      fontsize=7)
+        ax.set_yticks(range(len(timed)), [f"{d:%m/%d %H:%M}" for d, _ in timed], fontsize=7)
+        ax.set_xlabel(t["report.timeline_axis"], fontsize=7)
         ax.set_xlim(0, max(len(c) for _, c in timed))
         out["timeline"] = _png(fig)
 
     paced = [(d, s["summary"]["timing"]) for d, s in zip(days, sessions) if s["summary"].get("timing")]
     if paced:
         fig, ax = plt.subplots(figsize=(7, 2.5))
-        ax.plot([d for d, _ in paced], [t["tempo_start"] for _, t in paced], marker="o", label="시작 / start")
-        ax.plot([d for d, _ in paced], [t["tempo_end"] for _, t in paced], marker="o", label="끝 / end")
+        ax.plot([d for d, _ in paced], [p["tempo_start"] for _, p in paced], marker="o", label=t["report.tempo_start"])
+        ax.plot([d for d, _ in paced], [p["tempo_end"] for _, p in paced], marker="o", label=t["report.tempo_end"])
         ax.axhline(1.0, color="#999", lw=0.8)
-        ax.set_ylabel("속도 (강사=1) / tempo")
+        ax.set_ylabel(t["report.tempo_axis"])
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-        fig.autofmt_xdate()
+        date_axis(ax, [d for d, _ in paced])
         out["tempo"] = _png(fig)
     return out
 
@@ -114,7 +164,49 @@ TIMELINES = 7  # the last week's sessions, a row each
 TIMELINE_COLORS = {"c": "#2ecc71", "n": "#f1c40f", "w": "#e74c3c", "-": "#aab4be"}
 
 
-def _timeline_section(last: dict, figs: dict) -> str:
+def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
+    """The plain-language reading a carer acts on: what the score means and where it is going,
+    a left/right difference worth mentioning to a physiotherapist, and the falls."""
+    scores = [s["summary"]["score"] for s in sessions]
+    said = [t["report.score_means"]]
+    if len(scores) == 1:
+        said.append(t["report.first_session"])
+    else:
+        recent = min(RECENT, len(scores) // 2)
+        before, after = (sum(part) / len(part) for part in (scores[-2 * recent:-recent], scores[-recent:]))
+        trend = "up" if after - before >= TREND_POINTS else "down" if before - after >= TREND_POINTS else "flat"
+        said.append(t[f"report.trend_{trend}"].format(before=before, after=after))
+    said.append(t["report.rom_means"])
+    said.extend(asymmetries(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
+    falls = [a for a in alerts if a.get("kind") == "fall"]
+    said.append(t["report.falls"].format(n=len(falls), last=f"{_day(falls[-1]['unix']):%Y-%m-%d}") if falls
+                else t["report.no_falls"])
+    return said
+
+
+def asymmetries(recent: list[dict], t: dict) -> list[str]:
+    """One sentence per left/right pair whose mean range of motion differs by ASYMMETRY_DEG and
+    ASYMMETRY_SHARE or more over the recent sessions."""
+    def mean_range(joint: str) -> float | None:
+        seen = [s["summary"]["range_of_motion"][joint]["range"] for s in recent
+                if isinstance(s["summary"]["range_of_motion"].get(joint), dict)
+                and s["summary"]["range_of_motion"][joint].get("range") is not None]
+        return sum(seen) / len(seen) if seen else None
+
+    said = []
+    joints = sorted({j[5:] for s in recent for j in s["summary"]["range_of_motion"] if j.startswith("left_")})
+    for joint in joints:
+        left, right = mean_range(f"left_{joint}"), mean_range(f"right_{joint}")
+        if left is None or right is None:
+            continue
+        gap = abs(left - right)
+        if gap >= ASYMMETRY_DEG and gap >= ASYMMETRY_SHARE * max(left, right):
+            smaller = f"left_{joint}" if left < right else f"right_{joint}"
+            said.append(t["report.asymmetry"].format(side=t.get(f"joint.{smaller}", smaller), deg=gap, n=len(recent)))
+    return said
+
+
+def _timeline_section(last: dict, figs: dict, t: dict) -> str:
     """Each recent session second by second, and where the latest went best and worst."""
     if "timeline" not in figs:
         return ""
@@ -122,51 +214,66 @@ def _timeline_section(last: dict, figs: dict) -> str:
     where = ""
     if parts:
         (b0, b1, best), (w0, w1, worst) = parts
-        where = (f"<p>최근 세션: 가장 잘한 구간 {clock(b0)}–{clock(b1)} (정확 {best:.0%}), 더 연습할 구간 "
-                 f"{clock(w0)}–{clock(w1)} (정확 {worst:.0%}) / latest session: best part {clock(b0)}–{clock(b1)} "
-                 f"({best:.0%} correct), part to practise {clock(w0)}–{clock(w1)} ({worst:.0%} correct).</p>")
-    return (f"""<h2>초 단위 정확도 / Accuracy second by second</h2>{where}"""
-            f"""<img alt="timeline" src="data:image/png;base64,{figs['timeline']}">""")
+        where = "<p>" + html.escape(t["report.timeline_parts"].format(
+            b0=clock(b0), b1=clock(b1), best=best, w0=clock(w0), w1=clock(w1), worst=worst)) + "</p>"
+    return _chart(t["report.timeline_chart"], "timeline", figs, where)
 
 
-def _tempo_section(last: dict, figs: dict) -> str:
+def _tempo_section(last: dict, figs: dict, t: dict) -> str:
     """Pace apart from form: the tempo against the instructor's at the start and end of each session."""
     if "tempo" not in figs:
         return ""
     timing = last.get("timing", {})
-    return (f"""<h2>운동 속도 / Tempo</h2><p>최근: 강사 속도의 {timing.get('tempo', 0):.2f}배, """
-            f"""평균 {timing.get('mean_lag_s', 0):.1f}초 늦게 / latest: {timing.get('tempo', 0):.2f}x the instructor's
-pace, {timing.get('mean_lag_s', 0):.1f} s behind on average (start {timing.get('tempo_start', 0):.2f}x, end
-{timing.get('tempo_end', 0):.2f}x).</p><img alt="tempo" src="data:image/png;base64,{figs['tempo']}">""")
+    latest = t["report.tempo_latest"].format(tempo=timing.get("tempo", 0), lag=timing.get("mean_lag_s", 0),
+                                             start=timing.get("tempo_start", 0), end=timing.get("tempo_end", 0))
+    return _chart(t["report.tempo_chart"], "tempo", figs, f"<p>{html.escape(latest)}</p>")
 
 
-def render(participant: str, sessions: list[dict], alerts: list[dict]) -> str:
+def _chart(heading: str, key: str, figs: dict, before: str = "") -> str:
+    if key not in figs:
+        return ""
+    return (f"<h2>{html.escape(heading)}</h2>{before}"
+            f'<img alt="{html.escape(heading)}" src="data:image/png;base64,{figs[key]}">')
+
+
+def render(participant: str, sessions: list[dict], alerts: list[dict], locale: str = "ko") -> str:
+    t = load_texts(locale)
     esc = html.escape
     if not sessions:
-        body = "<p>아직 기록된 운동이 없습니다. / No sessions recorded yet.</p>"
+        body = f"<p>{esc(t['report.no_sessions'])}</p>"
     else:
-        figs = plots(sessions)
+        figs = plots(sessions, t)
         last = sessions[-1]["summary"]
         first_day, last_day = _day(sessions[0]["started_unix"]), _day(sessions[-1]["started_unix"])
         avg = sum(s["summary"]["score"] for s in sessions) / len(sessions)
+        period = t["report.period_one" if len(sessions) == 1 else "report.period"].format(
+            n=len(sessions), first=f"{first_day:%Y-%m-%d}", last=f"{last_day:%Y-%m-%d}", avg=avg, latest=last["score"])
         rows = "".join(
-            f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(a['kind'])}</td><td>{esc(a.get('detail', ''))}</td></tr>"
-            for a in alerts) or "<tr><td colspan=3>없음 / none</td></tr>"
+            f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
+            f"</td><td>{esc(t.get('report.what.' + str(a['kind']), a.get('detail', '')))}</td></tr>"
+            for a in alerts) or f"<tr><td colspan=3>{esc(t['report.no_alerts'])}</td></tr>"
+        said = "".join(f"<li>{esc(line)}</li>" for line in reading(sessions, alerts, t))
+        reps = _chart(t["report.reps_chart"], "reps", figs) or \
+            f"<h2>{esc(t['report.reps_chart'])}</h2><p>{esc(t['report.no_reps'])}</p>"
         body = f"""
-<p>{len(sessions)} sessions, {first_day:%Y-%m-%d} – {last_day:%Y-%m-%d}. Average score {avg:.0f};
-latest {last['score']:.0f} with {last['reps']} repetitions.</p>
-<h2>점수 추이 / Score over time</h2><img alt="score" src="data:image/png;base64,{figs['score']}">
-<h2>관절별 정확도 / Accuracy per joint</h2><img alt="joints" src="data:image/png;base64,{figs['joints']}">
-<h2>가동 범위 추이 / Range of motion</h2><img alt="range of motion" src="data:image/png;base64,{figs['rom']}">
-<h2>반복 횟수 / Repetitions</h2><img alt="reps" src="data:image/png;base64,{figs['reps']}">{_timeline_section(last, figs)}
-{_tempo_section(last, figs)}
-<h2>알림 / Alerts</h2><table><tr><th>time</th><th>kind</th><th>detail</th></tr>{rows}</table>"""
-    return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8">
-<title>silvergym 건강 리포트 – {esc(participant)}</title>
-<style>body{{font-family:'Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;color:#222}}
-img{{max-width:100%}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head>
-<body><h1>운동 건강 리포트 / Exercise health report: {esc(participant)}</h1>{body}
-<p style="color:#777">silvergym · generated {dt.datetime.now():%Y-%m-%d %H:%M}</p></body></html>
+<p>{esc(period)}</p>
+<h2>{esc(t['report.reading'])}</h2><ul class="reading">{said}</ul>
+{_chart(t['report.score_chart'], 'score', figs)}
+{_chart(t['report.joints_chart'], 'joints', figs)}
+{_chart(t['report.rom_chart'], 'rom', figs)}
+{reps}{_timeline_section(last, figs, t)}
+{_tempo_section(last, figs, t)}
+<h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}</th><th>{esc(t['report.alert_kind'])}</th>
+<th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
+    title = t["report.title"].format(name=participant)
+    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
+<title>{esc(title)}</title>
+<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
+color:#222;font-size:17px;line-height:1.6}} img{{max-width:100%}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4em}}</style></head>
+<body><h1>{esc(title)}</h1>{body}
+<p style="color:#666">{esc(generated)}</p></body></html>
 """
 
 
@@ -213,7 +320,7 @@ def run(args) -> int:
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
-    page = render(args.participant, usable, [a for a in alerts if _finite_time(a.get("unix"))])
+    page = render(args.participant, usable, [a for a in alerts if _finite_time(a.get("unix"))], args.locale)
     tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from common import config as configuration
+from common.texts import LOCALES
 
 # The process table: service name -> module with main(ctx).
 PROCESSES = {
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("participant", help="participant id as the devices send it")
     sp.add_argument("-o", "--output", default="", help="HTML file to write (default report_<participant>.html)")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
+    sp.add_argument("--locale", choices=LOCALES, default="ko", help="language of the report (default ko)")
     sp.add_argument("--config", help="TOML config file (its [collector] section)")
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key (repeatable)")
@@ -307,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("screenshots", help="render every TV screen to PNG files (headless)")
     sp.add_argument("--out", default="docs/screens", help="folder for the PNG files")
-    sp.add_argument("--locale", default="ko", choices=["ko", "en"], help="screen language")
+    sp.add_argument("--locale", default="ko", choices=LOCALES, help="screen language")
     sp.set_defaults(func=cmd_screenshots)
 
     sp = sub.add_parser("models", help="list or fetch pose models")

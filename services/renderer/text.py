@@ -1,16 +1,10 @@
 """Locale strings and a font that really draws Hangul."""
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 import pygame
 
 from common.fonts import FontError, draws_hangul, find_font  # noqa: F401  (the renderer's font API)
-
-
-def load_texts(locale: str) -> dict[str, str]:
-    return json.loads(resources.files("common").joinpath("locales").joinpath(f"{locale}.json").read_text(encoding="utf-8"))
+from common.texts import load_texts  # noqa: F401  (the renderer's text API)
 
 
 class Fonts:

@@ -1,0 +1,178 @@
+"""[people] The carer's report, in Korean (English with --locale en), opened in a real browser.
+
+Chromium from Debian's packages (make test installs it) loads each report and screenshots it;
+the words are checked as the browser parsed them (--dump-dom). Two participants' stores: a first
+session only, and a year of sessions with a left knee that moves less and two falls.
+
+To write the screenshots into docs/ (docs/report_ko.png, report_en.png,
+report_first_session_ko.png) and docs/report_sample.html:
+    SILVERGYM_WRITE_REPORT=1 .venv/bin/python -m pytest tests/test_report.py
+"""
+from __future__ import annotations
+
+import html.parser
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import matplotlib.dates as mdates
+import numpy as np
+import pytest
+
+from common.central.collector import Store
+from common.central.report import render, score_figure
+from common.texts import load_texts
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+DAY = 86400.0
+START = 1.7e9
+
+
+def session(i: int, day: float, score: float, left_knee: float, right_knee: float, reps: int = 6) -> dict:
+    return {"session_id": f"session-{i:04d}-xxxxxxxx", "participant": "kim", "routine": "squat",
+            "started_unix": START + day * DAY, "ended_unix": START + day * DAY + 40,
+            "summary": {"score": score, "frames": 400, "frames_scored": 390, "reps": reps,
+                        "joints": {"left_knee": 0.62, "right_knee": 0.81, "left_hip": 0.77, "right_hip": 0.79,
+                                   "trunk_lean": 0.35},
+                        "range_of_motion": {"left_knee": {"min": 120, "max": 120 + left_knee, "range": left_knee},
+                                            "right_knee": {"min": 95, "max": 95 + right_knee, "range": right_knee}},
+                        "timeline": "c" * 8 + "n" * 3 + "w" * 4 + "c" * 20 + "-" * 2 + "c" * 3}}
+
+
+def a_year() -> tuple[list[dict], list[dict]]:
+    """150 sessions over a year, scores rising from ~55 to ~85; the left knee moves ~30 degrees
+    less than the right; two falls."""
+    rng = random.Random(7)
+    sessions = [session(i, i * 365 / 150, min(100.0, 55 + i * 0.2 + rng.uniform(-6, 6)),
+                        left_knee=45 + rng.uniform(-4, 4), right_knee=75 + rng.uniform(-4, 4)) for i in range(150)]
+    alerts = [{"alert_id": f"a{k}", "participant": "kim", "kind": "fall", "detail": "sudden drop of the hips",
+               "unix": START + day * DAY} for k, day in enumerate((100.0, 300.0))]
+    return sessions, alerts
+
+
+class Words(html.parser.HTMLParser):
+    """The page's visible words (no tags, no attribute values such as the embedded PNGs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.words: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.words.append(data.strip())
+
+
+def visible_words(page: str) -> str:
+    parser = Words()
+    parser.feed(page)
+    return " ".join(parser.words)
+
+
+def browser(*args: str) -> subprocess.CompletedProcess:
+    # --no-sandbox: the tests may run as root (CI), where Chromium's sandbox refuses to start.
+    return subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           *args], capture_output=True, text=True, timeout=180)
+
+
+def screenshot(page: Path, out: Path) -> np.ndarray:
+    """The whole report as Chromium draws it at 1000 px wide, the empty space under it cut."""
+    done = browser("--window-size=1000,6000", f"--screenshot={out}", page.as_uri())
+    assert out.exists(), f"Chromium wrote no screenshot: {done.stderr[-500:]}"
+    picture = cv2.imread(str(out))
+    rows = np.flatnonzero((picture < 245).any(axis=(1, 2)))
+    picture = picture[:rows.max() + 30]
+    cv2.imwrite(str(out), picture, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return picture
+
+
+def test_one_session_gets_a_dated_axis_of_days_not_years():
+    t = load_texts("ko")
+    fig = score_figure([session(0, 0.0, 61.0, 60, 62)], t)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+    lo, hi = (mdates.num2date(v) for v in ax.get_xlim())
+    print(f"one session: x axis {lo:%Y-%m-%d} to {hi:%Y-%m-%d}, ticks {labels}")
+    assert (hi - lo).days <= 3 and len(labels) == len(set(labels)) >= 2
+    assert all(re.fullmatch(r"\d\d/\d\d", label) for label in labels)
+
+
+def test_the_reading_says_what_the_score_means_where_it_goes_and_what_to_mention():
+    sessions, alerts = a_year()
+    ko = visible_words(render("김영희", sessions, alerts, "ko"))
+    assert "100점 만점" in ko and "점수가 올라가고 있습니다" in ko
+    assert "왼쪽 무릎의 움직임이 반대쪽보다" in ko and "물리치료사" in ko
+    assert "넘어짐 알림이 2번" in ko
+    en = visible_words(render("Kim", sessions, alerts, "en"))
+    assert "The score is going up" in en and re.search(r"Left knee: (2[6-9]|3[0-4])° less movement", en)
+    # A falling score asks the carer to check; equal sides and no falls say so.
+    falling = [session(i, i, 80 - 3 * i, 60, 62) for i in range(8)]
+    words = visible_words(render("김영희", falling, [], "ko"))
+    assert "점수가 내려가고 있습니다" in words and "큰 차이는 없습니다" in words and "넘어짐 알림은 없었습니다" in words
+    # A hold exercise counts no repetitions: said in words, no empty chart.
+    held = [session(i, i, 70, 60, 62, reps=0) for i in range(3)]
+    page = render("김영희", held, [], "ko")
+    assert "횟수를 세지 않는" in visible_words(page) and 'alt="반복 횟수"' not in page
+
+
+@needs_browser
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_report_reads_in_one_language_in_a_real_browser(tmp_path, locale):
+    """`silvergym report` on a real store, opened in Chromium: every chart drawn, the words in
+    the one language asked for (no joint identifiers, no English in the Korean report)."""
+    sessions, alerts = a_year()
+    store = Store(str(tmp_path / "central.db"))
+    for s in sessions:
+        store.save("center1", "pi7", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    for a in alerts:
+        store.save("center1", "pi7", "alert", {"msg_id": f"alert-{a['alert_id']}-xxxx", **a}, 0.0)
+    store.close()
+    page = tmp_path / f"report_{locale}.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(page), "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    dom = browser("--dump-dom", page.as_uri()).stdout
+    words = visible_words(dom)
+    assert f'lang="{locale}"' in dom and dom.count("data:image/png;base64,") == 5  # score, joints, range, reps, timeline
+    assert not re.search(r"\b(left|right)_\w+|trunk_\w+|\bNaN\b", words), words
+    if locale == "ko":
+        english = set(re.findall(r"\b[A-Za-z]{3,}\b", words)) - {"kim", "silvergym"}  # the id and the product
+        assert not english, f"English words in the Korean report: {english}"
+        assert "150번 운동했습니다" in words and "왼쪽 무릎" in words
+    else:
+        assert not re.search(r"[\uac00-\ud7a3]", words.replace("김영희", "")), "Hangul in the English report"
+    shot = screenshot(page, tmp_path / f"report_{locale}.png")
+    colours = {tuple(c) for c in shot[::4, ::4].reshape(-1, 3)}
+    print(f"{locale}: {len(words)} characters of text, screenshot {shot.shape[1]}x{shot.shape[0]} px, "
+          f"{len(colours)} colours")
+    assert shot.shape[0] > 2000  # the five charts take their height: a broken image would not
+    if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
+        shutil.copy(tmp_path / f"report_{locale}.png", REPO / "docs" / f"report_{locale}.png")
+        if locale == "ko":
+            shutil.copy(page, REPO / "docs" / "report_sample.html")
+
+
+@needs_browser
+def test_a_first_session_report_in_the_browser(tmp_path):
+    page = tmp_path / "first.html"
+    page.write_text(render("김영희", [session(0, 0.0, 61.0, 58, 62)], [], "ko"), encoding="utf-8")
+    words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+    assert "처음 운동했습니다" in words and "첫 기록입니다" in words
+    shot = screenshot(page, tmp_path / "first.png")
+    assert shot.shape[0] > 1200
+    if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
+        shutil.copy(tmp_path / "first.png", REPO / "docs" / "report_first_session_ko.png")
