@@ -17,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent, silent_broker
@@ -137,9 +138,10 @@ class Link:
 RESEND_MAX_S = 600.0
 
 
-def pump(link: Link, spool: Spool, now: float | None = None) -> int:
+def pump(link: Link, spool: Spool, now: float | None = None, on_ack=None) -> int:
     """Delete what is acknowledged (by the collector, or with delete_on = "puback" by the
-    broker); send what is spooled and not awaiting an acknowledgement. Returns records sent."""
+    broker); send what is spooled and not awaiting an acknowledgement. Returns records sent.
+    on_ack(msg_id, result) hears each of the collector's acknowledgements (the TV's Delivery)."""
     now = time.monotonic() if now is None else now
     end_to_end = link.cfg.delete_on == "ack"
     while True:
@@ -158,8 +160,10 @@ def pump(link: Link, spool: Spool, now: float | None = None) -> int:
         if result == "rejected":
             link.log.error("the central collector rejected record %s and will never store it (see its log); "
                            "removed from the spool", msg_id)
-        spool.delete(msg_id)
+        spool.delete(msg_id)  # "notified" comes after "stored": nothing left to delete then
         link.awaiting.pop(msg_id, None)
+        if on_ack is not None:
+            on_ack(msg_id, result)
     if not link.connected:
         return 0
     if link.reconnected:  # the broker may have lost what it had: send everything unacknowledged again
@@ -212,6 +216,11 @@ def main(ctx: ServiceContext) -> int:
     latest_health: dict = {}
     next_health = 0.0
     spool_trouble = RateLimitedLog(every_s=30.0)
+
+    def delivered(msg_id: str, result: str) -> None:
+        if result in messages.DELIVERY_RESULTS and 0 < len(msg_id) <= 128:
+            pub.publish(messages.Delivery(seq=pub.next_seq("delivery"), t_capture_ns=time.monotonic_ns(),
+                                          msg_id=msg_id, result=result))
     try:
         while not ctx.stop.is_set():
             # Session/Alert events only wake us: their records are already in the spool.
@@ -220,7 +229,7 @@ def main(ctx: ServiceContext) -> int:
                     latest_health[msg.service] = msg
             now = time.monotonic()
             try:
-                sent = pump(link, spool)
+                sent = pump(link, spool, on_ack=delivered)
                 if now >= next_health:
                     link.send_health(health_payload(latest_health, spool.depth()))
                     next_health = now + cfg.health_every_s

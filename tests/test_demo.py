@@ -36,6 +36,10 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
     assert "a real person doing 5 squats" in done.stdout + done.stderr
     shots = sorted((out / "screens").glob("*_exercise_t*.png"))
     assert shots
+    # [people] The snapshots fall on different moments of the 5 s squat cycle, not all on one pose.
+    phases = sorted({round(float(p.stem.split("_t")[-1]) % 5.0, 1) for p in shots})
+    print(f"{len(shots)} exercise snapshots at {len(phases)} different moments of the 5 s cycle: {phases}")
+    assert len(phases) >= min(3, len(shots))
     # The participant panel (right half) holds the clip's pixels, not a drawing: its picture matches
     # one of the clip's frames, mirrored and scaled as the renderer shows it.
     cap = cv2.VideoCapture(str(clip))
@@ -47,7 +51,7 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
         frames.append(f)
     screen = cv2.imread(str(shots[-1]))
     h, w = screen.shape[:2]
-    from services.renderer.screen import exercise_panels
+    from services.renderer.screen import exercise_panels, picture_box
 
     def nearest_frame(box) -> tuple[float, int]:
         box_x, box_y, box_w, box_h = box
@@ -59,7 +63,7 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
         errors = [np.abs(cv2.flip(cv2.resize(f, size), 1)[5:-5, 5:-5].astype(int) - shown).mean() for f in frames]
         return min(errors), int(np.argmin(errors))
 
-    instructor_panel, participant_panel = exercise_panels(w, h, max(12, h // 36))
+    instructor_panel, participant_panel = (picture_box(panel, h) for panel in exercise_panels(w, h))
     error, frame = nearest_frame(participant_panel)
     print(f"participant panel vs the nearest clip frame: mean |diff| {error:.1f} of 255 (frame {frame})")
     assert error < 25, "the participant panel does not show the clip"

@@ -92,7 +92,7 @@ ROGUE_TOPICS = {
     "inference": ["pose", "health"],
     "scoring": ["score", "session", "alert", "health"],
     "renderer": ["control", "health"],
-    "uplink": ["health"],
+    "uplink": ["delivery", "health"],
 }
 # Who counts a bad message from each publisher (its subscribers' Health.malformed).
 CONSUMERS = {"camera": ["inference", "renderer"], "inference": ["scoring", "renderer"],
@@ -130,6 +130,7 @@ def valid_message(topic: str):
                                     started_unix=1.0, summary={"score": 50.0, "reps": 2, "joints": {"a": 0.5}}),
         "alert": messages.Alert(**base, alert_id="a", session_id="s", kind="fall", detail="d", unix=1.0),
         "control": messages.Control(**base, command="participant", participant="x"),
+        "delivery": messages.Delivery(**base, msg_id="a1", result="notified"),
         "health": messages.Health(**base, service="camera", fps=1.0, latency_p50_ms=1.0, latency_p95_ms=1.0,
                                   dropped=0, malformed=0),
     }[topic]

@@ -140,3 +140,45 @@ def test_no_carer_is_sent_stale_or_repeated_alerts_and_the_address_is_not_stored
     title, body = message(alert(2), "c", "d")
     assert "확인해 주세요" in body and "check on them" in body
     store.close()
+
+
+@needs_broker
+def test_the_device_hears_the_alert_was_stored_and_a_carer_told(tmp_path, processes):
+    """[people] What the TV says about an alert comes from the central side: the real uplink
+    sends a spooled alert through Mosquitto to the collector, which stores it, acknowledges it,
+    notifies the carer's webhook and says so; the uplink puts each word on the bus as a
+    Delivery (the renderer's input), read here from a real ZeroMQ subscriber."""
+    import zmq
+
+    from common.bus.sockets import Subscriber
+    from common.config import load
+    from common.spool import Spool
+
+    hook = Webhook()
+    hook.down = False
+    with LocalBroker(workdir=str(tmp_path / "broker")) as broker:
+        text = config_text(tmp_path, broker.port, extra_collector=f"carers = {json.dumps([hook.url])}\n")
+        procs = processes(text)
+        zctx = zmq.Context()
+        bus = Subscriber(zctx, load(str(tmp_path / "silvergym.toml")).bus.all_endpoints(), ["delivery"])
+        heard: list[tuple[str, str]] = []
+        try:
+            procs.start_command("collector", ["collect"])
+            wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+            record = {**{k: v for k, v in alert(7).items() if k != "msg_id"}, "alert_id": "fall-0007-2b9e61c4"}
+            Spool(tmp_path / "spool.db").put(record["alert_id"], "alert", record)  # what scoring does
+            procs.start("uplink")
+
+            def listen() -> bool:
+                heard.extend((m.msg_id, m.result) for m in bus.receive(timeout_ms=100))
+                return ("fall-0007-2b9e61c4", "notified") in heard
+
+            wait_for(listen, 30, what="the uplink's Delivery saying a carer was told")
+            print(f"\ndeliveries heard on the bus: {heard}; webhook got {len(hook.bodies)}")
+            assert heard.index(("fall-0007-2b9e61c4", "stored")) < heard.index(("fall-0007-2b9e61c4", "notified"))
+            assert len(hook.bodies) == 1 and "fall-0007-2b9e61c4" in hook.bodies[0]["message"]
+        finally:
+            bus.close()
+            zctx.term()
+            procs.stop_all()
+            hook.close()

@@ -319,3 +319,52 @@ def test_a_squat_is_drawn_from_the_side_so_its_bent_knees_read_as_bent(canvas):
     draw(surface, fonts, state, now)
     colours = {tuple(c) for c in pygame.surfarray.array3d(surface).reshape(-1, 3)}
     assert INSTRUCTOR_FAR in colours
+
+
+def test_the_alert_screen_says_only_what_really_happened_to_the_alert(canvas):
+    """The TV never claims more than the central side said: sending, at the centre (the
+    collector stored it), a carer told (the collector's "notified"), or not sent. News about
+    another alert is ignored; a carer told is not undone by a late "stored"; the news that a
+    carer was told is spoken once."""
+    from common.bus import messages
+    from services.renderer import absorb, speak
+    from services.renderer.screen import alert_news
+
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("exercise", "ko", now)
+    alert = messages.Alert(seq=1, t_capture_ns=0, alert_id="fall-1", session_id="s", kind="fall", detail="", unix=0.0)
+    absorb(s, alert, now)
+
+    def delivery(msg_id, result):
+        absorb(s, messages.Delivery(seq=2, t_capture_ns=0, msg_id=msg_id, result=result), now)
+
+    def shown() -> list[str]:
+        fonts.drawn = []
+        assert draw(surface, fonts, s, now) == "alert"
+        words, fonts.drawn = [d.words for d in fonts.drawn], None
+        return words
+
+    said = []
+
+    class Recorder:
+        def say(self, words, urgent=False):
+            said.append(words)
+
+    assert alert_news(s) == "alert.sending" and s.t("alert.sending") in " ".join(shown())
+    delivery("some-session", "stored")
+    assert alert_news(s) == "alert.sending"
+    delivery("fall-1", "stored")
+    assert s.t("alert.at_center") in " ".join(shown())
+    speak(Recorder(), s, "alert", "exercise")
+    assert said == [s.t("alert.body")]
+    delivery("fall-1", "notified")
+    assert s.t("alert.carer_told") in " ".join(shown())
+    delivery("fall-1", "duplicate")  # a resend answered later: the carer was still told
+    assert alert_news(s) == "alert.carer_told"
+    for _ in range(3):
+        speak(Recorder(), s, "alert", "alert")
+    assert said == [s.t("alert.body"), s.t("alert.carer_told")]
+    absorb(s, messages.Alert(seq=3, t_capture_ns=0, alert_id="fall-2", session_id="s", kind="fall", detail="",
+                             unix=1.0), now)
+    assert alert_news(s) == "alert.sending"  # a new alert starts from what is known of it: nothing yet

@@ -147,7 +147,22 @@ class Control:
     participant: str = ""
 
 
-MESSAGE_TYPES: dict[str, type] = {t.TOPIC: t for t in (Frame, Pose, Score, Session, Alert, Health, Control)}
+@dataclass(frozen=True)
+class Delivery:
+    """What the central side said about a session or alert the uplink sent: the TV tells the
+    senior what really happened to a fall alert (docs/mqtt.md, the `ack` topic)."""
+
+    TOPIC: ClassVar[str] = "delivery"
+    seq: int
+    t_capture_ns: int
+    msg_id: str  # the record's id: a session_id or an alert_id
+    result: str  # one of DELIVERY_RESULTS
+
+
+# stored / duplicate: the collector has it; rejected: it never will; notified: a carer was told.
+DELIVERY_RESULTS = ("stored", "duplicate", "rejected", "notified")
+
+MESSAGE_TYPES: dict[str, type] = {t.TOPIC: t for t in (Frame, Pose, Score, Session, Alert, Health, Control, Delivery)}
 
 # Anything larger is dropped before decoding: a frame header or a Session summary is a few kB.
 MAX_HEADER_BYTES = 256 * 1024
@@ -337,6 +352,8 @@ def _check_values(topic: str, msg) -> None:
             raise MalformedMessage(f"session: summary timeline must be at most {MAX_SECONDS} of c/n/w/-")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
+    if topic == "delivery" and (msg.result not in DELIVERY_RESULTS or not 0 < len(msg.msg_id) <= 128):
+        raise MalformedMessage(f"delivery: result must be one of {', '.join(DELIVERY_RESULTS)} and msg_id 1-128 characters")
     if topic == "health" and (msg.service not in HEALTH_SENDERS or len(msg.state) > 32 or len(msg.backend) > 32):
         # Consumers keep one entry per sender (and the uplink forwards them): only known senders,
         # short states, so a stray publisher cannot grow them without bound.

@@ -30,6 +30,7 @@ TOPICS: dict[str, Topic] = {
         Topic("session", "scoring", 0.0, latest_only=False),
         Topic("alert", "scoring", 0.0, latest_only=False),
         Topic("control", "renderer", 0.0, latest_only=False),
+        Topic("delivery", "uplink", 0.0, latest_only=False),
         # Every service publishes its own health on its own endpoint.
         Topic("health", "*", 0.5, latest_only=False),
     )

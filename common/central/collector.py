@@ -113,7 +113,8 @@ def check_bounds(value, where: str = "", depth: int = 0) -> None:
 
 def ack_payload(msg_id: str, result: str) -> str:
     """The acknowledgement a device waits for before it deletes a record: result is "stored",
-    "duplicate" (stored before) or "rejected" (will never be stored; do not send it again)."""
+    "duplicate" (stored before) or "rejected" (will never be stored; do not send it again); for
+    an alert, later "notified" once a carer was told (once per carer)."""
     return json.dumps({"msg_id": msg_id, "result": result})
 
 
@@ -245,6 +246,8 @@ class Collector:
         from common.config import mqtt_client
 
         self.cfg, self.store, self.notifier = cfg, store, notifier
+        if notifier is not None:  # the device (and its TV) hears when a carer was told of its alert
+            notifier.on_sent = lambda site, device, msg_id: self._ack(site, device, msg_id, "notified")
         self.stored = self.duplicates = self.rejected = self.failed = 0
         self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect

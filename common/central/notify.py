@@ -44,9 +44,10 @@ def message(alert: dict, site: str, device: str) -> tuple[str, str]:
 
 
 class Notifier:
-    def __init__(self, store, carers: list[str], within_h: float = 24.0, send=None):
+    def __init__(self, store, carers: list[str], within_h: float = 24.0, send=None, on_sent=None):
         self.store, self.carers, self.within_s = store, list(carers), within_h * 3600.0
         self.send = send or self._apprise
+        self.on_sent = on_sent  # on_sent(site, device, msg_id): a carer was told (the device hears it)
         self.sent = self.failed = 0
         self.wake = threading.Event()
         self._retry: dict[tuple, tuple[float, float]] = {}  # (alert, carer) -> (next try, wait)
@@ -102,6 +103,8 @@ class Notifier:
                 self._retry.pop(key, None)
                 self.sent += 1
                 log.info("alert %s sent to carer %s", alert.get("alert_id", msg_id), carer)
+                if self.on_sent is not None:
+                    self.on_sent(site, device, msg_id)
                 continue
             self.failed += 1
             self._retry[key] = (now + wait, min(wait * 2, RETRY_MAX_S))

@@ -79,7 +79,7 @@ def main(ctx: ServiceContext) -> int:
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
     participants = ["guest", *ctx.config.participants]
     # Every Score is read (each fills its second of the accuracy strip); pictures latest-only.
-    inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "health"],
+    inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "delivery", "health"],
                        latest_only={"frame", "pose"})
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)
@@ -153,7 +153,13 @@ def absorb(state, msg, now: float) -> None:
         if msg.event == "start" and msg.participant:
             state.participant = msg.participant  # who scoring scores (the routine follows: show_participants_routine)
     elif msg.TOPIC == "alert":
+        if state.alert is None or state.alert.alert_id != msg.alert_id:
+            state.alert_delivery = ""
         state.alert, state.alert_at = msg, now
+    elif msg.TOPIC == "delivery":
+        # About the alert on screen: a carer told is news that stays; nothing goes back to "sending".
+        if state.alert is not None and msg.msg_id == state.alert.alert_id and state.alert_delivery != "notified":
+            state.alert_delivery = msg.result
     elif msg.TOPIC == "health":
         state.health[msg.service] = msg
         if msg.service == "camera":
@@ -213,16 +219,29 @@ def enter(state) -> dict:
 
 
 def speak(voice, state, screen: str, last_screen: str) -> None:
-    if screen == "start" and last_screen != "start":  # what to do and the safety advice, before it starts
+    if screen == "alert":
+        speak_alert(voice, state, entering=last_screen != "alert")
+    elif screen == "start" and last_screen != "start":  # what to do and the safety advice, before it starts
         voice.say(state.routine.description.get(state.texts.get("_locale", "ko"), ""))
-    elif screen == "alert" and last_screen != "alert":
-        voice.say(state.t("alert.body"), urgent=True)
     elif screen == "exercise" and last_screen == "countdown":
         voice.say(state.t("voice.go"), urgent=True)
     elif screen == "summary" and last_screen != "summary":
         voice.say(state.t("voice.done"), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
         voice.say(state.t(state.score.guidance))
+
+
+def speak_alert(voice, state, entering: bool) -> None:
+    """The question when the alert appears; then, once, the news that matters to a person on
+    the floor: a carer was told, or the alert could not be sent."""
+    from services.renderer.screen import alert_news
+
+    if entering:
+        voice.say(state.t("alert.body"), urgent=True)
+        state.alert_said = ""
+    if state.alert_delivery in ("notified", "rejected") and state.alert_said != state.alert_delivery:
+        voice.say(state.t(alert_news(state)), urgent=True)
+        state.alert_said = state.alert_delivery
 
 
 def screenshots(out_dir: str, locale: str = "ko", size: tuple[int, int] = (1280, 720)) -> list[Path]:

@@ -108,15 +108,17 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
             started_unix=0.0, summary={"score": 86.0, "reps": 7, "timeline": SAMPLE_TIMELINE, "joints": {
                 "left_shoulder": 0.82, "right_shoulder": 0.91, "left_elbow": 0.55, "right_elbow": 0.35}})
-    elif screen == "alert":
+    elif screen in ("alert", "alert_carer_told"):
         s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
                                  detail="", unix=0.0)
         s.alert_at = now
+        s.alert_delivery = "notified" if screen == "alert_carer_told" else ""
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "looking", "camera_starting", "camera_lost",
-           "summary", "alert")
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "looking", "camera_starting",
+           "camera_lost", "summary", "alert", "alert_carer_told")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
-# exercise screen with a routine built from a video; the side figure, with a routine seen from the side).
-SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise"}
+# exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
+# the alert once the central side said a carer was told).
+SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "alert_carer_told": "alert"}

@@ -68,6 +68,8 @@ class ScreenState:
     session_at: float = -1e9
     alert: messages.Alert | None = None
     alert_at: float = -1e9
+    alert_delivery: str = ""  # what the central side said of that alert (messages.Delivery.result)
+    alert_said: str = ""  # the alert news already spoken
     camera_state: str = "unknown"
     backend: str = ""
     fps: float = 0.0
@@ -114,7 +116,7 @@ def content_key(s: ScreenState, now: float) -> tuple:
     screen = which_screen(s, now)
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
     moving = routine_time(s, now) if screen in MOVING_SCREENS else None
-    return (screen, seqs, moving, s.camera_state, s.backend, round(s.fps), s.paused, s.participant)
+    return (screen, seqs, moving, s.camera_state, s.backend, round(s.fps), s.paused, s.participant, s.alert_delivery)
 
 
 def routine_time(s: ScreenState, now: float) -> float:
@@ -425,6 +427,13 @@ def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         pygame.draw.rect(surface, INSTRUCTOR_BLUE, done, border_radius=8)
 
 
+def alert_news(s: ScreenState) -> str:
+    """What really happened to the alert, as far as the TV has heard (never more): sending,
+    at the centre, a carer told, or not sent."""
+    return {"stored": "alert.at_center", "duplicate": "alert.at_center", "notified": "alert.carer_told",
+            "rejected": "alert.not_sent"}.get(s.alert_delivery, "alert.sending")
+
+
 def footer_note(s: ScreenState) -> str:
     """The footer's words: empty while all is well (the senior needs no fps or model names);
     in plain words what is unusual otherwise."""
@@ -454,7 +463,8 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
     surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
     line_w = max(4, h // 120)
     if screen == "alert":
-        message_screen(surface, fonts, s, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE)], w, h, ALERT_BG)
+        message_screen(surface, fonts, s, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE),
+                                           (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, s, [(s.t(key), CUE)], w, h)
