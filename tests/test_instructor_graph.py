@@ -25,7 +25,15 @@ import pytest
 
 from common.coach import routine as routines
 from common.timeline import VerdictTimeline
-from services.renderer.screen import exercise_panels, fit, strip_cell, strip_color, strip_rect, summary_strip_rect
+from services.renderer.screen import (
+    exercise_panels,
+    fit,
+    picture_box,
+    strip_cell,
+    strip_color,
+    strip_rect,
+    summary_strip_rect,
+)
 from tests.conftest import media_file, wait_for
 from tests.test_alignment_real import slowed_copy
 from tests.graph import Observer, core_model, graph_config
@@ -117,8 +125,7 @@ def test_the_tv_plays_the_instructors_video_on_the_routine_clock_pauses_it_and_f
 
     shown = snapshots(shots)
     w_h = cv2.imread(str(shown[0][3])).shape[1::-1]
-    unit = max(12, w_h[1] // 36)
-    left = exercise_panels(*w_h, unit)[0]
+    left = picture_box(exercise_panels(*w_h)[0], w_h[1])
     fps = routine.video.fps
 
     # 1. The instructor panel is the video's frame at the routine time of the snapshot.
@@ -155,7 +162,7 @@ def test_the_tv_plays_the_instructors_video_on_the_routine_clock_pauses_it_and_f
     # 3. The strip: every second finished half a second before a snapshot has the colour of the
     # verdict most of that second's Score messages carried.
     codes = heard.codes()
-    box = strip_rect(*w_h, unit)
+    box = strip_rect(*w_h)
     seconds = int(np.ceil(routine.duration_s))
     cells = 0
     for _, screen, t, path in shown:
@@ -170,7 +177,7 @@ def test_the_tv_plays_the_instructors_video_on_the_routine_clock_pauses_it_and_f
     summary_shot = next(p for _, screen, _, p in shown if screen == "summary")
     timeline = end.summary["timeline"]
     picture = cv2.cvtColor(cv2.imread(str(summary_shot)), cv2.COLOR_BGR2RGB)
-    box = summary_strip_rect(*w_h, unit)
+    box = summary_strip_rect(*w_h)
     on_screen = [tuple(int(v) for v in picture[c.centery, c.centerx])
                  for c in (strip_cell(box, i, len(timeline)) for i in range(len(timeline)))]
     print(f"strip: {cells} finished-second cells in the exercise snapshots match the Score messages; "

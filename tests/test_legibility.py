@@ -96,7 +96,7 @@ def test_every_screen_reads_from_the_sofa(tv, locale):
     smallest = []
     for name in SCREENS:
         now = time.monotonic()
-        screen, problems, drawn = problems_on(surface, fonts, state_for(name, locale, now), now)
+        _, problems, drawn = problems_on(surface, fonts, state_for(name, locale, now), now)
         assert drawn, f"{name}: no words at all"
         assert not problems, f"{name} ({locale}, {h}p): " + "; ".join(problems)
         smallest.append(min(d.px for d in drawn))

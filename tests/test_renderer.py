@@ -368,3 +368,17 @@ def test_the_alert_screen_says_only_what_really_happened_to_the_alert(canvas):
     absorb(s, messages.Alert(seq=3, t_capture_ns=0, alert_id="fall-2", session_id="s", kind="fall", detail="",
                              unix=1.0), now)
     assert alert_news(s) == "alert.sending"  # a new alert starts from what is known of it: nothing yet
+
+
+def test_the_summary_bars_carry_their_numbers_a_legend_and_the_reps_sit_under_the_score(canvas):
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("summary", "ko", now)
+    fonts.drawn = []
+    draw(surface, fonts, s, now)
+    drawn, fonts.drawn = {d.words: d for d in fonts.drawn}, None
+    for accuracy in s.session.summary["joints"].values():
+        assert f"{accuracy * 100:.0f}%" in drawn
+    assert all(s.t(f"legend.{status}") in drawn for status in ("correct", "near", "wrong"))
+    score, reps = drawn["86"], drawn[f"{s.t('summary.reps')}: 7"]
+    assert reps.box.top == score.box.bottom and reps.box.centerx == score.box.centerx  # one group, not floating

@@ -9,8 +9,8 @@ second by second, tempo; and the alerts.
 from __future__ import annotations
 
 import base64
-import functools
 import datetime as dt
+import functools
 import html
 import io
 import math

@@ -444,7 +444,7 @@ def footer_note(s: ScreenState) -> str:
     return ""
 
 
-def message_screen(surface, fonts, s: ScreenState, lines: list[tuple[str, float]], w: int, h: int,
+def message_screen(surface, fonts, lines: list[tuple[str, float]], w: int, h: int,
                    backing=BACKGROUND) -> None:
     """A screen that is only words: each (words, size) wrapped and centred, the block in the middle."""
     column = pygame.Rect(round(w * 0.1), 0, round(w * 0.8), h)
@@ -463,11 +463,11 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
     surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
     line_w = max(4, h // 120)
     if screen == "alert":
-        message_screen(surface, fonts, s, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE),
-                                           (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
+        message_screen(surface, fonts, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE),
+                                    (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
-        message_screen(surface, fonts, s, [(s.t(key), CUE)], w, h)
+        message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
     elif screen in ("start", "setup"):
