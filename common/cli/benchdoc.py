@@ -138,8 +138,9 @@ def write_markdown(r: dict, path: Path, command: str) -> None:
         "(`silvergym routine build`'s MJPEG at 640x480, looping): the renderer decodes one video frame per "
         "routine frame beside the camera picture. Per draw = the renderer's CPU time over the draws it "
         "counted (its Health). The video isolation ratio compares inference unpaced with the video playing "
-        "against the drawn instructor: the video is decoded in the renderer's process only, so inference "
-        "should not slow.",
+        "against the drawn instructor, in three pairs run back to back (order alternating), as the median of "
+        "the pairs' ratios: the rate drifts by several percent between phases minutes apart on a shared "
+        "machine. The video is decoded in the renderer's process only, so inference should not slow.",
         "- **B. Pipeline targets.** *pipeline_ratio*: inference rate inside the full five-process graph "
         "(renderer at 30 fps) over the bare interpreter loop, both with the default interpreter threads "
         "(auto: all cores but one, at most 4). The row \"interpreter on all cores\" shows why that is the "
