@@ -122,3 +122,39 @@ def test_every_bundled_routine_fits_the_start_and_exercise_screens(canvas, local
             state.paused = screen == "exercise"  # the footer's longest note, with the cue line above it
             shown, problems, _ = problems_on(surface, fonts, state, now)
             assert not problems, f"{name} on {shown} ({locale}): " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("clip", ["squats_5reps.mp4", "dance_600.mp4"])
+def test_the_rule_holds_over_a_real_person(canvas, clip):
+    """The sample screens show a drawn person; here the exercise, looking-for-you and countdown
+    screens show real people from ../shared/media with the default model's pose on them, every
+    tenth frame: a real skeleton (hands raised out of the picture, a wide dance) must not reach
+    any text either."""
+    import dataclasses
+
+    from common.bus import messages
+    from common.cli.pose import open_estimator
+    from common.media import read_frames
+    from tests.conftest import media_file
+
+    path = media_file(clip)  # skips, naming the clip, without ../shared/media
+    surface, _ = canvas
+    fonts = Fonts(find_font(), surface.get_height())
+    est = open_estimator("blazepose-full")
+    checked = 0
+    for i, t, bgr in read_frames(str(path)):
+        r = est.estimate(bgr, t)
+        if i % 10 or not len(r.keypoints):
+            continue
+        h, w = bgr.shape[:2]
+        for screen in ("exercise", "looking", "countdown"):
+            now = time.monotonic()
+            state = state_for(screen, "ko", now)
+            state.frame = messages.Frame(seq=i + 2, t_capture_ns=0, frame_id=i, width=w, height=h, pixels=bgr)
+            state.pose = dataclasses.replace(state.pose, width=w, height=h, layout=est.layout,
+                                             keypoints=[[float(v) for v in k] for k in r.keypoints])
+            shown, problems, _ = problems_on(surface, fonts, state, now)
+            assert shown == screen and not problems, f"{clip} frame {i} on {screen}: " + "; ".join(problems)
+            checked += 1
+    print(f"{clip}: {checked} screens with a real person and their BlazePose skeleton keep the rule")
+    assert checked >= 9
