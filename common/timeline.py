@@ -73,3 +73,9 @@ def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, floa
 def clock(seconds: int) -> str:
     """m:ss, as a person reads a place in a routine."""
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def share_verdict(share: float) -> str:
+    """The verdict (colour) of a share of time in the right position, 0-1: a joint's bar on the
+    TV's summary and in the carer's report. Correct from 70 %, near from 40 %."""
+    return "correct" if share >= 0.7 else "near" if share >= 0.4 else "wrong"

@@ -268,13 +268,10 @@ class BlazePose:
     def estimate(self, bgr: np.ndarray, t: float | None = None):
         """(33, 3) x, y, visibility in image pixels, or empty when nobody. The image z (pixels, not
         for angles) is in `self.last_z`, the world landmarks (33, 3) in metres in `self.last_world`."""
-        reading = self._repeated.recall(bgr)
-        if reading is None:
-            reading = self._read(bgr)
+        reading = self._repeated.reading_of(bgr, self._read)
         if reading is None:
             self.reset()
             return np.zeros((0, 3))
-        self._repeated.remember(bgr, reading)
         pts, z, visibility, world = reading
         body, aux = pts[:NUM_LANDMARKS], pts[NUM_LANDMARKS:NUM_LANDMARKS + 2]
         if self.smooth and t is not None:

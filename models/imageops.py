@@ -125,3 +125,13 @@ class RepeatedPicture:
 
     def remember(self, bgr: np.ndarray, reading) -> None:
         self.picture, self.reading = bgr, reading
+
+    def reading_of(self, bgr: np.ndarray, read):
+        """The remembered reading of this very picture, else read(bgr), remembered unless None
+        (nobody found: the next picture is read afresh)."""
+        reading = self.recall(bgr)
+        if reading is None:
+            reading = read(bgr)
+            if reading is not None:
+                self.remember(bgr, reading)
+        return reading

@@ -46,21 +46,23 @@ class MoveNet:
         pts = input_to_image(np.stack([yxs[:, 1] * w, yxs[:, 0] * h], axis=1), roi, w, h)
         return np.concatenate([pts, yxs[:, 2:3]], axis=1).astype(np.float64)
 
+    def _read(self, bgr: np.ndarray) -> np.ndarray:
+        """The model's keypoints on the tracked crop, or on first sight on the whole picture and
+        then once more on a crop around the person: a full-frame guess that blended several
+        people settles on the one whose torso it found."""
+        height, width = bgr.shape[:2]
+        kps = self._run(bgr, self._crop or Roi.letterbox(width, height))
+        if self._crop is None:
+            refined = crop_region(kps, width, height)
+            if refined is not None:
+                kps = self._run(bgr, refined)
+        return kps
+
     def estimate(self, bgr: np.ndarray, t: float | None = None):
         """(17, 3) x, y, score in image pixels, or an empty array when nobody is found."""
         height, width = bgr.shape[:2]
-        kps = self._repeated.recall(bgr)
-        if kps is None:
-            roi = self._crop or Roi.letterbox(width, height)
-            kps = self._run(bgr, roi)
-            if self._crop is None:
-                # First sight: refine once on a crop around the person so that a full-frame guess
-                # that blended several people settles on the one whose torso it found.
-                refined = crop_region(kps, width, height)
-                if refined is not None:
-                    kps = self._run(bgr, refined)
-            self._repeated.remember(bgr, kps)
-        kps = kps.copy()  # the reading stays as read; smoothing works on a copy
+        # A copy: the remembered reading stays as read while this one is smoothed.
+        kps = self._repeated.reading_of(bgr, self._read).copy()
         if kps[_TORSO, 2].max() < MIN_CROP_KEYPOINT_SCORE:
             self.reset()
             return np.zeros((0, 3))

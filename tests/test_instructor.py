@@ -119,14 +119,12 @@ def test_the_tvs_copy_of_a_30_fps_video_plays_at_15_on_the_same_clock(tmp_path):
     """Every frame the TV shows is one decode on the Pi's CPU beside the model: the copy keeps
     every other frame of a 30 fps video, and its frame at time t is the source's frame at t.
     Source frame i is grey level 4 i here, so each frame says which it is."""
-    from common.cli.routine import prepare_video
+    from common.cli.routine import TvCopy
 
-    clip = tmp_path / "thirty.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"FFV1"), 30.0, (320, 240))
+    tv_copy = TvCopy(tmp_path / "videos", 30.0)
     for i in range(60):
-        writer.write(np.full((240, 320, 3), 4 * i, np.uint8))
-    writer.release()
-    video = prepare_video(str(clip), tmp_path / "videos", 60)
+        tv_copy.add(np.full((240, 320, 3), 4 * i, np.uint8))
+    video = tv_copy.finish()
     assert (video.fps, video.frames) == (15.0, 30)
     copy = cv2.VideoCapture(str(tmp_path / "videos" / video.file_name))
     shown = [round(float(copy.read()[1].mean()) / 4) for _ in range(30)]

@@ -256,13 +256,12 @@ def test_before_a_session_the_routine_says_what_to_do_and_its_safety_advice(canv
     """The routine's description (with its safety advice) is on the start screen, wrapped within
     the left half, and spoken when that screen appears."""
     from services.renderer import speak
-    from services.renderer.screen import wrap
 
     surface, fonts = canvas
     s = state_for("start", "ko", 1000.0)
     description = s.routine.description["ko"]
     assert "아프면" in description  # the bundled arm raise carries its safety advice
-    lines = wrap(fonts, description, BODY, SIZE[0] // 2 - 60)
+    lines = fonts.wrap(description, BODY, SIZE[0] // 2 - 60)
     assert " ".join(lines) == " ".join(description.split()) and len(lines) > 1
     assert all(fonts.get(BODY).size(line)[0] <= SIZE[0] // 2 - 60 for line in lines)
 

@@ -28,9 +28,9 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.texts import load_texts  # noqa: E402
-from common.timeline import best_and_worst, clock  # noqa: E402
+from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
 
-GOOD_SCORE = 70  # the score (and joint accuracy, %) the report and the TV call good
+GOOD_SCORE = 70  # the score the report calls good (as timeline.share_verdict calls a joint's share)
 TREND_POINTS = 5  # a score change smaller than this is "steady"
 RECENT = 5  # sessions the trend and the left/right difference are taken over
 ASYMMETRY_DEG = 10.0  # a left/right range-of-motion difference worth a physiotherapist's look:
@@ -100,7 +100,7 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
     means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
     ax.barh([name(j) for j in joints], means,
-            color=["#2ecc71" if m >= GOOD_SCORE else "#f1c40f" if m >= 40 else "#e74c3c" for m in means])
+            color=[TIMELINE_COLORS[CODES[share_verdict(m / 100)]] for m in means])
     for row, m in enumerate(means):
         ax.text(min(m + 1, 92), row, f"{m:.0f}%", va="center", fontsize=8)
     ax.set_xlim(0, 100)

@@ -92,8 +92,9 @@ def read_coco(path: Path) -> list[np.ndarray]:
     return [_common_from_coco(best[i]["keypoints"]) if i in best else np.zeros((len(COMMON), 3)) for i in order]
 
 
-def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, list, float]:
-    """(common poses, world landmarks or None per frame, fps) of every frame of the video."""
+def poses_from_video(video: str, model: str, cache: str = "", each_frame=None) -> tuple[list, list, float]:
+    """(common poses, world landmarks or None per frame, fps) of every frame of the video;
+    each_frame(bgr), when given, sees every picture too (the TV's copy, in the same decode)."""
     from common.cli.pose import open_estimator
     from common.coach.keypoints import to_common, to_common_world
     from common.media import read_frames
@@ -105,6 +106,8 @@ def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, lis
         poses.append(to_common(est.layout, r.keypoints) if len(r.keypoints) else np.zeros((len(COMMON), 3)))
         worlds.append(to_common_world(est.layout, r.world) if r.world is not None and len(r.keypoints) else None)
         times.append(t)
+        if each_frame is not None:
+            each_frame(bgr)
     fps = (len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else 30.0
     return poses, worlds, fps
 
@@ -112,19 +115,26 @@ def poses_from_video(video: str, model: str, cache: str = "") -> tuple[list, lis
 def build_from_video(video: str, name: str, model: str, folder: Path, cache: str = "",
                      mirror: bool = False) -> routines.Routine:
     """What `routine build` makes of an instructor's video: the routine, with the video prepared
-    for the TV in `folder`/videos (written there; the routine file is the caller's to write)."""
-    poses, worlds, fps = poses_from_video(video, model, cache)
-    r = build(name, poses, worlds, fps, Path(video).name, _frame_size(video))
-    return dataclasses.replace(r, mirror=mirror or r.mirror,
-                               video=prepare_video(video, folder / "videos", len(poses)))
+    for the TV in `folder`/videos (written there; the routine file is the caller's to write).
+    The video is decoded once, for the model and the TV's copy alike."""
+    fps, size = _video_format(video)
+    copy = TvCopy(folder / "videos", fps)
+    try:
+        poses, worlds, fps = poses_from_video(video, model, cache, each_frame=copy.add)
+        r = build(name, poses, worlds, fps, Path(video).name, size)
+        return dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish())
+    finally:
+        copy.discard()
 
 
-def _frame_size(video: str) -> tuple[int, int]:
+def _video_format(video: str) -> tuple[float, tuple[int, int]]:
+    """The video's frame rate (as read_frames times its frames) and frame size, from its header."""
     import cv2
 
     cap = cv2.VideoCapture(video)
     try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        return float(cap.get(cv2.CAP_PROP_FPS) or 30.0), size
     finally:
         cap.release()
 
@@ -207,48 +217,57 @@ JPEG_QUALITY = 85
 PLAYBACK_MAX_FPS = 15.0
 
 
-def prepare_video(src: str, videos: Path, expected_frames: int) -> routines.InstructorVideo:
-    """Write the instructor's video as the TV plays it into `videos`/<sha256>.avi; the same file
-    prepared twice is stored once."""
-    import cv2
+class TvCopy:
+    """The instructor's video as the TV plays it, written picture by picture as the source is
+    read, into `videos`/<sha256>.avi (the same video prepared twice is stored once): at most
+    PANEL_HEIGHT high, at most PLAYBACK_MAX_FPS, frame k showing the source's picture at k / fps."""
 
-    from common.media import InputError, read_frames
+    def __init__(self, videos: Path, source_fps: float):
+        self.videos, self.fps = videos, source_fps
+        self.out_fps = min(source_fps, PLAYBACK_MAX_FPS)
+        self.partial = videos / f".partial-{os.getpid()}{routines.VIDEO_SUFFIX}"
+        self.size, self.count, self.written = (0, 0), 0, 0
+        self._writer = None
 
-    videos.mkdir(parents=True, exist_ok=True)
-    partial = videos / f".partial-{os.getpid()}{routines.VIDEO_SUFFIX}"
-    writer, size, count, written, fps, out_fps = None, (0, 0), 0, 0, 30.0, 30.0
-    try:
-        for _, _, bgr in read_frames(src):
-            if writer is None:
-                h, w = bgr.shape[:2]
-                scale = min(1.0, PANEL_HEIGHT / h)
-                size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
-                source = cv2.VideoCapture(src)
-                fps = float(source.get(cv2.CAP_PROP_FPS) or 30.0)  # the rate read_frames times frames by
-                source.release()
-                out_fps = min(fps, PLAYBACK_MAX_FPS)
-                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), out_fps, size)
-                if not writer.isOpened():
-                    raise InputError(f"cannot write {partial}: OpenCV has no MJPEG writer here")
-                writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
-            # Frame k of the copy shows the source frame on screen at k / out_fps.
-            if int(count * out_fps / fps + 1e-6) >= written:
-                writer.write(bgr if (bgr.shape[1], bgr.shape[0]) == size
-                             else cv2.resize(bgr, size, interpolation=cv2.INTER_AREA))
-                written += 1
-            count += 1
-        if writer is not None:
-            writer.release()
-        if count != expected_frames:
-            raise InputError(f"{src}: {count} frames on the second reading, {expected_frames} on the first; "
-                             "is the file still being copied?")
-        digest = sha256_of(partial)
-        final = videos / f"{digest}{routines.VIDEO_SUFFIX}"
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
-    return routines.InstructorVideo(sha256=digest, fps=round(out_fps, 4), frames=written, width=size[0],
-                                    height=size[1])
+    def add(self, bgr: np.ndarray) -> None:
+        import cv2
+
+        from common.media import InputError
+
+        if self._writer is None:
+            h, w = bgr.shape[:2]
+            scale = min(1.0, PANEL_HEIGHT / h)
+            self.size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
+            self.videos.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"MJPG"), self.out_fps, self.size)
+            if not self._writer.isOpened():
+                raise InputError(f"cannot write {self.partial}: OpenCV has no MJPEG writer here")
+            self._writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
+        if int(self.count * self.out_fps / self.fps + 1e-6) >= self.written:
+            self._writer.write(bgr if (bgr.shape[1], bgr.shape[0]) == self.size
+                               else cv2.resize(bgr, self.size, interpolation=cv2.INTER_AREA))
+            self.written += 1
+        self.count += 1
+
+    def finish(self) -> routines.InstructorVideo:
+        """Close the copy and store it under its hash."""
+        from common.media import InputError
+
+        if self._writer is None:
+            raise InputError(f"{self.partial.name}: the video had no pictures")
+        self._writer.release()
+        self._writer = None
+        digest = sha256_of(self.partial)
+        os.replace(self.partial, self.videos / f"{digest}{routines.VIDEO_SUFFIX}")
+        return routines.InstructorVideo(sha256=digest, fps=round(self.out_fps, 4), frames=self.written,
+                                        width=self.size[0], height=self.size[1])
+
+    def discard(self) -> None:
+        """Whatever was not finished is removed (a failed build leaves no partial file)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self.partial.unlink(missing_ok=True)
 
 
 def video_state(r: routines.Routine) -> str:

@@ -6,9 +6,9 @@ A routine's target angles at time t are interpolated linearly between keyframes;
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import os
-import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources

@@ -13,7 +13,7 @@ from common.bus import messages
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
-from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock
+from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
 
 BACKGROUND = (24, 36, 52)
 PANEL = (34, 50, 70)
@@ -185,18 +185,6 @@ _picture = PanelPicture()
 _instructor_picture = PanelPicture()
 
 
-def wrap(fonts, words: str, size: float, width: int) -> list[str]:
-    """`words` broken into lines no wider than `width` pixels at `size` (at spaces: Korean
-    sentences have them between words too)."""
-    lines: list[str] = []
-    for word in words.split():
-        if lines and fonts.get(size).size(f"{lines[-1]} {word}")[0] <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines
-
-
 @dataclass(frozen=True)
 class DrawnText:
     """One text as drawn: what the legibility test measures (Fonts.drawn)."""
@@ -226,7 +214,7 @@ def text(surface, fonts, s: str, size: float, pos, color=TEXT, anchor="topleft",
 def paragraph(surface, fonts, words: str, size: float, box: pygame.Rect, y: float, color=TEXT,
               backing=BACKGROUND, centered: bool = False) -> float:
     """`words` wrapped to `box`'s width from `y` down; returns the y under the last line."""
-    for line in wrap(fonts, words, size, box.w):
+    for line in fonts.wrap(words, size, box.w):
         pos, anchor = ((box.centerx, y), "midtop") if centered else ((box.x, y), "topleft")
         y = text(surface, fonts, line, size, pos, color, anchor=anchor, backing=backing).bottom
     return y
@@ -427,11 +415,15 @@ def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         pygame.draw.rect(surface, INSTRUCTOR_BLUE, done, border_radius=8)
 
 
+# What the TV says of an alert for each word the central side sent (messages.Delivery.result).
+ALERT_NEWS = {"stored": "alert.at_center", "duplicate": "alert.at_center", "notified": "alert.carer_told",
+              "rejected": "alert.not_sent"}
+
+
 def alert_news(s: ScreenState) -> str:
     """What really happened to the alert, as far as the TV has heard (never more): sending,
     at the centre, a carer told, or not sent."""
-    return {"stored": "alert.at_center", "duplicate": "alert.at_center", "notified": "alert.carer_told",
-            "rejected": "alert.not_sent"}.get(s.alert_delivery, "alert.sending")
+    return ALERT_NEWS.get(s.alert_delivery, "alert.sending")
 
 
 def footer_note(s: ScreenState) -> str:
@@ -448,7 +440,7 @@ def message_screen(surface, fonts, lines: list[tuple[str, float]], w: int, h: in
                    backing=BACKGROUND) -> None:
     """A screen that is only words: each (words, size) wrapped and centred, the block in the middle."""
     column = pygame.Rect(round(w * 0.1), 0, round(w * 0.8), h)
-    heights = [len(wrap(fonts, words, size, column.w)) * (fonts.get(size).get_linesize() + fonts.px(size) / 4)
+    heights = [len(fonts.wrap(words, size, column.w)) * (fonts.get(size).get_linesize() + fonts.px(size) / 4)
                for words, size in lines]
     y = h / 2 - sum(heights) / 2 - h * MARGIN * (len(lines) - 1) / 2
     for words, size in lines:
@@ -556,10 +548,6 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     text(surface, fonts, s.t(verdict), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
 
 
-def accuracy_status(accuracy: float) -> str:
-    return "correct" if accuracy >= 0.7 else "near" if accuracy >= 0.4 else "wrong"
-
-
 def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int) -> None:
     row = h * 0.07
     text(surface, fonts, s.t("summary.joints_heading"), BODY, (w * 0.4, h * 0.16), MUTED)
@@ -572,7 +560,7 @@ def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int
         pygame.draw.rect(surface, PANEL, bar, border_radius=6)
         filled = bar.copy()
         filled.w = int(bar_w * accuracy)
-        pygame.draw.rect(surface, STATUS_COLORS[accuracy_status(accuracy)], filled, border_radius=6)
+        pygame.draw.rect(surface, STATUS_COLORS[share_verdict(accuracy)], filled, border_radius=6)
         text(surface, fonts, f"{accuracy * 100:.0f}%", BODY, (w * 0.84, y))
         y += row
     # The colours' meaning, for the bars and the strip below alike.

@@ -22,6 +22,7 @@ class Fonts:
         self.drawn: list | None = None
         self._sizes: dict[int, pygame.font.Font] = {}
         self._rendered: dict[tuple, pygame.Surface] = {}
+        self._wrapped: dict[tuple, list[str]] = {}
 
     def px(self, size: float) -> int:
         """Pixel size of the font at `size` (a fraction of the screen height)."""
@@ -42,3 +43,21 @@ class Fonts:
         if px not in self._sizes:  # a handful of sizes, opened once each
             self._sizes[px] = pygame.font.Font(self.path, px)
         return self._sizes[px]
+
+    def wrap(self, words: str, size: float, width: int) -> list[str]:
+        """`words` broken into lines no wider than `width` pixels at `size` (at spaces: Korean
+        sentences have them between words too). Kept: a screen redrawn for every camera frame
+        measures its paragraphs once, not a few dozen words 30 times a second."""
+        key = (words, size, width)
+        lines = self._wrapped.get(key)
+        if lines is None:
+            if len(self._wrapped) >= self.MAX_RENDERED:
+                self._wrapped.clear()
+            font, lines = self.get(size), []
+            for word in words.split():
+                if lines and font.size(f"{lines[-1]} {word}")[0] <= width:
+                    lines[-1] = f"{lines[-1]} {word}"
+                else:
+                    lines.append(word)
+            self._wrapped[key] = lines
+        return lines
