@@ -5,7 +5,7 @@ pose_detection_cpu: letterbox to 224x224 in [-1, 1], 2254 SSD anchors, box + 4 a
 pose_detection_to_roi: centre = keypoint 0 (mid-hip), side = 2 * |kp1 - kp0|, rotation so that
     kp0 -> kp1 points up (target 90 deg), then scaled 1.25 and made square.
 pose_landmark_by_roi: the ROI warped to 256x256 in [0, 1]; 39 landmarks x (x, y, z, visibility,
-    presence) with sigmoid on the last two; heatmap refinement (7x7, >= 0.5, the weighted mean of
+    presence) with sigmoid on the last two; heatmap refinement (9x9, >= 0.5, the weighted mean of
     cell indices, no half-cell shift); projected back. World landmarks: 39 x (x, y, z) in metres,
     hip-centred, in the ROI's rotated frame, rotated back by the ROI angle (z unchanged).
 pose_landmarks_to_roi: the next frame's ROI from auxiliary landmarks 33 and 34 the same way;
@@ -122,9 +122,13 @@ def alignment_roi(p0: np.ndarray, p1: np.ndarray, scale: float = ROI_SCALE) -> R
     return Roi(float(p0[0]), float(p0[1]), side, side, rotation)
 
 
-def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 7, min_conf: float = 0.5) -> np.ndarray:
+def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 9, min_conf: float = 0.5) -> np.ndarray:
     """Move each landmark (normalized to the crop) to the confidence-weighted centre of its
-    kernel x kernel heatmap window when that window is confident enough."""
+    kernel x kernel heatmap window when that window is confident enough.
+
+    The window is 9x9 although MediaPipe's graph asks for kernel_size 7: fed MediaPipe's own
+    model outputs, a 9x9 window reproduces its refined landmarks to 0.001-0.003 heatmap cells on
+    every clip, a 7x7 one only to 0.04-0.06 (up to 0.73) cells (tests/test_reference.py)."""
     hh, hw, _ = heatmap.shape
     out = xy_norm.copy()
     off = (kernel - 1) // 2

@@ -6,6 +6,7 @@ square Roi centred on the image whose side is the longer image side (no stretchi
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -54,10 +55,45 @@ def input_to_image(points: np.ndarray, roi: Roi, size_w: int, size_h: int) -> np
     return np.stack([roi.cx + cos * u - sin * v, roi.cy + sin * u + cos * v], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
+def _output_grid(size_w: int, size_h: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:size_h, 0:size_w].astype(np.float32)
+    return xs, ys
+
+
 def warp(image: np.ndarray, roi: Roi, size_w: int, size_h: int, replicate: bool = False) -> np.ndarray:
-    m = roi_to_input_matrix(roi, size_w, size_h)
+    """The model's input square for `roi`, sampled as MediaPipe samples it: bilinear at 1/32 pixel.
+
+    MediaPipe's crop is OpenCV's fixed-point warp, which rounds each source position to 1/32 of
+    a pixel. OpenCV 5's warpAffine samples at the exact position instead, so 12% of a crop's values
+    differed by 1-5 levels, the landmark model moved its points by ~0.1 px for it and tracking
+    carried that on (measured against MediaPipe's own input tensor: tests/test_reference.py).
+    Converting the exact map to fixed point gives MediaPipe's crop to within 0.04% of its values.
+    """
+    inv = cv2.invertAffineTransform(roi_to_input_matrix(roi, size_w, size_h)).astype(np.float32)
+    xs, ys = _output_grid(size_w, size_h)
+    map_x = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    map_y = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    whole, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
     border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    return cv2.warpAffine(image, m, (size_w, size_h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0)
+    return cv2.remap(image, whole, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=0)
+
+
+# One grey level on this share of a picture's values: about what separates two correct crops of
+# the same frame (their 1/32-pixel rounding), and far below what any eye or camera would notice.
+INVISIBLE_SHARE = 0.0003
+
+
+def invisibly_changed(bgr: np.ndarray, rng: np.random.Generator, share: float = INVISIBLE_SHARE) -> np.ndarray:
+    """The picture with one grey level up or down on `share` of its values, chosen by `rng`.
+
+    A tracking model feeds each frame's answer into the next frame's crop, so a change this small
+    can move its readings by pixels (MediaPipe's own BlazePose included: tests/test_reference.py).
+    Reading a video a second time, so changed, shows how steadily the model reads each joint."""
+    values = bgr.astype(np.int16)
+    chosen = rng.random(values.shape) < share
+    values[chosen] += rng.choice(np.array([-1, 1], np.int16), size=int(chosen.sum()))
+    return np.clip(values, 0, 255).astype(np.uint8)
 
 
 class OneEuro:

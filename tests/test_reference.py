@@ -8,19 +8,19 @@ world landmarks mean <= 0.02 m.
 
 Two ways of running, both printed:
 - region-locked: each frame's landmarks are read from MediaPipe's own region, so everything from
-  the crop on (decoding, heatmap refinement, projection, world rotation, smoothing) is ours and
-  is compared alone. The targets hold on every clip.
-- free-running: our own detector and tracking, as in the product. The next frame's region comes
-  from the heatmap-refined auxiliary landmarks, and there the two runtimes differ: measured on
-  stretch_side_view from MediaPipe's own regions (its internal streams asked for by name), the raw
-  regressed landmarks agree to 0.036 heatmap cells, the heatmap-refined ones only to 0.11 (up to
-  0.44 on diffuse heatmaps: feet and the auxiliary top point), because the landmark model's
-  heatmap output differs in its numbers between MediaPipe's TFLite build and ai-edge-litert (the
-  decoded frames are byte-identical; the refinement formula, OpenCV's warpPerspective with
-  MediaPipe's corner mapping and every op resolver were tried and change nothing). The region's
-  centre and rotation then agree to 0.1 px and 0.002 rad, its size by 1.9 px on average (5.5 at
-  most on a 420 px region), and the tracking carries that on; on fast or tiny clips it grows. The
-  figures are printed and held to looser bounds written per clip below, so a regression still fails.
+  the crop on (sampling, the model, heatmap refinement, projection, world rotation, smoothing) is
+  ours and is compared alone. Fed MediaPipe's own input tensor, our interpreter gives its output
+  bit for bit; our crop (models/imageops.py warp) matches its crop to all but ~0.03% of the
+  values, and the refinement window (models/blazepose.py refine_from_heatmap) its refined points
+  to 0.003 heatmap cells. Measured 0.01-0.12 px mean on every clip, the photo included.
+- free-running: our own detector and tracking, as in the product. Each frame's region comes from
+  the last frame's landmarks, so a difference too small to see is fed back and can grow. How far
+  it grows is a property of the clip, not of the implementation: MediaPipe against itself, on
+  the same clip with one grey level changed on 0.03% of its pixel values, moves by the
+  `self_spread` the recorder writes into each reference file (squats_5reps, 311x172 at 10 fps:
+  up to 2.7 px mean, 13 px p95; stretch_side_view, 5 fps: 5.5 px, 17.7 px). The targets hold
+  where MediaPipe can hold them against itself; elsewhere silvergym is held to MediaPipe's own
+  spread, which nothing can beat without reproducing its every rounding.
 
 Deliberate differences: on the photo, MediaPipe follows its top-scoring detection (a person cut by
 the frame edge); silvergym's choose_participant prefers the large, central person. The test gives
@@ -41,12 +41,16 @@ from tests.conftest import MEDIA
 REFERENCE = Path(__file__).resolve().parent / "reference" / "mediapipe"
 CLIPS = sorted(p.stem for p in REFERENCE.glob("*.json"))
 
-# Free-running bounds (image mean px, image p95 px, world mean m) where the targets are not met;
-# measured 2026-11-24: squats_5reps 2.2 / 9.7 / 0.037, stretch_side_view 6.5 / 28.1 / 0.049.
-FREE_RUNNING_BOUNDS = {
-    "squats_5reps": (3.0, 12.0, 0.045),   # 311x172, a 150 px person: a cell of the heatmap is 3 px
-    "stretch_side_view": (8.0, 35.0, 0.06),  # 5 fps side view: feet swap sides between frames
-}
+TARGET = (2.0, 5.0, 0.02)  # image mean px, image p95 px, world mean m (issue [accuracy])
+
+
+def free_running_bounds(ref: dict) -> tuple[float, float, float]:
+    """The targets, or MediaPipe's own spread on this clip where that is wider (module docstring)."""
+    spread = ref.get("self_spread")
+    if not spread:
+        return TARGET
+    return tuple(max(t, s) for t, s in zip(TARGET, (spread["image_mean_px"], spread["image_p95_px"],
+                                                     spread["world_mean_m"])))
 
 
 def top_score(detections, previous, to_image):
@@ -98,22 +102,19 @@ def test_landmarks_match_mediapipe_from_its_own_regions(clip):
     ref, frames = load(clip)
     mean_px, p95_px, world_m = run(ref, frames, locked=True)
     print(f"\n{clip} region-locked: image mean {mean_px:.2f} px, p95 {p95_px:.2f} px; world mean {world_m:.4f} m")
-    if ref["static"]:
-        # The photo's person is cut by the frame edge: MediaPipe's region is 1937 px on a 1052 px
-        # picture, one input pixel 7.6 image pixels. Held to one input pixel instead of 2 px.
-        side = ref["frames"][0]["roi"][2]
-        assert mean_px <= side / 256 and world_m <= 0.02
-        return
-    assert mean_px <= 2.0 and p95_px <= 5.0 and world_m <= 0.02
+    assert mean_px <= TARGET[0] and p95_px <= TARGET[1] and world_m <= TARGET[2]
 
 
 @pytest.mark.parametrize("clip", [c for c in CLIPS if c != "three_people"])
 def test_free_running_landmarks_stay_near_mediapipe(clip):
     ref, frames = load(clip)
     mean_px, p95_px, world_m = run(ref, frames, locked=False)
-    print(f"\n{clip} free-running: image mean {mean_px:.2f} px, p95 {p95_px:.2f} px; world mean {world_m:.4f} m")
-    bound_mean, bound_p95, bound_world = FREE_RUNNING_BOUNDS.get(clip, (2.0, 5.0, 0.02))
-    assert mean_px <= bound_mean and p95_px <= bound_p95 and world_m <= bound_world
+    bounds = free_running_bounds(ref)
+    print(f"\n{clip} free-running: image mean {mean_px:.2f} px, p95 {p95_px:.2f} px; world mean {world_m:.4f} m"
+          f" (held to {bounds[0]:.2f} / {bounds[1]:.2f} / {bounds[2]:.4f}; MediaPipe against itself:"
+          f" {ref['self_spread']['image_mean_px']:.2f} / {ref['self_spread']['image_p95_px']:.2f} /"
+          f" {ref['self_spread']['world_mean_m']:.4f})")
+    assert mean_px <= bounds[0] and p95_px <= bounds[1] and world_m <= bounds[2]
 
 
 def test_the_heatmap_refinement_is_not_shifted_half_a_cell():

@@ -140,3 +140,22 @@ def test_a_held_squat_on_a_real_clip_counts_no_repetition(built):
     # squat_man.mp4 holds one deep squat for the whole clip: the known count is 0, whatever the jitter.
     assert score("squat", "squat_man")["reps"] == 0
     assert score("chair_stand_30s", "squat_man")["reps"] == 0
+
+
+def test_a_joint_the_model_reads_differently_twice_is_left_out_of_a_built_routine():
+    """Pure logic: a routine built from squatting poses whose second reading (the video changed
+    invisibly) puts the left arm 25 deg higher on one frame in five leaves that shoulder out;
+    a steady second reading keeps every joint."""
+    from common.cli.routine import build
+    from common.coach.synthetic import common_pose
+
+    fps = 10.0
+    knee = [175 - 40 * (1 - np.cos(2 * np.pi * i / 30)) for i in range(60)]
+    first = [common_pose({"left_knee": k, "right_knee": k}) for k in knee]
+    again = [common_pose({"left_knee": k, "right_knee": k, "left_shoulder": 40 if i % 5 == 0 else 15})
+             for i, k in enumerate(knee)]
+    worlds = [None] * len(first)
+    steady = build("steady", first, worlds, fps, "steady", reread=(first, worlds))
+    shaky = build("shaky", first, worlds, fps, "shaky", reread=(again, worlds))
+    assert "left_shoulder" in steady.joints and "left_knee" in steady.joints
+    assert "left_shoulder" not in shaky.joints and set(shaky.joints) == set(steady.joints) - {"left_shoulder"}

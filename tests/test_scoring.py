@@ -128,6 +128,48 @@ def test_jitter_around_a_threshold_does_not_count():
     assert count(samples).count == 0
 
 
+SQUAT_START = {"left_knee": 175.0, "right_knee": 175.0}  # the instructor's standing knee
+
+
+def squats_from(standing: float, depth: float, reps: int = 3, period: float = 3.0):
+    """A participant standing with knees at `standing`, bending `depth` degrees `reps` times."""
+    samples = [(i / FPS, knees(standing)) for i in range(int(FPS))]
+    for k in range(int(reps * period * FPS)):
+        t = 1 + k / FPS
+        samples.append((t, knees(standing - depth * (1 - np.cos(2 * np.pi * (t - 1) / period)) / 2)))
+    return samples + [(1 + reps * period + i / FPS, knees(standing)) for i in range(int(FPS))]
+
+
+def test_thresholds_follow_the_participants_own_start_position():
+    """A senior whose knees never straighten past 150 deg bends them 60 degrees, as the routine asks:
+    with the routine's fixed thresholds (back at the start above 155) none would count."""
+    samples = squats_from(standing=150, depth=60)
+    assert count(samples).count == 0  # the fixed rule alone
+    counter = RepCounter(SQUAT_RULE, SQUAT_START)
+    for t, angles in samples:
+        counter.update(t, angles)
+    assert counter.count == 3 and round(counter.own_start["left_knee"]) == 150
+    # A shallow 20-degree dip from the same start is not a squat either way.
+    shallow = RepCounter(SQUAT_RULE, SQUAT_START)
+    for t, angles in squats_from(standing=150, depth=20):
+        shallow.update(t, angles)
+    assert shallow.count == 0
+
+
+def test_a_squat_seen_with_gaps_is_timed_from_its_last_frame_at_the_start():
+    """The model loses the knees on the way down (real clip, MoveNet): the repetition still lasts
+    from the last frame at the start, not from the first frame seen again."""
+    samples = [(i / 10, knees(176)) for i in range(8)]
+    samples += [(0.8 + i / 10, knees(None)) for i in range(5)]  # lost on the way down, > hold_s
+    samples += [(1.3, knees(80)), (1.4, knees(120)), (1.5, knees(170)), (1.6, knees(175))]
+    counter = RepCounter(SQUAT_RULE, SQUAT_START)
+    for t, angles in samples:
+        counter.update(t, angles)
+    # Last at the start at 0.9 or 1.0 (0.7 held for hold_s), back at 1.5; timed from the first
+    # frame seen again (1.3) it would last 0.2 s and be rejected as a twitch.
+    assert counter.count == 1 and counter.rejected == 0 and 0.5 <= counter.durations[0] <= 0.6
+
+
 def test_getting_into_position_is_not_a_repetition():
     # Sits first (turned position), then stands up once and stays: no repetition yet.
     samples = [(i / FPS, knees(100)) for i in range(30)] + [(2 + i / FPS, knees(176)) for i in range(30)]

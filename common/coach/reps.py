@@ -4,13 +4,28 @@
   (getting into position is not a repetition).
 - A repetition = leave the start position, reach the turned position, come back to the start.
   Two thresholds (low < high) give hysteresis, so jitter around one of them counts nothing.
+- The thresholds follow the participant's own start position. A routine's `low`/`high` are
+  written for its instructor, whose start angle (`reference`) the routine's keyframes give; each
+  threshold keeps its distance from that start, measured from the participant's own start angle
+  instead: the highest (or, starting low, the lowest) median over half a second seen so far. A senior
+  who stands with knees at 150 deg, or a model that reads a straight knee as 165 deg, then needs
+  the same 50 deg bend as the instructor, not a straighter knee than they have.
 - Every joint listed must cross, so one free-swinging limb is not a repetition.
-- A repetition shorter than `min_rep_s` is rejected (a twitch, a dropped arm).
-- A frame where any listed joint has no data does not move the state.
+- A repetition shorter than `min_rep_s` is rejected (a twitch, a dropped arm); it is timed from
+  the last frame seen at the start, so frames without the joints do not shorten it.
+- A joint the model misses for a frame or two keeps its last angle for `hold_s` (a 2D model
+  drops a knee at the bottom of a squat seen from the front on one frame in four); a frame
+  where any listed joint has had no data for longer does not move the state.
+- The start position needs holding for `settle_s` only: in a real session the countdown gives
+  seconds of it, and a clip that starts straight into its squats gives the top of each one,
+  about 0.3 s at a brisk pace.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from common.coach.routine import RepRule
 
@@ -18,28 +33,70 @@ from common.coach.routine import RepRule
 @dataclass
 class RepCounter:
     rule: RepRule
-    settle_s: float = 0.5
+    # The instructor's start angle per joint (the routine's keyframes); None: the rule's fixed
+    # thresholds, whatever the participant's own start.
+    reference: dict[str, float] | None = None
+    settle_s: float = 0.3
+    hold_s: float = 0.3
+    start_window_s: float = 0.5  # the participant's start angle: medians over this long
     count: int = 0
     rejected: int = 0
     state: str = "settling"  # settling -> start -> turned -> start ...
+    own_start: dict = field(default_factory=dict)  # the participant's start angle per joint
     _start_since: float | None = None
-    _left_start_at: float | None = None
+    _last_at_start: float | None = None
+    _recent: deque = field(default_factory=deque)  # (t, values) over the last start_window_s
+    _last_seen: dict = field(default_factory=dict)  # joint -> (t, angle) of its last observation
     durations: list = field(default_factory=list)
 
-    def _at_start(self, angles: list[float]) -> bool:
-        if self.rule.start == "high":
-            return all(a > self.rule.high for a in angles)
-        return all(a < self.rule.low for a in angles)
+    def thresholds(self, joint: str) -> tuple[float, float]:
+        """(low, high) for this joint, moved with the participant's own start angle."""
+        low, high = self.rule.low, self.rule.high
+        if self.reference and joint in self.reference and joint in self.own_start:
+            shift = self.own_start[joint] - self.reference[joint]
+            low, high = low + shift, high + shift
+        return low, high
 
-    def _turned(self, angles: list[float]) -> bool:
+    def _at_start(self, values: list[float]) -> bool:
+        limits = [self.thresholds(j) for j in self.rule.joints]
         if self.rule.start == "high":
-            return all(a < self.rule.low for a in angles)
-        return all(a > self.rule.high for a in angles)
+            return all(a > high for a, (low, high) in zip(values, limits))
+        return all(a < low for a, (low, high) in zip(values, limits))
+
+    def _turned(self, values: list[float]) -> bool:
+        limits = [self.thresholds(j) for j in self.rule.joints]
+        if self.rule.start == "high":
+            return all(a < low for a, (low, high) in zip(values, limits))
+        return all(a > high for a, (low, high) in zip(values, limits))
+
+    def _learn_start(self, t: float, values: list[float]) -> None:
+        """Update the participant's start angles from the medians over the last start_window_s
+        (until three frames are in, the rule's own thresholds stand)."""
+        self._recent.append((t, values))
+        while self._recent and t - self._recent[0][0] > self.start_window_s:
+            self._recent.popleft()
+        if len(self._recent) < 3:
+            return
+        medians = np.median(np.array([v for _, v in self._recent]), axis=0)
+        pick = max if self.rule.start == "high" else min
+        for joint, median in zip(self.rule.joints, medians):
+            self.own_start[joint] = float(pick(self.own_start.get(joint, median), median))
+
+    def _held(self, t: float, angles: dict[str, float | None]) -> list[float | None]:
+        """Each joint's angle now, or its last one if seen within hold_s."""
+        values = []
+        for joint in self.rule.joints:
+            if angles.get(joint) is not None:
+                self._last_seen[joint] = (t, angles[joint])
+            seen = self._last_seen.get(joint)
+            values.append(seen[1] if seen is not None and t - seen[0] <= self.hold_s else None)
+        return values
 
     def update(self, t: float, angles: dict[str, float | None]) -> int:
-        values = [angles.get(j) for j in self.rule.joints]
+        values = self._held(t, angles)
         if any(v is None for v in values):
             return self.count
+        self._learn_start(t, values)
         at_start, turned = self._at_start(values), self._turned(values)
         if self.state == "settling":
             if at_start:
@@ -48,20 +105,16 @@ class RepCounter:
                     self.state = "start"
             else:
                 self._start_since = None
-        elif self.state == "start":
-            if not at_start and self._left_start_at is None:
-                self._left_start_at = t
-            elif at_start:
-                self._left_start_at = None
-            if turned:
-                self.state = "turned"
-                self._left_start_at = self._left_start_at if self._left_start_at is not None else t
+        elif self.state == "start" and turned:
+            self.state = "turned"
         elif self.state == "turned" and at_start:
-            took = t - (self._left_start_at or t)
+            took = t - (self._last_at_start if self._last_at_start is not None else t)
             if took >= self.rule.min_rep_s:
                 self.count += 1
                 self.durations.append(took)
             else:
                 self.rejected += 1
-            self.state, self._left_start_at = "start", None
+            self.state = "start"
+        if at_start:
+            self._last_at_start = t
         return self.count

@@ -108,6 +108,14 @@ class Routine:
             out.append(current)
         return tuple(out)
 
+    def rep_reference(self) -> dict[str, float]:
+        """The instructor's start angle of each joint the repetitions are counted on: its first
+        keyframe, where a routine begins in its start position."""
+        if not self.reps:
+            return {}
+        first = self.keyframes[0].angles
+        return {j: first[j] for j in self.reps.joints if j in first}
+
     def keyframe_at(self, t: float) -> int:
         """Index of the last keyframe at or before t (0 before the first)."""
         return max(bisect.bisect_right(self.times, t) - 1, 0)

@@ -120,7 +120,7 @@ class SessionScorer:
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
         self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
-        self.reps = RepCounter(self.routine.reps) if self.routine.reps else None
+        self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
 
     # -- per frame --------------------------------------------------------------------------
     def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None) -> FrameScore:
