@@ -67,6 +67,7 @@ class Link:
         self.client.on_message = self._on_message
         self._said_unreachable = False
         self._said_silent = False
+        self._stopping = False
 
     def start(self) -> None:
         mqtt_connect_persistent(self.client, self.cfg)
@@ -75,7 +76,7 @@ class Link:
         if self.connected:
             self.client.publish(f"{self.root}/status", json.dumps({"state": "offline", "unix": time.time()}),
                                 qos=1, retain=True).wait_for_publish(timeout=1.0)
-            self.connected = False  # a disconnect we asked for is not worth a warning
+            self._stopping = True  # a disconnect we asked for is not worth a warning
             self.client.disconnect()
         self.client.loop_stop()
 
@@ -105,6 +106,9 @@ class Link:
             self._said_unreachable = True
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self._stopping:
+            self.connected = False
+            return
         if self.connected:
             self.log.warning("lost the broker connection (%s); spooling until it is back", reason_code)
         elif not self._last_refusal and not self._said_silent:  # dropped before any CONNACK

@@ -124,6 +124,22 @@ def test_retained_status_and_last_will(tmp_path, broker, processes):
         late.close()
 
 
+def test_a_clean_stop_says_offline_and_warns_of_nothing(tmp_path, broker, processes):
+    """Stopping the uplink is not a broker problem: it used to log that the broker 'never answered
+    as an MQTT broker' on its own disconnect (seen at the end of every demo)."""
+    procs = processes(uplink_config(tmp_path, broker.port))
+    procs.start("uplink")
+    probe = Listener(broker.port, "silvergym/v1/+/+/status")
+    try:
+        wait_for(lambda: probe.of("/status") and probe.of("/status")[-1]["state"] == "online", 20, what="online")
+        assert procs.stop("uplink") == 0
+        wait_for(lambda: probe.of("/status")[-1]["state"] == "offline", 10, what="'offline' from the clean stop")
+    finally:
+        probe.close()
+    log = procs.log_text("uplink")
+    assert "WARNING" not in log and "ERROR" not in log, log
+
+
 def test_mqtt_3_1_1_for_brokers_without_mqtt_5(tmp_path, broker, processes):
     spool = Spool(tmp_path / "spool.db")
     spool.put("s311-000001", "session", {"session_id": "s311-000001"})
