@@ -54,7 +54,8 @@ class CameraConfig(Section):
     loop: bool = Field(True, description="Video files: start again at the end instead of stopping.")
     start_with_session: bool = Field(False, description=(
         "Video files: hold the first frame until the first session's routine starts, then play from the "
-        "beginning, so a recorded participant is scored as `silvergym score` scores the file (the demo)."))
+        "beginning, each frame stamped with the file's own time and sent only once the model has read the one "
+        "before, so a recorded participant is scored as `silvergym score` scores the file (the demo)."))
     retry_max_s: float = Field(10.0, gt=0, description="Longest wait between reopen attempts of a lost device.")
 
 

@@ -25,6 +25,10 @@ CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
 ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
+# A session ends with the first pose captured after the routine's end; without one (camera or
+# inference gone), this long after it on the clock, so poses captured in time but still on their
+# way through the model are scored, not dropped (a recorded participant waits for the model).
+END_GRACE_S = 2.0
 
 
 class Sessions:
@@ -117,6 +121,9 @@ class Sessions:
         if present:
             self.last_seen_ns = pose.t_capture_ns
         t = (pose.t_capture_ns - self.routine_start_ns) / 1e9
+        if t > self.routine.duration_s + 1e-6:
+            self.finish("completed")
+            return
         common = to_common(pose.layout, pose.keypoints) if present else None
         world = to_common_world(pose.layout, pose.world) if present else None
         frame = self.scorer.update(t, common, world)
@@ -211,7 +218,7 @@ class Sessions:
         """Ends a session on time even when no pose arrives (camera or inference gone)."""
         if not self.session_id or self.paused_at_ns:
             return
-        if (now_ns - self.routine_start_ns) / 1e9 >= self.routine.duration_s:
+        if (now_ns - self.routine_start_ns) / 1e9 >= self.routine.duration_s + END_GRACE_S:
             self.finish("completed")
         elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
             self.finish("nobody in view")
