@@ -195,10 +195,12 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
     # and one dropped on a busy moment changed every reading after it (the tracking and smoothing
     # saw a 0.2 s gap), 5 points of the demo's score.
     in_flight = 1 if start is not None else IN_FLIGHT
+    patience_s = 5.0 if start is not None else 1.0  # how long a frame waits for the model
     poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose"], latest_only={"pose"}) if unpaced or start else None
     inferred_id = -1
     backoff_s, retry_at, state = 0.5, 0.0, "starting"
     frame_id = 0
+    slow_said = False
     try:
         while not ctx.stop.is_set():
             now = time.monotonic()
@@ -217,8 +219,13 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                 ctx.stop.wait(0.1)
                 continue
             ctx.stop.wait(frames.wait_s())
-            if poses is not None:
-                inferred_id = wait_for_consumer(poses, frame_id, inferred_id, ctx.stop, in_flight)
+            # The held first frame does not wait (the model may still be loading; any copy will do).
+            if poses is not None and (start is None or start.playing):
+                inferred_id = wait_for_consumer(poses, frame_id, inferred_id, ctx.stop, in_flight, patience_s)
+                if start is not None and frame_id - inferred_id > in_flight and not slow_said and not ctx.stop.is_set():
+                    ctx.log.warning("the model has not read frame %d within %.0f s; the recorded participant "
+                                    "goes on without waiting for it", frame_id - 1, patience_s)
+                    slow_said = True
             if start is not None and start.poll(frames):
                 ctx.log.info("the routine starts: playing %s from its start", source)
                 continue  # frame 0 is due when the routine starts

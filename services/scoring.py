@@ -25,9 +25,10 @@ CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
 ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
-# A session ends with the first pose captured after the routine's end; without one (camera or
-# inference gone), this long after it on the clock, so poses captured in time but still on their
-# way through the model are scored, not dropped (a recorded participant waits for the model).
+# A session ends with the first pose captured after the routine's end, or once no pose has come
+# for this long after it (camera or inference gone): poses captured in time but still on their
+# way through the model are scored, not dropped (a recorded participant waits for the model, and
+# on a slow box runs behind the clock).
 END_GRACE_S = 2.0
 
 
@@ -47,6 +48,7 @@ class Sessions:
         self.routine_start_ns = 0
         self.started_unix = 0.0
         self.last_seen_ns = 0
+        self.last_pose_ns = 0  # when the last pose arrived (monotonic ns)
         self.idle_until = 0.0
         self.alerts: list[dict] = []
         self._unsent: list[tuple[str, str, dict]] = []
@@ -110,6 +112,7 @@ class Sessions:
         return summary
 
     def on_pose(self, pose: messages.Pose) -> None:
+        self.last_pose_ns = time.monotonic_ns()
         if self.paused_at_ns:
             return
         present = len(pose.keypoints) > 0
@@ -218,7 +221,8 @@ class Sessions:
         """Ends a session on time even when no pose arrives (camera or inference gone)."""
         if not self.session_id or self.paused_at_ns:
             return
-        if (now_ns - self.routine_start_ns) / 1e9 >= self.routine.duration_s + END_GRACE_S:
+        end_ns = self.routine_start_ns + int(self.routine.duration_s * 1e9)
+        if now_ns >= end_ns and (now_ns - max(end_ns, self.last_pose_ns)) / 1e9 >= END_GRACE_S:
             self.finish("completed")
         elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
             self.finish("nobody in view")
