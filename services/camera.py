@@ -75,13 +75,10 @@ class FrameSource:
             self._next_due = max(self._next_due, time.monotonic() - self.period_s)
 
     def capture_ns(self) -> int:
-        """When the frame just read was taken: now for a camera; for a video file played at its own
-        pace, the moment it was due, so its frames are exactly its period apart as in the file
-        (the model's smoothing and tracking then see the times `silvergym score` gives them, not
-        the scheduler's jitter)."""
-        if self.kind == "video" and self.cfg.pace != "unpaced":
-            return int(self.due * 1e9)
-        return time.monotonic_ns()
+        """When the frame just read was taken: now, but for a recorded participant the moment it
+        was due, so its frames are exactly the file's period apart (the model's smoothing and
+        tracking then see the times `silvergym score` gives them, not the scheduler's jitter)."""
+        return int(self.due * 1e9) if self.file_times else time.monotonic_ns()
 
     def rewind(self, first_due: float) -> None:
         """Play a video file from its first frame, that frame due at `first_due` (monotonic s)."""
@@ -186,7 +183,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
     """The main loop: read -> stamp -> publish, reopening a source that is lost."""
     cfg = ctx.config.camera
     # Unpaced video (benchmarks): run at most IN_FLIGHT frames ahead of inference, so it is never
-    # idle and never flooded; the camera itself then costs almost nothing.
+    # idle and never flooded; the camera itself then costs almost nothing. A recorded participant:
+    # one frame ahead (below).
     unpaced = frames.kind == "video" and cfg.pace == "unpaced"
     start = StartWithSession(Subscriber(ctx.zmq, ctx.endpoints(), ["session"])) \
         if cfg.start_with_session and frames.kind == "video" else None
