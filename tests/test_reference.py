@@ -10,7 +10,7 @@ Two ways of running, both printed:
 - region-locked: each frame's landmarks are read from MediaPipe's own region, so everything from
   the crop on (sampling, the model, heatmap refinement, projection, world rotation, smoothing) is
   ours and is compared alone. Fed MediaPipe's own input tensor, our interpreter gives its output
-  bit for bit; our crop (models/imageops.py warp) matches its crop to all but ~0.03% of the
+  bit for bit; our crop (models/imageops.py warp) matches its crop to all but 0.015-0.05% of the
   values, and the refinement window (models/blazepose.py refine_from_heatmap) its refined points
   to 0.003 heatmap cells. Measured 0.01-0.12 px mean on every clip, the photo included.
 - free-running: our own detector and tracking, as in the product. Each frame's region comes from
