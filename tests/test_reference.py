@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import MEDIA
+from tests.conftest import media_file
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "mediapipe"
 CLIPS = sorted(p.stem for p in REFERENCE.glob("*.json"))
@@ -60,9 +60,7 @@ def top_score(detections, previous, to_image):
 
 def load(clip: str):
     ref = json.loads((REFERENCE / f"{clip}.json").read_text())
-    path = MEDIA / ref["source"]
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/media holds the sample clips; not part of the repo)")
+    path = media_file(ref["source"])
     if hashlib.sha256(path.read_bytes()).hexdigest() != ref["sha256"]:
         pytest.skip(f"{path} differs from the clip the reference was recorded on")
     if ref["static"]:
