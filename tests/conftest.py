@@ -19,13 +19,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 
-SHIPPED_MEDIA = REPO / "common" / "demo_media"  # the demo's clip, the same bytes as ../shared's
-
-
 def media_file(name: str) -> Path:
     path = MEDIA / name
-    if not path.exists() and (SHIPPED_MEDIA / name).exists():
-        return SHIPPED_MEDIA / name  # a fresh clone still checks the real squats
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared/media holds the sample clips; not part of the repo)")
     return path

@@ -1,7 +1,8 @@
 """[demo] tier 3: `silvergym demo` without a camera runs the whole graph with the real pose model
-on a recorded participant whose clip starts with the routine: a real person (the clip shipped in
-common/demo_media, against a routine it builds from that clip), so this runs on a fresh clone
-without ../shared; with --routine NAME, a clip of a drawn person doing it, which it writes."""
+on a recorded participant whose clip starts with the routine: a real person
+(../shared/media/squats_5reps.mp4, against a routine it builds from that clip) when the development
+folder is there; otherwise, or with --routine NAME, a clip of a drawn person that it writes itself
+(media are never in the repository), so this also runs on a fresh clone."""
 from __future__ import annotations
 
 import json
@@ -17,19 +18,17 @@ import pytest
 from common.coach import routine as routines
 from common.coach.synthetic import SHIRT
 from common.mosquitto import mosquitto_binary
-from tests.conftest import REPO
+from tests.conftest import REPO, media_file
 
 needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
 
 
 @needs_mosquitto
 def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tmp_path):
-    from common.cli.demo import REAL_CLIP as clip
-
+    clip = media_file("squats_5reps.mp4")
     out = tmp_path / "demo"
-    env = {**os.environ, "SILVERGYM_SHARED": str(tmp_path / "no-shared")}  # as on a fresh clone
     done = subprocess.run([sys.executable, "-m", "common.cli", "demo", "--out", str(out), "--seconds", "120"],
-                          capture_output=True, text=True, cwd=REPO, timeout=180, env=env)
+                          capture_output=True, text=True, cwd=REPO, timeout=180)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     print("\n" + "\n".join(lines[-4:]))
@@ -85,7 +84,7 @@ def test_the_demo_runs_the_real_model_on_a_real_person_and_says_what_happened(tm
 
 
 @needs_mosquitto
-def test_a_chosen_routine_is_shown_by_a_drawn_person_the_demo_draws_itself(tmp_path):
+def test_without_shared_the_demo_runs_the_real_model_on_its_own_drawn_clip(tmp_path):
     short = routines.to_json(routines.load("arm_raise"))
     short.update(name="arm_raise_short", duration_s=12)
     routine = tmp_path / "arm_raise_short.json"

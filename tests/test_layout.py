@@ -130,8 +130,7 @@ def test_the_wheel_carries_the_moved_package_data(tmp_path):
     names = zipfile.ZipFile(next(tmp_path.glob("silvergym-*.whl"))).namelist()
     for wanted in ("common/coach/routines/squat.json", "common/central/schemas/session.schema.json",
                    "common/locales/ko.json", "common/cli/__main__.py", "common/bus/runtime.py",
-                   "services/renderer/screen.py", "models/catalog.toml",
-                   "common/demo_media/squats_5reps.mp4", "common/demo_media/NOTICE"):
+                   "services/renderer/screen.py", "models/catalog.toml"):
         assert wanted in names, f"{wanted} is missing from the wheel"
 
 

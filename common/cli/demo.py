@@ -1,9 +1,10 @@
 """`silvergym demo` (what `make demo` runs): one complete short session on this box.
 
 Camera if present, else --video, else a recorded participant through the whole graph: a real
-person (common/demo_media/squats_5reps.mp4, 5 squats, shipped with the project under Apache-2.0,
-see its NOTICE) against a routine built from the same clip, the clip starting with the routine;
-with --routine NAME, a clip of a drawn person doing that routine, which the demo writes itself.
+person (../shared/media/squats_5reps.mp4, 5 squats, when that development folder is there)
+against a routine built from the same clip, the clip starting with the routine; otherwise, or with
+--routine NAME, a clip of a drawn person doing the routine, which the demo writes itself (media
+are never part of the repository).
 --simulate: the simulated participant (no pose model). The renderer on the screen if there is
 one, else headless with PNG snapshots; a private Mosquitto for the uplink (spooled if mosquitto
 is missing). Prints a short summary: score, repetitions, where it went, where the snapshots are.
@@ -42,12 +43,14 @@ def watch_sessions(port: int, received: list, arrived: threading.Event) -> mqtt.
     return client
 
 
-# A man doing 5 full squats, from MediaPipe's documentation (Apache-2.0; demo_media/NOTICE).
-REAL_CLIP = Path(__file__).resolve().parents[1] / "demo_media" / "squats_5reps.mp4"
+REAL_CLIP = "squats_5reps.mp4"  # in ../shared/media: a man doing 5 full squats (Apache-2.0)
 
 
 def real_clip() -> Path | None:
-    return REAL_CLIP if REAL_CLIP.is_file() else None
+    from common.media import shared_dir
+
+    clip = shared_dir() / "media" / REAL_CLIP
+    return clip if clip.is_file() else None
 
 
 def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
@@ -66,7 +69,8 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     recorded = not args.video and not args.simulate and first_camera() is None
     # The real person's clip goes with the routine built from it, not with a routine chosen.
-    person = real_clip() if recorded and args.routine is None else None
+    chosen = args.routine is not None
+    person = real_clip() if recorded and not chosen else None
     if args.routine is None:
         args.routine = "squat"
         if person:
@@ -108,7 +112,7 @@ def run(args) -> int:
 
             routine = routines.load(args.routine)  # known good: startup_problem loaded it
             clip = write_person_clip(out / "person.mp4", routine, seconds=min(routine.duration_s, 20.0), size=(480, 360))
-            who = f"a drawn person doing {args.routine}"
+            who = f"a drawn person doing {args.routine}" + ("" if chosen else f" (../shared/media/{REAL_CLIP} is absent)")
         overrides["camera"] = {"source": str(clip), "loop": True, "start_with_session": True}
         log.info("no camera: the pose model watches %s, %s", clip, who)
     broker, watcher = None, None
