@@ -168,8 +168,9 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "",
         again = [joint_angles(p, w) for p, w in zip(*reread)]
         for j in joints:
             differ = [abs(a[j] - b[j]) for a, b in zip(angles, again) if a.get(j) is not None and b.get(j) is not None]
-            if differ and np.percentile(differ, 90) > REREAD_MAX_DEG:
-                unsteady[j] = max(unsteady.get(j, 0.0), float(np.percentile(differ, 90)))
+            spread = float(np.percentile(differ, 90)) if differ else 0.0
+            if spread > REREAD_MAX_DEG:
+                unsteady[j] = max(unsteady.get(j, 0.0), spread)
     if unsteady and len(unsteady) < len(joints):
         log.info("%s: left out %s, read too unsteadily to judge (%s deg)", source or name, ", ".join(unsteady),
                  ", ".join(f"{v:.0f}" for v in unsteady.values()))

@@ -57,14 +57,12 @@ class RepCounter:
             low, high = low + shift, high + shift
         return low, high
 
-    def _at_start(self, values: list[float]) -> bool:
-        limits = [self.thresholds(j) for j in self.rule.joints]
+    def _at_start(self, values: list[float], limits: list[tuple[float, float]]) -> bool:
         if self.rule.start == "high":
             return all(a > high for a, (low, high) in zip(values, limits))
         return all(a < low for a, (low, high) in zip(values, limits))
 
-    def _turned(self, values: list[float]) -> bool:
-        limits = [self.thresholds(j) for j in self.rule.joints]
+    def _turned(self, values: list[float], limits: list[tuple[float, float]]) -> bool:
         if self.rule.start == "high":
             return all(a < low for a, (low, high) in zip(values, limits))
         return all(a > high for a, (low, high) in zip(values, limits))
@@ -97,7 +95,8 @@ class RepCounter:
         if any(v is None for v in values):
             return self.count
         self._learn_start(t, values)
-        at_start, turned = self._at_start(values), self._turned(values)
+        limits = [self.thresholds(j) for j in self.rule.joints]
+        at_start, turned = self._at_start(values, limits), self._turned(values, limits)
         if self.state == "settling":
             if at_start:
                 self._start_since = t if self._start_since is None else self._start_since

@@ -18,9 +18,10 @@ Each file: {"source", "sha256", "width", "height", "mediapipe", "static", "frame
  "self_spread": {"image_mean_px", "image_p95_px", "world_mean_m", "share", "seeds"} (videos only)}
 
 self_spread is how far MediaPipe lands from its own answer when the clip is changed invisibly:
-one grey level up or down on `share` of the pixel values (PERTURB_SHARE), the worst of `seeds`
-random draws, measured as the test measures silvergym. On a tiny or 5 fps clip the tracking
-loop amplifies such a change into pixels; no other implementation can be held closer than that.
+one grey level up or down on `share` of the pixel values (models.imageops.invisibly_changed),
+the worst of `seeds` random draws, measured as the test measures silvergym. On a tiny or 5 fps
+clip the tracking loop amplifies such a change into pixels; no other implementation can be held
+closer than that.
 """
 from __future__ import annotations
 
@@ -32,12 +33,11 @@ from pathlib import Path
 import cv2
 import mediapipe as mp
 import numpy as np
-
 from mediapipe.python.solution_base import SolutionBase
 from mediapipe.python.solutions import pose as mp_pose
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: models.imageops
-from tests.reference.perturb import PERTURB_SHARE, perturbed  # noqa: E402
+from models.imageops import INVISIBLE_SHARE, invisibly_changed  # noqa: E402
 
 VIDEO = {".mp4"}
 IMAGE = {".jpg", ".png"}
@@ -118,7 +118,8 @@ def self_spread(frames: list) -> dict:
     worst = [0.0, 0.0, 0.0]
     for seed in range(PERTURB_SEEDS):
         image_err, world_err = [], []
-        for a, b in zip(base, landmarks(perturbed(frames, seed))):
+        rng = np.random.default_rng(seed)
+        for a, b in zip(base, landmarks([invisibly_changed(bgr, rng) for bgr in frames])):
             if a is not None and b is not None:
                 image_err.append(np.linalg.norm(a[0] - b[0], axis=1))
                 world_err.append(np.linalg.norm(a[1] - b[1], axis=1))
@@ -126,7 +127,7 @@ def self_spread(frames: list) -> dict:
         figures = (image_err.mean(), np.percentile(image_err, 95), world_err.mean())
         worst = [max(w, float(f)) for w, f in zip(worst, figures)]
     return {"image_mean_px": round(worst[0], 3), "image_p95_px": round(worst[1], 3),
-            "world_mean_m": round(worst[2], 5), "share": PERTURB_SHARE, "seeds": PERTURB_SEEDS}
+            "world_mean_m": round(worst[2], 5), "share": INVISIBLE_SHARE, "seeds": PERTURB_SEEDS}
 
 
 def main() -> int:
