@@ -60,6 +60,33 @@ def test_malformed_is_named(data, reason):
         decode("pose", data)
 
 
+ROW = [1.0, 2.0, 0.5]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("keypoints", [ROW] * 16),  # one keypoint short
+    ("keypoints", [ROW] * 16 + [[1.0, 2.0]]),  # ragged
+    ("keypoints", [ROW] * 16 + [[1.0, 2.0, [0.5]]]),  # nested deeper
+    ("keypoints", [ROW] * 16 + [[1.0, "2", 0.5]]),  # text
+    ("keypoints", [ROW] * 16 + [[1.0, None, 0.5]]),
+    ("keypoints", [ROW] * 16 + [[1.0, float("nan"), 0.5]]),
+    ("keypoints", [ROW] * 16 + [[1.0, float("inf"), 0.5]]),
+    ("keypoints", [[ROW]] * 17),
+    ("z", [1.0] * 16),
+    ("z", [1.0] * 16 + ["x"]),
+    ("world", [[0.1, 0.2, 0.3]] * 16 + [[0.1, 0.2, 11.0]]),  # farther than a body reaches
+    ("world", [[0.1, 0.2, 0.3]] * 16 + [[0.1, float("-inf"), 0.3]]),
+])
+def test_a_pose_with_a_bad_number_anywhere_is_malformed(field, value):
+    with pytest.raises(MalformedMessage, match=f"pose: {field}"):
+        decode("pose", msgpack.packb(_body(_pose(), **{field: value})))
+
+
+def test_a_pose_with_integer_or_mixed_numbers_decodes():
+    kps = [[100, 200, 1]] * 8 + [[100.5, 200, 0.9]] * 9
+    assert decode("pose", encode(_pose(keypoints=kps, z=[0] * 17, world=[[0, -1, 0.5]] * 17))).keypoints == kps
+
+
 def test_unknown_fields_are_ignored_for_forward_compatibility():
     body = _body(_pose(), added_in_a_later_release=1)
     assert decode("pose", msgpack.packb(body)) == _pose()

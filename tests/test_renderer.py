@@ -216,6 +216,67 @@ def test_an_unchanged_screen_is_not_drawn_again():
     assert content_key(start, now + 0.1) != before
 
 
+def test_painting_only_what_changed_gives_the_whole_draws_picture(canvas):
+    """[perf] The renderer repaints only the regions whose content changed (KeptRegions). Over a
+    session's course (start, setup, countdown, frames, scores, the strip, a pause, the
+    instructor's video, an alert and back) every picture equals a whole draw's, pixel for pixel,
+    and a new camera frame alone repaints the participant's picture only."""
+    from dataclasses import replace
+
+    from services.renderer.samples import DrawnInstructorFootage
+    from services.renderer.screen import KeptRegions
+
+    surface, fonts = canvas
+    whole = pygame.Surface(surface.get_size())
+    kept = KeptRegions()
+    now = time.monotonic()
+    s = state_for("exercise", "ko", now)
+    session, score, frame = s.session, s.score, s.frame
+    rng = np.random.default_rng(0)
+
+    def new_frame(i):
+        pixels = np.ascontiguousarray(np.roll(frame.pixels, 7 * i, axis=1))
+        pixels[:40] = rng.integers(0, 255, (40, pixels.shape[1], 3), dtype=np.uint8)
+        return replace(frame, seq=frame.seq + i, t_capture_ns=i, pixels=pixels)
+
+    steps = [
+        ("start", lambda i: setattr(s, "session", None)),
+        ("start", lambda i: setattr(s, "frame", new_frame(i))),
+        ("setup", lambda i: setattr(s, "pose", replace(s.pose, seq=s.pose.seq + i, keypoints=s.pose.keypoints[:5] +
+                                                       [[0.0, 0.0, 0.9]] * 12))),
+        ("countdown", lambda i: (setattr(s, "session", replace(session, routine_start_ns=int((now + 2.5) * 1e9))),
+                                 setattr(s, "score", replace(score, phase="countdown", guidance="")),
+                                 setattr(s, "pose", replace(state_for("exercise", "ko", now).pose, seq=100 + i)))),
+        ("countdown", lambda i: setattr(s, "frame", new_frame(i))),
+        ("exercise", lambda i: (setattr(s, "session", session), setattr(s, "score", score))),
+        ("exercise", lambda i: setattr(s, "frame", new_frame(i))),
+        ("exercise", lambda i: setattr(s, "score", replace(score, seq=score.seq + i, reps=score.reps + 1,
+                                                           joint_status={"left_shoulder": "correct"}, guidance=""))),
+        ("exercise", lambda i: s.timeline.add(17.5, "wrong")),
+        ("exercise", lambda i: setattr(s, "paused", True)),
+        ("exercise", lambda i: setattr(s, "paused", False)),
+        ("exercise", lambda i: setattr(s, "footage", DrawnInstructorFootage(s.routine))),
+        ("alert", lambda i: (setattr(s, "alert", state_for("alert", "ko", now).alert), setattr(s, "alert_at", now))),
+        ("exercise", lambda i: setattr(s, "alert_at", now - 60)),
+        ("exercise", lambda i: setattr(s, "frame", new_frame(i))),
+    ]
+    for i, (screen, change) in enumerate(steps, start=1):
+        change(i)
+        at = now + i / 30
+        s.frame_at = s.person_at = at
+        before = list(kept.content.items())
+        assert draw(surface, fonts, s, at, kept) == screen, f"step {i}"
+        assert draw(whole, fonts, s, at) == screen
+        differing = int((pygame.surfarray.pixels3d(surface) != pygame.surfarray.pixels3d(whole)).any(axis=2).sum())
+        assert differing == 0, f"step {i} ({screen}): {differing} pixels differ from a whole draw"
+        painted = "whole" if kept.changed is None else len(kept.changed)
+        print(f"step {i:2d} {screen:9s} painted: {painted}")
+        if i == len(steps):  # a camera frame alone, on a running exercise screen
+            assert before and kept.changed is not None
+            moved = [name for name, content in kept.content.items() if dict(before).get(name) != content]
+            assert set(moved) <= {"participant", "instructor"} and "participant" in moved, moved
+
+
 def test_rendered_words_are_reused_and_bounded(canvas):
     _, fonts = canvas
     first = fonts.render("점수 72", BODY, (245, 240, 230))

@@ -40,6 +40,7 @@ def main(ctx: ServiceContext) -> int:
     from services.renderer.footage import InstructorFootage
     from services.renderer.screen import (
         MOVING_SCREENS,
+        KeptRegions,
         ScreenState,
         content_key,
         draw,
@@ -87,6 +88,7 @@ def main(ctx: ServiceContext) -> int:
     if snapshot_dir:
         snapshot_dir.mkdir(parents=True, exist_ok=True)
     next_snapshot, last_screen, last_key, period, draws = 0.0, "", None, 1.0 / cfg.fps, 0
+    kept = KeptRegions()
     enter_from_signal = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: enter_from_signal.set())
     ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
@@ -106,10 +108,13 @@ def main(ctx: ServiceContext) -> int:
             key = content_key(state, now)
             screen = key[0]
             if key != last_key:  # an unchanged screen (summary, camera lost, no new frame) is not redrawn
-                draw(surface, fonts, state, now)
+                draw(surface, fonts, state, now, kept)
                 draws += 1
                 if mode != "headless":
-                    pygame.display.flip()
+                    if kept.changed is None:
+                        pygame.display.flip()
+                    elif kept.changed:
+                        pygame.display.update(kept.changed)
                 last_key = key
             speak(voice, state, screen, last_screen)
             if snapshot_dir and (now >= next_snapshot or screen != last_screen):

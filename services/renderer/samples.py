@@ -42,11 +42,17 @@ class DrawnInstructorFootage:
     """For the documentation's screenshot only: an instructor's "video" frame drawn by
     common.coach.synthetic (a real one comes from `silvergym routine build`, see footage.py)."""
 
+    FPS = 30.0
+    broken = False
+
     def __init__(self, routine):
         self.routine = routine
 
+    def frame_index(self, t: float) -> int:
+        return int(max(t, 0.0) * self.FPS)
+
     def frame_at(self, t: float) -> np.ndarray:
-        xyz = pose3d(self.routine.target(t), center_x=240, floor_y=340)
+        xyz = pose3d(self.routine.target(self.frame_index(t) / self.FPS), center_x=240, floor_y=340)
         return draw_person(xyz, 480, 360)
 
 

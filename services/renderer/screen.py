@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -130,7 +131,8 @@ def routine_time(s: ScreenState, now: float) -> float:
 
 def setup_problem(s: ScreenState) -> str:
     """A plain instruction before a session: whole body in view, distance, light."""
-    if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels.mean()) < 40:
+    # Every 4th pixel each way says as well how dark the room is, at 1/16 of the reading.
+    if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels[::4, ::4].mean()) < 40:
         return "setup.too_dark"
     if s.pose is None or not s.pose.keypoints:
         return "setup.whole_body"
@@ -253,9 +255,22 @@ def fit(src_w: float, src_h: float, box: pygame.Rect) -> tuple[float, float, flo
     return scale, box.x + (box.w - src_w * scale) / 2, box.y + (box.h - src_h * scale) / 2
 
 
+def picture_rect(picture_w: int, picture_h: int, box: pygame.Rect) -> pygame.Rect:
+    """Where a picture fitted into `box` lands, less a pixel at each edge (blit positions are
+    truncated): the part of the box it surely covers."""
+    scale, ox, oy = fit(picture_w, picture_h, box)
+    return pygame.Rect(int(ox) + 1, int(oy) + 1, int(picture_w * scale) - 2, int(picture_h * scale) - 2)
+
+
+def camera_covers(s: ScreenState, box: pygame.Rect) -> pygame.Rect | None:
+    if s.frame is None or s.frame.pixels is None:
+        return None
+    return picture_rect(s.frame.pixels.shape[1], s.frame.pixels.shape[0], box)
+
+
 def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
-    """The participant's picture, mirrored as people expect, with the coloured skeleton."""
-    pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    """The participant's picture, mirrored as people expect, with the coloured skeleton, over the
+    panel the screen's still layer drew."""
     if s.frame is None or s.frame.pixels is None:
         return
     fh, fw = s.frame.pixels.shape[:2]
@@ -310,8 +325,7 @@ def instructor_figure(routine: Routine, t: float) -> tuple[np.ndarray, np.ndarra
 
 def draw_instructor(surface, s: ScreenState, box: pygame.Rect, t: float, width: int) -> None:
     """The instructor: their own video at routine time t when the routine has one, else the
-    drawn figure (instructor_figure)."""
-    pygame.draw.rect(surface, PANEL, box, border_radius=16)
+    drawn figure (instructor_figure), over the panel the screen's still layer drew."""
     picture = s.footage.frame_at(max(t, 0.0)) if s.footage is not None else None
     if picture is not None:
         draw_instructor_video(surface, s, picture, box, t, width)
@@ -447,80 +461,235 @@ def message_screen(surface, fonts, lines: list[tuple[str, float]], w: int, h: in
         y = paragraph(surface, fonts, words, size, column, y, backing=backing, centered=True) + h * MARGIN
 
 
-def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float) -> str:
-    """Draw the whole screen for `now` (monotonic s); returns the screen's name."""
+def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptRegions | None = None) -> str:
+    """Draw the screen for `now` (monotonic s); returns the screen's name. With `kept` (the
+    renderer's, from one draw to the next) only the regions whose content changed are painted
+    again; the picture is the same as a whole draw's."""
     w, h = surface.get_size()
-    m = round(h * MARGIN)
     screen = which_screen(s, now)
+    layers = screen_layers(fonts, s, screen, now, w, h)
+    if layers is not None:
+        if kept is None:
+            layers.paint_whole(surface)
+        else:
+            kept.paint(surface, layers)
+        return screen
+    if kept is not None:
+        kept.forget()
     surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
-    line_w = max(4, h // 120)
     if screen == "alert":
         message_screen(surface, fonts, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE),
-                                    (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
+                                        (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
-    elif screen in ("start", "setup"):
-        draw_start(surface, fonts, s, screen, w, h, line_w)
-    else:
-        draw_exercise(surface, fonts, s, screen, routine_time(s, now), w, h, line_w)
-    note = footer_note(s)
-    if note and screen != "alert":
-        text(surface, fonts, note, BODY, (w / 2, h - m), HIGHLIGHT, anchor="midbottom")
+    if screen != "alert":
+        draw_footer(surface, fonts, s)
     return screen
 
 
-def draw_start(surface, fonts, s: ScreenState, screen: str, w: int, h: int, line_w: int) -> None:
+def draw_footer(surface, fonts, s: ScreenState) -> None:
+    """Unless all is well, the footer's words, over whatever reaches down to them."""
+    w, h = surface.get_size()
+    note = footer_note(s)
+    if note:
+        text(surface, fonts, note, BODY, (w / 2, h - round(h * MARGIN)), HIGHLIGHT, anchor="midbottom")
+
+
+@dataclass
+class Region:
+    """A part of the screen painted on its own: `paint(surface)` draws within `rect` only, and
+    equal `content` paints equal pixels. `covered`: a part of `rect` every paint fills (a
+    picture), which the still layer need not be put back under first."""
+    rect: pygame.Rect
+    content: tuple
+    paint: Callable[[pygame.Surface], None]
+    covered: pygame.Rect | None = None
+
+    def uncovered(self) -> list[pygame.Rect]:
+        """`rect` without `covered`: at most four bands around it."""
+        r, c = self.rect, self.covered.clip(self.rect) if self.covered is not None else None
+        if not c:
+            return [r]
+        bands = [pygame.Rect(r.x, r.y, r.w, c.y - r.y), pygame.Rect(r.x, c.bottom, r.w, r.bottom - c.bottom),
+                 pygame.Rect(r.x, c.y, c.x - r.x, c.h), pygame.Rect(c.right, c.y, r.right - c.right, c.h)]
+        return [b for b in bands if b.w > 0 and b.h > 0]
+
+
+@dataclass
+class Layers:
+    """A screen as what stays while it is shown (`layout`, painted by `paint_still`: colour,
+    panels, labels, footer) and the regions over it that change with the camera and the clock."""
+    layout: tuple
+    paint_still: Callable[[pygame.Surface], None]
+    regions: dict[str, Region]
+
+    def paint_whole(self, surface: pygame.Surface) -> None:
+        self.paint_still(surface)
+        for region in self.regions.values():
+            clipped(surface, region.rect, region.paint)
+
+
+def clipped(surface: pygame.Surface, rect: pygame.Rect, paint: Callable[[pygame.Surface], None]) -> None:
+    """Paint with everything outside `rect` left as it is (a raised hand, a long word)."""
+    clip = surface.get_clip()
+    surface.set_clip(rect)
+    try:
+        paint(surface)
+    finally:
+        surface.set_clip(clip)
+
+
+class KeptRegions:
+    """What the renderer's surface holds, region by region, so that a draw paints only what
+    changed. At 30 draws a second, painting the whole exercise screen (panels with rounded
+    corners, labels, bar, strip) cost more than the camera picture itself; now a camera frame
+    repaints the participant's picture, the clock the instructor's, a Score the numbers it moved.
+    `changed` lists the rectangles the last draw painted (the display updates only those)."""
+
+    def __init__(self):
+        self.layout: tuple | None = None
+        self.still: pygame.Surface | None = None  # the layout's still parts, to paint a region over
+        self.content: dict[str, tuple] = {}
+        self.changed: list[pygame.Rect] | None = None  # None: the whole screen
+
+    def forget(self) -> None:
+        self.layout, self.content, self.changed = None, {}, None
+
+    def paint(self, surface: pygame.Surface, layers: Layers) -> None:
+        size = surface.get_size()
+        if (layers.layout, size) != self.layout:
+            if self.still is None or self.still.get_size() != size:
+                self.still = pygame.Surface(size, 0, surface)
+            layers.paint_still(self.still)
+            surface.blit(self.still, (0, 0))
+            self.layout, self.content, self.changed = (layers.layout, size), {}, None
+        else:
+            self.changed = []
+        for name, region in layers.regions.items():
+            if self.content.get(name) == region.content:
+                continue
+            for band in region.uncovered():
+                surface.blit(self.still, band, area=band)
+            clipped(surface, region.rect, region.paint)
+            self.content[name] = region.content
+            if self.changed is not None:
+                self.changed.append(region.rect)
+
+
+def screen_layers(fonts, s: ScreenState, screen: str, now: float, w: int, h: int) -> Layers | None:
+    """The screens that follow the camera or the clock, as layers; None for the others (alert,
+    camera lost, summary), which change seldom and are drawn whole."""
+    if screen in MOVING_SCREENS:
+        return exercise_layers(fonts, s, screen, routine_time(s, now), w, h)
+    if screen in ("start", "setup"):
+        return start_layers(fonts, s, screen, w, h)
+    return None
+
+
+def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     """Before a session: the routine, what to do and its safety advice on the left (also spoken:
     speak()); the camera's picture and who is exercising on the right."""
     m = round(h * MARGIN)
+    line_w = max(4, h // 120)
     camera = pygame.Rect(w // 2 + m, round(h * 0.06), w // 2 - 2 * m, round(h * 0.56))
-    draw_camera(surface, s, camera, line_w)
-    column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
     locale = s.texts.get("_locale", "ko")
-    y = paragraph(surface, fonts, s.routine.title.get(locale) or s.routine.name, HEADING, column, h * 0.05)
-    y = paragraph(surface, fonts, s.routine.description.get(locale, ""), BODY, column, y + m, MUTED)
-    y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
     hint = setup_problem(s) if screen == "setup" else "start.will_begin"
-    paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
     name = s.participant_names.get(s.participant) or s.t("start.guest")
-    right = pygame.Rect(camera.x, 0, camera.w, h)
-    y = paragraph(surface, fonts, f"{s.t('start.participant')}: {name}", BODY, right, camera.bottom + m)
-    if len(s.participant_names) > 1:
-        paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
+
+    def still(surface) -> None:
+        surface.fill(BACKGROUND)
+        pygame.draw.rect(surface, PANEL, camera, border_radius=16)
+        column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
+        y = paragraph(surface, fonts, s.routine.title.get(locale) or s.routine.name, HEADING, column, h * 0.05)
+        y = paragraph(surface, fonts, s.routine.description.get(locale, ""), BODY, column, y + m, MUTED)
+        y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
+        paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
+        right = pygame.Rect(camera.x, 0, camera.w, h)
+        y = paragraph(surface, fonts, f"{s.t('start.participant')}: {name}", BODY, right, camera.bottom + m)
+        if len(s.participant_names) > 1:
+            paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
+        draw_footer(surface, fonts, s)
+
+    layout = ("start", screen, s.routine.title.get(locale) or s.routine.name, s.routine.description.get(locale, ""),
+              locale, hint, name, len(s.participant_names), footer_note(s))
+    return Layers(layout, still, {
+        "camera": Region(camera, camera_content(s), lambda surface: draw_camera(surface, s, camera, line_w),
+                         camera_covers(s, camera))})
 
 
-def draw_exercise(surface, fonts, s: ScreenState, screen: str, t: float, w: int, h: int, line_w: int) -> None:
+def camera_content(s: ScreenState) -> tuple:
+    """What the participant's picture shows: the frame, the pose over it and its colours."""
+    frame = (s.frame.seq, s.frame.t_capture_ns) if s.frame is not None else None
+    pose = (s.pose.seq, s.pose.t_capture_ns) if s.pose is not None else None
+    statuses = tuple(sorted(s.score.joint_status.items())) if s.score is not None else ()
+    return frame, pose, statuses
+
+
+def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int) -> Layers:
     """The instructor (left) and the participant (right), the strip, and one cue under them.
     Messages of the countdown and of a missing person go inside the participant's panel."""
     left, right = exercise_panels(w, h)
     pad = round(h * BODY / 4)
-    draw_top_bar(surface, fonts, s, w, h)
-    draw_strip(surface, s.timeline.codes(), routine_seconds(s.routine), strip_rect(w, h))
-    for panel, label in ((left, "exercise.instructor"), (right, "exercise.you")):
-        pygame.draw.rect(surface, PANEL, panel, border_radius=16)
-        band = picture_box(panel, h).y - panel.y
-        text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
-    # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
-    draw_instructor(surface, s, picture_box(left, h), t, line_w)
-    you = picture_box(right, h)
-    draw_camera(surface, s, you, line_w)
+    line_w = max(4, h // 120)
+    locale = s.texts.get("_locale", "ko")
+    you, instructor = picture_box(right, h), picture_box(left, h)
     inside = you.inflate(-4 * pad, -4 * pad)
-    if screen == "countdown":
-        remaining = max(0, math.ceil(-t))
-        y = you.y + you.h * 0.2
-        y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, y, backing=PANEL, centered=True)
-        if remaining:
-            text(surface, fonts, str(remaining), KEY, (inside.centerx, y + pad), backing=PANEL, anchor="midtop")
-    elif screen == "looking":
-        paragraph(surface, fonts, s.t("lost.looking"), CUE, inside, you.y + you.h * 0.3, HIGHLIGHT, PANEL,
-                  centered=True)
-    else:
-        hint = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
-        color = HIGHLIGHT if s.score and s.score.guidance else STATUS_COLORS["correct"]
-        text(surface, fonts, hint, CUE, (w / 2, h * 0.79), color, anchor="midtop")
+    strip = strip_rect(w, h)
+
+    def still(surface) -> None:
+        surface.fill(BACKGROUND)
+        for panel, label in ((left, "exercise.instructor"), (right, "exercise.you")):
+            pygame.draw.rect(surface, PANEL, panel, border_radius=16)
+            band = picture_box(panel, h).y - panel.y
+            text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
+        draw_footer(surface, fonts, s)
+
+    def participant(surface) -> None:
+        draw_camera(surface, s, you, line_w)
+        if screen == "countdown":
+            y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, you.y + you.h * 0.2,
+                          backing=PANEL, centered=True)
+            if remaining:
+                text(surface, fonts, str(remaining), KEY, (inside.centerx, y + pad), backing=PANEL, anchor="midtop")
+        elif screen == "looking":
+            paragraph(surface, fonts, s.t("lost.looking"), CUE, inside, you.y + you.h * 0.3, HIGHLIGHT, PANEL,
+                      centered=True)
+
+    remaining = max(0, math.ceil(-t)) if screen == "countdown" else 0
+    cue = ""
+    if screen == "exercise":
+        cue = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
+    cue_color = HIGHLIGHT if s.score and s.score.guidance else STATUS_COLORS["correct"]
+    seconds, codes = routine_seconds(s.routine), s.timeline.codes()
+    # The top bar as drawn: a Score that moves none of its numbers repaints nothing.
+    numbers = (s.score.reps, f"{s.score.score:.0f}", int((w - 2 * round(h * MARGIN)) * max(0.0, min(1.0, s.score.progress)))) \
+        if s.score is not None else None
+
+    def cue_line(surface) -> None:
+        if cue:
+            text(surface, fonts, cue, CUE, (w / 2, h * 0.79), cue_color, anchor="midtop")
+
+    layout = ("exercise", screen, locale, footer_note(s))
+    return Layers(layout, still, {
+        "top": Region(pygame.Rect(0, 0, w, left.y), (s.routine.title.get(locale) or s.routine.name, numbers),
+                      lambda surface: draw_top_bar(surface, fonts, s, w, h)),
+        "strip": Region(strip, (codes, seconds), lambda surface: draw_strip(surface, codes, seconds, strip)),
+        "instructor": Region(instructor, instructor_content(s, t),
+                             lambda surface: draw_instructor(surface, s, instructor, t, line_w)),
+        "participant": Region(you, (screen, remaining, *camera_content(s)), participant, camera_covers(s, you)),
+        "cue": Region(pygame.Rect(0, strip.bottom, w, h - strip.bottom), (cue, cue_color), cue_line),
+    })
+
+
+def instructor_content(s: ScreenState, t: float) -> tuple:
+    """What the instructor's panel shows at routine time t: a frame of their video, or the
+    figure posed for t (it stands still before the start and while paused)."""
+    if s.footage is not None and not s.footage.broken:
+        return ("video", s.footage.frame_index(max(t, 0.0)), s.instructor_skeleton)
+    return ("figure", max(t, 0.0))
 
 
 def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
