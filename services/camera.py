@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from common.bus import messages
+from common.bus.framering import FrameRingWriter, RingError, ring_path
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.config import CameraConfig
@@ -86,18 +87,19 @@ class FrameSource:
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         self._next_due = first_due
 
-    def read(self) -> np.ndarray:
-        """Next frame; raises SourceError when the device is gone."""
+    def read(self, into: np.ndarray | None = None) -> np.ndarray:
+        """Next frame, decoded into `into` when it has the frame's size (else a new array);
+        raises SourceError when the device is gone."""
         self.advance()
         if self.kind == "image":
             return self.image
-        ok, bgr = self.cap.read()
+        ok, bgr = self.cap.read(into)
         if ok:
             return bgr
         if self.kind == "video":
             if self.cfg.loop:
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, bgr = self.cap.read()
+                ok, bgr = self.cap.read(into)
                 if ok:
                     return bgr
             self.finished = True
@@ -131,11 +133,11 @@ class StartWithSession:
         self.playing, self.cut = True, "#session-start"
         return True
 
-    def read(self, frames: FrameSource) -> np.ndarray:
+    def read(self, frames: FrameSource, into: np.ndarray | None = None) -> np.ndarray:
         if self.playing:
-            return frames.read()
+            return frames.read(into)
         if self.first is None:
-            self.first = frames.read()
+            self.first = frames.read()  # its own array: held while the ring's slots go round
         else:
             frames.advance()  # the held frame again, at the file's pace
         return self.first
@@ -164,6 +166,9 @@ def wait_for_camera(ctx: ServiceContext, health: HealthReporter) -> str:
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.camera
     pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
+    # On this machine (ipc://) the pixels go through shared memory; over tcp:// (inference on a
+    # second box) they travel in the message.
+    ring = FrameRingWriter(ring_path(ctx.endpoint())) if ctx.endpoint().startswith("ipc://") else None
     try:
         health = HealthReporter(ctx.name, pub)
         source = wait_for_camera(ctx, health) if cfg.source == "auto" else cfg.source
@@ -174,12 +179,15 @@ def main(ctx: ServiceContext) -> int:
         except SourceError as exc:
             ctx.log.error("%s", exc)
             return 2
-        return stream(ctx, frames, source, pub, health)
+        return stream(ctx, frames, source, pub, health, ring)
     finally:
         pub.close()
+        if ring is not None:
+            ring.close(unlink=True)
 
 
-def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher, health: HealthReporter) -> int:
+def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher, health: HealthReporter,
+           ring: FrameRingWriter | None = None) -> int:
     """The main loop: read -> stamp -> publish, reopening a source that is lost."""
     cfg = ctx.config.camera
     # Unpaced video (benchmarks): run at most IN_FLIGHT frames ahead of inference, so it is never
@@ -227,8 +235,9 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
             if start is not None and start.poll(frames):
                 ctx.log.info("the routine starts: playing %s from its start", source)
                 continue  # frame 0 is due when the routine starts
+            into = ring.slot_view() if ring is not None else None
             try:
-                bgr = start.read(frames) if start is not None else frames.read()
+                bgr = start.read(frames, into) if start is not None else frames.read(into)
             except SourceError as exc:
                 if frames.finished:
                     ctx.log.info("%s; camera service done", exc)
@@ -238,10 +247,19 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                 state, retry_at = "lost", time.monotonic() + backoff_s
                 continue
             t_ns = frames.capture_ns()
-            pixels = np.ascontiguousarray(bgr)
-            pub.publish(messages.Frame(seq=pub.next_seq("frame"), t_capture_ns=t_ns, frame_id=frame_id,
+            pixels, seq = np.ascontiguousarray(bgr), pub.next_seq("frame")
+            in_ring = {}
+            if ring is not None:
+                try:
+                    slot = ring.commit(pixels, seq)  # (the ring is made again when the picture's size changed)
+                    in_ring = {"ring_id": ring.ring_id, "ring_slot": slot}
+                except RingError as exc:
+                    ctx.log.warning("%s; frames travel in the bus messages instead (more CPU per frame)", exc)
+                    ring = None
+            pub.publish(messages.Frame(seq=seq, t_capture_ns=t_ns, frame_id=frame_id,
                                        width=pixels.shape[1], height=pixels.shape[0],
-                                       source=f"{frames.kind}:{source}{start.cut if start else ''}", pixels=pixels))
+                                       source=f"{frames.kind}:{source}{start.cut if start else ''}",
+                                       pixels=None if in_ring else pixels, **in_ring))
             frame_id += 1
             health.stats.tick(time.monotonic())
             health.maybe_publish(time.monotonic(), state=state, detail={"source": source})

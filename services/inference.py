@@ -40,6 +40,8 @@ def main(ctx: ServiceContext) -> int:
                 except TpuRequired as exc:
                     ctx.log.error("%s", exc)
                     return EXIT_TPU_REQUIRED
+                if not frames.still_holds(frame):
+                    continue  # the camera overwrote its pixels while the model read them: not this frame's pose
                 kps = result.keypoints
                 pub.publish(messages.Pose(
                     seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,

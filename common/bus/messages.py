@@ -42,6 +42,10 @@ class Frame:
     height: int
     source: str = ""  # "camera:0", "video:clip.mp4", "image:x.jpg", "sim"
     pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Added (add-only): where the pixels are when they do not travel in the message: the camera's
+    # frame ring in shared memory (common/bus/framering.py) and its slot. 0 = in the message.
+    ring_id: int = 0
+    ring_slot: int = 0
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ def to_wire(msg) -> bytes | bytearray:
     """The whole wire message for `msg` (see the module docstring)."""
     header = encode(msg)
     prefix = msg.TOPIC.encode() + b"\x00" + _LEN.pack(len(header))
-    if msg.TOPIC != "frame":
+    if msg.TOPIC != "frame" or msg.ring_id:
         return prefix + header
     pixels = memoryview(np.ascontiguousarray(msg.pixels)).cast("B")
     out = bytearray(len(prefix) + len(header) + pixels.nbytes)
@@ -371,11 +375,20 @@ def _check_values(topic: str, msg) -> None:
         raise MalformedMessage(f"health: unknown sender {msg.service[:40]!r} or an over-long state")
 
 
+MAX_RING_SLOTS = 1024
+
+
 def _attach_pixels(frame: Frame, pixels) -> Frame:
-    if pixels is None:
-        raise MalformedMessage("frame: pixel part missing")
     if not (0 < frame.width <= 8192 and 0 < frame.height <= 8192):
         raise MalformedMessage(f"frame: size {frame.width}x{frame.height} out of range")
+    if frame.ring_id:  # the pixels are in the camera's ring: the subscriber reads them there
+        if pixels is not None and len(pixels):
+            raise MalformedMessage("frame: pixels both in the message and in the ring")
+        if frame.ring_slot >= MAX_RING_SLOTS:
+            raise MalformedMessage(f"frame: ring slot {frame.ring_slot} out of range")
+        return frame
+    if pixels is None:
+        raise MalformedMessage("frame: pixel part missing")
     want = frame.width * frame.height * 3
     buf = np.frombuffer(pixels, dtype=np.uint8)
     if buf.size != want:

@@ -9,6 +9,7 @@ high-water mark of LOSSLESS_HWM.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import zmq
 
 from common.bus import messages, topics
+from common.bus.framering import FrameRingReader, RingError, ring_path
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ class Subscriber:
                     lossless_by_service.setdefault(svc, []).append(t)
         for svc, svc_topics in lossless_by_service.items():
             self._open(ctx, endpoints[svc], svc_topics, conflate=False)
+        # A frame whose pixels are in the camera's ring is read there (common/bus/framering.py).
+        self.ring = FrameRingReader(ring_path(endpoints["camera"])) if "frame" in wanted else None
         self.malformed = 0
         self.dropped = 0
         self._last_seq: dict[tuple[str, str], int] = {}
@@ -156,7 +160,31 @@ class Subscriber:
             self._bad(str(exc).split(":")[0], str(exc))
             return None
         self._count_gap(msg)
+        if msg.TOPIC == "frame" and msg.ring_id:
+            return self._from_ring(msg)
         return msg
+
+    def _from_ring(self, frame):
+        """The frame with its pixels read in place from the camera's ring; None (counted as
+        dropped) when the ring no longer holds it or cannot be read."""
+        try:
+            pixels = self.ring.pixels(frame.ring_id, frame.ring_slot, frame.seq)
+        except RingError as exc:
+            self._log.warn("ring", f"{exc}: frames are dropped until it can be read (is the camera service "
+                                   "running as the same user?)")
+            pixels = None
+        if pixels is None or pixels.shape != (frame.height, frame.width, 3):
+            self.dropped = min(self.dropped + 1, MAX_COUNTER)
+            return None
+        return dataclasses.replace(frame, pixels=pixels)
+
+    def still_holds(self, frame) -> bool:
+        """After using a frame's pixels: whether they were still that frame's all along (a frame
+        in the ring is overwritten SLOTS frames later; one that was is dropped and counted)."""
+        if not frame.ring_id or self.ring is None or self.ring.holds(frame.ring_slot, frame.seq):
+            return True
+        self.dropped = min(self.dropped + 1, MAX_COUNTER)
+        return False
 
     def _bad(self, key: str, what: str) -> None:
         self.malformed += 1
@@ -176,3 +204,5 @@ class Subscriber:
     def close(self) -> None:
         for sock in self.socks:
             sock.close(linger=0)
+        if self.ring is not None:
+            self.ring.close()

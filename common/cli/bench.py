@@ -199,29 +199,38 @@ def graph_overrides(tmp: Path, model: str, video: Path, pace: str, broker_port: 
 # -- 5. bus and codecs ---------------------------------------------------------------------------
 def bus_bench(n: int = 300) -> dict:
     frame_pixels = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    from common.bus.framering import FrameRingWriter, ring_path
+
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("ipc", "tcp"):
-            endpoint = f"ipc://{tmp}/camera.sock" if kind == "ipc" else f"tcp://127.0.0.1:{free_port()}"
+        for kind in ("ring", "ipc", "tcp"):
+            endpoint = f"ipc://{tmp}/camera.sock" if kind != "tcp" else f"tcp://127.0.0.1:{free_port()}"
             ctx = zmq.Context()
             pub = Publisher(ctx, endpoint, latest_only=True)
             sub = Subscriber(ctx, {"camera": endpoint}, ["frame"])
+            # "ring": the pixels in the camera's shared-memory ring, only the header on the socket.
+            ring = FrameRingWriter(ring_path(endpoint)) if kind == "ring" else None
+
+            def make(i: int) -> messages.Frame:
+                if ring is None:
+                    return messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H, pixels=frame_pixels)
+                slot = ring.commit(frame_pixels, i)
+                return messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H, ring_id=ring.ring_id,
+                                      ring_slot=slot)
             try:
                 times = []
                 deadline = time.monotonic() + 10  # ZeroMQ's slow joiner: wait until frames arrive
                 i = 0
                 while time.monotonic() < deadline:
-                    pub.publish(messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H,
-                                               pixels=frame_pixels))
+                    pub.publish(make(i))
                     i += 1
                     if sub.receive(100):
                         break
                 while sub.receive(300):  # warm-up frames still in flight would be taken for measured ones
                     pass
                 for i in range(i, i + n):
-                    frame = messages.Frame(seq=i, t_capture_ns=0, frame_id=i, width=W, height=H, pixels=frame_pixels)
                     t0 = time.perf_counter()
-                    pub.publish(frame)
+                    pub.publish(make(i))
                     # A latest-only publisher may drop a frame while ZeroMQ has not yet heard that the
                     # last one was read (its high-water mark is tiny on purpose): counted, not waited for.
                     got = sub.receive(1000)
@@ -236,6 +245,8 @@ def bus_bench(n: int = 300) -> dict:
             finally:
                 sub.close()
                 pub.close()
+                if ring is not None:
+                    ring.close(unlink=True)
                 ctx.destroy(linger=0)
     out["codec_us"] = codec_bench(frame_pixels)
     return out

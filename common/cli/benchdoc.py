@@ -96,8 +96,10 @@ def table(r: dict) -> str:
         lines.append("| not measured: ../shared/media is absent | | | |")
     b = r["bus"]
     lines += ["", "| bus (one 640x480 BGR frame, publish → receive) | p50 µs | p99 µs | GB/s |", "|---|---|---|---|"]
-    for kind in ("ipc", "tcp"):
-        lines.append(f"| {kind} | {b[kind]['frame_us_p50']} | {b[kind]['frame_us_p99']} | {b[kind]['gb_per_s']} |")
+    names = {"ring": "ring (pixels in shared memory, the header over ipc; the graph's way)",
+             "ipc": "ipc (pixels in the message)", "tcp": "tcp (pixels in the message; a second box)"}
+    for kind in ("ring", "ipc", "tcp"):
+        lines.append(f"| {names[kind]} | {b[kind]['frame_us_p50']} | {b[kind]['frame_us_p99']} | {b[kind]['gb_per_s']} |")
     lines += ["", "| codec (median µs) | |", "|---|---|"]
     for k, v in b["codec_us"].items():
         lines.append(f"| {k.replace('_', ' ')} | {v} |")
