@@ -267,6 +267,22 @@ def test_a_sudden_fall_fires():
     assert fired and fired[0][1] == "fall" and fired[0][0] < 3.5
 
 
+def test_the_fall_detectors_trunk_lean_is_the_scorers():
+    """[perf] The detector measures the trunk's lean from its two points alone; it must read what
+    joint_angles reads for trunk_lean, to the last decimal."""
+    from common.coach.fall import trunk_lean
+    from common.coach.geometry import joint_angles
+    from common.coach.keypoints import COMMON_INDEX
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        common = np.column_stack([rng.uniform(0, 640, (len(COMMON_INDEX), 2)), np.ones(len(COMMON_INDEX))])
+        assert trunk_lean(common[COMMON_INDEX["mid_hip"]], common[COMMON_INDEX["neck"]]) == \
+            pytest.approx(joint_angles(common)["trunk_lean"], abs=1e-6)
+    upright = np.array([[100.0, 300.0, 1.0], [100.0, 100.0, 1.0]])
+    assert trunk_lean(upright[0], upright[1]) == pytest.approx(0.0) and trunk_lean(upright[0], upright[0]) is None
+
+
 def test_lying_on_the_floor_for_a_few_seconds_fires():
     frames = [(i / FPS, common_pose(STANDING, lying=True)) for i in range(int(5 * FPS))]
     fired = run_fall(frames)

@@ -11,16 +11,25 @@ the trunk but the hips stay high above the ankles. Neither satisfies both condit
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.geometry import MIN_SCORE, inner_joint_angle
+from common.coach.geometry import MIN_SCORE
 from common.coach.keypoints import COMMON_INDEX
 
 _HIP, _NECK = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"]
 _ANKLES = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]
+
+
+def trunk_lean(hip: np.ndarray, neck: np.ndarray) -> float | None:
+    """The trunk's angle from upright in the picture, degrees (geometry's trunk_lean, for one
+    pose's two points without computing every joint angle: this runs on every pose)."""
+    dx, dy = float(neck[0] - hip[0]), float(neck[1] - hip[1])
+    length = math.hypot(dx, dy)
+    return math.degrees(math.acos(max(-1.0, min(1.0, -dy / length)))) if length > 0 else None
 
 
 @dataclass
@@ -40,7 +49,7 @@ class FallDetector:
         hip, neck = common[_HIP], common[_NECK]
         if min(hip[2], neck[2]) < MIN_SCORE:
             return None
-        lean = inner_joint_angle(common, "trunk_lean")
+        lean = trunk_lean(hip, neck)
         ankles = [common[i] for i in _ANKLES if common[i][2] >= MIN_SCORE]
         if ankles:
             ankle_y = max(a[1] for a in ankles)
