@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
@@ -10,6 +12,13 @@ from models import catalog
 from models.estimator import Estimator, TpuRequired
 
 EXIT_TPU_REQUIRED = 3
+
+
+def rounded(values: np.ndarray | None, decimals: int) -> list:
+    """The model's numbers as the message's lists, rounded (a hundredth of a pixel, a tenth of a
+    millimetre) in one array pass: per number in Python this was 0.3 ms a frame on the way to
+    the Score. Same values as round(float(v), decimals)."""
+    return [] if values is None else np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
 
 
 def main(ctx: ServiceContext) -> int:
@@ -46,10 +55,8 @@ def main(ctx: ServiceContext) -> int:
                 pub.publish(messages.Pose(
                     seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
                     width=frame.width, height=frame.height, model=estimator.name, backend=estimator.backend,
-                    layout=estimator.layout, keypoints=[[round(float(v), 2) for v in p] for p in kps],
-                    latency_ms=round(result.latency_ms, 2),
-                    z=[round(float(v), 2) for v in result.z] if result.z is not None else [],
-                    world=[[round(float(v), 4) for v in p] for p in result.world] if result.world is not None else []))
+                    layout=estimator.layout, keypoints=rounded(kps, 2), latency_ms=round(result.latency_ms, 2),
+                    z=rounded(result.z, 2), world=rounded(result.world, 4)))
                 health.stats.tick(time.monotonic(), result.latency_ms)
             health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
                                  backend=estimator.backend,

@@ -35,6 +35,7 @@ def test_a_frame_is_read_in_place_until_its_slot_comes_round_again(ring_file):
         assert stat.S_IMODE(os.stat(ring_file).st_mode) == 0o600  # the service user's only
         for seq, slot in enumerate(slots):
             assert np.array_equal(reader.pixels(writer.ring_id, slot, seq), picture(seq))
+        assert reader.pixels(writer.ring_id, slots[0], 0) is not reader.pixels(writer.ring_id, slots[0], 0)
         held = reader.pixels(writer.ring_id, slots[0], 0)
         for seq in range(3, SLOTS + 1):  # round the ring: slot 0 now holds frame SLOTS
             writer.commit(picture(seq), seq)

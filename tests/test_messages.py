@@ -119,3 +119,15 @@ def test_fuzzed_maps_never_raise_anything_else(body):
         decode("pose", msgpack.packb(body))
     except MalformedMessage:
         pass
+
+
+def test_inference_rounds_the_models_numbers_as_python_rounds_each():
+    """[perf] inference rounds a pose's numbers in one array pass; the message carries the values
+    round(float(v), n) gives, for the float32 numbers the models return."""
+    from services.inference import rounded
+
+    rng = np.random.default_rng(0)
+    for decimals, span in ((2, 1000.0), (4, 2.0)):
+        values = rng.uniform(-span, span, (20000, 3)).astype(np.float32)
+        assert rounded(values, decimals) == [[round(float(v), decimals) for v in row] for row in values]
+    assert rounded(None, 2) == [] and rounded(np.zeros((0, 3), np.float32), 2) == []

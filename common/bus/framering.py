@@ -170,7 +170,9 @@ class FrameRingReader:
             return None
         if not self.holds(slot, seq):
             return None
-        return self._views[slot]
+        # A new array object per frame over the slot's memory: a reader that knows a picture by
+        # its identity (the TV's scaled-picture cache) never takes frame n + SLOTS for frame n.
+        return self._views[slot].view()
 
     def holds(self, slot: int, seq: int) -> bool:
         """Whether `slot` still holds frame `seq` (ask after using its pixels)."""

@@ -252,6 +252,48 @@ def bus_bench(n: int = 300) -> dict:
     return out
 
 
+def wake_floor(seconds: float = 5.0, rate_hz: float = 30.0) -> dict:
+    """What a process pays per frame just to be in the graph: its main thread waking `rate_hz`
+    times a second to take one small Pose off a real socket (poll, receive, decode and range
+    check) and nothing else. Every service that follows the frames pays at least this; measured
+    with the thread's own CPU clock, the publisher in a thread of its own."""
+    from common.coach.keypoints import LAYOUTS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        endpoints = {name: f"ipc://{tmp}/{name}.sock" for name in ("camera", "inference", "scoring", "renderer", "uplink")}
+        pub_ctx, sub_ctx = zmq.Context(), zmq.Context()
+        pub = Publisher(pub_ctx, endpoints["inference"])
+        sub = Subscriber(sub_ctx, endpoints, ["pose"])
+        stop = threading.Event()
+
+        def publish() -> None:
+            i = 0
+            while not stop.wait(1.0 / rate_hz):
+                pub.publish(messages.Pose(seq=i, t_capture_ns=i, frame_id=i, width=W, height=H, model="m",
+                                          backend="cpu", layout="blazepose33", keypoints=[[320.0, 240.0, 0.9]] * 33,
+                                          world=[[0.1, -0.5, 0.05]] * 33))
+                i += 1
+        sender = threading.Thread(target=publish, daemon=True)
+        sender.start()
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not sub.receive(100):  # ZeroMQ's slow joiner
+                pass
+            taken, cpu0, end = 0, time.thread_time(), time.monotonic() + seconds
+            while time.monotonic() < end:
+                taken += len(sub.receive(100))
+            cpu = time.thread_time() - cpu0
+        finally:
+            stop.set()
+            sender.join(timeout=2)
+            sub.close()
+            pub.close()
+            pub_ctx.destroy(linger=0)
+            sub_ctx.destroy(linger=0)
+    return {"rate_hz": rate_hz, "messages": taken,
+            "ms_per_message": round(cpu * 1000 / taken, 3) if taken else None}
+
+
 def _time_us(fn, n=200) -> float:
     fn()
     times = []
@@ -507,6 +549,7 @@ def run(args) -> int:
     result["angle_agreement"] = angle_agreement(shared)
     log("bus, codecs and scorer")
     result["bus"] = bus_bench()
+    result["wake_floor"] = wake_floor()
     result.update(scoring_bench())
     first = result["models"][models[0]]
     result["pipeline_ratio"] = first["pipeline_ratio"]

@@ -103,6 +103,11 @@ def table(r: dict) -> str:
     lines += ["", "| codec (median µs) | |", "|---|---|"]
     for k, v in b["codec_us"].items():
         lines.append(f"| {k.replace('_', ' ')} | {v} |")
+    floor = r.get("wake_floor", {})
+    lines += ["", f"Floor: a process whose main thread wakes {floor.get('rate_hz', 30):.0f} times a second to take one "
+              f"BlazePose Pose off a real socket (poll, receive, decode, range checks) and do nothing else spends "
+              f"{_fmt(floor.get('ms_per_message'))} ms of CPU per message ({floor.get('messages', 0)} messages). "
+              f"Camera, scoring and the TV each pay at least this per frame."]
     lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, participant at 0.8x tempo), "
               f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid, every candidate "
               f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs."]

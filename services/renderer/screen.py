@@ -677,6 +677,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         "top": Region(pygame.Rect(0, 0, w, left.y), (s.routine.title.get(locale) or s.routine.name, numbers),
                       lambda surface: draw_top_bar(surface, fonts, s, w, h)),
         "strip": Region(strip, (codes, seconds), lambda surface: draw_strip(surface, codes, seconds, strip)),
+        # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
         "instructor": Region(instructor, instructor_content(s, t),
                              lambda surface: draw_instructor(surface, s, instructor, t, line_w)),
         "participant": Region(you, (screen, remaining, *camera_content(s)), participant, camera_covers(s, you)),
