@@ -36,6 +36,9 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
     pairs = m["video_pairs"]
     assert len(pairs) == 3 and all(p["ratio"] == round(p["video_fps"] / p["drawn_fps"], 3) for p in pairs)
     assert m["video_isolation_ratio"] == round(sorted(p["ratio"] for p in pairs)[1], 3)  # the median of three
+    iso = m["isolation_pairs"]  # the stalled renderer against the normal graph, also in three pairs
+    assert len(iso) == 3 and all(p["ratio"] == round(p["stalled_fps"] / p["normal_fps"], 3) for p in iso)
+    assert m["isolation_ratio"] == round(sorted(p["ratio"] for p in iso)[1], 3)
     for key in ("pipeline_ratio", "isolation_ratio", "latency_target_ms"):
         assert m[key] is not None and m[key] > 0
     assert m["latency_target_ms"] == round(m["bare"]["ms_p50"] + 5, 2)
