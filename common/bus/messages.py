@@ -7,7 +7,9 @@ know. A field name is never reused for something else.
 Wire format (one ZeroMQ message part, so that ZMQ_CONFLATE can keep only the newest):
     topic (ASCII) | 0x00 | header length (uint32, little-endian) | msgpack header | raw pixels (frames only)
 The topic comes first because SUB sockets filter on a message's leading bytes. Pixels are never
-inside msgpack: the receiver views them in place (no copy); the sender copies them once.
+inside msgpack: the receiver views them in place (no copy); the sender copies them once. On one
+machine the camera's frames carry no pixels at all: they are in its shared-memory ring
+(common/bus/framering.py), named by `ring_id` and `ring_slot`, and the Subscriber reads them there.
 """
 from __future__ import annotations
 
