@@ -36,6 +36,7 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
     pairs = m["video_pairs"]
     assert len(pairs) == 3 and all(p["ratio"] == round(p["video_fps"] / p["drawn_fps"], 3) for p in pairs)
     assert m["video_isolation_ratio"] == round(sorted(p["ratio"] for p in pairs)[1], 3)  # the median of three
+    assert 0 < m["paced30"]["model_ms_p50"] <= m["paced30"]["model_ms_p95"]  # the model's own time in the graph
     iso = m["isolation_pairs"]  # the stalled renderer against the normal graph, also in three pairs
     assert len(iso) == 3 and all(p["ratio"] == round(p["stalled_fps"] / p["normal_fps"], 3) for p in iso)
     assert m["isolation_ratio"] == round(sorted(p["ratio"] for p in iso)[1], 3)

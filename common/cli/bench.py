@@ -149,13 +149,14 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
         while time.monotonic() < end_warmup:
             for m in sub.receive(100):
                 count_draws(m)
-        poses, latencies, dropped0, dropped1 = 0, [], None, None
+        poses, latencies, model_ms, dropped0, dropped1 = 0, [], [], None, None
         cpu0 = graph.cpu_s() if graph else {}
         start = time.monotonic()
         while time.monotonic() - start < seconds:
             for m in sub.receive(100):
                 if m.TOPIC == "pose":
                     poses += 1
+                    model_ms.append(m.latency_ms)  # the model's own time on this frame, inside the graph
                 elif m.TOPIC == "score" and want_latency:
                     latencies.append((time.monotonic_ns() - m.t_capture_ns) / 1e6)
                 elif m.TOPIC == "health" and m.service == "inference":
@@ -176,7 +177,8 @@ def observe(cfg, seconds: float, warmup_s: float = 4.0, want_latency: bool = Fal
                 out["renderer_ms_per_draw"] = round(used.get("renderer", 0.0) / elapsed / draws_per_s * 1000, 3)
         if want_latency:
             out.update(latency_ms_p50=_pct(latencies, 50), latency_ms_p95=_pct(latencies, 95),
-                       latency_ms_p99=_pct(latencies, 99),
+                       latency_ms_p99=_pct(latencies, 99), model_ms_p50=_pct(model_ms, 50),
+                       model_ms_p95=_pct(model_ms, 95),
                        frames_dropped_per_s=round(((dropped1 or 0) - (dropped0 or 0)) / elapsed, 2))
         return out
     finally:
