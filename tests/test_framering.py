@@ -13,6 +13,7 @@ from common.bus import messages
 from common.bus.framering import SLOTS, FrameRingReader, FrameRingWriter, ring_path
 from common.bus.sockets import Publisher, Subscriber
 from tests.conftest import wait_for
+from tests.test_bus import endpoints_for
 
 
 def picture(i: int, w: int = 64, h: int = 48) -> np.ndarray:
@@ -110,7 +111,7 @@ def test_frames_cross_the_bus_with_their_pixels_in_the_ring(zctx, runtime_dir):
     """Tier 2: a camera-like publisher on ipc, the ring beside it; a subscriber gets the pixels
     without their travelling in the message, and a frame the ring no longer holds is dropped and
     counted, never handed on."""
-    eps = {s: f"ipc://{runtime_dir}/{s}.sock" for s in ("camera", "inference", "scoring", "renderer", "uplink")}
+    eps = endpoints_for("ipc", runtime_dir)
     pub = Publisher(zctx, eps["camera"], latest_only=True)
     writer = FrameRingWriter(ring_path(eps["camera"]))
     sub = Subscriber(zctx, eps, ["frame"])
@@ -151,7 +152,7 @@ def test_frames_cross_the_bus_with_their_pixels_in_the_ring(zctx, runtime_dir):
 
 
 def test_a_ring_that_cannot_be_read_drops_frames_with_one_clear_line(zctx, runtime_dir, caplog):
-    eps = {s: f"ipc://{runtime_dir}/{s}.sock" for s in ("camera", "inference", "scoring", "renderer", "uplink")}
+    eps = endpoints_for("ipc", runtime_dir)
     pub = Publisher(zctx, eps["camera"], latest_only=True)
     sub = Subscriber(zctx, eps, ["frame"])
     try:

@@ -270,8 +270,7 @@ def test_a_sudden_fall_fires():
 def test_the_fall_detectors_trunk_lean_is_the_scorers():
     """[perf] The detector measures the trunk's lean from its two points alone; it must read what
     joint_angles reads for trunk_lean, to the last decimal."""
-    from common.coach.fall import trunk_lean
-    from common.coach.geometry import joint_angles
+    from common.coach.geometry import joint_angles, trunk_lean
     from common.coach.keypoints import COMMON_INDEX
 
     rng = np.random.default_rng(0)

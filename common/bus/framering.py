@@ -51,6 +51,22 @@ def _stride(width: int, height: int, channels: int) -> int:
     return -(-(SLOT_HEAD_BYTES + width * height * channels) // 4096) * 4096  # page-aligned slots
 
 
+def _slot_views(mapping: mmap.mmap, slots: int, stride: int, shape: tuple[int, int, int]) -> list[np.ndarray]:
+    """Each slot's pixels as an array over the mapping."""
+    size = shape[0] * shape[1] * shape[2]
+    buf = np.frombuffer(mapping, np.uint8)
+    first = HEADER_BYTES + SLOT_HEAD_BYTES
+    return [buf[first + k * stride: first + k * stride + size].reshape(shape) for k in range(slots)]
+
+
+def _release(mapping: mmap.mmap | None) -> None:
+    if mapping is not None:
+        try:
+            mapping.close()
+        except BufferError:  # a frame's pixels still in use: the mapping goes with them
+            pass
+
+
 class FrameRingWriter:
     """The camera's side: `slot_view()` to decode straight into, `commit()` to publish it."""
 
@@ -83,10 +99,7 @@ class FrameRingWriter:
         except (OSError, ValueError) as exc:
             self.close()
             raise RingError(f"cannot make the frame ring {self.path}: {exc}") from None
-        buf = np.frombuffer(self._map, np.uint8)
-        self._views = [buf[HEADER_BYTES + k * stride + SLOT_HEAD_BYTES:
-                           HEADER_BYTES + k * stride + SLOT_HEAD_BYTES + width * height * channels].reshape(shape)
-                       for k in range(self.slots)]
+        self._views = _slot_views(self._map, self.slots, stride, shape)
         self._stride = stride
         self.shape = shape
 
@@ -98,16 +111,15 @@ class FrameRingWriter:
         return self._views[self._next]
 
     def commit(self, pixels: np.ndarray, seq: int) -> int:
-        """Put frame `seq` in the next slot (no copy when `pixels` is that slot's view); returns
-        the slot's index."""
-        shape = pixels.shape if pixels.ndim == 3 else (*pixels.shape, 1)
-        if shape != self.shape:
-            self._make(shape)
+        """Put frame `seq` (height x width x 3) in the next slot (no copy when `pixels` is that
+        slot's view); returns the slot's index."""
+        if pixels.shape != self.shape:
+            self._make(pixels.shape)
         slot = self._next
         view = self._views[slot]
-        if not (pixels.ctypes.data == view.ctypes.data and pixels.shape == view.shape):
+        if pixels.ctypes.data != view.ctypes.data:
             self._set_seq(slot, None)
-            np.copyto(view, pixels.reshape(shape))
+            np.copyto(view, pixels)
         self._set_seq(slot, seq)
         self._next = (slot + 1) % self.slots
         return slot
@@ -117,12 +129,8 @@ class FrameRingWriter:
 
     def close(self, unlink: bool = False) -> None:
         self._views = []
-        if self._map is not None:
-            try:
-                self._map.close()
-            except BufferError:  # a view still exported (a frame in flight): freed with it
-                pass
-            self._map = None
+        _release(self._map)
+        self._map = None
         if unlink:
             try:
                 os.unlink(self.path)
@@ -153,10 +161,7 @@ class FrameRingReader:
         pixels = width * height * channels
         if magic != MAGIC or stride < SLOT_HEAD_BYTES + pixels or len(self._map) < HEADER_BYTES + slots * stride:
             raise RingError(f"{self.path} is not a silvergym frame ring of this version")
-        buf = np.frombuffer(self._map, np.uint8)
-        self._views = [buf[HEADER_BYTES + k * stride + SLOT_HEAD_BYTES:
-                           HEADER_BYTES + k * stride + SLOT_HEAD_BYTES + pixels].reshape(height, width, channels)
-                       for k in range(slots)]
+        self._views = _slot_views(self._map, slots, stride, (height, width, channels))
         self.ring_id, self._stride = ring_id, stride
 
     def pixels(self, ring_id: int, slot: int, seq: int) -> np.ndarray | None:
@@ -180,10 +185,6 @@ class FrameRingReader:
 
     def close(self) -> None:
         self._views = []
-        if self._map is not None:
-            try:
-                self._map.close()
-            except BufferError:
-                pass
-            self._map = None
+        _release(self._map)
+        self._map = None
         self.ring_id = 0

@@ -260,13 +260,11 @@ def wake_floor(seconds: float = 5.0, rate_hz: float = 30.0) -> dict:
     times a second to take one small Pose off a real socket (poll, receive, decode and range
     check) and nothing else. Every service that follows the frames pays at least this; measured
     with the thread's own CPU clock, the publisher in a thread of its own."""
-    from common.coach.keypoints import LAYOUTS
-
     with tempfile.TemporaryDirectory() as tmp:
-        endpoints = {name: f"ipc://{tmp}/{name}.sock" for name in ("camera", "inference", "scoring", "renderer", "uplink")}
+        endpoint = f"ipc://{tmp}/inference.sock"  # poses come from inference
         pub_ctx, sub_ctx = zmq.Context(), zmq.Context()
-        pub = Publisher(pub_ctx, endpoints["inference"])
-        sub = Subscriber(sub_ctx, endpoints, ["pose"])
+        pub = Publisher(pub_ctx, endpoint)
+        sub = Subscriber(sub_ctx, {"inference": endpoint}, ["pose"])
         stop = threading.Event()
 
         def publish() -> None:

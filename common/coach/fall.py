@@ -11,25 +11,16 @@ the trunk but the hips stay high above the ankles. Neither satisfies both condit
 """
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.geometry import MIN_SCORE
+from common.coach.geometry import MIN_SCORE, trunk_lean
 from common.coach.keypoints import COMMON_INDEX
 
 _HIP, _NECK = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"]
 _ANKLES = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]
-
-
-def trunk_lean(hip: np.ndarray, neck: np.ndarray) -> float | None:
-    """The trunk's angle from upright in the picture, degrees (geometry's trunk_lean, for one
-    pose's two points without computing every joint angle: this runs on every pose)."""
-    dx, dy = float(neck[0] - hip[0]), float(neck[1] - hip[1])
-    length = math.hypot(dx, dy)
-    return math.degrees(math.acos(max(-1.0, min(1.0, -dy / length)))) if length > 0 else None
 
 
 @dataclass

@@ -58,10 +58,12 @@ _B = np.array([COMMON_INDEX[b] for _, b, _ in JOINT_ANGLES.values()])
 _C = np.array([COMMON_INDEX[c] for _, _, c in JOINT_ANGLES.values()])
 
 
-def inner_joint_angle(common: np.ndarray, name: str, world: np.ndarray | None = None,
-                      min_score: float = MIN_SCORE) -> float | None:
-    """One of JOINT_ANGLES, measured as joint_angles measures it."""
-    return joint_angles(common, world, min_score)[name]
+def trunk_lean(hip, neck) -> float | None:
+    """joint_angles' trunk_lean from its two points alone (the fall detector's, on every pose):
+    the trunk's angle from upright in the picture, degrees; None when the points coincide."""
+    dx, dy = float(neck[0] - hip[0]), float(neck[1] - hip[1])
+    length = math.hypot(dx, dy)
+    return math.degrees(math.acos(max(-1.0, min(1.0, -dy / length)))) if length > 0 else None
 
 
 def joint_angles(common: np.ndarray, world: np.ndarray | None = None,

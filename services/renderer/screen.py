@@ -415,9 +415,18 @@ def routine_seconds(routine: Routine) -> int:
     return max(1, math.ceil(routine.duration_s))
 
 
+def routine_title(s: ScreenState) -> str:
+    return s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
+
+
+def line_width(h: int) -> int:
+    """Skeleton lines: thick enough to read from the sofa."""
+    return max(4, h // 120)
+
+
 def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     m = round(h * MARGIN)
-    title = s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
+    title = routine_title(s)
     text(surface, fonts, title, CUE, (m, h * 0.015))
     if s.score is not None:
         text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", CUE, (w * 0.76, h * 0.015), anchor="topright")
@@ -560,7 +569,8 @@ class KeptRegions:
 
     def paint(self, surface: pygame.Surface, layers: Layers) -> None:
         size = surface.get_size()
-        if (layers.layout, size) != self.layout:
+        whole = (layers.layout, size) != self.layout
+        if whole:
             if self.still is None or self.still.get_size() != size:
                 self.still = pygame.Surface(size, 0, surface)
             layers.paint_still(self.still)
@@ -571,12 +581,12 @@ class KeptRegions:
         for name, region in layers.regions.items():
             if self.content.get(name) == region.content:
                 continue
-            for band in region.uncovered():
-                surface.blit(self.still, band, area=band)
+            if not whole:  # the still layer back under the region (it was just put down whole otherwise)
+                for band in region.uncovered():
+                    surface.blit(self.still, band, area=band)
+                self.changed.append(region.rect)
             clipped(surface, region.rect, region.paint)
             self.content[name] = region.content
-            if self.changed is not None:
-                self.changed.append(region.rect)
 
 
 def screen_layers(fonts, s: ScreenState, screen: str, now: float, w: int, h: int) -> Layers | None:
@@ -593,7 +603,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     """Before a session: the routine, what to do and its safety advice on the left (also spoken:
     speak()); the camera's picture and who is exercising on the right."""
     m = round(h * MARGIN)
-    line_w = max(4, h // 120)
+    line_w = line_width(h)
     camera = pygame.Rect(w // 2 + m, round(h * 0.06), w // 2 - 2 * m, round(h * 0.56))
     locale = s.texts.get("_locale", "ko")
     hint = setup_problem(s) if screen == "setup" else "start.will_begin"
@@ -603,7 +613,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
         surface.fill(BACKGROUND)
         pygame.draw.rect(surface, PANEL, camera, border_radius=16)
         column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
-        y = paragraph(surface, fonts, s.routine.title.get(locale) or s.routine.name, HEADING, column, h * 0.05)
+        y = paragraph(surface, fonts, routine_title(s), HEADING, column, h * 0.05)
         y = paragraph(surface, fonts, s.routine.description.get(locale, ""), BODY, column, y + m, MUTED)
         y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
         paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
@@ -613,7 +623,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
             paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
         draw_footer(surface, fonts, s)
 
-    layout = ("start", screen, s.routine.title.get(locale) or s.routine.name, s.routine.description.get(locale, ""),
+    layout = ("start", screen, routine_title(s), s.routine.description.get(locale, ""),
               locale, hint, name, len(s.participant_names), footer_note(s))
     return Layers(layout, still, {
         "camera": Region(camera, camera_content(s), lambda surface: draw_camera(surface, s, camera, line_w),
@@ -633,7 +643,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     Messages of the countdown and of a missing person go inside the participant's panel."""
     left, right = exercise_panels(w, h)
     pad = round(h * BODY / 4)
-    line_w = max(4, h // 120)
+    line_w = line_width(h)
     locale = s.texts.get("_locale", "ko")
     you, instructor = picture_box(right, h), picture_box(left, h)
     inside = you.inflate(-4 * pad, -4 * pad)
@@ -674,7 +684,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
 
     layout = ("exercise", screen, locale, footer_note(s))
     return Layers(layout, still, {
-        "top": Region(pygame.Rect(0, 0, w, left.y), (s.routine.title.get(locale) or s.routine.name, numbers),
+        "top": Region(pygame.Rect(0, 0, w, left.y), (routine_title(s), numbers),
                       lambda surface: draw_top_bar(surface, fonts, s, w, h)),
         "strip": Region(strip, (codes, seconds), lambda surface: draw_strip(surface, codes, seconds, strip)),
         # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
