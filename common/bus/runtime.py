@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import select
 import signal
 import stat
 from pathlib import Path
@@ -103,3 +104,46 @@ def die_with_supervisor() -> None:
         return
     if str(os.getppid()) != supervisor:  # it died before the request took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SignalSafeEvent:
+    """A flag that a signal handler may set: what every stop and wake-up set from a handler is.
+
+    threading.Event.set() takes the lock that Event.wait() holds while it checks the flag; a
+    signal landing in that moment runs its handler on the same thread, which then waits for a
+    lock its own thread holds, and the process ignores SIGTERM for good (measured: 12 of 20
+    stops hung with a loop that waits with a short timeout). This one sets a plain attribute and
+    writes a byte to a pipe, neither of which takes a lock; wait() sleeps in select() on the pipe.
+    """
+
+    def __init__(self):
+        self._flag = False
+        self._read_fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def set(self) -> None:
+        self._flag = True
+        try:
+            os.write(self._write_fd, b"!")
+        except OSError:  # the pipe is full (it already wakes every waiter) or closed at exit
+            pass
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def clear(self) -> None:
+        self._flag = False
+        try:
+            while os.read(self._read_fd, 4096):
+                pass
+        except OSError:  # drained
+            pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once set; otherwise False after `timeout` seconds (None: until set)."""
+        if self._flag:
+            return True
+        if timeout is None or timeout > 0:
+            # A byte written before or during the select() makes it return at once; the pipe is
+            # only drained by clear(), so every thread waiting here wakes.
+            select.select([self._read_fd], [], [], timeout)
+        return self._flag

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from common.bus import messages
 from common.bus.runtime import (
     AlreadyRunning,
     RuntimeDirError,
+    SignalSafeEvent,
     die_with_supervisor,
     hold_instance_lock,
     prepare_runtime_dir,
@@ -47,7 +47,7 @@ class ServiceContext:
     name: str
     config: Config
     zmq: zmq.Context
-    stop: threading.Event
+    stop: SignalSafeEvent  # set by SIGTERM/SIGINT (and safe to set from any handler)
     log: logging.Logger
 
     def endpoint(self) -> str:
@@ -81,7 +81,7 @@ def keep_frame_buffers_on_heap() -> bool:
 def run(name: str, body: Callable[[ServiceContext], int | None], config: Config) -> int:
     setup_logging(name)
     keep_frame_buffers_on_heap()
-    stop = threading.Event()
+    stop = SignalSafeEvent()
 
     def on_signal(signum, _frame):
         stop.set()

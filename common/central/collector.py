@@ -364,7 +364,9 @@ def run(args) -> int:
 
     notifier = Notifier(store, cfg.carers, cfg.notify_within_h)
     collector = Collector(cfg, store, notifier)
-    stop = threading.Event()
+    from common.bus.runtime import SignalSafeEvent
+
+    stop = SignalSafeEvent()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     notifier.start()  # alerts stored before a restart and not yet sent go out first

@@ -14,14 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
 import zmq
 
 from common.bus import messages
-from common.bus.runtime import SUPERVISOR_PID_ENV
+from common.bus.runtime import SUPERVISOR_PID_ENV, SignalSafeEvent
 from common.bus.sockets import Subscriber
 from common.cli import OVERRIDES_ENV
 from common.config import Config
@@ -52,7 +51,7 @@ class Supervisor:
     names: list[str]
     config_path: str | None = None
     overrides: dict = field(default_factory=dict)
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: SignalSafeEvent = field(default_factory=SignalSafeEvent)
     on_session_end: object = None  # callable(summary) -> bool (True = stop everything)
     child_stdout: object = None  # where children log; None = the supervisor's own stdout
 
@@ -156,7 +155,7 @@ class Supervisor:
                 p.wait()
 
 
-def install_signal_handlers(stop: threading.Event) -> None:
+def install_signal_handlers(stop: SignalSafeEvent) -> None:
     def on_signal(signum, _frame):
         stop.set()
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
 from common.bus import messages
+from common.bus.runtime import SignalSafeEvent
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.coach import routine as routines
@@ -89,7 +89,7 @@ def main(ctx: ServiceContext) -> int:
         snapshot_dir.mkdir(parents=True, exist_ok=True)
     next_snapshot, last_screen, last_key, period, draws = 0.0, "", None, 1.0 / cfg.fps, 0
     kept = KeptRegions()
-    enter_from_signal = threading.Event()
+    enter_from_signal = SignalSafeEvent()
     signal.signal(signal.SIGUSR1, lambda *_: enter_from_signal.set())
     ctx.log.info("screen %dx%d (%s), font %s", w, h, mode, font_path)
     try:
