@@ -51,3 +51,121 @@ def test_sigterm_stops_a_service_whose_loop_waits_with_a_short_timeout(tmp_path)
                 proc.wait()
     print(f"\nSIGTERM during a short-timeout wait: {stopped}/{runs} stopped cleanly, slowest {slowest:.3f} s")
     assert stopped == runs
+
+
+# --- 2, 6, 7: the carers' notifier -------------------------------------------------------------
+
+def _alert(i: int, **changes) -> dict:
+    return {"msg_id": f"alert-msg-{i:04d}", "alert_id": f"fall-{i}", "session_id": "s1", "participant": "kim",
+            "kind": "fall", "detail": "", "unix": round(time.time()) + i, **changes}
+
+
+def test_an_alert_with_an_impossible_date_does_not_stop_notifications(tmp_path):
+    """Finding 2: an alert whose `unix` is past year 9999 passed the schema and killed the
+    notifier thread for every site. Now it is sent with its date as "?", and so is the next."""
+    from common.central.collector import Store, parse
+    from common.central.notify import Notifier
+
+    store = Store(str(tmp_path / "central.db"))
+    sent: list[str] = []
+    notifier = Notifier(store, ["json://127.0.0.1:9/hook"], send=lambda url, title, body: sent.append(body) or True)
+    odd = _alert(1, unix=2.7e11)
+    parse("silvergym/v1/c1/d1/alert", __import__("json").dumps(odd).encode())  # the schema lets it through
+    now = time.time()
+    store.save("c1", "d1", "alert", odd, now)
+    notifier.start()
+    try:
+        wait_for(lambda: len(sent) == 1, 10, what="the odd alert sent")
+        store.save("c2", "d9", "alert", _alert(2), now)
+        notifier.wake.set()
+        wait_for(lambda: len(sent) == 2, 20, what="the next alert, from another site, sent")
+        print(f"\nalerts sent after one with unix=2.7e11: {len(sent)}; its date reads {sent[0].split('에')[0]!r}")
+        assert sent[0].startswith("?에") and "c2/d9" in sent[1]
+        assert notifier._thread.is_alive()
+    finally:
+        notifier.stop()
+        store.close()
+
+
+def test_a_failing_store_read_is_logged_and_the_notifier_goes_on(tmp_path):
+    from common.central.collector import Store
+    from common.central.notify import Notifier
+
+    store = Store(str(tmp_path / "central.db"))
+    sent: list[str] = []
+    notifier = Notifier(store, ["json://127.0.0.1:9/hook"], send=lambda url, title, body: sent.append(body) or True)
+    real = store.unsent_alerts
+    calls = {"n": 0}
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database is locked")
+        return real(*args)
+
+    store.unsent_alerts = flaky
+    store.save("c1", "d1", "alert", _alert(1), time.time())
+    notifier.start()
+    try:
+        wait_for(lambda: len(sent) == 1, 20, what="the alert sent after the store failed once")
+        print(f"\nnotifier errors counted: {notifier.errors}; alerts sent after it: {len(sent)}")
+        assert notifier.errors == 1
+    finally:
+        notifier.stop()
+        store.close()
+
+
+def test_many_alerts_at_once_reach_a_carer_as_few_messages_and_each_is_recorded(tmp_path):
+    """Finding 7: 200 alerts sent 200 webhook posts to one carer in a second. Now the first goes
+    at once and the rest come as one message listing them, with every alert recorded as sent."""
+    from common.central.collector import Store
+    from common.central.notify import GROUP_WINDOW_S, Notifier
+
+    store = Store(str(tmp_path / "central.db"))
+    posts: list[tuple[float, str, str]] = []
+    t = [1.7e9]
+    notifier = Notifier(store, ["json://127.0.0.1:9/hook"], send=lambda url, title, body: posts.append((t[0], title, body)) or True)
+    store.save("c1", "d1", "alert", _alert(0, unix=t[0]), t[0])
+    notifier.send_due(t[0])
+    for i in range(1, 200):
+        store.save("c1", "d1", "alert", _alert(i, unix=t[0]), t[0])
+    for step in range(40):  # 20 s in half-second steps
+        t[0] += 0.5
+        notifier.send_due(t[0])
+    recorded = store.count("notifications")
+    print(f"\n200 alerts in one second -> {len(posts)} messages to the carer in 20 s; {recorded} recorded as sent")
+    assert len(posts) == 2 and recorded == 200
+    assert posts[1][0] - posts[0][0] >= GROUP_WINDOW_S
+    assert "199" in posts[1][1] and "and 189 more" in posts[1][2]
+    store.close()
+
+
+def test_markup_in_a_participant_name_reaches_the_carers_email_as_text(tmp_path):
+    """Finding 6: Apprise was called without a body format, so a name carrying a link or an
+    image arrived live in the e-mail's text/html part. A real SMTP server receives it here."""
+    import email
+    from email import policy
+
+    from common.central.collector import Store
+    from common.central.notify import Notifier
+    from tests.test_notify import Mailbox
+
+    mailbox = Mailbox()
+    store = Store(str(tmp_path / "central.db"))
+    hostile = '<a href="http://evil.example/x">kim</a><img src="http://evil.example/p.png">'
+    try:
+        notifier = Notifier(store, [mailbox.url])
+        store.save("c1", "d1", "alert", _alert(1, participant=hostile), time.time())
+        notifier.send_due(time.time())
+        wait_for(lambda: mailbox.messages, 20, what="the e-mail")
+        mail = email.message_from_bytes(mailbox.messages[0], policy=policy.default)
+        parts = {part.get_content_type(): part.get_content() for part in mail.walk() if not part.is_multipart()}
+        html = parts.get("text/html", "")
+        live = [tag for tag in ("<a ", "<img ") if tag in html]
+        print(f"\ne-mail parts {sorted(parts)}; live tags from the name in its HTML: {live}")
+        # Sent as plain text, the mail has no HTML part for the name to be live in (before: text/html
+        # with the tags as they came).
+        assert not live and (not html or "&lt;img" in html) and hostile in parts["text/plain"]
+    finally:
+        store.close()
+        mailbox.close()

@@ -6,7 +6,8 @@ The stored alert is the intent: what has been sent is recorded per (alert, carer
 an alert stored just before the collector stopped is sent after it starts again, a carer whose
 server is down is tried again (backing off to RETRY_MAX_S), and a delivered one is never sent
 twice. Alerts older than `collector.notify_within_h` are not sent (stale news, e.g. for a carer
-added today).
+added today). Many alerts at once reach a carer as one message (GROUP_WINDOW_S), and nothing one
+alert or one carer does (a date no clock could mean, a server that refuses) stops the others.
 
 Apprise (PyPI, BSD-2) speaks some hundred services from one URL each; writing SMTP, webhooks and
 chat APIs here would be a worse copy of it.
@@ -23,7 +24,13 @@ log = logging.getLogger("collector")
 
 RETRY_FIRST_S = 5.0
 RETRY_MAX_S = 300.0
+# A carer hears of the first alert at once; what comes within this many seconds of the last
+# message to them goes out as one message listing them (200 alerts in a second were 200 posts).
+GROUP_WINDOW_S = 10.0
+GROUP_LIST_MAX = 10  # alerts named in one grouped message; the rest are counted
 KIND_TEXT = {"fall": ("넘어짐", "a fall"), "lying": ("오래 누워 있음", "lying on the floor")}
+# Dates a notification can print: a device's clock or a forged alert may say anything.
+DATE_RANGE = (0.0, 4102444800.0)  # 1970 .. 2100
 
 
 def carer_key(url: str) -> str:
@@ -31,15 +38,52 @@ def carer_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
+def _text(value, limit: int) -> str:
+    """A device's text as one short line: control characters shown as '?', cut at `limit`."""
+    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(value)[:limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def when_text(unix) -> str:
+    """The alert's time as the carer reads it, or "?" for a time no clock could have meant."""
+    if not isinstance(unix, (int, float)) or not DATE_RANGE[0] <= unix <= DATE_RANGE[1]:
+        return "?"
+    try:
+        return datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
+def _parts(alert: dict, site: str, device: str) -> dict:
+    kind = _text(alert.get("kind", ""), 40)
+    ko, en = KIND_TEXT.get(kind, (kind, kind))
+    return {"ko": ko, "en": en, "who": _text(alert.get("participant") or "guest", 80), "when": when_text(alert.get("unix")),
+            "where": f"{_text(site, 64)}/{_text(device, 64)}", "id": _text(alert.get("alert_id", ""), 80)}
+
+
 def message(alert: dict, site: str, device: str) -> tuple[str, str]:
-    """(title, body) of the notification, Korean first, then English."""
-    ko, en = KIND_TEXT.get(alert.get("kind", ""), (alert.get("kind", ""), alert.get("kind", "")))
-    who = alert.get("participant") or "guest"
-    when = datetime.fromtimestamp(alert.get("unix", 0)).strftime("%Y-%m-%d %H:%M")
-    title = f"[silvergym] {who}: {ko} 알림 / alert: {en}"
-    body = (f"{when}에 {site}/{device}에서 {who}님의 {ko}을(를) 감지했습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
-            f"At {when}, {site}/{device} detected {en} for {who}. Please call or go and check on them now.\n"
-            f"(alert {alert.get('alert_id', '')})")
+    """(title, body) of the notification, Korean first, then English. Every value a device sent
+    is bounded here, where it is used: a bad one prints as "?" or is cut, never raises."""
+    p = _parts(alert, site, device)
+    title = f"[silvergym] {p['who']}: {p['ko']} 알림 / alert: {p['en']}"
+    body = (f"{p['when']}에 {p['where']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
+            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}. Please call or go and check on them now.\n"
+            f"(alert {p['id']})")
+    return title, body
+
+
+def group_message(alerts: list[tuple[str, str, dict]]) -> tuple[str, str]:
+    """One message for several alerts that came at once: each on a line, at most GROUP_LIST_MAX."""
+    lines = []
+    for site, device, alert in alerts[:GROUP_LIST_MAX]:
+        p = _parts(alert, site, device)
+        lines.append(f"- {p['when']} {p['where']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
+    more = len(alerts) - len(lines)
+    if more:
+        lines.append(f"- 외 {more}건 / and {more} more: silvergym report")
+    title = f"[silvergym] 알림 {len(alerts)}건 / {len(alerts)} alerts"
+    body = ("여러 알림이 한꺼번에 왔습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
+            "Several alerts came at once. Please call or go and check on them now.\n" + "\n".join(lines))
     return title, body
 
 
@@ -48,9 +92,10 @@ class Notifier:
         self.store, self.carers, self.within_s = store, list(carers), within_h * 3600.0
         self.send = send or self._apprise
         self.on_sent = on_sent  # on_sent(site, device, msg_id): a carer was told (the device hears it)
-        self.sent = self.failed = 0
+        self.sent = self.failed = self.errors = 0
         self.wake = threading.Event()
-        self._retry: dict[tuple, tuple[float, float]] = {}  # (alert, carer) -> (next try, wait)
+        self._retry: dict[str, tuple[float, float]] = {}  # carer -> (next try, wait) after a refused send
+        self._last_sent: dict[str, float] = {}  # carer -> when they were last sent a message
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -61,7 +106,9 @@ class Notifier:
         target = apprise.Apprise()
         if not target.add(url):
             raise ValueError("Apprise does not understand this URL")
-        return bool(target.notify(title=title, body=body))
+        # Plain text: a participant's name that carries markup reaches an e-mail's HTML part
+        # escaped, never as a live link or image.
+        return bool(target.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))
 
     def start(self) -> None:
         if not self.carers:
@@ -78,37 +125,69 @@ class Notifier:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            soonest = self.send_due(time.time())
+            try:
+                soonest = self.send_due(time.time())
+            except Exception as exc:  # noqa: BLE001 - the database, say: carers must still be told later
+                self.errors += 1
+                log.error("the notifier hit %s: %s; trying again in %.0f s (errors so far: %d)",
+                          type(exc).__name__, _text(exc, 200), RETRY_FIRST_S, self.errors)
+                soonest = time.time() + RETRY_FIRST_S
             self.wake.wait(timeout=max(0.2, min(soonest - time.time(), 30.0)))
             self.wake.clear()
 
     def send_due(self, now: float) -> float:
-        """Send every notification due now; returns when the next retry is due."""
+        """Send each carer what is due to them now (one alert, or several as one message);
+        returns when something is next due."""
         soonest = now + 30.0
         keys = {carer_key(url): url for url in self.carers}
+        owed: dict[str, list[tuple[str, str, str, dict]]] = {}
         for site, device, msg_id, carer, alert in self.store.unsent_alerts(list(keys), now - self.within_s):
-            key = (site, device, msg_id, carer)
-            next_try, wait = self._retry.get(key, (0.0, RETRY_FIRST_S))
-            if next_try > now:
-                soonest = min(soonest, next_try)
+            owed.setdefault(carer, []).append((site, device, msg_id, alert))
+        for carer, alerts in owed.items():
+            due = max(self._retry.get(carer, (0.0, 0.0))[0], self._last_sent.get(carer, -1e18) + GROUP_WINDOW_S)
+            if due > now:
+                soonest = min(soonest, due)
                 continue
-            title, body = message(alert, site, device)
             try:
-                ok = self.send(keys[carer], title, body)
-                problem = "" if ok else "the service did not accept it"
-            except Exception as exc:  # noqa: BLE001 - a carer's server is never a reason to stop
-                ok, problem = False, f"{type(exc).__name__}: {exc}"
-            if ok:
-                self.store.mark_notified(site, device, msg_id, carer, time.time())
-                self._retry.pop(key, None)
-                self.sent += 1
-                log.info("alert %s sent to carer %s", alert.get("alert_id", msg_id), carer)
-                if self.on_sent is not None:
-                    self.on_sent(site, device, msg_id)
-                continue
-            self.failed += 1
-            self._retry[key] = (now + wait, min(wait * 2, RETRY_MAX_S))
-            soonest = min(soonest, now + wait)
-            log.warning("could not send alert %s to carer %s (%s); trying again in %.0f s: check that carer's "
-                        "address in collector.carers", alert.get("alert_id", msg_id), carer, problem, wait)
+                self._send_to(carer, keys[carer], alerts, now)
+            except Exception as exc:  # noqa: BLE001 - one carer's or one alert's trouble never stops the others
+                self.errors += 1
+                wait = self._back_off(carer, now)
+                log.error("could not prepare alerts for carer %s (%s: %s); trying again in %.0f s (errors so far: %d)",
+                          carer, type(exc).__name__, _text(exc, 200), wait, self.errors)
+            soonest = min(soonest, max(self._retry.get(carer, (0.0, 0.0))[0], now + GROUP_WINDOW_S))
         return soonest
+
+    def _back_off(self, carer: str, now: float) -> float:
+        wait = self._retry.get(carer, (0.0, RETRY_FIRST_S / 2))[1] * 2
+        wait = min(max(wait, RETRY_FIRST_S), RETRY_MAX_S)
+        self._retry[carer] = (now + wait, wait)
+        return wait
+
+    def _send_to(self, carer: str, url: str, alerts: list[tuple[str, str, str, dict]], now: float) -> None:
+        if len(alerts) == 1:
+            site, device, msg_id, alert = alerts[0]
+            title, body = message(alert, site, device)
+            what = f"alert {_text(alert.get('alert_id', msg_id), 80)}"
+        else:
+            title, body = group_message([(site, device, alert) for site, device, _, alert in alerts])
+            what = f"{len(alerts)} alerts"
+        try:
+            ok = self.send(url, title, body)
+            problem = "" if ok else "the service did not accept it"
+        except Exception as exc:  # noqa: BLE001 - a carer's server is never a reason to stop
+            ok, problem = False, f"{type(exc).__name__}: {_text(exc, 200)}"
+        if not ok:
+            self.failed += 1
+            wait = self._back_off(carer, now)
+            log.warning("could not send %s to carer %s (%s); trying again in %.0f s: check that carer's "
+                        "address in collector.carers", what, carer, problem, wait)
+            return
+        self._retry.pop(carer, None)
+        self._last_sent[carer] = now
+        self.sent += 1
+        log.info("%s sent to carer %s%s", what, carer, "" if len(alerts) == 1 else " in one message")
+        for site, device, msg_id, _ in alerts:
+            self.store.mark_notified(site, device, msg_id, carer, time.time())
+            if self.on_sent is not None:
+                self.on_sent(site, device, msg_id)
