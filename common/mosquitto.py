@@ -5,6 +5,7 @@ It never touches the system broker: its own config, no persistence unless asked,
 from __future__ import annotations
 
 import getpass
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,30 @@ from pathlib import Path
 
 class BrokerError(RuntimeError):
     pass
+
+
+# One MQTT topic level that a site or device id may be: no wildcards, separators or spaces.
+_TOPIC_LEVEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5}")
+
+
+def bridge_conf(template: str, central: str, site: str, device: str, cafile: str = "") -> str:
+    """The Pi broker's bridge to the central broker (deploy/mosquitto/bridge.conf.example) for
+    this box: its own topics out, its acknowledgements in, a client id of its own. ValueError
+    names what is wrong with an argument."""
+    if not _HOST_PORT.fullmatch(central) or not 0 < int(central.rsplit(":", 1)[1]) < 65536:
+        raise ValueError(f"--central {central!r} is not HOST:PORT, e.g. central.example.org:8883")
+    for what, value in (("uplink.site", site), ("uplink.device", device)):
+        if not _TOPIC_LEVEL.fullmatch(value):
+            raise ValueError(f"{what} {value!r} cannot name an MQTT topic level: use letters, digits, '.', '_' or '-'")
+    lines = []
+    for line in template.splitlines():
+        if not line.startswith("#"):
+            line = re.sub(r"\bSITE\b", site, re.sub(r"\bDEVICE\b", device, line.replace("CENTRAL_HOST:PORT", central)))
+            if cafile and line.startswith("bridge_cafile "):
+                line = f"bridge_cafile {cafile}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def mosquitto_binary() -> str | None:
@@ -29,10 +54,11 @@ def free_port() -> int:
 
 class LocalBroker:
     def __init__(self, port: int = 0, password_file: str = "", tls: dict | None = None, workdir: str = "",
-                 acl_file: str = ""):
+                 acl_file: str = "", extra: str = ""):
         self.port = port or free_port()
         self.password_file = password_file
         self.acl_file = acl_file
+        self.extra = extra  # more configuration after the listener (a bridge, say)
         self.tls = tls or {}
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="silvergym-broker-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -51,7 +77,7 @@ class LocalBroker:
             lines += [f"acl_file {self.acl_file}"]
         else:
             lines += ["allow_anonymous true"]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + self.extra
 
     def start(self, timeout_s: float = 10.0) -> "LocalBroker":
         binary = mosquitto_binary()

@@ -135,7 +135,11 @@ if [ ! -f /etc/mosquitto/silvergym.passwd ]; then
 fi
 if [ -n "$BRIDGE" ]; then
   # It holds the device's central login: mode 0600, readable by the broker's user only.
-  sed "s/CENTRAL_HOST:PORT/$BRIDGE/" "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0600
+  # This box's own topics out and its acknowledgements in, under a client id of its own.
+  if [ "$DRY" -eq 1 ]; then echo "+ silvergym bridge --central $BRIDGE > /etc/mosquitto/conf.d/silvergym-bridge.conf (mode 0600)"; else
+    "$PREFIX/.venv/bin/silvergym" bridge --central "$BRIDGE" --config /etc/silvergym/silvergym.toml \
+      --template "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0600
+  fi
   run chown mosquitto:mosquitto /etc/mosquitto/conf.d/silvergym-bridge.conf
 fi
 run systemctl enable --now mosquitto

@@ -169,3 +169,116 @@ def test_markup_in_a_participant_name_reaches_the_carers_email_as_text(tmp_path)
     finally:
         store.close()
         mailbox.close()
+
+
+# --- 1: the shipped deployment delivers through its bridge --------------------------------------
+
+def _bridged_pair(tmp_path, procs_factory, central_port: int, device_port: int):
+    """The deployment as deploy/ ships it: the Pi's Mosquitto with the bridge `silvergym bridge`
+    writes (TLS, its own login) -> the central Mosquitto (TLS, passwords, the shipped ACL) ->
+    the collector; the uplink on the Pi's broker."""
+    from common.mosquitto import LocalBroker, bridge_conf
+    from tests.central import make_tls, password_file
+    from tests.test_central import config_text
+
+    tls = make_tls(tmp_path / "tls")
+    passwords = password_file(tmp_path / "passwd", {"pi7": "pi7-secret", "collector": "c-secret"})
+    acl = str(REPO / "deploy/mosquitto/silvergym.acl.example")
+    template = (REPO / "deploy/mosquitto/bridge.conf.example").read_text()
+    bridge = bridge_conf(template, f"127.0.0.1:{central_port}", "center1", "pi7", cafile=tls["ca"])
+    bridge = bridge.replace("DEVICE_PASSWORD", "pi7-secret")
+
+    def central():
+        return LocalBroker(port=central_port, password_file=passwords, tls=tls, acl_file=acl,
+                           workdir=str(tmp_path / "central-broker")).start()
+
+    def device():
+        return LocalBroker(port=device_port, workdir=str(tmp_path / "device-broker"), extra=bridge).start()
+
+    text = config_text(tmp_path, device_port, extra_uplink="resend_after_s = 3.0",
+                       extra_collector=f'username = "collector"\ntls_ca = "{tls["ca"]}"')
+    text = text.replace(f"[collector]\nport = {device_port}", f"[collector]\nport = {central_port}")
+    return central, device, procs_factory(text)
+
+
+def test_the_bridged_deployment_delivers_300_sessions_once_and_empties_the_spool(tmp_path, processes, monkeypatch):
+    """Finding 1: the shipped bridge carried the device's topics out only, so the collector's
+    acknowledgements never reached the Pi and its spool never emptied (30 of 30 still spooled
+    after 45 s, each resend a duplicate). Here both brokers, the uplink and the collector are
+    killed with -9 while 300 sessions go through the bridge."""
+    from common.central.collector import Store
+    from common.mosquitto import free_port, mosquitto_binary
+    from common.spool import Spool
+    from tests.test_central import kill9, session_record
+
+    if mosquitto_binary() is None:
+        import pytest
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    monkeypatch.setenv("SILVERGYM_COLLECTOR_PASSWORD", "c-secret")
+    central_port, device_port = free_port(), free_port()
+    start_central, start_device, procs = _bridged_pair(tmp_path, processes, central_port, device_port)
+    central_db = Store(str(tmp_path / "central.db"))
+    spool = Spool(tmp_path / "spool.db")
+    started = time.monotonic()
+    central, device = start_central(), start_device()
+    kills = {"device broker": 0, "central broker": 0, "uplink": 0, "collector": 0}
+    try:
+        collector = procs.start_command("collector", ["collect"])
+        wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed over TLS")
+        uplink = procs.start("uplink")
+        # The first session goes through alone: the bridge's acknowledgement path works at all.
+        spool.put(session_record(0)["session_id"], "session", session_record(0))
+        wait_for(lambda: spool.depth() == 0, 30, what="the first session acknowledged back through the bridge")
+        first_s = time.monotonic() - started
+        for round_ in range(10):
+            for i in range(max(1, round_ * 30), round_ * 30 + 30):
+                spool.put(session_record(i)["session_id"], "session", session_record(i))
+            wait_for(lambda: central_db.count("sessions") > round_ * 30 + 5, 30, interval_s=0.05,
+                     what="the round under way")
+            kill9(device.proc)
+            device.proc = None
+            kills["device broker"] += 1
+            if round_ % 2 == 1:
+                kill9(central.proc)
+                central.proc = None
+                kills["central broker"] += 1
+                central = start_central()
+            kill9(uplink)
+            kills["uplink"] += 1
+            if round_ == 5:
+                kill9(collector)
+                kills["collector"] += 1
+                collector = procs.start_command("collector", ["collect"])
+            device = start_device()
+            uplink = procs.start("uplink")
+        wait_for(lambda: central_db.count("sessions") >= 300 and spool.depth() == 0, 180, interval_s=0.5,
+                 what="300 sessions stored centrally and the Pi's spool empty")
+        rows = [r[0] for r in central_db.db.execute("SELECT msg_id FROM sessions")]
+        print(f"\nthrough the bridge, kills {kills}: {len(rows)} stored, {len(set(rows))} distinct, "
+              f"spool {spool.depth()}; first session acknowledged in {first_s:.1f} s; all in "
+              f"{time.monotonic() - started:.0f} s")
+        assert len(rows) == 300 and set(rows) == {session_record(i)["session_id"] for i in range(300)}
+    finally:
+        central_db.close()
+        spool.close()
+        procs.stop_all()
+        device.stop()
+        central.stop()
+
+
+def test_each_box_bridges_under_its_own_client_id_and_bad_ids_are_named():
+    """Finding 9 (last part): bridges named after the host (every Pi is "raspberrypi") took each
+    other's connection. `silvergym bridge` names each after its site and device."""
+    import subprocess as sp
+
+    from common.mosquitto import bridge_conf
+
+    template = (REPO / "deploy/mosquitto/bridge.conf.example").read_text()
+    ids = {line.split()[1] for device in ("pi7", "pi8")
+           for line in bridge_conf(template, "central:8883", "center1", device).splitlines()
+           if line.startswith("remote_clientid")}
+    assert ids == {"silvergym-bridge-center1-pi7", "silvergym-bridge-center1-pi8"}
+    done = sp.run([sys.executable, "-m", "common.cli", "bridge", "--central", "central:8883", "--set", "uplink.device=pi/#"],
+                  capture_output=True, text=True, cwd=REPO, timeout=60)
+    print(f"\nbad device id: exit {done.returncode}, {done.stderr.strip()!r}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "uplink.device" in done.stderr

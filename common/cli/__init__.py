@@ -243,6 +243,23 @@ def cmd_routine(args) -> int:
     return routinecli.run(args)
 
 
+def cmd_bridge(args) -> int:
+    from common.mosquitto import bridge_conf
+
+    cfg = _load_config(args).uplink
+    template = Path(args.template)
+    try:
+        text = bridge_conf(template.read_text(encoding="utf-8"), args.central, cfg.site, cfg.device, args.cafile)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read the bridge template {template}: {exc.strerror}; reinstall silvergym", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="silvergym", description="Senior exercise coach on the edge.")
     p.add_argument("--version", action="version", version=f"silvergym {installed_version()}")
@@ -295,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key (repeatable)")
     sp.set_defaults(func=lazy("common.central.report"))
+
+    sp = with_config(sub.add_parser("bridge", help="print this box's Mosquitto bridge to the central broker"))
+    sp.add_argument("--central", required=True, help="the central broker, HOST:PORT (TLS)")
+    sp.add_argument("--cafile", default="", help="the central broker's CA certificate (default /etc/silvergym/central-ca.crt)")
+    sp.add_argument("--template", default=str(Path(__file__).resolve().parents[2] / "deploy/mosquitto/bridge.conf.example"),
+                    help="the bridge template (deploy/mosquitto/bridge.conf.example)")
+    sp.set_defaults(func=cmd_bridge)
 
     sp = with_config(sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk"))
     sp.set_defaults(func=lazy("common.cli.doctor"))
