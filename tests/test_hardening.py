@@ -282,3 +282,150 @@ def test_each_box_bridges_under_its_own_client_id_and_bad_ids_are_named():
                   capture_output=True, text=True, cwd=REPO, timeout=60)
     print(f"\nbad device id: exit {done.returncode}, {done.stderr.strip()!r}")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "uplink.device" in done.stderr
+
+
+# --- 3: the frame ring belongs to the service user alone ----------------------------------------
+
+import pytest  # noqa: E402
+
+NOBODY = 65534
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="a second local user needs root to stand in for it")
+
+
+@pytest.fixture
+def shm_like(tmp_path):
+    """A world-writable sticky folder in /dev/shm standing in for /dev/shm itself (the ring's
+    own folder goes inside it), so another user can reach it as they could /dev/shm."""
+    folder = Path(f"/dev/shm/silvergym-test-{os.getpid()}-{time.monotonic_ns()}")
+    folder.mkdir()
+    os.chmod(folder, 0o1777)
+    yield folder
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+from pathlib import Path  # noqa: E402
+
+
+def _as_nobody(code: str) -> subprocess.CompletedProcess:
+    # The system Python: the venv under /root is not theirs to run, and the code needs nothing of ours.
+    return subprocess.run(["/usr/bin/python3", "-c", code], user=NOBODY, group=NOBODY, extra_groups=[],
+                          capture_output=True, text=True, timeout=30, cwd="/")
+
+
+def _frame(seq: int):
+    import numpy as np
+
+    return np.full((48, 64, 3), seq % 251, np.uint8)
+
+
+@as_root
+def test_another_user_cannot_plant_a_link_for_the_ring_or_reach_into_its_folder(shm_like, tmp_path):
+    """Finding 3: the camera made `<ring>.<pid>.tmp` with O_CREAT|O_TRUNC under a predictable name,
+    so a planted link made a root camera write 2.6 MB into a root-owned file. The ring now lives
+    in the user's own 0700 folder, is made under a random name with O_EXCL|O_NOFOLLOW, and a
+    folder someone else made in its place is refused."""
+    from common.bus.framering import FrameRingWriter, RingError, ring_path
+
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"x" * 42)
+    path = ring_path("ipc:///run/silvergym/camera.sock", str(shm_like))
+    folder = os.path.dirname(path)
+    # The attacker gets there first and plants links at every name the camera might use.
+    planted = _as_nobody(f"""
+import os
+os.mkdir({folder!r}, 0o777)
+os.chmod({folder!r}, 0o777)
+for name in ({path!r}, {path!r} + ".tmp", {path!r} + ".%d.tmp" % os.getppid()):
+    os.symlink({str(victim)!r}, name)
+print("planted")
+""")
+    assert planted.stdout.strip() == "planted", planted.stderr
+    writer = FrameRingWriter(path)
+    with pytest.raises(RingError, match="not this user's own private folder"):
+        writer.commit(_frame(1), 1)
+    print(f"\nvictim after the camera tried: {victim.stat().st_size} B (was 42); camera said: refused the folder")
+    assert victim.read_bytes() == b"x" * 42
+    # Removed, the folder is made again as ours, and the other user can put nothing in it.
+    subprocess.run(["rm", "-rf", folder], check=True)
+    writer.commit(_frame(2), 2)
+    assert os.stat(folder).st_mode & 0o777 == 0o700 and os.stat(path).st_mode & 0o777 == 0o600
+    probe = _as_nobody(f"import os; os.symlink('/etc/passwd', {path!r} + '.x')")
+    assert probe.returncode != 0 and "PermissionError" in probe.stderr
+    writer.close(unlink=True)
+
+
+@as_root
+def test_a_reader_takes_no_ring_that_is_not_its_own_private_well_formed_file(shm_like):
+    """Finding 3: an attacker-owned ring fed a fake person (250/252 poses, 18 reps on the TV), and a
+    header claiming 3,000,000 slots pegged a core with 500 MB. Each is refused with one line."""
+    import struct
+
+    from common.bus.framering import HEADER_BYTES, MAGIC, FrameRingReader, FrameRingWriter, RingError, ring_path
+
+    path = ring_path("ipc:///run/silvergym/camera.sock", str(shm_like))
+    writer = FrameRingWriter(path)
+    slot = writer.commit(_frame(3), 3)
+    reader = FrameRingReader(path)
+    assert reader.pixels(writer.ring_id, slot, 3) is not None  # the real one reads
+    refused = {}
+    try:
+        os.chown(path, NOBODY, NOBODY)  # the same bytes, owned by someone else
+        reader.close()
+        with pytest.raises(RingError, match="not a private file of this user") as why:
+            reader.pixels(writer.ring_id, slot, 3)
+        refused["another user's ring"] = str(why.value)
+        os.chown(path, 0, 0)
+        with open(path, "r+b") as f:  # a header that claims three million slots
+            f.write(struct.pack("<8sQIIIIQ", MAGIC, 99, 3_000_000, 64, 48, 3, 16384).ljust(HEADER_BYTES, b"\0"))
+        with pytest.raises(RingError, match="not a silvergym frame ring") as why:
+            reader.pixels(99, 0, 3)
+        refused["3,000,000 slots"] = str(why.value)
+        os.unlink(path)
+        os.symlink("/etc/passwd", path)
+        with pytest.raises(RingError, match="cannot read") as why:
+            reader.pixels(100, 0, 3)
+        refused["a link"] = str(why.value)
+    finally:
+        reader.close()
+        writer.close(unlink=True)
+    for what, line in refused.items():
+        print(f"\n{what}: {line}")
+
+
+@as_root
+def test_a_full_shm_is_an_error_the_camera_survives_and_no_temp_file_is_left(tmp_path):
+    """Finding 3: a full /dev/shm killed the camera with SIGBUS on its first write into the ring;
+    each start leaked its temp file when the rename was refused."""
+    from common.bus.framering import FrameRingWriter, RingError, ring_path
+
+    small = tmp_path / "small-shm"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "tmpfs", str(small)]).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        path = ring_path("ipc:///x/camera.sock", str(small))
+        code = f"""
+import numpy as np
+from common.bus.framering import FrameRingWriter, RingError
+w = FrameRingWriter({path!r})
+try:
+    w.commit(np.zeros((480, 640, 3), np.uint8), 1)
+    print("wrote")
+except RingError as exc:
+    print("refused:", exc)
+"""
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        leftovers = sorted(os.listdir(os.path.dirname(path)))
+        print(f"\n640x480 ring on a 256 kB /dev/shm: exit {done.returncode} (a signal would be negative), "
+              f"said {done.stdout.strip()!r}; files left: {leftovers}")
+        assert done.returncode == 0 and done.stdout.startswith("refused:") and "No space" in done.stdout
+        assert leftovers == []
+        # The rename refused (a folder where the ring goes): the temp file goes too.
+        os.mkdir(path)
+        os.mkdir(os.path.join(path, "keep"))
+        with pytest.raises(RingError):
+            FrameRingWriter(path).commit(_frame(1), 1)
+        assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path)]
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

@@ -13,6 +13,12 @@ Layout: a header (magic, ring id, slots, width, height, slot stride), then SLOTS
 pixels. The ring id changes whenever the ring is made again (the camera restarted, or the
 picture's size changed), so a reader never takes a new ring's slot for an old message's.
 
+Only the service user's: the ring lives in a folder of its own (/dev/shm/silvergym-<uid>, mode
+0700, checked as ours, never a link), is made under a random name with O_EXCL|O_NOFOLLOW and its
+space reserved before use (a full /dev/shm is an error, not a SIGBUS), and a reader opens it
+without following links and takes only a file of its own user, private, whose size is exactly
+what its bounded header says. Anything else is a RingError: frames then travel in the messages.
+
 A slot is written again SLOTS frames later (~0.5 s at 30 fps). A reader that holds pixels longer
 (the model on a slow box) asks `holds()` after using them and drops a frame that was overwritten
 meanwhile, counted like any frame it skipped.
@@ -22,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import secrets
+import stat
 import struct
 import time
 
@@ -34,6 +42,8 @@ HEADER_BYTES = 64
 SLOT_HEAD_BYTES = 64
 _SEQ = struct.Struct("<Q")
 SHM_FOLDER = "/dev/shm"
+MAX_SLOTS = 64
+MAX_SIDE = 8192  # pixels; what no camera here delivers
 
 
 class RingError(OSError):
@@ -42,9 +52,29 @@ class RingError(OSError):
 
 def ring_path(endpoint: str, folder: str = SHM_FOLDER) -> str:
     """The ring that belongs to the camera publishing on `endpoint`: every reader of that
-    endpoint finds it without being told, and two installations on one machine never share one."""
+    endpoint finds it without being told, and two installations on one machine never share one.
+    It sits in this user's own folder under `folder`, where no other user can put anything."""
     digest = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
-    return os.path.join(folder, f"silvergym-frames-{digest}")
+    return os.path.join(folder, f"silvergym-{os.geteuid()}", f"frames-{digest}")
+
+
+def _private_folder(folder: str, create: bool) -> None:
+    """`folder` is this user's own, a real folder, and nobody else may write in it (else
+    RingError saying what to remove). Made with mode 0700 when `create` and missing."""
+    if create:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise RingError(f"cannot make the frame ring's folder {folder}: {exc.strerror}") from None
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        raise RingError(f"the frame ring's folder {folder} is not there ({exc.strerror})") from None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise RingError(f"{folder} is not this user's own private folder (a link, a file, another user's, or "
+                        f"writable by others): remove it (sudo rm -rf {folder}) and restart silvergym")
 
 
 def _stride(width: int, height: int, channels: int) -> int:
@@ -83,11 +113,15 @@ class FrameRingWriter:
         height, width, channels = shape
         stride = _stride(width, height, channels)
         size = HEADER_BYTES + self.slots * stride
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        _private_folder(os.path.dirname(self.path), create=True)
+        # A name nobody can guess, made new (never an existing file or a link someone planted).
+        tmp = f"{self.path}.{secrets.token_hex(8)}.tmp"
         try:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
-                os.ftruncate(fd, size)
+                # Reserve the pages now: on a full /dev/shm this fails here, where ftruncate alone
+                # let the first write into a missing page kill the camera with SIGBUS.
+                os.posix_fallocate(fd, 0, size)
                 self._map = mmap.mmap(fd, size)
             finally:
                 os.close(fd)
@@ -98,6 +132,10 @@ class FrameRingWriter:
             os.replace(tmp, self.path)  # readers see a whole ring or the old one, never half a header
         except (OSError, ValueError) as exc:
             self.close()
+            try:
+                os.unlink(tmp)  # not left behind when the space or the rename was refused
+            except OSError:
+                pass
             raise RingError(f"cannot make the frame ring {self.path}: {exc}") from None
         self._views = _slot_views(self._map, self.slots, stride, shape)
         self._stride = stride
@@ -150,17 +188,31 @@ class FrameRingReader:
 
     def _open(self) -> None:
         self.close()
+        _private_folder(os.path.dirname(self.path), create=False)
         try:
-            with open(self.path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise RingError(f"cannot read the camera's frame ring {self.path}: {exc.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+                raise RingError(f"{self.path} is not a private file of this user: not read; remove it and "
+                                "restart the camera service")
+            header = os.pread(fd, HEADER_BYTES, 0)
+            if len(header) < _HEADER.size:
+                raise RingError(f"the frame ring {self.path} is truncated")
+            magic, ring_id, slots, width, height, channels, stride = _HEADER.unpack_from(header)
+            if (magic != MAGIC or not 1 <= slots <= MAX_SLOTS or channels != 3 or not 1 <= width <= MAX_SIDE
+                    or not 1 <= height <= MAX_SIDE or stride != _stride(width, height, channels)
+                    or info.st_size != HEADER_BYTES + slots * stride):
+                raise RingError(f"{self.path} is not a silvergym frame ring of this version")
+            self._map = mmap.mmap(fd, info.st_size, prot=mmap.PROT_READ)
+        except RingError:
+            raise
         except (OSError, ValueError) as exc:
             raise RingError(f"cannot read the camera's frame ring {self.path}: {exc}") from None
-        if len(self._map) < HEADER_BYTES:
-            raise RingError(f"the frame ring {self.path} is truncated")
-        magic, ring_id, slots, width, height, channels, stride = _HEADER.unpack_from(self._map)
-        pixels = width * height * channels
-        if magic != MAGIC or stride < SLOT_HEAD_BYTES + pixels or len(self._map) < HEADER_BYTES + slots * stride:
-            raise RingError(f"{self.path} is not a silvergym frame ring of this version")
+        finally:
+            os.close(fd)
         self._views = _slot_views(self._map, slots, stride, (height, width, channels))
         self.ring_id, self._stride = ring_id, stride
 
