@@ -66,7 +66,7 @@ def test_postgresql_store_is_idempotent_too():
         data = {"msg_id": "session-0001-xxxxxxxx", **session_record(1)}
         assert store.save("c", "d", "session", data, 0.0) is True
         assert store.save("c", "d", "session", data, 0.0) is False
-        assert store.count("sessions") == 1 and store.sessions_of("kim")[0]["session_id"] == data["session_id"]
+        assert store.count("sessions") == 1 and store.sessions_of("kim", "c", "d")[0]["session_id"] == data["session_id"]
         store.close()
     finally:
         pg.stop()

@@ -429,3 +429,65 @@ except RingError as exc:
         assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path)]
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+# --- 5: a carer's report is one participant at one site and device, whatever was stored ---------
+
+def _report(db, *args, out=None):
+    out = out or Path(db).with_name("report.html")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", *args, "--db", str(db), "-o", str(out),
+                           "--locale", "en"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    return done, out, time.monotonic() - started
+
+
+def test_a_report_never_mixes_in_another_sites_participant_of_the_same_name(tmp_path):
+    """Finding 5: reports selected by name only; a device of another site (within the shipped ACL)
+    added 3 sessions and 2 falls to kim's report."""
+    from common.central.collector import Store
+    from tests.test_central import session_record
+
+    db = tmp_path / "central.db"
+    store = Store(str(db))
+    for i in range(4):
+        store.save("center1", "pi7", "session", {"msg_id": f"own-{i:06d}", **session_record(i, day=i)}, 0.0)
+    for i in range(3):
+        store.save("center2", "pi9", "session", {"msg_id": f"other-{i:06d}", **session_record(20 + i, day=i)}, 0.0)
+        if i < 2:
+            store.save("center2", "pi9", "alert", {**_alert(i, unix=1.7e9 + i), "msg_id": f"otherfall-{i:04d}"}, 0.0)
+    store.close()
+    ambiguous, _, _ = _report(db, "kim")
+    print(f"\n`report kim` with kim at two sites: exit {ambiguous.returncode}: {ambiguous.stderr.strip()}")
+    assert ambiguous.returncode == 2 and "--site center1 --device pi7" in ambiguous.stderr
+    assert "--site center2 --device pi9" in ambiguous.stderr and ambiguous.stderr.count("\n") == 1
+    own, out, _ = _report(db, "kim", "--site", "center1")
+    page = out.read_text(encoding="utf-8")
+    print(f"`report kim --site center1`: {own.stderr.strip()}")
+    assert own.returncode == 0 and "4 sessions, 0 alerts" in own.stderr
+    assert "center1/pi7" in page and "center2" not in page
+
+
+def test_a_joint_name_that_looks_like_tex_and_a_4000_joint_session_make_a_normal_report(tmp_path):
+    """Finding 5: a joint named `$\\foo{$` made `report` exit 1 (matplotlib read it as TeX); one
+    session with 4,000 joints took 32.5 s and made a 15.3 MB report. Only the joints silvergym
+    measures are charted, and names are text."""
+    from common.central.collector import Store
+    from tests.test_central import session_record
+
+    db = tmp_path / "central.db"
+    store = Store(str(db))
+    tex = session_record(1)
+    tex["summary"]["joints"]["$\\foo{$"] = 0.5
+    tex["summary"]["range_of_motion"]["left_$\\foo{$"] = {"min": 1, "max": 2, "range": 1}
+    store.save("c", "d", "session", {"msg_id": "tex-000001", **tex}, 0.0)
+    many = session_record(2)
+    many["summary"]["joints"].update({f"joint_{k}": 0.5 for k in range(4000)})
+    many["summary"]["range_of_motion"].update({f"left_j{k}": {"min": 0, "max": 9, "range": 9} for k in range(2000)})
+    store.save("c", "d", "session", {"msg_id": "many-00001", **many}, 0.0)
+    store.close()
+    done, out, took = _report(db, "kim")
+    size_mb = out.stat().st_size / 1e6 if out.exists() else 0
+    print(f"\nreport with a TeX-like joint name and a 4,000-joint session: exit {done.returncode}, "
+          f"{took:.1f} s, {size_mb:.2f} MB")
+    assert done.returncode == 0, done.stderr
+    assert size_mb < 1.0

@@ -207,12 +207,21 @@ class Store:
     def participants(self) -> list[str]:
         return [r[0] for r in self._exec("SELECT DISTINCT participant FROM sessions ORDER BY participant").fetchall()]
 
-    def sessions_of(self, participant: str) -> list[dict]:
-        rows = self._exec("SELECT payload FROM sessions WHERE participant = ? ORDER BY started_unix", (participant,))
+    def places_of(self, participant: str, site: str | None = None, device: str | None = None) -> list[tuple[str, str]]:
+        """The (site, device) pairs that stored sessions of `participant`, narrowed to `site` and
+        `device` when given: a participant is known by all three together."""
+        rows = self._exec("SELECT DISTINCT site, device FROM sessions WHERE participant = ? ORDER BY site, device",
+                          (participant,)).fetchall()
+        return [(s, d) for s, d in rows if site in (None, s) and device in (None, d)]
+
+    def sessions_of(self, participant: str, site: str, device: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM sessions WHERE participant = ? AND site = ? AND device = ? "
+                          "ORDER BY started_unix", (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
-    def alerts_of(self, participant: str) -> list[dict]:
-        rows = self._exec("SELECT payload FROM alerts WHERE participant = ? ORDER BY unix", (participant,))
+    def alerts_of(self, participant: str, site: str, device: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix",
+                          (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
     def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:

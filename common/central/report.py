@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from common.coach.geometry import JOINT_ANGLES  # noqa: E402
 from common.texts import load_texts  # noqa: E402
 from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
 
@@ -40,6 +41,9 @@ ASYMMETRY_SHARE = 0.2  # at least this many degrees and this share of the larger
 @functools.cache
 def _use_hangul_font() -> None:
     plt.rcParams["axes.unicode_minus"] = False  # Hangul fonts lack U+2212: a minus drawn as a box
+    # Names come from devices: a joint called "$\\foo{$" is text, not TeX for matplotlib to parse
+    # (it made the report exit 1).
+    plt.rcParams["text.parse_math"] = False
     try:
         out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.TimeoutExpired):
@@ -96,7 +100,7 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     name = lambda joint: t.get(f"joint.{joint}", joint)  # noqa: E731
     out = {"score": _png(score_figure(sessions, t))}
 
-    joints = sorted({j for s in sessions for j in s["summary"]["joints"]}, key=name)
+    joints = sorted({j for s in sessions for j in s["summary"]["joints"]} & set(JOINT_ANGLES), key=name)
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
     means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
     ax.barh([name(j) for j in joints], means,
@@ -194,7 +198,8 @@ def asymmetries(recent: list[dict], t: dict) -> list[str]:
         return sum(seen) / len(seen) if seen else None
 
     said = []
-    joints = sorted({j[5:] for s in recent for j in s["summary"]["range_of_motion"] if j.startswith("left_")})
+    joints = sorted({j[5:] for s in recent for j in s["summary"]["range_of_motion"]
+                     if j.startswith("left_") and j in JOINT_ANGLES})
     for joint in joints:
         left, right = mean_range(f"left_{joint}"), mean_range(f"right_{joint}")
         if left is None or right is None:
@@ -300,8 +305,11 @@ def run(args) -> int:
     try:
         store = Store(db)
         try:
-            sessions, alerts = store.sessions_of(args.participant), store.alerts_of(args.participant)
-            known = store.participants() if not sessions else []
+            places = store.places_of(args.participant, args.site or None, args.device or None)
+            site, device = places[0] if len(places) == 1 else (None, None)
+            sessions = store.sessions_of(args.participant, site, device) if len(places) == 1 else []
+            alerts = store.alerts_of(args.participant, site, device) if len(places) == 1 else []
+            known = store.participants() if not places else []
         finally:
             store.close()
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -312,15 +320,24 @@ def run(args) -> int:
         print(f"error: cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs",
               file=sys.stderr)
         return 2
-    if not sessions:
-        print(f"error: no sessions stored for {args.participant!r}; the participants stored are: "
-              f"{', '.join(known) if known else 'none yet'}", file=sys.stderr)
+    where = "".join(f" at {what} {printable(value, 64)!r}" for what, value in (("site", args.site), ("device", args.device))
+                    if value)
+    if not places:
+        print(f"error: no sessions stored for {printable(args.participant, 80)!r}{where}; the participants stored are: "
+              f"{', '.join(printable(k, 80) for k in known[:50]) if known else 'none yet'}", file=sys.stderr)
+        return 2
+    if len(places) > 1:
+        # Two centres may both have a "kim": one report never mixes them.
+        listed = ", ".join(f"--site {printable(s, 64)} --device {printable(d, 64)}" for s, d in places[:10])
+        print(f"error: {printable(args.participant, 80)!r} is stored at {len(places)} places; say which: {listed}",
+              file=sys.stderr)
         return 2
     usable = [s for s in sessions if plottable(s)]
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
-    page = render(args.participant, usable, [a for a in alerts if _finite_time(a.get("unix"))], args.locale)
+    page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if _finite_time(a.get("unix"))],
+                  args.locale)
     tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)

@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant")
     sp.add_argument("participant", help="participant id as the devices send it")
+    sp.add_argument("--site", default="", help="the participant's site (needed when the name is stored at several)")
+    sp.add_argument("--device", default="", help="the participant's device (likewise)")
     sp.add_argument("-o", "--output", default="", help="HTML file to write (default report_<participant>.html)")
     sp.add_argument("--db", default="", help="database (default: collector.db from the config)")
     sp.add_argument("--locale", choices=LOCALES, default="ko", help="language of the report (default ko)")
