@@ -1,6 +1,8 @@
 """One TOML config, validated at start. Unknown keys are rejected with the key and file named.
 
-Secrets come from the environment: SILVERGYM_MQTT_PASSWORD overrides uplink.password.
+Secrets come from the environment: SILVERGYM_MQTT_PASSWORD overrides uplink.password,
+SILVERGYM_ACK_KEY uplink.ack_key, SILVERGYM_COLLECTOR_PASSWORD collector.password and
+SILVERGYM_ACK_SECRET collector.ack_secret.
 """
 from __future__ import annotations
 
@@ -137,6 +139,10 @@ class UplinkConfig(MqttConnection):
     resend_after_s: float = Field(30.0, gt=0, description=(
         "With delete_on = 'ack': seconds before an unacknowledged record is sent again (doubling up to "
         "10 minutes); a reconnect sends everything unacknowledged at once."))
+    ack_key: str = Field("", description=(
+        "This device's acknowledgement key (`silvergym ack-key` on the central server prints it): when set, an "
+        "acknowledgement without the collector's signature is ignored, so no other client can delete spooled "
+        "records. Prefer $SILVERGYM_ACK_KEY."))
 
 
 class CollectorConfig(MqttConnection):
@@ -154,6 +160,9 @@ class CollectorConfig(MqttConnection):
         "(e-mail), json://host/path (a webhook), tgram://bottoken/chatid (Telegram). Each alert reaches each once."))
     notify_within_h: float = Field(24.0, gt=0, description=(
         "Alerts older than this many hours are not sent (stale news, e.g. to a carer added later)."))
+    ack_secret: str = Field("", description=(
+        "Secret the collector signs each acknowledgement with (per device, see docs/mqtt.md); devices given "
+        "their key (uplink.ack_key) then ignore unsigned ones. Prefer $SILVERGYM_ACK_SECRET."))
 
 
 class SupervisorConfig(Section):
@@ -244,9 +253,12 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {where} is not valid TOML: {exc}") from None
     merged = merge(raw, overrides or {})
-    for section, variable in (("uplink", "SILVERGYM_MQTT_PASSWORD"), ("collector", "SILVERGYM_COLLECTOR_PASSWORD")):
+    for section, key, variable in (("uplink", "password", "SILVERGYM_MQTT_PASSWORD"),
+                                   ("uplink", "ack_key", "SILVERGYM_ACK_KEY"),
+                                   ("collector", "password", "SILVERGYM_COLLECTOR_PASSWORD"),
+                                   ("collector", "ack_secret", "SILVERGYM_ACK_SECRET")):
         if os.environ.get(variable):
-            merged.setdefault(section, {})["password"] = os.environ[variable]
+            merged.setdefault(section, {})[key] = os.environ[variable]
     try:
         return Config.model_validate(merged)
     except ValidationError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from common import acks
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
@@ -68,6 +69,8 @@ class Link:
         self._said_unreachable = False
         self._said_silent = False
         self._stopping = False
+        self.ignored_acks = 0  # acknowledgements not understood or not for what we sent
+        self.forged_acks = 0  # of them, without the collector's signature (uplink.ack_key set)
 
     def start(self) -> None:
         mqtt_connect_persistent(self.client, self.cfg)
@@ -122,11 +125,19 @@ class Link:
     def _on_message(self, client, userdata, msg):
         try:
             ack = json.loads(msg.payload.decode("utf-8"))
-            msg_id, result = ack["msg_id"], ack["result"]
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            msg_id, result, sig = ack["msg_id"], ack["result"], ack.get("sig")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            self.ignored_acks += 1
             return  # not an acknowledgement we understand: the record is simply sent again later
-        if isinstance(msg_id, str) and isinstance(result, str):
-            self.collector_acks.put((msg_id, result))
+        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= 200 or result not in acks.RESULTS:
+            self.ignored_acks += 1
+            return
+        if self.cfg.ack_key and not acks.genuine(self.cfg.ack_key, msg_id, result, sig):
+            # Someone other than the collector (or one with another secret): the record stays.
+            self.ignored_acks += 1
+            self.forged_acks += 1
+            return
+        self.collector_acks.put((msg_id, result))
 
     def send(self, kind: str, msg_id: str, payload: dict) -> None:
         body = json.dumps({"msg_id": msg_id, **payload}, ensure_ascii=False)
@@ -161,12 +172,16 @@ def pump(link: Link, spool: Spool, now: float | None = None, on_ack=None) -> int
             msg_id, result = link.collector_acks.get_nowait()
         except queue.Empty:
             break
-        if result == "rejected":
-            link.log.error("the central collector rejected record %s and will never store it (see its log); "
-                           "removed from the spool", msg_id)
-        spool.delete(msg_id)  # "notified" comes after "stored": nothing left to delete then
-        link.awaiting.pop(msg_id, None)
-        if on_ack is not None:
+        if result in acks.DELETING_RESULTS:
+            if end_to_end and msg_id not in link.awaiting and msg_id not in set(link.in_flight.values()):
+                link.ignored_acks += 1  # not something this uplink has sent since it connected
+                continue
+            if result == "rejected":
+                link.log.error("the central collector rejected record %s and will never store it (see its log); "
+                               "removed from the spool", msg_id)
+            spool.delete(msg_id)
+            link.awaiting.pop(msg_id, None)
+        if on_ack is not None:  # "notified" comes after "stored": nothing left to delete then
             on_ack(msg_id, result)
     if not link.connected:
         return 0
@@ -220,6 +235,7 @@ def main(ctx: ServiceContext) -> int:
     latest_health: dict = {}
     next_health = 0.0
     spool_trouble = RateLimitedLog(every_s=30.0)
+    forged_said = 0
 
     def delivered(msg_id: str, result: str) -> None:
         if result in messages.DELIVERY_RESULTS and 0 < len(msg_id) <= 128:
@@ -241,11 +257,16 @@ def main(ctx: ServiceContext) -> int:
                 spool_trouble.warn("spool", f"{exc}; retrying")
                 ctx.stop.wait(1.0)
                 continue
+            if link.forged_acks > forged_said:
+                forged_said = link.forged_acks
+                spool_trouble.warn("forged", f"ignored {forged_said} acknowledgement(s) without the collector's "
+                                   "signature so far (someone else publishing on this device's ack topic, or "
+                                   "uplink.ack_key differs from the collector's: `silvergym ack-key` prints it)")
             if sent:
                 health.stats.tick(now)
             health.maybe_publish(now, dropped=events.dropped, malformed=events.malformed,
                                  state="connected" if link.connected else "offline",
-                                 detail=lambda: {"spool_depth": spool.depth()})
+                                 detail=lambda: {"spool_depth": spool.depth(), "ignored_acks": link.ignored_acks})
         return 0
     finally:
         link.stop()

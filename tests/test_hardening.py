@@ -491,3 +491,121 @@ def test_a_joint_name_that_looks_like_tex_and_a_4000_joint_session_make_a_normal
           f"{took:.1f} s, {size_mb:.2f} MB")
     assert done.returncode == 0, done.stderr
     assert size_mb < 1.0
+
+
+# --- 8: only the collector's acknowledgements delete a device's records --------------------------
+
+def _forge_acks(port: int, seen: set, stop_after: int):
+    """Another client on a broker without an ACL: reads the device's msg_ids off its topics and
+    answers each with a forged "stored" (unsigned, and with a made-up signature)."""
+    import json
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    forger = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="forger")
+
+    def on_message(client, userdata, msg):
+        parts = msg.topic.split("/")
+        if parts[-1] != "session":
+            return
+        msg_id = json.loads(msg.payload)["msg_id"]
+        seen.add(msg_id)
+        ack_topic = "/".join(parts[:-1] + ["ack"])
+        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored"}), qos=1)
+        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored", "sig": "0" * 64}), qos=1)
+
+    forger.on_connect = lambda c, *_: c.subscribe("silvergym/v1/#", qos=1)
+    forger.on_message = on_message
+    forger.connect("127.0.0.1", port)
+    forger.loop_start()
+    return forger
+
+
+def test_forged_acknowledgements_delete_nothing_when_the_device_has_its_key(tmp_path, processes, monkeypatch):
+    """Finding 8: without a broker ACL another client's forged acks deleted a device's records
+    (30/30 lost), and the uplink deleted on any `result` string. With collector.ack_secret and the
+    device's key (silvergym ack-key), only the collector's signed acks delete."""
+    from common import acks
+    from common.central.collector import Store
+    from common.mosquitto import LocalBroker, mosquitto_binary
+    from common.spool import Spool
+    from tests.test_central import config_text, session_record
+
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    secret = "central-secret-for-the-test"
+    key = subprocess.run([sys.executable, "-m", "common.cli", "ack-key", "--site", "center1", "--device", "pi7"],
+                         capture_output=True, text=True, cwd=REPO, timeout=60,
+                         env={**os.environ, "SILVERGYM_ACK_SECRET": secret}).stdout.strip()
+    assert key == acks.device_key(secret, "center1", "pi7")
+    monkeypatch.setenv("SILVERGYM_ACK_SECRET", secret)
+    lost = {}
+    for keyed in (False, True):
+        folder = tmp_path / ("keyed" if keyed else "unkeyed")
+        folder.mkdir()
+        with LocalBroker(workdir=str(folder / "broker")) as broker:  # no ACL: anyone may publish anywhere
+            procs = processes(config_text(folder, broker.port, extra_uplink="resend_after_s = 1.0"))
+            if keyed:
+                monkeypatch.setenv("SILVERGYM_ACK_KEY", key)
+            spool = Spool(folder / "spool.db")
+            for i in range(30):
+                spool.put(session_record(i)["session_id"], "session", session_record(i))
+            seen: set = set()
+            forger = _forge_acks(broker.port, seen, 30)
+            try:
+                procs.start("uplink")  # the collector is not running yet: only the forger answers
+                wait_for(lambda: len(seen) == 30, 30, what="the forger to see all 30 msg_ids")
+                if keyed:
+                    wait_for(lambda: "without the collector's signature" in procs.log_text("uplink"), 20,
+                             what="the uplink to say it ignored forged acks")
+                    assert spool.depth() == 30
+                else:
+                    wait_for(lambda: spool.depth() < 30, 20, what="forged acks to delete records")
+                lost[keyed] = 30 - spool.depth()
+                if keyed:  # the real collector's signed acks still empty the spool
+                    procs.start_command("collector", ["collect"])
+                    wait_for(lambda: spool.depth() == 0, 60, what="the collector's signed acks to empty the spool")
+                    central = Store(str(folder / "central.db"))
+                    assert central.count("sessions") == 30
+                    central.close()
+            finally:
+                forger.loop_stop()
+                forger.disconnect()
+                procs.stop_all()
+                spool.close()
+                monkeypatch.delenv("SILVERGYM_ACK_KEY", raising=False)
+    print(f"\nforged acks on a broker without an ACL: records lost without uplink.ack_key {lost[False]}/30, "
+          f"with it {lost[True]}/30 (then all 30 stored and the spool empty by the collector's signed acks)")
+    assert lost[True] == 0
+
+
+def test_an_acknowledgement_with_an_unknown_result_or_for_something_never_sent_deletes_nothing(tmp_path):
+    """Finding 8: the uplink deleted on any `result` string, and for any msg_id."""
+    import json
+    import logging
+    import queue
+    from types import SimpleNamespace
+
+    from common.config import UplinkConfig
+    from common.spool import Spool
+    from services.uplink import Link, pump
+    from tests.test_central import session_record
+
+    spool = Spool(tmp_path / "spool.db")
+    for i in range(3):
+        spool.put(f"rec-{i:06d}", "session", session_record(i))
+    link = Link.__new__(Link)  # the parts pump reads, without a broker
+    link.cfg, link.log = UplinkConfig(), logging.getLogger("test")
+    link.acked, link.collector_acks = queue.SimpleQueue(), queue.SimpleQueue()
+    link.in_flight, link.awaiting, link.connected, link.reconnected = {}, {"rec-000001": (1e18, 1)}, False, False
+    link.ignored_acks = link.forged_acks = 0
+    for payload in ({"msg_id": "rec-000000", "result": "whatever"}, {"msg_id": "rec-000000", "result": "stored"},
+                    {"msg_id": ["rec-000002"], "result": "stored"}, {"msg_id": "rec-000001", "result": "stored"}):
+        Link._on_message(link, None, None, SimpleNamespace(payload=json.dumps(payload).encode()))
+    pump(link, spool, now=0.0)
+    left = sorted(r.msg_id for r in spool.peek(10))
+    print(f"\nafter an unknown result, an unsent id, a malformed id and one real ack: spool holds {left}; "
+          f"ignored {link.ignored_acks}")
+    assert left == ["rec-000000", "rec-000002"] and link.ignored_acks == 3
+    spool.close()

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import jsonschema
 
+from common import acks
+
 log = logging.getLogger("collector")
 
 KINDS = ("session", "alert", "health", "status")
@@ -111,11 +113,15 @@ def check_bounds(value, where: str = "", depth: int = 0) -> None:
             check_bounds(item, f"{where}/{printable(key, 40)}", depth + 1)
 
 
-def ack_payload(msg_id: str, result: str) -> str:
+def ack_payload(msg_id: str, result: str, key: str = "") -> str:
     """The acknowledgement a device waits for before it deletes a record: result is "stored",
     "duplicate" (stored before) or "rejected" (will never be stored; do not send it again); for
-    an alert, later "notified" once a carer was told (once per carer)."""
-    return json.dumps({"msg_id": msg_id, "result": result})
+    an alert, later "notified" once a carer was told (once per carer). Signed with the device's
+    key when the collector has an ack_secret (common/acks.py)."""
+    body = {"msg_id": msg_id, "result": result}
+    if key:
+        body["sig"] = acks.signature(key, msg_id, result)
+    return json.dumps(body)
 
 
 def claimed_id(payload: bytes) -> str | None:
@@ -335,7 +341,8 @@ class Collector:
             self._ack(site, device, data["msg_id"], result)
 
     def _ack(self, site: str, device: str, msg_id: str, result: str) -> None:
-        self.client.publish(f"silvergym/v1/{site}/{device}/{ACK}", ack_payload(msg_id, result), qos=1)
+        key = acks.device_key(self.cfg.ack_secret, site, device) if self.cfg.ack_secret else ""
+        self.client.publish(f"silvergym/v1/{site}/{device}/{ACK}", ack_payload(msg_id, result, key), qos=1)
 
     def start(self) -> None:
         from common.config import mqtt_connect_persistent

@@ -260,6 +260,24 @@ def cmd_bridge(args) -> int:
     return 0
 
 
+def cmd_ack_key(args) -> int:
+    from common import acks
+    from common.mosquitto import bridge_conf
+
+    cfg = _load_config(args).collector
+    if not cfg.ack_secret:
+        print("error: no collector.ack_secret (or $SILVERGYM_ACK_SECRET) on this server: set one "
+              "(e.g. `openssl rand -hex 32`) before handing out device keys", file=sys.stderr)
+        return 2
+    try:  # the same rule the topics follow
+        bridge_conf("", "x:1", args.site, args.device)
+    except ValueError as exc:
+        print(f"error: {str(exc).replace('uplink.', '--')}", file=sys.stderr)
+        return 2
+    print(acks.device_key(cfg.ack_secret, args.site, args.device))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="silvergym", description="Senior exercise coach on the edge.")
     p.add_argument("--version", action="version", version=f"silvergym {installed_version()}")
@@ -321,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--template", default=str(Path(__file__).resolve().parents[2] / "deploy/mosquitto/bridge.conf.example"),
                     help="the bridge template (deploy/mosquitto/bridge.conf.example)")
     sp.set_defaults(func=cmd_bridge)
+
+    sp = with_config(sub.add_parser("ack-key", help="central side: print a device's key for signed acknowledgements"))
+    sp.add_argument("--site", required=True, help="the device's site (uplink.site)")
+    sp.add_argument("--device", required=True, help="the device id (uplink.device)")
+    sp.set_defaults(func=cmd_ack_key)
 
     sp = with_config(sub.add_parser("doctor", help="check camera, Edge TPU, models, broker, font, display, disk"))
     sp.set_defaults(func=lazy("common.cli.doctor"))
