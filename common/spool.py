@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,13 +83,28 @@ def default_path() -> Path:
     return Path.home() / ".local/state/silvergym/spool.db"
 
 
+def _check_spool_folder(folder: Path) -> None:
+    """The spool's folder is this user's own and nobody else may write in it: whoever can could
+    swap the spool for a link, or read and delete the sessions waiting to be sent."""
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise SpoolError(f"the spool's folder {folder} is a link or a file, not a folder: remove it and start again")
+    if info.st_uid != os.geteuid():
+        raise SpoolError(f"the spool's folder {folder} belongs to user id {info.st_uid}, not this service's user "
+                         f"({os.geteuid()}): give uplink.spool_path a folder of this user's (or chown it)")
+    if info.st_mode & 0o022:
+        raise SpoolError(f"the spool's folder {folder} is writable by other users (mode {info.st_mode & 0o777:o}): "
+                         f"chmod go-w {folder}")
+
+
 class Spool:
     def __init__(self, path: str | Path = "", max_rows: int = 100_000):
         self.path = Path(path) if path else default_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise SpoolError(f"cannot make the spool's folder {self.path.parent}: {exc.strerror}") from None
+        _check_spool_folder(self.path.parent)
         self.max_rows = max_rows
         self.recovered = 0  # times a damaged spool was moved aside by this process
         try:

@@ -609,3 +609,102 @@ def test_an_acknowledgement_with_an_unknown_result_or_for_something_never_sent_d
           f"ignored {link.ignored_acks}")
     assert left == ["rec-000000", "rec-000002"] and link.ignored_acks == 3
     spool.close()
+
+
+# --- 9: the smaller ones -------------------------------------------------------------------------
+
+@as_root
+def test_a_spool_folder_that_is_another_users_or_open_to_others_is_refused(tmp_path):
+    from common.spool import Spool, SpoolError
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, NOBODY, NOBODY)
+    open_ = tmp_path / "open"
+    open_.mkdir()
+    os.chmod(open_, 0o777)
+    said = {}
+    for name, folder in (("another user's", theirs), ("writable by all", open_)):
+        with pytest.raises(SpoolError) as why:
+            Spool(folder / "spool.db")
+        said[name] = str(why.value)
+        assert not (folder / "spool.db").exists()
+    print("\n" + "\n".join(f"spool folder {k}: {v}" for k, v in said.items()))
+    assert "belongs to user id 65534" in said["another user's"] and "chmod go-w" in said["writable by all"]
+
+
+def test_a_file_or_an_open_folder_above_the_socket_folder_is_one_line_and_exit_2(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    said = {}
+    for name, runtime in (("a file above it", blocker / "silvergym"), ("an open folder above it", shared / "silvergym")):
+        done = subprocess.run([sys.executable, "-m", "common.cli", "service", "uplink", "--set", f"bus.runtime_dir={runtime}",
+                               "--set", f"uplink.spool_path={tmp_path / 'spool.db'}"],
+                              capture_output=True, text=True, cwd=REPO, timeout=60)
+        said[name] = (done.returncode, (done.stdout + done.stderr).strip())
+    print("\n" + "\n".join(f"{k}: exit {code}: {text}" for k, (code, text) in said.items()))
+    for code, text in said.values():
+        assert code == 2 and "Traceback" not in text and text.count("\n") == 0
+
+
+def test_the_central_database_and_reports_are_private_even_under_umask_000(tmp_path):
+    from common.central.collector import Store
+    from tests.test_central import session_record
+
+    db = tmp_path / "central.db"
+    seed = Store(str(db))
+    seed.save("c", "d", "session", {"msg_id": "s-00000001", **session_record(1)}, 0.0)
+    seed.close()
+    os.chmod(db, 0o644)
+    os.unlink(db)  # the collector makes it afresh below, as on a new server
+    config = tmp_path / "central.toml"
+    config.write_text(f'[collector]\nport = 9\ndb = "{db}"\n')
+    collect = subprocess.Popen([sys.executable, "-m", "common.cli", "collect", "--config", str(config)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0)
+    try:
+        wait_for(lambda: db.exists(), 30, what="the collector to make its database")
+        db_mode = os.stat(db).st_mode & 0o777
+    finally:
+        collect.terminate()
+        collect.wait(10)
+    store = Store(str(db))
+    store.save("c", "d", "session", {"msg_id": "s-00000001", **session_record(1)}, 0.0)
+    store.close()
+    out = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(db), "-o", str(out)],
+                          capture_output=True, text=True, cwd=REPO, timeout=120, umask=0)
+    assert done.returncode == 0, done.stderr
+    report_mode = os.stat(out).st_mode & 0o777
+    print(f"\nunder umask 000: central database mode {db_mode:o}, report mode {report_mode:o}")
+    assert db_mode & 0o077 == 0 and report_mode & 0o077 == 0
+
+
+def test_one_device_cannot_grow_the_central_tables_without_bound(tmp_path):
+    """Finding 9: one device added 67 MB to the central tables in 39 s. Past its allowance a
+    device's records are neither stored nor acknowledged (it keeps them); others are unaffected."""
+    import json
+
+    from common.central.collector import DEVICE_BYTES_BURST, Collector, Store
+    from common.config import CollectorConfig
+    from tests.test_central import session_record
+
+    store = Store(str(tmp_path / "central.db"))
+    collector = Collector(CollectorConfig(port=9), store)
+    padding = "x" * 1900
+    sent_bytes = 0
+    for i in range(20_000):  # ~40 MB from one device, as fast as it can
+        record = session_record(i)
+        record["participant"] = f"p{i}-{padding}"[:1990]
+        payload = json.dumps({"msg_id": f"flood-{i:08d}", **record}).encode()
+        sent_bytes += len(payload)
+        collector.handle("silvergym/v1/c1/flooder/session", payload)
+    stored_bytes = store._exec("SELECT SUM(LENGTH(payload)) FROM sessions").fetchone()[0]
+    collector.handle("silvergym/v1/c1/pi7/session", json.dumps({"msg_id": "own-0000001", **session_record(1)}).encode())
+    others = store._exec("SELECT COUNT(*) FROM sessions WHERE device = 'pi7'").fetchone()[0]
+    print(f"\none device sent {sent_bytes / 1e6:.1f} MB: {stored_bytes / 1e6:.1f} MB stored, {collector.deferred} records "
+          f"deferred (kept on the device); another device's sessions stored meanwhile: {others}/1")
+    assert stored_bytes <= DEVICE_BYTES_BURST * 1.05 and collector.deferred > 0 and others == 1
+    store.close()

@@ -46,16 +46,30 @@ def _check_owned_private(path: Path, fix_mode: bool, open_bits: int = 0o077) -> 
         os.chmod(path, 0o700)
 
 
+def _check_parent(parent: Path) -> None:
+    """Whoever may write in the folder above the socket folder can swap it: that parent must be
+    ours or root's, and writable by nobody else (a sticky shared folder such as /tmp itself is
+    fine: others cannot remove what is ours there)."""
+    info = os.stat(parent)
+    sticky_shared = info.st_uid == 0 and info.st_mode & stat.S_ISVTX
+    if info.st_uid not in (0, os.getuid()) or (info.st_mode & 0o022 and not sticky_shared):
+        raise RuntimeDirError(f"{parent} is writable by other users or belongs to another (user id {info.st_uid}, "
+                              f"mode {info.st_mode & 0o777:o}): choose a bus.runtime_dir whose folder only this "
+                              "service's user or root can write, e.g. /run/silvergym")
+
+
 def prepare_runtime_dir(folder: str) -> Path:
     """Create or verify the socket folder (and its parent under /tmp) as ours, mode 0700."""
     path = Path(folder)
     parent = path.parent
-    # The parent matters when it is the /tmp fallback: whoever owns it can swap the folder.
-    if str(parent).startswith("/tmp/"):
+    try:
         parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _check_owned_private(parent, fix_mode=False, open_bits=0o022)  # nobody else may write there
-    else:
-        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RuntimeDirError(f"{parent} (or a folder above it) is a file, not a folder: remove it or choose "
+                              "another bus.runtime_dir") from None
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot make {parent}: {exc.strerror}; choose another bus.runtime_dir") from None
+    _check_parent(parent)
     try:
         path.mkdir(mode=0o700, exist_ok=True)
     except FileExistsError:

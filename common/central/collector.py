@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import signal
 import sqlite3
 import threading
@@ -40,6 +41,13 @@ MAX_TEXT = 2000
 MAX_ITEMS = 20000
 INT_RANGE = (-(2**31), 2**31 - 1)
 FLOAT_LIMIT = 1e12
+# What one device may add to the central tables, in payload bytes: a burst, then so much an hour (a
+# session is 1-30 kB and a box makes a few a day; a week's backlog after an outage fits in the
+# burst). Past it a record is neither stored nor acknowledged: the device keeps it and sends it
+# again later, so a device that floods fills its own spool, not the central disk (one device
+# added 67 MB in 39 s before).
+DEVICE_BYTES_BURST = 20_000_000
+DEVICE_BYTES_PER_HOUR = 20_000_000
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS sessions (msg_id TEXT, site TEXT, device TEXT, participant TEXT, "
@@ -263,7 +271,8 @@ class Collector:
         self.cfg, self.store, self.notifier = cfg, store, notifier
         if notifier is not None:  # the device (and its TV) hears when a carer was told of its alert
             notifier.on_sent = lambda site, device, msg_id: self._ack(site, device, msg_id, "notified")
-        self.stored = self.duplicates = self.rejected = self.failed = 0
+        self.stored = self.duplicates = self.rejected = self.failed = self.deferred = 0
+        self._allowance: dict[tuple[str, str], tuple[float, float]] = {}  # (site, device) -> (bytes left, when)
         self.client = mqtt_client(cfg, cfg.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -324,6 +333,13 @@ class Collector:
             if len(parts) == 5 and parts[4] in ACKED_KINDS and msg_id:
                 self._ack(parts[2], parts[3], msg_id, "rejected")
             return
+        if kind in ACKED_KINDS and not self._allowed(site, device, len(payload), time.monotonic()):
+            self.deferred += 1
+            if self.deferred in (1, 10, 100) or self.deferred % 1000 == 0:
+                log.warning("%s/%s sends more than %d MB an hour: record not stored for now (the device keeps it "
+                            "and sends it again; deferred so far: %d). Check that box's log", printable(site, 64),
+                            printable(device, 64), DEVICE_BYTES_PER_HOUR // 1_000_000, self.deferred)
+            return
         if self.store.save(site, device, kind, data, time.time()):
             self.stored += 1
             if kind == "alert":
@@ -339,6 +355,16 @@ class Collector:
         if kind in ACKED_KINDS:
             # Only now, with the row committed, may the device delete its copy.
             self._ack(site, device, data["msg_id"], result)
+
+    def _allowed(self, site: str, device: str, size: int, now: float) -> bool:
+        """Whether (site, device) may add `size` more bytes now (a token bucket per device)."""
+        left, since = self._allowance.get((site, device), (float(DEVICE_BYTES_BURST), now))
+        left = min(float(DEVICE_BYTES_BURST), left + (now - since) * DEVICE_BYTES_PER_HOUR / 3600.0)
+        if left < size:
+            self._allowance[(site, device)] = (left, now)
+            return False
+        self._allowance[(site, device)] = (left - size, now)
+        return True
 
     def _ack(self, site: str, device: str, msg_id: str, result: str) -> None:
         key = acks.device_key(self.cfg.ack_secret, site, device) if self.cfg.ack_secret else ""
@@ -366,6 +392,7 @@ def run(args) -> int:
     from common.config import load
 
     setup_logging("collector")
+    os.umask(0o077)  # the database (names, health, falls) is for the central service's user only
     cfg = load(args.config, args.overrides).collector
     try:
         store = Store(cfg.db)
@@ -392,8 +419,8 @@ def run(args) -> int:
     finally:
         collector.stop()
         notifier.stop()
-        log.info("stored %d, duplicates ignored %d, rejected %d, failed %d; carers notified %d times, %d sends refused",
-                 collector.stored, collector.duplicates, collector.rejected, collector.failed, notifier.sent,
-                 notifier.failed)
+        log.info("stored %d, duplicates ignored %d, rejected %d, failed %d, deferred (over a device's bound) %d; "
+                 "carers notified %d times, %d sends refused", collector.stored, collector.duplicates,
+                 collector.rejected, collector.failed, collector.deferred, notifier.sent, notifier.failed)
         store.close()
     return 0

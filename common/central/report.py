@@ -292,6 +292,8 @@ def safe_file_name(name: str) -> str:
 def run(args) -> int:
     import sqlite3
 
+    os.umask(0o077)  # a report holds a person's health: readable by whoever runs it, nobody else
+
     from common.central.collector import Store, printable, safe_dsn
     from common.config import load
 
