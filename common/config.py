@@ -65,6 +65,9 @@ class InferenceConfig(Section):
     model: str = Field("blazepose-full", description="Model name from the catalog (silvergym models list).")
     model_path: str = Field("", description="Run the model family from this file instead of the cache.")
     tpu_device: str = Field("", description="Edge TPU device: '', 'usb', 'pci', 'usb:0', 'pci:1'.")
+    edgetpu_library: str = Field("libedgetpu.so.1", description=(
+        "The Edge TPU library: a name the system's loader finds, or a path. It is only ever loaded in a child "
+        "process (a crash or hang in it falls back to the CPU model)."))
     require_tpu: bool = Field(False, description="Fail (exit 3) instead of falling back to the CPU.")
     threads: int = Field(0, ge=0, le=64, description=(
         "CPU interpreter threads; 0 = auto: all cores but one, at most 4 (the camera, scoring and the TV keep "

@@ -5,7 +5,6 @@ libedgetpu.so.1, option "device" = usb / pci / usb:N / pci:N) and explains what 
 """
 from __future__ import annotations
 
-import ctypes
 import glob
 import importlib
 import logging
@@ -44,6 +43,24 @@ def runtime_name() -> str:
     return _runtime().__name__.split(".")[0]
 
 
+def tflite_module():
+    """The TFLite runtime's interpreter module (Interpreter, load_delegate)."""
+    return _runtime()
+
+
+def edgetpu_library_present(library: str = EDGETPU_LIB) -> bool:
+    """Whether the Edge TPU library is there, found without loading it: loading runs the vendor's
+    code, which is the Edge TPU child's job (models/tpu_worker.py), never this process's."""
+    if os.sep in library:
+        return os.path.isfile(library)
+    import ctypes.util
+
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    if any(os.path.isfile(os.path.join(d, library)) for d in dirs):
+        return True
+    return ctypes.util.find_library(library.removeprefix("lib").split(".so")[0]) is not None
+
+
 def cpu_interpreter(model_path: str, threads: int = 2):
     mod = _runtime()
     it = mod.Interpreter(model_path=model_path, num_threads=threads)
@@ -51,23 +68,25 @@ def cpu_interpreter(model_path: str, threads: int = 2):
     return it
 
 
-def edgetpu_interpreter(model_path: str, device: str = ""):
-    """An interpreter with the Edge TPU delegate, or EdgeTpuUnavailable saying why."""
-    mod = _runtime()
+def edgetpu_interpreter(model_path: str, device: str = "", library: str = EDGETPU_LIB):
+    """An interpreter with the Edge TPU delegate, running in a child process (tpu_worker) and
+    ready, or EdgeTpuUnavailable saying why in one line."""
+    from models.tpu_worker import IsolatedInterpreter, TpuFailed
+
+    require_edgetpu_library(library)
+    interpreter = IsolatedInterpreter(model_path, library, device)
     try:
-        ctypes.CDLL(EDGETPU_LIB)
-    except OSError:
+        interpreter.wait_ready()
+    except TpuFailed as exc:
+        raise EdgeTpuUnavailable(edgetpu_device_hint(device) if exc.unopened else str(exc)) from None
+    return interpreter
+
+
+def require_edgetpu_library(library: str = EDGETPU_LIB) -> None:
+    if not edgetpu_library_present(library):
         raise EdgeTpuUnavailable(
-            f"Edge TPU library {EDGETPU_LIB} is not installed: add Coral's apt repository and "
-            "`sudo apt install libedgetpu1-std` (deploy/install.sh does this)") from None
-    options = {"device": device} if device else {}
-    try:
-        delegate = mod.load_delegate(EDGETPU_LIB, options)
-    except (ValueError, RuntimeError, OSError):
-        raise EdgeTpuUnavailable(edgetpu_device_hint(device)) from None
-    it = mod.Interpreter(model_path=model_path, experimental_delegates=[delegate])
-    it.allocate_tensors()
-    return it
+            f"Edge TPU library {library} is not installed: install the libedgetpu built for this TFLite runtime "
+            "(sudo deploy/install.sh --libedgetpu FILE, see README 'Models')")
 
 
 def coral_usb_present() -> bool:

@@ -26,7 +26,8 @@ def main(ctx: ServiceContext) -> int:
     try:
         # An Edge TPU model's threads are its CPU fallback's.
         threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
-        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu)
+        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu,
+                              tpu_library=cfg.edgetpu_library)
     except TpuRequired as exc:
         ctx.log.error("%s", exc)
         return EXIT_TPU_REQUIRED

@@ -98,4 +98,4 @@ def test_require_tpu_exits_3_with_one_line():
     done = cli("pose", str(media_file("three_people.jpg")), "--model", "movenet-lightning-edgetpu", "--require-tpu")
     assert done.returncode == 3
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and "libedgetpu1-std" in errors[0]
+    assert len(errors) == 1 and "libedgetpu built for this TFLite runtime" in errors[0]

@@ -27,7 +27,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from common.coach.geometry import JOINT_ANGLES  # noqa: E402
 from common.texts import load_texts  # noqa: E402
 from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
 
@@ -100,7 +99,8 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     name = lambda joint: t.get(f"joint.{joint}", joint)  # noqa: E731
     out = {"score": _png(score_figure(sessions, t))}
 
-    joints = sorted({j for s in sessions for j in s["summary"]["joints"]} & set(JOINT_ANGLES), key=name)
+    # Only the joints silvergym measures (those the report has words for): a device may send thousands.
+    joints = sorted({j for s in sessions for j in s["summary"]["joints"] if f"joint.{j}" in t}, key=name)
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
     means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
     ax.barh([name(j) for j in joints], means,
@@ -199,7 +199,7 @@ def asymmetries(recent: list[dict], t: dict) -> list[str]:
 
     said = []
     joints = sorted({j[5:] for s in recent for j in s["summary"]["range_of_motion"]
-                     if j.startswith("left_") and j in JOINT_ANGLES})
+                     if j.startswith("left_") and f"joint.{j}" in t})
     for joint in joints:
         left, right = mean_range(f"left_{joint}"), mean_range(f"right_{joint}")
         if left is None or right is None:

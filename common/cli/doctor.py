@@ -42,34 +42,44 @@ def check_camera(cfg) -> Check:
     return Check("camera", "ok", f"{kind} {path}")
 
 
-def edgetpu_state() -> str:
-    """'ready' (libedgetpu loads and a Coral is attached), 'no library' or 'no device'."""
-    import ctypes
+def edgetpu_state(cfg=None) -> tuple[str, str]:
+    """(state, detail): 'ready' (the library loads in a child and a probe inference answers),
+    'no library', 'no device' (the library answered that it found none), 'broken' (it crashed,
+    hung or failed: detail says which and the fix) or 'no model' (no Edge TPU model file here
+    to probe with)."""
+    from models import catalog, runtime
+    from models.tpu_worker import probe
 
-    from models import runtime
+    library = cfg.inference.edgetpu_library if cfg is not None else runtime.EDGETPU_LIB
+    if not runtime.edgetpu_library_present(library):
+        return "no library", ""
+    try:  # the model the service would give it: its own file when one is set
+        model = (cfg.inference.model_path if cfg is not None and cfg.inference.model_path else
+                 catalog.paths("movenet-lightning-edgetpu", cfg.inference.cache_dir if cfg is not None else "")["model"])
+    except catalog.ModelError as exc:
+        return "no model", str(exc)
+    # Probed even without a Coral in sight: the library's own answer (or crash) is what tells.
+    return probe(str(model), library, cfg.inference.tpu_device if cfg is not None else "")
 
-    try:
-        ctypes.CDLL(runtime.EDGETPU_LIB)
-    except OSError:
-        return "no library"
-    return "ready" if glob_apex() or runtime.coral_usb_present() else "no device"
 
-
-def check_edgetpu(cfg, state: str) -> Check:
+def check_edgetpu(cfg, state: str, detail: str = "") -> Check:
     from models import catalog, runtime
 
     spec = catalog.spec(cfg.inference.model)
     needed = spec.runtime == "edgetpu"
     level = "FAIL" if cfg.inference.require_tpu else "warn"
+    meanwhile = "; runs on the CPU meanwhile" if needed else ""
     if state == "no library":
         if not needed:
             return Check("edge tpu", "ok", f"not used by {spec.name}")
-        return Check("edge tpu", level, f"{runtime.EDGETPU_LIB} missing: add Coral's apt repository and "
-                                        "`sudo apt install libedgetpu1-std`; runs on the CPU meanwhile")
+        return Check("edge tpu", level, f"{cfg.inference.edgetpu_library} missing: install the libedgetpu built for this "
+                                        f"TFLite runtime (sudo deploy/install.sh --libedgetpu FILE, README 'Models'){meanwhile}")
     if state == "ready":
-        return Check("edge tpu", "ok", "library installed, device present")
+        return Check("edge tpu", "ok", f"library and device answer in a child process ({detail})")
+    if state in ("broken", "no model"):
+        return Check("edge tpu", level if needed else "warn", f"{detail}{meanwhile}")
     return Check("edge tpu", level if needed else "ok",
-                 runtime.edgetpu_device_hint(cfg.inference.tpu_device) + ("; runs on the CPU meanwhile" if needed else ""))
+                 runtime.edgetpu_device_hint(cfg.inference.tpu_device) + meanwhile)
 
 
 # The fewest poses a second that still coach well (BlazePose tracks and reps count at 15), with a
@@ -142,10 +152,6 @@ def _choice(running: str, choice: str, why: str, configured: str = "") -> Check:
     shown = configured or running
     return Check("model choice", "warn", f"{choice} recommended instead of {shown}: {why}; "
                                          f"set inference.model = \"{choice}\"")
-
-
-def glob_apex() -> bool:
-    return any(Path("/dev").glob("apex_*"))
 
 
 def check_models(cfg) -> list[Check]:
@@ -277,9 +283,9 @@ def run(args) -> int:
     except configuration.ConfigError as exc:  # the user's input, not the box: exit 2 as every command
         print(Check("config", "FAIL", str(exc)).line())
         return 2
-    tpu = edgetpu_state()
+    tpu, tpu_detail = edgetpu_state(cfg)
     checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
-              check_edgetpu(cfg, tpu), *check_models(cfg), recommend_model(cfg, tpu == "ready"), check_broker(cfg),
+              check_edgetpu(cfg, tpu, tpu_detail), *check_models(cfg), recommend_model(cfg, tpu == "ready"), check_broker(cfg),
               check_font(cfg), check_display(cfg), check_disk(cfg), check_voice(cfg)]
     for c in checks:
         print(c.line(), flush=True)

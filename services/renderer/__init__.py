@@ -172,6 +172,7 @@ def absorb(state, msg, now: float) -> None:
         elif msg.service == "inference":
             state.fps = msg.fps
             state.backend = msg.backend or state.backend
+            state.cpu_fallback = bool(msg.detail.get("tpu_problem"))
 
 
 def show_participants_routine(state, ctx) -> None:

@@ -73,6 +73,7 @@ class ScreenState:
     alert_said: str = ""  # the alert news already spoken
     camera_state: str = "unknown"
     backend: str = ""
+    cpu_fallback: bool = False  # an Edge TPU model configured, and inference runs its CPU model instead
     fps: float = 0.0
     paused: bool = False
     participant: str = "guest"
@@ -117,7 +118,8 @@ def content_key(s: ScreenState, now: float) -> tuple:
     screen = which_screen(s, now)
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
     moving = routine_time(s, now) if screen in MOVING_SCREENS else None
-    return (screen, seqs, moving, s.camera_state, s.backend, round(s.fps), s.paused, s.participant, s.alert_delivery)
+    return (screen, seqs, moving, s.camera_state, s.backend, s.cpu_fallback, round(s.fps), s.paused, s.participant,
+            s.alert_delivery)
 
 
 def routine_time(s: ScreenState, now: float) -> float:
@@ -456,6 +458,8 @@ def footer_note(s: ScreenState) -> str:
         return s.t("status.paused")
     if s.backend == "sim":
         return s.t("status.sim")
+    if s.cpu_fallback:
+        return s.t("status.cpu_fallback")
     return ""
 
 
