@@ -4,24 +4,33 @@
 # changes nothing. tests/test_boot.py runs it on a fresh Debian 12 booted under systemd.
 #
 #   sudo deploy/install.sh [--dry-run] [--bridge central.example.org:8883] [--models-from DIR]
+#                          [--libedgetpu FILE]
 #
 # --models-from DIR: take the model files from a folder (a USB stick, ../shared/models) instead
 # of downloading them; checksums are verified either way.
+# --libedgetpu FILE: the Edge TPU library to install, a .deb or a libedgetpu.so.1 (default: the
+# build README 'Models' names, downloaded when the box can reach it). Whatever it is, it is tried
+# in a child process before the Edge TPU model is left enabled.
 set -euo pipefail
 
 DRY=0
 BRIDGE=""
 MODELS_FROM=""
-usage="usage: $0 [--dry-run] [--bridge HOST:PORT] [--models-from DIR]"
+LIBEDGETPU=""
+usage="usage: $0 [--dry-run] [--bridge HOST:PORT] [--models-from DIR] [--libedgetpu FILE]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY=1 ;;
     --bridge) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; BRIDGE="$2"; shift ;;
     --models-from) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; MODELS_FROM="$2"; shift ;;
+    --libedgetpu) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; LIBEDGETPU="$2"; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
 done
+if [ -n "$LIBEDGETPU" ] && [ ! -f "$LIBEDGETPU" ]; then
+  echo "error: --libedgetpu $LIBEDGETPU is not a file: give the libedgetpu .deb or libedgetpu.so.1" >&2; exit 2
+fi
 if [ -n "$MODELS_FROM" ] && [ ! -d "$MODELS_FROM" ]; then
   echo "error: --models-from $MODELS_FROM is not a folder: give the folder that holds the .tflite files" >&2; exit 2
 fi
@@ -29,8 +38,11 @@ fi
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX=/opt/silvergym
 CACHE=/var/cache/silvergym/models
-CORAL_LIST=/etc/apt/sources.list.d/coral-edgetpu.list
-CORAL_KEY=/etc/apt/keyrings/coral-edgetpu.gpg
+# The Edge TPU library built against the TensorFlow closest to the runtime silvergym uses
+# (ai-edge-litert); Coral's own libedgetpu1-std 16.0 was built against TensorFlow 2.5 and
+# segfaults with any runtime from 2.12 on (README 'Models').
+LIBEDGETPU_RELEASE=16.0TF2.19.1-1
+LIBEDGETPU_VERSION=16.0tf2.19.1-1
 
 step() { echo; echo "== $*"; }
 run() {
@@ -55,26 +67,32 @@ run apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg rs
   python3 python3-venv python3-dev mosquitto mosquitto-clients fonts-nanum espeak-ng fontconfig \
   v4l-utils libgl1 libegl1
 
-step "1b. Coral's apt repository and the Edge TPU runtime (libedgetpu1-std)"
-# Without it silvergym runs its CPU model: a box without a Coral, or without access to Google's
-# repository, still gets a working install, and this step says so.
-if [ ! -f "$CORAL_LIST" ]; then
-  run install -d -m 0755 /etc/apt/keyrings
-  if [ "$DRY" -eq 1 ]; then echo "+ fetch Coral's signing key into $CORAL_KEY"; elif
-    curl -fsSL --max-time 30 https://packages.cloud.google.com/apt/doc/apt-key.gpg | gpg --dearmor --yes -o "$CORAL_KEY.new"
-  then
-    mv "$CORAL_KEY.new" "$CORAL_KEY"
-    echo "deb [signed-by=$CORAL_KEY] https://packages.cloud.google.com/apt coral-edgetpu-stable main" | write "$CORAL_LIST" 0644
+step "1b. The Edge TPU library (libedgetpu1-std $LIBEDGETPU_VERSION, or --libedgetpu FILE)"
+# Without it silvergym runs its CPU model: a box without a Coral, or without the network, still
+# gets a working install, and this step says so. Coral's apt repository is not used: its
+# libedgetpu1-std 16.0 crashes with the runtime silvergym uses.
+debarch=$(dpkg --print-architecture 2>/dev/null || echo "$arch")
+if [ -n "$LIBEDGETPU" ]; then
+  case "$LIBEDGETPU" in
+    *.deb) run apt-get install -y -qq --no-install-recommends "$(readlink -f "$LIBEDGETPU")" ;;
+    *) run install -D -m 0644 "$LIBEDGETPU" /usr/local/lib/libedgetpu.so.1 && run ldconfig ;;
+  esac
+elif [ "$(dpkg-query -W -f='${Version}' libedgetpu1-std 2>/dev/null)" = "$LIBEDGETPU_VERSION" ]; then
+  echo "libedgetpu1-std $LIBEDGETPU_VERSION is installed"
+else
+  deb="libedgetpu1-std_${LIBEDGETPU_VERSION}.bookworm_${debarch}.deb"
+  url="https://github.com/feranick/libedgetpu/releases/download/${LIBEDGETPU_RELEASE}/${deb}"
+  if [ "$DRY" -eq 1 ]; then echo "+ download $url and apt-get install it"; elif
+    curl -fsSL --max-time 60 -o "/tmp/$deb" "$url"; then
+    echo "downloaded $deb (sha256 $(sha256sum "/tmp/$deb" | cut -d' ' -f1))"
+    run apt-get install -y -qq --no-install-recommends "/tmp/$deb" \
+      || echo "note: $deb did not install: silvergym uses its CPU model until it does"
+    rm -f "/tmp/$deb"
   else
-    rm -f "$CORAL_KEY.new"
-    echo "note: Coral's repository (packages.cloud.google.com) is unreachable: installing without the" \
-         "Edge TPU runtime; silvergym uses its CPU model. Run this script again when it is reachable."
+    echo "note: the Edge TPU library ($url) is unreachable: installing without the Edge TPU runtime;" \
+         "silvergym uses its CPU model. Run this script again when it is reachable, or give the file" \
+         "with --libedgetpu FILE."
   fi
-fi
-if [ -f "$CORAL_LIST" ] || [ "$DRY" -eq 1 ]; then
-  run apt-get update -qq || echo "note: apt could not refresh Coral's repository; trying what it has"
-  run apt-get install -y -qq --no-install-recommends libedgetpu1-std \
-    || echo "note: libedgetpu1-std did not install: silvergym uses its CPU model until it does"
 fi
 
 step "2. The silvergym user (camera: video; Coral: plugdev; screen: render, input; sound: audio)"
@@ -101,7 +119,7 @@ step "4. Code and venv in $PREFIX"
 run install -d -m 0755 "$PREFIX"
 run rsync -a --delete --exclude .git --exclude .venv --exclude out "$SRC/" "$PREFIX/"
 if [ ! -x "$PREFIX/.venv/bin/python" ]; then run python3 -m venv "$PREFIX/.venv"; fi
-# On the Pi (aarch64) pyproject selects tflite-runtime and numpy<2 (tflite-runtime fails under numpy 2).
+# The same TFLite runtime (ai-edge-litert) on the Pi as on x86_64 (pyproject.toml).
 run "$PREFIX/.venv/bin/pip" install --quiet "$PREFIX"
 
 step "5. Models into $CACHE (checksums verified)"
@@ -112,8 +130,26 @@ done
 run chown -R silvergym:silvergym "$CACHE"
 
 step "6. Config in /etc/silvergym (kept if present)"
+fresh_config=0
 if [ ! -f /etc/silvergym/silvergym.toml ]; then
   write /etc/silvergym/silvergym.toml 0644 < "$SRC/deploy/silvergym.toml"
+  fresh_config=1
+fi
+
+step "6b. The Edge TPU library tried in a child process (a crash or hang there harms nothing)"
+if [ "$DRY" -eq 1 ]; then echo "+ silvergym edgetpu-probe --config /etc/silvergym/silvergym.toml"; else
+  probe=$("$PREFIX/.venv/bin/silvergym" edgetpu-probe --config /etc/silvergym/silvergym.toml 2>&1 | tail -n 1)
+  echo "$probe"
+  case "$probe" in
+    ready:*|"no device:"*|"no library:"*) ;;  # works, or waits for a Coral / a library: the CPU meanwhile
+    *)
+      if [ "$fresh_config" -eq 1 ]; then
+        sed -i 's/^model = "movenet-lightning-edgetpu".*/model = "movenet-lightning"   # the Edge TPU library failed its probe at install (see above)/' \
+          /etc/silvergym/silvergym.toml
+        echo "note: the Edge TPU model is left off in /etc/silvergym/silvergym.toml until the library works;" \
+             "fix what the line above says, then set inference.model = \"movenet-lightning-edgetpu\""
+      fi ;;
+  esac
 fi
 if [ ! -f /etc/silvergym/environment ]; then
   printf '# SILVERGYM_MQTT_PASSWORD=... (step 7 writes the local broker password here)\n' | write /etc/silvergym/environment 0600

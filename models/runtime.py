@@ -1,7 +1,8 @@
 """TFLite runtime adapter: ai_edge_litert, else tflite_runtime, else tensorflow.lite.
 
-Also loads the Coral Edge TPU delegate the way pycoral's make_interpreter does (library
-libedgetpu.so.1, option "device" = usb / pci / usb:N / pci:N) and explains what is missing.
+Also opens the Coral Edge TPU delegate the way pycoral's make_interpreter does (library
+libedgetpu.so.1, option "device" = usb / pci / usb:N / pci:N), but only ever in a child process
+(models/tpu_worker.py), and explains what is missing.
 """
 from __future__ import annotations
 
@@ -35,8 +36,7 @@ def _runtime():
             continue
         return mod
     raise RuntimeMissing(
-        "no TFLite runtime: install ai-edge-litert (x86_64) or tflite-runtime (Raspberry Pi) "
-        "into the venv, e.g. `make .venv`")
+        "no TFLite runtime: install ai-edge-litert into the venv (`make venv`, or deploy/install.sh on the Pi)")
 
 
 def runtime_name() -> str:

@@ -110,3 +110,130 @@ def test_a_failing_edge_tpu_is_tried_again_in_the_background_with_growing_waits(
     print(f"\ntries at a TPU that aborts on every invoke: waits between them {[round(w) for w in waits]} s; "
           f"frames answered meanwhile {answered}")
     assert tries == [1] * 5 and waits == sorted(waits) and waits[-1] >= 8 * waits[0] and answered > 0
+
+
+# -- tier 3: the real services under `silvergym run`, the camera on a clip -------------------------
+
+def _edge_run_config(tmp_path, clip, routine_file, library: str, model: str, broker_port: int) -> str:
+    from tests.graph import graph_config
+
+    text = graph_config(tmp_path, clip, model="movenet-lightning-edgetpu", routine=str(routine_file),
+                        extra=f'\n[collector]\nport = {broker_port}\ndb = "{tmp_path / "central.db"}"\n')
+    text = re.sub(r"(?m)^port = \d+$", f"port = {broker_port}", text, count=1)
+    return text.replace('model = "movenet-lightning-edgetpu"\n', f'model = "movenet-lightning-edgetpu"\n'
+                        f'model_path = "{model}"\nedgetpu_library = "{library}"\n')
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_session_survives_the_edge_tpu_library_failing_and_is_delivered_once(kind, standins, tmp_path, person_clip,
+                                                                                  processes):
+    """The real camera (on a clip), inference, scoring, renderer and uplink under the supervisor,
+    a real broker and collector. Printed: seconds and frames from the last TPU pose to the first
+    CPU pose at each fall, restarts (none), and the session stored once with the spool empty."""
+    import json
+    import subprocess
+    import sys
+
+    from common.central.collector import Store
+    from common.coach import routine as routines
+    from common.mosquitto import LocalBroker, mosquitto_binary
+    from common.spool import Spool
+    from tests.conftest import REPO, wait_for
+    from tests.graph import Observer
+
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    model = _cpu_movenet()
+    short = routines.to_json(routines.load("arm_raise"))
+    short.update(name="arm_raise_short", duration_s=25)
+    routine_file = tmp_path / "arm_raise_short.json"
+    routine_file.write_text(json.dumps(short))
+    broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(_edge_run_config(tmp_path, person_clip, routine_file, standins[kind], model, broker.port))
+    procs = processes(cfg.read_text())
+    collector = procs.start_command("collector", ["collect"])
+    log = tmp_path / "run.log"
+    poses: list[tuple[float, int, str]] = []  # (arrival, frame_id, backend)
+    obs = Observer(cfg)
+
+    def listen() -> None:
+        for msg in obs.sub.receive(20):
+            if msg.TOPIC == "pose" and msg.keypoints:
+                poses.append((time.monotonic(), msg.frame_id, msg.backend))
+
+    with open(log, "wb") as out:
+        started = time.monotonic()
+        sup = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(cfg)], stdout=out,
+                               stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_for(lambda: listen() or re.search(r"session (\w+) ended \(completed\)", log.read_text()), 120,
+                 what="the session to complete")
+        session_id = re.search(r"session (\w+) ended \(completed\)", log.read_text())[1]
+        central = Store(str(tmp_path / "central.db"))
+        spool = Spool(tmp_path / "spool.db")
+        wait_for(lambda: listen() or (central.count("sessions") >= 1 and spool.depth() == 0), 60,
+                 what="the session stored centrally and the spool empty")
+        stored = [r[0] for r in central.db.execute("SELECT msg_id FROM sessions")]
+        central.close()
+        spool.close()
+        text = log.read_text()
+        # Each failure hits a frame whose pose then comes from the CPU: the longest pause between two
+        # poses and the frames skipped there are what the senior could see of it.
+        pauses = [(b[0] - a[0], b[1] - a[1] - 1) for a, b in zip(poses, poses[1:])]
+        pause_s, skipped = max(pauses) if pauses else (float("nan"), 0)
+        first_pose_s = poses[0][0] - started if poses else float("nan")
+        restarts = len(re.findall(r"started inference", text)) - 1
+        backends = sorted({b for _, _, b in poses})
+        tpu_falls = len(re.findall(r"Running movenet-lightning on the CPU meanwhile", text))
+        print(f"\n{kind}: first pose {first_pose_s:.1f} s after start; backends {backends}; Edge TPU failures "
+              f"{tpu_falls} (the first and a background retry); longest pause between poses {pause_s:.2f} s with "
+              f"{skipped} frames skipped; {len(poses)} poses; inference restarts {restarts}; session stored "
+              f"{stored.count(session_id)}x, spool empty")
+        assert restarts == 0 and "restarting" not in text and "Traceback" not in text
+        assert stored == [session_id]
+        assert pause_s < 2.0
+        if kind == "works":
+            assert backends == ["edgetpu"] and tpu_falls == 0
+        else:  # one failure at start, one more when the background retry (10 s later) switched back
+            assert backends == ["cpu"] and tpu_falls >= 2
+    finally:
+        sup.send_signal(15)
+        sup.wait(timeout=15)
+        obs.close()
+        procs.stop_all()
+        broker.stop()
+        del collector
+
+
+DOCTOR_SAYS = {"works": ("ok", "library and device answer"),
+               "segv_create": ("warn", "crashed (SIGSEGV) while loading the Edge TPU library: the Edge TPU library "
+                                       "does not match the TFLite runtime; install the libedgetpu built for it"),
+               "abort_invoke": ("warn", "crashed (SIGABRT) during inference: replug the Coral"),
+               "hang_invoke": ("warn", "did not answer within 5.0 s (the USB link stalled): replug the Coral"),
+               "error_invoke": ("warn", "failed during inference")}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_doctor_and_the_install_probe_name_what_happened_and_the_fix(kind, standins, tmp_path):
+    """`silvergym doctor` and `silvergym edgetpu-probe` (what install.sh runs) try the library in a
+    child process: the check line for each way it fails, and doctor itself never crashes."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    model = _cpu_movenet()
+    settings = ["--set", "inference.model=movenet-lightning-edgetpu", "--set", f"inference.model_path={model}",
+                "--set", f"inference.edgetpu_library={standins[kind]}", "--set", f"bus.runtime_dir={tmp_path / 'run'}",
+                "--set", "renderer.display=headless"]
+    done = subprocess.run([sys.executable, "-m", "common.cli", "doctor", *settings], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    line = next((ln for ln in done.stdout.splitlines() if ln[6:18].strip() == "edge tpu"), "")
+    probe = subprocess.run([sys.executable, "-m", "common.cli", "edgetpu-probe", *settings], capture_output=True,
+                           text=True, cwd=REPO, timeout=120).stdout.strip()
+    print(f"\n{kind}: doctor: {line}\n{kind}: edgetpu-probe: {probe}")
+    level, words = DOCTOR_SAYS[kind]
+    assert "Traceback" not in done.stdout + done.stderr and line.startswith(level) and words in line
+    assert probe.startswith("ready:" if kind == "works" else "broken:")

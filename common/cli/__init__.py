@@ -260,6 +260,17 @@ def cmd_bridge(args) -> int:
     return 0
 
 
+def cmd_edgetpu_probe(args) -> int:
+    """One line, first word the state: what install.sh reads before it leaves the Edge TPU model on."""
+    from common.cli.doctor import edgetpu_state
+
+    state, detail = edgetpu_state(_load_config(args))
+    words = {"no library": "install the libedgetpu built for this TFLite runtime (README 'Models')",
+             "no device": "plug the Coral into a USB 3 port; the CPU model runs meanwhile"}
+    print(f"{state}: {detail or words.get(state, '')}")
+    return 0
+
+
 def cmd_ack_key(args) -> int:
     from common import acks
     from common.mosquitto import bridge_conf
@@ -339,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--template", default=str(Path(__file__).resolve().parents[2] / "deploy/mosquitto/bridge.conf.example"),
                     help="the bridge template (deploy/mosquitto/bridge.conf.example)")
     sp.set_defaults(func=cmd_bridge)
+
+    sp = with_config(sub.add_parser("edgetpu-probe", help=(
+        "try the Edge TPU library and model in a child process and say in one line whether they work")))
+    sp.set_defaults(func=cmd_edgetpu_probe)
 
     sp = with_config(sub.add_parser("ack-key", help="central side: print a device's key for signed acknowledgements"))
     sp.add_argument("--site", required=True, help="the device's site (uplink.site)")
