@@ -37,8 +37,9 @@ def test_install_dry_run_prints_the_plan_and_changes_nothing():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     steps = [ln for ln in done.stdout.splitlines() if ln.startswith("== ")]
-    assert len(steps) == 10  # 1 Debian's packages, 1b Coral's, 2..9
-    assert "libedgetpu1-std" in done.stdout and "systemctl enable silvergym.target" in done.stdout
+    assert len(steps) == 11  # 1 Debian's packages, 1b the Edge TPU library, 2..9, 6b its probe
+    assert "libedgetpu1-std 16.0tf2.19.1-1" in done.stdout and "systemctl enable silvergym.target" in done.stdout
+    assert "edgetpu-probe" in done.stdout and "coral-edgetpu" not in done.stdout
     # [reliability] finding 5: the local broker is not anonymous, its password made once, in 0600 files.
     assert "generate the local broker's password" in done.stdout
     local = (REPO / "deploy/mosquitto/local.conf").read_text()
