@@ -8,7 +8,7 @@ SHARED ?= $(abspath ../shared)
 # Model files at hand (../shared/models) are used instead of downloading them.
 MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
 
-.PHONY: demo test test-boot system-deps test-deps venv models clean
+.PHONY: demo test test-boot test-boot-arm64 system-deps test-deps venv models clean
 
 system-deps:
 	@bash deploy/system-deps.sh
@@ -51,6 +51,13 @@ test: test-deps $(TEST_STAMP) models
 test-boot: $(TEST_STAMP) models
 	@bash deploy/system-deps.sh --boot
 	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py; code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
+
+# The same on the Pi's architecture: an arm64 Debian 12 (Pi OS Bookworm's base) under qemu-user
+# emulation, its root cached as for test-boot; slow (see README, "On the Raspberry Pi").
+test-boot-arm64: $(TEST_STAMP) models
+	@bash deploy/system-deps.sh --boot-arm64
+	SILVERGYM_BOOT_ARCH=arm64 SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
 
 clean:

@@ -2,9 +2,10 @@
 # System packages silvergym needs on Debian 12 / Ubuntu / Pi OS: a Python venv, Mosquitto (the
 # local MQTT broker), a font with Hangul, espeak-ng for voice cues, fontconfig to find the font.
 # Installs only what is missing, so a second run is quick. Needs root or sudo for the install.
-#   deploy/system-deps.sh [--test | --boot]
+#   deploy/system-deps.sh [--test | --boot | --boot-arm64]
 #   --test: also Chromium, the real browser the carer's report is opened in by make test
 #   --boot: also debootstrap and systemd-nspawn for make test-boot
+#   --boot-arm64: and qemu-user-static (binfmt) and an arm64 C compiler for make test-boot-arm64
 set -euo pipefail
 
 missing=()
@@ -19,9 +20,14 @@ have openssl || missing+=(openssl)
 if [ "${1:-}" = "--test" ]; then
   have chromium || missing+=(chromium)
 fi
-if [ "${1:-}" = "--boot" ]; then
+if [ "${1:-}" = "--boot" ] || [ "${1:-}" = "--boot-arm64" ]; then
   have debootstrap || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
   have systemd-nspawn || missing+=(systemd-container)
+fi
+if [ "${1:-}" = "--boot-arm64" ]; then
+  have qemu-aarch64-static || missing+=(qemu-user-static)
+  have update-binfmts || missing+=(binfmt-support)
+  have aarch64-linux-gnu-gcc || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

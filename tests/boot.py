@@ -9,6 +9,7 @@ Needs root, debootstrap and systemd-nspawn (deploy/system-deps.sh installs the l
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -28,24 +29,63 @@ def cache_dir() -> Path:
     return path
 
 
+NATIVE = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+QEMU = {"arm64": "aarch64", "amd64": "x86_64"}
+
+
+def arch() -> str:
+    """The Debian architecture the boot tier runs: this machine's, or $SILVERGYM_BOOT_ARCH (arm64 is
+    the Raspberry Pi's; on x86_64 it runs under qemu-user emulation, `make test-boot-arm64`)."""
+    return os.environ.get("SILVERGYM_BOOT_ARCH") or NATIVE
+
+
+def emulated() -> bool:
+    return arch() != NATIVE
+
+
+def slowdown() -> float:
+    """How much longer waits may take: qemu-user runs arm64 code some 5-20 times slower."""
+    return 6.0 if emulated() else 1.0
+
+
+def binfmt_ready() -> bool:
+    """Whether the kernel hands foreign binaries to qemu, with the interpreter preloaded (flag F),
+    so it works inside the container's root too. Mounts binfmt_misc if it is not."""
+    folder = Path("/proc/sys/fs/binfmt_misc")
+    if not (folder / "status").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(folder)], capture_output=True)
+    entry = folder / f"qemu-{QEMU.get(arch(), arch())}"
+    if not entry.exists() and shutil.which("update-binfmts"):
+        subprocess.run(["update-binfmts", "--enable", f"qemu-{QEMU.get(arch(), arch())}"], capture_output=True)
+    try:
+        text = entry.read_text()
+    except OSError:
+        return False
+    return text.startswith("enabled") and any(line.startswith("flags:") and "F" in line for line in text.splitlines())
+
+
 def why_not_here() -> str | None:
-    """The reason this machine cannot run the boot tier, or None."""
+    """The reason this machine cannot run the boot tier (for this architecture), or None."""
     if os.geteuid() != 0:
         return "the boot tests need root (debootstrap, systemd-nspawn)"
     for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
         if not shutil.which(tool):
             return f"{tool} is not installed (deploy/system-deps.sh --boot installs it)"
+    if emulated() and not binfmt_ready():
+        return (f"{arch()} binaries cannot run here: qemu-user-static with binfmt_misc is needed "
+                "(deploy/system-deps.sh --boot-arm64 installs it)")
     return None
 
 
 def base_root(log) -> Path:
-    """The cached minimal Debian 12 with systemd, made by debootstrap on first use (~40 s)."""
-    base = cache_dir() / f"{SUITE}-minbase"
+    """The cached minimal Debian 12 with systemd for arch(), made by debootstrap on first use
+    (~40 s native, ~2 min for arm64 under emulation)."""
+    base = cache_dir() / (f"{SUITE}-minbase" if not emulated() else f"{SUITE}-{arch()}-minbase")
     if (base / ".complete").exists():
         return base
     shutil.rmtree(base, ignore_errors=True)
-    subprocess.run(["debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", SUITE, str(base), MIRROR],
-                   check=True, stdout=log, stderr=subprocess.STDOUT)
+    subprocess.run(["debootstrap", f"--arch={arch()}", "--variant=minbase", f"--include={BASE_PACKAGES}", SUITE,
+                    str(base), MIRROR], check=True, stdout=log, stderr=subprocess.STDOUT)
     (base / ".complete").touch()
     return base
 
@@ -69,8 +109,9 @@ class Machine:
         self.nspawn: subprocess.Popen | None = None
         self.leader = 0  # the container's PID 1 (systemd), as seen from the host
 
-    def boot(self, timeout_s: float = 120.0) -> float:
+    def boot(self, timeout_s: float | None = None) -> float:
         """Boot; returns the seconds until systemd reports the system up (running or degraded)."""
+        timeout_s = timeout_s or 120.0 * slowdown()
         start = time.monotonic()
         args = ["systemd-nspawn", "--register=no", "--keep-unit", "--quiet", "-D", str(self.root), "-b"]
         args += [f"--bind={src}:{dst}" for src, dst in self.binds]
