@@ -442,3 +442,32 @@ def test_the_summary_bars_carry_their_numbers_a_legend_and_the_reps_sit_under_th
     assert all(s.t(f"legend.{status}") in drawn for status in ("correct", "near", "wrong"))
     score, reps = drawn["86"], drawn[f"{s.t('summary.reps')}: 7"]
     assert reps.box.top == score.box.bottom and reps.box.centerx == score.box.centerx  # one group, not floating
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_footer_says_in_plain_words_when_the_slower_cpu_model_stands_in_for_the_edge_tpu(canvas, locale):
+    """[edge] inference's Health carries why the Edge TPU is not used (tpu_problem): while it does,
+    the exercise screen's footer says the slower CPU model is in use; when the TPU is back, it goes."""
+    from common.bus import messages
+    from services.renderer import absorb
+
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("exercise", locale, now)
+
+    def health(problem: str) -> messages.Health:
+        return messages.Health(seq=1, t_capture_ns=0, service="inference", fps=30.0, latency_p50_ms=5.0,
+                               latency_p95_ms=6.0, dropped=0, malformed=0, backend="cpu" if problem else "edgetpu",
+                               detail={"model": "movenet-lightning", "tpu_problem": problem})
+
+    def shown() -> str:
+        fonts.drawn = []
+        draw(surface, fonts, s, now)
+        assert all(surface.get_rect().contains(d.box) for d in fonts.drawn), "a text leaves the screen"
+        words, fonts.drawn = " ".join(d.words for d in fonts.drawn), None
+        return words
+
+    absorb(s, health("the Edge TPU did not answer within 1.0 s: replug the Coral"), now)
+    assert set(s.t("status.cpu_fallback").split()) <= set(shown().split())  # wrapped onto lines as it fits
+    absorb(s, health(""), now)
+    assert not set(s.t("status.cpu_fallback").split()) <= set(shown().split())

@@ -507,8 +507,9 @@ def draw_footer(surface, fonts, s: ScreenState) -> None:
     """Unless all is well, the footer's words, over whatever reaches down to them."""
     w, h = surface.get_size()
     note = footer_note(s)
-    if note:
-        text(surface, fonts, note, BODY, (w / 2, h - round(h * MARGIN)), HIGHLIGHT, anchor="midbottom")
+    bottom = h - round(h * MARGIN)
+    for line in reversed(fonts.wrap(note, BODY, round(w * 0.9)) if note else []):  # a long note: lines upward
+        bottom = text(surface, fonts, line, BODY, (w / 2, bottom), HIGHLIGHT, anchor="midbottom").top
 
 
 @dataclass
