@@ -50,11 +50,16 @@ def second_code(counts: list[int]) -> str:
     return list(CODES.values())[max(i for i, n in enumerate(counts) if n == best)]
 
 
+MIN_WINDOW_S = 3  # a "part" of a routine shorter than this is a moment, not a stretch to practise
+
+
 def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, float], tuple[int, int, float]] | None:
     """The stretch of the routine that went best and the one that went worst: windows of
-    `window_s` seconds (shorter routines: a fifth of them), each as (start s, end s, share of its
-    scored seconds correct). None when fewer than two windows have a scored second."""
-    window = max(1, min(window_s, len(codes) // 5 or 1))
+    `window_s` seconds (shorter routines: a fifth of them, at least MIN_WINDOW_S), each as
+    (start s, end s, share of its scored seconds correct). None when fewer than two windows have
+    a scored second, or when none went better than another: the same stretch is never named
+    both best and worst (a 6 s session said "best 0:00-0:01, practise 0:00-0:01")."""
+    window = max(MIN_WINDOW_S, min(window_s, len(codes) // 5 or 1))
     bounds = list(range(0, len(codes), window)) + [len(codes)]
     if len(bounds) > 2 and bounds[-1] - bounds[-2] < window / 2:
         del bounds[-2]  # a last scrap of a second or two joins the part before it, not a "part" of its own
@@ -67,6 +72,8 @@ def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, floa
         return None
     best = max(windows, key=lambda w: (w[2], -w[0]))  # the earliest of equals
     worst = min(windows, key=lambda w: (w[2], w[0]))
+    if best[2] == worst[2]:
+        return None
     return best, worst
 
 

@@ -63,8 +63,16 @@ def test_the_best_and_worst_parts_are_windows_of_the_routine():
     codes = "c" * 20 + "w" * 10 + "c" * 8 + "n" * 2 + "c" * 11  # 51 s: the last scrap joins its window
     (b0, b1, best), (w0, w1, worst) = best_and_worst(codes)
     assert (b0, b1, best) == (0, 10, 1.0) and (w0, w1, worst) == (20, 30, 0.0)
-    assert best_and_worst("c" * 51)[0][1] == 10 and best_and_worst("c" * 51)[1][:2] == (0, 10)
+    assert best_and_worst("c" * 51) is None  # every part as good as the others: none is named best or worst
     assert best_and_worst("----c") is None  # one scored window: nothing to compare
+
+
+def test_a_short_session_never_names_one_stretch_both_best_and_weakest():
+    """[demo] A 6-second session said "best 0:00-0:01, practise 0:00-0:01"."""
+    assert best_and_worst("cccccc") is None
+    (b0, b1, _), (w0, w1, _) = best_and_worst("cccwww")
+    assert (b0, b1) == (0, 3) and (w0, w1) == (3, 6)  # parts of at least 3 s, and different ones
+    assert best_and_worst("cc") is None  # too short to have two parts
 
 
 def test_the_summary_carries_the_timeline_and_a_restarted_scorer_keeps_it():
