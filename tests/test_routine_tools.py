@@ -159,3 +159,33 @@ def test_a_joint_the_model_reads_differently_twice_is_left_out_of_a_built_routin
     shaky = build("shaky", first, worlds, fps, "shaky", reread=(again, worlds))
     assert "left_shoulder" in steady.joints and "left_knee" in steady.joints
     assert "left_shoulder" not in shaky.joints and set(shaky.joints) == set(steady.joints) - {"left_shoulder"}
+
+
+def test_a_routine_gets_the_title_it_is_given_and_the_tv_never_shows_its_file_name(tmp_path):
+    """[demo] `routine build/import --title`: Korean words, or en=… for English; without one the TV
+    says "오늘의 운동" / "Today's exercise", never `squats_from_clip`. A bad title is one line, exit 2."""
+    from services.renderer.samples import state_for
+    from services.renderer.screen import routine_title
+
+    frames = synthetic_coco_frames()
+    data = {"images": [{"id": i, "file_name": f"{i}.jpg"} for i in range(len(frames))],
+            "annotations": [{"id": i, "image_id": i, "keypoints": sum(k, []), "num_keypoints": 17, "area": 5000.0}
+                            for i, k in enumerate(frames)]}
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps(data))
+    titled, untitled = tmp_path / "arms_from_clip.json", tmp_path / "squats_from_clip.json"
+    done = cli("routine", "import", str(path), "--format", "coco", "-o", str(titled), "--title", "팔 올리기",
+               "--title", "en=Arm raises")
+    assert done.returncode == 0, done.stderr
+    assert cli("routine", "import", str(path), "--format", "coco", "-o", str(untitled)).returncode == 0
+    shown = {}
+    for file in (titled, untitled):
+        for locale in ("ko", "en"):
+            s = state_for("exercise", locale, 0.0)
+            s.routine = routines.load(str(file))
+            shown[(file.stem, locale)] = routine_title(s)
+    print(f"\ntitles on the TV: {shown}")
+    assert shown[("arms_from_clip", "ko")] == "팔 올리기" and shown[("arms_from_clip", "en")] == "Arm raises"
+    assert shown[("squats_from_clip", "ko")] == "오늘의 운동" and shown[("squats_from_clip", "en")] == "Today's exercise"
+    bad = cli("routine", "import", str(path), "--format", "coco", "-o", str(tmp_path / "x.json"), "--title", "en=")
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --title") and bad.stderr.count("\n") == 1

@@ -417,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fps", type=frames_per_second, default=30.0,
                     help="import: frames per second of the source (default 30)")
     sp.add_argument("--name", default="", help="routine name (default: the output file's name)")
+    sp.add_argument("--title", action="append", metavar="[LANG=]WORDS",
+                    help="the title the TV shows: Korean words, or en=… for English (repeatable)")
     sp.add_argument("--model", default="", type=model_name, help="build: catalog model (default: the default model)")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=cmd_routine)

@@ -116,7 +116,7 @@ def poses_from_video(video: str, model: str, cache: str = "", each_frame=None,
 
 
 def build_from_video(video: str, name: str, model: str, folder: Path, cache: str = "",
-                     mirror: bool = False) -> routines.Routine:
+                     mirror: bool = False, title: dict[str, str] | None = None) -> routines.Routine:
     """What `routine build` makes of an instructor's video: the routine, with the video prepared
     for the TV in `folder`/videos (written there; the routine file is the caller's to write).
     The video is decoded once, for the model and the TV's copy alike."""
@@ -126,7 +126,7 @@ def build_from_video(video: str, name: str, model: str, folder: Path, cache: str
         poses, worlds, fps = poses_from_video(video, model, cache, each_frame=copy.add)
         again = poses_from_video(video, model, cache, changed_by=np.random.default_rng(REREAD_SEED))[:2]
         r = build(name, poses, worlds, fps, Path(video).name, size, reread=again)
-        return dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish())
+        return dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish(), title=dict(title or {}))
     finally:
         copy.discard()
 
@@ -180,7 +180,8 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "",
         kept = {j: round(a[j], 1) for j in joints if a.get(j) is not None}
         keyframes.append({"t": round(i / fps, 3), "angles": kept, **_reference(p, frame_size)})
     data = {
-        "name": name, "title": {"ko": name, "en": name},
+        # No title unless one is given (`--title`): the TV shows a file name as no title.
+        "name": name, "title": {},
         "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
         "duration_s": round((len(poses) - 1) / fps, 3), "loop": False,
         "joints": {j: {"tolerance": round(max(15.0, noise[j]), 1), "near": round(max(30.0, 2 * noise[j]), 1)}
@@ -339,6 +340,24 @@ def _rep_rule(angles: list[dict], joints: list[str]) -> dict | None:
             "start": "high" if first > (lo + hi) / 2 else "low", "min_rep_s": 0.5}
 
 
+def titles(given: list[str]) -> dict[str, str]:
+    """--title values as the routine's title per locale: "ko=…", "en=…", or plain words for Korean
+    (the TV's first language). ValueError names what is wrong."""
+    from common.texts import LOCALES
+
+    out = {}
+    for item in given:
+        locale, sep, words = item.partition("=")
+        if not sep or locale not in LOCALES:
+            locale, words = "ko", item
+        words = " ".join(words.split())
+        if not words or len(words) > 60:
+            raise ValueError(f"--title {item!r}: give the title's words (at most 60 characters), e.g. --title 스쿼트 "
+                             "--title en=Squats")
+        out[locale] = words
+    return out
+
+
 def run(args) -> int:
     from common.media import InputError
     from models.catalog import ModelError
@@ -361,8 +380,13 @@ def run(args) -> int:
               file=sys.stderr)
         return 2
     try:
+        title = titles(args.title or [])
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         if args.action == "build":
-            r = build_from_video(args.input, name, args.model, folder, args.cache, args.mirror)
+            r = build_from_video(args.input, name, args.model, folder, args.cache, args.mirror, title)
         else:
             readers = {"openpose": read_openpose, "alphapose": read_alphapose, "coco": read_coco}
             if not args.format:
@@ -373,11 +397,11 @@ def run(args) -> int:
                 return 2
             poses = readers[args.format](Path(args.input))
             r = build(name, poses, [None] * len(poses), args.fps, Path(args.input).name)
-            if args.mirror:
-                r = dataclasses.replace(r, mirror=True)
+            r = dataclasses.replace(r, mirror=args.mirror or r.mirror, title=title)
     except (InputError, ModelError, routines.RoutineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
         # A keypoint file of the right overall shape with a wrong entry inside.
         print(f"error: {args.input}: not {args.format or 'usable'} keypoints ({type(exc).__name__}: {exc}); "

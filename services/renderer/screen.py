@@ -418,7 +418,8 @@ def routine_seconds(routine: Routine) -> int:
 
 
 def routine_title(s: ScreenState) -> str:
-    return s.routine.title.get(s.texts.get("_locale", "ko")) or s.routine.name
+    # Never a file name: a routine without a title in this language is called by a plain word.
+    return s.routine.title.get(s.texts.get("_locale", "ko")) or s.t("routine.untitled")
 
 
 def line_width(h: int) -> int:
