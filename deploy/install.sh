@@ -138,7 +138,8 @@ fi
 
 step "6b. The Edge TPU library tried in a child process (a crash or hang there harms nothing)"
 if [ "$DRY" -eq 1 ]; then echo "+ silvergym edgetpu-probe --config /etc/silvergym/silvergym.toml"; else
-  probe=$("$PREFIX/.venv/bin/silvergym" edgetpu-probe --config /etc/silvergym/silvergym.toml 2>&1 | tail -n 1)
+  # Its one line on stdout (the runtime's own chatter goes to stderr).
+  probe=$("$PREFIX/.venv/bin/silvergym" edgetpu-probe --config /etc/silvergym/silvergym.toml 2>/dev/null | tail -n 1)
   echo "$probe"
   case "$probe" in
     ready:*|"no device:"*|"no library:"*) ;;  # works, or waits for a Coral / a library: the CPU meanwhile

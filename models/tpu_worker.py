@@ -63,7 +63,7 @@ def _child(conn, model_path: str, library: str, device: str) -> None:
         interpreter.allocate_tensors()
         conn.send(("ready", interpreter.get_input_details(), interpreter.get_output_details()))
     except Exception as exc:  # noqa: BLE001 - told to the parent, which decides
-        conn.send(("load_error", f"{type(exc).__name__}: {exc}"))
+        conn.send(("load_error", " ".join(f"{type(exc).__name__}: {exc}".split())))  # one log line
         return
     outputs = [d["index"] for d in interpreter.get_output_details()]
     while True:
@@ -79,7 +79,7 @@ def _child(conn, model_path: str, library: str, device: str) -> None:
             interpreter.invoke()
             conn.send(("ok", {index: interpreter.get_tensor(index) for index in outputs}))
         except Exception as exc:  # noqa: BLE001 - the parent falls back on it
-            conn.send(("invoke_error", f"{type(exc).__name__}: {exc}"))
+            conn.send(("invoke_error", " ".join(f"{type(exc).__name__}: {exc}".split())))
 
 
 class IsolatedInterpreter:

@@ -64,6 +64,48 @@ def binfmt_ready() -> bool:
     return text.startswith("enabled") and any(line.startswith("flags:") and "F" in line for line in text.splitlines())
 
 
+# What a Raspberry Pi 4 says in /proc/cpuinfo. Under qemu-user the container reads the x86 host's
+# instead, and the TFLite runtime's CPU detection (cpuinfo, for XNNPACK) then crashes in
+# allocate_tensors (seen: every CPU model segfaulted under emulation, both fine with this file).
+# A real Pi has its own; the emulated one is given it, bind-mounted before anything starts.
+PI4_CPUINFO = "".join(f"""processor\t: {n}
+BogoMIPS\t: 108.00
+Features\t: fp asimd evtstrm crc32 cpuid
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x0
+CPU part\t: 0xd08
+CPU revision\t: 3
+
+""" for n in range(2)) + "Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n"
+
+EMULATED_CPUINFO_UNIT = """[Unit]
+Description=A Raspberry Pi's /proc/cpuinfo for the emulated box (tests/boot.py)
+DefaultDependencies=no
+Before=sysinit.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/mount --bind /etc/emulated-cpuinfo /proc/cpuinfo
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+
+def prepare_emulated(root: Path) -> None:
+    """What only the emulated box needs: the Pi's /proc/cpuinfo (above)."""
+    if not emulated():
+        return
+    (root / "etc/emulated-cpuinfo").write_text(PI4_CPUINFO)
+    unit = root / "etc/systemd/system/emulated-cpuinfo.service"
+    unit.write_text(EMULATED_CPUINFO_UNIT)
+    wants = root / "etc/systemd/system/sysinit.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / "emulated-cpuinfo.service").symlink_to("/etc/systemd/system/emulated-cpuinfo.service")
+
+
 def why_not_here() -> str | None:
     """The reason this machine cannot run the boot tier (for this architecture), or None."""
     if os.geteuid() != 0:

@@ -89,6 +89,7 @@ def machine(tmp_path_factory):
     made_s = time.monotonic() - started
     root = work / "root"
     boot.copy_tree(base, root)
+    boot.prepare_emulated(root)
     boot.copy_tree(REPO, root / "root" / "silvergym", exclude=(".venv", ".git", "out", ".pytest_cache"))
     trust = Path("/usr/local/share/ca-certificates")
     if trust.is_dir():
