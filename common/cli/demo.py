@@ -1,10 +1,11 @@
 """`silvergym demo` (what `make demo` runs): one complete short session on this box.
 
 Camera if present, else --video, else a recorded participant through the whole graph: a real
-person (../shared/media/squats_5reps.mp4, 5 squats, when that development folder is there)
-against a routine built from the same clip, the clip starting with the routine; otherwise, or with
---routine NAME, a clip of a drawn person doing the routine, which the demo writes itself (media
-are never part of the repository).
+person (media/demo/squats_5reps.mp4, 5 squats, the one clip the repository ships; NOTICE there)
+against a routine built from the same clip. The participant is not a copy of the instructor: the
+demo makes its clip from the real frames played slower, as a senior moves, with one squat stopped
+halfway down, so the TV has something to coach. With --routine NAME, a clip of a drawn person
+doing that routine, which the demo writes itself.
 --simulate: the simulated participant (no pose model). The renderer on the screen if there is
 one, else headless with PNG snapshots; a private Mosquitto for the uplink (spooled if mosquitto
 is missing). Prints a short summary: score, repetitions, where it went, where the snapshots are.
@@ -43,24 +44,106 @@ def watch_sessions(port: int, received: list, arrived: threading.Event) -> mqtt.
     return client
 
 
-REAL_CLIP = "squats_5reps.mp4"  # in ../shared/media: a man doing 5 full squats (Apache-2.0)
+REAL_CLIP = "squats_5reps.mp4"  # a man doing 5 full squats (Apache-2.0, media/demo/NOTICE)
+DEMO_MEDIA = Path(__file__).resolve().parents[2] / "media" / "demo"
+SENIOR_SPEED = 0.7  # the participant moves at this share of the instructor's pace
+LEAN_DEG = 25.0  # ... and leans this far to one side (the picture tilted) through LEANING_REPS
+LEANING_REPS = (2, 3)  # the squats done leaning (1-based)
 
 
 def real_clip() -> Path | None:
+    """The real person's clip: the one the repository ships, else ../shared/media's."""
     from common.media import shared_dir
 
-    clip = shared_dir() / "media" / REAL_CLIP
-    return clip if clip.is_file() else None
+    for clip in (DEMO_MEDIA / REAL_CLIP, shared_dir() / "media" / REAL_CLIP):
+        if clip.is_file():
+            return clip
+    return None
 
 
 def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
-    """The instructor's routine built from the clip, as `silvergym routine build` does: with the
-    clip as the instructor's video on the TV."""
+    """The instructor's routine built from the clip, as `silvergym routine build --title` does:
+    with the clip as the instructor's video on the TV."""
     from common.cli.routine import build_from_video, write_routine
 
     path = out / "squats_from_clip.json"
-    write_routine(build_from_video(str(clip), "squats_from_clip", model, out), path)
+    write_routine(build_from_video(str(clip), "squats_from_clip", model, out, title={"ko": "스쿼트", "en": "Squats"}),
+                  path)
     return path
+
+
+def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path, str]:
+    """The participant's clip, made from the instructor's real frames: played at SENIOR_SPEED,
+    and through squats LEANING_REPS leaning LEAN_DEG to one side (those frames turned about the
+    person's hips), a fault the TV should catch whatever the timing: the time warping that
+    forgives a slower pace finds no moment of the instructor's that leans. Where the squats
+    are comes from the knee angles of the routine built from the same clip. Returns the clip
+    and what it does differently, in words."""
+    import cv2
+
+    from common.cli.routine import _video_format
+    from common.coach import routine as routines
+    from common.media import read_frames
+
+    frames = [bgr for _, _, bgr in read_frames(str(clip))]
+    r = routines.load(str(routine_path))
+    joint = r.reps.joints[0] if r.reps else "right_knee"
+    knee = [k.angles.get(joint) for k in r.keyframes][:len(frames)]
+    standing = [i for i, a in enumerate(knee) if a is not None and a >= 150.0]
+    # A squat: from the last standing frame before a bottom to the first standing frame after it.
+    bottoms = [i for i in range(1, len(knee) - 1) if None not in knee[i - 1:i + 2]
+               and knee[i] <= min(knee[i - 1], knee[i + 1]) and knee[i] < 110.0]
+    what = f"the same person at {SENIOR_SPEED:.1f}x the instructor's pace"
+    reps = [bottoms[n - 1] for n in LEANING_REPS if n <= len(bottoms)]
+    if reps and standing:
+        first = max((i for i in standing if i < reps[0]), default=0)
+        last = min((i for i in standing if i > reps[-1]), default=len(frames) - 1)
+        height, width = frames[0].shape[:2]
+        for i in range(first, last + 1):
+            anchor = r.keyframes[min(i, len(r.keyframes) - 1)].anchor  # mid-hip x, y, as shares of the frame
+            hips = (anchor[0] * width, anchor[1] * height) if anchor else (width / 2, height / 2)
+            turn = cv2.getRotationMatrix2D((float(hips[0]), float(hips[1])), LEAN_DEG, 1.0)
+            frames[i] = cv2.warpAffine(frames[i], turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        what += (f", leaning {LEAN_DEG:.0f}° to one side through squats "
+                 f"{' and '.join(str(n) for n in LEANING_REPS[:len(reps)])}")
+    fps, _ = _video_format(str(clip))
+    path = out / "participant.mp4"
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    try:
+        for k in range(int(len(frames) / SENIOR_SPEED)):
+            writer.write(frames[min(int(k * SENIOR_SPEED), len(frames) - 1)])
+    finally:
+        writer.release()
+    return path, what
+
+
+class CueListener:
+    """The corrections the TV shows, heard on the bus: every distinct Score.guidance, in order."""
+
+    def __init__(self, cfg):
+        import zmq
+
+        from common.bus.sockets import Subscriber
+
+        self.cues: list[str] = []
+        self._ctx = zmq.Context()
+        self._sub = Subscriber(self._ctx, cfg.bus.all_endpoints(), ["score"])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="cues", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            for msg in self._sub.receive(timeout_ms=200):
+                if msg.guidance and msg.guidance not in self.cues:
+                    self.cues.append(msg.guidance)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sub.close()
+        self._ctx.destroy(linger=0)
 
 
 def run(args) -> int:
@@ -82,8 +165,9 @@ def run(args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
     overrides: dict = {
-        # 3.7 s: snapshots fall on different moments of a 5 s movement cycle, not all on the same pose.
-        "renderer": {"snapshot_dir": str(out / "screens"), "snapshot_every_s": 3.7},
+        # Snapshots fall on different moments of the movement, not all on the same pose: 3.7 s into
+        # a routine's 5 s cycle; the real person's squats take a second each, so every 0.9 s.
+        "renderer": {"snapshot_dir": str(out / "screens"), "snapshot_every_s": 0.9 if person else 3.7},
         "uplink": {"spool_path": str(out / "spool.db"), "site": "demo", "device": "demo-pi"},
         "scoring": {"routine": args.routine, "start_delay_s": 3.0},
         "bus": {"runtime_dir": str(out / "run")},
@@ -101,11 +185,13 @@ def run(args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    coached = ""
     if recorded:
         # No camera: the whole graph still runs, the real pose model included, on a recorded
         # participant whose clip starts with the routine.
         if person:
-            clip, who = person, "a real person doing 5 squats"
+            clip, coached = coached_participant(person, Path(args.routine), out)
+            who = f"a real person ({person.name}): {coached}"
         else:
             from common.coach import routine as routines
             from common.coach.synthetic import write_person_clip
@@ -142,6 +228,7 @@ def run(args) -> int:
         return False
 
     sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end)
+    cues = CueListener(cfg)
     install_signal_handlers(sup.stop)
     limit = threading.Timer(args.seconds, sup.stop.set)
     limit.daemon = True
@@ -150,6 +237,7 @@ def run(args) -> int:
         code = sup.run()
     finally:
         limit.cancel()
+        cues.close()
         if watcher is not None:
             watcher.loop_stop()
             watcher.disconnect()
@@ -168,6 +256,13 @@ def run(args) -> int:
           "frames scored")
     if timing:
         print(f"Pace: {timing['tempo']:.2f}x the routine's, {timing['mean_lag_s']:.1f} s behind on average")
+    if coached:
+        print(f"Coached: {coached}")
+    if cues.cues:
+        from common.texts import load_texts
+
+        words = load_texts(cfg.renderer.locale)
+        print("Corrections the TV gave: " + "; ".join(words.get(key, key) for key in cues.cues))
     print("Delivered to the demo's MQTT broker" if delivered else f"Kept in the spool {out / 'spool.db'} (no broker)")
     print(f"Screenshots of the TV: {out / 'screens'}")
     return code

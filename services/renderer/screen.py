@@ -720,7 +720,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop")
     joints = summary.get("joints", {})
     if isinstance(joints, dict) and joints:
-        draw_joint_bars(surface, fonts, s, list(joints.items())[:5], w, h)
+        # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
+        weakest = set(sorted(joints, key=lambda j: joints[j])[:5]) if len(joints) > 5 else set(joints)
+        draw_joint_bars(surface, fonts, s, [(j, v) for j, v in joints.items() if j in weakest], w, h)
     codes = summary.get("timeline", "")
     if isinstance(codes, str) and codes:
         draw_strip(surface, codes, len(codes), summary_strip_rect(w, h))
