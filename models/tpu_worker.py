@@ -58,8 +58,11 @@ def _child(conn, model_path: str, library: str, device: str) -> None:
 
     try:
         mod = runtime.tflite_module()
-        delegate = mod.load_delegate(library, {"device": device} if device else {})
-        interpreter = mod.Interpreter(model_path=model_path, experimental_delegates=[delegate])
+        if library:
+            delegate = mod.load_delegate(library, {"device": device} if device else {})
+            interpreter = mod.Interpreter(model_path=model_path, experimental_delegates=[delegate])
+        else:  # no library: the CPU on one thread, to measure what the child process itself costs (bench)
+            interpreter = mod.Interpreter(model_path=model_path, num_threads=1)
         interpreter.allocate_tensors()
         conn.send(("ready", interpreter.get_input_details(), interpreter.get_output_details()))
     except Exception as exc:  # noqa: BLE001 - told to the parent, which decides

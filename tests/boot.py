@@ -104,6 +104,10 @@ def prepare_emulated(root: Path) -> None:
     wants = root / "etc/systemd/system/sysinit.target.wants"
     wants.mkdir(parents=True, exist_ok=True)
     (wants / "emulated-cpuinfo.service").symlink_to("/etc/systemd/system/emulated-cpuinfo.service")
+    # The services' own mount namespaces (ProtectSystem=strict, ...) get a fresh /proc: bound there too.
+    dropin = root / "etc/systemd/system/silvergym@.service.d"
+    dropin.mkdir(parents=True, exist_ok=True)
+    (dropin / "emulated-cpuinfo.conf").write_text("[Service]\nBindReadOnlyPaths=/etc/emulated-cpuinfo:/proc/cpuinfo\n")
 
 
 def why_not_here() -> str | None:

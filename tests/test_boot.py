@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -293,59 +294,63 @@ def test_a_session_runs_end_to_end_and_survives_a_reboot(machine):
           f"{len(spooled)} spooled record(s) intact")
 
 
-PICTURE = "three_people.jpg"
-
-
 @pytest.mark.skipif(not boot.emulated(), reason="compares another architecture's model outputs with this machine's "
                                                 "(make test-boot-arm64)")
 def test_both_models_on_the_pis_runtime_give_this_machines_outputs(machine, tmp_path):
-    """The Pi's TFLite runtime (ai-edge-litert for aarch64, emulated) against this machine's on one
-    real picture: every keypoint of both models within TOLERANCE_PX, and BlazePose from MediaPipe's
-    own region within the [accuracy] targets of MediaPipe's reference landmarks."""
+    """The Pi's TFLite runtime (ai-edge-litert for aarch64, emulated) against this machine's, on
+    real people: frames of media/demo's squat clip (the repository's own, so a fresh clone runs
+    it): every keypoint both runtimes are sure of (score >= SURE) within TOLERANCE_PX for each
+    model; and with ../shared, BlazePose from MediaPipe's own region on the three-person photo
+    within the [accuracy] targets of MediaPipe's reference landmarks."""
+    import cv2
+
     from tests.conftest import MEDIA
     from tests.reference.arch_outputs import outputs
 
-    picture = MEDIA / PICTURE
-    reference = REPO / "tests/reference/mediapipe/three_people.json"
-    if not picture.exists():  # a fresh clone: a frame of the project's drawn person, no MediaPipe reference
-        from common.coach import routine as routines
-        from common.coach.synthetic import write_person_clip
-        import cv2
-
-        clip = tmp_path / "person.mp4"
-        write_person_clip(clip, routines.load("squat"), seconds=1.0, size=(480, 360))
-        ok, frame = cv2.VideoCapture(str(clip)).read()
-        picture = tmp_path / "person.png"
-        cv2.imwrite(str(picture), frame)
-        reference = None
-    inside = f"/var/lib/silvergym/{picture.name}"
-    shutil.copy(picture, machine.root / inside.lstrip("/"))
-    argv = [PYTHON, "/opt/silvergym/tests/reference/arch_outputs.py", inside]
-    if reference is not None:
-        shutil.copy(reference, machine.root / "var/lib/silvergym/reference.json")
-        argv.append("/var/lib/silvergym/reference.json")
+    capture = cv2.VideoCapture(str(REPO / "media/demo/squats_5reps.mp4"))
+    pictures = []
+    for index in range(60):
+        ok, frame = capture.read()
+        if ok and index in SQUAT_FRAMES:
+            pictures.append((tmp_path / f"squat_{index}.png", None))
+            cv2.imwrite(str(pictures[-1][0]), frame)
+    capture.release()
+    if (MEDIA / "three_people.jpg").exists():
+        pictures.append((MEDIA / "three_people.jpg", REPO / "tests/reference/mediapipe/three_people.json"))
+    gaps: dict[str, list[float]] = {"movenet-lightning": [], "blazepose-full": []}
     started = time.monotonic()
-    done = machine.run(*argv, env={"PYTHONPATH": "/opt/silvergym", "SILVERGYM_MODEL_DIR": "/var/cache/silvergym/models"},
-                       timeout=900)
+    for picture, reference in pictures:
+        inside = f"/var/lib/silvergym/{picture.name}"
+        shutil.copy(picture, machine.root / inside.lstrip("/"))
+        argv = [PYTHON, "/opt/silvergym/tests/reference/arch_outputs.py", inside]
+        if reference is not None:
+            shutil.copy(reference, machine.root / "var/lib/silvergym/reference.json")
+            argv.append("/var/lib/silvergym/reference.json")
+        done = machine.run(*argv, env={"PYTHONPATH": "/opt/silvergym", "SILVERGYM_MODEL_DIR": "/var/cache/silvergym/models"},
+                           timeout=900)
+        pi = json.loads(done.stdout.strip().splitlines()[-1])
+        here = outputs(str(picture), str(reference) if reference else "")
+        if reference is not None:
+            got = pi["mediapipe_locked"]
+            print(f"\n{pi['machine']} BlazePose from MediaPipe's region on {picture.name}: image mean "
+                  f"{got['image_mean_px']:.2f} px, p95 {got['image_p95_px']:.2f} px, world {got['world_mean_m'] * 1000:.1f} mm "
+                  f"(here: {here['mediapipe_locked']['image_mean_px']:.2f} / {here['mediapipe_locked']['image_p95_px']:.2f} px)")
+            assert got["image_mean_px"] <= 2.0 and got["image_p95_px"] <= 5.0 and got["world_mean_m"] <= 0.02
+            continue  # three people for a one-person MoveNet: which one it follows is not a runtime's property
+        for model in gaps:
+            a, b = np.array(pi[model]), np.array(here[model])
+            assert a.shape == b.shape, f"{model}: {a.shape} keypoints on {pi['machine']}, {b.shape} here"
+            sure = (a[:, 2] >= SURE) & (b[:, 2] >= SURE)
+            gaps[model].append(float(np.abs(a[sure, :2] - b[sure, :2]).max()) if sure.any() else 0.0)
     took = time.monotonic() - started
-    pi = json.loads(done.stdout.strip().splitlines()[-1])
-    here = outputs(str(picture), str(reference) if reference else "")
-    gaps = {}
-    for model in ("movenet-lightning", "blazepose-full"):
-        a, b = np.array(pi[model]), np.array(here[model])
-        assert a.shape == b.shape, f"{model}: {a.shape} keypoints on {pi['machine']}, {b.shape} here"
-        gaps[model] = (float(np.abs(a[:, :2] - b[:, :2]).max()), float(np.abs(a[:, 2] - b[:, 2]).max()))
-    print(f"\n{pi['machine']} runtime vs {here['machine']} on {picture.name} ({took:.0f} s emulated): "
-          + "; ".join(f"{m}: max {px:.3f} px, score {sc:.3f}" for m, (px, sc) in gaps.items()))
-    if reference is not None:
-        got = pi["mediapipe_locked"]
-        print(f"{pi['machine']} BlazePose from MediaPipe's region: image mean {got['image_mean_px']:.2f} px, "
-              f"p95 {got['image_p95_px']:.2f} px, world {got['world_mean_m'] * 1000:.1f} mm "
-              f"(here: {here['mediapipe_locked']['image_mean_px']:.2f} / {here['mediapipe_locked']['image_p95_px']:.2f} px)")
-        assert got["image_mean_px"] <= 2.0 and got["image_p95_px"] <= 5.0 and got["world_mean_m"] <= 0.02
-    assert all(px <= TOLERANCE_PX and score <= 0.02 for px, score in gaps.values()), gaps
+    print(f"\naarch64 runtime vs {platform.machine()} on {len(SQUAT_FRAMES)} squat frames ({took:.0f} s emulated): "
+          + "; ".join(f"{m}: max {max(g):.2f} px over keypoints scored >= {SURE}" for m, g in gaps.items()))
+    assert all(max(g) <= TOLERANCE_PX for g in gaps.values()), gaps
 
 
-# What the two runtimes' kernels (XNNPACK for x86 and for arm64) may differ by: far below what a
-# joint angle notices (a pixel at 2 m from a 720p camera is a few millimetres).
-TOLERANCE_PX = 1.0
+SQUAT_FRAMES = (0, 9, 14, 19, 29)  # standing, squat bottoms and on the way (311x172 at 10 fps)
+SURE = 0.3  # a keypoint either runtime scores lower is a guess: MoveNet int8's guesses jump across the picture
+# What the two runtimes' kernels (XNNPACK for x86 and for arm64) may differ by on a keypoint they are
+# sure of: 2 px of a 311x172 picture is ~1 px of MoveNet's 192 px input, one step of its int8 output;
+# a joint angle does not notice it.
+TOLERANCE_PX = 2.0

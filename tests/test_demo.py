@@ -17,7 +17,7 @@ import pytest
 from common.coach import routine as routines
 from common.coach.synthetic import SHIRT
 from common.mosquitto import mosquitto_binary
-from tests.conftest import REPO, media_file
+from tests.conftest import REPO
 
 needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
 

@@ -354,6 +354,41 @@ def scoring_bench(n: int = 300) -> dict:
 
 
 # -- 7. the prototype's way --------------------------------------------------------------------
+def edge_child_cost(frames, n: int = 300) -> dict:
+    """What keeping the Edge TPU interpreter in a child process (models/tpu_worker.py) costs per
+    frame: MoveNet on one CPU thread in this process and in a child without a delegate, invoke by
+    invoke alternately, each with the frame's input tensor going in and the keypoints coming out."""
+    import cv2
+
+    from models import catalog, runtime
+    from models.tpu_worker import IsolatedInterpreter
+
+    try:
+        path = str(catalog.paths("movenet-lightning")["model"])
+    except catalog.ModelError as exc:
+        return {"skipped": str(exc)}
+    here = runtime.cpu_interpreter(path, 1)
+    child = IsolatedInterpreter(path, library="")
+    try:
+        child.wait_ready()
+        inp, out = here.get_input_details()[0], here.get_output_details()[0]
+        tensors = [cv2.resize(f, tuple(inp["shape"][1:3]))[None].astype(inp["dtype"]) for f in frames[:10]]
+        times = {"here": [], "child": []}
+        for i in range(n + 10):
+            for name, it in (("here", here), ("child", child)):
+                t0 = time.perf_counter()
+                it.set_tensor(inp["index"], tensors[i % len(tensors)])
+                it.invoke()
+                it.get_tensor(out["index"])
+                if i >= 10:
+                    times[name].append((time.perf_counter() - t0) * 1000)
+    finally:
+        child.close()
+    here_ms, child_ms = _pct(times["here"], 50), _pct(times["child"], 50)
+    return {"in_process_ms_p50": round(here_ms, 3), "child_ms_p50": round(child_ms, 3),
+            "extra_ms_p50": round(child_ms - here_ms, 3), "frames": n}
+
+
 def naive_loop(model: str, video: Path, seconds: float, stall_ms: float) -> dict:
     """capture -> infer -> draw -> publish, one after another in one process."""
     import os
@@ -573,6 +608,8 @@ def run(args) -> int:
     result["bus"] = bus_bench()
     result["wake_floor"] = wake_floor()
     result.update(scoring_bench())
+    log("the Edge TPU's child process: its cost per frame")
+    result["edge_child"] = edge_child_cost(frames)
     first = result["models"][models[0]]
     result["pipeline_ratio"] = first["pipeline_ratio"]
     result["isolation_ratio"] = first.get("isolation_ratio")

@@ -116,6 +116,14 @@ def table(r: dict) -> str:
     lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, participant at 0.8x tempo), "
               f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid, every candidate "
               f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs."]
+    child = r.get("edge_child") or {}
+    if "child_ms_p50" in child:
+        lines += ["", f"Edge TPU in a child process (models/tpu_worker.py): MoveNet on one CPU thread, invoke by invoke "
+                  f"alternately ({child['frames']} frames), {_fmt(child['in_process_ms_p50'])} ms in this process and "
+                  f"{_fmt(child['child_ms_p50'])} ms in a child: the isolation costs {_fmt(child['extra_ms_p50'])} ms "
+                  f"per frame (the input tensor through a pipe and back), against the Coral's ~7 ms for the model."]
+    else:
+        lines += ["", f"Edge TPU child process: not measured ({child.get('skipped', 'no result')})."]
     return "\n".join(lines)
 
 
