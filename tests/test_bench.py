@@ -50,3 +50,10 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
     assert "nan" not in done.stdout.lower()
     floor = result["wake_floor"]  # what waking for each frame costs any service, measured
     assert floor["messages"] > 0 and floor["ms_per_message"] > 0 and "Floor:" in table
+    # [edge] the Edge TPU child process's cost per frame, measured beside the same model in-process,
+    # and the Pi's budget on paper (only with both CPU models and sysbench in the run: said in words).
+    child = result["edge_child"]
+    assert "skipped" in child or (child["child_ms_p50"] > 0 and child["in_process_ms_p50"] > 0
+                                  and child["extra_ms_p50"] == round(child["child_ms_p50"] - child["in_process_ms_p50"], 3))
+    assert "Edge TPU in a child process" in table or "Edge TPU child process: not measured" in table
+    assert "E. The Pi's budget on paper" in table

@@ -265,7 +265,7 @@ def test_a_session_runs_end_to_end_and_survives_a_reboot(machine):
                     if line.startswith("SILVERGYM_MQTT_PASSWORD="))
     listen = subprocess.Popen(
         ["nsenter", "-t", str(machine.leader), "-m", "-n", "-p", "--root", "env", "-i", f"PATH={boot.PATH_INSIDE}",
-         "mosquitto_sub", "-h", "127.0.0.1", "-u", "silvergym-uplink", "-P", password, "-t", "silvergym/v1/+/+/session",
+         *(f"{k}={v}" for k, v in boot.emulation_env().items()), "mosquitto_sub", "-h", "127.0.0.1", "-u", "silvergym-uplink", "-P", password, "-t", "silvergym/v1/+/+/session",
          "-C", "1", "-W", str(int(180 * SLOW))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)  # noqa: the subscription has no acknowledgement to wait on; it only needs to come first

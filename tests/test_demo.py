@@ -18,20 +18,9 @@ from common.coach import routine as routines
 from common.coach.synthetic import SHIRT
 from common.mosquitto import mosquitto_binary
 from tests.conftest import REPO
+from tests.test_models import frames
 
 needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
-
-
-def _frames(clip) -> list:
-    cap = cv2.VideoCapture(str(clip))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
 
 
 @needs_mosquitto
@@ -58,7 +47,7 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
     assert "Delivered to the demo's MQTT broker" in lines and "a real person (squats_5reps.mp4)" in done.stdout + done.stderr
     shots = sorted((out / "screens").glob("*_exercise_t*.png"))
     assert shots
-    participant, instructor = _frames(out / "participant.mp4"), _frames(REPO / "media/demo/squats_5reps.mp4")
+    participant, instructor = frames(out / "participant.mp4"), frames(REPO / "media/demo/squats_5reps.mp4")
 
     def nearest_frame(screen, box, frames) -> tuple[float, int]:
         box_x, box_y, box_w, box_h = box

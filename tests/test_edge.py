@@ -32,17 +32,9 @@ def standins(tmp_path_factory):
 
 
 def _frames(person_clip, n: int) -> list[np.ndarray]:
-    import cv2
+    from tests.test_models import frames
 
-    capture = cv2.VideoCapture(str(person_clip))
-    out = []
-    while len(out) < n:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        out.append(frame)
-    capture.release()
-    return out
+    return frames(person_clip, limit=n)
 
 
 WHAT_HAPPENED = {"segv_create": "crashed (SIGSEGV) while loading", "abort_invoke": "crashed (SIGABRT) during inference",

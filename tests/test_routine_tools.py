@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -126,14 +127,18 @@ def test_import_alphapose(tmp_path):
     check_import(tmp_path, "alphapose", path, frames)
 
 
-def test_import_coco(tmp_path):
-    frames = synthetic_coco_frames()
+def coco_file(tmp_path, frames) -> Path:
     data = {"images": [{"id": i, "file_name": f"{i}.jpg"} for i in range(len(frames))],
             "annotations": [{"id": i, "image_id": i, "keypoints": sum(k, []), "num_keypoints": 17, "area": 5000.0}
                             for i, k in enumerate(frames)]}
     path = tmp_path / "coco.json"
     path.write_text(json.dumps(data))
-    check_import(tmp_path, "coco", path, frames)
+    return path
+
+
+def test_import_coco(tmp_path):
+    frames = synthetic_coco_frames()
+    check_import(tmp_path, "coco", coco_file(tmp_path, frames), frames)
 
 
 def test_a_held_squat_on_a_real_clip_counts_no_repetition(built):
@@ -167,12 +172,7 @@ def test_a_routine_gets_the_title_it_is_given_and_the_tv_never_shows_its_file_na
     from services.renderer.samples import state_for
     from services.renderer.screen import routine_title
 
-    frames = synthetic_coco_frames()
-    data = {"images": [{"id": i, "file_name": f"{i}.jpg"} for i in range(len(frames))],
-            "annotations": [{"id": i, "image_id": i, "keypoints": sum(k, []), "num_keypoints": 17, "area": 5000.0}
-                            for i, k in enumerate(frames)]}
-    path = tmp_path / "coco.json"
-    path.write_text(json.dumps(data))
+    path = coco_file(tmp_path, synthetic_coco_frames())
     titled, untitled = tmp_path / "arms_from_clip.json", tmp_path / "squats_from_clip.json"
     done = cli("routine", "import", str(path), "--format", "coco", "-o", str(titled), "--title", "팔 올리기",
                "--title", "en=Arm raises")

@@ -389,6 +389,23 @@ def edge_child_cost(frames, n: int = 300) -> dict:
             "extra_ms_p50": round(child_ms - here_ms, 3), "frames": n}
 
 
+def sysbench_single_thread(seconds: int = 10) -> float | None:
+    """sysbench's single-thread CPU score (events/s, primes to 10000) on this machine: the figure the
+    Pi's budget on paper is scaled by, as published for a Pi 4 and a Pi 5 (benchdoc.PI_SYSBENCH).
+    None without sysbench (`apt install sysbench`)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("sysbench"):
+        return None
+    done = subprocess.run(["sysbench", "cpu", "--threads=1", f"--time={seconds}", "run"], capture_output=True,
+                          text=True, timeout=seconds + 30)
+    for line in done.stdout.splitlines():
+        if "events per second" in line:
+            return float(line.split(":")[1])
+    return None
+
+
 def naive_loop(model: str, video: Path, seconds: float, stall_ms: float) -> dict:
     """capture -> infer -> draw -> publish, one after another in one process."""
     import os
@@ -610,6 +627,8 @@ def run(args) -> int:
     result.update(scoring_bench())
     log("the Edge TPU's child process: its cost per frame")
     result["edge_child"] = edge_child_cost(frames)
+    log("this CPU against a Raspberry Pi's (sysbench, one thread)")
+    result["sysbench_events_per_s"] = sysbench_single_thread()
     first = result["models"][models[0]]
     result["pipeline_ratio"] = first["pipeline_ratio"]
     result["isolation_ratio"] = first.get("isolation_ratio")

@@ -116,6 +116,7 @@ def table(r: dict) -> str:
     lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, participant at 0.8x tempo), "
               f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid, every candidate "
               f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs."]
+    lines += ["", *pi_budget(r)]
     child = r.get("edge_child") or {}
     if "child_ms_p50" in child:
         lines += ["", f"Edge TPU in a child process (models/tpu_worker.py): MoveNet on one CPU thread, invoke by invoke "
@@ -125,6 +126,56 @@ def table(r: dict) -> str:
     else:
         lines += ["", f"Edge TPU child process: not measured ({child.get('skipped', 'no result')})."]
     return "\n".join(lines)
+
+
+# sysbench 1.0 `cpu --threads=1` (primes to 10000), events per second, on Raspberry Pi OS 64-bit, no
+# overclock: Pi 4 Model B (Cortex-A72, 1.8 GHz) 812, Pi 5 (Cortex-A76, 2.4 GHz) 1847, as published by
+# zbotic.in, "Raspberry Pi 5 Benchmarks: Real Performance Numbers vs Pi 4". An integer loop: it
+# scales Python and the TFLite CPU kernels only roughly (NEON against AVX2), so these are estimates
+# to plan with; `silvergym doctor` and `silvergym bench` on the box itself measure the real thing.
+PI_SYSBENCH = {"Pi 4": 812.0, "Pi 5": 1847.0}
+CORAL_MOVENET_MS = 7.1  # MoveNet.SinglePose.Lightning on the Edge TPU, coral.ai/models/pose-estimation
+
+
+def pi_budget(r: dict) -> list[str]:
+    """E. What a Pi 4 and a Pi 5 spend per frame, on paper: the model on the Coral (Coral's figure
+    plus the child process, scaled) or on the CPU (this run's one-thread figures, scaled), and the
+    rest of the pipeline (this run's A, scaled), with what doctor's rule picks and at what fps."""
+    here = r.get("sysbench_events_per_s")
+    models = r.get("models", {})
+    if not here or "blazepose-full" not in models or "movenet-lightning" not in models:
+        return ["E. The Pi's budget on paper: not made (it needs sysbench and both CPU models in one run)."]
+    from common.cli.doctor import HEADROOM, MIN_POSES_PER_S
+
+    child = (r.get("edge_child") or {}).get("extra_ms_p50", 0.0)
+    one_thread = {m: models[m]["threads_table"]["1"]["ms_p50"] for m in ("blazepose-full", "movenet-lightning")}
+    rest = max(models[m].get("not_model_ms_per_frame") or 0.0 for m in ("blazepose-full", "movenet-lightning"))
+    budget_ms = 1000.0 / MIN_POSES_PER_S * HEADROOM
+    rows = {"factor": [], "coral": [], "movenet": [], "blazepose": [], "rest": [], "choice": []}
+    for pi, events in PI_SYSBENCH.items():
+        k = here / events
+        coral = CORAL_MOVENET_MS + child * k
+        cpu = {m: ms * k for m, ms in one_thread.items()}
+        rows["factor"].append(f"{k:.1f}x")
+        rows["coral"].append(f"{coral:.1f} ms → {min(30.0, 1000.0 / coral):.0f} fps")
+        rows["movenet"].append(f"{cpu['movenet-lightning']:.1f} ms → {min(30.0, 1000.0 / cpu['movenet-lightning']):.0f} fps")
+        rows["blazepose"].append(f"{cpu['blazepose-full']:.1f} ms → {min(30.0, 1000.0 / cpu['blazepose-full']):.0f} fps")
+        rows["rest"].append(f"{rest * k:.1f} ms (at 15 fps: {rest * k * 15 / 10:.0f} % of one core)")
+        cpu_choice = next((m for m in ("blazepose-full", "movenet-lightning") if cpu[m] <= budget_ms), None)
+        rows["choice"].append("with a Coral: movenet-lightning-edgetpu; without: "
+                              + (f"{cpu_choice} ({cpu[cpu_choice]:.0f} ≤ {budget_ms:.0f} ms)" if cpu_choice
+                                 else "none reaches 15 poses/s on one core: a Coral"))
+    return ["| E. The Pi's budget on paper (estimates: this run × a stated factor) | Pi 4 | Pi 5 |", "|---|---|---|",
+            f"| factor: this machine's sysbench single-thread ({here:.0f} events/s) over the Pi's (see below) | "
+            + " | ".join(rows["factor"]) + " |",
+            f"| model on the Coral: MoveNet Lightning {CORAL_MOVENET_MS} ms (Coral's figure) + the child process "
+            f"({_fmt(child)} ms here, scaled) | " + " | ".join(rows["coral"]) + " |",
+            "| movenet-lightning on the CPU, one thread | " + " | ".join(rows["movenet"]) + " |",
+            "| blazepose-full on the CPU, one thread | " + " | ".join(rows["blazepose"]) + " |",
+            "| camera + bus + scoring + renderer + uplink per frame (A's larger sum, scaled) | "
+            + " | ".join(rows["rest"]) + " |",
+            f"| doctor's choice (≤ {budget_ms:.0f} ms a frame keeps {MIN_POSES_PER_S:.0f} poses/s with room) | "
+            + " | ".join(rows["choice"]) + " |"]
 
 
 def write_markdown(r: dict, path: Path, command: str) -> None:
@@ -203,5 +254,15 @@ def write_markdown(r: dict, path: Path, command: str) -> None:
         "`silvergym bench --model movenet-lightning-edgetpu`.",
         "- The naive loop is the first prototype's shape: capture → infer → draw → publish in one process. Its "
         "rate is bounded by the stall.",
+        "- **E. The Pi on paper.** Nothing here ran on a Pi's CPU (emulation's speed says nothing about it), so "
+        "each figure is this run's, multiplied by how much slower a Pi's core is: this machine's sysbench "
+        "single-thread score over the one published for a Pi 4 (812 events/s, Cortex-A72 at 1.8 GHz) and a Pi 5 "
+        "(1847, Cortex-A76 at 2.4 GHz) by zbotic.in (\"Raspberry Pi 5 Benchmarks: Real Performance Numbers vs Pi "
+        "4\"). sysbench counts an integer loop; the TFLite kernels use NEON on the Pi and AVX2 here, so read the "
+        "model rows as within a factor of two. The Coral's row is Coral's own figure for MoveNet Lightning "
+        "(coral.ai/models/pose-estimation, 7.1 ms) plus this run's cost of the child process the Edge TPU runs "
+        "in. The Pi has four cores: the model takes one (three threads when it is on the CPU), camera, scoring, "
+        "the TV and the uplink share the rest. doctor measures the models on the box itself and says which to "
+        "use. `make test-boot-arm64` proves the arm64 software, not its speed.",
     ]
     path.write_text("\n".join(body) + "\n", encoding="utf-8")
