@@ -171,6 +171,46 @@ def test_doctor_inside_is_green_but_for_the_hardware_a_container_lacks(machine):
     assert not not_green, f"doctor inside the installed box: {not_green}\n{done.stdout}"
 
 
+@pytest.mark.skipif(boot.emulated(), reason="the stand-in libraries are built for this machine's architecture")
+@pytest.mark.parametrize("kind", ["segv_create", "abort_invoke", "hang_invoke"])
+def test_a_crashing_or_hanging_edge_tpu_library_never_makes_systemd_restart_inference(machine, kind, tmp_path):
+    """[edge] Under the box's real systemd: an Edge TPU library that segfaults when the delegate is
+    made, aborts or hangs in invoke (stand-ins built from tests/edgetpu_standin, in the loader's
+    path as a real one would be) is survived in inference's child process: the unit is not
+    restarted (NRestarts unchanged), its Health says cpu, and the journal has the one line."""
+    from tests.edgetpu_standin.build import build, compiler
+
+    if compiler() is None:
+        pytest.skip("no C compiler to build the stand-in libraries")
+    library = build(kind, tmp_path)
+    shutil.copy(library, machine.root / "usr/local/lib/libedgetpu.so.1")
+    machine.run("ldconfig")
+    try:
+        before = int(machine.systemctl_show(unit("inference"), "NRestarts")["NRestarts"])
+        since = machine.run("date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
+        machine.run("systemctl", "restart", unit("inference"))
+        started = time.monotonic()
+
+        def said() -> str:
+            return machine.run("journalctl", "-u", unit("inference"), "--since", since, "--no-pager", "-o", "cat").stdout
+
+        wait_for(lambda: "on the CPU meanwhile" in said(), 60 * SLOW, 0.5, f"inference to say it runs on the CPU ({kind})")
+        fell_s = time.monotonic() - started
+        wait_for(lambda: all_active(machine), 60 * SLOW, 0.5, "every service active")
+        watch_until = time.monotonic() + 15.0  # a restart storm would show within seconds (RestartSec=5)
+        after = before
+        while time.monotonic() < watch_until and after == before:
+            time.sleep(0.5)  # the polling interval, as wait_for's
+            after = int(machine.systemctl_show(unit("inference"), "NRestarts")["NRestarts"])
+        line = next(ln for ln in said().splitlines() if "on the CPU meanwhile" in ln)
+        print(f"\n{kind} under systemd: on the CPU {fell_s:.1f} s after the restart, NRestarts {before} -> {after}; "
+              f"said: {line}")
+        assert after == before and machine.systemctl_show(unit("inference"), "ActiveState")["ActiveState"] == "active"
+    finally:
+        (machine.root / "usr/local/lib/libedgetpu.so.1").unlink(missing_ok=True)
+        machine.run("ldconfig")
+
+
 def test_the_services_run_confined(machine):
     pid_inside = int(machine.systemctl_show(unit("scoring"), "MainPID")["MainPID"])
     host_pid = machine.host_pid(pid_inside)
