@@ -3,4 +3,5 @@ import sys
 
 from common.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned child (the Edge TPU's, models/tpu_worker.py) imports it
+    sys.exit(main())
