@@ -204,6 +204,9 @@ class Estimator:
     def _tried_again_and_failed(self, why: str) -> None:
         if why != self.tpu_problem:
             log.warning("the Edge TPU was tried again: %s. Staying on the CPU; next try in %.0f s", why, self._probe_wait)
+        else:  # said in full once; the tries themselves stay visible (they grow rarer)
+            log.info("the Edge TPU was tried again and failed the same way; staying on the CPU, next try in %.0f s",
+                     self._probe_wait)
         self.tpu_problem = why
         self._next_probe = self.clock() + self._probe_wait
         self._probe_wait = min(self._probe_wait * 2, self.probe_max_s)

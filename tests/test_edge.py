@@ -179,8 +179,9 @@ def test_a_session_survives_the_edge_tpu_library_failing_and_is_delivered_once(k
         restarts = len(re.findall(r"started inference", text)) - 1
         backends = sorted({b for _, _, b in poses})
         tpu_falls = len(re.findall(r"Running movenet-lightning on the CPU meanwhile", text))
+        tries = tpu_falls + len(re.findall(r"the Edge TPU was tried again", text))
         print(f"\n{kind}: first pose {first_pose_s:.1f} s after start; backends {backends}; Edge TPU failures "
-              f"{tpu_falls} (the first and a background retry); longest pause between poses {pause_s:.2f} s with "
+              f"{tries} (the first and background retries); longest pause between poses {pause_s:.2f} s with "
               f"{skipped} frames skipped; {len(poses)} poses; inference restarts {restarts}; session stored "
               f"{stored.count(session_id)}x, spool empty")
         assert restarts == 0 and "restarting" not in text and "Traceback" not in text
@@ -188,8 +189,9 @@ def test_a_session_survives_the_edge_tpu_library_failing_and_is_delivered_once(k
         assert pause_s < 2.0
         if kind == "works":
             assert backends == ["edgetpu"] and tpu_falls == 0
-        else:  # one failure at start, one more when the background retry (10 s later) switched back
-            assert backends == ["cpu"] and tpu_falls >= 2
+        else:  # one failure at start, one more at the background retry 10 s later (in the child loading, or
+            # at the first invoke after switching back)
+            assert backends == ["cpu"] and tpu_falls >= 1 and tries >= 2
     finally:
         sup.send_signal(15)
         sup.wait(timeout=15)
