@@ -23,6 +23,12 @@ _TOPIC_LEVEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5}")
 
 
+def check_topic_level(what: str, value: str) -> None:
+    """ValueError naming `what` when `value` cannot be one level of a topic (a site or device id)."""
+    if not _TOPIC_LEVEL.fullmatch(value):
+        raise ValueError(f"{what} {value!r} cannot name an MQTT topic level: use letters, digits, '.', '_' or '-'")
+
+
 def bridge_conf(template: str, central: str, site: str, device: str, cafile: str = "") -> str:
     """The Pi broker's bridge to the central broker (deploy/mosquitto/bridge.conf.example) for
     this box: its own topics out, its acknowledgements in, a client id of its own. ValueError
@@ -30,8 +36,7 @@ def bridge_conf(template: str, central: str, site: str, device: str, cafile: str
     if not _HOST_PORT.fullmatch(central) or not 0 < int(central.rsplit(":", 1)[1]) < 65536:
         raise ValueError(f"--central {central!r} is not HOST:PORT, e.g. central.example.org:8883")
     for what, value in (("uplink.site", site), ("uplink.device", device)):
-        if not _TOPIC_LEVEL.fullmatch(value):
-            raise ValueError(f"{what} {value!r} cannot name an MQTT topic level: use letters, digits, '.', '_' or '-'")
+        check_topic_level(what, value)
     lines = []
     for line in template.splitlines():
         if not line.startswith("#"):

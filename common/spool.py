@@ -20,10 +20,11 @@ import json
 import logging
 import os
 import sqlite3
-import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from common.bus.runtime import folder_problem
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,10 @@ def default_path() -> Path:
 def _check_spool_folder(folder: Path) -> None:
     """The spool's folder is this user's own and nobody else may write in it: whoever can could
     swap the spool for a link, or read and delete the sessions waiting to be sent."""
-    info = os.lstat(folder)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+    problem, info = folder_problem(folder)
+    if problem in ("link", "file", "missing"):
         raise SpoolError(f"the spool's folder {folder} is a link or a file, not a folder: remove it and start again")
-    if info.st_uid != os.geteuid():
+    if problem == "owner":
         raise SpoolError(f"the spool's folder {folder} belongs to user id {info.st_uid}, not this service's user "
                          f"({os.geteuid()}): give uplink.spool_path a folder of this user's (or chown it)")
     if info.st_mode & 0o022:

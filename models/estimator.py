@@ -74,7 +74,6 @@ def build(name: str, files: dict[str, Path], backend: str, threads: int, device:
           library: str = runtime.EDGETPU_LIB):
     """One estimator of `name`'s family from files on `backend` ("cpu" or "edgetpu"; the Edge TPU
     interpreters run in child processes, models/tpu_worker.py)."""
-    catalog.spec(name)
 
     def open_(path):
         if backend == "edgetpu":

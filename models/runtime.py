@@ -78,7 +78,7 @@ def edgetpu_interpreter(model_path: str, device: str = "", library: str = EDGETP
     try:
         interpreter.wait_ready()
     except TpuFailed as exc:
-        raise EdgeTpuUnavailable(edgetpu_device_hint(device) if exc.unopened else str(exc)) from None
+        raise EdgeTpuUnavailable(str(exc)) from None
     return interpreter
 
 

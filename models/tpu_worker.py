@@ -31,9 +31,9 @@ class TpuFailed(RuntimeError):
     """The Edge TPU child crashed, hung or failed; str() is one line: what happened and the fix.
     `unopened`: the library loaded and said no (no device found, say), nothing went wrong."""
 
-    def __init__(self, what: str, fix: str, unopened: bool = False):
-        super().__init__(f"{what}: {fix}")
-        self.what, self.fix, self.unopened = what, fix, unopened
+    def __init__(self, what: str, fix: str = "", unopened: bool = False):
+        super().__init__(f"{what}: {fix}" if fix else what)
+        self.unopened = unopened
 
 
 FIX_MISMATCH = ("the Edge TPU library does not match the TFLite runtime; install the libedgetpu built for it "
@@ -94,7 +94,7 @@ class IsolatedInterpreter:
 
     def __init__(self, model_path: str, library: str, device: str = "", load_timeout_s: float = LOAD_TIMEOUT_S,
                  invoke_timeout_s: float = INVOKE_TIMEOUT_S, clock=time.monotonic):
-        self.invoke_timeout_s, self.clock = invoke_timeout_s, clock
+        self.invoke_timeout_s, self.clock, self.device = invoke_timeout_s, clock, device
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the service's threads
         self._conn, child_end = context.Pipe()
         self._process = context.Process(target=_child, args=(child_end, model_path, library, device),
@@ -138,9 +138,11 @@ class IsolatedInterpreter:
             message = self._conn.recv()
         except (EOFError, OSError):
             raise self._died("while loading the Edge TPU library", FIX_MISMATCH) from None
-        if message[0] != "ready":
+        if message[0] != "ready":  # the library loaded and said no: which device to plug, and where
+            from models.runtime import edgetpu_device_hint
+
             self.close()
-            raise TpuFailed(f"the Edge TPU could not be opened ({message[1][:300]})", FIX_REPLUG, unopened=True)
+            raise TpuFailed(edgetpu_device_hint(self.device), unopened=True)
         _, self.input_details, self.output_details = message
         self._ready = True
         return True

@@ -173,7 +173,7 @@ def pump(link: Link, spool: Spool, now: float | None = None, on_ack=None) -> int
         except queue.Empty:
             break
         if result in acks.DELETING_RESULTS:
-            if end_to_end and msg_id not in link.awaiting and msg_id not in set(link.in_flight.values()):
+            if end_to_end and msg_id not in link.awaiting and msg_id not in link.in_flight.values():
                 link.ignored_acks += 1  # not something this uplink has sent since it connected
                 continue
             if result == "rejected":

@@ -30,6 +30,19 @@ def core_model() -> str:
     pytest.skip("; ".join(problems))
 
 
+def short_routine(folder: Path, seconds: float, base: str = "arm_raise") -> Path:
+    """A bundled routine cut to `seconds`, written as `<base>_short.json` in `folder`."""
+    import json
+
+    from common.coach import routine as routines
+
+    short = routines.to_json(routines.load(base))
+    short.update(name=f"{base}_short", duration_s=seconds)
+    path = folder / f"{base}_short.json"
+    path.write_text(json.dumps(short))
+    return path
+
+
 def graph_config(tmp: Path, video: Path, model: str = "movenet-lightning", routine: str = "arm_raise",
                  extra: str = "") -> str:
     return f"""

@@ -4,7 +4,6 @@ one clip the repository ships, NOTICE there), against a routine built from that 
 with --routine NAME, a clip of a drawn person that it writes itself. Both run on a fresh clone."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -14,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from common.coach import routine as routines
 from common.coach.synthetic import SHIRT
 from common.mosquitto import mosquitto_binary
 from tests.conftest import REPO
+from tests.graph import short_routine
 from tests.test_models import frames
 
 needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
@@ -79,10 +78,7 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
 
 @needs_mosquitto
 def test_without_shared_the_demo_runs_the_real_model_on_its_own_drawn_clip(tmp_path):
-    short = routines.to_json(routines.load("arm_raise"))
-    short.update(name="arm_raise_short", duration_s=12)
-    routine = tmp_path / "arm_raise_short.json"
-    routine.write_text(json.dumps(short))
+    routine = short_routine(tmp_path, 12)
     out = tmp_path / "demo"
     env = {**os.environ, "SILVERGYM_SHARED": str(tmp_path / "no-shared")}
     done = subprocess.run([sys.executable, "-m", "common.cli", "demo", "--routine", str(routine), "--out", str(out),

@@ -123,24 +123,19 @@ def test_a_session_survives_the_edge_tpu_library_failing_and_is_delivered_once(k
     """The real camera (on a clip), inference, scoring, renderer and uplink under the supervisor,
     a real broker and collector. Printed: seconds and frames from the last TPU pose to the first
     CPU pose at each fall, restarts (none), and the session stored once with the spool empty."""
-    import json
     import subprocess
     import sys
 
     from common.central.collector import Store
-    from common.coach import routine as routines
     from common.mosquitto import LocalBroker, mosquitto_binary
     from common.spool import Spool
     from tests.conftest import REPO, wait_for
-    from tests.graph import Observer
+    from tests.graph import Observer, short_routine
 
     if mosquitto_binary() is None:
         pytest.skip("mosquitto is not installed (make test installs it)")
     model = _cpu_movenet()
-    short = routines.to_json(routines.load("arm_raise"))
-    short.update(name="arm_raise_short", duration_s=25)
-    routine_file = tmp_path / "arm_raise_short.json"
-    routine_file.write_text(json.dumps(short))
+    routine_file = short_routine(tmp_path, 25)
     broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
     cfg = tmp_path / "silvergym.toml"
     cfg.write_text(_edge_run_config(tmp_path, person_clip, routine_file, standins[kind], model, broker.port))

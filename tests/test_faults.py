@@ -1,7 +1,6 @@
 """Fault injection under `silvergym run`: each test says what it injected and what survived."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -11,11 +10,10 @@ import sys
 
 import pytest
 
-from common.coach import routine as routines
 from common.mosquitto import LocalBroker, mosquitto_binary
 from common.spool import Spool, SpoolError
 from tests.conftest import REPO, wait_for
-from tests.graph import core_model, graph_config
+from tests.graph import core_model, graph_config, short_routine
 from tests.test_uplink import Listener
 
 SERVICES = ("camera", "inference", "scoring", "renderer", "uplink")
@@ -31,10 +29,7 @@ def test_sigkill_each_service_in_turn_and_the_session_is_still_scored_and_delive
     during one session. Survives: the other services (same pids), the session (resumed by the
     restarted scoring), its delivery (exactly one summary at the broker)."""
     model = core_model()
-    short = routines.to_json(routines.load("arm_raise"))
-    short.update(name="arm_raise_short", duration_s=40)
-    routine_file = tmp_path / "arm_raise_short.json"
-    routine_file.write_text(json.dumps(short))
+    routine_file = short_routine(tmp_path, 40)
     broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
     listener = Listener(broker.port)
     cfg = tmp_path / "silvergym.toml"

@@ -32,8 +32,11 @@ import secrets
 import stat
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
+
+from common.bus.runtime import folder_problem
 
 SLOTS = 16
 MAGIC = b"SGFRAME1"
@@ -68,11 +71,10 @@ def _private_folder(folder: str, create: bool) -> None:
             pass
         except OSError as exc:
             raise RingError(f"cannot make the frame ring's folder {folder}: {exc.strerror}") from None
-    try:
-        info = os.lstat(folder)
-    except OSError as exc:
-        raise RingError(f"the frame ring's folder {folder} is not there ({exc.strerror})") from None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+    problem, info = folder_problem(Path(folder))
+    if problem == "missing":
+        raise RingError(f"the frame ring's folder {folder} is not there")
+    if problem or info.st_mode & 0o022:
         raise RingError(f"{folder} is not this user's own private folder (a link, a file, another user's, or "
                         f"writable by others): remove it (sudo rm -rf {folder}) and restart silvergym")
 

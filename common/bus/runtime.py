@@ -30,19 +30,33 @@ class AlreadyRunning(RuntimeError):
     """str() is one line naming the running instance's pid."""
 
 
-def _check_owned_private(path: Path, fix_mode: bool, open_bits: int = 0o077) -> None:
-    info = os.lstat(path)
+def folder_problem(path: Path) -> tuple[str, os.stat_result | None]:
+    """Why `path` is not a folder of this user's own: "missing", "link", "file" or "owner", with
+    its lstat; "" when it is one. The socket folder, the frame ring's and the spool's all ask
+    this; each says what to do in its own words and decides about the mode bits."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "missing", None
     if stat.S_ISLNK(info.st_mode):
-        raise RuntimeDirError(f"{path} is a symbolic link, not the bus's own folder: remove it and start again")
+        return "link", info
     if not stat.S_ISDIR(info.st_mode):
+        return "file", info
+    if info.st_uid != os.geteuid():
+        return "owner", info
+    return "", info
+
+
+def _check_owned_private(path: Path) -> None:
+    problem, info = folder_problem(path)
+    if problem == "link":
+        raise RuntimeDirError(f"{path} is a symbolic link, not the bus's own folder: remove it and start again")
+    if problem in ("file", "missing"):
         raise RuntimeDirError(f"{path} is a file, not a folder: remove it (rm {path}) and start again")
-    if info.st_uid != os.getuid():
+    if problem == "owner":
         raise RuntimeDirError(f"{path} belongs to user id {info.st_uid}, not to this service's user "
-                              f"({os.getuid()}): someone else made it; remove it (sudo rm -rf {path}) and start again")
-    if info.st_mode & open_bits:
-        if not fix_mode:
-            raise RuntimeDirError(f"{path} is open to other users (mode {info.st_mode & 0o777:o}): "
-                                  f"chmod 700 {path}")
+                              f"({os.geteuid()}): someone else made it; remove it (sudo rm -rf {path}) and start again")
+    if info.st_mode & 0o077:
         os.chmod(path, 0o700)
 
 
@@ -74,7 +88,7 @@ def prepare_runtime_dir(folder: str) -> Path:
         path.mkdir(mode=0o700, exist_ok=True)
     except FileExistsError:
         pass  # a file in the way: said below
-    _check_owned_private(path, fix_mode=True)
+    _check_owned_private(path)
     strangers = [p.name for p in path.iterdir() if os.lstat(p).st_uid != os.getuid()]
     if strangers:
         raise RuntimeDirError(f"{path} holds files of another user ({', '.join(sorted(strangers)[:3])}): "

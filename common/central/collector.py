@@ -73,6 +73,14 @@ class Invalid(ValueError):
     pass
 
 
+LAST_CALENDAR_DAY = 4102444800.0  # 2100-01-01: a later (or negative, or non-finite) time is no clock's
+
+
+def on_calendar(unix) -> bool:
+    """Whether a device's `unix` time is one a report or a notification can print as a date."""
+    return isinstance(unix, (int, float)) and math.isfinite(unix) and 0.0 <= unix <= LAST_CALENDAR_DAY
+
+
 def printable(text, limit: int = 200) -> str:
     """One log line's worth of someone else's text: control characters shown as '?', cut short."""
     text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(text)[:limit + 1])

@@ -20,6 +20,8 @@ import threading
 import time
 from datetime import datetime
 
+from common.central.collector import on_calendar, printable
+
 log = logging.getLogger("collector")
 
 RETRY_FIRST_S = 5.0
@@ -29,8 +31,6 @@ RETRY_MAX_S = 300.0
 GROUP_WINDOW_S = 10.0
 GROUP_LIST_MAX = 10  # alerts named in one grouped message; the rest are counted
 KIND_TEXT = {"fall": ("넘어짐", "a fall"), "lying": ("오래 누워 있음", "lying on the floor")}
-# Dates a notification can print: a device's clock or a forged alert may say anything.
-DATE_RANGE = (0.0, 4102444800.0)  # 1970 .. 2100
 
 
 def carer_key(url: str) -> str:
@@ -38,27 +38,17 @@ def carer_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def _text(value, limit: int) -> str:
-    """A device's text as one short line: control characters shown as '?', cut at `limit`."""
-    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(value)[:limit + 1])
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def when_text(unix) -> str:
-    """The alert's time as the carer reads it, or "?" for a time no clock could have meant."""
-    if not isinstance(unix, (int, float)) or not DATE_RANGE[0] <= unix <= DATE_RANGE[1]:
-        return "?"
-    try:
-        return datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return "?"
+def whenprintable(unix) -> str:
+    """The alert's time as the carer reads it, or "?" for a time no clock could have meant (a
+    device's clock or a forged alert may say anything)."""
+    return datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M") if on_calendar(unix) else "?"
 
 
 def _parts(alert: dict, site: str, device: str) -> dict:
-    kind = _text(alert.get("kind", ""), 40)
+    kind = printable(alert.get("kind", ""), 40)
     ko, en = KIND_TEXT.get(kind, (kind, kind))
-    return {"ko": ko, "en": en, "who": _text(alert.get("participant") or "guest", 80), "when": when_text(alert.get("unix")),
-            "where": f"{_text(site, 64)}/{_text(device, 64)}", "id": _text(alert.get("alert_id", ""), 80)}
+    return {"ko": ko, "en": en, "who": printable(alert.get("participant") or "guest", 80), "when": whenprintable(alert.get("unix")),
+            "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80)}
 
 
 def message(alert: dict, site: str, device: str) -> tuple[str, str]:
@@ -130,7 +120,7 @@ class Notifier:
             except Exception as exc:  # noqa: BLE001 - the database, say: carers must still be told later
                 self.errors += 1
                 log.error("the notifier hit %s: %s; trying again in %.0f s (errors so far: %d)",
-                          type(exc).__name__, _text(exc, 200), RETRY_FIRST_S, self.errors)
+                          type(exc).__name__, printable(exc, 200), RETRY_FIRST_S, self.errors)
                 soonest = time.time() + RETRY_FIRST_S
             self.wake.wait(timeout=max(0.2, min(soonest - time.time(), 30.0)))
             self.wake.clear()
@@ -154,7 +144,7 @@ class Notifier:
                 self.errors += 1
                 wait = self._back_off(carer, now)
                 log.error("could not prepare alerts for carer %s (%s: %s); trying again in %.0f s (errors so far: %d)",
-                          carer, type(exc).__name__, _text(exc, 200), wait, self.errors)
+                          carer, type(exc).__name__, printable(exc, 200), wait, self.errors)
             soonest = min(soonest, max(self._retry.get(carer, (0.0, 0.0))[0], now + GROUP_WINDOW_S))
         return soonest
 
@@ -168,7 +158,7 @@ class Notifier:
         if len(alerts) == 1:
             site, device, msg_id, alert = alerts[0]
             title, body = message(alert, site, device)
-            what = f"alert {_text(alert.get('alert_id', msg_id), 80)}"
+            what = f"alert {printable(alert.get('alert_id', msg_id), 80)}"
         else:
             title, body = group_message([(site, device, alert) for site, device, _, alert in alerts])
             what = f"{len(alerts)} alerts"
@@ -176,7 +166,7 @@ class Notifier:
             ok = self.send(url, title, body)
             problem = "" if ok else "the service did not accept it"
         except Exception as exc:  # noqa: BLE001 - a carer's server is never a reason to stop
-            ok, problem = False, f"{type(exc).__name__}: {_text(exc, 200)}"
+            ok, problem = False, f"{type(exc).__name__}: {printable(exc, 200)}"
         if not ok:
             self.failed += 1
             wait = self._back_off(carer, now)

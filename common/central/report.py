@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from common.central.collector import on_calendar  # noqa: E402
 from common.texts import load_texts  # noqa: E402
 from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
 
@@ -338,7 +339,7 @@ def run(args) -> int:
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
-    page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if _finite_time(a.get("unix"))],
+    page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if on_calendar(a.get("unix"))],
                   args.locale)
     tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
     tmp.write_text(page, encoding="utf-8")
@@ -363,15 +364,11 @@ def _input_problem(db: str, out: Path) -> str:
     return ""
 
 
-def _finite_time(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 4102444800  # to 2100
-
-
 def plottable(session: dict) -> bool:
     """A stored session whose numbers a chart can take (rows stored before payloads were bounded
     may hold NaN, infinities or times far outside any calendar)."""
     summary = session.get("summary")
-    if not isinstance(summary, dict) or not _finite_time(session.get("started_unix")):
+    if not isinstance(summary, dict) or not on_calendar(session.get("started_unix")):
         return False
     numbers = [summary.get("score"), summary.get("reps"), *summary.get("joints", {}).values(),
                *(v.get("range") for v in summary.get("range_of_motion", {}).values() if isinstance(v, dict))]

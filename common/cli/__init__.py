@@ -273,17 +273,18 @@ def cmd_edgetpu_probe(args) -> int:
 
 def cmd_ack_key(args) -> int:
     from common import acks
-    from common.mosquitto import bridge_conf
+    from common.mosquitto import check_topic_level
 
     cfg = _load_config(args).collector
     if not cfg.ack_secret:
         print("error: no collector.ack_secret (or $SILVERGYM_ACK_SECRET) on this server: set one "
               "(e.g. `openssl rand -hex 32`) before handing out device keys", file=sys.stderr)
         return 2
-    try:  # the same rule the topics follow
-        bridge_conf("", "x:1", args.site, args.device)
+    try:
+        check_topic_level("--site", args.site)
+        check_topic_level("--device", args.device)
     except ValueError as exc:
-        print(f"error: {str(exc).replace('uplink.', '--')}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(acks.device_key(cfg.ack_secret, args.site, args.device))
     return 0

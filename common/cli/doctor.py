@@ -59,9 +59,7 @@ def edgetpu_state(cfg=None) -> tuple[str, str]:
     except catalog.ModelError as exc:
         return "no model", str(exc)
     # Probed even without a Coral in sight: the library's own answer (or crash) is what tells.
-    device = cfg.inference.tpu_device if cfg is not None else ""
-    state, detail = probe(str(model), library, device)
-    return state, (runtime.edgetpu_device_hint(device) if state == "no device" else detail)
+    return probe(str(model), library, cfg.inference.tpu_device if cfg is not None else "")
 
 
 def check_edgetpu(cfg, state: str, detail: str = "") -> Check:
