@@ -183,6 +183,8 @@ def test_a_crashing_or_hanging_edge_tpu_library_never_makes_systemd_restart_infe
     if compiler() is None:
         pytest.skip("no C compiler to build the stand-in libraries")
     library = build(kind, tmp_path)
+    configure_session(machine)  # frames to infer: a library that fails in invoke fails only then
+    machine.run("systemctl", "restart", "silvergym.target")
     shutil.copy(library, machine.root / "usr/local/lib/libedgetpu.so.1")
     machine.run("ldconfig")
     try:
@@ -287,8 +289,8 @@ def configure_session(box) -> None:
     config = box.root / CONFIG.lstrip("/")
     text = config.read_text()
     for old, new in (('source = "auto"', f'source = "{CLIP}"'), ('routine = "squat"', f'routine = "{SHORT_SQUAT}"')):
-        assert old in text, f"deploy/silvergym.toml no longer has {old}"
-        text = text.replace(old, new)
+        assert old in text or new in text, f"deploy/silvergym.toml no longer has {old}"
+        text = text.replace(old, new)  # (a second call finds it done)
     config.write_text(text)
 
 
