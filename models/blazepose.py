@@ -15,18 +15,34 @@ pose_landmark_filtering: One Euro filters (speed from the previous raw value). I
     raw auxiliary landmarks (twice the hip-centre to body-top distance, in pixels). World
     landmarks: 0.1, 40, unscaled (metres). Visibility low-passed with alpha 0.1.
 
-Two deliberate differences from MediaPipe (tests/test_reference.py says where they show):
-which person to follow when several are in view (choose_participant, not the top detector score),
-and a lost track is looked for again on the same frame instead of the next one.
+Deliberate differences from MediaPipe (tests/test_reference.py says where they show): which
+person to follow when several are in view (choose_participant, not the top detector score), and a
+lost track is looked for again on the same frame instead of the next one.
+
+A person the picture cuts at the top (a low or close camera; tests/test_framing.py). MediaPipe's
+regions lean on the head: the detector finds a person by the face and places the point above the
+head, and tracking takes the next region from the landmark model's point above the head. With the
+head out of the picture the detector finds nobody, or turns the region upside down, and the
+tracked region shrinks to what is left until the landmark model loses the person: on
+squats_5reps cut at the chin, 1 repetition of 5 counted. Given a region where the whole body would
+be, the same landmark model reads the cut body well (knees and hips within 4 deg median of the
+full view). So, only while the top of the body is out of the picture, the region comes from the
+torso the model still sees (mid-hip, hip-to-shoulder direction, and the person's own region size
+over torso length, learnt while they were whole: 4.3-5.2 on the real clips). A lost track is
+looked for from the last torso before the detector; an upside-down detector region is tried the
+right way up; and when the detector finds nobody, MoveNet (which does not need a face) proposes a
+torso region for the landmark model to confirm. In full view none of this runs.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from common.coach.geometry import crown
 from models.imageops import OneEuro, RepeatedPicture, Roi, input_to_image, warp
 
 DET_SIZE = 224
@@ -36,6 +52,12 @@ NMS_IOU = 0.3
 POSE_FLAG_THRESHOLD = 0.5
 ROI_SCALE = 1.25
 NUM_LANDMARKS = 33  # plus 6 auxiliary/ROI landmarks in the raw output (39 in all)
+SHOULDERS, HIPS = [11, 12], [23, 24]
+TORSO_SEEN = 0.5  # visibility of shoulders and hips needed to place a region from the torso
+# Region side over torso length (mid-hip to mid-shoulder) before the person was seen whole: the
+# median over the real clips in ../shared/media lies between 4.3 and 5.2.
+SIDE_PER_TORSO = 4.6
+UPSIDE_DOWN = math.radians(120)  # a detector region turned further than this is tried the other way up
 
 
 def _calc_scale(min_scale: float, max_scale: float, index: int, count: int) -> float:
@@ -169,6 +191,22 @@ def choose_participant(dets: list[Detection], previous: Roi | None, to_image) ->
     return max(dets, key=merit)
 
 
+def torso_roi(hip: np.ndarray, shoulder: np.ndarray, side_per_torso: float) -> Roi | None:
+    """The region the landmark model wants for a person whose torso runs from `hip` to
+    `shoulder` (image pixels): centred on the hip, turned so the torso points up, the side
+    `side_per_torso` torso lengths. None for a torso too short to place anything."""
+    torso = float(np.hypot(*(shoulder - hip)))
+    if torso < 4.0:
+        return None
+    top = hip + (shoulder - hip) * (side_per_torso / 2 / ROI_SCALE)
+    return alignment_roi(hip, top)
+
+
+def upright(roi: Roi) -> Roi:
+    """The same region turned half a turn."""
+    return Roi(roi.cx, roi.cy, roi.w, roi.h, (roi.rotation + 2 * math.pi) % (2 * math.pi) - math.pi)
+
+
 def _box_roi(corners: np.ndarray) -> Roi:
     (x0, y0), (x1, y1) = corners
     return Roi((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0), abs(y1 - y0))
@@ -178,8 +216,11 @@ class BlazePose:
     layout = "blazepose33"
 
     def __init__(self, detector, landmarker, name: str = "blazepose-full", backend: str = "cpu", smooth: bool = True,
-                 pick=None):
+                 pick=None, proposer=None):
         self.detector, self.landmarker = detector, landmarker
+        # A MoveNet (models/movenet.py) that proposes a torso when the detector finds nobody; None: no proposals.
+        self.proposer = proposer
+        self._side_per_torso: deque = deque(maxlen=90)  # the person's own, while seen whole (kept across resets)
         self.name, self.backend, self.smooth = name, backend, smooth
         # Which detection to follow; the reference test passes MediaPipe's rule (top score).
         self.pick = pick or choose_participant
@@ -202,8 +243,10 @@ class BlazePose:
         self._world_filter = OneEuro(min_cutoff=0.1, beta=40.0, d_cutoff=1.0)
         self._visibility: np.ndarray | None = None
         self._repeated = RepeatedPicture()
+        self._torso: tuple[np.ndarray, np.ndarray] | None = None  # the last (hip, shoulder) seen well
         self.last_z: np.ndarray | None = None
         self.last_world: np.ndarray | None = None
+        self.region_from = ""  # where the last reading's region came from (tests print it)
 
     def follow(self, roi: Roi) -> None:
         """Read the next frame's landmarks from `roi` (as if tracking had produced it). The
@@ -253,21 +296,62 @@ class BlazePose:
         world = np.stack([cos * world[:, 0] - sin * world[:, 1], sin * world[:, 0] + cos * world[:, 1], world[:, 2]], 1)
         return flag, pts, z, visibility, world
 
+    def side_per_torso(self) -> float:
+        return float(np.median(self._side_per_torso)) if self._side_per_torso else SIDE_PER_TORSO
+
+    def _proposed_roi(self, bgr: np.ndarray) -> Roi | None:
+        """A region from the proposer's torso (MoveNet's COCO-17 shoulders 5, 6 and hips 11, 12)."""
+        if self.proposer is None:
+            return None
+        self.proposer.reset()
+        kps = self.proposer.estimate(bgr)
+        if not len(kps) or kps[[5, 6, 11, 12], 2].min() < TORSO_SEEN:
+            return None
+        return torso_roi(kps[[11, 12], :2].mean(0), kps[[5, 6], :2].mean(0), self.side_per_torso())
+
+    def _regions(self, bgr: np.ndarray):
+        """Where to look for the person, in order: the tracked region; the last torso seen; the
+        detector's region, and the same upright when it came out upside down; the proposer's."""
+        if self._roi is not None:
+            yield "tracked", self._roi
+            if self._torso is not None:
+                yield "torso", torso_roi(*self._torso, self.side_per_torso())
+        detected = self._roi_from_detector(bgr)
+        yield "detector", detected
+        if detected is not None and abs(detected.rotation) > UPSIDE_DOWN:
+            yield "detector upright", upright(detected)
+        if detected is None or abs(detected.rotation) > UPSIDE_DOWN:
+            yield "proposer", self._proposed_roi(bgr)
+
     def _read(self, bgr: np.ndarray):
         """The landmark model's reading of the person (image points, image z, visibility, world
-        landmarks), from the tracked region or, lost or new, from the detector; None for nobody."""
-        roi = self._roi or self._roi_from_detector(bgr)
-        if roi is None:
-            return None
-        flag, pts, z, visibility, world = self._landmarks(bgr, roi)
-        if flag < POSE_FLAG_THRESHOLD and self._roi is not None:
-            # Tracking lost: look again with the detector on this same frame.
-            self._roi = None
-            roi = self._roi_from_detector(bgr)
+        landmarks) from the first region where it finds them, or None for nobody."""
+        for source, roi in self._regions(bgr):
             if roi is None:
-                return None
+                continue
             flag, pts, z, visibility, world = self._landmarks(bgr, roi)
-        return (pts, z, visibility, world) if flag >= POSE_FLAG_THRESHOLD else None
+            if flag >= POSE_FLAG_THRESHOLD:
+                self.region_from = source
+                return pts, z, visibility, world
+        self.region_from = ""
+        return None
+
+    def _next_roi(self, body: np.ndarray, visibility: np.ndarray, aux: np.ndarray) -> Roi:
+        """The next frame's region: MediaPipe's, from the point above the head, unless the head has
+        left the picture through its top (the person's region size over torso length is learnt
+        meanwhile); from the torso while it has. A head leaving through a side (a forward fold near
+        the edge) keeps MediaPipe's region, which the reference clips show is the better there."""
+        roi = alignment_roi(aux[0], aux[1])
+        seen = visibility[SHOULDERS + HIPS].min() >= TORSO_SEEN
+        hip, shoulder = body[HIPS, :2].mean(0), body[SHOULDERS, :2].mean(0)
+        self._torso = (hip, shoulder) if seen else None
+        top = crown(body[0], shoulder, hip)
+        if top is None or top[1] >= 0:  # the head is in the picture, or leaves it sideways (a forward fold)
+            torso = float(np.hypot(*(shoulder - hip)))
+            if seen and torso >= 4.0:
+                self._side_per_torso.append(roi.w / torso)
+            return roi
+        return (torso_roi(hip, shoulder, self.side_per_torso()) if seen else None) or roi
 
     def estimate(self, bgr: np.ndarray, t: float | None = None):
         """(33, 3) x, y, visibility in image pixels, or empty when nobody. The image z (pixels, not
@@ -288,7 +372,7 @@ class BlazePose:
             vis = visibility[:NUM_LANDMARKS]
             self._visibility = vis if self._visibility is None else 0.1 * vis + 0.9 * self._visibility
             visibility = np.concatenate([self._visibility, visibility[NUM_LANDMARKS:]])
-        self._roi = alignment_roi(aux[0], aux[1])
+        self._roi = self._next_roi(body, visibility, aux)
         self._last_person = _box_roi(np.array([body[:, :2].min(0), body[:, :2].max(0)]))
         self.last_z = z[:NUM_LANDMARKS]
         self.last_world = world

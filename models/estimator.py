@@ -60,18 +60,33 @@ def _files(name: str, model_path: str, cache: str) -> dict[str, Path]:
     return {"model": p}
 
 
-def wrap(name: str, interpreters: dict[str, object], backend: str):
+PROPOSER = "movenet-lightning"  # proposes a torso when BlazePose's face-led detector finds nobody
+
+
+def proposer(cache: str = "", threads: int = 1) -> MoveNet | None:
+    """MoveNet on the CPU for BlazePose to find a person whose head is out of the picture
+    (models/blazepose.py), or None when its file is not in the cache (said once in the log)."""
+    try:
+        path = catalog.paths(PROPOSER, cache)["model"]
+    except catalog.ModelError as exc:
+        log.info("%s; a person whose head is out of the picture is found only once it comes back", exc)
+        return None
+    return MoveNet(runtime.cpu_interpreter(str(path), threads), PROPOSER, "cpu")
+
+
+def wrap(name: str, interpreters: dict[str, object], backend: str, cache: str = ""):
     """The estimator of `name`'s family around its interpreters (role -> interpreter)."""
     spec = catalog.spec(name)
     if spec.family == "movenet":
         return MoveNet(interpreters["model"], name, backend)
     if spec.family == "blazepose":
-        return BlazePose(interpreters["detector"], interpreters["landmarks"], name, backend)
+        return BlazePose(interpreters["detector"], interpreters["landmarks"], name, backend,
+                         proposer=proposer(cache))
     raise catalog.ModelError(f"model family {spec.family!r} has no pipeline")
 
 
 def build(name: str, files: dict[str, Path], backend: str, threads: int, device: str = "",
-          library: str = runtime.EDGETPU_LIB):
+          library: str = runtime.EDGETPU_LIB, cache: str = ""):
     """One estimator of `name`'s family from files on `backend` ("cpu" or "edgetpu"; the Edge TPU
     interpreters run in child processes, models/tpu_worker.py)."""
 
@@ -84,7 +99,7 @@ def build(name: str, files: dict[str, Path], backend: str, threads: int, device:
             raise catalog.ModelError(f"{path} is not a TFLite model the runtime can load ({exc}); "
                                      f"give a .tflite file, e.g. from `silvergym models fetch {name}`") from None
 
-    return wrap(name, {role: open_(path) for role, path in files.items()}, backend)
+    return wrap(name, {role: open_(path) for role, path in files.items()}, backend, cache)
 
 
 class PendingTpu:
@@ -129,7 +144,7 @@ class Estimator:
                 tpu_models = [n for n, s in catalog.load_catalog().items() if s.runtime == "edgetpu"]
                 raise TpuRequired(f"{model} runs on the CPU only; for the Edge TPU use {', '.join(tpu_models)}")
             self._tpu_opener = None
-            self.active = build(model, _files(model, model_path, cache), "cpu", threads)
+            self.active = build(model, _files(model, model_path, cache), "cpu", threads, cache=cache)
             return
         files = _files(model, model_path, cache)
         self._tpu_opener = tpu_opener or (lambda: build(model, files, "edgetpu", threads, tpu_device, tpu_library))

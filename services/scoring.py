@@ -129,7 +129,7 @@ class Sessions:
             return
         common = to_common(pose.layout, pose.keypoints) if present else None
         world = to_common_world(pose.layout, pose.world) if present else None
-        frame = self.scorer.update(t, common, world)
+        frame = self.scorer.update(t, common, world, (pose.width, pose.height))
         self._publish_score(pose, frame, t)
         if t < 0:
             return

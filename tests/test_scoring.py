@@ -90,10 +90,11 @@ def knees(angle):
     return {"left_knee": angle, "right_knee": angle}
 
 
-def count(samples, rule=SQUAT_RULE):
+def count(samples, rule=SQUAT_RULE, seen=None):
+    """The counter after `samples`; `seen`: every frame's joint visibility (None: all seen well)."""
     counter = RepCounter(rule)
     for t, angles in samples:
-        counter.update(t, angles)
+        counter.update(t, angles, seen)
     return counter
 
 
@@ -184,10 +185,38 @@ def test_a_twitch_shorter_than_the_minimum_is_rejected():
 
 
 def test_low_confidence_frames_do_not_move_the_state():
+    """One knee not read at all and the other read only weakly: no data, nothing counted."""
     samples = [(i / FPS, knees(176)) for i in range(15)]
     samples += [(1.0 + i / FPS, {"left_knee": None, "right_knee": 100}) for i in range(15)]
     samples += [(2.0 + i / FPS, knees(176)) for i in range(15)]
-    assert count(samples).count == 0
+    assert count(samples, seen={"left_knee": 0.0, "right_knee": 0.2}).count == 0
+
+
+def squats_with_one_knee(other: float | None, reps: int = 3) -> list:
+    """Squats the right knee makes while the left reads `other` throughout (None: not read)."""
+    samples = [(i / FPS, knees(176)) for i in range(15)]
+    for rep in range(reps):
+        base = 1 + 2 * rep
+        samples += [(base + i / FPS, {"left_knee": other, "right_knee": 176 - 90 * min(i, 15 - i) / 7})
+                    for i in range(16)]
+        samples += [(base + 1 + i / FPS, {"left_knee": other, "right_knee": 176}) for i in range(15)]
+    return samples
+
+
+def test_a_knee_out_of_the_picture_does_not_hold_back_the_one_seen():
+    """The left knee has left the picture (no angle at all); the right one is seen well and squats."""
+    samples = squats_with_one_knee(None)
+    assert count(samples, seen={"left_knee": 0.0, "right_knee": 0.9}).count == 3
+
+
+def test_a_hidden_knee_counts_less_than_the_one_seen():
+    """The far leg hidden behind the near one in a side view: the model guesses it straight (170)
+    with low visibility while the near knee, seen well, squats three times. Seen as well as the
+    near one, the same straight knee would hold every repetition back (every joint must cross)."""
+    samples = squats_with_one_knee(170)
+    hidden, seen_well = count(samples, seen={"left_knee": 0.2, "right_knee": 0.9}), count(samples)
+    print(f"\nfar knee hidden (visibility 0.2): {hidden.count} reps; the same knee seen well: {seen_well.count}")
+    assert hidden.count == 3 and seen_well.count == 0
 
 
 def test_one_free_swinging_arm_is_not_a_repetition():

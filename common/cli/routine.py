@@ -143,6 +143,11 @@ def _video_format(video: str) -> tuple[float, tuple[int, int]]:
         cap.release()
 
 
+def video_size(video: str) -> tuple[int, int]:
+    """The video's frame size (width, height), from its header."""
+    return _video_format(video)[1]
+
+
 def write_routine(r: routines.Routine, path: Path) -> None:
     path.write_text(json.dumps(routines.to_json(r), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 

@@ -15,13 +15,14 @@ from common.coach.scoring import SessionScorer
 
 
 def run(args) -> int:
-    from common.cli.routine import poses_from_video
+    from common.cli.routine import poses_from_video, video_size
     from common.media import InputError
     from models.catalog import ModelError
 
     try:
         routine = routines.load(args.routine)
         poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
+        size = video_size(args.video)
     except (routines.RoutineError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -32,7 +33,7 @@ def run(args) -> int:
     for i in range(len(poses)):
         t = i / fps
         k = max(0, i - lag_frames)  # the participant's frame at time t
-        frame = scorer.update(t, poses[k], worlds[k])
+        frame = scorer.update(t, poses[k], worlds[k], size)
         kind = falls.update(t, poses[k])
         if kind:
             alerts.append({"kind": kind, "t": round(t, 2)})

@@ -66,6 +66,30 @@ def trunk_lean(hip, neck) -> float | None:
     return math.degrees(math.acos(max(-1.0, min(1.0, -dy / length)))) if length > 0 else None
 
 
+def crown(nose, neck, hip) -> np.ndarray | None:
+    """Where the top of the head is in the picture: half the neck-to-nose distance beyond the
+    nose, along the trunk (hip to neck). A model carries the nose on just inside an edge that
+    cuts the head off, so the nose alone does not say the head has left the picture; along the
+    trunk rather than the neck-to-nose line, which points forward in a side view."""
+    nose, neck, hip = (np.asarray(p, dtype=float)[:2] for p in (nose, neck, hip))
+    up = neck - hip
+    length = float(np.hypot(*up))
+    if length == 0:
+        return None
+    return nose + up / length * 0.5 * float(np.hypot(*(nose - neck)))
+
+
+def joint_visibility(common: np.ndarray) -> dict[str, float]:
+    """How well each joint angle is seen: the lowest score of the points it is taken from (the
+    model's visibility or confidence, 0 for a point out of the picture)."""
+    score_a = np.where(_A_IS_VERTICAL, 1.0, common[_A, 2])
+    seen = np.minimum(np.minimum(score_a, common[_B, 2]), common[_C, 2])
+    out = {name: float(seen[k]) for k, name in enumerate(JOINT_ANGLES)}
+    for name, (a, b) in SIGNED_ANGLES.items():
+        out[name] = float(min(common[COMMON_INDEX[a], 2], common[COMMON_INDEX[b], 2]))
+    return out
+
+
 def joint_angles(common: np.ndarray, world: np.ndarray | None = None,
                  min_score: float = MIN_SCORE) -> dict[str, float | None]:
     """All angles of one pose in the common skeleton ((N, 3) x, y, score). With `world` (the

@@ -10,7 +10,11 @@
   instead: the highest (or, starting low, the lowest) median over half a second seen so far. A senior
   who stands with knees at 150 deg, or a model that reads a straight knee as 165 deg, then needs
   the same 50 deg bend as the instructor, not a straighter knee than they have.
-- Every joint listed must cross, so one free-swinging limb is not a repetition.
+- Every joint listed must cross, so one free-swinging limb is not a repetition; but a joint the
+  model reads with low visibility (the far leg behind the near one in a side view, a knee behind
+  a table) or not at all (out of the picture) counts less than one it sees: while at least one
+  listed joint is seen well, only the joints seen well decide, and a hidden one's guessed angle
+  cannot hold a repetition back. With none seen well, all must be there and cross.
 - A repetition shorter than `min_rep_s` is rejected (a twitch, a dropped arm); it is timed from
   the last frame seen at the start, so frames without the joints do not shorten it.
 - A joint the model misses for a frame or two keeps its last angle for `hold_s` (a 2D model
@@ -38,6 +42,7 @@ class RepCounter:
     reference: dict[str, float] | None = None
     settle_s: float = 0.3
     hold_s: float = 0.3
+    seen_well: float = 0.4  # a joint's visibility (lowest score of its points) from which it decides
     start_window_s: float = 0.5  # the participant's start angle: medians over this long
     count: int = 0
     rejected: int = 0
@@ -46,7 +51,7 @@ class RepCounter:
     _start_since: float | None = None
     _last_at_start: float | None = None
     _recent: deque = field(default_factory=deque)  # (t, values) over the last start_window_s
-    _last_seen: dict = field(default_factory=dict)  # joint -> (t, angle) of its last observation
+    _last_seen: dict = field(default_factory=dict)  # joint -> (t, angle, visibility) of its last observation
     durations: list = field(default_factory=list)
 
     def thresholds(self, joint: str) -> tuple[float, float]:
@@ -67,35 +72,44 @@ class RepCounter:
             return all(a < low for a, (low, high) in zip(values, limits))
         return all(a > high for a, (low, high) in zip(values, limits))
 
-    def _learn_start(self, t: float, values: list[float]) -> None:
+    def _learn_start(self, t: float, values: list[float | None]) -> None:
         """Update the participant's start angles from the medians over the last start_window_s
-        (until three frames are in, the rule's own thresholds stand)."""
+        (until three frames of a joint are in, the rule's own thresholds stand for it)."""
         self._recent.append((t, values))
         while self._recent and t - self._recent[0][0] > self.start_window_s:
             self._recent.popleft()
-        if len(self._recent) < 3:
-            return
-        medians = np.median(np.array([v for _, v in self._recent]), axis=0)
         pick = max if self.rule.start == "high" else min
-        for joint, median in zip(self.rule.joints, medians):
-            self.own_start[joint] = float(pick(self.own_start.get(joint, median), median))
+        for k, joint in enumerate(self.rule.joints):
+            samples = [v[k] for _, v in self._recent if v[k] is not None]
+            if len(samples) >= 3:
+                median = float(np.median(samples))
+                self.own_start[joint] = float(pick(self.own_start.get(joint, median), median))
 
-    def _held(self, t: float, angles: dict[str, float | None]) -> list[float | None]:
-        """Each joint's angle now, or its last one if seen within hold_s."""
+    def _held(self, t: float, angles: dict[str, float | None], seen: dict[str, float] | None) -> list:
+        """Each joint's (angle, visibility) now, or its last one if seen within hold_s."""
         values = []
         for joint in self.rule.joints:
             if angles.get(joint) is not None:
-                self._last_seen[joint] = (t, angles[joint])
-            seen = self._last_seen.get(joint)
-            values.append(seen[1] if seen is not None and t - seen[0] <= self.hold_s else None)
+                self._last_seen[joint] = (t, angles[joint], 1.0 if seen is None else seen.get(joint, 1.0))
+            last = self._last_seen.get(joint)
+            values.append(last[1:] if last is not None and t - last[0] <= self.hold_s else None)
         return values
 
-    def update(self, t: float, angles: dict[str, float | None]) -> int:
-        values = self._held(t, angles)
-        if any(v is None for v in values):
-            return self.count
-        self._learn_start(t, values)
-        limits = [self.thresholds(j) for j in self.rule.joints]
+    def update(self, t: float, angles: dict[str, float | None], seen: dict[str, float] | None = None) -> int:
+        """`seen`: each joint's visibility (geometry.joint_visibility); None: every joint seen well."""
+        held = self._held(t, angles, seen)
+        available = [i for i, h in enumerate(held) if h is not None]
+        # Seen well on this very frame: a held angle stands in for a missed frame, not for a joint
+        # that has left the picture while the other one moves on.
+        decide = [i for i, joint in enumerate(self.rule.joints) if angles.get(joint) is not None
+                  and (1.0 if seen is None else seen.get(joint, 1.0)) >= self.seen_well]
+        if not decide:
+            if len(available) < len(held):  # nothing seen well and some not at all: no data
+                return self.count
+            decide = available
+        self._learn_start(t, [None if h is None else h[0] for h in held])
+        values = [held[i][0] for i in decide]
+        limits = [self.thresholds(self.rule.joints[i]) for i in decide]
         at_start, turned = self._at_start(values, limits), self._turned(values, limits)
         if self.state == "settling":
             if at_start:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.geometry import SIGNED_ANGLES, joint_angles
+from common.coach.framing import FramingMonitor, in_view
+from common.coach.geometry import SIGNED_ANGLES, joint_angles, joint_visibility
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
@@ -116,6 +117,7 @@ class SessionScorer:
     _view: ViewEstimate = field(default_factory=ViewEstimate)
     _timing: list = field(default_factory=list)  # (clock t, routine position) of scored frames
     _timeline: VerdictTimeline = field(default_factory=VerdictTimeline)
+    framing: FramingMonitor = field(default_factory=FramingMonitor)
 
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
@@ -123,21 +125,29 @@ class SessionScorer:
         self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
 
     # -- per frame --------------------------------------------------------------------------
-    def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None) -> FrameScore:
-        """Score one pose at routine time t (seconds since the routine started)."""
+    def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None,
+               frame_size: tuple[int, int] | None = None) -> FrameScore:
+        """Score one pose at routine time t (seconds since the routine started). With the
+        picture's (width, height), points out of the picture are not seen (common/coach/framing.py)."""
         self.frames += 1
-        if common is not None and len(common) and self.routine.mirror:
+        present = common is not None and len(common) > 0
+        parts: frozenset = frozenset()
+        if present and frame_size is not None:
+            common, parts = in_view(common, *frame_size)
+        setup_cue = self.framing.update(t, parts, present) if frame_size is not None else ""
+        if present and self.routine.mirror:
             common = mirror(common, 0.0)  # the flip's x origin does not change any angle
             world = None if world is None else world[list(MIRROR_SWAP)]
-        angles = joint_angles(common, world) if common is not None and len(common) else {}
+        angles = joint_angles(common, world) if present else {}
+        seen = joint_visibility(common) if present else None
         if t < 0:
             # The countdown: not scored, but the repetition counter sees the start position
-            # (a chair-stand test begins seated at "go").
+            # (a chair-stand test begins seated at "go"), and the setup cue is shown.
             self.frames -= 1
             if self.reps:
-                self.reps.update(t, angles)
+                self.reps.update(t, angles, seen)
             return FrameScore({j: "none" for j in self.routine.joints}, {}, "none", 0.0,
-                              self.reps.count if self.reps else 0, 0.0, 0.0, "", "countdown", angles)
+                              self.reps.count if self.reps else 0, 0.0, 0.0, setup_cue, "countdown", angles)
         if self.tracker is None:
             position, rejoined = t, False
         else:
@@ -161,7 +171,7 @@ class SessionScorer:
             tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
             status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
         verdict = self._verdict(status)
-        self._account(t, status, angles, verdict)
+        self._account(t, status, angles, verdict, seen)
         worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
         guidance = ""
         if worst:
@@ -175,6 +185,8 @@ class SessionScorer:
             guidance = TURN_SIDEWAYS
         if rejoined:  # a whole movement behind: re-joined at the next one, and told that is fine
             guidance = SLOW_IS_FINE
+        if setup_cue:  # the view first: advice about joints the camera cannot see would be a guess
+            guidance = setup_cue
         if verdict != "none" and self.tracker is not None:
             # The movement actually done: re-joining skips a cycle of the routine, not of the person.
             self._timing.append((t, position - self.tracker.rejoined * self.routine.cycle_s))
@@ -192,7 +204,7 @@ class SessionScorer:
             return "none"
         return max(seen, key=STATUS_ORDER.__getitem__)
 
-    def _account(self, t: float, status, angles, verdict) -> None:
+    def _account(self, t: float, status, angles, verdict, seen=None) -> None:
         self._timeline.add(t, verdict)
         if verdict != "none":
             self.frames_scored += 1
@@ -210,7 +222,7 @@ class SessionScorer:
             if a is not None:
                 self._angles_seen.setdefault(j, []).append(a)
         if self.reps:
-            self.reps.update(t, angles)
+            self.reps.update(t, angles, seen)
 
     # -- checkpoint (so a restarted scoring service continues the session) -------------------
     def checkpoint(self) -> dict:
@@ -219,7 +231,8 @@ class SessionScorer:
         return {"frames": self.frames, "frames_scored": self.frames_scored, "frames_correct": self.frames_correct,
                 "hold_s": self.hold_s, "joint_seen": self._joint_seen, "joint_correct": self._joint_correct,
                 "angles": {j: [round(a, 1) for a in v[-3000:]] for j, v in self._angles_seen.items()},
-                "reps": self.reps.count if self.reps else 0, "timeline": self._timeline.counts}
+                "reps": self.reps.count if self.reps else 0, "timeline": self._timeline.counts,
+                "framing": self.framing.checkpoint()}
 
     def restore(self, state: dict) -> None:
         self.frames, self.frames_scored = state["frames"], state["frames_scored"]
@@ -229,6 +242,8 @@ class SessionScorer:
         if self.reps:
             self.reps.count = state["reps"]
         self._timeline = VerdictTimeline([list(c) for c in state.get("timeline", [])])
+        if "framing" in state:  # a checkpoint written before framing was kept has none
+            self.framing.restore(state["framing"])
 
     # -- session ----------------------------------------------------------------------------
     def score(self) -> float:
@@ -255,6 +270,8 @@ class SessionScorer:
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
             "timeline": self._timeline.codes(),
         }
+        if self.framing.seconds > 0:
+            out["framing"] = self.framing.summary()
         if self.routine.kind == "balance_hold":
             out["hold_s"] = round(self.hold_s, 1)
         if self._timing:

@@ -90,6 +90,17 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
                                         "routine_start_ns": int((now - 3.0) * 1e9)})
         s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "hip.less",
                                     "joint_status": {}, "routine_t_s": 3.0})
+    elif screen == "exercise_partly":  # a squat whose feet a low, close camera cuts off: knees not seen
+        s.routine = routines.load("squat")
+        img, kps = participant(s.routine.target(0.0))
+        shift = int(H * 0.22)  # the picture moved down: the ankles leave its bottom
+        img = np.concatenate([np.full((shift, W, 3), 200, np.uint8), img[:H - shift]])
+        s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
+        s.pose = messages.Pose(**{**s.pose.__dict__, "keypoints": [[x, y + shift, c] for x, y, c in kps]})
+        s.session = messages.Session(**{**s.session.__dict__, "routine": "squat"})
+        s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "frame.step_back",
+                                    "joint_status": {"left_knee": "none", "right_knee": "none", "left_hip": "correct",
+                                                     "right_hip": "correct", "trunk_lean": "near"}})
     if screen == "start":
         s.session = s.score = None
         s.pose = None
@@ -109,11 +120,14 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.camera_state = "lost"
     elif screen == "camera_starting":
         s.frame, s.frame_at, s.camera_state, s.started_at = None, -1e9, "starting", now - 2.0
-    elif screen == "summary":
+    elif screen in ("summary", "summary_partly"):
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
             started_unix=0.0, summary={"score": 86.0, "reps": 7, "timeline": SAMPLE_TIMELINE, "joints": {
                 "left_shoulder": 0.82, "right_shoulder": 0.91, "left_elbow": 0.55, "right_elbow": 0.35}})
+        if screen == "summary_partly":  # the movement kept leaving the picture: the advice under the words
+            s.session.summary["framing"] = {"partly_in_view": 0.32, "head_out": 0.3, "feet_out": 0.0,
+                                            "side_out": 0.02, "advice": "view.low_or_close"}
     elif screen in ("alert", "alert_carer_told"):
         s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
                                  detail="", unix=0.0)
@@ -122,9 +136,11 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "looking", "camera_starting",
-           "camera_lost", "summary", "alert", "alert_carer_told")
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly", "looking",
+           "camera_starting", "camera_lost", "summary", "summary_partly", "alert", "alert_carer_told")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
-# the alert once the central side said a carer was told).
-SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "alert_carer_told": "alert"}
+# a person the camera sees only in part, and the summary saying so; the alert once the central side
+# said a carer was told).
+SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_partly": "exercise",
+         "summary_partly": "summary", "alert_carer_told": "alert"}

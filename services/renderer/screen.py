@@ -11,6 +11,7 @@ import numpy as np
 import pygame
 
 from common.bus import messages
+from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
@@ -280,7 +281,9 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
     picture = _picture.surface(s.frame.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
     if s.pose is not None and s.pose.keypoints:
-        common = flip_x(to_common(s.pose.layout, s.pose.keypoints), s.pose.width)
+        # Points out of the picture are not drawn; a joint not seen is grey (joint_colors).
+        common = flip_x(in_view(to_common(s.pose.layout, s.pose.keypoints), s.pose.width, s.pose.height)[0],
+                        s.pose.width)
         sx, sy = scale * fw / max(s.pose.width, 1), scale * fh / max(s.pose.height, 1)
         points, limbs = joint_colors(s.score)
         clip = surface.get_clip()
@@ -733,7 +736,15 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
                     f"{s.t('summary.worst_part')} {clock(w0)}–{clock(w1)}")
             text(surface, fonts, line, BODY, (w / 2, h * 0.74), anchor="midtop")
     verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
-    text(surface, fonts, s.t(verdict), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
+    y = text(surface, fonts, s.t(verdict), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop").bottom
+    framing = summary.get("framing")
+    if isinstance(framing, dict) and (framing.get("advice") or float(framing.get("partly_in_view", 0)) >= 0.1):
+        # How much the camera missed of them and what fixes it, for whoever set the TV up as much as
+        # for the senior (doctor and the log say it at length).
+        words = s.t("summary.out_of_view").format(share=f"{float(framing.get('partly_in_view', 0)):.0%}")
+        if framing.get("advice"):
+            words += "  ·  " + s.t(f"summary.{framing['advice']}")
+        text(surface, fonts, words, BODY, (w / 2, y), MUTED, anchor="midtop")
 
 
 def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int) -> None:

@@ -1,0 +1,137 @@
+"""Whether the person is whole in the picture, and what to tell them and the installer when not.
+
+At home the camera sits where the TV is: on a low cabinet, close to the sofa. A senior then stands
+up out of the top of the picture, their feet leave the bottom, or a side is cut by the edge. A
+point out of the picture is "not seen": its score becomes 0, so every angle taken from it is
+None, the TV greys that joint and the score leaves it out (never "wrong"). A point is out when
+the model places it outside the picture (BlazePose carries on a body the picture cuts) or reads it
+weakly right at an edge (MoveNet keeps its points inside its crop); a weak point in the middle of
+the picture is hidden, not out, and stays the model's business.
+
+FramingMonitor keeps the time each part of the body spent out of the picture: the setup cue
+(step back, come to the middle) once a part has been out for `cue_after_s` of the last
+`window_s`, and for the session summary the share of time the person was only partly in view with
+advice for the installer when the routine's movement keeps leaving the picture.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.coach.geometry import MIN_SCORE, crown
+from common.coach.keypoints import COMMON_INDEX
+
+EDGE_MARGIN = 0.02  # share of the picture's width or height: a weak point this near an edge is out
+
+STEP_BACK = "frame.step_back"  # locale key: head or feet out of the picture
+TO_MIDDLE = "frame.to_middle"  # locale key: a side cut by the picture's edge
+CAMERA_LOW_OR_CLOSE = "view.low_or_close"  # locale key, summary advice: raise the camera or move it back
+CAMERA_OFF_CENTRE = "view.off_centre"  # locale key, summary advice: turn the camera to the middle of the space
+
+_HEAD = [COMMON_INDEX["nose"]]
+_FEET = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]
+_BODY = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+                                     "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee")]
+_TORSO = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+_DERIVED = (("neck", "left_shoulder", "right_shoulder"), ("mid_hip", "left_hip", "right_hip"))
+PARTS = ("head", "feet", "side")
+
+
+def out_of_picture(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point of the common skeleton: (out at all, out through the top or bottom, out through
+    the left or right edge)."""
+    x, y, score = common[:, 0], common[:, 1], common[:, 2]
+    mx, my = EDGE_MARGIN * width, EDGE_MARGIN * height
+    weak = score < MIN_SCORE
+    vertical = (y < 0) | (y >= height) | (weak & ((y < my) | (y >= height - my)))
+    sideways = (x < 0) | (x >= width) | (weak & ((x < mx) | (x >= width - mx)))
+    return vertical | sideways, vertical, sideways
+
+
+def in_view(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, frozenset]:
+    """The pose with every point out of the picture marked not seen (score 0), and which parts of
+    the body are out ("head", "feet", "side"). A pose without a torso is nobody: unchanged, none."""
+    if not len(common) or width <= 0 or height <= 0 or common[_TORSO, 2].max() < MIN_SCORE:
+        return common, frozenset()
+    out, vertical, sideways = out_of_picture(common, width, height)
+    parts = set()
+    if out[_HEAD].any() or _head_cut(common, width, height):
+        parts.add("head")
+    if vertical[_FEET].any():
+        parts.add("feet")
+    if sideways[_BODY + _FEET].any():
+        parts.add("side")
+    if not out.any():
+        return common, frozenset()
+    marked = common.copy()
+    marked[out, 2] = 0.0
+    for name, a, b in _DERIVED:  # a derived point is seen as well as the worse of its two
+        marked[COMMON_INDEX[name], 2] = min(marked[COMMON_INDEX[a], 2], marked[COMMON_INDEX[b], 2])
+    return marked, frozenset(parts)
+
+
+def _head_cut(common: np.ndarray, width: int, height: int) -> bool:
+    """The top of the head is out of the picture (geometry.crown)."""
+    nose, neck, hip = (common[COMMON_INDEX[n]] for n in ("nose", "neck", "mid_hip"))
+    if min(nose[2], neck[2], hip[2]) < MIN_SCORE:
+        return False
+    top = crown(nose, neck, hip)
+    return top is not None and not (0 <= top[0] < width and 0 <= top[1] < height)
+
+
+@dataclass
+class FramingMonitor:
+    """Time out of the picture per part; `update` returns the setup cue to show now ("" for none)."""
+
+    window_s: float = 3.0
+    cue_after_s: float = 0.75  # out this long within the window: say how to fix the view
+    advise_share: float = 0.2  # out this share of the session: advice in the summary and in doctor
+    max_gap_s: float = 0.2  # a longer gap between poses counts this long (a stall is not time out)
+    seconds: float = 0.0  # session time with the person in view at all (t >= 0)
+    partly_s: float = 0.0  # of which only partly in view
+    part_s: dict = field(default_factory=lambda: {p: 0.0 for p in PARTS})
+    _recent: deque = field(default_factory=deque)  # (t, dt, parts) over the last window_s
+    _prev_t: float | None = None
+
+    def update(self, t: float, parts: frozenset, present: bool = True) -> str:
+        dt = 0.0 if self._prev_t is None else min(self.max_gap_s, max(0.0, t - self._prev_t))
+        self._prev_t = t
+        if present:
+            self._recent.append((t, dt, parts))
+            if t >= 0:
+                self.seconds += dt
+                if parts:
+                    self.partly_s += dt
+                for part in parts:
+                    self.part_s[part] += dt
+        while self._recent and t - self._recent[0][0] > self.window_s:
+            self._recent.popleft()
+        out = {p: sum(d for _, d, ps in self._recent if p in ps) for p in PARTS}
+        if max(out["head"], out["feet"]) >= self.cue_after_s:
+            return STEP_BACK
+        if out["side"] >= self.cue_after_s:
+            return TO_MIDDLE
+        return ""
+
+    def summary(self) -> dict:
+        """For the session summary: shares of the time in view (0-1) and the installer's advice."""
+        def share(s: float) -> float:
+            return round(s / self.seconds, 3) if self.seconds > 0 else 0.0
+
+        out = {"partly_in_view": share(self.partly_s), **{f"{p}_out": share(self.part_s[p]) for p in PARTS}}
+        advice = ""
+        if max(out["head_out"], out["feet_out"]) >= self.advise_share:
+            advice = CAMERA_LOW_OR_CLOSE
+        elif out["side_out"] >= self.advise_share:
+            advice = CAMERA_OFF_CENTRE
+        out["advice"] = advice
+        return out
+
+    def checkpoint(self) -> dict:
+        return {"seconds": self.seconds, "partly_s": self.partly_s, "part_s": dict(self.part_s)}
+
+    def restore(self, state: dict) -> None:
+        self.seconds, self.partly_s = float(state["seconds"]), float(state["partly_s"])
+        self.part_s = {p: float(state["part_s"].get(p, 0.0)) for p in PARTS}
