@@ -6,7 +6,10 @@ point out of the picture is "not seen": its score becomes 0, so every angle take
 None, the TV greys that joint and the score leaves it out (never "wrong"). A point is out when
 the model places it outside the picture (BlazePose carries on a body the picture cuts) or reads it
 weakly right at an edge (MoveNet keeps its points inside its crop); a weak point in the middle of
-the picture is hidden, not out, and stays the model's business.
+the picture is hidden, not out, and stays the model's business. A part of the body is leaving the
+picture when any of its points is at an edge. The head counts as out once its
+top is (geometry.crown), the feet once a sole is (geometry.sole): a model carries the nose and the
+ankles on just inside an edge that cuts the head or the feet off.
 
 FramingMonitor keeps the time each part of the body spent out of the picture: the setup cue
 (step back, come to the middle) once a part has been out for `cue_after_s` of the last
@@ -20,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.geometry import MIN_SCORE, crown
+from common.coach.geometry import MIN_SCORE, crown, sole
 from common.coach.keypoints import COMMON_INDEX
 
-EDGE_MARGIN = 0.02  # share of the picture's width or height: a weak point this near an edge is out
+EDGE_MARGIN = 0.02  # share of the picture's width or height: a point this near an edge is at it
 
 STEP_BACK = "frame.step_back"  # locale key: head or feet out of the picture
 TO_MIDDLE = "frame.to_middle"  # locale key: a side cut by the picture's edge
@@ -40,14 +43,16 @@ PARTS = ("head", "feet", "side")
 
 
 def out_of_picture(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point of the common skeleton: (out at all, out through the top or bottom, out through
-    the left or right edge)."""
+    """Per point of the common skeleton: (not seen: outside the picture, or weak at its edge;
+    at or past the top or bottom edge; at or past the left or right edge). A point at an edge
+    with a good score keeps its angles (an ankle on the bottom edge still gives the knee) but
+    says that part of the body is leaving the picture."""
     x, y, score = common[:, 0], common[:, 1], common[:, 2]
     mx, my = EDGE_MARGIN * width, EDGE_MARGIN * height
-    weak = score < MIN_SCORE
-    vertical = (y < 0) | (y >= height) | (weak & ((y < my) | (y >= height - my)))
-    sideways = (x < 0) | (x >= width) | (weak & ((x < mx) | (x >= width - mx)))
-    return vertical | sideways, vertical, sideways
+    vertical = (y < my) | (y >= height - my)
+    sideways = (x < mx) | (x >= width - mx)
+    outside = (x < 0) | (x >= width) | (y < 0) | (y >= height)
+    return outside | ((vertical | sideways) & (score < MIN_SCORE)), vertical, sideways
 
 
 def in_view(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, frozenset]:
@@ -57,14 +62,14 @@ def in_view(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, fr
         return common, frozenset()
     out, vertical, sideways = out_of_picture(common, width, height)
     parts = set()
-    if out[_HEAD].any() or _head_cut(common, width, height):
+    if (vertical | sideways)[_HEAD].any() or _head_cut(common, width, height):
         parts.add("head")
-    if vertical[_FEET].any():
+    if vertical[_FEET].any() or _feet_cut(common, height):
         parts.add("feet")
     if sideways[_BODY + _FEET].any():
         parts.add("side")
     if not out.any():
-        return common, frozenset()
+        return common, frozenset(parts)
     marked = common.copy()
     marked[out, 2] = 0.0
     for name, a, b in _DERIVED:  # a derived point is seen as well as the worse of its two
@@ -79,6 +84,17 @@ def _head_cut(common: np.ndarray, width: int, height: int) -> bool:
         return False
     top = crown(nose, neck, hip)
     return top is not None and not (0 <= top[0] < width and 0 <= top[1] < height)
+
+
+def _feet_cut(common: np.ndarray, height: int) -> bool:
+    """A sole is below the picture's bottom (geometry.sole) though the ankle is in it."""
+    for knee, ankle in (("left_knee", "left_ankle"), ("right_knee", "right_ankle")):
+        k, a = common[COMMON_INDEX[knee]], common[COMMON_INDEX[ankle]]
+        if min(k[2], a[2]) >= MIN_SCORE:
+            bottom = sole(k, a)
+            if bottom is not None and bottom[1] >= height:
+                return True
+    return False
 
 
 @dataclass

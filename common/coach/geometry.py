@@ -79,6 +79,13 @@ def crown(nose, neck, hip) -> np.ndarray | None:
     return nose + up / length * 0.5 * float(np.hypot(*(nose - neck)))
 
 
+def sole(knee, ankle) -> np.ndarray | None:
+    """Where the sole of the foot is in the picture: a fifth of the shin's length beyond the ankle,
+    along the shin (a foot is about that tall); the ankle can be in the picture with the foot out."""
+    knee, ankle = (np.asarray(p, dtype=float)[:2] for p in (knee, ankle))
+    return None if np.array_equal(knee, ankle) else ankle + 0.2 * (ankle - knee)
+
+
 def joint_visibility(common: np.ndarray) -> dict[str, float]:
     """How well each joint angle is seen: the lowest score of the points it is taken from (the
     model's visibility or confidence, 0 for a point out of the picture)."""
