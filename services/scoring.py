@@ -17,6 +17,7 @@ from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.coach import routine as routines
 from common.coach.fall import FallDetector
+from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull
@@ -57,6 +58,7 @@ class Sessions:
         self._next_announce = 0.0
         # Beside the spool: a session in progress survives a crash or restart of this service.
         self.checkpoint_path = Path(str(spool.path) + ".session.json")
+        self.framing_path = framing_record_path(spool.path)
         self._next_checkpoint = 0.0
 
     def start(self, now_ns: int) -> None:
@@ -106,10 +108,27 @@ class Sessions:
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
                           reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
+        self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.checkpoint_path.unlink(missing_ok=True)
         self.idle_until = time.monotonic() + COOLDOWN_S
         return summary
+
+    def _note_framing(self, framing: dict | None) -> None:
+        """Say in the log, for whoever installed the box, when the movement kept leaving the picture,
+        and keep it for `silvergym doctor`."""
+        if not framing:
+            return
+        if framing["advice"]:
+            self.ctx.log.warning(
+                "the participant was only partly in view %.0f%% of the session (head out %.0f%%, feet %.0f%%, "
+                "side %.0f%%): %s", 100 * framing["partly_in_view"], 100 * framing["head_out"],
+                100 * framing["feet_out"], 100 * framing["side_out"], ADVICE[framing["advice"]])
+        try:
+            remember_framing(self.framing_path, {"ended_unix": time.time(), "routine": self.routine.name,
+                                                 "framing": framing})
+        except OSError as exc:
+            self.ctx.log.warning("could not keep the session's framing for doctor in %s: %s", self.framing_path, exc)
 
     def on_pose(self, pose: messages.Pose) -> None:
         self.last_pose_ns = time.monotonic_ns()

@@ -252,3 +252,57 @@ def test_the_tv_greys_the_knees_the_camera_does_not_see(canvas):
     assert not color_near(surface, on_screen("left_knee"), STATUS_COLORS["correct"])
     assert color_near(surface, on_screen("left_hip"), STATUS_COLORS["correct"])
     assert state.score.guidance == STEP_BACK and state.t(STEP_BACK) == "한 걸음 뒤로 물러서 주세요"
+
+
+# -- real processes: the camera on a head-cut clip, inference, scoring; then doctor --------------------
+
+def test_through_the_real_services_the_summary_the_log_and_doctor_say_how_to_fix_the_view(tmp_path, processes):
+    """The head-cut clip (looped) as the camera, BlazePose, a 12 s squat: the session's summary
+    carries the framing advice, scoring's log says it in words for the installer, the TV gets the
+    step-back cue in the Score messages, and `silvergym doctor` warns with the fix."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    from tests.conftest import REPO, wait_for
+    from tests.graph import Observer, graph_config, short_routine
+
+    estimator("blazepose-full")  # skips, saying why, when the model is absent
+    top = cuts()["head"][0]
+    clip = tmp_path / "head_cut.avi"
+    first = clip_frames(None)[0][1][top:]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"FFV1"), 10, (first.shape[1], first.shape[0]))
+    assert writer.isOpened(), "OpenCV cannot write FFV1 here"
+    for _, bgr in clip_frames(None):
+        writer.write(np.ascontiguousarray(bgr[top:]))
+    writer.release()
+    routine = short_routine(tmp_path, 12, base="squat")
+    procs = processes(graph_config(tmp_path, clip, model="blazepose-full", routine=str(routine)))
+    for name in ("camera", "inference", "scoring"):
+        procs.start(name)
+    obs = Observer(procs.config_path)
+    cues, ends = [], []
+
+    def pump():
+        for msg in obs.sub.receive(50):
+            if msg.TOPIC == "score":
+                cues.append(msg.guidance)
+            elif msg.TOPIC == "session" and msg.event == "end":
+                ends.append(msg)
+        return ends
+    try:
+        wait_for(pump, 120, what="the session's end")
+    finally:
+        obs.close()
+    framing = ends[0].summary["framing"]
+    log = procs.log_text("scoring")
+    doctor = subprocess.run([sys.executable, "-m", "common.cli", "doctor", "--config", str(procs.config_path)],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    line = next((ln for ln in doctor.stdout.splitlines() if "framing" in ln), "")
+    print(f"\nsession: {ends[0].summary['reps']} reps, framing {framing}; step-back cue on "
+          f"{cues.count(STEP_BACK)}/{len(cues)} scores\ndoctor: {line}")
+    assert framing["advice"] == "view.low_or_close" and framing["head_out"] >= 0.2
+    assert STEP_BACK in cues
+    assert "only partly in view" in log and "raise it to chest height or move it back" in log
+    assert line.startswith("warn") and "raise it to chest height or move it back" in line

@@ -251,6 +251,26 @@ def check_disk(cfg) -> Check:
     return Check("disk", "ok", f"{free_mb:.0f} MB free for the spool at {folder}")
 
 
+def check_framing(cfg) -> Check:
+    """Whether the last sessions' movement kept leaving the picture (the scoring service keeps
+    their framing beside its spool): a camera too low, too close or turned away is fixed by hand."""
+    from common.coach.framing import ADVICE, framing_record_path, read_framing
+    from common.spool import default_path
+
+    kept = read_framing(framing_record_path(cfg.uplink.spool_path or default_path()))
+    if not kept:
+        return Check("framing", "ok", "no session yet to judge the camera's view by")
+    advised = [e for e in kept if e["framing"].get("advice") in ADVICE]
+    if not advised:
+        worst = max(float(e["framing"].get("partly_in_view", 0)) for e in kept)
+        return Check("framing", "ok", f"the participant was in view in the last {len(kept)} session(s) "
+                                      f"(at most {worst:.0%} of a session only partly)")
+    last = advised[-1]["framing"]
+    return Check("framing", "warn", f"in {len(advised)} of the last {len(kept)} session(s) the movement left the "
+                                    f"picture (last: {float(last.get('partly_in_view', 0)):.0%} of the session): "
+                                    f"{ADVICE[last['advice']]}")
+
+
 def check_voice(cfg) -> Check:
     if not cfg.renderer.voice:
         return Check("voice", "ok", "off by config")
@@ -286,7 +306,7 @@ def run(args) -> int:
     tpu, tpu_detail = edgetpu_state(cfg)
     checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
               check_edgetpu(cfg, tpu, tpu_detail), *check_models(cfg), recommend_model(cfg, tpu == "ready"), check_broker(cfg),
-              check_font(cfg), check_display(cfg), check_disk(cfg), check_voice(cfg)]
+              check_font(cfg), check_display(cfg), check_disk(cfg), check_voice(cfg), check_framing(cfg)]
     for c in checks:
         print(c.line(), flush=True)
     failed = [c for c in checks if c.level == "FAIL"]

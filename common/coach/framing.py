@@ -18,8 +18,11 @@ advice for the installer when the routine's movement keeps leaving the picture.
 """
 from __future__ import annotations
 
+import json
+import os
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +43,10 @@ _BODY = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_elbo
 _TORSO = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 _DERIVED = (("neck", "left_shoulder", "right_shoulder"), ("mid_hip", "left_hip", "right_hip"))
 PARTS = ("head", "feet", "side")
+# The advice in plain words for the log and doctor (the TV says it from the locale texts).
+ADVICE = {CAMERA_LOW_OR_CLOSE: "the camera is too low or too close: raise it to chest height or move it back",
+          CAMERA_OFF_CENTRE: "the camera does not face the exercise space: turn it to the middle of where "
+                             "the participant stands"}
 
 
 def out_of_picture(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,3 +158,29 @@ class FramingMonitor:
     def restore(self, state: dict) -> None:
         self.seconds, self.partly_s = float(state["seconds"]), float(state["partly_s"])
         self.part_s = {p: float(state["part_s"].get(p, 0.0)) for p in PARTS}
+
+
+KEPT_SESSIONS = 5  # how many sessions' framing the device keeps for doctor
+
+
+def framing_record_path(spool_path: str | Path) -> Path:
+    """Where the scoring service keeps the last sessions' framing, beside its spool."""
+    return Path(str(spool_path) + ".framing.json")
+
+
+def remember_framing(path: Path, entry: dict) -> None:
+    """Add one session's framing ({"ended_unix", "routine", "framing"}) to the record, keeping the
+    last KEPT_SESSIONS; written whole and renamed into place, so a reader never sees half of it."""
+    kept = read_framing(path)[-(KEPT_SESSIONS - 1):] + [entry]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_framing(path: Path) -> list[dict]:
+    """The record's sessions, oldest first; [] when there is none or it is unreadable."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [e for e in kept if isinstance(e, dict) and isinstance(e.get("framing"), dict)] if isinstance(kept, list) else []
