@@ -131,3 +131,18 @@ def test_inference_rounds_the_models_numbers_as_python_rounds_each():
         values = rng.uniform(-span, span, (20000, 3)).astype(np.float32)
         assert rounded(values, decimals) == [[round(float(v), decimals) for v in row] for row in values]
     assert rounded(None, 2) == [] and rounded(np.zeros((0, 3), np.float32), 2) == []
+
+
+@pytest.mark.parametrize("framing", [
+    {"partly_in_view": 1.5, "head_out": 0, "feet_out": 0, "side_out": 0, "advice": ""},
+    {"partly_in_view": 0.2, "head_out": 0.2, "feet_out": 0, "side_out": 0, "advice": "<b>buy now</b>"},
+    {"partly_in_view": "all", "advice": ""},
+    ["not", "a", "map"],
+])
+def test_a_session_summarys_framing_is_checked_at_decode(framing):
+    good = {"partly_in_view": 0.43, "head_out": 0.43, "feet_out": 0.0, "side_out": 0.0, "advice": "view.low_or_close"}
+    end = messages.Session(seq=1, t_capture_ns=1, session_id="s", event="end", routine="squat", participant="p",
+                           started_unix=0.0, summary={"score": 50.0, "reps": 3, "framing": good})
+    assert decode("session", encode(end)).summary["framing"] == good
+    with pytest.raises(MalformedMessage, match="framing"):
+        decode("session", msgpack.packb(_body(end, summary={"score": 50.0, "reps": 3, "framing": framing})))

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import msgpack
 import numpy as np
 
+from common.coach.framing import ADVICE
 from common.coach.keypoints import LAYOUTS
 from common.timeline import MAX_SECONDS
 
@@ -374,6 +375,10 @@ def _check_values(topic: str, msg) -> None:
         timeline = s.get("timeline", "")
         if not isinstance(timeline, str) or len(timeline) > MAX_SECONDS or timeline.strip("cnw-"):
             raise MalformedMessage(f"session: summary timeline must be at most {MAX_SECONDS} of c/n/w/-")
+        framing = s.get("framing", {})
+        if not isinstance(framing, dict) or framing.get("advice", "") not in ("", *ADVICE) or not all(
+                isinstance(v, (int, float)) and 0 <= v <= 1 for k, v in framing.items() if k != "advice"):
+            raise MalformedMessage("session: summary framing shares must be 0-1 and its advice a known key")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
     if topic == "delivery" and (msg.result not in DELIVERY_RESULTS or not 0 < len(msg.msg_id) <= 128):
