@@ -138,6 +138,27 @@ def test_the_default_model_keeps_the_person_whose_head_left_the_top_of_the_pictu
     assert found == len(sources)
 
 
+def test_in_an_empty_room_the_proposer_finds_nobody_and_rests():
+    """The park of the clip without the man (its left 100 columns), with a camera's noise, for
+    60 frames: MoveNet's proposals are never confirmed as a person, and it runs on one frame in
+    eleven (PROPOSER_REST_FRAMES), so an empty room costs little more than the detector alone."""
+    from models.blazepose import PROPOSER_REST_FRAMES
+
+    est = estimator("blazepose-full").active
+    assert est.proposer is not None, "BlazePose got no proposer: movenet-lightning is missing"
+    proposals = []
+    propose = est.proposer.estimate
+    est.proposer.estimate = lambda bgr, t=None: proposals.append(t) or propose(bgr, t)
+    park = clip_frames(None)[0][1][:, :100].astype(int)
+    rng = np.random.default_rng(0)
+    found = 0
+    for i in range(60):
+        picture = np.clip(park + rng.integers(-2, 3, park.shape), 0, 255).astype(np.uint8)
+        found += len(est.estimate(picture, i / 30)) > 0
+    print(f"\nempty room: a person on {found} of 60 frames; the proposer ran {len(proposals)} times")
+    assert found == 0 and len(proposals) <= 60 // (PROPOSER_REST_FRAMES + 1) + 1
+
+
 def test_a_hidden_leg_is_still_counted_by_the_default_model():
     """A grey box (a table, the near leg in a side view) hides the person's right leg from the
     hip down: the default model still counts the 5 squats; MoveNet's figure is printed."""
