@@ -98,6 +98,13 @@ class ScoringConfig(Section):
     lag_window_s: float = Field(1.5, ge=0, description="How far a participant may lag or lead the routine.")
     start_delay_s: float = Field(3.0, ge=0, description="Countdown before the routine starts.")
     autostart: bool = Field(True, description="Start a session as soon as a person is in view.")
+    mode: Literal["one", "group"] = Field("one", description=(
+        "'one': the participant in front of the TV (at home); 'group': every person in view (a senior "
+        "center's class), each scored on their own, known by their spot, counted left to right."))
+    max_people: int = Field(4, ge=1, le=8, description="Group mode: the most people followed at once.")
+    roster: dict[int, str] = Field(default_factory=dict, description=(
+        "Group mode: spot number (1 = leftmost as the class starts) -> participant key of [participants]; "
+        "a spot not listed is named '1번', '2번', ..."))
 
 
 class RendererConfig(Section):

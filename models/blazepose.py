@@ -219,8 +219,11 @@ class BlazePose:
     layout = "blazepose33"
 
     def __init__(self, detector, landmarker, name: str = "blazepose-full", backend: str = "cpu", smooth: bool = True,
-                 pick=None, proposer=None):
+                 pick=None, proposer=None, search: bool = True):
         self.detector, self.landmarker = detector, landmarker
+        # False: follow only the region given with follow() (one member of a group, models/group.py);
+        # once lost, never look elsewhere in the picture, where the others are.
+        self.search = search
         # A MoveNet (models/movenet.py) that proposes a torso when the detector finds nobody; None: no proposals.
         self.proposer = proposer
         self._side_per_torso: deque = deque(maxlen=90)  # the person's own, while seen whole (kept across resets)
@@ -258,10 +261,11 @@ class BlazePose:
         self._roi = roi
 
     # -- detector -------------------------------------------------------------------------
-    def detect(self, bgr: np.ndarray) -> tuple[list[Detection], Roi]:
-        """All people found (after NMS), in letterboxed units, and the letterbox used."""
+    def detect(self, bgr: np.ndarray, region: Roi | None = None) -> tuple[list[Detection], Roi]:
+        """All people found (after NMS) in `region` of the picture (default: all of it,
+        letterboxed), in that region's units [0, 1], and the region used."""
         h, w = bgr.shape[:2]
-        box = Roi.letterbox(w, h)
+        box = region or Roi.letterbox(w, h)
         img = warp(bgr, box, DET_SIZE, DET_SIZE)
         tensor = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0
         self.detector.set_tensor(self._det_in, tensor[None])
@@ -324,6 +328,8 @@ class BlazePose:
             yield "tracked", self._roi
             if self._torso is not None:
                 yield "torso", torso_roi(*self._torso, self.side_per_torso())
+        if not self.search:
+            return
         detected = self._roi_from_detector(bgr)
         yield "detector", detected
         if detected is not None and abs(detected.rotation) > UPSIDE_DOWN:

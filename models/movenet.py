@@ -19,8 +19,10 @@ _HIPS = [COCO17.index("left_hip"), COCO17.index("right_hip")]
 class MoveNet:
     layout = "coco17"
 
-    def __init__(self, interpreter, name: str, backend: str, smooth: bool = True):
+    def __init__(self, interpreter, name: str, backend: str, smooth: bool = True, search: bool = True):
         self.interpreter = interpreter
+        # False: read only the crop given with follow() (one member of a group, models/group.py).
+        self.search = search
         self.name = name
         self.backend = backend
         self.smooth = smooth
@@ -37,6 +39,10 @@ class MoveNet:
         self._filter.reset()
         self._repeated = RepeatedPicture()
 
+    def follow(self, crop: Roi) -> None:
+        """Read the next frame in `crop` (a group's detector found a person there)."""
+        self._crop = crop
+
     def _run(self, bgr: np.ndarray, roi: Roi) -> np.ndarray:
         w, h = self._size
         crop = warp(bgr, roi, w, h)
@@ -51,6 +57,8 @@ class MoveNet:
         then once more on a crop around the person: a full-frame guess that blended several
         people settles on the one whose torso it found."""
         height, width = bgr.shape[:2]
+        if self._crop is None and not self.search:
+            return np.zeros((len(COCO17), 3))
         kps = self._run(bgr, self._crop or Roi.letterbox(width, height))
         if self._crop is None:
             refined = crop_region(kps, width, height)

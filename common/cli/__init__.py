@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=lazy("common.cli.pose"))
 
-    sp = sub.add_parser("score", help="score a video offline against a routine")
+    sp = with_config(sub.add_parser("score", help="score a video offline against a routine"))
     sp.add_argument("--routine", required=True, help="routine name or file")
     sp.add_argument("--video", required=True, help="the participant's video file")
     sp.add_argument("--lag", type=seconds_or_more, default=0.0, help="delay the participant by this many seconds")

@@ -1,8 +1,12 @@
-"""`silvergym score --routine R --video V [--lag S] [--naive] [--json]`: an offline session.
+"""`silvergym score --routine R --video V [--lag S] [--naive] [--json] [--set scoring.mode=group]`: an offline session.
 
 The video is the participant. `--lag S` makes them start S seconds late (they stand as in the
 first frame meanwhile), to try the lag-tolerant alignment; `--naive` compares at the same
 timestamp, like the first prototype. With --json the last line is the session summary.
+
+Group mode (scoring.mode = "group"): every person in the video is scored on their own
+(models/group.py); the output is one line per person, left to right by spot (with --json one JSON
+object each, with `spot`, `name`, `reps`, `score` and the rest of their summary).
 """
 from __future__ import annotations
 
@@ -19,11 +23,16 @@ def run(args) -> int:
     from common.media import InputError
     from models.catalog import ModelError
 
+    from common import config as configuration
+
     try:
+        cfg = configuration.load(args.config, args.overrides)
         routine = routines.load(args.routine)
+        if cfg.scoring.mode == "group":
+            return run_group(args, routine, cfg)
         poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
         size = video_size(args.video)
-    except (routines.RoutineError, InputError, ModelError) as exc:
+    except (configuration.ConfigError, routines.RoutineError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     scorer = SessionScorer(routine, naive=args.naive)
@@ -45,4 +54,34 @@ def run(args) -> int:
     summary["alerts"] = alerts
     print(json.dumps(summary, ensure_ascii=False) if args.json else
           f"score {summary['score']:.1f}/100, {summary['reps']} reps, {summary['frames_scored']}/{summary['frames']} frames")
+    return 0
+
+
+def run_group(args, routine, cfg) -> int:
+    """Every person in the video, each scored on their own; one line per person by spot."""
+    from common.coach.keypoints import to_common, to_common_world
+    from common.coach.spots import spot_name
+    from common.media import read_frames
+    from models import catalog
+    from models.group import GroupEstimator
+
+    group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
+    scorers: dict[int, SessionScorer] = {}
+    spots: dict[int, int | None] = {}
+    for _, t, bgr in read_frames(args.video):
+        size = bgr.shape[1], bgr.shape[0]
+        for person in group.estimate(bgr, t):
+            world = to_common_world(group.layout, person.world) if person.world is not None else None
+            scorer = scorers.setdefault(person.track, SessionScorer(routine, naive=args.naive))
+            scorer.update(t, to_common(group.layout, person.keypoints), world, size)
+            spots[person.track] = person.spot
+    for track in sorted((k for k, spot in spots.items() if spot is not None), key=lambda k: spots[k]):
+        spot = spots[track]
+        name = cfg.scoring.roster.get(spot) or spot_name(spot)
+        summary = {"spot": spot, "name": name, **scorers[track].summary()}
+        print(json.dumps(summary, ensure_ascii=False) if args.json else
+              f"{name}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
+              f"{summary['frames_scored']}/{summary['frames']} frames")
+    if not any(spot is not None for spot in spots.values()):
+        print("nobody was found in the video", file=sys.stderr)
     return 0

@@ -1,0 +1,204 @@
+"""Group mode: every person in view, each followed in their own region, each keeping their spot.
+
+How MediaPipe's PoseLandmarker follows several people (num_poses): the detector when someone is
+new or lost, then each person's landmarks from their own tracked region. The same here, with one
+pose model per person sharing the interpreters: BlazePose (models/blazepose.py) or MoveNet, which
+then runs once per person's region (the Coral's model). New people are looked for with
+BlazePose's detector over square tiles of the picture (a whole wide picture letterboxed into the
+detector's 224 pixels leaves a class of seniors too small to find: on three real clips side by
+side it found one of three, the tiles find all three); the detector runs when someone was lost on
+this frame, when fewer people than expected are followed, and at most every `detect_every_s` to
+catch a late joiner.
+
+What is not followed: the landmark model must confirm a body (its pose flag, or MoveNet's torso),
+and the body must stand at least MIN_HEIGHT_SHARE as tall as the tallest person followed. A coat
+on a chair has no body the landmark model confirms; a person on a TV screen or a poster behind the
+class is smaller than the people in front of the camera (tests/test_group.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.coach.spots import SpotBook
+from models import catalog, runtime
+from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
+from models.imageops import Roi, input_to_image
+from models.movenet import MoveNet
+
+log = logging.getLogger("inference")
+
+MIN_HEIGHT_SHARE = 0.6  # a body shorter than this share of the tallest followed is not a participant
+MIN_SCORE = 0.3  # keypoints above this count toward a body's height
+DETECTOR_MODEL = "blazepose-full"  # whose detector finds the people in group mode, whatever the pose model
+
+
+@dataclass
+class Person:
+    track: int  # this reading's follower, for the whole time it is followed
+    spot: int | None  # its place in the class; None while not yet confirmed as a participant
+    keypoints: np.ndarray  # (N, 3) x, y, score in image pixels, the model's native layout
+    world: np.ndarray | None  # (N, 3) world landmarks in metres (BlazePose), else None
+
+
+@dataclass
+class Member:
+    model: object  # its own BlazePose or MoveNet, sharing the interpreters
+    since: float  # when it was first read
+    tallest: float = 0.0  # its tallest body so far, pixels
+    spot: int | None = None
+
+
+def body_height(keypoints: np.ndarray) -> float:
+    seen = keypoints[keypoints[:, 2] >= MIN_SCORE]
+    return float(np.ptp(seen[:, 1])) if len(seen) >= 2 else 0.0
+
+
+def mid_x(keypoints: np.ndarray) -> float:
+    seen = keypoints[keypoints[:, 2] >= MIN_SCORE]
+    return float(np.median(seen[:, 0])) if len(seen) else float(keypoints[:, 0].mean())
+
+
+def tiles(width: int, height: int) -> list[Roi]:
+    """Where the detector looks: the whole picture when it is about square, else squares of the
+    picture's height stepping half a square across it."""
+    if width <= 1.2 * height:
+        return [Roi.letterbox(width, height)]
+    out, x = [], 0.0
+    while True:
+        cx = min(x + height / 2, width - height / 2)
+        out.append(Roi(cx, height / 2, float(height), float(height)))
+        if cx >= width - height / 2:
+            return out
+        x += height / 2
+
+
+class GroupEstimator:
+    """`estimate(bgr, t)` -> [Person] by track; `detector_runs` counts the detector's passes.
+
+    A reading the detector finds is a candidate for `probation_s`: followed and read, but with no
+    spot. Then it becomes a participant if its tallest body so far stands MIN_HEIGHT_SHARE as tall
+    as anyone's, or is dropped. The candidates confirmed together (the class as it starts) take
+    their spots left to right; a first reading on a detector's rough region can be short, so the
+    height is judged over the probation, not on the first frame."""
+
+    def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
+                 detect_every_s: float = 1.0, probation_s: float = 0.5):
+        spec = catalog.spec(model)
+        if spec.runtime == "edgetpu":
+            # The Edge TPU's isolation and fallback (models/estimator.py) serve one person today.
+            log.warning("group mode runs %s on the CPU: the Edge TPU serves one person at a time for now",
+                        spec.cpu_fallback)
+            spec = catalog.spec(spec.cpu_fallback)
+        self.name, self.layout, self.backend = spec.name, spec.layout, "cpu"
+        self.max_people, self.detect_every_s, self.probation_s = max_people, detect_every_s, probation_s
+        det_files = catalog.paths(DETECTOR_MODEL, cache)
+        detector = runtime.cpu_interpreter(str(det_files["detector"]), threads)
+        landmarker = runtime.cpu_interpreter(str(det_files["landmarks"]), threads)
+        self.finder = BlazePose(detector, landmarker, search=False)  # its detector finds newcomers
+        if spec.family == "blazepose":
+            self._model = lambda: BlazePose(detector, landmarker, spec.name, "cpu", search=False)
+        elif spec.family == "movenet":
+            interpreter = runtime.cpu_interpreter(str(catalog.paths(spec.name, cache)["model"]), threads)
+            self._model = lambda: MoveNet(interpreter, spec.name, "cpu", search=False)
+        else:
+            raise catalog.ModelError(f"model family {spec.family!r} has no group pipeline")
+        self.detector_runs = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.members: dict[int, Member] = {}  # track -> member
+        self.spots = SpotBook(self.max_people)
+        self._next_track = 1
+        self._last_detect_t: float | None = None
+
+    def _find(self, bgr: np.ndarray) -> list[Roi]:
+        """Regions (MediaPipe's alignment regions, upright) of the people the detector finds."""
+        self.detector_runs += 1
+        height, width = bgr.shape[:2]
+        found: list[Detection] = []
+        for tile in tiles(width, height):
+            dets, region = self.finder.detect(bgr, tile)
+            for d in dets:
+                kps = input_to_image(d.keypoints * DET_SIZE, region, DET_SIZE, DET_SIZE)
+                box = input_to_image(d.box.reshape(2, 2) * DET_SIZE, region, DET_SIZE, DET_SIZE).reshape(-1)
+                found.append(Detection(d.score, box / max(width, height), kps))
+        rois = []
+        for d in weighted_nms(found):  # one person seen in two overlapping tiles is one person
+            roi = alignment_roi(d.keypoints[0], d.keypoints[1])
+            rois.append(upright(roi) if abs(roi.rotation) > UPSIDE_DOWN else roi)
+        return rois
+
+    def _start(self, bgr: np.ndarray, t: float, roi: Roi):
+        model = self._model()
+        model.follow(roi if isinstance(model, BlazePose) else Roi(roi.cx, roi.cy, roi.w, roi.w))
+        kps = model.estimate(bgr, t)
+        return (model, kps) if len(kps) else None
+
+    def estimate(self, bgr: np.ndarray, t: float) -> list[Person]:
+        readings: dict[int, np.ndarray] = {}
+        lost = False
+        for track, member in list(self.members.items()):
+            kps = member.model.estimate(bgr, t)
+            if not len(kps):
+                self._drop(track)
+                lost = True
+                continue
+            readings[track] = kps
+            member.tallest = max(member.tallest, body_height(kps))
+            if member.spot is not None:
+                self.spots.move(member.spot, mid_x(kps))
+        due = self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
+        if len(self.members) < self.max_people and (lost or due):
+            self._last_detect_t = t
+            for roi in self._find(bgr):
+                if len(self.members) >= self.max_people or _inside((roi.cx, roi.cy), readings.values()):
+                    continue  # someone followed already (a detection's mid-hip on their body)
+                started = self._start(bgr, t, roi)
+                if started is None or _inside(_centre(started[1]), readings.values()):
+                    continue  # nobody the landmark model confirms, or a second reading of someone followed
+                track, self._next_track = self._next_track, self._next_track + 1
+                self.members[track] = Member(started[0], t, body_height(started[1]))
+                readings[track] = started[1]
+        self._confirm(t, readings)
+        return [Person(track, self.members[track].spot, kps, getattr(self.members[track].model, "last_world", None))
+                for track, kps in readings.items()]
+
+    def _confirm(self, t: float, readings: dict[int, np.ndarray]) -> None:
+        tallest = max((m.tallest for m in self.members.values()), default=0.0)
+        due = [k for k, m in self.members.items() if m.spot is None and t - m.since >= self.probation_s]
+        keep = []
+        for track in due:
+            if self.members[track].tallest >= MIN_HEIGHT_SHARE * tallest:
+                keep.append(track)
+            else:  # smaller than life: a picture, a screen, someone far behind the class
+                self._drop(track)
+                readings.pop(track, None)
+        for track, spot in zip(keep, self.spots.claim([(mid_x(readings[k]), self.members[k].tallest) for k in keep])):
+            if spot is None:
+                self._drop(track)
+                readings.pop(track, None)
+            else:
+                self.members[track].spot = spot
+
+    def _drop(self, track: int) -> None:
+        member = self.members.pop(track)
+        if member.spot is not None:
+            self.spots.leave(member.spot)
+
+
+def _centre(kps: np.ndarray) -> tuple[float, float]:
+    seen = kps[kps[:, 2] >= MIN_SCORE, :2]
+    return tuple(np.median(seen, axis=0)) if len(seen) else tuple(kps[0, :2])
+
+
+def _inside(point, bodies) -> bool:
+    """Whether `point` lies within the box of any of these bodies' seen keypoints."""
+    x, y = point
+    for kps in bodies:
+        seen = kps[kps[:, 2] >= MIN_SCORE, :2]
+        if len(seen) and seen[:, 0].min() <= x <= seen[:, 0].max() and seen[:, 1].min() <= y <= seen[:, 1].max():
+            return True
+    return False
