@@ -1,4 +1,7 @@
-"""Inference service: newest Frame → pose model → publish Pose (lossless to scoring)."""
+"""Inference service: newest Frame → pose model → publish Pose (lossless to scoring).
+
+Group mode (scoring.mode = "group"): every person in view (models/group.py), one Pose per person
+with their spot, or one empty Pose (spot 0) when nobody is followed."""
 from __future__ import annotations
 
 import time
@@ -10,6 +13,7 @@ from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from models import catalog
 from models.estimator import Estimator, TpuRequired
+from models.group import GroupEstimator
 
 EXIT_TPU_REQUIRED = 3
 
@@ -26,6 +30,8 @@ def main(ctx: ServiceContext) -> int:
     try:
         # An Edge TPU model's threads are its CPU fallback's.
         threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
+        if ctx.config.scoring.mode == "group":
+            return run_group(ctx, GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people))
         estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu,
                               tpu_library=cfg.edgetpu_library)
     except TpuRequired as exc:
@@ -62,6 +68,41 @@ def main(ctx: ServiceContext) -> int:
             health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
                                  backend=estimator.backend,
                                  detail={"model": estimator.name, "tpu_problem": estimator.tpu_problem})
+        return 0
+    finally:
+        frames.close()
+        pub.close()
+
+
+def run_group(ctx: ServiceContext, group: GroupEstimator) -> int:
+    """The loop of group mode: each frame's people, one Pose each (an empty one for nobody)."""
+    ctx.log.info("group mode: following up to %d people with %s on the CPU", group.max_people, group.name)
+    frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
+    pub = Publisher(ctx.zmq, ctx.endpoint())
+    health = HealthReporter(ctx.name, pub)
+    last_source = ""
+    try:
+        while not ctx.stop.is_set():
+            for frame in frames.receive(timeout_ms=200):
+                if frame.source != last_source:
+                    group.reset()  # new video or camera: do not track across a cut
+                    last_source = frame.source
+                start = time.perf_counter()
+                people = [p for p in group.estimate(frame.pixels, frame.t_capture_ns / 1e9) if p.spot is not None]
+                latency_ms = (time.perf_counter() - start) * 1000.0
+                if not frames.still_holds(frame):
+                    continue
+                for person in people or [None]:
+                    pub.publish(messages.Pose(
+                        seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
+                        width=frame.width, height=frame.height, model=group.name, backend=group.backend,
+                        layout=group.layout, keypoints=rounded(person.keypoints, 2) if person else [],
+                        latency_ms=round(latency_ms, 2), world=rounded(person.world, 4) if person else [],
+                        spot=person.spot if person else 0))
+                health.stats.tick(time.monotonic(), latency_ms)
+            health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
+                                 backend=group.backend, detail={"model": group.name, "people": len(group.members),
+                                                                "detector_runs": group.detector_runs})
         return 0
     finally:
         frames.close()

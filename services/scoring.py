@@ -34,13 +34,18 @@ END_GRACE_S = 2.0
 
 
 class Sessions:
-    """The session state machine: idle -> countdown/running -> idle, with the spool as outbox."""
+    """The session state machine: idle -> countdown/running -> idle, with the spool as outbox.
 
-    def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool):
+    In group mode one of these serves each spot (`spot` >= 1), its participant from the roster
+    (else "spot-<n>"), and `class_clock` gives the routine clock and id its class shares."""
+
+    def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool, spot: int = 0, class_clock=None):
         self.ctx, self.pub, self.spool = ctx, pub, spool
+        self.spot, self.class_clock, self.class_id = spot, class_clock, ""
         cfg = ctx.config.scoring
-        participant = ctx.config.participants.get(cfg.participant)
-        self.participant = cfg.participant
+        key = (cfg.roster.get(spot) or f"spot-{spot}") if spot else cfg.participant
+        participant = ctx.config.participants.get(key)
+        self.participant = key
         self.tolerance_scale = participant.tolerance_scale if participant else 1.0
         self.routine = routines.for_participant(cfg.routine, participant)
         self.session_id = ""
@@ -57,7 +62,7 @@ class Sessions:
         self.paused_at_ns = 0
         self._next_announce = 0.0
         # Beside the spool: a session in progress survives a crash or restart of this service.
-        self.checkpoint_path = Path(str(spool.path) + ".session.json")
+        self.checkpoint_path = Path(str(spool.path) + (f".session-{spot}.json" if spot else ".session.json"))
         self.framing_path = framing_record_path(spool.path)
         self._next_checkpoint = 0.0
 
@@ -68,9 +73,12 @@ class Sessions:
         self.fall = FallDetector()
         self.alerts = []
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
+        if self.class_clock is not None:  # the class's one countdown and routine clock
+            self.routine_start_ns, self.class_id = self.class_clock(now_ns)
         self.started_unix = time.time()
         self.last_seen_ns = now_ns
-        self.ctx.log.info("session %s started: routine %s, participant %s", self.session_id, self.routine.name, self.participant)
+        self.ctx.log.info("session %s started: routine %s, participant %s%s", self.session_id, self.routine.name,
+                          self.participant, f" at spot {self.spot} of class {self.class_id}" if self.spot else "")
         self._publish_session("start", {})
 
     def announce(self, now: float) -> None:
@@ -83,7 +91,7 @@ class Sessions:
                                session_id=self.session_id, event=event, routine=self.routine.name,
                                participant=self.participant, started_unix=self.started_unix,
                                summary=summary, routine_start_ns=self.routine_start_ns,
-                               paused_at_ns=self.paused_at_ns)
+                               paused_at_ns=self.paused_at_ns, spot=self.spot, class_id=self.class_id)
         self.pub.publish(msg)
 
     def _outbox(self, msg_id: str, kind: str, payload: dict) -> None:
@@ -104,6 +112,8 @@ class Sessions:
         summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
         record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
+        if self.spot:  # group mode: the class the session belongs to, and where in it
+            record.update(class_id=self.class_id, spot=self.spot)
         self._outbox(self.session_id, "session", record)
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
@@ -163,17 +173,20 @@ class Sessions:
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
             progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
-            routine_t_s=round(t, 4)))
+            routine_t_s=round(t, 4), spot=self.spot))
 
     def _alert(self, kind: str, pose) -> None:
         alert_id = uuid.uuid4().hex
         detail = "sudden drop of the hips with the trunk horizontal" if kind == "fall" else "lying on the floor for several seconds"
+        if self.spot:  # say where in the room: the carers and staff know the class by its spots
+            detail += f" (spot {self.spot}, {self.participant})"
         record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
                   "kind": kind, "detail": detail, "unix": time.time()}
         self.alerts.append({"kind": kind, "unix": record["unix"]})
         self._outbox(alert_id, "alert", record)
         self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,
-                                        session_id=self.session_id, kind=kind, detail=detail, unix=record["unix"]))
+                                        session_id=self.session_id, kind=kind, detail=detail, unix=record["unix"],
+                                        spot=self.spot))
         self.ctx.log.warning("ALERT %s: %s (participant %s) - check on the person now", kind, detail, self.participant)
 
     def on_control(self, control: messages.Control, now_ns: int) -> None:
@@ -207,7 +220,7 @@ class Sessions:
         state = {"session_id": self.session_id, "routine": self.routine.name, "participant": self.participant,
                  "tolerance_scale": self.tolerance_scale, "started_unix": self.started_unix,
                  "routine_start_ns": self.routine_start_ns, "boot_id": boot_id(), "alerts": self.alerts,
-                 "scorer": self.scorer.checkpoint()}
+                 "scorer": self.scorer.checkpoint(), "class_id": self.class_id}
         tmp = self.checkpoint_path.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps(state))
@@ -229,6 +242,7 @@ class Sessions:
         self.session_id, self.participant, self.routine = state["session_id"], participant, routine
         self.tolerance_scale, self.started_unix = state["tolerance_scale"], state["started_unix"]
         self.routine_start_ns, self.alerts = state["routine_start_ns"], state["alerts"]
+        self.class_id = state.get("class_id", "")
         self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
         self.scorer.restore(state["scorer"])
         self.last_seen_ns = time.monotonic_ns()
@@ -245,6 +259,84 @@ class Sessions:
             self.finish("completed")
         elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
             self.finish("nobody in view")
+
+
+class ClassSessions:
+    """Group mode (scoring.mode = "group"): a Sessions per spot, sharing one countdown and routine
+    clock and one class id; each participant's session goes through the spool and MQTT as in
+    one-person mode. The empty Pose (spot 0: nobody) moves no one's session; each spot's own
+    absence ends it by ABANDON_S like a participant alone."""
+
+    def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool):
+        self.ctx, self.pub, self.spool = ctx, pub, spool
+        self.members: dict[int, Sessions] = {}
+        self.class_id = ""
+        self.routine_start_ns = 0
+        self.routine_end_ns = 0
+        self._routine = routines.load(ctx.config.scoring.routine)
+
+    @property
+    def session_id(self) -> str:
+        return self.class_id if any(m.session_id for m in self.members.values()) else ""
+
+    def class_clock(self, now_ns: int) -> tuple[int, str]:
+        """The running class's routine start and id; a new class when none runs."""
+        if not self.class_id or now_ns >= self.routine_end_ns:
+            self.class_id = uuid.uuid4().hex
+            self.routine_start_ns = now_ns + int(self.ctx.config.scoring.start_delay_s * 1e9)
+            self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+            self.ctx.log.info("class %s started", self.class_id)
+        return self.routine_start_ns, self.class_id
+
+    def member(self, spot: int) -> Sessions:
+        if spot not in self.members:
+            self.members[spot] = Sessions(self.ctx, self.pub, self.spool, spot, self.class_clock)
+        return self.members[spot]
+
+    def on_pose(self, pose: messages.Pose) -> None:
+        if pose.spot:
+            self.member(pose.spot).on_pose(pose)
+        else:  # nobody in view: every session still sees time pass
+            for m in self.members.values():
+                m.last_pose_ns = time.monotonic_ns()
+
+    def on_control(self, control: messages.Control, now_ns: int) -> None:
+        if control.command == "participant":
+            return  # in a class the roster names the spots
+        if control.command == "start" and not self.session_id:
+            self.class_id = ""  # a new class; its members join as they are seen
+            return
+        for m in self.members.values():
+            m.on_control(control, now_ns)
+        if control.command == "resume" and self.members:  # the class clock stood still with them
+            self.routine_start_ns = max(m.routine_start_ns for m in self.members.values())
+            self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+
+    def resume(self) -> None:
+        for path in sorted(self.spool.path.parent.glob(self.spool.path.name + ".session-*.json")):
+            spot = path.name.rsplit("-", 1)[-1].removesuffix(".json")
+            if spot.isdigit():
+                m = self.member(int(spot))
+                m.resume()
+                if m.session_id and m.class_id:
+                    self.class_id, self.routine_start_ns = m.class_id, m.routine_start_ns
+                    self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+
+    def tick(self, now_ns: int) -> None:
+        for m in self.members.values():
+            m.tick(now_ns)
+
+    def flush_outbox(self) -> None:
+        for m in self.members.values():
+            m.flush_outbox()
+
+    def save_checkpoint(self, now: float) -> None:
+        for m in self.members.values():
+            m.save_checkpoint(now)
+
+    def announce(self, now: float) -> None:
+        for m in self.members.values():
+            m.announce(now)
 
 
 def boot_id() -> str:
@@ -266,7 +358,7 @@ def main(ctx: ServiceContext) -> int:
         pub = Publisher(ctx.zmq, ctx.endpoint())
         health = HealthReporter(ctx.name, pub)
         try:
-            sessions = Sessions(ctx, pub, spool)
+            sessions = ClassSessions(ctx, pub, spool) if ctx.config.scoring.mode == "group" else Sessions(ctx, pub, spool)
         except routines.RoutineError as exc:
             ctx.log.error("%s", exc)
             return 2

@@ -187,3 +187,54 @@ def test_a_person_who_leaves_and_comes_back_takes_their_spot_again_and_a_late_jo
 def test_a_spot_is_named_by_the_roster_or_by_its_number():
     assert spot_name(2, {2: "김영희"}) == "김영희"
     assert spot_name(3, {2: "김영희"}) == "3번" and spot_name(3, locale="en") == "No. 3"
+
+
+# -- real processes: a class of three through the spool, the uplink (killed) and Mosquitto ----------
+
+def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_kill(tmp_path):
+    """`silvergym run` in group mode on the class clip (looped) with a 10 s squat: three sessions,
+    one per spot, sharing a class id, each at the broker exactly once although the uplink was
+    killed with SIGKILL during the class."""
+    import os
+    import re
+    import signal
+
+    from common.mosquitto import LocalBroker, mosquitto_binary
+    from tests.conftest import wait_for
+    from tests.graph import graph_config, short_routine
+    from tests.test_uplink import Listener
+
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    group_model("blazepose-full")
+    video = write_video(canvas(), tmp_path / "class.avi")
+    routine = short_routine(tmp_path, 10, base="squat")
+    broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
+    listener = Listener(broker.port)
+    cfg = tmp_path / "silvergym.toml"
+    text = graph_config(tmp_path, video, model="blazepose-full", routine=str(routine))
+    text = re.sub(r"port = \d+", f"port = {broker.port}", text)
+    cfg.write_text(text.replace("[scoring]\n", "[scoring]\nmode = \"group\"\n"))
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        sup = subprocess.Popen([sys.executable, "-m", "common.cli", "run", "--config", str(cfg)], stdout=out,
+                               stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_for(lambda: len(re.findall(r"session \w+ started: .* at spot", log.read_text())) >= 3, 90,
+                 what="three sessions of one class")
+        uplink = {m[0]: int(m[1]) for m in re.findall(r"started (\w+) \(pid (\d+)\)", log.read_text())}["uplink"]
+        os.kill(uplink, signal.SIGKILL)
+        wait_for(lambda: len(re.findall(r"session \w+ ended \(completed\)", log.read_text())) >= 3, 90,
+                 what="the three sessions completed")
+        wait_for(lambda: len(listener.of("/session")) >= 3, 60, what="three summaries at the broker")
+        delivered = listener.of("/session")
+        print("\n" + "\n".join(f"spot {m['spot']} {m['participant']}: {m['summary']['reps']} reps, score "
+                               f"{m['summary']['score']}, class {m['class_id'][:8]}" for m in delivered))
+        assert sorted(m["spot"] for m in delivered) == [1, 2, 3]
+        assert len({m["session_id"] for m in delivered}) == 3 and len({m["class_id"] for m in delivered}) == 1
+        assert "Traceback" not in log.read_text()
+    finally:
+        sup.send_signal(signal.SIGTERM)
+        sup.wait(timeout=20)
+        listener.close()
+        broker.stop()

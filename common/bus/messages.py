@@ -71,6 +71,9 @@ class Pose:
     # Added in schema 1 (add-only): the model's world landmarks [[x, y, z], ...] in metres,
     # hip-centred, native order; [] for models without them (MoveNet). Angles come from these.
     world: list = field(default_factory=list)
+    # Added (add-only): group mode's spot of this person (1 = leftmost as the class started); 0 in
+    # one-person mode, and for the empty Pose that says nobody is in view.
+    spot: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Score:
     # Added (add-only): seconds since the routine started when this frame was captured (negative
     # in the countdown); the second of the accuracy strip this verdict falls in.
     routine_t_s: float = 0.0
+    spot: int = 0  # added: group mode's spot this verdict is for (0 in one-person mode)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,10 @@ class Session:
     # Added (add-only): monotonic time the session was paused; 0 while it runs. The routine clock
     # (and the instructor's video) stands at paused_at_ns - routine_start_ns until it resumes.
     paused_at_ns: int = 0
+    # Added (add-only), group mode: the participant's spot (0 in one-person mode) and the id shared
+    # by the sessions of one class ("" in one-person mode).
+    spot: int = 0
+    class_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,7 @@ class Alert:
     kind: str  # "fall"
     detail: str
     unix: float
+    spot: int = 0  # added: group mode's spot of the person who fell (0 in one-person mode)
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,8 @@ class Delivery:
 
 # stored / duplicate: the collector has it; rejected: it never will; notified: a carer was told.
 DELIVERY_RESULTS = ("stored", "duplicate", "rejected", "notified")
+
+MAX_SPOT = 64  # group mode's spots: far more than a TV's class
 
 MESSAGE_TYPES: dict[str, type] = {t.TOPIC: t for t in (Frame, Pose, Score, Session, Alert, Health, Control, Delivery)}
 
@@ -341,6 +352,8 @@ def _bounded(value, depth: int = 0) -> bool:
 def _check_values(topic: str, msg) -> None:
     """What consumers index into or compute with must have the right shape: a message that
     decodes but would break a consumer is malformed too."""
+    if not 0 <= getattr(msg, "spot", 0) <= MAX_SPOT:
+        raise MalformedMessage(f"{topic}: spot must be 0-{MAX_SPOT}")
     if topic == "pose":
         if msg.layout not in LAYOUTS:
             raise MalformedMessage(f"pose: unknown layout {msg.layout!r}")
