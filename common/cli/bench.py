@@ -286,7 +286,9 @@ def wake_floor(seconds: float = 5.0, rate_hz: float = 30.0) -> dict:
             cpu = time.thread_time() - cpu0
         finally:
             stop.set()
-            sender.join(timeout=2)
+            # Until the sender has stopped: closing its socket while it publishes, from this thread,
+            # is what a ZeroMQ socket must never see (a join that gave up after 2 s allowed it).
+            sender.join()
             sub.close()
             pub.close()
             pub_ctx.destroy(linger=0)
