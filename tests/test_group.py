@@ -238,3 +238,41 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
         sup.wait(timeout=20)
         listener.close()
         broker.stop()
+
+
+# -- the TV for a class -----------------------------------------------------------------------------
+
+def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.samples import state_for
+    from services.renderer.screen import class_guidance
+
+    s = state_for("start", "ko", 0.0)
+    s.people, s.people_scores = {}, {}
+
+    def pose(frame_id, spot):
+        return messages.Pose(seq=frame_id * 10 + spot, t_capture_ns=0, frame_id=frame_id, width=640, height=480,
+                             model="m", backend="cpu", layout="coco17", keypoints=[[1.0, 1.0, 0.9]] * 17 if spot else [],
+                             spot=spot)
+
+    def score(spot, guidance):
+        return messages.Score(seq=spot, t_capture_ns=0, frame_id=1, session_id=f"s{spot}", routine="squat",
+                              joint_status={}, joint_error_deg={}, verdict="near", reps=0, score=0.0, progress=0.0,
+                              guidance=guidance, spot=spot)
+
+    for spot in (1, 2, 3):
+        absorb(s, pose(1, spot), 0.0)
+    assert sorted(s.people) == [1, 2, 3]
+    absorb(s, pose(2, 2), 0.1)  # the next frame has only spot 2 so far
+    assert sorted(s.people) == [2]
+    for spot in (1, 3):
+        absorb(s, pose(2, spot), 0.1)
+    for spot, cue in ((1, "knee.more"), (2, "knee.more"), (3, "left_shoulder.more")):
+        absorb(s, score(spot, cue), 0.1)
+    assert class_guidance(s) == "knee.more"  # what most need; said to all, naming no one
+    absorb(s, score(1, ""), 0.2)
+    absorb(s, score(2, ""), 0.2)
+    assert class_guidance(s) == ""  # most are doing well: no correction for the room
+    absorb(s, pose(3, 0), 0.3)  # nobody in view
+    assert s.people == {}

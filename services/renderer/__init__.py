@@ -145,10 +145,19 @@ def absorb(state, msg, now: float) -> None:
         if msg.keypoints:
             state.person_at = now
         state.backend = msg.backend
+        if msg.spot or state.people:  # group mode: every person of the newest frame
+            if msg.frame_id != state.people_frame:
+                state.people, state.people_frame = {}, msg.frame_id
+            if msg.spot:
+                state.people[msg.spot] = msg
     elif msg.TOPIC == "score":
         state.score = msg
-        if msg.session_id:  # scores can come before a late joiner hears the session start
+        if msg.spot:
+            state.people_scores[msg.spot] = msg
+        elif msg.session_id:  # scores can come before a late joiner hears the session start
             strip_of(state, msg.session_id).add(msg.routine_t_s, msg.verdict)
+    elif msg.TOPIC == "session" and msg.spot:
+        absorb_class_session(state, msg, now)
     elif msg.TOPIC == "session":
         if msg.event == "start" and (state.session is None or state.session.session_id != msg.session_id):
             state.score = None  # a new session: forget the last one's numbers
@@ -173,6 +182,20 @@ def absorb(state, msg, now: float) -> None:
             state.fps = msg.fps
             state.backend = msg.backend or state.backend
             state.cpu_fallback = bool(msg.detail.get("tpu_problem"))
+
+
+def absorb_class_session(state, msg, now: float) -> None:
+    """A class member's session: their name as it starts, their result as it ends (the summary
+    screen shows the class's results side by side once they are in)."""
+    state.people_names[msg.spot] = msg.participant
+    if msg.event == "start":
+        if state.session is None or state.session.class_id != msg.class_id:
+            state.people_results, state.people_scores = {}, {}  # a new class
+        state.session, state.session_at = msg, now
+        state.paused = bool(msg.paused_at_ns)
+    else:
+        state.people_results[msg.spot] = msg.summary
+        state.session, state.session_at = msg, now
 
 
 def show_participants_routine(state, ctx) -> None:

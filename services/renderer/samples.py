@@ -26,6 +26,41 @@ def participant(angles: dict) -> tuple[np.ndarray, list]:
     return img, kps
 
 
+def a_class(count: int) -> tuple[np.ndarray, list[list]]:
+    """A drawn picture of `count` people side by side and each one's COCO-17 keypoints."""
+    import cv2
+
+    img = np.full((H, W, 3), (200, 210, 215), dtype=np.uint8)
+    people = []
+    for k in range(count):
+        angles = {"left_shoulder": 40 + 50 * k, "right_shoulder": 150 - 30 * k}
+        xyz = pose3d(angles, center_x=W * (k + 0.5) / count, floor_y=H * 0.95)
+        kps = [[float(x), float(y), 0.9] for x, y, _ in xyz[: len(COCO17)]]
+        for x, y, _ in kps:
+            cv2.circle(img, (int(x), int(y)), 7, (90, 70, 60), -1)
+        people.append(kps)
+    return img, people
+
+
+def class_state(s, count: int, now: float) -> None:
+    """`s` showing a class of `count` in the middle of the routine (spot 2 named by the roster)."""
+    img, people = a_class(count)
+    s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
+    statuses = ("correct", "near", "wrong", "correct")
+    s.people_frame = 1
+    for k, kps in enumerate(people, start=1):
+        s.people[k] = messages.Pose(seq=k, t_capture_ns=0, frame_id=1, width=W, height=H, model="blazepose-full",
+                                    backend="cpu", layout="coco17", keypoints=kps, spot=k)
+        s.people_scores[k] = messages.Score(
+            seq=k, t_capture_ns=int(now * 1e9), frame_id=1, session_id=f"s{k}", routine=s.routine.name,
+            joint_status={"left_shoulder": statuses[k - 1], "right_shoulder": "correct"}, joint_error_deg={},
+            verdict=statuses[k - 1], reps=2 + k, score=60.0 + 7 * k, progress=0.4,
+            guidance="left_shoulder.more" if k != 1 else "", phase="up", routine_t_s=17.3, spot=k)
+        s.people_names[k] = "kim" if k == 2 else f"spot-{k}"
+    s.participant_names = {"kim": "김영희"}
+    s.pose, s.score = s.people[count], s.people_scores[count]
+
+
 # A session's seconds as the strip shows them (c correct, n near, w wrong, - unscored).
 SAMPLE_TIMELINE = "ccnccccwwnccccc--cnccccccwwwnccccccccnccc"
 
@@ -101,6 +136,13 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "frame.step_back",
                                     "joint_status": {"left_knee": "none", "right_knee": "none", "left_hip": "correct",
                                                      "right_hip": "correct", "trunk_lean": "near"}})
+    elif screen.startswith("exercise_class_"):
+        class_state(s, int(screen.rsplit("_", 1)[1]), now)
+    elif screen == "summary_class":
+        class_state(s, 4, now)
+        s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine=routine.name,
+                                     participant="spot-4", started_unix=0.0, spot=4, class_id="c")
+        s.people_results = {k: {"score": sc.score, "reps": sc.reps} for k, sc in s.people_scores.items()}
     if screen == "start":
         s.session = s.score = None
         s.pose = None
@@ -136,11 +178,13 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     return s
 
 
-SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly", "looking",
-           "camera_starting", "camera_lost", "summary", "summary_partly", "alert", "alert_carer_told")
+SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly",
+           "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
+           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
-# a person the camera sees only in part, and the summary saying so; the alert once the central side
-# said a carer was told).
+# a person the camera sees only in part, and the summary saying so; a class of 2, 3 or 4 and its
+# results; the alert once the central side said a carer was told).
 SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_partly": "exercise",
-         "summary_partly": "summary", "alert_carer_told": "alert"}
+         "exercise_class_2": "exercise", "exercise_class_3": "exercise", "exercise_class_4": "exercise",
+         "summary_partly": "summary", "summary_class": "summary", "alert_carer_told": "alert"}

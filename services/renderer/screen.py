@@ -13,6 +13,7 @@ import pygame
 from common.bus import messages
 from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
+from common.coach.spots import spot_name
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
 from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
@@ -85,6 +86,12 @@ class ScreenState:
     instructor_skeleton: bool = False  # draw the instructor's skeleton over their video
     timeline: VerdictTimeline = field(default_factory=VerdictTimeline)  # this session's strip, from every Score
     timeline_session: str = ""  # the session the strip is of
+    # Group mode (a class): the newest frame's Pose, latest Score, name and final summary per spot.
+    people: dict = field(default_factory=dict)
+    people_frame: int = -1
+    people_scores: dict = field(default_factory=dict)
+    people_names: dict = field(default_factory=dict)
+    people_results: dict = field(default_factory=dict)
 
     def t(self, key: str) -> str:
         return self.texts.get(key, key)
@@ -118,6 +125,7 @@ def content_key(s: ScreenState, now: float) -> tuple:
     can skip the draw (and the display flip) when nothing changed."""
     screen = which_screen(s, now)
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
+    seqs += tuple(sorted((k, m.seq) for k, m in {**s.people, **{-k: v for k, v in s.people_scores.items()}}.items()))
     moving = routine_time(s, now) if screen in MOVING_SCREENS else None
     return (screen, seqs, moving, s.camera_state, s.backend, s.cpu_fallback, round(s.fps), s.paused, s.participant,
             s.alert_delivery)
@@ -271,7 +279,7 @@ def camera_covers(s: ScreenState, box: pygame.Rect) -> pygame.Rect | None:
     return picture_rect(s.frame.pixels.shape[1], s.frame.pixels.shape[0], box)
 
 
-def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
+def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None) -> None:
     """The participant's picture, mirrored as people expect, with the coloured skeleton, over the
     panel the screen's still layer drew."""
     if s.frame is None or s.frame.pixels is None:
@@ -280,19 +288,61 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int) -> None:
     scale, ox, oy = fit(fw, fh, box)
     picture = _picture.surface(s.frame.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
-    if s.pose is not None and s.pose.keypoints:
-        # Points out of the picture are not drawn; a joint not seen is grey (joint_colors).
-        common = flip_x(in_view(to_common(s.pose.layout, s.pose.keypoints), s.pose.width, s.pose.height)[0],
-                        s.pose.width)
-        sx, sy = scale * fw / max(s.pose.width, 1), scale * fh / max(s.pose.height, 1)
-        points, limbs = joint_colors(s.score)
-        clip = surface.get_clip()
-        surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
-        try:
+    people = [(s.people[k], s.people_scores.get(k)) for k in sorted(s.people)] if s.people else \
+        [(s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
+    heads = []
+    clip = surface.get_clip()
+    surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
+    try:
+        for pose, score in people:
+            # Points out of the picture are not drawn; a joint not seen is grey (joint_colors).
+            common = flip_x(in_view(to_common(pose.layout, pose.keypoints), pose.width, pose.height)[0], pose.width)
+            sx, sy = scale * fw / max(pose.width, 1), scale * fh / max(pose.height, 1)
+            points, limbs = joint_colors(score)
             draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
-        finally:
-            surface.set_clip(clip)
+            seen = common[common[:, 2] >= 0.3]
+            if pose.spot and len(seen):
+                heads.append((pose.spot, ox + float(np.median(seen[:, 0])) * sx, oy + float(seen[:, 1].min()) * sy))
+    finally:
+        surface.set_clip(clip)
+    if heads and fonts is not None:
+        draw_name_tags(surface, fonts, s, heads, picture_rect(fw, fh, box))
 
+
+def spot_label(s: ScreenState, spot: int) -> str:
+    """A class member's name on the TV: the participant's name, else the spot's ("1번")."""
+    key = s.people_names.get(spot, "")
+    if key and not key.startswith("spot-"):
+        return s.participant_names.get(key, key)
+    return spot_name(spot, locale=s.texts.get("_locale", "ko"))
+
+
+def draw_name_tags(surface, fonts, s: ScreenState, heads: list, picture: pygame.Rect) -> None:
+    """Each person's name and repetitions over their head, in rows that start just above the
+    highest head: a tag goes over its person where the row is free, else as near right of the
+    one before as fits, else onto the next row; none leaves the picture or covers another."""
+    pad = max(2, fonts.px(BODY) // 8)
+    tags = []
+    for spot, x, top in sorted(heads, key=lambda hd: hd[1]):
+        score = s.people_scores.get(spot)
+        words = f"{spot_label(s, spot)} · {score.reps if score else 0}{s.t('exercise.reps_unit')}"
+        tag_w, tag_h = (v + 2 * pad for v in fonts.get(BODY).size(words))
+        tags.append((words, x, tag_w, tag_h))
+    tag_h = max(t[3] for t in tags)
+    y0 = min(max(picture.y, min(top for _, _, top in heads) - tag_h * 1.2), picture.bottom - tag_h)
+    rows: list[float] = []  # each row's right edge so far
+    for words, x, tag_w, _ in tags:
+        wanted = min(max(picture.x, x - tag_w / 2), picture.right - tag_w)
+        row = 0
+        while True:
+            if row == len(rows):
+                rows.append(picture.x)
+            left = max(wanted, rows[row])
+            if left + tag_w <= picture.right:
+                break
+            row += 1
+        y = min(y0 + row * tag_h, picture.bottom - tag_h)
+        rows[row] = text(surface, fonts, words, BODY, (round(left), round(y)), TEXT, backing=PANEL).right + pad
 
 def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
     """The recorded instructor keypoints (routine built from a video) nearest before t, in
@@ -435,8 +485,9 @@ def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     title = routine_title(s)
     text(surface, fonts, title, CUE, (m, h * 0.015))
     if s.score is not None:
-        text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", CUE, (w * 0.76, h * 0.015), anchor="topright")
-        text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", CUE, (w - m, h * 0.015), anchor="topright")
+        if not s.people_scores:  # a class's numbers are on each person's tag
+            text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", CUE, (w * 0.76, h * 0.015), anchor="topright")
+            text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", CUE, (w - m, h * 0.015), anchor="topright")
         bar = pygame.Rect(m, round(h * 0.125), w - 2 * m, max(4, round(h * 0.012)))
         pygame.draw.rect(surface, PANEL, bar, border_radius=8)
         done = bar.copy()
@@ -644,7 +695,8 @@ def camera_content(s: ScreenState) -> tuple:
     frame = (s.frame.seq, s.frame.t_capture_ns) if s.frame is not None else None
     pose = (s.pose.seq, s.pose.t_capture_ns) if s.pose is not None else None
     statuses = tuple(sorted(s.score.joint_status.items())) if s.score is not None else ()
-    return frame, pose, statuses
+    people = tuple((k, p.seq, s.people_scores[k].seq if k in s.people_scores else -1) for k, p in sorted(s.people.items()))
+    return frame, pose, statuses, people
 
 
 def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int) -> Layers:
@@ -667,7 +719,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         draw_footer(surface, fonts, s)
 
     def participant(surface) -> None:
-        draw_camera(surface, s, you, line_w)
+        draw_camera(surface, s, you, line_w, fonts)
         if screen == "countdown":
             y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, you.y + you.h * 0.2,
                           backing=PANEL, centered=True)
@@ -679,9 +731,10 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
 
     remaining = max(0, math.ceil(-t)) if screen == "countdown" else 0
     cue = ""
+    guidance = class_guidance(s) if s.people_scores else (s.score.guidance if s.score else "")
     if screen == "exercise":
-        cue = s.t(s.score.guidance) if s.score and s.score.guidance else s.t("exercise.good")
-    cue_color = HIGHLIGHT if s.score and s.score.guidance else STATUS_COLORS["correct"]
+        cue = s.t(guidance) if guidance else s.t("exercise.good")
+    cue_color = HIGHLIGHT if guidance else STATUS_COLORS["correct"]
     seconds, codes = routine_seconds(s.routine), s.timeline.codes()
     # The top bar as drawn: a Score that moves none of its numbers repaints nothing.
     numbers = (s.score.reps, f"{s.score.score:.0f}", int((w - 2 * round(h * MARGIN)) * max(0.0, min(1.0, s.score.progress)))) \
@@ -704,6 +757,16 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     })
 
 
+def class_guidance(s: ScreenState) -> str:
+    """The one cue for a class: the correction most of the people in view need now (said to
+    everyone, naming no one); "" when most need none."""
+    cues = [sc.guidance for spot, sc in s.people_scores.items() if spot in s.people]
+    needed = [c for c in cues if c]
+    if not needed or len(needed) * 2 < len(cues):
+        return ""
+    return max(sorted(set(needed)), key=needed.count)
+
+
 def instructor_content(s: ScreenState, t: float) -> tuple:
     """What the instructor's panel shows at routine time t: a frame of their video, or the
     figure posed for t (it stands still before the start and while paused)."""
@@ -712,9 +775,28 @@ def instructor_content(s: ScreenState, t: float) -> tuple:
     return ("figure", max(t, 0.0))
 
 
+def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
+    """A class's end: each person's own score and repetitions side by side in the order they
+    stand (by spot, never ranked), under one kind word for all."""
+    text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
+    spots = sorted(s.people_results)
+    column = (w - 2 * w * 0.04) / max(1, len(spots))
+    for i, spot in enumerate(spots):
+        result = s.people_results[spot]
+        x = w * 0.04 + column * (i + 0.5)
+        y = text(surface, fonts, spot_label(s, spot), BODY, (x, h * 0.2), anchor="midtop").bottom
+        y = text(surface, fonts, s.t("summary.score"), BODY, (x, y + h * MARGIN), MUTED, anchor="midtop").bottom
+        y = text(surface, fonts, f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
+        text(surface, fonts, f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), anchor="midtop")
+    text(surface, fonts, s.t("summary.class"), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
+
+
 def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     """The score with its repetitions under it; per joint, the share of time in the right
     position as a bar with its number and a legend; the session's strip; a kind word."""
+    if s.people_results:
+        draw_class_summary(surface, fonts, s, w, h)
+        return
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
