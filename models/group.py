@@ -11,9 +11,10 @@ this frame, when fewer people than expected are followed, and at most every `det
 catch a late joiner.
 
 What is not followed: the landmark model must confirm a body (its pose flag, or MoveNet's torso),
-and the body must stand at least MIN_HEIGHT_SHARE as tall as the tallest person followed. A coat
-on a chair has no body the landmark model confirms; a person on a TV screen or a poster behind the
-class is smaller than the people in front of the camera (tests/test_group.py).
+and the body must be at least MIN_SIZE_SHARE as large as the largest person followed, sizes taken
+by the torso's length (body_size), which a crouch or a chair does not shorten. A coat on a chair has
+no body the landmark model confirms; a person on a TV screen or a poster behind the class is smaller
+than the people in front of the camera (tests/test_group.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.coach.keypoints import COMMON_INDEX, to_common
 from common.coach.spots import SpotBook
 from models import catalog, runtime
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
@@ -30,7 +32,7 @@ from models.movenet import MoveNet
 
 log = logging.getLogger("inference")
 
-MIN_HEIGHT_SHARE = 0.6  # a body shorter than this share of the tallest followed is not a participant
+MIN_SIZE_SHARE = 0.4  # a person smaller than this share of the largest followed is not a participant
 MIN_SCORE = 0.3  # keypoints above this count toward a body's height
 DETECTOR_MODEL = "blazepose-full"  # whose detector finds the people in group mode, whatever the pose model
 
@@ -47,13 +49,19 @@ class Person:
 class Member:
     model: object  # its own BlazePose or MoveNet, sharing the interpreters
     since: float  # when it was first read
-    tallest: float = 0.0  # its tallest body so far, pixels
+    size: float = 0.0  # its largest torso so far, pixels (body_size)
     spot: int | None = None
 
 
-def body_height(keypoints: np.ndarray) -> float:
-    seen = keypoints[keypoints[:, 2] >= MIN_SCORE]
-    return float(np.ptp(seen[:, 1])) if len(seen) >= 2 else 0.0
+def body_size(layout: str, keypoints: np.ndarray) -> float:
+    """The person's size in the picture, in pixels, whatever their pose: the torso's length
+    (mid-shoulder to mid-hip). A body's extent would not do: a crouch, a squat or a senior seated
+    in a standing class is far shorter than the one beside them, yet no smaller a person."""
+    common = to_common(layout, keypoints)
+    neck, hip = common[COMMON_INDEX["neck"]], common[COMMON_INDEX["mid_hip"]]
+    if min(neck[2], hip[2]) < MIN_SCORE:
+        return 0.0
+    return float(np.hypot(*(neck[:2] - hip[:2])))
 
 
 def mid_x(keypoints: np.ndarray) -> float:
@@ -79,10 +87,10 @@ class GroupEstimator:
     """`estimate(bgr, t)` -> [Person] by track; `detector_runs` counts the detector's passes.
 
     A reading the detector finds is a candidate for `probation_s`: followed and read, but with no
-    spot. Then it becomes a participant if its tallest body so far stands MIN_HEIGHT_SHARE as tall
-    as anyone's, or is dropped. The candidates confirmed together (the class as it starts) take
-    their spots left to right; a first reading on a detector's rough region can be short, so the
-    height is judged over the probation, not on the first frame."""
+    spot. Then it becomes a participant if its largest size so far is MIN_SIZE_SHARE of anyone's,
+    or is dropped. The candidates confirmed together (the class as it starts) take their spots
+    left to right; a first reading on a detector's rough region can be short, so the size is
+    judged over the probation, not on the first frame."""
 
     def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
                  detect_every_s: float = 1.0, probation_s: float = 0.5):
@@ -147,7 +155,7 @@ class GroupEstimator:
                 lost = True
                 continue
             readings[track] = kps
-            member.tallest = max(member.tallest, body_height(kps))
+            member.size = max(member.size, body_size(self.layout, kps))
             if member.spot is not None:
                 self.spots.move(member.spot, mid_x(kps))
         due = self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
@@ -160,23 +168,24 @@ class GroupEstimator:
                 if started is None or _inside(_centre(started[1]), readings.values()):
                     continue  # nobody the landmark model confirms, or a second reading of someone followed
                 track, self._next_track = self._next_track, self._next_track + 1
-                self.members[track] = Member(started[0], t, body_height(started[1]))
+                self.members[track] = Member(started[0], t, body_size(self.layout, started[1]))
                 readings[track] = started[1]
         self._confirm(t, readings)
         return [Person(track, self.members[track].spot, kps, getattr(self.members[track].model, "last_world", None))
                 for track, kps in readings.items()]
 
     def _confirm(self, t: float, readings: dict[int, np.ndarray]) -> None:
-        tallest = max((m.tallest for m in self.members.values()), default=0.0)
+        largest = max((m.size for m in self.members.values()), default=0.0)
         due = [k for k, m in self.members.items() if m.spot is None and t - m.since >= self.probation_s]
         keep = []
         for track in due:
-            if self.members[track].tallest >= MIN_HEIGHT_SHARE * tallest:
+            if self.members[track].size >= MIN_SIZE_SHARE * largest:
                 keep.append(track)
             else:  # smaller than life: a picture, a screen, someone far behind the class
                 self._drop(track)
                 readings.pop(track, None)
-        for track, spot in zip(keep, self.spots.claim([(mid_x(readings[k]), self.members[k].tallest) for k in keep])):
+        # A vacant spot is taken back within half a body height, about 1.5 torso lengths.
+        for track, spot in zip(keep, self.spots.claim([(mid_x(readings[k]), 3 * self.members[k].size) for k in keep])):
             if spot is None:
                 self._drop(track)
                 readings.pop(track, None)

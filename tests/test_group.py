@@ -73,21 +73,29 @@ def group_model(model: str):
 
 
 def score_group(model: str, pictures: list[np.ndarray]):
-    """Per track: (spot, summary, {frame: angles}, [mid-hip x per frame]); and the group model."""
+    """Per spot: (spot, summary, {frame: angles}, [mid-hip x per frame]), as the score command
+    keeps them (a candidate's frames scored once it has its spot); the spot-less tracks' count;
+    and the group model."""
     from common.coach.keypoints import COMMON_INDEX, to_common, to_common_world
 
     group = group_model(model)
-    scorers, spots, angles, xs = {}, {}, {}, {}
+    scorers, angles, xs, waiting = {}, {}, {}, {}
     for i, picture in enumerate(pictures):
         size = picture.shape[1], picture.shape[0]
         for person in group.estimate(picture, i / 10):
             common = to_common(group.layout, person.keypoints)
             world = to_common_world(group.layout, person.world) if person.world is not None else None
-            scorer = scorers.setdefault(person.track, SessionScorer(routines.load("squat")))
-            angles.setdefault(person.track, {})[i] = scorer.update(i / 10, common, world, size).angles
-            spots[person.track] = person.spot
-            xs.setdefault(person.track, []).append(float(common[COMMON_INDEX["mid_hip"], 0]))
-    return {k: (spots[k], scorers[k].summary(), angles[k], xs[k]) for k in scorers}, group
+            frames = waiting.setdefault(person.track, [])
+            frames.append((i, common, world))
+            if person.spot is None:
+                continue
+            scorer = scorers.setdefault(person.spot, SessionScorer(routines.load("squat")))
+            for k, c, w in frames:
+                angles.setdefault(person.spot, {})[k] = scorer.update(k / 10, c, w, size).angles
+                xs.setdefault(person.spot, []).append(float(c[COMMON_INDEX["mid_hip"], 0]))
+            frames.clear()
+    never = sum(1 for track, frames in waiting.items() if frames)  # followed, never given a spot
+    return {k: (k, scorers[k].summary(), angles[k], xs[k]) for k in scorers}, never, group
 
 
 def score_alone(model: str, pictures: list[np.ndarray]):
@@ -107,8 +115,8 @@ def score_alone(model: str, pictures: list[np.ndarray]):
 @pytest.mark.parametrize("model", MODELS)
 def test_each_person_in_the_class_gets_what_they_get_alone(model):
     clips, spans = columns()
-    results, group = score_group(model, canvas())
-    spotted = sorted((r for r in results.values() if r[0] is not None), key=lambda r: r[0])
+    results, _, group = score_group(model, canvas())
+    spotted = [results[k] for k in sorted(results)]
     judged = tuple(routines.load("squat").joints)
     lines = []
     assert [r[0] for r in spotted] == [1, 2, 3], f"spots {[r[0] for r in spotted]}"
@@ -127,11 +135,11 @@ def test_each_person_in_the_class_gets_what_they_get_alone(model):
     print(f"\n{model}, {len(canvas())} frames, detector ran {group.detector_runs} times:\n  " + "\n  ".join(lines))
 
 
-def test_a_smaller_person_on_a_screen_behind_the_class_is_not_followed():
+def test_a_smaller_person_on_a_screen_beside_the_class_is_not_followed():
     """A TV on the wall beside the class: a grey column to the right with the dancer at half her
     size in its top half. The detector finds her and the landmark model confirms a body, but she
-    stands less than MIN_HEIGHT_SHARE as tall as the class, so she gets no spot; the three keep
-    theirs."""
+    is less than MIN_SIZE_SHARE as large as the class's largest, so she gets no spot; the three
+    keep theirs."""
     import cv2
 
     clips, spans = columns()
@@ -144,13 +152,43 @@ def test_a_smaller_person_on_a_screen_behind_the_class_is_not_followed():
         wall[10:10 + screen.shape[0], 20:20 + screen.shape[1]] = screen
         return np.concatenate([picture, wall], axis=1)
 
-    results, group = score_group("blazepose-full", canvas(with_screen))
-    spotted = sorted((r[0], round(np.median(r[3]))) for r in results.values() if r[0] is not None)
-    on_screen = [r for r in results.values() if r[0] is None and np.median(r[3]) >= spans[-1][1]]
-    print(f"\nwith a half-size person on a screen: spots (spot, x) {spotted}; readings of the screen followed "
-          f"and refused: {len(on_screen)}")
+    results, refused, group = score_group("blazepose-full", canvas(with_screen))
+    spotted = sorted((r[0], round(np.median(r[3]))) for r in results.values())
+    print(f"\nwith a half-size person on a screen: spots (spot, x) {spotted}; readings followed and refused: {refused}")
     assert [s for s, _ in spotted] == [1, 2, 3] and all(x < spans[-1][1] for _, x in spotted)
-    assert on_screen, "the screen's person was never even a candidate: the test proves nothing"
+    assert refused, "the screen's person was never even a candidate: the test proves nothing"
+
+
+def without_the_dancer(frames: range):
+    """The class with the dancer's column an empty grey wall on these frames."""
+    _, spans = columns()
+    shown = [0]
+
+    def change(picture):
+        out = picture.copy()
+        if shown[0] in frames:
+            out[:, spans[1][0]:spans[1][1]] = 150
+        shown[0] += 1
+        return out
+    return change
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_person_who_leaves_and_comes_back_keeps_their_spot_and_a_late_joiner_gets_the_next(model):
+    """The dancer (spot 2) steps out for 1.5 s and comes back: her spot and session go on, the
+    others' are untouched. The dancer arriving 2 s late instead: the two who started are 1 and 2
+    and she is 3, though she stands between them."""
+    _, spans = columns()
+    back, _, _ = score_group(model, canvas(without_the_dancer(range(20, 35))))
+    late, _, _ = score_group(model, canvas(without_the_dancer(range(0, 20))))
+
+    def where(results):
+        return {spot: (int(np.median(r[3])), r[1]["reps"], r[1]["frames"]) for spot, r in results.items()}
+    print(f"\n{model}: left and came back {where(back)}; late joiner {where(late)} (spot: x, reps, frames)")
+    assert sorted(back) == [1, 2, 3] and spans[1][0] <= np.median(back[2][3]) < spans[1][1]
+    assert back[2][1]["frames"] < 57 - 10 and back[1][1]["reps"] == 5 and back[1][1]["frames"] == 57
+    assert sorted(late) == [1, 2, 3]
+    assert [spans.index(next(sp for sp in spans if sp[0] <= np.median(late[k][3]) < sp[1])) for k in (1, 2, 3)] == [0, 2, 1]
 
 
 def test_the_score_command_prints_one_line_per_person_left_to_right(tmp_path):

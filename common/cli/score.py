@@ -66,22 +66,25 @@ def run_group(args, routine, cfg) -> int:
     from models.group import GroupEstimator
 
     group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
-    scorers: dict[int, SessionScorer] = {}
-    spots: dict[int, int | None] = {}
+    scorers: dict[int, SessionScorer] = {}  # by spot: someone who left and came back goes on with their session
+    waiting: dict[int, list] = {}  # a candidate's frames by track, scored once it is confirmed
     for _, t, bgr in read_frames(args.video):
         size = bgr.shape[1], bgr.shape[0]
         for person in group.estimate(bgr, t):
             world = to_common_world(group.layout, person.world) if person.world is not None else None
-            scorer = scorers.setdefault(person.track, SessionScorer(routine, naive=args.naive))
-            scorer.update(t, to_common(group.layout, person.keypoints), world, size)
-            spots[person.track] = person.spot
-    for track in sorted((k for k, spot in spots.items() if spot is not None), key=lambda k: spots[k]):
-        spot = spots[track]
+            frames = waiting.setdefault(person.track, [])
+            frames.append((t, to_common(group.layout, person.keypoints), world, size))
+            if person.spot is not None:
+                scorer = scorers.setdefault(person.spot, SessionScorer(routine, naive=args.naive))
+                for frame in frames:
+                    scorer.update(*frame)
+                frames.clear()
+    for spot in sorted(scorers):
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
-        summary = {"spot": spot, "name": name, **scorers[track].summary()}
+        summary = {"spot": spot, "name": name, **scorers[spot].summary()}
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{name}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
               f"{summary['frames_scored']}/{summary['frames']} frames")
-    if not any(spot is not None for spot in spots.values()):
+    if not scorers:
         print("nobody was found in the video", file=sys.stderr)
     return 0
