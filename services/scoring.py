@@ -182,6 +182,8 @@ class Sessions:
             detail += f" (spot {self.spot}, {self.participant})"
         record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
                   "kind": kind, "detail": detail, "unix": time.time()}
+        if self.spot:
+            record.update(class_id=self.class_id, spot=self.spot)
         self.alerts.append({"kind": kind, "unix": record["unix"]})
         self._outbox(alert_id, "alert", record)
         self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,

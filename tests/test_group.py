@@ -278,6 +278,63 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
         broker.stop()
 
 
+def test_each_spot_keeps_its_participants_routine_and_tolerance_and_a_fall_names_the_spot(tmp_path):
+    """Scoring in group mode (real sockets, real spool): the roster's seated senior at spot 1 is
+    scored on the seated routine and spot 2 with their own tolerance, spot 3 (not on the roster) as
+    "spot-3"; a fall at spot 2 raises an alert record naming the spot, the participant and the class,
+    and the carer's message says which spot."""
+    import logging
+    import threading
+
+    import zmq
+
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.central.notify import message
+    from common.coach.synthetic import STANDING, common_pose
+    from common.spool import Spool
+    from services.scoring import ClassSessions
+
+    cfg = configuration.load(None, {
+        "bus": {"runtime_dir": str(tmp_path / "run")},
+        "scoring": {"mode": "group", "routine": "squat", "autostart": True, "start_delay_s": 0,
+                    "roster": {1: "kim", 2: "lee"}},
+        "participants": {"kim": {"name": "김영희", "seated": True}, "lee": {"name": "이순자", "tolerance_scale": 1.5}}})
+    (tmp_path / "run").mkdir()
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    try:
+        room = ClassSessions(ctx, pub, spool)
+        fps, t0 = 15, 10**12
+        for i in range(5 * fps):
+            for spot in (1, 2, 3):
+                lying = spot == 2 and i >= 3 * fps  # spot 2 falls after three seconds
+                kps = common_pose(STANDING, lying=lying, center_x=200.0 * spot)[:17]
+                room.on_pose(messages.Pose(seq=i * 3 + spot, t_capture_ns=t0 + int(i * 1e9 / fps), frame_id=i,
+                                           width=640, height=480, model="m", backend="cpu", layout="coco17",
+                                           keypoints=kps.tolist(), spot=spot))
+        room.flush_outbox()
+        members = room.members
+        print(f"\nroutines: {[(s, m.participant, m.routine.name, m.tolerance_scale) for s, m in sorted(members.items())]}")
+        assert [(m.participant, m.routine.name, m.tolerance_scale) for _, m in sorted(members.items())] == [
+            ("kim", "squat_seated", 1.0), ("lee", "squat", 1.5), ("spot-3", "squat", 1.0)]
+        alerts = [r.payload for r in spool.peek() if r.kind == "alert"]
+        print(f"alerts: {[(a['spot'], a['participant'], a['kind'], a['detail']) for a in alerts]}")
+        assert alerts and {(a["spot"], a["participant"]) for a in alerts} == {(2, "lee")}
+        assert alerts[0]["class_id"] == room.class_id and "spot 2" in alerts[0]["detail"]
+        title, body = message(alerts[0], "center", "tv1")
+        print(body)
+        assert "2번 자리" in body and "(spot 2)" in body and "lee" in body
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():

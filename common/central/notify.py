@@ -48,7 +48,15 @@ def _parts(alert: dict, site: str, device: str) -> dict:
     kind = printable(alert.get("kind", ""), 40)
     ko, en = KIND_TEXT.get(kind, (kind, kind))
     return {"ko": ko, "en": en, "who": printable(alert.get("participant") or "guest", 80), "when": whenprintable(alert.get("unix")),
-            "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80)}
+            "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80),
+            **_spot(alert.get("spot"))}
+
+
+def _spot(spot) -> dict:
+    """Where in a class the person stood (group mode), for the staff in the room."""
+    if isinstance(spot, int) and not isinstance(spot, bool) and 1 <= spot <= 64:
+        return {"spot_ko": f" {spot}번 자리", "spot_en": f" (spot {spot})"}
+    return {"spot_ko": "", "spot_en": ""}
 
 
 def message(alert: dict, site: str, device: str) -> tuple[str, str]:
@@ -56,8 +64,10 @@ def message(alert: dict, site: str, device: str) -> tuple[str, str]:
     is bounded here, where it is used: a bad one prints as "?" or is cut, never raises."""
     p = _parts(alert, site, device)
     title = f"[silvergym] {p['who']}: {p['ko']} 알림 / alert: {p['en']}"
-    body = (f"{p['when']}에 {p['where']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
-            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}. Please call or go and check on them now.\n"
+    body = (f"{p['when']}에 {p['where']}{p['spot_ko']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다. "
+            "바로 연락해서 괜찮으신지 확인해 주세요.\n"
+            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}{p['spot_en']}. "
+            "Please call or go and check on them now.\n"
             f"(alert {p['id']})")
     return title, body
 
@@ -67,7 +77,7 @@ def group_message(alerts: list[tuple[str, str, dict]]) -> tuple[str, str]:
     lines = []
     for site, device, alert in alerts[:GROUP_LIST_MAX]:
         p = _parts(alert, site, device)
-        lines.append(f"- {p['when']} {p['where']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
+        lines.append(f"- {p['when']} {p['where']}{p['spot_ko']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
     more = len(alerts) - len(lines)
     if more:
         lines.append(f"- 외 {more}건 / and {more} more: silvergym report")
