@@ -3,8 +3,9 @@
 How MediaPipe's PoseLandmarker follows several people (num_poses): the detector when someone is
 new or lost, then each person's landmarks from their own tracked region. The same here, with one
 pose model per person sharing the interpreters: BlazePose (models/blazepose.py) or MoveNet, which
-then runs once per person's region (the Coral's model). New people are looked for with
-BlazePose's detector over square tiles of the picture (a whole wide picture letterboxed into the
+then runs once per person's region. With the Coral, MoveNet runs on the Edge TPU in the child
+process of models/tpu_worker.py, which all members share; if it fails, they all go on with the CPU
+MoveNet from the same frame. New people are looked for with BlazePose's detector over square tiles of the picture (a whole wide picture letterboxed into the
 detector's 224 pixels leaves a class of seniors too small to find: on three real clips side by
 side it found one of three, the tiles find all three); the detector runs when someone was lost on
 this frame, when fewer people than expected are followed, and at most every `detect_every_s` to
@@ -29,6 +30,7 @@ from models import catalog, runtime
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
 from models.imageops import Roi, input_to_image
 from models.movenet import MoveNet
+from models.tpu_worker import TpuFailed
 
 log = logging.getLogger("inference")
 
@@ -93,28 +95,69 @@ class GroupEstimator:
     judged over the probation, not on the first frame."""
 
     def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
-                 detect_every_s: float = 1.0, probation_s: float = 0.5):
+                 detect_every_s: float = 1.0, probation_s: float = 0.5, model_path: str = "",
+                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB):
         spec = catalog.spec(model)
-        if spec.runtime == "edgetpu":
-            # The Edge TPU's isolation and fallback (models/estimator.py) serve one person today.
-            log.warning("group mode runs %s on the CPU: the Edge TPU serves one person at a time for now",
-                        spec.cpu_fallback)
-            spec = catalog.spec(spec.cpu_fallback)
-        self.name, self.layout, self.backend = spec.name, spec.layout, "cpu"
         self.max_people, self.detect_every_s, self.probation_s = max_people, detect_every_s, probation_s
+        self.cache, self.threads, self.tpu_problem = cache, threads, ""
         det_files = catalog.paths(DETECTOR_MODEL, cache)
         detector = runtime.cpu_interpreter(str(det_files["detector"]), threads)
         landmarker = runtime.cpu_interpreter(str(det_files["landmarks"]), threads)
         self.finder = BlazePose(detector, landmarker, search=False)  # its detector finds newcomers
+        if spec.runtime == "edgetpu":
+            # With the Coral, MoveNet runs once per person's region on the Edge TPU, in the child
+            # process that keeps vendor crashes out of this one (models/tpu_worker.py); the detector
+            # that finds newcomers stays on the CPU (it runs about once a second).
+            try:
+                path = model_path or str(catalog.paths(spec.name, cache)["model"])
+                self._use_movenet(spec.name, runtime.edgetpu_interpreter(path, tpu_device, tpu_library), "edgetpu")
+                self.detector_runs = 0
+                self.reset()
+                return
+            except runtime.EdgeTpuUnavailable as exc:
+                self.tpu_problem = str(exc)
+                log.warning("%s. Group mode runs %s on the CPU (slower: fewer people at full speed)",
+                            exc, spec.cpu_fallback)
+                spec = catalog.spec(spec.cpu_fallback)
         if spec.family == "blazepose":
+            self.name, self.layout, self.backend = spec.name, spec.layout, "cpu"
             self._model = lambda: BlazePose(detector, landmarker, spec.name, "cpu", search=False)
         elif spec.family == "movenet":
-            interpreter = runtime.cpu_interpreter(str(catalog.paths(spec.name, cache)["model"]), threads)
-            self._model = lambda: MoveNet(interpreter, spec.name, "cpu", search=False)
+            self._use_movenet(spec.name, runtime.cpu_interpreter(str(catalog.paths(spec.name, cache)["model"]), threads), "cpu")
         else:
             raise catalog.ModelError(f"model family {spec.family!r} has no group pipeline")
         self.detector_runs = 0
         self.reset()
+
+    def _use_movenet(self, name: str, interpreter, backend: str) -> None:
+        self.name, self.layout, self.backend = name, MoveNet.layout, backend
+        self.interpreter = interpreter  # the one all members share (the Edge TPU's child process on the Coral)
+        self._model = lambda: MoveNet(interpreter, name, backend, search=False)
+
+    def _fall_back_to_cpu(self, why: str):
+        """The Edge TPU crashed, hung or failed during the class: every member goes on with the CPU
+        MoveNet from where it was (the class is not interrupted). The TPU is not tried again until
+        inference restarts."""
+        fallback = catalog.spec(catalog.spec(self.name).cpu_fallback)
+        self.tpu_problem = why
+        log.warning("%s. Following the class with %s on the CPU from now on (slower); restart inference "
+                    "(sudo systemctl restart silvergym-inference) to use the Edge TPU again", why, fallback.name)
+        cpu = runtime.cpu_interpreter(str(catalog.paths(fallback.name, self.cache)["model"]), self.threads)
+        self._use_movenet(fallback.name, cpu, "cpu")
+        for member in self.members.values():
+            member.model.use(cpu, "cpu")
+        return cpu
+
+    def _read(self, model, bgr: np.ndarray, t: float) -> np.ndarray:
+        try:
+            return model.estimate(bgr, t)
+        except (RuntimeError, ValueError) as exc:
+            if self.backend != "edgetpu":
+                raise
+            cpu = self._fall_back_to_cpu(str(exc) if isinstance(exc, TpuFailed) else
+                                         f"Edge TPU stopped answering ({type(exc).__name__}: {exc})")
+            model.use(cpu, "cpu")  # a newcomer being started is not a member yet
+            return model.estimate(bgr, t)
 
     def reset(self) -> None:
         self.members: dict[int, Member] = {}  # track -> member
@@ -142,14 +185,14 @@ class GroupEstimator:
     def _start(self, bgr: np.ndarray, t: float, roi: Roi):
         model = self._model()
         model.follow(roi if isinstance(model, BlazePose) else Roi(roi.cx, roi.cy, roi.w, roi.w))
-        kps = model.estimate(bgr, t)
+        kps = self._read(model, bgr, t)
         return (model, kps) if len(kps) else None
 
     def estimate(self, bgr: np.ndarray, t: float) -> list[Person]:
         readings: dict[int, np.ndarray] = {}
         lost = False
         for track, member in list(self.members.items()):
-            kps = member.model.estimate(bgr, t)
+            kps = self._read(member.model, bgr, t)
             if not len(kps):
                 self._drop(track)
                 lost = True

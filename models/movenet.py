@@ -20,19 +20,23 @@ class MoveNet:
     layout = "coco17"
 
     def __init__(self, interpreter, name: str, backend: str, smooth: bool = True, search: bool = True):
-        self.interpreter = interpreter
         # False: read only the crop given with follow() (one member of a group, models/group.py).
         self.search = search
         self.name = name
-        self.backend = backend
         self.smooth = smooth
+        self.use(interpreter, backend)
+        self._crop: Roi | None = None
+        self._filter = OneEuro(min_cutoff=0.5, beta=8.0)
+        self._repeated = RepeatedPicture()
+
+    def use(self, interpreter, backend: str) -> None:
+        """Run on this interpreter from the next frame, keeping what is followed (a group's members
+        move to the CPU when the Edge TPU fails, models/group.py)."""
+        self.interpreter, self.backend = interpreter, backend
         inp = interpreter.get_input_details()[0]
         self._in_index = inp["index"]
         self._size = int(inp["shape"][2]), int(inp["shape"][1])
         self._out_index = interpreter.get_output_details()[0]["index"]
-        self._crop: Roi | None = None
-        self._filter = OneEuro(min_cutoff=0.5, beta=8.0)
-        self._repeated = RepeatedPicture()
 
     def reset(self) -> None:
         self._crop = None

@@ -31,7 +31,11 @@ def main(ctx: ServiceContext) -> int:
         # An Edge TPU model's threads are its CPU fallback's.
         threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
         if ctx.config.scoring.mode == "group":
-            return run_group(ctx, GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people))
+            group = GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people,
+                                   model_path=cfg.model_path, tpu_device=cfg.tpu_device, tpu_library=cfg.edgetpu_library)
+            if cfg.require_tpu and group.backend != "edgetpu":
+                raise TpuRequired(f"Edge TPU required but unavailable: {group.tpu_problem or cfg.model + ' runs on the CPU'}")
+            return run_group(ctx, group)
         estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu,
                               tpu_library=cfg.edgetpu_library)
     except TpuRequired as exc:
@@ -76,7 +80,8 @@ def main(ctx: ServiceContext) -> int:
 
 def run_group(ctx: ServiceContext, group: GroupEstimator) -> int:
     """The loop of group mode: each frame's people, one Pose each (an empty one for nobody)."""
-    ctx.log.info("group mode: following up to %d people with %s on the CPU", group.max_people, group.name)
+    ctx.log.info("group mode: following up to %d people with %s on %s", group.max_people, group.name,
+                 "the Edge TPU" if group.backend == "edgetpu" else "the CPU")
     frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)

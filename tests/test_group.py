@@ -191,6 +191,55 @@ def test_a_person_who_leaves_and_comes_back_keeps_their_spot_and_a_late_joiner_g
     assert [spans.index(next(sp for sp in spans if sp[0] <= np.median(late[k][3]) < sp[1])) for k in (1, 2, 3)] == [0, 2, 1]
 
 
+@pytest.mark.parametrize("kind", ["works", "killed_mid_class", "abort_invoke", "hang_invoke"])
+def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_keeps_the_class(kind, tmp_path, caplog):
+    """Group mode on the Edge TPU path. This machine has no Coral: the stand-in libraries of
+    tests/test_edge.py load through the runtime's real delegate path in the real child process
+    (the one that works claims no node, so the CPU computes the CPU MoveNet file behind it). With
+    it, every person of the class clip is read there and gets the spots and readings of the CPU
+    group; when the library aborts or hangs, or the Edge TPU's process is killed halfway through
+    the class, every person goes on with the CPU model from the same frame, one line says what
+    happened and no spot changes."""
+    import os
+    import signal
+
+    import logging
+
+    from models.group import GroupEstimator
+    from tests.edgetpu_standin.build import build, compiler
+    from tests.test_edge import _cpu_movenet
+
+    if compiler() is None:
+        pytest.skip("no C compiler to build the stand-in Edge TPU libraries (apt install gcc)")
+    library = str(build("works" if kind == "killed_mid_class" else kind, tmp_path))
+    pictures = canvas()[:20]
+    cpu = group_model("movenet-lightning")
+    with caplog.at_level(logging.WARNING, logger="inference"):
+        tpu = GroupEstimator("movenet-lightning-edgetpu", model_path=_cpu_movenet(), tpu_library=library)
+        opened_on = tpu.backend
+        got = []
+        for i, picture in enumerate(pictures):
+            if kind == "killed_mid_class" and i == 10:
+                os.kill(tpu.interpreter.pid, signal.SIGKILL)
+            got.append((tpu.estimate(picture, i / 10), tpu.backend))
+    want = [cpu.estimate(p, i / 10) for i, p in enumerate(pictures)]
+    lines = [r.getMessage() for r in caplog.records]
+    spots = [sorted(p.spot for p in people if p.spot) for people, _ in got]
+    gap = max(float(np.abs(a.keypoints[:, :2] - b.keypoints[:, :2]).max())
+              for (people, _), ref in zip(got, want) for a, b in zip(people, ref))
+    print(f"\n{kind}: opened on {opened_on}; backends {[b for _, b in got]}; spots at the end {spots[-1]}; "
+          f"largest gap to the CPU group {gap:.2f} px; said: {lines}")
+    assert opened_on == "edgetpu"
+    assert spots == [sorted(p.spot for p in people if p.spot) for people in want] and spots[-1] == [1, 2, 3]
+    if kind == "works":
+        assert all(b == "edgetpu" for _, b in got) and not lines and gap < 0.5
+        return
+    assert got[-1][1] == "cpu" and len(lines) == 1 and "CPU" in lines[0] and "replug the Coral" in lines[0]
+    if kind == "killed_mid_class":
+        assert [b for _, b in got] == ["edgetpu"] * 10 + ["cpu"] * 10 and "SIGKILL" in lines[0]
+    assert gap < 0.5  # the frame that failed was read again on the CPU: nobody's reading differs
+
+
 def test_the_score_command_prints_one_line_per_person_left_to_right(tmp_path):
     """`silvergym score --set scoring.mode=group --json`: a JSON line per person by spot, with spot,
     name, reps and score; a roster names a spot."""
