@@ -57,3 +57,9 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
                                   and child["extra_ms_p50"] == round(child["child_ms_p50"] - child["in_process_ms_p50"], 3))
     assert "Edge TPU in a child process" in table or "Edge TPU child process: not measured" in table
     assert "E. The Pi's budget on paper" in table
+    # [group] the cost with 1-4 people side by side (drawn people here), and how often the detector ran.
+    rows = result["group"][model]
+    assert list(rows) == ["1", "2", "3", "4"] and [r["followed_median"] for r in rows.values()] == [1, 2, 3, 4]
+    assert all(r["ms_mean"] > 0 and r["cpu_ms_per_frame"] > 0 and r["detector_ms"] > 0 for r in rows.values())
+    assert rows["1"]["detector_runs_per_100"] > 0  # fewer than max_people followed: it looks for newcomers
+    assert "F. Group mode" in table and "G. A class on the Pi on paper" in table

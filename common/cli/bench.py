@@ -391,6 +391,70 @@ def edge_child_cost(frames, n: int = 300) -> dict:
             "extra_ms_p50": round(child_ms - here_ms, 3), "frames": n}
 
 
+GROUP_SIZES = (1, 2, 3, 4)
+GROUP_FPS = 15.0  # a class is followed at 15 frames a second (the Pi's target)
+COLUMN_W = 320  # each person's column on the class picture, cut from the bench clip around them
+
+
+def class_pictures(frames, people: int, count: int, centre_x: float) -> list[np.ndarray]:
+    """`count` pictures of `people` side by side: each a COLUMN_W-wide column of the bench clip
+    around its person, each column at another moment of the clip (played forth and back, no cut)."""
+    height, width = frames[0].shape[:2]
+    left = int(min(max(centre_x - COLUMN_W / 2, 0), width - COLUMN_W))
+    period = max(1, 2 * len(frames) - 2)
+
+    def at(i: int) -> np.ndarray:
+        k = i % period
+        return frames[k if k < len(frames) else period - k][:, left:left + COLUMN_W]
+
+    return [np.concatenate([at(i + 11 * p) for p in range(people)], axis=1) for i in range(count)]
+
+
+def group_bench(models: list[str], frames, count: int = 60, warmup: int = 15) -> dict:
+    """Group mode's cost with 1-4 people (models/group.py), one interpreter thread (the Pi's paper
+    figures scale these): mean and p95 ms per frame (the mean decides the sustained rate, since the
+    detector's passes are uneven), CPU ms per frame, fps, people followed and the detector's passes
+    per 100 frames at 15 fps; plus the detector alone on the class picture."""
+    from models import catalog
+    from models.group import GroupEstimator, mid_x
+
+    out: dict = {}
+    try:
+        finder = GroupEstimator("blazepose-full", threads=1)
+    except catalog.ModelError as exc:
+        return {"skipped": str(exc)}
+    found = finder.estimate(frames[0], 0.0)
+    centre_x = mid_x(found[0].keypoints) if found else frames[0].shape[1] / 2
+    for model in models:
+        try:
+            GroupEstimator(model, threads=1)
+        except catalog.ModelError as exc:
+            out[model] = {"skipped": str(exc)}
+            continue
+        rows = {}
+        for people in GROUP_SIZES:
+            pictures = class_pictures(frames, people, warmup + count, centre_x)
+            group = GroupEstimator(model, threads=1, max_people=4)
+            for i in range(warmup):  # the class as it starts: everyone found and through probation
+                group.estimate(pictures[i], i / GROUP_FPS)
+            runs_before, cpu_before, walls, followed = group.detector_runs, time.process_time(), [], []
+            for i in range(warmup, warmup + count):
+                start = time.perf_counter()
+                seen = group.estimate(pictures[i], i / GROUP_FPS)
+                walls.append((time.perf_counter() - start) * 1000.0)
+                followed.append(sum(1 for p in seen if p.spot is not None))
+            cpu_ms = (time.process_time() - cpu_before) * 1000.0 / count
+            runs = group.detector_runs - runs_before
+            detector_ms = _time_us(lambda: group._find(pictures[-1]), n=5) / 1000.0
+            mean = statistics.fmean(walls)
+            rows[str(people)] = {"ms_mean": round(mean, 2), "ms_p95": _pct(walls, 95), "fps": round(1000.0 / mean, 1),
+                                 "cpu_ms_per_frame": round(cpu_ms, 2), "followed_median": statistics.median(followed),
+                                 "detector_runs_per_100": round(100.0 * runs / count, 1),
+                                 "detector_ms": round(detector_ms, 2), "width": pictures[0].shape[1]}
+        out[model] = rows
+    return out
+
+
 def sysbench_single_thread(seconds: int = 10) -> float | None:
     """sysbench's single-thread CPU score (events/s, primes to 10000) on this machine: the figure the
     Pi's budget on paper is scaled by, as published for a Pi 4 and a Pi 5 (benchdoc.PI_SYSBENCH).
@@ -621,6 +685,8 @@ def run(args) -> int:
         instructor = instructor_routine(video30, Path(tmp) / "routines", models[0])
         for model in models:
             result["models"][model] = run_model(model, frames, video30, args.seconds, log, instructor)
+    log("group mode: 1 to 4 people side by side, one interpreter thread, at 15 fps")
+    result["group"] = group_bench(models, frames)
     log("joint angles of the two CPU models on ../shared/media")
     result["angle_agreement"] = angle_agreement(shared)
     log("bus, codecs and scorer")

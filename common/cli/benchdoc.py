@@ -117,6 +117,7 @@ def table(r: dict) -> str:
               f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid, every candidate "
               f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs."]
     lines += ["", *pi_budget(r)]
+    lines += ["", *group_table(r.get("group") or {}), "", *pi_class_budget(r)]
     child = r.get("edge_child") or {}
     if "child_ms_p50" in child:
         lines += ["", f"Edge TPU in a child process (models/tpu_worker.py): MoveNet on one CPU thread, invoke by invoke "
@@ -176,6 +177,64 @@ def pi_budget(r: dict) -> list[str]:
             + " | ".join(rows["rest"]) + " |",
             f"| doctor's choice (≤ {budget_ms:.0f} ms a frame keeps {MIN_POSES_PER_S:.0f} poses/s with room) | "
             + " | ".join(rows["choice"]) + " |"]
+
+
+def group_table(group: dict) -> list[str]:
+    """F. Group mode's cost per frame with 1-4 people, as measured (bench.group_bench)."""
+    if "skipped" in group or not group:
+        return [f"F. Group mode: not measured ({group.get('skipped', 'no result')})."]
+    models = {m: rows for m, rows in group.items() if "skipped" not in rows}
+    head = "| F. Group mode, one interpreter thread, at 15 fps: people in the picture (its width) | " + \
+        " | ".join(models) + " |"
+    lines = [head, "|---|" + "---|" * len(models)]
+    sizes = list(next(iter(models.values()))) if models else []
+    for n in sizes:
+        any_row = next(iter(models.values()))[n]
+        lines.append(f"| {n} ({any_row['width']} px): ms per frame mean / p95 → fps; CPU ms; followed; detector "
+                     "passes per 100 frames | " + " | ".join(
+                         f"{m[n]['ms_mean']} / {_fmt(m[n]['ms_p95'])} → {m[n]['fps']}; {m[n]['cpu_ms_per_frame']}; "
+                         f"{m[n]['followed_median']}; {m[n]['detector_runs_per_100']}" for m in models.values()) + " |")
+    lines.append("| the detector alone on the class picture (one pass over its tiles), ms | " + " | ".join(
+        ", ".join(f"{n}: {m[n]['detector_ms']}" for n in sizes) for m in models.values()) + " |")
+    return lines
+
+
+def pi_class_budget(r: dict) -> list[str]:
+    """G. How many people a Pi 4 and a Pi 5 follow at 15 fps, on paper: F's per-frame cost scaled
+    like E; with the Coral, each person's MoveNet at Coral's figure plus the child process, and the
+    rest of F's MoveNet figure (the detector, crops, filters) scaled."""
+    here, group, models = r.get("sysbench_events_per_s"), r.get("group") or {}, r.get("models", {})
+    have = [m for m in ("blazepose-full", "movenet-lightning") if m in group and "skipped" not in group[m]]
+    if not here or len(have) < 2 or "movenet-lightning" not in models:
+        return ["G. A class on the Pi on paper: not made (it needs sysbench and both CPU models' group figures in one run)."]
+    from common.cli.doctor import HEADROOM, MIN_POSES_PER_S
+
+    budget_ms = 1000.0 / MIN_POSES_PER_S * HEADROOM
+    child = (r.get("edge_child") or {}).get("extra_ms_p50", 0.0)
+    movenet_alone = models["movenet-lightning"]["threads_table"]["1"]["ms_p50"]
+    sizes = list(group["movenet-lightning"])
+    rows = {pi: {} for pi in PI_SYSBENCH}
+    for pi, events in PI_SYSBENCH.items():
+        k = here / events
+        for n in sizes:
+            people = int(n)
+            around = max(0.0, group["movenet-lightning"][n]["ms_mean"] - people * movenet_alone)
+            rows[pi][n] = {"coral": people * (CORAL_MOVENET_MS + child * k) + around * k,
+                           "movenet-lightning": group["movenet-lightning"][n]["ms_mean"] * k,
+                           "blazepose-full": group["blazepose-full"][n]["ms_mean"] * k}
+
+    def most(pi: str, key: str) -> str:
+        fits = [n for n in sizes if rows[pi][n][key] <= budget_ms]
+        return f"**{fits[-1] if fits else 0}**" + (" (4 is this table's most)" if fits and fits[-1] == sizes[-1] else "")
+
+    lines = ["| G. A class on the Pi on paper (F × E's factor), ms per frame for 1 / 2 / 3 / 4 people → most people "
+             f"at 15 fps (≤ {budget_ms:.0f} ms, one core) | Pi 4 | Pi 5 |", "|---|---|---|"]
+    for key, label in (("coral", "with the Coral: MoveNet per person on the Edge TPU"),
+                       ("movenet-lightning", "movenet-lightning on the CPU"),
+                       ("blazepose-full", "blazepose-full on the CPU")):
+        lines.append(f"| {label} | " + " | ".join(
+            " / ".join(f"{rows[pi][n][key]:.0f}" for n in sizes) + f" → {most(pi, key)}" for pi in PI_SYSBENCH) + " |")
+    return lines
 
 
 def write_markdown(r: dict, path: Path, command: str) -> None:
@@ -264,5 +323,20 @@ def write_markdown(r: dict, path: Path, command: str) -> None:
         "in. The Pi has four cores: the model takes one (three threads when it is on the CPU), camera, scoring, "
         "the TV and the uplink share the rest. doctor measures the models on the box itself and says which to "
         "use. `make test-boot-arm64` proves the arm64 software, not its speed.",
+        "- **F. Group mode** (scoring.mode = \"group\", models/group.py). The bench clip's person cut to a "
+        "320-pixel column and set side by side 1 to 4 times, each column at another moment of the clip, 480 "
+        "pixels high; fed at 15 frames a second of clip time after 15 frames for the class to be found. Each "
+        "person costs one run of the pose model on their own region; the detector that finds newcomers runs "
+        "about once a second while fewer than `max_people` (4) are followed, and never once all are (the "
+        "4-people row), unless someone is lost. Its pass grows with the picture's width (one tile per half "
+        "picture-height across it). The mean is what decides the sustained rate; the p95 is a frame on "
+        "which the detector also ran.",
+        "- **G. A class on the Pi on paper**, made like E: F's means times E's factor, against the same "
+        "budget as doctor's (66.7 ms a frame at 15 fps with 20 % room), on one core. With the Coral, "
+        "each person's MoveNet is Coral's 7.1 ms plus the child process, and the rest of F's MoveNet "
+        "figure (F's mean minus that many bare MoveNet runs: the detector's passes, crops, filters) is "
+        "scaled. Group mode's interpreters could use three of the Pi's cores, which these figures leave "
+        "aside. Scoring pays its per-pose cost (below A) once per person; the TV draws one skeleton per "
+        "person. Not run on a Pi, nor on a Coral: estimates to plan with.",
     ]
     path.write_text("\n".join(body) + "\n", encoding="utf-8")
