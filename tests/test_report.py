@@ -176,3 +176,51 @@ def test_a_first_session_report_in_the_browser(tmp_path):
     assert shot.shape[0] > 1200
     if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
         shutil.copy(tmp_path / "first.png", REPO / "docs" / "report_first_session_ko.png")
+
+
+def class_session(spot: int, who: str, score: float, reps: int, class_id: str, day: float = 10.0) -> dict:
+    s = session(100 + spot, day, score, 60, 62, reps=reps)
+    s.update(session_id=f"{class_id[:6]}-spot{spot}-xxxxxxxx", participant=who, class_id=class_id, spot=spot)
+    s["summary"]["framing"] = {"partly_in_view": 0.25 * (spot == 2), "head_out": 0.0, "feet_out": 0.25 * (spot == 2),
+                               "side_out": 0.0, "advice": ""}
+    return s
+
+
+@needs_browser
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, locale):
+    """[group] `silvergym report --class ID` on a real store holding two classes: the page (in
+    Chromium) lists the class's three participants by spot with their scores and repetitions,
+    the roster's names and "3번" for a spot not on it, nothing of the other class, and a name with
+    markup as text; a wrong id is one line and exit 2."""
+    store = Store(str(tmp_path / "central.db"))
+    wanted, other = "3f2a9c1e" + "0" * 24, "77aa00bb" + "1" * 24
+    members = [class_session(2, "<b>lee</b>", 55.0, 4, wanted), class_session(1, "kim", 81.0, 5, wanted),
+               class_session(3, "spot-3", 67.0, 5, wanted), class_session(1, "park", 90.0, 6, other, day=11.0)]
+    for s in members:
+        store.save("center1", "pi7", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.close()
+    page = tmp_path / "class.html"
+
+    def report(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "common.cli", "report", *args, "--db", str(tmp_path / "central.db"),
+                               "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120)
+
+    done = report("--class", "3f2a9c1e", "-o", str(page))
+    assert done.returncode == 0, done.stderr
+    words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+    print(f"\n{locale}: {words}")
+    rows = re.findall(r"(?:No\. )?(\d)(?:번)? (\S+) (\d+) (\d+) (\d+)% (\d+)", words)
+    assert rows == [("1", "kim", "81", "5", "0", "0"), ("2", "<b>lee</b>", "55", "4", "25", "0"),
+                    ("3", "-", "67", "5", "0", "0")], rows
+    assert "park" not in words and "25%" in words and ("3명" in words if locale == "ko" else "3 taking part" in words)
+    latest = report("--class", "latest", "-o", str(tmp_path / "latest.html"))
+    assert latest.returncode == 0 and "park" in (tmp_path / "latest.html").read_text()
+    for args, said in ((["--class", "x; drop"], "is not a class id"), (["--class", "abcdef12"], "no class"),
+                       (["kim", "--class", "3f2a9c1e"], "not both"), ([], "not both")):
+        bad = report(*args, "-o", str(tmp_path / "bad.html"))
+        print(f"{args}: exit {bad.returncode}: {bad.stderr.strip()}")
+        assert bad.returncode == 2 and said in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
+        screenshot(page, tmp_path / "class.png")
+        shutil.copy(tmp_path / "class.png", REPO / "docs" / f"report_class_{locale}.png")

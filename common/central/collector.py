@@ -241,6 +241,22 @@ class Store:
                           "ORDER BY started_unix", (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
+    def class_sessions(self, class_id: str, site: str | None = None, device: str | None = None) -> list[tuple]:
+        """(site, device, session) of every session of the class whose id starts with `class_id`
+        (hex, as the device logs show its first 8), or of the newest class when it is "latest";
+        the class id is a field of the stored payload (group mode), matched as the collector wrote it."""
+        where = " AND site = ?" * bool(site) + " AND device = ?" * bool(device)
+        places = tuple(v for v in (site, device) if v)
+        if class_id == "latest":
+            row = self._exec("SELECT payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix DESC "
+                             "LIMIT 1", ('%"class_id": "%', *places)).fetchone()
+            if row is None:
+                return []
+            class_id = json.loads(row[0]).get("class_id", "")
+        rows = self._exec("SELECT site, device, payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix",
+                          (f'%"class_id": "{class_id}%', *places)).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows if json.loads(r[2]).get("class_id", "").startswith(class_id)]
+
     def alerts_of(self, participant: str, site: str, device: str) -> list[dict]:
         rows = self._exec("SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix",
                           (participant, site, device))

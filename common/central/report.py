@@ -1,4 +1,5 @@
 """`silvergym report PARTICIPANT [-o FILE] [--locale ko|en]`: a self-contained HTML report for carers.
+`silvergym report --class ID`: one class's summary (group mode): who took part, each one's result.
 
 In one language (Korean by default; the words are in common/locales). A short plain-language
 reading first (what the score means, its trend, a left/right difference worth mentioning to a
@@ -283,6 +284,45 @@ td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4e
 """
 
 
+def render_class(members: list[tuple], locale: str = "ko") -> str:
+    """One class (group mode) on a page: who took part and each one's result, in the order they
+    stood (spot), never ranked. `members`: (site, device, session) of the class's sessions."""
+    from common.coach import routine as routines
+    from common.coach.spots import spot_name
+
+    t = load_texts(locale)
+    esc = html.escape
+    members = sorted(members, key=lambda m: (m[2].get("spot") or 0, m[2].get("participant", "")))
+    site, device, first = members[0]
+    try:
+        routine = routines.load(first.get("routine", "")).title.get(locale) or first.get("routine", "")
+    except routines.RoutineError:  # a routine this server has no file for: its name as sent
+        routine = first.get("routine", "")
+    rows = []
+    for _, _, s in members:
+        summary, spot = s.get("summary", {}), s.get("spot") or 0
+        who = s.get("participant", "")
+        who = "-" if who == f"spot-{spot}" else who  # not on the center's roster: known by the spot alone
+        partly = (summary.get("framing") or {}).get("partly_in_view")
+        falls = sum(1 for a in summary.get("alerts", []) if isinstance(a, dict) and a.get("kind") == "fall")
+        rows.append(f"<tr><td>{spot_name(spot, locale=locale) if spot else '-'}</td><td>{esc(who)}</td>"
+                    f"<td>{summary.get('score', 0):.0f}</td><td>{summary.get('reps', 0)}</td>"
+                    f"<td>{f'{partly:.0%}' if isinstance(partly, (int, float)) else '-'}</td><td>{falls}</td></tr>")
+    when = f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" if on_calendar(first.get("started_unix")) else "?"
+    title = t["report.class_title"].format(when=when)
+    said = t["report.class_where"].format(where=f"{site}/{device}", routine=routine, n=len(members))
+    head = "".join(f"<th>{esc(t['report.class_' + k])}</th>" for k in ("spot", "who", "score", "reps", "partly", "falls"))
+    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
+<title>{esc(title)}</title>
+<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
+color:#222;font-size:17px;line-height:1.6}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 12px}}
+td:nth-child(n+3){{text-align:right}}</style></head>
+<body><h1>{esc(title)}</h1><p>{esc(said)}</p><table><tr>{head}</tr>{"".join(rows)}</table>
+<p style="color:#666">{esc(generated)}</p></body></html>
+"""
+
+
 def safe_file_name(name: str) -> str:
     """A participant's name as part of a file name in the current folder: letters (Hangul
     included), digits, '-' and '_' kept; anything else (a '/', '..', a newline) becomes '_'."""
@@ -300,6 +340,12 @@ def run(args) -> int:
 
     cfg = load(args.config, args.overrides).collector
     db = args.db or cfg.db
+    if bool(args.participant) == bool(args.class_id):
+        print("error: give a participant, or --class ID (a class's id or its first 8 characters, or 'latest'), "
+              "not both", file=sys.stderr)
+        return 2
+    if args.class_id:
+        return run_class(args, db)
     out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
     problem = _input_problem(db, out)
     if problem:
@@ -345,6 +391,55 @@ def run(args) -> int:
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
+    return 0
+
+
+def run_class(args, db: str) -> int:
+    """`silvergym report --class ID`: the class summary page."""
+    import re
+    import sqlite3
+
+    from common.central.collector import Store, printable, safe_dsn
+
+    class_id = args.class_id.lower()
+    if class_id != "latest" and not re.fullmatch(r"[0-9a-f]{4,64}", class_id):
+        print(f"error: {printable(args.class_id, 80)!r} is not a class id: give the hex id the device logs "
+              "('class 3f2a9c1e started', at least 4 characters) or 'latest'", file=sys.stderr)
+        return 2
+    out = Path(args.output or f"class-{class_id[:8]}.html")
+    problem = _input_problem(db, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(db)
+        try:
+            members = store.class_sessions(class_id, args.site or None, args.device or None)
+        finally:
+            store.close()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        print(f"error: cannot read the database {safe_dsn(db)}: {exc}; give the collector's database (--db)",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
+        print(f"error: cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs",
+              file=sys.stderr)
+        return 2
+    classes = sorted({(s.get("class_id"), site, device) for site, device, s in members})
+    if not classes:
+        print(f"error: no class {printable(args.class_id, 80)!r} is stored; classes are stored from boxes in group "
+              "mode (scoring.mode = \"group\")", file=sys.stderr)
+        return 2
+    if len(classes) > 1:  # a short prefix two classes share, or one id at two boxes
+        listed = ", ".join(f"{c[:12]} ({site}/{device})" for c, site, device in classes[:10])
+        print(f"error: {printable(args.class_id, 80)!r} matches {len(classes)} classes: {listed}; give more of the id "
+              "(or --site and --device)", file=sys.stderr)
+        return 2
+    page = render_class(members, args.locale)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
     return 0
 
 
