@@ -175,6 +175,28 @@ class CollectorConfig(MqttConnection):
         "their key (uplink.ack_key) then ignore unsigned ones. Prefer $SILVERGYM_ACK_SECRET."))
 
 
+class WebConfig(Section):
+    """The carers' web app on the central store (`silvergym serve`, common/central/web)."""
+    listen: str = Field("127.0.0.1", description=(
+        "Address to listen on. Keep 127.0.0.1 and put a TLS reverse proxy in front (docs/mqtt.md)."))
+    port: int = Field(8090, ge=1, le=65535, description="TCP port to listen on.")
+    hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"], description=(
+        "Host names the app answers to (the name carers type, e.g. care.example.kr); any other Host is refused."))
+    secret_key: str = Field("", description=(
+        "Signs sessions and CSRF tokens; the same on every instance over one database. Prefer "
+        "$SILVERGYM_WEB_SECRET. Empty: a random key kept beside an SQLite store (one instance only)."))
+    behind_tls: bool = Field(False, description=(
+        "True when a TLS reverse proxy is in front: cookies are Secure, HSTS is sent, and the proxy's "
+        "X-Forwarded-Proto and X-Forwarded-For are trusted (one proxy)."))
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description=(
+        "A login lasts this long (and ends when the browser closes)."))
+    login_failures: int = Field(5, ge=1, le=100, description=(
+        "Wrong passwords in a row, per account and per address, before logging in is blocked."))
+    lockout_minutes: float = Field(15.0, gt=0, description="How long logging in stays blocked after that.")
+    threads: int = Field(8, ge=1, le=64, description="Requests served at once by one instance.")
+    time_zone: str = Field("Asia/Seoul", description="Times on the pages are shown in this zone.")
+
+
 class SupervisorConfig(Section):
     services: list[str] = Field(default_factory=lambda: ["camera", "inference", "scoring", "renderer", "uplink"],
                                 description="Services `silvergym run` starts.")
@@ -197,6 +219,7 @@ class Config(Section):
     uplink: UplinkConfig = Field(default_factory=UplinkConfig, description="MQTT uplink.")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="silvergym run.")
     collector: CollectorConfig = Field(default_factory=CollectorConfig, description="Central collector and reports.")
+    web: WebConfig = Field(default_factory=WebConfig, description="The carers' web app (silvergym serve).")
     participants: dict[str, Participant] = Field(default_factory=dict, description="Known participants by key.")
 
 

@@ -3,7 +3,8 @@
 # local MQTT broker), a font with Hangul, espeak-ng for voice cues, fontconfig to find the font.
 # Installs only what is missing, so a second run is quick. Needs root or sudo for the install.
 #   deploy/system-deps.sh [--test | --boot | --boot-arm64]
-#   --test: also Chromium, the real browser the carer's report is opened in by make test
+#   --test: also Chromium, the real browser the carer's report and web app are opened in by make test,
+#           and its ChromeDriver (the web app's tests click through it with Selenium)
 #   --boot: also debootstrap and systemd-nspawn for make test-boot
 #   --boot-arm64: and qemu-user-static (binfmt) and an arm64 C compiler for make test-boot-arm64
 set -euo pipefail
@@ -19,6 +20,7 @@ have espeak-ng || missing+=(espeak-ng)
 have openssl || missing+=(openssl)
 if [ "${1:-}" = "--test" ]; then
   have chromium || missing+=(chromium)
+  have chromedriver || missing+=(chromium-driver)
 fi
 if [ "${1:-}" = "--boot" ] || [ "${1:-}" = "--boot-arm64" ]; then
   have debootstrap || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)

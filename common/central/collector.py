@@ -60,6 +60,10 @@ SCHEMA_SQL = (
     # Which carer has been told of which alert (common/central/notify.py); carer = hash of its URL.
     "CREATE TABLE IF NOT EXISTS notifications (site TEXT, device TEXT, msg_id TEXT, carer TEXT, "
     "sent_unix DOUBLE PRECISION, PRIMARY KEY (site, device, msg_id, carer))",
+    # An alert someone answered in the web app (silvergym serve): who and when; carers not yet told
+    # of it are no longer owed a notification.
+    "CREATE TABLE IF NOT EXISTS alert_acks (site TEXT, device TEXT, msg_id TEXT, by_user TEXT, "
+    "acked_unix DOUBLE PRECISION, PRIMARY KEY (site, device, msg_id))",
 )
 
 
@@ -264,12 +268,14 @@ class Store:
 
     def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:
         """(site, device, msg_id, carer, alert) for every alert since `since_unix` some carer
-        has not been sent yet, oldest first."""
+        has not been sent yet and nobody has acknowledged in the web app, oldest first."""
         out = []
         for carer in carers:
             rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a WHERE a.unix >= ? AND NOT EXISTS "
                               "(SELECT 1 FROM notifications n WHERE n.site = a.site AND n.device = a.device "
-                              "AND n.msg_id = a.msg_id AND n.carer = ?) ORDER BY a.unix", (since_unix, carer)).fetchall()
+                              "AND n.msg_id = a.msg_id AND n.carer = ?) AND NOT EXISTS (SELECT 1 FROM alert_acks k "
+                              "WHERE k.site = a.site AND k.device = a.device AND k.msg_id = a.msg_id) ORDER BY a.unix",
+                              (since_unix, carer)).fetchall()
             out.extend((site, device, msg_id, carer, json.loads(payload)) for site, device, msg_id, payload in rows)
         return out
 

@@ -170,18 +170,26 @@ TIMELINES = 7  # the last week's sessions, a row each
 TIMELINE_COLORS = {"c": "#2ecc71", "n": "#f1c40f", "w": "#e74c3c", "-": "#aab4be"}
 
 
+def trend(scores: list[float]) -> tuple[str, float, float] | None:
+    """Where the score is going: ("up" | "down" | "flat", mean before, mean lately) over the last
+    RECENT sessions against the RECENT before them (fewer when there are fewer); None for one."""
+    if len(scores) < 2:
+        return None
+    recent = min(RECENT, len(scores) // 2)
+    before, after = (sum(part) / len(part) for part in (scores[-2 * recent:-recent], scores[-recent:]))
+    return ("up" if after - before >= TREND_POINTS else "down" if before - after >= TREND_POINTS else "flat"), before, after
+
+
 def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     """The plain-language reading a carer acts on: what the score means and where it is going,
     a left/right difference worth mentioning to a physiotherapist, and the falls."""
     scores = [s["summary"]["score"] for s in sessions]
     said = [t["report.score_means"]]
-    if len(scores) == 1:
+    going = trend(scores)
+    if going is None:
         said.append(t["report.first_session"])
     else:
-        recent = min(RECENT, len(scores) // 2)
-        before, after = (sum(part) / len(part) for part in (scores[-2 * recent:-recent], scores[-recent:]))
-        trend = "up" if after - before >= TREND_POINTS else "down" if before - after >= TREND_POINTS else "flat"
-        said.append(t[f"report.trend_{trend}"].format(before=before, after=after))
+        said.append(t[f"report.trend_{going[0]}"].format(before=going[1], after=going[2]))
     said.append(t["report.rom_means"])
     said.extend(asymmetries(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
     falls = [a for a in alerts if a.get("kind") == "fall"]
@@ -246,6 +254,23 @@ def _chart(heading: str, key: str, figs: dict, before: str = "") -> str:
 def render(participant: str, sessions: list[dict], alerts: list[dict], locale: str = "ko") -> str:
     t = load_texts(locale)
     esc = html.escape
+    title = t["report.title"].format(name=participant)
+    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
+<title>{esc(title)}</title>
+<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
+color:#222;font-size:17px;line-height:1.6}} img{{max-width:100%}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4em}}</style></head>
+<body><h1>{esc(title)}</h1>{render_body(sessions, alerts, locale)}
+<p style="color:#666">{esc(generated)}</p></body></html>
+"""
+
+
+def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko") -> str:
+    """The report under its title: the reading, the charts and the alerts, every value a device
+    sent escaped (the web app shows it inside its own page)."""
+    t = load_texts(locale)
+    esc = html.escape
     if not sessions:
         body = f"<p>{esc(t['report.no_sessions'])}</p>"
     else:
@@ -272,16 +297,7 @@ def render(participant: str, sessions: list[dict], alerts: list[dict], locale: s
 {_tempo_section(last, figs, t)}
 <h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}</th><th>{esc(t['report.alert_kind'])}</th>
 <th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
-    title = t["report.title"].format(name=participant)
-    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
-    return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
-<title>{esc(title)}</title>
-<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
-color:#222;font-size:17px;line-height:1.6}} img{{max-width:100%}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4em}}</style></head>
-<body><h1>{esc(title)}</h1>{body}
-<p style="color:#666">{esc(generated)}</p></body></html>
-"""
+    return body
 
 
 def render_class(members: list[tuple], locale: str = "ko") -> str:

@@ -347,6 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a config key (repeatable)")
     sp.set_defaults(func=lazy("common.central.report"))
 
+    sp = with_config(sub.add_parser("serve", help="central side: the carers' web app (127.0.0.1:8090 by default)"))
+    sp.set_defaults(func=lazy("common.central.web.serve"))
+
+    sp = with_config(sub.add_parser("users", help="central side: the web app's accounts and family links"))
+    sp.add_argument("action", choices=["add", "link", "unlink", "list", "remove", "password"],
+                    help="add an account (password on stdin or asked), link/unlink a family carer and a participant, "
+                         "list, remove, or change a password")
+    sp.add_argument("name", nargs="?", default="", help="the account's user name")
+    sp.add_argument("--role", choices=["admin", "staff", "family"], default="family", help="add: the account's role")
+    sp.add_argument("--site", default="", help="add: a staff account's site; link: the participant's site")
+    sp.add_argument("--device", default="", help="link: the participant's device")
+    sp.add_argument("--participant", default="", help="link: the participant's key as the device sends it")
+    sp.set_defaults(func=lazy("common.central.web.users"))
+
     sp = with_config(sub.add_parser("bridge", help="print this box's Mosquitto bridge to the central broker"))
     sp.add_argument("--central", required=True, help="the central broker, HOST:PORT (TLS)")
     sp.add_argument("--cafile", default="", help="the central broker's CA certificate (default /etc/silvergym/central-ca.crt)")

@@ -1,0 +1,170 @@
+"""Who may see which participant and device, and what the pages read of the collector's tables.
+
+Every read of a participant's data goes through `visible_people` or `may_see`: staff see their
+site's participants, a family carer the participants linked to them, an admin every one. A
+participant someone may not see is answered exactly like one that does not exist (404).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from django.db import connection
+
+WEEK_S = 7 * 86400.0
+OPEN_ALERTS_DAYS = 30  # an unanswered alert stays first on the page this long
+RECENT_SESSIONS = 10  # read per participant for the week page's trend and left/right flag
+
+
+@dataclass(frozen=True, order=True)
+class Person:
+    site: str
+    device: str
+    key: str
+
+    @property
+    def shown(self) -> str:
+        """The key as a page shows it: control characters as '?', cut at 80 (a device may send anything)."""
+        from common.central.collector import printable
+
+        return printable(self.key, 80)
+
+
+def role(user) -> str:
+    account = getattr(user, "account", None)
+    return account.role if account is not None else ""
+
+
+def _rows(sql: str, args=()) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def visible_people(user) -> list[Person]:
+    kind = role(user)
+    if kind == "admin":
+        rows = _rows("SELECT DISTINCT site, device, participant FROM sessions")
+    elif kind == "staff":
+        rows = _rows("SELECT DISTINCT site, device, participant FROM sessions WHERE site = %s", (user.account.site,))
+    elif kind == "family":
+        rows = [(link.site, link.device, link.participant) for link in user.links.all()]
+    else:
+        rows = []
+    return sorted(Person(*r) for r in rows)
+
+
+def may_see(user, person: Person) -> bool:
+    kind = role(user)
+    if kind == "admin":
+        return True
+    if kind == "staff":
+        return person.site == user.account.site
+    if kind == "family":
+        return user.links.filter(site=person.site, device=person.device, participant=person.key).exists()
+    return False
+
+
+def visible_sites(user) -> list[str] | None:
+    """The sites whose devices the user may see: None for every site (admin), [] for none (family)."""
+    kind = role(user)
+    return None if kind == "admin" else [user.account.site] if kind == "staff" else []
+
+
+def sessions_of(person: Person, newest: int | None = None) -> list[dict]:
+    """The person's stored sessions, oldest first (the newest `newest` of them when given)."""
+    sql = ("SELECT payload FROM sessions WHERE site = %s AND device = %s AND participant = %s "
+           "ORDER BY started_unix DESC")
+    rows = _rows(sql + (f" LIMIT {int(newest)}" if newest else ""), (person.site, person.device, person.key))
+    return [json.loads(r[0]) for r in reversed(rows)]
+
+
+def sessions_since(person: Person, since_unix: float) -> int:
+    (n,), = _rows("SELECT COUNT(*) FROM sessions WHERE site = %s AND device = %s AND participant = %s "
+                  "AND started_unix >= %s", (person.site, person.device, person.key, since_unix))
+    return n
+
+
+def stored_version(person: Person) -> tuple:
+    """(sessions, newest session's start, alerts, newest alert's time) stored for the person:
+    what a drawn report depends on."""
+    (n, newest), = _rows("SELECT COUNT(*), MAX(started_unix) FROM sessions WHERE site = %s AND device = %s "
+                         "AND participant = %s", (person.site, person.device, person.key))
+    (a, latest), = _rows("SELECT COUNT(*), MAX(unix) FROM alerts WHERE site = %s AND device = %s AND participant = %s",
+                         (person.site, person.device, person.key))
+    return n, newest, a, latest
+
+
+def alerts_of(person: Person) -> list[dict]:
+    rows = _rows("SELECT payload FROM alerts WHERE site = %s AND device = %s AND participant = %s ORDER BY unix",
+                 (person.site, person.device, person.key))
+    return [json.loads(r[0]) for r in rows]
+
+
+@dataclass
+class AlertRow:
+    person: Person
+    msg_id: str
+    kind: str
+    unix: float
+    spot: int | None
+    acked_by: str
+    acked_unix: float | None
+
+
+def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]:
+    """The alerts of these people worth the week page: every unanswered one of the last
+    OPEN_ALERTS_DAYS, and the answered ones of the last week; newest first."""
+    now = time.time() if now is None else now
+    if not people:
+        return []
+    wanted = set(people)
+    sites = sorted({p.site for p in people})
+    marks = ", ".join(["%s"] * len(sites))
+    rows = _rows("SELECT a.site, a.device, a.participant, a.msg_id, a.kind, a.unix, a.payload, k.by_user, k.acked_unix "
+                 "FROM alerts a LEFT JOIN alert_acks k ON k.site = a.site AND k.device = a.device AND k.msg_id = a.msg_id "
+                 f"WHERE a.site IN ({marks}) AND a.unix >= %s ORDER BY a.unix DESC",
+                 (*sites, now - OPEN_ALERTS_DAYS * 86400.0))
+    out = []
+    for site, device, participant, msg_id, kind, unix, payload, by_user, acked_unix in rows:
+        person = Person(site, device, participant)
+        if person not in wanted or (by_user is not None and unix < now - WEEK_S):
+            continue
+        spot = json.loads(payload).get("spot")
+        out.append(AlertRow(person, msg_id, kind, unix, spot if isinstance(spot, int) else None, by_user or "",
+                            acked_unix))
+    return sorted(out, key=lambda a: (a.acked_by != "", -a.unix))  # unanswered first
+
+
+def acknowledge(user, site: str, device: str, msg_id: str) -> bool:
+    """Mark the alert answered by `user`, once (the first answer stands). False when the user may
+    not see it or it does not exist."""
+    rows = _rows("SELECT participant FROM alerts WHERE site = %s AND device = %s AND msg_id = %s", (site, device, msg_id))
+    if not rows or not may_see(user, Person(site, device, rows[0][0])):
+        return False
+    with connection.cursor() as cur:
+        cur.execute("INSERT INTO alert_acks (site, device, msg_id, by_user, acked_unix) VALUES (%s, %s, %s, %s, %s) "
+                    "ON CONFLICT (site, device, msg_id) DO NOTHING", (site, device, msg_id, user.get_username(), time.time()))
+    return True
+
+
+def devices_for(sites: list[str] | None) -> list[dict]:
+    """Each device's last status, health and session at these sites (None: every site)."""
+    where, args = ("", ()) if sites is None else (f"WHERE d.site IN ({', '.join(['%s'] * len(sites))})", tuple(sites))
+    if sites == []:
+        return []
+    rows = _rows("SELECT d.site, d.device, d.state, d.health, d.updated_unix, "
+                 "(SELECT MAX(s.started_unix) FROM sessions s WHERE s.site = d.site AND s.device = d.device) "
+                 f"FROM devices d {where} ORDER BY d.site, d.device", args)
+    out = []
+    for site, device, state, health, updated, last_session in rows:
+        try:
+            h = json.loads(health) if health else {}
+        except ValueError:
+            h = {}
+        out.append({"site": site, "device": device, "state": state or "", "updated_unix": updated,
+                    "camera": str(h.get("camera", "")), "backend": str(h.get("backend", "")),
+                    "health_unix": h.get("unix") if isinstance(h.get("unix"), (int, float)) else None,
+                    "last_session_unix": last_session})
+    return out

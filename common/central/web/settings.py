@@ -1,0 +1,110 @@
+"""Django's settings for `silvergym serve` and `silvergym users`, from the [web] and [collector]
+config sections. One call per process (configure), before anything of Django is imported."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+
+
+def database(dsn: str) -> dict:
+    """Django's DATABASES entry for the collector's store: an SQLite path or a PostgreSQL URL."""
+    if dsn.startswith(("postgresql://", "postgres://")):
+        url = urlsplit(dsn)
+        return {"ENGINE": "django.db.backends.postgresql", "NAME": url.path.lstrip("/") or "postgres",
+                "USER": unquote(url.username or ""), "PASSWORD": unquote(url.password or ""),
+                "HOST": url.hostname or "", "PORT": str(url.port or ""), "CONN_MAX_AGE": 60,
+                "CONN_HEALTH_CHECKS": True}
+    # WAL and a busy timeout, as the collector opens it: the collector writes while the app reads.
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": dsn.removeprefix("sqlite:///"),
+            "OPTIONS": {"timeout": 10, "init_command": "PRAGMA journal_mode=WAL"}}
+
+
+def configure(db: str, web) -> None:
+    """`web`: the config's WebConfig. Secure cookies and HSTS only when `web.behind_tls` says a
+    TLS reverse proxy is in front (docs/mqtt.md); waitress then takes the client's address and
+    scheme from the proxy's X-Forwarded-* headers (serve.py)."""
+    import django
+    from django.conf import settings
+
+    tls = web.behind_tls
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY=web.secret_key,
+        ALLOWED_HOSTS=list(web.hosts),
+        ROOT_URLCONF="common.central.web.urls",
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+                        "axes", "common.central.web.apps.CarersConfig"],
+        MIDDLEWARE=["django.middleware.security.SecurityMiddleware",
+                    "django.contrib.sessions.middleware.SessionMiddleware",
+                    "django.middleware.common.CommonMiddleware",
+                    "django.middleware.csrf.CsrfViewMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware",
+                    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+                    "csp.middleware.CSPMiddleware",
+                    "axes.middleware.AxesMiddleware"],
+        AUTHENTICATION_BACKENDS=["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"],
+        DATABASES={"default": database(db)},
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [],
+                    "APP_DIRS": True, "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                                                         "django.contrib.auth.context_processors.auth"]}}],
+        USE_TZ=True,
+        TIME_ZONE=web.time_zone,
+        LANGUAGE_CODE="ko",
+        LOGIN_URL="/login",
+        LOGIN_REDIRECT_URL="/",
+        CSRF_FAILURE_VIEW="common.central.web.views.csrf_failure",
+        # Sessions in the database: any instance over the one PostgreSQL serves any request.
+        SESSION_ENGINE="django.contrib.sessions.backends.db",
+        SESSION_COOKIE_AGE=int(web.session_hours * 3600),
+        SESSION_EXPIRE_AT_BROWSER_CLOSE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=tls,
+        SESSION_COOKIE_NAME="silvergym_session",
+        CSRF_COOKIE_HTTPONLY=True,
+        CSRF_COOKIE_SAMESITE="Strict",
+        CSRF_COOKIE_SECURE=tls,
+        CSRF_TRUSTED_ORIGINS=[f"https://{h}" for h in web.hosts if h not in ("127.0.0.1", "localhost")] if tls else [],
+        SECURE_HSTS_SECONDS=31536000 if tls else 0,
+        SECURE_CONTENT_TYPE_NOSNIFF=True,
+        SECURE_REFERRER_POLICY="same-origin",
+        SECURE_CROSS_ORIGIN_OPENER_POLICY="same-origin",
+        X_FRAME_OPTIONS="DENY",
+        # No script at all, inline or not; the reports' charts are images in the page (data: URLs).
+        CONTENT_SECURITY_POLICY={"DIRECTIVES": {
+            "default-src": ["'none'"], "script-src": ["'none'"], "img-src": ["'self'", "data:"],
+            "style-src": ["'self'"], "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+            "base-uri": ["'none'"]}},
+        AXES_FAILURE_LIMIT=web.login_failures,
+        AXES_COOLOFF_TIME=dt.timedelta(minutes=web.lockout_minutes),
+        AXES_LOCKOUT_PARAMETERS=["username", "ip_address"],  # each on its own: an account, and an address
+        AXES_RESET_ON_SUCCESS=True,
+        AXES_LOCKOUT_CALLABLE="common.central.web.views.locked_out",
+        # The client's address: behind the proxy, waitress has already put X-Forwarded-For there (serve.py).
+        AXES_IPWARE_META_PRECEDENCE_ORDER=["REMOTE_ADDR"],
+        AXES_VERBOSE=False,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"],
+        AUTH_PASSWORD_VALIDATORS=[{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+                                   "OPTIONS": {"min_length": 10}},
+                                  {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"}],
+        LOGGING={"version": 1, "disable_existing_loggers": False,
+                 "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+                 "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"},
+                             "axes": {"handlers": ["stderr"], "level": "WARNING"}}},
+    )
+    django.setup()
+
+
+def migrate(quiet: bool = True) -> None:
+    """Bring the app's tables to this version (Django's migrations), and the collector's own."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+    from common.central.collector import SCHEMA_SQL
+    with connection.cursor() as cur:
+        for sql in SCHEMA_SQL:
+            cur.execute(sql)

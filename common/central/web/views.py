@@ -1,0 +1,276 @@
+"""The pages: this week (alerts first, then each participant), a participant's report, the
+devices, and account management for admins. Each reads only what `access` lets the user see;
+anything else is the same 404 as a page that does not exist."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from pathlib import Path
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from common.central import report
+from common.central.web import access
+from common.central.web.audit import record
+from common.central.web.models import ROLES, Account, AuditEntry, FamilyLink
+from common.texts import load_texts
+
+LOCALES = ("ko", "en")
+STYLE = Path(__file__).resolve().parent / "static" / "app.css"
+
+
+@functools.lru_cache(maxsize=2)
+def words(locale: str) -> dict[str, str]:
+    """The page's words: the locale's "web.*" texts without the prefix (a template reads w.login)."""
+    return {k[4:]: v for k, v in load_texts(locale).items() if k.startswith("web.")}
+
+
+def locale_of(request) -> str:
+    """?lang=en (or ko) switches and is remembered (in the session, and the account once logged in)."""
+    asked = request.GET.get("lang")
+    account = getattr(request.user, "account", None) if request.user.is_authenticated else None
+    if asked in LOCALES:
+        request.session["lang"] = asked
+        if account is not None and account.locale != asked:
+            account.locale = asked
+            account.save(update_fields=["locale"])
+        return asked
+    if request.session.get("lang") in LOCALES:
+        return request.session["lang"]
+    return account.locale if account is not None and account.locale in LOCALES else "ko"
+
+
+def when(unix: float | None, locale: str) -> str:
+    from common.central.collector import on_calendar
+
+    if not on_calendar(unix):
+        return "?"
+    local = dt.datetime.fromtimestamp(unix, dt.timezone.utc).astimezone(_zone())
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+@functools.cache
+def _zone():
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def page(request, template: str, status: int = 200, **context) -> HttpResponse:
+    locale = locale_of(request)
+    other = "en" if locale == "ko" else "ko"
+    return render(request, f"carers/{template}", {"w": words(locale), "locale": locale, "other_locale": other,
+                                                   "role": access.role(request.user), **context}, status=status)
+
+
+def not_found(request, exception=None) -> HttpResponse:
+    return page(request, "message.html", status=404, message=words(locale_of(request))["not_found"])
+
+
+def csrf_failure(request, reason: str = "") -> HttpResponse:
+    return page(request, "message.html", status=403, message=words(locale_of(request))["forbidden"])
+
+
+def locked_out(request, credentials, *args, **kwargs) -> HttpResponse:
+    """django-axes' answer once an account or an address has failed too often (429)."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    record(str((credentials or {}).get("username", "")), "login locked out", request)
+    return page(request, "login.html", status=429, form=auth_views.AuthenticationForm(request),
+                error=words(locale_of(request))["locked_out"].format(minutes=minutes))
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "carers/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        locale = locale_of(self.request)
+        context = super().get_context_data(**kwargs)
+        context.update(w=words(locale), locale=locale, other_locale="en" if locale == "ko" else "ko")
+        if context["form"].errors:
+            context["error"] = words(locale)["login_failed"]
+        return context
+
+
+@require_GET
+def style(request) -> HttpResponse:
+    response = HttpResponse(STYLE.read_bytes(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "max-age=3600"
+    return response
+
+
+def _person_row(person: access.Person, now: float, texts: dict, locale: str) -> dict:
+    recent = access.sessions_of(person, newest=access.RECENT_SESSIONS)
+    last = recent[-1] if recent else None
+    going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
+    flags = report.asymmetries(recent[-report.RECENT:], texts) if recent else []
+    return {"person": person, "last_when": when(last["started_unix"], locale) if last else "",
+            "last_score": f"{last['summary']['score']:.0f}" if last and report.plottable(last) else "?" if last else "",
+            "week": access.sessions_since(person, now - access.WEEK_S),
+            "trend": going[0] if going else "none", "flags": flags}
+
+
+@login_required
+@require_GET
+def week(request) -> HttpResponse:
+    locale = locale_of(request)
+    texts = load_texts(locale)
+    w = words(locale)
+    now = time.time()
+    people = access.visible_people(request.user)
+    alerts = [{"alert": a, "when": when(a.unix, locale), "kind": texts.get(f"report.kind.{a.kind}", a.kind),
+               "spot": w["alert_spot"].format(spot=a.spot) if a.spot else "",
+               "acked": w["acked"].format(who=a.acked_by, when=when(a.acked_unix, locale)) if a.acked_by else ""}
+              for a in access.alerts_for(people, now)]
+    rows = [_person_row(p, now, texts, locale) for p in people]
+    return page(request, "week.html", alerts=alerts, rows=rows)
+
+
+def _person_from(query) -> access.Person:
+    try:
+        return access.Person(query["site"], query["device"], query["p"])
+    except KeyError:
+        raise Http404 from None
+
+
+@functools.lru_cache(maxsize=256)
+def _report_body(person: access.Person, version: tuple, locale: str) -> str:
+    """The report's body, drawn once per participant, language and `version` (what is stored of
+    them: sessions and alerts); the charts are the slow part."""
+    from common.central.collector import on_calendar
+
+    sessions = [s for s in access.sessions_of(person) if report.plottable(s)]
+    alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
+    return report.render_body(sessions, alerts, locale)
+
+
+@login_required
+@require_GET
+def participant(request) -> HttpResponse:
+    from django.utils.safestring import mark_safe
+
+    person = _person_from(request.GET)
+    if not access.may_see(request.user, person):
+        raise Http404
+    version = access.stored_version(person)
+    if version[0] == 0 and access.role(request.user) != "family":
+        raise Http404  # a family carer's link may come before the first session; otherwise nobody by that name
+    locale = locale_of(request)
+    body = _report_body(person, version, locale)
+    title = load_texts(locale)["report.title"].format(name=person.shown)
+    return page(request, "participant.html", person=person, title=title,
+                body=mark_safe(body),  # noqa: S308 - render_body escapes every value a device sent
+                printable="print" in request.GET)
+
+
+@login_required
+@require_POST
+def acknowledge(request) -> HttpResponse:
+    site, device, msg_id = (request.POST.get(k, "") for k in ("site", "device", "msg_id"))
+    if not access.acknowledge(request.user, site, device, msg_id):
+        raise Http404
+    record(request.user.get_username(), "alert acknowledged", request, f"{site}/{device} {msg_id}")
+    return redirect("week")
+
+
+@login_required
+@require_GET
+def devices(request) -> HttpResponse:
+    sites = access.visible_sites(request.user)
+    if sites == []:
+        raise Http404
+    locale = locale_of(request)
+    w = words(locale)
+    rows = []
+    for d in access.devices_for(sites):
+        backend = d["backend"]
+        rows.append({**d, "state_text": w.get(d["state"], w["unknown"]) if d["state"] else w["unknown"],
+                     "model_text": w["edgetpu"] if backend == "edgetpu" else w["cpu"] if backend == "cpu" else backend or w["unknown"],
+                     "heard": when(d["health_unix"] or d["updated_unix"], locale),
+                     "last_session": when(d["last_session_unix"], locale) if d["last_session_unix"] else w["never"]})
+    return page(request, "devices.html", devices=rows)
+
+
+# -- accounts (admins) -------------------------------------------------------------------------------
+
+class AccountForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=[(r, r) for r, _ in ROLES])
+    site = forms.CharField(max_length=64, required=False)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("role") == "staff" and not data.get("site"):
+            raise ValidationError("staff need a site")
+        if get_user_model().objects.filter(username=data.get("username", "")).exists():
+            raise ValidationError("that username is taken")
+        if data.get("password"):
+            validate_password(data["password"])
+        return data
+
+
+class LinkForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    site = forms.CharField(max_length=64)
+    device = forms.CharField(max_length=64)
+    participant = forms.CharField(max_length=128)
+
+
+def _admin_only(request) -> None:
+    if access.role(request.user) != "admin":
+        raise Http404
+
+
+def make_account(username: str, role: str, site: str, password: str):
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, password=password)
+        Account.objects.create(user=user, role=role, site=site if role == "staff" else "")
+    return user
+
+
+@login_required
+def manage(request) -> HttpResponse:
+    _admin_only(request)
+    message, account_form, link_form = "", AccountForm(prefix="a"), LinkForm(prefix="l")
+    if request.method == "POST":
+        if "a-username" in request.POST:
+            account_form = AccountForm(request.POST, prefix="a")
+            if account_form.is_valid():
+                d = account_form.cleaned_data
+                make_account(d["username"], d["role"], d["site"], d["password"])
+                record(request.user.get_username(), "account added", request, f"{d['username']} ({d['role']})")
+                return redirect("manage")
+        else:
+            link_form = LinkForm(request.POST, prefix="l")
+            if link_form.is_valid():
+                d = link_form.cleaned_data
+                user = get_user_model().objects.filter(username=d["username"], account__role="family").first()
+                if user is None:
+                    link_form.add_error("username", "no family carer of that name")
+                else:
+                    FamilyLink.objects.get_or_create(user=user, site=d["site"], device=d["device"],
+                                                     participant=d["participant"])
+                    record(request.user.get_username(), "link added", request,
+                           f"{d['username']} -> {d['site']}/{d['device']}/{d['participant']}")
+                    return redirect("manage")
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    accounts = [{"user": u, "account": getattr(u, "account", None), "links": list(u.links.all())}
+                for u in get_user_model().objects.order_by("username").prefetch_related("links")]
+    audit = AuditEntry.objects.order_by("-when")[:50]
+    return page(request, "manage.html", accounts=accounts, account_form=account_form, link_form=link_form,
+                audit=audit, message=message)
