@@ -134,8 +134,12 @@ def site(tmp_path_factory):
 def login(url: str, name: str, password: str = PASSWORD, headers: dict | None = None) -> requests.Session:
     http = requests.Session()
     http.headers.update(headers or {})
+    if http.headers.get("X-Forwarded-Proto") == "https":  # as a browser would: Django checks it over HTTPS
+        http.headers["Referer"] = url.replace("http://", "https://") + "/login"
     page = http.get(f"{url}/login", timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    for cookie in http.cookies:  # the proxy's side is TLS; from it to the app (this client) is plain HTTP
+        cookie.secure = False
     done = http.post(f"{url}/login", data={"csrfmiddlewaretoken": token, "username": name, "password": password},
                      allow_redirects=False, timeout=30)
     http.last_login = done
@@ -227,3 +231,158 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     assert "I have checked" not in staff.find_element(By.CSS_SELECTOR, "section.alerts").text  # answered: no button
     assert "checked by dana" in staff.find_element(By.CSS_SELECTOR, "section.alerts").text
     staff.get(f"{url}/?lang=ko")
+
+
+# -- who gets nothing ----------------------------------------------------------------------------------
+
+def test_every_page_and_post_gives_nothing_to_whoever_may_not_see_it(site):
+    """Each page and each POST, tried by a logged-out visitor, another site's staff, another
+    family's carer, with a guessed id, a form without its token, another session's token, and a
+    session cookie after logout: a redirect to the login page, 404 (never 403, which would confirm
+    that a participant exists) or a refused form; and nothing of the participant in the answer."""
+    url, alerts = site["app"].url, site["alerts"]
+    kim1 = person_url(url, "center1", "pi7", "kim")
+    tried = []
+
+    def check(who: str, what: str, response, want: int, leak: str = "lee") -> None:
+        tried.append(f"{who:>22} {what:<34} -> {response.status_code}")
+        assert response.status_code == want, tried[-1]
+        assert leak not in response.text and "2번 자리" not in response.text, tried[-1]
+
+    visitor = requests.Session()
+    for path in ("/", "/devices", "/manage", kim1.removeprefix(url)):
+        r = visitor.get(url + path, allow_redirects=False, timeout=30)
+        check("logged out", f"GET {path[:30]}", r, 302)
+        assert r.headers["Location"].startswith("/login"), tried[-1]
+    check("logged out", "POST /ack (no token)", visitor.post(f"{url}/ack", data={"site": "center1", "device": "pi7",
+                                                                                 "msg_id": alerts["center1"]},
+                                                                allow_redirects=False, timeout=30), 403)
+    ben, eve, dana = login(url, "ben"), login(url, "eve"), login(url, "dana")
+    assert all(s.last_login.status_code == 302 for s in (ben, eve, dana))
+    for who, http in (("other site's staff", ben), ("other family", eve)):
+        check(who, "GET center1's kim", http.get(kim1, timeout=30), 404)
+        check(who, "GET center1's lee", http.get(person_url(url, "center1", "pi7", "lee"), timeout=30), 404)
+        check(who, "GET /manage", http.get(f"{url}/manage", timeout=30), 404)
+        check(who, "POST /ack center1's alert", http.post(f"{url}/ack", data={
+            "csrfmiddlewaretoken": token_of(http, url), "site": "center1", "device": "pi7",
+            "msg_id": alerts["center1"]}, allow_redirects=False, timeout=30), 404)
+        check(who, "POST /manage (add an account)", http.post(f"{url}/manage", data={
+            "csrfmiddlewaretoken": token_of(http, url), "a-username": "mallory", "a-role": "admin",
+            "a-password": PASSWORD}, allow_redirects=False, timeout=30), 404)
+    check("other family", "GET /devices", eve.get(f"{url}/devices", timeout=30), 404)
+    devices = ben.get(f"{url}/devices", timeout=30)
+    check("other site's staff", "GET /devices (own site only)", devices, 200, leak="center1")
+    check("family", "GET a guessed participant", dana.get(person_url(url, "center1", "pi7", "kim2"), timeout=30), 404)
+    check("family", "GET the same name elsewhere", dana.get(person_url(url, "center2", "pi9", "kim"), timeout=30), 404)
+    check("family", "POST /ack a guessed alert id", dana.post(f"{url}/ack", data={
+        "csrfmiddlewaretoken": token_of(dana, url), "site": "center1", "device": "pi7",
+        "msg_id": "alert-center1-0002-xxxx"}, allow_redirects=False, timeout=30), 404)
+    form = {"site": "center2", "device": "pi9", "msg_id": alerts["center2"]}
+    check("family", "POST /ack without its token", eve.post(f"{url}/ack", data=form, allow_redirects=False,
+                                                            timeout=30), 403)
+    check("family", "POST /ack with another's token", eve.post(f"{url}/ack", data={
+        **form, "csrfmiddlewaretoken": token_of(ben, url)}, allow_redirects=False, timeout=30), 403)
+    stolen = dict(dana.cookies)
+    dana.post(f"{url}/logout", data={"csrfmiddlewaretoken": token_of(dana, url)}, timeout=30)
+    replay = requests.Session()
+    replay.cookies.update(stolen)
+    r = replay.get(kim1, allow_redirects=False, timeout=30)
+    check("cookie after logout", "GET center1's kim", r, 302)
+    assert r.headers["Location"].startswith("/login")
+    # The alert of center2 is still open: nothing above answered it.
+    store = Store(site["db"])
+    assert [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center2"]
+    store.close()
+    print("\n" + "\n".join(tried))
+
+
+def test_hostile_stored_data_is_shown_as_text(site, browser_factory):
+    """A participant whose stored name holds HTML, script and control characters, with a score of
+    1e300 and a 100 kB note: the week page and their report show the name as text (no script
+    runs, no element is made of it, controls as '?'), the score as '?'."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    url = site["app"].url
+    driver = browser_factory()
+    browser_login(driver, url, "anna")
+    shown = HOSTILE.replace("\x07", "?").replace("\x1b", "?")
+    for page in (f"{url}/", person_url(url, "center1", "pi8", HOSTILE)):
+        driver.get(page)
+        text = driver.find_element(By.TAG_NAME, "main").text
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018 - an alert() that ran would be open here
+        assert shown in text, text[:300]
+        assert not driver.find_elements(By.CSS_SELECTOR, "main img[src='x'], main script")
+        print(f"\n{page[len(url):][:40]}: the name shows as {shown!r}; no script ran, no element made of it")
+    driver.get(f"{url}/")
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "section.people tbody tr") if "pi8" in r.text][0]
+    assert row.find_elements(By.CSS_SELECTOR, "td")[2].text == "?"  # a score of 1e300 is no score
+
+
+def test_headers_cookies_and_the_login_limit(site):
+    """The security headers on every answer; the session cookie HttpOnly and SameSite, and Secure
+    with HSTS on a second instance over the same store that sits behind a TLS proxy (its
+    X-Forwarded-Proto), which also shows that instances share logins; five wrong passwords block an
+    account even with the right one (429), and five from one address block that address for any
+    account; logins, refusals and blocks are in the audit log."""
+    url = site["app"].url
+    r = requests.get(f"{url}/login", timeout=30)
+    csp = r.headers["Content-Security-Policy"]
+    print(f"\nContent-Security-Policy: {csp}")
+    assert "script-src 'none'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp and r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Referrer-Policy"] == "same-origin"
+    anna = login(url, "anna")
+    cookie = anna.last_login.headers["Set-Cookie"]
+    assert "silvergym_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP on 127.0.0.1: a Secure cookie would never come back
+
+    behind = App(site["folder"] / "b", site["db"], behind_tls=True).start()
+    try:
+        proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+        tls = login(behind.url, "anna", headers=proxied)
+        print(f"behind TLS: Set-Cookie {tls.last_login.headers['Set-Cookie'][:120]}…; "
+              f"HSTS {tls.get(behind.url + '/', timeout=30).headers.get('Strict-Transport-Security')}")
+        assert "Secure" in tls.last_login.headers["Set-Cookie"]
+        assert "max-age=31536000" in tls.get(behind.url + "/", timeout=30).headers["Strict-Transport-Security"]
+        # A login made on one instance is good on the other: the sessions are in the database.
+        shared = requests.Session()
+        shared.cookies.update(dict(anna.cookies))
+        assert shared.get(f"{behind.url}/", headers=proxied, allow_redirects=False, timeout=30).status_code == 200
+        # Five wrong passwords for one account: the fifth is blocked, and so is the right one after.
+        tries = [login(behind.url, "victim", "wrong password 123", headers=proxied).last_login.status_code
+                 for _ in range(5)]
+        assert tries == [200] * 4 + [429], tries
+        blocked = login(behind.url, "victim", headers=proxied).last_login
+        print(f"victim after 5 wrong passwords, with the right one: {blocked.status_code}")
+        assert blocked.status_code == 429 and "victim" not in blocked.text
+        # Five failures from one address, each on another account: that address is blocked for anyone.
+        attacker = {**proxied, "X-Forwarded-For": "198.51.100.9"}
+        for i in range(5):
+            login(behind.url, f"nobody{i}", "wrong password 123", headers=attacker)
+        from_there = login(behind.url, "ben", headers=attacker).last_login.status_code
+        elsewhere = login(behind.url, "ben", headers={**proxied, "X-Forwarded-For": "192.0.2.44"}).last_login.status_code
+        print(f"ben from the attacking address: {from_there}; from another: {elsewhere}")
+        assert from_there == 429 and elsewhere == 302
+    finally:
+        behind.stop()
+    boss = login(url, "boss")
+    audit = boss.get(f"{url}/manage", timeout=30).text
+    for event in ("login refused", "login locked out", "alert acknowledged", "login"):
+        assert event in audit, event
+    assert "203.0.113.7" in audit and "198.51.100.9" in audit  # the client's address, not the proxy's
+
+
+def test_a_login_expires(site, tmp_path):
+    """A third instance with 0.002 h (7.2 s) logins: the session is refused after that."""
+    short = App(tmp_path / "short", site["db"], session_hours=0.002).start()
+    try:
+        http = login(short.url, "anna")
+        assert http.get(f"{short.url}/", allow_redirects=False, timeout=30).status_code == 200
+        started = time.monotonic()
+        wait_for(lambda: http.get(f"{short.url}/", allow_redirects=False, timeout=30).status_code == 302, 30,
+                 interval_s=0.5, what="the login to expire")
+        print(f"\nthe login ended after {time.monotonic() - started:.1f} s")
+    finally:
+        short.stop()

@@ -90,10 +90,9 @@ def configure(db: str, web) -> None:
         AUTH_PASSWORD_VALIDATORS=[{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
                                    "OPTIONS": {"min_length": 10}},
                                   {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"}],
+        # Through the process's one handler (setup_logging): errors, and axes' lockouts and failures.
         LOGGING={"version": 1, "disable_existing_loggers": False,
-                 "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-                 "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"},
-                             "axes": {"handlers": ["stderr"], "level": "WARNING"}}},
+                 "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}}},
     )
     django.setup()
 
