@@ -31,6 +31,26 @@ RESEND_S = 5.0
 MAX_PENDING = 400  # records a fleet keeps in flight at once (each device a few)
 
 
+def fleet_record(run: str, i: int) -> tuple[str, str, dict]:
+    """The fleet's i-th record: (msg_id, topic, payload); device i % DEVICES, ten devices a site,
+    participant p<device>; one in a hundred a fall alert, the rest sessions an hour apart."""
+    device = i % DEVICES
+    root = f"silvergym/v1/center{device // 10}/pi{device}"
+    if i % 100 == 99:
+        msg_id = f"{run}-alert-{i:06d}"
+        return msg_id, f"{root}/alert", {"msg_id": msg_id, "alert_id": msg_id, "participant": f"p{device}",
+                                         "kind": "fall", "detail": "simulated", "unix": 1.7e9 + i}
+    msg_id = f"{run}-session-{i:06d}"
+    return msg_id, f"{root}/session", {
+        "msg_id": msg_id, "session_id": msg_id, "participant": f"p{device}", "routine": "squat",
+        "started_unix": 1.7e9 + i, "ended_unix": 1.7e9 + i + 600,
+        "summary": {"score": float(i % 100), "frames": 18000, "frames_scored": 17000, "reps": i % 20,
+                    "joints": {"left_knee": 0.8, "right_knee": 0.7, "left_hip": 0.9, "right_hip": 0.85},
+                    "range_of_motion": {"left_knee": {"min": 90.0, "max": 172.0, "range": 82.0}},
+                    "timing": {"mean_lag_s": 1.2, "tempo": 0.8, "tempo_start": 0.85, "tempo_end": 0.75,
+                               "rejoined": 0}}}
+
+
 class Fleet:
     """DEVICES simulated devices sharing one MQTT connection; ids are unique per run."""
 
@@ -59,21 +79,7 @@ class Fleet:
                 self.latency_s.append(time.monotonic() - entry[2])
 
     def record(self, i: int) -> tuple[str, str, dict]:
-        device = i % DEVICES
-        root = f"silvergym/v1/center{device // 10}/pi{device}"
-        if i % 100 == 99:
-            msg_id = f"{self.run}-alert-{i:06d}"
-            return msg_id, f"{root}/alert", {"msg_id": msg_id, "alert_id": msg_id, "participant": f"p{device}",
-                                             "kind": "fall", "detail": "simulated", "unix": 1.7e9 + i}
-        msg_id = f"{self.run}-session-{i:06d}"
-        return msg_id, f"{root}/session", {
-            "msg_id": msg_id, "session_id": msg_id, "participant": f"p{device}", "routine": "squat",
-            "started_unix": 1.7e9 + i, "ended_unix": 1.7e9 + i + 600,
-            "summary": {"score": float(i % 100), "frames": 18000, "frames_scored": 17000, "reps": i % 20,
-                        "joints": {"left_knee": 0.8, "right_knee": 0.7, "left_hip": 0.9, "right_hip": 0.85},
-                        "range_of_motion": {"left_knee": {"min": 90.0, "max": 172.0, "range": 82.0}},
-                        "timing": {"mean_lag_s": 1.2, "tempo": 0.8, "tempo_start": 0.85, "tempo_end": 0.75,
-                                   "rejoined": 0}}}
+        return fleet_record(self.run, i)
 
     def send(self, count: int, on_progress=None, deadline_s: float = 300.0) -> float:
         """Publish `count` records, resending unacknowledged ones, until all are acknowledged.

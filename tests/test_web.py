@@ -386,3 +386,99 @@ def test_a_login_expires(site, tmp_path):
         print(f"\nthe login ended after {time.monotonic() - started:.1f} s")
     finally:
         short.stop()
+
+
+# -- load ---------------------------------------------------------------------------------------------
+
+def test_twenty_carers_at_once_on_the_fleets_store_in_postgresql(tmp_path):
+    """The fleet harness's 10,000 sessions (and 101 alerts) from 100 devices at 10 sites, in a real
+    PostgreSQL; two instances of the app over it; 20 carers at once (each site's staff and 10
+    family carers), each opening the week page and one of their participants' pages 6 times in a
+    bounded loop, once the instances have drawn the reports ahead (as they do when sessions
+    arrive). Timing is printed, not asserted (shared machines). Every answer must be a 200 with the
+    participant's name."""
+    import concurrent.futures
+    import statistics
+
+    from tests.central import Postgres
+    from tests.test_fleet import DEVICES, fleet_record
+
+    if not Postgres.available():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pg = Postgres()
+    dsn = pg.start()
+    apps = []
+    try:
+        store = Store(dsn)
+        started = time.monotonic()
+        for i in range(10_101):
+            _, topic, payload = fleet_record("load", i)
+            _, _, site_name, device, kind = topic.split("/")
+            store.save(site_name, device, kind, payload, 0.0)
+        filled_s = time.monotonic() - started
+        store.close()
+        secret = "load-test-" + "k" * 40
+        apps = [App(tmp_path / f"app{k}", dsn, secret_key=secret) for k in range(2)]
+        carers = {f"staff{k}": ("staff", f"center{k}", None) for k in range(10)}
+        carers.update({f"family{k}": ("family", "", (f"center{k}", f"pi{k * 10 + 3}", f"p{k * 10 + 3}")) for k in range(10)})
+
+        def make(name: str) -> None:
+            role_name, where, link = carers[name]
+            done = apps[0].cli("users", "add", name, "--role", role_name, *(["--site", where] if where else []),
+                               password=PASSWORD)
+            assert done.returncode == 0, done.stderr
+            if link:
+                assert apps[0].cli("users", "link", name, "--site", link[0], "--device", link[1],
+                                   "--participant", link[2]).returncode == 0
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(make, carers))
+        started = time.monotonic()
+        for app in apps:
+            app.start()
+        import psycopg
+
+        def drawn() -> int:
+            with psycopg.connect(dsn) as db:
+                return db.execute("SELECT COUNT(*) FROM carers_cache").fetchone()[0]
+        wait_for(lambda: drawn() >= 2 * (DEVICES - 1), 600, interval_s=1.0, what="every report drawn ahead")
+        ahead_s = time.monotonic() - started
+        rounds = 6
+        times: dict[str, list[float]] = {"week": [], "participant": []}
+        lock = __import__("threading").Lock()
+
+        def carer(index_name) -> None:
+            index, name = index_name
+            role_name, where, link = carers[name]
+            app = apps[index % 2]
+            http = login(app.url, name)
+            assert http.last_login.status_code == 302, name
+            mine = [link] if link else [(where, f"pi{int(where[6:]) * 10 + k}", f"p{int(where[6:]) * 10 + k}")
+                                        for k in range(DEVICES // 10 - 1)]  # pi<n>9 sends only alerts
+            for r in range(rounds):
+                t0 = time.perf_counter()
+                week = http.get(f"{app.url}/", timeout=120)
+                t1 = time.perf_counter()
+                site_name, device, key = mine[(index + r) % len(mine)]
+                page = http.get(person_url(app.url, site_name, device, key), timeout=120)
+                t2 = time.perf_counter()
+                assert week.status_code == 200 and page.status_code == 200 and key in page.text, (name, r)
+                with lock:
+                    times["week"].append(t1 - t0)
+                    times["participant"].append(t2 - t1)
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(len(carers)) as pool:
+            list(pool.map(carer, enumerate(carers)))
+        took = time.monotonic() - started
+
+        def p(values, q):
+            return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+        print(f"\n10,101 records from {DEVICES} devices stored in {filled_s:.1f} s; {DEVICES - 1} participants' reports "
+              f"drawn ahead (ko and en) by 2 instances in {ahead_s:.1f} s; 20 carers x {rounds} rounds in {took:.1f} s")
+        for page_name, values in times.items():
+            print(f"  {page_name:<26} n={len(values):3d}  p50 {p(values, 50):6.0f} ms  p95 {p(values, 95):6.0f} ms  "
+                  f"max {max(values) * 1000:6.0f} ms")
+    finally:
+        for app in apps:
+            app.stop()
+        pg.stop()

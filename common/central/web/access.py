@@ -96,6 +96,15 @@ def stored_version(person: Person) -> tuple:
     return n, newest, a, latest
 
 
+def all_versions() -> dict[Person, tuple]:
+    """stored_version of every participant with a session, in two queries."""
+    sessions = _rows("SELECT site, device, participant, COUNT(*), MAX(started_unix) FROM sessions "
+                     "GROUP BY site, device, participant")
+    alerts = {(r[0], r[1], r[2]): (r[3], r[4]) for r in _rows(
+        "SELECT site, device, participant, COUNT(*), MAX(unix) FROM alerts GROUP BY site, device, participant")}
+    return {Person(r[0], r[1], r[2]): (r[3], r[4], *alerts.get((r[0], r[1], r[2]), (0, None))) for r in sessions}
+
+
 def alerts_of(person: Person) -> list[dict]:
     rows = _rows("SELECT payload FROM alerts WHERE site = %s AND device = %s AND participant = %s ORDER BY unix",
                  (person.site, person.device, person.key))

@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 from pathlib import Path
 
 log = logging.getLogger("serve")
@@ -83,6 +84,8 @@ def run(args) -> int:
               "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}} if web.behind_tls else {})
     server = waitress.create_server(get_wsgi_application(), host=web.listen, port=web.port, threads=web.threads,
                                     ident="silvergym", **proxy)
+    stop = threading.Event()
+    threading.Thread(target=_draw_reports_as_sessions_arrive, args=(stop,), name="reports", daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     log.info("the carers' web app is at http://%s:%s/ (%s)", web.listen, server.effective_port,
              "behind a TLS proxy" if web.behind_tls else "plain HTTP: put a TLS reverse proxy in front for anyone "
@@ -93,5 +96,24 @@ def run(args) -> int:
     except (KeyboardInterrupt, OSError):
         pass
     finally:
+        stop.set()
         server.close()
     return 0
+
+
+REDRAW_EVERY_S = 30.0
+
+
+def _draw_reports_as_sessions_arrive(stop: threading.Event) -> None:
+    """Reports are drawn when sessions arrive, not when a carer opens one (a report's charts take
+    a quarter of a second; twenty carers at once would wait seconds)."""
+    from common.central.web.views import draw_new_reports
+
+    while not stop.is_set():
+        try:
+            drawn = draw_new_reports(stop)
+            if drawn:
+                log.info("drew %d report(s) of participants with new sessions or alerts", drawn)
+        except Exception as exc:  # noqa: BLE001 - a database hiccup: pages still draw on demand; try again
+            log.warning("could not draw the new reports ahead (%s); they are drawn when opened", exc)
+        stop.wait(REDRAW_EVERY_S)

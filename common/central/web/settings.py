@@ -58,6 +58,9 @@ def configure(db: str, web) -> None:
         CSRF_FAILURE_VIEW="common.central.web.views.csrf_failure",
         # Sessions in the database: any instance over the one PostgreSQL serves any request.
         SESSION_ENGINE="django.contrib.sessions.backends.db",
+        # Drawn reports, shared by every instance over the database (the charts are the slow part).
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "carers_cache",
+                            "TIMEOUT": 7 * 86400, "OPTIONS": {"MAX_ENTRIES": 5000}}},
         SESSION_COOKIE_AGE=int(web.session_hours * 3600),
         SESSION_EXPIRE_AT_BROWSER_CLOSE=True,
         SESSION_COOKIE_HTTPONLY=True,
@@ -97,13 +100,32 @@ def configure(db: str, web) -> None:
     django.setup()
 
 
+MIGRATION_LOCK = 0x5167_7961  # PostgreSQL advisory lock id: one instance migrates at a time
+
+
 def migrate(quiet: bool = True) -> None:
-    """Bring the app's tables to this version (Django's migrations), and the collector's own."""
+    """Bring the app's tables to this version (Django's migrations), and the collector's own.
+    Instances starting together over one database take turns (two at once both try to create the
+    same tables and one fails)."""
+    import contextlib
+    import fcntl
+
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
     from common.central.collector import SCHEMA_SQL
-    with connection.cursor() as cur:
-        for sql in SCHEMA_SQL:
-            cur.execute(sql)
+
+    with contextlib.ExitStack() as held:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            held.callback(lambda: connection.cursor().execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,)))
+        else:
+            lock = held.enter_context(open(f"{settings.DATABASES['default']['NAME']}.migrate-lock", "a"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+        call_command("createcachetable", verbosity=0)
+        with connection.cursor() as cur:
+            for sql in SCHEMA_SQL:
+                cur.execute(sql)

@@ -146,15 +146,46 @@ def _person_from(query) -> access.Person:
         raise Http404 from None
 
 
-@functools.lru_cache(maxsize=256)
 def _report_body(person: access.Person, version: tuple, locale: str) -> str:
     """The report's body, drawn once per participant, language and `version` (what is stored of
-    them: sessions and alerts); the charts are the slow part."""
+    them: sessions and alerts) for every instance (the database cache); the charts are the slow part."""
+    from django.core.cache import cache
+
     from common.central.collector import on_calendar
 
-    sessions = [s for s in access.sessions_of(person) if report.plottable(s)]
-    alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
-    return report.render_body(sessions, alerts, locale)
+    def draw() -> str:
+        sessions = [s for s in access.sessions_of(person) if report.plottable(s)]
+        alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
+        return report.render_body(sessions, alerts, locale)
+
+    return cache.get_or_set(report_key(person, version, locale), draw)
+
+
+def report_key(person: access.Person, version: tuple, locale: str) -> str:
+    import hashlib
+
+    return "report:" + hashlib.sha256(repr((person, version, locale)).encode()).hexdigest()
+
+
+def draw_new_reports(stop) -> int:
+    """Draw the report of every participant whose stored sessions or alerts changed since it was
+    last drawn (in both languages), so that a carer opening it gets it at once; returns how many
+    were drawn. Run by serve in the background; every instance shares what is drawn."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    drawn = 0
+    try:
+        for person, version in sorted(access.all_versions().items()):
+            for locale in LOCALES:
+                if stop.is_set():
+                    return drawn
+                if cache.get(report_key(person, version, locale)) is None:
+                    _report_body(person, version, locale)
+                    drawn += 1
+    finally:
+        connection.close()  # this thread's own connection
+    return drawn
 
 
 @login_required
