@@ -482,3 +482,103 @@ def test_twenty_carers_at_once_on_the_fleets_store_in_postgresql(tmp_path):
         for app in apps:
             app.stop()
         pg.stop()
+
+
+# -- the admin's page, the devices, the command line ---------------------------------------------------
+
+def test_an_admin_adds_a_family_carer_in_the_app_who_then_sees_only_that_senior(site):
+    """boss (admin) adds a family account and links it to center2's kim on /manage; the new carer
+    logs in and sees that one participant; staff see their own site's device with its model."""
+    url = site["app"].url
+    boss = login(url, "boss")
+    token = token_of(boss, url)
+    added = boss.post(f"{url}/manage", data={"csrfmiddlewaretoken": token, "a-username": "son", "a-role": "family",
+                                             "a-site": "", "a-password": PASSWORD}, allow_redirects=False, timeout=30)
+    linked = boss.post(f"{url}/manage", data={"csrfmiddlewaretoken": token, "l-username": "son", "l-site": "center2",
+                                              "l-device": "pi9", "l-participant": "kim"}, allow_redirects=False, timeout=30)
+    weak = boss.post(f"{url}/manage", data={"csrfmiddlewaretoken": token, "a-username": "weak", "a-role": "family",
+                                            "a-password": "1234"}, timeout=30)
+    assert added.status_code == linked.status_code == 302 and weak.status_code == 200
+    son = login(url, "son")
+    week = son.get(f"{url}/", timeout=30).text
+    people = re.findall(r'<a href="/participant\?site=([^&]+)&amp;device=([^&]+)&amp;p=([^"]+)">', week)
+    print(f"\nson sees {sorted(set(people))}")
+    assert sorted(set(people)) == [("center2", "pi9", "kim")]
+    assert login(url, "weak").last_login.status_code == 200  # the weak password was refused: no such account
+    devices = login(url, "anna").get(f"{url}/devices", timeout=30).text
+    assert "pi7" in devices and "CPU" in devices and "pi9" not in devices
+
+
+def test_the_command_line_says_what_is_wrong_in_one_line(site, tmp_path):
+    app = site["app"]
+    cases = [(("users", "add", "anna", "--role", "staff", "--site", "center1"), PASSWORD, "already an account"),
+             (("users", "add", "zed", "--role", "staff"), PASSWORD, "needs --site"),
+             (("users", "add", "zed", "--role", "family"), "short", "password refused"),
+             (("users", "link", "anna", "--site", "a", "--device", "b", "--participant", "c"), None, "not a family"),
+             (("users", "link", "dana", "--site", "a"), None, "--site, --device and --participant"),
+             (("users", "remove", "nobody"), None, "no account")]
+    for args, password, said in cases:
+        done = app.cli(*args, password=password)
+        print(f"{' '.join(args)}: exit {done.returncode}: {done.stderr.strip()}")
+        assert done.returncode == 2 and said in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    pg = App(tmp_path / "pg", "postgresql://nobody@127.0.0.1:1/none")
+    done = pg.cli("serve")
+    said = (done.stdout + done.stderr).strip()  # serve logs (for journald) on its standard output
+    print(f"serve over PostgreSQL without a key: exit {done.returncode}: {said}")
+    assert done.returncode == 2 and "web.secret_key" in said and len(said.splitlines()) == 1
+
+
+# -- legible for older carers, on a phone ---------------------------------------------------------------
+
+LEGIBILITY = """
+const out = [];
+function lum(c) {
+  const v = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function background(el) {
+  for (let e = el; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    const alpha = (c.match(/[\\d.]+/g) || []).length === 4 ? Number(c.match(/[\\d.]+/g)[3]) : 1;
+    if (c !== 'rgba(0, 0, 0, 0)' && alpha > 0.5) return c;
+  }
+  return 'rgb(255, 255, 255)';
+}
+for (const el of document.querySelectorAll('body *')) {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || el.closest('title, style, script')) continue;
+  const s = getComputedStyle(el);
+  if (s.display === 'none' || s.visibility === 'hidden') continue;
+  const a = lum(s.color), b = lum(background(el));
+  out.push([el.tagName, el.textContent.trim().slice(0, 30), parseFloat(s.fontSize),
+            (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+}
+return [out, document.documentElement.scrollWidth, window.innerWidth];
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_pages_are_legible_for_older_carers_on_a_phone_and_a_desktop(site, browser_factory, width):
+    """Every text on the login, week, participant and devices pages, as Chromium lays them out at a
+    phone's 390 px and a desktop's 1280 px: at least 16 px, contrast at least 4.5:1 against what
+    is behind it (the TV's rule, scaled to a page), and nothing wider than the screen (the
+    report's charts shrink to fit)."""
+    url = site["app"].url
+    driver = browser_factory()
+    driver.set_window_size(width, 900)
+    pages = {"login": f"{url}/login", "week": f"{url}/", "participant": person_url(url, "center1", "pi7", "kim"),
+             "devices": f"{url}/devices"}
+    for name, page in pages.items():
+        if name == "week":
+            browser_login(driver, url, "anna")
+        driver.get(page)
+        texts, scroll_width, inner = driver.execute_script(LEGIBILITY)
+        smallest = min(texts, key=lambda t: t[2])
+        faintest = min(texts, key=lambda t: t[3])
+        print(f"\n{width} px {name}: {len(texts)} texts, smallest {smallest[2]:.1f} px ({smallest[1]!r}), lowest "
+              f"contrast {faintest[3]:.2f} ({faintest[1]!r}), page {scroll_width} px wide in {inner}")
+        assert smallest[2] >= 16, smallest
+        assert faintest[3] >= 4.5, faintest
+        assert scroll_width <= inner + 1, f"{name} is wider than the screen"
+        if os.environ.get("SILVERGYM_WRITE_SCREENS") == "1" and name in ("week", "participant"):
+            driver.save_screenshot(str(REPO / "docs" / f"web_{name}_{'phone' if width < 600 else 'desktop'}_ko.png"))
