@@ -191,6 +191,46 @@ def test_a_person_who_leaves_and_comes_back_keeps_their_spot_and_a_late_joiner_g
     assert [spans.index(next(sp for sp in spans if sp[0] <= np.median(late[k][3]) < sp[1])) for k in (1, 2, 3)] == [0, 2, 1]
 
 
+def walking_behind() -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """The class with squat_man (spot 3) walking left behind the dancer from frame 15, wholly
+    hidden by frame 25 (her column is drawn over his), and back to his place by frame 35; and his
+    column's span on each frame."""
+    clips, spans = columns()
+    width, his = spans[-1][1], spans[2][1] - spans[2][0]
+    far = spans[2][0] - spans[1][0]
+
+    def offset(i: int) -> int:
+        return 0 if i < 15 or i >= 35 else round(far * ((i - 15) if i < 25 else (35 - i)) / 10)
+    pictures, his_spans = [], []
+    for i in range(len(clips[0])):
+        picture = np.full((clips[0][0].shape[0], width, 3), 150, np.uint8)
+        x = spans[2][0] - offset(i)
+        picture[:, x:x + his] = clips[2][i]
+        for clip, (left, right) in zip(clips[:2], spans[:2]):
+            picture[:, left:right] = clip[i]
+        pictures.append(picture)
+        his_spans.append((x, x + his))
+    return pictures, his_spans
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_someone_who_walks_behind_a_neighbour_and_back_keeps_their_spot_and_nobody_swaps(model):
+    """squat_man walks behind the dancer (hidden for 1 s) and back to his place: he is spot 3
+    again when he returns, the dancer is spot 2 on every frame and in her own column (never him),
+    and the first two count what they count alone."""
+    pictures, his_spans = walking_behind()
+    _, spans = columns()
+    results, never, _ = score_group(model, pictures)
+    where = {spot: list(zip(r[2], r[3])) for spot, r in results.items()}  # (frame, mid-hip x) per spot
+    print(f"\n{model}: spots {sorted(results)}; frames per spot { {k: r[1]['frames'] for k, r in results.items()} }; "
+          f"spot 3 at {[round(x) for _, x in where.get(3, [])][::4]}; reps { {k: r[1]['reps'] for k, r in results.items()} }")
+    assert sorted(results) == [1, 2, 3], "he came back as someone new (or someone was lost for good)"
+    assert all(spans[1][0] <= x < spans[1][1] for _, x in where[2]) and results[2][1]["frames"] == len(pictures)
+    assert all(his_spans[k][0] <= x < his_spans[k][1] for k, x in where[3])  # each reading of spot 3 is him
+    assert results[1][1]["reps"] == 5 and results[2][1]["reps"] == 0
+    assert max(k for k, _ in where[3]) == len(pictures) - 1  # followed to the end, back at his place
+
+
 @pytest.mark.parametrize("kind", ["works", "killed_mid_class", "abort_invoke", "hang_invoke"])
 def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_keeps_the_class(kind, tmp_path, caplog):
     """Group mode on the Edge TPU path. This machine has no Coral: the stand-in libraries of
@@ -269,6 +309,21 @@ def test_a_person_who_leaves_and_comes_back_takes_their_spot_again_and_a_late_jo
     assert book.claim([(700, 300)]) == [4]  # a late joiner far from spot 2
     assert book.claim([(330, 300)]) == [2]  # back near where spot 2 was
     assert book.claim([(900, 300)]) == [None]  # four followed already
+
+
+def test_someone_lost_beside_a_neighbour_takes_their_spot_back_at_home():
+    """Spot 2 stood at 300 for a while, walked left to 180 and was lost there (behind spot 1); back
+    at 300 they are 120 from where they were lost, beyond reach (0.5 x 100), but home."""
+    book = SpotBook(max_people=4)
+    book.claim([(100, 100), (300, 100)])
+    for _ in range(100):
+        book.move(2, 300)
+    for x in range(300, 179, -12):
+        book.move(2, x)
+    book.leave(2)
+    print(f"\nspot 2 lost at {book.places[2]}, home {book.homes[2]:.0f}")
+    assert book.claim([(300, 100)]) == [2]
+    assert book.claim([(520, 100)]) == [3]  # someone else, far from every vacant spot
 
 
 def test_a_spot_is_named_by_the_roster_or_by_its_number():
