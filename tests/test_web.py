@@ -62,6 +62,10 @@ def fill(store: Store) -> dict:
         store.save(site, device, "alert", {"msg_id": msg_id, "alert_id": msg_id, "participant": "kim", "kind": "fall",
                                             "detail": "sudden drop", "unix": now - 3600, "spot": 2}, now)
         alerts[site] = msg_id
+    # A senior who fell in their first session: an alert and no session yet.
+    store.save("center1", "pi7", "alert", {"msg_id": "alert-newbie-xxxx", "alert_id": "alert-newbie-xxxx",
+                                           "participant": "newbie", "kind": "fall", "detail": "sudden drop",
+                                           "unix": now - 7200}, now)
     store.save("center1", "pi7", "status", {"state": "online", "unix": now}, now)
     store.save("center1", "pi7", "health", {"unix": now, "fps": 15.0, "backend": "cpu", "camera": "ok", "spool_depth": 0}, now)
     store.save("center2", "pi9", "status", {"state": "offline", "unix": now}, now)
@@ -210,19 +214,19 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     browser_login(family, url, "dana")
     print(f"\nanna sees {people_on_page(staff)}\ndana sees {people_on_page(family)}")
     seen = people_on_page(staff)
-    assert sorted(w for _, w in seen) == ["center1/pi7", "center1/pi7", "center1/pi8"]  # center2's kim never
-    assert {n for n, w in seen if w == "center1/pi7"} == {"kim", "lee"}
+    assert sorted(w for _, w in seen) == ["center1/pi7"] * 3 + ["center1/pi8"]  # center2's kim never
+    assert {n for n, w in seen if w == "center1/pi7"} == {"kim", "lee", "newbie"}  # newbie: an alert, no session
     assert people_on_page(family) == [("kim", "center1/pi7")]
     assert "center2" not in staff.find_element(By.TAG_NAME, "main").text + family.find_element(By.TAG_NAME, "main").text
     assert "2번 자리" in family.find_element(By.CSS_SELECTOR, "section.alerts").text
     store = Store(site["db"])
-    owed_before = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1"]
+    owed_before = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1" and a[4]["participant"] == "kim"]
     family.find_element(By.CSS_SELECTOR, "section.alerts form button").click()
     wait_for(lambda: "확인했습니다" in family.find_element(By.CSS_SELECTOR, "section.alerts .acked").text, 30,
              what="the alert shown as answered")
     staff.refresh()
     answered = staff.find_element(By.CSS_SELECTOR, "section.alerts .answered .acked").text
-    owed_after = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1"]
+    owed_after = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1" and a[4]["participant"] == "kim"]
     store.close()
     print(f"anna then sees: {answered}; notifications owed for center1: {len(owed_before)} -> {len(owed_after)}")
     assert "dana" in answered and "확인했습니다" in answered

@@ -347,11 +347,9 @@ def safe_file_name(name: str) -> str:
 
 
 def run(args) -> int:
-    import sqlite3
-
     os.umask(0o077)  # a report holds a person's health: readable by whoever runs it, nobody else
 
-    from common.central.collector import Store, printable, safe_dsn
+    from common.central.collector import printable
     from common.config import load
 
     cfg = load(args.config, args.overrides).collector
@@ -367,24 +365,18 @@ def run(args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    try:
-        store = Store(db)
-        try:
-            places = store.places_of(args.participant, args.site or None, args.device or None)
-            site, device = places[0] if len(places) == 1 else (None, None)
-            sessions = store.sessions_of(args.participant, site, device) if len(places) == 1 else []
-            alerts = store.alerts_of(args.participant, site, device) if len(places) == 1 else []
-            known = store.participants() if not places else []
-        finally:
-            store.close()
-    except (sqlite3.DatabaseError, OSError) as exc:
-        print(f"error: cannot read the database {safe_dsn(db)}: {exc}; give the collector's database (--db)",
-              file=sys.stderr)
+    def read(store):
+        places = store.places_of(args.participant, args.site or None, args.device or None)
+        site, device = places[0] if len(places) == 1 else (None, None)
+        sessions = store.sessions_of(args.participant, site, device) if len(places) == 1 else []
+        alerts = store.alerts_of(args.participant, site, device) if len(places) == 1 else []
+        return places, site, device, sessions, alerts, store.participants() if not places else []
+
+    got, problem = _from_store(db, read)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
-        print(f"error: cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs",
-              file=sys.stderr)
-        return 2
+    places, site, device, sessions, alerts, known = got
     where = "".join(f" at {what} {printable(value, 64)!r}" for what, value in (("site", args.site), ("device", args.device))
                     if value)
     if not places:
@@ -413,9 +405,8 @@ def run(args) -> int:
 def run_class(args, db: str) -> int:
     """`silvergym report --class ID`: the class summary page."""
     import re
-    import sqlite3
 
-    from common.central.collector import Store, printable, safe_dsn
+    from common.central.collector import printable
 
     class_id = args.class_id.lower()
     if class_id != "latest" and not re.fullmatch(r"[0-9a-f]{4,64}", class_id):
@@ -427,19 +418,9 @@ def run_class(args, db: str) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    try:
-        store = Store(db)
-        try:
-            members = store.class_sessions(class_id, args.site or None, args.device or None)
-        finally:
-            store.close()
-    except (sqlite3.DatabaseError, OSError) as exc:
-        print(f"error: cannot read the database {safe_dsn(db)}: {exc}; give the collector's database (--db)",
-              file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
-        print(f"error: cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs",
-              file=sys.stderr)
+    members, problem = _from_store(db, lambda store: store.class_sessions(class_id, args.site or None, args.device or None))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     classes = sorted({(s.get("class_id"), site, device) for site, device, s in members})
     if not classes:
@@ -457,6 +438,24 @@ def run_class(args, db: str) -> int:
     os.replace(tmp, out)
     print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
     return 0
+
+
+def _from_store(db: str, read):
+    """(read(store), "") on the collector's store, or (None, one line saying why it cannot be read)."""
+    import sqlite3
+
+    from common.central.collector import Store, printable, safe_dsn
+
+    try:
+        store = Store(db)
+        try:
+            return read(store), ""
+        finally:
+            store.close()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        return None, f"cannot read the database {safe_dsn(db)}: {exc}; give the collector's database (--db)"
+    except Exception as exc:  # noqa: BLE001 - psycopg's errors, when PostgreSQL is not reachable
+        return None, f"cannot reach the database {safe_dsn(db)}: {printable(exc)}; check that PostgreSQL runs"
 
 
 def _input_problem(db: str, out: Path) -> str:

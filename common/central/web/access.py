@@ -44,10 +44,12 @@ def _rows(sql: str, args=()) -> list[tuple]:
 
 def visible_people(user) -> list[Person]:
     kind = role(user)
+    # Whoever has a session or an alert: a senior who fell in their first session has only the alert.
     if kind == "admin":
-        rows = _rows("SELECT DISTINCT site, device, participant FROM sessions")
+        rows = _rows("SELECT site, device, participant FROM sessions UNION SELECT site, device, participant FROM alerts")
     elif kind == "staff":
-        rows = _rows("SELECT DISTINCT site, device, participant FROM sessions WHERE site = %s", (user.account.site,))
+        rows = _rows("SELECT site, device, participant FROM sessions WHERE site = %s UNION "
+                     "SELECT site, device, participant FROM alerts WHERE site = %s", (user.account.site,) * 2)
     elif kind == "family":
         rows = [(link.site, link.device, link.participant) for link in user.links.all()]
     else:

@@ -50,7 +50,7 @@ def locale_of(request) -> str:
     return account.locale if account is not None and account.locale in LOCALES else "ko"
 
 
-def when(unix: float | None, locale: str) -> str:
+def when(unix: float | None) -> str:
     from common.central.collector import on_calendar
 
     if not on_calendar(unix):
@@ -112,12 +112,12 @@ def style(request) -> HttpResponse:
     return response
 
 
-def _person_row(person: access.Person, now: float, texts: dict, locale: str) -> dict:
+def _person_row(person: access.Person, now: float, texts: dict) -> dict:
     recent = access.sessions_of(person, newest=access.RECENT_SESSIONS)
     last = recent[-1] if recent else None
     going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
     flags = report.asymmetries(recent[-report.RECENT:], texts) if recent else []
-    return {"person": person, "last_when": when(last["started_unix"], locale) if last else "",
+    return {"person": person, "last_when": when(last["started_unix"]) if last else "",
             "last_score": f"{last['summary']['score']:.0f}" if last and report.plottable(last) else "?" if last else "",
             "week": access.sessions_since(person, now - access.WEEK_S),
             "trend": going[0] if going else "none", "flags": flags}
@@ -131,11 +131,11 @@ def week(request) -> HttpResponse:
     w = words(locale)
     now = time.time()
     people = access.visible_people(request.user)
-    alerts = [{"alert": a, "when": when(a.unix, locale), "kind": texts.get(f"report.kind.{a.kind}", a.kind),
+    alerts = [{"alert": a, "when": when(a.unix), "kind": texts.get(f"report.kind.{a.kind}", a.kind),
                "spot": w["alert_spot"].format(spot=a.spot) if a.spot else "",
-               "acked": w["acked"].format(who=a.acked_by, when=when(a.acked_unix, locale)) if a.acked_by else ""}
+               "acked": w["acked"].format(who=a.acked_by, when=when(a.acked_unix)) if a.acked_by else ""}
               for a in access.alerts_for(people, now)]
-    rows = [_person_row(p, now, texts, locale) for p in people]
+    rows = [_person_row(p, now, texts) for p in people]
     return page(request, "week.html", alerts=alerts, rows=rows)
 
 
@@ -197,8 +197,8 @@ def participant(request) -> HttpResponse:
     if not access.may_see(request.user, person):
         raise Http404
     version = access.stored_version(person)
-    if version[0] == 0 and access.role(request.user) != "family":
-        raise Http404  # a family carer's link may come before the first session; otherwise nobody by that name
+    if version[0] == version[2] == 0 and access.role(request.user) != "family":
+        raise Http404  # a family carer's link may come before anything is stored; otherwise nobody by that name
     locale = locale_of(request)
     body = _report_body(person, version, locale)
     title = load_texts(locale)["report.title"].format(name=person.shown)
@@ -228,10 +228,10 @@ def devices(request) -> HttpResponse:
     rows = []
     for d in access.devices_for(sites):
         backend = d["backend"]
-        rows.append({**d, "state_text": w.get(d["state"], w["unknown"]) if d["state"] else w["unknown"],
+        rows.append({**d, "state_text": w[d["state"]] if d["state"] in ("online", "offline") else w["unknown"],
                      "model_text": w["edgetpu"] if backend == "edgetpu" else w["cpu"] if backend == "cpu" else backend or w["unknown"],
-                     "heard": when(d["health_unix"] or d["updated_unix"], locale),
-                     "last_session": when(d["last_session_unix"], locale) if d["last_session_unix"] else w["never"]})
+                     "heard": when(d["health_unix"] or d["updated_unix"]),
+                     "last_session": when(d["last_session_unix"]) if d["last_session_unix"] else w["never"]})
     return page(request, "devices.html", devices=rows)
 
 
