@@ -5,11 +5,11 @@ new or lost, then each person's landmarks from their own tracked region. The sam
 pose model per person sharing the interpreters: BlazePose (models/blazepose.py) or MoveNet, which
 then runs once per person's region. With the Coral, MoveNet runs on the Edge TPU in the child
 process of models/tpu_worker.py, which all members share; if it fails, they all go on with the CPU
-MoveNet from the same frame. New people are looked for with BlazePose's detector over square tiles of the picture (a whole wide picture letterboxed into the
-detector's 224 pixels leaves a class of seniors too small to find: on three real clips side by
-side it found one of three, the tiles find all three); the detector runs when someone was lost on
-this frame, when fewer people than expected are followed, and at most every `detect_every_s` to
-catch a late joiner.
+MoveNet from the same frame. New people are looked for with BlazePose's detector over square
+tiles of the picture (a whole wide picture letterboxed into the detector's 224 pixels leaves a
+class of seniors too small to find: on three real clips side by side it found one of three, the
+tiles find all three); the detector runs when someone was lost on this frame, when fewer people
+than expected are followed, and at most every `detect_every_s` to catch a late joiner.
 
 What is not followed: the landmark model must confirm a body (its pose flag, or MoveNet's torso),
 and the body must be at least MIN_SIZE_SHARE as large as the largest person followed, sizes taken
@@ -104,6 +104,7 @@ class GroupEstimator:
         detector = runtime.cpu_interpreter(str(det_files["detector"]), threads)
         landmarker = runtime.cpu_interpreter(str(det_files["landmarks"]), threads)
         self.finder = BlazePose(detector, landmarker, search=False)  # its detector finds newcomers
+        self.backend = ""
         if spec.runtime == "edgetpu":
             # With the Coral, MoveNet runs once per person's region on the Edge TPU, in the child
             # process that keeps vendor crashes out of this one (models/tpu_worker.py); the detector
@@ -111,23 +112,25 @@ class GroupEstimator:
             try:
                 path = model_path or str(catalog.paths(spec.name, cache)["model"])
                 self._use_movenet(spec.name, runtime.edgetpu_interpreter(path, tpu_device, tpu_library), "edgetpu")
-                self.detector_runs = 0
-                self.reset()
-                return
             except runtime.EdgeTpuUnavailable as exc:
                 self.tpu_problem = str(exc)
                 log.warning("%s. Group mode runs %s on the CPU (slower: fewer people at full speed)",
                             exc, spec.cpu_fallback)
                 spec = catalog.spec(spec.cpu_fallback)
-        if spec.family == "blazepose":
+        if self.backend != "edgetpu":
+            self._on_cpu(spec, detector, landmarker)
+        self.detector_runs = 0
+        self.reset()
+
+    def _on_cpu(self, spec, detector, landmarker) -> None:
+        if spec.family == "blazepose":  # the members share the finder's interpreters
             self.name, self.layout, self.backend = spec.name, spec.layout, "cpu"
             self._model = lambda: BlazePose(detector, landmarker, spec.name, "cpu", search=False)
         elif spec.family == "movenet":
-            self._use_movenet(spec.name, runtime.cpu_interpreter(str(catalog.paths(spec.name, cache)["model"]), threads), "cpu")
+            path = str(catalog.paths(spec.name, self.cache)["model"])
+            self._use_movenet(spec.name, runtime.cpu_interpreter(path, self.threads), "cpu")
         else:
             raise catalog.ModelError(f"model family {spec.family!r} has no group pipeline")
-        self.detector_runs = 0
-        self.reset()
 
     def _use_movenet(self, name: str, interpreter, backend: str) -> None:
         self.name, self.layout, self.backend = name, MoveNet.layout, backend
