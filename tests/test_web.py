@@ -232,8 +232,9 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     assert "dana" in answered and "확인했습니다" in answered
     assert len(owed_before) == 1 and owed_after == []
     staff.get(f"{url}/?lang=en")
-    assert "I have checked" not in staff.find_element(By.CSS_SELECTOR, "section.alerts").text  # answered: no button
-    assert "checked by dana" in staff.find_element(By.CSS_SELECTOR, "section.alerts").text
+    answered_en = staff.find_element(By.CSS_SELECTOR, "section.alerts .answered").text
+    assert "checked by dana" in answered_en and "I have checked" not in answered_en  # answered: no button
+    assert len(staff.find_elements(By.CSS_SELECTOR, "section.alerts form button")) == 1  # newbie's is still open
     staff.get(f"{url}/?lang=ko")
 
 

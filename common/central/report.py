@@ -303,17 +303,14 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko") ->
 def render_class(members: list[tuple], locale: str = "ko") -> str:
     """One class (group mode) on a page: who took part and each one's result, in the order they
     stood (spot), never ranked. `members`: (site, device, session) of the class's sessions."""
-    from common.coach import routine as routines
-    from common.coach.spots import spot_name
-
     t = load_texts(locale)
     esc = html.escape
     members = sorted(members, key=lambda m: (m[2].get("spot") or 0, m[2].get("participant", "")))
     site, device, first = members[0]
-    try:
-        routine = routines.load(first.get("routine", "")).title.get(locale) or first.get("routine", "")
-    except routines.RoutineError:  # a routine this server has no file for: its name as sent
-        routine = first.get("routine", "")
+    routine = first.get("routine", "")  # its name as the device sent it (the central side has no routine files)
+
+    def spot_name(spot: int) -> str:
+        return t["report.class_spot_name"].format(spot=spot)
     rows = []
     for _, _, s in members:
         summary, spot = s.get("summary", {}), s.get("spot") or 0
@@ -321,7 +318,7 @@ def render_class(members: list[tuple], locale: str = "ko") -> str:
         who = "-" if who == f"spot-{spot}" else who  # not on the center's roster: known by the spot alone
         partly = (summary.get("framing") or {}).get("partly_in_view")
         falls = sum(1 for a in summary.get("alerts", []) if isinstance(a, dict) and a.get("kind") == "fall")
-        rows.append(f"<tr><td>{spot_name(spot, locale=locale) if spot else '-'}</td><td>{esc(who)}</td>"
+        rows.append(f"<tr><td>{spot_name(spot) if spot else '-'}</td><td>{esc(who)}</td>"
                     f"<td>{summary.get('score', 0):.0f}</td><td>{summary.get('reps', 0)}</td>"
                     f"<td>{f'{partly:.0%}' if isinstance(partly, (int, float)) else '-'}</td><td>{falls}</td></tr>")
     when = f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" if on_calendar(first.get("started_unix")) else "?"
