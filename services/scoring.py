@@ -107,13 +107,16 @@ class Sessions:
                 return
             self._unsent.pop(0)
 
+    def _in_class(self) -> dict:
+        """Group mode: the class a record belongs to and where in it; nothing in one-person mode."""
+        return {"class_id": self.class_id, "spot": self.spot} if self.spot else {}
+
     def finish(self, reason: str) -> dict:
         summary = self.scorer.summary()
         summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
         record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
-        if self.spot:  # group mode: the class the session belongs to, and where in it
-            record.update(class_id=self.class_id, spot=self.spot)
+        record.update(self._in_class())
         self._outbox(self.session_id, "session", record)
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
@@ -182,8 +185,7 @@ class Sessions:
             detail += f" (spot {self.spot}, {self.participant})"
         record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
                   "kind": kind, "detail": detail, "unix": time.time()}
-        if self.spot:
-            record.update(class_id=self.class_id, spot=self.spot)
+        record.update(self._in_class())
         self.alerts.append({"kind": kind, "unix": record["unix"]})
         self._outbox(alert_id, "alert", record)
         self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,

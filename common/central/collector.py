@@ -259,7 +259,8 @@ class Store:
             class_id = json.loads(row[0]).get("class_id", "")
         rows = self._exec("SELECT site, device, payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix",
                           (f'%"class_id": "{class_id}%', *places)).fetchall()
-        return [(r[0], r[1], json.loads(r[2])) for r in rows if json.loads(r[2]).get("class_id", "").startswith(class_id)]
+        found = [(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [f for f in found if f[2].get("class_id", "").startswith(class_id)]  # LIKE's '_' matched anything
 
     def alerts_of(self, participant: str, site: str, device: str) -> list[dict]:
         rows = self._exec("SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix",

@@ -91,20 +91,27 @@ def sessions_since(person: Person, since_unix: float) -> int:
 def stored_version(person: Person) -> tuple:
     """(sessions, newest session's start, alerts, newest alert's time) stored for the person:
     what a drawn report depends on."""
-    (n, newest), = _rows("SELECT COUNT(*), MAX(started_unix) FROM sessions WHERE site = %s AND device = %s "
-                         "AND participant = %s", (person.site, person.device, person.key))
-    (a, latest), = _rows("SELECT COUNT(*), MAX(unix) FROM alerts WHERE site = %s AND device = %s AND participant = %s",
-                         (person.site, person.device, person.key))
-    return n, newest, a, latest
+    return _versions(person).get(person, (0, None, 0, None))
 
 
 def all_versions() -> dict[Person, tuple]:
-    """stored_version of every participant with a session, in two queries."""
-    sessions = _rows("SELECT site, device, participant, COUNT(*), MAX(started_unix) FROM sessions "
-                     "GROUP BY site, device, participant")
-    alerts = {(r[0], r[1], r[2]): (r[3], r[4]) for r in _rows(
-        "SELECT site, device, participant, COUNT(*), MAX(unix) FROM alerts GROUP BY site, device, participant")}
-    return {Person(r[0], r[1], r[2]): (r[3], r[4], *alerts.get((r[0], r[1], r[2]), (0, None))) for r in sessions}
+    """stored_version of every participant with a session or an alert."""
+    return _versions(None)
+
+
+def _versions(person: Person | None) -> dict[Person, tuple]:
+    """stored_version per participant with a session or an alert (only `person` when given), in
+    two queries."""
+    where, args = ("WHERE site = %s AND device = %s AND participant = %s", (person.site, person.device, person.key)) \
+        if person else ("", ())
+    sessions = _rows(f"SELECT site, device, participant, COUNT(*), MAX(started_unix) FROM sessions {where} "
+                     "GROUP BY site, device, participant", args)
+    alerts = _rows(f"SELECT site, device, participant, COUNT(*), MAX(unix) FROM alerts {where} "
+                   "GROUP BY site, device, participant", args)
+    out = {Person(*r[:3]): (r[3], r[4], 0, None) for r in sessions}
+    for r in alerts:
+        out[Person(*r[:3])] = out.get(Person(*r[:3]), (0, None))[:2] + (r[3], r[4])
+    return out
 
 
 def alerts_of(person: Person) -> list[dict]:

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from common.central import report
+from common.central.collector import on_calendar
 from common.central.web import access
 from common.central.web.audit import record
 from common.central.web.models import ROLES, Account, AuditEntry, FamilyLink
@@ -30,9 +31,15 @@ STYLE = Path(__file__).resolve().parent / "static" / "app.css"
 
 
 @functools.lru_cache(maxsize=2)
+def texts_of(locale: str) -> dict[str, str]:
+    """The locale's texts, read once per process (not per request)."""
+    return load_texts(locale)
+
+
+@functools.lru_cache(maxsize=2)
 def words(locale: str) -> dict[str, str]:
     """The page's words: the locale's "web.*" texts without the prefix (a template reads w.login)."""
-    return {k[4:]: v for k, v in load_texts(locale).items() if k.startswith("web.")}
+    return {k[4:]: v for k, v in texts_of(locale).items() if k.startswith("web.")}
 
 
 def locale_of(request) -> str:
@@ -51,8 +58,6 @@ def locale_of(request) -> str:
 
 
 def when(unix: float | None) -> str:
-    from common.central.collector import on_calendar
-
     if not on_calendar(unix):
         return "?"
     local = dt.datetime.fromtimestamp(unix, dt.timezone.utc).astimezone(_zone())
@@ -127,7 +132,7 @@ def _person_row(person: access.Person, now: float, texts: dict) -> dict:
 @require_GET
 def week(request) -> HttpResponse:
     locale = locale_of(request)
-    texts = load_texts(locale)
+    texts = texts_of(locale)
     w = words(locale)
     now = time.time()
     people = access.visible_people(request.user)
@@ -150,8 +155,6 @@ def _report_body(person: access.Person, version: tuple, locale: str) -> str:
     """The report's body, drawn once per participant, language and `version` (what is stored of
     them: sessions and alerts) for every instance (the database cache); the charts are the slow part."""
     from django.core.cache import cache
-
-    from common.central.collector import on_calendar
 
     def draw() -> str:
         sessions = [s for s in access.sessions_of(person) if report.plottable(s)]
@@ -201,7 +204,7 @@ def participant(request) -> HttpResponse:
         raise Http404  # a family carer's link may come before anything is stored; otherwise nobody by that name
     locale = locale_of(request)
     body = _report_body(person, version, locale)
-    title = load_texts(locale)["report.title"].format(name=person.shown)
+    title = texts_of(locale)["report.title"].format(name=person.shown)
     return page(request, "participant.html", person=person, title=title,
                 body=mark_safe(body),  # noqa: S308 - render_body escapes every value a device sent
                 printable="print" in request.GET)
