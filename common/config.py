@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_PATHS = (Path("/etc/silvergym/silvergym.toml"), Path.home() / ".config/silvergym/silvergym.toml")
 
@@ -194,7 +194,31 @@ class WebConfig(Section):
         "Wrong passwords in a row, per account and per address, before logging in is blocked."))
     lockout_minutes: float = Field(15.0, gt=0, description="How long logging in stays blocked after that.")
     threads: int = Field(8, ge=1, le=64, description="Requests served at once by one instance.")
-    time_zone: str = Field("Asia/Seoul", description="Times on the pages are shown in this zone.")
+    time_zone: str = Field("Asia/Seoul", description="Times on the pages are shown in this zone, with its name.")
+    site_time_zones: dict[str, str] = Field(default_factory=dict, description=(
+        "A site elsewhere: site -> IANA zone (e.g. busan = \"Asia/Seoul\", la = \"America/Los_Angeles\"); that "
+        "site's times are shown in its own zone, the rest in time_zone."))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _zone_name(value)
+
+    @field_validator("site_time_zones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        return {site: _zone_name(zone) for site, zone in value.items()}
+
+
+def _zone_name(value: str) -> str:
+    """An IANA zone this machine knows (a typo would otherwise show every time in UTC or fail later)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone this machine knows (an IANA name such as Asia/Seoul)") from None
+    return value
 
 
 class SupervisorConfig(Section):

@@ -111,12 +111,20 @@ class Sessions:
         """Group mode: the class a record belongs to and where in it; nothing in one-person mode."""
         return {"class_id": self.class_id, "spot": self.spot} if self.spot else {}
 
+    def _named(self) -> dict:
+        """The participant's name from this box's config, so carers see 김영희 rather than the key
+        "kim" (field participant_name); nothing when the config names nobody by that key."""
+        known = self.ctx.config.participants.get(self.participant)
+        # printable only: the collector refuses a whole record over one control character
+        name = "".join(c for c in known.name if c.isprintable()).strip()[:200] if known else ""
+        return {"participant_name": name} if name else {}
+
     def finish(self, reason: str) -> dict:
         summary = self.scorer.summary()
         summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
         record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
-        record.update(self._in_class())
+        record.update(self._in_class(), **self._named())
         self._outbox(self.session_id, "session", record)
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
@@ -185,7 +193,7 @@ class Sessions:
             detail += f" (spot {self.spot}, {self.participant})"
         record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
                   "kind": kind, "detail": detail, "unix": time.time()}
-        record.update(self._in_class())
+        record.update(self._in_class(), **self._named())
         self.alerts.append({"kind": kind, "unix": record["unix"]})
         self._outbox(alert_id, "alert", record)
         self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,

@@ -204,6 +204,33 @@ def lazy(module: str):
     return lambda args: importlib.import_module(module).run(args)
 
 
+# What the central side's commands import beyond the device's packages: pyproject's `central` extra.
+CENTRAL_PACKAGES = {"jsonschema", "matplotlib", "psycopg", "apprise", "django", "axes", "csp", "waitress"}
+
+
+def central(module: str, say_db: bool = False):
+    """lazy() for the central side's commands (collect, report, serve, users): on a venv without the
+    `central` extra (a Pi's, `make demo`'s), one line naming the install step, exit 2, not a
+    traceback. With say_db, the database it stores into is printed first."""
+    def run(args) -> int:
+        try:
+            if say_db:
+                from common.central.collector import safe_dsn
+
+                cfg = _load_config(args).collector
+                print(f"{args.command}: database {safe_dsn(cfg.db)} (collector.db)", flush=True)
+            return importlib.import_module(module).run(args)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in CENTRAL_PACKAGES:
+                raise
+            here = Path(__file__).resolve().parents[2]
+            step = (f"make central (in {here})" if (here / "Makefile").exists() else "pip install 'silvergym[central]'")
+            print(f"error: silvergym {args.command} needs the central side's packages ({exc.name} is missing): "
+                  f"{step}, or {sys.executable} -m pip install -e '{here}[central]'", file=sys.stderr)
+            return 2
+    return run
+
+
 def cmd_screenshots(args) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"error: --out {args.out} is a file; give a folder for the PNG files", file=sys.stderr)
@@ -331,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help="TOML config file (its [collector] section)")
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key, e.g. collector.client_id=collector-2 (repeatable)")
-    sp.set_defaults(func=lazy("common.central.collector"))
+    sp.set_defaults(func=central("common.central.collector", say_db=True))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant, or a class's summary")
     sp.add_argument("participant", nargs="?", default="", help="participant id as the devices send it")
@@ -345,10 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help="TOML config file (its [collector] section)")
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key (repeatable)")
-    sp.set_defaults(func=lazy("common.central.report"))
+    sp.set_defaults(func=central("common.central.report"))
 
     sp = with_config(sub.add_parser("serve", help="central side: the carers' web app (127.0.0.1:8090 by default)"))
-    sp.set_defaults(func=lazy("common.central.web.serve"))
+    sp.set_defaults(func=central("common.central.web.serve"))
 
     sp = with_config(sub.add_parser("users", help="central side: the web app's accounts and family links"))
     sp.add_argument("action", choices=["add", "link", "unlink", "list", "remove", "password"],
@@ -359,7 +386,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--site", default="", help="add: a staff account's site; link: the participant's site")
     sp.add_argument("--device", default="", help="link: the participant's device")
     sp.add_argument("--participant", default="", help="link: the participant's key as the device sends it")
-    sp.set_defaults(func=lazy("common.central.web.users"))
+    sp.set_defaults(func=central("common.central.web.users"))
+
+    sp = sub.add_parser("central", help="central side on one machine: broker, collector and web app in the background (make central)")
+    sp.add_argument("action", choices=["up", "down", "status"], help="start what is not running / stop all / say what runs")
+    sp.add_argument("--dir", default="out/central", help="folder for the config, database, logs and pid files")
+    sp.add_argument("--broker-port", type=int, default=1884, help="the local broker's port on 127.0.0.1 (first run)")
+    sp.add_argument("--web-port", type=int, default=8090, help="the web app's port on 127.0.0.1 (first run)")
+    sp.set_defaults(func=central("common.cli.central"))
+
+    sp = sub.add_parser("send-test", help=(
+        "central side: put one scored session and one test fall alert into a broker, and say what the collector answered"))
+    sp.add_argument("--broker", required=True, help="the broker the collector listens on, HOST:PORT (e.g. 127.0.0.1:1883)")
+    sp.add_argument("--site", default="center1", help="the site the records come from (default center1)")
+    sp.add_argument("--device", default="test-pi", help="the device they come from (default test-pi)")
+    sp.add_argument("--participant", default="kim", help="the participant's key (default kim)")
+    sp.add_argument("--name", default="김영희", help="the participant's name as a device's config gives it ('' for none)")
+    sp.add_argument("--routine", default="squat", help="the routine scored (default squat)")
+    sp.add_argument("--username", default="", help="MQTT user (password from $SILVERGYM_MQTT_PASSWORD)")
+    sp.add_argument("--cafile", default="", help="the broker's CA certificate, for a TLS port")
+    sp.add_argument("--wait", type=float, default=20.0, help="seconds to wait for the collector's answers")
+    sp.set_defaults(func=lazy("common.cli.sendtest"))
 
     sp = with_config(sub.add_parser("bridge", help="print this box's Mosquitto bridge to the central broker"))
     sp.add_argument("--central", required=True, help="the central broker, HOST:PORT (TLS)")
