@@ -23,9 +23,24 @@ def device_key(secret: str, site: str, device: str) -> str:
     return hmac.new(secret.encode(), f"silvergym-ack/v1/{site}/{device}".encode(), hashlib.sha256).hexdigest()
 
 
-def signature(key: str, msg_id: str, result: str) -> str:
-    return hmac.new(key.encode(), f"{msg_id}/{result}".encode(), hashlib.sha256).hexdigest()
+def signature(key: str, msg_id: str, result: str, digest: str = "") -> str:
+    """HMAC over "<msg_id>/<result>", and "/<digest>" when the ack names the payload it answers."""
+    text = f"{msg_id}/{result}" + (f"/{digest}" if digest else "")
+    return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-def genuine(key: str, msg_id: str, result: str, sig) -> bool:
-    return isinstance(sig, str) and hmac.compare_digest(signature(key, msg_id, result), sig)
+def genuine(key: str, msg_id: str, result: str, sig, digest: str = "") -> bool:
+    return isinstance(sig, str) and hmac.compare_digest(signature(key, msg_id, result, digest), sig)
+
+
+def body(msg_id: str, result: str, key: str = "", digest: str = "") -> dict:
+    """The acknowledgement a device waits for before it deletes a record: result is "stored",
+    "duplicate" (stored before) or "rejected" (will never be stored; do not send it again); for
+    an alert, later "notified" once a carer was told (once per carer). Signed with the device's
+    key when the collector has an ack_secret."""
+    out = {"msg_id": msg_id, "result": result}
+    if digest:
+        out["sha256"] = digest
+    if key:
+        out["sig"] = signature(key, msg_id, result, digest)
+    return out

@@ -285,8 +285,12 @@ def test_a_handler_failure_is_counted_and_never_raised(tmp_path):
     store.close()  # storage gone: every save raises
     message = SimpleNamespace(topic="silvergym/v1/c/d/session",
                               payload=json.dumps({"msg_id": "session-0001-xxxxxxxx", **session_record(1)}).encode())
-    collector._on_message(None, None, message)
-    assert collector.failed == 1
+    collector.record_lane.start()  # the worker that parses and stores, apart from the network thread
+    try:
+        collector._on_message(None, None, message)  # the network thread's part never raises
+        wait_for(lambda: collector.failed == 1, 10, what="the failure counted by the record worker")
+    finally:
+        collector.record_lane.stop()
 
 
 @needs_broker

@@ -198,6 +198,10 @@ def test_the_group_subscription_is_on_for_mqtt_5_and_off_for_3_1_1():
     from common.central.collector import subscription
     from common.config import load
 
-    assert subscription(load(None, {}).collector) == "$share/silvergym/silvergym/v1/+/+/#"
-    assert subscription(load(None, {"collector": {"protocol": "3.1.1"}}).collector) == "silvergym/v1/+/+/#"
-    assert subscription(load(None, {"collector": {"shared_group": ""}}).collector) == "silvergym/v1/+/+/#"
+    kinds = ("alert", "session")
+    assert subscription(load(None, {}).collector, kinds) == (
+        "$share/silvergym/silvergym/v1/+/+/alert, $share/silvergym/silvergym/v1/+/+/session")
+    assert subscription(load(None, {"collector": {"protocol": "3.1.1"}}).collector, kinds) == (
+        "silvergym/v1/+/+/alert, silvergym/v1/+/+/session")
+    assert subscription(load(None, {"collector": {"shared_group": ""}}).collector, kinds) == (
+        "silvergym/v1/+/+/alert, silvergym/v1/+/+/session")

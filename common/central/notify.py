@@ -20,7 +20,7 @@ import threading
 import time
 from datetime import datetime
 
-from common.central.collector import on_calendar, printable
+from common.central.store import on_calendar, printable
 
 log = logging.getLogger("collector")
 

@@ -1,0 +1,162 @@
+"""The central store: sessions, alerts, device state and who was told of what, in SQLite or
+PostgreSQL. Every reader (the collector, the notifier, `silvergym report`, the web app) goes
+through Store; nothing else writes SQL against these tables.
+
+Rows are idempotent on (site, device, msg_id): a message delivered twice is stored once, and one
+device cannot pre-claim another's id.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from pathlib import Path
+
+SCHEMA_SQL = (
+    "CREATE TABLE IF NOT EXISTS sessions (msg_id TEXT, site TEXT, device TEXT, participant TEXT, "
+    "routine TEXT, started_unix DOUBLE PRECISION, score DOUBLE PRECISION, reps INTEGER, payload TEXT, "
+    "PRIMARY KEY (site, device, msg_id))",
+    "CREATE TABLE IF NOT EXISTS alerts (msg_id TEXT, site TEXT, device TEXT, participant TEXT, "
+    "kind TEXT, unix DOUBLE PRECISION, payload TEXT, PRIMARY KEY (site, device, msg_id))",
+    "CREATE TABLE IF NOT EXISTS devices (site TEXT, device TEXT, state TEXT, health TEXT, updated_unix DOUBLE PRECISION, "
+    "PRIMARY KEY (site, device))",
+    # Which carer has been told of which alert (common/central/notify.py); carer = hash of its URL.
+    "CREATE TABLE IF NOT EXISTS notifications (site TEXT, device TEXT, msg_id TEXT, carer TEXT, "
+    "sent_unix DOUBLE PRECISION, PRIMARY KEY (site, device, msg_id, carer))",
+    # An alert someone answered in the web app (silvergym serve): who and when; carers not yet told
+    # of it are no longer owed a notification.
+    "CREATE TABLE IF NOT EXISTS alert_acks (site TEXT, device TEXT, msg_id TEXT, by_user TEXT, "
+    "acked_unix DOUBLE PRECISION, PRIMARY KEY (site, device, msg_id))",
+)
+
+
+
+
+LAST_CALENDAR_DAY = 4102444800.0  # 2100-01-01: a later (or negative, or non-finite) time is no clock's
+
+
+def on_calendar(unix) -> bool:
+    """Whether a device's `unix` time is one a report or a notification can print as a date."""
+    return isinstance(unix, (int, float)) and math.isfinite(unix) and 0.0 <= unix <= LAST_CALENDAR_DAY
+
+
+def printable(text, limit: int = 200) -> str:
+    """One log line's worth of someone else's text: control characters shown as '?', cut short."""
+    text = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in str(text)[:limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def safe_dsn(dsn: str) -> str:
+    """The database address for a log line or an error: a password in it shown as ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if not parts.password:
+        return dsn
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+
+class Store:
+    """SQLite (a file path) or PostgreSQL (a postgresql:// DSN)."""
+
+    def __init__(self, dsn: str):
+        self.postgres = dsn.startswith(("postgresql://", "postgres://"))
+        if self.postgres:
+            import psycopg  # optional: only the central server needs it
+
+            self.db = psycopg.connect(dsn, autocommit=True)
+            self.mark = "%s"
+        else:
+            Path(dsn.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(dsn.removeprefix("sqlite:///"), timeout=10, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.mark = "?"
+        for sql in SCHEMA_SQL:
+            self.db.execute(sql)
+        self.lock = threading.Lock()
+
+    def _exec(self, sql: str, args=()):
+        with self.lock:
+            return self.db.execute(sql.replace("?", self.mark), args)
+
+    def save(self, site: str, device: str, kind: str, data: dict, now: float) -> bool:
+        """True when stored, False when it was a duplicate (or needs no storing)."""
+        body = json.dumps(data, ensure_ascii=False)
+        if kind == "session":
+            cur = self._exec("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
+                             (data["msg_id"], site, device, data["participant"], data["routine"], data["started_unix"],
+                              data["summary"]["score"], data["summary"]["reps"], body))
+            return cur.rowcount == 1
+        if kind == "alert":
+            cur = self._exec("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
+                             (data["msg_id"], site, device, data.get("participant", ""), data["kind"], data["unix"], body))
+            return cur.rowcount == 1
+        column = "state" if kind == "status" else "health"
+        value = data["state"] if kind == "status" else body
+        self._exec(f"INSERT INTO devices (site, device, {column}, updated_unix) VALUES (?, ?, ?, ?) "
+                   f"ON CONFLICT (site, device) DO UPDATE SET {column} = excluded.{column}, "
+                   "updated_unix = excluded.updated_unix", (site, device, value, now))
+        return False
+
+    def count(self, table: str) -> int:
+        return self._exec(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def participants(self) -> list[str]:
+        return [r[0] for r in self._exec("SELECT DISTINCT participant FROM sessions ORDER BY participant").fetchall()]
+
+    def places_of(self, participant: str, site: str | None = None, device: str | None = None) -> list[tuple[str, str]]:
+        """The (site, device) pairs that stored sessions of `participant`, narrowed to `site` and
+        `device` when given: a participant is known by all three together."""
+        rows = self._exec("SELECT DISTINCT site, device FROM sessions WHERE participant = ? ORDER BY site, device",
+                          (participant,)).fetchall()
+        return [(s, d) for s, d in rows if site in (None, s) and device in (None, d)]
+
+    def sessions_of(self, participant: str, site: str, device: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM sessions WHERE participant = ? AND site = ? AND device = ? "
+                          "ORDER BY started_unix", (participant, site, device))
+        return [json.loads(r[0]) for r in rows.fetchall()]
+
+    def class_sessions(self, class_id: str, site: str | None = None, device: str | None = None) -> list[tuple]:
+        """(site, device, session) of every session of the class whose id starts with `class_id`
+        (hex, as the device logs show its first 8), or of the newest class when it is "latest";
+        the class id is a field of the stored payload (group mode), matched as the collector wrote it."""
+        where = " AND site = ?" * bool(site) + " AND device = ?" * bool(device)
+        places = tuple(v for v in (site, device) if v)
+        if class_id == "latest":
+            row = self._exec("SELECT payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix DESC "
+                             "LIMIT 1", ('%"class_id": "%', *places)).fetchone()
+            if row is None:
+                return []
+            class_id = json.loads(row[0]).get("class_id", "")
+        rows = self._exec("SELECT site, device, payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix",
+                          (f'%"class_id": "{class_id}%', *places)).fetchall()
+        found = [(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [f for f in found if f[2].get("class_id", "").startswith(class_id)]  # LIKE's '_' matched anything
+
+    def alerts_of(self, participant: str, site: str, device: str) -> list[dict]:
+        rows = self._exec("SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix",
+                          (participant, site, device))
+        return [json.loads(r[0]) for r in rows.fetchall()]
+
+    def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:
+        """(site, device, msg_id, carer, alert) for every alert since `since_unix` some carer
+        has not been sent yet and nobody has acknowledged in the web app, oldest first."""
+        out = []
+        for carer in carers:
+            rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a WHERE a.unix >= ? AND NOT EXISTS "
+                              "(SELECT 1 FROM notifications n WHERE n.site = a.site AND n.device = a.device "
+                              "AND n.msg_id = a.msg_id AND n.carer = ?) AND NOT EXISTS (SELECT 1 FROM alert_acks k "
+                              "WHERE k.site = a.site AND k.device = a.device AND k.msg_id = a.msg_id) ORDER BY a.unix",
+                              (since_unix, carer)).fetchall()
+            out.extend((site, device, msg_id, carer, json.loads(payload)) for site, device, msg_id, payload in rows)
+        return out
+
+    def mark_notified(self, site: str, device: str, msg_id: str, carer: str, now: float) -> None:
+        self._exec("INSERT INTO notifications VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id, carer) DO NOTHING",
+                   (site, device, msg_id, carer, now))
+
+    def close(self) -> None:
+        self.db.close()
