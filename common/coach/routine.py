@@ -40,6 +40,7 @@ class RepRule:
     high: float  # the start position: every joint angle above this
     start: str = "high"  # which end the participant starts and finishes at
     min_rep_s: float = 0.5
+    sides: str = "both"  # "both" together | "alternating" | "one_side": the last two counted per side
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,10 @@ class RepRuleFile(_FileModel):
     high: float = Field(description="Degrees: the start position has every listed angle above this; above low.")
     start: Literal["high", "low"] = Field("high", description="The end a repetition starts and finishes at.")
     min_rep_s: float = Field(0.5, ge=0, description="Shortest repetition counted, in seconds.")
+    sides: Literal["both", "alternating", "one_side"] = Field(
+        "both", description="'both': every listed joint moves together (a squat, both arms); 'alternating' "
+                            "(marching) or 'one_side' (one leg, then the other): the left_ and right_ joints are "
+                            "counted apart, per side, and the total is their sum.")
 
     @model_validator(mode="after")
     def _low_below_high(self):
@@ -301,7 +306,7 @@ def parse(data: dict, source: str = "") -> Routine:
         joints={j: JointRule(rule.tolerance, rule.near) for j, rule in f.joints.items()}, keyframes=kfs,
         duration_s=f.duration_s if f.duration_s is not None else kfs[-1].t, loop=f.loop,
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
-                     min_rep_s=reps.min_rep_s) if reps else None,
+                     min_rep_s=reps.min_rep_s, sides=reps.sides) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
         source=source)
 
@@ -388,7 +393,8 @@ def to_json(r: Routine) -> dict:
         out["video"] = dataclasses.asdict(r.video)
     if r.reps:
         out["reps"] = {"joints": list(r.reps.joints), "low": r.reps.low, "high": r.reps.high,
-                       "start": r.reps.start, "min_rep_s": r.reps.min_rep_s}
+                       "start": r.reps.start, "min_rep_s": r.reps.min_rep_s,
+                       **({"sides": r.reps.sides} if r.reps.sides != "both" else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
     return out

@@ -270,6 +270,10 @@ class SessionScorer:
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
             "timeline": self._timeline.codes(),
         }
+        if self.reps and self.reps.by_side():  # one-sided or alternating: per side (reps is their sum)
+            out["reps_by_side"] = self.reps.by_side()
+        if self.reps and self.reps.depth():  # how deep the counted repetitions went against the target
+            out["rep_depth"] = self.reps.depth()
         if self.framing.seconds > 0:
             out["framing"] = self.framing.summary()
         if self.routine.kind == "balance_hold":
