@@ -25,6 +25,9 @@ from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull
 CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
+# After a session with a fall in it the TV shows the alert (30 s), then the summary (30 s): no new
+# session starts by itself before both were seen (the remote can still start one).
+COOLDOWN_AFTER_ALERT_S = 60.0
 ABANDON_S = 60.0  # nobody in view this long during a session: end it with what was scored
 # A session ends with the first pose captured after the routine's end, or once no pose has come
 # for this long after it (camera or inference gone): poses captured in time but still on their
@@ -132,7 +135,7 @@ class Sessions:
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.checkpoint_path.unlink(missing_ok=True)
-        self.idle_until = time.monotonic() + COOLDOWN_S
+        self.idle_until = time.monotonic() + (COOLDOWN_AFTER_ALERT_S if self.alerts else COOLDOWN_S)
         return summary
 
     def _note_framing(self, framing: dict | None) -> None:

@@ -97,3 +97,60 @@ class Observer:
     def close(self) -> None:
         self.sub.close()
         self.ctx.destroy(linger=0)
+
+
+class BusTap:
+    """Every message every service publishes, decoded with the product's own check
+    (messages.from_wire) in a thread of its own: a message the product publishes and the product
+    itself refuses is a test failure (`refused`), wherever it comes from. Frames are read as
+    their header (the pixels stay in the camera's ring)."""
+
+    def __init__(self, config_path: Path):
+        import threading
+
+        self.cfg = config.load(config_path)
+        self.counts: dict = defaultdict(int)
+        self.refused: list[str] = []
+        self.sessions_ended: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="bus-tap", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        from common.bus import messages
+
+        ctx = zmq.Context()
+        socks = []
+        try:
+            poller = zmq.Poller()
+            for service, endpoint in self.cfg.bus.all_endpoints().items():
+                sock = ctx.socket(zmq.SUB)
+                sock.setsockopt(zmq.SUBSCRIBE, b"")
+                sock.setsockopt(zmq.RCVHWM, 100_000)
+                sock.connect(endpoint)
+                poller.register(sock, zmq.POLLIN)
+                socks.append((service, sock))
+            while not self._stop.is_set():
+                ready = dict(poller.poll(100))
+                for service, sock in socks:
+                    while sock in ready:
+                        try:
+                            data = sock.recv(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        try:
+                            msg = messages.from_wire(data)
+                        except messages.MalformedMessage as exc:
+                            self.refused.append(f"{service}: {exc}")
+                            continue
+                        self.counts[msg.TOPIC] += 1
+                        if msg.TOPIC == "session" and msg.event == "end":
+                            self.sessions_ended.append(msg)
+        finally:
+            for _, sock in socks:
+                sock.close(linger=0)
+            ctx.destroy(linger=0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

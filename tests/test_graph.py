@@ -12,19 +12,24 @@ import zmq
 from common.bus import messages
 from models import catalog
 from tests.conftest import wait_for
-from tests.graph import Observer, core_model, graph_config
+from tests.graph import BusTap, Observer, core_model, graph_config
 
 SERVICES = ("camera", "inference", "scoring", "renderer", "uplink")
 
 
 @pytest.fixture
-def graph(tmp_path, processes, person_clip):
+def graph(tmp_path, processes, person_clip, request):
     procs = processes(graph_config(tmp_path, person_clip, model=core_model()))
+    tap = BusTap(procs.config_path)  # every message any service publishes, through the product's own check
     for name in SERVICES:
         procs.start(name)
     observer = Observer(procs.config_path)
     yield procs, observer
     observer.close()
+    tap.close()
+    if request.node.name != "test_bad_messages_at_every_endpoint_are_dropped_and_counted":  # that one sends garbage
+        assert sum(tap.counts.values()) > 0, "the bus tap heard nothing"
+        assert tap.refused == [], f"messages the services published fail the product's own check: {tap.refused[:5]}"
 
 
 def scores_flowing(obs: Observer, after: int = 0):

@@ -1,4 +1,6 @@
 """Tier 1: the message contract. Anything that is not a valid message raises MalformedMessage only."""
+import dataclasses
+
 import msgpack
 import numpy as np
 import pytest
@@ -146,3 +148,25 @@ def test_a_session_summarys_framing_is_checked_at_decode(framing):
     assert decode("session", encode(end)).summary["framing"] == good
     with pytest.raises(MalformedMessage, match="framing"):
         decode("session", msgpack.packb(_body(end, summary={"score": 50.0, "reps": 3, "framing": framing})))
+
+
+def test_a_summary_holds_its_alerts_wall_clock_times_checked_as_times():
+    """A fall inside a session: the summary carries each alert's time (about 1.8e9 s since 1970).
+    It is a time, checked as one (1970 to 2100), while every amount keeps its 1e6 bound."""
+    now = 1_796_000_000.25  # 2026-12
+    summary = {"score": 71.0, "reps": 3, "joints": {"left_knee": 0.8}, "alerts": [{"kind": "fall", "unix": now}]}
+    end = messages.Session(seq=1, t_capture_ns=1, session_id="s", event="end", routine="squat", participant="p",
+                           started_unix=now - 60, summary=summary)
+    assert decode("session", encode(end)).summary["alerts"] == [{"kind": "fall", "unix": now}]
+    for bad in ({"alerts": [{"kind": "fall", "unix": 2.7e11}]},  # no clock's date
+                {"alerts": [{"kind": "fall", "unix": -5.0}]},
+                {"reps": 3, "frames": 2e6},  # an amount is still bounded by 1e6
+                {"timing": {"mean_lag_s": now}}):  # seconds that are not a time key stay amounts
+        with pytest.raises(MalformedMessage, match="summary numbers"):
+            decode("session", msgpack.packb(_body(end, summary=bad)))
+    with pytest.raises(MalformedMessage, match="started_unix"):
+        decode("session", msgpack.packb(_body(end, started_unix=-1.0)))
+    alert = messages.Alert(seq=1, t_capture_ns=2, alert_id="a", session_id="s", kind="fall", detail="d", unix=now)
+    assert decode("alert", encode(alert)).unix == now
+    with pytest.raises(MalformedMessage, match="unix"):
+        decode("alert", encode(dataclasses.replace(alert, unix=2.7e11)))

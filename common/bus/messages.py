@@ -333,19 +333,32 @@ def _finite_rows(values: list, rows: int, width: int = 0) -> list | None:
     return values if math.isfinite(total) else None
 
 
-def _bounded(value, depth: int = 0) -> bool:
+# A wall-clock time (seconds since 1970, UTC) is a date from 1970 to 2100-01-01: a later, negative
+# or non-finite one is no clock's (the central side prints none past that day either).
+MAX_UNIX = 4102444800.0
+
+
+def is_time_key(key: str) -> bool:
+    """A summary key that holds a wall-clock time: "unix" or "<something>_unix" (an alert's time)."""
+    return key == "unix" or key.endswith("_unix")
+
+
+def _bounded(value, depth: int = 0, wall_clock: bool = False) -> bool:
     """Every number in a nested summary finite and within 1e6 (angles, counts, seconds), at most
-    six levels deep, keys text."""
+    six levels deep, keys text; a number under a time key (is_time_key) is checked as a time
+    instead: a date from 1970 to 2100, not an amount."""
     if depth > 6:
         return False
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return True
     if isinstance(value, (int, float)):
+        if wall_clock:
+            return math.isfinite(value) and 0 <= value <= MAX_UNIX
         return math.isfinite(value) and abs(value) <= 1e6
     if isinstance(value, list):
-        return all(_bounded(v, depth + 1) for v in value)
+        return all(_bounded(v, depth + 1, wall_clock) for v in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _bounded(v, depth + 1) for k, v in value.items())
+        return all(isinstance(k, str) and _bounded(v, depth + 1, is_time_key(k)) for k, v in value.items())
     return False
 
 
@@ -380,6 +393,8 @@ def _check_values(topic: str, msg) -> None:
     elif topic == "session":
         if msg.event not in ("start", "end"):
             raise MalformedMessage(f"session: event {msg.event!r} is not start/end")
+        if not 0 <= msg.started_unix <= MAX_UNIX:
+            raise MalformedMessage("session: started_unix must be a time from 1970 to 2100 (seconds since 1970)")
         s = msg.summary
         joints = s.get("joints", {})
         if not isinstance(joints, dict) or not _bounded(s) or not 0 <= s.get("score", 0) <= 100 \
@@ -394,6 +409,8 @@ def _check_values(topic: str, msg) -> None:
             raise MalformedMessage("session: summary framing shares must be 0-1 and its advice a known key")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
+    if topic == "alert" and not 0 <= msg.unix <= MAX_UNIX:
+        raise MalformedMessage("alert: unix must be a time from 1970 to 2100 (seconds since 1970)")
     if topic == "delivery" and (msg.result not in DELIVERY_RESULTS or not 0 < len(msg.msg_id) <= 128):
         raise MalformedMessage(f"delivery: result must be one of {', '.join(DELIVERY_RESULTS)} and msg_id 1-128 characters")
     if topic == "health" and (msg.service not in HEALTH_SENDERS or len(msg.state) > 32 or len(msg.backend) > 32):

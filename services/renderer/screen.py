@@ -104,7 +104,7 @@ def which_screen(s: ScreenState, now: float) -> str:
         return "camera_starting"  # no picture yet since the TV started, and the camera has not said it is lost
     if s.camera_state == "lost" or (now - s.frame_at > CAMERA_LOST_AFTER_S):
         return "camera_lost"
-    if s.session is not None and s.session.event == "end" and now - s.session_at < SUMMARY_SHOW_S:
+    if s.session is not None and s.session.event == "end" and now - summary_shown_from(s) < SUMMARY_SHOW_S:
         return "summary"
     if s.session is not None and s.session.event == "start":
         if s.score is not None and s.score.phase == "countdown":
@@ -115,6 +115,15 @@ def which_screen(s: ScreenState, now: float) -> str:
     if s.pose is not None and s.pose.keypoints and setup_problem(s) != "setup.ok":
         return "setup"
     return "start"
+
+
+def summary_shown_from(s: ScreenState) -> float:
+    """When the ended session's summary comes on screen: at its end, or, when a fall in that
+    session put the alert on screen, once the alert gives way (a fall does not cost the person
+    their session's ending)."""
+    if s.alert is not None and s.session is not None and s.alert.session_id == s.session.session_id:
+        return max(s.session_at, s.alert_at + ALERT_SHOW_S)
+    return s.session_at
 
 
 MOVING_SCREENS = ("exercise", "countdown", "looking")  # the instructor moves with the routine clock
