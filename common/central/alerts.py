@@ -63,6 +63,12 @@ class Lane:
 
     def stop(self) -> None:
         if self._thread is not None:
+            # What waits is dropped, unacknowledged: its devices send it again to the next collector.
+            while True:
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    break
             self.queue.put(None)
             self._thread.join(timeout=10)
 

@@ -6,7 +6,8 @@ The stored alert is the intent: what has been sent is recorded per (alert, carer
 an alert stored just before the collector stopped is sent after it starts again, a carer whose
 server is down is tried again (backing off to RETRY_MAX_S), and a delivered one is never sent
 twice. Alerts older than `collector.notify_within_h` are not sent (stale news, e.g. for a carer
-added today). Many alerts at once reach a carer as one message (GROUP_WINDOW_S), and nothing one
+added today). Many alerts at once from one place reach a carer as few messages naming each
+(GROUP_WINDOW_S), a fall from another place goes at once on its own, and nothing one
 alert or one carer does (a date no clock could mean, a server that refuses) stops the others.
 
 Apprise (PyPI, BSD-2) speaks some hundred services from one URL each; writing SMTP, webhooks and
@@ -26,10 +27,14 @@ log = logging.getLogger("collector")
 
 RETRY_FIRST_S = 5.0
 RETRY_MAX_S = 300.0
-# A carer hears of the first alert at once; what comes within this many seconds of the last
-# message to them goes out as one message listing them (200 alerts in a second were 200 posts).
-GROUP_WINDOW_S = 10.0
-GROUP_LIST_MAX = 10  # alerts named in one grouped message; the rest are counted
+# Each place (site/device) may cause a carer PLACE_BURST messages at once, one more every
+# PLACE_REFILL_S: up to three falls in a class go out at once, each on its own; past that, what
+# the place sends goes out together, each alert named (200 alerts in a second were 200 posts;
+# grouping them across places buried a real fall in "41 more"). Other places are not slowed.
+PLACE_BURST = 3
+PLACE_REFILL_S = 10.0
+GROUP_WINDOW_S = PLACE_REFILL_S  # the name tests and older notes use
+GROUP_LIST_MAX = 30  # alerts named in one message (about 3,000 characters: chat services cut at 4,096)
 KIND_TEXT = {"fall": ("넘어짐", "a fall"), "lying": ("오래 누워 있음", "lying on the floor")}
 
 
@@ -73,14 +78,12 @@ def message(alert: dict, site: str, device: str) -> tuple[str, str]:
 
 
 def group_message(alerts: list[tuple[str, str, dict]]) -> tuple[str, str]:
-    """One message for several alerts that came at once: each on a line, at most GROUP_LIST_MAX."""
+    """One message for several alerts from one place that came at once: each named on its own line
+    (the caller sends at most GROUP_LIST_MAX to a message; none is ever left as a count)."""
     lines = []
-    for site, device, alert in alerts[:GROUP_LIST_MAX]:
+    for site, device, alert in alerts:
         p = _parts(alert, site, device)
         lines.append(f"- {p['when']} {p['where']}{p['spot_ko']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
-    more = len(alerts) - len(lines)
-    if more:
-        lines.append(f"- 외 {more}건 / and {more} more: silvergym report")
     title = f"[silvergym] 알림 {len(alerts)}건 / {len(alerts)} alerts"
     body = ("여러 알림이 한꺼번에 왔습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
             "Several alerts came at once. Please call or go and check on them now.\n" + "\n".join(lines))
@@ -95,7 +98,7 @@ class Notifier:
         self.sent = self.failed = self.errors = 0
         self.wake = threading.Event()
         self._retry: dict[str, tuple[float, float]] = {}  # carer -> (next try, wait) after a refused send
-        self._last_sent: dict[str, float] = {}  # carer -> when they were last sent a message
+        self._tokens: dict[tuple[str, str, str], tuple[float, float]] = {}  # (carer, site, device) -> (left, when)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -114,6 +117,8 @@ class Notifier:
         if not self.carers:
             log.warning("no carers configured (collector.carers): fall alerts are stored but nobody is notified")
             return
+        import apprise  # noqa: F401 - loaded now (about 2 s on a Pi-class CPU), not when the first fall waits for it
+
         self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
         self._thread.start()
 
@@ -136,27 +141,48 @@ class Notifier:
             self.wake.clear()
 
     def send_due(self, now: float) -> float:
-        """Send each carer what is due to them now (one alert, or several as one message);
-        returns when something is next due."""
+        """Send each carer what is due to them now; returns when something is next due.
+
+        Alerts are grouped by where they came from (site, device): while a place has messages
+        left (PLACE_BURST, refilled one per PLACE_REFILL_S) each of its alerts goes at once in a
+        message of its own; past that, its alerts go out together, every one named on its own line
+        (at most GROUP_LIST_MAX to a message, never "and N more"). So one device that floods
+        (forged alerts, a broken detector) slows only its own alerts, a fall from anywhere else is
+        sent at once, on its own, and the places with least owed are sent first."""
         soonest = now + 30.0
         keys = {carer_key(url): url for url in self.carers}
-        owed: dict[str, list[tuple[str, str, str, dict]]] = {}
+        owed: dict[tuple[str, str, str], list[tuple[str, str, str, dict]]] = {}
         for site, device, msg_id, carer, alert in self.store.unsent_alerts(list(keys), now - self.within_s):
-            owed.setdefault(carer, []).append((site, device, msg_id, alert))
-        for carer, alerts in owed.items():
-            due = max(self._retry.get(carer, (0.0, 0.0))[0], self._last_sent.get(carer, -1e18) + GROUP_WINDOW_S)
+            owed.setdefault((carer, site, device), []).append((site, device, msg_id, alert))
+        for place, alerts in sorted(owed.items(), key=lambda item: len(item[1])):
+            carer = place[0]
+            tokens = self._tokens_of(place, now)
+            due = max(self._retry.get(carer, (0.0, 0.0))[0], now + (1.0 - tokens) * PLACE_REFILL_S)
             if due > now:
                 soonest = min(soonest, due)
                 continue
             try:
-                self._send_to(carer, keys[carer], alerts, now)
+                # Each alone while the place has messages left; past them, named together.
+                batches = ([[a] for a in alerts] if len(alerts) <= tokens else
+                           [alerts[i:i + GROUP_LIST_MAX] for i in range(0, len(alerts), GROUP_LIST_MAX)])
+                for batch in batches[:int(tokens)]:
+                    if not self._send_to(carer, keys[carer], batch, now):
+                        break
+                    tokens -= 1.0
+                    self._tokens[place] = (tokens, now)
             except Exception as exc:  # noqa: BLE001 - one carer's or one alert's trouble never stops the others
                 self.errors += 1
                 wait = self._back_off(carer, now)
                 log.error("could not prepare alerts for carer %s (%s: %s); trying again in %.0f s (errors so far: %d)",
                           carer, type(exc).__name__, printable(exc, 200), wait, self.errors)
-            soonest = min(soonest, max(self._retry.get(carer, (0.0, 0.0))[0], now + GROUP_WINDOW_S))
+            soonest = min(soonest, max(self._retry.get(carer, (0.0, 0.0))[0], now + PLACE_REFILL_S))
         return soonest
+
+    def _tokens_of(self, place: tuple[str, str, str], now: float) -> float:
+        """Messages `place` (carer, site, device) may still cause now: PLACE_BURST, one back
+        every PLACE_REFILL_S."""
+        tokens, since = self._tokens.get(place, (float(PLACE_BURST), now))
+        return min(float(PLACE_BURST), tokens + (now - since) / PLACE_REFILL_S)
 
     def _back_off(self, carer: str, now: float) -> float:
         wait = self._retry.get(carer, (0.0, RETRY_FIRST_S / 2))[1] * 2
@@ -164,7 +190,7 @@ class Notifier:
         self._retry[carer] = (now + wait, wait)
         return wait
 
-    def _send_to(self, carer: str, url: str, alerts: list[tuple[str, str, str, dict]], now: float) -> None:
+    def _send_to(self, carer: str, url: str, alerts: list[tuple[str, str, str, dict]], now: float) -> bool:
         if len(alerts) == 1:
             site, device, msg_id, alert = alerts[0]
             title, body = message(alert, site, device)
@@ -182,12 +208,12 @@ class Notifier:
             wait = self._back_off(carer, now)
             log.warning("could not send %s to carer %s (%s); trying again in %.0f s: check that carer's "
                         "address in collector.carers", what, carer, problem, wait)
-            return
+            return False
         self._retry.pop(carer, None)
-        self._last_sent[carer] = now
         self.sent += 1
         log.info("%s sent to carer %s%s", what, carer, "" if len(alerts) == 1 else " in one message")
         for site, device, msg_id, _ in alerts:
             self.store.mark_notified(site, device, msg_id, carer, time.time())
             if self.on_sent is not None:
                 self.on_sent(site, device, msg_id)
+        return True

@@ -143,13 +143,14 @@ class Store:
 
     def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:
         """(site, device, msg_id, carer, alert) for every alert since `since_unix` some carer
-        has not been sent yet and nobody has acknowledged in the web app, oldest first."""
+        has not been sent yet, oldest first. An answer in the web app does not cancel it: whoever
+        answered (a family member, say) is not every carer, and staff whose webhook was down at the
+        fall are still owed their first notification when it is back."""
         out = []
         for carer in carers:
             rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a WHERE a.unix >= ? AND NOT EXISTS "
                               "(SELECT 1 FROM notifications n WHERE n.site = a.site AND n.device = a.device "
-                              "AND n.msg_id = a.msg_id AND n.carer = ?) AND NOT EXISTS (SELECT 1 FROM alert_acks k "
-                              "WHERE k.site = a.site AND k.device = a.device AND k.msg_id = a.msg_id) ORDER BY a.unix",
+                              "AND n.msg_id = a.msg_id AND n.carer = ?) ORDER BY a.unix",
                               (since_unix, carer)).fetchall()
             out.extend((site, device, msg_id, carer, json.loads(payload)) for site, device, msg_id, payload in rows)
         return out
