@@ -8,7 +8,7 @@ SHARED ?= $(abspath ../shared)
 # Model files at hand (../shared/models) are used instead of downloading them.
 MODEL_SOURCES := $(if $(wildcard $(SHARED)/models),--from $(SHARED)/models)
 
-.PHONY: demo test test-boot test-boot-arm64 system-deps test-deps venv models clean
+.PHONY: demo test test-boot test-boot-arm64 system-deps test-deps venv models clean central central-stop
 
 system-deps:
 	@bash deploy/system-deps.sh
@@ -23,6 +23,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+# The central side's packages on top (Django, jsonschema, matplotlib, psycopg, apprise, waitress).
+CENTRAL_STAMP := $(VENV)/.installed-central
+$(CENTRAL_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[central]'
+	@touch $(CENTRAL_STAMP)
 
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -41,6 +47,14 @@ models: $(STAMP)
 demo: system-deps venv models
 	$(PY) -m common.cli demo --out out/demo
 
+# The central side on this machine: a Mosquitto of its own on 127.0.0.1, the collector on SQLite and
+# the carers' web app, in the background (out/central); a second run starts only what is not running.
+central: system-deps $(CENTRAL_STAMP)
+	$(PY) -m common.cli central up --dir out/central
+
+central-stop:
+	@test -x $(PY) && $(PY) -m common.cli central down --dir out/central || echo "nothing to stop"
+
 test: test-deps $(TEST_STAMP) models
 	@# pytest exits 5 when it collected nothing: that must fail, not pass quietly.
 	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m "not boot" tests; code=$$?; \
@@ -50,7 +64,7 @@ test: test-deps $(TEST_STAMP) models
 # root, debootstrap and systemd-nspawn; the Debian root is cached in ~/.cache/silvergym/boot.
 test-boot: $(TEST_STAMP) models
 	@bash deploy/system-deps.sh --boot
-	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py; code=$$?; \
+	SILVERGYM_SHARED=$(SHARED) $(PY) -m pytest -q -s -p no:cacheprovider -m boot tests/test_boot.py tests/test_boot_central.py; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$code
 
 # The same on the Pi's architecture: an arm64 Debian 12 (Pi OS Bookworm's base) under qemu-user

@@ -10,6 +10,7 @@ second by second, tempo; and the alerts.
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime as dt
 import functools
 import html
@@ -62,8 +63,14 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+# The zone a report's dates and times are in: the site's, set by render_body's caller (the web app);
+# None (the `report` command): this machine's.
+_ZONE: contextvars.ContextVar = contextvars.ContextVar("report_zone", default=None)
+
+
 def _day(unix: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(unix)
+    zone = _ZONE.get()
+    return dt.datetime.fromtimestamp(unix, zone).replace(tzinfo=None) if zone else dt.datetime.fromtimestamp(unix)
 
 
 def date_axis(ax, days: list[dt.datetime]) -> None:
@@ -266,9 +273,18 @@ td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4e
 """
 
 
-def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko") -> str:
+def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zone=None, zone_name: str = "") -> str:
     """The report under its title: the reading, the charts and the alerts, every value a device
-    sent escaped (the web app shows it inside its own page)."""
+    sent escaped (the web app shows it inside its own page). `zone` (a tzinfo): the site's, for
+    every date and time, named by `zone_name` beside the alerts' times."""
+    token = _ZONE.set(zone)
+    try:
+        return _render_body(sessions, alerts, locale, zone_name)
+    finally:
+        _ZONE.reset(token)
+
+
+def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_name: str) -> str:
     t = load_texts(locale)
     esc = html.escape
     if not sessions:
@@ -295,7 +311,7 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko") ->
 {_chart(t['report.rom_chart'], 'rom', figs)}
 {reps}{_timeline_section(last, figs, t)}
 {_tempo_section(last, figs, t)}
-<h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}</th><th>{esc(t['report.alert_kind'])}</th>
+<h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}{esc(f" ({zone_name})" if zone_name else "")}</th><th>{esc(t['report.alert_kind'])}</th>
 <th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
     return body
 

@@ -386,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--site", default="", help="add: a staff account's site; link: the participant's site")
     sp.add_argument("--device", default="", help="link: the participant's device")
     sp.add_argument("--participant", default="", help="link: the participant's key as the device sends it")
+    sp.add_argument("--new", action="store_true",
+                    help="link: the participant has sent nothing yet (otherwise an unknown one is refused as a likely typo)")
     sp.set_defaults(func=central("common.central.web.users"))
 
     sp = sub.add_parser("central", help="central side on one machine: broker, collector and web app in the background (make central)")

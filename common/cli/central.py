@@ -68,7 +68,7 @@ def _broker_config(folder: Path, port: int) -> Path:
     return conf
 
 
-def _start(name: str, argv: list[str], folder: Path) -> int:
+def _start(name: str, argv: list[str], folder: Path) -> subprocess.Popen:
     log = open(folder / f"{name}.log", "ab")
     try:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -76,16 +76,16 @@ def _start(name: str, argv: list[str], folder: Path) -> int:
     finally:
         log.close()
     (folder / f"{name}.pid").write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc
 
 
-def _wait(what: str, ready, pid_file: Path, log: Path, seconds: float = 60.0) -> str | None:
+def _wait(what: str, ready, proc: subprocess.Popen, log: Path, seconds: float = 60.0) -> str | None:
     """None once ready(); else one line saying what went wrong (with the log's last line)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if ready():
             return None
-        if _alive(pid_file) is None:
+        if proc.poll() is not None:  # our own child: its exit, not /proc's view of it mid-exec
             last = (log.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
             return f"the {what} stopped: {last} (all of it in {log})"
         time.sleep(0.2)
@@ -121,12 +121,12 @@ def up(folder: Path, broker_port: int, web_port: int) -> int:
             print(f"error: port {cfg.collector.port} is taken by another program: set collector.port in {config}",
                   file=sys.stderr)
             return 2
-        _start("broker", [binary, "-c", str(_broker_config(folder, cfg.collector.port))], folder)
-        problem = _wait("broker", lambda: _listening(cfg.collector.port), pid_file, folder / "broker.log", 15)
+        proc = _start("broker", [binary, "-c", str(_broker_config(folder, cfg.collector.port))], folder)
+        problem = _wait("broker", lambda: _listening(cfg.collector.port), proc, folder / "broker.log", 15)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 1
-        said.append(f"broker     started (pid {_alive(pid_file)})")
+        said.append(f"broker     started (pid {proc.pid})")
     # 2. the collector, 3. the web app
     for name, argv, ready_words in (("collector", me + ["collect", "--config", str(config)], "subscribed to"),
                                     ("web", me + ["serve", "--config", str(config)], "web app is at")):
@@ -135,17 +135,17 @@ def up(folder: Path, broker_port: int, web_port: int) -> int:
             said.append(f"{name:10s} already running (pid {_alive(pid_file)})")
             continue
         start_at = log.stat().st_size if log.exists() else 0
-        _start(name, argv, folder)
+        proc = _start(name, argv, folder)
 
         def ready(log=log, start_at=start_at, words=ready_words) -> bool:
             with open(log, "rb") as f:
                 f.seek(start_at)
                 return words.encode() in f.read()
-        problem = _wait(name, ready, pid_file, log)
+        problem = _wait(name, ready, proc, log)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 1
-        said.append(f"{name:10s} started (pid {_alive(pid_file)})")
+        said.append(f"{name:10s} started (pid {proc.pid})")
     broker = f"127.0.0.1:{cfg.collector.port}"
     url = f"http://{cfg.web.listen}:{cfg.web.port}/"
     cli = f"{sys.executable} -m common.cli" if not (Path(sys.executable).parent / "silvergym").exists() \

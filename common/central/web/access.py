@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection
 
+from common.central.store import on_calendar
+
 WEEK_S = 7 * 86400.0
 OPEN_ALERTS_DAYS = 30  # an unanswered alert stays first on the page this long
+# An alert dated this far past the server's clock is one no device can mean (a wrong clock, or
+# forged): flagged and put after the alerts that could have happened (50 future-dated fakes pushed
+# a real fall to place 302 of 601).
+FUTURE_SLACK_S = 300.0
 RECENT_SESSIONS = 10  # read per participant for the week page's trend and left/right flag
 
 
@@ -29,6 +35,23 @@ class Person:
         from common.central.collector import printable
 
         return printable(self.key, 80)
+
+
+def name_in(payloads, person: Person) -> str:
+    """The name the device sent with the newest of these records (participant_name, e.g. 김영희),
+    as a page shows it; the person's key when none has one (older devices, a config without names)."""
+    from common.central.collector import printable
+
+    for payload in reversed(payloads):
+        name = payload.get("participant_name") if isinstance(payload, dict) else None
+        if isinstance(name, str) and name.strip():
+            return printable(name.strip(), 80)
+    return person.shown
+
+
+def name_of(person: Person) -> str:
+    """name_in of the person's newest session, else of their newest alert."""
+    return name_in(alerts_of(person) + sessions_of(person, newest=1), person)
 
 
 def role(user) -> str:
@@ -55,6 +78,20 @@ def visible_people(user) -> list[Person]:
     else:
         rows = []
     return sorted(Person(*r) for r in rows)
+
+
+def ever_seen(person: Person) -> bool:
+    """Whether any session or alert of this participant came from that site and device."""
+    args = (person.site, person.device, person.key)
+    return bool(_rows("SELECT 1 FROM sessions WHERE site = %s AND device = %s AND participant = %s UNION "
+                      "SELECT 1 FROM alerts WHERE site = %s AND device = %s AND participant = %s", args * 2))
+
+
+def keys_at(site: str, device: str) -> list[str]:
+    """The participants' keys seen from that site and device (what a carer might have meant)."""
+    return sorted(r[0] for r in _rows("SELECT participant FROM sessions WHERE site = %s AND device = %s UNION "
+                                      "SELECT participant FROM alerts WHERE site = %s AND device = %s",
+                                      (site, device) * 2))
 
 
 def may_see(user, person: Person) -> bool:
@@ -129,6 +166,9 @@ class AlertRow:
     spot: int | None
     acked_by: str
     acked_unix: float | None
+    name: str = ""  # as the device sent it with the alert (participant_name), else the key
+    impossible_time: bool = False  # dated after now (+ FUTURE_SLACK_S) or off the calendar
+    acked_role: str = ""  # the role of whoever answered it ("admin", "staff", "family"), "" if unknown
 
 
 def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]:
@@ -149,10 +189,32 @@ def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]
         person = Person(site, device, participant)
         if person not in wanted or (by_user is not None and unix < now - WEEK_S):
             continue
-        spot = json.loads(payload).get("spot")
+        data = json.loads(payload)
+        spot = data.get("spot")
+        impossible = not on_calendar(unix) or unix > now + FUTURE_SLACK_S
         out.append(AlertRow(person, msg_id, kind, unix, spot if isinstance(spot, int) else None, by_user or "",
-                            acked_unix))
-    return sorted(out, key=lambda a: (a.acked_by != "", -a.unix))  # unanswered first
+                            acked_unix, name_in([data], person), impossible))
+    roles = _roles_of({a.acked_by for a in out if a.acked_by})
+    out = [replace(a, acked_role=roles.get(a.acked_by, "")) if a.acked_by else a for a in out]
+    # Unanswered first; within each, by when they happened, newest first, and the times no
+    # device can mean after all of them.
+    return sorted(out, key=lambda a: (a.acked_by != "", a.impossible_time, -a.unix if on_calendar(a.unix) else 0.0))
+
+
+def _roles_of(usernames: set[str]) -> dict[str, str]:
+    from common.central.web.models import Account
+
+    return dict(Account.objects.filter(user__username__in=usernames).values_list("user__username", "role"))
+
+
+def answerer_shown(viewer, username: str, role: str, role_words: dict[str, str]) -> str:
+    """Who answered an alert, as `viewer` may read it: their user name for themselves, an admin,
+    and colleagues of the same role; for anyone else the role's word (a family member does not
+    learn staff's user names, the first half of a login, nor staff a family's)."""
+    viewer_role = getattr(getattr(viewer, "account", None), "role", "")
+    if username == viewer.get_username() or viewer_role == "admin" or (viewer_role == role and role == "staff"):
+        return username
+    return role_words.get(role, role_words.get("staff", "?"))
 
 
 def acknowledge(user, site: str, device: str, msg_id: str) -> bool:

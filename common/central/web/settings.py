@@ -52,6 +52,7 @@ def configure(db: str, web) -> None:
                                                                          "django.contrib.auth.context_processors.auth"]}}],
         USE_TZ=True,
         TIME_ZONE=web.time_zone,
+        SITE_TIME_ZONES=dict(web.site_time_zones),  # ours: a site's pages' times in its own zone (views.zone_of)
         LANGUAGE_CODE="ko",
         LOGIN_URL="/login",
         LOGIN_REDIRECT_URL="/",

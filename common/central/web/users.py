@@ -73,6 +73,14 @@ def _do(args) -> str:
             raise SetupError(f"{args.name} is not a family carer: only family accounts are linked to participants")
         where = dict(user=user, site=args.site, device=args.device, participant=args.participant)
         if args.action == "link":
+            from common.central.web import access
+
+            if not args.new and not access.ever_seen(access.Person(args.site, args.device, args.participant)):
+                # a typo would link the carer to nobody, and they would see nothing, silently
+                known = access.keys_at(args.site, args.device)
+                raise SetupError(f"no session or alert of {args.participant!r} has come from {args.site}/{args.device} "
+                                 f"({'known there: ' + ', '.join(known[:10]) if known else 'nothing from that device yet'}); "
+                                 "check the three, or add --new for someone who has not exercised yet")
             FamilyLink.objects.get_or_create(**where)
         else:
             FamilyLink.objects.filter(**where).delete()

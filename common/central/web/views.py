@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import time
 from pathlib import Path
 
@@ -57,26 +58,43 @@ def locale_of(request) -> str:
     return account.locale if account is not None and account.locale in LOCALES else "ko"
 
 
-def when(unix: float | None) -> str:
+def when(unix: float | None, site: str, locale: str) -> str:
+    """A time as the site's clock shows it, with the zone named: "2026-12-06 14:05 한국 시간"."""
     if not on_calendar(unix):
         return "?"
-    local = dt.datetime.fromtimestamp(unix, dt.timezone.utc).astimezone(_zone())
-    return f"{local:%Y-%m-%d %H:%M}"
+    local = dt.datetime.fromtimestamp(unix, dt.timezone.utc).astimezone(zone_of(site))
+    return f"{local:%Y-%m-%d %H:%M} {zone_name(site, locale, unix)}"
 
 
 @functools.cache
-def _zone():
+def zone_of(site: str):
+    """The site's time zone: web.site_time_zones, else web.time_zone (settings.SITE_TIME_ZONES)."""
     from zoneinfo import ZoneInfo
 
     from django.conf import settings
-    return ZoneInfo(settings.TIME_ZONE)
+    return ZoneInfo(getattr(settings, "SITE_TIME_ZONES", {}).get(site, settings.TIME_ZONE))
+
+
+def zone_name(site: str, locale: str, unix: float | None = None) -> str:
+    """The zone in the page's words ("한국 시간"), else its offset from UTC in them ("세계시+9")."""
+    zone = zone_of(site)
+    named = words(locale).get(f"zone.{zone.key}")
+    if named:
+        return named
+    offset = dt.datetime.fromtimestamp(unix if on_calendar(unix) else time.time(), zone).utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    hours = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
+    return words(locale)["zone_offset"].format(offset=hours)
 
 
 def page(request, template: str, status: int = 200, **context) -> HttpResponse:
+    from django.utils import translation
+
     locale = locale_of(request)
     other = "en" if locale == "ko" else "ko"
-    return render(request, f"carers/{template}", {"w": words(locale), "locale": locale, "other_locale": other,
-                                                   "role": access.role(request.user), **context}, status=status)
+    with translation.override(locale):  # Django's own messages (a form's "required", a weak password) too
+        return render(request, f"carers/{template}", {"w": words(locale), "locale": locale, "other_locale": other,
+                                                       "role": access.role(request.user), **context}, status=status)
 
 
 def not_found(request, exception=None) -> HttpResponse:
@@ -117,12 +135,15 @@ def style(request) -> HttpResponse:
     return response
 
 
-def _person_row(person: access.Person, now: float, texts: dict) -> dict:
+def _person_row(person: access.Person, now: float, texts: dict, locale: str, alert_names: dict) -> dict:
     recent = access.sessions_of(person, newest=access.RECENT_SESSIONS)
     last = recent[-1] if recent else None
     going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
-    flags = report.asymmetries(recent[-report.RECENT:], texts) if recent else []
-    return {"person": person, "last_when": when(last["started_unix"]) if last else "",
+    # each flag once, in its own words (which side, how much): two joints are two different sentences
+    flags = list(dict.fromkeys(report.asymmetries(recent[-report.RECENT:], texts))) if recent else []
+    name = access.name_in(recent, person) if recent else alert_names.get(person, person.shown)
+    return {"person": person, "name": name,
+            "last_when": when(last["started_unix"], person.site, locale) if last else "",
             "last_score": f"{last['summary']['score']:.0f}" if last and report.plottable(last) else "?" if last else "",
             "week": access.sessions_since(person, now - access.WEEK_S),
             "trend": going[0] if going else "none", "flags": flags}
@@ -136,12 +157,20 @@ def week(request) -> HttpResponse:
     w = words(locale)
     now = time.time()
     people = access.visible_people(request.user)
-    alerts = [{"alert": a, "when": when(a.unix), "kind": texts.get(f"report.kind.{a.kind}", a.kind),
+    found = access.alerts_for(people, now)
+    roles = {r: w.get(f"role_{r}", r) for r in ("admin", "staff", "family")}
+    alerts = [{"alert": a, "when": when(a.unix, a.person.site, locale), "name": a.name or a.person.shown,
+               "kind": texts.get(f"report.kind.{a.kind}", a.kind),
                "spot": w["alert_spot"].format(spot=a.spot) if a.spot else "",
-               "acked": w["acked"].format(who=a.acked_by, when=when(a.acked_unix)) if a.acked_by else ""}
-              for a in access.alerts_for(people, now)]
-    rows = [_person_row(p, now, texts) for p in people]
-    return page(request, "week.html", alerts=alerts, rows=rows)
+               "acked": w["acked"].format(who=access.answerer_shown(request.user, a.acked_by, a.acked_role, roles),
+                                          when=when(a.acked_unix, a.person.site, locale))
+               if a.acked_by else ""}
+              for a in found]
+    alert_names = {a.person: a.name for a in reversed(found) if a.name}  # the newest alert's name wins
+    rows = [_person_row(p, now, texts, locale, alert_names) for p in people]
+    # answered alerts under their own heading, below the ones still waiting for someone
+    return page(request, "week.html", alerts=[a for a in alerts if not a["acked"]],
+                answered=[a for a in alerts if a["acked"]], rows=rows)
 
 
 def _person_from(query) -> access.Person:
@@ -159,7 +188,7 @@ def _report_body(person: access.Person, version: tuple, locale: str) -> str:
     def draw() -> str:
         sessions = [s for s in access.sessions_of(person) if report.plottable(s)]
         alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
-        return report.render_body(sessions, alerts, locale)
+        return report.render_body(sessions, alerts, locale, zone_of(person.site), zone_name(person.site, locale))
 
     return cache.get_or_set(report_key(person, version, locale), draw)
 
@@ -167,7 +196,10 @@ def _report_body(person: access.Person, version: tuple, locale: str) -> str:
 def report_key(person: access.Person, version: tuple, locale: str) -> str:
     import hashlib
 
-    return "report:" + hashlib.sha256(repr((person, version, locale)).encode()).hexdigest()
+    from django.conf import settings
+
+    zone = getattr(settings, "SITE_TIME_ZONES", {}).get(person.site, settings.TIME_ZONE)  # a new zone: drawn again
+    return "report:" + hashlib.sha256(repr((person, version, locale, zone)).encode()).hexdigest()
 
 
 def draw_new_reports(stop) -> int:
@@ -204,7 +236,7 @@ def participant(request) -> HttpResponse:
         raise Http404  # a family carer's link may come before anything is stored; otherwise nobody by that name
     locale = locale_of(request)
     body = _report_body(person, version, locale)
-    title = texts_of(locale)["report.title"].format(name=person.shown)
+    title = texts_of(locale)["report.title"].format(name=access.name_of(person))
     return page(request, "participant.html", person=person, title=title,
                 body=mark_safe(body),  # noqa: S308 - render_body escapes every value a device sent
                 printable="print" in request.GET)
@@ -231,37 +263,61 @@ def devices(request) -> HttpResponse:
     rows = []
     for d in access.devices_for(sites):
         backend = d["backend"]
-        rows.append({**d, "state_text": w[d["state"]] if d["state"] in ("online", "offline") else w["unknown"],
-                     "model_text": w["edgetpu"] if backend == "edgetpu" else w["cpu"] if backend == "cpu" else backend or w["unknown"],
-                     "heard": when(d["health_unix"] or d["updated_unix"]),
-                     "last_session": when(d["last_session_unix"]) if d["last_session_unix"] else w["never"]})
+        state = d["state"] if d["state"] in ("online", "offline") else "unknown"
+        rows.append({**d, "state": state, "state_text": w[f"state.{state}"],
+                     "camera_text": w.get(f"camera.{d['camera'] or 'unknown'}", w["unknown"]),
+                     "model_text": {"edgetpu": w["edgetpu"], "cpu": w["cpu"], "sim": w["sim"]}.get(backend, w["unknown"]),
+                     "heard": when(d["health_unix"] or d["updated_unix"], d["site"], locale),
+                     "last_session": when(d["last_session_unix"], d["site"], locale) if d["last_session_unix"]
+                     else w["never"]})
     return page(request, "devices.html", devices=rows)
 
 
 # -- accounts (admins) -------------------------------------------------------------------------------
 
-class AccountForm(forms.Form):
+class WordedForm(forms.Form):
+    """A form whose labels (and choices) are the page's words, not the field names."""
+
+    def __init__(self, *args, w: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.w = w
+        for name, field in self.fields.items():
+            field.label = w.get(name, name)
+
+
+class AccountForm(WordedForm):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=[(r, r) for r, _ in ROLES])
     site = forms.CharField(max_length=64, required=False)
     password = forms.CharField(widget=forms.PasswordInput, max_length=200)
 
+    def __init__(self, *args, w: dict, **kwargs):
+        super().__init__(*args, w=w, **kwargs)
+        self.fields["role"].choices = [(r, w[f"role_{r}"]) for r, _ in ROLES]
+
     def clean(self):
         data = super().clean()
         if data.get("role") == "staff" and not data.get("site"):
-            raise ValidationError("staff need a site")
+            raise ValidationError(self.w["error.staff_site"])
         if get_user_model().objects.filter(username=data.get("username", "")).exists():
-            raise ValidationError("that username is taken")
+            raise ValidationError(self.w["error.taken"])
         if data.get("password"):
             validate_password(data["password"])
         return data
 
 
-class LinkForm(forms.Form):
+class LinkForm(WordedForm):
     username = forms.CharField(max_length=150)
     site = forms.CharField(max_length=64)
     device = forms.CharField(max_length=64)
     participant = forms.CharField(max_length=128)
+
+    def clean(self):
+        data = super().clean()
+        if all(data.get(k) for k in ("site", "device", "participant")) and not access.ever_seen(
+                access.Person(data["site"], data["device"], data["participant"])):
+            raise ValidationError(self.w["error.unknown_participant"])  # a typo would link nobody, silently
+        return data
 
 
 def _admin_only(request) -> None:
@@ -279,22 +335,23 @@ def make_account(username: str, role: str, site: str, password: str):
 @login_required
 def manage(request) -> HttpResponse:
     _admin_only(request)
-    message, account_form, link_form = "", AccountForm(prefix="a"), LinkForm(prefix="l")
+    w = words(locale_of(request))
+    message, account_form, link_form = "", AccountForm(prefix="a", w=w), LinkForm(prefix="l", w=w)
     if request.method == "POST":
         if "a-username" in request.POST:
-            account_form = AccountForm(request.POST, prefix="a")
+            account_form = AccountForm(request.POST, prefix="a", w=w)
             if account_form.is_valid():
                 d = account_form.cleaned_data
                 make_account(d["username"], d["role"], d["site"], d["password"])
                 record(request.user.get_username(), "account added", request, f"{d['username']} ({d['role']})")
                 return redirect("manage")
         else:
-            link_form = LinkForm(request.POST, prefix="l")
+            link_form = LinkForm(request.POST, prefix="l", w=w)
             if link_form.is_valid():
                 d = link_form.cleaned_data
                 user = get_user_model().objects.filter(username=d["username"], account__role="family").first()
                 if user is None:
-                    link_form.add_error("username", "no family carer of that name")
+                    link_form.add_error("username", w["error.no_family"])
                 else:
                     FamilyLink.objects.get_or_create(user=user, site=d["site"], device=d["device"],
                                                      participant=d["participant"])
@@ -303,8 +360,13 @@ def manage(request) -> HttpResponse:
                     return redirect("manage")
     elif request.method != "GET":
         return HttpResponse(status=405)
-    accounts = [{"user": u, "account": getattr(u, "account", None), "links": list(u.links.all())}
+    accounts = [{"user": u, "account": getattr(u, "account", None), "links": list(u.links.all()),
+                 "role": w.get(f"role_{getattr(getattr(u, 'account', None), 'role', '')}", "")}
                 for u in get_user_model().objects.order_by("username").prefetch_related("links")]
-    audit = AuditEntry.objects.order_by("-when")[:50]
+    audit = [{"entry": e, "event": w.get(f"event.{e.event}", e.event),
+              "who": w["command_line"] if e.username == "(command line)" else e.username,
+              # an account's role in its entry's detail, "anna (staff)", in the page's words
+              "detail": re.sub(r"\((admin|staff|family)\)$", lambda m: f"({w['role_' + m.group(1)]})", e.detail)}
+             for e in AuditEntry.objects.order_by("-when")[:50]]
     return page(request, "manage.html", accounts=accounts, account_form=account_form, link_form=link_form,
                 audit=audit, message=message)
