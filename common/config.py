@@ -232,6 +232,12 @@ class Participant(Section):
     name: str = Field(description="Name shown on the TV.")
     tolerance_scale: float = Field(1.0, gt=0, description="Multiplies every joint tolerance ('easy mode' > 1).")
     seated: bool = Field(False, description="Use the seated variant of routines when there is one.")
+    age: int | None = Field(None, ge=40, le=120, description=(
+        "Age in years, for the Senior Fitness Test's norms (chair stand, arm curl); unset: the 70-74 "
+        "norms are used and the result says so."))
+    sex: Literal["female", "male", ""] = Field("", description=(
+        "'female' or 'male', for the Senior Fitness Test's norms; empty: the women's norms are used "
+        "and the result says so."))
 
 
 class Config(Section):

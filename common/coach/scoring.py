@@ -1,13 +1,31 @@
 """Session scoring: joint angles against a routine, lag-tolerant, with reps, holds and summary.
 
-Alignment (docs/scoring.md): each frame is judged against the routine position the participant
-has reached, which TempoTracker (common/coach/warp.py) follows with bounded online time warping:
-a late start, a slower or drifting tempo (0.5x to 1.3x), and re-joining after falling a whole
-movement behind. `naive=True` compares at the same timestamp, like the prototype.
+Frame by frame (the TV's colours and cues, docs/scoring.md): each frame is judged against the
+routine position the participant has reached, which TempoTracker (common/coach/warp.py) follows
+with bounded online time warping: a late start, a slower or drifting tempo (0.5x to 1.3x), and
+re-joining after falling a whole movement behind. `naive=True` compares at the same timestamp,
+like the prototype.
+
+The session's score (one definition, said the same way everywhere: POSTURE_SCORE_DEFINITION)
+means posture: each repetition the person did is aligned with the routine's one cycle whatever
+its pace and wherever it fell in time (warp.align_cycles), and every moment of the routine's
+movement is compared with the person's pose at the matching moment of theirs. A joint earns 1
+at a moment within its tolerance (green), part of 1 in its near band (yellow, falling to 0 at
+its edge), 0 beyond; each joint's figure is its share over the moments of all repetitions, and
+the score is the average of the joint figures (x100). A repetition that never reaches the
+routine's turning position (every moving joint within its near band at once, e.g. arms only to
+shoulder height in an arm raise) is not the routine's movement: all its moments earn 0. With no
+repetition, the score is 0. A routine that does not loop (a choreography built from a video) is
+judged the same way on the frames as TempoTracker aligned them.
+
+A count test (chair_stand_30s, arm_curl_30s) is a count: its result is the repetitions in the
+test's time against the Senior Fitness Test's norms (common/coach/norms.py); a hold's result is
+the seconds held. The posture figures are reported beside those results, not in them.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,11 +36,47 @@ from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_nam
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
 from common.timeline import VerdictTimeline
-from common.coach.warp import TempoTracker
+from common.coach import norms
+from common.coach.warp import (ERROR_CAP_DEG, TempoTracker, align_cycles, cycle_targets, repetitions,
+                               resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
 SLOW_IS_FINE = "pace.slow_ok"  # locale key: fell a movement behind and re-joined; going slowly is fine
+COUNT_TESTS = ("chair_stand_30s", "arm_curl_30s")
+# The one definition of the score, in these words on the TV summary, in the report, on the web
+# page and in docs/scoring.md (locale key "score.definition" says it in each language).
+POSTURE_SCORE_DEFINITION = (
+    "Posture score: in each repetition, at your own pace, every moment of the routine's movement is "
+    "compared with your posture at the same point of yours; each joint's figure is the share of those "
+    "moments it was within its tolerance (partly, when near), and the score is the average of the joint figures.")
+MOVING_JOINT_DEG = 40.0  # a joint whose target moves this much over a cycle makes the movement
+TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within this of its extreme
+RUNNING_SCORE_EVERY_S = 1.0  # the score shown during a session is worked out again this often
+
+
+def _mean_error(err: np.ndarray) -> float:
+    return float(np.nanmean(np.minimum(np.abs(err), ERROR_CAP_DEG)))
+
+
+def _group_over(over: np.ndarray, joints: list[str]) -> np.ndarray:
+    """Per moment, how far beyond its near band each moving joint group is (a left/right pair:
+    the mean of the sides seen). A 2D model reads the far leg of a squat seen at an angle as
+    much straighter than the near one, so each side alone would fail a good squat; a lifted
+    knee with the other leg straight (a march) is still far off on average."""
+    groups: dict[str, list[int]] = {}
+    for k, j in enumerate(joints):
+        groups.setdefault(j.replace("left_", "").replace("right_", ""), []).append(k)
+    if not len(over):
+        return over
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a group with no side seen: NaN
+        return np.column_stack([np.nanmean(over[:, ks], axis=1) for ks in groups.values()])
+
+
+def joint_credit(error: np.ndarray, tolerance: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """1 within the tolerance, falling linearly to 0 at the edge of the near band, 0 beyond."""
+    return np.clip((near - np.abs(error)) / np.maximum(near - tolerance, 1e-6), 0.0, 1.0)
 
 
 @dataclass
@@ -100,6 +154,7 @@ class SessionScorer:
     tolerance_scale: float = 1.0
     lag_window_s: float = 1.5
     naive: bool = False
+    participant: object = None  # a config participant (age, sex) for a count test's norm; None: a guest
     # A joint is judged against the routine's targets within one of the participant's frame
     # intervals of the position judged (at most this): a pose is a sample every frame, so the
     # alignment cannot place it closer, and a fast movement at 5-10 fps sweeps 15 degrees in
@@ -118,6 +173,15 @@ class SessionScorer:
     _timing: list = field(default_factory=list)  # (clock t, routine position) of scored frames
     _timeline: VerdictTimeline = field(default_factory=VerdictTimeline)
     framing: FramingMonitor = field(default_factory=FramingMonitor)
+    # (t, angle of each routine joint or NaN) of every scored frame: the repetitions are aligned
+    # with the routine's cycle from these (posture()).
+    _samples: list = field(default_factory=list)
+    # Each joint's credit summed over the frames as TempoTracker aligned them (or at the clock,
+    # naive): the posture figures of a routine that does not loop, and of `naive`.
+    _joint_credit: dict = field(default_factory=dict)
+    _joint_off: dict = field(default_factory=dict)  # joint -> [sum of angle, of target, n] where not correct
+    _posture: dict | None = None
+    _posture_t: float = -1e9
 
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
@@ -172,6 +236,7 @@ class SessionScorer:
             status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
         verdict = self._verdict(status)
         self._account(t, status, angles, verdict, seen)
+        self._record_posture(t, status, angles, errors, target)
         worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
         guidance = ""
         if worst:
@@ -224,6 +289,19 @@ class SessionScorer:
         if self.reps:
             self.reps.update(t, angles, seen)
 
+    def _record_posture(self, t: float, status, angles, errors, target) -> None:
+        if not any(s != "none" for s in status.values()):
+            return
+        self._samples.append((t, [np.nan if angles.get(j) is None else float(angles[j]) for j in self.routine.joints]))
+        for j, err in errors.items():
+            rule = self.routine.joints[j]
+            credit = float(joint_credit(np.array(err), rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale))
+            n, total = self._joint_credit.get(j, (0, 0.0))
+            self._joint_credit[j] = (n + 1, total + credit)
+            if status[j] != "correct":
+                off = self._joint_off.setdefault(j, [0.0, 0.0, 0])
+                off[0], off[1], off[2] = off[0] + angles[j], off[1] + target[j], off[2] + 1
+
     # -- checkpoint (so a restarted scoring service continues the session) -------------------
     def checkpoint(self) -> dict:
         """What a restarted scorer needs to go on with this session (JSON-safe). The alignment
@@ -232,7 +310,9 @@ class SessionScorer:
                 "hold_s": self.hold_s, "joint_seen": self._joint_seen, "joint_correct": self._joint_correct,
                 "angles": {j: [round(a, 1) for a in v[-3000:]] for j, v in self._angles_seen.items()},
                 "reps": self.reps.count if self.reps else 0, "timeline": self._timeline.counts,
-                "framing": self.framing.checkpoint()}
+                "framing": self.framing.checkpoint(),
+                "samples": [[round(t, 3), *(None if np.isnan(a) else round(a, 1) for a in v)] for t, v in self._samples],
+                "joint_credit": self._joint_credit, "joint_off": self._joint_off}
 
     def restore(self, state: dict) -> None:
         self.frames, self.frames_scored = state["frames"], state["frames_scored"]
@@ -244,10 +324,114 @@ class SessionScorer:
         self._timeline = VerdictTimeline([list(c) for c in state.get("timeline", [])])
         if "framing" in state:  # a checkpoint written before framing was kept has none
             self.framing.restore(state["framing"])
+        self._samples = [(row[0], [np.nan if a is None else a for a in row[1:]]) for row in state.get("samples", [])]
+        self._joint_credit = {j: tuple(v) for j, v in state.get("joint_credit", {}).items()}
+        self._joint_off = {j: list(v) for j, v in state.get("joint_off", {}).items()}
 
     # -- session ----------------------------------------------------------------------------
     def score(self) -> float:
-        return round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0
+        """The session's result on 0-100: the posture score (POSTURE_SCORE_DEFINITION); a count
+        test's count against the norm (test_result); a hold's seconds against its target.
+        During a session it is worked out again every RUNNING_SCORE_EVERY_S."""
+        t = self._samples[-1][0] if self._samples else 0.0
+        if self._posture is None or t - self._posture_t >= RUNNING_SCORE_EVERY_S:
+            self._posture, self._posture_t = self.posture(), t
+        return self._result_score(self._posture)
+
+    def _result_score(self, posture: dict) -> float:
+        if self.routine.kind in COUNT_TESTS:
+            return self.test_result()["score"]
+        if self.routine.kind == "balance_hold" and self.routine.hold_s > 0:
+            return round(100.0 * min(1.0, self.hold_s / self.routine.hold_s), 1)
+        return posture["score"]
+
+    def test_result(self, participant=None) -> dict:
+        """A count test's result: the repetitions within the test's time against the norm for the
+        participant's age and sex (common/coach/norms.py); score = the count as a share of the
+        top of the normal range, capped at 100. Posture faults do not lower it."""
+        participant = participant if participant is not None else self.participant
+        seconds = min(self._samples[-1][0], self.routine.duration_s) if self._samples else 0.0
+        count = self.reps.count if self.reps else 0
+        norm = norms.normal_range(self.routine.kind, getattr(participant, "age", None), getattr(participant, "sex", ""))
+        out = {"count": count, "seconds": round(seconds, 1), "test_s": self.routine.duration_s,
+               "complete": seconds >= self.routine.duration_s - 0.5, **norm}
+        # A test cut short (the video ended, the session was stopped) is not compared with the norm.
+        out["rating"] = norms.rating(count, norm["low"], norm["high"]) if out["complete"] else "incomplete"
+        out["score"] = round(min(100.0, 100.0 * count / norm["high"]), 1)
+        return out
+
+    def posture(self) -> dict:
+        """The posture score and each joint's figure (POSTURE_SCORE_DEFINITION), weakest first,
+        with the weakest joint's advice (a locale key) and how many repetitions were judged."""
+        joints = list(self.routine.joints)
+        rules = [self.routine.joints[j] for j in joints]
+        tol = np.array([r.tolerance for r in rules]) * self.tolerance_scale
+        near = np.array([r.near for r in rules]) * self.tolerance_scale
+        if self.routine.loop and self.routine.cycle_s > 0 and not self.naive:
+            judged = self._posture_by_repetition(joints, tol, near)
+        else:
+            judged = {"figures": {j: c / n for j, (n, c) in self._joint_credit.items() if n},
+                      "off": self._joint_off, "repetitions": None, "not_reached": 0}
+        figures = judged["figures"]
+        score = round(100.0 * float(np.mean(list(figures.values()))), 1) if figures else 0.0
+        if self.naive:  # the prototype's score, kept to compare with: frames with every joint green
+            score = round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0
+        ordered = dict(sorted(((j, round(float(v), 3)) for j, v in figures.items()), key=lambda kv: kv[1]))
+        weakest = next(iter(ordered), "")
+        advice = ""
+        off = judged["off"].get(weakest)
+        if weakest and ordered[weakest] < 0.999 and off and off[2]:
+            advice = guidance_key(weakest, off[0] / off[2], off[1] / off[2], mirrored=self.routine.mirror)
+        return {"score": score, "joints": ordered, "weakest": weakest, "advice": advice,
+                "repetitions_judged": judged["repetitions"], "repetitions_not_reached": judged["not_reached"]}
+
+    def _posture_by_repetition(self, joints: list[str], tol: np.ndarray, near: np.ndarray) -> dict:
+        empty = {"figures": {}, "off": {}, "repetitions": 0, "not_reached": 0}
+        if len(self._samples) < 2:
+            return empty
+        t = np.array([s[0] for s in self._samples])
+        angles = resample(t, np.array([s[1] for s in self._samples], dtype=float))
+        cycle = cycle_targets(self.routine, joints)
+        reps = repetitions(align_cycles(angles, cycle), len(cycle))
+        moving = (np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0)) >= MOVING_JOINT_DEG
+        turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
+        # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
+        at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
+        credit, seen = np.zeros(len(joints)), np.zeros(len(joints))
+        off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
+        not_reached = 0
+        for rep in reps:
+            # Each moment of the cycle: the person's pose that matched it best (a slow person's
+            # several poses at one moment), its signed error per joint.
+            best: dict[int, np.ndarray] = {}
+            for i, j in rep:
+                err = angles[i] - cycle[j]
+                if not np.isnan(err).all() and (j not in best or _mean_error(err) < _mean_error(best[j])):
+                    best[j] = err
+            if not best:
+                continue
+            moments = np.array(sorted(best))
+            err = np.array([best[j] for j in moments])
+            has = ~np.isnan(err)
+            earned = np.where(has, joint_credit(np.nan_to_num(err), tol, near), 0.0)
+            if moving.any():
+                # The turning position: some moment near it with every moving joint seen within its near band.
+                close = at_turn[moments]
+                over = _group_over(np.where(has, np.abs(np.nan_to_num(err)) - near, np.nan)[close][:, moving],
+                                   [j for j, m in zip(joints, moving) if m])
+                if over.size and np.isfinite(over).any(axis=1).any() and not (np.nan_to_num(over, nan=-1).max(axis=1) <= 0).any():
+                    not_reached += 1
+                    earned[:] = 0.0
+            credit += earned.sum(axis=0)
+            seen += has.sum(axis=0)
+            missed = has & (earned < 1.0)
+            target = cycle[moments]
+            off += [np.where(missed, target + np.nan_to_num(err), 0.0).sum(axis=0),
+                    np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]
+        figures = {j: credit[k] / seen[k] for k, j in enumerate(joints) if seen[k]}
+        return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
+                "repetitions": len(reps),
+                "not_reached": not_reached}
 
     def range_of_motion(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -263,10 +447,19 @@ class SessionScorer:
             if j.startswith("left_") and "right_" + j[5:] in rom:
                 left, right = rom[j]["range"], rom["right_" + j[5:]]["range"]
                 asym[j[5:]] = round(100.0 * abs(left - right) / max(left, right, 1e-6), 1)
+        self._posture, self._posture_t = self.posture(), (self._samples[-1][0] if self._samples else 0.0)
+        posture = self._posture
         out = {
-            "score": self.score(), "frames": self.frames, "frames_scored": self.frames_scored,
+            "score": self._result_score(posture), "frames": self.frames, "frames_scored": self.frames_scored,
             "reps": self.reps.count if self.reps else 0,
-            "joints": {j: round(self._joint_correct.get(j, 0) / n, 3) for j, n in self._joint_seen.items()},
+            # Each joint's posture figure (POSTURE_SCORE_DEFINITION), weakest first; the posture
+            # score is their average. (Until this change: the share of frames each joint was green.)
+            "joints": posture["joints"],
+            "posture_score": posture["score"], "weakest": posture["weakest"], "advice": posture["advice"],
+            "repetitions_judged": posture["repetitions_judged"],
+            "repetitions_not_reached": posture["repetitions_not_reached"],
+            "score_means": ("count" if self.routine.kind in COUNT_TESTS else
+                            "hold" if self.routine.kind == "balance_hold" else "posture"),
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
             "timeline": self._timeline.codes(),
         }
@@ -278,6 +471,9 @@ class SessionScorer:
             out["framing"] = self.framing.summary()
         if self.routine.kind == "balance_hold":
             out["hold_s"] = round(self.hold_s, 1)
+            out["hold_target_s"] = self.routine.hold_s
+        if self.routine.kind in COUNT_TESTS:
+            out["test"] = self.test_result()
         if self._timing:
             out["timing"] = self.timing()
         return out

@@ -27,6 +27,7 @@ Per frame: one error per grid position in the window (~600) and one interpolatio
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -175,3 +176,119 @@ class TempoTracker:
         self.position += shift * self.step_s
         self._track = deque((tt, p + shift * self.step_s) for tt, p in self._track)
         self.rejoined += 1
+
+
+# -- repetition by repetition: the session's posture score ---------------------------------------
+#
+# TempoTracker follows the routine's clock for the TV's colours frame by frame, within bounded
+# tempos. The session's posture score asks another question: in each repetition the person did,
+# at whatever pace and wherever it fell in time, how close was each joint to the routine's
+# posture at the same point of the movement? Reference-video scorers answer it by aligning a
+# repetition to a repetition with dynamic time warping (DTW), the boundaries taken from the
+# repetition counter or from the alignment itself. Here the alignment finds them: the routine's
+# one cycle is the reference, and the warping path may wrap from its end back to its start, so
+# it passes through the cycle once per repetition the person did, however many, at any speed,
+# with any pause between them. The repetition counter (reps.py) is not needed for it and is not
+# bent by it.
+#
+# The alignment is the symmetric DTW (steps: both on, the person holds, the routine moves on),
+# each step charged the pose's mean angle error (capped), so a path cannot skip the part of the
+# movement the person left out (the bottom of a squat): the routine's every moment in a
+# repetition is matched to one of the person's poses. The person's angles are first resampled
+# to RESAMPLE_HZ (linear between frames at most MAX_GAP_S apart) so a 10 fps camera and a fast
+# movement are matched between frames, not at the nearest one.
+
+CYCLE_CELLS = 48  # the routine's cycle in this many moments (a 6 s cycle: 0.125 s each)
+RESAMPLE_HZ = 60.0
+MAX_GAP_S = 0.3
+
+
+def cycle_targets(routine: Routine, joints: list[str]) -> np.ndarray:
+    """The routine's targets at CYCLE_CELLS moments of one cycle (rows) per joint (columns)."""
+    cycle = routine.cycle_s
+    return np.array([[routine.target(k * cycle / CYCLE_CELLS).get(j, np.nan) for j in joints]
+                     for k in range(CYCLE_CELLS)], dtype=float)
+
+
+def resample(t: np.ndarray, angles: np.ndarray, rate: float = RESAMPLE_HZ,
+             max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """The person's angles (rows: frames at times t; NaN: not seen) on a regular grid at `rate`,
+    linear between seen frames at most max_gap_s apart (NaN across longer gaps)."""
+    t = np.asarray(t, dtype=float)
+    if len(t) < 2:
+        return np.asarray(angles, dtype=float).reshape(len(t), -1)
+    grid = np.arange(t[0], t[-1] + 1e-9, 1.0 / rate)
+    out = np.full((len(grid), angles.shape[1]), np.nan)
+    for k in range(angles.shape[1]):
+        ok = ~np.isnan(angles[:, k])
+        if ok.sum() < 2:
+            continue
+        tt, values = t[ok], angles[ok, k]
+        column = np.interp(grid, tt, values)
+        after = np.clip(np.searchsorted(tt, grid), 1, len(tt) - 1)
+        gap = tt[after] - tt[after - 1]
+        on_a_frame = np.minimum(np.abs(grid - tt[after]), np.abs(grid - tt[after - 1])) < 1e-6
+        column[((gap > max_gap_s) & ~on_a_frame) | (grid < tt[0]) | (grid > tt[-1])] = np.nan
+        out[:, k] = column
+    return out
+
+
+def align_cycles(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]:
+    """The cheapest monotonic path of (pose row, cycle moment) pairs through the person's poses
+    (rows of `angles`) and the routine's cycle repeated any number of times: it may start at any
+    moment, and wraps from the cycle's last moment to its first. O(rows x moments), vectorised
+    per row (the routine-moves-on steps within a row are a running minimum)."""
+    n, m = len(angles), len(cycle)
+    if n == 0:
+        return []
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pose with no joint seen: mean of nothing
+        cost = np.nanmean(np.minimum(np.abs(angles[:, None, :] - cycle[None, :, :]), ERROR_CAP_DEG), axis=2)
+    cost = np.where(np.isnan(cost), 0.0, cost)  # nothing seen: no evidence either way
+    total = cost[0].copy()
+    came = np.zeros((n, m), dtype=np.int8)  # 0: pose before, same moment; 1: both before; 2: moment before; 3: wrapped
+    came[0] = 4  # start
+    for i in range(1, n):
+        prev = total
+        diagonal = np.concatenate([[prev[-1]], prev[:-1]])  # moment 0's diagonal is the wrap
+        best = np.minimum(prev, diagonal)
+        source = np.where(prev <= diagonal, 0, 1).astype(np.int8)
+        if diagonal[0] < prev[0]:
+            source[0] = 3
+        row = cost[i]
+        running = np.cumsum(row)
+        before = np.concatenate([[0.0], running[:-1]])
+        candidate = best - before
+        lowest = np.minimum.accumulate(candidate)
+        total = running + lowest
+        came[i] = np.where(lowest < candidate - 1e-9, 2, source)
+    i, j = n - 1, int(np.argmin(total))
+    path = []
+    while True:
+        path.append((i, j))
+        step = came[i, j]
+        if step == 4:
+            break
+        if step == 0:
+            i -= 1
+        elif step == 1:
+            i, j = i - 1, j - 1
+        elif step == 2:
+            j -= 1
+        else:
+            i, j = i - 1, m - 1
+    return path[::-1]
+
+
+def repetitions(path: list[tuple[int, int]], moments: int, min_cover: float = 0.9) -> list[list[tuple[int, int]]]:
+    """The path cut where it wraps; a piece is a repetition when it passes through at least
+    min_cover of the cycle's moments (the lead-in before the first and a half-done last one are not)."""
+    pieces, current = [], []
+    for i, j in path:
+        if current and j < current[-1][1]:
+            pieces.append(current)
+            current = []
+        current.append((i, j))
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if len({j for _, j in p}) >= min_cover * moments]
