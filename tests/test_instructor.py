@@ -194,6 +194,8 @@ def exercise_state(routine, now: float, routine_t: float, paused: bool = False):
     s.routine = routine
     s.session = dataclasses.replace(s.session, routine=routine.name, routine_start_ns=start_ns,
                                     paused_at_ns=int(now * 1e9) if paused else 0)
+    # The person in step (offset 0): the moment judged is the routine clock's (instructor_time).
+    s.score = dataclasses.replace(s.score, routine=routine.name, routine_t_s=routine_t, offset_s=0.0)
     return s
 
 

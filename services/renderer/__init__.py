@@ -44,6 +44,7 @@ def main(ctx: ServiceContext) -> int:
         ScreenState,
         content_key,
         draw,
+        instructor_time,
         routine_time,
     )
     from services.renderer.text import FontError, Fonts, find_font, load_texts
@@ -118,7 +119,9 @@ def main(ctx: ServiceContext) -> int:
                 last_key = key
             speak(voice, state, screen, last_screen)
             if snapshot_dir and (now >= next_snapshot or screen != last_screen):
-                shown_t = f"_t{routine_time(state, now):.6f}" if screen in MOVING_SCREENS else ""
+                # The routine clock's time, and the instructor's moment shown (instructor_time).
+                shown_t = f"_t{routine_time(state, now):.6f}_i{instructor_time(state, now):.6f}" \
+                    if screen in MOVING_SCREENS else ""
                 pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}{shown_t}.png"))
                 next_snapshot = now + cfg.snapshot_every_s
             last_screen = screen
@@ -151,7 +154,7 @@ def absorb(state, msg, now: float) -> None:
             if msg.spot:
                 state.people[msg.spot] = msg
     elif msg.TOPIC == "score":
-        state.score = msg
+        state.score, state.score_at = msg, now
         if msg.spot:
             state.people_scores[msg.spot] = msg
         elif msg.session_id:  # scores can come before a late joiner hears the session start

@@ -106,7 +106,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     s.frame_at, s.camera_state, s.backend, s.fps = now, "ok", "cpu", 14.8
     s.pose = messages.Pose(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, model="blazepose-full",
                            backend="cpu", layout="coco17", keypoints=kps)
-    s.person_at = now
+    s.person_at = s.score_at = now
     start_ns = int((now - 17.3) * 1e9)
     s.session = messages.Session(seq=0, t_capture_ns=0, session_id="demo", event="start", routine=routine.name,
                                  participant="guest", started_unix=0.0, routine_start_ns=start_ns)

@@ -67,6 +67,7 @@ class ScreenState:
     pose: messages.Pose | None = None
     person_at: float = -1e9
     score: messages.Score | None = None
+    score_at: float = -1e9  # when that Score arrived (monotonic s)
     session: messages.Session | None = None
     session_at: float = -1e9
     alert: messages.Alert | None = None
@@ -147,6 +148,39 @@ def routine_time(s: ScreenState, now: float) -> float:
         return 0.0
     at = s.session.paused_at_ns / 1e9 if s.session.paused_at_ns else now
     return at - s.session.routine_start_ns / 1e9
+
+
+# A verdict that arrived longer ago than this is no longer about the moment on screen (inference or
+# scoring stalled): its colours and its praise are not shown.
+FRESH_SCORE_S = 0.5
+
+
+def fresh_score(s: ScreenState, now: float) -> messages.Score | None:
+    """The latest Score when it is of the session on screen and recent; else None."""
+    sc = s.score
+    if sc is None or now - s.score_at > FRESH_SCORE_S or s.session is None or sc.session_id != s.session.session_id:
+        return None
+    return sc
+
+
+def instructor_time(s: ScreenState, now: float) -> float:
+    """The routine moment the instructor panel shows: the one the person is judged against.
+
+    Scoring compares each pose with the routine position the person has reached (tempo-tolerant:
+    Score.offset_s = routine clock - that position), so the panel shows that position, the
+    verdict's own moment, not the routine's clock: what the TV shows as the instructor, the
+    colours it paints and the words it says come from one judgement. A person who is slower is
+    shown the instructor at their pace; one who stands while the routine squats falls behind
+    until the alignment gives up (its lag window) and then is judged, and shown, the squat.
+    Without a fresh verdict (countdown, a stall) the panel runs on the routine clock less the last
+    known lag, and no verdict is painted (fresh_score)."""
+    clock = routine_time(s, now)
+    sc = s.score
+    if sc is None or s.session is None or sc.session_id != s.session.session_id or clock < 0:
+        return clock
+    if fresh_score(s, now) is not None:
+        return max(0.0, sc.routine_t_s - sc.offset_s)
+    return max(0.0, clock - sc.offset_s)
 
 
 def setup_problem(s: ScreenState) -> str:
@@ -288,9 +322,10 @@ def camera_covers(s: ScreenState, box: pygame.Rect) -> pygame.Rect | None:
     return picture_rect(s.frame.pixels.shape[1], s.frame.pixels.shape[0], box)
 
 
-def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None) -> None:
-    """The participant's picture, mirrored as people expect, with the coloured skeleton, over the
-    panel the screen's still layer drew."""
+def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None, judged: bool = True) -> None:
+    """The participant's picture, mirrored as people expect, with the skeleton coloured by the
+    verdict (uncoloured when not `judged`: no fresh verdict), over the panel the screen's still
+    layer drew."""
     if s.frame is None or s.frame.pixels is None:
         return
     fh, fw = s.frame.pixels.shape[:2]
@@ -307,7 +342,7 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
             # Points out of the picture are not drawn; a joint not seen is grey (joint_colors).
             common = flip_x(in_view(to_common(pose.layout, pose.keypoints), pose.width, pose.height)[0], pose.width)
             sx, sy = scale * fw / max(pose.width, 1), scale * fh / max(pose.height, 1)
-            points, limbs = joint_colors(score)
+            points, limbs = joint_colors(score if judged else None)
             draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
             seen = common[common[:, 2] >= 0.3]
             if pose.spot and len(seen):
@@ -662,7 +697,8 @@ def screen_layers(fonts, s: ScreenState, screen: str, now: float, w: int, h: int
     """The screens that follow the camera or the clock, as layers; None for the others (alert,
     camera lost, summary), which change seldom and are drawn whole."""
     if screen in MOVING_SCREENS:
-        return exercise_layers(fonts, s, screen, routine_time(s, now), w, h)
+        return exercise_layers(fonts, s, screen, routine_time(s, now), w, h, instructor_time(s, now),
+                               fresh_score(s, now) is not None)
     if screen in ("start", "setup"):
         return start_layers(fonts, s, screen, w, h)
     return None
@@ -708,9 +744,13 @@ def camera_content(s: ScreenState) -> tuple:
     return frame, pose, statuses, people
 
 
-def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int) -> Layers:
-    """The instructor (left) and the participant (right), the strip, and one cue under them.
+def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int, shown_t: float | None = None,
+                    fresh: bool = True) -> Layers:
+    """The instructor (left) at `shown_t` (instructor_time: the moment the person is judged
+    against; the routine clock t when not given) and the participant (right), the strip, and one
+    cue under them. Without a `fresh` verdict the skeleton is not coloured and nobody is praised.
     Messages of the countdown and of a missing person go inside the participant's panel."""
+    shown_t = t if shown_t is None else shown_t
     left, right = exercise_panels(w, h)
     pad = round(h * BODY / 4)
     line_w = line_width(h)
@@ -728,7 +768,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         draw_footer(surface, fonts, s)
 
     def participant(surface) -> None:
-        draw_camera(surface, s, you, line_w, fonts)
+        draw_camera(surface, s, you, line_w, fonts, judged=fresh)
         if screen == "countdown":
             y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, you.y + you.h * 0.2,
                           backing=PANEL, centered=True)
@@ -740,9 +780,11 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
 
     remaining = max(0, math.ceil(-t)) if screen == "countdown" else 0
     cue = ""
-    guidance = class_guidance(s) if s.people_scores else (s.score.guidance if s.score else "")
+    guidance = class_guidance(s) if s.people_scores else (s.score.guidance if s.score and fresh else "")
     if screen == "exercise":
-        cue = s.t(guidance) if guidance else s.t("exercise.good")
+        # Praise only for a fresh verdict that is green: not for a hidden body, nor a stale verdict.
+        praised = fresh and (bool(s.people_scores) or (s.score is not None and s.score.verdict == "correct"))
+        cue = s.t(guidance) if guidance else s.t("exercise.good") if praised else ""
     cue_color = HIGHLIGHT if guidance else STATUS_COLORS["correct"]
     seconds, codes = routine_seconds(s.routine), s.timeline.codes()
     # The top bar as drawn: a Score that moves none of its numbers repaints nothing.
@@ -758,10 +800,10 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         "top": Region(pygame.Rect(0, 0, w, left.y), (routine_title(s), numbers),
                       lambda surface: draw_top_bar(surface, fonts, s, w, h)),
         "strip": Region(strip, (codes, seconds), lambda surface: draw_strip(surface, codes, seconds, strip)),
-        # The instructor runs on the routine clock; the participant may lag, scoring allows for it.
-        "instructor": Region(instructor, instructor_content(s, t),
-                             lambda surface: draw_instructor(surface, s, instructor, t, line_w)),
-        "participant": Region(you, (screen, remaining, *camera_content(s)), participant, camera_covers(s, you)),
+        # The instructor at the moment the person is judged against (instructor_time).
+        "instructor": Region(instructor, instructor_content(s, shown_t),
+                             lambda surface: draw_instructor(surface, s, instructor, shown_t, line_w)),
+        "participant": Region(you, (screen, remaining, fresh, *camera_content(s)), participant, camera_covers(s, you)),
         "cue": Region(pygame.Rect(0, strip.bottom, w, h - strip.bottom), (cue, cue_color), cue_line),
     })
 
