@@ -169,9 +169,11 @@ class _Counter:
         moved = [self._progress(self.joints[i], held[i][0]) for i in decide]
         if any(m is None for m in moved):
             return
-        # Every joint must move (the least moved decides the depth); all must be back (the most
-        # moved decides the return).
-        depth = min(p for p, _ in moved)
+        # Every joint must move: the depth is their mean once the least moved has gone half the
+        # floor (a model reads the far knee of a side view shallower), else the least moved's (one
+        # swinging limb is no repetition). All must be back (the most moved decides the return).
+        least = min(p for p, _ in moved)
+        depth = float(np.mean([p for p, _ in moved])) if least >= self.floor / 2 else least
         at_start = all(p < exit_level for p, exit_level in moved)
         if self.state == "settling":
             if at_start:
