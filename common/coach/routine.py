@@ -89,6 +89,9 @@ class Routine:
     view: str = "front"
     video: InstructorVideo | None = None
     source: str = field(default="", compare=False)
+    # The movement whose cue words it uses (common/coach/cues.py; "" = by name) and its own cue words.
+    movement: str = ""
+    cues: dict = field(default_factory=dict)
 
     @property
     def cycle_s(self) -> float:
@@ -219,6 +222,8 @@ class RepRuleFile(_FileModel):
     def _low_below_high(self):
         if not self.low < self.high:
             raise ValueError(f"low/high must be numbers with low below high (got {self.low:g} and {self.high:g})")
+        if self.sides != "both" and not any(j.startswith(("left_", "right_")) for j in self.joints):
+            raise ValueError(f"sides '{self.sides}' counts left_ and right_ joints apart: list at least one")
         return self
 
 
@@ -242,6 +247,24 @@ class VideoFile(_FileModel):
     frames: int = Field(ge=1, description="Number of frames in the video.")
     width: int = Field(gt=0, le=4096, description="Frame width in pixels.")
     height: int = Field(gt=0, le=4096, description="Frame height in pixels.")
+
+
+class CueFile(_FileModel):
+    ko: str = Field(min_length=1, max_length=80, description="The words in Korean, naming the direction to move "
+                                                            "(\"상체를 조금 더 세우세요\", not \"조금 덜 기울이세요\").")
+    en: str = Field(min_length=1, max_length=80, description="The words in English, naming the direction to move.")
+    phase: str = Field("", description="The phase of the movement the cue belongs to (a keyframe phase), for the "
+                                       "table a physiotherapist reviews.")
+
+    @model_validator(mode="after")
+    def _names_a_direction(self):
+        from common.coach.cues import directionless
+
+        for locale in ("ko", "en"):
+            if directionless(getattr(self, locale), locale):
+                raise ValueError(f"{getattr(self, locale)!r} does not name a direction: say which way to move "
+                                 "(e.g. '상체를 조금 더 세우세요', 'bring your chest up'), not 'less'")
+        return self
 
 
 class RoutineFile(_FileModel):
@@ -268,6 +291,34 @@ class RoutineFile(_FileModel):
     reps: RepRuleFile | None = Field(None, description="How to count repetitions (none: not counted).")
     video: VideoFile | None = Field(None, description="The instructor's own video (written by `silvergym routine "
                                                       "build`); without it the TV draws the instructor.")
+    movement: str = Field("", description="The movement whose cue words the routine uses (a name from "
+                                          "common/coach/cues.json: squat, chair_stand, arm_raise, ...; '' = a bundled "
+                                          "routine's own by name, else words that say only what each joint does).")
+    cues: dict[str, CueFile] = Field({}, description="The routine's own cue words, by key '<joint>.<more|less>' "
+                                                     "('left_knee.less') or, for both sides, '<group>.<more|less>' "
+                                                     "('knee.less'); they win over the movement's (docs/routines.md).")
+
+    @field_validator("movement")
+    @classmethod
+    def _known_movement(cls, value: str) -> str:
+        from common.coach.cues import movements
+
+        if value and value not in movements():
+            raise ValueError(f"unknown movement {value!r}; known ones are {', '.join(movements())}")
+        return value
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_keys(cls, value: dict) -> dict:
+        from common.coach.cues import KEY
+
+        for key in value:
+            m = KEY.match(key)
+            group = m and m[2]
+            if not m or not any(a == group or a.endswith("_" + group) for a in ALL_ANGLES):
+                raise ValueError(f"cue key {key!r} must be '<joint>.more' or '<joint>.less' (e.g. 'left_knee.less', "
+                                 "'knee.less', 'trunk_lean.more')")
+        return value
 
     @model_validator(mode="after")
     def _in_time_order(self):
@@ -308,7 +359,7 @@ def parse(data: dict, source: str = "") -> Routine:
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
                      min_rep_s=reps.min_rep_s, sides=reps.sides) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
-        source=source)
+        source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()})
 
 
 def read_json(path: Path):
@@ -397,4 +448,8 @@ def to_json(r: Routine) -> dict:
                        **({"sides": r.reps.sides} if r.reps.sides != "both" else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
+    if r.movement:
+        out["movement"] = r.movement
+    if r.cues:
+        out["cues"] = r.cues
     return out
