@@ -30,6 +30,7 @@ class FrameSource:
         self.image: np.ndarray | None = None
         self.period_s = 1.0 / cfg.fps
         self.finished = False
+        self.loops = 0  # how many times a looping video file started again
         self._next_due = time.monotonic()
         self.due = self._next_due  # monotonic s the frame last read was due
         # A recorded participant keeps the file's own times even when it runs late (it waits for
@@ -97,10 +98,13 @@ class FrameSource:
         if ok:
             return bgr
         if self.kind == "video":
-            if self.cfg.loop:
+            # A recorded participant (start_with_session) is one performance: it is never played
+            # twice into one session (StartWithSession.read holds its last frame and says so).
+            if self.cfg.loop and not self.cfg.start_with_session:
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, bgr = self.cap.read(into)
                 if ok:
+                    self.loops += 1
                     return bgr
             self.finished = True
             raise SourceError(f"video {self.source} ended")
@@ -119,6 +123,10 @@ class StartWithSession:
         self.play_at = 0.0  # monotonic s of the routine's start; 0 = no session yet
         self.playing = False
         self.cut = ""  # appended to Frame.source once playing: a new source, so inference tracks afresh
+        self.last: np.ndarray | None = None
+        self.ended = False  # the file has played to its end once
+        self.ended_ns = 0  # when its next frame would have been due (the session's clock)
+        self.said_ended = False
 
     def poll(self, frames: FrameSource) -> bool:
         """True when the video was just rewound to play from the routine's start."""
@@ -134,8 +142,23 @@ class StartWithSession:
         return True
 
     def read(self, frames: FrameSource, into: np.ndarray | None = None) -> np.ndarray:
-        if self.playing:
-            return frames.read(into)
+        if self.playing and not self.ended:
+            try:
+                self.last = frames.read(into)
+                return self.last
+            except SourceError:
+                if self.last is None:
+                    raise
+                # The file is over: the session ends with it (the camera says when, in the file's
+                # own times: the moment its next frame would have been due). The last picture stays
+                # on the TV, as a paused video does.
+                frames.finished = False
+                self.ended = True
+                self.ended_ns = int(frames.due * 1e9)
+                self.last = self.last.copy()
+        if self.ended:
+            frames.advance()
+            return self.last
         if self.first is None:
             self.first = frames.read()  # its own array: held while the ring's slots go round
         else:
@@ -207,6 +230,9 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
     backoff_s, retry_at, state = 0.5, 0.0, "starting"
     frame_id = 0
     slow_said = False
+    # What the camera tells scoring through its Health: the source, and for a video file when it
+    # ended (the session ends with it) or how often it looped (the session's summary says so).
+    health_detail: dict = {"source": source}
     try:
         while not ctx.stop.is_set():
             now = time.monotonic()
@@ -221,7 +247,7 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                             ctx.log.warning("%s; retrying every %.0f s at most", exc, cfg.retry_max_s)
                         state, retry_at = "lost", now + backoff_s
                         backoff_s = min(backoff_s * 2, cfg.retry_max_s)
-                health.maybe_publish(now, state=state, detail={"source": source})
+                health.maybe_publish(now, state=state, detail=health_detail)
                 ctx.stop.wait(0.1)
                 continue
             ctx.stop.wait(frames.wait_s())
@@ -246,6 +272,15 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                 frames.close()
                 state, retry_at = "lost", time.monotonic() + backoff_s
                 continue
+            if start is not None and start.ended and not start.said_ended:
+                ctx.log.info("%s has played to its end: the session ends with it", source)
+                health_detail[messages.CAMERA_VIDEO_ENDED_NS] = start.ended_ns
+                start.said_ended = True
+                health.due_now()  # before the held picture's poses reach scoring (through the model)
+                health.maybe_publish(time.monotonic(), state=state, detail=health_detail)
+            if frames.loops != health_detail.get(messages.CAMERA_VIDEO_LOOPS, 0):  # a looping file: its session's summary says so
+                health_detail[messages.CAMERA_VIDEO_LOOPS] = frames.loops
+                health.due_now()
             t_ns = frames.capture_ns()
             pixels, seq = np.ascontiguousarray(bgr), pub.next_seq("frame")
             in_ring = {}
@@ -262,7 +297,7 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                                        pixels=None if in_ring else pixels, **in_ring))
             frame_id += 1
             health.stats.tick(time.monotonic())
-            health.maybe_publish(time.monotonic(), state=state, detail={"source": source})
+            health.maybe_publish(time.monotonic(), state=state, detail=health_detail)
         return 0
     finally:
         frames.close()

@@ -15,11 +15,13 @@ from pathlib import Path
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
+from common.coach import cues
 from common.coach import routine as routines
 from common.coach.fall import FallDetector
 from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
+from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull
 
 CHECKPOINT_EVERY_S = 2.0
@@ -53,6 +55,8 @@ class Sessions:
         self.routine = routines.for_participant(cfg.routine, participant)
         self.session_id = ""
         self.scorer: SessionScorer | None = None
+        self.person: PersonSession | None = None  # the session's code shared with `silvergym score`
+        self._camera_loops = 0  # the camera's video loops when this session started
         self.fall = FallDetector()
         self.routine_start_ns = 0
         self.started_unix = 0.0
@@ -60,6 +64,7 @@ class Sessions:
         self.last_pose_ns = 0  # when the last pose arrived (monotonic ns)
         self.idle_until = 0.0
         self.alerts: list[dict] = []
+        self.given: list[str] = []
         self._unsent: list[tuple[str, str, dict]] = []
         self._spool_trouble = RateLimitedLog(every_s=30.0)
         self.paused_at_ns = 0
@@ -72,9 +77,12 @@ class Sessions:
     def start(self, now_ns: int) -> None:
         cfg = self.ctx.config.scoring
         self.session_id = uuid.uuid4().hex
-        self.scorer = SessionScorer(self.routine, self.tolerance_scale, cfg.lag_window_s)
+        self.person = PersonSession(self.routine, self.tolerance_scale, cfg.lag_window_s,
+                                    participant=self.ctx.config.participants.get(self.participant))
+        self.scorer = self.person.scorer
         self.fall = FallDetector()
         self.alerts = []
+        self.given: list[str] = []  # the cue keys the TV was given, in order
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
         if self.class_clock is not None:  # the class's one countdown and routine clock
             self.routine_start_ns, self.class_id = self.class_clock(now_ns)
@@ -123,8 +131,10 @@ class Sessions:
         return {"participant_name": name} if name else {}
 
     def finish(self, reason: str) -> dict:
-        summary = self.scorer.summary()
+        summary = self.person.summary(reason)
         summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
+        # The corrections the TV gave, with the words of the routine's cue table (common/coach/cues.py).
+        summary["corrections"] = cues.corrections(self.routine, self.given)
         record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
         record.update(self._in_class(), **self._named())
@@ -134,6 +144,7 @@ class Sessions:
                           reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
+        self.person = None
         self.checkpoint_path.unlink(missing_ok=True)
         self.idle_until = time.monotonic() + (COOLDOWN_AFTER_ALERT_S if self.alerts else COOLDOWN_S)
         return summary
@@ -167,12 +178,12 @@ class Sessions:
         if present:
             self.last_seen_ns = pose.t_capture_ns
         t = (pose.t_capture_ns - self.routine_start_ns) / 1e9
-        if t > self.routine.duration_s + 1e-6:
-            self.finish("completed")
+        if self.person.ended_by(t):  # the routine is over, or the recorded participant's video is
+            self.finish(self.person.ended_by(t))
             return
         common = to_common(pose.layout, pose.keypoints) if present else None
         world = to_common_world(pose.layout, pose.world) if present else None
-        frame = self.scorer.update(t, common, world, (pose.width, pose.height))
+        frame = self.person.update(t, common, world, (pose.width, pose.height))
         self._publish_score(pose, frame, t)
         if t < 0:
             return
@@ -182,6 +193,8 @@ class Sessions:
                 self._alert(kind, pose)
 
     def _publish_score(self, pose, frame, t: float) -> None:
+        if frame.guidance and frame.guidance not in self.given:
+            self.given.append(frame.guidance)
         self.pub.publish(messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
@@ -210,6 +223,7 @@ class Sessions:
             self.start(now_ns)
         elif control.command == "stop" and self.session_id:
             self.finish("stopped")
+
         elif control.command == "pause" and self.session_id and not self.paused_at_ns:
             self.paused_at_ns = now_ns
             self._publish_session("start", {})  # the TV freezes the instructor at this moment
@@ -224,6 +238,19 @@ class Sessions:
             self.tolerance_scale = known.tolerance_scale if known else 1.0
             # A participant who exercises seated does the routine's seated variant.
             self.routine = routines.for_participant(self.ctx.config.scoring.routine, known)
+
+    def on_camera(self, detail: dict) -> None:
+        """The camera's Health about a video file: the recorded participant's video ended (its
+        next frame's due time, on the session's clock), or a looping file started again."""
+        loops = detail.get(messages.CAMERA_VIDEO_LOOPS, 0)
+        if not self.session_id:
+            self._camera_loops = loops
+            return
+        ended_ns = detail.get(messages.CAMERA_VIDEO_ENDED_NS, 0)
+        if isinstance(ended_ns, int) and ended_ns > self.routine_start_ns and self.person.video_end_t is None:
+            self.person.video_end_t = (ended_ns - self.routine_start_ns) / 1e9
+        if isinstance(loops, int) and loops > self._camera_loops:
+            self.person.video_looped = loops - self._camera_loops
 
     def save_checkpoint(self, now: float) -> None:
         if now < self._next_checkpoint:
@@ -258,7 +285,9 @@ class Sessions:
         self.tolerance_scale, self.started_unix = state["tolerance_scale"], state["started_unix"]
         self.routine_start_ns, self.alerts = state["routine_start_ns"], state["alerts"]
         self.class_id = state.get("class_id", "")
-        self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
+        self.person = PersonSession(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s,
+                                    participant=self.ctx.config.participants.get(participant))
+        self.scorer = self.person.scorer
         self.scorer.restore(state["scorer"])
         self.last_seen_ns = time.monotonic_ns()
         self.ctx.log.info("resumed session %s after a restart (%d frames scored so far)", self.session_id,
@@ -270,8 +299,12 @@ class Sessions:
         if not self.session_id or self.paused_at_ns:
             return
         end_ns = self.routine_start_ns + int(self.routine.duration_s * 1e9)
+        reason = COMPLETED
+        if self.person.video_end_t is not None:  # the recorded participant's video ended first
+            video_end_ns = self.routine_start_ns + int(self.person.video_end_t * 1e9)
+            end_ns, reason = min(end_ns, video_end_ns), (VIDEO_ENDED if video_end_ns < end_ns else COMPLETED)
         if now_ns >= end_ns and (now_ns - max(end_ns, self.last_pose_ns)) / 1e9 >= END_GRACE_S:
-            self.finish("completed")
+            self.finish(reason)
         elif (now_ns - self.last_seen_ns) / 1e9 >= ABANDON_S:
             self.finish("nobody in view")
 
@@ -314,6 +347,10 @@ class ClassSessions:
         else:  # nobody in view: every session still sees time pass
             for m in self.members.values():
                 m.last_pose_ns = time.monotonic_ns()
+
+    def on_camera(self, detail: dict) -> None:
+        for m in self.members.values():
+            m.on_camera(detail)
 
     def on_control(self, control: messages.Control, now_ns: int) -> None:
         if control.command == "participant":
@@ -369,7 +406,7 @@ def main(ctx: ServiceContext) -> int:
         ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
         return EXIT_SPOOL_UNAVAILABLE
     try:
-        poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose", "control"])
+        poses = Subscriber(ctx.zmq, ctx.endpoints(), ["pose", "control", "health"])
         pub = Publisher(ctx.zmq, ctx.endpoint())
         health = HealthReporter(ctx.name, pub)
         try:
@@ -382,6 +419,10 @@ def main(ctx: ServiceContext) -> int:
             for msg in poses.receive(timeout_ms=100):
                 if msg.TOPIC == "control":
                     sessions.on_control(msg, time.monotonic_ns())
+                    continue
+                if msg.TOPIC == "health":  # only the camera's says anything to a session (a video file's end)
+                    if msg.service == "camera":
+                        sessions.on_camera(msg.detail)
                     continue
                 start = time.perf_counter()
                 sessions.on_pose(msg)

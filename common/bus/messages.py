@@ -135,6 +135,13 @@ class Alert:
     detail: str
     unix: float
     spot: int = 0  # added: group mode's spot of the person who fell (0 in one-person mode)
+    # Added (add-only), ask before calling (common/coach/checkin.py): "asking" while the TV asks
+    # "괜찮으세요?" and counts down, "answered" when a wave or the remote said all right (the
+    # question goes away, nobody is called), "called" when the carer is told (the alert proper).
+    stage: str = "called"
+    countdown_s: float = 0.0  # asking: seconds left to answer when this was sent (0-3600)
+    answer: str = ""  # called: "hard_fall" | "no_answer"; answered: "wave" | "remote"; else ""
+    asked_unix: float = 0.0  # when the question was put; 0 when the carer was called without one
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,13 @@ class Health:
     detail: dict = field(default_factory=dict)
 
 
+# Keys of the camera's Health detail about a video file (added; read by scoring): the recorded
+# participant's video played to its end (the due time of the frame that would have come next: the
+# session ends there), and how many times a looping video file started again (the summary says so).
+CAMERA_VIDEO_ENDED_NS = "video_ended_ns"
+CAMERA_VIDEO_LOOPS = "video_loops"
+
+
 @dataclass(frozen=True)
 class Control:
     """A remote-control command from the TV (renderer) to scoring."""
@@ -160,7 +174,7 @@ class Control:
     TOPIC: ClassVar[str] = "control"
     seq: int
     t_capture_ns: int
-    command: str  # "start" | "pause" | "resume" | "stop" | "participant"
+    command: str  # "start" | "pause" | "resume" | "stop" | "participant" | "fall_ok" (the remote answers "괜찮으세요?")
     participant: str = ""
 
 
@@ -178,6 +192,10 @@ class Delivery:
 
 # stored / duplicate: the collector has it; rejected: it never will; notified: a carer was told.
 DELIVERY_RESULTS = ("stored", "duplicate", "rejected", "notified")
+
+# Alert.stage and Alert.answer (ask before calling: common/coach/checkin.py).
+ALERT_STAGES = ("asking", "answered", "called")
+ALERT_ANSWERS = ("", "hard_fall", "no_answer", "wave", "remote")
 
 MAX_SPOT = 64  # group mode's spots: far more than a TV's class
 
@@ -411,6 +429,12 @@ def _check_values(topic: str, msg) -> None:
         raise MalformedMessage(f"{topic}: numbers must be finite")
     if topic == "alert" and not 0 <= msg.unix <= MAX_UNIX:
         raise MalformedMessage("alert: unix must be a time from 1970 to 2100 (seconds since 1970)")
+    if topic == "alert" and (msg.stage not in ALERT_STAGES or msg.answer not in ALERT_ANSWERS
+                             or not (math.isfinite(msg.countdown_s) and 0 <= msg.countdown_s <= 3600)
+                             or not (math.isfinite(msg.asked_unix) and 0 <= msg.asked_unix <= MAX_UNIX)):
+        raise MalformedMessage(f"alert: stage must be one of {', '.join(ALERT_STAGES)}, answer one of "
+                               f"{', '.join(a or '(none)' for a in ALERT_ANSWERS)}, countdown_s 0-3600, "
+                               "asked_unix 0 or a time to 2100")
     if topic == "delivery" and (msg.result not in DELIVERY_RESULTS or not 0 < len(msg.msg_id) <= 128):
         raise MalformedMessage(f"delivery: result must be one of {', '.join(DELIVERY_RESULTS)} and msg_id 1-128 characters")
     if topic == "health" and (msg.service not in HEALTH_SENDERS or len(msg.state) > 32 or len(msg.backend) > 32):

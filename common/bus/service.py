@@ -158,6 +158,10 @@ class HealthReporter:
         self._ready = False
         self._next_watchdog = 0.0
 
+    def due_now(self) -> None:
+        """The next maybe_publish sends Health at once (something a subscriber waits for changed)."""
+        self._next = 0.0
+
     def maybe_publish(self, now: float, dropped: int = 0, malformed: int = 0, state: str = "ok",
                       backend: str = "", detail: dict | Callable[[], dict] | None = None) -> None:
         """`detail` may be a function: it is then called only when Health is due (a spool count,

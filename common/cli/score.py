@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import sys
 
+from common.coach import cues
 from common.coach import routine as routines
 from common.coach.fall import FallDetector
-from common.coach.scoring import SessionScorer
+from common.coach import session
+from common.coach.session import PersonSession
 
 
 def run(args) -> int:
@@ -35,26 +37,60 @@ def run(args) -> int:
     except (configuration.ConfigError, routines.RoutineError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    scorer = SessionScorer(routine, naive=args.naive)
+    person = PersonSession(routine, naive=args.naive, participant=cfg.participants.get(cfg.scoring.participant))
     falls = FallDetector()
     alerts = []
     lag_frames = int(round(args.lag * fps))
+    given: list[str] = []  # every frame's cue key, as the TV would show it
+    # The video is one performance: the session ends with the routine or with the video (as the
+    # live services do with a recorded participant), whichever comes first.
+    person.video_end_t = len(poses) / fps
+    ended = session.VIDEO_ENDED
     for i in range(len(poses)):
         t = i / fps
+        if person.ended_by(t):
+            ended = person.ended_by(t)
+            break
         k = max(0, i - lag_frames)  # the participant's frame at time t
-        frame = scorer.update(t, poses[k], worlds[k], size)
-        kind = falls.update(t, poses[k])
-        if kind:
-            alerts.append({"kind": kind, "t": round(t, 2)})
+        frame = person.update(t, poses[k], worlds[k], size)
+        given.append(frame.guidance)
+        event = falls.update(t, poses[k], size[1])
+        if event:  # the question the TV would put, or a hard fall's call at once
+            alerts.append({"kind": event.kind, "hard": event.hard, "t": round(t, 2)})
         if not args.json:
             worst = [f"{j}={s}" for j, s in frame.joint_status.items() if s in ("near", "wrong")]
             print(f"t={t:5.2f}s verdict={frame.verdict:7s} offset={frame.offset_s:+.1f}s reps={frame.reps} "
                   f"{' '.join(worst)}")
-    summary = scorer.summary()
+    if person.video_end_t > routine.duration_s + 1e-6:
+        ended = session.COMPLETED
+    summary = person.summary(ended)
     summary["alerts"] = alerts
-    print(json.dumps(summary, ensure_ascii=False) if args.json else
-          f"score {summary['score']:.1f}/100, {summary['reps']} reps, {summary['frames_scored']}/{summary['frames']} frames")
+    summary["corrections"] = cues.corrections(routine, given)  # the TV's cues, words from the routine's table
+    print(json.dumps(summary, ensure_ascii=False) if args.json else summary_text(summary))
     return 0
+
+
+def summary_text(summary: dict) -> str:
+    """The session's result in its own terms, in one line: a count test's count against the norm,
+    a hold's seconds, else the posture score (common/coach/scoring.py POSTURE_SCORE_DEFINITION)."""
+    test = summary.get("test")
+    if test:
+        norm = f"normal range {test['low']}-{test['high']} for {test['sex']} {test['age_group']}"
+        if test["assumed"]:
+            norm += f" (assumed: {', '.join(test['assumed'])})"
+        head = (f"{test['count']} in {test['seconds']:.1f} s of the {test['test_s']:.0f} s test, {norm}: "
+                f"{test['rating']}; score {summary['score']:.1f}/100")
+    elif "hold_s" in summary:
+        head = f"held {summary['hold_s']:.1f} s of {summary.get('hold_target_s', 0):.0f} s; score {summary['score']:.1f}/100"
+    else:
+        head = f"posture score {summary['score']:.1f}/100, {summary['reps']} reps"
+    weakest = summary.get("weakest")
+    if weakest:
+        head += f"; posture by joint, weakest first: " + ", ".join(
+            f"{j} {100 * v:.0f}%" for j, v in list(summary["joints"].items())[:3])
+    if summary.get("ended") == session.VIDEO_ENDED and "video_ended_s" in summary:
+        head += f"; the video ended at {summary['video_ended_s']:.1f} s of the {summary['duration_s']:.0f} s routine"
+    return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 
 def run_group(args, routine, cfg) -> int:
@@ -66,22 +102,30 @@ def run_group(args, routine, cfg) -> int:
     from models.group import GroupEstimator
 
     group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
-    scorers: dict[int, SessionScorer] = {}  # by spot: someone who left and came back goes on with their session
+    scorers: dict[int, PersonSession] = {}  # by spot: someone who left and came back goes on with their session
     waiting: dict[int, list] = {}  # a candidate's frames by track, scored once it is confirmed
+    last_t = 0.0
     for _, t, bgr in read_frames(args.video):
+        if t > routine.duration_s + 1e-6:  # the class's routine is over
+            break
+        last_t = t
         size = bgr.shape[1], bgr.shape[0]
         for person in group.estimate(bgr, t):
             world = to_common_world(group.layout, person.world) if person.world is not None else None
             frames = waiting.setdefault(person.track, [])
             frames.append((t, to_common(group.layout, person.keypoints), world, size))
             if person.spot is not None:
-                scorer = scorers.setdefault(person.spot, SessionScorer(routine, naive=args.naive))
+                name = cfg.scoring.roster.get(person.spot) or spot_name(person.spot)
+                scorer = scorers.setdefault(person.spot, PersonSession(routine, naive=args.naive,
+                                                                        participant=cfg.participants.get(name)))
                 for frame in frames:
                     scorer.update(*frame)
                 frames.clear()
     for spot in sorted(scorers):
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
-        summary = {"spot": spot, "name": name, **scorers[spot].summary()}
+        scorers[spot].video_end_t = last_t
+        ended = session.COMPLETED if last_t >= routine.duration_s - 1e-6 else session.VIDEO_ENDED
+        summary = {"spot": spot, "name": name, **scorers[spot].summary(ended)}
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{name}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
               f"{summary['frames_scored']}/{summary['frames']} frames")
