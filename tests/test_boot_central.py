@@ -89,8 +89,8 @@ def test_the_central_units_come_up_under_their_own_user(server):
 def test_send_test_reaches_the_store_and_staff_see_it_on_the_web_app(server):
     requests = pytest.importorskip("requests")
     wait_for(lambda: active(server), 60 * SLOW, 0.5, "both units active")
-    sent = server.run(CLI, "send-test", "--broker", "127.0.0.1:1883", "--site", "center1", "--device", "pi7", check=False,
-                      timeout=120)
+    sent = server.run(CLI, "send-test", "--broker", "127.0.0.1:1883", "--site", "center1", "--device", "pi7",
+                      "--participant", "kim", "--name", "김영희", check=False, timeout=120)
     print(sent.stdout, sent.stderr)
     assert sent.returncode == 0 and sent.stdout.count(": stored") == 2
     made = server.run("bash", "-c", f"echo '{PASSWORD}' | runuser -u silvergym-central -- {CLI} users add anna "

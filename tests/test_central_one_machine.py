@@ -67,7 +67,8 @@ def test_send_test_delivers_and_staff_see_the_senior_by_name_and_the_alert_at_lo
     named, answered with 확인했습니다 and then listed under the answered alerts."""
     from selenium.webdriver.common.by import By
 
-    sent = cli("send-test", "--broker", central["broker"], "--site", "center1", "--device", "pi7")
+    sent = cli("send-test", "--broker", central["broker"], "--site", "center1", "--device", "pi7", "--participant", "kim",
+               "--name", "김영희")
     print(sent.stdout, sent.stderr)
     assert sent.returncode == 0 and sent.stdout.count(": stored") == 2
     made = cli("users", "add", "anna", "--role", "staff", "--site", "center1", "--config", central["config"],
@@ -152,21 +153,20 @@ def test_every_text_on_the_korean_pages_is_korean(central, browser_factory):
 
     from common.central.collector import Store
 
+    for i in range(3):  # a second senior (send-test also says its device is online, with a simulated model)
+        done = cli("send-test", "--broker", central["broker"], "--site", "center1", "--device", "pi7",
+                   "--participant", "lee", "--name", "이순자")
+        assert done.returncode == 0, done.stderr
     store = Store(str(central["folder"] / "central.db"))
     import time as _time
 
     now = _time.time()
-    store.save("center1", "pi7", "status", {"state": "online", "unix": now}, now)
-    store.save("center1", "pi7", "health", {"unix": now, "fps": 15.0, "backend": "cpu", "camera": "lost",
-                                            "spool_depth": 0}, now)
     store.save("center1", "pi8", "status", {"state": "offline", "unix": now}, now)
+    store.save("center1", "pi8", "health", {"unix": now, "fps": 15.0, "backend": "cpu", "camera": "lost",
+                                            "spool_depth": 0}, now)
     store.save("center1", "pi9", "health", {"unix": now, "fps": 15.0, "backend": "sim", "camera": "ok",
                                             "spool_depth": 0}, now)
     store.close()
-    for i in range(3):  # a second senior, tired on one side: the left/right flag
-        done = cli("send-test", "--broker", central["broker"], "--site", "center1", "--device", "pi7",
-                   "--participant", "lee", "--name", "이순자")
-        assert done.returncode == 0, done.stderr
     cli("users", "add", "boss", "--role", "admin", "--config", central["config"], password=PASSWORD)
     cli("users", "add", "dana", "--role", "family", "--config", central["config"], password=PASSWORD)
     linked = cli("users", "link", "dana", "--site", "center1", "--device", "pi7", "--participant", "kim",

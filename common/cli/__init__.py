@@ -402,8 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--broker", required=True, help="the broker the collector listens on, HOST:PORT (e.g. 127.0.0.1:1883)")
     sp.add_argument("--site", default="center1", help="the site the records come from (default center1)")
     sp.add_argument("--device", default="test-pi", help="the device they come from (default test-pi)")
-    sp.add_argument("--participant", default="kim", help="the participant's key (default kim)")
-    sp.add_argument("--name", default="김영희", help="the participant's name as a device's config gives it ('' for none)")
+    # Not a real senior's key by default: the test fall goes into that participant's record (and to
+    # the carers in collector.carers, as any fall does: that path is tested too).
+    sp.add_argument("--participant", default="test", help="the participant's key (default test)")
+    sp.add_argument("--name", default="시험 참여자", help="the name a device's config gives them ('' for none)")
     sp.add_argument("--routine", default="squat", help="the routine scored (default squat)")
     sp.add_argument("--username", default="", help="MQTT user (password from $SILVERGYM_MQTT_PASSWORD)")
     sp.add_argument("--cafile", default="", help="the broker's CA certificate, for a TLS port")

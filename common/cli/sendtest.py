@@ -102,6 +102,11 @@ def run(args) -> int:
     def on_subscribe(client, userdata, mid, codes, props):
         for kind, record in (("alert", alert), ("session", session)):  # the alert first, as a device sends it
             client.publish(f"{root}/{kind}", json.dumps(record, ensure_ascii=False), qos=1)
+        # and the device itself, for the devices page: online, its camera fine, no model (a test)
+        now = time.time()
+        client.publish(f"{root}/status", json.dumps({"state": "online", "unix": now}), qos=1)
+        client.publish(f"{root}/health", json.dumps({"unix": now, "fps": FPS, "backend": "sim", "camera": "ok",
+                                                     "spool_depth": 0}), qos=0)
 
     def on_message(client, userdata, msg):
         try:
