@@ -325,3 +325,13 @@ def test_shallow_repetitions_count_and_a_sway_does_not():
             counter.update(t, {"left_knee": 168 - bend, "right_knee": 168 - bend})
         print(f"\n{depth}-degree squats: {counter.count} (truth {truth}), depth {counter.depth()}")
         assert counter.count == truth
+
+
+def test_a_restarted_session_keeps_the_counts_per_side():
+    """The scoring service's checkpoint carries left and right, not only their sum."""
+    scorer = SessionScorer(routines.load("marching"))
+    for side, n in (("left", 4), ("right", 3)):
+        scorer.reps.counters[side].count = n
+    again = SessionScorer(routines.load("marching"))
+    again.restore(scorer.checkpoint())
+    assert again.summary()["reps_by_side"] == {"left": 4, "right": 3} and again.summary()["reps"] == 7

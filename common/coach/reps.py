@@ -270,6 +270,14 @@ class RepCounter:
                 return c.thresholds(joint)
         return self.rule.low, self.rule.high
 
+    def restore(self, total: int, by_side: dict[str, int] | None = None) -> None:
+        """A restarted session's counts (a checkpoint's): per side where it kept them."""
+        if by_side and set(by_side) == set(self.counters):
+            for side, n in by_side.items():
+                self.counters[side].count = int(n)
+        else:
+            self.count = total
+
     def by_side(self) -> dict[str, int]:
         """Repetitions per side for a one-sided or alternating routine ({} when both move together)."""
         return {} if self.rule.sides == "both" else {side: c.count for side, c in self.counters.items()}

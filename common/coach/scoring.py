@@ -310,6 +310,7 @@ class SessionScorer:
                 "hold_s": self.hold_s, "joint_seen": self._joint_seen, "joint_correct": self._joint_correct,
                 "angles": {j: [round(a, 1) for a in v[-3000:]] for j, v in self._angles_seen.items()},
                 "reps": self.reps.count if self.reps else 0, "timeline": self._timeline.counts,
+                "reps_by_side": self.reps.by_side() if self.reps else {},
                 "framing": self.framing.checkpoint(),
                 "samples": [[round(t, 3), *(None if np.isnan(a) else round(a, 1) for a in v)] for t, v in self._samples],
                 "joint_credit": self._joint_credit, "joint_off": self._joint_off}
@@ -320,7 +321,7 @@ class SessionScorer:
         self._joint_seen, self._joint_correct = dict(state["joint_seen"]), dict(state["joint_correct"])
         self._angles_seen = {j: list(v) for j, v in state["angles"].items()}
         if self.reps:
-            self.reps.count = state["reps"]
+            self.reps.restore(state["reps"], state.get("reps_by_side"))
         self._timeline = VerdictTimeline([list(c) for c in state.get("timeline", [])])
         if "framing" in state:  # a checkpoint written before framing was kept has none
             self.framing.restore(state["framing"])
