@@ -17,6 +17,7 @@ from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.coach import cues
 from common.coach import routine as routines
+from common.coach.checkin import FallCheck, WaveDetector
 from common.coach.fall import FallDetector
 from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
@@ -58,6 +59,11 @@ class Sessions:
         self.person: PersonSession | None = None  # the session's code shared with `silvergym score`
         self._camera_loops = 0  # the camera's video loops when this session started
         self.fall = FallDetector()
+        # Ask before calling: the question survives the session's end (a fall in its last seconds).
+        self.check = FallCheck(ctx.config.scoring.fall_countdown_s)
+        self.wave = WaveDetector()
+        self._question: dict = {}  # the open question's alert id, session, kind, detail and time
+        self._next_ask_repeat = 0.0
         self.routine_start_ns = 0
         self.started_unix = 0.0
         self.last_seen_ns = 0
@@ -146,7 +152,8 @@ class Sessions:
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.person = None
         self.checkpoint_path.unlink(missing_ok=True)
-        self.idle_until = time.monotonic() + (COOLDOWN_AFTER_ALERT_S if self.alerts else COOLDOWN_S)
+        called = any(a.get("kind") != "fall_check" for a in self.alerts)  # an answered question called nobody
+        self.idle_until = time.monotonic() + (COOLDOWN_AFTER_ALERT_S if called else COOLDOWN_S)
         return summary
 
     def _note_framing(self, framing: dict | None) -> None:
@@ -187,10 +194,52 @@ class Sessions:
         self._publish_score(pose, frame, t)
         if t < 0:
             return
-        if common is not None:
-            kind = self.fall.update(t, common)
-            if kind:
-                self._alert(kind, pose)
+        self._watch_for_falls(pose, common)
+
+    def _watch_for_falls(self, pose, common) -> None:
+        """The fall detector on every pose (nobody in view too: dropping out of the bottom of the
+        picture), on the capture clock; while a question is open, a wave answers it."""
+        now = pose.t_capture_ns / 1e9
+        event = self.fall.update(now, common, pose.height)
+        if event:
+            self._act(self.check.on_fall(now, event.kind, event.hard, event.why), pose.t_capture_ns)
+        if self.check.state == "asking" and self.wave.update(now, common, self.fall.unit):
+            self._act(self.check.answer(now, "wave"), pose.t_capture_ns)
+
+    def _act(self, action, t_capture_ns: int) -> None:
+        """What the ask-before-calling state machine decided: put the question on the TV, take it
+        away (answered: recorded in the session), or call the carer (the alert proper)."""
+        if action is None:
+            return
+        if action.action == "ask":
+            self.wave.reset()  # only a wave after the question answers it
+            self._question = {"alert_id": uuid.uuid4().hex, "session_id": self.session_id, "kind": self.check.kind,
+                              "detail": action.why, "asked_unix": time.time()}
+            self._publish_question(t_capture_ns)
+            self.ctx.log.warning("a fall is suspected (%s): the TV asks whether %s is all right, %.0f s to answer",
+                                 action.why, self.participant, self.check.countdown_s)
+        elif action.action == "answered":
+            q, self._question = self._question, {}
+            self.alerts.append({"kind": "fall_check", "asked_unix": q["asked_unix"], "answer": action.reason,
+                                "answered_unix": time.time()})
+            self.pub.publish(messages.Alert(
+                seq=self.pub.next_seq("alert"), t_capture_ns=t_capture_ns, alert_id=q["alert_id"],
+                session_id=q["session_id"], kind="fall", detail=q["detail"], unix=time.time(), spot=self.spot,
+                stage="answered", answer=action.reason, asked_unix=q["asked_unix"]))
+            self.ctx.log.info("the question after a suspected fall was answered (%s): nobody is called", action.reason)
+        else:
+            q, self._question = self._question, {}
+            self._alert("fall", t_capture_ns, action.why, action.reason, q.get("asked_unix", 0.0), action.on_floor,
+                        q.get("alert_id"))
+
+    def _publish_question(self, t_capture_ns: int) -> None:
+        """The open question with its time left; repeated, so a TV that (re)starts meanwhile shows it."""
+        q = self._question
+        self._next_ask_repeat = time.monotonic() + ANNOUNCE_EVERY_S
+        self.pub.publish(messages.Alert(
+            seq=self.pub.next_seq("alert"), t_capture_ns=t_capture_ns, alert_id=q["alert_id"],
+            session_id=q["session_id"], kind="fall", detail=q["detail"], unix=time.time(), spot=self.spot,
+            stage="asking", countdown_s=round(self.check.remaining(t_capture_ns / 1e9), 1), asked_unix=q["asked_unix"]))
 
     def _publish_score(self, pose, frame, t: float) -> None:
         if frame.guidance and frame.guidance not in self.given:
@@ -202,25 +251,30 @@ class Sessions:
             progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
             routine_t_s=round(t, 4), spot=self.spot))
 
-    def _alert(self, kind: str, pose) -> None:
-        alert_id = uuid.uuid4().hex
-        detail = "sudden drop of the hips with the trunk horizontal" if kind == "fall" else "lying on the floor for several seconds"
+    def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
+               alert_id: str | None = None) -> None:
+        alert_id = alert_id or uuid.uuid4().hex
         if self.spot:  # say where in the room: the carers and staff know the class by its spots
             detail += f" (spot {self.spot}, {self.participant})"
         record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
-                  "kind": kind, "detail": detail, "unix": time.time()}
+                  "kind": kind, "detail": detail, "unix": time.time(), "answer": answer, "on_floor": bool(on_floor)}
+        if asked_unix:
+            record["asked_unix"] = asked_unix
         record.update(self._in_class(), **self._named())
-        self.alerts.append({"kind": kind, "unix": record["unix"]})
+        self.alerts.append({"kind": kind, "unix": record["unix"], "answer": answer,
+                            **({"asked_unix": asked_unix} if asked_unix else {})})
         self._outbox(alert_id, "alert", record)
-        self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=pose.t_capture_ns, alert_id=alert_id,
+        self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=t_capture_ns, alert_id=alert_id,
                                         session_id=self.session_id, kind=kind, detail=detail, unix=record["unix"],
-                                        spot=self.spot))
+                                        spot=self.spot, stage="called", answer=answer, asked_unix=asked_unix))
         self.ctx.log.warning("ALERT %s: %s (participant %s) - check on the person now", kind, detail, self.participant)
 
     def on_control(self, control: messages.Control, now_ns: int) -> None:
         """Remote-control keys from the TV."""
         if control.command == "start" and not self.session_id:
             self.start(now_ns)
+        elif control.command == "fall_ok":  # the remote's OK answers the TV's question
+            self._act(self.check.answer(now_ns / 1e9, "remote"), now_ns)
         elif control.command == "stop" and self.session_id:
             self.finish("stopped")
 
@@ -295,7 +349,11 @@ class Sessions:
         self._publish_session("start", {})
 
     def tick(self, now_ns: int) -> None:
-        """Ends a session on time even when no pose arrives (camera or inference gone)."""
+        """Ends a session on time even when no pose arrives (camera or inference gone); the open
+        question's countdown runs on, with or without poses (someone out of the picture)."""
+        self._act(self.check.tick(now_ns / 1e9, self.fall.on_floor), now_ns)
+        if self.check.state == "asking" and time.monotonic() >= self._next_ask_repeat:
+            self._publish_question(now_ns)
         if not self.session_id or self.paused_at_ns:
             return
         end_ns = self.routine_start_ns + int(self.routine.duration_s * 1e9)

@@ -66,9 +66,12 @@ def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
     with the clip as the instructor's video on the TV."""
     from common.cli.routine import build_from_video, write_routine
 
+    import dataclasses
+
     path = out / "squats_from_clip.json"
-    write_routine(build_from_video(str(clip), "squats_from_clip", model, out, title={"ko": "스쿼트", "en": "Squats"}),
-                  path)
+    built = build_from_video(str(clip), "squats_from_clip", model, out, title={"ko": "스쿼트", "en": "Squats"})
+    # A squat: its corrections in a squat's words (docs/routines.md, cue table).
+    write_routine(dataclasses.replace(built, movement="squat"), path)
     return path
 
 
@@ -259,10 +262,14 @@ def run(args) -> int:
     if coached:
         print(f"Coached: {coached}")
     if cues.cues:
+        from common.coach import cues as cue_table
+        from common.coach import routine as routines
         from common.texts import load_texts
 
         words = load_texts(cfg.renderer.locale)
-        print("Corrections the TV gave: " + "; ".join(words.get(key, key) for key in cues.cues))
+        shown = routines.load(args.routine)
+        print("Corrections the TV gave: " + "; ".join(
+            cue_table.words(shown, key, cfg.renderer.locale) or words.get(key, key) for key in cues.cues))
     print("Delivered to the demo's MQTT broker" if delivered else f"Kept in the spool {out / 'spool.db'} (no broker)")
     print(f"Screenshots of the TV: {out / 'screens'}")
     return code

@@ -260,7 +260,9 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
     elif screen == "summary" and last_screen != "summary":
         voice.say(state.t("voice.done"), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
-        voice.say(state.t(state.score.guidance))
+        from services.renderer.screen import cue_text
+
+        voice.say(cue_text(state, state.score.guidance))
 
 
 def speak_alert(voice, state, entering: bool) -> None:

@@ -155,6 +155,14 @@ def routine_time(s: ScreenState, now: float) -> float:
 FRESH_SCORE_S = 0.5
 
 
+def cue_text(s: ScreenState, key: str) -> str:
+    """The words of a cue: a correction's from the routine's cue table (common/coach/cues.py),
+    right for this movement; a framing or pace hint's from the locale texts."""
+    from common.coach.cues import words
+
+    return words(s.routine, key, s.texts.get("_locale", "ko")) or s.t(key)
+
+
 def fresh_score(s: ScreenState, now: float) -> messages.Score | None:
     """The latest Score when it is of the session on screen and recent; else None."""
     sc = s.score
@@ -784,7 +792,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     if screen == "exercise":
         # Praise only for a fresh verdict that is green: not for a hidden body, nor a stale verdict.
         praised = fresh and (bool(s.people_scores) or (s.score is not None and s.score.verdict == "correct"))
-        cue = s.t(guidance) if guidance else s.t("exercise.good") if praised else ""
+        cue = cue_text(s, guidance) if guidance else s.t("exercise.good") if praised else ""
     cue_color = HIGHLIGHT if guidance else STATUS_COLORS["correct"]
     seconds, codes = routine_seconds(s.routine), s.timeline.codes()
     # The top bar as drawn: a Score that moves none of its numbers repaints nothing.

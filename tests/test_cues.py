@@ -1,0 +1,116 @@
+"""[truth] The cue table: each routine's corrections in words right for its movement, each naming a
+direction (common/coach/cues.py, docs/routines.md "Cue table"); on real clips every cue a
+routine gives comes from that routine's table, and the TV's words are the table's."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.coach import cues
+from common.coach import routine as routines
+from common.coach.scoring import SessionScorer
+from tests.conftest import MEDIA
+from tests.graph import core_model
+
+REPO = Path(__file__).resolve().parents[1]
+# Real people (../shared/media and its dev/; the repository's own squat clip always).
+CLIPS = [REPO / "media" / "demo" / "squats_5reps.mp4", MEDIA / "dev" / "squat_side_studio.mp4",
+         MEDIA / "dev" / "lateral_raise_waist_up_gym.mp4", MEDIA / "dev" / "high_knees_side_gym.mp4",
+         MEDIA / "dev" / "jumping_jacks_fast_front_gym.mp4", MEDIA / "stretch_side_view.mp4"]
+
+
+def test_every_bundled_routine_has_words_for_each_scored_joint_and_direction_each_naming_a_direction():
+    for name in routines.bundled():
+        routine = routines.load(name)
+        table = cues.table(routine)
+        for joint in routine.joints:
+            for direction in cues.DIRECTIONS:
+                assert f"{joint}.{direction}" in table, f"{name}: no words for {joint}.{direction}"
+        for cue in table.values():
+            assert cue.ko and cue.en and not cues.directionless(cue.ko, "ko") and not cues.directionless(cue.en, "en"), \
+                f"{name}: {cue.key} says {cue.ko!r} / {cue.en!r}"
+    squat, marching = cues.table(routines.load("squat")), cues.table(routines.load("marching"))
+    # The report's finding: in a squat a hip that should close is sitting back, not lifting a knee.
+    assert "무릎" not in squat["right_hip.less"].ko and "엉덩이" in squat["right_hip.less"].ko
+    assert "무릎" in marching["right_hip.less"].ko and "높이" in marching["right_hip.less"].ko
+    assert squat["trunk_lean.less"].ko == "상체를 조금 더 세우세요"
+
+
+def test_a_routine_file_carries_its_own_cues_and_one_without_a_direction_is_refused():
+    data = routines.to_json(routines.load("squat"))
+    data["cues"] = {"knee.less": {"ko": "의자에 앉듯이 더 내려가세요", "en": "Go lower, as if onto a chair", "phase": "down"}}
+    own = routines.parse(json.loads(json.dumps(data)))
+    assert cues.table(own)["knee.less"].ko == "의자에 앉듯이 더 내려가세요"
+    assert cues.table(own)["left_knee.less"].ko != "의자에 앉듯이 더 내려가세요"  # the one-side key keeps the movement's
+    assert routines.parse(routines.to_json(own)).cues == own.cues  # written back as read
+    for bad, said in (({"trunk_tilt.less": {"ko": "조금 덜 기울이세요", "en": "Lean sideways"}}, "does not name a direction"),
+                      ({"trunk_lean.less": {"ko": "상체를 세우세요", "en": "Lean less"}}, "does not name a direction"),
+                      ({"kneee.less": {"ko": "무릎을 굽히세요", "en": "Bend"}}, "must be '<joint>.more'")):
+        with pytest.raises(routines.RoutineError, match=said):
+            routines.parse({**data, "cues": bad})
+    with pytest.raises(routines.RoutineError, match="unknown movement"):
+        routines.parse({**data, "movement": "yoga"})
+    built = routines.parse({**data, "name": "from_a_video", "movement": "squat"})
+    assert cues.table(built)["hip.less"] == cues.table(routines.load("squat"))["hip.less"]
+
+
+@pytest.fixture(scope="module")
+def real_poses():
+    from common.cli.routine import poses_from_video, video_size
+
+    found = [c for c in CLIPS if c.exists()]
+    return {c.name: (*poses_from_video(str(c), core_model())[::2], video_size(str(c))) for c in found}
+
+
+def test_every_cue_given_on_real_clips_comes_from_the_routines_table_and_names_a_direction(real_poses):
+    from services.renderer.screen import ScreenState, cue_text
+    from services.renderer.text import load_texts
+
+    if len(real_poses) < len(CLIPS):
+        print(f"only {sorted(real_poses)}: ../shared/media is absent")
+    texts = {**load_texts("ko"), "_locale": "ko"}
+    for name in routines.bundled():
+        routine = routines.load(name)
+        table = cues.table(routine)
+        given: dict[str, int] = {}
+        for clip, (poses, fps, size) in real_poses.items():
+            scorer = SessionScorer(routine)
+            for i, pose in enumerate(poses):
+                t = i / fps
+                if t > routine.duration_s:
+                    break
+                key = scorer.update(t, pose, None, size).guidance
+                if key:
+                    given[key] = given.get(key, 0) + 1
+        corrections = [k for k in given if cues.KEY.match(k)]
+        hints = sorted(k for k in given if not cues.KEY.match(k))
+        print(f"{name}: {len(corrections)} corrections given {sum(given[k] for k in corrections)} times "
+              f"({', '.join(f'{k} {table[k].ko}' for k in corrections if k in table)}); other hints {hints}")
+        assert corrections, f"{name}: no correction on any real clip (the check would prove nothing)"
+        state = ScreenState(routine=routine, texts=texts)
+        for key in corrections:
+            assert key in table, f"{name}: cue {key} is not in its table"
+            assert not cues.directionless(table[key].ko, "ko") and not cues.directionless(table[key].en, "en")
+            assert cue_text(state, key) == table[key].ko, "the TV says the table's words"
+        assert all(k in texts for k in hints), f"{name}: a hint without words: {hints}"
+
+
+def test_score_json_gives_the_corrections_as_keys_and_words(real_poses, tmp_path):
+    import subprocess
+    import sys
+
+    clip = CLIPS[0]
+    # The squatting man against the arm raise: his arms stay down while the routine raises them.
+    out = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "arm_raise", "--video", str(clip),
+                          "--model", core_model(), "--json"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    table = cues.table(routines.load("arm_raise"))
+    print(f"score --json corrections: {summary['corrections']}")
+    assert summary["corrections"], "arms down through an arm raise get at least one correction"
+    for c in summary["corrections"]:
+        assert c["ko"] == table[c["key"]].ko and c["en"] == table[c["key"]].en
+    np.testing.assert_array_equal(len({c["key"] for c in summary["corrections"]}), len(summary["corrections"]))
