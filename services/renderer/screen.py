@@ -29,6 +29,7 @@ INSTRUCTOR_BLUE = (120, 200, 255)
 INSTRUCTOR_LIMBS = {e: INSTRUCTOR_BLUE for e in EDGES}
 INSTRUCTOR_FAR = (70, 125, 170)  # the limbs on the far side of a figure drawn from the side
 ALERT_BG = (170, 30, 30)
+QUESTION_BG = (20, 50, 110)  # the question after a suspected fall: urgent, not yet an alarm
 HIGHLIGHT = (255, 220, 120)  # what to do now: cues, hints
 
 # Text sizes as fractions of the screen height. BODY is the floor for every word on the TV: on a
@@ -54,6 +55,9 @@ CAMERA_LOST_AFTER_S = 3.0
 # the TV started, the screen says the camera is starting, not that it is disconnected.
 CAMERA_START_TIMEOUT_S = 20.0
 ALERT_SHOW_S = 30.0
+# The question after a suspected fall stays this long past its countdown if scoring's word (the
+# call or the answer) is late; then the TV goes back to what it showed.
+QUESTION_GRACE_S = 5.0
 SUMMARY_SHOW_S = 30.0
 
 
@@ -74,6 +78,10 @@ class ScreenState:
     alert_at: float = -1e9
     alert_delivery: str = ""  # what the central side said of that alert (messages.Delivery.result)
     alert_said: str = ""  # the alert news already spoken
+    # Ask before calling: the open question after a suspected fall (an Alert with stage "asking")
+    # and when it arrived; its countdown runs from there.
+    question: messages.Alert | None = None
+    question_at: float = -1e9
     camera_state: str = "unknown"
     backend: str = ""
     cpu_fallback: bool = False  # an Edge TPU model configured, and inference runs its CPU model instead
@@ -101,6 +109,8 @@ class ScreenState:
 def which_screen(s: ScreenState, now: float) -> str:
     if s.alert is not None and now - s.alert_at < ALERT_SHOW_S:
         return "alert"
+    if s.question is not None and now - s.question_at < s.question.countdown_s + QUESTION_GRACE_S:
+        return "fall_check"
     if s.camera_state != "lost" and s.frame_at < s.started_at and now - s.started_at < CAMERA_START_TIMEOUT_S:
         return "camera_starting"  # no picture yet since the TV started, and the camera has not said it is lost
     if s.camera_state == "lost" or (now - s.frame_at > CAMERA_LOST_AFTER_S):
@@ -136,7 +146,8 @@ def content_key(s: ScreenState, now: float) -> tuple:
     screen = which_screen(s, now)
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
     seqs += tuple(sorted((k, m.seq) for k, m in {**s.people, **{-k: v for k, v in s.people_scores.items()}}.items()))
-    moving = routine_time(s, now) if screen in MOVING_SCREENS else None
+    moving = routine_time(s, now) if screen in MOVING_SCREENS else (
+        question_left(s, now) if screen == "fall_check" else None)
     return (screen, seqs, moving, s.camera_state, s.backend, s.cpu_fallback, round(s.fps), s.paused, s.participant,
             s.alert_delivery)
 
@@ -596,8 +607,12 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
         return screen
     if kept is not None:
         kept.forget()
-    surface.fill(ALERT_BG if screen == "alert" else BACKGROUND)
-    if screen == "alert":
+    surface.fill(ALERT_BG if screen == "alert" else QUESTION_BG if screen == "fall_check" else BACKGROUND)
+    if screen == "fall_check":  # big words, one thing to do, and how long until the carer is called
+        message_screen(surface, fonts, [(s.t("fall_check.title"), HEADING), (s.t("fall_check.body"), CUE),
+                                        (s.t("fall_check.countdown").format(n=question_left(s, now)), CUE),
+                                        (s.t("fall_check.remote"), BODY)], w, h, QUESTION_BG)
+    elif screen == "alert":
         message_screen(surface, fonts, [(s.t("alert.title"), HEADING), (s.t("alert.body"), CUE),
                                         (s.t(alert_news(s)), CUE)], w, h, ALERT_BG)
     elif screen in ("camera_lost", "camera_starting"):
@@ -605,9 +620,14 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
-    if screen != "alert":
+    if screen not in ("alert", "fall_check"):
         draw_footer(surface, fonts, s)
     return screen
+
+
+def question_left(s: ScreenState, now: float) -> int:
+    """Whole seconds left on the open question's countdown, as the TV shows them."""
+    return max(0, math.ceil(s.question.countdown_s - (now - s.question_at))) if s.question is not None else 0
 
 
 def draw_footer(surface, fonts, s: ScreenState) -> None:
@@ -866,7 +886,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     if isinstance(joints, dict) and joints:
         # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
         weakest = set(sorted(joints, key=lambda j: joints[j])[:5]) if len(joints) > 5 else set(joints)
-        draw_joint_bars(surface, fonts, s, [(j, v) for j, v in joints.items() if j in weakest], w, h)
+        # Weakest first (the heading says so; the score is the average of these figures).
+        draw_joint_bars(surface, fonts, s, [(j, v) for j, v in sorted(joints.items(), key=lambda jv: jv[1])
+                                            if j in weakest], w, h)
     codes = summary.get("timeline", "")
     if isinstance(codes, str) and codes:
         draw_strip(surface, codes, len(codes), summary_strip_rect(w, h))
@@ -876,8 +898,22 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
             line = (f"{s.t('summary.best_part')} {clock(b0)}–{clock(b1)}  ·  "
                     f"{s.t('summary.worst_part')} {clock(w0)}–{clock(w1)}")
             text(surface, fonts, line, BODY, (w / 2, h * 0.74), anchor="midtop")
-    verdict = "summary.great" if score >= 80 else "summary.good" if score >= 50 else "summary.keep_going"
-    y = text(surface, fonts, s.t(verdict), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop").bottom
+    # The TV knows only this session: no word of progress ("조금씩 더 좋아지고 있어요") it cannot back.
+    verdict = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
+    words = s.t(verdict)
+    test = summary.get("test")
+    if isinstance(test, dict) and {"count", "seconds", "low", "high", "age_group", "rating"} <= test.keys():
+        # A fitness test's result is its count against the age norm (common/coach/norms.py), not a posture share.
+        words = s.t(f"summary.test.{test['rating']}") + "  ·  " + s.t("summary.test").format(
+            count=test["count"], seconds=f"{float(test['seconds']):.0f}", low=test["low"], high=test["high"],
+            group=test["age_group"])
+    elif "hold_s" in summary and summary.get("hold_target_s"):
+        words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
+    if summary.get("video_ended_s") is not None:  # a recorded participant shorter than the routine
+        words += "  ·  " + s.t("summary.video_ended").format(at=f"{float(summary['video_ended_s']):.0f}")
+    elif summary.get("video_looped"):
+        words += "  ·  " + s.t("summary.video_looped").format(n=summary["video_looped"])
+    y = text(surface, fonts, words, BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop").bottom
     framing = summary.get("framing")
     if isinstance(framing, dict) and (framing.get("advice") or float(framing.get("partly_in_view", 0)) >= 0.1):
         # How much the camera missed of them and what fixes it, for whoever set the TV up as much as
