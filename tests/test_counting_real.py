@@ -335,3 +335,19 @@ def test_a_restarted_session_keeps_the_counts_per_side():
     again = SessionScorer(routines.load("marching"))
     again.restore(scorer.checkpoint())
     assert again.summary()["reps_by_side"] == {"left": 4, "right": 3} and again.summary()["reps"] == 7
+
+
+def test_the_session_record_checks_the_counts_per_side_and_the_depth_at_decode():
+    from common.bus import messages
+
+    def session(**summary):
+        return messages.encode(messages.Session(seq=1, t_capture_ns=1, session_id="s", event="end", routine="marching",
+                                                participant="p", started_unix=1.0,
+                                                summary={"score": 50.0, "reps": 18, **summary}))
+
+    good = {"reps_by_side": {"left": 9, "right": 9}, "rep_depth": {"share": 0.73, "degrees": 36.5, "target_degrees": 50.0}}
+    assert messages.decode("session", session(**good)).summary["reps_by_side"] == {"left": 9, "right": 9}
+    for bad in ({"reps_by_side": {"left": -1}}, {"reps_by_side": {"up": 3}}, {"reps_by_side": [9, 9]},
+                {"rep_depth": {"share": -2}}):
+        with pytest.raises(messages.MalformedMessage, match="reps_by_side"):
+            messages.decode("session", session(**bad))

@@ -418,6 +418,13 @@ def _check_values(topic: str, msg) -> None:
         if not isinstance(joints, dict) or not _bounded(s) or not 0 <= s.get("score", 0) <= 100 \
                 or not 0 <= s.get("reps", 0) <= 100_000 or not all(0 <= v <= 1 for v in joints.values()):
             raise MalformedMessage("session: summary numbers out of range (score 0-100, reps, joints 0-1)")
+        by_side, depth = s.get("reps_by_side", {}), s.get("rep_depth", {})
+        if not isinstance(by_side, dict) or not set(by_side) <= {"left", "right"} \
+                or not all(isinstance(v, int) and 0 <= v <= 100_000 for v in by_side.values()) \
+                or not isinstance(depth, dict) or not all(isinstance(v, (int, float)) and 0 <= v <= 360
+                                                          for v in depth.values()):
+            raise MalformedMessage("session: summary reps_by_side must be left/right counts 0-100000 and "
+                                   "rep_depth numbers 0-360")
         timeline = s.get("timeline", "")
         if not isinstance(timeline, str) or len(timeline) > MAX_SECONDS or timeline.strip("cnw-"):
             raise MalformedMessage(f"session: summary timeline must be at most {MAX_SECONDS} of c/n/w/-")
