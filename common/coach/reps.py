@@ -23,15 +23,20 @@ person's own range:
 - A repetition = leave the start (p above the exit level, the routine's start threshold), reach a
   turning point, come back (p below the exit level again). It counts when its deepest progress
   reaches the enter level:
-  enter = max(floor, min(1, own_share (0.5: the middle of their own range) x the median depth of the person's recent repetitions)).
-  The median is over their last few clear excursions (deeper than the floor), so the first
-  repetitions calibrate it and it follows them as they tire; the routine's target is the most it
-  ever asks; the floor (half the routine's excursion) keeps noise, sway and a half-hearted dip
-  from counting. An excursion that stays below the enter level is `rejected`, not counted.
+    enter = max(floor, min(1, own_share x the median depth of their recent clear excursions))
+  own_share 0.5 (the middle of their own range); the median over their last 5 excursions deeper
+  than the floor, so the first repetitions calibrate it and it follows them as they tire; the
+  routine's target is the most it ever asks; the floor (0.6 of the routine's excursion: 30 deg for
+  the squat) keeps noise, sway and a half-hearted dip from counting. An excursion that stays below
+  the enter level is `rejected`, not counted. Why not the routine's target alone: measured on
+  ../shared/media/dev (tests/test_counting_real.py), real squats stopped at 120 deg (a senior's
+  depth) bend the knees 36-44 deg from their own start, short of the squat's 50.
 - Each repetition's depth is kept: the summary reports the median depth against the routine's
-  target (`depth`), so a shallow mover is counted and coached rather than ignored.
-- Sides (`RepRule.sides`): "both" moves every listed joint together (all must move: one
-  free-swinging limb is not a repetition); "alternating" (marching) and "one_side" (a knee
+  target (`rep_depth`), so a shallow mover is counted and coached rather than ignored.
+- Sides (`RepRule.sides`): "both" moves every listed joint together (all must move: the depth
+  is their mean once the least moved has gone half the floor, else the least moved's, so one
+  free-swinging limb is not a repetition while a far knee a side view under-reads does not lose
+  a squat); "alternating" (marching) and "one_side" (a knee
   extension with one leg, then the other) count the left and the right joints as two counters,
   reported per side; the total is their sum.
 - Nothing counts until the participant has held the start position for `settle_s` (getting into
