@@ -1,0 +1,60 @@
+"""One performance, one result (issue [score]): each real clip of ../shared/media and its dev/
+scored offline (`silvergym score --json`) and live (`silvergym run --once`, the whole graph: the
+camera playing the clip as a recorded participant from the routine's start, the real model, the
+scoring service), with the default model. Both must give the same repetitions and scores within
+2 points, and both end where the video ends when it is shorter than the routine (the file is not
+looped into the session). Printed: both results side by side.
+
+No camera here: the recorded participant stands in for one (camera.start_with_session), as in
+`make demo`. A live run takes the clip's length plus start-up, about a minute each.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, media_file
+from tests.graph import graph_config
+
+CLIPS = [  # clip (under ../shared/media), routine
+    ("squats_5reps.mp4", "squat"),
+    ("dancer.mp4", "squat"),
+    ("squat_man.mp4", "squat"),
+    ("dance_600.mp4", "squat"),
+    ("stretch_side_view.mp4", "squat"),
+    ("two_people_sports2d.mp4", "arm_raise"),
+    ("dev/jumping_jacks_3views_studio.mp4", "arm_raise"),
+    ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise"),
+    ("dev/squat_goblet_oblique_gym.mp4", "squat"),
+    ("dev/squat_arms_up_front_studio.mp4", "squat"),
+    ("dev/squat_side_studio.mp4", "squat"),
+    ("dev/squat_dumbbell_front_home.mp4", "squat"),
+    ("dev/lateral_raise_waist_up_gym.mp4", "lateral_raise"),
+    ("dev/high_knees_side_gym.mp4", "marching"),
+]
+MODEL = "blazepose-full"
+
+
+@pytest.mark.parametrize("clip, routine", CLIPS)
+def test_score_and_run_once_give_one_result(tmp_path, clip, routine):
+    video = media_file(clip)
+    offline = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", routine, "--video", str(video),
+                              "--model", MODEL, "--json"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert offline.returncode == 0, offline.stderr
+    scored = json.loads(offline.stdout.splitlines()[-1])
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, video, model=MODEL, routine=routine).replace(
+        "loop = true", "loop = true\nstart_with_session = true"))
+    live = subprocess.run([sys.executable, "-m", "common.cli", "run", "--once", "--config", str(cfg)],
+                          capture_output=True, text=True, cwd=REPO, timeout=600,
+                          env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
+    assert live.returncode == 0, live.stderr[-2000:]
+    ran = json.loads(live.stdout.strip().splitlines()[-1])
+    print(f"\n{clip} against {routine}: score {scored['score']} / {scored['reps']} reps / {scored['frames']} frames / "
+          f"{scored['ended']}; run --once {ran['score']} / {ran['reps']} reps / {ran['frames']} frames / {ran['ended']}")
+    assert ran["reps"] == scored["reps"]
+    assert abs(ran["score"] - scored["score"]) <= 2
+    assert ran["ended"] == scored["ended"] and "video_looped" not in ran
