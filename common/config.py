@@ -105,6 +105,9 @@ class ScoringConfig(Section):
     roster: dict[int, str] = Field(default_factory=dict, description=(
         "Group mode: spot number (1 = leftmost as the class starts) -> participant key of [participants]; "
         "a spot not listed is named '1번', '2번', ..."))
+    fall_countdown_s: float = Field(30.0, ge=5, le=600, description=(
+        "After a suspected fall the TV asks '괜찮으세요? 괜찮으시면 손을 흔들어 주세요' and waits this many seconds "
+        "for a wave or the remote's OK before the carer is called; a clear hard fall calls at once."))
 
 
 class RendererConfig(Section):
@@ -172,7 +175,8 @@ class CollectorConfig(MqttConnection):
         "Alerts older than this many hours are not sent (stale news, e.g. to a carer added later)."))
     ack_secret: str = Field("", description=(
         "Secret the collector signs each acknowledgement with (per device, see docs/mqtt.md); devices given "
-        "their key (uplink.ack_key) then ignore unsigned ones. Prefer $SILVERGYM_ACK_SECRET."))
+        "their key (uplink.ack_key) then ignore unsigned ones. Prefer $SILVERGYM_ACK_SECRET. Empty with SQLite: a "
+        "random one made once beside the database (<db>.ack-secret, mode 0600), so acks are signed by default."))
 
 
 class WebConfig(Section):

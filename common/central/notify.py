@@ -36,6 +36,9 @@ PLACE_REFILL_S = 10.0
 GROUP_WINDOW_S = PLACE_REFILL_S  # the name tests and older notes use
 GROUP_LIST_MAX = 30  # alerts named in one message (about 3,000 characters: chat services cut at 4,096)
 KIND_TEXT = {"fall": ("넘어짐", "a fall"), "lying": ("오래 누워 있음", "lying on the floor")}
+# Why the device called (the alert's `answer`, added): asked and nobody answered, or a hard fall.
+ANSWER_TEXT = {"no_answer": ("넘어진 뒤 응답 없음", "no answer after the fall"),
+               "hard_fall": ("심하게 넘어져 바로 알림", "a hard fall, called at once")}
 
 
 def carer_key(url: str) -> str:
@@ -54,7 +57,13 @@ def _parts(alert: dict, site: str, device: str) -> dict:
     ko, en = KIND_TEXT.get(kind, (kind, kind))
     return {"ko": ko, "en": en, "who": printable(alert.get("participant") or "guest", 80), "when": whenprintable(alert.get("unix")),
             "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80),
-            **_spot(alert.get("spot"))}
+            **_spot(alert.get("spot")), **_answer(alert.get("answer"))}
+
+
+def _answer(answer) -> dict:
+    """Which it was: asked with nobody answering, or a hard fall called at once ("" otherwise)."""
+    ko, en = ANSWER_TEXT.get(answer, ("", "")) if isinstance(answer, str) else ("", "")
+    return {"answer_ko": f" ({ko})" if ko else "", "answer_en": f" ({en})" if en else ""}
 
 
 def _spot(spot) -> dict:
@@ -68,10 +77,10 @@ def message(alert: dict, site: str, device: str) -> tuple[str, str]:
     """(title, body) of the notification, Korean first, then English. Every value a device sent
     is bounded here, where it is used: a bad one prints as "?" or is cut, never raises."""
     p = _parts(alert, site, device)
-    title = f"[silvergym] {p['who']}: {p['ko']} 알림 / alert: {p['en']}"
-    body = (f"{p['when']}에 {p['where']}{p['spot_ko']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다. "
+    title = f"[silvergym] {p['who']}: {p['ko']}{p['answer_ko']} 알림 / alert: {p['en']}{p['answer_en']}"
+    body = (f"{p['when']}에 {p['where']}{p['spot_ko']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다{p['answer_ko']}. "
             "바로 연락해서 괜찮으신지 확인해 주세요.\n"
-            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}{p['spot_en']}. "
+            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}{p['spot_en']}{p['answer_en']}. "
             "Please call or go and check on them now.\n"
             f"(alert {p['id']})")
     return title, body

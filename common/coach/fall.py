@@ -1,13 +1,32 @@
-"""Fall detection from the common skeleton, tuned against the false alarms elderly-monitoring
-users report (squatting, bending to tie a shoe, sitting down on a chair, standing up).
+"""Fall detection from the common skeleton, for the way older people fall: they slump, slide down
+a wall or a chair, sit down hard and stay there, collapse at the knees, topple forward, backward or
+sideways, or drop out of the bottom of the picture.
 
-It fires on either
-- a fall: within `drop_window_s` the hips drop by more than `drop_fraction` of the person's
-  standing height AND the trunk ends up near horizontal (lean > `horizontal_deg`) with the hips
-  down near ankle level; or
-- lying: trunk near horizontal with the hips at ankle level for `lying_s` seconds.
-A squat or sitting down drops the hips but keeps the trunk upright; bending over to a shoe turns
-the trunk but the hips stay high above the ankles. Neither satisfies both conditions.
+Every measure is relative to the person's own body, never to pixels: the unit is their trunk
+(neck to mid-hip) as seen while they were upright, and heights are taken against where their head
+and hips were the last time they were upright (standing or seated tall). That is what published
+pose-based detectors use when they work across cameras (descent of the head and hips against the
+person's height, the trunk's angle, the body's vertical extent, time spent low, and leaving the
+picture downward); a trained skeleton classifier (ST-GCN and kin on Le2i / UR Fall) would need
+licensed training data and frames the Pi does not have, so these are rules, each one tested.
+
+A person is **down** when, against their last upright moment,
+- the head (neck, else a shoulder or the nose) has come down by at least `drop_trunks` trunk
+  lengths, and
+- the body is low: the trunk is near horizontal, or it is foreshortened to a stub (lying with
+  the head or feet toward the camera), or the hips are down at the feet's level (sitting on the
+  floor with the trunk upright).
+Sitting on a chair or a bed lowers the head by about one trunk and leaves the hips a thigh above
+the feet; a squat, a chair stand, kneeling, tying a shoe or picking something up lowers the head
+as much but not for long, and the hips stay above the feet. So:
+- **fall**: down, having come down from upright within `descent_s`, and still down after
+  `hold_s` (a squat's bottom is left by then). A drop of the head by `hard_trunks` within
+  `hard_descent_s` ending with the trunk horizontal or foreshortened is a **hard** fall.
+- **left the picture downward**: the person is gone (no pose, or no head and no hips) within
+  `gone_s` of coming down fast at the bottom of the picture, and stays gone for `gone_s`.
+A slow, deliberate lowering to the floor (longer than `descent_s`, as floor exercise begins) and
+someone never seen upright (already lying when the camera first sees them) are not falls.
+After an event the detector waits until the person has been upright again, or `refractory_s`.
 """
 from __future__ import annotations
 
@@ -19,56 +38,194 @@ import numpy as np
 from common.coach.geometry import MIN_SCORE, trunk_lean
 from common.coach.keypoints import COMMON_INDEX
 
-_HIP, _NECK = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"]
+_HIP, _NECK, _NOSE = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"], COMMON_INDEX["nose"]
+_SHOULDERS = [COMMON_INDEX["left_shoulder"], COMMON_INDEX["right_shoulder"]]
+_HIPS = [COMMON_INDEX["left_hip"], COMMON_INDEX["right_hip"]]
 _ANKLES = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]
+
+
+@dataclass(frozen=True)
+class FallEvent:
+    """What the detector saw: `kind` "fall" or "left_view"; `hard` asks for a call at once."""
+    kind: str
+    hard: bool
+    t: float
+    why: str  # plain words for the log and the carer's alert
+
+
+@dataclass
+class _Upright:
+    t: float
+    head_y: float
+    hip_y: float
+    trunk: float
 
 
 @dataclass
 class FallDetector:
-    drop_window_s: float = 1.0
-    drop_fraction: float = 0.35
-    horizontal_deg: float = 60.0
-    lying_s: float = 3.0
+    drop_trunks: float = 1.0  # the head this many trunk lengths below its upright height: low enough
+    hips_down_trunks: float = 0.4  # lying: the hips came down at least this far too (not bent over at the waist)
+    hips_at_feet_trunks: float = 0.4  # hips within this of the feet's level: sitting on the floor
+    horizontal_deg: float = 55.0  # the trunk this far from upright: lying
+    stub_fraction: float = 0.5  # the trunk seen shorter than this share of its upright length: lying toward the camera
+    upright_deg: float = 25.0  # the trunk within this of upright: standing or seated tall
+    memory_s: float = 10.0  # upright moments remembered as the reference
+    min_upright: int = 5  # upright poses needed in memory before anything is judged against them
+    upright_trunks: float = 0.25  # the head within this of its upright height: still (or again) up
+    descent_s: float = 3.0  # from up to down within this: a fall, not a deliberate lowering
+    hold_s: float = 0.5  # still down this long
+    hard_trunks: float = 2.0  # a hard fall: the head this far down within hard_descent_s, ending lying
+    hard_descent_s: float = 0.7
+    gone_s: float = 0.6  # leaving the picture downward: gone within this of coming down, and for this long
+    bottom_fraction: float = 0.8  # "at the bottom of the picture": the hips below this share of its height
     refractory_s: float = 30.0
-    _history: deque = field(default_factory=lambda: deque(maxlen=300))
-    _height: float = 0.0  # standing height estimate (ankle to neck, px), a running max
-    _lying_since: float | None = None
-    _last_alert: float = -1e9
+    _upright: deque = field(default_factory=lambda: deque(maxlen=900))
+    _trunk: float = 0.0  # upright trunk length (px): the 90th percentile of the upright moments remembered
+    _near_upright_t: float | None = None  # last time the head was near its upright height
+    _down_since: float | None = None
+    _down_from: float | None = None  # when the descent that led down began
+    _recent: deque = field(default_factory=lambda: deque(maxlen=120))  # (t, head_y, hip_y, trunk, height)
+    _gone_since: float | None = None
+    _armed: bool = True
+    _last_event: float = -1e9
+    on_floor: bool = False  # the last pose seen was down (for the carer's alert: still on the floor)
 
-    def update(self, t: float, common: np.ndarray) -> str | None:
-        """Returns "fall" or "lying" when an alert should fire, else None."""
-        hip, neck = common[_HIP], common[_NECK]
-        if min(hip[2], neck[2]) < MIN_SCORE:
-            return None
-        lean = trunk_lean(hip, neck)
-        ankles = [common[i] for i in _ANKLES if common[i][2] >= MIN_SCORE]
-        if ankles:
-            ankle_y = max(a[1] for a in ankles)
-            if lean is not None and lean < 20:
-                self._height = max(self._height * 0.995, ankle_y - neck[1])
+    @property
+    def unit(self) -> float:
+        """The person's upright trunk length (px), the detector's unit; 0 before it has seen them upright."""
+        return self._trunk
+
+    def update(self, t: float, common: np.ndarray | None, frame_height: float | None = None) -> FallEvent | None:
+        """One pose (the common skeleton, or None when nobody is in view) at time t (seconds);
+        frame_height (pixels) lets the detector tell leaving at the bottom from leaving at a side.
+        Returns a FallEvent when one should be raised, else None."""
+        head = _head_y(common) if common is not None else None
+        hip = _point_y(common, _HIP, _HIPS) if common is not None else None
+        if head is None and hip is None:
+            return self._gone(t, frame_height)
+        self._gone_since = None
+        lean = trunk = None
+        neck, mid_hip = common[_NECK], common[_HIP]
+        if neck[2] >= MIN_SCORE and mid_hip[2] >= MIN_SCORE:
+            lean = trunk_lean(mid_hip, neck)
+            trunk = float(np.hypot(*(neck[:2] - mid_hip[:2])))
+            if _upside_down(common, mid_hip, trunk):
+                return None  # the model lost the body (feet in the air above the head): not a pose to judge
+            # An upright moment: the trunk near vertical and not foreshortened (a person lying
+            # with their feet toward the camera also shows a "vertical" trunk, a short one).
+            if lean is not None and lean < self.upright_deg and trunk >= self.stub_fraction * 1.4 * self._trunk:
+                self._upright.append(_Upright(t, float(neck[1]), float(mid_hip[1]), trunk))
+        while self._upright and t - self._upright[0].t > self.memory_s:
+            self._upright.popleft()
+        if self._upright:
+            self._trunk = float(np.percentile([u.trunk for u in self._upright], 90))
+        self._recent.append((t, head, hip, self._trunk, frame_height))
+        while self._recent and t - self._recent[0][0] > 2.0:
+            self._recent.popleft()
+        if len(self._upright) < self.min_upright or self._trunk <= 0:
+            return None  # not seen upright lately: no reference to fall from
+        unit = self._trunk
+        ref = min(self._upright, key=lambda u: u.head_y)  # the highest the head was, upright
+        head_drop = (head - ref.head_y) / unit if head is not None else None
+        hip_drop = (hip - ref.hip_y) / unit if hip is not None else None
+        if head_drop is not None and head_drop < self.upright_trunks:
+            self._near_upright_t = t
+        # Low posture: lying (trunk near horizontal, or a foreshortened stub) or sitting on the floor.
+        lying = (lean is not None and lean >= self.horizontal_deg) or \
+            (trunk is not None and trunk < self.stub_fraction * unit)
+        feet = [common[i][1] for i in _ANKLES if common[i][2] >= MIN_SCORE]
+        hips_at_feet = bool(hip is not None and feet and (max(feet) - hip) < self.hips_at_feet_trunks * unit)
+        # A fall brings the hips down too: bending over to a shoe or the floor turns the trunk as
+        # far but keeps them up, and lying back from sitting up (a sit-up) pivots on them.
+        hips_down = hip_drop is None or hip_drop >= self.hips_down_trunks
+        # True: down; False: clearly not down; None: cannot tell from this pose (points missing),
+        # which neither starts nor ends a time spent down.
+        drop = head_drop if head_drop is not None else hip_drop
+        if drop is None:
+            low = None
+        elif drop < self.drop_trunks:
+            low = False
+        elif (lying or hips_at_feet) and hips_down:
+            low = True
+        elif (lean is not None and feet) or not hips_down:
+            low = False  # trunk up, hips well above the feet (kneeling, squatting), or hips up (bending)
         else:
-            ankle_y = None
-        trunk = float(np.hypot(*(neck[:2] - hip[:2])))
-        height = self._height or 3.0 * trunk
-        self._history.append((t, hip[1]))
-        while self._history and t - self._history[0][0] > self.drop_window_s:
-            self._history.popleft()
-        horizontal = lean is not None and lean > self.horizontal_deg
-        # Hips down at floor level: within a third of the trunk length of the lowest ankle, or
-        # (ankles hidden) well below the standing hip line.
-        hips_low = (ankle_y - hip[1] < 0.5 * trunk) if ankle_y is not None else False
-        if t - self._last_alert < self.refractory_s:
+            low = None
+        if low is None:
             return None
-        drop = hip[1] - min(y for _, y in self._history)
-        if horizontal and hips_low and drop > self.drop_fraction * height:
-            self._last_alert = t
-            return "fall"
-        if horizontal and hips_low:
-            self._lying_since = t if self._lying_since is None else self._lying_since
-            if t - self._lying_since >= self.lying_s:
-                self._last_alert = t
-                self._lying_since = None
-                return "lying"
-        else:
-            self._lying_since = None
+        self.on_floor = low
+        if not low:
+            self._down_since = self._down_from = None
+            if head_drop is not None and head_drop < self.upright_trunks and not self._armed \
+                    and lean is not None and lean < self.upright_deg:
+                self._armed = True  # up again: the next fall is a new one
+            return None
+        if self._down_since is None:
+            self._down_since = t
+            self._down_from = self._near_upright_t
+        if not self._armed or t - self._last_event < self.refractory_s:
+            return None
+        if self._down_from is None or self._down_since - self._down_from > self.descent_s:
+            return None  # a slow, deliberate way down (or no upright moment before it)
+        if t - self._down_since < self.hold_s:
+            return None
+        descent = self._down_since - self._down_from
+        hard = lying and head_drop is not None and descent <= self.hard_descent_s and \
+            head_drop >= self.hard_trunks
+        how = "lying" if lying else "sitting on the floor"
+        return self._fire(FallEvent("fall", hard, t, f"came down from upright in {descent:.1f} s and stayed down "
+                                    f"({how}, the head {head_drop if head_drop is not None else hip_drop:.1f} "
+                                    f"trunk lengths lower)"))
+
+    def _gone(self, t: float, frame_height: float | None) -> FallEvent | None:
+        """Nobody in view: did they just drop out of the bottom of the picture?"""
+        if self._gone_since is None:
+            self._gone_since = t
+        if not self._recent or not self._armed or t - self._last_event < self.refractory_s:
+            return None
+        last_t = self._recent[-1][0]
+        if t - self._gone_since < self.gone_s or self._gone_since - last_t > self.gone_s:
+            return None
+        seen = [r for r in self._recent if last_t - r[0] <= 1.0]
+        unit = seen[-1][3]
+        if unit <= 0 or len(seen) < 2:
+            return None
+        heads = [(r[0], r[1]) for r in seen if r[1] is not None] or [(r[0], r[2]) for r in seen if r[2] is not None]
+        if len(heads) < 2:
+            return None
+        fall = (heads[-1][1] - min(y for _, y in heads)) / unit
+        hips = [r[2] for r in seen if r[2] is not None]
+        height = seen[-1][4]
+        at_bottom = height is None or (hips and hips[-1] >= self.bottom_fraction * height) or \
+            heads[-1][1] >= self.bottom_fraction * height
+        if fall >= 0.5 * self.drop_trunks and at_bottom:
+            return self._fire(FallEvent("left_view", False, t, f"came down {fall:.1f} trunk lengths within a second "
+                                        "and left the picture at the bottom"))
         return None
+
+    def _fire(self, event: FallEvent) -> FallEvent:
+        self._last_event = event.t
+        self._armed = False
+        return event
+
+
+def _upside_down(common: np.ndarray, mid_hip: np.ndarray, trunk: float) -> bool:
+    """Both feet a trunk length above the hips with the head below them: a model that lost the
+    body draws this (seen with BlazePose on a person bending over); people on the floor do not."""
+    feet = [common[i][1] for i in _ANKLES if common[i][2] >= MIN_SCORE]
+    return len(feet) == 2 and max(feet) < mid_hip[1] - trunk and common[_NECK][1] > mid_hip[1]
+
+
+def _point_y(common: np.ndarray, derived: int, pair: list[int]) -> float | None:
+    if common[derived][2] >= MIN_SCORE:
+        return float(common[derived][1])
+    seen = [common[i][1] for i in pair if common[i][2] >= MIN_SCORE]
+    return float(np.mean(seen)) if seen else None
+
+
+def _head_y(common: np.ndarray) -> float | None:
+    """The shoulders' height, else the nose's (a little above them: taken as it is)."""
+    y = _point_y(common, _NECK, _SHOULDERS)
+    if y is None and common[_NOSE][2] >= MIN_SCORE:
+        y = float(common[_NOSE][1])
+    return y

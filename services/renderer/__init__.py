@@ -169,7 +169,13 @@ def absorb(state, msg, now: float) -> None:
         state.paused = bool(msg.paused_at_ns) if msg.event == "start" else False
         if msg.event == "start" and msg.participant:
             state.participant = msg.participant  # who scoring scores (the routine follows: show_participants_routine)
+    elif msg.TOPIC == "alert" and msg.stage != "called":  # ask before calling: the question, or its answer
+        if msg.stage == "asking":
+            state.question, state.question_at = msg, now
+        elif state.question is not None and state.question.alert_id == msg.alert_id:
+            state.question = None  # answered: nobody is called
     elif msg.TOPIC == "alert":
+        state.question = None  # the carer is called: the alert screen says so
         if state.alert is None or state.alert.alert_id != msg.alert_id:
             state.alert_delivery = ""
         state.alert, state.alert_at = msg, now
@@ -243,7 +249,12 @@ def keys(pygame, state, participants: list[str]) -> list[dict]:
 
 
 def enter(state) -> dict:
-    """The remote's OK key: start a session, else pause or resume the one running."""
+    """The remote's OK key: answer the question after a suspected fall ("괜찮으세요?"), else start a
+    session, else pause or resume the one running."""
+    from services.renderer.screen import which_screen
+
+    if state.question is not None and which_screen(state, time.monotonic()) == "fall_check":
+        return {"command": "fall_ok"}
     if state.session is None or state.session.event != "start":
         return {"command": "start"}
     state.paused = not state.paused
@@ -253,6 +264,8 @@ def enter(state) -> dict:
 def speak(voice, state, screen: str, last_screen: str) -> None:
     if screen == "alert":
         speak_alert(voice, state, entering=last_screen != "alert")
+    elif screen == "fall_check" and last_screen != "fall_check":
+        voice.say(state.t("fall_check.voice"), urgent=True)
     elif screen == "start" and last_screen != "start":  # what to do and the safety advice, before it starts
         voice.say(state.routine.description.get(state.texts.get("_locale", "ko"), ""))
     elif screen == "exercise" and last_screen == "countdown":

@@ -175,12 +175,16 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
                                  detail="", unix=0.0)
         s.alert_at = now
         s.alert_delivery = "notified" if screen == "alert_carer_told" else ""
+    elif screen == "fall_check":  # asked after a suspected fall, 23 of 30 s left to answer
+        s.question = messages.Alert(seq=0, t_capture_ns=0, alert_id="q", session_id="demo", kind="fall",
+                                    detail="", unix=0.0, stage="asking", countdown_s=30.0)
+        s.question_at = now - 7.0
     return s
 
 
 SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly",
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
-           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told")
+           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told", "fall_check")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so; a class of 2, 3 or 4 and its
