@@ -30,7 +30,7 @@ person's own range:
   the squat) keeps noise, sway and a half-hearted dip from counting. An excursion that stays below
   the enter level is `rejected`, not counted. Why not the routine's target alone: measured on
   ../shared/media/dev (tests/test_counting_real.py), real squats stopped at 120 deg (a senior's
-  depth) bend the knees 36-44 deg from their own start, short of the squat's 50.
+  depth) bend the knees 35-45 deg from their own start, short of the squat's 50.
 - Each repetition's depth is kept: the summary reports the median depth against the routine's
   target (`rep_depth`), so a shallow mover is counted and coached rather than ignored.
 - Sides (`RepRule.sides`): "both" moves every listed joint together (all must move: the depth
