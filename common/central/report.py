@@ -38,6 +38,11 @@ TREND_POINTS = 5  # a score change smaller than this is "steady"
 RECENT = 5  # sessions the trend and the left/right difference are taken over
 ASYMMETRY_DEG = 10.0  # a left/right range-of-motion difference worth a physiotherapist's look:
 ASYMMETRY_SHARE = 0.2  # at least this many degrees and this share of the larger range
+# ... and beyond what measuring alone makes of a left/right gap: the two pose models read the gap
+# of the same movement on the same real clip 0.9-47.4 degrees apart (RMS 26.4 over 11 joint pairs
+# of 6 clips, ../shared/media; tests/test_report.py prints it), so one reading's noise is about
+# 26.4 / sqrt(2) = 18.7 degrees, and a gap is worth a word only beyond twice that.
+MEASUREMENT_NOISE_DEG = 37.0
 
 
 @functools.cache
@@ -112,6 +117,8 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     joints = sorted({j for s in sessions for j in s["summary"]["joints"] if f"joint.{j}" in t}, key=name)
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
     means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
+    # The weakest part first, read from the top (barh draws the first row at the bottom).
+    joints, means = [list(x) for x in zip(*sorted(zip(joints, means), key=lambda jm: -jm[1]))] or ([], [])
     ax.barh([name(j) for j in joints], means,
             color=[TIMELINE_COLORS[CODES[share_verdict(m / 100)]] for m in means])
     for row, m in enumerate(means):
@@ -192,6 +199,16 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     a left/right difference worth mentioning to a physiotherapist, and the falls."""
     scores = [s["summary"]["score"] for s in sessions]
     said = [t["report.score_means"]]
+    last = sessions[-1]["summary"] if sessions else {}
+    test = last.get("test")
+    if isinstance(test, dict) and test.get("rating") in ("below", "normal", "above", "incomplete") and all(
+            isinstance(test.get(k), (int, float)) for k in ("count", "seconds", "low", "high")):
+        # A fitness test's result is its count against the age norm, said as the TV says it.
+        said.append(t[f"summary.test.{test['rating']}"] + ": " + t["summary.test"].format(
+            count=int(test["count"]), seconds=f"{float(test['seconds']):.0f}", low=int(test["low"]),
+            high=int(test["high"]), group=str(test.get("age_group", ""))[:8]))
+    elif isinstance(last.get("hold_s"), (int, float)) and isinstance(last.get("hold_target_s"), (int, float)):
+        said.append(t["summary.hold"].format(held=f"{last['hold_s']:.0f}", target=f"{last['hold_target_s']:.0f}"))
     going = trend(scores)
     if going is None:
         said.append(t["report.first_session"])
@@ -206,8 +223,9 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
 
 
 def asymmetries(recent: list[dict], t: dict) -> list[str]:
-    """One sentence per left/right pair whose mean range of motion differs by ASYMMETRY_DEG and
-    ASYMMETRY_SHARE or more over the recent sessions."""
+    """One sentence per left/right pair the routine scores whose mean range of motion differs by
+    ASYMMETRY_DEG (and beyond MEASUREMENT_NOISE_DEG) and ASYMMETRY_SHARE or more over the recent
+    sessions."""
     def mean_range(joint: str) -> float | None:
         seen = [s["summary"]["range_of_motion"][joint]["range"] for s in recent
                 if isinstance(s["summary"]["range_of_motion"].get(joint), dict)
@@ -215,14 +233,17 @@ def asymmetries(recent: list[dict], t: dict) -> list[str]:
         return sum(seen) / len(seen) if seen else None
 
     said = []
+    # Only joints the routine scores (the summary's `joints`): a squat's elbows swing as they
+    # please, and a difference there says nothing about the person.
+    scored = {j for s in recent for j in s["summary"].get("joints", {})}
     joints = sorted({j[5:] for s in recent for j in s["summary"]["range_of_motion"]
-                     if j.startswith("left_") and f"joint.{j}" in t})
+                     if j.startswith("left_") and f"joint.{j}" in t and j in scored and f"right_{j[5:]}" in scored})
     for joint in joints:
         left, right = mean_range(f"left_{joint}"), mean_range(f"right_{joint}")
         if left is None or right is None:
             continue
         gap = abs(left - right)
-        if gap >= ASYMMETRY_DEG and gap >= ASYMMETRY_SHARE * max(left, right):
+        if gap >= max(ASYMMETRY_DEG, MEASUREMENT_NOISE_DEG) and gap >= ASYMMETRY_SHARE * max(left, right):
             smaller = f"left_{joint}" if left < right else f"right_{joint}"
             said.append(t["report.asymmetry"].format(side=t.get(f"joint.{smaller}", smaller), deg=gap, n=len(recent)))
     return said

@@ -47,7 +47,7 @@ def watch_sessions(port: int, received: list, arrived: threading.Event) -> mqtt.
 REAL_CLIP = "squats_5reps.mp4"  # a man doing 5 full squats (Apache-2.0, media/demo/NOTICE)
 DEMO_MEDIA = Path(__file__).resolve().parents[2] / "media" / "demo"
 SENIOR_SPEED = 0.7  # the participant moves at this share of the instructor's pace
-LEAN_DEG = 25.0  # ... and leans this far to one side (the picture tilted) through LEANING_REPS
+LEAN_DEG = 25.0  # ... and leans this far to one side (the upper body, about the hips) through LEANING_REPS
 LEANING_REPS = (2, 3)  # the squats done leaning (1-based)
 
 
@@ -101,12 +101,11 @@ def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path
     if reps and standing:
         first = max((i for i in standing if i < reps[0]), default=0)
         last = min((i for i in standing if i > reps[-1]), default=len(frames) - 1)
-        height, width = frames[0].shape[:2]
+        keyframes = [r.keyframes[min(i, len(r.keyframes) - 1)] for i in range(len(frames))]
+        masks = [body_mask(kf, frames[0].shape, UPPER_BODY) for kf in keyframes]
+        plate = empty_room(frames, [body_mask(kf, frames[0].shape, UPPER_BODY + LEGS) for kf in keyframes])
         for i in range(first, last + 1):
-            anchor = r.keyframes[min(i, len(r.keyframes) - 1)].anchor  # mid-hip x, y, as shares of the frame
-            hips = (anchor[0] * width, anchor[1] * height) if anchor else (width / 2, height / 2)
-            turn = cv2.getRotationMatrix2D((float(hips[0]), float(hips[1])), LEAN_DEG, 1.0)
-            frames[i] = cv2.warpAffine(frames[i], turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+            frames[i] = leaning(frames[i], masks[i], keyframes[i], plate)
         what += (f", leaning {LEAN_DEG:.0f}° to one side through squats "
                  f"{' and '.join(str(n) for n in LEANING_REPS[:len(reps)])}")
     fps, _ = _video_format(str(clip))
@@ -119,6 +118,87 @@ def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path
     finally:
         writer.release()
     return path, what
+
+
+UPPER_BODY = (("left_shoulder", "right_shoulder"), ("neck", "mid_hip"), ("left_shoulder", "left_hip"),
+              ("right_shoulder", "right_hip"), ("left_hip", "right_hip"), ("left_shoulder", "left_elbow"),
+              ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+              ("neck", "nose"))
+LEGS = (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"),
+        ("right_knee", "right_ankle"))
+
+
+def body_mask(keyframe, shape, limbs) -> "np.ndarray":
+    """Where the person's `limbs` (and head) are in the clip's frame, from the routine's reference
+    keypoints (body heights around the mid-hip, placed by the keyframe's anchor): thick limbs, the
+    trunk filled, a head, grown a little for clothes and hair (uint8 0/255)."""
+    import cv2
+    import numpy as np
+
+    from common.coach.keypoints import COMMON_INDEX
+
+    height, width = shape[:2]
+    mask = np.zeros((height, width), np.uint8)
+    if not (keyframe.keypoints and keyframe.anchor):
+        return mask
+    hip_x, hip_y, body = keyframe.anchor
+    points = {name: (hip_x * width + p[0] * body * height, hip_y * height + p[1] * body * height)
+              for name, i in COMMON_INDEX.items()
+              if (p := keyframe.keypoints[i]) is not None and p[2] >= 0.3}
+    thick = max(3, int(0.15 * body * height))
+    for a, b in limbs:
+        if a in points and b in points:
+            cv2.line(mask, tuple(int(v) for v in points[a]), tuple(int(v) for v in points[b]), 255, thick)
+    if "nose" in points:
+        cv2.circle(mask, tuple(int(v) for v in points["nose"]), int(0.12 * body * height), 255, -1)
+    # The trunk filled between shoulders and hips; the outline grown a little (clothes, hair).
+    quad = [points[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip") if n in points]
+    if len(quad) == 4:
+        cv2.fillConvexPoly(mask, np.array(quad, np.int32), 255)
+    return cv2.dilate(mask, np.ones((thick // 2 * 2 + 1,) * 2, np.uint8), iterations=2)
+
+
+def empty_room(frames: list, masks: list) -> "np.ndarray":
+    """The room without the person: each pixel's median over the frames where the person does not
+    cover it; where they always do, filled in from around (inpainting)."""
+    import warnings
+
+    import cv2
+    import numpy as np
+
+    stack = np.stack(frames).astype(np.float32)
+    covered = np.stack(masks)[..., None] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-covered pixel's median is NaN: inpainted below
+        plate = np.nanmedian(np.where(covered, np.nan, stack), axis=0)
+    always = np.isnan(plate).any(axis=2)
+    plate = np.nan_to_num(plate).astype(np.uint8)
+    return cv2.inpaint(plate, always.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA) if always.any() else plate
+
+
+def leaning(frame, mask, keyframe, plate) -> "np.ndarray":
+    """The frame with the person's upper body turned LEAN_DEG about their hips over the same
+    room: the upright upper body is replaced by the empty room, the turned one laid over it with
+    a soft edge. Legs, floor, background and logo stay where they are."""
+    import cv2
+    import numpy as np
+
+    height, width = frame.shape[:2]
+    hips = (keyframe.anchor[0] * width, keyframe.anchor[1] * height) if keyframe.anchor else (width / 2, height / 2)
+    # Only what is above the hips turns: below them the legs stay planted.
+    upper = mask.copy()
+    upper[int(hips[1]) + 1:] = 0
+    turn = cv2.getRotationMatrix2D((float(hips[0]), float(hips[1])), LEAN_DEG, 1.0)
+    turned = cv2.warpAffine(frame, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    # The turned layer carries the body only (the mask less its margin), not bits of the room behind.
+    core = cv2.erode(upper, np.ones((5, 5), np.uint8), iterations=max(1, int(0.04 * keyframe.anchor[2] * height))
+                     if keyframe.anchor else 1)
+    turned_mask = cv2.warpAffine(core, turn, (width, height))
+    soft = lambda m: cv2.GaussianBlur(m, (0, 0), 1.5).astype(np.float32)[..., None] / 255.0  # noqa: E731
+    out = frame.astype(np.float32) * (1 - soft(upper)) + plate.astype(np.float32) * soft(upper)
+    alpha = soft(turned_mask)
+    out = out * (1 - alpha) + turned.astype(np.float32) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 class CueListener:

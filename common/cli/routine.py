@@ -187,7 +187,8 @@ def build(name: str, poses: list, worlds: list, fps: float, source: str = "",
     data = {
         # No title unless one is given (`--title`): the TV shows a file name as no title.
         "name": name, "title": {},
-        "description": {"ko": f"{source}에서 만든 동작", "en": f"Built from {source}"},
+        # Words for a person, never the file's name (the start screen shows this under the title).
+        "description": {"ko": "화면 속 강사의 동작을 그대로 따라 해 보세요.", "en": "Follow the instructor on the screen."},
         "duration_s": round((len(poses) - 1) / fps, 3), "loop": False,
         "joints": {j: {"tolerance": round(max(15.0, noise[j]), 1), "near": round(max(30.0, 2 * noise[j]), 1)}
                    for j in joints},
