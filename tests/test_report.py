@@ -278,3 +278,16 @@ def test_the_noise_of_a_left_right_gap_is_measured_on_real_clips_with_both_model
     print(f"disagreement RMS {rms:.1f} degrees: one reading's noise ~{rms / np.sqrt(2):.1f}; "
           f"the report flags gaps beyond {MEASUREMENT_NOISE_DEG:.0f}")
     assert MEASUREMENT_NOISE_DEG >= 2 * rms / np.sqrt(2) - 10, "the report's noise floor is well under what was measured"
+
+
+def test_the_report_says_the_corrections_the_tv_gave_in_its_words_and_no_progress_after_one_session():
+    """[truth] The latest session's corrections (the routine's cue table, carried in the summary)
+    are said in the report in the words the senior heard; one session gets no word of progress."""
+    one = session(0, 0, 72, 60, 62)
+    one["summary"]["corrections"] = [{"key": "hip.less", "ko": "엉덩이를 뒤로 조금 더 빼며 앉으세요",
+                                      "en": "Sit back a little more, hips back", "phase": "down"}]
+    ko = visible_words(render("김영희", [one], [], "ko"))
+    en = visible_words(render("Kim", [one], [], "en"))
+    assert "엉덩이를 뒤로 조금 더 빼며 앉으세요" in ko and "Sit back a little more, hips back" in en
+    for progress in ("좋아지고", "올라가고", "내려가고", "getting better", "going up"):
+        assert progress not in ko + en, progress

@@ -215,6 +215,12 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     else:
         said.append(t[f"report.trend_{going[0]}"].format(before=going[1], after=going[2]))
     said.append(t["report.rom_means"])
+    # The corrections the TV gave in the latest session, in the words it used (the routine's cue
+    # table, carried in the summary): what the family hears is what the senior heard.
+    lang = t.get("report.cue_language", "en")  # which of the summary's words (ko, en) this report reads
+    given = [c.get(lang) for c in last.get("corrections", []) if isinstance(c, dict) and isinstance(c.get(lang), str)]
+    if given:
+        said.append(t["report.corrections"].format(cues=" · ".join(w[:80] for w in given[:5])))
     said.extend(asymmetries(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
     falls = [a for a in alerts if a.get("kind") == "fall"]
     said.append(t["report.falls"].format(n=len(falls), last=f"{_day(falls[-1]['unix']):%Y-%m-%d}") if falls
