@@ -252,3 +252,29 @@ def test_the_scoring_service_asks_then_a_wave_answers_or_the_countdown_calls(tmp
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+def test_the_tv_shows_the_question_counts_down_and_the_remote_answers_it(canvas):
+    """The TV's side (no clips needed): an "asking" Alert puts the question on screen with the
+    seconds left; the remote's OK then sends fall_ok (not pause); "answered" takes it away; a
+    "called" Alert shows the alert screen instead."""
+    import time
+
+    from common.bus import messages
+    from services.renderer import absorb, enter
+    from services.renderer.samples import state_for
+    from services.renderer.screen import draw, question_left, which_screen
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("exercise", "ko", now)
+    base = dict(seq=1, t_capture_ns=0, alert_id="q1", session_id="s", kind="fall", detail="", unix=0.0)
+    absorb(s, messages.Alert(**base, stage="asking", countdown_s=30.0), now)
+    assert which_screen(s, now) == "fall_check" and draw(surface, fonts, s, now) == "fall_check"
+    assert question_left(s, now + 10.2) == 20 and which_screen(s, now + 36) != "fall_check"
+    assert enter(s) == {"command": "fall_ok"}
+    absorb(s, messages.Alert(**{**base, "seq": 2}, stage="answered", answer="wave"), now + 3)
+    assert which_screen(s, now + 3) in ("exercise", "looking") and enter(s)["command"] in ("pause", "resume")
+    absorb(s, messages.Alert(**{**base, "seq": 3}, stage="asking", countdown_s=30.0), now + 4)
+    absorb(s, messages.Alert(**{**base, "seq": 4}, stage="called", answer="no_answer"), now + 34)
+    assert which_screen(s, now + 34) == "alert" and s.question is None
