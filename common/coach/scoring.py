@@ -15,8 +15,9 @@ its edge), 0 beyond; each joint's figure is its share over the moments of all re
 the score is the average of the joint figures (x100). A repetition that never reaches the
 routine's turning position (every moving joint within its near band at once, e.g. arms only to
 shoulder height in an arm raise) is not the routine's movement: all its moments earn 0. With no
-repetition, the score is 0. A routine that does not loop (a choreography built from a video) is
-judged the same way on the frames as TempoTracker aligned them.
+repetition, the score is 0. A routine that does not loop (a choreography built from a video) has
+no repetitions: its score stays the share of frames, as TempoTracker aligned them, with every
+joint green (docs/scoring.md says why).
 
 A count test (chair_stand_30s, arm_curl_30s) is a count: its result is the repetitions in the
 test's time against the Senior Fitness Test's norms (common/coach/norms.py); a hold's result is
@@ -176,10 +177,9 @@ class SessionScorer:
     # (t, angle of each routine joint or NaN) of every scored frame: the repetitions are aligned
     # with the routine's cycle from these (posture()).
     _samples: list = field(default_factory=list)
-    # Each joint's credit summed over the frames as TempoTracker aligned them (or at the clock,
-    # naive): the posture figures of a routine that does not loop, and of `naive`.
-    _joint_credit: dict = field(default_factory=dict)
-    _joint_off: dict = field(default_factory=dict)  # joint -> [sum of angle, of target, n] where not correct
+    # A routine that does not loop, or naive: joint -> [sum of angle, of target, n] over the frames
+    # it was not green (the direction of the weakest joint's advice).
+    _joint_off: dict = field(default_factory=dict)
     _posture: dict | None = None
     _posture_t: float = -1e9
 
@@ -293,11 +293,7 @@ class SessionScorer:
         if not any(s != "none" for s in status.values()):
             return
         self._samples.append((t, [np.nan if angles.get(j) is None else float(angles[j]) for j in self.routine.joints]))
-        for j, err in errors.items():
-            rule = self.routine.joints[j]
-            credit = float(joint_credit(np.array(err), rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale))
-            n, total = self._joint_credit.get(j, (0, 0.0))
-            self._joint_credit[j] = (n + 1, total + credit)
+        for j in errors:
             if status[j] != "correct":
                 off = self._joint_off.setdefault(j, [0.0, 0.0, 0])
                 off[0], off[1], off[2] = off[0] + angles[j], off[1] + target[j], off[2] + 1
@@ -313,7 +309,7 @@ class SessionScorer:
                 "reps_by_side": self.reps.by_side() if self.reps else {},
                 "framing": self.framing.checkpoint(),
                 "samples": [[round(t, 3), *(None if np.isnan(a) else round(a, 1) for a in v)] for t, v in self._samples],
-                "joint_credit": self._joint_credit, "joint_off": self._joint_off}
+                "joint_off": self._joint_off}
 
     def restore(self, state: dict) -> None:
         self.frames, self.frames_scored = state["frames"], state["frames_scored"]
@@ -326,7 +322,6 @@ class SessionScorer:
         if "framing" in state:  # a checkpoint written before framing was kept has none
             self.framing.restore(state["framing"])
         self._samples = [(row[0], [np.nan if a is None else a for a in row[1:]]) for row in state.get("samples", [])]
-        self._joint_credit = {j: tuple(v) for j, v in state.get("joint_credit", {}).items()}
         self._joint_off = {j: list(v) for j, v in state.get("joint_off", {}).items()}
 
     # -- session ----------------------------------------------------------------------------
@@ -371,11 +366,15 @@ class SessionScorer:
         if self.routine.loop and self.routine.cycle_s > 0 and not self.naive:
             judged = self._posture_by_repetition(joints, tol, near)
         else:
-            judged = {"figures": {j: c / n for j, (n, c) in self._joint_credit.items() if n},
+            # A choreography (a routine built from a video, not looping) has no repetitions to align:
+            # the share of its time in the instructor's posture as TempoTracker follows it, every
+            # joint green at once (an average of joint figures let another dance score 71 against
+            # one, tests/test_alignment_real.py); each joint's figure is its share of green frames.
+            judged = {"figures": {j: self._joint_correct.get(j, 0) / n for j, n in self._joint_seen.items() if n},
                       "off": self._joint_off, "repetitions": None, "not_reached": 0}
         figures = judged["figures"]
         score = round(100.0 * float(np.mean(list(figures.values()))), 1) if figures else 0.0
-        if self.naive:  # the prototype's score, kept to compare with: frames with every joint green
+        if self.naive or judged["repetitions"] is None:  # frames with every joint green (also the prototype's)
             score = round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0
         ordered = dict(sorted(((j, round(float(v), 3)) for j, v in figures.items()), key=lambda kv: kv[1]))
         weakest = next(iter(ordered), "")
