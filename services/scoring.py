@@ -37,6 +37,7 @@ ABANDON_S = 60.0  # nobody in view this long during a session: end it with what 
 # way through the model are scored, not dropped (a recorded participant waits for the model, and
 # on a slow box runs behind the clock).
 END_GRACE_S = 2.0
+GONE_AFTER_NS = 300_000_000  # a person not seen this long is told to the fall detector as gone
 
 
 class Sessions:
@@ -64,6 +65,7 @@ class Sessions:
         self.wave = WaveDetector()
         self._question: dict = {}  # the open question's alert id, session, kind, detail and time
         self._next_ask_repeat = 0.0
+        self._frame_height = 0.0  # of the last pose: the detector tells leaving at the bottom from a side
         self.routine_start_ns = 0
         self.started_unix = 0.0
         self.last_seen_ns = 0
@@ -200,6 +202,7 @@ class Sessions:
         """The fall detector on every pose (nobody in view too: dropping out of the bottom of the
         picture), on the capture clock; while a question is open, a wave answers it."""
         now = pose.t_capture_ns / 1e9
+        self._frame_height = pose.height
         event = self.fall.update(now, common, pose.height)
         if event:
             self._act(self.check.on_fall(now, event.kind, event.hard, event.why), pose.t_capture_ns)
@@ -352,6 +355,12 @@ class Sessions:
         """Ends a session on time even when no pose arrives (camera or inference gone); the open
         question's countdown runs on, with or without poses (someone out of the picture)."""
         self._act(self.check.tick(now_ns / 1e9, self.fall.on_floor), now_ns)
+        if self.session_id and not self.paused_at_ns and self.fall.unit and now_ns - self.last_seen_ns > GONE_AFTER_NS:
+            # Not seen lately: in a class no empty pose comes for one person who is gone, so the
+            # detector hears of the absence here (dropping out of the bottom of the picture).
+            event = self.fall.update(now_ns / 1e9, None, self._frame_height or None)
+            if event:
+                self._act(self.check.on_fall(now_ns / 1e9, event.kind, event.hard, event.why), now_ns)
         if self.check.state == "asking" and time.monotonic() >= self._next_ask_repeat:
             self._publish_question(now_ns)
         if not self.session_id or self.paused_at_ns:

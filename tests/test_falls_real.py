@@ -156,7 +156,7 @@ def test_a_wave_on_real_frames_answers_the_question_and_arms_to_the_shoulders_do
 
 # -- the scoring service: the question on the bus, the answer or the call in the session and spool --
 
-def _service(tmp_path, countdown_s: float):
+def _service(tmp_path, countdown_s: float, mode: str = "one"):
     import logging
     import threading
 
@@ -169,7 +169,7 @@ def _service(tmp_path, countdown_s: float):
 
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
                                     "scoring": {"routine": "squat", "autostart": True, "start_delay_s": 0,
-                                                "fall_countdown_s": countdown_s}})
+                                                "fall_countdown_s": countdown_s, "mode": mode}})
     (tmp_path / "run").mkdir()
     context = zmq.Context()
     ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
@@ -278,3 +278,43 @@ def test_the_tv_shows_the_question_counts_down_and_the_remote_answers_it(canvas)
     absorb(s, messages.Alert(**{**base, "seq": 3}, stage="asking", countdown_s=30.0), now + 4)
     absorb(s, messages.Alert(**{**base, "seq": 4}, stage="called", answer="no_answer"), now + 34)
     assert which_screen(s, now + 34) == "alert" and s.question is None
+
+
+def test_in_a_class_each_person_has_the_same_detector_and_one_who_drops_out_of_the_picture_is_asked_about(tmp_path):
+    """Group mode (scoring.mode = "group"): every spot's session runs the same fall detector on its
+    own person. Drawn poses (no clip has a class falling): spot 1 keeps standing; spot 2 stands low
+    in the picture and drops fast out of its bottom edge, after which no pose comes for spot 2 at all
+    (in a class nobody sends an empty pose for one person). The class's clock tells spot 2's detector
+    of the absence: spot 2 is asked about, spot 1 is not."""
+    from common.bus import messages
+    from common.coach.synthetic import STANDING, common_pose
+    from services.scoring import ClassSessions
+
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=30.0, mode="group")
+    got: list = []
+    try:
+        room = ClassSessions(ctx, pub, spool)
+        fps, t0, h = 15, 10**12, 480
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        for i in range(int(6 * fps)):
+            t_ns = t0 + int(i * 1e9 / fps)
+            for spot in (1, 2):
+                floor = 470.0 + (60.0 * (i - 3 * fps) if spot == 2 and i >= 3 * fps else 0.0)
+                kps = common_pose(STANDING, center_x=200.0 * spot, floor_y=floor)
+                kps[kps[:, 1] > h, 2] = 0.0  # below the picture: not seen
+                if kps[:, 2].max() == 0:
+                    continue  # spot 2 is gone: no pose for them
+                room.on_pose(messages.Pose(seq=i * 2 + spot, t_capture_ns=t_ns, frame_id=i, width=640, height=h,
+                                           model="m", backend="cpu", layout="coco17", keypoints=kps[:17].tolist(),
+                                           spot=spot))
+            room.tick(t_ns)
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question for spot 2")
+        print(f"\nasked about spot {asking[0].spot}: {asking[0].detail}")
+        assert {m.spot for m in asking} == {2}
+        assert type(room.members[1].fall) is type(room.members[2].fall)  # one detector, per person
+        assert room.members[1].check.state == "watching" and room.members[2].check.state == "asking"
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
