@@ -3,9 +3,13 @@
 # USB Accelerator. Idempotent: run it again after an update. `--dry-run` prints the plan and
 # changes nothing. tests/test_boot.py runs it on a fresh Debian 12 booted under systemd.
 #
-#   sudo deploy/install.sh [--dry-run] [--bridge central.example.org:8883] [--models-from DIR]
-#                          [--libedgetpu FILE]
+#   sudo deploy/install.sh [--dry-run] [--bridge central.example.org:8883 --ack-key KEY]
+#                          [--models-from DIR] [--libedgetpu FILE]
 #
+# --ack-key KEY: this device's key for the collector's signed acknowledgements, printed on the
+# central server by `silvergym ack-key --site SITE --device DEVICE` (made from the collector's
+# secret); kept in /etc/silvergym/environment (mode 0600). With it the uplink deletes a record
+# only on the collector's own signed word.
 # --models-from DIR: take the model files from a folder (a USB stick, ../shared/models) instead
 # of downloading them; checksums are verified either way.
 # --libedgetpu FILE: the Edge TPU library to install, a .deb or a libedgetpu.so.1 (default: the
@@ -17,19 +21,24 @@ DRY=0
 BRIDGE=""
 MODELS_FROM=""
 LIBEDGETPU=""
-usage="usage: $0 [--dry-run] [--bridge HOST:PORT] [--models-from DIR] [--libedgetpu FILE]"
+ACK_KEY=""
+usage="usage: $0 [--dry-run] [--bridge HOST:PORT [--ack-key KEY]] [--models-from DIR] [--libedgetpu FILE]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY=1 ;;
     --bridge) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; BRIDGE="$2"; shift ;;
     --models-from) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; MODELS_FROM="$2"; shift ;;
     --libedgetpu) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; LIBEDGETPU="$2"; shift ;;
+    --ack-key) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; ACK_KEY="$2"; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
 done
 if [ -n "$LIBEDGETPU" ] && [ ! -f "$LIBEDGETPU" ]; then
   echo "error: --libedgetpu $LIBEDGETPU is not a file: give the libedgetpu .deb or libedgetpu.so.1" >&2; exit 2
+fi
+if [ -n "$ACK_KEY" ] && ! [[ "$ACK_KEY" =~ ^[0-9a-f]{64}$ ]]; then
+  echo "error: --ack-key is not 64 hex digits: copy what \`silvergym ack-key --site SITE --device DEVICE\` prints on the central server" >&2; exit 2
 fi
 if [ -n "$MODELS_FROM" ] && [ ! -d "$MODELS_FROM" ]; then
   echo "error: --models-from $MODELS_FROM is not a folder: give the folder that holds the .tflite files" >&2; exit 2
@@ -178,6 +187,15 @@ if [ -n "$BRIDGE" ]; then
       --template "$SRC/deploy/mosquitto/bridge.conf.example" | write /etc/mosquitto/conf.d/silvergym-bridge.conf 0600
   fi
   run chown mosquitto:mosquitto /etc/mosquitto/conf.d/silvergym-bridge.conf
+  [ -n "$ACK_KEY" ] || echo "note: no --ack-key: this device will take unsigned acknowledgements; give it its key" \
+    "(silvergym ack-key on the central server) and run this again with --ack-key"
+fi
+if [ -n "$ACK_KEY" ]; then
+  if [ "$DRY" -eq 1 ]; then echo "+ put SILVERGYM_ACK_KEY in /etc/silvergym/environment (mode 0600)"; else
+    kept=$(grep -v '^SILVERGYM_ACK_KEY=' /etc/silvergym/environment || true)
+    printf '%s\nSILVERGYM_ACK_KEY=%s\n' "$kept" "$ACK_KEY" | write /etc/silvergym/environment 0600
+    unset kept
+  fi
 fi
 run systemctl enable --now mosquitto
 run systemctl restart mosquitto

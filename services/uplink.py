@@ -10,6 +10,7 @@ acknowledgements.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import time
@@ -57,7 +58,10 @@ class Link:
         self.connected = False
         self.acked: queue.SimpleQueue[int] = queue.SimpleQueue()  # PUBACKs (mids)
         self.in_flight: dict[int, str] = {}  # mid -> spool msg_id
-        self.collector_acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()  # (msg_id, result)
+        self.collector_acks: queue.SimpleQueue[tuple[str, str, str]] = queue.SimpleQueue()  # (msg_id, result, sha256)
+        # msg_id -> SHA-256 of the payload last sent under it: a deleting acknowledgement must name
+        # it, so junk someone else sent under our ids cannot earn a "rejected" that deletes ours.
+        self.sent_digests: dict[str, str] = {}
         self.awaiting: dict[str, tuple[float, int]] = {}  # msg_id -> (resend at, times sent)
         self.reconnected = False  # set on paho's thread; pump resends everything unacknowledged
         self._last_refusal = ""
@@ -125,22 +129,24 @@ class Link:
     def _on_message(self, client, userdata, msg):
         try:
             ack = json.loads(msg.payload.decode("utf-8"))
-            msg_id, result, sig = ack["msg_id"], ack["result"], ack.get("sig")
+            msg_id, result, sig, digest = ack["msg_id"], ack["result"], ack.get("sig"), ack.get("sha256", "")
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
             self.ignored_acks += 1
             return  # not an acknowledgement we understand: the record is simply sent again later
-        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= 200 or result not in acks.RESULTS:
+        if (not isinstance(msg_id, str) or not 0 < len(msg_id) <= 200 or result not in acks.RESULTS
+                or not isinstance(digest, str) or len(digest) > 64):
             self.ignored_acks += 1
             return
-        if self.cfg.ack_key and not acks.genuine(self.cfg.ack_key, msg_id, result, sig):
+        if self.cfg.ack_key and not acks.genuine(self.cfg.ack_key, msg_id, result, sig, digest):
             # Someone other than the collector (or one with another secret): the record stays.
             self.ignored_acks += 1
             self.forged_acks += 1
             return
-        self.collector_acks.put((msg_id, result))
+        self.collector_acks.put((msg_id, result, digest))
 
     def send(self, kind: str, msg_id: str, payload: dict) -> None:
         body = json.dumps({"msg_id": msg_id, **payload}, ensure_ascii=False)
+        self.sent_digests[msg_id] = hashlib.sha256(body.encode("utf-8")).hexdigest()
         info = self.client.publish(f"{self.root}/{kind}", body, qos=1)
         if info.rc == mqtt.MQTT_ERR_SUCCESS:
             self.in_flight[info.mid] = msg_id
@@ -169,13 +175,17 @@ def pump(link: Link, spool: Spool, now: float | None = None, on_ack=None) -> int
             spool.delete(msg_id)
     while True:
         try:
-            msg_id, result = link.collector_acks.get_nowait()
+            msg_id, result, digest = link.collector_acks.get_nowait()
         except queue.Empty:
             break
         if result in acks.DELETING_RESULTS:
             if end_to_end and msg_id not in link.awaiting and msg_id not in link.in_flight.values():
                 link.ignored_acks += 1  # not something this uplink has sent since it connected
                 continue
+            if end_to_end and digest != link.sent_digests.get(msg_id):
+                link.ignored_acks += 1  # about another payload under our id (junk, a forger's), not ours
+                continue
+            link.sent_digests.pop(msg_id, None)
             if result == "rejected":
                 link.log.error("the central collector rejected record %s and will never store it (see its log); "
                                "removed from the spool", msg_id)

@@ -501,6 +501,7 @@ def test_a_joint_name_that_looks_like_tex_and_a_4000_joint_session_make_a_normal
 def _forge_acks(port: int, seen: set, stop_after: int):
     """Another client on a broker without an ACL: reads the device's msg_ids off its topics and
     answers each with a forged "stored" (unsigned, and with a made-up signature)."""
+    import hashlib
     import json
 
     import paho.mqtt.client as mqtt
@@ -515,8 +516,10 @@ def _forge_acks(port: int, seen: set, stop_after: int):
         msg_id = json.loads(msg.payload)["msg_id"]
         seen.add(msg_id)
         ack_topic = "/".join(parts[:-1] + ["ack"])
-        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored"}), qos=1)
-        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored", "sig": "0" * 64}), qos=1)
+        digest = hashlib.sha256(msg.payload).hexdigest()  # it sees the payload too, so it names it
+        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored", "sha256": digest}), qos=1)
+        client.publish(ack_topic, json.dumps({"msg_id": msg_id, "result": "stored", "sha256": digest, "sig": "0" * 64}),
+                       qos=1)
 
     forger.on_connect = lambda c, *_: c.subscribe("silvergym/v1/#", qos=1)
     forger.on_message = on_message
@@ -603,8 +606,10 @@ def test_an_acknowledgement_with_an_unknown_result_or_for_something_never_sent_d
     link.acked, link.collector_acks = queue.SimpleQueue(), queue.SimpleQueue()
     link.in_flight, link.awaiting, link.connected, link.reconnected = {}, {"rec-000001": (1e18, 1)}, False, False
     link.ignored_acks = link.forged_acks = 0
+    link.sent_digests = {"rec-000001": "d" * 64}  # what the uplink sent under that id
     for payload in ({"msg_id": "rec-000000", "result": "whatever"}, {"msg_id": "rec-000000", "result": "stored"},
-                    {"msg_id": ["rec-000002"], "result": "stored"}, {"msg_id": "rec-000001", "result": "stored"}):
+                    {"msg_id": ["rec-000002"], "result": "stored"},
+                    {"msg_id": "rec-000001", "result": "stored", "sha256": "d" * 64}):
         Link._on_message(link, None, None, SimpleNamespace(payload=json.dumps(payload).encode()))
     pump(link, spool, now=0.0)
     left = sorted(r.msg_id for r in spool.peek(10))

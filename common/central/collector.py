@@ -14,6 +14,7 @@ first again after every restart).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -102,7 +103,7 @@ class Collector:
         self.cfg, self.store, self.notifier = cfg, store, notifier
         if notifier is not None:  # the device (and its TV) hears when a carer was told of its alert
             notifier.on_sent = lambda site, device, msg_id: self._ack(site, device, msg_id, "notified")
-        self.stored = self.duplicates = self.rejected = self.deferred = 0
+        self.stored = self.duplicates = self.rejected = self.deferred = self.conflicts = 0
         self._failed = 0  # handled synchronously (handle_safely)
         self.limits = TopicLimits()
         # Alerts first: their own queue, worker and connection (so their own queue at the broker).
@@ -162,6 +163,10 @@ class Collector:
 
     def handle_parsed(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
+        # Every deleting acknowledgement names the payload it answers (its SHA-256), and the
+        # device deletes only when that is what it sent: junk or a forger's record under the
+        # device's id earns nothing that deletes the device's own (10 of 10 lost before).
+        digest = hashlib.sha256(payload).hexdigest()
         try:
             site, device, kind, data = parse(topic, payload)
         except Invalid as exc:
@@ -169,7 +174,7 @@ class Collector:
             log.warning("rejected a message: %s (nothing stored; rejected so far: %d)", exc, self.rejected)
             msg_id = claimed_id(payload)
             if len(parts) == 5 and parts[4] in ACKED_KINDS and msg_id:
-                self._ack(parts[2], parts[3], msg_id, "rejected", kind=parts[4])
+                self._ack(parts[2], parts[3], msg_id, "rejected", digest, kind=parts[4])
             return
         if self.store.save(site, device, kind, data, time.time()):
             self.stored += 1
@@ -179,13 +184,21 @@ class Collector:
                 if self.notifier is not None:
                     self.notifier.wake.set()  # tell the carers now
             result = "stored"
+        elif kind in ACKED_KINDS and not self.store.holds(site, device, kind, data):
+            # Stored before under this id with other content: not this payload's copy, so nothing
+            # that would let its sender delete it (a device resends the same bytes under an id).
+            self.conflicts += 1
+            log.warning("%s/%s sent %s %s whose id is stored with other content: not acknowledged (conflicts so "
+                        "far: %d)", printable(site, 64), printable(device, 64), kind, printable(data["msg_id"], 80),
+                        self.conflicts)
+            return
         else:
             if kind in ACKED_KINDS:
                 self.duplicates += 1
             result = "duplicate"
         if kind in ACKED_KINDS:
             # Only now, with the row committed, may the device delete its copy.
-            self._ack(site, device, data["msg_id"], result, kind=kind)
+            self._ack(site, device, data["msg_id"], result, digest, kind=kind)
 
     def _ack(self, site: str, device: str, msg_id: str, result: str, digest: str = "", kind: str = "alert") -> None:
         key = acks.device_key(self.cfg.ack_secret, site, device) if self.cfg.ack_secret else ""
@@ -232,6 +245,15 @@ def run(args) -> int:
         log.error("cannot reach the database %s: %s; check collector.db and that PostgreSQL runs",
                   safe_dsn(cfg.db), printable(exc))
         return 2
+    try:
+        secret = acks.central_secret(cfg.ack_secret, cfg.db)
+    except OSError as exc:
+        log.error("cannot keep the acknowledgement secret beside the database (%s); set collector.ack_secret", exc)
+        return 2
+    if not secret:
+        log.warning("acknowledgements are not signed: set collector.ack_secret ($SILVERGYM_ACK_SECRET), the same "
+                    "on every collector, and give each device its key (silvergym ack-key)")
+    cfg = cfg.model_copy(update={"ack_secret": secret})
     from common.central.notify import Notifier
 
     notifier = Notifier(store, cfg.carers, cfg.notify_within_h)

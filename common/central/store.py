@@ -101,6 +101,13 @@ class Store:
                    "updated_unix = excluded.updated_unix", (site, device, value, now))
         return False
 
+    def holds(self, site: str, device: str, kind: str, data: dict) -> bool:
+        """Whether the stored session or alert under data's msg_id is this very record."""
+        table = "sessions" if kind == "session" else "alerts"
+        row = self._exec(f"SELECT payload FROM {table} WHERE site = ? AND device = ? AND msg_id = ?",
+                         (site, device, data["msg_id"])).fetchone()
+        return row is not None and row[0] == json.dumps(data, ensure_ascii=False)
+
     def count(self, table: str) -> int:
         return self._exec(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 

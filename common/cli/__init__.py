@@ -303,7 +303,13 @@ def cmd_ack_key(args) -> int:
     from common.mosquitto import check_topic_level
 
     cfg = _load_config(args).collector
-    if not cfg.ack_secret:
+    try:
+        secret = acks.central_secret(cfg.ack_secret, cfg.db)  # the one the collector signs with
+    except OSError as exc:
+        print(f"error: cannot keep the acknowledgement secret beside the database ({exc}): set "
+              "collector.ack_secret", file=sys.stderr)
+        return 2
+    if not secret:
         print("error: no collector.ack_secret (or $SILVERGYM_ACK_SECRET) on this server: set one "
               "(e.g. `openssl rand -hex 32`) before handing out device keys", file=sys.stderr)
         return 2
@@ -313,7 +319,7 @@ def cmd_ack_key(args) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(acks.device_key(cfg.ack_secret, args.site, args.device))
+    print(acks.device_key(secret, args.site, args.device))
     return 0
 
 
