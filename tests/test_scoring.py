@@ -528,3 +528,66 @@ def test_every_cue_scoring_can_give_is_written_in_both_languages():
             for key in {f"{group}.{direction}", f"{joint}.{direction}"}:
                 for loc, table in texts.items():
                     assert key in table, f"{loc}: no text for the cue {key}"
+
+
+# -- ask before calling (common/coach/checkin.py): the state machine with injected time, and the wave
+def test_a_question_unanswered_for_the_countdown_calls_the_carer():
+    from common.coach.checkin import FallCheck
+
+    check = FallCheck(countdown_s=30.0)
+    ask = check.on_fall(100.0, "fall", False, "down")
+    assert ask.action == "ask" and check.state == "asking" and check.remaining(110.0) == pytest.approx(20.0)
+    assert check.on_fall(101.0, "fall", False, "down again") is None, "one question at a time"
+    assert check.tick(129.9, on_floor=True) is None
+    call = check.tick(130.0, on_floor=True)
+    assert (call.action, call.reason, call.asked_t, call.on_floor) == ("call", "no_answer", 100.0, True)
+    assert check.state == "watching" and check.tick(200.0, on_floor=True) is None
+    assert check.record == [{"kind": "fall", "asked_t": 100.0, "answer": "", "called": "no_answer", "t": 130.0}]
+
+
+@pytest.mark.parametrize("how", ["wave", "remote"])
+def test_a_wave_or_the_remote_answers_the_question_and_nobody_is_called(how):
+    from common.coach.checkin import FallCheck
+
+    check = FallCheck(countdown_s=30.0)
+    assert check.answer(5.0, how) is None, "nothing to answer yet"
+    check.on_fall(10.0, "fall", False, "down")
+    answered = check.answer(12.5, how)
+    assert (answered.action, answered.reason, answered.asked_t) == ("answered", how, 10.0)
+    assert check.tick(45.0, on_floor=True) is None and check.state == "watching"
+    assert check.record[0]["answer"] == how and not check.record[0]["called"]
+    assert check.answer(13.0, "shout") is None
+
+
+def test_a_hard_fall_calls_at_once_even_while_a_question_is_open():
+    from common.coach.checkin import FallCheck
+
+    check = FallCheck(countdown_s=30.0)
+    call = check.on_fall(10.0, "fall", True, "hard")
+    assert (call.action, call.reason, call.asked_t) == ("call", "hard_fall", None)
+    check.on_fall(50.0, "fall", False, "down")
+    call = check.on_fall(55.0, "fall", True, "hard")
+    assert (call.action, call.reason, call.asked_t) == ("call", "hard_fall", 50.0) and check.state == "watching"
+
+
+def _arm_frames(shoulder_deg, sway_deg, seconds=2.5, lying=False):
+    """A standing (or lying) drawn person with both arms at shoulder_deg, swaying by +-sway_deg at 1.5 Hz."""
+    out = []
+    for i in range(int(seconds * FPS)):
+        a = shoulder_deg + sway_deg * np.sin(2 * np.pi * 1.5 * i / FPS)
+        out.append((i / FPS, common_pose({**STANDING, "left_shoulder": a, "right_shoulder": a}, lying=lying)))
+    return out
+
+
+@pytest.mark.parametrize("shoulder, sway, waving", [
+    (160, 20, True),   # hands above the head, moving to and fro: a wave
+    (165, 0, False),   # hands held up, still: not a wave
+    (80, 20, False),   # arms to the shoulders, moving (a lateral raise): not a wave
+    (15, 10, False),   # arms down
+])
+def test_a_wave_is_a_hand_above_the_head_moving_to_and_fro(shoulder, sway, waving):
+    from common.coach.checkin import WaveDetector
+
+    wave = WaveDetector()
+    seen = [wave.update(t, pose) for t, pose in _arm_frames(shoulder, sway)]
+    assert any(seen) == waving
