@@ -40,7 +40,9 @@ def bridge_conf(template: str, central: str, site: str, device: str, cafile: str
     lines = []
     for line in template.splitlines():
         if not line.startswith("#"):
-            line = re.sub(r"\bSITE\b", site, re.sub(r"\bDEVICE\b", device, line.replace("CENTRAL_HOST:PORT", central)))
+            # One pass: a device called "SITE" must not have its name replaced again as the site's.
+            line = re.sub(r"\b(SITE|DEVICE)\b", lambda m: site if m.group(1) == "SITE" else device,
+                          line.replace("CENTRAL_HOST:PORT", central))
             if cafile and line.startswith("bridge_cafile "):
                 line = f"bridge_cafile {cafile}"
         lines.append(line)

@@ -437,3 +437,66 @@ def test_carers_cannot_be_locked_out_or_slowed_by_others(tmp_path):
         for s in held:
             s.close()
         app.stop()
+
+
+# --- the smaller items ---------------------------------------------------------------------------
+
+def test_a_device_called_site_gets_a_bridge_for_its_own_topics_only():
+    """`silvergym bridge` with device id "SITE" wrote topics of a device "center1" (its name was
+    replaced again as the site's). The shipped template, filled in one pass."""
+    from common.mosquitto import bridge_conf
+
+    text = bridge_conf((REPO / "deploy/mosquitto/bridge.conf.example").read_text(), "central.example.org:8883",
+                       "center1", "SITE")
+    topics = [line.split()[1] for line in text.splitlines() if line.startswith("topic ")]
+    print(f"\nbridge topics for site center1, device SITE: {topics}")
+    assert topics and all(t.startswith("silvergym/v1/center1/SITE/") for t in topics)
+    assert "remote_username SITE" in text and "silvergym-bridge-center1-SITE" in text
+
+
+def test_report_class_latest_ignores_an_empty_class_id_and_a_date_no_clock_means(tmp_path):
+    """A session with class id "" dated 2099 made `report --class latest` take every class at once.
+    Real store, real `silvergym report` process."""
+    import subprocess
+    import sys
+
+    store = Store(str(tmp_path / "central.db"))
+    real = "3f2a9c1e" + "0" * 24
+    for i, (class_id, started, who) in enumerate(((real, time.time() - 3600, "kim"), (real, time.time() - 3500, "lee"),
+                                                  ("", 4070908800.0, "forged"), ("ffff0000" * 4, 4070908800.0, "x"))):
+        record = session_record(i, participant=who)
+        record.update(class_id=class_id, spot=i + 1, started_unix=started, ended_unix=started + 60)
+        store.save("center1", "pi7", "session", {"msg_id": f"cls-{i:04d}-xxxxxxxx", **record}, time.time())
+    found = store.class_sessions("latest")
+    store.close()
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "--class", "latest", "--db",
+                           str(tmp_path / "central.db"), "-o", str(tmp_path / "latest.html")],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    page = (tmp_path / "latest.html").read_text() if done.returncode == 0 else ""
+    print(f"\nreport --class latest: exit {done.returncode}; sessions of the class found: "
+          f"{sorted(s['participant'] for _, _, s in found)} (truth: kim, lee)")
+    assert sorted(s["participant"] for _, _, s in found) == ["kim", "lee"]
+    assert done.returncode == 0 and "kim" in page and "forged" not in page, done.stderr
+
+
+def test_health_and_status_from_invented_devices_cannot_grow_the_devices_table(tmp_path, monkeypatch):
+    """Without an ACL anyone can send status under any (site, device): the devices table grew
+    with each. Through the collector's own path (limits, schema, store), 300 invented devices
+    against a cap of 100 here (10,000 shipped)."""
+    from common.central import store as store_module
+    from common.central.collector import Collector
+    from common.config import CollectorConfig
+
+    monkeypatch.setattr(store_module, "MAX_DEVICE_ROWS", 100)
+    store = Store(str(tmp_path / "central.db"))
+    collector = Collector(CollectorConfig(port=9), store)
+    store.save("center1", "pi7", "status", {"state": "online", "unix": time.time()}, time.time())
+    for i in range(300):
+        collector.handle(f"silvergym/v1/fake{i}/dev{i}/status", json.dumps({"state": "online", "unix": time.time()}).encode())
+    collector.handle("silvergym/v1/center1/pi7/status", json.dumps({"state": "offline", "unix": time.time()}).encode())
+    rows = store.count("devices")
+    state = store._exec("SELECT state FROM devices WHERE site = 'center1' AND device = 'pi7'").fetchone()[0]
+    print(f"\n300 invented devices' status: devices table holds {rows} rows (cap 100); a known device still "
+          f"updated: {state}")
+    assert rows == 100 and state == "offline"
+    store.close()

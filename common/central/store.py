@@ -11,6 +11,7 @@ import json
 import math
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 SCHEMA_SQL = (
@@ -33,6 +34,7 @@ SCHEMA_SQL = (
 
 
 
+MAX_DEVICE_ROWS = 10_000  # devices whose health and status are kept; a fleet is tens to hundreds
 LAST_CALENDAR_DAY = 4102444800.0  # 2100-01-01: a later (or negative, or non-finite) time is no clock's
 
 
@@ -96,10 +98,19 @@ class Store:
             return cur.rowcount == 1
         column = "state" if kind == "status" else "health"
         value = data["state"] if kind == "status" else body
+        if self._devices_full(site, device):
+            return False
         self._exec(f"INSERT INTO devices (site, device, {column}, updated_unix) VALUES (?, ?, ?, ?) "
                    f"ON CONFLICT (site, device) DO UPDATE SET {column} = excluded.{column}, "
                    "updated_unix = excluded.updated_unix", (site, device, value, now))
         return False
+
+    def _devices_full(self, site: str, device: str) -> bool:
+        """Whether (site, device) is new and the devices table already holds MAX_DEVICE_ROWS rows: health
+        and status from invented devices (a broker without an ACL) cannot grow it without bound."""
+        if self._exec("SELECT 1 FROM devices WHERE site = ? AND device = ?", (site, device)).fetchone():
+            return False
+        return self.count("devices") >= MAX_DEVICE_ROWS
 
     def holds(self, site: str, device: str, kind: str, data: dict) -> bool:
         """Whether the stored session or alert under data's msg_id is this very record."""
@@ -133,11 +144,16 @@ class Store:
         where = " AND site = ?" * bool(site) + " AND device = ?" * bool(device)
         places = tuple(v for v in (site, device) if v)
         if class_id == "latest":
-            row = self._exec("SELECT payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix DESC "
-                             "LIMIT 1", ('%"class_id": "%', *places)).fetchone()
-            if row is None:
+            # The newest class that could have happened: an empty class id, or a date past now (a
+            # device's wrong clock, a forged 2099), is no class's (one of them made every class "latest").
+            rows = self._exec("SELECT payload, started_unix FROM sessions WHERE payload LIKE ?" + where +
+                              " ORDER BY started_unix DESC LIMIT 1000", ('%"class_id": "%', *places)).fetchall()
+            newest = next((json.loads(p).get("class_id", "") for p, started in rows
+                           if on_calendar(started) and started <= time.time() + 300
+                           and isinstance(json.loads(p).get("class_id"), str) and json.loads(p)["class_id"]), None)
+            if newest is None:
                 return []
-            class_id = json.loads(row[0]).get("class_id", "")
+            class_id = newest
         rows = self._exec("SELECT site, device, payload FROM sessions WHERE payload LIKE ?" + where + " ORDER BY started_unix",
                           (f'%"class_id": "{class_id}%', *places)).fetchall()
         found = [(r[0], r[1], json.loads(r[2])) for r in rows]
