@@ -204,8 +204,8 @@ def people_on_page(driver) -> list[tuple[str, str]]:
 def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(site, browser_factory):
     """anna (staff of center1) and dana (family of center1's kim) log in through Chromium; each
     sees exactly their participants (never center2's kim); dana answers the fall alert with
-    "확인했습니다", anna then sees who answered and when, and the collector owes no carer that
-    alert any more."""
+    "확인했습니다", anna then sees that a family carer answered and when (never dana's user name: issue
+    [alerts-first]), and the collector still owes every carer not yet told their first notification."""
     from selenium.webdriver.common.by import By
 
     url = site["app"].url
@@ -229,11 +229,11 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     owed_after = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1" and a[4]["participant"] == "kim"]
     store.close()
     print(f"anna then sees: {answered}; notifications owed for center1: {len(owed_before)} -> {len(owed_after)}")
-    assert "dana" in answered and "확인했습니다" in answered
-    assert len(owed_before) == 1 and owed_after == []
+    assert "dana" not in answered and "확인했습니다" in answered
+    assert len(owed_before) == 1 and len(owed_after) == 1  # an answer does not cancel what a carer is owed
     staff.get(f"{url}/?lang=en")
     answered_en = staff.find_element(By.CSS_SELECTOR, "section.alerts .answered").text
-    assert "checked by dana" in answered_en and "I have checked" not in answered_en  # answered: no button
+    assert "checked by family carer" in answered_en and "I have checked" not in answered_en  # answered: no button
     assert len(staff.find_elements(By.CSS_SELECTOR, "section.alerts form button")) == 1  # newbie's is still open
     staff.get(f"{url}/?lang=ko")
 
@@ -373,8 +373,8 @@ def test_headers_cookies_and_the_login_limit(site):
     finally:
         behind.stop()
     boss = login(url, "boss")
-    audit = boss.get(f"{url}/manage", timeout=30).text
-    for event in ("login refused", "login locked out", "alert acknowledged", "login"):
+    audit = boss.get(f"{url}/manage?lang=en", timeout=30).text  # the events in the page's words
+    for event in ("login refused", "login locked", "alert answered", "logged in"):
         assert event in audit, event
     assert "203.0.113.7" in audit and "198.51.100.9" in audit  # the client's address, not the proxy's
 
