@@ -227,3 +227,43 @@ def test_the_central_commands_without_their_packages_say_how_to_install_them(tmp
         print(f"{' '.join(command)}: exit {done.returncode}: {done.stderr.strip()}")
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "[central]" in done.stderr
+
+
+def test_a_device_sends_the_participants_name_from_its_config(tmp_path):
+    """The scoring service's own session record (what the uplink sends) carries the name in the
+    box's [participants] (control characters left out), and the collector's schema takes it."""
+    import json
+    import logging
+    import threading
+    import time
+
+    import zmq
+
+    from common import config as configuration
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.central.collector import parse
+    from common.spool import Spool
+    from services.scoring import Sessions
+
+    (tmp_path / "run").mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
+                                    "scoring": {"participant": "kim"},
+                                    "participants": {"kim": {"name": "김영희\t"}}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    try:
+        sessions = Sessions(ctx, pub, spool)
+        sessions.start(time.monotonic_ns())
+        sessions.finish("stopped")
+        record = next(r for r in spool.peek() if r.kind == "session")
+        payload = dict(record.payload, msg_id=record.msg_id)
+        print(f"the device's session record names {payload['participant']!r} as {payload.get('participant_name')!r}")
+        assert payload["participant_name"] == "김영희"
+        assert parse("silvergym/v1/center1/pi7/session", json.dumps(payload, ensure_ascii=False).encode())[2] == "session"
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
