@@ -591,3 +591,20 @@ def test_a_wave_is_a_hand_above_the_head_moving_to_and_fro(shoulder, sway, wavin
     wave = WaveDetector()
     seen = [wave.update(t, pose) for t, pose in _arm_frames(shoulder, sway)]
     assert any(seen) == waving
+
+
+def test_someone_who_answers_from_the_floor_and_stays_down_is_asked_again():
+    """The detector says "still_down" still_down_s after its event while the person stays down; the
+    state machine asks again after an answer, not after a call (the carer already knows)."""
+    from common.coach.checkin import FallCheck
+
+    down = [(3 + i / FPS, common_pose(STANDING, lying=True)) for i in range(int(70 * FPS))]
+    fired = run_fall(standing(0, 3) + down)
+    assert [k for _, k, _ in fired] == ["fall", "still_down"] and 60 <= fired[1][0] - fired[0][0] <= 61
+    check = FallCheck(countdown_s=30.0)
+    check.on_fall(10.0, "fall", False, "down")
+    check.answer(12.0, "wave")
+    assert check.on_fall(70.0, "still_down", False, "still down").action == "ask"
+    called = FallCheck(countdown_s=30.0)
+    called.on_fall(10.0, "fall", True, "hard")
+    assert called.on_fall(70.0, "still_down", False, "still down") is None

@@ -122,6 +122,8 @@ class FallCheck:
             return CheckAction("call", t, "hard_fall", asked, why, on_floor=True)
         if self.state == "asking":
             return None
+        if kind == "still_down" and (not self.record or self.record[-1]["called"]):
+            return None  # still down after the carer was called: they know; asked again only after an answer
         self.state, self.asked_t, self.kind, self.why = "asking", t, kind, why
         return CheckAction("ask", t, asked_t=t, why=why)
 

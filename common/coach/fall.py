@@ -26,7 +26,9 @@ as much but not for long, and the hips stay above the feet. So:
   `gone_s` of coming down fast at the bottom of the picture, and stays gone for `gone_s`.
 A slow, deliberate lowering to the floor (longer than `descent_s`, as floor exercise begins) and
 someone never seen upright (already lying when the camera first sees them) are not falls.
-After an event the detector waits until the person has been upright again, or `refractory_s`.
+After an event the detector waits until the person has been upright again, or `refractory_s`; one
+who stays down `still_down_s` after it is reported again as "still_down" (they waved from the floor
+and did not get up: ask again).
 """
 from __future__ import annotations
 
@@ -46,7 +48,8 @@ _ANKLES = [COMMON_INDEX["left_ankle"], COMMON_INDEX["right_ankle"]]
 
 @dataclass(frozen=True)
 class FallEvent:
-    """What the detector saw: `kind` "fall" or "left_view"; `hard` asks for a call at once."""
+    """What the detector saw: `kind` "fall", "left_view" or "still_down" (down still_down_s after
+    the last event); `hard` asks for a call at once."""
     kind: str
     hard: bool
     t: float
@@ -79,6 +82,7 @@ class FallDetector:
     gone_s: float = 0.6  # leaving the picture downward: gone within this of coming down, and for this long
     bottom_fraction: float = 0.8  # "at the bottom of the picture": the hips below this share of its height
     refractory_s: float = 30.0
+    still_down_s: float = 60.0  # still down this long after an event: said again ("still_down")
     _upright: deque = field(default_factory=lambda: deque(maxlen=900))
     _trunk: float = 0.0  # upright trunk length (px): the 90th percentile of the upright moments remembered
     _near_upright_t: float | None = None  # last time the head was near its upright height
@@ -123,6 +127,8 @@ class FallDetector:
         while self._recent and t - self._recent[0][0] > 2.0:
             self._recent.popleft()
         if len(self._upright) < self.min_upright or self._trunk <= 0:
+            if not self._armed and self._down_since is not None and (lean is None or lean >= self.upright_deg):
+                return self._still_down(t)  # down since the last event, the upright moments forgotten
             return None  # not seen upright lately: no reference to fall from
         unit = self._trunk
         ref = min(self._upright, key=lambda u: u.head_y)  # the highest the head was, upright
@@ -163,7 +169,9 @@ class FallDetector:
         if self._down_since is None:
             self._down_since = t
             self._down_from = self._near_upright_t
-        if not self._armed or t - self._last_event < self.refractory_s:
+        if not self._armed:
+            return self._still_down(t)
+        if t - self._last_event < self.refractory_s:
             return None
         if self._down_from is None or self._down_since - self._down_from > self.descent_s:
             return None  # a slow, deliberate way down (or no upright moment before it)
@@ -201,6 +209,12 @@ class FallDetector:
         if fall >= 0.5 * self.drop_trunks and at_bottom:
             return self._fire(FallEvent("left_view", False, t, f"came down {fall:.1f} trunk lengths within a second "
                                         "and left the picture at the bottom"))
+        return None
+
+    def _still_down(self, t: float) -> FallEvent | None:
+        """Still down long after the last event (someone who waved from the floor and stayed there)."""
+        if t - self._last_event >= self.still_down_s and t - self._down_since >= self.still_down_s:
+            return self._fire(FallEvent("still_down", False, t, f"still down {t - self._down_since:.0f} s after a fall"))
         return None
 
     def _fire(self, event: FallEvent) -> FallEvent:
