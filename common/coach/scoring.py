@@ -376,7 +376,9 @@ class SessionScorer:
         score = round(100.0 * float(np.mean(list(figures.values()))), 1) if figures else 0.0
         if self.naive or judged["repetitions"] is None:  # frames with every joint green (also the prototype's)
             score = round(100.0 * self.frames_correct / self.frames_scored, 1) if self.frames_scored else 0.0
-        ordered = dict(sorted(((j, round(float(v), 3)) for j, v in figures.items()), key=lambda kv: kv[1]))
+        unreached = judged.get("unreached", {})  # a tie (all 0 when no repetition reached): the joints short first
+        ordered = dict(sorted(((j, round(float(v), 3)) for j, v in figures.items()),
+                              key=lambda kv: (kv[1], -unreached.get(kv[0], 0))))
         weakest = next(iter(ordered), "")
         advice = ""
         off = judged["off"].get(weakest)
@@ -397,7 +399,7 @@ class SessionScorer:
         turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
         # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
         at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
-        credit, seen = np.zeros(len(joints)), np.zeros(len(joints))
+        credit, seen, unreached = np.zeros(len(joints)), np.zeros(len(joints)), np.zeros(len(joints))
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
         for rep in reps:
@@ -422,6 +424,10 @@ class SessionScorer:
                 if over.size and np.isfinite(over).any(axis=1).any() and not (np.nan_to_num(over, nan=-1).max(axis=1) <= 0).any():
                     not_reached += 1
                     earned[:] = 0.0
+                    # The joints short of it at the turning moment closest to it: named first.
+                    closest = np.abs(np.where(has, np.nan_to_num(err), 0.0))[close]
+                    short = moving & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else moving
+                    unreached += short
             credit += earned.sum(axis=0)
             seen += has.sum(axis=0)
             missed = has & (earned < 1.0)
@@ -430,6 +436,7 @@ class SessionScorer:
                     np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]
         figures = {j: credit[k] / seen[k] for k, j in enumerate(joints) if seen[k]}
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
+                "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
                 "repetitions": len(reps),
                 "not_reached": not_reached}
 
