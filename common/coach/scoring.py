@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.framing import FramingMonitor, in_view
+from common.coach.framing import FramingMonitor, in_view, needed_points
 from common.coach.geometry import SIGNED_ANGLES, joint_angles, joint_visibility
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
@@ -52,8 +52,11 @@ POSTURE_SCORE_DEFINITION = (
     "compared with your posture at the same point of yours; each joint's figure is the share of those "
     "moments it was within its tolerance (partly, when near), and the score is the average of the joint figures.")
 MOVING_JOINT_DEG = 40.0  # a joint whose target moves this much over a cycle makes the movement
+SEEN_WELL = RepCounter.seen_well  # a joint's visibility from which its angle is a range-of-motion sample
 TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within this of its extreme
-RUNNING_SCORE_EVERY_S = 1.0  # the score shown during a session is worked out again this often
+# The score published during a session is worked out again this often: the alignment of a 40 s
+# session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
+RUNNING_SCORE_EVERY_S = 5.0
 
 
 def _mean_error(err: np.ndarray) -> float:
@@ -187,6 +190,9 @@ class SessionScorer:
         # naive: the same timestamp, like the first prototype; no alignment at all.
         self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
         self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
+        # The points the routine's scored and counted joints are taken from: an upper-body routine
+        # is not told to step back when the picture cuts the legs (common/coach/framing.py).
+        self._needs = needed_points([*self.routine.joints, *(self.routine.reps.joints if self.routine.reps else ())])
 
     # -- per frame --------------------------------------------------------------------------
     def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None,
@@ -197,7 +203,7 @@ class SessionScorer:
         present = common is not None and len(common) > 0
         parts: frozenset = frozenset()
         if present and frame_size is not None:
-            common, parts = in_view(common, *frame_size)
+            common, parts = in_view(common, *frame_size, self._needs)
         setup_cue = self.framing.update(t, parts, present) if frame_size is not None else ""
         if present and self.routine.mirror:
             common = mirror(common, 0.0)  # the flip's x origin does not change any angle
@@ -284,7 +290,9 @@ class SessionScorer:
                 self._joint_seen[j] = self._joint_seen.get(j, 0) + 1
                 self._joint_correct[j] = self._joint_correct.get(j, 0) + (s == "correct")
         for j, a in angles.items():
-            if a is not None:
+            # Only a joint seen well (as the repetition counter decides): a knee guessed behind a
+            # table gives the hip an angle, but not one to record as the person's range.
+            if a is not None and (seen is None or seen.get(j, 1.0) >= SEEN_WELL):
                 self._angles_seen.setdefault(j, []).append(a)
         if self.reps:
             self.reps.update(t, angles, seen)
