@@ -37,6 +37,9 @@ ABANDON_S = 60.0  # nobody in view this long during a session: end it with what 
 # way through the model are scored, not dropped (a recorded participant waits for the model, and
 # on a slow box runs behind the clock).
 END_GRACE_S = 2.0
+# A session's routine clock going back by more than this (a recorded participant's video starting
+# after its held first picture): scoring starts again from the video's start.
+RESTART_BACK_S = 0.3
 GONE_AFTER_NS = 300_000_000  # a person not seen this long is told to the fall detector as gone
 
 
@@ -192,6 +195,17 @@ class Sessions:
             return
         common = to_common(pose.layout, pose.keypoints) if present else None
         world = to_common_world(pose.layout, pose.world) if present else None
+        if 0.0 <= t < self.person.last_t - RESTART_BACK_S:
+            # The capture clock went back to the routine's start: a recorded participant whose
+            # camera learnt of the session late (its first "start" was published before the camera's
+            # subscription was up: ZeroMQ drops it; the repeat comes ANNOUNCE_EVERY_S later) sent its
+            # held first picture past t = 0, then played the video from t = 0. What was scored of the
+            # held picture is not the performance: the session's scoring starts again with the video.
+            self.ctx.log.info("the recorded participant started %.1f s into the routine: scoring from its start",
+                              self.person.last_t)
+            self.person = PersonSession(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s,
+                                        participant=self.ctx.config.participants.get(self.participant))
+            self.scorer = self.person.scorer
         frame = self.person.update(t, common, world, (pose.width, pose.height))
         self._publish_score(pose, frame, t)
         if t < 0:
