@@ -188,6 +188,104 @@ def test_the_range_of_motion_is_recorded_with_the_legs_out_of_the_picture(poses,
     assert rom["left_shoulder"]["range"] > 40 and rom["right_shoulder"]["range"] > 40
 
 
+UPPER_BODY = ["lateral_raise", "arm_raise_seated", "arm_raise", "side_bend_seated"]
+
+
+@pytest.mark.parametrize("routine", UPPER_BODY)
+@pytest.mark.parametrize("model", MODELS)
+def test_an_upper_body_routine_is_not_told_to_step_back_when_the_legs_are_out(poses, model, routine):
+    """The lateral raises are framed head to hips (the legs out, as behind a table): an upper-body
+    routine needs none of the legs, so no step-back cue and no installer's advice. The same session
+    with the whole body judged (as before) is printed beside it and must still see the feet out."""
+    from common.coach.framing import STEP_BACK
+
+    p, w, times, size = poses("lateral_raise_waist_up_gym", model)
+    figures = {}
+    for judged in ("routine's parts", "whole body"):
+        scorer = SessionScorer(routines.load(routine))
+        if judged == "whole body":
+            scorer._needs = None
+        cues = [scorer.update(times[i], p[i], w[i], frame_size=size).guidance for i in range(len(p))]
+        figures[judged] = scorer.summary()["framing"], cues.count(STEP_BACK) / len(cues)
+    print(f"\nlateral raises (legs out of the picture) [{routine}] {model}: "
+          + "; ".join(f"{k}: partly in view {f['partly_in_view']:.0%} (feet {f['feet_out']:.0%}, hips "
+                      f"{f['hips_out']:.0%}, side {f['side_out']:.0%}), advice '{f['advice']}', step-back cue on "
+                      f"{c:.0%} of frames" for k, (f, c) in figures.items()))
+    framing, cued = figures["routine's parts"]
+    assert framing["feet_out"] == 0 and framing["partly_in_view"] < 0.1 and not framing["advice"] and cued == 0
+    assert figures["whole body"][0]["feet_out"] > 0.5  # the legs really are out of the picture
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_range_of_motion_behind_a_table_has_only_the_joints_seen_well(poses, behind_a_table, model):
+    """Made from real frames: the jacks behind a painted table. The knees are under the paint, so
+    the hips' and knees' angles (taken from the knees) are not the person's range; the arms are.
+    The models read the painted-over knee at 0.4 or more on a third of the frames at most (printed):
+    a range needs the joint seen well on half as many frames as the best-seen joint."""
+    from common.coach.geometry import joint_visibility
+
+    path, _ = behind_a_table
+    p, w, times, size = poses(str(path), model, path)
+    summary = count("arm_raise_seated", p, w, times, size)
+    rom = summary["range_of_motion"]
+    guessed = {}  # joints the model gave an angle for from points it saw below 0.4
+    for q, x in zip(p, w):
+        seen = joint_visibility(q)
+        for j, a in joint_angles(q, x).items():
+            if a is not None and seen[j] < 0.4:
+                guessed[j] = guessed.get(j, 0) + 1
+    well = {j: len(p) - guessed.get(j, 0) - sum(joint_angles(q, x)[j] is None for q, x in zip(p, w))
+            for j in ("left_hip", "right_hip")}
+    print(f"\njacks behind a table {model}: range of motion recorded for {sorted(rom)}; angles from points "
+          f"seen below 0.4 (frames of {len(p)}, no longer recorded): {guessed}; the hips seen well on {well}")
+    assert {"left_shoulder", "right_shoulder", "left_elbow", "right_elbow"} <= set(rom)
+    assert not {"left_knee", "right_knee", "left_hip", "right_hip"} & set(rom)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_2d_model_asks_for_the_side_view_a_squat_needs(poses, model):
+    """MoveNet (the Coral's model, 2D) cannot see a squat's depth from the front: on the front-view
+    dumbbell squats the TV asks the person to turn sideways; on the side-view squats it does not.
+    BlazePose (3D world landmarks) is never asked to."""
+    from common.coach.scoring import TURN_SIDEWAYS
+
+    shares = {}
+    for clip in ("squat_dumbbell_front_home", "squat_side_studio"):
+        p, w, times, size = poses(clip, model)
+        scorer = SessionScorer(routines.load("squat"))
+        cues = [scorer.update(times[i], p[i], w[i], frame_size=size).guidance for i in range(len(p))]
+        shares[clip] = cues.count(TURN_SIDEWAYS) / len(cues)
+    print(f"\n{model}: the turn-sideways cue on {shares['squat_dumbbell_front_home']:.0%} of the front-view "
+          f"squats' frames, {shares['squat_side_studio']:.0%} of the side-view squats'")
+    if model == "movenet-lightning":
+        assert shares["squat_dumbbell_front_home"] > 0.5 and shares["squat_side_studio"] < 0.05
+    else:
+        assert shares == {"squat_dumbbell_front_home": 0.0, "squat_side_studio": 0.0}
+
+
+def test_a_joint_guessed_adds_no_range_of_motion_sample():
+    """Pure logic: the knees read at 0.35 (above the 0.3 that still gives an angle, below the 0.4
+    the counter calls seen well): the hips' and knees' angles are not recorded, the arms' are."""
+    scorer = SessionScorer(routines.load("arm_raise_seated"))
+    pose = np.zeros((len(COMMON_INDEX), 3))
+    for name, (x, y) in {"nose": (150, 40), "left_shoulder": (180, 90), "right_shoulder": (120, 90),
+                         "left_elbow": (200, 140), "right_elbow": (100, 140), "left_wrist": (205, 190),
+                         "right_wrist": (95, 190), "left_hip": (170, 220), "right_hip": (130, 220),
+                         "left_knee": (175, 300), "right_knee": (125, 300), "left_ankle": (175, 380),
+                         "right_ankle": (125, 380)}.items():
+        pose[COMMON_INDEX[name]] = (x, y, 0.35 if "knee" in name or "ankle" in name else 0.9)
+    for name, a, b in (("neck", "left_shoulder", "right_shoulder"), ("mid_hip", "left_hip", "right_hip")):
+        pose[COMMON_INDEX[name]] = (pose[COMMON_INDEX[a]] + pose[COMMON_INDEX[b]]) / 2
+    for k in range(20):
+        raised = pose.copy()
+        raised[[COMMON_INDEX["left_wrist"], COMMON_INDEX["right_wrist"]], 1] -= 5 * k
+        scorer.update(k / 10, raised, None, (300, 400))
+    rom = scorer.summary()["range_of_motion"]
+    assert joint_angles(pose)["left_hip"] is not None  # the angle exists; it is not recorded
+    assert {"left_elbow", "right_elbow", "left_shoulder", "right_shoulder"} <= set(rom)
+    assert not {"left_hip", "right_hip", "left_knee", "right_knee"} & set(rom)
+
+
 def shallow_cut(knees: list[float | None], deepest: float = 120.0) -> tuple[list[int], int]:
     """Which pose each frame shows when the squats stop at `deepest`: its own while the knees are
     above it (or not read), else the last one above it (a hold at the turning point); and the cut's

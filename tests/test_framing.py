@@ -215,6 +215,33 @@ def test_points_out_of_the_picture_are_not_seen_and_name_the_part():
     assert in_view(np.zeros((len(COMMON), 3)), 300, 480)[1] == frozenset()  # nobody: nothing is out
 
 
+def test_an_upper_body_routine_judges_only_the_parts_it_needs():
+    """An arm raise needs no knee or ankle: feet or knees out of the bottom are no cut, a hip out
+    of it is ("hips"), and a knee at a side edge is no side cut while a wrist at it is. A squat
+    (knees) is judged whole, as before."""
+    from common.coach.framing import needed_points
+
+    arms = needed_points([*routines.load("arm_raise_seated").joints])
+    assert arms is not None and COMMON_INDEX["left_hip"] in arms and COMMON_INDEX["left_knee"] not in arms
+    assert needed_points([*routines.load("squat").joints]) is None
+    assert needed_points(["trunk_tilt"]) == {COMMON_INDEX[n] for n in ("neck", "mid_hip", "left_shoulder",
+                                                                       "right_shoulder", "left_hip", "right_hip")}
+    low = standing(top=120.0)  # ankles below the bottom of a 480 picture
+    assert in_view(low, 300, 480)[1] == {"feet"} and in_view(low, 300, 480, arms)[1] == frozenset()
+    waist_up = standing(top=120.0, height=700.0)  # hips at 470: on the bottom edge, seen
+    assert in_view(waist_up, 300, 480, arms)[1] == frozenset()
+    waist_up[[COMMON_INDEX[n] for n in ("left_hip", "right_hip", "mid_hip")], 1] = 490.0  # below it
+    assert in_view(waist_up, 300, 480, arms)[1] == {"hips"}
+    knee_at_edge = standing()
+    knee_at_edge[COMMON_INDEX["left_knee"], 0] = 299.0
+    assert in_view(knee_at_edge, 300, 480)[1] == {"side"} and in_view(knee_at_edge, 300, 480, arms)[1] == frozenset()
+    knee_at_edge[COMMON_INDEX["left_wrist"], 0] = 299.0
+    assert in_view(knee_at_edge, 300, 480, arms)[1] == {"side"}
+    monitor = FramingMonitor()
+    cues = [monitor.update(i / 10, frozenset({"hips"})) for i in range(10)]
+    assert cues[-1] == STEP_BACK and monitor.summary()["hips_out"] == 1.0 and monitor.summary()["advice"]
+
+
 def test_the_setup_cue_waits_for_the_part_to_stay_out_and_the_summary_advises_the_installer():
     monitor = FramingMonitor()
     cues = [monitor.update(i / 10, frozenset({"head"}) if i % 10 < 3 else frozenset()) for i in range(20)]

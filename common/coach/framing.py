@@ -11,6 +11,14 @@ picture when any of its points is at an edge. The head counts as out once its
 top is (geometry.crown), the feet once a sole is (geometry.sole): a model carries the nose and the
 ankles on just inside an edge that cuts the head or the feet off.
 
+Only the parts of the body the routine needs are judged (`needed_points`): a routine that scores
+and counts no knee and no ankle (an arm raise, a lateral raise, a seated side bend) needs the upper
+body alone, so a picture that cuts the legs (seated behind a table, framed from the waist up) is not
+a framing problem; its lower end is the hips (the shoulders' angles are taken from them), a part
+("hips") once a hip or the mid-hip is out of the bottom of the picture, and a side is cut only when
+a point it needs (a wrist, an elbow) is at the left or right edge. A routine that needs the legs is
+judged whole, as before: the arms of someone standing move for balance, and the feet show the floor.
+
 FramingMonitor keeps the time each part of the body spent out of the picture: the setup cue
 (step back, come to the middle) once a part has been out for `cue_after_s` of the last
 `window_s`, and for the session summary the share of time the person was only partly in view with
@@ -26,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.coach.geometry import MIN_SCORE, crown, sole
+from common.coach.geometry import JOINT_ANGLES, MIN_SCORE, SIGNED_ANGLES, crown, sole
 from common.coach.keypoints import COMMON_INDEX
 
 EDGE_MARGIN = 0.02  # share of the picture's width or height: a point this near an edge is at it
@@ -42,7 +50,9 @@ _BODY = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_elbo
                                      "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee")]
 _TORSO = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 _DERIVED = (("neck", "left_shoulder", "right_shoulder"), ("mid_hip", "left_hip", "right_hip"))
-PARTS = ("head", "feet", "side")
+_LEGS = [COMMON_INDEX[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
+_HIPS = [COMMON_INDEX[n] for n in ("left_hip", "right_hip", "mid_hip")]
+PARTS = ("head", "feet", "side", "hips")  # "hips": the lower end of an upper-body routine (needed_points)
 # The advice in plain words for the log and doctor (the TV says it from the locale texts).
 ADVICE = {CAMERA_LOW_OR_CLOSE: "the camera is too low or too close: raise it to chest height or move it back",
           CAMERA_OFF_CENTRE: "the camera does not face the exercise space: turn it to the middle of where "
@@ -62,19 +72,43 @@ def out_of_picture(common: np.ndarray, width: int, height: int) -> tuple[np.ndar
     return outside | ((vertical | sideways) & (score < MIN_SCORE)), vertical, sideways
 
 
-def in_view(common: np.ndarray, width: int, height: int) -> tuple[np.ndarray, frozenset]:
+def needed_points(joints) -> frozenset[int] | None:
+    """The points of the common skeleton the angles of `joints` are taken from (a routine's scored
+    and counted joints), or None when they need a knee or an ankle: the whole body is judged."""
+    names = set()
+    for joint in joints:
+        names.update(n for n in JOINT_ANGLES.get(joint, SIGNED_ANGLES.get(joint, ())) if n != "vertical")
+    for name, a, b in _DERIVED:  # a derived point is taken from its two
+        if name in names:
+            names.update((a, b))
+    points = frozenset(COMMON_INDEX[n] for n in names if n in COMMON_INDEX)
+    return None if not points or points & set(_LEGS) else points
+
+
+def in_view(common: np.ndarray, width: int, height: int,
+            needs: frozenset[int] | None = None) -> tuple[np.ndarray, frozenset]:
     """The pose with every point out of the picture marked not seen (score 0), and which parts of
-    the body are out ("head", "feet", "side"). A pose without a torso is nobody: unchanged, none."""
+    the body are out ("head", "feet", "side", "hips"). `needs`: the points an upper-body routine
+    needs (needed_points); None judges the whole body. A pose without a torso is nobody: unchanged, none."""
     if not len(common) or width <= 0 or height <= 0 or common[_TORSO, 2].max() < MIN_SCORE:
         return common, frozenset()
     out, vertical, sideways = out_of_picture(common, width, height)
     parts = set()
     if (vertical | sideways)[_HEAD].any() or _head_cut(common, width, height):
         parts.add("head")
-    if vertical[_FEET].any() or _feet_cut(common, height):
-        parts.add("feet")
-    if sideways[_BODY + _FEET].any():
-        parts.add("side")
+    if needs is None:
+        if vertical[_FEET].any() or _feet_cut(common, height):
+            parts.add("feet")
+        if sideways[_BODY + _FEET].any():
+            parts.add("side")
+    else:
+        # The hips carry on at the bottom edge of a picture framed from the waist up and still give
+        # the shoulders' angles: only a hip out of the picture (not seen) is a cut.
+        hips = [i for i in _HIPS if i in needs]
+        if (out & (common[:, 1] >= height / 2))[hips].any():
+            parts.add("hips")
+        if sideways[sorted(needs & set(_BODY))].any():
+            parts.add("side")
     if not out.any():
         return common, frozenset(parts)
     marked = common.copy()
@@ -132,7 +166,7 @@ class FramingMonitor:
         while self._recent and t - self._recent[0][0] > self.window_s:
             self._recent.popleft()
         out = {p: sum(d for _, d, ps in self._recent if p in ps) for p in PARTS}
-        if max(out["head"], out["feet"]) >= self.cue_after_s:
+        if max(out["head"], out["feet"], out["hips"]) >= self.cue_after_s:
             return STEP_BACK
         if out["side"] >= self.cue_after_s:
             return TO_MIDDLE
@@ -145,7 +179,7 @@ class FramingMonitor:
 
         out = {"partly_in_view": share(self.partly_s), **{f"{p}_out": share(self.part_s[p]) for p in PARTS}}
         advice = ""
-        if max(out["head_out"], out["feet_out"]) >= self.advise_share:
+        if max(out["head_out"], out["feet_out"], out["hips_out"]) >= self.advise_share:
             advice = CAMERA_LOW_OR_CLOSE
         elif out["side_out"] >= self.advise_share:
             advice = CAMERA_OFF_CENTRE

@@ -53,6 +53,7 @@ POSTURE_SCORE_DEFINITION = (
     "moments it was within its tolerance (partly, when near), and the score is the average of the joint figures.")
 MOVING_JOINT_DEG = 40.0  # a joint whose target moves this much over a cycle makes the movement
 SEEN_WELL = RepCounter.seen_well  # a joint's visibility from which its angle is a range-of-motion sample
+ROM_SEEN_SHARE = 0.5  # a joint's range is reported when seen well on this share of the best-seen joint's frames
 TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within this of its extreme
 # The score published during a session is worked out again this often: the alignment of a 40 s
 # session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
@@ -449,8 +450,15 @@ class SessionScorer:
                 "not_reached": not_reached}
 
     def range_of_motion(self) -> dict[str, dict[str, float]]:
+        """Each joint's range: the 5th to 95th percentile of its angles on the frames it was seen
+        well, for the joints seen well on at least ROM_SEEN_SHARE as many frames as the best-seen
+        one. A knee under a table that the model now and then reads at 0.4 or more (a third of the
+        frames) gives the hip an angle on those frames only: a few moments, not the person's range."""
         out = {}
+        most = max((len(v) for v in self._angles_seen.values()), default=0)
         for j, values in self._angles_seen.items():
+            if len(values) < ROM_SEEN_SHARE * most:
+                continue
             lo, hi = np.percentile(values, [5, 95])
             out[j] = {"min": round(float(lo), 1), "max": round(float(hi), 1), "range": round(float(hi - lo), 1)}
         return out
