@@ -34,6 +34,10 @@ SCHEMA_SQL = (
 
 
 
+# The readers' queries of one participant's records, shared with the web app (common/central/web/
+# access.py runs them through Django's connection, with its "%s" marks): args (participant, site, device).
+SESSIONS_OF_SQL = "SELECT payload FROM sessions WHERE participant = ? AND site = ? AND device = ? ORDER BY started_unix"
+ALERTS_OF_SQL = "SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix"
 MAX_DEVICE_ROWS = 10_000  # devices whose health and status are kept; a fleet is tens to hundreds
 LAST_CALENDAR_DAY = 4102444800.0  # 2100-01-01: a later (or negative, or non-finite) time is no clock's
 
@@ -133,8 +137,7 @@ class Store:
         return [(s, d) for s, d in rows if site in (None, s) and device in (None, d)]
 
     def sessions_of(self, participant: str, site: str, device: str) -> list[dict]:
-        rows = self._exec("SELECT payload FROM sessions WHERE participant = ? AND site = ? AND device = ? "
-                          "ORDER BY started_unix", (participant, site, device))
+        rows = self._exec(SESSIONS_OF_SQL, (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
     def class_sessions(self, class_id: str, site: str | None = None, device: str | None = None) -> list[tuple]:
@@ -160,8 +163,7 @@ class Store:
         return [f for f in found if f[2].get("class_id", "").startswith(class_id)]  # LIKE's '_' matched anything
 
     def alerts_of(self, participant: str, site: str, device: str) -> list[dict]:
-        rows = self._exec("SELECT payload FROM alerts WHERE participant = ? AND site = ? AND device = ? ORDER BY unix",
-                          (participant, site, device))
+        rows = self._exec(ALERTS_OF_SQL, (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
     def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:

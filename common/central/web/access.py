@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from django.db import connection
 
-from common.central.store import on_calendar
+from common.central.store import ALERTS_OF_SQL, SESSIONS_OF_SQL, on_calendar
 
 WEEK_S = 7 * 86400.0
 OPEN_ALERTS_DAYS = 30  # an unanswered alert stays first on the page this long
@@ -113,9 +113,8 @@ def visible_sites(user) -> list[str] | None:
 
 def sessions_of(person: Person, newest: int | None = None) -> list[dict]:
     """The person's stored sessions, oldest first (the newest `newest` of them when given)."""
-    sql = ("SELECT payload FROM sessions WHERE site = %s AND device = %s AND participant = %s "
-           "ORDER BY started_unix DESC")
-    rows = _rows(sql + (f" LIMIT {int(newest)}" if newest else ""), (person.site, person.device, person.key))
+    sql = SESSIONS_OF_SQL.replace("?", "%s") + " DESC"  # the store's own query, newest first here
+    rows = _rows(sql + (f" LIMIT {int(newest)}" if newest else ""), (person.key, person.site, person.device))
     return [json.loads(r[0]) for r in reversed(rows)]
 
 
@@ -152,8 +151,7 @@ def _versions(person: Person | None) -> dict[Person, tuple]:
 
 
 def alerts_of(person: Person) -> list[dict]:
-    rows = _rows("SELECT payload FROM alerts WHERE site = %s AND device = %s AND participant = %s ORDER BY unix",
-                 (person.site, person.device, person.key))
+    rows = _rows(ALERTS_OF_SQL.replace("?", "%s"), (person.key, person.site, person.device))
     return [json.loads(r[0]) for r in rows]
 
 

@@ -12,6 +12,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger("serve")
@@ -82,8 +83,13 @@ def run(args) -> int:
     web = cfg.web
     proxy = ({"trusted_proxy": "127.0.0.1", "trusted_proxy_count": 1,
               "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}} if web.behind_tls else {})
+    # Against slow clients: waitress reads each request whole before a thread sees it, but it takes
+    # only `connection_limit` connections (100 by default, and 120 half-sent requests then kept
+    # GET /login waiting 15 s). More connections, and a connection that sends nothing for
+    # SLOW_CLIENT_S is closed (checked every few seconds).
     server = waitress.create_server(get_wsgi_application(), host=web.listen, port=web.port, threads=web.threads,
-                                    ident="silvergym", **proxy)
+                                    ident="silvergym", connection_limit=CONNECTION_LIMIT,
+                                    channel_timeout=SLOW_CLIENT_S, cleanup_interval=5, **proxy)
     stop = threading.Event()
     threading.Thread(target=_draw_reports_as_sessions_arrive, args=(stop,), name="reports", daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: server.close())
@@ -102,6 +108,9 @@ def run(args) -> int:
 
 
 REDRAW_EVERY_S = 30.0
+CONNECTION_LIMIT = 600  # under the usual 1,024 open files
+SLOW_CLIENT_S = 20  # a connection silent this long is closed
+CLEAR_SESSIONS_EVERY_S = 3600.0
 
 
 def _draw_reports_as_sessions_arrive(stop: threading.Event) -> None:
@@ -109,7 +118,14 @@ def _draw_reports_as_sessions_arrive(stop: threading.Event) -> None:
     a quarter of a second; twenty carers at once would wait seconds)."""
     from common.central.web.views import draw_new_reports
 
+    cleared_at = float("-inf")
     while not stop.is_set():
+        if time.monotonic() - cleared_at >= CLEAR_SESSIONS_EVERY_S:
+            cleared_at = time.monotonic()
+            try:
+                clear_expired_sessions()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: next hour
+                log.warning("could not clear expired sessions (%s); trying again in an hour", exc)
         try:
             drawn = draw_new_reports(stop)
             if drawn:
@@ -117,3 +133,14 @@ def _draw_reports_as_sessions_arrive(stop: threading.Event) -> None:
         except Exception as exc:  # noqa: BLE001 - a database hiccup: pages still draw on demand; try again
             log.warning("could not draw the new reports ahead (%s); they are drawn when opened", exc)
         stop.wait(REDRAW_EVERY_S)
+
+
+def clear_expired_sessions() -> int:
+    """Delete the session rows past their expiry (Django never does by itself); returns how many."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    if deleted:
+        log.info("cleared %d expired session(s)", deleted)
+    return deleted

@@ -84,7 +84,10 @@ def configure(db: str, web) -> None:
             "base-uri": ["'none'"]}},
         AXES_FAILURE_LIMIT=web.login_failures,
         AXES_COOLOFF_TIME=dt.timedelta(minutes=web.lockout_minutes),
-        AXES_LOCKOUT_PARAMETERS=["username", "ip_address"],  # each on its own: an account, and an address
+        # Locked: an account from one address (the pair), and an address for every account. Never an
+        # account from everywhere: five wrong passwords from one address locked its carer out
+        # everywhere, renewable by anyone who knew the user name.
+        AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"], "ip_address"],
         AXES_RESET_ON_SUCCESS=True,
         AXES_LOCKOUT_CALLABLE="common.central.web.views.locked_out",
         # The client's address: behind the proxy, waitress has already put X-Forwarded-For there (serve.py).

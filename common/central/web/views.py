@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from common.central import report
 from common.central.collector import on_calendar
 from common.central.web import access
-from common.central.web.audit import record
-from common.central.web.models import ROLES, Account, AuditEntry, FamilyLink
+from common.central.web.audit import latest_grouped, record
+from common.central.web.models import ROLES, Account, FamilyLink
 from common.texts import load_texts
 
 LOCALES = ("ko", "en")
@@ -48,10 +48,10 @@ def locale_of(request) -> str:
     asked = request.GET.get("lang")
     account = getattr(request.user, "account", None) if request.user.is_authenticated else None
     if asked in LOCALES:
-        request.session["lang"] = asked
-        if account is not None and account.locale != asked:
-            account.locale = asked
-            account.save(update_fields=["locale"])
+        # Remembered in a logged-in carer's session only: an anonymous ?lang= writes no session row
+        # (300 such requests left 300 rows), and a GET changes nothing stored of the account.
+        if request.user.is_authenticated:
+            request.session["lang"] = asked
         return asked
     if request.session.get("lang") in LOCALES:
         return request.session["lang"]
@@ -122,10 +122,18 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         locale = locale_of(self.request)
         context = super().get_context_data(**kwargs)
-        context.update(w=words(locale), locale=locale, other_locale="en" if locale == "ko" else "ko")
+        asked = self.request.GET.get("lang")
+        context.update(w=words(locale), locale=locale, other_locale="en" if locale == "ko" else "ko",
+                       lang_query=f"?lang={asked}" if asked in LOCALES else "")
         if context["form"].errors:
             context["error"] = words(locale)["login_failed"]
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if self.request.GET.get("lang") in LOCALES:  # chosen before logging in (kept in no session till now)
+            self.request.session["lang"] = self.request.GET["lang"]
+        return response
 
 
 @require_GET
@@ -363,10 +371,13 @@ def manage(request) -> HttpResponse:
     accounts = [{"user": u, "account": getattr(u, "account", None), "links": list(u.links.all()),
                  "role": w.get(f"role_{getattr(getattr(u, 'account', None), 'role', '')}", "")}
                 for u in get_user_model().objects.order_by("username").prefetch_related("links")]
-    audit = [{"entry": e, "event": w.get(f"event.{e.event}", e.event),
-              "who": w["command_line"] if e.username == "(command line)" else e.username,
+    # a run of the same event from one address (a flood of refused logins) is one row: "×300 since …"
+    audit = [{"entry": e, "event": " / ".join(w.get(f"event.{event}", event) for event in events),
+              "who": (w["command_line"] if e.username == "(command line)" else e.username)
+              + (f" +{names - 1}" if names > 1 else ""),
               # an account's role in its entry's detail, "anna (staff)", in the page's words
-              "detail": re.sub(r"\((admin|staff|family)\)$", lambda m: f"({w['role_' + m.group(1)]})", e.detail)}
-             for e in AuditEntry.objects.order_by("-when")[:50]]
+              "detail": re.sub(r"\((admin|staff|family)\)$", lambda m: f"({w['role_' + m.group(1)]})", e.detail)
+              + (f" ×{n} ({first.when:%Y-%m-%d %H:%M:%S} –)" if n > 1 else "")}
+             for e, n, first, names, events in latest_grouped()]
     return page(request, "manage.html", accounts=accounts, account_form=account_form, link_form=link_form,
                 audit=audit, message=message)
