@@ -25,7 +25,11 @@ CLIPS = [  # clip (under ../shared/media), routine
     ("squat_man.mp4", "squat"),
     ("dance_600.mp4", "squat"),
     ("stretch_side_view.mp4", "squat"),
-    ("two_people_sports2d.mp4", "arm_raise"),
+    # Nobody is in its first 5 frames (BlazePose finds the first person at frame 5): the recorded
+    # participant's held first picture never starts a session, so `run --once` waits for ever.
+    pytest.param("two_people_sports2d.mp4", "arm_raise", marks=pytest.mark.xfail(
+        strict=True, raises=subprocess.TimeoutExpired,
+        reason="a recorded participant is held at its first frame until a session starts; nobody is in it")),
     ("dev/jumping_jacks_3views_studio.mp4", "arm_raise"),
     ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise"),
     ("dev/squat_goblet_oblique_gym.mp4", "squat"),
@@ -49,7 +53,7 @@ def test_score_and_run_once_give_one_result(tmp_path, clip, routine):
     cfg.write_text(graph_config(tmp_path, video, model=MODEL, routine=routine).replace(
         "loop = true", "loop = true\nstart_with_session = true"))
     live = subprocess.run([sys.executable, "-m", "common.cli", "run", "--once", "--config", str(cfg)],
-                          capture_output=True, text=True, cwd=REPO, timeout=600,
+                          capture_output=True, text=True, cwd=REPO, timeout=300,
                           env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
     assert live.returncode == 0, live.stderr[-2000:]
     ran = json.loads(live.stdout.strip().splitlines()[-1])
