@@ -169,8 +169,9 @@ class Sessions:
         if framing["advice"]:
             self.ctx.log.warning(
                 "the participant was only partly in view %.0f%% of the session (head out %.0f%%, feet %.0f%%, "
-                "side %.0f%%): %s", 100 * framing["partly_in_view"], 100 * framing["head_out"],
-                100 * framing["feet_out"], 100 * framing["side_out"], ADVICE[framing["advice"]])
+                "side %.0f%%, hips %.0f%%): %s", 100 * framing["partly_in_view"], 100 * framing["head_out"],
+                100 * framing["feet_out"], 100 * framing["side_out"], 100 * framing.get("hips_out", 0.0),
+                ADVICE[framing["advice"]])
         try:
             remember_framing(self.framing_path, {"ended_unix": time.time(), "routine": self.routine.name,
                                                  "framing": framing})
