@@ -58,31 +58,31 @@ class _Connection:
         self.client.on_disconnect = self._on_disconnect
         self.client.reconnect_delay_set(1, 30)
         self.subscribed = False
-        self._said_unreachable = False
         self._link = "connecting"  # -> "connected" | "refused" on CONNACK; back on disconnect
-        self._said_silent = False
+        # Both connections go to one broker: what is wrong with the link is said once for both.
+        self._said = collector.link_said
 
     def _on_connect_fail(self, client, userdata):
-        if not self._said_unreachable:  # paho retries every few seconds: say it once until it works
+        if not self._said["unreachable"]:  # paho retries every few seconds: say it once until it works
             log.error("broker %s:%d is unreachable (or does not speak MQTT); retrying: check collector.host and "
                       "collector.port, and that the broker runs", self.cfg.host, self.cfg.port)
-            self._said_unreachable = True
+            self._said["unreachable"] = True
 
     def _on_disconnect(self, client, userdata, flags, rc, props):
         if self._link == "connected":
             log.warning("the %s connection lost the broker %s:%d (%s); reconnecting", self.name, self.cfg.host,
                         self.cfg.port, rc)
-        elif self._link == "connecting" and not self._said_silent:  # dropped before any CONNACK: said once
+        elif self._link == "connecting" and not self._said["silent"]:  # dropped before any CONNACK: said once
             from common.config import silent_broker
 
             log.error("%s; retrying", silent_broker(self.cfg))
-            self._said_silent = True
+            self._said["silent"] = True
         self._link = "connecting"
 
     def _on_connect(self, client, userdata, flags, rc, props):
-        self._said_unreachable = False
+        self._said["unreachable"] = False
         self._link = "refused" if rc.is_failure else "connected"
-        self._said_silent = self._said_silent and rc.is_failure  # a good connection: say it again next time
+        self._said["silent"] = self._said["silent"] and rc.is_failure  # a good connection: say it again next time
         if rc.is_failure:
             log.error("broker %s:%d refused the collector: %s; check collector.username and the password",
                       self.cfg.host, self.cfg.port, rc)
@@ -106,6 +106,7 @@ class Collector:
         self.stored = self.duplicates = self.rejected = self.deferred = self.conflicts = 0
         self._failed = 0  # handled synchronously (handle_safely)
         self.limits = TopicLimits()
+        self.link_said = {"unreachable": False, "silent": False}  # shared by both connections
         # Alerts first: their own queue, worker and connection (so their own queue at the broker).
         self.alert_lane = Lane("alerts", self.handle_parsed, ALERT_QUEUE_MAX)
         self.record_lane = Lane("records", self.handle_parsed, RECORD_QUEUE_MAX)
