@@ -26,19 +26,9 @@ PREFIX=/opt/silvergym
 STATE=/var/lib/silvergym-central
 CONFIG=/etc/silvergym/central.toml
 
-step() { echo; echo "== $*"; }
-run() {
-  if [ "$DRY" -eq 1 ]; then printf '+ %s\n' "$*"; else "$@"; fi
-}
-write() {  # write FILE MODE < content
-  local file=$1 mode=$2
-  if [ "$DRY" -eq 1 ]; then echo "+ write $file (mode $mode)"; cat >/dev/null; else
-    install -D -m "$mode" /dev/stdin "$file"; fi
-}
-
-if [ "$DRY" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
-  echo "error: run as root (sudo $0), or with --dry-run to see the plan" >&2; exit 1
-fi
+# shellcheck source=deploy/install-lib.sh
+. "$(dirname "$0")/install-lib.sh"
+need_root
 [ "$DRY" -eq 1 ] && echo "dry run: nothing below is executed"
 
 export DEBIAN_FRONTEND=noninteractive

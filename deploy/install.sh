@@ -53,19 +53,9 @@ CACHE=/var/cache/silvergym/models
 LIBEDGETPU_RELEASE=16.0TF2.19.1-1
 LIBEDGETPU_VERSION=16.0tf2.19.1-1
 
-step() { echo; echo "== $*"; }
-run() {
-  if [ "$DRY" -eq 1 ]; then printf '+ %s\n' "$*"; else "$@"; fi
-}
-write() {  # write FILE MODE < content
-  local file=$1 mode=$2
-  if [ "$DRY" -eq 1 ]; then echo "+ write $file (mode $mode)"; cat >/dev/null; else
-    install -D -m "$mode" /dev/stdin "$file"; fi
-}
-
-if [ "$DRY" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
-  echo "error: run as root (sudo $0), or with --dry-run to see the plan" >&2; exit 1
-fi
+# shellcheck source=deploy/install-lib.sh
+. "$(dirname "$0")/install-lib.sh"
+need_root
 arch=$(uname -m)
 [ "$DRY" -eq 1 ] && echo "dry run on $arch: nothing below is executed"
 

@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +21,12 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = "systemd,systemd-sysv,dbus"
 PATH_INSIDE = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def port_free(port: int) -> bool:
+    """Nobody listens on 127.0.0.1:port (a booted container shares this machine's network)."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def cache_dir() -> Path:

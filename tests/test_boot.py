@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -68,17 +67,12 @@ def standin_for(arch: str, into: Path) -> None:
                    check=True, capture_output=True, timeout=120)
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 @pytest.fixture(scope="module")
 def machine(tmp_path_factory):
     reason = boot.why_not_here()
     if reason:
         pytest.skip(reason)
-    if not port_free(1883):
+    if not boot.port_free(1883):
         pytest.skip("port 1883 is in use on this machine; the container shares its network and runs Mosquitto there")
     work = tmp_path_factory.mktemp("boot")
     models = model_folder(work / "models")

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -30,18 +29,13 @@ CONFIG = "/etc/silvergym/central.toml"
 PASSWORD = "correct horse battery staple"
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     reason = boot.why_not_here()
     if reason:
         pytest.skip(reason)
     for port in (1883, 8090):
-        if not port_free(port):
+        if not boot.port_free(port):
             pytest.skip(f"port {port} is in use on this machine; the container shares its network")
     work = tmp_path_factory.mktemp("boot-central")
     log = open(work / "debootstrap.log", "ab")
@@ -84,7 +78,7 @@ def test_the_central_units_come_up_under_their_own_user(server):
         print(f"{u}: {props}")
         assert props["User"] == "silvergym-central" and props["UnitFileState"] == "enabled"
         assert props["Restart"] == "on-failure"
-    wait_for(lambda: not port_free(8090), 60 * SLOW, 0.5, "the web app listening on 8090")
+    wait_for(lambda: not boot.port_free(8090), 60 * SLOW, 0.5, "the web app listening on 8090")
 
 
 def test_send_test_reaches_the_store_and_staff_see_it_on_the_web_app(server):
