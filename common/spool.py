@@ -43,6 +43,11 @@ class SpoolError(RuntimeError):
     """The spool file cannot be written (disk full, read-only, corrupt); str() says which."""
 
 
+class SpoolFolderRefused(SpoolError):
+    """The spool's folder is another user's, open to others, or a link: a restart cannot fix that,
+    so the services run without the spool (open_spool) instead of restarting every few seconds."""
+
+
 @dataclass(frozen=True)
 class Record:
     msg_id: str
@@ -89,16 +94,18 @@ def _check_spool_folder(folder: Path) -> None:
     swap the spool for a link, or read and delete the sessions waiting to be sent."""
     problem, info = folder_problem(folder)
     if problem in ("link", "file", "missing"):
-        raise SpoolError(f"the spool's folder {folder} is a link or a file, not a folder: remove it and start again")
+        raise SpoolFolderRefused(f"the spool's folder {folder} is a link or a file, not a folder: remove it and start again")
     if problem == "owner":
-        raise SpoolError(f"the spool's folder {folder} belongs to user id {info.st_uid}, not this service's user "
+        raise SpoolFolderRefused(f"the spool's folder {folder} belongs to user id {info.st_uid}, not this service's user "
                          f"({os.geteuid()}): give uplink.spool_path a folder of this user's (or chown it)")
     if info.st_mode & 0o022:
-        raise SpoolError(f"the spool's folder {folder} is writable by other users (mode {info.st_mode & 0o777:o}): "
+        raise SpoolFolderRefused(f"the spool's folder {folder} is writable by other users (mode {info.st_mode & 0o777:o}): "
                          f"chmod go-w {folder}")
 
 
 class Spool:
+    durable = True  # False for MemorySpool
+
     def __init__(self, path: str | Path = "", max_rows: int = 100_000):
         self.path = Path(path) if path else default_path()
         try:
@@ -246,3 +253,40 @@ class Spool:
 
     def close(self) -> None:
         self.db.close()
+
+
+class MemorySpool(Spool):
+    """Stand-in for a spool whose folder was refused: the same outbox in this process's memory, so
+    the service keeps coaching and sending health; nothing in it survives a restart and scoring's
+    records do not reach the uplink (another process) until the folder is fixed."""
+
+    durable = False
+
+    def __init__(self, path: str | Path = "", max_rows: int = 100_000):
+        self.path = Path(path) if path else default_path()
+        self.max_rows = max_rows
+        self.recovered = 0
+        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        self.db.execute("CREATE TABLE outbox (msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+                        "priority INTEGER NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL)")
+
+    def _replaced(self) -> bool:
+        return False
+
+    def _keep_reserve(self) -> None:
+        pass
+
+    def _use_reserve(self) -> bool:
+        return False
+
+
+def open_spool(path: str | Path, max_rows: int, service: str, logger: logging.Logger) -> Spool:
+    """The spool, or (its folder refused) a MemorySpool with one error line saying what to do.
+    Other SpoolErrors (disk full, read-only) propagate: a restart can fix those."""
+    try:
+        return Spool(path, max_rows)
+    except SpoolFolderRefused as exc:
+        logger.error("%s; %s runs WITHOUT its spool until then: sessions and alerts are kept in memory only, are "
+                     "lost at a restart and do not reach the central server (restart the service after fixing)",
+                     exc, service)
+        return MemorySpool(path, max_rows)

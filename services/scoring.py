@@ -23,7 +23,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
-from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull
+from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, open_spool, SpoolFull
 
 CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
@@ -84,6 +84,9 @@ class Sessions:
         self.checkpoint_path = Path(str(spool.path) + (f".session-{spot}.json" if spot else ".session.json"))
         self.framing_path = framing_record_path(spool.path)
         self._next_checkpoint = 0.0
+        # Beside the spool too: an open question after a suspected fall survives a restart of this
+        # service (its countdown runs on from when it was asked), with or without a session.
+        self.question_path = Path(str(spool.path) + (f".question-{spot}.json" if spot else ".question.json"))
 
     def start(self, now_ns: int) -> None:
         cfg = self.ctx.config.scoring
@@ -91,7 +94,8 @@ class Sessions:
         self.person = PersonSession(self.routine, self.tolerance_scale, cfg.lag_window_s,
                                     participant=self.ctx.config.participants.get(self.participant))
         self.scorer = self.person.scorer
-        self.fall = FallDetector()
+        if self.spot:  # a class's spot: a new detector per class; one person's has watched them all along
+            self.fall = FallDetector()
         self.alerts = []
         self.given: list[str] = []  # the cue keys the TV was given, in order
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
@@ -180,13 +184,21 @@ class Sessions:
 
     def on_pose(self, pose: messages.Pose) -> None:
         self.last_pose_ns = time.monotonic_ns()
-        if self.paused_at_ns:
-            return
         present = len(pose.keypoints) > 0
+        # One person: falls are watched whenever the camera sees, session or not (walking up to the
+        # TV, the countdown, a pause, after the summary). A class's spots only within the class.
+        watch_outside = not self.spot
+        if self.paused_at_ns:
+            if watch_outside:
+                self._watch_for_falls(pose, to_common(pose.layout, pose.keypoints) if present else None)
+            return
         if not self.session_id:
-            if present and self.ctx.config.scoring.autostart and time.monotonic() >= self.idle_until:
+            if (present and self.ctx.config.scoring.autostart and time.monotonic() >= self.idle_until
+                    and self.check.state != "asking"):  # an open question stays on the TV: no session over it
                 self.start(pose.t_capture_ns)
             else:
+                if watch_outside:
+                    self._watch_for_falls(pose, to_common(pose.layout, pose.keypoints) if present else None)
                 return
         if present:
             self.last_seen_ns = pose.t_capture_ns
@@ -209,7 +221,7 @@ class Sessions:
             self.scorer = self.person.scorer
         frame = self.person.update(t, common, world, (pose.width, pose.height))
         self._publish_score(pose, frame, t)
-        if t < 0:
+        if t < 0 and not watch_outside:  # a class's countdown: as before, spots are watched from its start
             return
         self._watch_for_falls(pose, common)
 
@@ -234,10 +246,12 @@ class Sessions:
             self._question = {"alert_id": uuid.uuid4().hex, "session_id": self.session_id, "kind": self.check.kind,
                               "detail": action.why, "asked_unix": time.time()}
             self._publish_question(t_capture_ns)
+            self._keep_question()
             self.ctx.log.warning("a fall is suspected (%s): the TV asks whether %s is all right, %.0f s to answer",
                                  action.why, self.participant, self.check.countdown_s)
         elif action.action == "answered":
             q, self._question = self._question, {}
+            self.question_path.unlink(missing_ok=True)
             self.alerts.append({"kind": "fall_check", "asked_unix": q["asked_unix"], "answer": action.reason,
                                 "answered_unix": time.time()})
             self.pub.publish(messages.Alert(
@@ -247,8 +261,48 @@ class Sessions:
             self.ctx.log.info("the question after a suspected fall was answered (%s): nobody is called", action.reason)
         else:
             q, self._question = self._question, {}
+            self.question_path.unlink(missing_ok=True)
             self._alert("fall", t_capture_ns, action.why, action.reason, q.get("asked_unix", 0.0), action.on_floor,
                         q.get("alert_id"))
+            if not self.session_id:  # called between sessions: the alert stays on the TV, no session over it
+                self.idle_until = max(self.idle_until, time.monotonic() + COOLDOWN_AFTER_ALERT_S)
+
+    def _keep_question(self) -> None:
+        """Write the open question beside the spool (see resume)."""
+        if not self.spool.durable:
+            return
+        state = {**self._question, "why": self.check.why, "countdown_s": self.check.countdown_s}
+        tmp = self.question_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.question_path)
+        except OSError as exc:
+            self.ctx.log.warning("could not keep the open question %s: %s", self.question_path, exc)
+
+    def _resume_question(self) -> None:
+        """The question a previous run of this service left open: asked again with the time it has
+        left (by the wall clock since it was asked; none left: the next tick calls the carer, whose
+        alert says when it was asked). The same alert id, so the carer is called once."""
+        try:
+            q = json.loads(self.question_path.read_text())
+            asked_unix = float(q["asked_unix"])
+            question = {"alert_id": str(q["alert_id"]), "session_id": str(q.get("session_id", "")),
+                        "kind": str(q.get("kind", "fall")), "detail": str(q.get("detail", "")),
+                        "asked_unix": asked_unix}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.ctx.log.warning("the open question %s could not be read (%s): dropped", self.question_path, exc)
+            self.question_path.unlink(missing_ok=True)
+            return
+        now = time.monotonic()
+        self.check.state, self.check.kind, self.check.why = "asking", question["kind"], str(q.get("why", ""))
+        self.check.asked_t = now - max(0.0, time.time() - asked_unix)
+        self._question = question
+        self.wave.reset()
+        self.ctx.log.warning("a question after a suspected fall was open before this service restarted "
+                             "(asked %.0f s ago): the TV asks again", time.time() - asked_unix)
+        self._publish_question(time.monotonic_ns())
 
     def _publish_question(self, t_capture_ns: int) -> None:
         """The open question with its time left; repeated, so a TV that (re)starts meanwhile shows it."""
@@ -325,7 +379,7 @@ class Sessions:
             self.person.video_looped = loops - self._camera_loops
 
     def save_checkpoint(self, now: float) -> None:
-        if now < self._next_checkpoint:
+        if now < self._next_checkpoint or not self.spool.durable:  # no spool folder to keep it in: said once at start
             return
         self._next_checkpoint = now + CHECKPOINT_EVERY_S
         if not self.session_id:
@@ -344,6 +398,7 @@ class Sessions:
 
     def resume(self) -> None:
         """Continue the session a previous run of this service left (same boot: monotonic times hold)."""
+        self._resume_question()
         try:
             state = json.loads(self.checkpoint_path.read_text())
         except (OSError, ValueError):
@@ -483,7 +538,7 @@ def boot_id() -> str:
 
 def main(ctx: ServiceContext) -> int:
     try:
-        spool = Spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows)
+        spool = open_spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows, ctx.name, ctx.log)
     except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
         ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
         return EXIT_SPOOL_UNAVAILABLE

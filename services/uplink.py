@@ -23,7 +23,7 @@ from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.config import UplinkConfig, mqtt_client, mqtt_connect_persistent, silent_broker
-from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError
+from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, open_spool
 
 MAX_IN_FLIGHT = 20
 
@@ -233,7 +233,7 @@ def health_payload(latest: dict, spool_depth: int) -> dict:
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.uplink
     try:
-        spool = Spool(cfg.spool_path, cfg.spool_max_rows)
+        spool = open_spool(cfg.spool_path, cfg.spool_max_rows, ctx.name, ctx.log)
     except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
         ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
         return EXIT_SPOOL_UNAVAILABLE

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from common.spool import Spool, SpoolFull
+from tests.conftest import wait_for
 
 
 def test_alerts_first_then_sessions_in_order_and_idempotent(tmp_path):
@@ -211,3 +212,38 @@ def test_scoring_says_a_full_spool_once_not_ten_times_a_second(tmp_path, caplog)
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="a second local user needs root to stand in for it")
+def test_a_spool_folder_of_another_user_runs_scoring_and_uplink_without_the_spool(tmp_path, processes):
+    """[alerts-first] item 6: a spool folder with the wrong owner made uplink and scoring exit 1 and
+    restart every 8 s. Now both run on (coaching, health) without the spool and say once what to do."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "theirs"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    procs = processes(f'[bus]\nruntime_dir = "{tmp_path / "run"}"\n[uplink]\nport = 1\n'
+                      f'spool_path = "{folder / "spool.db"}"\n')
+    started = {name: procs.start(name) for name in ("uplink", "scoring")}
+    said = {}
+    for name, proc in started.items():
+        def told(name=name):
+            text = procs.logs[name].read_text(errors="replace")
+            return text if "runs WITHOUT its spool" in text else ""
+        text = wait_for(told, 30, what=f"{name} to say it runs without its spool")
+        said[name] = [line for line in text.splitlines() if "WITHOUT its spool" in line]
+    exits = {}
+    for name, proc in started.items():
+        try:  # it used to exit at once; wait on that with a deadline
+            exits[name] = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            exits[name] = None
+    lines = {name: len(procs.logs[name].read_text(errors="replace").split("WITHOUT its spool")) - 1 for name in started}
+    print(f"\nexits within 10 s: {exits} (was 1, restarted every 8 s); lines saying so: {lines}\n"
+          + "\n".join(f"{n}: {s[0]}" for n, s in said.items()))
+    assert exits == {"uplink": None, "scoring": None}
+    assert lines == {"uplink": 1, "scoring": 1}
+    assert all("chown" in s[0] and "65534" in s[0] for s in said.values())
+    assert not (folder / "spool.db").exists()
