@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from common.bus import messages
-from common.bus.framering import FrameRingWriter, RingError, ring_path
+from common.bus.framering import FrameRingWriter, RingError, ring_path, ring_pointer
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.config import CameraConfig
@@ -191,7 +191,7 @@ def main(ctx: ServiceContext) -> int:
     pub = Publisher(ctx.zmq, ctx.endpoint(), latest_only=True)
     # On this machine (ipc://) the pixels go through shared memory; over tcp:// (inference on a
     # second box) they travel in the message.
-    ring = FrameRingWriter(ring_path(ctx.endpoint())) if ctx.endpoint().startswith("ipc://") else None
+    ring = FrameRingWriter(ring_path(ctx.endpoint()), pointer=ring_pointer(ctx.endpoint())) if ctx.endpoint().startswith("ipc://") else None
     try:
         health = HealthReporter(ctx.name, pub)
         source = wait_for_camera(ctx, health) if cfg.source == "auto" else cfg.source

@@ -183,3 +183,50 @@ def test_a_ring_frame_that_makes_no_sense_is_malformed(change, reason):
     pixels = change["pixels"].tobytes() if "pixels" in change else b""
     with pytest.raises(messages.MalformedMessage, match=reason):
         messages.decode("frame", header, pixels)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a second local user needs root to stand in for it")
+def test_a_planted_ring_folder_does_not_force_frames_into_the_messages(tmp_path):
+    """[alerts-first] item 6: another user pre-making /dev/shm/silvergym-<uid> forced the frames
+    into the messages (a RingError at every start). With the pointer the camera and the bus pass,
+    the planted folder is left alone, the ring made in a fresh 0700 folder of ours, and a reader
+    of the same endpoint finds it there."""
+    import subprocess
+    import time
+
+    from common.bus.framering import ring_pointer
+
+    shm = f"/dev/shm/silvergym-test-{os.getpid()}-{time.monotonic_ns()}"
+    os.mkdir(shm)
+    os.chmod(shm, 0o1777)
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    endpoint = f"ipc://{runtime}/camera.sock"
+    path = ring_path(endpoint, shm)
+    planted = os.path.dirname(path)
+    try:
+        made = subprocess.run(["/usr/bin/python3", "-c", f"import os; os.mkdir({planted!r}); os.chmod({planted!r}, 0o777)"],
+                              user=65534, group=65534, extra_groups=[], capture_output=True, text=True, timeout=30, cwd="/")
+        assert made.returncode == 0, made.stderr
+        writer = FrameRingWriter(path, pointer=ring_pointer(endpoint))
+        reader = FrameRingReader(path, pointer=ring_pointer(endpoint))
+        read = 0
+        for seq in range(1, 21):
+            slot = writer.commit(picture(seq), seq)
+            got = reader.pixels(writer.ring_id, slot, seq)
+            read += got is not None and np.array_equal(got, picture(seq))
+        folder = os.path.dirname(writer.path)
+        mode = stat.S_IMODE(os.stat(folder).st_mode)
+        print(f"\nplanted {planted} (uid 65534, 0777): ring made in {folder} (mode {mode:o}); "
+              f"{read}/20 frames read from the ring (was 0: all in the messages)")
+        assert read == 20 and folder != planted and mode == 0o700 and os.stat(folder).st_uid == os.geteuid()
+        assert os.listdir(planted) == []  # nothing of ours went into the planted folder
+        # A restarted camera takes the same private folder again, not a new one each time.
+        writer.close()
+        again = FrameRingWriter(path, pointer=ring_pointer(endpoint))
+        again.commit(picture(1), 1)
+        assert os.path.dirname(again.path) == folder
+        again.close(unlink=True)
+        reader.close()
+    finally:
+        subprocess.run(["rm", "-rf", shm], check=False)

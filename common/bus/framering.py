@@ -26,17 +26,21 @@ meanwhile, counted like any frame it skipped.
 from __future__ import annotations
 
 import hashlib
+import logging
 import mmap
 import os
 import secrets
 import stat
 import struct
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from common.bus.runtime import folder_problem
+
+_log = logging.getLogger(__name__)
 
 SLOTS = 16
 MAGIC = b"SGFRAME1"
@@ -79,6 +83,36 @@ def _private_folder(folder: str, create: bool) -> None:
                         f"writable by others): remove it (sudo rm -rf {folder}) and restart silvergym")
 
 
+def ring_pointer(endpoint: str) -> str | None:
+    """Where the camera notes the folder it made in place of a planted one: beside its ipc://
+    socket, in the bus's own checked 0700 folder (None over tcp://, where no ring is used)."""
+    if not endpoint.startswith("ipc://"):
+        return None
+    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+    return os.path.join(os.path.dirname(endpoint[len("ipc://"):]), f"frames-{digest}.folder")
+
+
+def _read_pointer(pointer: str | None, default_path: str) -> str:
+    """The ring's path: in the folder the pointer names when the camera left one (it must be ours,
+    a fresh `silvergym-<uid>-*` folder under the default's parent), else `default_path`."""
+    if not pointer:
+        return default_path
+    try:
+        fd = os.open(pointer, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return default_path
+    try:
+        info = os.fstat(fd)
+        text = os.read(fd, 4096).decode("utf-8", "replace").strip()
+    finally:
+        os.close(fd)
+    shm = os.path.dirname(os.path.dirname(default_path))
+    if (info.st_uid != os.geteuid() or info.st_mode & 0o022 or os.path.dirname(text) != shm
+            or not os.path.basename(text).startswith(f"silvergym-{os.geteuid()}-")):
+        raise RingError(f"{pointer} does not name a frame ring folder of this user's: remove it and restart silvergym")
+    return os.path.join(text, os.path.basename(default_path))
+
+
 def _stride(width: int, height: int, channels: int) -> int:
     return -(-(SLOT_HEAD_BYTES + width * height * channels) // 4096) * 4096  # page-aligned slots
 
@@ -102,8 +136,12 @@ def _release(mapping: mmap.mmap | None) -> None:
 class FrameRingWriter:
     """The camera's side: `slot_view()` to decode straight into, `commit()` to publish it."""
 
-    def __init__(self, path: str, slots: int = SLOTS):
+    def __init__(self, path: str, slots: int = SLOTS, pointer: str | None = None):
+        """`pointer` (ring_pointer): when given, a folder another user planted at the ring's place
+        is left alone and the ring made in a fresh private folder, named in the pointer for the
+        readers; without it such a folder is a RingError (frames then go in the messages)."""
         self.path, self.slots = path, slots
+        self.default_path, self.pointer = path, pointer
         self.ring_id = 0
         self.shape: tuple[int, int, int] | None = None
         self._map: mmap.mmap | None = None
@@ -115,7 +153,7 @@ class FrameRingWriter:
         height, width, channels = shape
         stride = _stride(width, height, channels)
         size = HEADER_BYTES + self.slots * stride
-        _private_folder(os.path.dirname(self.path), create=True)
+        self._choose_folder()
         # A name nobody can guess, made new (never an existing file or a link someone planted).
         tmp = f"{self.path}.{secrets.token_hex(8)}.tmp"
         try:
@@ -142,6 +180,49 @@ class FrameRingWriter:
         self._views = _slot_views(self._map, self.slots, stride, shape)
         self._stride = stride
         self.shape = shape
+
+    def _choose_folder(self) -> None:
+        """The default folder when it is ours; else (with a pointer) a fresh 0700 one of our own."""
+        try:
+            _private_folder(os.path.dirname(self.default_path), create=True)
+        except RingError:
+            if not self.pointer:
+                raise
+        else:
+            self.path = self.default_path
+            try:
+                os.unlink(self.pointer) if self.pointer else None
+            except FileNotFoundError:
+                pass
+            return
+        try:  # the one we made before (a restarted camera), if it is still ours and private
+            self.path = _read_pointer(self.pointer, self.default_path)
+            if self.path != self.default_path:
+                _private_folder(os.path.dirname(self.path), create=False)
+                return
+        except RingError:
+            pass
+        shm = os.path.dirname(os.path.dirname(self.default_path))
+        try:
+            folder = tempfile.mkdtemp(prefix=f"silvergym-{os.geteuid()}-", dir=shm)  # 0700, made new (O_EXCL)
+            _private_folder(folder, create=False)
+            tmp = f"{self.pointer}.{secrets.token_hex(8)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, folder.encode())
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.pointer)
+        except OSError as exc:
+            raise RingError(f"cannot make a private frame ring folder in {shm}: {exc}") from None
+        self.path = os.path.join(folder, os.path.basename(self.default_path))
+        if not FrameRingWriter._said_planted:
+            FrameRingWriter._said_planted = True
+            _log.warning("%s is not this user's own private folder (someone else made it): the frame ring is in %s "
+                         "instead; remove it (sudo rm -rf %s)", os.path.dirname(self.default_path), folder,
+                         os.path.dirname(self.default_path))
+
+    _said_planted = False
 
     def slot_view(self) -> np.ndarray | None:
         """The next slot's pixels to write a frame of the last size into; None before the first."""
@@ -181,8 +262,9 @@ class FrameRingWriter:
 class FrameRingReader:
     """A subscriber's side: the pixels of a Frame that names its slot, read in place."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, pointer: str | None = None):
         self.path = path
+        self.default_path, self.pointer = path, pointer
         self.ring_id = 0
         self._map: mmap.mmap | None = None
         self._views: list[np.ndarray] = []
@@ -190,6 +272,7 @@ class FrameRingReader:
 
     def _open(self) -> None:
         self.close()
+        self.path = _read_pointer(self.pointer, self.default_path)
         _private_folder(os.path.dirname(self.path), create=False)
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)

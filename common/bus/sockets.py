@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import zmq
 
 from common.bus import messages, topics
-from common.bus.framering import FrameRingReader, RingError, ring_path
+from common.bus.framering import FrameRingReader, RingError, ring_path, ring_pointer
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Subscriber:
         for svc, svc_topics in lossless_by_service.items():
             self._open(ctx, endpoints[svc], svc_topics, conflate=False)
         # A frame whose pixels are in the camera's ring is read there (common/bus/framering.py).
-        self.ring = FrameRingReader(ring_path(endpoints["camera"])) if "frame" in wanted else None
+        self.ring = FrameRingReader(ring_path(endpoints["camera"]), pointer=ring_pointer(endpoints["camera"])) if "frame" in wanted else None
         self.malformed = 0
         self.dropped = 0
         self._last_seq: dict[tuple[str, str], int] = {}
