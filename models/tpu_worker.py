@@ -39,6 +39,10 @@ class TpuFailed(RuntimeError):
 FIX_MISMATCH = ("the Edge TPU library does not match the TFLite runtime; install the libedgetpu built for it "
                 "(sudo deploy/install.sh --libedgetpu FILE, see README 'Models')")
 FIX_REPLUG = "replug the Coral into a USB 3 port (a powered hub or a shorter cable if it happens again)"
+FIX_KILLED = ("not a fault of the library: something outside stopped it (the kernel's out-of-memory killer: "
+              "`journalctl -k | grep -i oom`, a user, or a shutdown); nothing to reinstall")
+# Signals another process sends: a child that died of one was stopped, it did not crash.
+_SENT_FROM_OUTSIDE = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
 
 
 def _signal_name(code: int) -> str:
@@ -151,6 +155,8 @@ class IsolatedInterpreter:
         self._process.join(1)
         code = self._process.exitcode
         how = f"crashed ({_signal_name(code)})" if code is not None and code < 0 else f"exited ({code})"
+        if code is not None and code < 0 and -code in {int(s) for s in _SENT_FROM_OUTSIDE}:
+            how, fix = f"was killed ({_signal_name(code)})", FIX_KILLED  # not the library's doing: no wrong fix
         self.close()
         return TpuFailed(f"the Edge TPU process {how} {when}", fix)
 

@@ -226,3 +226,39 @@ def test_doctor_and_the_install_probe_name_what_happened_and_the_fix(kind, stand
     level, words = DOCTOR_SAYS[kind]
     assert "Traceback" not in done.stdout + done.stderr and line.startswith(level) and words in line
     assert probe.startswith("ready:" if kind == "works" else "broken:")
+
+
+@pytest.mark.parametrize("sent", ["SIGKILL", "SIGTERM"])
+def test_a_tpu_child_killed_while_loading_is_not_called_a_library_mismatch(sent, standins):
+    """[alerts-first] item 6: a child killed while loading (the OOM killer, a user) was reported as
+    "crashed while loading: the Edge TPU library does not match the TFLite runtime" with the fix of
+    reinstalling libedgetpu. A signal sent from outside is now told apart from the library's own
+    crash (the segv_create stand-in still gets the library fix)."""
+    import os
+    import signal
+
+    from models.tpu_worker import IsolatedInterpreter, TpuFailed
+
+    model = _cpu_movenet()
+    said = None
+    for _ in range(5):  # the kill must land before the child says ready: the runtime's import takes ~1 s
+        child = IsolatedInterpreter(model, standins["works"])
+        os.kill(child.pid, getattr(signal, sent))
+        try:
+            child.wait_ready()
+        except TpuFailed as exc:
+            said = str(exc)
+            break
+        finally:
+            child.close()
+    assert said is not None, "the child was ready before the kill landed, five times"
+    crashed = IsolatedInterpreter(model, standins["segv_create"])
+    try:
+        crashed.wait_ready()
+    except TpuFailed as exc:
+        library = str(exc)
+    finally:
+        crashed.close()
+    print(f"\nkilled with {sent} while loading: {said}\nthe library's own SIGSEGV: {library}")
+    assert f"was killed ({sent}) while loading" in said and "out-of-memory" in said and "libedgetpu" not in said
+    assert "crashed (SIGSEGV) while loading" in library and "libedgetpu" in library
