@@ -12,6 +12,7 @@ held, not filmed, and the test says so in its output.
 from __future__ import annotations
 
 import csv
+import time
 
 import numpy as np
 import pytest
@@ -156,7 +157,7 @@ def test_a_wave_on_real_frames_answers_the_question_and_arms_to_the_shoulders_do
 
 # -- the scoring service: the question on the bus, the answer or the call in the session and spool --
 
-def _service(tmp_path, countdown_s: float, mode: str = "one"):
+def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True):
     import logging
     import threading
 
@@ -168,7 +169,7 @@ def _service(tmp_path, countdown_s: float, mode: str = "one"):
     from common.spool import Spool
 
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
-                                    "scoring": {"routine": "squat", "autostart": True, "start_delay_s": 0,
+                                    "scoring": {"routine": "squat", "autostart": autostart, "start_delay_s": 0,
                                                 "fall_countdown_s": countdown_s, "mode": mode}})
     (tmp_path / "run").mkdir()
     context = zmq.Context()
@@ -252,6 +253,147 @@ def test_the_scoring_service_asks_then_a_wave_answers_or_the_countdown_calls(tmp
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+def _floor_truth(name: str) -> float:
+    return float(next(r["t_floor_s"] for r in truth() if r["file"] == name))
+
+
+@pytest.mark.parametrize("when", ["autostart off", "cooldown after a session"])
+def test_with_no_session_running_a_real_fall_is_asked_about_then_called_once(tmp_path, when):
+    """Falls are watched whenever someone is in view, not only in a session: knees_buckle_backward_front
+    (MoveNet, real frames) through the scoring service (real ZeroMQ, real spool) while no session
+    runs, either because none starts by itself (autostart off: a senior walking up to the TV) or in
+    the cooldown after a session's summary. The TV is asked (session_id empty), no session starts
+    over the question, and with the last pose held and nobody answering the countdown calls the
+    carer: one alert, spooled once, its id the question's, no session id."""
+    from services.scoring import Sessions
+
+    name = "knees_buckle_backward_front.mp4"
+    times, poses, height = clip_poses(f"falls/{name}", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0, autostart=(when != "autostart off"))
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        if when != "autostart off":  # a session started from the remote and stopped: its summary's cooldown
+            s.on_control(messages_control("start"), time.monotonic_ns())
+            s.on_control(messages_control("stop"), time.monotonic_ns())
+            _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "session" and m.event == "end"], "the session's end")
+            assert time.monotonic() < s.idle_until, "in the cooldown"
+            got.clear()
+        t0 = time.monotonic_ns()
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            s.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+            assert not s.session_id, "no session starts while the question is open or in the cooldown"
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question on the bus")
+        asked_at = (asking[0].t_capture_ns - t0) / 1e9
+        print(f"\n{when}: asked at {asked_at:.2f} s of the clip (truth: on the floor at {_floor_truth(name)} s), "
+              f"session_id {asking[0].session_id!r}: {asking[0].detail!r}")
+        assert asking[0].session_id == "" and s.check.state == "asking"
+        assert asked_at <= _floor_truth(name) + WITHIN_S
+        end, t = times[-1], times[-1]
+        while t < end + 10:  # the last pose held 10 s: lying still, nobody answering (not filmed)
+            t += 1 / 15
+            s.on_pose(_pose_message(poses[-1], 20_000 + int(t * 15), t0 + int(t * 1e9), height))
+            s.tick(t0 + int(t * 1e9))
+            assert not s.session_id
+        s.flush_outbox()
+        alerts = [r.payload for r in spool.peek() if r.kind == "alert"]
+        _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "called"], "the call on the bus")
+        called = [m for m in got if m.TOPIC == "alert" and m.stage == "called"]
+        print(f"called {len(called)} time(s) on the bus; spooled: {alerts}")
+        assert len(alerts) == 1 and len(called) == 1
+        assert alerts[0]["answer"] == "no_answer" and alerts[0]["session_id"] == "" and called[0].session_id == ""
+        assert alerts[0]["alert_id"] == asking[0].alert_id == called[0].alert_id
+        assert not [m for m in got if m.TOPIC == "session"], "no session started over the fall"
+        assert time.monotonic() < s.idle_until, "the alert stays on the TV: no session starts by itself over it"
+        assert not s.question_path.exists(), "the question is closed"
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_with_no_session_running_a_near_miss_raises_nothing(tmp_path):
+    """wheelchair_to_floor_mat (a deliberate move to the floor, then lying face down; MoveNet, real
+    frames) with no session running (autostart off), the last pose held 10 s: no question, no call."""
+    from services.scoring import Sessions
+
+    times, poses, height = clip_poses("falls/wheelchair_to_floor_mat.mp4", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0, autostart=False)
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        t0 = time.monotonic_ns()
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            s.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+        t = times[-1]
+        while t < times[-1] + 10:
+            t += 1 / 15
+            s.on_pose(_pose_message(poses[-1], 20_000 + int(t * 15), t0 + int(t * 1e9), height))
+            s.tick(t0 + int(t * 1e9))
+        s.flush_outbox()
+        _drain(sub, got, lambda g: True, "the bus drained")
+        alerts = [m for m in got if m.TOPIC == "alert"]
+        print(f"\nnear miss, no session: {len(alerts)} alert message(s), question state {s.check.state!r} "
+              f"(truth: not a fall)")
+        assert not alerts and s.check.state == "watching" and s.fall.unit > 0, "watched, and quiet"
+        assert not [r for r in spool.peek() if r.kind == "alert"]
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_an_open_question_survives_a_restart_of_the_scoring_service(tmp_path):
+    """A question asked (real fall frames, no session) and the service restarted before anyone
+    answered: the new run asks again with the same alert id and the time left, and calls the carer
+    once when the countdown (5 s, from when it was first asked) runs out."""
+    from services.scoring import Sessions
+    from tests.conftest import wait_for
+
+    times, poses, height = clip_poses("falls/knees_buckle_backward_front.mp4", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0, autostart=False)
+    got: list = []
+    try:
+        first = Sessions(ctx, pub, spool)
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        t0 = time.monotonic_ns() - int(times[-1] * 1e9)  # the clip just played, on the real clock
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            first.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question on the bus")
+        assert first.question_path.exists()
+        del first  # the service stops before anyone answers
+        got.clear()
+        again = Sessions(ctx, pub, spool)
+        again.resume()
+        asked = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                       "the question again after the restart")
+        print(f"\nafter the restart: asked again, alert {asked[0].alert_id[:8]} (was {asking[0].alert_id[:8]}), "
+              f"{asked[0].countdown_s} s left of 5")
+        assert asked[0].alert_id == asking[0].alert_id and 0 < asked[0].countdown_s <= 5.0
+        wait_for(lambda: (again.tick(time.monotonic_ns()), again.check.state != "asking")[1], timeout_s=10,
+                 what="the countdown to run out after the restart")
+        again.flush_outbox()
+        alerts = [r.payload for r in spool.peek() if r.kind == "alert"]
+        print(f"called: {alerts}")
+        assert len(alerts) == 1 and alerts[0]["alert_id"] == asking[0].alert_id
+        assert alerts[0]["answer"] == "no_answer" and alerts[0]["session_id"] == ""
+        assert not again.question_path.exists()
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def messages_control(command: str):
+    from common.bus import messages
+
+    return messages.Control(seq=1, t_capture_ns=time.monotonic_ns(), command=command)
 
 
 def test_the_tv_shows_the_question_counts_down_and_the_remote_answers_it(canvas):
