@@ -104,6 +104,19 @@ def paths(name: str, cache: str = "") -> dict[str, Path]:
     return out
 
 
+def check_given(name: str, files: dict[str, Path]) -> None:
+    """Files given instead of the cache (inference.model_path) that carry a catalog file's name
+    must carry its checksum too: a damaged copy (a flipped byte keeps the length) is refused here,
+    before the interpreter parses it (it could crash the service in a restart loop). A file of
+    another name is taken as the user's own model and loaded as given."""
+    known = {mf.name: mf for s in load_catalog().values() for mf in s.files}
+    for path in files.values():
+        mf = known.get(Path(path).name)
+        if mf is not None and sha256_of(Path(path)) != mf.sha256:
+            raise ModelError(f"model {name}: {path} is damaged (its sha256 is not the catalog's for {mf.name}); "
+                             f"run `silvergym models fetch {name}` and use the cache (or copy the fetched file there)")
+
+
 def fetch(name: str, cache: str = "", sources: list[str] | None = None, log=print) -> dict[str, Path]:
     """Obtain every missing file of `name`; refuse any whose checksum does not match."""
     s = spec(name)

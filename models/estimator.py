@@ -54,9 +54,11 @@ def _files(name: str, model_path: str, cache: str) -> dict[str, Path]:
         missing = [f.name for f in files.values() if not f.is_file()]
         if missing:
             raise catalog.ModelError(f"--model-path {model_path}: {name} needs {', '.join(missing)} in {folder}")
+        catalog.check_given(name, files)
         return files
     if p.is_dir():
         raise catalog.ModelError(f"--model-path {model_path} is a folder; give the .tflite file")
+    catalog.check_given(name, {"model": p})
     return {"model": p}
 
 
