@@ -157,7 +157,7 @@ def test_a_wave_on_real_frames_answers_the_question_and_arms_to_the_shoulders_do
 
 # -- the scoring service: the question on the bus, the answer or the call in the session and spool --
 
-def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True):
+def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True, start_delay_s: float = 0):
     import logging
     import threading
 
@@ -169,7 +169,7 @@ def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = 
     from common.spool import Spool
 
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
-                                    "scoring": {"routine": "squat", "autostart": autostart, "start_delay_s": 0,
+                                    "scoring": {"routine": "squat", "autostart": autostart, "start_delay_s": start_delay_s,
                                                 "fall_countdown_s": countdown_s, "mode": mode}})
     (tmp_path / "run").mkdir()
     context = zmq.Context()
@@ -310,6 +310,36 @@ def test_with_no_session_running_a_real_fall_is_asked_about_then_called_once(tmp
         assert not [m for m in got if m.TOPIC == "session"], "no session started over the fall"
         assert time.monotonic() < s.idle_until, "the alert stays on the TV: no session starts by itself over it"
         assert not s.question_path.exists(), "the question is closed"
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_a_real_fall_in_the_countdown_before_the_routine_is_asked_about(tmp_path):
+    """The session started as the person came into view, and its countdown (20 s here) has not
+    run out when they fall (knees_buckle_backward_front, MoveNet, real frames): the TV asks, in
+    that session."""
+    from services.scoring import Sessions
+
+    name = "knees_buckle_backward_front.mp4"
+    times, poses, height = clip_poses(f"falls/{name}", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0, start_delay_s=20.0)
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        t0 = time.monotonic_ns()
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            s.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question on the bus")
+        asked_at = (asking[0].t_capture_ns - t0) / 1e9
+        in_countdown = (asking[0].t_capture_ns - s.routine_start_ns) / 1e9
+        print(f"\ncountdown: asked at {asked_at:.2f} s of the clip (truth: on the floor at {_floor_truth(name)} s), "
+              f"{-in_countdown:.1f} s before the routine's start, session {asking[0].session_id[:8]}")
+        assert s.session_id and asking[0].session_id == s.session_id and in_countdown < 0
+        assert asked_at <= _floor_truth(name) + WITHIN_S
     finally:
         spool.close()
         pub.close()
