@@ -11,11 +11,11 @@ class of seniors too small to find: on three real clips side by side it found on
 tiles find all three); the detector runs when someone was lost on this frame, when fewer people
 than expected are followed, and at most every `detect_every_s` to catch a late joiner.
 
-What is not followed: the landmark model must confirm a body (its pose flag, or MoveNet's torso),
-and the body must be at least MIN_SIZE_SHARE as large as the largest person followed, sizes taken
-by the torso's length (body_size), which a crouch or a chair does not shorten. A coat on a chair has
-no body the landmark model confirms; a person on a TV screen or a poster behind the class is smaller
-than the people in front of the camera (tests/test_group.py).
+What is followed: whoever the landmark model confirms as a body (its pose flag, or MoveNet's
+torso); a coat on a chair is not. Who of them is in the class, and at which spot, is
+common/coach/spots.py's ClassBook: with the class's routine, the people doing it (a passer-by
+or someone watching is followed but gets no spot); people down to its MIN_SIZE_SHARE of the
+largest torso (further from the camera); a person on a TV screen or a poster is smaller still.
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.coach.keypoints import COMMON_INDEX, to_common
-from common.coach.spots import SpotBook
+from common.coach.spots import MIN_SIZE_SHARE, ClassBook  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
 from models import catalog, runtime
+from models.estimator import TpuRequired
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
 from models.imageops import Roi, input_to_image
 from models.movenet import MoveNet
@@ -34,8 +35,8 @@ from models.tpu_worker import TpuFailed
 
 log = logging.getLogger("inference")
 
-MIN_SIZE_SHARE = 0.4  # a person smaller than this share of the largest followed is not a participant
 MIN_SCORE = 0.3  # keypoints above this count toward a body's height
+EXTRA_FOLLOWED = 2  # people followed beyond the class's size: passers-by, an instructor
 DETECTOR_MODEL = "blazepose-full"  # whose detector finds the people in group mode, whatever the pose model
 
 
@@ -49,10 +50,10 @@ class Person:
 
 @dataclass
 class Member:
+    """One person followed (in the class or not: ClassBook says)."""
     model: object  # its own BlazePose or MoveNet, sharing the interpreters
     since: float  # when it was first read
     size: float = 0.0  # its largest torso so far, pixels (body_size)
-    spot: int | None = None
 
 
 def body_size(layout: str, keypoints: np.ndarray) -> float:
@@ -71,34 +72,49 @@ def mid_x(keypoints: np.ndarray) -> float:
     return float(np.median(seen[:, 0])) if len(seen) else float(keypoints[:, 0].mean())
 
 
-def tiles(width: int, height: int) -> list[Roi]:
+def tiles(width: int, height: int, fine: bool = False) -> list[Roi]:
     """Where the detector looks: the whole picture when it is about square, else squares of the
-    picture's height stepping half a square across it."""
-    if width <= 1.2 * height:
+    picture's height stepping half a square across it. `fine`: squares of half the picture's
+    height stepping half a square across and down, for people further back (0.4x of the nearest:
+    on a composed room of real clips the coarse squares missed a far person standing with her
+    arms down on every frame, the fine ones found her on each)."""
+    side = height / 2 if fine else float(height)
+    if not fine and width <= 1.2 * height:
         return [Roi.letterbox(width, height)]
+    out = []
+    for cy in _steps(height, side):
+        out += [Roi(cx, cy, side, side) for cx in _steps(width, side)]
+    return out
+
+
+def _steps(length: float, side: float) -> list[float]:
+    """Centres of squares of `side` half a square apart covering `length`."""
     out, x = [], 0.0
     while True:
-        cx = min(x + height / 2, width - height / 2)
-        out.append(Roi(cx, height / 2, float(height), float(height)))
-        if cx >= width - height / 2:
+        c = min(x + side / 2, length - side / 2)
+        out.append(c)
+        if c >= length - side / 2:
             return out
-        x += height / 2
+        x += side / 2
 
 
 class GroupEstimator:
     """`estimate(bgr, t)` -> [Person] by track; `detector_runs` counts the detector's passes.
 
-    A reading the detector finds is a candidate for `probation_s`: followed and read, but with no
-    spot. Then it becomes a participant if its largest size so far is MIN_SIZE_SHARE of anyone's,
-    or is dropped. The candidates confirmed together (the class as it starts) take their spots
-    left to right; a first reading on a detector's rough region can be short, so the size is
-    judged over the probation, not on the first frame."""
+    Everyone the detector finds and the landmark model confirms is followed (up to `max_people`
+    plus EXTRA_FOLLOWED: a passer-by must not take a member's place in the follower); the
+    ClassBook (common/coach/spots.py) gives the spots: with `routine`, to the people doing it; without,
+    to everyone large enough followed for `probation_s` (the class as it starts, left to right).
+    A first reading on a detector's rough region can be short, so sizes are each track's largest."""
 
     def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
                  detect_every_s: float = 1.0, probation_s: float = 0.5, model_path: str = "",
-                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB):
+                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB, routine=None,
+                 require_tpu: bool = False):
         spec = catalog.spec(model)
         self.max_people, self.detect_every_s, self.probation_s = max_people, detect_every_s, probation_s
+        self.routine = routine  # the class's routine: who does it is in the class (None: everyone)
+        self.require_tpu = require_tpu  # an Edge TPU failure ends inference (TpuRequired), as with one person
         self.cache, self.threads, self.tpu_problem = cache, threads, ""
         det_files = catalog.paths(DETECTOR_MODEL, cache)
         detector = runtime.cpu_interpreter(str(det_files["detector"]), threads)
@@ -157,6 +173,8 @@ class GroupEstimator:
         except (RuntimeError, ValueError) as exc:
             if self.backend != "edgetpu":
                 raise
+            if self.require_tpu:  # the same policy as one person's Estimator: no silent CPU class
+                raise TpuRequired(f"Edge TPU failed during the class ({exc})") from None
             cpu = self._fall_back_to_cpu(str(exc) if isinstance(exc, TpuFailed) else
                                          f"Edge TPU stopped answering ({type(exc).__name__}: {exc})")
             model.use(cpu, "cpu")  # a newcomer being started is not a member yet
@@ -164,16 +182,23 @@ class GroupEstimator:
 
     def reset(self) -> None:
         self.members: dict[int, Member] = {}  # track -> member
-        self.spots = SpotBook(self.max_people)
+        self.book = ClassBook(self.routine, self.max_people, self.probation_s)
+        self.spots = self.book.spots
         self._next_track = 1
         self._last_detect_t: float | None = None
+        self._members_before = 0
 
     def _find(self, bgr: np.ndarray) -> list[Roi]:
         """Regions (MediaPipe's alignment regions, upright) of the people the detector finds."""
         self.detector_runs += 1
         height, width = bgr.shape[:2]
         found: list[Detection] = []
-        for tile in tiles(width, height):
+        # Coarse squares every pass, fine ones (people further back) on every other pass: the fine
+        # pass costs about five coarse ones.
+        # (Only where half the picture's height is at least the detector's input: a smaller square
+        # is scaled up, which adds no detail, only false finds.)
+        fine = self.detector_runs % 2 == 1 and height / 2 >= DET_SIZE
+        for tile in tiles(width, height) + (tiles(width, height, fine=True) if fine else []):
             dets, region = self.finder.detect(bgr, tile)
             for d in dets:
                 kps = input_to_image(d.keypoints * DET_SIZE, region, DET_SIZE, DET_SIZE)
@@ -202,13 +227,13 @@ class GroupEstimator:
                 continue
             readings[track] = kps
             member.size = max(member.size, body_size(self.layout, kps))
-            if member.spot is not None:
-                self.spots.move(member.spot, mid_x(kps))
         due = self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
-        if len(self.members) < self.max_people and (lost or due):
+        # A member whose follower slid onto someone else (the book let them go) is looked for at once.
+        lost = lost or self.book.members() < self._members_before
+        if len(self.members) < self.max_people + EXTRA_FOLLOWED and (lost or due):
             self._last_detect_t = t
             for roi in self._find(bgr):
-                if len(self.members) >= self.max_people or _inside((roi.cx, roi.cy), readings.values()):
+                if len(self.members) >= self.max_people + EXTRA_FOLLOWED or _inside((roi.cx, roi.cy), readings.values()):
                     continue  # someone followed already (a detection's mid-hip on their body)
                 started = self._start(bgr, t, roi)
                 if started is None or _inside(_centre(started[1]), readings.values()):
@@ -216,32 +241,14 @@ class GroupEstimator:
                 track, self._next_track = self._next_track, self._next_track + 1
                 self.members[track] = Member(started[0], t, body_size(self.layout, started[1]))
                 readings[track] = started[1]
-        self._confirm(t, readings)
-        return [Person(track, self.members[track].spot, kps, getattr(self.members[track].model, "last_world", None))
+        spots = self.book.update(t, [(k, to_common(self.layout, kps)) for k, kps in readings.items()])
+        self._members_before = self.book.members()
+        return [Person(track, spots.get(track), kps, getattr(self.members[track].model, "last_world", None))
                 for track, kps in readings.items()]
 
-    def _confirm(self, t: float, readings: dict[int, np.ndarray]) -> None:
-        largest = max((m.size for m in self.members.values()), default=0.0)
-        due = [k for k, m in self.members.items() if m.spot is None and t - m.since >= self.probation_s]
-        keep = []
-        for track in due:
-            if self.members[track].size >= MIN_SIZE_SHARE * largest:
-                keep.append(track)
-            else:  # smaller than life: a picture, a screen, someone far behind the class
-                self._drop(track)
-                readings.pop(track, None)
-        # A vacant spot is taken back within half a body height, about 1.5 torso lengths.
-        for track, spot in zip(keep, self.spots.claim([(mid_x(readings[k]), 3 * self.members[k].size) for k in keep])):
-            if spot is None:
-                self._drop(track)
-                readings.pop(track, None)
-            else:
-                self.members[track].spot = spot
-
     def _drop(self, track: int) -> None:
-        member = self.members.pop(track)
-        if member.spot is not None:
-            self.spots.leave(member.spot)
+        self.members.pop(track)
+        self.book.forget(track)
 
 
 def _centre(kps: np.ndarray) -> tuple[float, float]:

@@ -11,6 +11,7 @@ import numpy as np
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
+from common.coach import routine as routines
 from models import catalog
 from models.estimator import Estimator, TpuRequired
 from models.group import GroupEstimator
@@ -25,14 +26,26 @@ def rounded(values: np.ndarray | None, decimals: int) -> list:
     return [] if values is None else np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
 
 
+def class_routine(ctx: ServiceContext):
+    """The routine the class does (its members are who does it); None if it cannot be read here
+    (scoring says why): then everyone followed is a member."""
+    try:
+        return routines.load(ctx.config.scoring.routine)
+    except routines.RoutineError as exc:
+        ctx.log.warning("group mode: %s; everyone in view is taken as a member", exc)
+        return None
+
+
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.inference
     try:
         # An Edge TPU model's threads are its CPU fallback's.
         threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
         if ctx.config.scoring.mode == "group":
+            # The class's members are the people doing its routine (a passer-by gets no spot).
             group = GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people,
-                                   model_path=cfg.model_path, tpu_device=cfg.tpu_device, tpu_library=cfg.edgetpu_library)
+                                   model_path=cfg.model_path, tpu_device=cfg.tpu_device, tpu_library=cfg.edgetpu_library,
+                                   routine=class_routine(ctx), require_tpu=cfg.require_tpu)
             if cfg.require_tpu and group.backend != "edgetpu":
                 raise TpuRequired(f"Edge TPU required but unavailable: {group.tpu_problem or cfg.model + ' runs on the CPU'}")
             return run_group(ctx, group)
@@ -93,7 +106,11 @@ def run_group(ctx: ServiceContext, group: GroupEstimator) -> int:
                     group.reset()  # new video or camera: do not track across a cut
                     last_source = frame.source
                 start = time.perf_counter()
-                people = [p for p in group.estimate(frame.pixels, frame.t_capture_ns / 1e9) if p.spot is not None]
+                try:
+                    people = [p for p in group.estimate(frame.pixels, frame.t_capture_ns / 1e9) if p.spot is not None]
+                except TpuRequired as exc:  # require_tpu: the Edge TPU failed mid-class
+                    ctx.log.error("%s", exc)
+                    return EXIT_TPU_REQUIRED
                 latency_ms = (time.perf_counter() - start) * 1000.0
                 if not frames.still_holds(frame):
                     continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 
 from common.coach import cues
 from common.coach import routine as routines
@@ -93,6 +94,9 @@ def summary_text(summary: dict) -> str:
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 
+WAITING_FRAMES = 600  # a candidate's frames kept until they are a member: 10 s at 60 fps
+
+
 def run_group(args, routine, cfg) -> int:
     """Every person in the video, each scored on their own; one line per person by spot."""
     from common.coach.keypoints import to_common, to_common_world
@@ -101,9 +105,13 @@ def run_group(args, routine, cfg) -> int:
     from models import catalog
     from models.group import GroupEstimator
 
-    group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
+    # Members are the people doing the routine (a passer-by is followed, never scored).
+    group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people,
+                           routine=routine)
     scorers: dict[int, PersonSession] = {}  # by spot: someone who left and came back goes on with their session
-    waiting: dict[int, list] = {}  # a candidate's frames by track, scored once it is confirmed
+    # A candidate's last frames by track (the repetition that made them a member among them), scored
+    # once it has its spot; someone followed who never does the routine keeps only the last few seconds.
+    waiting: dict[int, deque] = {}
     last_t = 0.0
     for _, t, bgr in read_frames(args.video):
         if t > routine.duration_s + 1e-6:  # the class's routine is over
@@ -112,7 +120,7 @@ def run_group(args, routine, cfg) -> int:
         size = bgr.shape[1], bgr.shape[0]
         for person in group.estimate(bgr, t):
             world = to_common_world(group.layout, person.world) if person.world is not None else None
-            frames = waiting.setdefault(person.track, [])
+            frames = waiting.setdefault(person.track, deque(maxlen=WAITING_FRAMES))
             frames.append((t, to_common(group.layout, person.keypoints), world, size))
             if person.spot is not None:
                 name = cfg.scoring.roster.get(person.spot) or spot_name(person.spot)

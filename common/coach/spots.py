@@ -5,12 +5,24 @@ by where their hips are). A person keeps their spot while they are followed; whe
 (they left, or someone walked in front of them) the spot stays theirs, vacant, at its last place.
 Someone who appears within `reach` of their own height from a vacant spot, from where its person
 was last seen or from where they mostly stood, takes it back (they returned); anyone else is a
-late joiner and gets the next number. Pure logic: positions in, spots
-out, no time, no pictures.
+late joiner and gets the next number; someone much larger or smaller than the spot's person (nearer
+to or further from the camera: a passer-by in front of a vacant spot) does not take it.
+
+Who is in the class at all is ClassBook's: the people exercising. Someone followed becomes a member
+by following the routine (a repetition of its counted joints done in place, or for a routine without
+repetitions, staying in place for a few seconds); a passer-by walking through, in front or behind,
+or someone standing there watching, does not. Pure logic: positions and poses in, spots out.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.coach.geometry import joint_angles, joint_visibility
+from common.coach.keypoints import COMMON_INDEX
+from common.coach.reps import RepCounter
 
 
 HOME_RATE = 0.02  # per reading: a spot's home follows its person over tens of seconds, not a walk of a few
@@ -23,6 +35,10 @@ class SpotBook:
     places: dict = field(default_factory=dict)  # spot -> last mid-hip x (pixels)
     homes: dict = field(default_factory=dict)  # spot -> where its person mostly stands (slow average of x)
     taken: set = field(default_factory=set)
+    heights: dict = field(default_factory=dict)  # spot -> its person's body height (pixels)
+    # A vacant spot is not taken by someone more than this many times larger or smaller than its
+    # person: nearer to or further from the camera, someone else (a passer-by in front of it).
+    size_ratio: float = 1.6
 
     def claim(self, newcomers: list[tuple[float, float]]) -> list[int | None]:
         """Spots for the people first seen on this frame, given as (mid-hip x, body height) in
@@ -33,30 +49,232 @@ class SpotBook:
             if len(self.taken) >= self.max_people:
                 continue
             vacant = [s for s in self.places if s not in self.taken]
-            near = min(vacant, key=lambda s: self._gap(s, x), default=None)
-            if near is not None and self._gap(near, x) <= self.reach * height:
-                spot = near
-            else:
+            spot = self.vacant_near(x, height)
+            if spot is None:
                 spot = max(self.places, default=0) + 1
                 self.homes[spot] = x
             self.places[spot] = x
+            self.heights[spot] = height
             self.taken.add(spot)
             out[i] = spot
         return out
+
+    def vacant_near(self, x: float, height: float) -> int | None:
+        """The vacant spot someone of this height at x takes back (they returned), else None."""
+        def alike(s):
+            h = self.heights.get(s, height)
+            return max(h, height) <= self.size_ratio * max(min(h, height), 1e-6)
+        vacant = [s for s in self.places if s not in self.taken and alike(s)]
+        near = min(vacant, key=lambda s: self._gap(s, x), default=None)
+        return near if near is not None and self._gap(near, x) <= self.reach * height else None
 
     def _gap(self, spot: int, x: float) -> float:
         """How far x is from a vacant spot: from where its person was last seen, or from where they
         mostly stood (someone who walked behind a neighbour is lost beside them and comes back home)."""
         return min(abs(self.places[spot] - x), abs(self.homes.get(spot, self.places[spot]) - x))
 
-    def move(self, spot: int, x: float) -> None:
+    def move(self, spot: int, x: float, height: float = 0.0) -> None:
         self.places[spot] = x
+        if height > 0:  # their largest: a crouch or a turn does not make them someone else
+            self.heights[spot] = max(self.heights.get(spot, 0.0), height)
         home = self.homes.setdefault(spot, x)
         self.homes[spot] = home + HOME_RATE * (x - home)
 
     def leave(self, spot: int) -> None:
         """The person at `spot` is no longer followed; the spot stays theirs, vacant."""
         self.taken.discard(spot)
+
+
+# -- who is in the class ---------------------------------------------------------------------
+
+MIN_SIZE_SHARE = 0.3  # a person smaller than this share of the largest followed is not a participant
+# With no routine to tell who is exercising, size is all there is: a person on a TV screen or a
+# poster at half size would otherwise be a member.
+SIZE_SHARE_WITHOUT_ROUTINE = 0.4
+TRAVEL_TORSOS_PER_S = 1.0  # hips moving faster than this (in their own torso lengths): walking, not exercising
+RETURN_S = 1.0  # in place this long near their vacant spot: a member who came back (a passer-by is not in place)
+SETTLE_S = 3.0
+SWAP_RATIO = 1.3  # a member's torso suddenly this much longer than usual: the follower is on someone nearer
+SWAP_READINGS = 3  # a routine without repetitions: this long in place makes a member
+MIN_SCORE = 0.3
+
+
+def torso(common: np.ndarray) -> float:
+    """The person's size in the picture, pixels: mid-shoulder to mid-hip, which a crouch or a chair
+    does not shorten (0 when either is not seen)."""
+    neck, hip = common[COMMON_INDEX["neck"]], common[COMMON_INDEX["mid_hip"]]
+    if min(neck[2], hip[2]) < MIN_SCORE:
+        return 0.0
+    return float(np.hypot(*(neck[:2] - hip[:2])))
+
+
+def centre_x(common: np.ndarray) -> float:
+    seen = common[common[:, 2] >= MIN_SCORE]
+    return float(np.median(seen[:, 0])) if len(seen) else float(common[:, 0].mean())
+
+
+def travelling(hips, t: float) -> bool:
+    """Hips ((t, mid-hip x, torso) readings) moved more than TRAVEL_TORSOS_PER_S torso lengths a
+    second over the last second."""
+    recent = [h for h in hips if h[0] >= t - 1.0]
+    if len(recent) < 2 or recent[-1][0] - recent[0][0] < 0.3:
+        return False
+    size = max(h[2] for h in recent)
+    speed = abs(recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+    return speed > TRAVEL_TORSOS_PER_S * size
+
+
+@dataclass
+class Tryout:
+    """Someone followed who is not (yet) in the class: are they doing the routine, in place?
+    Their repetitions are counted as a member's would be, but a stretch of walking (hips moving
+    more than TRAVEL_TORSOS_PER_S of their torso a second) starts the count again: a stride swings
+    the arms and bends the knees, and a passer-by is not exercising."""
+    routine: object
+    since: float
+    counter: RepCounter | None = None
+    hips: deque = field(default_factory=lambda: deque(maxlen=120))  # (t, mid-hip x, torso)
+    still_since: float = 0.0
+
+    def __post_init__(self):
+        self.still_since = self.since
+        self._new_counter()
+
+    def _new_counter(self):
+        r = self.routine
+        self.counter = RepCounter(r.reps, r.rep_reference()) if r is not None and r.reps else None
+
+    def update(self, t: float, common: np.ndarray) -> None:
+        size = torso(common)
+        hip = common[COMMON_INDEX["mid_hip"]]
+        if size > 0 and hip[2] >= MIN_SCORE:
+            self.hips.append((t, float(hip[0]), size))
+        if self._travelling(t):
+            self.still_since = t
+            self._new_counter()
+        if self.counter is not None:
+            self.counter.update(t, joint_angles(common), joint_visibility(common))
+
+    def _travelling(self, t: float) -> bool:
+        return travelling(self.hips, t)
+
+    def in_place(self, t: float) -> bool:
+        """Followed for RETURN_S without walking: someone who came back to a spot, not one passing it."""
+        return t - self.still_since >= RETURN_S
+
+    def exercising(self, t: float) -> bool:
+        if self.routine is None:
+            return True
+        if self.counter is not None:
+            return self.counter.count >= 1
+        return t - self.still_since >= SETTLE_S
+
+
+@dataclass
+class ClassBook:
+    """Who of the people followed is in the class, and at which spot. `update(t, people)` with
+    [(track, common keypoints in pixels)] of one picture gives {track: spot or None}. A track
+    is the same person for as long as the pose model follows them; a track that is no longer
+    given has left (their spot stays theirs, vacant). With no routine, everyone large enough
+    followed for `probation_s` is a member (the class as it starts)."""
+    routine: object = None
+    max_people: int = 4
+    probation_s: float = 0.5
+    spots: SpotBook = field(default=None)
+    tracks: dict = field(default_factory=dict)  # track -> spot (None: not a member)
+    sizes: dict = field(default_factory=dict)  # track -> its largest torso so far
+    tryouts: dict = field(default_factory=dict)  # track -> Tryout
+    usual: dict = field(default_factory=dict)  # track -> its usual torso (slow average)
+    grown: dict = field(default_factory=dict)  # track -> readings in a row far larger than usual
+    first_seen: dict = field(default_factory=dict)  # track -> when it was first given
+    paths: dict = field(default_factory=dict)  # member's track -> its last hips (t, x, torso)
+
+    def __post_init__(self):
+        if self.spots is None:
+            self.spots = SpotBook(self.max_people)
+
+    def update(self, t: float, people: list[tuple[int, np.ndarray]]) -> dict[int, int | None]:
+        now = {track for track, _ in people}
+        for track in [k for k in self.tracks if k not in now]:
+            self.forget(track)
+        for track, common in people:
+            size = max(self.sizes.get(track, 0.0), torso(common))
+            self.sizes[track] = size
+            spot = self.tracks.setdefault(track, None)
+            hip = common[COMMON_INDEX["mid_hip"]]
+            if spot is not None and torso(common) > 0 and hip[2] >= MIN_SCORE:
+                self.paths.setdefault(track, deque(maxlen=120)).append((t, float(hip[0]), torso(common)))
+            if self._someone_else(track, t, torso(common)) or spot is not None and travelling(self.paths.get(track, ()), t):
+                # The follower slid onto someone larger (nearer the camera) passing in front, or
+                # this member walks (away, or the follower went with a passer-by): not exercising
+                # here now. Their spot waits for them (back in place, they take it again); the
+                # track starts over as a stranger.
+                self.forget(track)
+                self.tracks[track], self.sizes[track] = None, torso(common)
+                spot = None
+            if spot is not None:
+                self.spots.move(spot, centre_x(common), 3 * size)
+            else:
+                self.tryouts.setdefault(track, Tryout(self.routine, t)).update(t, common)
+        largest = max(self.sizes.values(), default=0.0)
+        ready = []
+        for track, common in people:
+            tryout = self.tryouts.get(track)
+            if self.tracks[track] is not None or tryout is None or t - tryout.since < self.probation_s:
+                continue
+            size = self.sizes[track]
+            share = MIN_SIZE_SHARE if self.routine is not None else SIZE_SHARE_WITHOUT_ROUTINE
+            if size <= 0 or size < share * largest:
+                continue  # smaller than life: a picture, a screen, someone far behind the class
+            back = self.spots.vacant_near(centre_x(common), 3 * size) if tryout.in_place(t) else None
+            if back is not None:  # a member who returned: their spot back
+                self._admit(track, back)
+            elif tryout.exercising(t):
+                ready.append((track, common))
+        spots = self.spots.claim([(centre_x(c), 3 * self.sizes[k]) for k, c in ready])
+        for (track, _), spot in zip(ready, spots):
+            if spot is not None:
+                self._admit(track, spot)
+        return dict(self.tracks)
+
+    def _someone_else(self, track: int, t: float, size: float) -> bool:
+        """A track's torso reading SWAP_RATIO times its usual for SWAP_READINGS readings in a
+        row. (Only growth: a forward bend or a turn shortens a torso, nothing lengthens it.) For
+        its first `probation_s` the usual is its largest reading: a first reading from the
+        detector's rough region is often short."""
+        if size <= 0:
+            return False
+        first = self.first_seen.setdefault(track, t)
+        if t - first < self.probation_s:
+            self.usual[track] = max(self.usual.get(track, 0.0), size)
+            return False
+        usual = self.usual.setdefault(track, size)
+        if size > SWAP_RATIO * usual:
+            self.grown[track] = self.grown.get(track, 0) + 1
+            return self.grown[track] >= SWAP_READINGS
+        self.grown[track] = 0
+        self.usual[track] = usual + 0.1 * (size - usual)
+        return False
+
+    def _admit(self, track: int, spot: int) -> None:
+        self.spots.taken.add(spot)
+        self.spots.heights[spot] = max(self.spots.heights.get(spot, 0.0), 3 * self.sizes[track])
+        self.tracks[track] = spot
+        self.tryouts.pop(track, None)
+
+    def forget(self, track: int) -> None:
+        spot = self.tracks.pop(track, None)
+        if spot is not None:
+            self.spots.leave(spot)
+        self.tryouts.pop(track, None)
+        self.sizes.pop(track, None)
+        self.usual.pop(track, None)
+        self.grown.pop(track, None)
+        self.first_seen.pop(track, None)
+        self.paths.pop(track, None)
+
+    def members(self) -> int:
+        return sum(1 for s in self.tracks.values() if s is not None)
 
 
 def spot_name(spot: int, roster: dict[int, str] | None = None, locale: str = "ko") -> str:

@@ -1,0 +1,169 @@
+"""A real class in front of the camera (issue 44): the members are the people exercising.
+
+two_people_sports2d.mp4 is a real scene (not a composite): at 1768x994, 30 fps, a man further
+back does 2 jumping jacks then a flip while a woman walks past in front of the camera. Through
+`silvergym score --set scoring.mode=group` (the group path the services use: models/group.py's
+GroupEstimator with the class's routine, common/coach/spots.py's ClassBook, the per-person
+session of common/coach/session.py), played once and then looped (four plays, as a camera
+source looping a file shows it), the jumper must be one member and the walker none.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, media_file
+
+CLIP = "two_people_sports2d.mp4"
+JACKS_PER_PLAY = 2  # the README's truth
+
+
+@pytest.fixture(scope="module")
+def looped(tmp_path_factory):
+    """The clip played four times in one file, at its native size and frame rate."""
+    import cv2
+
+    from common.media import read_frames
+
+    frames = [bgr for _, _, bgr in read_frames(str(media_file(CLIP)))]
+    path = tmp_path_factory.mktemp("class") / "two_people_x4.avi"
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (w, h))
+    assert writer.isOpened(), "OpenCV cannot write MJPG here"
+    for _ in range(4):
+        for f in frames:
+            writer.write(f)
+    writer.release()
+    return str(path)
+
+
+def score_class(video: str, model: str) -> list[dict]:
+    out = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "arm_raise", "--video", video,
+                          "--set", "scoring.mode=group", "--json", "--model", model],
+                         cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("model", ["movenet-lightning", "blazepose-full"])
+def test_the_jumper_is_one_member_and_the_walker_never_one_played_once_and_looped(model, looped):
+    once = score_class(str(media_file(CLIP)), model)
+    four = score_class(looped, model)
+    for plays, people in ((1, once), (4, four)):
+        print(f"\n{model}, played {plays}x: " + "; ".join(
+            f"spot {p['spot']}: {p['reps']} reps (truth {JACKS_PER_PLAY * plays}), {p['frames']} frames" for p in people)
+            + f"; the walker a member: {'no' if len(people) == 1 else 'yes'} (truth no)")
+    assert len(once) == 1 and len(four) == 1, "one member (the jumper), one session; the walker never a member"
+    reps = (once[0]["reps"], four[0]["reps"])
+    if model == "blazepose-full" and reps != (JACKS_PER_PLAY, 4 * JACKS_PER_PLAY):
+        pytest.xfail(f"BlazePose follows the jumper through his flip (arms overhead) and the arm-raise counter "
+                     f"counts it: {reps} for truth (2, 8); MoveNet loses him during the flip")
+    assert reps == (JACKS_PER_PLAY, 4 * JACKS_PER_PLAY)
+
+
+# -- composed rooms (COMPOSITES of real clips, not real group scenes) -------------------------------
+
+ROOM = (1280, 720)
+FPS = 30.0
+
+
+def _clip(name: str) -> tuple[list, float]:
+    import cv2
+
+    from common.media import read_frames
+
+    path = str(media_file(name))
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    cap.release()
+    return [bgr for _, _, bgr in read_frames(path)], fps
+
+
+def _centre_crop(bgr, share: float = 0.5):
+    w = bgr.shape[1]
+    keep = int(w * share)
+    return bgr[:, (w - keep) // 2:(w - keep) // 2 + keep]
+
+
+def compose_room(seconds: float, layers: list[dict]) -> list:
+    """A COMPOSITE room: each layer a real clip (centre-cropped), scaled to `height` px, its bottom at
+    `floor` (further people stand higher and smaller), at x (a function of time for someone walking),
+    drawn back to front in the given order over a grey wall, each at its own clip time (`late_s`: its first picture held that long; its last held after)."""
+    import cv2
+    import numpy as np
+
+    frames = []
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        room = np.full((ROOM[1], ROOM[0], 3), 150, np.uint8)
+        for layer in layers:
+            clip, fps = layer["clip"]
+            shown = min(max(int((t - layer.get("late_s", 0.0)) * fps), 0), len(clip) - 1)  # held before and after
+            src = _centre_crop(clip[shown], layer.get("crop", 0.5))
+            h = layer["height"]
+            w = round(src.shape[1] * h / src.shape[0])
+            tile = cv2.resize(src, (w, h))
+            x = int(layer["x"](t) if callable(layer["x"]) else layer["x"])
+            top = layer["floor"] - h
+            a, b = max(0, x), min(ROOM[0], x + w)
+            if b > a:
+                room[top:top + h, a:b] = tile[:, a - x:b - x]
+        frames.append(room)
+    return frames
+
+
+def write_avi(frames, path) -> str:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, ROOM)
+    assert writer.isOpened(), "OpenCV cannot write MJPG here"
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def jacks_room(tmp_path_factory):
+    """COMPOSITE. Two people doing jumping jacks at two depths: the fast jacks (6, truth) near the
+    camera, 620 px tall; the studio's front-view jacks (6 in its first 6.2 s, truth) further back at
+    0.45 of that, standing still for the first second (a late start: the detector looks for newcomers
+    about once a second); squat_man holding his squat at the left at 0.6 (watching); and dance_600's dancer
+    walking through the back of the room from right to left at 300 px/s (0.42 of the near one's
+    size, about 3 of his torso lengths a second), passing behind all three (seen in the gaps
+    between them and partly behind each)."""
+    fast, studio = _clip("dev/jumping_jacks_fast_front_gym.mp4"), _clip("dev/jumping_jacks_3views_studio.mp4")
+    dancer, man = _clip("dance_600.mp4"), _clip("squat_man.mp4")
+    layers = [
+        dict(name="dance_600 (walks through behind)", clip=dancer, height=260, floor=520, x=lambda t: 1300 - 300 * t,
+             truth=None),
+        dict(name="squat_man (holds a squat, watching)", clip=man, crop=1.0, height=370, floor=640, x=20, truth=None),
+        dict(name="studio jacks (far, 0.45x, starts 1 s late)", clip=studio, crop=0.45, height=280, floor=560, x=420,
+             late_s=1.0, truth=6),
+        dict(name="fast jacks (near, 1x)", clip=fast, crop=0.45, height=620, floor=715, x=760, truth=6),
+    ]
+    frames = compose_room(7.3, layers)
+    path = write_avi(frames, tmp_path_factory.mktemp("room") / "jacks_room.avi")
+    import cv2
+
+    cv2.imwrite(path + ".png", frames[len(frames) // 2])  # to look at when it fails
+    print(f"\nthe composed room's middle frame: {path}.png")
+    return path, layers
+
+
+@pytest.mark.parametrize("model", ["movenet-lightning", "blazepose-full"])
+def test_a_composed_room_gives_each_exerciser_one_spot_and_their_count_and_nobody_else_a_spot(model, jacks_room):
+    path, layers = jacks_room
+    people = score_class(path, model)
+    exercisers = [layer for layer in layers if layer["truth"]]
+    print(f"\n{model}, COMPOSITE room of real clips (spots by who started first):")
+    for p in people:
+        print(f"  spot {p['spot']}: {p['reps']} reps, {p['frames']} frames")
+    print("  exercising (truth): " + "; ".join(f"{layer['name']}: {layer['truth']} reps" for layer in exercisers))
+    print("  never members (truth: never): " + ", ".join(layer["name"] for layer in layers if not layer["truth"])
+          + f" -> {'correct' if len(people) == len(exercisers) else 'WRONG: ' + str(len(people)) + ' members'}")
+    assert len(people) == len(exercisers), "each exerciser one spot, nobody else a spot"
+    assert sorted(p["reps"] for p in people) == sorted(layer["truth"] for layer in exercisers)
