@@ -280,13 +280,51 @@ class MemorySpool(Spool):
         return False
 
 
-def open_spool(path: str | Path, max_rows: int, service: str, logger: logging.Logger) -> Spool:
-    """The spool, or (its folder refused) a MemorySpool with one error line saying what to do.
+STAND_IN_NAME = "spool-stand-in.db"
+
+
+def open_spool(path: str | Path, max_rows: int, service: str, logger: logging.Logger,
+               stand_in_folder: str | Path = "") -> Spool:
+    """The spool. Its folder refused (another user's, open to others: a restart cannot fix that),
+    a stand-in spool in `stand_in_folder` (the bus's own checked 0700 folder, which scoring and the
+    uplink share, so records still go out; lost at a reboot), else a MemorySpool; one error line
+    says what to do. Records left in a stand-in are taken into the real spool once it opens.
     Other SpoolErrors (disk full, read-only) propagate: a restart can fix those."""
+    stand_in = Path(stand_in_folder) / STAND_IN_NAME if stand_in_folder else None
     try:
-        return Spool(path, max_rows)
+        spool = Spool(path, max_rows)
     except SpoolFolderRefused as exc:
+        if stand_in is not None:
+            try:
+                spool = Spool(stand_in, max_rows)
+            except SpoolError:
+                pass
+            else:
+                logger.error("%s; until then %s keeps sessions and alerts in a stand-in spool %s (sent as usual, "
+                             "but lost if the box restarts); restart silvergym after fixing", exc, service, stand_in)
+                return spool
         logger.error("%s; %s runs WITHOUT its spool until then: sessions and alerts are kept in memory only, are "
                      "lost at a restart and do not reach the central server (restart the service after fixing)",
                      exc, service)
         return MemorySpool(path, max_rows)
+    if stand_in is not None and stand_in.exists() and stand_in != spool.path:
+        _take_in(spool, stand_in, logger)
+    return spool
+
+
+def _take_in(spool: Spool, stand_in: Path, logger: logging.Logger) -> None:
+    """Move the records a stand-in spool holds into the real one (put twice is stored once)."""
+    try:
+        old = Spool(stand_in)
+        try:
+            rows = old.db.execute("SELECT msg_id, kind, priority, payload, created FROM outbox").fetchall()
+        finally:
+            old.close()
+        spool._checked(lambda: spool.db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", rows))
+    except (SpoolError, sqlite3.Error, OSError) as exc:
+        logger.warning("could not take the records of the stand-in spool %s into %s (%s); they stay there",
+                       stand_in, spool.path, exc)
+        return
+    for suffix in ("", "-wal", "-shm", ".reserve"):
+        Path(str(stand_in) + suffix).unlink(missing_ok=True)
+    logger.warning("took %d record(s) kept in the stand-in spool %s into %s", len(rows), stand_in, spool.path)

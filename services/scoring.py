@@ -23,7 +23,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
-from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, open_spool, SpoolFull
+from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
 
 CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
@@ -538,7 +538,8 @@ def boot_id() -> str:
 
 def main(ctx: ServiceContext) -> int:
     try:
-        spool = open_spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows, ctx.name, ctx.log)
+        spool = open_spool(ctx.config.uplink.spool_path, ctx.config.uplink.spool_max_rows, ctx.name, ctx.log,
+                           ctx.config.bus.runtime_dir)
     except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
         ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
         return EXIT_SPOOL_UNAVAILABLE

@@ -233,7 +233,7 @@ def health_payload(latest: dict, spool_depth: int) -> dict:
 def main(ctx: ServiceContext) -> int:
     cfg = ctx.config.uplink
     try:
-        spool = open_spool(cfg.spool_path, cfg.spool_max_rows, ctx.name, ctx.log)
+        spool = open_spool(cfg.spool_path, cfg.spool_max_rows, ctx.name, ctx.log, ctx.config.bus.runtime_dir)
     except SpoolError as exc:  # a full or read-only disk: restarting later can fix it, so not a config error
         ctx.log.error("%s; this service stops and is restarted until the spool can be opened", exc)
         return EXIT_SPOOL_UNAVAILABLE
