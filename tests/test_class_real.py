@@ -130,7 +130,8 @@ def write_avi(frames, path) -> str:
 def jacks_room(tmp_path_factory):
     """COMPOSITE. Two people doing jumping jacks at two depths: the fast jacks (6, truth) near the
     camera, 620 px tall; the studio's front-view jacks (6 in its first 6.2 s, truth) further back at
-    0.45 of that, standing still for the first second (a late start: the detector looks for newcomers
+    0.45 of that, partly behind him (his picture covers her right hand when her arms are out),
+    standing still for the first second (a late start: the detector looks for newcomers
     about once a second); squat_man holding his squat at the left at 0.6 (watching); and dance_600's dancer
     walking through the back of the room from right to left at 300 px/s (0.42 of the near one's
     size, about 3 of his torso lengths a second), passing behind all three (seen in the gaps
@@ -141,7 +142,7 @@ def jacks_room(tmp_path_factory):
         dict(name="dance_600 (walks through behind)", clip=dancer, height=260, floor=520, x=lambda t: 1300 - 300 * t,
              truth=None),
         dict(name="squat_man (holds a squat, watching)", clip=man, crop=1.0, height=370, floor=640, x=20, truth=None),
-        dict(name="studio jacks (far, 0.45x, starts 1 s late)", clip=studio, crop=0.45, height=280, floor=560, x=420,
+        dict(name="studio jacks (far, 0.45x, starts 1 s late, her right arm behind the near one)", clip=studio, crop=0.45, height=280, floor=560, x=600,
              late_s=1.0, truth=6),
         dict(name="fast jacks (near, 1x)", clip=fast, crop=0.45, height=620, floor=715, x=760, truth=6),
     ]

@@ -448,9 +448,10 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
         assert "Traceback" not in log.read_text()
         others = [m for m in delivered if m["spot"] != 1]
         if others or not any(m["summary"]["reps"] == 5 for m in delivered):
-            pytest.xfail(f"live (inference's group loop), a member other than the squatter: spots "
-                         f"{[(m['spot'], m['summary']['reps']) for m in delivered]} (offline `score` gives only the "
-                         f"squatter, 5 reps); not found why before the deadline")
+            pytest.xfail(f"live (inference's group loop) the sessions differ from offline `score` (only the "
+                         f"squatter, 5 reps): (spot, reps) {[(m['spot'], m['summary']['reps']) for m in delivered]}; "
+                         f"live, a member's poses go out only once they are a member (their first repetition and "
+                         f"the class's countdown are not replayed), and a non-squatter has once been spot 2")
         assert "Traceback" not in log.read_text()
     finally:
         sup.send_signal(signal.SIGTERM)
