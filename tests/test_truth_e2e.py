@@ -18,8 +18,10 @@ carers' report from that store:
 Every bundled routine (common/coach/routines/*.json) runs once, on one short real clip
 (../shared/media and dev/; skipped without them): its own movement where a clip of it exists
 (dev/truth.tsv's bundled_routine_that_fits, or the clip named for the movement), else the nearest
-real clip, named in CLIPS with why. One model: tests/graph.py core_model (movenet-lightning, the
-Coral's model on CPU and the faster one here, when present; else blazepose-full), printed per run.
+real clip, named in CLIPS with why. One model per routine, printed per run: tests/graph.py core_model
+(movenet-lightning, the Coral's model on CPU and the faster one here, when present; else
+blazepose-full), except blazepose-full for the side-view routines run on a frontal clip (squat,
+chair_stand_30s, arm_curl_30s), where MoveNet's 2D view would hide every correction behind turn.side.
 """
 from __future__ import annotations
 
@@ -61,6 +63,22 @@ CLIPS = {
     "side_bend_seated": ("stretch_side_view.mp4", "nearest: no side-bend clip; a trunk stretch, standing"),
 }
 BUNDLED = routines.bundled()
+# MoveNet (2D) cannot see a side-view routine's movement from the front, so scoring asks the person
+# to turn side-on (turn.side) instead of correcting them: on a frontal clip of a side-view routine
+# every correction is hidden. Those run on BlazePose (its world landmarks see the depth).
+FRONTAL_CLIPS_OF_SIDE_VIEW_ROUTINES = {"squat", "chair_stand_30s", "arm_curl_30s"}
+
+
+def model_for(routine_name: str) -> str:
+    from models import catalog
+
+    if routine_name in FRONTAL_CLIPS_OF_SIDE_VIEW_ROUTINES:
+        try:
+            catalog.paths("blazepose-full")
+            return "blazepose-full"
+        except catalog.ModelError:
+            pass
+    return core_model()
 PROGRESS = ("좋아지고", "올라가고", "내려가고", "getting better", "going up", "going down")
 
 
@@ -98,7 +116,7 @@ def test_a_session_on_a_real_clip_tells_the_senior_and_the_family_what_is_true(t
     clip = media_file(clip_name)
     routine = routines.load(routine_name)
     table = cues.table(routine)
-    model = core_model()
+    model = model_for(routine_name)
     poses: dict[int, object] = {}
     verdicts: list = []
     broker = LocalBroker(workdir=str(tmp_path / "broker")).start()
