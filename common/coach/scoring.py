@@ -2,7 +2,8 @@
 
 Frame by frame (the TV's colours and cues, docs/scoring.md): each frame is judged against the
 routine position the participant has reached, which TempoTracker (common/coach/warp.py) follows
-with bounded online time warping: a late start, a slower or drifting tempo (0.5x to 1.3x), and
+with bounded online time warping: a late start, a slower, faster or drifting tempo (0.5x to 10x
+for a routine of repetitions, the pace the session score follows too; 0.5x to 2x otherwise), and
 re-joining after falling a whole movement behind. `naive=True` compares at the same timestamp,
 like the prototype.
 
@@ -261,7 +262,7 @@ class SessionScorer:
             guidance = setup_cue
         if verdict != "none" and self.tracker is not None:
             # The movement actually done: re-joining skips a cycle of the routine, not of the person.
-            self._timing.append((t, position - self.tracker.rejoined * self.routine.cycle_s))
+            self._timing.append((t, position + (self.tracker.ahead - self.tracker.rejoined) * self.routine.cycle_s))
         return FrameScore(
             joint_status=status, joint_error_deg=errors, verdict=verdict, offset_s=round(offset, 2),
             reps=self.reps.count if self.reps else 0, score=self.score(),

@@ -4,9 +4,12 @@ Seniors move more slowly than instructors and slow down as a session goes on, so
 position τ that a participant's pose should be compared with is not the clock t minus a constant.
 TempoTracker keeps, for every candidate position s on a 0.01 s grid in a window of ±3 s around
 its best guess, the cost of the cheapest path that reaches s now: a path advances by r·dt each
-frame with a tempo r between `min_rate` and `max_rate` (0.5x to 1.3x the instructor), and its
-cost is an exponential moving average (time constant `memory_s`) of the angle error along it plus
-a small charge for tempos far from 1 (which only breaks ties). The position judged, τ, is the
+frame with a tempo r between `min_rate` and `max_rate` (0.5x to 10x the instructor for a routine
+of repetitions, to 2x for one that does not loop), and its cost is an exponential moving average
+(time constant `memory_s`) of the angle error along it plus a small charge for tempos far from 1
+(which only breaks ties). A step also pays for the routine moments it passes between two frames,
+each against the nearer of the two poses, more for faster steps (`skip_power`): a fast person
+passed through them, one standing still or half-moving did not. The position judged, τ, is the
 cheapest one that keeps the judged track's tempo over the last second within the same bounds.
 
 The bounds are the guard against warping making any movement match: no path can stand still,
@@ -19,10 +22,11 @@ At the start a path may begin anywhere within `start_window_s` of the clock (a s
 a second late is not wrong). On a looping routine, a participant who falls a whole cycle behind
 the clock re-joins at the next repetition: τ moves one cycle on (the targets repeat, so nothing
 they did is judged differently) and `rejoined` counts it, so the TV can say kindly that going
-slowly is fine.
+slowly is fine. One who runs half a cycle ahead is moved one cycle back (`ahead` counts it), so a
+fast person's τ never passes the routine's end and the instructor shown stays near the clock.
 
-Per frame: one error per grid position in the window (~600) and one interpolation per tempo step
-(8), all vectorised; memory is the window plus a table of the routine's targets on the grid.
+Per frame: two errors per grid position in the window (~600: this pose and the last) and one
+interpolation and running-sum difference per tempo step (12), all vectorised; memory is the window plus a table of the routine's targets on the grid.
 """
 from __future__ import annotations
 
@@ -36,6 +40,13 @@ import numpy as np
 from common.coach.routine import Routine
 
 ERROR_CAP_DEG = 60.0
+# The fastest tempo followed, x the routine's. A routine of repetitions: real people do them at
+# their own pace, up to 9x the bundled routines' (18 knee lifts in 6 s against a 6 s march), and
+# the session score follows any pace (align_cycles), so the colours must too. A routine that does
+# not loop (a choreography made from a video) is followed at up to 2x.
+MAX_RATE_REPEATING = 10.0
+MAX_RATE_ONCE = 2.0
+RATE_STEPS = 12  # tempos tried per frame, evenly spaced in ratio between min_rate and max_rate
 
 
 @dataclass
@@ -43,17 +54,23 @@ class TempoTracker:
     routine: Routine
     step_s: float = 0.01  # finer than the least a path advances in a frame at 30 fps (0.5 x 33 ms)
     min_rate: float = 0.5
-    max_rate: float = 1.3
+    max_rate: float | None = None  # None: MAX_RATE_REPEATING for a looping routine, else MAX_RATE_ONCE
     memory_s: float = 2.0
     start_window_s: float = 1.5
     window_s: float = 3.0
     tempo_window_s: float = 1.0  # the judged track keeps min_rate..max_rate over this long
     # Charged per unit of |rate - 1| (degrees of mean error): the natural tempo wins a tie.
-    rate_charge_deg: float = 3.0
+    rate_charge_deg: float = 3.0  # per unit of |ln rate|: 2x and 0.5x are charged alike
+    # A step at tempo r > 1 charges the moments it passes r**skip_power times: racing through the
+    # routine costs more than moving at its pace (0: fast good form green more often, and arms
+    # raised halfway against a full raise too; 1: fast real movers red again; docs/scoring.md).
+    skip_power: float = 0.5
     position: float | None = None  # τ, routine seconds
     tempo: float = 1.0  # smoothed dτ/dt
     rejoined: int = 0
+    ahead: int = 0  # times τ moved one cycle back because the person ran a cycle ahead (not a fault)
     _t: float | None = None
+    _prev_angles: dict | None = None
     _grid0: float = field(init=False)
     _targets: np.ndarray = field(init=False)
     _joints: list = field(init=False)
@@ -64,6 +81,8 @@ class TempoTracker:
     _started: float = 0.0
 
     def __post_init__(self):
+        if self.max_rate is None:
+            self.max_rate = MAX_RATE_REPEATING if self.routine.loop and self.routine.cycle_s > 0 else MAX_RATE_ONCE
         self._joints = list(self.routine.joints)
         end = self.routine.duration_s + self.window_s + self.start_window_s
         self._grid0 = -self.start_window_s - self.window_s
@@ -74,7 +93,7 @@ class TempoTracker:
         # (a repetitive movement would otherwise let a path one repetition ahead look as good).
         self._targets = np.where(np.isnan(targets), np.inf, targets)
         self._targets[times > self.routine.duration_s + self.step_s] = np.inf
-        self._rates = np.linspace(self.min_rate, self.max_rate, 8)
+        self._rates = np.geomspace(self.min_rate, self.max_rate, RATE_STEPS)
 
     def _index(self, s: float) -> int:
         return int(round((s - self._grid0) / self.step_s))
@@ -113,16 +132,21 @@ class TempoTracker:
             positions = self._grid0 + idx * self.step_s
             # Every tempo at once: where each position came from at each rate, and that path's cost.
             came_from = self._cost_at(positions[None, :] - self._rates[:, None] * dt)
-            charge = self.rate_charge_deg * np.abs(self._rates - 1.0) * dt / self.memory_s
-            best_prev = (came_from + charge[:, None]).min(axis=0)
+            charge = self.rate_charge_deg * np.abs(np.log(self._rates)) * dt / self.memory_s
             err = self._errors(idx, angles)
             alpha = 1.0 - math.exp(-dt / self.memory_s)
-            reachable = np.isfinite(best_prev)
             if err is None:  # nobody seen: carry the paths on, judge nothing
-                cost = best_prev
+                cost = (came_from + charge[:, None]).min(axis=0)
             else:
-                cost = np.where(reachable, (1 - alpha) * best_prev + alpha * err, np.inf)
-                reachable &= np.isfinite(cost)
+                # A fast step passes over routine moments between two frames: each is charged the
+                # nearer of this pose and the previous one (a person moving fast was between them),
+                # so a path cannot race through the moments a person standing still or half-moving
+                # never reaches (the symmetric DTW's rule, online).
+                passed = self._passed_errors(idx, err, dt)
+                weight = np.maximum(1.0, self._rates) ** self.skip_power
+                step = 0.5 * (err[None, :] + weight[:, None] * passed)
+                cost = ((1 - alpha) * came_from + alpha * step + charge[:, None]).min(axis=0)
+            reachable = np.isfinite(cost)
             if not reachable.any():  # lost entirely (a long gap): start again around the clock
                 self._cost = None
                 self._track.clear()
@@ -149,8 +173,25 @@ class TempoTracker:
             self.tempo += (1.0 - math.exp(-max(t - self._t, 1e-3) / self.memory_s)) * (
                 min(self.max_rate, max(self.min_rate, rate)) - self.tempo)
         self.position, self._t = best, t
+        self._prev_angles = angles if angles else self._prev_angles
         self._maybe_rejoin(t)
         return self.position
+
+    def _passed_errors(self, idx: np.ndarray, err: np.ndarray, dt: float) -> np.ndarray:
+        """Per tempo (rows) and position (columns): the mean error over the routine moments a step
+        at that tempo passes to reach the position, each moment against the nearer of this pose
+        and the previous one (vectorised with a running sum over the window)."""
+        prev = self._errors(idx, self._prev_angles) if self._prev_angles else None
+        between = err if prev is None else np.minimum(err, prev)
+        between = np.where(np.isfinite(between), between, ERROR_CAP_DEG)
+        running = np.concatenate([[0.0], np.cumsum(between)])  # running[k]: sum of the first k
+        cells = np.maximum(self._rates * dt / self.step_s, 1e-9)[:, None]
+        end = np.arange(1, len(idx) + 1)[None, :]  # up to and including this position
+        start = np.clip(end - cells, 0, len(idx))
+        lo = np.floor(start).astype(np.intp)
+        at_start = running[lo] + (start - lo) * between[np.minimum(lo, len(idx) - 1)]
+        covered = np.maximum(end - start, 1e-9)
+        return (running[end] - at_start) / covered
 
     def _cost_at(self, positions: np.ndarray) -> np.ndarray:
         """The previous frame's path costs at off-grid positions: linear between the two grid
@@ -169,13 +210,24 @@ class TempoTracker:
 
     def _maybe_rejoin(self, t: float) -> None:
         cycle = self.routine.cycle_s if self.routine.loop else 0.0
+        if cycle > 0 and self.position - t > cycle / 2 and self.position - cycle >= 0:
+            # Half a cycle ahead of the clock (a fast person): the same moment one cycle back,
+            # so τ never runs past the routine's end and the instructor shown stays near the clock.
+            self._shift(-int(round(cycle / self.step_s)))
+            self.ahead += 1
+            return
         if cycle <= 0 or t - self.position <= cycle or self.position + cycle > self.routine.duration_s:
             return
-        shift = int(round(cycle / self.step_s))
+        self._shift(int(round(cycle / self.step_s)))
+        self.rejoined += 1
+
+    def _shift(self, shift: int) -> None:
         self._window = self._window + shift
         self.position += shift * self.step_s
         self._track = deque((tt, p + shift * self.step_s) for tt, p in self._track)
-        self.rejoined += 1
+        # Before the routine's start the grid holds its first pose (a late starter), not the
+        # cycle's end: paths moved there are dropped.
+        self._cost = np.where(self._grid0 + self._window * self.step_s < 0, np.inf, self._cost)
 
 
 # -- repetition by repetition: the session's posture score ---------------------------------------

@@ -1,0 +1,114 @@
+"""The TV's colours follow a person at their own pace, like the session score (issue [score]/[truth]):
+real people doing a bundled routine's movement with good form, at 1-9x the routine's pace
+(truth.tsv's fitting routines), both models, the poses computed once per clip and model. Per clip,
+the share of scored frames whose verdict (the skeleton's colour and the verdict strip) is green,
+near or wrong is printed beside the session score.
+
+Before the live tracker followed faster than 1.3x (commit before this file), good form was red on
+54-80 % of its frames while scoring 74-98; measured after: see docs/scoring.md. The bounds:
+- good form, every clip: at least 25 % of frames not red (measured 31-91 %, the two lowest the
+  high-knee clip, which walks away after 6.1 s, and MoveNet's fast jacks whose hands leave the
+  picture); before: 20-50 %.
+- good form, the median clip per model: at least 60 % not red (measured 68 % BlazePose, 65 %
+  MoveNet; before 35 % and 33 %): a tracker that stops following fast movers breaks it.
+- another movement: the dancer against the squat green on at most 40 % of frames (measured
+  24 % / 31 %; before 17 % / 29 %; without the charge for racing through the routine 48 % with
+  MoveNet), and squats or dancing against the arm raise at most 15 % (measured 0-7 %).
+"""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from common.coach import routine as routines
+from common.coach.session import PersonSession
+from tests.conftest import media_file
+
+MODELS = ["blazepose-full", "movenet-lightning"]
+GOOD = [  # clip (under ../shared/media), the routine that fits (truth.tsv), pace against it
+    ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise", "0.87 s a jack against 6 s: ~7x"),
+    ("dev/jumping_jacks_3views_studio.mp4", "arm_raise", "~1 s a jack: ~6x"),
+    ("dev/squat_goblet_oblique_gym.mp4", "squat", "stands 5 s, then 6 squats"),
+    ("dev/squat_arms_up_front_studio.mp4", "squat", "3 squats, 1 s pause at the bottom"),
+    ("dev/squat_side_studio.mp4", "squat", "8 deep squats"),
+    ("dev/squat_dumbbell_front_home.mp4", "squat", "5 squats"),
+    ("dev/lateral_raise_waist_up_gym.mp4", "lateral_raise", "4 raises"),
+    ("dev/high_knees_side_gym.mp4", "marching", "18 knee lifts in 6 s (~9x), then walks away"),
+    ("squats_5reps.mp4", "squat", "1.1 s a squat against 5 s: ~4.5x"),
+]
+OTHER = [  # clip, routine, most green share allowed
+    ("dancer.mp4", "squat", 0.40),
+    ("dancer.mp4", "arm_raise", 0.15),
+    ("squats_5reps.mp4", "arm_raise", 0.15),
+]
+NOT_RED_EACH = 0.25
+NOT_RED_MEDIAN = 0.55
+NOT_RED: dict[str, list[float]] = {m: [] for m in MODELS}
+
+
+@pytest.fixture(scope="module")
+def poses():
+    from common.cli.routine import poses_from_video, video_size
+
+    cache: dict = {}
+
+    def get(clip: str, model: str):
+        if (clip, model) not in cache:
+            path = media_file(clip)
+            cache[clip, model] = (*poses_from_video(str(path), model), video_size(str(path)))
+        return cache[clip, model]
+
+    return get
+
+
+def play(poses, clip: str, routine: str, model: str) -> tuple[dict, dict]:
+    """The clip as `silvergym score` plays it: the share of scored frames per verdict, and the summary."""
+    p, w, fps, size = poses(clip, model)
+    person = PersonSession(routines.load(routine))
+    person.video_end_t = len(p) / fps
+    counts = {"correct": 0, "near": 0, "wrong": 0}
+    for i in range(len(p)):
+        if person.ended_by(i / fps):
+            break
+        frame = person.update(i / fps, p[i], w[i], size)
+        if frame.verdict in counts:
+            counts[frame.verdict] += 1
+    scored = max(1, sum(counts.values()))
+    return {k: v / scored for k, v in counts.items()}, person.summary("video ended")
+
+
+def cell(shares: dict, summary: dict) -> str:
+    return (f"green {100 * shares['correct']:.0f}% near {100 * shares['near']:.0f}% "
+            f"wrong {100 * shares['wrong']:.0f}%, score {summary['score']:.1f}")
+
+
+@pytest.mark.parametrize("clip, routine, what", GOOD)
+def test_good_form_at_its_own_pace_is_mostly_not_red(poses, clip, routine, what):
+    got = {m: play(poses, clip, routine, m) for m in MODELS}
+    print(f"\n{clip} against {routine} ({what}): " + "; ".join(f"{m} {cell(*got[m])}" for m in MODELS))
+    for m in MODELS:
+        shares, summary = got[m]
+        NOT_RED[m].append(1 - shares["wrong"])
+        assert summary["score"] >= 70, f"{m}: the session score itself ({summary['score']})"
+        assert 1 - shares["wrong"] >= NOT_RED_EACH, f"{m}: red on {100 * shares['wrong']:.0f}% of frames"
+
+
+def test_good_form_is_not_red_on_most_frames_of_the_median_clip():
+    if any(len(v) < len(GOOD) for v in NOT_RED.values()):
+        pytest.skip("needs every good-form clip played first (run the whole file)")
+    for m in MODELS:
+        median = statistics.median(NOT_RED[m])
+        print(f"\n{m}: not red on {', '.join(f'{100 * v:.0f}%' for v in NOT_RED[m])}; median {100 * median:.0f}%")
+        assert median >= NOT_RED_MEDIAN, m
+
+
+@pytest.mark.parametrize("clip, routine, most_green", OTHER)
+def test_another_movement_does_not_turn_green(poses, clip, routine, most_green):
+    got = {m: play(poses, clip, routine, m) for m in MODELS}
+    print(f"\n{clip} against {routine} (another movement, green at most {100 * most_green:.0f}%): "
+          + "; ".join(f"{m} {cell(*got[m])}" for m in MODELS))
+    for m in MODELS:
+        shares, summary = got[m]
+        assert shares["correct"] <= most_green, m
+        assert summary["score"] < 30, m
