@@ -4,13 +4,13 @@ real people doing a bundled routine's movement with good form, at 1-9x the routi
 the share of scored frames whose verdict (the skeleton's colour and the verdict strip) is green,
 near or wrong is printed beside the session score.
 
-Before the live tracker followed faster than 1.3x (commit before this file), good form was red on
-54-80 % of its frames while scoring 74-98; measured after: see docs/scoring.md. The bounds:
-- good form, every clip: at least 25 % of frames not red (measured 31-91 %, the two lowest the
-  high-knee clip, which walks away after 6.1 s, and MoveNet's fast jacks whose hands leave the
-  picture); before: 20-50 %.
-- good form, the median clip per model: at least 60 % not red (measured 68 % BlazePose, 65 %
-  MoveNet; before 35 % and 33 %): a tracker that stops following fast movers breaks it.
+Before the live tracker followed faster than 1.3x (the commit before this file), good form was red
+on 54-80 % of its frames while scoring 74-98; before and after: docs/scoring.md. The bounds:
+- good form, every clip: at least 25 % of frames not red (measured 31-90 %, the lowest the
+  high-knee clip at 9x, which the tracker does not lock on to, and MoveNet's fast jacks whose hands
+  leave the picture); before: 20-52 %.
+- good form, the median clip per model: at least 55 % not red (measured 66 % BlazePose, 65 %
+  MoveNet; before 35 % and 34 %): a tracker that stops following fast movers breaks it.
 - another movement: the dancer against the squat green on at most 40 % of frames (measured
   24 % / 31 %; before 17 % / 29 %; without the charge for racing through the routine 48 % with
   MoveNet), and squats or dancing against the arm raise at most 15 % (measured 0-7 %).
