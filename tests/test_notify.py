@@ -8,14 +8,17 @@ import os
 import signal
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import paho.mqtt.client as mqtt
 import pytest
+from zoneinfo import ZoneInfo
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common.central.collector import Store
-from common.central.notify import Notifier, carer_key, message
+from common.central.notify import Notifier, carer_key, group_message, message
+from common.central.sitetime import SiteZones
 from common.mosquitto import LocalBroker, free_port, mosquitto_binary
 from tests.conftest import wait_for
 from tests.test_central import config_text
@@ -116,6 +119,10 @@ def test_a_fall_alert_reaches_a_webhook_and_a_mailbox_once_through_a_restart(tmp
             assert ["fall-1" in b["message"] for b in hook.bodies] == [True, False]
             assert sum(b"fall-1" in m for m in mailbox.messages) == 1
             assert "kim" in hook.bodies[0]["title"] and "넘어짐" in hook.bodies[0]["title"]
+            # The collector's message shows the site's clock (web.time_zone, Asia/Seoul by default) with
+            # the zone named, as the pages do, not the server's UTC clock without a zone.
+            seoul = datetime.fromtimestamp(alert(1)["unix"], ZoneInfo("Asia/Seoul")).strftime("%Y-%m-%d %H:%M")
+            assert f"{seoul} 한국 시간" in hook.bodies[0]["message"], hook.bodies[0]["message"]
         finally:
             procs.stop_all()
             hook.close()
@@ -187,3 +194,30 @@ def test_the_device_hears_the_alert_was_stored_and_a_carer_told(tmp_path, proces
             zctx.term()
             procs.stop_all()
             hook.close()
+
+
+def test_a_message_shows_the_sites_clock_with_its_zone_and_the_persons_name(tmp_path):
+    """Real SQLite store and Notifier: the carer reads the time on the site's clock with the zone
+    named, as the pages show it (web.time_zone, and web.site_time_zones for a site elsewhere), and
+    the name the device sent (participant_name), the key only when there is none."""
+    store = Store(str(tmp_path / "central.db"))
+    sent = []
+    zones = SiteZones("Asia/Seoul", {"la": "America/Los_Angeles"})
+    notifier = Notifier(store, ["json://127.0.0.1:9/hook"], send=lambda u, title, body: sent.append((title, body)) or True,
+                        zones=zones)
+    unix = 1_700_000_000  # 2023-11-14 22:13:20 UTC: 07:13 next day in Seoul, 14:13 in Los Angeles (PST)
+    store.save("center1", "pi7", "alert", {**alert(1), "unix": unix, "participant": "lee", "participant_name": "이순자"},
+               unix + 1)
+    store.save("la", "pi1", "alert", {**alert(2), "unix": unix}, unix + 1)
+    notifier.send_due(unix + 2)
+    (title, body), (la_title, la_body) = sorted(sent, key=lambda m: "fall-2" in m[1])
+    print(f"\n{title}\n{body}\n{la_title}\n{la_body}")
+    assert "2023-11-15 07:13 한국 시간에" in body and "At 2023-11-15 07:13 Korea time," in body
+    assert "22:13" not in body
+    assert title.startswith("[silvergym] 이순자:") and "이순자님" in body and "lee" not in title + body
+    assert "2023-11-14 14:13 세계시-8에" in la_body and "At 2023-11-14 14:13 UTC-8," in la_body
+    assert la_title.startswith("[silvergym] kim:")  # no name sent: the key, as the pages show it
+    _, group = group_message([("center1", "pi7", {**alert(3), "unix": unix, "participant_name": " 박영희 "})], zones)
+    assert "2023-11-15 07:13 한국 시간 center1/pi7 박영희:" in group
+    assert message({**alert(4), "unix": 1e13}, "center1", "pi7", zones)[1].startswith("?에")
+    store.close()

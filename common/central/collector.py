@@ -236,7 +236,8 @@ def run(args) -> int:
 
     setup_logging("collector")
     os.umask(0o077)  # the database (names, health, falls) is for the central service's user only
-    cfg = load(args.config, args.overrides).collector
+    full = load(args.config, args.overrides)
+    cfg = full.collector
     try:
         store = Store(cfg.db)
     except (sqlite3.Error, ImportError, OSError) as exc:
@@ -257,7 +258,9 @@ def run(args) -> int:
     cfg = cfg.model_copy(update={"ack_secret": secret})
     from common.central.notify import Notifier
 
-    notifier = Notifier(store, cfg.carers, cfg.notify_within_h)
+    from common.central.sitetime import SiteZones
+
+    notifier = Notifier(store, cfg.carers, cfg.notify_within_h, zones=SiteZones.of(full.web))
     collector = Collector(cfg, store, notifier)
     from common.bus.runtime import SignalSafeEvent
 

@@ -19,9 +19,8 @@ import hashlib
 import logging
 import threading
 import time
-from datetime import datetime
-
-from common.central.store import on_calendar, printable
+from common.central.sitetime import SiteZones
+from common.central.store import printable
 
 log = logging.getLogger("collector")
 
@@ -46,16 +45,27 @@ def carer_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def whenprintable(unix) -> str:
-    """The alert's time as the carer reads it, or "?" for a time no clock could have meant (a
+def whenprintable(unix, site: str = "", locale: str = "ko", zones: SiteZones | None = None) -> str:
+    """The alert's time as the carer reads it: on the site's clock with the zone named, as the web
+    pages show it ("2026-12-06 14:07 한국 시간"), or "?" for a time no clock could have meant (a
     device's clock or a forged alert may say anything)."""
-    return datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M") if on_calendar(unix) else "?"
+    return (zones or SiteZones()).when(unix, site, locale)
 
 
-def _parts(alert: dict, site: str, device: str) -> dict:
+def who(alert: dict) -> str:
+    """The name the device sent with the alert (participant_name, e.g. 이순자), as the pages show
+    it; the participant's key when there is none (older devices, a config without names)."""
+    name = alert.get("participant_name")
+    if isinstance(name, str) and name.strip():
+        return printable(name.strip(), 80)
+    return printable(alert.get("participant") or "guest", 80)
+
+
+def _parts(alert: dict, site: str, device: str, zones: SiteZones | None = None) -> dict:
     kind = printable(alert.get("kind", ""), 40)
     ko, en = KIND_TEXT.get(kind, (kind, kind))
-    return {"ko": ko, "en": en, "who": printable(alert.get("participant") or "guest", 80), "when": whenprintable(alert.get("unix")),
+    return {"ko": ko, "en": en, "who": who(alert), "when": whenprintable(alert.get("unix"), site, "ko", zones),
+            "when_en": whenprintable(alert.get("unix"), site, "en", zones),
             "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80),
             **_spot(alert.get("spot")), **_answer(alert.get("answer"))}
 
@@ -73,25 +83,25 @@ def _spot(spot) -> dict:
     return {"spot_ko": "", "spot_en": ""}
 
 
-def message(alert: dict, site: str, device: str) -> tuple[str, str]:
+def message(alert: dict, site: str, device: str, zones: SiteZones | None = None) -> tuple[str, str]:
     """(title, body) of the notification, Korean first, then English. Every value a device sent
     is bounded here, where it is used: a bad one prints as "?" or is cut, never raises."""
-    p = _parts(alert, site, device)
+    p = _parts(alert, site, device, zones)
     title = f"[silvergym] {p['who']}: {p['ko']}{p['answer_ko']} 알림 / alert: {p['en']}{p['answer_en']}"
     body = (f"{p['when']}에 {p['where']}{p['spot_ko']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다{p['answer_ko']}. "
             "바로 연락해서 괜찮으신지 확인해 주세요.\n"
-            f"At {p['when']}, {p['where']} detected {p['en']} for {p['who']}{p['spot_en']}{p['answer_en']}. "
+            f"At {p['when_en']}, {p['where']} detected {p['en']} for {p['who']}{p['spot_en']}{p['answer_en']}. "
             "Please call or go and check on them now.\n"
             f"(alert {p['id']})")
     return title, body
 
 
-def group_message(alerts: list[tuple[str, str, dict]]) -> tuple[str, str]:
+def group_message(alerts: list[tuple[str, str, dict]], zones: SiteZones | None = None) -> tuple[str, str]:
     """One message for several alerts from one place that came at once: each named on its own line
     (the caller sends at most GROUP_LIST_MAX to a message; none is ever left as a count)."""
     lines = []
     for site, device, alert in alerts:
-        p = _parts(alert, site, device)
+        p = _parts(alert, site, device, zones)
         lines.append(f"- {p['when']} {p['where']}{p['spot_ko']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
     title = f"[silvergym] 알림 {len(alerts)}건 / {len(alerts)} alerts"
     body = ("여러 알림이 한꺼번에 왔습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
@@ -100,9 +110,11 @@ def group_message(alerts: list[tuple[str, str, dict]]) -> tuple[str, str]:
 
 
 class Notifier:
-    def __init__(self, store, carers: list[str], within_h: float = 24.0, send=None, on_sent=None):
+    def __init__(self, store, carers: list[str], within_h: float = 24.0, send=None, on_sent=None,
+                 zones: SiteZones | None = None):
         self.store, self.carers, self.within_s = store, list(carers), within_h * 3600.0
         self.send = send or self._apprise
+        self.zones = zones or SiteZones()  # web.time_zone / web.site_time_zones: a message's times as the pages show them
         self.on_sent = on_sent  # on_sent(site, device, msg_id): a carer was told (the device hears it)
         self.sent = self.failed = self.errors = 0
         self.wake = threading.Event()
@@ -202,10 +214,10 @@ class Notifier:
     def _send_to(self, carer: str, url: str, alerts: list[tuple[str, str, str, dict]], now: float) -> bool:
         if len(alerts) == 1:
             site, device, msg_id, alert = alerts[0]
-            title, body = message(alert, site, device)
+            title, body = message(alert, site, device, self.zones)
             what = f"alert {printable(alert.get('alert_id', msg_id), 80)}"
         else:
-            title, body = group_message([(site, device, alert) for site, device, _, alert in alerts])
+            title, body = group_message([(site, device, alert) for site, device, _, alert in alerts], self.zones)
             what = f"{len(alerts)} alerts"
         try:
             ok = self.send(url, title, body)

@@ -76,15 +76,10 @@ def zone_of(site: str):
 
 
 def zone_name(site: str, locale: str, unix: float | None = None) -> str:
-    """The zone in the page's words ("한국 시간"), else its offset from UTC in them ("세계시+9")."""
-    zone = zone_of(site)
-    named = words(locale).get(f"zone.{zone.key}")
-    if named:
-        return named
-    offset = dt.datetime.fromtimestamp(unix if on_calendar(unix) else time.time(), zone).utcoffset()
-    minutes = int(offset.total_seconds() // 60)
-    hours = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
-    return words(locale)["zone_offset"].format(offset=hours)
+    """The zone in the page's words ("한국 시간"), else its offset from UTC in them ("세계시+9"); the
+    carers' messages name it the same way (common.central.sitetime)."""
+    from common.central import sitetime
+    return sitetime.zone_name(zone_of(site), locale, unix)
 
 
 def page(request, template: str, status: int = 200, **context) -> HttpResponse:
