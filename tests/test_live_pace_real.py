@@ -112,3 +112,31 @@ def test_another_movement_does_not_turn_green(poses, clip, routine, most_green):
         shares, summary = got[m]
         assert shares["correct"] <= most_green, m
         assert summary["score"] < 30, m
+
+
+@pytest.mark.xfail(reason="known, not solved: with tempos up to 10x (even 2x) a path races through the "
+                          "deep part and lingers where the half movement matches; the session score "
+                          "catches it (turning-position rule, score 0), the colours do not (docs/scoring.md)",
+                   strict=True)
+def test_half_the_movement_drawn_at_the_routines_pace_is_not_mostly_green():
+    """Drawn poses (common/coach/synthetic.py), no clip: a squat and an arm raise at half their
+    depth, at 1x, 15 fps. Measured: green on 95 % / 90 % of frames (before this change 45 % / 26 %;
+    with the tracker's max_rate back at 1.3, 48 %)."""
+    import numpy as np
+
+    from common.coach.scoring import SessionScorer
+    from common.coach.synthetic import pose3d
+
+    for name in ("squat", "arm_raise"):
+        r = routines.load(name)
+        scorer, rng, rest, green, scored = SessionScorer(r), np.random.default_rng(1), r.target(0.0), 0, 0
+        for i in range(int(r.duration_s * 15)):
+            t = i / 15
+            xyz = pose3d({j: rest[j] + 0.5 * (v - rest[j]) for j, v in r.target(t % r.cycle_s).items()})
+            xyz[:, :2] += rng.normal(0.0, 2.0, (len(xyz), 2))
+            verdict = scorer.update(t, np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)]), xyz).verdict
+            scored += verdict != "none"
+            green += verdict == "correct"
+        print(f"\nhalf the {name} at 1x (drawn): green on {100 * green / scored:.0f}% of frames, "
+              f"session score {scorer.summary()['score']}")
+        assert green / scored < 0.5, name
