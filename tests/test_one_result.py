@@ -62,3 +62,28 @@ def test_score_and_run_once_give_one_result(tmp_path, clip, routine):
     assert ran["reps"] == scored["reps"]
     assert abs(ran["score"] - scored["score"]) <= 2
     assert ran["ended"] == scored["ended"] and "video_looped" not in ran
+
+
+def test_run_once_with_a_video_plays_it_once_as_score_reads_it(tmp_path):
+    """`silvergym run --once --video F --routine R` as a user types it (no camera.start_with_session
+    in any file): the file is one performance, not looped into the session (a fresh-eyes trial got
+    23 repetitions and 547 frames from run --once where score gave 8 and 347)."""
+    clip, routine = "dev/squat_side_studio.mp4", "squat"
+    video = media_file(clip)
+    offline = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", routine, "--video", str(video),
+                              "--model", MODEL, "--json"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert offline.returncode == 0, offline.stderr
+    scored = json.loads(offline.stdout.splitlines()[-1])
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, video, model=MODEL, routine=routine))
+    assert "start_with_session" not in cfg.read_text()
+    live = subprocess.run([sys.executable, "-m", "common.cli", "run", "--once", "--config", str(cfg),
+                           "--video", str(video), "--routine", routine], capture_output=True, text=True, cwd=REPO,
+                          timeout=300, env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
+    assert live.returncode == 0, live.stderr[-2000:]
+    ran = json.loads(live.stdout.strip().splitlines()[-1])
+    print(f"\n{clip}: score {scored['score']} / {scored['reps']} reps / {scored['frames']} frames; "
+          f"run --once --video {ran['score']} / {ran['reps']} reps / {ran['frames']} frames / {ran['ended']}")
+    assert ran["reps"] == scored["reps"] and abs(ran["score"] - scored["score"]) <= 2
+    assert ran["ended"] == "video ended" or ran["ended"] == scored["ended"]
+    assert "video_looped" not in ran

@@ -89,7 +89,12 @@ def cmd_run(args) -> int:
         extra.setdefault("scoring", {})["routine"] = args.routine
     if args.snapshots:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
-    overrides = configuration.merge(args.overrides, extra)
+    base = {}
+    if args.once and args.video:
+        # One session of a recorded file is one performance, scored as `silvergym score` scores it:
+        # played once from the routine's start, never looped into the session (--set may say otherwise).
+        base = {"camera": {"start_with_session": True}}
+    overrides = configuration.merge(configuration.merge(base, args.overrides), extra)
     cfg = configuration.load(args.config, overrides)
     problem = startup_problem(cfg)
     if problem:  # said once here, before five services start and restart over it
@@ -343,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--video", help="use this video file as the camera")
     sp.add_argument("--routine", help="routine name or file")
     sp.add_argument("--snapshots", help="headless: write PNG snapshots of the TV screen here")
-    sp.add_argument("--once", action="store_true", help="stop after the first session and print its summary")
+    sp.add_argument("--once", action="store_true", help=(
+        "stop after the first session and print its summary; with --video the file is played once from the "
+        "routine's start (camera.start_with_session), as `silvergym score` reads it"))
     sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
     sp.set_defaults(func=cmd_run)
 
