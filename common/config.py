@@ -195,7 +195,11 @@ class WebConfig(Section):
     session_hours: float = Field(8.0, gt=0, le=24 * 30, description=(
         "A login lasts this long (and ends when the browser closes)."))
     login_failures: int = Field(5, ge=1, le=100, description=(
-        "Wrong passwords in a row, per account and per address, before logging in is blocked."))
+        "Wrong passwords in a row for one account from one address before that account is blocked there."))
+    address_login_failures: int = Field(50, ge=1, le=10000, description=(
+        "Wrong passwords from one address, over all accounts, before that address is blocked for every "
+        "account: far above login_failures, so one family member mistyping at a senior center behind "
+        "one public address does not lock out everyone there."))
     lockout_minutes: float = Field(15.0, gt=0, description="How long logging in stays blocked after that.")
     threads: int = Field(8, ge=1, le=64, description="Requests served at once by one instance.")
     time_zone: str = Field("Asia/Seoul", description="Times on the pages are shown in this zone, with its name.")

@@ -82,9 +82,14 @@ def configure(db: str, web) -> None:
             "default-src": ["'none'"], "script-src": ["'none'"], "img-src": ["'self'", "data:"],
             "style-src": ["'self'"], "form-action": ["'self'"], "frame-ancestors": ["'none'"],
             "base-uri": ["'none'"]}},
-        AXES_FAILURE_LIMIT=web.login_failures,
+        # Two limits (axes has one per request): an account from one address after login_failures,
+        # an address for every account after address_login_failures (lockout.failure_limit).
+        AXES_FAILURE_LIMIT="common.central.web.lockout.failure_limit",
+        LOGIN_FAILURES=web.login_failures,  # ours
+        ADDRESS_LOGIN_FAILURES=max(web.address_login_failures, web.login_failures),  # ours
         AXES_COOLOFF_TIME=dt.timedelta(minutes=web.lockout_minutes),
-        # Locked: an account from one address (the pair), and an address for every account. Never an
+        # Locked: an account from one address (the pair), and an address for every account (the order
+        # lockout.failure_limit reads). Never an
         # account from everywhere: five wrong passwords from one address locked its carer out
         # everywhere, renewable by anyone who knew the user name.
         AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"], "ip_address"],
