@@ -267,3 +267,16 @@ def test_a_device_sends_the_participants_name_from_its_config(tmp_path):
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+def test_send_test_with_bad_arguments_says_what_is_wrong_in_one_line():
+    """A broker without a port, a bad site, an unprintable participant, an unknown routine: one
+    line naming the argument, exit 2, no traceback (it was an UnboundLocalError)."""
+    cases = {"--broker": ["--broker", "localhost"], "--site": ["--broker", "127.0.0.1:1883", "--site", "a/b"],
+             "--participant": ["--broker", "127.0.0.1:1883", "--participant", "k\x07m"],
+             "routine": ["--broker", "127.0.0.1:1883", "--routine", "no_such_routine"]}
+    for named, args in cases.items():
+        done = cli("send-test", *args, timeout=60)
+        print(f"{' '.join(args)!r}: exit {done.returncode}: {done.stderr.strip()}")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and named in done.stderr

@@ -70,6 +70,7 @@ def run(args) -> int:
     from paho.mqtt import client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from common.coach import routine as routines  # before the checks: their except names its error
     from common.mosquitto import check_topic_level
 
     host, _, port = args.broker.rpartition(":")
@@ -80,7 +81,6 @@ def run(args) -> int:
         check_topic_level("--device", args.device)
         if not args.participant or not args.participant.isprintable():
             raise ValueError("--participant must be a printable key, e.g. kim")
-        from common.coach import routine as routines
         session = scored_session(args.routine, args.participant, args.name, time.time())
     except (ValueError, routines.RoutineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
