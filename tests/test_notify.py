@@ -221,3 +221,34 @@ def test_a_message_shows_the_sites_clock_with_its_zone_and_the_persons_name(tmp_
     assert "2023-11-15 07:13 한국 시간 center1/pi7 박영희:" in group
     assert message({**alert(4), "unix": 1e13}, "center1", "pi7", zones)[1].startswith("?에")
     store.close()
+
+
+@needs_broker
+def test_a_send_test_alert_reads_as_a_test_to_the_carer(tmp_path, processes):
+    """`silvergym send-test` through a real broker and collector to a carer's webhook: the message
+    says first that it is a test and nobody fell, never "넘어짐 알림" as a real fall's does."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    hook = Webhook()
+    hook.down = False
+    with LocalBroker(workdir=str(tmp_path / "broker")) as broker:
+        procs = processes(config_text(tmp_path, broker.port, extra_collector=f"carers = {json.dumps([hook.url])}\n"))
+        try:
+            procs.start_command("collector", ["collect"])
+            wait_for(lambda: "subscribed" in procs.log_text("collector"), 20, what="the collector subscribed")
+            sent = subprocess.run([sys.executable, "-m", "common.cli", "send-test", "--broker", f"127.0.0.1:{broker.port}",
+                                   "--site", "center1", "--device", "pi7", "--participant", "kim", "--name", "김영희"],
+                                  capture_output=True, text=True, cwd=REPO, timeout=120)
+            assert sent.returncode == 0, sent.stderr
+            wait_for(lambda: len(hook.bodies) == 1, 30, what="the test alert at the carer's webhook")
+            title, body = hook.bodies[0]["title"], hook.bodies[0]["message"]
+            print(f"\n{title}\n{body}")
+            assert "시험 알림" in title and "TEST" in title and "넘어짐" not in title
+            assert body.startswith("시험 알림입니다. 아무도 넘어지지 않았습니다") and "This is a TEST: nobody fell" in body
+            assert "김영희" in body and "한국 시간" in body and "check on them now" not in body
+        finally:
+            procs.stop_all()
+            hook.close()

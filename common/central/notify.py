@@ -67,7 +67,7 @@ def _parts(alert: dict, site: str, device: str, zones: SiteZones | None = None) 
     return {"ko": ko, "en": en, "who": who(alert), "when": whenprintable(alert.get("unix"), site, "ko", zones),
             "when_en": whenprintable(alert.get("unix"), site, "en", zones),
             "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80),
-            **_spot(alert.get("spot")), **_answer(alert.get("answer"))}
+            **_spot(alert.get("spot")), **_answer(alert.get("answer")), "test": alert.get("test") is True}
 
 
 def _answer(answer) -> dict:
@@ -87,6 +87,14 @@ def message(alert: dict, site: str, device: str, zones: SiteZones | None = None)
     """(title, body) of the notification, Korean first, then English. Every value a device sent
     is bounded here, where it is used: a bad one prints as "?" or is cut, never raises."""
     p = _parts(alert, site, device, zones)
+    if p["test"]:  # silvergym send-test: says so first, and asks nobody to run to anyone
+        title = f"[silvergym] 시험 알림 (실제 상황 아님) / TEST alert (not real): {p['where']}"
+        body = (f"시험 알림입니다. 아무도 넘어지지 않았습니다: {p['where']}에서 {p['when']}에 보낸 시험입니다 "
+                f"(참여자 {p['who']}).\n"
+                f"This is a TEST: nobody fell. Sent from {p['where']} at {p['when_en']} (participant {p['who']}) "
+                "to check that alerts reach you.\n"
+                f"(alert {p['id']})")
+        return title, body
     title = f"[silvergym] {p['who']}: {p['ko']}{p['answer_ko']} 알림 / alert: {p['en']}{p['answer_en']}"
     body = (f"{p['when']}에 {p['where']}{p['spot_ko']}에서 {p['who']}님의 {p['ko']}을(를) 감지했습니다{p['answer_ko']}. "
             "바로 연락해서 괜찮으신지 확인해 주세요.\n"
@@ -102,7 +110,8 @@ def group_message(alerts: list[tuple[str, str, dict]], zones: SiteZones | None =
     lines = []
     for site, device, alert in alerts:
         p = _parts(alert, site, device, zones)
-        lines.append(f"- {p['when']} {p['where']}{p['spot_ko']} {p['who']}: {p['ko']} / {p['en']} (alert {p['id']})")
+        what = "시험 알림, 실제 상황 아님 / TEST, nobody fell" if p["test"] else f"{p['ko']} / {p['en']}"
+        lines.append(f"- {p['when']} {p['where']}{p['spot_ko']} {p['who']}: {what} (alert {p['id']})")
     title = f"[silvergym] 알림 {len(alerts)}건 / {len(alerts)} alerts"
     body = ("여러 알림이 한꺼번에 왔습니다. 바로 연락해서 괜찮으신지 확인해 주세요.\n"
             "Several alerts came at once. Please call or go and check on them now.\n" + "\n".join(lines))

@@ -4,7 +4,8 @@ device would send them, and what the collector answered.
 For an installer checking the central side end to end in a minute (README, "Central server"):
 the session is scored for real by the coaching logic (common/coach), on a drawn participant who
 follows the routine a little late and tired half way (as the demo's simulated participant does),
-so it carries every field a Pi's session carries; the alert says in its detail that it is a test.
+so it carries every field a Pi's session carries; the alert says in its detail and its `test`
+field that it is a test (the carers' message says so first).
 Both go to silvergym/v1/<site>/<device>/{session,alert} with QoS 1, and the command waits for the
 collector's acknowledgement of each ("stored", "duplicate" or "rejected"): exit 0 only when both
 were stored, 1 when the collector did not answer in time, 2 for bad arguments.
@@ -60,7 +61,8 @@ def scored_session(routine_name: str, participant: str, name: str, now: float) -
 def test_alert(participant: str, name: str, session_id: str, now: float) -> dict:
     alert_id = uuid.uuid4().hex
     record = {"msg_id": alert_id, "alert_id": alert_id, "session_id": session_id, "participant": participant,
-              "kind": "fall", "detail": "TEST from silvergym send-test: nobody fell", "unix": now}
+              "kind": "fall", "detail": "TEST from silvergym send-test: nobody fell", "unix": now,
+              "test": True}  # carers' messages say it is a test (the added field)
     if name:
         record["participant_name"] = name
     return record
