@@ -166,7 +166,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
             started_unix=0.0, summary={"score": 86.0, "reps": 7, "timeline": SAMPLE_TIMELINE, "joints": {
-                "left_shoulder": 0.82, "right_shoulder": 0.91, "left_elbow": 0.55, "right_elbow": 0.35}})
+                "left_shoulder": 0.93, "right_shoulder": 0.95, "left_elbow": 0.84, "right_elbow": 0.72}})  # score: their mean
         if screen == "summary_partly":  # the movement kept leaving the picture: the advice under the words
             s.session.summary["framing"] = {"partly_in_view": 0.32, "head_out": 0.3, "feet_out": 0.0,
                                             "side_out": 0.02, "advice": "view.low_or_close"}
