@@ -66,3 +66,13 @@ def test_every_field_is_described_and_every_bundled_routine_fits_the_schema():
     bad = json.loads((REPO / "common/coach/routines/squat.json").read_text(encoding="utf-8"))
     bad["joints"]["left_knee"]["tolerence"] = 3
     assert list(validator.iter_errors(bad)), "the schema must refuse an unknown key, as the code does"
+
+
+@pytest.mark.parametrize("kind", ["alert", "session", "health", "status"])
+def test_the_mqtt_contract_in_docs_is_the_one_the_collector_checks(kind):
+    """docs/schemas publishes the central side's own schemas (common/central/schemas), byte for byte:
+    the copy in docs had fallen behind (participant_name, the alert's test field)."""
+    published = REPO / "docs/schemas" / f"{kind}.schema.json"
+    checked = REPO / "common/central/schemas" / f"{kind}.schema.json"
+    assert published.read_bytes() == checked.read_bytes(), (
+        f"{published} differs from {checked}: copy the collector's schema over it")
