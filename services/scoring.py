@@ -321,7 +321,7 @@ class Sessions:
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
             progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
-            routine_t_s=round(t, 4), spot=self.spot))
+            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored))
 
     def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
                alert_id: str | None = None) -> None:

@@ -99,6 +99,9 @@ class Score:
     # in the countdown); the second of the accuracy strip this verdict falls in.
     routine_t_s: float = 0.0
     spot: int = 0  # added: group mode's spot this verdict is for (0 in one-person mode)
+    # Added: whether `score` rests on anything judged yet (no repetition of a looping routine
+    # complete: False, and the TV shows a dash instead of a discouraging 0).
+    scored: bool = True
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,8 @@ def _check_types(topic: str, msg) -> None:
             raise MalformedMessage(f"{topic}: field {f.name!r} should be a list")
         if want in ("dict",) and not isinstance(value, dict):
             raise MalformedMessage(f"{topic}: field {f.name!r} should be a map")
+        if want == "bool" and not isinstance(value, bool):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be true or false")
 
 
 STATUSES = {"correct", "near", "wrong", "none"}

@@ -70,8 +70,11 @@ def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
 
     path = out / "squats_from_clip.json"
     built = build_from_video(str(clip), "squats_from_clip", model, out, title={"ko": "스쿼트", "en": "Squats"})
-    # A squat: its corrections in a squat's words (docs/routines.md, cue table).
-    write_routine(dataclasses.replace(built, movement="squat"), path)
+    # A squat: its corrections in a squat's words (docs/routines.md, cue table). An exercise, not a
+    # choreography: it loops, scored per repetition at the person's pace (docs/scoring.md), and lasts
+    # as long as the participant's slower performance, so all their squats are in the session.
+    write_routine(dataclasses.replace(built, movement="squat", loop=True,
+                                      duration_s=round(built.duration_s / SENIOR_SPEED + 1.0, 1)), path)
     return path
 
 

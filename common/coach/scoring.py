@@ -97,6 +97,7 @@ class FrameScore:
     guidance: str
     phase: str
     angles: dict[str, float | None]
+    scored: bool = True  # the running score rests on something judged (else it is a placeholder 0)
 
 
 def _direction(joint: str, angle: float, target: float) -> str:
@@ -187,6 +188,7 @@ class SessionScorer:
     _joint_off: dict = field(default_factory=dict)
     _posture: dict | None = None
     _posture_t: float = -1e9
+    _posture_reps: int = 0  # the repetitions counted when the running score was last worked out
 
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
@@ -268,7 +270,7 @@ class SessionScorer:
             reps=self.reps.count if self.reps else 0, score=self.score(),
             progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
             guidance=guidance,
-            phase=self.routine.phase(position), angles=angles)
+            phase=self.routine.phase(position), angles=angles, scored=self.running_score_judged())
 
     @staticmethod
     def _verdict(status: dict[str, str]) -> str:
@@ -340,9 +342,19 @@ class SessionScorer:
         test's count against the norm (test_result); a hold's seconds against its target.
         During a session it is worked out again every RUNNING_SCORE_EVERY_S."""
         t = self._samples[-1][0] if self._samples else 0.0
-        if self._posture is None or t - self._posture_t >= RUNNING_SCORE_EVERY_S:
-            self._posture, self._posture_t = self.posture(), t
+        reps = self.reps.count if self.reps else 0
+        # Again as each repetition ends too: the TV's number then moves with what the person did.
+        if self._posture is None or t - self._posture_t >= RUNNING_SCORE_EVERY_S or reps != self._posture_reps:
+            self._posture, self._posture_t, self._posture_reps = self.posture(), t, reps
         return self._result_score(self._posture)
+
+    def running_score_judged(self) -> bool:
+        """Whether score() rests on anything judged yet: a looping routine's posture score has
+        nothing before a first whole repetition of its cycle (a routine built from a long video is
+        one long cycle); a count test, a hold and a choreography always have."""
+        if self.routine.kind in COUNT_TESTS or self.routine.kind == "balance_hold" or self._posture is None:
+            return True
+        return self._posture.get("repetitions_judged") != 0
 
     def _result_score(self, posture: dict) -> float:
         if self.routine.kind in COUNT_TESTS:

@@ -550,7 +550,11 @@ def draw_top_bar(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     if s.score is not None:
         if not s.people_scores:  # a class's numbers are on each person's tag
             text(surface, fonts, f"{s.t('exercise.reps')} {s.score.reps}", CUE, (w * 0.76, h * 0.015), anchor="topright")
-            text(surface, fonts, f"{s.t('exercise.score')} {s.score.score:.0f}", CUE, (w - m, h * 0.015), anchor="topright")
+            # Before anything is judged (no whole repetition yet) there is no score: a dash, not a
+            # discouraging 0 beside green.
+            unjudged = not s.score.scored or (s.score.reps == 0 and s.score.score == 0)
+            shown = "–" if unjudged else f"{s.score.score:.0f}"
+            text(surface, fonts, f"{s.t('exercise.score')} {shown}", CUE, (w - m, h * 0.015), anchor="topright")
         bar = pygame.Rect(m, round(h * 0.125), w - 2 * m, max(4, round(h * 0.012)))
         pygame.draw.rect(surface, PANEL, bar, border_radius=8)
         done = bar.copy()
