@@ -34,6 +34,10 @@ def server(tmp_path_factory):
     reason = boot.why_not_here()
     if reason:
         pytest.skip(reason)
+    if boot.emulated():
+        # The central side runs on a senior center's server or a cloud machine, not on the Pi:
+        # booted on this machine's own architecture (make test-boot), not again under emulation.
+        pytest.skip(f"the central side is booted natively ({boot.NATIVE}), not under {boot.arch()} emulation")
     for port in (1883, 8090):
         if not boot.port_free(port):
             pytest.skip(f"port {port} is in use on this machine; the container shares its network")
