@@ -274,7 +274,11 @@ def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_ke
     if kind == "works":
         assert all(b == "edgetpu" for _, b in got) and not lines and gap < 0.5
         return
-    assert got[-1][1] == "cpu" and len(lines) == 1 and "CPU" in lines[0] and "replug the Coral" in lines[0]
+    assert got[-1][1] == "cpu" and len(lines) == 1 and "CPU" in lines[0]
+    # A process killed from outside is said as killed, not as the library's fault ([alerts-first]);
+    # the library's own abort or hang still gets the Coral's fix.
+    assert ("was killed" in lines[0] and "replug" not in lines[0]) if kind == "killed_mid_class" \
+        else "replug the Coral" in lines[0]
     if kind == "killed_mid_class":
         assert [b for _, b in got] == ["edgetpu"] * 10 + ["cpu"] * 10 and "SIGKILL" in lines[0]
     assert gap < 0.5  # the frame that failed was read again on the CPU: nobody's reading differs
