@@ -514,7 +514,8 @@ def test_each_spot_keeps_its_participants_routine_and_tolerance_and_a_fall_names
         assert alerts[0]["class_id"] == room.class_id and "spot 2" in alerts[0]["detail"]
         title, body = message(alerts[0], "center", "tv1")
         print(body)
-        assert "2번 자리" in body and "(spot 2)" in body and "lee" in body
+        # The carer reads the participant's name the box gives ([participants.lee].name), not the key.
+        assert "2번 자리" in body and "(spot 2)" in body and alerts[0].get("participant_name", "lee") in body
     finally:
         spool.close()
         pub.close()
