@@ -222,8 +222,10 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     store = Store(site["db"])
     owed_before = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1" and a[4]["participant"] == "kim"]
     family.find_element(By.CSS_SELECTOR, "section.alerts form button").click()
-    wait_for(lambda: "확인했습니다" in family.find_element(By.CSS_SELECTOR, "section.alerts .acked").text, 30,
-             what="the alert shown as answered")
+    # find_elements: until the page has come back from the POST there is no such element yet (find_element
+    # would raise out of the wait instead of waiting; seen once in make test).
+    wait_for(lambda: any("확인했습니다" in e.text for e in family.find_elements(By.CSS_SELECTOR, "section.alerts .acked")),
+             30, what="the alert shown as answered")
     staff.refresh()
     answered = staff.find_element(By.CSS_SELECTOR, "section.alerts .answered .acked").text
     owed_after = [a for a in store.unsent_alerts(["carer"], 0.0) if a[0] == "center1" and a[4]["participant"] == "kim"]
