@@ -26,6 +26,22 @@ def media_file(name: str) -> Path:
     return path
 
 
+def clip_poses():
+    """A getter (clip, model) -> (poses, worlds, fps, (width, height)) of a real clip in ../shared/media,
+    each read by the model once per getter (a module's fixture keeps one)."""
+    from common.cli.routine import poses_from_video, video_size
+
+    cache: dict = {}
+
+    def get(clip: str, model: str):
+        if (clip, model) not in cache:
+            path = media_file(clip)
+            cache[clip, model] = (*poses_from_video(str(path), model), video_size(str(path)))
+        return cache[clip, model]
+
+    return get
+
+
 CANVAS_SIZE = (1280, 720)
 
 

@@ -42,13 +42,18 @@ CLIPS = [  # clip (under ../shared/media), routine
 MODEL = "blazepose-full"
 
 
-@pytest.mark.parametrize("clip, routine", CLIPS)
-def test_score_and_run_once_give_one_result(tmp_path, clip, routine):
-    video = media_file(clip)
+def score_offline(video, routine: str) -> dict:
+    """`silvergym score --json`'s session summary of the clip."""
     offline = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", routine, "--video", str(video),
                               "--model", MODEL, "--json"], capture_output=True, text=True, cwd=REPO, timeout=600)
     assert offline.returncode == 0, offline.stderr
-    scored = json.loads(offline.stdout.splitlines()[-1])
+    return json.loads(offline.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("clip, routine", CLIPS)
+def test_score_and_run_once_give_one_result(tmp_path, clip, routine):
+    video = media_file(clip)
+    scored = score_offline(video, routine)
     cfg = tmp_path / "silvergym.toml"
     cfg.write_text(graph_config(tmp_path, video, model=MODEL, routine=routine).replace(
         "loop = true", "loop = true\nstart_with_session = true"))
@@ -70,10 +75,7 @@ def test_run_once_with_a_video_plays_it_once_as_score_reads_it(tmp_path):
     23 repetitions and 547 frames from run --once where score gave 8 and 347)."""
     clip, routine = "dev/squat_side_studio.mp4", "squat"
     video = media_file(clip)
-    offline = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", routine, "--video", str(video),
-                              "--model", MODEL, "--json"], capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert offline.returncode == 0, offline.stderr
-    scored = json.loads(offline.stdout.splitlines()[-1])
+    scored = score_offline(video, routine)
     cfg = tmp_path / "silvergym.toml"
     cfg.write_text(graph_config(tmp_path, video, model=MODEL, routine=routine))
     assert "start_with_session" not in cfg.read_text()

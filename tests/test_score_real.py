@@ -18,7 +18,7 @@ import pytest
 
 from common.coach import routine as routines
 from common.coach.session import PersonSession
-from tests.conftest import media_file
+from tests.conftest import clip_poses
 
 MODELS = ["blazepose-full", "movenet-lightning"]
 GOOD = [  # clip (under ../shared/media), the routine that fits (truth.tsv), what the person does
@@ -47,17 +47,7 @@ TABLE: list[tuple] = []
 
 @pytest.fixture(scope="module")
 def poses():
-    from common.cli.routine import poses_from_video, video_size
-
-    cache: dict = {}
-
-    def get(clip: str, model: str):
-        if (clip, model) not in cache:
-            path = media_file(clip)
-            cache[clip, model] = (*poses_from_video(str(path), model), video_size(str(path)))
-        return cache[clip, model]
-
-    return get
+    return clip_poses()
 
 
 def play(poses, clip: str, routine: str, model: str) -> dict:
