@@ -170,9 +170,16 @@ class CollectorConfig(MqttConnection):
         "SQLite file path, or a PostgreSQL DSN postgresql://user:pass@host/db."))
     carers: list[str] = Field(default_factory=list, description=(
         "Who is told of a fall alert: one Apprise URL per carer, e.g. mailto://user:pass@mail.example.com?to=a@b.kr "
-        "(e-mail), json://host/path (a webhook), tgram://bottoken/chatid (Telegram). Each alert reaches each once."))
+        "(e-mail), json://host/path (a webhook), tgram://bottoken/chatid (Telegram). Each alert reaches each once. "
+        "These are told of every site's falls (the central duty desk); a family or a center's staff goes in "
+        "site_carers."))
+    site_carers: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Carers told only of one site's falls: site name (as devices report it, uplink.site) -> Apprise URLs, "
+        "e.g. {center1 = [\"mailto://...?to=staff@center1.kr\"]}. A URL listed for several sites hears of each."))
     notify_within_h: float = Field(24.0, gt=0, description=(
-        "Alerts older than this many hours are not sent (stale news, e.g. to a carer added later)."))
+        "Alerts that reached the collector more than this many hours ago are not sent (stale news, e.g. to a carer "
+        "added later). Counted from when the collector stored the alert, not the device's clock, so a device "
+        "whose clock is behind is still heard."))
     ack_secret: str = Field("", description=(
         "Secret the collector signs each acknowledgement with (per device, see docs/mqtt.md); devices given "
         "their key (uplink.ack_key) then ignore unsigned ones. Prefer $SILVERGYM_ACK_SECRET. Empty with SQLite: a "

@@ -57,7 +57,9 @@ if [ -e "$CONFIG" ]; then echo "kept $CONFIG"; else
 db = "$STATE/central.db"      # or postgresql://user@host/silvergym
 host = "127.0.0.1"
 port = 1883
-# carers = ["mailto://..."]   # who hears of a fall at once (docs/mqtt.md)
+# carers = ["mailto://..."]   # who hears of every site's falls at once (docs/mqtt.md)
+# [collector.site_carers]     # who hears of one site's falls only (a family, a center's staff)
+# center1 = ["mailto://...?to=staff@center1.kr"]
 
 [web]
 listen = "127.0.0.1"

@@ -137,8 +137,8 @@ def test_no_carer_is_sent_stale_or_repeated_alerts_and_the_address_is_not_stored
     url = "mailto://user:secret@mail.example.com?to=a@example.com"
     notifier = Notifier(store, [url], within_h=1.0, send=lambda u, title, body: sent.append(body) or True)
     now = 1.7e9 + 10
-    store.save("c", "d", "alert", {**alert(1), "unix": now - 7200}, now)  # two hours old
-    store.save("c", "d", "alert", {**alert(2), "unix": now - 60}, now)
+    store.save("c", "d", "alert", {**alert(1), "unix": now - 7200}, now - 7200)  # stored two hours ago
+    store.save("c", "d", "alert", {**alert(2), "unix": now - 60}, now - 60)
     notifier.send_due(now)
     notifier.send_due(now + 1)
     assert len(sent) == 1 and "fall-2" in sent[0]
@@ -146,6 +146,60 @@ def test_no_carer_is_sent_stale_or_repeated_alerts_and_the_address_is_not_stored
     assert rows == [(carer_key(url),)] and "secret" not in carer_key(url)
     title, body = message(alert(2), "c", "d")
     assert "확인해 주세요" in body and "check on them" in body
+    store.close()
+
+
+def test_a_device_clock_hours_behind_does_not_silence_its_alert(tmp_path):
+    """Tier 1, real SQLite: a Pi without a real-time clock can boot hours behind; its fall, stored
+    just now, is sent; staleness is counted on the collector's clock."""
+    store = Store(str(tmp_path / "central.db"))
+    sent = []
+    notifier = Notifier(store, ["json://127.0.0.1:9/hook"], within_h=1.0,
+                        send=lambda u, title, body: sent.append(body) or True)
+    now = 1.7e9
+    store.save("c", "d", "alert", {**alert(1), "unix": now - 6 * 3600}, now)  # the device says 6 h ago
+    notifier.send_due(now + 1)
+    print(f"\ndevice clock 6 h behind, stored now, notify_within_h 1: sent {len(sent)} (truth 1)")
+    assert len(sent) == 1 and "fall-1" in sent[0]
+    store.close()
+
+
+def test_a_site_carer_hears_only_of_their_sites_falls(tmp_path):
+    """Tier 1, real SQLite: collector.carers hear of every site; collector.site_carers of theirs."""
+    store = Store(str(tmp_path / "central.db"))
+    got: dict[str, list[str]] = {}
+    desk, family, staff = "json://desk/h", "json://family-of-kim/h", "json://center2-staff/h"
+    notifier = Notifier(store, [desk], within_h=24.0, send=lambda u, title, body: got.setdefault(u, []).append(body) or True,
+                        site_carers={"center1": [family], "center2": [staff, desk]})
+    now = time.time()
+    store.save("center1", "pi1", "alert", {**alert(1), "msg_id": "a1"}, now)
+    store.save("center2", "pi2", "alert", {**alert(2), "msg_id": "a2"}, now)
+    notifier.send_due(now + 1)
+    told = {url: sorted("center1" if "center1/" in b else "center2" for b in bodies) for url, bodies in got.items()}
+    print(f"\ntold: {told}")
+    assert told == {desk: ["center1", "center2"], family: ["center1"], staff: ["center2"]}
+    store.close()
+
+
+def test_a_store_made_before_the_received_column_is_upgraded(tmp_path):
+    """An existing SQLite store (alerts without received_unix) opens, keeps its rows, and stores anew."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE alerts (msg_id TEXT, site TEXT, device TEXT, participant TEXT, kind TEXT, "
+               "unix DOUBLE PRECISION, payload TEXT, PRIMARY KEY (site, device, msg_id))")
+    db.execute("INSERT INTO alerts VALUES ('old', 'c', 'd', 'kim', 'fall', ?, ?)",
+               (time.time(), json.dumps({**alert(1), "msg_id": "old"})))
+    db.commit()
+    db.close()
+    store = Store(str(path))
+    assert store.save("c", "d", "alert", {**alert(2), "msg_id": "new"}, time.time())
+    rows = store.db.execute("SELECT msg_id, received_unix IS NULL FROM alerts ORDER BY msg_id").fetchall()
+    assert rows == [("new", 0), ("old", 1)]
+    sent = []
+    Notifier(store, ["json://x/h"], send=lambda u, t, b: sent.append(b) or True).send_due(time.time())
+    assert len(sent) == 2, "the old row still counts by the device's time"
     store.close()
 
 

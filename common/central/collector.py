@@ -260,7 +260,8 @@ def run(args) -> int:
 
     from common.central.sitetime import SiteZones
 
-    notifier = Notifier(store, cfg.carers, cfg.notify_within_h, zones=SiteZones.of(full.web))
+    notifier = Notifier(store, cfg.carers, cfg.notify_within_h, zones=SiteZones.of(full.web),
+                        site_carers=cfg.site_carers)
     collector = Collector(cfg, store, notifier)
     from common.bus.runtime import SignalSafeEvent
 

@@ -1,12 +1,13 @@
-"""Fall alerts to the people who care: one Apprise URL per carer (`collector.carers`: e-mail,
-chat, a webhook), each alert to each carer once.
+"""Fall alerts to the people who care: one Apprise URL per carer (e-mail, chat, a webhook), each
+alert to each carer once. `collector.carers` hear of every site's falls; `collector.site_carers`
+only of their own site's (a family, a center's staff).
 
 The stored alert is the intent: what has been sent is recorded per (alert, carer) in the
 `notifications` table, and whatever stored alert has no record for a carer is still to send. So
 an alert stored just before the collector stopped is sent after it starts again, a carer whose
 server is down is tried again (backing off to RETRY_MAX_S), and a delivered one is never sent
-twice. Alerts older than `collector.notify_within_h` are not sent (stale news, e.g. for a carer
-added today). Many alerts at once from one place reach a carer as few messages naming each
+twice. Alerts stored more than `collector.notify_within_h` ago are not sent (stale news, e.g. for
+a carer added today); the collector's clock decides, as a device's may be hours off. Many alerts at once from one place reach a carer as few messages naming each
 (GROUP_WINDOW_S), a fall from another place goes at once on its own, and nothing one
 alert or one carer does (a date no clock could mean, a server that refuses) stops the others.
 
@@ -120,8 +121,17 @@ def group_message(alerts: list[tuple[str, str, dict]], zones: SiteZones | None =
 
 class Notifier:
     def __init__(self, store, carers: list[str], within_h: float = 24.0, send=None, on_sent=None,
-                 zones: SiteZones | None = None):
-        self.store, self.carers, self.within_s = store, list(carers), within_h * 3600.0
+                 zones: SiteZones | None = None, site_carers: dict[str, list[str]] | None = None):
+        # carers: told of every site's falls; site_carers: site -> those told of that site's only.
+        # A URL in both hears of every site.
+        everywhere = list(dict.fromkeys(carers))
+        sites_of: dict[str, set[str]] = {}
+        for site, urls in (site_carers or {}).items():
+            for url in urls:
+                if url not in everywhere:
+                    sites_of.setdefault(url, set()).add(site)
+        self.store, self.carers, self.within_s = store, everywhere + list(sites_of), within_h * 3600.0
+        self._sites_of = {carer_key(url): tuple(sorted(sites)) for url, sites in sites_of.items()}
         self.send = send or self._apprise
         self.zones = zones or SiteZones()  # web.time_zone / web.site_time_zones: a message's times as the pages show them
         self.on_sent = on_sent  # on_sent(site, device, msg_id): a carer was told (the device hears it)
@@ -145,7 +155,8 @@ class Notifier:
 
     def start(self) -> None:
         if not self.carers:
-            log.warning("no carers configured (collector.carers): fall alerts are stored but nobody is notified")
+            log.warning("no carers configured (collector.carers or collector.site_carers): fall alerts are stored "
+                        "but nobody is notified; add each carer's address to the config and restart the collector")
             return
         import apprise  # noqa: F401 - loaded now (about 2 s on a Pi-class CPU), not when the first fall waits for it
 
@@ -182,7 +193,7 @@ class Notifier:
         soonest = now + 30.0
         keys = {carer_key(url): url for url in self.carers}
         owed: dict[tuple[str, str, str], list[tuple[str, str, str, dict]]] = {}
-        for site, device, msg_id, carer, alert in self.store.unsent_alerts(list(keys), now - self.within_s):
+        for site, device, msg_id, carer, alert in self.store.unsent_alerts(list(keys), now - self.within_s, self._sites_of):
             owed.setdefault((carer, site, device), []).append((site, device, msg_id, alert))
         for place, alerts in sorted(owed.items(), key=lambda item: len(item[1])):
             carer = place[0]

@@ -82,7 +82,16 @@ class Store:
             self.mark = "?"
         for sql in SCHEMA_SQL:
             self.db.execute(sql)
+        self._add_received_column()
         self.lock = threading.Lock()
+
+    def _add_received_column(self) -> None:
+        """When the collector stored each alert (added column): a store made before it gets the
+        column, its old rows none (they fall back to the device's time)."""
+        if self.postgres:
+            self.db.execute("ALTER TABLE alerts ADD COLUMN IF NOT EXISTS received_unix DOUBLE PRECISION")
+        elif "received_unix" not in {row[1] for row in self.db.execute("PRAGMA table_info(alerts)")}:
+            self.db.execute("ALTER TABLE alerts ADD COLUMN received_unix DOUBLE PRECISION")
 
     def _exec(self, sql: str, args=()):
         with self.lock:
@@ -97,8 +106,10 @@ class Store:
                               data["summary"]["score"], data["summary"]["reps"], body))
             return cur.rowcount == 1
         if kind == "alert":
-            cur = self._exec("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
-                             (data["msg_id"], site, device, data.get("participant", ""), data["kind"], data["unix"], body))
+            cur = self._exec("INSERT INTO alerts (msg_id, site, device, participant, kind, unix, payload, received_unix) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, device, msg_id) DO NOTHING",
+                             (data["msg_id"], site, device, data.get("participant", ""), data["kind"], data["unix"], body,
+                              now))
             return cur.rowcount == 1
         column = "state" if kind == "status" else "health"
         value = data["state"] if kind == "status" else body
@@ -166,17 +177,25 @@ class Store:
         rows = self._exec(ALERTS_OF_SQL, (participant, site, device))
         return [json.loads(r[0]) for r in rows.fetchall()]
 
-    def unsent_alerts(self, carers: list[str], since_unix: float) -> list[tuple]:
-        """(site, device, msg_id, carer, alert) for every alert since `since_unix` some carer
-        has not been sent yet, oldest first. An answer in the web app does not cancel it: whoever
-        answered (a family member, say) is not every carer, and staff whose webhook was down at the
-        fall are still owed their first notification when it is back."""
+    def unsent_alerts(self, carers: list[str], since_unix: float,
+                      sites_of: dict[str, tuple[str, ...]] | None = None) -> list[tuple]:
+        """(site, device, msg_id, carer, alert) for every alert stored since `since_unix` (the
+        collector's clock: a device's own clock may be hours off) some carer has not been sent yet,
+        oldest first. `sites_of[carer]`: the only sites that carer hears of (absent: every site).
+        An answer in the web app does not cancel it: whoever answered (a family member, say) is not
+        every carer, and staff whose webhook was down at the fall are still owed their first
+        notification when it is back."""
         out = []
         for carer in carers:
-            rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a WHERE a.unix >= ? AND NOT EXISTS "
+            sites = (sites_of or {}).get(carer)
+            if sites is not None and not sites:
+                continue
+            where_site = "" if sites is None else f" AND a.site IN ({', '.join('?' * len(sites))})"
+            rows = self._exec("SELECT a.site, a.device, a.msg_id, a.payload FROM alerts a "
+                              "WHERE COALESCE(a.received_unix, a.unix) >= ?" + where_site + " AND NOT EXISTS "
                               "(SELECT 1 FROM notifications n WHERE n.site = a.site AND n.device = a.device "
                               "AND n.msg_id = a.msg_id AND n.carer = ?) ORDER BY a.unix",
-                              (since_unix, carer)).fetchall()
+                              (since_unix, *(sites or ()), carer)).fetchall()
             out.extend((site, device, msg_id, carer, json.loads(payload)) for site, device, msg_id, payload in rows)
         return out
 
