@@ -14,11 +14,13 @@ from tests.conftest import REPO
 
 
 def generated() -> dict[str, dict]:
+    from common.coach.program import ProgramFile
     from common.coach.routine import RoutineFile
     from common.config import Config
 
     out = {}
     for name, model, title in (("routine", RoutineFile, "silvergym routine file"),
+                               ("program", ProgramFile, "silvergym program file"),
                                ("config", Config, "silvergym config (/etc/silvergym/silvergym.toml)")):
         schema = model.model_json_schema()
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
@@ -31,7 +33,7 @@ def text(schema: dict) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-@pytest.mark.parametrize("name", ["routine", "config"])
+@pytest.mark.parametrize("name", ["routine", "config", "program"])
 def test_the_published_schema_is_the_models(name):
     path = REPO / "docs" / "schemas" / f"{name}.schema.json"
     want = text(generated()[name])

@@ -74,6 +74,13 @@ class Pose:
     # Added (add-only): group mode's spot of this person (1 = leftmost as the class started); 0 in
     # one-person mode, and for the empty Pose that says nobody is in view.
     spot: int = 0
+    # Added (add-only): the follower's number of this person (1 and up, the same person for as
+    # long as the model follows them; scoring's ClassBook makes members of the people exercising);
+    # 0 for the empty Pose that says nobody is in view.
+    track: int = 0
+    # Added (add-only): how many Poses this frame has (everyone followed; 0 with the empty Pose),
+    # so a reader knows when it has the whole frame's people.
+    people: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,15 @@ class Score:
     # Added: whether `score` rests on anything judged yet (no repetition of a looping routine
     # complete: False, and the TV shows a dash instead of a discouraging 0).
     scored: bool = True
+    # Added ([program]): the program this frame belongs to ("" for a single routine), the current
+    # part's index (0-based, -1 outside a program; `routine` is that part's routine), seconds of
+    # rest left after the part (0 while not resting) and seconds into the current part (for the
+    # part's stretch of the instructor's video).
+    program: str = ""
+    part: int = -1
+    resting_s: float = 0.0
+    part_t_s: float = 0.0
+    track: int = 0  # added: the Pose's track this verdict is for (the renderer draws the spot on that body)
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,10 @@ class Session:
     # by the sessions of one class ("" in one-person mode).
     spot: int = 0
     class_id: str = ""
+    # Added ([program]): the program this session goes through ("" for a single routine) and the
+    # part it is in (0-based, -1 outside a program).
+    program: str = ""
+    part: int = -1
 
 
 @dataclass(frozen=True)
@@ -200,7 +220,9 @@ DELIVERY_RESULTS = ("stored", "duplicate", "rejected", "notified")
 ALERT_STAGES = ("asking", "answered", "called")
 ALERT_ANSWERS = ("", "hard_fall", "no_answer", "wave", "remote")
 
+MAX_PROGRAM_PARTS = 50  # common/coach/program.py MAX_PARTS
 MAX_SPOT = 64  # group mode's spots: far more than a TV's class
+MAX_TRACK = 2**31 - 1  # a follower's number: one a person followed, counting up while inference runs
 
 MESSAGE_TYPES: dict[str, type] = {t.TOPIC: t for t in (Frame, Pose, Score, Session, Alert, Health, Control, Delivery)}
 
@@ -302,6 +324,9 @@ def from_wire(buf):
 # that arithmetic and msgpack can carry: 2**62 ns is 146 years. Every float field is a rate, a
 # latency, a score or a unix time: finite and far below 1e12.
 MAX_INT = 2**62
+# The integer fields where -1 means "none" (a program's part outside a program); their own
+# range is checked in _check_values.
+NONE_IS_MINUS_ONE = frozenset(("part",))
 MAX_FLOAT = 1e12
 
 
@@ -310,8 +335,9 @@ def _check_types(topic: str, msg) -> None:
     for f in _FIELDS[topic]:
         value = getattr(msg, f.name)
         want = f.type if isinstance(f.type, str) else ""
-        if want == "int" and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INT):
-            raise MalformedMessage(f"{topic}: field {f.name!r} should be an integer from 0 to 2**62")
+        lowest = -1 if f.name in NONE_IS_MINUS_ONE else 0
+        if want == "int" and (not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= MAX_INT):
+            raise MalformedMessage(f"{topic}: field {f.name!r} should be an integer from {lowest} to 2**62")
         if want in ("float",) and (not isinstance(value, (int, float)) or not math.isfinite(value)
                                    or abs(value) > MAX_FLOAT):
             raise MalformedMessage(f"{topic}: field {f.name!r} should be a finite number within 1e12")
@@ -390,6 +416,15 @@ def _check_values(topic: str, msg) -> None:
     decodes but would break a consumer is malformed too."""
     if not 0 <= getattr(msg, "spot", 0) <= MAX_SPOT:
         raise MalformedMessage(f"{topic}: spot must be 0-{MAX_SPOT}")
+    if topic in ("score", "session") and (not -1 <= msg.part < MAX_PROGRAM_PARTS or len(msg.program) > 64):
+        raise MalformedMessage(f"{topic}: part must be -1 (no program) to {MAX_PROGRAM_PARTS - 1} and program at most 64 characters")
+    if topic == "score" and not (math.isfinite(msg.resting_s) and 0 <= msg.resting_s <= 600
+                                 and math.isfinite(msg.part_t_s) and 0 <= msg.part_t_s <= 86400):
+        raise MalformedMessage("score: resting_s must be 0-600 seconds and part_t_s 0-86400")
+    if not 0 <= getattr(msg, "track", 0) <= MAX_TRACK:
+        raise MalformedMessage(f"{topic}: track must be 0-{MAX_TRACK}")
+    if not 0 <= getattr(msg, "people", 0) <= MAX_SPOT:
+        raise MalformedMessage(f"{topic}: people must be 0-{MAX_SPOT}")
     if topic == "pose":
         if msg.layout not in LAYOUTS:
             raise MalformedMessage(f"pose: unknown layout {msg.layout!r}")

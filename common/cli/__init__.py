@@ -503,6 +503,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="", type=model_name, help="build: catalog model (default: the default model)")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=cmd_routine)
+
+    sp = sub.add_parser("program", help="programs of several movements: build one from a long instructor video, check one")
+    sp.add_argument("action", choices=["build", "check", "list"],
+                    help="build a program from an instructor's video of several movements, check a program file, "
+                         "or list the bundled and built programs")
+    sp.add_argument("input", nargs="?", help="build: the instructor's video; check: the program file")
+    sp.add_argument("--out", default="", help="build: the program file to write (its parts' routines go beside it)")
+    sp.add_argument("--preview", default="", help="build: also write a contact sheet of each part (PNG)")
+    sp.add_argument("--mirror", action="store_true", help="build: the instructor faces the class (as routine build)")
+    sp.add_argument("--model", default="", type=model_name, help="build: catalog model (default: the default model)")
+    sp.add_argument("--cache", default="", help="model cache directory")
+    sp.add_argument("--poses-cache", default="", help=argparse.SUPPRESS)  # tests: the video's poses, read once
+    sp.set_defaults(func=lazy("common.cli.program"))
     return p
 
 

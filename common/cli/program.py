@@ -1,0 +1,201 @@
+"""`silvergym program build VIDEO --out FILE [--preview SHEET.png]`, `program check FILE` and
+`program list`.
+
+build reads the instructor's pose track of a long video once (a cache beside nothing: the poses
+are the model's), finds the movements in it (common/coach/segment.py), and writes the program
+file with one routine file per movement beside it (`<program>_partN.json`, built from that stretch
+of the video as `silvergym routine build` builds one, its video copy in videos/), repeats of one
+movement pointing back with `same_as`. The installer corrects cut points and names in the file;
+`program check` says whether it still holds together.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from common.coach import program as programs
+from common.coach import routine as routines
+
+log = logging.getLogger("program")
+
+
+def check(path: str) -> int:
+    try:
+        p = programs.load(path)
+    except programs.ProgramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{p.name}: {p.title.get('ko', '')} / {p.title.get('en', '')}, {len(p.parts)} parts, "
+          f"{p.duration_s:.0f} s" + (f", video {p.video}" if p.video else ""))
+    for i, (part, (start, end, _)) in enumerate(zip(p.parts, p.schedule())):
+        where = f" video {part.start_s:.1f}-{part.end_s:.1f} s" if part.start_s is not None else ""
+        again = f" (same movement as part {part.same_as + 1})" if part.same_as is not None else ""
+        print(f"  {i + 1}. {part.name['ko']} / {part.name['en']}: {part.routine.name}, {start:.0f}-{end:.0f} s"
+              f"{where}, reps {part.reps or '-'}, rest {part.rest_s:g} s{again}")
+    if p.video is not None and not p.video.is_file():
+        print(f"error: {p.source}: video {p.video} does not exist; fix the path in the file", file=sys.stderr)
+        return 2
+    return 0
+
+
+def list_programs() -> int:
+    for name in programs.bundled():
+        p = programs.load(name)
+        print(f"{name:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)")
+    folder = programs.store_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            p = programs.load(str(path))
+            print(f"{path.stem:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)  {path}")
+        except programs.ProgramError as exc:
+            print(f"{path.stem:20s} unreadable: {exc}")
+    return 0
+
+
+def build_program(video: str, out: Path, model: str = "", cache: str = "", poses_cache: str = "",
+                  preview: str = "", mirror: bool = False) -> programs.Program:
+    """The program of an instructor's long video, written to `out` with its parts' routines."""
+    from common.cli.routine import TvCopy, _video_format, build, poses_from_video
+    from common.coach import segment
+    from common.media import read_frames
+
+    fps_header, size = _video_format(video)
+    if poses_cache and Path(poses_cache).is_file():
+        cached = np.load(poses_cache, allow_pickle=True).item()
+        poses, worlds, fps = list(cached["poses"]), list(cached["worlds"]), float(cached["fps"])
+    else:
+        poses, worlds, fps = poses_from_video(video, model, cache)
+        if poses_cache:
+            np.save(poses_cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
+    found = segment.find_movements(poses, worlds, fps)
+    if not found:
+        raise routines.RoutineError(f"{video}: no repeated movement found (a person moving in repetitions, "
+                                    "seen whole, for at least a few seconds)")
+    name = out.stem.replace(" ", "_").lower()
+    folder = out.resolve().parent
+    # One decode for every part's TV copy: each frame goes to the copy of the part it falls in.
+    copies = [TvCopy(folder / "videos", fps_header) for _ in found]
+    bounds = [(int(round(m.start_s * fps)), int(round(m.end_s * fps))) for m in found]
+    try:
+        for i, (_, _, bgr) in enumerate(read_frames(video)):
+            for copy, (a, b) in zip(copies, bounds):
+                if a <= i < b:
+                    copy.add(bgr)
+        parts, written = [], []
+        for k, (m, (a, b), copy) in enumerate(zip(found, bounds, copies)):
+            part_name = f"{name}_part{k + 1}"
+            r = build(part_name, poses[a:b], worlds[a:b], fps, Path(video).name, size)
+            r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish(),
+                                    title={"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"})
+            path = folder / f"{part_name}.json"
+            from common.cli.routine import write_routine
+
+            write_routine(r, path)
+            written.append(path)
+            earlier = next((j for j in range(k) if found[j].group == m.group), None)
+            parts.append({"name": {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"},
+                          "routine": path.name, "start_s": round(m.start_s, 2), "end_s": round(m.end_s, 2),
+                          "reps": m.reps or None, "rest_s": programs.DEFAULT_REST_S if k < len(found) - 1 else 0.0,
+                          **({"same_as": earlier} if earlier is not None else {})})
+    finally:
+        for copy in copies:
+            copy.discard()
+    video_ref = str(Path(video).resolve())
+    data = {"name": name if programs.ProgramFile.model_fields and _valid_name(name) else "program",
+            "title": {"ko": "실버체조", "en": "Exercise program"}, "video": video_ref, "parts": parts}
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    p = programs.load(str(out))
+    if preview:
+        contact_sheet(video, found, Path(preview))
+    return p
+
+
+def _valid_name(name: str) -> bool:
+    import re
+
+    return re.match(programs.NAME_PATTERN, name) is not None
+
+
+SHEET_COLUMNS = 4
+THUMB_HEIGHT = 180
+
+
+def contact_sheet(video: str, found, out: Path) -> None:
+    """One row per part: four pictures spread over its stretch, with the part's number, time and
+    group written over the first, so an installer can see where each movement was cut."""
+    import cv2
+
+    from common.media import read_frames
+
+    wanted: dict[int, list[tuple[int, int]]] = {}
+    fps = None
+    rows = [[None] * SHEET_COLUMNS for _ in found]
+    times = [[m.start_s + (m.end_s - m.start_s) * (c + 0.5) / SHEET_COLUMNS for c in range(SHEET_COLUMNS)]
+             for m in found]
+    for _, t, bgr in read_frames(video):
+        for r, ts in enumerate(times):
+            for c, tc in enumerate(ts):
+                if rows[r][c] is None and t >= tc:
+                    h, w = bgr.shape[:2]
+                    rows[r][c] = cv2.resize(bgr, (int(w * THUMB_HEIGHT / h), THUMB_HEIGHT))
+    blank = next((x for row in rows for x in row if x is not None), np.zeros((THUMB_HEIGHT, 320, 3), np.uint8))
+    lines = []
+    for r, (m, row) in enumerate(zip(found, rows)):
+        pics = [x if x is not None else np.zeros_like(blank) for x in row]
+        line = np.hstack(pics)
+        label = f"{r + 1}: {m.start_s:.1f}-{m.end_s:.1f} s  movement {m.group + 1}  {m.reps} reps"
+        cv2.rectangle(line, (0, 0), (min(line.shape[1], 14 * len(label)), 34), (0, 0, 0), -1)
+        cv2.putText(line, label, (6, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.75, (255, 255, 255), 2)
+        lines.append(line)
+    width = max(x.shape[1] for x in lines)
+    sheet = np.vstack([np.pad(x, ((0, 4), (0, width - x.shape[1]), (0, 0))) for x in lines])
+    if not cv2.imwrite(str(out), sheet):
+        raise routines.RoutineError(f"--preview {out}: cannot write the picture there")
+
+
+def run(args) -> int:
+    from common.media import InputError
+    from models.catalog import ModelError
+
+    if args.action == "check":
+        if not args.input:
+            print("error: program check needs FILE (a program's .json)", file=sys.stderr)
+            return 2
+        return check(args.input)
+    if args.action == "list":
+        return list_programs()
+    if not args.input or not args.out:
+        print("error: program build needs VIDEO and --out FILE.json", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.suffix != ".json":
+        print(f"error: --out {args.out}: give a .json file name, e.g. morning.json", file=sys.stderr)
+        return 2
+    if not out.resolve().parent.is_dir():
+        print(f"error: --out {args.out}: folder {out.resolve().parent} does not exist; create it or write elsewhere",
+              file=sys.stderr)
+        return 2
+    if not Path(args.input).is_file():
+        print(f"error: {args.input}: no such video file", file=sys.stderr)
+        return 2
+    if args.preview and not Path(args.preview).resolve().parent.is_dir():
+        print(f"error: --preview {args.preview}: its folder does not exist", file=sys.stderr)
+        return 2
+    try:
+        p = build_program(args.input, out, args.model, args.cache, args.poses_cache, args.preview, args.mirror)
+    except (InputError, ModelError, routines.RoutineError, programs.ProgramError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}: {len(p.parts)} parts")
+    for i, part in enumerate(p.parts):
+        again = f", same movement as part {part.same_as + 1}" if part.same_as is not None else ""
+        print(f"  {i + 1}. {part.start_s:.1f}-{part.end_s:.1f} s, {part.reps or 0} reps, joints "
+              f"{', '.join(part.routine.joints)}{again}")
+    if args.preview:
+        print(f"contact sheet: {args.preview}")
+    return 0

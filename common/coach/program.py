@@ -1,0 +1,215 @@
+"""Program files (JSON, documented in docs/programs.md): a 실버체조 program of several movements
+in a row, each part a routine (bundled, stored, or built from a stretch of one instructor video)
+with its target repetitions or time and a rest after it.
+
+The program-level score is defined here once (PROGRAM_SCORE_DEFINITION, program_score): the
+summary, the TV, the report and the web page all read it from the session's summary.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from common.coach import routine as routines
+
+
+class ProgramError(ValueError):
+    pass
+
+
+MAX_PARTS = 50
+MAX_REST_S = 600.0
+DEFAULT_REST_S = 10.0
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+PROGRAM_SCORE_DEFINITION = (
+    "Program score: the average of the posture scores of the movements that were scored; a movement the "
+    "person rested through or skipped is left out, never counted as wrong.")
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is named, not silently ignored
+
+
+class LocalNames(_FileModel):
+    ko: str = Field(min_length=1, max_length=60, description="The words in Korean, as the TV shows them.")
+    en: str = Field(min_length=1, max_length=60, description="The words in English.")
+
+
+class PartFile(_FileModel):
+    name: LocalNames = Field(description="The movement's name, e.g. {\"ko\": \"팔 들어올리기\", \"en\": \"Arm raises\"}.")
+    routine: str = Field(min_length=1, description="The routine scored in this part: a bundled or stored routine's "
+                                                   "name, or a routine file (a relative path is read beside the "
+                                                   "program file).")
+    start_s: float | None = Field(None, ge=0, description="Where this part starts in the program's instructor video, "
+                                                          "seconds (with end_s; none: the part has no stretch of it).")
+    end_s: float | None = Field(None, gt=0, description="Where this part ends in the program's instructor video, "
+                                                        "seconds; after start_s.")
+    reps: int | None = Field(None, ge=1, le=1000, description="Target repetitions the TV shows (none: not counted "
+                                                              "toward a target). The part does not end on it.")
+    duration_s: float | None = Field(None, gt=0, le=3600, description="How long the part lasts, seconds (none: "
+                                                                      "end_s - start_s, else the routine's duration).")
+    rest_s: float = Field(DEFAULT_REST_S, ge=0, le=MAX_REST_S, description="Seconds of rest after this part "
+                                                                           "(not after the last).")
+    same_as: int | None = Field(None, ge=0, description="Written by `silvergym program build`: the index (0-based) "
+                                                        "of an earlier part doing the same movement (a repeat).")
+
+    @model_validator(mode="after")
+    def _stretch(self):
+        if (self.start_s is None) != (self.end_s is None):
+            raise ValueError("give both start_s and end_s (a stretch of the instructor video) or neither")
+        if self.start_s is not None and not self.end_s > self.start_s:
+            raise ValueError(f"end_s ({self.end_s:g}) must be after start_s ({self.start_s:g})")
+        return self
+
+
+class ProgramFile(_FileModel):
+    """A program file (docs/programs.md); docs/schemas/program.schema.json is generated from this."""
+    name: str = Field(pattern=NAME_PATTERN, description="Program name, as `--program NAME` and the summary give it: "
+                                                        "lower-case letters, digits, _ and -.")
+    title: LocalNames = Field(description="The program's title per locale, e.g. {\"ko\": \"아침 실버체조\", "
+                                          "\"en\": \"Morning exercises\"}.")
+    video: str | None = Field(None, description="The instructor's video of the whole program (a relative path is read "
+                                                "beside the program file); parts' start_s/end_s are stretches of it.")
+    parts: list[PartFile] = Field(min_length=1, max_length=MAX_PARTS, description="The movements, in order.")
+
+    @model_validator(mode="after")
+    def _repeats_point_back(self):
+        for i, part in enumerate(self.parts):
+            if part.same_as is not None and part.same_as >= i:
+                raise ValueError(f"parts.{i}.same_as ({part.same_as}) must name an earlier part (0-{i - 1})"
+                                 if i else "parts.0.same_as: the first part cannot repeat an earlier one")
+        return self
+
+
+@dataclass(frozen=True)
+class Part:
+    name: dict[str, str]
+    routine: routines.Routine
+    routine_ref: str  # as the file gives it
+    duration_s: float
+    rest_s: float
+    reps: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    same_as: int | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    title: dict[str, str]
+    parts: tuple[Part, ...]
+    video: Path | None = None
+    source: str = ""
+
+    def schedule(self) -> list[tuple[float, float, float]]:
+        """(start, end, end of the rest after it) of each part in program time, without skips.
+        The last part has no rest."""
+        out, t = [], 0.0
+        for i, part in enumerate(self.parts):
+            rest = part.rest_s if i < len(self.parts) - 1 else 0.0
+            out.append((t, t + part.duration_s, t + part.duration_s + rest))
+            t += part.duration_s + rest
+        return out
+
+    @property
+    def duration_s(self) -> float:
+        return self.schedule()[-1][2]
+
+
+def program_score(parts: list[dict]) -> float | None:
+    """THE program-level score (PROGRAM_SCORE_DEFINITION): the mean of the scored parts' scores,
+    None when no part was scored. `parts` are the summary's per-part entries."""
+    scores = [p["score"] for p in parts if p.get("scored") and p.get("score") is not None]
+    return round(sum(scores) / len(scores), 1) if scores else None
+
+
+def _problem(exc: ValidationError, where: str) -> ProgramError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "missing":
+        return ProgramError(f"{where}: the field '{key}' is missing (see docs/programs.md)")
+    if err["type"] == "extra_forbidden":
+        return ProgramError(f"{where}: {key}: unknown key (see docs/programs.md)")
+    if err["type"] == "value_error":
+        return ProgramError(f"{where}: {(key + ' ') if key else ''}{err['msg'].removeprefix('Value error, ')}")
+    return ProgramError(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
+
+
+def _resolve(ref: str, base: Path | None) -> str:
+    """A routine or video named relative to the program file is read beside it."""
+    if base is not None and ref.endswith((".json", ".mp4", ".avi", ".mkv", ".mov", ".webm")) \
+            and not Path(ref).is_absolute() and (base / ref).exists():
+        return str(base / ref)
+    return ref
+
+
+def parse(data, source: str = "") -> Program:
+    where = source or (data.get("name", "program") if isinstance(data, dict) else "program")
+    if not isinstance(data, dict):
+        raise ProgramError(f"{where}: a program file is one JSON object (see docs/programs.md)")
+    try:
+        f = ProgramFile.model_validate(data)
+    except ValidationError as exc:
+        raise _problem(exc, where) from None
+    base = Path(source).parent if source and not source.startswith("bundled:") else None
+    parts = []
+    for i, p in enumerate(f.parts):
+        try:
+            routine = routines.load(_resolve(p.routine, base))
+        except routines.RoutineError as exc:
+            raise ProgramError(f"{where}: parts.{i}.routine: {exc}") from None
+        duration = p.duration_s or ((p.end_s - p.start_s) if p.start_s is not None else routine.duration_s)
+        if not duration > 0:
+            raise ProgramError(f"{where}: parts.{i}: the routine {routine.name!r} lasts 0 s; give duration_s")
+        parts.append(Part(name=p.name.model_dump(), routine=routine, routine_ref=p.routine, duration_s=float(duration),
+                          rest_s=p.rest_s, reps=p.reps, start_s=p.start_s, end_s=p.end_s, same_as=p.same_as))
+    video = Path(_resolve(f.video, base)) if f.video else None
+    return Program(name=f.name, title=f.title.model_dump(), parts=tuple(parts), video=video, source=source)
+
+
+def bundled() -> list[str]:
+    folder = resources.files("common.coach").joinpath("programs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def store_dir() -> Path:
+    """Programs built on this box live in the routine store's programs/ folder."""
+    return routines.store_dir() / "programs"
+
+
+def load(name_or_path: str) -> Program:
+    path = Path(name_or_path)
+    try:
+        if path.suffix == ".json" and path.exists():
+            return parse(routines.read_json(path), str(path))
+        res = resources.files("common.coach").joinpath("programs").joinpath(f"{name_or_path}.json")
+        if res.is_file():
+            return parse(json.loads(res.read_text(encoding="utf-8")), f"bundled:{name_or_path}")
+        in_store = store_dir() / f"{name_or_path}.json"
+        if path.suffix != ".json" and in_store.is_file():
+            return parse(routines.read_json(in_store), str(in_store))
+    except routines.RoutineError as exc:  # the file itself unreadable (not UTF-8, not JSON)
+        raise ProgramError(str(exc)) from None
+    raise ProgramError(f"no program {name_or_path!r}: not a file, not in the store {store_dir()}, and the bundled "
+                       f"ones are {', '.join(bundled())}")
+
+
+def to_json(p: Program) -> dict:
+    out = {"name": p.name, "title": p.title, "parts": []}
+    if p.video is not None:
+        out["video"] = str(p.video)
+    for part in p.parts:
+        entry = {"name": part.name, "routine": part.routine_ref}
+        if part.start_s is not None:
+            entry.update(start_s=part.start_s, end_s=part.end_s)
+        entry.update(reps=part.reps, duration_s=part.duration_s, rest_s=part.rest_s)
+        if part.same_as is not None:
+            entry["same_as"] = part.same_as
+        out["parts"].append(entry)
+    return out
