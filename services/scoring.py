@@ -7,7 +7,6 @@ to the spool before the bus, so an uplink that is down or restarting loses nothi
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
 
 CHECKPOINT_EVERY_S = 2.0
@@ -272,10 +272,8 @@ class Sessions:
         if not self.spool.durable:
             return
         state = {**self._question, "why": self.check.why, "countdown_s": self.check.countdown_s}
-        tmp = self.question_path.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, self.question_path)
+            write_atomically(self.question_path, json.dumps(state))
         except OSError as exc:
             self.ctx.log.warning("could not keep the open question %s: %s", self.question_path, exc)
 
@@ -389,10 +387,8 @@ class Sessions:
                  "tolerance_scale": self.tolerance_scale, "started_unix": self.started_unix,
                  "routine_start_ns": self.routine_start_ns, "boot_id": boot_id(), "alerts": self.alerts,
                  "scorer": self.scorer.checkpoint(), "class_id": self.class_id}
-        tmp = self.checkpoint_path.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, self.checkpoint_path)
+            write_atomically(self.checkpoint_path, json.dumps(state))
         except OSError as exc:
             self.ctx.log.warning("could not save the session checkpoint %s: %s", self.checkpoint_path, exc)
 

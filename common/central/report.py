@@ -30,6 +30,7 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.central.collector import on_calendar  # noqa: E402
+from common.files import write_atomically  # noqa: E402
 from common.texts import load_texts  # noqa: E402
 from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
 
@@ -435,9 +436,7 @@ def run(args) -> int:
               "(stored before the collector checked them)", file=sys.stderr)
     page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if on_calendar(a.get("unix"))],
                   args.locale)
-    tmp = out.with_name(out.name + ".tmp")  # a failure leaves the previous report, never an empty file
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    write_atomically(out, page)  # a failure leaves the previous report, never an empty file
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
     return 0
 
@@ -473,9 +472,7 @@ def run_class(args, db: str) -> int:
               "(or --site and --device)", file=sys.stderr)
         return 2
     page = render_class(members, args.locale)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    write_atomically(out, page)
     print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
     return 0
 

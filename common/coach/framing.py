@@ -27,7 +27,6 @@ advice for the installer when the routine's movement keeps leaving the picture.
 from __future__ import annotations
 
 import json
-import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 
 from common.coach.geometry import JOINT_ANGLES, MIN_SCORE, SIGNED_ANGLES, crown, sole
 from common.coach.keypoints import COMMON_INDEX
+from common.files import write_atomically
 
 EDGE_MARGIN = 0.02  # share of the picture's width or height: a point this near an edge is at it
 
@@ -206,9 +206,7 @@ def remember_framing(path: Path, entry: dict) -> None:
     """Add one session's framing ({"ended_unix", "routine", "framing"}) to the record, keeping the
     last KEPT_SESSIONS; written whole and renamed into place, so a reader never sees half of it."""
     kept = read_framing(path)[-(KEPT_SESSIONS - 1):] + [entry]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(kept), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(kept))
 
 
 def read_framing(path: Path) -> list[dict]:
