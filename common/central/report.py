@@ -222,10 +222,32 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     given = [c.get(lang) for c in last.get("corrections", []) if isinstance(c, dict) and isinstance(c.get(lang), str)]
     if given:
         said.append(t["report.corrections"].format(cues=" · ".join(w[:80] for w in given[:5])))
-    said.extend(asymmetries(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
+    said.extend(left_right(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
     falls = [a for a in alerts if a.get("kind") == "fall"]
     said.append(t["report.falls"].format(n=len(falls), last=f"{_day(falls[-1]['unix']):%Y-%m-%d}") if falls
                 else t["report.no_falls"])
+    return said
+
+
+def left_right(recent: list[dict], t: dict) -> list[str]:
+    """asymmetries() of the recent sessions; a program's, movement by movement: its summary's
+    whole-session range of motion spans different movements (a knee's from the squat and from
+    the marching), and only one movement's left and right compare."""
+    from common.coach.program_results import judged, movement_key, movement_name
+
+    plain = [s for s in recent if not isinstance(s["summary"].get("parts"), list)]
+    said = asymmetries(plain, t) if plain else []
+    movements: dict[tuple, list[dict]] = {}
+    names: dict[tuple, str] = {}
+    for s in recent:
+        for part in s["summary"].get("parts", []) if isinstance(s["summary"].get("parts"), list) else []:
+            if judged(part) and isinstance(part.get("rom"), dict):
+                key = movement_key(part)
+                joints = part.get("joints") if isinstance(part.get("joints"), dict) else {}
+                movements.setdefault(key, []).append({"summary": {"range_of_motion": part["rom"], "joints": joints}})
+                names[key] = movement_name(part, t.get("report.cue_language", "en"))
+    for key, units in movements.items():
+        said.extend(f"{names[key]}: {line}" for line in asymmetries(units, t))
     return said
 
 
@@ -277,6 +299,53 @@ def _tempo_section(last: dict, figs: dict, t: dict) -> str:
     latest = t["report.tempo_latest"].format(tempo=timing.get("tempo", 0), lag=timing.get("mean_lag_s", 0),
                                              start=timing.get("tempo_start", 0), end=timing.get("tempo_end", 0))
     return _chart(t["report.tempo_chart"], "tempo", figs, f"<p>{html.escape(latest)}</p>")
+
+
+def program_section(sessions: list[dict], t: dict, locale: str) -> str:
+    """A program's results movement by movement (the latest program session's, weakest first by
+    the program score's own figure, common/coach/program_results.py): repetitions, range of
+    motion, score, and each movement's scores over the week before it; then the weakest movement
+    and where its score went that week. Empty when no session was a program."""
+    from common.coach.program_results import judged, movement_name, week_scores, weakest, weakest_first
+
+    esc = html.escape
+    done = [s for s in sessions if isinstance(s["summary"].get("parts"), list) and s["summary"]["parts"]]
+    if not done:
+        return ""
+    last = done[-1]
+    summary = last["summary"]
+    same = [s for s in done if s["summary"].get("program") == summary.get("program")]
+    title = summary.get("program_title") if isinstance(summary.get("program_title"), dict) else {}
+    program = title.get(locale) or title.get("ko") or str(summary.get("program", ""))[:64]
+    when = f"{_day(last['started_unix']):%Y-%m-%d %H:%M}"
+
+    def rom_words(part: dict) -> str:
+        rom = part.get("rom") if isinstance(part.get("rom"), dict) else {}
+        ranges = [(j, r["range"]) for j, r in rom.items() if f"joint.{j}" in t and isinstance(r, dict)
+                  and isinstance(r.get("range"), (int, float)) and math.isfinite(r["range"])]
+        widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement
+        return " · ".join(f"{t[f'joint.{j}']} {r:.0f}°" for j, r in widest) or "-"
+
+    rows = []
+    for part in weakest_first(summary["parts"]):
+        reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
+        score = f"{float(part['score']):.0f}" if judged(part) else \
+            t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
+        week = " · ".join("-" if v is None else f"{v:.0f}" for v in week_scores(same, part, last["started_unix"]))
+        rows.append(f"<tr><td>{esc(movement_name(part, locale, '-'))}</td><td>{reps}</td><td>{esc(rom_words(part))}</td>"
+                    f"<td>{esc(score)}</td><td>{esc(week)}</td></tr>")
+    head = "".join(f"<th>{esc(t['report.program_' + k])}</th>" for k in ("movement", "reps", "rom", "score", "week"))
+    said = [t["report.program_latest"].format(program=program, when=when)]
+    worst = weakest(summary)
+    if worst is not None:
+        said.append(t["report.program_weakest"].format(name=movement_name(worst, locale), score=float(worst["score"])))
+        scores = [v for v in week_scores(same, worst, last["started_unix"]) if v is not None]
+        going = trend(scores)
+        said.append(t["report.program_week_one"] if going is None else
+                    t[f"report.program_week_{going[0]}"].format(n=len(scores), before=going[1], after=going[2]))
+    words = "".join(f"<p>{esc(line)}</p>" for line in said)
+    return (f'<h2>{esc(t["report.program_chart"])}</h2>{words}'
+            f'<table class="program"><tr>{head}</tr>{"".join(rows)}</table>')
 
 
 def _chart(heading: str, key: str, figs: dict, before: str = "") -> str:
@@ -334,6 +403,7 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
         body = f"""
 <p>{esc(period)}</p>
 <h2>{esc(t['report.reading'])}</h2><ul class="reading">{said}</ul>
+{program_section(sessions, t, locale)}
 {_chart(t['report.score_chart'], 'score', figs)}
 {_chart(t['report.joints_chart'], 'joints', figs)}
 {_chart(t['report.rom_chart'], 'rom', figs)}

@@ -1,0 +1,76 @@
+"""A program session's results movement by movement, read the same way by the TV's summary, the
+report and the carers' web page: which movement is weakest (by the program score's own figure,
+each part's score: common/coach/program.py), what a movement is called, and one movement's
+scores over a week of sessions.
+
+Everything here reads a stored or received summary ({"parts": [...], "weakest_part": i}) and
+takes nothing on trust: a part that is not a map, or a score that is not a number, is not judged.
+"""
+from __future__ import annotations
+
+import math
+
+WEEK_S = 7 * 86400.0
+
+
+def judged(part) -> bool:
+    """Whether a part has a score to rank it by: scored, and its score a finite number."""
+    if not isinstance(part, dict) or part.get("scored") is not True:
+        return False
+    score = part.get("score")
+    return isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score)
+
+
+def weakest_first(parts) -> list[dict]:
+    """The parts weakest first by their score (ties in program order), then the ones not judged
+    (rested through, skipped) in program order: a rest is not a weakness."""
+    good = [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
+    scored = sorted((p for p in good if judged(p)), key=lambda p: float(p["score"]))
+    return scored + [p for p in good if not judged(p)]
+
+
+def movement_name(part, locale: str, fallback: str = "") -> str:
+    """A part's name in `locale` (else the other language's, else its routine's name)."""
+    name = part.get("name") if isinstance(part, dict) else None
+    name = name if isinstance(name, dict) else {}
+    for key in (locale, "ko", "en"):
+        if isinstance(name.get(key), str) and name[key]:
+            return name[key]
+    routine = part.get("routine") if isinstance(part, dict) else None
+    return routine if isinstance(routine, str) and routine else fallback
+
+
+def movement_key(part) -> tuple[str, str]:
+    """Which movement a part is, across sessions: its routine and its Korean name (the same
+    routine may be two movements of one program, e.g. arm raises to the front and to the side)."""
+    if not isinstance(part, dict):
+        return ("", "")
+    return str(part.get("routine", "")), movement_name(part, "ko")
+
+
+def weakest(summary) -> dict | None:
+    """The summary's weakest part (summary.weakest_part: an index into its parts), when it names
+    a judged one."""
+    parts = summary.get("parts") if isinstance(summary, dict) else None
+    index = summary.get("weakest_part") if isinstance(summary, dict) else None
+    if not isinstance(parts, list) or not isinstance(index, int) or isinstance(index, bool) \
+            or not 0 <= index < len(parts) or not judged(parts[index]):
+        return None
+    return parts[index]
+
+
+def week_scores(sessions: list[dict], part: dict, until_unix: float) -> list[float | None]:
+    """The movement `part`'s score in each program session of the week up to `until_unix`
+    (oldest first; None where it was rested or skipped). `sessions`: stored records with
+    started_unix and summary."""
+    key = movement_key(part)
+    out = []
+    for s in sessions:
+        started = s.get("started_unix")
+        if not isinstance(started, (int, float)) or not until_unix - WEEK_S < started <= until_unix:
+            continue
+        parts = (s.get("summary") or {}).get("parts")
+        same = [p for p in parts if movement_key(p) == key] if isinstance(parts, list) else []
+        if same:
+            out.append(float(same[0]["score"]) if judged(same[0]) else None)
+    return out
