@@ -60,7 +60,7 @@ def list_programs() -> int:
 def build_program(video: str, out: Path, model: str = "", cache: str = "", poses_cache: str = "",
                   preview: str = "", mirror: bool = False) -> programs.Program:
     """The program of an instructor's long video, written to `out` with its parts' routines."""
-    from common.cli.routine import TvCopy, _video_format, build, poses_from_video
+    from common.cli.routine import TvCopy, _video_format, build, poses_from_video, write_routine
     from common.coach import segment
     from common.media import read_frames
 
@@ -80,33 +80,36 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
     folder = out.resolve().parent
     # One decode for every part's TV copy: each frame goes to the copy of the part it falls in.
     copies = [TvCopy(folder / "videos", fps_header) for _ in found]
-    bounds = [(int(round(m.start_s * fps)), int(round(m.end_s * fps))) for m in found]
+    for k, copy in enumerate(copies):  # written side by side: each its own partial file
+        copy.partial = copy.partial.with_name(f"{copy.partial.stem}-{k}{copy.partial.suffix}")
+    bounds = [(int(round(m.first_s * fps)), int(round(m.end_s * fps))) for m in found]
     try:
         for i, (_, _, bgr) in enumerate(read_frames(video)):
             for copy, (a, b) in zip(copies, bounds):
                 if a <= i < b:
                     copy.add(bgr)
-        parts, written = [], []
+        parts = []
         for k, (m, (a, b), copy) in enumerate(zip(found, bounds, copies)):
             part_name = f"{name}_part{k + 1}"
-            r = build(part_name, poses[a:b], worlds[a:b], fps, Path(video).name, size)
-            r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish(),
-                                    title={"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"})
+            first = int(round(m.first_s * fps))  # from its first repetition's start position
+            r = build(part_name, poses[first:b], worlds[first:b], fps, Path(video).name, size)
+            rule = routines.RepRule(**{**m.rule, "joints": tuple(m.rule["joints"])}) if m.rule else None
+            words = {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"}
+            r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish(), title=words, reps=rule)
             path = folder / f"{part_name}.json"
-            from common.cli.routine import write_routine
-
             write_routine(r, path)
-            written.append(path)
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
-            parts.append({"name": {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"},
-                          "routine": path.name, "start_s": round(m.start_s, 2), "end_s": round(m.end_s, 2),
-                          "reps": m.reps or None, "rest_s": programs.DEFAULT_REST_S if k < len(found) - 1 else 0.0,
+            # The rest after a part is the video's own gap before the next one's first repetition.
+            rest = round(found[k + 1].first_s - m.end_s, 2) if k + 1 < len(found) else 0.0
+            parts.append({"name": words, "routine": path.name, "start_s": round(m.first_s, 2), "end_s": round(m.end_s, 2),
+                          "reps": segment.count_reps(r, poses[first:b], worlds[first:b], fps) or None,
+                          "rest_s": min(max(rest, 0.0), programs.MAX_REST_S),
                           **({"same_as": earlier} if earlier is not None else {})})
     finally:
         for copy in copies:
             copy.discard()
     video_ref = str(Path(video).resolve())
-    data = {"name": name if programs.ProgramFile.model_fields and _valid_name(name) else "program",
+    data = {"name": name if _valid_name(name) else "program",
             "title": {"ko": "실버체조", "en": "Exercise program"}, "video": video_ref, "parts": parts}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     p = programs.load(str(out))

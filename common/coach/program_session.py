@@ -1,0 +1,200 @@
+"""One person's session through a program: one PersonSession per part (common/coach/session.py,
+the same scoring as a single routine), the rests between parts, a part skipped with the remote,
+and the summary with each movement's result and the program's score (common/coach/program.py
+program_score, defined there once).
+
+Time: t is seconds since the program started (the services' routine clock); a skip moves the
+program ahead, so program time = t + the seconds skipped so far.
+
+A person who stops for a part is not scored as wrong for it: a part in which they were hardly
+seen, or moved the part's joints through less than REST_SHARE of the routine's own range without
+a counted repetition, is `rested` (no score, left out of the program's score). The participant
+follows the instructor a little behind: the part just ended keeps receiving the person's frames
+for GRACE_S, so the repetition they were finishing still counts (at most one more), and the next
+part's counter watches LEAD_S before it starts (a cut placed a moment late loses no repetition).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.coach.program import Program, program_score
+from common.coach.scoring import MOVING_JOINT_DEG, FrameScore
+from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+
+GRACE_S = 1.5  # as PersonSession's lag window: how far behind the instructor a participant may be
+LEAD_S = 1.5  # how long before a part its repetition counter already watches
+REST_SHARE = 1 / 3  # moving less than this share of the routine's range (and no repetition): resting
+SEEN_SHARE = 0.2  # seen on less than this share of a part's frames: away for it (rested)
+
+
+@dataclass
+class ProgramFrame:
+    part: int  # the part this moment belongs to
+    part_t_s: float  # seconds into the part (its routine's time); during the rest after it, its length
+    resting_s: float  # seconds of rest left after the part (0 while the part runs)
+    progress: float  # 0..1 through the whole program
+    frame: FrameScore | None  # the part's verdict; None while resting
+
+
+@dataclass
+class ProgramSession:
+    program: Program
+    participant: object = None
+    tolerance_scale: float = 1.0
+    lag_window_s: float = 1.5
+    naive: bool = False
+    video_end_t: float | None = None  # as PersonSession: when the recorded participant's video ended
+    skipped_s: float = 0.0
+    persons: list = field(init=False)
+    skipped: set = field(init=False)
+    _count_at_end: dict = field(init=False)
+    _started: set = field(init=False)
+
+    def __post_init__(self):
+        self.schedule = self.program.schedule()
+        self.persons = [None] * len(self.program.parts)
+        self.skipped = set()
+        self._count_at_end = {}
+        self._started = set()
+
+    def person(self, i: int) -> PersonSession:
+        if self.persons[i] is None:
+            part = self.program.parts[i]
+            self.persons[i] = PersonSession(part.routine, self.tolerance_scale, self.lag_window_s,
+                                            participant=self.participant, naive=self.naive)
+        return self.persons[i]
+
+    def locate(self, t: float) -> tuple[int, float, float]:
+        """(part, seconds into it, seconds of rest left) at session time t."""
+        p = t + self.skipped_s
+        for i, (start, end, rest_end) in enumerate(self.schedule):
+            if p < end or i == len(self.schedule) - 1:
+                return i, max(0.0, p - start), 0.0
+            if p < rest_end:
+                return i, end - start, rest_end - p
+        return len(self.schedule) - 1, 0.0, 0.0  # not reached: the last part takes the rest of time
+
+    def ended_by(self, t: float) -> str:
+        if t + self.skipped_s > self.program.duration_s + 1e-6:
+            return COMPLETED
+        if self.video_end_t is not None and t >= self.video_end_t - 1e-6:
+            return VIDEO_ENDED
+        return ""
+
+    def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
+        i, part_t, resting = self.locate(t)
+        p = t + self.skipped_s
+        # The part just ended still hears the person for a moment: the repetition in progress counts.
+        for k in range(i + 1):
+            end = self.schedule[k][1]
+            if k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
+                continue
+            person = self.persons[k]
+            self._count_at_end.setdefault(k, self._count(person))
+            person.update(p - self.schedule[k][0], common, world, frame_size)
+            self._cap(k)
+        # The next part already hears the person just before it starts (its countdown: counted,
+        # not scored), so a repetition begun a moment early (a cut placed late) is not lost.
+        if i + 1 < len(self.schedule) and i + 1 not in self.skipped:
+            start = self.schedule[i + 1][0]
+            if start - LEAD_S <= p < start:
+                self.person(i + 1).update(p - start, common, world, frame_size)
+        frame = None
+        if resting == 0.0 and i not in self.skipped:
+            if i not in self._started:  # what the counter saw before the part is no repetition of it
+                self._started.add(i)
+                reps = self.person(i).scorer.reps
+                if reps and reps.count:
+                    reps.count = 0
+            frame = self.person(i).update(part_t, common, world, frame_size)
+        return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=round(resting, 2),
+                            progress=min(1.0, p / self.program.duration_s) if self.program.duration_s else 1.0,
+                            frame=frame)
+
+    @staticmethod
+    def _count(person: PersonSession) -> int:
+        reps = person.scorer.reps
+        return reps.count if reps else 0
+
+    def _cap(self, k: int) -> None:
+        reps = self.persons[k].scorer.reps
+        if reps and reps.count > self._count_at_end[k] + 1:  # finishing one repetition, not starting more
+            reps.count = self._count_at_end[k] + 1
+
+    def skip(self, t: float) -> int:
+        """The remote's skip at time t: the current part (or the rest after it) ends now and the
+        next part starts. Returns the part now current."""
+        i, _, resting = self.locate(t)
+        if i >= len(self.schedule) - 1:
+            return i
+        if resting == 0.0:
+            self.skipped.add(i)
+        self.skipped_s += self.schedule[i + 1][0] - (t + self.skipped_s)
+        return i + 1
+
+    def part_summary(self, i: int) -> dict:
+        part = self.program.parts[i]
+        entry = {"part": i, "name": part.name, "routine": part.routine.name, "target_reps": part.reps,
+                 "reps": 0, "reps_by_side": {}, "score": None, "scored": False, "rom": {}, "joints": {},
+                 "rested": False, "skipped": i in self.skipped}
+        person = self.persons[i]
+        if person is None:
+            entry["rested"] = not entry["skipped"]  # never reached (the video ended first): not scored
+            return entry
+        s = person.summary(COMPLETED)
+        entry.update(reps=s["reps"], reps_by_side=s.get("reps_by_side", {}), rom=s["range_of_motion"],
+                     joints=s["joints"], frames=s["frames"], frames_scored=s["frames_scored"])
+        if entry["skipped"]:
+            return entry
+        if rested(part.routine, s):
+            entry["rested"] = True
+            return entry
+        entry.update(score=s["score"], scored=True)
+        return entry
+
+    def summary(self, ended: str) -> dict:
+        parts = [self.part_summary(i) for i in range(len(self.program.parts))]
+        scored = [p for p in parts if p["scored"]]
+        score = program_score(parts)
+        rom: dict = {}
+        for p in parts:
+            for j, r in p["rom"].items():
+                lo = min(r["min"], rom.get(j, r)["min"])
+                hi = max(r["max"], rom.get(j, r)["max"])
+                rom[j] = {"min": lo, "max": hi, "range": round(hi - lo, 1)}
+        joints: dict = {}
+        for p in scored:
+            for j, v in p["joints"].items():
+                joints.setdefault(j, []).append(v)
+        weakest = min(scored, key=lambda p: p["score"])["part"] if len(scored) >= 2 else None
+        return {
+            "program": self.program.name, "program_title": self.program.title, "score_means": "program",
+            "score": score if score is not None else 0.0, "scored_parts": len(scored), "parts": parts,
+            "weakest_part": weakest,
+            "reps": sum(p["reps"] for p in parts),
+            "frames": sum(p.get("frames", 0) for p in parts),
+            "frames_scored": sum(p.get("frames_scored", 0) for p in parts),
+            "joints": {j: round(sum(v) / len(v), 3) for j, v in joints.items()},
+            "range_of_motion": rom, "routine": f"program:{self.program.name}", "kind": "program",
+            "ended": ended, "duration_s": self.program.duration_s,
+            **({"video_ended_s": round(self.video_end_t, 2)} if ended == VIDEO_ENDED and self.video_end_t else {}),
+        }
+
+
+def rested(routine, summary: dict) -> bool:
+    """Whether the person stopped for this part rather than doing it badly: hardly seen, or no
+    repetition and the moving joints through less than REST_SHARE of the routine's own range."""
+    if summary["frames"] == 0 or summary["frames_scored"] < SEEN_SHARE * summary["frames"]:
+        return True
+    if summary["reps"] > 0:
+        return False
+    moving = list(routine.reps.joints) if routine.reps else []
+    if not moving:
+        spans = {j: max(k.angles.get(j, 0) for k in routine.keyframes) - min(k.angles.get(j, 0) for k in routine.keyframes)
+                 for j in routine.joints}
+        moving = [j for j, s in spans.items() if s >= MOVING_JOINT_DEG]
+    targets = {j: max(k.angles[j] for k in routine.keyframes if j in k.angles)
+               - min(k.angles[j] for k in routine.keyframes if j in k.angles) for j in moving}
+    rom = summary["range_of_motion"]
+    moved = [rom[j]["range"] / targets[j] for j in moving if j in rom and targets.get(j)]
+    return not moved or max(moved) < REST_SHARE

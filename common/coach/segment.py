@@ -1,0 +1,305 @@
+"""Finding the movements in a long instructor video's pose track (`silvergym program build`).
+
+A 실버체조 video is one movement after another, sometimes with a pause between them, often not.
+What tells one movement from the next is what the body does, read from joint angles (so the
+person's place and size in the picture do not matter):
+
+- which joints move, and through which range: each joint's span over a few seconds (its 10th to
+  90th percentile angle). Arm raises swing the shoulders from 20 to 170 deg, a squat the knees
+  from 160 to 60, a lateral raise the shoulders only to 90: three different signatures;
+- pauses: a stretch where no joint moves more than a still person's sway is no movement (the
+  rest between two movements, or the instructor explaining);
+- repetition structure: inside a movement the same signature repeats cycle after cycle, so the
+  signature of the seconds before a moment matches the seconds after it; at a change of
+  movement it does not.
+
+The cut between two movements is where the signature of the window before differs most from the
+window after (a peak of that difference above CUT_DISTANCE); each window spans several cycles of
+a gentle exercise (WINDOW_S), so one cycle's own phases never look like a change. Movements
+found again later in the video (arm raises at the start and again in the cool-down) are grouped:
+same joints moving through overlapping ranges (GROUP_DISTANCE). Distances are shares (0..1) of
+the joints' own movement, not degrees fitted to a clip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.coach.geometry import ALL_ANGLES, joint_angles
+
+WINDOW_S = 3.0  # each side of a candidate cut: two to six cycles of a gentle exercise
+STEP_S = 0.2  # candidate cuts this far apart, then refined to the frame
+MIN_PART_S = 4.0  # a movement shorter than this is not a part (a transition, a demonstration)
+MIN_SPAN_DEG = 15.0  # a joint's span is at least this (a still joint still has a posture to compare)
+MOVING_DEG = 30.0  # a joint whose span is wider than this is moving
+STILL_S = 2.5  # no joint moving for this long: a pause between movements (a squat may hold 1-2 s)
+CUT_DISTANCE = 0.45  # the signature before and after differ by this share of their movement: a cut
+GROUP_DISTANCE = 0.5  # two parts whose signatures differ by less than this do the same movement
+LEVEL_SMOOTH_S = 1.0  # postures compared for placing a cut: averaged over this long
+REFINE_S = 2.5  # a cut is placed to the frame within this many seconds of the change curve's peak
+SIDE_CORRELATION = 0.2  # left and right correlated beyond this: together; below its negative: alternating
+PAIRS = ("shoulder", "elbow", "hip", "knee")
+SEEN_SHARE = 0.5  # a joint counts in a window when its angle is read on this share of its frames
+
+
+@dataclass
+class Movement:
+    start_s: float
+    end_s: float
+    group: int = 0  # parts with the same group do the same movement (numbered in order of first appearance)
+    reps: int = 0  # repetitions of the instructor counted in it
+    joints: list[str] = field(default_factory=list)  # the joints that move, most first
+    rule: dict | None = None  # the repetition rule (a routine file's `reps`), None: not repeated
+    first_s: float = 0.0  # where its first repetition starts (start_s, or later when cut mid-repetition)
+
+
+def angle_track(poses, worlds) -> np.ndarray:
+    """frames x ALL_ANGLES, NaN where a joint is not read."""
+    out = np.full((len(poses), len(ALL_ANGLES)), np.nan)
+    for i, (p, w) in enumerate(zip(poses, worlds)):
+        a = joint_angles(np.asarray(p), None if w is None else np.asarray(w))
+        for k, j in enumerate(ALL_ANGLES):
+            if a.get(j) is not None:
+                out[i, k] = a[j]
+    return out
+
+
+def signature(angles: np.ndarray) -> np.ndarray:
+    """Each joint's span over these frames: (low, high) = its 10th and 90th percentile angle,
+    NaN for a joint read on too few of them."""
+    out = np.full((angles.shape[1], 2), np.nan)
+    if len(angles) == 0:
+        return out
+    seen = np.isfinite(angles).mean(axis=0) >= SEEN_SHARE
+    for k in np.flatnonzero(seen):
+        v = angles[np.isfinite(angles[:, k]), k]
+        out[k] = np.percentile(v, 10), np.percentile(v, 90)
+    return out
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How different two signatures are, 0 (the same joints through the same ranges) to 1: per
+    joint one minus the overlap of the two spans (each widened to MIN_SPAN_DEG), weighted by the
+    wider span, so the joints that move most decide. A joint seen in one and not the other
+    (legs leaving the picture) differs fully, with a still joint's weight."""
+    num = den = 0.0
+    for (alo, ahi), (blo, bhi) in zip(a, b):
+        if np.isnan(alo) and np.isnan(blo):
+            continue
+        if np.isnan(alo) or np.isnan(blo):
+            num += MIN_SPAN_DEG
+            den += MIN_SPAN_DEG
+            continue
+        alo, ahi = _widened(alo, ahi)
+        blo, bhi = _widened(blo, bhi)
+        inter = max(0.0, min(ahi, bhi) - max(alo, blo))
+        union = max(ahi, bhi) - min(alo, blo)
+        weight = max(ahi - alo, bhi - blo)
+        num += weight * (1.0 - inter / union)
+        den += weight
+    return num / den if den else 0.0
+
+
+def _widened(lo: float, hi: float) -> tuple[float, float]:
+    if hi - lo >= MIN_SPAN_DEG:
+        return lo, hi
+    mid = (lo + hi) / 2
+    return mid - MIN_SPAN_DEG / 2, mid + MIN_SPAN_DEG / 2
+
+
+def moving(sig: np.ndarray) -> bool:
+    spans = sig[:, 1] - sig[:, 0]
+    return bool(np.nanmax(spans, initial=0.0) > MOVING_DEG) if np.isfinite(spans).any() else False
+
+
+def change_curve(angles: np.ndarray, fps: float, window_s: float = WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """(times, distance between the window before and the window after each time)."""
+    w = max(2, int(round(window_s * fps)))
+    step = max(1, int(round(STEP_S * fps)))
+    idx = np.arange(w, len(angles) - w + 1, step)
+    d = np.array([distance(signature(angles[i - w:i]), signature(angles[i:i + w])) for i in idx])
+    return idx / fps, d
+
+
+def still_frames(angles: np.ndarray, fps: float) -> np.ndarray:
+    """Frames inside a stretch of at least STILL_S where no joint moves (a pause)."""
+    w = max(2, int(round(STILL_S * fps)))
+    still = np.zeros(len(angles), dtype=bool)
+    for i in range(0, max(0, len(angles) - w + 1)):
+        if not moving(signature(angles[i:i + w])):
+            still[i:i + w] = True
+    return still
+
+
+def find_cuts(angles: np.ndarray, fps: float) -> list[int]:
+    """Frame indices where one movement gives way to another (peaks of the change curve)."""
+    times, d = change_curve(angles, fps)
+    cuts = []
+    min_gap = MIN_PART_S
+    order = np.argsort(-d)
+    for k in order:
+        if d[k] < CUT_DISTANCE:
+            break
+        t = times[k]
+        if all(abs(t - c) >= min_gap for c in cuts):
+            cuts.append(t)
+    return sorted(int(round(_refine(angles, fps, t) * fps)) for t in cuts)
+
+
+def _refine(angles: np.ndarray, fps: float, t: float) -> float:
+    """The cut near t to the frame: the split of the seconds around t into two stretches that
+    each hold together best (least squares, one mean per stretch) on each joint's posture,
+    smoothed over half a second, and whether it is read at all (legs leaving the picture), each
+    joint scaled to its own spread there so that no joint decides by its size in degrees alone."""
+    c, h = int(round(t * fps)), int(round(REFINE_S * fps))
+    a, b = max(0, c - h), min(len(angles), c + h)
+    x = _levels(angles, fps)[a:b]
+    spread = x.std(axis=0)
+    x = x[:, spread > 1e-6] / spread[spread > 1e-6]
+    edge = max(1, int(round(0.5 * fps)))
+    if x.shape[1] == 0 or len(x) < 2 * edge + 1:
+        return t
+    costs = [((x[:k] - x[:k].mean(0)) ** 2).sum() + ((x[k:] - x[k:].mean(0)) ** 2).sum()
+             for k in range(edge, len(x) - edge)]
+    return (a + edge + int(np.argmin(costs))) / fps
+
+
+def _levels(angles: np.ndarray, fps: float) -> np.ndarray:
+    """Per frame: each joint's angle (a joint not read: its median), averaged over a second (a
+    cycle's own swing evens out, a change of posture stays), and 1/0 for read or not."""
+    seen = np.isfinite(angles)
+    median = np.array([np.median(angles[seen[:, k], k]) if seen[:, k].any() else 0.0 for k in range(angles.shape[1])])
+    filled = np.where(seen, angles, median)
+    k = max(1, int(round(LEVEL_SMOOTH_S * fps)))
+    kernel = np.ones(k) / k
+    smooth = np.stack([np.convolve(np.pad(filled[:, j], (k // 2, k - 1 - k // 2), mode="edge"), kernel, mode="valid")
+                       for j in range(filled.shape[1])], axis=1)
+    return np.hstack([smooth, seen.astype(float)])
+
+
+def side_pattern(angles: np.ndarray) -> str:
+    """How the two sides of the joint pair that moves most go: "together" (a squat, arm raises),
+    "alternating" (marching: one side up while the other is down), or "" when it cannot be told."""
+    best, pair = 0.0, None
+    for group in PAIRS:
+        k = [ALL_ANGLES.index(f"{side}_{group}") for side in ("left", "right")]
+        both = np.isfinite(angles[:, k[0]]) & np.isfinite(angles[:, k[1]])
+        if both.sum() < 10:
+            continue
+        span = float(np.mean([np.percentile(angles[both, j], 90) - np.percentile(angles[both, j], 10) for j in k]))
+        if span > best:
+            best, pair = span, (angles[both, k[0]], angles[both, k[1]])
+    if pair is None or best < MOVING_DEG:
+        return ""
+    r = float(np.corrcoef(*pair)[0, 1])
+    return "together" if r > SIDE_CORRELATION else "alternating" if r < -SIDE_CORRELATION else ""
+
+
+# A person standing at rest: arms down, elbows, hips and knees straight, trunk upright. A
+# repetition starts and ends at the end of its joint's range nearer this (arms raised from down,
+# knees bent from straight), whatever the video shows first.
+NEUTRAL_DEG = {"shoulder": 15.0, "elbow": 170.0, "hip": 175.0, "knee": 175.0, "trunk_lean": 0.0, "trunk_tilt": 0.0}
+
+
+def rep_rule(angles: np.ndarray) -> dict | None:
+    """The repetition rule of one movement (a routine file's `reps`): the joint pair that moves
+    most, both sides together or alternating as they move (one joint when only one side moves),
+    its thresholds at 35 % and 65 % of its span, starting at the end nearer a person at rest."""
+    spans = {}
+    for k, joint in enumerate(ALL_ANGLES):
+        v = angles[np.isfinite(angles[:, k]), k]
+        if len(v) >= 0.5 * len(angles) and joint != "trunk_tilt":
+            spans[joint] = (float(np.percentile(v, 5)), float(np.percentile(v, 95)))
+    if not spans:
+        return None
+    top = max(spans, key=lambda j: spans[j][1] - spans[j][0])
+    lo, hi = spans[top]
+    if hi - lo < 2 * MOVING_DEG:
+        return None
+    group = top.split("_", 1)[1] if top.startswith(("left_", "right_")) else top
+    pair = [f"{side}_{group}" for side in ("left", "right")] if group in PAIRS else [top]
+    # The other side joins when it moves at least half as much (a march, both arms), else one side.
+    joints = [j for j in pair if j in spans and spans[j][1] - spans[j][0] >= 0.5 * (hi - lo)]
+    lo = float(np.mean([spans[j][0] for j in joints]))
+    hi = float(np.mean([spans[j][1] for j in joints]))
+    sides = "alternating" if len(joints) == 2 and side_pattern(angles) == "alternating" else "both"
+    neutral = NEUTRAL_DEG.get(group, 180.0)
+    start = "high" if abs(hi - neutral) <= abs(lo - neutral) else "low"
+    return {"joints": joints, "low": round(lo + 0.35 * (hi - lo), 1), "high": round(lo + 0.65 * (hi - lo), 1),
+            "start": start, "min_rep_s": 0.25, **({"sides": sides} if sides != "both" else {})}
+
+
+def at_start(angles: np.ndarray, rule: dict) -> int:
+    """The first frame where the movement's joints are at its start end (a stretch cut in the
+    middle of a repetition begins there, so the routine's first keyframe is its start position)."""
+    ks = [ALL_ANGLES.index(j) for j in rule["joints"]]
+    if rule.get("sides", "both") != "both":  # one side is always on its way: any frame starts
+        return 0
+    for i, row in enumerate(angles):
+        values = row[ks]
+        if not np.isfinite(values).all():
+            continue
+        if (rule["start"] == "high" and (values >= rule["high"]).all()) or \
+                (rule["start"] == "low" and (values <= rule["low"]).all()):
+            return i
+    return 0
+
+
+def find_movements(poses, worlds, fps: float) -> list[Movement]:
+    """The movements of an instructor's pose track, in order, repeats grouped."""
+    angles = angle_track(poses, worlds)
+    return movements_of(angles, fps)
+
+
+def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
+    still = still_frames(angles, fps)
+    # Moving stretches between pauses, each then cut where the movement changes.
+    stretches, start = [], None
+    for i, s in enumerate([*still, True]):
+        if not s and start is None:
+            start = i
+        elif s and start is not None:
+            stretches.append((start, i))
+            start = None
+    parts = []
+    for a, b in stretches:
+        if (b - a) / fps < MIN_PART_S:
+            continue
+        bounds = [a, *[a + c for c in find_cuts(angles[a:b], fps)], b]
+        for s, e in zip(bounds, bounds[1:]):
+            if (e - s) / fps >= MIN_PART_S:
+                parts.append((s, e))
+    sigs = [signature(angles[s:e]) for s, e in parts]
+    patterns = [side_pattern(angles[s:e]) for s, e in parts]
+    groups: list[int] = []
+    for k, sig in enumerate(sigs):
+        # The same movement: the same joints through overlapping ranges, the sides moving the same
+        # way (marching is not a squat, though the same joints move through the same angles).
+        earlier = [(distance(sig, sigs[j]), groups[j]) for j in range(k)
+                   if not patterns[k] or not patterns[j] or patterns[k] == patterns[j]]
+        near = min(earlier, default=(1.0, -1))
+        groups.append(near[1] if near[0] < GROUP_DISTANCE else max(groups, default=-1) + 1)
+    out = []
+    for (s, e), sig, g in zip(parts, sigs, groups):
+        spans = sig[:, 1] - sig[:, 0]
+        order = [ALL_ANGLES[k] for k in np.argsort(-np.nan_to_num(spans, nan=0.0)) if spans[k] > MOVING_DEG]
+        rule = rep_rule(angles[s:e])
+        out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule,
+                            first_s=(s + at_start(angles[s:e], rule)) / fps if rule else s / fps))
+    return out
+
+
+def count_reps(routine, poses, worlds, fps: float) -> int:
+    """The instructor's own repetitions in a part, counted as a participant's are (the part's
+    routine's rule), for the program file's target."""
+    from common.coach.geometry import joint_visibility
+    from common.coach.reps import RepCounter
+
+    if routine.reps is None:
+        return 0
+    counter = RepCounter(routine.reps, reference=routine.rep_reference())
+    for i, (p, w) in enumerate(zip(poses, worlds)):
+        p = np.asarray(p)
+        counter.update(i / fps, joint_angles(p, None if w is None else np.asarray(w)), joint_visibility(p))
+    return counter.count
