@@ -472,3 +472,60 @@ def test_the_timeline_travels_in_the_payload_and_the_report_plots_it(tmp_path):
     sessions[-1]["summary"]["timeline"] = timelines[0]
     page = render("kim", sessions, [], "en")
     assert "the best part was 0:00–0:10 (100% right) and the part to practise 0:20–0:30 (0% right)" in page
+
+
+# -- [program] a program session's added fields: accepted, bounded, stored and read back --------------
+def program_record(i: int = 1) -> dict:
+    """A made program session (shaped as the program contract's summary, not scored from video)."""
+    record = session_record(i)
+    parts = [{"part": k, "name": {"ko": name_ko, "en": name_en}, "routine": routine, "reps": reps, "reps_by_side": {},
+              "target_reps": 8, "score": score, "scored": score is not None, "rested": score is None, "skipped": False,
+              "rom": {"left_knee": {"min": 100.0, "max": 160.0, "range": 60.0}}, "joints": {"left_knee": 0.7}}
+             for k, (name_ko, name_en, routine, reps, score) in enumerate(
+                 (("팔 들어올리기", "Arm raises", "arm_raise", 8, 81.0), ("제자리 걷기", "Marching", "marching", 0, None),
+                  ("의자 스쿼트", "Chair squats", "squat", 5, 55.0)))]
+    record["routine"] = "program:morning"
+    record["summary"].update(score=68.0, program="morning", program_title={"ko": "아침 실버체조", "en": "Morning"},
+                             parts=parts, weakest_part=2, scored_parts=2, score_means="program")
+    return {"msg_id": record["session_id"], **record}
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda s: s["parts"][0].update(score=140.0), "summary/parts/0/score"),
+    (lambda s: s["parts"][1].update(scored="yes"), "summary/parts/1/scored"),
+    (lambda s: s["parts"][0].update(name={"ko": "x", "fr": "y"}), "summary/parts/0/name"),
+    (lambda s: s["parts"][2].pop("skipped"), "summary/parts/2"),
+    (lambda s: s.update(weakest_part=-1), "summary/weakest_part"),
+    (lambda s: s.update(parts={"0": {}}), "summary/parts"),
+    (lambda s: s.update(program="p" * 65), "summary/program"),
+])
+def test_a_program_sessions_added_fields_are_checked(change, says):
+    good = program_record()
+    parse("silvergym/v1/c/d/session", json.dumps(good).encode())
+    change(good["summary"])
+    with pytest.raises(Invalid, match=says):
+        parse("silvergym/v1/c/d/session", json.dumps(good).encode())
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_program_session_is_stored_and_read_back_with_each_movement(tmp_path, engine):
+    """Through parse (the collector's check) into the real store and back out as the report and the
+    web page read it: every part, its names in both languages, the weakest part."""
+    if engine == "postgresql" and not Postgres.available():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pg = Postgres() if engine == "postgresql" else None
+    dsn = pg.start() if pg else str(tmp_path / "c.db")
+    try:
+        store = Store(dsn)
+        record = program_record()
+        _, _, _, data = parse("silvergym/v1/c/d/session", json.dumps(record, ensure_ascii=False).encode())
+        assert store.save("c", "d", "session", data, 0.0) is True
+        assert store.save("c", "d", "session", data, 0.0) is False  # once, as any session
+        back = store.sessions_of("kim", "c", "d")[0]["summary"]
+        assert back["parts"] == record["summary"]["parts"] and back["weakest_part"] == 2
+        assert [p["name"]["ko"] for p in back["parts"]] == ["팔 들어올리기", "제자리 걷기", "의자 스쿼트"]
+        assert store.holds("c", "d", "session", data)
+        store.close()
+    finally:
+        if pg:
+            pg.stop()
