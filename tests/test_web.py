@@ -45,6 +45,37 @@ def a_session(participant: str, i: int, score: float, left_knee: float = 60.0, r
                         "timeline": "ccccnnwwcc"}}
 
 
+# A made program's week for park at center3/pi3 (summaries shaped as the program contract's, not
+# scored from video; a site only the admin sees, so the other tests' lists are unchanged): the
+# chair squat is the weakest and slipping, the marching rested through once.
+PROGRAM_WEEK = (({"ko": "팔 들어올리기", "en": "Arm raises"}, "arm_raise", (84, 86, 85, 88)),
+                ({"ko": "제자리 걷기", "en": "Marching in place"}, "marching", (70, None, 72, 74)),
+                ({"ko": "의자 스쿼트", "en": "Chair squats"}, "squat", (66, 61, 58, 52)),
+                ({"ko": "옆구리 늘리기", "en": "Side bends"}, "side_bend", (75, 77, 76, 79)))
+
+
+def a_program_session(i: int, when: float) -> dict:
+    parts = []
+    for k, (name, routine, scores) in enumerate(PROGRAM_WEEK):
+        score = scores[i]
+        parts.append({"part": k, "name": name, "routine": routine, "reps": 0 if score is None else 6, "reps_by_side": {},
+                      "target_reps": 6, "score": score, "scored": score is not None, "rested": score is None,
+                      "skipped": False, "joints": {"left_knee": 0.7, "right_knee": 0.7},
+                      "rom": {"left_knee": {"min": 90.0, "max": 160.0, "range": 70.0},
+                              "right_knee": {"min": 90.0, "max": 162.0, "range": 72.0}}})
+    scored = [p for p in parts if p["scored"]]
+    return {"msg_id": f"park-prog-{i:04d}-xxxxxxxx", "session_id": f"park-prog-{i:04d}-xxxxxxxx", "participant": "park",
+            "routine": "program:morning", "started_unix": when, "ended_unix": when + 900,
+            "summary": {"score": round(sum(p["score"] for p in scored) / len(scored), 1), "frames": 9000,
+                        "frames_scored": 8700, "reps": sum(p["reps"] for p in parts),
+                        "joints": {"left_knee": 0.7, "right_knee": 0.7},
+                        "range_of_motion": {"left_knee": {"min": 90.0, "max": 160.0, "range": 70.0},
+                                            "right_knee": {"min": 90.0, "max": 162.0, "range": 72.0}},
+                        "program": "morning", "program_title": {"ko": "아침 실버체조", "en": "Morning exercises"},
+                        "parts": parts, "scored_parts": len(scored),
+                        "weakest_part": min(scored, key=lambda p: p["score"])["part"], "score_means": "program"}}
+
+
 def fill(store: Store) -> dict:
     """Two centers that both have a "kim"; a fall alert each; a participant whose stored name and
     values are hostile (stored as by a collector before it checked them); a device's health."""
@@ -53,6 +84,8 @@ def fill(store: Store) -> dict:
         store.save("center1", "pi7", "session", a_session("kim", i, 50 + i, left_knee=30, right_knee=70), now)
         store.save("center1", "pi7", "session", a_session("lee", i, 70), now)
         store.save("center2", "pi9", "session", a_session("kim", i, 40), now)
+    for i in range(4):
+        store.save("center3", "pi3", "session", a_program_session(i, now - (6 - 2 * i) * DAY / 1.0 - 3600), now)
     bad = a_session(HOSTILE, 0, 1e300)
     bad["summary"]["note"] = "x" * 100_000
     store.save("center1", "pi8", "session", bad, now)
@@ -598,3 +631,40 @@ def test_the_pages_are_legible_for_older_carers_on_a_phone_and_a_desktop(site, b
         assert scroll_width <= inner + 1, f"{name} is wider than the screen"
         if os.environ.get("SILVERGYM_WRITE_SCREENS") == "1" and name in ("week", "participant"):
             driver.save_screenshot(str(REPO / "docs" / f"web_{name}_{'phone' if width < 600 else 'desktop'}_ko.png"))
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_participants_page_shows_each_program_movement_weakest_first_with_its_week(site, browser_factory, locale):
+    """[program] park's page (a made week of a four-movement program, center3/pi3), as the admin sees
+    it in Chromium at a desktop's and a phone's width: a row per movement, weakest first by the
+    latest session's scores (52 < 74 < 79 < 88), each movement's week of scores, the weakest
+    movement and its week in words; legible (16 px, 4.5:1, nothing wider than the screen)."""
+    from selenium.webdriver.common.by import By
+
+    url = site["app"].url
+    driver = browser_factory()
+    browser_login(driver, url, "boss")
+    for width in (1280, 390):
+        driver.set_window_size(width, 900)
+        driver.get(person_url(url, "center3", "pi3", "park") + f"&lang={locale}")
+        rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                for tr in driver.find_elements(By.CSS_SELECTOR, "table.program tbody tr")]
+        print(f"\n{locale} {width} px rows: {rows}")
+        names = [name[locale] for name, _, _ in PROGRAM_WEEK]
+        assert [r[0] for r in rows] == [names[2], names[1], names[3], names[0]]
+        assert [r[3] for r in rows] == ["52", "74", "79", "88"]
+        assert rows[0][4] == "66 · 61 · 58 · 52" and rows[1][4] == "70 · - · 72 · 74"
+        section = driver.find_element(By.CSS_SELECTOR, "table.program").find_element(By.XPATH, "..").text
+        words = {"ko": ("가장 약한 동작: 의자 스쿼트, 마지막 운동에서 52점.", "낮아졌어요"),
+                 "en": ("The weakest movement: Chair squats, 52 in the last session.", "lower")}[locale]
+        assert all(w in section for w in words), section[:600]
+        texts, scroll_width, inner = driver.execute_script(LEGIBILITY)
+        smallest, faintest = min(texts, key=lambda t: t[2]), min(texts, key=lambda t: t[3])
+        print(f"smallest {smallest[2]:.1f} px, lowest contrast {faintest[3]:.2f}, page {scroll_width} px in {inner}")
+        assert smallest[2] >= 16 and faintest[3] >= 4.5 and scroll_width <= inner + 1
+        shot = REPO / "docs" / f"web_program_{'phone' if width < 600 else 'desktop'}_{locale}.png"
+        if os.environ.get("SILVERGYM_WRITE_SCREENS") == "1":
+            driver.set_window_size(width, 2400 if width < 600 else 1400)
+            heading = driver.find_element(By.CSS_SELECTOR, "table.program").find_element(By.XPATH, "preceding-sibling::h2[1]")
+            driver.execute_script("arguments[0].scrollIntoView(true);", heading)
+            driver.save_screenshot(str(shot))

@@ -326,15 +326,17 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
         widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement
         return " · ".join(f"{t[f'joint.{j}']} {r:.0f}°" for j, r in widest) or "-"
 
-    rows = []
+    rows, columns = [], ("movement", "reps", "rom", "score", "week")
     for part in weakest_first(summary["parts"]):
         reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
         score = f"{float(part['score']):.0f}" if judged(part) else \
             t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
         week = " · ".join("-" if v is None else f"{v:.0f}" for v in week_scores(same, part, last["started_unix"]))
-        rows.append(f"<tr><td>{esc(movement_name(part, locale, '-'))}</td><td>{reps}</td><td>{esc(rom_words(part))}</td>"
-                    f"<td>{esc(score)}</td><td>{esc(week)}</td></tr>")
-    head = "".join(f"<th>{esc(t['report.program_' + k])}</th>" for k in ("movement", "reps", "rom", "score", "week"))
+        cells = zip(columns, (movement_name(part, locale, "-"), str(reps), rom_words(part), score, week))
+        # data-label: on a phone the web page shows each row as lines, each named by its column.
+        rows.append("<tr>" + "".join(f'<td data-label="{esc(t["report.program_" + k])}">{esc(v)}</td>' for k, v in cells)
+                    + "</tr>")
+    head = "".join(f"<th>{esc(t['report.program_' + k])}</th>" for k in columns)
     said = [t["report.program_latest"].format(program=program, when=when)]
     worst = weakest(summary)
     if worst is not None:
@@ -345,7 +347,7 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
                     t[f"report.program_week_{going[0]}"].format(n=len(scores), before=going[1], after=going[2]))
     words = "".join(f"<p>{esc(line)}</p>" for line in said)
     return (f'<h2>{esc(t["report.program_chart"])}</h2>{words}'
-            f'<table class="program"><tr>{head}</tr>{"".join(rows)}</table>')
+            f'<table class="program"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def _chart(heading: str, key: str, figs: dict, before: str = "") -> str:
