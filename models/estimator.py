@@ -255,3 +255,37 @@ class Estimator:
         z = getattr(self.active, "last_z", None) if len(kps) else None
         world = getattr(self.active, "last_world", None) if len(kps) else None
         return PoseResult(kps, z, latency_ms, world)
+
+
+class OnePerson:
+    """One-person mode as a class of one, for inference's one loop (services/inference.py): the
+    Estimator's reading as the one person followed, with a track number that changes when they
+    were out of view (a new person as far as anyone can tell), or nobody. The same methods and
+    figures as models/group.py's GroupEstimator."""
+
+    def __init__(self, estimator: Estimator):
+        self.estimator = estimator
+        self.track, self.seen = 1, False
+        self.latency_ms = 0.0
+
+    name = property(lambda self: self.estimator.name)
+    backend = property(lambda self: self.estimator.backend)
+    layout = property(lambda self: self.estimator.layout)
+    tpu_problem = property(lambda self: self.estimator.tpu_problem)
+
+    def reset(self) -> None:
+        self.estimator.reset()
+        self.track += self.seen
+        self.seen = False
+
+    def estimate(self, bgr: np.ndarray, t: float | None = None) -> list:
+        from models.group import Person
+
+        result = self.estimator.estimate(bgr, t)
+        self.latency_ms = result.latency_ms
+        if not len(result.keypoints):
+            self.track += self.seen  # out of view: whoever comes is followed afresh
+            self.seen = False
+            return []
+        self.seen = True
+        return [Person(self.track, result.keypoints, result.world, result.z)]

@@ -12,20 +12,22 @@ tiles find all three); the detector runs when someone was lost on this frame, wh
 than expected are followed, and at most every `detect_every_s` to catch a late joiner.
 
 What is followed: whoever the landmark model confirms as a body (its pose flag, or MoveNet's
-torso); a coat on a chair is not. Who of them is in the class, and at which spot, is
-common/coach/spots.py's ClassBook: with the class's routine, the people doing it (a passer-by
-or someone watching is followed but gets no spot); people down to its MIN_SIZE_SHARE of the
-largest torso (further from the camera); a person on a TV screen or a poster is smaller still.
+torso); a coat on a chair is not. Everyone followed is given out with their track (inference
+publishes them all); who of them is in the class, and at which spot, is decided downstream by
+common/coach/spots.py's ClassRoll (scoring and `silvergym score` alike): with the class's routine,
+the people doing it (a passer-by or someone watching is followed but gets no spot); people down to
+its MIN_SIZE_SHARE of the largest torso (further from the camera).
 """
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from common.coach.keypoints import COMMON_INDEX, to_common
-from common.coach.spots import MIN_SIZE_SHARE, ClassBook  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
+from common.coach.spots import MIN_SIZE_SHARE, someone_else, travelling  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
 from models import catalog, runtime
 from models.estimator import TpuRequired
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
@@ -42,10 +44,10 @@ DETECTOR_MODEL = "blazepose-full"  # whose detector finds the people in group mo
 
 @dataclass
 class Person:
-    track: int  # this reading's follower, for the whole time it is followed
-    spot: int | None  # its place in the class; None while not yet confirmed as a participant
+    track: int  # this reading's follower, for the whole time it is followed (1 and up)
     keypoints: np.ndarray  # (N, 3) x, y, score in image pixels, the model's native layout
     world: np.ndarray | None  # (N, 3) world landmarks in metres (BlazePose), else None
+    z: np.ndarray | None = None  # (N,) the model's image depth per keypoint, if it gives one
 
 
 @dataclass
@@ -102,18 +104,18 @@ class GroupEstimator:
     """`estimate(bgr, t)` -> [Person] by track; `detector_runs` counts the detector's passes.
 
     Everyone the detector finds and the landmark model confirms is followed (up to `max_people`
-    plus EXTRA_FOLLOWED: a passer-by must not take a member's place in the follower); the
-    ClassBook (common/coach/spots.py) gives the spots: with `routine`, to the people doing it; without,
-    to everyone large enough followed for `probation_s` (the class as it starts, left to right).
+    plus EXTRA_FOLLOWED: a passer-by must not take a member's place in the follower). Spots are
+    not given here: common/coach/spots.py's ClassRoll gives them, downstream, from every track.
+    The detector looks again at once when a track is lost, when a track's torso suddenly grows
+    (its follower slid onto someone nearer) or when a track starts walking (the person it followed
+    may have been left behind): the ClassBook lets such a member go, and they are to be found again.
     A first reading on a detector's rough region can be short, so sizes are each track's largest."""
 
     def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
                  detect_every_s: float = 1.0, probation_s: float = 0.5, model_path: str = "",
-                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB, routine=None,
-                 require_tpu: bool = False):
+                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB, require_tpu: bool = False):
         spec = catalog.spec(model)
         self.max_people, self.detect_every_s, self.probation_s = max_people, detect_every_s, probation_s
-        self.routine = routine  # the class's routine: who does it is in the class (None: everyone)
         self.require_tpu = require_tpu  # an Edge TPU failure ends inference (TpuRequired), as with one person
         self.cache, self.threads, self.tpu_problem = cache, threads, ""
         det_files = catalog.paths(DETECTOR_MODEL, cache)
@@ -136,6 +138,7 @@ class GroupEstimator:
         if self.backend != "edgetpu":
             self._on_cpu(spec, detector, landmarker)
         self.detector_runs = 0
+        self.latency_ms = 0.0
         self.reset()
 
     def _on_cpu(self, spec, detector, landmarker) -> None:
@@ -182,11 +185,10 @@ class GroupEstimator:
 
     def reset(self) -> None:
         self.members: dict[int, Member] = {}  # track -> member
-        self.book = ClassBook(self.routine, self.max_people, self.probation_s)
-        self.spots = self.book.spots
         self._next_track = 1
         self._last_detect_t: float | None = None
-        self._members_before = 0
+        # Each track's usual torso (spots.someone_else) and recent hips (spots.travelling).
+        self.first_seen, self.usual, self.grown, self.hips, self.walking = {}, {}, {}, {}, set()
 
     def _find(self, bgr: np.ndarray) -> list[Roi]:
         """Regions (MediaPipe's alignment regions, upright) of the people the detector finds."""
@@ -217,6 +219,7 @@ class GroupEstimator:
         return (model, kps) if len(kps) else None
 
     def estimate(self, bgr: np.ndarray, t: float) -> list[Person]:
+        start = time.perf_counter()
         readings: dict[int, np.ndarray] = {}
         lost = False
         for track, member in list(self.members.items()):
@@ -227,9 +230,8 @@ class GroupEstimator:
                 continue
             readings[track] = kps
             member.size = max(member.size, body_size(self.layout, kps))
+            lost = self._slid_or_walks(track, t, kps) or lost
         due = self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
-        # A member whose follower slid onto someone else (the book let them go) is looked for at once.
-        lost = lost or self.book.members() < self._members_before
         if len(self.members) < self.max_people + EXTRA_FOLLOWED and (lost or due):
             self._last_detect_t = t
             for roi in self._find(bgr):
@@ -241,14 +243,32 @@ class GroupEstimator:
                 track, self._next_track = self._next_track, self._next_track + 1
                 self.members[track] = Member(started[0], t, body_size(self.layout, started[1]))
                 readings[track] = started[1]
-        spots = self.book.update(t, [(k, to_common(self.layout, kps)) for k, kps in readings.items()])
-        self._members_before = self.book.members()
-        return [Person(track, spots.get(track), kps, getattr(self.members[track].model, "last_world", None))
+        self.latency_ms = (time.perf_counter() - start) * 1000.0  # the whole class's reading of this picture
+        return [Person(track, kps, getattr(self.members[track].model, "last_world", None),
+                       getattr(self.members[track].model, "last_z", None))
                 for track, kps in readings.items()]
+
+    def _slid_or_walks(self, track: int, t: float, kps: np.ndarray) -> bool:
+        """Whether this reading says the person the track followed may be lost: its torso grew
+        suddenly (someone nearer passed in front) or it started walking (SpotBook and ClassBook let
+        such a member go; the detector is to find them again at once, not a second later)."""
+        common = to_common(self.layout, kps)
+        size = body_size(self.layout, kps)
+        hip = common[COMMON_INDEX["mid_hip"]]
+        hips = self.hips.setdefault(track, [])
+        if size > 0 and hip[2] >= MIN_SCORE:
+            hips.append((t, float(hip[0]), size))
+            del hips[:-60]
+        walks = travelling(hips, t)
+        started = walks and track not in self.walking
+        (self.walking.add if walks else self.walking.discard)(track)
+        return someone_else(self, track, t, size, self.probation_s) or started
 
     def _drop(self, track: int) -> None:
         self.members.pop(track)
-        self.book.forget(track)
+        for kept in (self.first_seen, self.usual, self.grown, self.hips):
+            kept.pop(track, None)
+        self.walking.discard(track)
 
 
 def _centre(kps: np.ndarray) -> tuple[float, float]:

@@ -1,7 +1,11 @@
-"""Inference service: newest Frame → pose model → publish Pose (lossless to scoring).
+"""Inference service: newest Frame → pose model → publish a Pose per person followed (lossless to scoring).
 
-Group mode (scoring.mode = "group"): every person in view (models/group.py), one Pose per person
-with their spot, or one empty Pose (spot 0) when nobody is followed."""
+One loop for one person and for a class: the front (models/estimator.py's OnePerson around the
+Estimator, or models/group.py's GroupEstimator in group mode, scoring.mode = "group") gives everyone
+it follows, each with their track; each goes out as a Pose with its track and the frame's number of
+people, or one empty Pose when nobody is followed. Who of them is exercising, and at which spot, is
+scoring's (common/coach/spots.py's ClassRoll, the same code `silvergym score` drives): a newcomer's
+first repetition goes out like every other reading, so live and offline score the same readings."""
 from __future__ import annotations
 
 import time
@@ -11,9 +15,8 @@ import numpy as np
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
-from common.coach import routine as routines
 from models import catalog
-from models.estimator import Estimator, TpuRequired
+from models.estimator import Estimator, OnePerson, TpuRequired
 from models.group import GroupEstimator
 
 EXIT_TPU_REQUIRED = 3
@@ -26,38 +29,35 @@ def rounded(values: np.ndarray | None, decimals: int) -> list:
     return [] if values is None else np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
 
 
-def class_routine(ctx: ServiceContext):
-    """The routine the class does (its members are who does it); None if it cannot be read here
-    (scoring says why): then everyone followed is a member."""
-    try:
-        return routines.load(ctx.config.scoring.routine)
-    except routines.RoutineError as exc:
-        ctx.log.warning("group mode: %s; everyone in view is taken as a member", exc)
-        return None
+def open_front(ctx: ServiceContext):
+    """The pose front of this box's mode: a class (everyone in view) or one person (a class of one)."""
+    cfg = ctx.config.inference
+    # An Edge TPU model's threads are its CPU fallback's.
+    threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
+    if ctx.config.scoring.mode == "group":
+        front = GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people,
+                               model_path=cfg.model_path, tpu_device=cfg.tpu_device, tpu_library=cfg.edgetpu_library,
+                               require_tpu=cfg.require_tpu)
+        if cfg.require_tpu and front.backend != "edgetpu":
+            raise TpuRequired(f"Edge TPU required but unavailable: {front.tpu_problem or cfg.model + ' runs on the CPU'}")
+        ctx.log.info("group mode: following up to %d people with %s on %s", front.max_people, front.name,
+                     "the Edge TPU" if front.backend == "edgetpu" else "the CPU")
+    else:
+        front = OnePerson(Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device,
+                                    cfg.require_tpu, tpu_library=cfg.edgetpu_library))
+    ctx.log.info("model %s on %s (%d CPU threads)", front.name, front.backend, threads)
+    return front
 
 
 def main(ctx: ServiceContext) -> int:
-    cfg = ctx.config.inference
     try:
-        # An Edge TPU model's threads are its CPU fallback's.
-        threads = cfg.threads_for(catalog.spec(cfg.model).cpu_fallback or cfg.model)
-        if ctx.config.scoring.mode == "group":
-            # The class's members are the people doing its routine (a passer-by gets no spot).
-            group = GroupEstimator(cfg.model, cfg.cache_dir, threads, ctx.config.scoring.max_people,
-                                   model_path=cfg.model_path, tpu_device=cfg.tpu_device, tpu_library=cfg.edgetpu_library,
-                                   routine=class_routine(ctx), require_tpu=cfg.require_tpu)
-            if cfg.require_tpu and group.backend != "edgetpu":
-                raise TpuRequired(f"Edge TPU required but unavailable: {group.tpu_problem or cfg.model + ' runs on the CPU'}")
-            return run_group(ctx, group)
-        estimator = Estimator(cfg.model, cfg.model_path, cfg.cache_dir, threads, cfg.tpu_device, cfg.require_tpu,
-                              tpu_library=cfg.edgetpu_library)
+        front = open_front(ctx)
     except TpuRequired as exc:
         ctx.log.error("%s", exc)
         return EXIT_TPU_REQUIRED
     except catalog.ModelError as exc:
         ctx.log.error("%s", exc)
         return 2
-    ctx.log.info("model %s on %s (%d CPU threads)", estimator.name, estimator.backend, threads)
     frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)
@@ -66,65 +66,29 @@ def main(ctx: ServiceContext) -> int:
         while not ctx.stop.is_set():
             for frame in frames.receive(timeout_ms=200):
                 if frame.source != last_source:
-                    estimator.reset()  # new video or camera: do not track across a cut
+                    front.reset()  # new video or camera: do not track across a cut
                     last_source = frame.source
                 try:
-                    result = estimator.estimate(frame.pixels, frame.t_capture_ns / 1e9)
-                except TpuRequired as exc:
+                    people = front.estimate(frame.pixels, frame.t_capture_ns / 1e9)
+                except TpuRequired as exc:  # require_tpu: the Edge TPU failed mid-session or mid-class
                     ctx.log.error("%s", exc)
                     return EXIT_TPU_REQUIRED
                 if not frames.still_holds(frame):
                     continue  # the camera overwrote its pixels while the model read them: not this frame's pose
-                kps = result.keypoints
-                pub.publish(messages.Pose(
-                    seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
-                    width=frame.width, height=frame.height, model=estimator.name, backend=estimator.backend,
-                    layout=estimator.layout, keypoints=rounded(kps, 2), latency_ms=round(result.latency_ms, 2),
-                    z=rounded(result.z, 2), world=rounded(result.world, 4)))
-                health.stats.tick(time.monotonic(), result.latency_ms)
-            health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
-                                 backend=estimator.backend,
-                                 detail={"model": estimator.name, "tpu_problem": estimator.tpu_problem})
-        return 0
-    finally:
-        frames.close()
-        pub.close()
-
-
-def run_group(ctx: ServiceContext, group: GroupEstimator) -> int:
-    """The loop of group mode: each frame's people, one Pose each (an empty one for nobody)."""
-    ctx.log.info("group mode: following up to %d people with %s on %s", group.max_people, group.name,
-                 "the Edge TPU" if group.backend == "edgetpu" else "the CPU")
-    frames = Subscriber(ctx.zmq, ctx.endpoints(), ["frame"])
-    pub = Publisher(ctx.zmq, ctx.endpoint())
-    health = HealthReporter(ctx.name, pub)
-    last_source = ""
-    try:
-        while not ctx.stop.is_set():
-            for frame in frames.receive(timeout_ms=200):
-                if frame.source != last_source:
-                    group.reset()  # new video or camera: do not track across a cut
-                    last_source = frame.source
-                start = time.perf_counter()
-                try:
-                    people = [p for p in group.estimate(frame.pixels, frame.t_capture_ns / 1e9) if p.spot is not None]
-                except TpuRequired as exc:  # require_tpu: the Edge TPU failed mid-class
-                    ctx.log.error("%s", exc)
-                    return EXIT_TPU_REQUIRED
-                latency_ms = (time.perf_counter() - start) * 1000.0
-                if not frames.still_holds(frame):
-                    continue
                 for person in people or [None]:
                     pub.publish(messages.Pose(
                         seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
-                        width=frame.width, height=frame.height, model=group.name, backend=group.backend,
-                        layout=group.layout, keypoints=rounded(person.keypoints, 2) if person else [],
-                        latency_ms=round(latency_ms, 2), world=rounded(person.world, 4) if person else [],
-                        spot=person.spot if person else 0))
-                health.stats.tick(time.monotonic(), latency_ms)
+                        width=frame.width, height=frame.height, model=front.name, backend=front.backend,
+                        layout=front.layout, keypoints=rounded(person.keypoints, 2) if person else [],
+                        latency_ms=round(front.latency_ms, 2), z=rounded(person.z, 2) if person else [],
+                        world=rounded(person.world, 4) if person else [],
+                        track=person.track if person else 0, people=len(people)))
+                health.stats.tick(time.monotonic(), front.latency_ms)
+            detail = {"model": front.name, "tpu_problem": front.tpu_problem}
+            if isinstance(front, GroupEstimator):
+                detail.update(people=len(front.members), detector_runs=front.detector_runs)
             health.maybe_publish(time.monotonic(), dropped=frames.dropped, malformed=frames.malformed,
-                                 backend=group.backend, detail={"model": group.name, "people": len(group.members),
-                                                                "detector_runs": group.detector_runs})
+                                 backend=front.backend, detail=detail)
         return 0
     finally:
         frames.close()

@@ -6,6 +6,7 @@ to the spool before the bus, so an uplink that is down or restarting loses nothi
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -22,6 +23,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+from common.coach.spots import ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
 
@@ -319,7 +321,7 @@ class Sessions:
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
             progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
-            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored))
+            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track))
 
     def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
                alert_id: str | None = None) -> None:
@@ -445,8 +447,12 @@ class Sessions:
 class ClassSessions:
     """Group mode (scoring.mode = "group"): a Sessions per spot, sharing one countdown and routine
     clock and one class id; each participant's session goes through the spool and MQTT as in
-    one-person mode. The empty Pose (spot 0: nobody) moves no one's session; each spot's own
-    absence ends it by ABANDON_S like a participant alone."""
+    one-person mode. Inference publishes everyone it follows (each Pose with its track, and the
+    frame's number of people); the frame's people go through common/coach/spots.py's ClassRoll,
+    the same code `silvergym score` drives, which makes members of the people doing the routine and
+    hands each member's readings (the repetition that made them one too) to their spot's session.
+    The empty Pose (nobody) moves no one's session; each spot's own absence ends it by ABANDON_S
+    like a participant alone. A Pose that names its spot (a source that knows it) goes to it as is."""
 
     def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool):
         self.ctx, self.pub, self.spool = ctx, pub, spool
@@ -455,6 +461,8 @@ class ClassSessions:
         self.routine_start_ns = 0
         self.routine_end_ns = 0
         self._routine = routines.load(ctx.config.scoring.routine)
+        self.roll = ClassRoll(self._routine, ctx.config.scoring.max_people)
+        self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
 
     @property
     def session_id(self) -> str:
@@ -477,9 +485,24 @@ class ClassSessions:
     def on_pose(self, pose: messages.Pose) -> None:
         if pose.spot:
             self.member(pose.spot).on_pose(pose)
-        else:  # nobody in view: every session still sees time pass
-            for m in self.members.values():
-                m.last_pose_ns = time.monotonic_ns()
+            return
+        if self._frame and pose.frame_id != self._frame[0].frame_id:
+            self._roll_frame()  # the last frame's Poses did not all come (the bus dropped one)
+        if pose.keypoints:
+            self._frame.append(pose)
+            if len(self._frame) >= pose.people:
+                self._roll_frame()
+            return
+        self.roll.update(pose.t_capture_ns / 1e9, [])  # nobody in view: the followed are gone
+        for m in self.members.values():  # every session still sees time pass
+            m.last_pose_ns = time.monotonic_ns()
+
+    def _roll_frame(self) -> None:
+        """One frame's people through the ClassRoll; each member's readings to their spot's session."""
+        frame, self._frame = self._frame, []
+        people = [(p.track, to_common(p.layout, p.keypoints), p) for p in frame]
+        for spot, _, pose in self.roll.update(frame[0].t_capture_ns / 1e9, people):
+            self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
 
     def on_camera(self, detail: dict) -> None:
         for m in self.members.values():

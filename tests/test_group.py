@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -72,30 +73,31 @@ def group_model(model: str):
         pytest.skip(f"{exc} (make test fetches it)")
 
 
-def score_group(model: str, pictures: list[np.ndarray]):
-    """Per spot: (spot, summary, {frame: angles}, [mid-hip x per frame]), as the score command
-    keeps them (a candidate's frames scored once it has its spot); the spot-less tracks' count;
-    and the group model."""
+def score_group(model: str, pictures: list[np.ndarray], routine=None):
+    """Per spot: (spot, summary, {frame: angles}, [mid-hip x per frame]), through the path the
+    services and the score command take (the group front, common/coach/spots.py's ClassRoll, a
+    PersonSession per spot: a candidate's readings scored once it has its spot); the count of tracks
+    followed and never given a spot; and the group model. Without `routine` (the class as it
+    starts) everyone large enough followed for the probation is a member, as a roster's class is."""
     from common.coach.keypoints import COMMON_INDEX, to_common, to_common_world
+    from common.coach.session import PersonSession
+    from common.coach.spots import ClassRoll
 
     group = group_model(model)
-    scorers, angles, xs, waiting = {}, {}, {}, {}
+    roll = ClassRoll(routine)
+    scorers, angles, xs = {}, {}, {}
     for i, picture in enumerate(pictures):
         size = picture.shape[1], picture.shape[0]
+        people = []
         for person in group.estimate(picture, i / 10):
             common = to_common(group.layout, person.keypoints)
             world = to_common_world(group.layout, person.world) if person.world is not None else None
-            frames = waiting.setdefault(person.track, [])
-            frames.append((i, common, world))
-            if person.spot is None:
-                continue
-            scorer = scorers.setdefault(person.spot, SessionScorer(routines.load("squat")))
-            for k, c, w in frames:
-                angles.setdefault(person.spot, {})[k] = scorer.update(k / 10, c, w, size).angles
-                xs.setdefault(person.spot, []).append(float(c[COMMON_INDEX["mid_hip"], 0]))
-            frames.clear()
-    never = sum(1 for track, frames in waiting.items() if frames)  # followed, never given a spot
-    return {k: (k, scorers[k].summary(), angles[k], xs[k]) for k in scorers}, never, group
+            people.append((person.track, common, (i, common, world)))
+        for spot, _, (k, c, w) in roll.update(i / 10, people):
+            scorer = scorers.setdefault(spot, PersonSession(routines.load("squat")))
+            angles.setdefault(spot, {})[k] = scorer.update(k / 10, c, w, size).angles
+            xs.setdefault(spot, []).append(float(c[COMMON_INDEX["mid_hip"], 0]))
+    return {k: (k, scorers[k].scorer.summary(), angles[k], xs[k]) for k in scorers}, roll.never_members(), group
 
 
 def score_alone(model: str, pictures: list[np.ndarray]):
@@ -231,6 +233,18 @@ def test_someone_who_walks_behind_a_neighbour_and_back_keeps_their_spot_and_nobo
     assert max(k for k, _ in where[3]) == len(pictures) - 1  # followed to the end, back at his place
 
 
+def spots_per_frame(frames: list[list], layout: str) -> list[list[int]]:
+    """Each frame's spots given by a ClassRoll (no routine: the class as it starts) to the people read."""
+    from common.coach.keypoints import to_common
+    from common.coach.spots import ClassRoll
+
+    roll, out = ClassRoll(), []
+    for i, people in enumerate(frames):
+        roll.update(i / 10, [(p.track, to_common(layout, p.keypoints), None) for p in people])
+        out.append(sorted(s for s in roll.book.tracks.values() if s is not None))
+    return out
+
+
 @pytest.mark.parametrize("kind", ["works", "killed_mid_class", "abort_invoke", "hang_invoke"])
 def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_keeps_the_class(kind, tmp_path, caplog):
     """Group mode on the Edge TPU path. This machine has no Coral: the stand-in libraries of
@@ -264,13 +278,13 @@ def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_ke
             got.append((tpu.estimate(picture, i / 10), tpu.backend))
     want = [cpu.estimate(p, i / 10) for i, p in enumerate(pictures)]
     lines = [r.getMessage() for r in caplog.records]
-    spots = [sorted(p.spot for p in people if p.spot) for people, _ in got]
+    spots = spots_per_frame([people for people, _ in got], tpu.layout)
     gap = max(float(np.abs(a.keypoints[:, :2] - b.keypoints[:, :2]).max())
               for (people, _), ref in zip(got, want) for a, b in zip(people, ref))
     print(f"\n{kind}: opened on {opened_on}; backends {[b for _, b in got]}; spots at the end {spots[-1]}; "
           f"largest gap to the CPU group {gap:.2f} px; said: {lines}")
     assert opened_on == "edgetpu"
-    assert spots == [sorted(p.spot for p in people if p.spot) for people in want] and spots[-1] == [1, 2, 3]
+    assert spots == spots_per_frame(want, cpu.layout) and spots[-1] == [1, 2, 3]
     if kind == "works":
         assert all(b == "edgetpu" for _, b in got) and not lines and gap < 0.5
         return
@@ -520,6 +534,82 @@ def test_each_spot_keeps_its_participants_routine_and_tolerance_and_a_fall_names
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+def test_score_the_services_and_the_tests_run_one_class_path(tmp_path, monkeypatch):
+    """One path for one person and for many: `silvergym score` in group mode, the scoring service's
+    class and this file's helper all hand the people followed to the same ClassRoll.update and each
+    member's readings to the same PersonSession.update (common/coach), counted here by wrapping
+    those two functions once; inference has one loop (no second one for a class). Through the
+    scoring service (real sockets, real spool) with drawn people at 10 fps on tracks as inference
+    publishes them, everyone followed: the arm raiser is spot 1 from her first reading (the
+    repetition that made her a member scored, as offline), the walker and the one standing are
+    never members."""
+    import inspect
+    import logging
+    import threading
+
+    import zmq
+
+    import common.cli.score as score_cli
+    import services.inference as inference
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.coach import session as session_code
+    from common.coach import spots as spots_code
+    from common.spool import Spool
+
+    callers: dict[str, set] = {"roll": set(), "session": set()}
+
+    def counted(kind, function):
+        def wrapper(*args, **kwargs):
+            callers[kind].add(inspect.stack()[1].function)
+            return function(*args, **kwargs)
+        return wrapper
+    monkeypatch.setattr(spots_code.ClassRoll, "update", counted("roll", spots_code.ClassRoll.update))
+    monkeypatch.setattr(session_code.PersonSession, "update", counted("session", session_code.PersonSession.update))
+    assert scoring.ClassRoll is spots_code.ClassRoll and scoring.PersonSession is session_code.PersonSession
+    assert not hasattr(inference, "run_group"), "inference has one loop for one person and a class"
+
+    cfg = configuration.load(None, {
+        "bus": {"runtime_dir": str(tmp_path / "run")},
+        "scoring": {"mode": "group", "routine": "arm_raise", "autostart": True, "start_delay_s": 0}})
+    (tmp_path / "run").mkdir()
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    t0, sent = 10**12, {1: 0}
+    try:
+        room = scoring.ClassSessions(ctx, pub, spool)
+        for i in range(60):
+            t = i / 10
+            people = [(1, _raising(t, 300)), (2, _walking(t, 1925, -250)), (3, common_pose_standing(900))]
+            for track, kps in people:
+                room.on_pose(messages.Pose(seq=i * 3 + track, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=2000,
+                                           height=1000, model="m", backend="cpu", layout="coco17",
+                                           keypoints=kps[:17].tolist(), track=track, people=len(people)))
+            sent[1] += 1
+        members = {spot: m.person.scorer.frames for spot, m in room.members.items() if m.person}
+        print(f"\nmembers (spot: frames scored) {members}, readings of the arm raiser sent {sent[1]}; "
+              f"never members {room.roll.never_members()} (truth 2: the walker and the one standing)")
+        assert list(members) == [1] and members[1] == sent[1], "her every reading, the first repetition too"
+        assert room.roll.never_members() == 2
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+    score_group("movenet-lightning", canvas()[:8])  # this file's helper (and so the real-model tests here)
+    # `silvergym score --set scoring.mode=group` on the class clip (the squatter becomes a member)
+    video = write_video(canvas(), tmp_path / "class.avi")
+    args = SimpleNamespace(model="movenet-lightning", cache="", naive=False, json=True, video=video)
+    assert score_cli.run_group(args, routines.load("squat"), cfg) == 0
+    print(f"ClassRoll.update called from {sorted(callers['roll'])}; PersonSession.update from {sorted(callers['session'])}")
+    assert {"_roll_frame", "score_group", "run_group"} <= callers["roll"]
+    assert {"on_pose", "score_group", "run_group"} <= callers["session"]
 
 
 # -- the TV for a class -----------------------------------------------------------------------------

@@ -442,7 +442,7 @@ def group_bench(models: list[str], frames, count: int = 60, warmup: int = 15) ->
                 start = time.perf_counter()
                 seen = group.estimate(pictures[i], i / GROUP_FPS)
                 walls.append((time.perf_counter() - start) * 1000.0)
-                followed.append(sum(1 for p in seen if p.spot is not None))
+                followed.append(len(seen))  # everyone followed (members or not: the cost is the same)
             cpu_ms = (time.process_time() - cpu_before) * 1000.0 / count
             runs = group.detector_runs - runs_before
             detector_ms = _time_us(lambda: group._find(pictures[-1]), n=5) / 1000.0

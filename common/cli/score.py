@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import deque
 
 from common.coach import cues
 from common.coach import routine as routines
@@ -94,41 +93,36 @@ def summary_text(summary: dict) -> str:
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 
-WAITING_FRAMES = 600  # a candidate's frames kept until they are a member: 10 s at 60 fps
-
-
 def run_group(args, routine, cfg) -> int:
-    """Every person in the video, each scored on their own; one line per person by spot."""
+    """Every person in the video, each scored on their own; one line per person by spot. The same
+    path as the services: everyone the group front follows goes through common/coach/spots.py's
+    ClassRoll (members are the people doing the routine: a passer-by is followed, never scored),
+    and each member's readings through their own PersonSession (common/coach/session.py)."""
     from common.coach.keypoints import to_common, to_common_world
-    from common.coach.spots import spot_name
+    from common.coach.spots import ClassRoll, spot_name
     from common.media import read_frames
     from models import catalog
     from models.group import GroupEstimator
 
-    # Members are the people doing the routine (a passer-by is followed, never scored).
-    group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people,
-                           routine=routine)
+    group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
+    roll = ClassRoll(routine, cfg.scoring.max_people)
     scorers: dict[int, PersonSession] = {}  # by spot: someone who left and came back goes on with their session
-    # A candidate's last frames by track (the repetition that made them a member among them), scored
-    # once it has its spot; someone followed who never does the routine keeps only the last few seconds.
-    waiting: dict[int, deque] = {}
     last_t = 0.0
     for _, t, bgr in read_frames(args.video):
         if t > routine.duration_s + 1e-6:  # the class's routine is over
             break
         last_t = t
         size = bgr.shape[1], bgr.shape[0]
+        people = []
         for person in group.estimate(bgr, t):
+            common = to_common(group.layout, person.keypoints)
             world = to_common_world(group.layout, person.world) if person.world is not None else None
-            frames = waiting.setdefault(person.track, deque(maxlen=WAITING_FRAMES))
-            frames.append((t, to_common(group.layout, person.keypoints), world, size))
-            if person.spot is not None:
-                name = cfg.scoring.roster.get(person.spot) or spot_name(person.spot)
-                scorer = scorers.setdefault(person.spot, PersonSession(routine, naive=args.naive,
-                                                                        participant=cfg.participants.get(name)))
-                for frame in frames:
-                    scorer.update(*frame)
-                frames.clear()
+            people.append((person.track, common, (t, common, world, size)))
+        for spot, _, frame in roll.update(t, people):
+            name = cfg.scoring.roster.get(spot) or spot_name(spot)
+            scorer = scorers.setdefault(spot, PersonSession(routine, naive=args.naive,
+                                                            participant=cfg.participants.get(name)))
+            scorer.update(*frame)
     for spot in sorted(scorers):
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
         scorers[spot].video_end_t = last_t

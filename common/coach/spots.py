@@ -238,23 +238,7 @@ class ClassBook:
         return dict(self.tracks)
 
     def _someone_else(self, track: int, t: float, size: float) -> bool:
-        """A track's torso reading SWAP_RATIO times its usual for SWAP_READINGS readings in a
-        row. (Only growth: a forward bend or a turn shortens a torso, nothing lengthens it.) For
-        its first `probation_s` the usual is its largest reading: a first reading from the
-        detector's rough region is often short."""
-        if size <= 0:
-            return False
-        first = self.first_seen.setdefault(track, t)
-        if t - first < self.probation_s:
-            self.usual[track] = max(self.usual.get(track, 0.0), size)
-            return False
-        usual = self.usual.setdefault(track, size)
-        if size > SWAP_RATIO * usual:
-            self.grown[track] = self.grown.get(track, 0) + 1
-            return self.grown[track] >= SWAP_READINGS
-        self.grown[track] = 0
-        self.usual[track] = usual + 0.1 * (size - usual)
-        return False
+        return someone_else(self, track, t, size, self.probation_s)
 
     def _admit(self, track: int, spot: int) -> None:
         self.spots.taken.add(spot)
@@ -275,6 +259,72 @@ class ClassBook:
 
     def members(self) -> int:
         return sum(1 for s in self.tracks.values() if s is not None)
+
+
+def someone_else(watch, track: int, t: float, size: float, probation_s: float) -> bool:
+    """A track's torso reading SWAP_RATIO times its usual for SWAP_READINGS readings in a row:
+    the follower slid onto someone nearer the camera. (Only growth: a forward bend or a turn
+    shortens a torso, nothing lengthens it.) For its first `probation_s` the usual is its largest
+    reading: a first reading from the detector's rough region is often short. `watch` keeps the
+    dicts first_seen, usual and grown (the ClassBook's, or the group estimator's own, which looks
+    for the person lost at once)."""
+    if size <= 0:
+        return False
+    first = watch.first_seen.setdefault(track, t)
+    if t - first < probation_s:
+        watch.usual[track] = max(watch.usual.get(track, 0.0), size)
+        return False
+    usual = watch.usual.setdefault(track, size)
+    if size > SWAP_RATIO * usual:
+        watch.grown[track] = watch.grown.get(track, 0) + 1
+        return watch.grown[track] >= SWAP_READINGS
+    watch.grown[track] = 0
+    watch.usual[track] = usual + 0.1 * (size - usual)
+    return False
+
+
+WAITING_S = 10.0  # a candidate's readings kept until they are a member (the repetition that made them one)
+
+
+class ClassRoll:
+    """Everyone followed in, each member's readings out: the one class state machine that the
+    scoring service and `silvergym score` (and the tests, through it) drive, live and offline alike.
+
+    `update(t, people)` with [(track, common keypoints, item)] of one picture (item: whatever the
+    caller scores, a Pose message or a frame's numbers) gives [(spot, track, item)] to score, in
+    order: a track that just became a member first gives its readings of the last WAITING_S (the
+    repetition that made it one is scored, as it is when the video is scored offline), then each
+    member's reading of this picture. A track never a member is followed, never scored."""
+
+    def __init__(self, routine=None, max_people: int = 4, probation_s: float = 0.5, waiting_s: float = WAITING_S):
+        self.book = ClassBook(routine, max_people, probation_s)
+        self.waiting_s = waiting_s
+        self.waiting: dict[int, deque] = {}  # track -> [(t, item)] while not a member
+        self.seen: set = set()  # every track given
+        self.admitted: set = set()  # every track that was a member at some time
+
+    def update(self, t: float, people: list) -> list[tuple[int, int, object]]:
+        spots = self.book.update(t, [(track, common) for track, common, _ in people])
+        out = []
+        for track, _, item in people:
+            self.seen.add(track)
+            queue = self.waiting.setdefault(track, deque())
+            queue.append((t, item))
+            while queue and queue[0][0] < t - self.waiting_s:
+                queue.popleft()
+            spot = spots.get(track)
+            if spot is not None:
+                self.admitted.add(track)
+                out += [(spot, track, it) for _, it in queue]
+                queue.clear()
+        given = {track for track, _, _ in people}
+        for track in [k for k in self.waiting if k not in given]:
+            del self.waiting[track]  # no longer followed: a new track if they are found again
+        return out
+
+    def never_members(self) -> int:
+        """How many tracks were followed and never a member (a passer-by, a watcher, a picture)."""
+        return len(self.seen - self.admitted)
 
 
 def spot_name(spot: int, roster: dict[int, str] | None = None, locale: str = "ko") -> str:
