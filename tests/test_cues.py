@@ -39,6 +39,23 @@ def test_every_bundled_routine_has_words_for_each_scored_joint_and_direction_eac
     assert squat["trunk_lean.less"].ko == "상체를 조금 더 세우세요"
 
 
+# A physiotherapist's review: people at risk of falling are never told to lean forward while they
+# march, stand on one leg or extend a knee seated; the trunk cue says sit or stand up straight.
+UPRIGHT_ONLY = ("marching", "marching_seated", "balance_hold", "knee_extension_seated", "squat_seated")
+
+
+@pytest.mark.parametrize("name", UPRIGHT_ONLY)
+def test_a_fall_risk_routines_trunk_cue_only_ever_says_sit_or_stand_up_straight(name):
+    table = cues.table(routines.load(name))
+    trunk = [c for k, c in table.items() if k.startswith("trunk_lean.")]
+    assert trunk, f"{name} scores the trunk's lean"
+    for c in trunk:
+        print(f"{name} {c.key}: {c.ko} / {c.en}")
+        assert "곧게" in c.ko and "앞으로" not in c.ko and "기울" not in c.ko and "숙이" not in c.ko, c.ko
+        assert any(w in c.en for w in ("straight", "upright", "tall")) and "forward" not in c.en.lower() \
+            and "lean" not in c.en.lower(), c.en
+
+
 def test_a_routine_file_carries_its_own_cues_and_one_without_a_direction_is_refused():
     data = routines.to_json(routines.load("squat"))
     data["cues"] = {"knee.less": {"ko": "의자에 앉듯이 더 내려가세요", "en": "Go lower, as if onto a chair", "phase": "down"}}
@@ -114,3 +131,30 @@ def test_score_json_gives_the_corrections_as_keys_and_words(real_poses, tmp_path
     for c in summary["corrections"]:
         assert c["ko"] == table[c["key"]].ko and c["en"] == table[c["key"]].en
     np.testing.assert_array_equal(len({c["key"] for c in summary["corrections"]}), len(summary["corrections"]))
+
+
+@pytest.mark.parametrize("model", ["movenet-lightning", "blazepose-full"])
+def test_a_squat_deeper_than_the_target_is_never_told_to_bend_more(model):
+    """dev/squat_side_studio.mp4: 8 deep squats (knees to ~60-80 deg, the routine's bottom 100).
+    Rising fast, the person is ahead of the moment judged, so per frame the knee read straighter
+    than that moment's target and the TV said "왼쪽 무릎도 같이 굽히세요" (left_knee.less; MoveNet 25
+    frames, BlazePose 34, with knee.less and hip.less more) to someone already deeper than asked.
+    Going further toward the movement's extreme is judged per repetition (scoring.RangeWatch):
+    never said once the repetition got there. Every frame of both models."""
+    from tests.conftest import clip_poses
+
+    poses, worlds, fps, size = clip_poses()("dev/squat_side_studio.mp4", model)
+    routine = routines.load("squat")
+    scorer = SessionScorer(routine)
+    given: dict[str, int] = {}
+    for i, (pose, world) in enumerate(zip(poses, worlds)):
+        key = scorer.update(i / fps, pose, world, size).guidance
+        if key:
+            given[key] = given.get(key, 0) + 1
+    table = cues.table(routine)
+    bend_more = {k for k in table if k.endswith(("knee.less", "hip.less"))}  # bend the knees, sit back more
+    summary = scorer.summary()
+    print(f"\n{model}: {summary['reps']} reps, score {summary['score']}; cues "
+          + ", ".join(f"{k} x{n} '{table[k].ko}'" if k in table else f"{k} x{n}" for k, n in given.items()))
+    assert summary["reps"] >= 7, "the deep squats are counted (truth: 8)"
+    assert not bend_more & set(given), f"a deep squatter told to bend more: {sorted(bend_more & set(given))}"

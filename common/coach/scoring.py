@@ -155,6 +155,121 @@ class ViewEstimate:
         return self.frontal
 
 
+TURN_BACK_SHARE = 0.25  # the person turned back: this share of the unit's range back from the closest
+TURN_BACK_MIN_DEG = 8.0  # ... and at least this (angle noise at rest is a few degrees)
+
+
+@dataclass
+class RangeWatch:
+    """The session score's turning-position rule, live (docs/scoring.md "Half the movement").
+
+    Per frame the tracker can place a half movement at a moment of the routine it matches (a path
+    may race through the deep part), so the colours alone would paint half a squat green while its
+    session score is 0. This watches the person's own movement instead, independent of the
+    tracker: each moving unit (a joint whose target spans MOVING_JOINT_DEG over the cycle; a
+    left/right pair that turns at the same moment is one unit, its sides averaged as the session
+    rule does, because a 2D model reads the far leg straighter) has a rest end and an extreme.
+    How far short of its extreme the person is (signed: negative beyond it, so a squat deeper than
+    the target is never short) falls as they go toward it and rises when they turn back (with
+    hysteresis). Turning back more than the near band short of the extreme makes the unit *short*:
+    its joints are not green and the cue says go further, until a repetition reaches it.
+
+    The same per-repetition view decides which way a moving joint may be told to go per frame:
+    once the person's last repetition reached the extreme within tolerance (or went beyond), a
+    frame is never told to go further toward it (a fast squatter rising ahead of the judged moment
+    read as "bend your knee more" per frame: a timing matter, not depth)."""
+
+    routine: Routine
+    tolerance_scale: float = 1.0
+    units: list = field(default_factory=list)  # [joint names] per unit
+    toward: dict = field(default_factory=dict)  # moving joint -> the cue direction toward its extreme
+    _ext: dict = field(default_factory=dict)  # moving joint -> its extreme's target angle
+    _sign: dict = field(default_factory=dict)  # moving joint -> +1 if the extreme is the larger angle
+    _state: list = field(default_factory=list)  # per unit: dict(mode, extremum, short, passed, cue)
+
+    def __post_init__(self):
+        if not (self.routine.loop and self.routine.cycle_s > 0):
+            return  # a choreography has no repetitions (the session rule does not apply either)
+        joints = list(self.routine.joints)
+        cycle = cycle_targets(self.routine, joints)
+        at: dict[str, int] = {}
+        for k, j in enumerate(joints):
+            col = cycle[:, k]
+            if np.isnan(col).any() or np.ptp(col) < MOVING_JOINT_DEG:
+                continue
+            lo, hi = float(col.min()), float(col.max())
+            rest, ext = (lo, hi) if abs(col[0] - lo) <= abs(col[0] - hi) else (hi, lo)
+            self._ext[j], self._sign[j] = ext, 1.0 if ext > rest else -1.0
+            self.toward[j] = _direction(j, rest, ext)
+            at[j] = int(np.argmin(np.abs(col - ext)))
+        done: set = set()
+        for j in self._ext:
+            if j in done:
+                continue
+            other = mirror_name(j)
+            # Both sides turn together (squat, arm raise): one unit; alternating (marching): one each.
+            together = other != j and other in self._ext and min(
+                abs(at[j] - at[other]), len(cycle) - abs(at[j] - at[other])) <= len(cycle) // 12
+            unit = [j, other] if together else [j]
+            done.update(unit)
+            self.units.append(unit)
+            self._state.append({"mode": "toward", "extremum": math.inf, "short": False, "passed": False, "cue": ""})
+
+    def _shortfall(self, unit: list[str], angles: dict) -> float | None:
+        seen = [self._sign[j] * (self._ext[j] - angles[j]) for j in unit if angles.get(j) is not None]
+        return float(np.mean(seen)) if seen else None
+
+    def update(self, angles: dict) -> None:
+        for unit, st in zip(self.units, self._state):
+            short = self._shortfall(unit, angles)
+            if short is None:
+                continue
+            rules = [self.routine.joints[j] for j in unit]
+            tol = self.tolerance_scale * float(np.mean([r.tolerance for r in rules]))
+            near = self.tolerance_scale * float(np.mean([r.near for r in rules]))
+            span = float(np.mean([abs(self._ext[j] - self.routine.target(0.0).get(j, self._ext[j])) for j in unit]))
+            back = max(TURN_BACK_SHARE * span, TURN_BACK_MIN_DEG)
+            if short <= near:
+                st["short"], st["cue"] = False, ""  # reached the turning position (or beyond)
+            if st["mode"] == "toward":
+                st["passed"] = st["passed"] or short <= tol
+                if short < st["extremum"]:
+                    st["extremum"], st["at"] = short, dict(angles)
+                elif short > st["extremum"] + back:  # turned back at the extremum
+                    reached = st["extremum"]
+                    st["passed"] = reached <= tol
+                    if reached > near:
+                        st["short"], st["cue"] = True, self._cue(unit, st["at"])
+                    st["mode"], st["extremum"] = "away", short
+            else:
+                if short > st["extremum"]:
+                    st["extremum"] = short
+                elif short < st["extremum"] - back:  # on the way to the extreme again
+                    st["mode"], st["extremum"] = "toward", short
+                    st["passed"] = st["passed"] or short <= tol
+
+    def _cue(self, unit: list[str], angles: dict) -> str:
+        seen = [j for j in unit if angles.get(j) is not None]
+        j = max(seen, key=lambda x: self._sign[x] * (self._ext[x] - angles[x]))
+        other = next((o for o in seen if o != j), "")
+        both = bool(other) and self._sign[other] * (self._ext[other] - angles[other]) > 0
+        return guidance_key(j, angles[j], self._ext[j], self.toward[j] if both else "", self.routine.mirror)
+
+    def short_joints(self) -> set[str]:
+        return {j for unit, st in zip(self.units, self._state) if st["short"] for j in unit}
+
+    def cue(self) -> str:
+        """Go further toward the extreme: the cue of a unit that turned back short, else ''."""
+        return next((st["cue"] for st in self._state if st["short"] and st["cue"]), "")
+
+    def may_tell(self, joint: str, direction: str) -> bool:
+        """Whether a frame may tell `joint` to move `direction`: not further toward its extreme
+        once the person's repetition reached it within tolerance or went beyond."""
+        if self.toward.get(joint) != direction:
+            return True
+        return not any(st["passed"] for unit, st in zip(self.units, self._state) if joint in unit)
+
+
 @dataclass
 class SessionScorer:
     routine: Routine
@@ -197,6 +312,8 @@ class SessionScorer:
         # The points the routine's scored and counted joints are taken from: an upper-body routine
         # is not told to step back when the picture cuts the legs (common/coach/framing.py).
         self._needs = needed_points([*self.routine.joints, *(self.routine.reps.joints if self.routine.reps else ())])
+        # The turning-position rule live: half the movement is not painted green (None: naive).
+        self.range_watch = None if self.naive else RangeWatch(self.routine, self.tolerance_scale)
 
     # -- per frame --------------------------------------------------------------------------
     def update(self, t: float, common: np.ndarray | None, world: np.ndarray | None = None,
@@ -244,12 +361,22 @@ class SessionScorer:
             errors[j] = round(err, 1)
             tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
             status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
+        watch = self.range_watch
+        if watch is not None:
+            watch.update(angles)
+            for j in watch.short_joints():  # this repetition turned back short of the turning position
+                if status.get(j) == "correct":
+                    status[j] = "near"
         verdict = self._verdict(status)
         self._account(t, status, angles, verdict, seen)
         self._record_posture(t, status, angles, errors, target)
-        worst = max((j for j in errors if status[j] in ("near", "wrong")), key=lambda j: abs(errors[j]), default="")
-        guidance = ""
-        if worst:
+        # The joint furthest off, among the cues that may be said (per frame, "further toward the
+        # extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
+        worst = max((j for j in errors if status[j] in ("near", "wrong") and j in target
+                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], target[j])))),
+                    key=lambda j: abs(errors[j]), default="")
+        guidance = watch.cue() if watch is not None else ""  # go further: the repetition fell short
+        if worst and not guidance:
             other = mirror_name(worst)
             other_side = (_direction(other, angles[other], target[other])
                           if status.get(other) in ("near", "wrong") else "")
