@@ -648,3 +648,48 @@ def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_nee
     assert class_guidance(s) == ""  # most are doing well: no correction for the room
     absorb(s, pose(3, 0), 0.3)  # nobody in view
     assert s.people == {}
+
+
+def test_the_tv_draws_each_member_on_the_picture_they_were_read_from_and_no_passer_by(canvas, tmp_path):
+    """Inference follows everyone and reads each frame late; the TV draws the members (the track
+    scoring gave a spot) on the very frame their pose was read from, not on a newer one a walking
+    person has moved on in, and draws no one scoring did not make a member (the walker)."""
+    import time
+
+    import cv2
+    import pygame
+
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.samples import H, W, a_class, state_for
+    from services.renderer.screen import draw, shown_frame
+
+    now = time.monotonic()
+    s = state_for("exercise", "ko", now)
+    s.people, s.people_scores, s.track_spots, s.people_frame = {}, {}, {}, -1
+    _, (member, walker) = a_class(2)
+
+    def walker_at(i):  # the walker moves 60 px right a frame
+        return [[x + 60 * i - 300, y, c] for x, y, c in walker]
+
+    for i in range(1, 7):
+        img = np.full((H, W, 3), (200, 210, 215), np.uint8)
+        for x, y, _ in member + walker_at(i):
+            cv2.circle(img, (int(x), int(y)), 7, (90, 70, 60), -1)
+        absorb(s, messages.Frame(seq=i, t_capture_ns=i, frame_id=i, width=W, height=H, pixels=img), now)
+
+    def pose(frame_id, track, kps):
+        return messages.Pose(seq=frame_id * 10 + track, t_capture_ns=frame_id, frame_id=frame_id, width=W, height=H,
+                             model="m", backend="cpu", layout="coco17", keypoints=kps, track=track, people=2)
+    absorb(s, messages.Score(seq=1, t_capture_ns=2, frame_id=2, session_id="s1", routine="squat", joint_status={},
+                             joint_error_deg={}, verdict="correct", reps=1, score=80.0, progress=0.1, spot=1, track=7), now)
+    absorb(s, pose(3, 7, member), now)
+    absorb(s, pose(3, 8, walker_at(3)), now)
+    print(f"\nspots drawn {sorted(s.people)} (truth [1]: the walker is no member); picture shown: frame "
+          f"{shown_frame(s).frame_id} (the poses' frame 3; the newest is 6)")
+    assert sorted(s.people) == [1] and s.people[1].track == 7
+    assert shown_frame(s).frame_id == 3
+    surface, fonts = canvas
+    draw(surface, fonts, s, now)
+    pygame.image.save(surface, str(tmp_path / "class_on_own_frame.png"))
+    print(f"looked at: {tmp_path / 'class_on_own_frame.png'}")

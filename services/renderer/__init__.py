@@ -18,8 +18,12 @@ from common.bus.runtime import SignalSafeEvent
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, Subscriber
 from common.coach import routine as routines
+from common.bus.framering import SLOTS
 from common.timeline import VerdictTimeline
 
+# Frames kept to draw a skeleton on the picture it was read from: fewer than the camera's ring
+# holds, so a kept frame's pixels are not being overwritten while it is drawn.
+KEEP_FRAMES = SLOTS - 4
 
 def _display_mode(configured: str) -> str:
     if configured != "auto":
@@ -81,8 +85,12 @@ def main(ctx: ServiceContext) -> int:
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
     participants = ["guest", *ctx.config.participants]
     # Every Score is read (each fills its second of the accuracy strip); pictures latest-only.
+    # Every Pose too: a class's frame has one per person (a conflated socket kept only the last of
+    # them, and the TV drew one person of a class); each loop reads them all, so none pile up.
     inbox = Subscriber(ctx.zmq, ctx.endpoints(), ["frame", "pose", "score", "session", "alert", "delivery", "health"],
-                       latest_only={"frame", "pose"})
+                       latest_only={"frame"})
+    # A kept frame in the camera's ring is drawn only while the ring still holds it.
+    state.holds = lambda f: not f.ring_id or inbox.ring is None or inbox.ring.holds(f.ring_slot, f.seq)
     pub = Publisher(ctx.zmq, ctx.endpoint())
     health = HealthReporter(ctx.name, pub)
     snapshot_dir = Path(cfg.snapshot_dir) if cfg.snapshot_dir and mode == "headless" else None
@@ -143,20 +151,31 @@ def absorb(state, msg, now: float) -> None:
     """Fold one bus message into what the screen shows."""
     if msg.TOPIC == "frame":
         state.frame, state.frame_at = msg, now
+        # Kept a moment: a skeleton is drawn on the picture it was read from (screen.shown_frame).
+        state.recent_frames[msg.frame_id] = msg
+        for old in list(state.recent_frames)[:-KEEP_FRAMES]:
+            del state.recent_frames[old]
     elif msg.TOPIC == "pose":
         state.pose = msg
         if msg.keypoints:
             state.person_at = now
         state.backend = msg.backend
-        if msg.spot or state.people:  # group mode: every person of the newest frame
+        # Group mode: every member of the newest frame, by spot. Inference follows everyone; a
+        # track's spot is the one scoring's Score gave it (a passer-by has none and is not drawn).
+        spot = msg.spot or state.track_spots.get(msg.track, 0)
+        if spot or state.people or state.track_spots:
             if msg.frame_id != state.people_frame:
                 state.people, state.people_frame = {}, msg.frame_id
-            if msg.spot:
-                state.people[msg.spot] = msg
+            if spot:
+                state.people[spot] = msg
     elif msg.TOPIC == "score":
         state.score, state.score_at = msg, now
         if msg.spot:
             state.people_scores[msg.spot] = msg
+            if msg.track:  # this body is that spot's now (one track per spot)
+                for track in [k for k, v in state.track_spots.items() if v == msg.spot and k != msg.track]:
+                    del state.track_spots[track]
+                state.track_spots[msg.track] = msg.spot
         elif msg.session_id:  # scores can come before a late joiner hears the session start
             strip_of(state, msg.session_id).add(msg.routine_t_s, msg.verdict)
     elif msg.TOPIC == "session" and msg.spot:
@@ -199,7 +218,7 @@ def absorb_class_session(state, msg, now: float) -> None:
     state.people_names[msg.spot] = msg.participant
     if msg.event == "start":
         if state.session is None or state.session.class_id != msg.class_id:
-            state.people_results, state.people_scores = {}, {}  # a new class
+            state.people_results, state.people_scores, state.track_spots = {}, {}, {}  # a new class
         state.session, state.session_at = msg, now
         state.paused = bool(msg.paused_at_ns)
     else:

@@ -101,6 +101,9 @@ class ScreenState:
     people_scores: dict = field(default_factory=dict)
     people_names: dict = field(default_factory=dict)
     people_results: dict = field(default_factory=dict)
+    track_spots: dict = field(default_factory=dict)  # a followed person's track -> their spot (from the Scores)
+    recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
+    holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
 
     def t(self, key: str) -> str:
         return self.texts.get(key, key)
@@ -347,29 +350,41 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
     layer drew."""
     if s.frame is None or s.frame.pixels is None:
         return
-    fh, fw = s.frame.pixels.shape[:2]
+    shown = shown_frame(s)
+    fh, fw = shown.pixels.shape[:2]
     scale, ox, oy = fit(fw, fh, box)
-    picture = _picture.surface(s.frame.pixels, (int(fw * scale), int(fh * scale)))
+    picture = _picture.surface(shown.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
-    people = [(s.people[k], s.people_scores.get(k)) for k in sorted(s.people)] if s.people else \
-        [(s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
+    people = [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people)] if s.people else \
+        [(0, s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
     heads = []
     clip = surface.get_clip()
     surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
     try:
-        for pose, score in people:
+        for spot, pose, score in people:
             # Points out of the picture are not drawn; a joint not seen is grey (joint_colors).
             common = flip_x(in_view(to_common(pose.layout, pose.keypoints), pose.width, pose.height)[0], pose.width)
             sx, sy = scale * fw / max(pose.width, 1), scale * fh / max(pose.height, 1)
             points, limbs = joint_colors(score if judged else None)
             draw_skeleton(surface, common, lambda p: (int(ox + p[0] * sx), int(oy + p[1] * sy)), points, limbs, width)
             seen = common[common[:, 2] >= 0.3]
-            if pose.spot and len(seen):
-                heads.append((pose.spot, ox + float(np.median(seen[:, 0])) * sx, oy + float(seen[:, 1].min()) * sy))
+            if spot and len(seen):
+                heads.append((spot, ox + float(np.median(seen[:, 0])) * sx, oy + float(seen[:, 1].min()) * sy))
     finally:
         surface.set_clip(clip)
     if heads and fonts is not None:
         draw_name_tags(surface, fonts, s, heads, picture_rect(fw, fh, box))
+
+
+def shown_frame(s: ScreenState):
+    """The picture the skeletons drawn were read from (so a walking person's skeleton is on their
+    body, not where they were a moment later): the frame of the newest Pose while it is kept and
+    its pixels are still its own, else the newest frame."""
+    pose = next(iter(s.people.values()), None) if s.people else s.pose
+    kept = s.recent_frames.get(pose.frame_id) if pose is not None and pose.keypoints else None
+    if kept is None or kept.pixels is None or (s.holds is not None and not s.holds(kept)):
+        return s.frame
+    return kept
 
 
 def spot_label(s: ScreenState, spot: int) -> str:
