@@ -94,6 +94,9 @@ def auto_threads(cores: int | None = None) -> int:
 
 class ScoringConfig(Section):
     routine: str = Field("squat", description="Bundled routine name or a routine file path.")
+    program: str = Field("", description=("A program of several movements instead of one routine: a bundled or "
+                                          "built program's name or a program file (docs/programs.md); '' = the "
+                                          "routine alone. One-person mode only."))
     participant: str = Field("guest", description="Who is exercising; a key of [participants] or 'guest'.")
     lag_window_s: float = Field(1.5, ge=0, description="How far a participant may lag or lead the routine.")
     start_delay_s: float = Field(3.0, ge=0, description="Countdown before the routine starts.")

@@ -16,12 +16,14 @@ from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
 from common.coach import cues
+from common.coach import program as programs
 from common.coach import routine as routines
 from common.coach.checkin import FallCheck, WaveDetector
 from common.coach.fall import FallDetector
 from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
+from common.coach.program_session import ProgramSession
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
 from common.coach.spots import ClassRoll
 from common.files import write_atomically
@@ -60,6 +62,11 @@ class Sessions:
         self.participant = key
         self.tolerance_scale = participant.tolerance_scale if participant else 1.0
         self.routine = routines.for_participant(cfg.routine, participant)
+        # A program of several movements ([program]): one PersonSession per part (one-person mode).
+        self.program = programs.load(cfg.program) if cfg.program and not spot else None
+        if self.program is not None:
+            self.routine = self.program.parts[0].routine
+        self.part = -1
         self.session_id = ""
         self.scorer: SessionScorer | None = None
         self.person: PersonSession | None = None  # the session's code shared with `silvergym score`
@@ -93,13 +100,19 @@ class Sessions:
     def start(self, now_ns: int) -> None:
         cfg = self.ctx.config.scoring
         self.session_id = uuid.uuid4().hex
-        self.person = PersonSession(self.routine, self.tolerance_scale, cfg.lag_window_s,
-                                    participant=self.ctx.config.participants.get(self.participant))
+        if self.program is not None:
+            self.person = ProgramSession(self.program, participant=self.ctx.config.participants.get(self.participant),
+                                         tolerance_scale=self.tolerance_scale, lag_window_s=cfg.lag_window_s)
+            self.routine, self.part = self.program.parts[0].routine, 0
+        else:
+            self.person = PersonSession(self.routine, self.tolerance_scale, cfg.lag_window_s,
+                                        participant=self.ctx.config.participants.get(self.participant))
         self.scorer = self.person.scorer
         if self.spot:  # a class's spot: a new detector per class; one person's has watched them all along
             self.fall = FallDetector()
         self.alerts = []
         self.given: list[str] = []  # the cue keys the TV was given, in order
+        self.given_by_part: dict[int, list[str]] = {}  # a program's, by part
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
         if self.class_clock is not None:  # the class's one countdown and routine clock
             self.routine_start_ns, self.class_id = self.class_clock(now_ns)
@@ -119,7 +132,9 @@ class Sessions:
                                session_id=self.session_id, event=event, routine=self.routine.name,
                                participant=self.participant, started_unix=self.started_unix,
                                summary=summary, routine_start_ns=self.routine_start_ns,
-                               paused_at_ns=self.paused_at_ns, spot=self.spot, class_id=self.class_id)
+                               paused_at_ns=self.paused_at_ns, spot=self.spot, class_id=self.class_id,
+                               program=self.program.name if self.program is not None else "",
+                               part=self.part if self.program is not None else -1)
         self.pub.publish(msg)
 
     def _outbox(self, msg_id: str, kind: str, payload: dict) -> None:
@@ -149,10 +164,18 @@ class Sessions:
 
     def finish(self, reason: str) -> dict:
         summary = self.person.summary(reason)
-        summary.update(alerts=self.alerts, ended=reason, duration_s=self.routine.duration_s)
+        summary.update(alerts=self.alerts, ended=reason,
+                       duration_s=self.program.duration_s if self.program is not None else self.routine.duration_s)
         # The corrections the TV gave, with the words of the routine's cue table (common/coach/cues.py).
-        summary["corrections"] = cues.corrections(self.routine, self.given)
-        record = {"session_id": self.session_id, "participant": self.participant, "routine": self.routine.name,
+        if self.program is not None:  # each part's with its own routine's words
+            for entry in summary["parts"]:
+                entry["corrections"] = cues.corrections(self.program.parts[entry["part"]].routine,
+                                                        self.given_by_part.get(entry["part"], []))
+            summary["corrections"] = [c for entry in summary["parts"] for c in entry["corrections"]]
+        else:
+            summary["corrections"] = cues.corrections(self.routine, self.given)
+        record = {"session_id": self.session_id, "participant": self.participant,
+                  "routine": summary["routine"] if self.program is not None else self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
         record.update(self._in_class(), **self._named())
         self._outbox(self.session_id, "session", record)
@@ -218,11 +241,17 @@ class Sessions:
             # held picture is not the performance: the session's scoring starts again with the video.
             self.ctx.log.info("the recorded participant started %.1f s into the routine: scoring from its start",
                               self.person.last_t)
-            self.person = PersonSession(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s,
-                                        participant=self.ctx.config.participants.get(self.participant))
+            self.person = (ProgramSession(self.program, self.ctx.config.participants.get(self.participant),
+                                          self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
+                           if self.program is not None else
+                           PersonSession(self.routine, self.tolerance_scale, self.ctx.config.scoring.lag_window_s,
+                                         participant=self.ctx.config.participants.get(self.participant)))
             self.scorer = self.person.scorer
         frame = self.person.update(t, common, world, (pose.width, pose.height))
-        self._publish_score(pose, frame, t)
+        if self.program is not None:
+            self._publish_program_score(pose, frame, t)
+        else:
+            self._publish_score(pose, frame, t)
         if t < 0 and not watch_outside:  # a class's countdown: as before, spots are watched from its start
             return
         self._watch_for_falls(pose, common)
@@ -313,15 +342,35 @@ class Sessions:
             session_id=q["session_id"], kind="fall", detail=q["detail"], unix=time.time(), spot=self.spot,
             stage="asking", countdown_s=round(self.check.remaining(t_capture_ns / 1e9), 1), asked_unix=q["asked_unix"]))
 
-    def _publish_score(self, pose, frame, t: float) -> None:
+    def _publish_program_score(self, pose, at, t: float) -> None:
+        """A program's frame: the current part's verdict (none while resting), the program's place."""
+        if at.part != self.part:
+            self.part, self.routine = at.part, self.program.parts[at.part].routine
+            self._publish_session("start", {})  # the TV hears of the new part at once
+        program = {"program": self.program.name, "part": at.part, "resting_s": min(at.resting_s, 600.0),
+                   "part_t_s": at.part_t_s}
+        frame = at.frame
+        if frame is not None:
+            if frame.guidance and frame.guidance not in self.given_by_part.setdefault(at.part, []):
+                self.given_by_part[at.part].append(frame.guidance)
+            self._publish_score(pose, frame, t, progress=at.progress, **program)
+            return
+        self.pub.publish(messages.Score(
+            seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
+            session_id=self.session_id, routine=self.routine.name, joint_status={}, joint_error_deg={},
+            verdict="none", reps=0, score=0.0, progress=at.progress, routine_t_s=round(max(t, -86400.0), 4),
+            spot=self.spot, scored=False, track=pose.track, **program))
+
+    def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
         if frame.guidance and frame.guidance not in self.given:
             self.given.append(frame.guidance)
         self.pub.publish(messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
-            progress=frame.progress, offset_s=frame.offset_s, guidance=frame.guidance, phase=frame.phase,
-            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track))
+            progress=frame.progress if progress is None else progress, offset_s=frame.offset_s,
+            guidance=frame.guidance, phase=frame.phase,
+            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track, **program))
 
     def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
                alert_id: str | None = None) -> None:
@@ -349,6 +398,9 @@ class Sessions:
             self._act(self.check.answer(now_ns / 1e9, "remote"), now_ns)
         elif control.command == "stop" and self.session_id:
             self.finish("stopped")
+        elif control.command == "skip" and self.session_id and self.program is not None and not self.paused_at_ns:
+            part = self.person.skip((now_ns - self.routine_start_ns) / 1e9)  # the remote: on to the next movement
+            self.ctx.log.info("session %s: part %d skipped, now part %d", self.session_id, self.part, part)
 
         elif control.command == "pause" and self.session_id and not self.paused_at_ns:
             self.paused_at_ns = now_ns
@@ -363,7 +415,8 @@ class Sessions:
             known = self.ctx.config.participants.get(self.participant)
             self.tolerance_scale = known.tolerance_scale if known else 1.0
             # A participant who exercises seated does the routine's seated variant.
-            self.routine = routines.for_participant(self.ctx.config.scoring.routine, known)
+            if self.program is None:
+                self.routine = routines.for_participant(self.ctx.config.scoring.routine, known)
 
     def on_camera(self, detail: dict) -> None:
         """The camera's Health about a video file: the recorded participant's video ended (its
@@ -382,7 +435,7 @@ class Sessions:
         if now < self._next_checkpoint or not self.spool.durable:  # no spool folder to keep it in: said once at start
             return
         self._next_checkpoint = now + CHECKPOINT_EVERY_S
-        if not self.session_id:
+        if not self.session_id or self.program is not None:  # a program's session is not resumed (yet)
             self.checkpoint_path.unlink(missing_ok=True)
             return
         state = {"session_id": self.session_id, "routine": self.routine.name, "participant": self.participant,
@@ -433,7 +486,8 @@ class Sessions:
             self._publish_question(now_ns)
         if not self.session_id or self.paused_at_ns:
             return
-        end_ns = self.routine_start_ns + int(self.routine.duration_s * 1e9)
+        length_s = self.person.remaining_s if self.program is not None else self.routine.duration_s
+        end_ns = self.routine_start_ns + int(length_s * 1e9)
         reason = COMPLETED
         if self.person.video_end_t is not None:  # the recorded participant's video ended first
             video_end_ns = self.routine_start_ns + int(self.person.video_end_t * 1e9)
@@ -568,7 +622,7 @@ def main(ctx: ServiceContext) -> int:
         health = HealthReporter(ctx.name, pub)
         try:
             sessions = ClassSessions(ctx, pub, spool) if ctx.config.scoring.mode == "group" else Sessions(ctx, pub, spool)
-        except routines.RoutineError as exc:
+        except (routines.RoutineError, programs.ProgramError) as exc:
             ctx.log.error("%s", exc)
             return 2
         sessions.resume()

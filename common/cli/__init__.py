@@ -87,6 +87,8 @@ def cmd_run(args) -> int:
         extra.setdefault("camera", {})["source"] = args.video
     if args.routine:
         extra.setdefault("scoring", {})["routine"] = args.routine
+    if args.program:
+        extra.setdefault("scoring", {})["program"] = args.program
     if args.snapshots:
         extra.setdefault("renderer", {})["snapshot_dir"] = args.snapshots
     base = {}
@@ -188,9 +190,13 @@ def startup_problem(cfg: configuration.Config) -> str:
     from common.coach import routine as routines
     from common.media import SourceError, source_kind
 
+    from common.coach import program as programs
+
     try:
         routines.load(cfg.scoring.routine)
-    except routines.RoutineError as exc:
+        if cfg.scoring.program:
+            programs.load(cfg.scoring.program)
+    except (routines.RoutineError, programs.ProgramError) as exc:
         return str(exc)
     source = cfg.camera.source
     if source in ("auto", "sim"):
@@ -347,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_config(sub.add_parser("run", help="start all services on this box and keep them running"))
     sp.add_argument("--video", help="use this video file as the camera")
     sp.add_argument("--routine", help="routine name or file")
+    sp.add_argument("--program", help="a program of several movements instead: its name or file (docs/programs.md)")
     sp.add_argument("--snapshots", help="headless: write PNG snapshots of the TV screen here")
     sp.add_argument("--once", action="store_true", help=(
         "stop after the first session and print its summary; with --video the file is played once from the "

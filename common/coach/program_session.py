@@ -57,6 +57,19 @@ class ProgramSession:
         self._count_at_end = {}
         self._started = set()
 
+    current: int = field(init=False, default=0)  # the part of the last update
+    last_t: float = field(init=False, default=0.0)
+    video_looped: int = field(init=False, default=0)
+
+    @property
+    def routine(self):
+        """The current part's routine (what the TV shows and Score.routine names)."""
+        return self.program.parts[self.current].routine
+
+    @property
+    def scorer(self):
+        return self.person(self.current).scorer
+
     def person(self, i: int) -> PersonSession:
         if self.persons[i] is None:
             part = self.program.parts[i]
@@ -74,6 +87,11 @@ class ProgramSession:
                 return i, end - start, rest_end - p
         return len(self.schedule) - 1, 0.0, 0.0  # not reached: the last part takes the rest of time
 
+    @property
+    def remaining_s(self) -> float:
+        """Program time left at session time 0 (the program's length less what was skipped)."""
+        return self.program.duration_s - self.skipped_s
+
     def ended_by(self, t: float) -> str:
         if t + self.skipped_s > self.program.duration_s + 1e-6:
             return COMPLETED
@@ -83,6 +101,7 @@ class ProgramSession:
 
     def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
         i, part_t, resting = self.locate(t)
+        self.current, self.last_t = i, max(self.last_t, t)
         p = t + self.skipped_s
         # The part just ended still hears the person for a moment: the repetition in progress counts.
         for k in range(i + 1):
@@ -178,6 +197,7 @@ class ProgramSession:
             "range_of_motion": rom, "routine": f"program:{self.program.name}", "kind": "program",
             "ended": ended, "duration_s": self.program.duration_s,
             **({"video_ended_s": round(self.video_end_t, 2)} if ended == VIDEO_ENDED and self.video_end_t else {}),
+            **({"video_looped": self.video_looped} if self.video_looped else {}),
         }
 
 

@@ -37,6 +37,7 @@ STILL_S = 2.5  # no joint moving for this long: a pause between movements (a squ
 CUT_DISTANCE = 0.45  # the signature before and after differ by this share of their movement: a cut
 GROUP_DISTANCE = 0.5  # two parts whose signatures differ by less than this do the same movement
 LEVEL_SMOOTH_S = 1.0  # postures compared for placing a cut: averaged over this long
+BACK_S = 1.5  # a part's first repetition may have begun this long before its cut (placed late)
 REFINE_S = 2.5  # a cut is placed to the frame within this many seconds of the change curve's peak
 SIDE_CORRELATION = 0.2  # left and right correlated beyond this: together; below its negative: alternating
 PAIRS = ("shoulder", "elbow", "hip", "knee")
@@ -230,20 +231,36 @@ def rep_rule(angles: np.ndarray) -> dict | None:
             "start": start, "min_rep_s": 0.25, **({"sides": sides} if sides != "both" else {})}
 
 
-def at_start(angles: np.ndarray, rule: dict) -> int:
-    """The first frame where the movement's joints are at its start end (a stretch cut in the
-    middle of a repetition begins there, so the routine's first keyframe is its start position)."""
-    ks = [ALL_ANGLES.index(j) for j in rule["joints"]]
+def at_start(angles: np.ndarray, cut: int, end: int, rule: dict, fps: float) -> int:
+    """Where the movement cut at frame `cut` starts its first repetition: the last frame at its
+    start end within BACK_S before the cut (a cut placed a moment late, inside the first
+    repetition), else the first one after it (a stretch that opens in the middle of one), so the
+    routine's first keyframe is its start position."""
     if rule.get("sides", "both") != "both":  # one side is always on its way: any frame starts
-        return 0
-    for i, row in enumerate(angles):
-        values = row[ks]
-        if not np.isfinite(values).all():
-            continue
-        if (rule["start"] == "high" and (values >= rule["high"]).all()) or \
-                (rule["start"] == "low" and (values <= rule["low"]).all()):
-            return i
-    return 0
+        return cut
+    ks = [ALL_ANGLES.index(j) for j in rule["joints"]]
+
+    def starting(i: int) -> bool:
+        values = angles[i, ks]
+        return bool(np.isfinite(values).all() and ((rule["start"] == "high" and (values >= rule["high"]).all())
+                                                   or (rule["start"] == "low" and (values <= rule["low"]).all())))
+
+    def deepest(i: int, lowest: int) -> int:
+        """The frame of this stay at the start end where the joints are furthest out (arms lowest,
+        knees straightest): the start position itself, not the moment of passing the threshold."""
+        a, b = i, i
+        while a - 1 >= lowest and starting(a - 1):
+            a -= 1
+        while b + 1 < end and starting(b + 1):
+            b += 1
+        values = angles[a:b + 1][:, ks].mean(axis=1)
+        return a + int(np.argmax(values) if rule["start"] == "high" else np.argmin(values))
+
+    back = max(0, cut - int(round(BACK_S * fps)))
+    for i in range(cut, back - 1, -1):
+        if starting(i):
+            return deepest(i, back)
+    return next((deepest(i, cut) for i in range(cut, end) if starting(i)), cut)
 
 
 def find_movements(poses, worlds, fps: float) -> list[Movement]:
@@ -285,8 +302,10 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
         spans = sig[:, 1] - sig[:, 0]
         order = [ALL_ANGLES[k] for k in np.argsort(-np.nan_to_num(spans, nan=0.0)) if spans[k] > MOVING_DEG]
         rule = rep_rule(angles[s:e])
-        out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule,
-                            first_s=(s + at_start(angles[s:e], rule)) / fps if rule else s / fps))
+        first = at_start(angles, s, e, rule, fps) if rule else s
+        if out and first < round(out[-1].end_s * fps):  # its first repetition began before the cut
+            out[-1].end_s = first / fps
+        out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule, first_s=first / fps))
     return out
 
 
