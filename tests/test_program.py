@@ -234,3 +234,61 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     assert truth[knees] - 2 <= counted[knees] <= truth[knees], (counted[knees], truth[knees])
     assert all(p["scored"] and not p["rested"] for p in summary["parts"])
     assert summary["score"] == pytest.approx(sum(p["score"] for p in summary["parts"]) / len(JOINED), abs=0.1)
+
+
+def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
+    """`silvergym run --once --program P` (camera, the real model, scoring, TV headless, uplink): a
+    two-part program (arm raises, 2 s rest, squats) and a participant video JOINED here from two real
+    clips (fast jumping jacks, 2 s of their last picture held, then ../shared/media/squats_5reps.mp4).
+    The summary has each part's repetitions (truth 6 and 5) and the program's score."""
+    import cv2
+    import numpy as np
+
+    from tests.conftest import media_file
+    from tests.graph import graph_config
+
+    program = tmp_path / "two.json"
+    program.write_text(json.dumps({
+        "name": "two", "title": {"ko": "두 가지 운동", "en": "Two movements"},
+        "parts": [{"name": {"ko": "팔 들어올리기", "en": "Arm raises"}, "routine": "arm_raise", "reps": 6,
+                   "duration_s": 6.0, "rest_s": 2.0},
+                  {"name": {"ko": "스쿼트", "en": "Squats"}, "routine": "squat", "reps": 5, "duration_s": 5.5}]}),
+        encoding="utf-8")
+    video, size, fps = tmp_path / "participant.avi", (640, 360), 30.0
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    last = None
+    for clip, keep_s in (("dev/jumping_jacks_fast_front_gym.mp4", 6.0), (None, 2.0), ("squats_5reps.mp4", 5.7)):
+        frames = [last] * int(keep_s * fps)
+        if clip:
+            cap = cv2.VideoCapture(str(media_file(clip)))
+            source_fps, source = cap.get(cv2.CAP_PROP_FPS), []
+            while (got := cap.read())[0]:
+                source.append(got[1])
+            cap.release()
+            frames = [source[min(int(k / fps * source_fps), len(source) - 1)] for k in range(int(keep_s * fps))]
+        for img in frames:
+            h, w = img.shape[:2]
+            scale = min(size[0] / w, size[1] / h)
+            small = cv2.resize(img, (int(w * scale), int(h * scale)))
+            canvas = np.zeros((size[1], size[0], 3), np.uint8)
+            y, x = (size[1] - small.shape[0]) // 2, (size[0] - small.shape[1]) // 2
+            canvas[y:y + small.shape[0], x:x + small.shape[1]] = small
+            writer.write(canvas)
+            last = img
+    writer.release()
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, video, model="blazepose-full").replace(
+        "loop = true", "loop = true\nstart_with_session = true"))
+    live = subprocess.run([*SILVERGYM, "run", "--once", "--config", str(cfg), "--program", str(program)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
+    assert live.returncode == 0, live.stderr[-2000:]
+    summary = json.loads(live.stdout.strip().splitlines()[-1])
+    parts = summary["parts"]
+    print(f"\nprogram {summary['program']}: score {summary['score']}, ended {summary['ended']}")
+    for part, truth in zip(parts, (6, 5)):
+        print(f"  part {part['part']} {part['routine']}: truth {truth}, counted {part['reps']}, score {part['score']}")
+    assert summary["program"] == "two" and len(parts) == 2 and summary["score_means"] == "program"
+    assert [p["reps"] for p in parts] == [6, 5]
+    assert all(p["scored"] for p in parts) and summary["weakest_part"] in (0, 1)
+    assert summary["score"] == pytest.approx((parts[0]["score"] + parts[1]["score"]) / 2, abs=0.1)

@@ -155,10 +155,11 @@ class ProgramSession:
         part = self.program.parts[i]
         entry = {"part": i, "name": part.name, "routine": part.routine.name, "target_reps": part.reps,
                  "reps": 0, "reps_by_side": {}, "score": None, "scored": False, "rom": {}, "joints": {},
-                 "rested": False, "skipped": i in self.skipped}
+                 "rested": False, "skipped": i in self.skipped, "reached": self.persons[i] is not None}
         person = self.persons[i]
         if person is None:
-            entry["rested"] = not entry["skipped"]  # never reached (the video ended first): not scored
+            # Never reached (the session was stopped, or the video ended first): not done, not wrong.
+            entry["rested"] = not entry["skipped"]
             return entry
         s = person.summary(COMPLETED)
         entry.update(reps=s["reps"], reps_by_side=s.get("reps_by_side", {}), rom=s["range_of_motion"],
