@@ -233,7 +233,7 @@ def left_right(recent: list[dict], t: dict) -> list[str]:
     """asymmetries() of the recent sessions; a program's, movement by movement: its summary's
     whole-session range of motion spans different movements (a knee's from the squat and from
     the marching), and only one movement's left and right compare."""
-    from common.coach.program_results import judged, movement_key, movement_name
+    from common.program_results import judged, movement_key, movement_name
 
     plain = [s for s in recent if not isinstance(s["summary"].get("parts"), list)]
     said = asymmetries(plain, t) if plain else []
@@ -306,7 +306,7 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     the program score's own figure, common/coach/program_results.py): repetitions, range of
     motion, score, and each movement's scores over the week before it; then the weakest movement
     and where its score went that week. Empty when no session was a program."""
-    from common.coach.program_results import judged, movement_name, week_scores, weakest, weakest_first
+    from common.program_results import judged, movement_name, week_scores, weakest, weakest_first
 
     esc = html.escape
     done = [s for s in sessions if isinstance(s["summary"].get("parts"), list) and s["summary"]["parts"]]

@@ -5,6 +5,7 @@ scores over a week of sessions.
 
 Everything here reads a stored or received summary ({"parts": [...], "weakest_part": i}) and
 takes nothing on trust: a part that is not a map, or a score that is not a number, is not judged.
+Here in common/, not common/coach: the central side reads the record and may not import coaching.
 """
 from __future__ import annotations
 
