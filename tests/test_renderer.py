@@ -1,6 +1,7 @@
 """Headless (SDL dummy driver) rendering of every screen, checked on pixels."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -8,9 +9,10 @@ import pygame
 import pytest
 
 from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
-from services.renderer.samples import SCREENS, SHOWS, state_for
+from services.renderer.samples import SAMPLE_PROGRAM, SCREENS, SHOWS, state_for
 from services.renderer.screen import (
     BODY,
+    HIGHLIGHT,
     STATUS_COLORS,
     draw,
     exercise_panels,
@@ -471,3 +473,130 @@ def test_the_footer_says_in_plain_words_when_the_slower_cpu_model_stands_in_for_
     assert set(s.t("status.cpu_fallback").split()) <= set(shown().split())  # wrapped onto lines as it fits
     absorb(s, health(""), now)
     assert not set(s.t("status.cpu_fallback").split()) <= set(shown().split())
+
+
+# -- a program (many movements in a row) ---------------------------------------------------------
+# The states come from samples.py: a made six-movement program of bundled routines and a made
+# summary shaped as the program contract's (common/coach/program.py), not a scored session.
+
+def drawn_words(surface, fonts, state, now) -> dict:
+    fonts.drawn = []
+    draw(surface, fonts, state, now)
+    drawn, fonts.drawn = {d.words: d for d in fonts.drawn}, None
+    return drawn
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_program_part_names_the_movement_where_it_is_and_what_comes_next(canvas, locale):
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("exercise_program", locale, now)
+    drawn = drawn_words(surface, fonts, s, now)
+    third, fourth = (name[locale] for name, _, _ in SAMPLE_PROGRAM[2:4])
+    assert f"3/6 · {third}" in drawn, sorted(drawn)
+    assert f"{s.t('program.next')}: {fourth}" in drawn
+    assert f"{s.t('exercise.reps')} 3/16" in drawn  # the part's count against its target
+    # The parts bar: two movements done (blue), the third a share of the way, three to come (panel colour).
+    from services.renderer.screen import INSTRUCTOR_BLUE, PANEL
+    w, h = surface.get_size()
+    y = round(h * 0.125) + 3
+    segment = (w - 2 * round(h / 40)) / 6
+    colours = [tuple(surface.get_at((round(h / 40 + segment * (k + 0.1)), y)))[:3] for k in range(6)]
+    assert colours[:3] == [INSTRUCTOR_BLUE] * 3 and colours[3:] == [PANEL] * 3, colours
+    later = tuple(surface.get_at((round(h / 40 + segment * 2.9), y)))[:3]
+    assert later == PANEL  # 12 s of the third part's 30: not filled to its end
+    # The last movement says so instead of a next one.
+    s = state_for("exercise_program", locale, now)
+    s.score = dataclasses.replace(s.score, part=5, routine=s.program.parts[5].routine.name)
+    assert s.t("program.last") in drawn_words(surface, fonts, s, now)
+
+
+def test_the_rest_between_movements_counts_down_and_names_the_next(canvas):
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("rest", "ko", now)
+    assert which_screen(s, now) == "rest"
+    drawn = drawn_words(surface, fonts, s, now)
+    assert "7" in drawn and SAMPLE_PROGRAM[3][0]["ko"] in drawn and s.t("program.rest_title") in drawn
+    assert s.t("program.done_of").format(done=3, total=6) in drawn
+    assert "5" in drawn_words(surface, fonts, s, now + 2.2)  # the clock runs the countdown on between Scores
+    s.person_at = now - 30  # nobody in view during a rest: resting, not "where are you?"
+    assert which_screen(s, now) == "rest"
+    s.score = dataclasses.replace(s.score, resting_s=0.0, part=3)
+    assert which_screen(s, now) == "looking"
+
+
+def test_a_senior_who_stops_in_a_part_is_told_it_is_all_right_and_not_painted_red(canvas):
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("exercise_program_resting", "ko", now)
+    drawn = drawn_words(surface, fonts, s, now)
+    assert "쉬셔도 괜찮아요" in drawn
+    assert "쉬셔도 괜찮아요" in drawn_words(surface, fonts, state_for("looking_program", "ko", now), now)
+    s.score = dataclasses.replace(s.score, verdict="wrong", joint_status={"left_shoulder": "wrong"})
+    draw(surface, fonts, s, now)
+    pixels = pygame.surfarray.array3d(surface)
+    _, right = exercise_panels(*surface.get_size())
+    inside = pixels[right.left:right.right, right.top:right.bottom].reshape(-1, 3)
+    assert not (inside == STATUS_COLORS["wrong"]).all(axis=1).any(), "a resting person's joints are not red"
+    s.score = dataclasses.replace(s.score, guidance="")
+    draw(surface, fonts, s, now)
+    inside = pygame.surfarray.array3d(surface)[right.left:right.right, right.top:right.bottom].reshape(-1, 3)
+    assert (inside == STATUS_COLORS["wrong"]).all(axis=1).any(), "without the word, a wrong joint is red (the check can fail)"
+
+
+def test_the_remote_skips_a_program_part_only_while_a_program_runs():
+    from services.renderer import keys
+
+    pygame.display.init()
+    pygame.event.clear()
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT))
+    assert keys(pygame, state_for("exercise_program", "ko", 0.0), ["guest", "kim"]) == [{"command": "skip"}]
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT))
+    assert keys(pygame, state_for("rest", "ko", 0.0), ["guest", "kim"]) == [{"command": "skip"}]
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT))
+    assert keys(pygame, state_for("exercise", "ko", 0.0), ["guest", "kim"]) == []  # one routine: nothing to skip
+    from common.bus import messages
+    wire = messages.to_wire(messages.Control(seq=1, t_capture_ns=1, command="skip"))
+    assert messages.from_wire(wire).command == "skip"
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_program_summary_lists_each_movement_weakest_first(canvas, locale):
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("summary_program", locale, now)
+    drawn = drawn_words(surface, fonts, s, now)
+    summary = s.session.summary
+    names = [name[locale] for name, _, _ in SAMPLE_PROGRAM]
+    rows = sorted((drawn[n].box.top, n) for n in names)
+    scored = sorted((p["score"], names[p["part"]]) for p in summary["parts"] if p["scored"])
+    unjudged = [names[p["part"]] for p in summary["parts"] if not p["scored"]]
+    print("rows top to bottom:", [n for _, n in rows], "scores:", scored)
+    assert [n for _, n in rows] == [n for _, n in scored] + unjudged
+    assert drawn[names[3]].color == HIGHLIGHT  # the weakest (summary.weakest_part), and the one to practise
+    assert s.t("program.practice").format(name=names[3]) in drawn
+    for score, name in scored:
+        assert f"{score:.0f}" in drawn and drawn[f"{score:.0f}"].box.centery == pytest.approx(drawn[name].box.centery, abs=2)
+    assert f"{sum(sc for sc, _ in scored) / len(scored):.0f}" == "74" and "74" in drawn  # the program score: their mean
+    assert s.t("program.rested") in drawn and s.t("program.skipped") in drawn
+    assert s.t("program.judged_of").format(n=4, total=6) in drawn
+
+
+def test_a_program_comes_by_name_and_its_parts_routine_follows_the_score():
+    from common.bus import messages
+    from services.renderer import absorb
+
+    s = state_for("start", "ko", 0.0)
+    absorb(s, messages.Session(seq=1, t_capture_ns=0, session_id="p1", event="start", routine="program:short_program",
+                               participant="guest", started_unix=0.0, program="short_program", part=0), 1.0)
+    assert s.program is not None and len(s.program.parts) == 3 and s.program.title["ko"] == "짧은 실버체조"
+    score = dict(seq=2, t_capture_ns=0, frame_id=1, session_id="p1", joint_status={}, joint_error_deg={},
+                 verdict="none", reps=0, score=0.0, progress=0.4, program="short_program")
+    absorb(s, messages.Score(routine="squat", part=1, **score), 2.0)
+    assert s.routine.name == "squat"
+    absorb(s, messages.Score(routine="marching", part=2, **score), 3.0)
+    assert s.routine.name == "marching"
+    absorb(s, messages.Session(seq=3, t_capture_ns=0, session_id="p2", event="start", routine="program:nowhere",
+                               participant="guest", started_unix=0.0, program="nowhere", part=0), 4.0)
+    assert s.program is None  # a program the TV cannot read: the routine alone is shown (scoring's log says why)

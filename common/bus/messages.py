@@ -198,6 +198,7 @@ class Control:
     seq: int
     t_capture_ns: int
     command: str  # "start" | "pause" | "resume" | "stop" | "participant" | "fall_ok" (the remote answers "괜찮으세요?")
+    # | "skip" (added, [program]: the remote's ▶ in a program, the part on screen or the rest after it ends now)
     # ... | "skip" (added, [program]: the current part of a program ends now and the next begins)
     participant: str = ""
 

@@ -2,7 +2,8 @@
 
 Latest-only on the pictures it draws, so a slow screen never holds anything up. Keys (TV
 remotes send keys): Enter/Space start or pause, S or Backspace stop, Left/Right choose who is
-exercising. SIGUSR1 is the Enter key for a TV without a remote (`systemctl kill -s USR1
+exercising; in a program, Right (▶) skips the movement on screen or the rest before the next
+(Control "skip", which scoring acts on). SIGUSR1 is the Enter key for a TV without a remote (`systemctl kill -s USR1
 silvergym@renderer`). Headless (no display) it writes PNG snapshots when renderer.snapshot_dir
 is set, named by the time, the screen and the routine time they show.
 """
@@ -82,6 +83,11 @@ def main(ctx: ServiceContext) -> int:
                         started_at=time.monotonic())
     if state.footage is not None:
         ctx.log.info("the instructor's video plays beside the participant: %s", state.footage.path)
+    from services.renderer.program import load_program
+
+    configured_program = getattr(ctx.config.scoring, "program", "")
+    if configured_program:  # the start screen names the program before its session starts
+        state.program = load_program(configured_program)
     voice = Voice(cfg.voice and mode != "headless", cfg.locale, cfg.volume)
     participants = ["guest", *ctx.config.participants]
     # Every Score is read (each fills its second of the accuracy strip); pictures latest-only.
@@ -170,6 +176,7 @@ def absorb(state, msg, now: float) -> None:
                 state.people[spot] = msg
     elif msg.TOPIC == "score":
         state.score, state.score_at = msg, now
+        follow_part(state, msg)
         if msg.spot:
             state.people_scores[msg.spot] = msg
             if msg.track:  # this body is that spot's now (one track per spot)
@@ -188,6 +195,10 @@ def absorb(state, msg, now: float) -> None:
         state.paused = bool(msg.paused_at_ns) if msg.event == "start" else False
         if msg.event == "start" and msg.participant:
             state.participant = msg.participant  # who scoring scores (the routine follows: show_participants_routine)
+        if msg.event == "start" and msg.program and (state.program is None or state.program.name != msg.program):
+            from services.renderer.program import load_program
+
+            state.program = load_program(msg.program)
     elif msg.TOPIC == "alert" and msg.stage != "called":  # ask before calling: the question, or its answer
         if msg.stage == "asking":
             state.question, state.question_at = msg, now
@@ -243,6 +254,16 @@ def show_participants_routine(state, ctx) -> None:
     ctx.log.info("the TV shows routine %s for %s", wanted.name, state.participant)
 
 
+def follow_part(state, score) -> None:
+    """In a program, the instructor figure, title and cues are the current part's routine."""
+    if not score.program or state.program is None or not 0 <= score.part < len(state.program.parts):
+        return
+    routine = state.program.parts[score.part].routine
+    if routine is not None and routine is not state.routine:
+        state.routine, state.routine_of = routine, state.participant
+        state.footage = None  # a part's figure is drawn; the program's own video is not yet played here
+
+
 def strip_of(state, session_id: str) -> VerdictTimeline:
     """The accuracy strip of `session_id`, a new one when that session is new to the screen."""
     if state.timeline_session != session_id:
@@ -251,6 +272,8 @@ def strip_of(state, session_id: str) -> VerdictTimeline:
 
 
 def keys(pygame, state, participants: list[str]) -> list[dict]:
+    from services.renderer.screen import in_program
+
     commands = []
     for event in pygame.event.get():
         if event.type != pygame.KEYDOWN:
@@ -260,6 +283,8 @@ def keys(pygame, state, participants: list[str]) -> list[dict]:
             commands.append(enter(state))
         elif event.key in (pygame.K_s, pygame.K_BACKSPACE) and running:
             commands.append({"command": "stop"})
+        elif event.key == pygame.K_RIGHT and running and in_program(state):
+            commands.append({"command": "skip"})  # the movement on screen, or the rest before the next
         elif event.key in (pygame.K_LEFT, pygame.K_RIGHT) and not running:
             i = participants.index(state.participant) if state.participant in participants else 0
             state.participant = participants[(i + (1 if event.key == pygame.K_RIGHT else -1)) % len(participants)]
@@ -280,6 +305,12 @@ def enter(state) -> dict:
     return {"command": "pause" if state.paused else "resume"}
 
 
+def program_part(state) -> int:
+    from services.renderer.program import part_of
+
+    return part_of(state)
+
+
 def speak(voice, state, screen: str, last_screen: str) -> None:
     if screen == "alert":
         speak_alert(voice, state, entering=last_screen != "alert")
@@ -291,6 +322,13 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
         voice.say(state.t("voice.go"), urgent=True)
     elif screen == "summary" and last_screen != "summary":
         voice.say(state.t("voice.done"), urgent=True)
+    elif screen == "rest" and last_screen != "rest":
+        voice.say(state.t("program.rest_title"), urgent=True)
+    elif screen == "exercise" and program_part(state) >= 0 and state.part_said != state.score.part:
+        from services.renderer.program import part_name
+
+        state.part_said = state.score.part  # each movement named once, as it starts
+        voice.say(part_name(state, state.score.part), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
         from services.renderer.screen import cue_text
 

@@ -91,6 +91,54 @@ class DrawnInstructorFootage:
         return draw_person(xyz, 480, 360)
 
 
+# A made program of six movements (bundled routines) and a made summary of it, shaped as the
+# program contract's summary (common/coach/program.py): the TV's program screens are drawn from these.
+SAMPLE_PROGRAM = (
+    ({"ko": "팔 들어올리기", "en": "Arm raises"}, "arm_raise", 8),
+    ({"ko": "옆구리 늘리기", "en": "Side bends"}, "side_bend", 6),
+    ({"ko": "제자리 걷기", "en": "Marching in place"}, "marching", 16),
+    ({"ko": "의자 스쿼트", "en": "Chair squats"}, "squat", 5),
+    ({"ko": "팔 옆으로 들기", "en": "Lateral raises"}, "lateral_raise", 8),
+    ({"ko": "의자에서 일어서기", "en": "Chair stands"}, "chair_stand_30s", None),
+)
+# Each part's (reps, score or None, rested, skipped): one rested, one skipped, the squat the weakest.
+SAMPLE_PARTS = ((8, 88.0, False, False), (6, 74.0, False, False), (0, None, True, False),
+                (4, 52.0, False, False), (8, 81.0, False, False), (0, None, False, True))
+
+
+def sample_program():
+    from services.renderer.program import PartShown, ProgramShown
+
+    parts = []
+    for name, routine, reps in SAMPLE_PROGRAM:
+        loaded = routines.load(routine)
+        parts.append(PartShown(name=name, routine=loaded, reps=reps, duration_s=30.0, rest_s=10.0))
+    return ProgramShown(name="morning", title={"ko": "아침 실버체조", "en": "Morning exercises"}, parts=tuple(parts))
+
+
+def sample_program_summary() -> dict:
+    """A made summary of SAMPLE_PROGRAM as the contract shapes it (score: the mean of the scored parts')."""
+    parts = []
+    for i, ((name, routine, _), (reps, score, rested, skipped)) in enumerate(zip(SAMPLE_PROGRAM, SAMPLE_PARTS)):
+        parts.append({"part": i, "name": name, "routine": routine, "reps": reps, "reps_by_side": {},
+                      "score": score, "scored": score is not None, "rested": rested, "skipped": skipped,
+                      "rom": {"left_shoulder": {"min": 10.0, "max": 150.0 - 10 * i, "range": 140.0 - 10 * i}}})
+    scored = [p["score"] for p in parts if p["scored"]]
+    return {"score": round(sum(scored) / len(scored), 1), "reps": sum(p["reps"] for p in parts), "program": "morning",
+            "program_title": {"ko": "아침 실버체조", "en": "Morning exercises"}, "parts": parts, "weakest_part": 3,
+            "score_means": "program", "joints": {}, "range_of_motion": {}, "frames": 0, "frames_scored": 0}
+
+
+def in_program_part(s, part: int, now: float, **score) -> None:
+    """`s` in part `part` of the sample program, 12 s into it, with the Score's fields `score` changed."""
+    s.program = sample_program()
+    s.routine = s.program.parts[part].routine
+    s.session = messages.Session(**{**s.session.__dict__, "program": "morning", "part": part})
+    s.score = messages.Score(**{**s.score.__dict__, "program": "morning", "part": part, "part_t_s": 12.0,
+                                "routine": s.routine.name, "reps": 3, "score": 76.0,
+                                "progress": (part * 40 + 12) / s.program.duration_s, **score})
+
+
 def state_for(screen: str, locale: str = "ko", now: float | None = None):
     """A ScreenState that shows `screen` at time `now`."""
     from services.renderer.screen import ScreenState
@@ -143,6 +191,24 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine=routine.name,
                                      participant="spot-4", started_unix=0.0, spot=4, class_id="c")
         s.people_results = {k: {"score": sc.score, "reps": sc.reps} for k, sc in s.people_scores.items()}
+    if screen == "exercise_program":  # the third of six movements, the fourth next
+        in_program_part(s, 2, now, joint_status={"left_knee": "correct", "right_knee": "near", "left_hip": "correct"},
+                        guidance="", verdict="correct")
+    elif screen == "exercise_program_resting":  # the person stopped in a part: told it is all right, not coloured
+        in_program_part(s, 1, now, guidance="program.rest_ok", verdict="none")
+    elif screen == "looking_program":  # stepped away in a part
+        in_program_part(s, 1, now)
+        s.person_at = now - 10
+    elif screen == "rest":  # after the third movement, 7 s of rest left
+        in_program_part(s, 2, now, resting_s=7.0, part_t_s=30.0, joint_status={}, verdict="none", guidance="")
+    elif screen == "start_program":
+        s.program = sample_program()
+        screen = "start"
+    elif screen == "summary_program":
+        s.program = sample_program()
+        s.session = messages.Session(seq=1, t_capture_ns=0, session_id="demo", event="end", routine="program:morning",
+                                     participant="guest", started_unix=0.0, summary=sample_program_summary(),
+                                     program="morning")
     if screen == "start":
         s.session = s.score = None
         s.pose = None
@@ -184,11 +250,16 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
 
 SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly",
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
-           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told", "fall_check")
+           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told", "fall_check",
+           "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
+           "summary_program")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so; a class of 2, 3 or 4 and its
 # results; the alert once the central side said a carer was told).
 SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_partly": "exercise",
          "exercise_class_2": "exercise", "exercise_class_3": "exercise", "exercise_class_4": "exercise",
-         "summary_partly": "summary", "summary_class": "summary", "alert_carer_told": "alert"}
+         "summary_partly": "summary", "summary_class": "summary", "alert_carer_told": "alert",
+         # A program: its start, a movement with the next named, a person resting or away in one, its summary.
+         "start_program": "start", "exercise_program": "exercise", "exercise_program_resting": "exercise",
+         "looking_program": "looking", "summary_program": "summary"}

@@ -17,6 +17,16 @@ from common.coach.spots import spot_name
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
 from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
+from services.renderer.program import (
+    draw_next_label,
+    draw_program_summary,
+    draw_program_top_bar,
+    draw_rest,
+    part_of,
+    part_progress,
+    program_title,
+    rest_left,
+)
 
 BACKGROUND = (24, 36, 52)
 PANEL = (34, 50, 70)
@@ -104,6 +114,10 @@ class ScreenState:
     track_spots: dict = field(default_factory=dict)  # a followed person's track -> their spot (from the Scores)
     recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
+    # A program (many movements in a row, Session.program): what the TV shows of it
+    # (services/renderer/program.py ProgramShown); None for a single routine.
+    program: object | None = None
+    part_said: int = -1  # the part whose name was last spoken
 
     def t(self, key: str) -> str:
         return self.texts.get(key, key)
@@ -123,6 +137,8 @@ def which_screen(s: ScreenState, now: float) -> str:
     if s.session is not None and s.session.event == "start":
         if s.score is not None and s.score.phase == "countdown":
             return "countdown"
+        if in_program(s) and s.score.resting_s > 0 and s.score.session_id == s.session.session_id:
+            return "rest"  # between movements: a person out of view then is resting, not lost
         if now - s.person_at > LOOKING_AFTER_S:
             return "looking"
         return "exercise"
@@ -141,6 +157,14 @@ def summary_shown_from(s: ScreenState) -> float:
 
 
 MOVING_SCREENS = ("exercise", "countdown", "looking")  # the instructor moves with the routine clock
+# A program's part: the person who stops for it is told this (scoring's guidance then), and is
+# not coloured or scored as wrong for it; a person out of view in a program is told it too.
+REST_OK = "program.rest_ok"
+
+
+def in_program(s: ScreenState) -> bool:
+    """Whether the newest Score places the screen in a program's part (or its rest)."""
+    return part_of(s) >= 0
 
 
 def content_key(s: ScreenState, now: float) -> tuple:
@@ -150,7 +174,7 @@ def content_key(s: ScreenState, now: float) -> tuple:
     seqs = tuple(m.seq if m is not None else -1 for m in (s.frame, s.pose, s.score, s.session, s.alert))
     seqs += tuple(sorted((k, m.seq) for k, m in {**s.people, **{-k: v for k, v in s.people_scores.items()}}.items()))
     moving = routine_time(s, now) if screen in MOVING_SCREENS else (
-        question_left(s, now) if screen == "fall_check" else None)
+        question_left(s, now) if screen == "fall_check" else rest_left(s, now) if screen == "rest" else None)
     return (screen, seqs, moving, s.camera_state, s.backend, s.cpu_fallback, round(s.fps), s.paused, s.participant,
             s.alert_delivery)
 
@@ -200,6 +224,8 @@ def instructor_time(s: ScreenState, now: float) -> float:
     sc = s.score
     if sc is None or s.session is None or sc.session_id != s.session.session_id or clock < 0:
         return clock
+    if in_program(s):  # a program's part: its own clock (Score.part_t_s), the program's runs on
+        return max(0.0, sc.part_t_s - sc.offset_s)
     if fresh_score(s, now) is not None:
         return max(0.0, sc.routine_t_s - sc.offset_s)
     return max(0.0, clock - sc.offset_s)
@@ -637,8 +663,12 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
+    elif screen == "summary" and isinstance(s.session.summary.get("parts"), list):  # a program's, movement by movement
+        draw_program_summary(surface, fonts, s, w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
+    elif screen == "rest":
+        draw_rest(surface, fonts, s, now, w, h)
     if screen not in ("alert", "fall_check"):
         draw_footer(surface, fonts, s)
     return screen
@@ -760,13 +790,18 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     locale = s.texts.get("_locale", "ko")
     hint = setup_problem(s) if screen == "setup" else "start.will_begin"
     name = s.participant_names.get(s.participant) or s.t("start.guest")
+    title, about = routine_title(s), s.routine.description.get(locale, "")
+    if s.program is not None:  # a program: its title, how many movements and how long, and the remote's skip
+        title = program_title(s)
+        about = s.t("program.about").format(n=len(s.program.parts), minutes=max(1, round(s.program.duration_s / 60))) \
+            + " " + s.t("program.skip_hint")
 
     def still(surface) -> None:
         surface.fill(BACKGROUND)
         pygame.draw.rect(surface, PANEL, camera, border_radius=16)
         column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
-        y = paragraph(surface, fonts, routine_title(s), HEADING, column, h * 0.05)
-        y = paragraph(surface, fonts, s.routine.description.get(locale, ""), BODY, column, y + m, MUTED)
+        y = paragraph(surface, fonts, title, HEADING, column, h * 0.05)
+        y = paragraph(surface, fonts, about, BODY, column, y + m, MUTED)
         y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
         paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
         right = pygame.Rect(camera.x, 0, camera.w, h)
@@ -775,8 +810,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
             paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
         draw_footer(surface, fonts, s)
 
-    layout = ("start", screen, routine_title(s), s.routine.description.get(locale, ""),
-              locale, hint, name, len(s.participant_names), footer_note(s))
+    layout = ("start", screen, title, about, locale, hint, name, len(s.participant_names), footer_note(s))
     return Layers(layout, still, {
         "camera": Region(camera, camera_content(s), lambda surface: draw_camera(surface, s, camera, line_w),
                          camera_covers(s, camera))})
@@ -806,24 +840,31 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     inside = you.inflate(-4 * pad, -4 * pad)
     strip = strip_rect(w, h)
 
+    part = part_of(s)
+
     def still(surface) -> None:
         surface.fill(BACKGROUND)
         for panel, label in ((left, "exercise.instructor"), (right, "exercise.you")):
             pygame.draw.rect(surface, PANEL, panel, border_radius=16)
             band = picture_box(panel, h).y - panel.y
-            text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
+            box = text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
+            if part >= 0 and panel is right:  # in a program: what comes after this movement (the short label's band)
+                draw_next_label(surface, fonts, s, panel, panel.y + band // 2, pad, box)
         draw_footer(surface, fonts, s)
 
+    # A person who stops during a program's part is resting, not wrong: no colours then.
+    resting_ok = s.score is not None and s.score.guidance == REST_OK
+
     def participant(surface) -> None:
-        draw_camera(surface, s, you, line_w, fonts, judged=fresh)
+        draw_camera(surface, s, you, line_w, fonts, judged=fresh and not resting_ok)
         if screen == "countdown":
             y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, you.y + you.h * 0.2,
                           backing=PANEL, centered=True)
             if remaining:
                 text(surface, fonts, str(remaining), KEY, (inside.centerx, y + pad), backing=PANEL, anchor="midtop")
-        elif screen == "looking":
-            paragraph(surface, fonts, s.t("lost.looking"), CUE, inside, you.y + you.h * 0.3, HIGHLIGHT, PANEL,
-                      centered=True)
+        elif screen == "looking":  # in a program, someone who stepped away may be resting: that is all right
+            paragraph(surface, fonts, s.t(REST_OK if part >= 0 else "lost.looking"), CUE, inside, you.y + you.h * 0.3,
+                      HIGHLIGHT, PANEL, centered=True)
 
     remaining = max(0, math.ceil(-t)) if screen == "countdown" else 0
     cue = ""
@@ -832,8 +873,10 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         # Praise only for a fresh verdict that is green: not for a hidden body, nor a stale verdict.
         praised = fresh and (bool(s.people_scores) or (s.score is not None and s.score.verdict == "correct"))
         cue = cue_text(s, guidance) if guidance else s.t("exercise.good") if praised else ""
-    cue_color = HIGHLIGHT if guidance else STATUS_COLORS["correct"]
+    cue_color = TEXT if guidance == REST_OK else HIGHLIGHT if guidance else STATUS_COLORS["correct"]
     seconds, codes = routine_seconds(s.routine), s.timeline.codes()
+    if part >= 0:  # the strip is the session's: the whole program's seconds
+        seconds = max(1, math.ceil(s.program.duration_s))
     # The top bar as drawn: a Score that moves none of its numbers repaints nothing.
     numbers = (s.score.reps, f"{s.score.score:.0f}", int((w - 2 * round(h * MARGIN)) * max(0.0, min(1.0, s.score.progress)))) \
         if s.score is not None else None
@@ -842,10 +885,12 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         if cue:
             text(surface, fonts, cue, CUE, (w / 2, h * 0.79), cue_color, anchor="midtop")
 
-    layout = ("exercise", screen, locale, footer_note(s))
+    if part >= 0:  # the movement, its target and how far into it, as the program's top bar shows them
+        numbers = (part, s.score.reps, s.score.scored, f"{s.score.score:.0f}", round(part_progress(s, part) * w))
+    layout = ("exercise", screen, locale, footer_note(s), part)
     return Layers(layout, still, {
         "top": Region(pygame.Rect(0, 0, w, left.y), (routine_title(s), numbers),
-                      lambda surface: draw_top_bar(surface, fonts, s, w, h)),
+                      lambda surface: (draw_program_top_bar if part >= 0 else draw_top_bar)(surface, fonts, s, w, h)),
         "strip": Region(strip, (codes, seconds), lambda surface: draw_strip(surface, codes, seconds, strip)),
         # The instructor at the moment the person is judged against (instructor_time).
         "instructor": Region(instructor, instructor_content(s, shown_t),
