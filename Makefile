@@ -44,8 +44,9 @@ models: $(STAMP)
 	  $(PY) -m common.cli models fetch $$model $(MODEL_SOURCES) \
 	    || echo "note: $$model is not available here; the tests that need it skip and say so"; done
 
+# `make demo DEMO_ARGS="--program short_program"`: a short program of three movements instead.
 demo: system-deps venv models
-	$(PY) -m common.cli demo --out out/demo
+	$(PY) -m common.cli demo --out out/demo $(DEMO_ARGS)
 
 # The central side on this machine: a Mosquitto of its own on 127.0.0.1, the collector on SQLite and
 # the carers' web app, in the background (out/central); a second run starts only what is not running.

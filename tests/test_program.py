@@ -292,3 +292,77 @@ def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
     assert [p["reps"] for p in parts] == [6, 5]
     assert all(p["scored"] for p in parts) and summary["weakest_part"] in (0, 1)
     assert summary["score"] == pytest.approx((parts[0]["score"] + parts[1]["score"]) / 2, abs=0.1)
+
+
+def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):
+    """The joined video as the participant, but through the second part (dumbbell squats) they stand
+    still: that clip's own picture at its start position, held (real frames, the movement left out)."""
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+
+    out = joined["folder"] / "morning.json"
+    if not out.exists():
+        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
+        assert r.returncode == 0, r.stderr
+    program = programs.load(str(out))
+    poses, worlds, fps = joined["poses"], joined["worlds"], joined["fps"]
+    still = programs.load(str(out)).parts[1]
+    standing = int(round(still.start_s * fps))  # the squats' start position: standing
+    person = ProgramSession(program)
+    t0, i = program.parts[0].start_s, 0
+    while not person.ended_by(i / fps):
+        k = min(int(round((i / fps + t0) * fps)), len(poses) - 1)
+        if still.start_s - 1.0 <= k / fps < still.end_s:
+            k = standing
+        person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+        i += 1
+    summary = person.summary(COMPLETED)
+    stopped = summary["parts"][1]
+    others = [p for p in summary["parts"] if p["part"] != 1]
+    print(f"\nstood still through part 1: reps {stopped['reps']}, rested {stopped['rested']}, score {stopped['score']}; "
+          f"program score {summary['score']} from {summary['scored_parts']} parts")
+    assert stopped["rested"] and not stopped["scored"] and stopped["score"] is None and stopped["reps"] == 0
+    assert all(p["scored"] for p in others)
+    assert summary["score"] == pytest.approx(sum(p["score"] for p in others) / len(others), abs=0.1)
+    assert summary["weakest_part"] != 1
+
+
+def test_skip_ends_the_part_and_moves_the_rest_of_the_program_earlier():
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+
+    program = programs.load("short_program")  # arm raise 24 s, rest 8, squat 20 s, rest 8, marching 24 s
+    person = ProgramSession(program)
+    assert person.locate(10.0) == (0, 10.0, 0.0)
+    assert person.locate(26.0) == (0, 24.0, 6.0)  # resting after the arm raises: 6 s left
+    assert person.skip(30.0) == 1  # the remote during the rest: the squats start now
+    assert person.locate(30.0)[:2] == (1, 0.0)
+    assert person.skip(35.0) == 2  # five seconds into the squats: on to the marching
+    part, part_t, resting = person.locate(36.0)
+    assert (part, resting) == (2, 0.0) and part_t == pytest.approx(1.0)
+    # The marching began at the skip (35 s) and lasts its 24 s: the program ends at 59 s, not 84.
+    assert person.ended_by(58.5) == "" and person.ended_by(59.1) == COMPLETED
+    summary = person.summary(COMPLETED)
+    assert [p["skipped"] for p in summary["parts"]] == [False, True, False]
+    assert summary["parts"][1]["score"] is None and not summary["parts"][1]["scored"]
+
+
+def test_a_program_frame_goes_over_the_bus_with_its_fields_range_checked():
+    from common.bus import messages
+
+    score = messages.Score(seq=1, t_capture_ns=1, frame_id=1, session_id="s", routine="squat", joint_status={},
+                           joint_error_deg={}, verdict="none", reps=0, score=0.0, progress=0.4,
+                           program="short_program", part=1, resting_s=6.5, part_t_s=20.0)
+    again = messages.decode("score", messages.encode(score))
+    assert (again.program, again.part, again.resting_s, again.part_t_s) == ("short_program", 1, 6.5, 20.0)
+    assert messages.decode("score", messages.encode(messages.Score(
+        seq=1, t_capture_ns=1, frame_id=1, session_id="s", routine="squat", joint_status={}, joint_error_deg={},
+        verdict="none", reps=0, score=0.0, progress=0.0))).part == -1  # a single routine
+    import dataclasses
+
+    for bad in ({"part": 50}, {"part": -2}, {"resting_s": 601.0}, {"resting_s": -1.0}, {"part_t_s": -0.5},
+                {"program": "x" * 65}):
+        with pytest.raises(messages.MalformedMessage):
+            messages.decode("score", messages.encode(dataclasses.replace(score, **bad)))

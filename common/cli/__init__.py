@@ -370,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="without a camera: a simulated participant publishes poses itself (no pose model runs)")
     sp.add_argument("--routine", default=None, help=(
         "routine name or file (default squat; without a camera and with ../shared/media, one built from its squat clip)"))
+    sp.add_argument("--program", default=None, help=(
+        "a program of several movements instead of one routine, e.g. short_program (docs/programs.md)"))
     sp.add_argument("--out", default="out/demo", help="folder for screenshots, spool and sockets")
     sp.add_argument("--seconds", type=float, default=150.0, help="give up after this long")
     sp.set_defaults(func=lazy("common.cli.demo"))

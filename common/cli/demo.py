@@ -232,13 +232,40 @@ class CueListener:
         self._ctx.destroy(linger=0)
 
 
+def program_person_clip(program, out: Path, size=(480, 360), fps: float = 10.0) -> Path:
+    """A clip of the drawn person going through a program: each part's routine for its time, and
+    standing at the start position through each rest (common/coach/synthetic.py draws them)."""
+    import cv2
+
+    from common.coach.synthetic import write_person_clip
+
+    path = out / "program_person.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    try:
+        for i, ((start, end, rest_end), part) in enumerate(zip(program.schedule(), program.parts)):
+            piece = write_person_clip(out / f"program_part{i}.mp4", part.routine, seconds=end - start, fps=fps,
+                                      size=size)
+            cap = cv2.VideoCapture(str(piece))
+            first = None
+            while (got := cap.read())[0]:
+                first = got[1] if first is None else first
+                writer.write(got[1])
+            cap.release()
+            piece.unlink(missing_ok=True)
+            for _ in range(int(round((rest_end - end) * fps))):  # the rest: standing as the part began
+                writer.write(first)
+    finally:
+        writer.release()
+    return path
+
+
 def run(args) -> int:
     setup_logging("demo")
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     recorded = not args.video and not args.simulate and first_camera() is None
     # The real person's clip goes with the routine built from it, not with a routine chosen.
-    chosen = args.routine is not None
+    chosen = args.routine is not None or bool(getattr(args, "program", None))
     person = real_clip() if recorded and not chosen else None
     if args.routine is None:
         args.routine = "squat"
@@ -258,6 +285,8 @@ def run(args) -> int:
         "scoring": {"routine": args.routine, "start_delay_s": 3.0},
         "bus": {"runtime_dir": str(out / "run")},
     }
+    if getattr(args, "program", None):  # a program of several movements ([program], docs/programs.md)
+        overrides["scoring"]["program"] = args.program
     if args.video:
         overrides["camera"] = {"source": args.video, "loop": True}
     elif args.simulate:
@@ -278,6 +307,12 @@ def run(args) -> int:
         if person:
             clip, coached = coached_participant(person, Path(args.routine), out)
             who = f"a real person ({person.name}): {coached}"
+        elif getattr(args, "program", None):
+            from common.coach import program as programs
+
+            program = programs.load(args.program)  # known good: startup_problem loaded it
+            clip = program_person_clip(program, out)
+            who = f"a drawn person going through the program {program.name} ({len(program.parts)} parts)"
         else:
             from common.coach import routine as routines
             from common.coach.synthetic import write_person_clip
@@ -342,9 +377,13 @@ def run(args) -> int:
           "frames scored")
     if timing:
         print(f"Pace: {timing['tempo']:.2f}x the routine's, {timing['mean_lag_s']:.1f} s behind on average")
+    for part in summary.get("parts", []):  # a program: each movement's own result
+        state = ("skipped" if part["skipped"] else "rested (not scored)" if part["rested"]
+                 else f"score {part['score']:.0f}/100")
+        print(f"  {part['part'] + 1}. {part['name']['ko']} / {part['name']['en']}: {part['reps']} repetitions, {state}")
     if coached:
         print(f"Coached: {coached}")
-    if cues.cues:
+    if cues.cues and not summary.get("parts"):  # a program's corrections are in each part's summary
         from common.coach import cues as cue_table
         from common.coach import routine as routines
         from common.texts import load_texts
