@@ -649,7 +649,11 @@ class SessionScorer:
         third = max(2, len(t) // 3)
 
         def tempo(a: np.ndarray, b: np.ndarray) -> float:  # the slope of routine time over clock time
-            return round(float(np.polyfit(a, b, 1)[0]), 2) if len(a) >= 2 and np.ptp(a) > 0 else 1.0
+            # Within 0-10 as the tracker's tempos are and the session contract says: in its start
+            # window the judged position is free, so a third of a short session could fit -0.05
+            # (a real dancer against side_bend: the collector refused the whole session).
+            slope = float(np.polyfit(a, b, 1)[0]) if len(a) >= 2 and np.ptp(a) > 0 else 1.0
+            return round(min(10.0, max(0.0, slope)), 2)
 
         return {"mean_lag_s": round(float((t - position).mean()), 2), "tempo": tempo(t, position),
                 "tempo_start": tempo(t[:third], position[:third]), "tempo_end": tempo(t[-third:], position[-third:]),
