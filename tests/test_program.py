@@ -76,7 +76,10 @@ def test_program_build_refuses_bad_input_in_one_line(tmp_path):
     for args, words in ((["build", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "p.json")], "no such video"),
                         (["build", str(tmp_path / "none.mp4")], "needs VIDEO and --out"),
                         (["build", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "p.txt")], ".json"),
-                        (["check"], "needs FILE")):
+                        (["check"], "needs FILE"),
+                        (["score", "short_program"], "needs FILE (a program) and --video"),
+                        (["score", "short_program", "--video", str(tmp_path / "none.mp4")], "does not exist"),
+                        (["score", str(tmp_path / "none.json"), "--video", str(tmp_path / "none.mp4")], "no program")):
         r = silvergym("program", *args)
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
@@ -283,6 +286,7 @@ def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
                           capture_output=True, text=True, cwd=REPO, timeout=300,
                           env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
     assert live.returncode == 0, live.stderr[-2000:]
+    assert "dropped a bad message" not in live.stderr, live.stderr[-2000:]  # e.g. a countdown's progress below 0
     summary = json.loads(live.stdout.strip().splitlines()[-1])
     parts = summary["parts"]
     print(f"\nprogram {summary['program']}: score {summary['score']}, ended {summary['ended']}")

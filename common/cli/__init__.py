@@ -514,10 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_routine)
 
     sp = sub.add_parser("program", help="programs of several movements: build one from a long instructor video, check one")
-    sp.add_argument("action", choices=["build", "check", "list"],
+    sp.add_argument("action", choices=["build", "check", "list", "score"],
                     help="build a program from an instructor's video of several movements, check a program file, "
-                         "or list the bundled and built programs")
-    sp.add_argument("input", nargs="?", help="build: the instructor's video; check: the program file")
+                         "list the bundled and built programs, or score a participant's video through one")
+    sp.add_argument("input", nargs="?", help="build: the instructor's video; check, score: the program file")
+    sp.add_argument("--video", default="", help="score: the participant's video, from the program's start")
+    sp.add_argument("--json", action="store_true", help="score: the summary as JSON")
     sp.add_argument("--out", default="", help="build: the program file to write (its parts' routines go beside it)")
     sp.add_argument("--preview", default="", help="build: also write a contact sheet of each part (PNG)")
     sp.add_argument("--mirror", action="store_true", help="build: the instructor faces the class (as routine build)")

@@ -162,10 +162,63 @@ def contact_sheet(video: str, found, out: Path) -> None:
         raise routines.RoutineError(f"--preview {out}: cannot write the picture there")
 
 
+def score(args) -> int:
+    """`silvergym program score FILE --video V [--json]`: an offline session through the program, the
+    video as the participant from the program's start (as `silvergym score` does for one routine)."""
+    from common.cli.routine import poses_from_video, video_size
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED, VIDEO_ENDED
+    from common.media import InputError
+    from models.catalog import ModelError
+
+    if not args.input or not args.video:
+        print("error: program score needs FILE (a program) and --video V (the participant)", file=sys.stderr)
+        return 2
+    try:
+        program = programs.load(args.input)
+    except programs.ProgramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not Path(args.video).is_file():  # said before the model loads
+        print(f"error: --video {args.video} does not exist or is not a file", file=sys.stderr)
+        return 2
+    try:
+        poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
+        size = video_size(args.video)
+    except (programs.ProgramError, InputError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    person = ProgramSession(program)
+    person.video_end_t = len(poses) / fps
+    ended = VIDEO_ENDED
+    for i in range(len(poses)):
+        if person.ended_by(i / fps):
+            ended = person.ended_by(i / fps)
+            break
+        person.update(i / fps, poses[i], worlds[i], size)
+    if person.video_end_t > program.duration_s + 1e-6:
+        ended = COMPLETED
+    summary = person.summary(ended)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    for part in summary["parts"]:
+        state = ("skipped" if part["skipped"] else "rested (not scored)" if part["rested"]
+                 else f"score {part['score']:.1f}/100")
+        print(f"{part['part'] + 1}. {part['name']['en']} ({part['routine']}): {part['reps']} reps"
+              + (f" of {part['target_reps']}" if part["target_reps"] else "") + f", {state}")
+    weakest = summary["weakest_part"]
+    print(f"program score {summary['score']:.1f}/100 ({summary['scored_parts']} of {len(summary['parts'])} parts scored)"
+          + (f"; weakest: part {weakest + 1}" if weakest is not None else "") + f"; {summary['ended']}")
+    return 0
+
+
 def run(args) -> int:
     from common.media import InputError
     from models.catalog import ModelError
 
+    if args.action == "score":
+        return score(args)
     if args.action == "check":
         if not args.input:
             print("error: program check needs FILE (a program's .json)", file=sys.stderr)

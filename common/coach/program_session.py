@@ -119,7 +119,9 @@ class ProgramSession:
             if start - LEAD_S <= p < start:
                 self.person(i + 1).update(p - start, common, world, frame_size)
         frame = None
-        if resting == 0.0 and i not in self.skipped:
+        if p < 0:  # the countdown before the first part: its counter sees the start position, nothing is scored
+            frame = self.person(0).update(p, common, world, frame_size)
+        elif resting == 0.0 and i not in self.skipped:
             if i not in self._started:  # what the counter saw before the part is no repetition of it
                 self._started.add(i)
                 reps = self.person(i).scorer.reps
@@ -127,7 +129,7 @@ class ProgramSession:
                     reps.count = 0
             frame = self.person(i).update(part_t, common, world, frame_size)
         return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=round(resting, 2),
-                            progress=min(1.0, p / self.program.duration_s) if self.program.duration_s else 1.0,
+                            progress=min(1.0, max(0.0, p) / self.program.duration_s) if self.program.duration_s else 1.0,
                             frame=frame)
 
     @staticmethod
