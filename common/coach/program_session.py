@@ -106,7 +106,7 @@ class ProgramSession:
         # The part just ended still hears the person for a moment: the repetition in progress counts.
         for k in range(i + 1):
             end = self.schedule[k][1]
-            if k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
+            if (k == i and resting == 0.0) or k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
                 continue
             person = self.persons[k]
             self._count_at_end.setdefault(k, self._count(person))
