@@ -291,9 +291,13 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                 except RingError as exc:
                     ctx.log.warning("%s; frames travel in the bus messages instead (more CPU per frame)", exc)
                     ring = None
+            # A looping file starting again is a cut too (everyone's pose jumps back to the file's
+            # start: a jump that is no one's movement, and in a class it counted as a repetition
+            # that made a dancer a member): a new source, so inference follows everyone afresh.
+            play = f"#play{frames.loops + 1}" if frames.loops else ""
             pub.publish(messages.Frame(seq=seq, t_capture_ns=t_ns, frame_id=frame_id,
                                        width=pixels.shape[1], height=pixels.shape[0],
-                                       source=f"{frames.kind}:{source}{start.cut if start else ''}",
+                                       source=f"{frames.kind}:{source}{start.cut if start else ''}{play}",
                                        pixels=None if in_ring else pixels, **in_ring))
             frame_id += 1
             health.stats.tick(time.monotonic())

@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
@@ -517,6 +519,7 @@ class ClassSessions:
         self._routine = routines.load(ctx.config.scoring.routine)
         self.roll = ClassRoll(self._routine, ctx.config.scoring.max_people)
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
+        self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there
 
     @property
     def session_id(self) -> str:
@@ -555,7 +558,13 @@ class ClassSessions:
         """One frame's people through the ClassRoll; each member's readings to their spot's session."""
         frame, self._frame = self._frame, []
         people = [(p.track, to_common(p.layout, p.keypoints), p) for p in frame]
-        for spot, _, pose in self.roll.update(frame[0].t_capture_ns / 1e9, people):
+        joined = set()
+        for spot, track, pose in self.roll.update(frame[0].t_capture_ns / 1e9, people):
+            if self._spot_tracks.get(spot) != track and track not in joined:  # for whoever installs: who joined where
+                joined.add(track)
+                self._spot_tracks[spot] = track
+                self.ctx.log.info("the person followed as track %d (at x %.0f of %d px) is spot %d of the class",
+                                  track, float(np.median([k[0] for k in pose.keypoints])), pose.width, spot)
             self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
 
     def on_camera(self, detail: dict) -> None:

@@ -426,7 +426,9 @@ def test_a_spot_is_named_by_the_roster_or_by_its_number():
 def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_kill(tmp_path):
     """`silvergym run` in group mode on the class clip (looped) with a 10 s squat: a session per
     member (the members are who squats: squats_5reps; the dancer and the man holding his squat are
-    not), each at the broker exactly once although the uplink was killed with SIGKILL during the class."""
+    not), each at the broker exactly once although the uplink was killed with SIGKILL during the class.
+    Inference publishes everyone it follows and scoring's ClassRoll decides, as `score` does: the
+    squatter is spot 1 (again after each loop of the file) and nobody else ever joins."""
     import os
     import re
     import signal
@@ -446,6 +448,11 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
     cfg = tmp_path / "silvergym.toml"
     text = graph_config(tmp_path, video, model="blazepose-full", routine=str(routine))
     text = re.sub(r"port = \d+", f"port = {broker.port}", text)
+    # Unpaced: the camera waits for the model (at most 2 frames ahead), so live reads every frame
+    # as offline does; realtime, BlazePose for three people here reads 2-5 frames a second of the
+    # clip's 10 and the squats are not seen (0-2 counted in 10 s, and a dancer sampled that
+    # sparsely was counted a squat).
+    text = text.replace('pace = "realtime"', 'pace = "unpaced"')
     cfg.write_text(text.replace("[scoring]\n", "[scoring]\nmode = \"group\"\n"))
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
@@ -464,12 +471,17 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
                                f"{m['summary']['score']}, class {m['class_id'][:8]}" for m in delivered))
         assert len({m["session_id"] for m in delivered}) == len(delivered), "a session delivered twice"
         assert "Traceback" not in log.read_text()
-        others = [m for m in delivered if m["spot"] != 1]
-        if others or not any(m["summary"]["reps"] == 5 for m in delivered):
-            pytest.xfail(f"live (inference's group loop) the sessions differ from offline `score` (only the "
-                         f"squatter, 5 reps): (spot, reps) {[(m['spot'], m['summary']['reps']) for m in delivered]}; "
-                         f"live, a member's poses go out only once they are a member (their first repetition and "
-                         f"the class's countdown are not replayed), and a non-squatter has once been spot 2")
+        # The members are who squats, as offline: one session, the squatter's, at spot 1. (How many
+        # squats it counts depends on how many frames inference reads: BlazePose for three people
+        # on this shared machine reads about one frame in ten live, so the count is printed, not
+        # compared with offline's 5 in 57 frames.)
+        print(f"live: (spot, reps, frames scored) {[(m['spot'], m['summary']['reps'], m['summary']['frames_scored']) for m in delivered]}; "
+              f"offline `score` on the same clip: spot 1, 5 reps in 57 frames; truth: only the squatter a member")
+        assert [m["spot"] for m in delivered] == [1] and delivered[0]["summary"]["reps"] >= 1
+        joined = [(int(spot), float(x)) for x, spot in re.findall(r"at x (\d+) of \d+ px\) is spot (\d+)", log.read_text())]
+        _, spans = columns()
+        print(f"who joined: (spot, x) {joined}; the squatter's column {spans[0]}")
+        assert joined and all(spot == 1 and spans[0][0] <= x < spans[0][1] for spot, x in joined)
         assert "Traceback" not in log.read_text()
     finally:
         sup.send_signal(signal.SIGTERM)
