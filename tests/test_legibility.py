@@ -158,3 +158,38 @@ def test_the_rule_holds_over_a_real_person(canvas, clip):
             checked += 1
     print(f"{clip}: {checked} screens with a real person and their BlazePose skeleton keep the rule")
     assert checked >= 9
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_every_bundled_program_fits_its_screens(canvas, locale):
+    """[program] Each bundled program's movement names (and a made name far longer than any) on the
+    exercise screen (with what comes next), the rest screen and the start screen keep the rule:
+    a long name is cut with "…" in its place, never run into the numbers beside it."""
+    import dataclasses
+
+    from common.coach import program as programs
+    from services.renderer.program import PartShown, ProgramShown, load_program
+
+    surface, _ = canvas
+    fonts = Fonts(find_font(), surface.get_height())
+    shown = [load_program(name) for name in programs.bundled()]
+    assert all(shown), programs.bundled()
+    long_name = {"ko": "양팔을 머리 위로 천천히 올렸다가 옆으로 내리며 숨쉬기", "en": "Both arms slowly overhead, then down to the sides, breathing"}
+    made = shown[0]
+    shown.append(ProgramShown(name="long", title=long_name, parts=tuple(
+        PartShown(name=long_name, routine=p.routine, reps=999, duration_s=p.duration_s, rest_s=p.rest_s)
+        for p in made.parts)))
+    checked = 0
+    for program in shown:
+        for part in range(len(program.parts)):
+            for screen in ("exercise_program", "rest", "start_program"):
+                now = time.monotonic()
+                state = state_for(screen, locale, now)
+                state.program = program
+                if state.score is not None:
+                    state.score = dataclasses.replace(state.score, part=part, routine=program.parts[part].routine.name)
+                state.routine = program.parts[part].routine
+                seen, problems, drawn = problems_on(surface, fonts, state, now)
+                assert not problems, f"{program.name} part {part} on {seen} ({locale}): " + "; ".join(problems)
+                checked += 1
+    print(f"{locale}: {checked} program screens keep the rule")

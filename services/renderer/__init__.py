@@ -260,8 +260,14 @@ def follow_part(state, score) -> None:
         return
     routine = state.program.parts[score.part].routine
     if routine is not None and routine is not state.routine:
+        from services.renderer.footage import InstructorFootage
+
         state.routine, state.routine_of = routine, state.participant
-        state.footage = None  # a part's figure is drawn; the program's own video is not yet played here
+        if state.footage is not None:
+            state.footage.close()
+        # A part built from the program's instructor video (`program build`) has its stretch of it:
+        # played on the part's clock (Score.part_t_s); else the figure is drawn.
+        state.footage = InstructorFootage.of(routine)
 
 
 def strip_of(state, session_id: str) -> VerdictTimeline:

@@ -100,6 +100,15 @@ def fitted(fonts, words: str, size: float, width: float) -> str:
     return words.rstrip() + "…"
 
 
+def wrapped(fonts, words: str, size: float, width: float, most: int) -> list[str]:
+    """`words` in at most `most` lines of `width`, the last cut with "…" when more would follow."""
+    lines = fonts.wrap(words, size, int(width))
+    if len(lines) <= most:
+        return [fitted(fonts, line, size, width) for line in lines]
+    return [fitted(fonts, line, size, width) for line in lines[:most - 1]] + \
+        [fitted(fonts, " ".join(lines[most - 1:]), size, width)]
+
+
 def draw_parts_bar(surface, s, box: pygame.Rect, index: int, progress_in_part: float) -> None:
     """One segment per movement: done ones filled, the current one as far as it has come, the
     ones to come empty; a gap between segments, so "3 of 6" can be seen without reading."""
@@ -174,23 +183,28 @@ def draw_rest(surface, fonts, s, now: float, w: int, h: int) -> None:
     m = round(h * MARGIN)
     index = part_of(s)
     column = pygame.Rect(round(w * 0.06), 0, round(w * 0.46), h)
-    y = paragraph(surface, fonts, s.t("program.rest_title"), HEADING, column, h * 0.1)
-    y = text(surface, fonts, str(rest_left(s, now)), KEY, (column.x, y + m)).bottom
+    # From the bottom up: where in the program (bar and words), the remote's hint just above it;
+    # from the top down: rest, the seconds left, the next movement (two lines at most).
+    bar = pygame.Rect(round(w * 0.06), round(h * 0.84), round(w * 0.88), max(8, round(h * 0.02)))
+    draw_parts_bar(surface, s, bar, index + 1, 0.0)
+    text(surface, fonts, s.t("program.done_of").format(done=index + 1, total=len(s.program.parts)), BODY,
+         (bar.x, bar.bottom + m / 2), MUTED)
+    y = paragraph(surface, fonts, s.t("program.rest_title"), HEADING, column, h * 0.06)
+    y = text(surface, fonts, str(rest_left(s, now)), KEY, (column.x, y + m / 2)).bottom
     coming = index + 1 if index + 1 < len(s.program.parts) else -1
     if coming >= 0:
-        y = paragraph(surface, fonts, s.t("program.next"), BODY, column, y + m, MUTED)
-        y = paragraph(surface, fonts, part_name(s, coming), CUE, column, y, HIGHLIGHT)
-        paragraph(surface, fonts, s.t("program.skip_rest"), BODY, column, y + m, MUTED)
+        hint = text(surface, fonts, fitted(fonts, s.t("program.skip_rest"), BODY, column.w), BODY,
+                    (column.x, bar.y - m), MUTED, anchor="bottomleft")
+        y = paragraph(surface, fonts, s.t("program.next"), BODY, column, y + m / 2, MUTED)
+        room = max(1, int((hint.y - y) // (fonts.get(CUE).get_linesize() + 2 * max(2, fonts.px(CUE) // 8))))
+        for line in wrapped(fonts, part_name(s, coming), CUE, column.w, min(2, room)):
+            y = text(surface, fonts, line, CUE, (column.x, y), HIGHLIGHT).bottom
         panel = pygame.Rect(round(w * 0.56), round(h * 0.1), round(w * 0.38), round(h * 0.62))
         pygame.draw.rect(surface, PANEL, panel, border_radius=16)
         routine = s.program.parts[coming].routine
         if routine is not None:  # the next movement as a drawn figure, at its most telling moment
             figure = dataclasses.replace(s, routine=routine, footage=None)
             draw_instructor(surface, figure, panel.inflate(-2 * m, -2 * m), telling_moment(routine), line_width(h))
-    bar = pygame.Rect(round(w * 0.06), round(h * 0.84), round(w * 0.88), max(8, round(h * 0.02)))
-    draw_parts_bar(surface, s, bar, index + 1, 0.0)
-    text(surface, fonts, s.t("program.done_of").format(done=index + 1, total=len(s.program.parts)), BODY,
-         (bar.x, bar.bottom + m / 2), MUTED)
 
 
 def telling_moment(routine: Routine) -> float:

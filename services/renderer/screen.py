@@ -26,6 +26,7 @@ from services.renderer.program import (
     part_progress,
     program_title,
     rest_left,
+    wrapped,
 )
 
 BACKGROUND = (24, 36, 52)
@@ -800,7 +801,12 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
         surface.fill(BACKGROUND)
         pygame.draw.rect(surface, PANEL, camera, border_radius=16)
         column = pygame.Rect(2 * m, 0, w // 2 - 3 * m, h)
-        y = paragraph(surface, fonts, title, HEADING, column, h * 0.05)
+        if s.program is not None:  # a program's title (up to 60 letters) in two lines at most
+            y = h * 0.05
+            for line in wrapped(fonts, title, HEADING, column.w, 2):
+                y = text(surface, fonts, line, HEADING, (column.x, y)).bottom
+        else:
+            y = paragraph(surface, fonts, title, HEADING, column, h * 0.05)
         y = paragraph(surface, fonts, about, BODY, column, y + m, MUTED)
         y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
         paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
