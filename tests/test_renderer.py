@@ -600,3 +600,30 @@ def test_a_program_comes_by_name_and_its_parts_routine_follows_the_score():
     absorb(s, messages.Session(seq=3, t_capture_ns=0, session_id="p2", event="start", routine="program:nowhere",
                                participant="guest", started_unix=0.0, program="nowhere", part=0), 4.0)
     assert s.program is None  # a program the TV cannot read: the routine alone is shown (scoring's log says why)
+
+
+def test_the_voice_names_each_movement_once_and_the_rest():
+    """In a program the TV says each movement's name as it starts (once) and "잠시 쉬세요" as a
+    rest begins; a stand-in for the speaker records what would be said (no audio on this machine)."""
+    from services.renderer import speak
+
+    class Said:
+        def __init__(self):
+            self.lines = []
+
+        def say(self, words, urgent=False):
+            self.lines.append(words)
+
+    voice, now = Said(), 0.0
+    s = state_for("exercise_program", "ko", now)
+    s.score = dataclasses.replace(s.score, guidance="")
+    speak(voice, s, "exercise", "exercise")
+    speak(voice, s, "exercise", "exercise")
+    rest = state_for("rest", "ko", now)
+    rest.part_said = s.part_said
+    speak(voice, rest, "rest", "exercise")
+    speak(voice, rest, "rest", "rest")
+    rest.score = dataclasses.replace(rest.score, part=3, resting_s=0.0, guidance="")
+    speak(voice, rest, "exercise", "rest")
+    print(voice.lines)
+    assert voice.lines == ["제자리 걷기", "잠시 쉬세요", "의자 스쿼트"]
