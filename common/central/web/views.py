@@ -143,7 +143,8 @@ def _person_row(person: access.Person, now: float, texts: dict, locale: str, ale
     last = recent[-1] if recent else None
     going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
     # each flag once, in its own words (which side, how much): two joints are two different sentences
-    flags = list(dict.fromkeys(report.asymmetries(recent[-report.RECENT:], texts))) if recent else []
+    # (a program's left and right compared within one movement: report.left_right)
+    flags = list(dict.fromkeys(report.left_right(recent[-report.RECENT:], texts))) if recent else []
     name = access.name_in(recent, person) if recent else alert_names.get(person, person.shown)
     return {"person": person, "name": name,
             "last_when": when(last["started_unix"], person.site, locale) if last else "",
