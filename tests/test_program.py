@@ -205,15 +205,19 @@ def participant_reps(joined, program_file, lag_s: float = 0.0):
     poses, worlds, fps = joined["poses"], joined["worlds"], joined["fps"]
     person = ProgramSession(program)
     t0 = program.parts[0].start_s  # program time 0 is the first part's start in the video
-    i = 0
+    i, told_rest = 0, {}
     while not person.ended_by(i / fps):
         k = int(round((i / fps + t0 - lag_s) * fps))
         if k >= len(poses):
             break
         k = max(k, 0)
-        person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+        at = person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+        if at.frame is not None and at.frame.guidance == "program.rest_ok":
+            told_rest[at.part] = told_rest.get(at.part, 0) + 1
         i += 1
-    return person.summary(COMPLETED)
+    summary = person.summary(COMPLETED)
+    summary["told_rest_frames"] = told_rest  # frames on which the TV would have said resting is fine
+    return summary
 
 
 def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
@@ -226,7 +230,9 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     for part, (clip, _, truth, per_side, _) in zip(summary["parts"], JOINED):
         print(f"{clip:32s} {truth:5d} {part['reps']:5d} {part['score'] if part['score'] is not None else '-':>6}"
               f"  {part['reps_by_side'] or ''}")
-    print(f"program score {summary['score']} (weakest part {summary['weakest_part']})")
+    print(f"program score {summary['score']} (weakest part {summary['weakest_part']}); frames told "
+          f"'rest is fine' while moving: {summary['told_rest_frames']}")
+    assert not summary["told_rest_frames"], "someone doing the movement was told they may rest"
     counted = [p["reps"] for p in summary["parts"]]
     truth = [truth for _, _, truth, _, _ in JOINED]
     # Every part's count is its clip's truth, except the fast high knees (3 lifts a second, resampled
@@ -302,7 +308,7 @@ def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):
     """The joined video as the participant, but through the second part (dumbbell squats) they stand
     still: that clip's own picture at its start position, held (real frames, the movement left out)."""
     from common.coach import program as programs
-    from common.coach.program_session import ProgramSession
+    from common.coach.program_session import REST_OK, STOPPED_S, ProgramSession
     from common.coach.session import COMPLETED
 
     out = joined["folder"] / "morning.json"
@@ -314,14 +320,21 @@ def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):
     still = programs.load(str(out)).parts[1]
     standing = int(round(still.start_s * fps))  # the squats' start position: standing
     person = ProgramSession(program)
-    t0, i = program.parts[0].start_s, 0
+    t0, i, told = program.parts[0].start_s, 0, []
     while not person.ended_by(i / fps):
         k = min(int(round((i / fps + t0) * fps)), len(poses) - 1)
         if still.start_s - 1.0 <= k / fps < still.end_s:
             k = standing
-        person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+        at = person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+        if at.part == 1 and at.frame is not None:
+            told.append((at.part_t_s, at.frame.guidance, at.frame.verdict))
         i += 1
     summary = person.summary(COMPLETED)
+    # Live, after STOPPED_S of standing the TV is told resting is fine, and nothing is red.
+    later = [(g, v) for t, g, v in told if t >= STOPPED_S + 0.5]
+    print(f"part 1 live: {sum(g == REST_OK for g, _ in later)} of {len(later)} frames after {STOPPED_S + 0.5} s say "
+          f"{REST_OK}; verdicts {sorted(set(v for _, v in later))}")
+    assert later and all(g == REST_OK and v == "none" for g, v in later)
     stopped = summary["parts"][1]
     others = [p for p in summary["parts"] if p["part"] != 1]
     print(f"\nstood still through part 1: reps {stopped['reps']}, rested {stopped['rested']}, score {stopped['score']}; "

@@ -15,6 +15,8 @@ part's counter watches LEAD_S before it starts (a cut placed a moment late loses
 """
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
 from dataclasses import dataclass, field
 
 from common.coach.program import Program, program_score
@@ -25,6 +27,8 @@ GRACE_S = 1.5  # as PersonSession's lag window: how far behind the instructor a 
 LEAD_S = 1.5  # how long before a part its repetition counter already watches
 REST_SHARE = 1 / 3  # moving less than this share of the routine's range (and no repetition): resting
 SEEN_SHARE = 0.2  # seen on less than this share of a part's frames: away for it (rested)
+STOPPED_S = 3.0  # not moving (or not seen) for this long in a part: told it is fine to rest, not coloured wrong
+REST_OK = "program.rest_ok"  # the TV's words for it (common/locales: "쉬셔도 괜찮아요")
 
 
 @dataclass
@@ -51,6 +55,8 @@ class ProgramSession:
     _started: set = field(init=False)
 
     def __post_init__(self):
+        self._recent: dict[int, deque] = {}  # per part: (t, angles of its moving joints) over STOPPED_S
+        self._moving: dict[int, dict] = {}  # per part: moving_ranges of its routine
         self.schedule = self.program.schedule()
         self.persons = [None] * len(self.program.parts)
         self.skipped = set()
@@ -128,9 +134,32 @@ class ProgramSession:
                 if reps and reps.count:
                     reps.count = 0
             frame = self.person(i).update(part_t, common, world, frame_size)
+            if self.stopped(i, part_t, frame.angles):  # resting is not wrong: no colours, the words say so
+                frame = dataclasses.replace(frame, joint_status={j: "none" for j in frame.joint_status},
+                                            joint_error_deg={}, verdict="none", guidance=REST_OK)
         return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=round(resting, 2),
                             progress=min(1.0, max(0.0, p) / self.program.duration_s) if self.program.duration_s else 1.0,
                             frame=frame)
+
+    def stopped(self, i: int, t: float, angles: dict) -> bool:
+        """Whether the person has not been doing part i for the last STOPPED_S: its moving joints
+        went through less than REST_SHARE of the routine's own range, or were not seen."""
+        if i not in self._moving:
+            self._moving[i] = moving_ranges(self.program.parts[i].routine)
+        moving = self._moving[i]
+        if not moving:
+            return False
+        recent = self._recent.setdefault(i, deque())
+        recent.append((t, {j: angles.get(j) for j in moving}))
+        while recent and recent[0][0] < t - STOPPED_S:
+            recent.popleft()
+        if t < STOPPED_S or recent[0][0] > t - STOPPED_S + 0.5:  # not yet watched long enough
+            return False
+        for j, target in moving.items():
+            seen = [a[j] for _, a in recent if a.get(j) is not None]
+            if seen and max(seen) - min(seen) >= REST_SHARE * target:
+                return False
+        return True
 
     @staticmethod
     def _count(person: PersonSession) -> int:
@@ -211,13 +240,20 @@ def rested(routine, summary: dict) -> bool:
         return True
     if summary["reps"] > 0:
         return False
-    moving = list(routine.reps.joints) if routine.reps else []
-    if not moving:
-        spans = {j: max(k.angles.get(j, 0) for k in routine.keyframes) - min(k.angles.get(j, 0) for k in routine.keyframes)
-                 for j in routine.joints}
-        moving = [j for j, s in spans.items() if s >= MOVING_JOINT_DEG]
-    targets = {j: max(k.angles[j] for k in routine.keyframes if j in k.angles)
-               - min(k.angles[j] for k in routine.keyframes if j in k.angles) for j in moving}
+    targets = moving_ranges(routine)
     rom = summary["range_of_motion"]
-    moved = [rom[j]["range"] / targets[j] for j in moving if j in rom and targets.get(j)]
+    moved = [rom[j]["range"] / target for j, target in targets.items() if j in rom]
     return not moved or max(moved) < REST_SHARE
+
+
+def moving_ranges(routine) -> dict[str, float]:
+    """The joints that make the routine's movement (its repetition joints, else those whose target
+    moves MOVING_JOINT_DEG or more) and how far each target moves, degrees."""
+    spans = {}
+    for j in routine.joints:
+        values = [k.angles[j] for k in routine.keyframes if j in k.angles]
+        if values:
+            spans[j] = max(values) - min(values)
+    joints = [j for j in (routine.reps.joints if routine.reps else ()) if spans.get(j)] or \
+        [j for j, span in spans.items() if span >= MOVING_JOINT_DEG]
+    return {j: spans[j] for j in joints}
