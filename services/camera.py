@@ -112,9 +112,9 @@ class FrameSource:
 
 
 class StartWithSession:
-    """A recorded participant (the demo): the video's first frame is sent until the first
-    session's routine starts, then the video plays from its start, frame 0 at the routine's t = 0,
-    so the session sees what `silvergym score` sees in the file. Resuming after a pause sends
+    """A recorded participant (the demo): the video's first frame (its first with a person:
+    saw()) is sent until the first session's routine starts, then the video plays from its start,
+    frame 0 at the routine's t = 0, so the session sees what `silvergym score` sees in the file. Resuming after a pause sends
     "start" again: only the first one counts."""
 
     def __init__(self, sessions: Subscriber):
@@ -127,6 +127,16 @@ class StartWithSession:
         self.ended = False  # the file has played to its end once
         self.ended_ns = 0  # when its next frame would have been due (the session's clock)
         self.said_ended = False
+        # Until a session starts the held picture must show someone (a session starts when the
+        # scoring service sees a person): a file whose first pictures show nobody is read on, one
+        # picture per pose the model returns, to its first picture with a person (at most once
+        # through the file). The session still plays the file from its first picture, as
+        # `silvergym score` reads it.
+        self.person_seen = False
+        self.searched_all = False
+        self.fresh = False  # the held picture was just read: the next frame id sent is its first
+        self.held: np.ndarray | None = None  # the last picture held (one with nobody, while searching)
+        self.held_since_id = 0  # the frame id the held picture was first sent as
 
     def poll(self, frames: FrameSource) -> bool:
         """True when the video was just rewound to play from the routine's start."""
@@ -140,6 +150,19 @@ class StartWithSession:
         frames.rewind(self.play_at)
         self.playing, self.cut = True, "#session-start"
         return True
+
+    def saw(self, poses: list) -> None:
+        """The model's poses, before a session: nobody in the held picture -> read on to the next."""
+        if self.playing or self.person_seen or self.first is None:
+            return
+        for pose in poses:
+            if pose.frame_id < self.held_since_id:
+                continue  # a pose of an earlier picture
+            if pose.keypoints:
+                self.person_seen = True
+                return
+            if not self.searched_all:
+                self.first = None  # the next read takes the file's next picture
 
     def read(self, frames: FrameSource, into: np.ndarray | None = None) -> np.ndarray:
         if self.playing and not self.ended:
@@ -160,7 +183,16 @@ class StartWithSession:
             frames.advance()
             return self.last
         if self.first is None:
-            self.first = frames.read()  # its own array: held while the ring's slots go round
+            try:
+                self.first = frames.read()  # its own array: held while the ring's slots go round
+            except SourceError:
+                if self.held is None:
+                    raise
+                # Nobody in the whole file: hold its first picture (as before) and look no more.
+                frames.finished, self.searched_all = False, True
+                frames.rewind(time.monotonic())
+                self.first = frames.read()
+            self.held, self.fresh = self.first, True
         else:
             frames.advance()  # the held frame again, at the file's pace
         return self.first
@@ -258,6 +290,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                     ctx.log.warning("the model has not read frame %d within %.0f s; the recorded participant "
                                     "goes on without waiting for it", frame_id - 1, patience_s)
                     slow_said = True
+            if start is not None and not start.playing and poses is not None:
+                start.saw(poses.receive(timeout_ms=0))
             if start is not None and start.poll(frames):
                 ctx.log.info("the routine starts: playing %s from its start", source)
                 continue  # frame 0 is due when the routine starts
@@ -299,6 +333,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                                        width=pixels.shape[1], height=pixels.shape[0],
                                        source=f"{frames.kind}:{source}{start.cut if start else ''}{play}",
                                        pixels=None if in_ring else pixels, **in_ring))
+            if start is not None and start.fresh:
+                start.held_since_id, start.fresh = frame_id, False
             frame_id += 1
             health.stats.tick(time.monotonic())
             health.maybe_publish(time.monotonic(), state=state, detail=health_detail)

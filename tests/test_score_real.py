@@ -21,27 +21,54 @@ from common.coach.session import PersonSession
 from tests.conftest import clip_poses
 
 MODELS = ["blazepose-full", "movenet-lightning"]
-GOOD = [  # clip (under ../shared/media), the routine that fits (truth.tsv), what the person does
-    ("dev/jumping_jacks_3views_studio.mp4", "arm_raise", "19 jumping jacks, ~1 s each"),
-    ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise", "6 fast jumping jacks, 0.87 s each"),
-    ("dev/squat_goblet_oblique_gym.mp4", "squat", "6 squats after standing 5 s"),
-    ("dev/squat_arms_up_front_studio.mp4", "squat", "3 squats, 1 s pause at the bottom"),
-    ("dev/squat_side_studio.mp4", "squat", "8 deep squats, side view"),
-    ("dev/squat_dumbbell_front_home.mp4", "squat", "5 squats, front view"),
-    ("dev/lateral_raise_waist_up_gym.mp4", "lateral_raise", "4 lateral raises, legs out of view"),
-    ("dev/high_knees_side_gym.mp4", "marching", "18 fast knee lifts, side view"),
-    ("squats_5reps.mp4", "squat", "5 squats at 1.1 s each"),
-]
-OTHER = [
-    ("dancer.mp4", "squat", "dancing"),
-    ("dancer.mp4", "arm_raise", "dancing"),
-    ("dance_600.mp4", "squat", "dancing"),
-    ("squat_man.mp4", "squat", "holding one squat"),
-    ("dev/lateral_raise_waist_up_gym.mp4", "arm_raise", "arms to shoulder height only"),
-    ("dev/high_knees_side_gym.mp4", "squat", "knee lifts, one leg at a time"),
-    ("dev/squat_dumbbell_front_home.mp4", "arm_raise", "squats"),
-    ("dev/jumping_jacks_3views_studio.mp4", "squat", "jumping jacks"),
-]
+# Every real clip of ../shared/media and its dev/ (README.md and truth.tsv there say what each shows).
+CLIPS = {
+    "dev/jumping_jacks_3views_studio.mp4": "19 jumping jacks, front, oblique, side",
+    "dev/jumping_jacks_fast_front_gym.mp4": "6 fast jumping jacks, 0.87 s each",
+    "dev/squat_goblet_oblique_gym.mp4": "6 squats after standing 5 s",
+    "dev/squat_arms_up_front_studio.mp4": "3 squats, arms up, 1 s pause at the bottom",
+    "dev/squat_side_studio.mp4": "8 deep squats, side view",
+    "dev/squat_dumbbell_front_home.mp4": "5 dumbbell squats, front view",
+    "dev/lateral_raise_waist_up_gym.mp4": "4 lateral raises, legs out of view",
+    "dev/high_knees_side_gym.mp4": "18 fast high-knee marching lifts, side view",
+    "squats_5reps.mp4": "5 squats at 1.1 s each",
+    "squat_man.mp4": "holding one squat",
+    "dancer.mp4": "dancing",
+    "dance_600.mp4": "dancing",
+    "stretch_side_view.mp4": "forward fold and lunges",
+    "two_people_sports2d.mp4": "2 jumping jacks then a flip; another person walks past",
+}
+ROUTINES = routines.bundled()  # the 13 bundled routines
+# The pairs where the clip's movement IS the routine's (docs/scoring.md "Which movement" argues
+# each): at least 70 with both models. Jumping jacks stand in for standing arm raises (the arms go
+# from the sides to overhead through the side), fast high knees for standing marching.
+SAME = {
+    ("dev/jumping_jacks_3views_studio.mp4", "arm_raise"), ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise"),
+    ("dev/squat_goblet_oblique_gym.mp4", "squat"), ("dev/squat_arms_up_front_studio.mp4", "squat"),
+    ("dev/squat_side_studio.mp4", "squat"), ("dev/squat_dumbbell_front_home.mp4", "squat"),
+    ("squats_5reps.mp4", "squat"), ("dev/lateral_raise_waist_up_gym.mp4", "lateral_raise"),
+    ("dev/high_knees_side_gym.mp4", "marching"),
+}
+# Not held to either bound, and why: the chair stand test's result is a count in its 30 s (a squat
+# stands in for a stand; tested below); the two-people clip's jumping jacks are 2 of its 7.7 s
+# against the arm raise (half its length is a flip).
+EITHER = {**{(c, "chair_stand_30s"): "a count test: squats stand in for chair stands"
+             for c, r in SAME if r == "squat"},
+          ("two_people_sports2d.mp4", "arm_raise"): "2 jumping jacks, then a flip"}
+# Measured and not yet right (issue [score]): scores 30 or more with one model for another
+# movement. Strict: when one is fixed the test says so, and it comes off this list.
+STILL_HIGH = {
+    ("dev/jumping_jacks_3views_studio.mp4", "lateral_raise"): "B 42.8 / M 56: arms overhead pass shoulder height "
+                                                              "(overshoot allowed: the routine's range again)",
+    ("dev/jumping_jacks_fast_front_gym.mp4", "lateral_raise"): "M 83: MoveNet reads the overhead arms at 137-149 deg",
+    ("dev/squat_side_studio.mp4", "lateral_raise"): "B 42 / M 67: the arms reach forward to 126-139 deg",
+    ("squats_5reps.mp4", "marching"): "M 39",
+    ("dancer.mp4", "lateral_raise"): "B 75",
+    ("dancer.mp4", "side_bend"): "B 84",
+    ("dance_600.mp4", "marching"): "B 96: the dance lifts one knee at a time to a hip angle of 139 deg",
+    ("two_people_sports2d.mp4", "squat"): "B 80",
+}
+MATRIX: dict = {}
 TABLE: list[tuple] = []
 
 
@@ -68,23 +95,30 @@ def row(summary: dict) -> str:
             f"weakest {weakest} {100 * summary['joints'].get(weakest, 0):.0f}%)")
 
 
-@pytest.mark.parametrize("clip, routine, what", GOOD)
-def test_good_form_at_the_persons_own_pace_scores_high(poses, clip, routine, what):
-    got = {m: play(poses, clip, routine, m) for m in MODELS}
-    TABLE.append((clip, routine, f"good form: {what}", ">= 70", *(row(got[m]) for m in MODELS)))
-    print(f"\n{clip} against {routine} ({what}): " + "; ".join(f"{m} {row(got[m])}" for m in MODELS))
-    for m in MODELS:
-        assert got[m]["score"] >= 70, f"{m}: {got[m]['score']} ({got[m]['joints']})"
-        assert list(got[m]["joints"].values()) == sorted(got[m]["joints"].values()), "weakest first"
+def _pairs():
+    for clip in CLIPS:
+        for routine in ROUTINES:
+            marks = ([pytest.mark.xfail(strict=True, reason=STILL_HIGH[clip, routine])]
+                     if (clip, routine) in STILL_HIGH else [])
+            yield pytest.param(clip, routine, marks=marks, id=f"{clip.split('/')[-1][:-4]}-{routine}")
 
 
-@pytest.mark.parametrize("clip, routine, what", OTHER)
-def test_another_movement_scores_low(poses, clip, routine, what):
+@pytest.mark.parametrize("clip, routine", list(_pairs()))
+def test_each_clip_against_each_routine(poses, clip, routine):
+    """Someone doing the routine's movement with good form, at their own pace (jumping jacks at
+    about 6x the arm raise's pace, squats at 2-4x), wherever the repetitions fall in time, scores
+    at least 70; another movement under 30 (a count test's score too: its count against the norm)."""
     got = {m: play(poses, clip, routine, m) for m in MODELS}
-    TABLE.append((clip, routine, f"another movement: {what}", "< 30", *(row(got[m]) for m in MODELS)))
-    print(f"\n{clip} against {routine} ({what}): " + "; ".join(f"{m} {row(got[m])}" for m in MODELS))
+    want = ">= 70" if (clip, routine) in SAME else "any" if (clip, routine) in EITHER else "< 30"
+    MATRIX[clip, routine] = (want, *(got[m]["score"] for m in MODELS))
+    print(f"\n{clip} ({CLIPS[clip]}) against {routine}, wanted {want}: "
+          + "; ".join(f"{m} {row(got[m])} {got[m].get('repetitions_not_the_movement', {})}" for m in MODELS))
     for m in MODELS:
-        assert got[m]["score"] < 30, f"{m}: {got[m]['score']}"
+        if want == ">= 70":
+            assert got[m]["score"] >= 70, f"{m}: {got[m]['score']} ({got[m]['joints']})"
+            assert list(got[m]["joints"].values()) == sorted(got[m]["joints"].values()), "weakest first"
+        elif want == "< 30":
+            assert got[m]["score"] < 30, f"{m}: {got[m]['score']} ({got[m]['joints']})"
 
 
 def test_a_chair_stand_test_is_a_count_against_the_norm(poses):
@@ -109,8 +143,20 @@ def test_a_chair_stand_test_is_a_count_against_the_norm(poses):
 
 
 def test_print_the_table():
-    if not TABLE:
+    if not MATRIX:
         pytest.skip("no clips were scored")
-    print("\n| clip | routine | the person | wanted | BlazePose | MoveNet |\n| --- | --- | --- | --- | --- | --- |")
+    print("\n| clip | what the person does | wanted | BlazePose | MoveNet |\n| --- | --- | --- | --- | --- |")
     for r in TABLE:
         print("| " + " | ".join(r) + " |")
+    print("\nEach cell: BlazePose / MoveNet; + the same movement (>= 70), ~ either, ! not as wanted\n")
+    print("| clip | " + " | ".join(ROUTINES) + " |\n|" + " --- |" * (len(ROUTINES) + 1))
+    for clip in CLIPS:
+        cells = []
+        for routine in ROUTINES:
+            if (clip, routine) not in MATRIX:
+                cells.append("-")
+                continue
+            want, b, m = MATRIX[clip, routine]
+            ok = all((s >= 70) if want == ">= 70" else (s < 30) if want == "< 30" else True for s in (b, m))
+            cells.append(f"{'+' if want == '>= 70' else '~' if want == 'any' else ''}{b:.0f} / {m:.0f}{'' if ok else ' !'}")
+        print(f"| {clip} | " + " | ".join(cells) + " |")

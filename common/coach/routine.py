@@ -92,6 +92,10 @@ class Routine:
     # The movement whose cue words it uses (common/coach/cues.py; "" = by name) and its own cue words.
     movement: str = ""
     cues: dict = field(default_factory=dict)
+    # The body's position the routine is done in: "standing", "seated", or "" (it changes, as in a
+    # squat or a chair stand, or is not said). A repetition done in the other position is not the
+    # routine's movement (common/coach/scoring.py, docs/scoring.md "Which movement").
+    position: str = ""
 
     @property
     def cycle_s(self) -> float:
@@ -285,6 +289,9 @@ class RoutineFile(_FileModel):
                                                       "(in the picture's plane) or 'side' (toward the camera).")
     hold_s: float = Field(0.0, ge=0, description="For holds: the target time in seconds.")
     seated_variant: str = Field("", description="The routine a participant with seated = true gets instead.")
+    position: Literal["standing", "seated", ""] = Field(
+        "", description="The body position the movement is done in: 'standing', 'seated', or '' when it changes "
+                        "(a squat, a chair stand). A repetition done in the other position scores 0.")
     joints: dict[JointName, JointRuleFile] = Field(description="The joints that count, each with its tolerances.")
     keyframes: list[KeyframeFile] = Field(min_length=1, description="Target angles over time, interpolated "
                                                                     "linearly between keyframes.")
@@ -359,7 +366,7 @@ def parse(data: dict, source: str = "") -> Routine:
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
                      min_rep_s=reps.min_rep_s, sides=reps.sides) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
-        source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()})
+        source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()}, position=f.position)
 
 
 def read_json(path: Path):
@@ -450,6 +457,8 @@ def to_json(r: Routine) -> dict:
         out["seated_variant"] = r.seated_variant
     if r.movement:
         out["movement"] = r.movement
+    if r.position:
+        out["position"] = r.position
     if r.cues:
         out["cues"] = r.cues
     return out

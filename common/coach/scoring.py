@@ -192,14 +192,15 @@ class RangeWatch:
             return  # a choreography has no repetitions (the session rule does not apply either)
         joints = list(self.routine.joints)
         cycle = cycle_targets(self.routine, joints)
-        at: dict[str, int] = {}
+        at: dict[str, int] = {}  # moving joint -> the cycle moment of its extreme
+        rests: dict[str, float] = {}
         for k, j in enumerate(joints):
             col = cycle[:, k]
             if np.isnan(col).any() or np.ptp(col) < MOVING_JOINT_DEG:
                 continue
             lo, hi = float(col.min()), float(col.max())
             rest, ext = (lo, hi) if abs(col[0] - lo) <= abs(col[0] - hi) else (hi, lo)
-            self._ext[j], self._sign[j] = ext, 1.0 if ext > rest else -1.0
+            self._ext[j], self._sign[j], rests[j] = ext, 1.0 if ext > rest else -1.0, rest
             self.toward[j] = _direction(j, rest, ext)
             at[j] = int(np.argmin(np.abs(col - ext)))
         done: set = set()
@@ -213,7 +214,12 @@ class RangeWatch:
             unit = [j, other] if together else [j]
             done.update(unit)
             self.units.append(unit)
-            self._state.append({"mode": "toward", "extremum": math.inf, "short": False, "passed": False, "cue": ""})
+            rules = [self.routine.joints[u] for u in unit]
+            span = float(np.mean([abs(self._ext[u] - rests[u]) for u in unit]))
+            self._state.append({"mode": "toward", "extremum": math.inf, "short": False, "passed": False, "cue": "",
+                                "tol": self.tolerance_scale * float(np.mean([r.tolerance for r in rules])),
+                                "near": self.tolerance_scale * float(np.mean([r.near for r in rules])),
+                                "back": max(TURN_BACK_SHARE * span, TURN_BACK_MIN_DEG)})
 
     def _shortfall(self, unit: list[str], angles: dict) -> float | None:
         seen = [self._sign[j] * (self._ext[j] - angles[j]) for j in unit if angles.get(j) is not None]
@@ -224,11 +230,7 @@ class RangeWatch:
             short = self._shortfall(unit, angles)
             if short is None:
                 continue
-            rules = [self.routine.joints[j] for j in unit]
-            tol = self.tolerance_scale * float(np.mean([r.tolerance for r in rules]))
-            near = self.tolerance_scale * float(np.mean([r.near for r in rules]))
-            span = float(np.mean([abs(self._ext[j] - self.routine.target(0.0).get(j, self._ext[j])) for j in unit]))
-            back = max(TURN_BACK_SHARE * span, TURN_BACK_MIN_DEG)
+            tol, near, back = st["tol"], st["near"], st["back"]
             if short <= near:
                 st["short"], st["cue"] = False, ""  # reached the turning position (or beyond)
             if st["mode"] == "toward":
