@@ -644,6 +644,11 @@ def test_a_participants_page_shows_each_program_movement_weakest_first_with_its_
     url = site["app"].url
     driver = browser_factory()
     browser_login(driver, url, "boss")
+    driver.get(f"{url}/?lang={locale}")  # the week page: the movement to look at among the flags
+    row = next(tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "section.people tbody tr") if "park" in tr.text)
+    print(f"\n{locale} week page, park: {row!r}")
+    assert {"ko": "가장 약한 동작: 의자 스쿼트, 마지막 운동에서 52점.",
+            "en": "The weakest movement: Chair squats, 52 in the last session."}[locale] in row
     for width in (1280, 390):
         driver.set_window_size(width, 900)
         driver.get(person_url(url, "center3", "pi3", "park") + f"&lang={locale}")

@@ -301,6 +301,17 @@ def _tempo_section(last: dict, figs: dict, t: dict) -> str:
     return _chart(t["report.tempo_chart"], "tempo", figs, f"<p>{html.escape(latest)}</p>")
 
 
+def weakest_movement(session: dict, t: dict, locale: str) -> str:
+    """The sentence naming a program session's weakest movement and its score; "" for a session
+    that was not a program or had fewer than two movements judged."""
+    from common.program_results import movement_name, weakest
+
+    worst = weakest(session.get("summary"))
+    if worst is None:
+        return ""
+    return t["report.program_weakest"].format(name=movement_name(worst, locale), score=float(worst["score"]))
+
+
 def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     """A program's results movement by movement (the latest program session's, weakest first by
     the program score's own figure, common/coach/program_results.py): repetitions, range of
@@ -340,7 +351,7 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     said = [t["report.program_latest"].format(program=program, when=when)]
     worst = weakest(summary)
     if worst is not None:
-        said.append(t["report.program_weakest"].format(name=movement_name(worst, locale), score=float(worst["score"])))
+        said.append(weakest_movement(last, t, locale))
         scores = [v for v in week_scores(same, worst, last["started_unix"]) if v is not None]
         going = trend(scores)
         said.append(t["report.program_week_one"] if going is None else

@@ -145,6 +145,9 @@ def _person_row(person: access.Person, now: float, texts: dict, locale: str, ale
     # each flag once, in its own words (which side, how much): two joints are two different sentences
     # (a program's left and right compared within one movement: report.left_right)
     flags = list(dict.fromkeys(report.left_right(recent[-report.RECENT:], texts))) if recent else []
+    weakest = report.weakest_movement(last, texts, locale) if last else ""
+    if weakest:  # a program: the movement to look at, as the report says it
+        flags.append(weakest)
     name = access.name_in(recent, person) if recent else alert_names.get(person, person.shown)
     return {"person": person, "name": name,
             "last_when": when(last["started_unix"], person.site, locale) if last else "",
