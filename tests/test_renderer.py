@@ -627,3 +627,22 @@ def test_the_voice_names_each_movement_once_and_the_rest():
     speak(voice, rest, "exercise", "rest")
     print(voice.lines)
     assert voice.lines == ["제자리 걷기", "잠시 쉬세요", "의자 스쿼트"]
+
+
+def test_before_its_first_score_a_program_shows_where_it_is_from_the_session(canvas):
+    """The Session names the program and its part: the countdown, the first seconds and a person
+    not yet seen already show '1/3 · 팔 들어올리기' and, away, '쉬셔도 괜찮아요' (seen in a real run:
+    the plain routine title and 'where are you?' until the first Score)."""
+    from common.bus import messages
+    from services.renderer import absorb
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("looking", "ko", now)
+    s.score = None
+    absorb(s, messages.Session(seq=5, t_capture_ns=0, session_id="p9", event="start", routine="program:short_program",
+                               participant="guest", started_unix=0.0, program="short_program", part=0,
+                               routine_start_ns=int((now - 2.0) * 1e9)), now)
+    assert which_screen(s, now) == "looking" and s.routine.name == "arm_raise"
+    drawn = drawn_words(surface, fonts, s, now)
+    assert "1/3 · 팔 들어올리기" in drawn and "쉬셔도 괜찮아요" in drawn and "다음: 의자 스쿼트" in drawn, sorted(drawn)

@@ -199,6 +199,8 @@ def absorb(state, msg, now: float) -> None:
             from services.renderer.program import load_program
 
             state.program = load_program(msg.program)
+        if msg.event == "start" and msg.program:
+            follow_part(state, msg)  # the part's routine before its first Score (countdown, nobody yet)
     elif msg.TOPIC == "alert" and msg.stage != "called":  # ask before calling: the question, or its answer
         if msg.stage == "asking":
             state.question, state.question_at = msg, now
@@ -330,11 +332,11 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
         voice.say(state.t("voice.done"), urgent=True)
     elif screen == "rest" and last_screen != "rest":
         voice.say(state.t("program.rest_title"), urgent=True)
-    elif screen == "exercise" and program_part(state) >= 0 and state.part_said != state.score.part:
+    elif screen == "exercise" and program_part(state) >= 0 and state.part_said != program_part(state):
         from services.renderer.program import part_name
 
-        state.part_said = state.score.part  # each movement named once, as it starts
-        voice.say(part_name(state, state.score.part), urgent=True)
+        state.part_said = program_part(state)  # each movement named once, as it starts
+        voice.say(part_name(state, state.part_said), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
         from services.renderer.screen import cue_text
 

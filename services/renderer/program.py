@@ -57,9 +57,16 @@ def load_program(name: str) -> ProgramShown | None:
 
 def part_of(s) -> int:
     """The part on screen (0-based) from the newest Score of a program; -1 outside a program."""
-    if s.program is None or s.score is None or not s.score.program:
+    if s.program is None:
         return -1
-    return s.score.part if 0 <= s.score.part < len(s.program.parts) else -1
+    sc, se = s.score, s.session
+    if sc is not None and sc.program and (se is None or sc.session_id == se.session_id):
+        part = sc.part
+    elif se is not None and se.program and se.event == "start":  # before its first Score (countdown, nobody yet)
+        part = se.part
+    else:
+        return -1
+    return part if 0 <= part < len(s.program.parts) else -1
 
 
 def part_name(s, index: int) -> str:
@@ -79,7 +86,7 @@ def rest_left(s, now: float) -> int:
     """Whole seconds of rest left as the TV counts them down (the Score's figure, run on by the
     clock since it came); 0 when not resting."""
     sc = s.score
-    if part_of(s) < 0 or sc.resting_s <= 0:
+    if part_of(s) < 0 or sc is None or sc.resting_s <= 0:
         return 0
     return max(0, math.ceil(sc.resting_s - max(0.0, now - s.score_at)))
 
@@ -130,7 +137,7 @@ def draw_parts_bar(surface, s, box: pygame.Rect, index: int, progress_in_part: f
 def part_progress(s, index: int) -> float:
     """How far into the current movement (0..1), from the Score's seconds into it."""
     part = s.program.parts[index]
-    if s.score is None or part.duration_s <= 0:
+    if s.score is None or s.score.part != index or part.duration_s <= 0:
         return 0.0
     if s.score.resting_s > 0:
         return 1.0
@@ -145,11 +152,13 @@ def draw_program_top_bar(surface, fonts, s, w: int, h: int) -> None:
     m = round(h * MARGIN)
     index = part_of(s)
     sc = s.score
-    reps = f"{s.t('exercise.reps')} {sc.reps}" + (f"/{s.program.parts[index].reps}" if s.program.parts[index].reps else "")
-    unjudged = not sc.scored or (sc.reps == 0 and sc.score == 0)
-    score = f"{s.t('exercise.score')} {'–' if unjudged else f'{sc.score:.0f}'}"
-    score_box = text(surface, fonts, score, CUE, (w - m, h * 0.015), anchor="topright")
-    reps_box = text(surface, fonts, reps, CUE, (score_box.x - 2 * m, h * 0.015), anchor="topright")
+    reps_box = pygame.Rect(w - m, 0, 0, 0)
+    if sc is not None and sc.part == index:  # the numbers once this part has a Score
+        reps = f"{s.t('exercise.reps')} {sc.reps}" + (f"/{s.program.parts[index].reps}" if s.program.parts[index].reps else "")
+        unjudged = not sc.scored or (sc.reps == 0 and sc.score == 0)
+        score = f"{s.t('exercise.score')} {'–' if unjudged else f'{sc.score:.0f}'}"
+        score_box = text(surface, fonts, score, CUE, (w - m, h * 0.015), anchor="topright")
+        reps_box = text(surface, fonts, reps, CUE, (score_box.x - 2 * m, h * 0.015), anchor="topright")
     title = fitted(fonts, f"{where(s, index)} · {part_name(s, index)}", CUE, reps_box.x - 3 * m - 2 * m)
     text(surface, fonts, title, CUE, (m, h * 0.015))
     bar = pygame.Rect(m, round(h * 0.125), w - 2 * m, max(6, round(h * 0.016)))

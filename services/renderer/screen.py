@@ -138,7 +138,7 @@ def which_screen(s: ScreenState, now: float) -> str:
     if s.session is not None and s.session.event == "start":
         if s.score is not None and s.score.phase == "countdown":
             return "countdown"
-        if in_program(s) and s.score.resting_s > 0 and s.score.session_id == s.session.session_id:
+        if in_program(s) and s.score is not None and s.score.resting_s > 0 and s.score.session_id == s.session.session_id:
             return "rest"  # between movements: a person out of view then is resting, not lost
         if now - s.person_at > LOOKING_AFTER_S:
             return "looking"
@@ -892,7 +892,8 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
             text(surface, fonts, cue, CUE, (w / 2, h * 0.79), cue_color, anchor="midtop")
 
     if part >= 0:  # the movement, its target and how far into it, as the program's top bar shows them
-        numbers = (part, s.score.reps, s.score.scored, f"{s.score.score:.0f}", round(part_progress(s, part) * w))
+        numbers = (part, *((s.score.part, s.score.reps, s.score.scored, f"{s.score.score:.0f}") if s.score else ()),
+                   round(part_progress(s, part) * w))
     layout = ("exercise", screen, locale, footer_note(s), part)
     return Layers(layout, still, {
         "top": Region(pygame.Rect(0, 0, w, left.y), (routine_title(s), numbers),
