@@ -529,3 +529,38 @@ def test_a_program_session_is_stored_and_read_back_with_each_movement(tmp_path, 
     finally:
         if pg:
             pg.stop()
+
+
+def test_the_summary_the_program_session_writes_passes_the_collector_and_reaches_the_report(tmp_path):
+    """[program] Producer against consumer: common/coach/program_session.py's own summary (a drawn
+    person, common.coach.synthetic, posed as each part's routine: no model, no camera) as the uplink
+    sends it, through the collector's schema into the store and the report's movement table. A
+    change of the summary's shape the collector would refuse fails here, not in a carer's report."""
+    import numpy as np
+
+    from common.central.report import render
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+    from common.coach.synthetic import pose3d
+
+    program = programs.load("short_program")
+    person = ProgramSession(program)
+    for k in range(int(program.duration_s * 10)):
+        t = k / 10
+        part, part_t, _ = person.locate(t)
+        xyz = pose3d(program.parts[part].routine.target(part_t), center_x=320, floor_y=450)
+        person.update(t, np.concatenate([xyz[:, :2], np.full((len(xyz), 1), 0.9)], axis=1), None, (640, 480))
+    summary = person.summary(COMPLETED)
+    record = {"msg_id": "program-real-xxxxxxxx", "session_id": "program-real-xxxxxxxx", "participant": "kim",
+              "routine": summary["routine"], "started_unix": 1.7e9, "ended_unix": 1.7e9 + program.duration_s,
+              "summary": summary}
+    _, _, _, data = parse("silvergym/v1/c/d/session", json.dumps(record, ensure_ascii=False).encode())
+    store = Store(str(tmp_path / "c.db"))
+    assert store.save("c", "d", "session", data, 0.0)
+    stored = store.sessions_of("kim", "c", "d")
+    store.close()
+    page = render("kim", stored, [], "ko")
+    print("\n" + ", ".join(f"{p['name']['ko']}: {p['reps']} reps, score {p['score']}, rested {p['rested']}"
+                           for p in summary["parts"]))
+    assert 'class="program"' in page and all(p.name["ko"] in page for p in program.parts)
