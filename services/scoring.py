@@ -347,7 +347,7 @@ class Sessions:
     def _publish_program_score(self, pose, at, t: float) -> None:
         """A program's frame: the current part's verdict (none while resting), the program's place."""
         if at.part != self.part:
-            self.part, self.routine = at.part, self.program.parts[at.part].routine
+            self.part, self.routine, self.scorer = at.part, self.program.parts[at.part].routine, self.person.scorer
             self._publish_session("start", {})  # the TV hears of the new part at once
         program = {"program": self.program.name, "part": at.part, "resting_s": min(at.resting_s, 600.0),
                    "part_t_s": at.part_t_s}
@@ -437,13 +437,16 @@ class Sessions:
         if now < self._next_checkpoint or not self.spool.durable:  # no spool folder to keep it in: said once at start
             return
         self._next_checkpoint = now + CHECKPOINT_EVERY_S
-        if not self.session_id or self.program is not None:  # a program's session is not resumed (yet)
+        if not self.session_id:
             self.checkpoint_path.unlink(missing_ok=True)
             return
         state = {"session_id": self.session_id, "routine": self.routine.name, "participant": self.participant,
                  "tolerance_scale": self.tolerance_scale, "started_unix": self.started_unix,
                  "routine_start_ns": self.routine_start_ns, "boot_id": boot_id(), "alerts": self.alerts,
                  "scorer": self.scorer.checkpoint(), "class_id": self.class_id}
+        if self.program is not None:  # every part's scorer, the skips and the cues given, by part
+            state.update(program=self.program.name, scorer={}, program_state=self.person.checkpoint(),
+                         given_by_part={str(k): v for k, v in self.given_by_part.items()})
         try:
             write_atomically(self.checkpoint_path, json.dumps(state))
         except OSError as exc:
@@ -458,6 +461,9 @@ class Sessions:
             return
         participant = state.get("participant", self.participant)
         routine = routines.for_participant(self.ctx.config.scoring.routine, self.ctx.config.participants.get(participant))
+        if self.program is not None or state.get("program"):
+            self._resume_program(state, participant)
+            return
         if state.get("boot_id") != boot_id() or state.get("routine") != routine.name:
             self.checkpoint_path.unlink(missing_ok=True)
             return
@@ -472,6 +478,26 @@ class Sessions:
         self.last_seen_ns = time.monotonic_ns()
         self.ctx.log.info("resumed session %s after a restart (%d frames scored so far)", self.session_id,
                           self.scorer.frames_scored)
+        self._publish_session("start", {})
+
+    def _resume_program(self, state: dict, participant: str) -> None:
+        """resume() for a program's session: the same program, every part's scorer as it was."""
+        if state.get("boot_id") != boot_id() or self.program is None or state.get("program") != self.program.name:
+            self.checkpoint_path.unlink(missing_ok=True)
+            return
+        self.session_id, self.participant = state["session_id"], participant
+        self.tolerance_scale, self.started_unix = state["tolerance_scale"], state["started_unix"]
+        self.routine_start_ns, self.alerts = state["routine_start_ns"], state["alerts"]
+        self.class_id = state.get("class_id", "")
+        self.person = ProgramSession(self.program, self.ctx.config.participants.get(participant),
+                                     self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
+        self.person.restore(state["program_state"])
+        self.given_by_part = {int(k): v for k, v in state.get("given_by_part", {}).items()}
+        self.part = self.person.current
+        self.routine, self.scorer = self.person.routine, self.person.scorer
+        self.last_seen_ns = time.monotonic_ns()
+        self.ctx.log.info("resumed session %s after a restart (program %s, part %d)", self.session_id,
+                          self.program.name, self.part)
         self._publish_session("start", {})
 
     def tick(self, now_ns: int) -> None:

@@ -383,3 +383,84 @@ def test_a_program_frame_goes_over_the_bus_with_its_fields_range_checked():
                 {"program": "x" * 65}):
         with pytest.raises(messages.MalformedMessage):
             messages.decode("score", messages.encode(dataclasses.replace(score, **bad)))
+
+
+@pytest.mark.parametrize("pause_s", [3.0, 5.0])
+def test_pauses_between_movements_are_rests_not_parts(joined, pause_s):
+    """An instructor who pauses between movements: the joined video's pose track with each clip's
+    last pose held for `pause_s` before the next clip (the poses of a held picture; the model is not
+    run again). Each movement still starts within 1 s of its clip, no pause becomes a part, repeats
+    are grouped as before."""
+    from common.coach import segment
+
+    fps = joined["fps"]
+    bounds = [int(round(s * fps)) for s in joined["starts"]] + [len(joined["poses"])]
+    poses, worlds, starts = [], [], []
+    for k in range(len(JOINED)):
+        starts.append(len(poses) / fps)
+        poses += list(joined["poses"][bounds[k]:bounds[k + 1]])
+        worlds += list(joined["worlds"][bounds[k]:bounds[k + 1]])
+        if k < len(JOINED) - 1:
+            held = int(pause_s * fps)
+            poses += [joined["poses"][bounds[k + 1] - 1]] * held
+            worlds += [joined["worlds"][bounds[k + 1] - 1]] * held
+    found = segment.find_movements(poses, worlds, fps)
+    print(f"\npauses of {pause_s:.0f} s: truth starts {[round(s, 2) for s in starts]}")
+    print(f"  found {[(round(m.start_s, 2), round(m.end_s, 2), m.group) for m in found]}")
+    assert len(found) == len(JOINED)
+    assert max(abs(m.start_s - s) for m, s in zip(found, starts)) <= 1.0
+    assert [m.group for m in found] == [0, 1, 2, 3, 1, 0, 1]
+    # The pause after a movement is not inside its part (it is the part's rest): each part ends within
+    # a second of its clip's end.
+    assert all(m.end_s <= s - pause_s + 1.0 for m, s in zip(found, starts[1:]))
+
+
+def test_a_program_session_survives_a_restart_of_the_scoring_service(tmp_path, person_clip):
+    """Injected: SIGKILL of the scoring service in a program's second part (`silvergym run --once`,
+    the drawn person's arm-raise clip as the camera; core model). The supervisor restarts it, it
+    resumes the same session from its checkpoint in the same part, and the summary has both parts,
+    the first part's repetitions from before the kill kept."""
+    import os
+    import re
+    import signal
+
+    from tests.conftest import wait_for
+    from tests.graph import core_model, graph_config
+
+    program = tmp_path / "two.json"
+    part = {"name": {"ko": "팔 들어올리기", "en": "Arm raises"}, "routine": "arm_raise", "duration_s": 12.0}
+    program.write_text(json.dumps({"name": "two", "title": {"ko": "두 번", "en": "Twice"},
+                                   "parts": [{**part, "rest_s": 2.0}, part]}), encoding="utf-8")
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, person_clip, model=core_model()))
+    checkpoint = tmp_path / "spool.db.session.json"
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen([*SILVERGYM, "run", "--once", "--config", str(cfg), "--program", str(program)],
+                               stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                               env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
+    try:
+        def in_part(k: int) -> bool:
+            try:
+                return json.loads(checkpoint.read_text())["program_state"]["current"] == k
+            except (OSError, ValueError, KeyError):
+                return False
+
+        wait_for(lambda: in_part(1), 90, what="the checkpoint of the program's second part")
+        before = json.loads(checkpoint.read_text())["program_state"]["parts"]["0"]
+        scoring = int(re.findall(r"started scoring \(pid (\d+)\)", log.read_text())[-1])
+        os.kill(scoring, signal.SIGKILL)
+        wait_for(lambda: "resumed session" in log.read_text() and "(program two, part 1)" in log.read_text(), 30,
+                 what="scoring resuming the program's session in part 1")
+        run.wait(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=20)
+    text = log.read_text()
+    summary = json.loads(text.strip().splitlines()[-1])
+    print(f"\nafter the kill: parts {[(p['part'], p['reps'], p['score']) for p in summary['parts']]}, "
+          f"first part's checkpoint before it: {before.get('frames_scored', '?')} frames")
+    assert "Traceback" not in text
+    assert summary["program"] == "two" and all(p["reached"] for p in summary["parts"])
+    assert summary["parts"][0]["reps"] >= 1 and summary["parts"][0]["scored"]

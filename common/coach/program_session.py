@@ -171,6 +171,20 @@ class ProgramSession:
         if reps and reps.count > self._count_at_end[k] + 1:  # finishing one repetition, not starting more
             reps.count = self._count_at_end[k] + 1
 
+    def checkpoint(self) -> dict:
+        """What a restarted scoring service needs to go on with this session (JSON-safe)."""
+        return {"skipped_s": self.skipped_s, "skipped": sorted(self.skipped), "started": sorted(self._started),
+                "count_at_end": {str(k): v for k, v in self._count_at_end.items()}, "current": self.current,
+                "last_t": self.last_t, "parts": {str(i): p.scorer.checkpoint() for i, p in enumerate(self.persons)
+                                                  if p is not None}}
+
+    def restore(self, state: dict) -> None:
+        self.skipped_s, self.skipped, self._started = state["skipped_s"], set(state["skipped"]), set(state["started"])
+        self._count_at_end = {int(k): v for k, v in state["count_at_end"].items()}
+        self.current, self.last_t = state["current"], state["last_t"]
+        for i, scorer_state in state["parts"].items():
+            self.person(int(i)).scorer.restore(scorer_state)
+
     def skip(self, t: float) -> int:
         """The remote's skip at time t: the current part (or the rest after it) ends now and the
         next part starts. Returns the part now current."""
