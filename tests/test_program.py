@@ -72,6 +72,13 @@ def test_program_check_lists_the_parts_of_a_good_file():
     assert "3 parts" in r.stdout and "arm_raise" in r.stdout and "marching" in r.stdout
 
 
+def test_run_refuses_an_unknown_program_or_a_program_in_a_class_in_one_line(tmp_path):
+    for args, words in ((["--program", "no_such_program"], "no program 'no_such_program'"),
+                        (["--program", "short_program", "--set", "scoring.mode=group"], "one-person mode only")):
+        r = silvergym("run", "--once", "--seconds", "5", "--set", f"bus.runtime_dir={tmp_path / 'run'}", *args)
+        assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_program_build_refuses_bad_input_in_one_line(tmp_path):
     for args, words in ((["build", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "p.json")], "no such video"),
                         (["build", str(tmp_path / "none.mp4")], "needs VIDEO and --out"),

@@ -198,6 +198,9 @@ def startup_problem(cfg: configuration.Config) -> str:
             programs.load(cfg.scoring.program)
     except (routines.RoutineError, programs.ProgramError) as exc:
         return str(exc)
+    if cfg.scoring.program and cfg.scoring.mode == "group":
+        return (f"scoring.program {cfg.scoring.program!r}: a program runs in one-person mode only (not yet in a "
+                "class); set scoring.mode = \"one\" or leave scoring.program out")
     source = cfg.camera.source
     if source in ("auto", "sim"):
         return ""
