@@ -226,9 +226,12 @@ def run(args) -> int:
         return check(args.input)
     if args.action == "list":
         return list_programs()
-    if not args.input or not args.out:
-        print("error: program build needs VIDEO and --out FILE.json", file=sys.stderr)
+    if not args.input:
+        print("error: program build needs VIDEO (and --out FILE.json, default the program store)", file=sys.stderr)
         return 2
+    if not args.out:  # into the program store, where `--program NAME` finds it by name
+        programs.store_dir().mkdir(parents=True, exist_ok=True)
+        args.out = str(programs.store_dir() / f"{Path(args.input).stem.lower().replace(' ', '_')}.json")
     out = Path(args.out)
     if out.suffix != ".json":
         print(f"error: --out {args.out}: give a .json file name, e.g. morning.json", file=sys.stderr)
