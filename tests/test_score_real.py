@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from common.coach import routine as routines
+from common.coach.scoring import SessionScorer
 from common.coach.session import PersonSession
 from tests.conftest import clip_poses
 
@@ -140,6 +141,30 @@ def test_a_chair_stand_test_is_a_count_against_the_norm(poses):
         assert test["rating"] == "incomplete" and (test["low"], test["high"]) == (10, 15)
         assert s["score"] == pytest.approx(100 * test["count"] / test["high"], abs=0.1)
     TABLE.append(("squats_5reps.mp4", "chair_stand_30s", "5 squats as stand-in chair stands", "the count", *cells))
+
+
+@pytest.mark.parametrize("clip, routine", [("dev/jumping_jacks_3views_studio.mp4", "arm_raise"),
+                                           ("dev/squat_goblet_oblique_gym.mp4", "squat"),
+                                           ("dev/high_knees_side_gym.mp4", "marching")])
+def test_the_running_score_aligns_only_new_poses_and_is_the_same(poses, clip, routine):
+    """The running score (every RUNNING_SCORE_EVERY_S and at each repetition) aligns only the poses
+    added since the last time (warp.CycleAlignment) and re-judges only the repetitions whose poses
+    changed: each time, it is exactly what a scorer aligning all the poses afresh gives."""
+    p, w, fps, size = poses(clip, "blazepose-full")
+    person = PersonSession(routines.load(routine))
+    checks, last = 0, None
+    for i in range(len(p)):
+        person.update(i / fps, p[i], w[i], size)
+        scorer = person.scorer
+        if scorer._posture is not last:
+            last = scorer._posture
+            afresh = SessionScorer(scorer.routine)
+            afresh._samples, afresh._stance = list(scorer._samples), list(scorer._stance)
+            assert afresh.posture() == scorer._posture, f"at frame {i}"
+            checks += 1
+    print(f"\n{clip} against {routine}: {checks} running scores, each the same as aligned afresh; "
+          f"final {person.summary('video ended')['score']}")
+    assert checks >= 5
 
 
 def test_print_the_table():

@@ -39,8 +39,8 @@ from common.coach.reps import RepCounter
 from common.coach.routine import Routine
 from common.timeline import VerdictTimeline
 from common.coach import norms
-from common.coach.warp import (ERROR_CAP_DEG, TempoTracker, align_cycles, cycle_targets, repetitions,
-                               resample)
+from common.coach.warp import (ERROR_CAP_DEG, CycleAlignment, TempoTracker, cycle_targets, first_change,
+                               repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
@@ -59,6 +59,14 @@ TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within thi
 # The score published during a session is worked out again this often: the alignment of a 40 s
 # session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
 RUNNING_SCORE_EVERY_S = 5.0
+STANCE_SEEN = 0.3  # a point's confidence from which stance() uses it
+# stance() at or above this: standing; at or below SEATED_BELOW: seated (or crouched); between: not said.
+STANDING_ABOVE = 1.25
+SEATED_BELOW = 1.0
+# Below this the feet are not where a body's feet can be (a picture cut at the hips: the model
+# guesses the ankles at its edge, beside the hips): no position is read.
+STANCE_MIN = 0.5
+OUT_OF_POSITION_SHARE = 0.25  # a repetition this much of it in the other position is not the routine's
 
 
 def _mean_error(err: np.ndarray) -> float:
@@ -78,6 +86,43 @@ def _group_over(over: np.ndarray, joints: list[str]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a group with no side seen: NaN
         return np.column_stack([np.nanmean(over[:, ks], axis=1) for ks in groups.values()])
+
+
+def stance(common: np.ndarray | None) -> float:
+    """How high the hips are above the lower foot, in trunk lengths (neck to mid-hip), in the picture;
+    NaN when the trunk or both ankles are not seen. Standing it is about 1.6-2 (thigh and shin
+    upright; 1.3-1.7 on the clips of ../shared/media); seated or at a squat's bottom about 1 or less (the thigh horizontal or pointing at
+    the camera), from the front and from the side alike, for a 2D model too. The lower foot: a
+    lifted knee (marching) or a straightened leg (a seated knee extension) does not change it."""
+    if common is None or not len(common):
+        return np.nan
+    pts = {n: common[COMMON_INDEX[n]] for n in ("neck", "mid_hip", "left_ankle", "right_ankle")}
+    if min(pts["neck"][2], pts["mid_hip"][2]) < STANCE_SEEN:
+        return np.nan
+    trunk = float(np.hypot(*(pts["neck"][:2] - pts["mid_hip"][:2])))
+    feet = [p[1] for n, p in pts.items() if n.endswith("ankle") and p[2] >= STANCE_SEEN]
+    if trunk <= 0 or not feet:
+        return np.nan
+    height = (max(feet) - float(pts["mid_hip"][1])) / trunk
+    return height if height >= STANCE_MIN else np.nan
+
+
+def movement_units(joints: list[str], cycle: np.ndarray) -> list[list[int]]:
+    """The routine's parts as the repetition rules judge them (columns of `cycle`): a left/right
+    pair with the same targets at every moment (a squat's knees, an arm raise's shoulders) is one
+    part, its sides averaged (a 2D model reads the far leg of a squat seen at an angle much
+    straighter than the near one); a pair that moves in turn (marching) is two."""
+    units, done = [], set()
+    for k, j in enumerate(joints):
+        if k in done:
+            continue
+        other = mirror_name(j)
+        m = joints.index(other) if other != j and other in joints else -1
+        together = m >= 0 and np.allclose(np.nan_to_num(cycle[:, k]), np.nan_to_num(cycle[:, m]), atol=1.0)
+        unit = [k, m] if together else [k]
+        done.update(unit)
+        units.append(unit)
+    return units
 
 
 def joint_credit(error: np.ndarray, tolerance: np.ndarray, near: np.ndarray) -> np.ndarray:
@@ -303,7 +348,14 @@ class SessionScorer:
     # A routine that does not loop, or naive: joint -> [sum of angle, of target, n] over the frames
     # it was not green (the direction of the weakest joint's advice).
     _joint_off: dict = field(default_factory=dict)
+    # Per sample of _samples: how high the hips are above the feet (stance()), for the routine's position.
+    _stance: list = field(default_factory=list)
     _posture: dict | None = None
+    # The alignment kept from one running score to the next (only new poses are aligned), the
+    # poses it was given, and each repetition's judgement by its path (dropped when a pose in it changed).
+    _alignment: CycleAlignment | None = None
+    _aligned: np.ndarray | None = None
+    _judged: dict = field(default_factory=dict)
     _posture_t: float = -1e9
     _posture_reps: int = 0  # the repetitions counted when the running score was last worked out
 
@@ -371,7 +423,7 @@ class SessionScorer:
                     status[j] = "near"
         verdict = self._verdict(status)
         self._account(t, status, angles, verdict, seen)
-        self._record_posture(t, status, angles, errors, target)
+        self._record_posture(t, status, angles, errors, target, common)
         # The joint furthest off, among the cues that may be said (per frame, "further toward the
         # extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
         worst = max((j for j in errors if status[j] in ("near", "wrong") and j in target
@@ -430,10 +482,11 @@ class SessionScorer:
         if self.reps:
             self.reps.update(t, angles, seen)
 
-    def _record_posture(self, t: float, status, angles, errors, target) -> None:
+    def _record_posture(self, t: float, status, angles, errors, target, common=None) -> None:
         if not any(s != "none" for s in status.values()):
             return
         self._samples.append((t, [np.nan if angles.get(j) is None else float(angles[j]) for j in self.routine.joints]))
+        self._stance.append(stance(common))
         for j in errors:
             if status[j] != "correct":
                 off = self._joint_off.setdefault(j, [0.0, 0.0, 0])
@@ -450,6 +503,7 @@ class SessionScorer:
                 "reps_by_side": self.reps.by_side() if self.reps else {},
                 "framing": self.framing.checkpoint(),
                 "samples": [[round(t, 3), *(None if np.isnan(a) else round(a, 1) for a in v)] for t, v in self._samples],
+                "stance": [None if np.isnan(h) else round(h, 3) for h in self._stance],
                 "joint_off": self._joint_off}
 
     def restore(self, state: dict) -> None:
@@ -463,6 +517,8 @@ class SessionScorer:
         if "framing" in state:  # a checkpoint written before framing was kept has none
             self.framing.restore(state["framing"])
         self._samples = [(row[0], [np.nan if a is None else a for a in row[1:]]) for row in state.get("samples", [])]
+        stances = [np.nan if h is None else h for h in state.get("stance", [])]
+        self._stance = stances if len(stances) == len(self._samples) else [np.nan] * len(self._samples)
         self._joint_off = {j: list(v) for j, v in state.get("joint_off", {}).items()}
 
     # -- session ----------------------------------------------------------------------------
@@ -536,60 +592,153 @@ class SessionScorer:
         if weakest and ordered[weakest] < 0.999 and off and off[2]:
             advice = guidance_key(weakest, off[0] / off[2], off[1] / off[2], mirrored=self.routine.mirror)
         return {"score": score, "joints": ordered, "weakest": weakest, "advice": advice,
-                "repetitions_judged": judged["repetitions"], "repetitions_not_reached": judged["not_reached"]}
+                "repetitions_judged": judged["repetitions"], "repetitions_not_reached": judged["not_reached"],
+                "not_the_movement": judged.get("why_not", {})}
 
     def _posture_by_repetition(self, joints: list[str], tol: np.ndarray, near: np.ndarray) -> dict:
         empty = {"figures": {}, "off": {}, "repetitions": 0, "not_reached": 0}
         if len(self._samples) < 2:
             return empty
         t = np.array([s[0] for s in self._samples])
-        angles = resample(t, np.array([s[1] for s in self._samples], dtype=float))
+        stances = self._stance if len(self._stance) == len(self._samples) else [np.nan] * len(self._samples)
+        both = resample(t, np.column_stack([np.array([s[1] for s in self._samples], dtype=float), stances]))
+        angles, body = both[:, :-1], both[:, -1]
         cycle = cycle_targets(self.routine, joints)
-        reps = repetitions(align_cycles(angles, cycle), len(cycle))
-        moving = (np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0)) >= MOVING_JOINT_DEG
+        if self._alignment is None:
+            self._alignment = CycleAlignment(cycle)
+        changed = first_change(both, self._aligned if self._aligned is not None else both[:0])
+        self._aligned = both
+        self._judged = {path: v for path, v in self._judged.items() if path[-1][0] < changed}
+        reps = repetitions(self._alignment.align(angles), len(cycle))
+        span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
+        # The joints that make the movement; in a small movement (a seated march lifts the knee
+        # 25 deg) those that move the most.
+        moving = span >= min(MOVING_JOINT_DEG, float(span.max(initial=0.0))) if span.any() else span > 0
         turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
         # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
         at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
+        units = movement_units(joints, cycle)
         credit, seen, unreached = np.zeros(len(joints)), np.zeros(len(joints)), np.zeros(len(joints))
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
+        why_not = {"turn": 0, "range": 0, "held": 0, "position": 0}
         for rep in reps:
-            # Each moment of the cycle: the person's pose that matched it best (a slow person's
-            # several poses at one moment), its signed error per joint.
-            best: dict[int, np.ndarray] = {}
-            for i, j in rep:
-                err = angles[i] - cycle[j]
-                if not np.isnan(err).all() and (j not in best or _mean_error(err) < _mean_error(best[j])):
-                    best[j] = err
-            if not best:
+            key = tuple(rep)
+            if key not in self._judged:
+                self._judged[key] = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving)
+            judged = self._judged[key]
+            if judged is None:
                 continue
-            moments = np.array(sorted(best))
-            err = np.array([best[j] for j in moments])
-            has = ~np.isnan(err)
-            earned = np.where(has, joint_credit(np.nan_to_num(err), tol, near), 0.0)
-            if moving.any():
-                # The turning position: some moment near it with every moving joint seen within its near band.
-                close = at_turn[moments]
-                over = _group_over(np.where(has, np.abs(np.nan_to_num(err)) - near, np.nan)[close][:, moving],
-                                   [j for j, m in zip(joints, moving) if m])
-                if over.size and np.isfinite(over).any(axis=1).any() and not (np.nan_to_num(over, nan=-1).max(axis=1) <= 0).any():
-                    not_reached += 1
-                    earned[:] = 0.0
-                    # The joints short of it at the turning moment closest to it: named first.
-                    closest = np.abs(np.where(has, np.nan_to_num(err), 0.0))[close]
-                    short = moving & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else moving
-                    unreached += short
-            credit += earned.sum(axis=0)
-            seen += has.sum(axis=0)
-            missed = has & (earned < 1.0)
-            target = cycle[moments]
-            off += [np.where(missed, target + np.nan_to_num(err), 0.0).sum(axis=0),
-                    np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]
+            why, short, earned_sum, has_sum, missed_sums = judged
+            if why:
+                not_reached += 1
+                why_not[why] += 1
+                unreached += short  # the joints that made it another movement: named first
+            credit += earned_sum
+            seen += has_sum
+            off += missed_sums
         figures = {j: credit[k] / seen[k] for k, j in enumerate(joints) if seen[k]}
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
                 "repetitions": len(reps),
-                "not_reached": not_reached}
+                "not_reached": not_reached, "why_not": why_not}
+
+    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving):
+        """One repetition: (why it is another movement or '', the joints that make it so, the
+        credit earned per joint, the moments seen per joint, the sums of angle, target and count
+        where not within tolerance), or None when none of its poses saw a joint."""
+        # Each moment of the cycle: the person's pose that matched it best (a slow person's
+        # several poses at one moment), its signed error per joint.
+        best: dict[int, np.ndarray] = {}
+        for i, j in rep:
+            err = angles[i] - cycle[j]
+            if not np.isnan(err).all() and (j not in best or _mean_error(err) < _mean_error(best[j])):
+                best[j] = err
+        if not best:
+            return None
+        moments = np.array(sorted(best))
+        err = np.array([best[j] for j in moments])
+        has = ~np.isnan(err)
+        earned = np.where(has, joint_credit(np.nan_to_num(err), tol, near), 0.0)
+        rows = sorted({i for i, _ in rep})
+        why, short = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
+                                            moving, near)
+        if why:
+            earned[:] = 0.0
+        missed = has & (earned < 1.0)
+        target = cycle[moments]
+        return (why, short, earned.sum(axis=0), has.sum(axis=0),
+                np.array([np.where(missed, target + np.nan_to_num(err), 0.0).sum(axis=0),
+                          np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]))
+
+    def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
+                          cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
+                          near: np.ndarray) -> tuple[str, np.ndarray]:
+        """Why one repetition is not the routine's movement ('' when it is) and the joints that
+        make it so. person: its poses' angles (rows); body: their stance(); err: the signed error
+        at each cycle moment it was matched with; close: which of those moments are at the turn.
+        In this order (docs/scoring.md "Which movement"):
+        - position: the routine's body position (standing, seated) not kept through it;
+        - range: a moving part never got to one end of the routine's range, or went past it by
+          more than the routine's range again (jumping jacks' arms against a raise to shoulder height);
+        - turn: never at the turning position with every moving part at once (within its near band);
+        - held: a part the routine holds still (elbows straight in a raise, knees in a side bend)
+          outside its near band for most of it."""
+        none = np.zeros(len(near), dtype=bool)
+        where = self.routine.position
+        known = body[np.isfinite(body)]
+        if where and len(known):
+            wrong = (known <= SEATED_BELOW) if where == "standing" else (known >= STANDING_ABOVE)
+            if wrong.mean() > OUT_OF_POSITION_SHARE:
+                return "position", none
+        absent = np.abs(np.nan_to_num(err, nan=np.inf)) - near  # beyond the near band (inf: not seen)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a part never seen: NaN
+            for unit in units:
+                if not moving[unit[0]]:
+                    continue
+                track = np.nanmean(person[:, unit], axis=1)  # a pair moving together: the mean of its sides
+                lo, hi = float(np.nanmin(cycle[:, unit])), float(np.nanmax(cycle[:, unit]))
+                reach, span = float(np.mean(near[unit])), hi - lo
+                p_lo, p_hi = np.nanmin(track), np.nanmax(track)
+                if (not np.isfinite(p_lo) or p_lo > lo + reach or p_hi < hi - reach
+                        or p_lo < lo - span or p_hi > hi + span):
+                    short = none.copy()
+                    short[unit] = True
+                    return "range", short
+            gap = np.column_stack([np.nanmean(np.where(np.isinf(absent[:, u]), np.nan, absent[:, u]), axis=1)
+                                   for u in units])
+        moving_units = np.array([moving[u[0]] for u in units])
+        at_turn = gap[close][:, moving_units]
+        reached = np.isfinite(at_turn).all(axis=1) & (at_turn.max(axis=1, initial=0) <= 0)
+        # One side moving while the other holds (a march): at the turn the sides must differ the
+        # routine's way by at least half as much (both hips bent alike, as in a jumping jack, is not it).
+        for k, j in enumerate(self.routine.joints):
+            other = mirror_name(j)
+            if not moving[k] or other == j or other not in self.routine.joints:
+                continue
+            m = list(self.routine.joints).index(other)
+            want = cycle[:, k] - cycle[:, m]  # the routine's difference between the sides at each moment
+            turn_want = want[np.argmax(np.abs(want))] if np.isfinite(want).any() else 0.0
+            if abs(turn_want) < MOVING_JOINT_DEG / 2:
+                continue  # the sides move together
+            moments_want = want[close_moments] if (close_moments := np.flatnonzero(close)).size else want[:0]
+            got = err[close][:, k] - err[close][:, m] + moments_want  # the person's difference there
+            strongest = np.abs(moments_want) >= abs(turn_want) / 2  # moments where the routine wants it
+            reached &= ~strongest | (np.where(np.isnan(got), np.inf, np.sign(turn_want) * got) >= abs(turn_want) / 2)
+        if moving_units.any() and not reached.any():
+            closest = np.nan_to_num(np.abs(err), nan=np.inf)[close]
+            short = moving & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else moving.copy()
+            return "turn", short
+        for k, unit in enumerate(units):
+            column = gap[:, k]
+            if moving[unit[0]] or not np.isfinite(column).any():
+                continue
+            if (column[np.isfinite(column)] > 0).mean() > 0.5:
+                short = none.copy()
+                short[unit] = True
+                return "held", short
+        return "", none
 
     def range_of_motion(self) -> dict[str, dict[str, float]]:
         """Each joint's range: the 5th to 95th percentile of its angles on the frames it was seen
@@ -623,6 +772,8 @@ class SessionScorer:
             "posture_score": posture["score"], "weakest": posture["weakest"], "advice": posture["advice"],
             "repetitions_judged": posture["repetitions_judged"],
             "repetitions_not_reached": posture["repetitions_not_reached"],
+            # Of those, why each was another movement (docs/scoring.md "Which movement").
+            "repetitions_not_the_movement": posture["not_the_movement"],
             "score_means": ("count" if self.routine.kind in COUNT_TESTS else
                             "hold" if self.routine.kind == "balance_hold" else "posture"),
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,

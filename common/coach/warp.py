@@ -285,36 +285,33 @@ def resample(t: np.ndarray, angles: np.ndarray, rate: float = RESAMPLE_HZ,
     return out
 
 
-def align_cycles(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]:
-    """The cheapest monotonic path of (pose row, cycle moment) pairs through the person's poses
-    (rows of `angles`) and the routine's cycle repeated any number of times: it may start at any
-    moment, and wraps from the cycle's last moment to its first. O(rows x moments), vectorised
-    per row (the routine-moves-on steps within a row are a running minimum)."""
-    n, m = len(angles), len(cycle)
-    if n == 0:
-        return []
+def _cycle_costs(angles: np.ndarray, cycle: np.ndarray) -> np.ndarray:
+    """Each pose's (row's) mean capped angle error against each cycle moment (0: nothing seen)."""
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a pose with no joint seen: mean of nothing
         cost = np.nanmean(np.minimum(np.abs(angles[:, None, :] - cycle[None, :, :]), ERROR_CAP_DEG), axis=2)
-    cost = np.where(np.isnan(cost), 0.0, cost)  # nothing seen: no evidence either way
-    total = cost[0].copy()
-    came = np.zeros((n, m), dtype=np.int8)  # 0: pose before, same moment; 1: both before; 2: moment before; 3: wrapped
-    came[0] = 4  # start
-    for i in range(1, n):
-        prev = total
-        diagonal = np.concatenate([[prev[-1]], prev[:-1]])  # moment 0's diagonal is the wrap
-        best = np.minimum(prev, diagonal)
-        source = np.where(prev <= diagonal, 0, 1).astype(np.int8)
-        if diagonal[0] < prev[0]:
-            source[0] = 3
-        row = cost[i]
-        running = np.cumsum(row)
-        before = np.concatenate([[0.0], running[:-1]])
-        candidate = best - before
-        lowest = np.minimum.accumulate(candidate)
-        total = running + lowest
-        came[i] = np.where(lowest < candidate - 1e-9, 2, source)
-    i, j = n - 1, int(np.argmin(total))
+    return np.where(np.isnan(cost), 0.0, cost)  # nothing seen: no evidence either way
+
+
+def _cycle_step(prev: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One pose row of align_cycles' forward pass: (the cheapest total at each moment, how each was
+    reached). The routine-moves-on steps within a row are a running minimum."""
+    diagonal = np.concatenate([[prev[-1]], prev[:-1]])  # moment 0's diagonal is the wrap
+    best = np.minimum(prev, diagonal)
+    source = np.where(prev <= diagonal, 0, 1).astype(np.int8)
+    if diagonal[0] < prev[0]:
+        source[0] = 3
+    running = np.cumsum(row)
+    before = np.concatenate([[0.0], running[:-1]])
+    candidate = best - before
+    lowest = np.minimum.accumulate(candidate)
+    return running + lowest, np.where(lowest < candidate - 1e-9, 2, source).astype(np.int8)
+
+
+def _cycle_path(came: np.ndarray, last: np.ndarray) -> list[tuple[int, int]]:
+    """Back from the cheapest end (`last`: the last row's totals) to the start."""
+    m = came.shape[1]
+    i, j = len(came) - 1, int(np.argmin(last))
     path = []
     while True:
         path.append((i, j))
@@ -330,6 +327,64 @@ def align_cycles(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]
         else:
             i, j = i - 1, m - 1
     return path[::-1]
+
+
+def align_cycles(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]:
+    """The cheapest monotonic path of (pose row, cycle moment) pairs through the person's poses
+    (rows of `angles`) and the routine's cycle repeated any number of times: it may start at any
+    moment, and wraps from the cycle's last moment to its first. O(rows x moments), vectorised
+    per row (the routine-moves-on steps within a row are a running minimum)."""
+    n, m = len(angles), len(cycle)
+    if n == 0:
+        return []
+    cost = _cycle_costs(angles, cycle)
+    total = cost[0].copy()
+    came = np.zeros((n, m), dtype=np.int8)  # 0: pose before, same moment; 1: both before; 2: moment before; 3: wrapped
+    came[0] = 4  # start
+    for i in range(1, n):
+        total, came[i] = _cycle_step(total, cost[i])
+    return _cycle_path(came, total)
+
+
+def first_change(new: np.ndarray, old: np.ndarray) -> int:
+    """The first row of `new` that differs from `old`'s (NaN equals NaN; rows `old` lacks differ)."""
+    k = min(len(new), len(old))
+    a, b = new[:k], old[:k]
+    differs = ~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    return int(np.argmax(differs)) if differs.any() else k
+
+
+class CycleAlignment:
+    """align_cycles kept up to date as a session goes on: the forward pass's rows are kept, and a
+    new call works out only the rows from the first pose row that changed (new rows, and the last
+    few the resampling changed: a joint seen again fills a gap of up to warp.MAX_GAP_S). The path
+    is the same as align_cycles' on all the rows (tests/test_score_real.py); a session's cost is
+    then linear in its length, not quadratic (the path is still traced back in full: O(rows))."""
+
+    def __init__(self, cycle: np.ndarray):
+        self.cycle = cycle
+        self.angles = np.empty((0, cycle.shape[1]))
+        self.came = np.zeros((0, len(cycle)), dtype=np.int8)
+        self.totals = np.zeros((0, len(cycle)))  # each row's totals (a change restarts from the row before)
+
+    def align(self, angles: np.ndarray) -> list[tuple[int, int]]:
+        n, m = len(angles), len(self.cycle)
+        if n == 0:
+            return []
+        start = first_change(angles, self.angles)
+        if start == n == len(self.angles):
+            return _cycle_path(self.came, self.totals[-1])
+        cost = _cycle_costs(angles[start:], self.cycle)
+        came = np.zeros((n, m), dtype=np.int8)
+        totals = np.zeros((n, m))
+        came[:start], totals[:start] = self.came[:start], self.totals[:start]
+        for k, i in enumerate(range(start, n)):
+            if i == 0:
+                totals[0], came[0] = cost[0], 4  # start
+            else:
+                totals[i], came[i] = _cycle_step(totals[i - 1], cost[k])
+        self.angles, self.came, self.totals = angles.copy(), came, totals
+        return _cycle_path(came, totals[-1])
 
 
 def repetitions(path: list[tuple[int, int]], moments: int, min_cover: float = 0.9) -> list[list[tuple[int, int]]]:
