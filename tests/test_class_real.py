@@ -3,7 +3,7 @@
 two_people_sports2d.mp4 is a real scene (not a composite): at 1768x994, 30 fps, a man further
 back does 2 jumping jacks then a flip while a woman walks past in front of the camera. Through
 `silvergym score --set scoring.mode=group` (the group path the services use: models/group.py's
-GroupEstimator with the class's routine, common/coach/spots.py's ClassBook, the per-person
+GroupEstimator following everyone, common/coach/spots.py's ClassRoll deciding members, the per-person
 session of common/coach/session.py), played once and then looped (four plays, as a camera
 source looping a file shows it), the jumper must be one member and the walker none.
 """
@@ -168,3 +168,110 @@ def test_a_composed_room_gives_each_exerciser_one_spot_and_their_count_and_nobod
           + f" -> {'correct' if len(people) == len(exercisers) else 'WRONG: ' + str(len(people)) + ' members'}")
     assert len(people) == len(exercisers), "each exerciser one spot, nobody else a spot"
     assert sorted(p["reps"] for p in people) == sorted(layer["truth"] for layer in exercisers)
+
+
+# -- a class against each of its members alone (COMPOSITE of real clips) ---------------------------
+
+ALONE_FPS, ALONE_SECONDS, ALONE_HEIGHT = 15, 10.0, 360
+# Per room: (clip, complete squats in its first 10 s by the README's times, share of the width kept
+# around the person, height as a share of the nearest: someone further back); the third person
+# of each room does not squat (never a member of a squat class).
+ALONE_ROOMS = {
+    "front_side_jacks": [("dev/squat_dumbbell_front_home.mp4", 4, 0.5, 1.0), ("dev/squat_side_studio.mp4", 5, 0.6, 0.75),
+                         ("dev/jumping_jacks_3views_studio.mp4", 0, 0.45, 1.0)],
+    "oblique_armsup_raise": [("dev/squat_goblet_oblique_gym.mp4", 2, 0.5, 1.0),
+                             ("dev/squat_arms_up_front_studio.mp4", 2, 0.5, 0.8),
+                             ("dev/lateral_raise_waist_up_gym.mp4", 0, 0.5, 1.0)],
+}
+_rooms: dict = {}
+
+
+def class_and_alone(room: str):
+    """COMPOSITE: three real dev clips side by side at 15 fps for 10 s, each centre-cropped, scaled
+    (a share of the nearest: further back) and standing on one floor. Each person's column, as it is
+    in the room, is also their clip alone."""
+    import cv2
+    import numpy as np
+
+    if room in _rooms:
+        return _rooms[room]
+    columns = []
+    for name, _, share, scale in ALONE_ROOMS[room]:
+        frames, fps = _clip(name)
+        h = round(ALONE_HEIGHT * scale)
+        column = []
+        for i in range(int(ALONE_SECONDS * ALONE_FPS)):
+            src = _centre_crop(frames[min(int(i / ALONE_FPS * fps), len(frames) - 1)], share)
+            body = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h))
+            picture = np.full((ALONE_HEIGHT, body.shape[1], 3), 150, np.uint8)
+            picture[ALONE_HEIGHT - h:] = body
+            column.append(picture)
+        columns.append(column)
+    pictures = [np.concatenate([c[i] for c in columns], axis=1) for i in range(len(columns[0]))]
+    edges = np.cumsum([0] + [c[0].shape[1] for c in columns])
+    _rooms[room] = pictures, columns, [(int(a), int(b)) for a, b in zip(edges, edges[1:])]
+    return _rooms[room]
+
+
+@pytest.mark.parametrize("model,room", [
+    ("movenet-lightning", "front_side_jacks"), ("blazepose-full", "front_side_jacks"),
+    pytest.param("movenet-lightning", "oblique_armsup_raise", marks=pytest.mark.xfail(
+        strict=True, reason="MoveNet: the arms-up squatter (0.8x) scores 76.4 in the class and 33.8 alone, 3 "
+        "repetitions each (truth 2 in these 10 s): on readings a little apart (the class's per-person region "
+        "against one person's own crop) the scorer judges the repetitions differently, and a repetition judged "
+        "or 'not reached' moves the posture score by tens of points; BlazePose 86.7 / 90.0")),
+    ("blazepose-full", "oblique_armsup_raise"),
+])
+def test_each_member_of_a_composed_class_scores_within_5_points_of_their_clip_alone(model, room):
+    """The class path (the group front, common/coach/spots.py's ClassRoll with the squat routine, a
+    PersonSession per spot: what the scoring service and `silvergym score` run) against one person's
+    path (OnePerson around the Estimator, a PersonSession) on the same pictures: each member's score
+    within 5 points of their clip alone, the same repetitions; the one doing jumping jacks is never
+    a member."""
+    import numpy as np
+
+    from common.coach import routine as routines
+    from common.coach.keypoints import to_common, to_common_world
+    from common.coach.session import PersonSession
+    from common.coach.spots import ClassRoll
+    from models.estimator import Estimator, OnePerson
+    from models.group import GroupEstimator
+
+    clips = ALONE_ROOMS[room]
+    pictures, columns, spans = class_and_alone(room)
+    squat = routines.load("squat")
+    group, roll, sessions, xs = GroupEstimator(model), ClassRoll(squat), {}, {}
+    size = pictures[0].shape[1], pictures[0].shape[0]
+    for i, picture in enumerate(pictures):
+        t = i / ALONE_FPS
+        people = []
+        for person in group.estimate(picture, t):
+            common = to_common(group.layout, person.keypoints)
+            world = to_common_world(group.layout, person.world) if person.world is not None else None
+            people.append((person.track, common, (t, common, world, size)))
+        for spot, _, frame in roll.update(t, people):
+            sessions.setdefault(spot, PersonSession(squat)).update(*frame)
+            xs.setdefault(spot, []).append(float(np.median(frame[1][:, 0])))
+    alone = []
+    for column in columns:
+        one, session = OnePerson(Estimator(model)), PersonSession(squat)
+        for i, picture in enumerate(column):
+            people = one.estimate(picture, i / ALONE_FPS)
+            common = to_common(one.layout, people[0].keypoints) if people else None
+            world = to_common_world(one.layout, people[0].world) if people and people[0].world is not None else None
+            session.update(i / ALONE_FPS, common, world, (picture.shape[1], picture.shape[0]))
+        alone.append(session.scorer.summary())
+    where = {spot: next(k for k, (a, b) in enumerate(spans) if a <= np.median(x) < b) for spot, x in xs.items()}
+    lines, gaps = [], {}
+    for spot in sorted(sessions):
+        k, got = where[spot], sessions[spot].scorer.summary()
+        gaps[k] = abs(got["score"] - alone[k]["score"])
+        lines.append(f"spot {spot} = {clips[k][0]}: in the class {got['score']:.1f} ({got['reps']} reps), alone "
+                     f"{alone[k]['score']:.1f} ({alone[k]['reps']} reps), truth {clips[k][1]} reps; gap {gaps[k]:.1f}")
+    print(f"\n{model}, COMPOSITE class of real clips ({room}):\n  " + "\n  ".join(lines) + "\n  never a member "
+          f"(truth: never): {clips[2][0]} (alone {alone[2]['score']:.1f}, {alone[2]['reps']} reps)")
+    assert sorted(where.values()) == [0, 1], "the two squatters are the members, the third (no squat) is not"
+    for spot in sessions:
+        k = where[spot]
+        assert sessions[spot].scorer.summary()["reps"] == alone[k]["reps"], lines
+        assert gaps[k] <= 5, lines

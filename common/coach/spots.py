@@ -9,7 +9,7 @@ late joiner and gets the next number; someone much larger or smaller than the sp
 to or further from the camera: a passer-by in front of a vacant spot) does not take it.
 
 Who is in the class at all is ClassBook's: the people exercising. Someone followed becomes a member
-by following the routine (a repetition of its counted joints done in place, or for a routine without
+by following the routine (MEMBER_REPS repetitions of its counted joints done in place, or for a routine without
 repetitions, staying in place for a few seconds); a passer-by walking through, in front or behind,
 or someone standing there watching, does not. Pure logic: positions and poses in, spots out.
 """
@@ -93,6 +93,10 @@ MIN_SIZE_SHARE = 0.3  # a person smaller than this share of the largest followed
 SIZE_SHARE_WITHOUT_ROUTINE = 0.4
 TRAVEL_TORSOS_PER_S = 1.0  # hips moving faster than this (in their own torso lengths): walking, not exercising
 RETURN_S = 1.0  # in place this long near their vacant spot: a member who came back (a passer-by is not in place)
+# Repetitions of the routine, done in place, that make a member: following it for a few seconds.
+# One was not enough: the knee bend of one jumping jack counted as a squat and made the person
+# doing jacks beside a squat class a member (MoveNet, a composed class of real clips).
+MEMBER_REPS = 2
 SETTLE_S = 3.0
 SWAP_RATIO = 1.3  # a member's torso suddenly this much longer than usual: the follower is on someone nearer
 SWAP_READINGS = 3  # a routine without repetitions: this long in place makes a member
@@ -166,7 +170,7 @@ class Tryout:
         if self.routine is None:
             return True
         if self.counter is not None:
-            return self.counter.count >= 1
+            return self.counter.count >= MEMBER_REPS
         return t - self.still_since >= SETTLE_S
 
 
@@ -283,7 +287,7 @@ def someone_else(watch, track: int, t: float, size: float, probation_s: float) -
     return False
 
 
-WAITING_S = 10.0  # a candidate's readings kept until they are a member (the repetition that made them one)
+WAITING_S = 20.0  # a candidate's readings kept until they are a member (the repetitions that made them one)
 
 
 class ClassRoll:
