@@ -41,9 +41,53 @@ DEV = [
     ("lateral_raise_waist_up_gym", "lateral_raise", 4, None),
     ("high_knees_side_gym", "marching", 18, {"left": 9, "right": 9}),
 ]
-# Someone not doing the routine's movement: no count may appear.
-NOT_MOVING = [("dancer", "squat"), ("dancer", "arm_raise"), ("squat_man", "squat"), ("dance_600", "squat"),
-              ("dance_600", "arm_raise")]
+# Every real clip (../shared/media and its dev/) and the bundled routines whose movement it shows;
+# against every other bundled routine it must count nothing. A squat is a chair stand's movement
+# (sit to stand, the same knees and hips); jumping jacks raise the arms sideways overhead, through a
+# lateral raise; a lateral raise is a shallow arm raise; high knees are a march (seated or not).
+ARMS_SIDEWAYS = {"arm_raise", "arm_raise_seated", "lateral_raise"}
+SQUATTING = {"squat", "chair_stand_30s"}
+CLIPS = {
+    "dev/jumping_jacks_3views_studio": ARMS_SIDEWAYS, "dev/jumping_jacks_fast_front_gym": ARMS_SIDEWAYS,
+    "dev/lateral_raise_waist_up_gym": ARMS_SIDEWAYS,
+    "dev/squat_goblet_oblique_gym": SQUATTING, "dev/squat_arms_up_front_studio": SQUATTING,
+    "dev/squat_side_studio": SQUATTING, "dev/squat_dumbbell_front_home": SQUATTING, "squats_5reps": SQUATTING,
+    "dev/high_knees_side_gym": {"marching", "marching_seated"},
+    "dancer": set(), "dance_600": set(), "squat_man": set(), "stretch_side_view": set(),
+    # one person does 2 jumping jacks and a flip, the other walks past (a one-person model follows either)
+    "two_people_sports2d": ARMS_SIDEWAYS,
+}
+ROUTINES = sorted(p.stem for p in (Path(routines.__file__).parent / "routines").glob("*.json"))
+# Pairs that still count (measured; docs/scoring.md says why): (clip, routine, model) -> what is seen.
+BP, MN = MODELS
+NOT_YET: dict = {
+    ("dev/high_knees_side_gym", "squat", BP): "1: the stop at 6.3 s, knees 70 deg bent and the hips 27 % down",
+    ("dev/high_knees_side_gym", "knee_extension_seated", MN): "1: a leg coming down, its shin read lifting",
+    ("dev/jumping_jacks_3views_studio", "squat", MN): "4 on the side view: each landing bends the knees 28-36 deg "
+                                                      "and lowers the hips 9-18 %: a shallow squat by every measure",
+    ("dev/jumping_jacks_3views_studio", "arm_curl_30s", MN): "1",
+    ("dev/squat_goblet_oblique_gym", "marching", MN): "3: one hip not seen at the squat's bottom, so both "
+                                                      "thighs coming up is not seen",
+    ("dance_600", "marching", BP): "2: dance steps lifting a thigh 15-24 deg, hip 28-32 deg: a gentle march's",
+    ("dance_600", "marching", MN): "3: the same dance steps",
+    ("dancer", "lateral_raise", BP): "1", ("dancer", "lateral_raise", MN): "1", ("dancer", "arm_curl_30s", MN): "1",
+    ("squats_5reps", "arm_raise", BP): "1 (10 fps, the arms reach forward)", ("squats_5reps", "arm_raise_seated", BP): "1",
+    ("squats_5reps", "lateral_raise", BP): "1", ("squats_5reps", "arm_curl_30s", BP): "1",
+    ("squats_5reps", "arm_curl_30s", MN): "3", ("squats_5reps", "marching", MN): "1",
+    ("squats_5reps", "squat_seated", MN): "1",
+    ("stretch_side_view", "knee_extension_seated", BP): "1 (5 fps: a lunge)", ("stretch_side_view", "squat", BP): "1 (a lunge)",
+    ("stretch_side_view", "marching_seated", BP): "1", ("stretch_side_view", "knee_extension_seated", MN): "1",
+    ("stretch_side_view", "squat", MN): "1 (a lunge)", ("stretch_side_view", "marching_seated", MN): "1",
+    ("stretch_side_view", "marching", MN): "1",
+    ("two_people_sports2d", "squat", BP): "2: the crouch before the flip", ("two_people_sports2d", "chair_stand_30s", BP): "3",
+    ("two_people_sports2d", "marching", BP): "1", ("two_people_sports2d", "chair_stand_30s", MN): "2",
+    ("two_people_sports2d", "marching", MN): "3 at 15 fps, all on the left", ("two_people_sports2d", "squat", MN): "2",
+    ("two_people_sports2d", "squat_seated", MN): "3 at 15 fps",
+    ("dev/high_knees_side_gym", "squat", MN): "2 at 15 fps: the far foot hidden, the hips read 5-8 % down",
+    ("dev/high_knees_side_gym", "squat_seated", MN): "1 at 15 fps",
+    ("dance_600", "chair_stand_30s", MN): "1 at 20 fps",
+}
+MATRIX: dict = {}  # (clip, routine, model) -> {rate: counted}, printed at the end
 TABLE: list[tuple] = []  # (clip, routine, model, rate, truth, counted, per side) for the table at the end
 
 
@@ -117,23 +161,37 @@ def test_every_dev_clip_is_counted_exactly(poses, clip, routine, truth, sides, m
         assert summary["reps_by_side"] == sides
 
 
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("clip, routine", NOT_MOVING)
-def test_nobody_doing_the_movement_gains_a_count(clip, routine, model):
-    from common.cli.routine import poses_from_video
-    from models import catalog
+def _not_its_movement():
+    """Every real clip against every bundled routine whose movement it does not show."""
+    out = []
+    for clip, fits in CLIPS.items():
+        for routine in ROUTINES:
+            if routine in fits:
+                continue
+            for model in MODELS:
+                known = NOT_YET.get((clip, routine, model))
+                out.append(pytest.param(clip, routine, model, id=f"{clip}-{routine}-{model}",
+                                        marks=pytest.mark.xfail(reason=f"not yet (docs/scoring.md): {known}", strict=False)
+                                        if known else ()))
+    return out
 
-    try:
-        catalog.paths(model)
-    except catalog.ModelError as exc:
-        pytest.skip(f"{exc} (make test fetches it)")
+
+@pytest.mark.parametrize("clip, routine, model", _not_its_movement())
+def test_nobody_doing_the_movement_gains_a_count(poses, clip, routine, model):
+    """A clip of someone not doing the routine's movement (a dance, a held squat, a walk, a stretch,
+    squats against an arm raise or a knee extension, jumping jacks against marching...) counts 0,
+    at the clip's own rate and at 15 fps. The whole matrix is printed at the end (test_zz)."""
     path = media_file(f"{clip}.mp4")
-    p, w, fps = poses_from_video(str(path), model)
-    times = [i / fps for i in range(len(p))]
+    # the same key as the dev clips' own tests (their poses are computed once)
+    p, w, times, size = poses(clip.removeprefix("dev/") if clip.startswith("dev/") else f"/{clip}", model, path)
+    counted = {}
     for rate in RATES:
-        summary = count(routine, p, w, times, _frame_size(path), at_15fps(times) if rate == "15fps" else None)
-        print("\n" + _report(clip, routine, model, rate, 0, summary))
-        assert summary["reps"] == 0
+        summary = count(routine, p, w, times, size, at_15fps(times) if rate == "15fps" else None)
+        counted[rate] = summary["reps"]
+        side = summary.get("reps_by_side")
+        print(f"\n{clip} [{routine}] {model} {rate}: counted {summary['reps']}" + (f" {side}" if side else "") + ", truth 0")
+    MATRIX[clip, routine, model] = counted
+    assert counted == {"native": 0, "15fps": 0}
 
 
 @pytest.fixture(scope="module")
@@ -369,9 +427,25 @@ def test_one_leg_only_is_counted_on_its_side(poses, model, rate):
 
 def test_zz_the_table(capsys):
     """The figures of this run, as docs/scoring.md shows them."""
-    if not TABLE:
+    if not TABLE and not MATRIX:
         pytest.skip("no clip was counted in this run")
     with capsys.disabled():
+        if MATRIX:
+            names = [r for r in ROUTINES if any(k[1] == r for k in MATRIX)]
+            print("\nNot the routine's movement (truth 0), counted BlazePose/MoveNet at native, 15 fps "
+                  "(· = 0 at both rates, both models; blank = the routine fits the clip):")
+            print("| clip | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+            for clip in CLIPS:
+                cells = []
+                for r in names:
+                    got = [MATRIX.get((clip, r, m)) for m in MODELS]
+                    if all(g is None for g in got):
+                        cells.append("")
+                    elif all(g is not None and not any(g.values()) for g in got):
+                        cells.append("·")
+                    else:
+                        cells.append("/".join("-" if g is None else f"{g['native']},{g['15fps']}" for g in got))
+                print(f"| {clip} | " + " | ".join(cells) + " |")
         print("\n| clip | routine | model | fps | truth | counted |\n|---|---|---|---|---|---|")
         for clip, routine, model, rate, truth, counted, sides, side in TABLE:
             t = f"{truth} ({sides['left']}+{sides['right']})" if sides else str(truth)

@@ -48,6 +48,27 @@ person's own range:
   `hold_s`; a frame where a joint has had no data for longer does not move the state.
 - Fast movements: hysteresis, not smoothing, removes jitter, so nothing delays a turning point; at
   2 repetitions a second and 15 fps a repetition is 7 frames, enough for leave -> turn -> return.
+- Another movement is not a repetition. A routine counts one angle, and many movements move it:
+  a squat bends the hips and knees a march and a knee extension count, leaning the trunk opens
+  the shoulder angle an arm raise counts, jumping jacks flex the hips. Each check below is judged
+  at the repetition's deepest moment against this repetition's own movement (relative, not a
+  fitted constant), and only on what is seen; a rejected excursion does not calibrate the enter
+  level:
+  * the rule's `still` joints (an arm raise: the knees and the trunk; a seated knee extension: the
+    hips; a curl: the shoulders, knees and trunk) must have moved less than half the counted
+    joints' degrees (at most the routine's target: a reading past it licenses nothing more); one
+    side at a time (`alternating`, `one_side`): the other side's counted joints, from their own
+    start, must not have moved the same way half as far (both legs at once is a squat or a jump);
+  * `against_gravity` (an arm raise, a knee lift, a knee extension, a curl): the limb measured from
+    straight down (upper arm, thigh, shin, forearm; in 3D with world landmarks, else in the
+    picture) must move at least half as much as its angle to the body, and the other side's must
+    not lift half as much with it: a trunk leaning or a squat changes the angle to the body
+    without lifting the limb;
+  * `feet_planted` (a squat, a chair stand): no foot a quarter of the hips' standing height above
+    the other (a knee lifted instead), or with one foot hidden, the hips going down at least half
+    as far as the knees' bend implies;
+  * the person's own start further than `position_span` (45 deg) from the instructor's start angle
+    is another body position (standing for a seated march).
 """
 from __future__ import annotations
 
@@ -56,9 +77,41 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.coach.geometry import JOINT_ANGLES
+from common.coach.keypoints import COMMON_INDEX
 from common.coach.routine import RepRule
 
 SIDES = ("left", "right")
+HIPS_SEEN = 0.3  # a point's score from which hip_height uses it
+
+
+def from_down(pose: np.ndarray | None, world: np.ndarray | None, joints) -> dict[str, float]:
+    """Each joint's distal segment (the upper arm at the shoulder, the thigh at the hip, the shin at
+    the knee, the forearm at the elbow) measured from straight down, degrees: 0 hanging, 90
+    level, 180 overhead. In 3D from world landmarks (y down, as BlazePose's follow the camera),
+    else in the picture (a 2D model sees it only across the picture: the routine's `view`)."""
+    if pose is None or not len(pose):
+        return {}
+    out = {}
+    for j in joints:
+        _, b, c = JOINT_ANGLES[j]
+        if b == "vertical" or min(pose[COMMON_INDEX[b]][2], pose[COMMON_INDEX[c]][2]) < HIPS_SEEN:
+            continue
+        pts = world if world is not None else pose[:, :2]
+        seg = np.asarray(pts[COMMON_INDEX[c]], dtype=float) - np.asarray(pts[COMMON_INDEX[b]], dtype=float)
+        n = float(np.linalg.norm(seg))
+        if n > 0 and np.isfinite(n):
+            out[j] = float(np.degrees(np.arccos(np.clip(seg[1] / n, -1.0, 1.0))))
+    return out
+
+
+def hips_and_feet(pose: np.ndarray | None) -> tuple[float | None, list[float]]:
+    """(the hips' height in the picture, the feet seen), pixels, y down; None / [] where not seen."""
+    if pose is None or not len(pose):
+        return None, []
+    hip = pose[COMMON_INDEX["mid_hip"]]
+    feet = [float(pose[COMMON_INDEX[n]][1]) for n in ("left_ankle", "right_ankle") if pose[COMMON_INDEX[n]][2] >= HIPS_SEEN]
+    return (float(hip[1]) if hip[2] >= HIPS_SEEN else None), feet
 
 
 @dataclass
@@ -76,8 +129,12 @@ class _Counter:
     floor: float
     own_share: float
     recent_depths: int
+    still: tuple = ()  # joints held still (any change counts against the repetition)
+    other_side: tuple = ()  # the other side's counted joints: a change the counted way counts against it
+    still_share: float = 0.5
     count: int = 0
     rejected: int = 0
+    another_movement: int = 0  # excursions rejected because a joint held still moved as much
     state: str = "settling"  # settling -> start -> out -> start ...
     own_start: dict = field(default_factory=dict)
     depths: list = field(default_factory=list)  # the deepest progress of every counted repetition
@@ -90,6 +147,23 @@ class _Counter:
     _recent: deque = field(default_factory=deque)
     _last_seen: dict = field(default_factory=dict)
     _provisional: set = field(default_factory=set)
+    _base: dict = field(default_factory=dict)  # held-still joints' angles on the last frame at the start
+    _rep_base: dict = field(default_factory=dict)  # ... as the repetition left the start
+    _at_peak: dict = field(default_factory=dict)  # their change (degrees) at the repetition's deepest moment
+    siblings: list = field(default_factory=list)  # the other sides' counters (their own start angles)
+    feet_planted: bool = False
+    foot_lifted: float = 0.25  # a foot this much of the standing hips' height above the other is lifted
+    another_foot: int = 0  # excursions rejected because one foot was lifted (a knee lift, not a squat)
+    another_position: int = 0  # excursions rejected because the person started far from the routine's start
+    against_gravity: bool = False
+    another_lift: int = 0  # excursions rejected because the limb did not lift against gravity with the angle
+    _g_base: dict = field(default_factory=dict)  # the counted limbs' angle from straight down, last frame at the start
+    _g_rep: dict = field(default_factory=dict)
+    _g_at_peak: dict = field(default_factory=dict)
+    position_span: float = 45.0
+    _legs_base: tuple = (None, None)  # (hips' height over the floor, feet's height apart), last frame at the start
+    _rep_legs: tuple = (None, None)
+    _legs_at_peak: tuple = (None, None)
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
@@ -162,7 +236,9 @@ class _Counter:
             return None
         return self._sign() * (own - angle) / turned_deg, exit_deg / turned_deg
 
-    def update(self, t: float, angles: dict, seen: dict | None) -> None:
+    def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None),
+               from_down: dict | None = None) -> None:
+        from_down = from_down or {}
         held = self._held(t, angles, seen)
         decide = [i for i, joint in enumerate(self.joints) if angles.get(joint) is not None
                   and (1.0 if seen is None else seen.get(joint, 1.0)) >= self.seen_well]
@@ -189,17 +265,118 @@ class _Counter:
                 self._start_since = None
         elif self.state == "start" and not at_start:
             self.state, self._peak = "out", depth
+            self._rep_base, self._at_peak = dict(self._base), self._changes(angles, seen, self._base)
+            self._rep_legs, self._legs_at_peak = self._legs_base, legs
+            self._g_rep, self._g_at_peak = dict(self._g_base), dict(from_down)
         elif self.state == "out":
-            self._peak = max(self._peak, depth)
+            if depth > self._peak:
+                self._peak, self._at_peak = depth, self._changes(angles, seen, self._rep_base)
+                self._legs_at_peak = legs
+                self._g_at_peak = dict(from_down)
             if at_start:
                 self._finish(t)
         if at_start:
             self._last_at_start = t
+            self._base = {j: a for j, a in self._well(angles, seen, self.still + self.other_side).items()}
+            self._legs_base = legs if legs[0] is not None else self._legs_base
+            self._g_base.update(from_down)
+
+    def _well(self, angles: dict, seen: dict | None, joints: tuple) -> dict:
+        return {j: angles[j] for j in joints if angles.get(j) is not None
+                and (1.0 if seen is None else seen.get(j, 1.0)) >= self.seen_well}
+
+    def _changes(self, angles: dict, seen: dict | None, base: dict) -> dict:
+        """How far each held-still joint seen well now and at the start has moved since the start:
+        any way for a still joint, the counted way for the other side's (its own repetition going
+        back while this one comes up is alternating, not the same movement)."""
+        now = self._well(angles, seen, self.still + self.other_side)
+        out = {j: abs(now[j] - base[j]) for j in self.still if j in now and j in base}
+        # The other side from its own start (it may have left just before this one did).
+        rest = {j: c.own_start[j] for c in self.siblings for j in c.joints if j in c.own_start}
+        out.update({j: self._sign() * (rest[j] - now[j]) for j in self.other_side if j in now and j in rest})
+        return out
+
+    def _another_movement(self) -> bool:
+        """Whether a joint the movement holds still moved, at the repetition's deepest moment, half as
+        many degrees as the counted joints had (relative to this very repetition, not a constant)."""
+        moved = self._moved()
+        return moved > 0 and any(change >= self.still_share * moved for change in self._at_peak.values())
+
+    def _moved(self) -> float:
+        """Degrees the counted joints moved at the repetition's deepest moment, at most the routine's
+        target (a model's reading past the target, e.g. a foreshortened elbow read at 0 deg, does
+        not license other joints to move as much)."""
+        target = self.excursion(self.joints[0])[1]
+        return min(self._peak, 1.0) * target
+
+    def _did_not_lift(self) -> bool:
+        """Whether the counted limb, measured from straight down (gravity) rather than from the body,
+        moved less than half as many degrees as its angle to the body did: a trunk leaning or
+        bending (a squat's, a dance's) changes the arm's or the thigh's angle to the trunk without
+        lifting the limb; a knee bending over a standing shin (a squat) is not a shin lifted.
+        Only for limbs seen at the start and at the deepest moment."""
+        if not self.against_gravity:
+            return False
+        lifts = [abs(self._g_at_peak[j] - self._g_rep[j]) for j in self.joints if j in self._g_rep and j in self._g_at_peak]
+        if lifts and float(np.mean(lifts)) < self.still_share * self._moved():
+            return True
+        # One side at a time: the other side's limb lifting as well, at the same moment, is both (a
+        # squat seen from where one hip's angle is hidden still shows both thighs coming up).
+        mine = [self._g_at_peak[j] - self._g_rep[j] for j in self.joints if j in self._g_rep and j in self._g_at_peak]
+        other = [self._g_at_peak[j] - self._g_rep[j] for j in self.other_side if j in self._g_rep and j in self._g_at_peak]
+        return bool(mine and other) and float(np.mean(mine)) > 0 and max(other) >= self.still_share * float(np.mean(mine))
+
+    def _another_position(self) -> bool:
+        """Whether the person's own start is another body position than the routine's: further from
+        the instructor's start angle than `position_span` (standing and seated differ by 80-90 deg at
+        the hip and the knee; a stiff senior's start by 20-30). A seated march's 15 deg from a
+        standing start is a sway, not a march."""
+        if not self.reference:
+            return False
+        return any(abs(self.own_start[j] - self.reference[j]) > self.position_span
+                   for j in self.joints if j in self.reference and j in self.own_start)
+
+    def _foot_lifted_instead(self) -> bool:
+        """For a movement done with both feet on the floor (a squat, a chair stand), whether this
+        repetition was a knee lifted instead (a march, a kick bends the knee as far). With both feet
+        in view at the deepest moment: one foot higher in the picture than the other by
+        `foot_lifted` of the hips' standing height over the floor. With one foot hidden (the far
+        one from the side): the hips not going down (up) over the floor by half what the knees'
+        bend implies for a squat, 1 - cos(bend / 2) of their standing height (thigh and shin of
+        equal length; a shin leaning forward lowers them more). Not judged without the hips."""
+        if not self.feet_planted:
+            return False
+        (standing, _), (now, gap) = self._rep_legs, self._legs_at_peak
+        if standing is None or standing <= 0:
+            return False
+        if gap is not None:
+            return gap / standing >= self.foot_lifted
+        if now is None:
+            return False
+        went = self._sign() * (standing - now) / max(standing, now)
+        bend = self._peak * self.excursion(self.joints[0])[1]
+        return went < 0.5 * (1 - np.cos(np.radians(bend) / 2))
 
     def _finish(self, t: float) -> None:
         self.state = "start"
         took = t - (self._last_at_start if self._last_at_start is not None else t)
         self.excursions.append((round(t, 2), round(self._peak, 2), round(took, 2)))
+        if self._another_position():
+            self.another_position += 1
+            self.rejected += 1
+            return
+        if self._another_movement():
+            self.another_movement += 1
+            self.rejected += 1
+            return
+        if self._foot_lifted_instead():
+            self.another_foot += 1
+            self.rejected += 1
+            return
+        if self._did_not_lift():
+            self.another_lift += 1
+            self.rejected += 1
+            return
         if self._peak >= self.floor:
             self._clear.append(self._peak)
         if self._peak >= self.enter_level() and took >= self.rule.min_rep_s:
@@ -223,22 +400,55 @@ class RepCounter:
     floor: float = 0.6  # the least progress that counts: 0.6 of the routine's excursion
     own_share: float = 0.5  # of the median depth of their recent repetitions: the middle of their own range
     recent_depths: int = 5
+    floor_window_s: float = 1.0  # the floor: the lowest a foot was seen over this long
     counters: dict = field(default_factory=dict)  # "both" | "left" | "right" -> _Counter
+    _feet: deque = field(default_factory=deque)
 
     def __post_init__(self):
         groups = {"both": tuple(self.rule.joints)}
         if self.rule.sides != "both":
             groups = {side: tuple(j for j in self.rule.joints if j.startswith(side + "_")) for side in SIDES}
             groups = {side: joints for side, joints in groups.items() if joints}
+        still = tuple(getattr(self.rule, "still", ()))
         self.counters = {name: _Counter(joints, self.rule, self.reference, self.settle_s, self.hold_s,
                                         self.seen_well, self.start_window_s, self.floor, self.own_share,
-                                        self.recent_depths) for name, joints in groups.items()}
-
-    def update(self, t: float, angles: dict[str, float | None], seen: dict[str, float] | None = None) -> int:
-        """`seen`: each joint's visibility (geometry.joint_visibility); None: every joint seen well."""
+                                        self.recent_depths, still,
+                                        tuple(j for other, js in groups.items() if other != name for j in js))
+                         for name, joints in groups.items()}
         for counter in self.counters.values():
-            counter.update(t, angles, seen)
+            counter.siblings = [c for c in self.counters.values() if c is not counter]
+            counter.feet_planted = self.rule_feet_planted
+            counter.against_gravity = bool(getattr(self.rule, "against_gravity", False))
+
+    def update(self, t: float, angles: dict[str, float | None], seen: dict[str, float] | None = None,
+               pose: np.ndarray | None = None, world: np.ndarray | None = None) -> int:
+        """`seen`: each joint's visibility (geometry.joint_visibility); None: every joint seen well.
+        `pose`: the picture's keypoints (common skeleton), for a rule whose movement moves the hips."""
+        legs = self._legs(t, pose) if self.rule_feet_planted else (None, None)
+        down = from_down(pose, world, self.rule.joints) if getattr(self.rule, "against_gravity", False) else None
+        for counter in self.counters.values():
+            counter.update(t, angles, seen, legs, down)
         return self.count
+
+    def _legs(self, t: float, pose: np.ndarray | None) -> tuple[float | None, float | None]:
+        """(how high the hips are above the floor, how far apart the feet are in height), pixels in
+        the picture: the floor is the lower foot when both are seen, else the lowest a foot was seen
+        over the last `floor_window_s` (the one foot seen may be the lifted one). Compared only
+        within one repetition, as shares of the standing height: the person's size and distance
+        cancel; from the front or the side, for a 2D model too."""
+        hip, feet = hips_and_feet(pose)
+        if feet:
+            self._feet.append((t, max(feet)))
+        while self._feet and t - self._feet[0][0] > self.floor_window_s:
+            self._feet.popleft()
+        gap = abs(feet[0] - feet[1]) if len(feet) == 2 else None
+        if hip is None or not self._feet:
+            return None, gap
+        return (max(feet) if len(feet) == 2 else max(f for _, f in self._feet)) - hip, gap
+
+    @property
+    def rule_feet_planted(self) -> bool:
+        return bool(getattr(self.rule, "feet_planted", False))
 
     @property
     def count(self) -> int:

@@ -41,6 +41,15 @@ class RepRule:
     start: str = "high"  # which end the participant starts and finishes at
     min_rep_s: float = 0.5
     sides: str = "both"  # "both" together | "alternating" | "one_side": the last two counted per side
+    # Joints this movement holds still while the counted ones move (an arm raise: the knees and the
+    # trunk): a repetition that moved one of them as much as the counted joints is another movement.
+    still: tuple[str, ...] = ()
+    # Both feet stay on the floor (a squat, a chair stand): a knee bent as far by lifting a foot (a
+    # march, a kick) is not one.
+    feet_planted: bool = False
+    # The counted limb lifts against gravity (an arm raise, a knee lift, a knee extension, a curl):
+    # measured from straight down it must move too, not only against the trunk.
+    against_gravity: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,22 @@ class RepRuleFile(_FileModel):
         "both", description="'both': every listed joint moves together (a squat, both arms); 'alternating' "
                             "(marching) or 'one_side' (one leg, then the other): the left_ and right_ joints are "
                             "counted apart, per side, and the total is their sum.")
+    still: list[JointName] = Field(
+        [], description="Joints the movement holds still while the counted ones move (an arm raise: the knees and "
+                        "trunk_lean; a seated knee extension: the hips). A repetition at whose deepest moment one "
+                        "of them, seen well, has moved half as many degrees as the counted joints or more is another "
+                        "movement and is not counted. For 'alternating' and 'one_side' the other side's counted "
+                        "joints are held still too (moving the same way at the same moment is not one side).")
+    feet_planted: bool = Field(
+        False, description="Both feet stay on the floor (a squat, a chair stand): a repetition at whose deepest moment "
+                           "one foot is higher in the picture than the other by a quarter of the hips' standing height "
+                           "over the floor (a knee lifted, a kick), or, with one foot hidden, whose hips did not go down "
+                           "(up) by half what the knees' bend implies, is not counted.")
+    against_gravity: bool = Field(
+        False, description="The counted limb lifts against gravity (an arm raise, a knee lift, a seated knee extension, "
+                           "a curl): measured from straight down (the upper arm, thigh, shin or forearm), it must move "
+                           "at least half as many degrees as its angle to the body; a trunk leaning or a squat changes "
+                           "the one and not the other.")
 
     @model_validator(mode="after")
     def _low_below_high(self):
@@ -364,7 +389,8 @@ def parse(data: dict, source: str = "") -> Routine:
         joints={j: JointRule(rule.tolerance, rule.near) for j, rule in f.joints.items()}, keyframes=kfs,
         duration_s=f.duration_s if f.duration_s is not None else kfs[-1].t, loop=f.loop,
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
-                     min_rep_s=reps.min_rep_s, sides=reps.sides) if reps else None,
+                     min_rep_s=reps.min_rep_s, sides=reps.sides, still=tuple(reps.still),
+                     feet_planted=reps.feet_planted, against_gravity=reps.against_gravity) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
         source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()}, position=f.position)
 
@@ -452,7 +478,10 @@ def to_json(r: Routine) -> dict:
     if r.reps:
         out["reps"] = {"joints": list(r.reps.joints), "low": r.reps.low, "high": r.reps.high,
                        "start": r.reps.start, "min_rep_s": r.reps.min_rep_s,
-                       **({"sides": r.reps.sides} if r.reps.sides != "both" else {})}
+                       **({"sides": r.reps.sides} if r.reps.sides != "both" else {}),
+                       **({"still": list(r.reps.still)} if r.reps.still else {}),
+                       **({"feet_planted": True} if r.reps.feet_planted else {}),
+                       **({"against_gravity": True} if r.reps.against_gravity else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
     if r.movement:

@@ -390,7 +390,7 @@ class SessionScorer:
             # (a chair-stand test begins seated at "go"), and the setup cue is shown.
             self.frames -= 1
             if self.reps:
-                self.reps.update(t, angles, seen)
+                self.reps.update(t, angles, seen, common, world)
             return FrameScore({j: "none" for j in self.routine.joints}, {}, "none", 0.0,
                               self.reps.count if self.reps else 0, 0.0, 0.0, setup_cue, "countdown", angles)
         if self.tracker is None:
@@ -422,7 +422,7 @@ class SessionScorer:
                 if status.get(j) == "correct":
                     status[j] = "near"
         verdict = self._verdict(status)
-        self._account(t, status, angles, verdict, seen)
+        self._account(t, status, angles, verdict, seen, common, world)
         self._record_posture(t, status, angles, errors, target, common)
         # The joint furthest off, among the cues that may be said (per frame, "further toward the
         # extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
@@ -460,7 +460,7 @@ class SessionScorer:
             return "none"
         return max(seen, key=STATUS_ORDER.__getitem__)
 
-    def _account(self, t: float, status, angles, verdict, seen=None) -> None:
+    def _account(self, t: float, status, angles, verdict, seen=None, common=None, world=None) -> None:
         self._timeline.add(t, verdict)
         if verdict != "none":
             self.frames_scored += 1
@@ -480,7 +480,7 @@ class SessionScorer:
             if a is not None and (seen is None or seen.get(j, 1.0) >= SEEN_WELL):
                 self._angles_seen.setdefault(j, []).append(a)
         if self.reps:
-            self.reps.update(t, angles, seen)
+            self.reps.update(t, angles, seen, common, world)
 
     def _record_posture(self, t: float, status, angles, errors, target, common=None) -> None:
         if not any(s != "none" for s in status.values()):
