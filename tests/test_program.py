@@ -471,3 +471,24 @@ def test_a_program_session_survives_a_restart_of_the_scoring_service(tmp_path, p
     assert "Traceback" not in text
     assert summary["program"] == "two" and all(p["reached"] for p in summary["parts"])
     assert summary["parts"][0]["reps"] >= 1 and summary["parts"][0]["scored"]
+
+
+def test_movements_are_found_with_the_corals_model_too(joined):
+    """The same joined video read by MoveNet Lightning (the Coral's model, on the CPU here): cuts
+    within 1 s of the joins and the same groups. (Measured beside it, not asserted: the repetitions
+    a participant gets there, docs/programs.md.)"""
+    from common.cli.routine import poses_from_video
+    from common.coach import segment
+    from models import catalog
+
+    try:
+        catalog.paths("movenet-lightning")
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    poses, worlds, fps = poses_from_video(str(joined["video"]), "movenet-lightning")
+    found = segment.find_movements(poses, worlds, fps)
+    print(f"\nMoveNet: truth {[round(s, 2) for s in joined['starts']]}")
+    print(f"  found {[(round(m.start_s, 2), m.group) for m in found]}")
+    assert len(found) == len(JOINED)
+    assert max(abs(m.start_s - s) for m, s in zip(found, joined["starts"])) <= 1.0
+    assert [m.group for m in found] == [0, 1, 2, 3, 1, 0, 1]
