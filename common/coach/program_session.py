@@ -214,6 +214,8 @@ class ProgramSession:
         if rested(part.routine, s):
             entry["rested"] = True
             return entry
+        if not person.scorer.running_score_judged():  # moving, but no whole repetition to judge: no score, not 0
+            return entry
         entry.update(score=s["score"], scored=True)
         return entry
 
