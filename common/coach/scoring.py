@@ -699,9 +699,14 @@ class SessionScorer:
                     continue
                 track = np.nanmean(person[:, unit], axis=1)  # a pair moving together: the mean of its sides
                 lo, hi = float(np.nanmin(cycle[:, unit])), float(np.nanmax(cycle[:, unit]))
-                reach, span = float(np.mean(near[unit])), hi - lo
+                near_band, span = float(np.mean(near[unit])), hi - lo
+                # Each end within the near band, and at least half the way there from where the
+                # cycle starts (a side bend's 20 deg each way: 10 deg, not the near band's 5).
+                rest = float(np.nanmean(cycle[0, unit]))
+                reach_lo = min(near_band, (rest - lo) / 2 or near_band)
+                reach_hi = min(near_band, (hi - rest) / 2 or near_band)
                 p_lo, p_hi = np.nanmin(track), np.nanmax(track)
-                if (not np.isfinite(p_lo) or p_lo > lo + reach or p_hi < hi - reach
+                if (not np.isfinite(p_lo) or p_lo > lo + reach_lo or p_hi < hi - reach_hi
                         or p_lo < lo - span or p_hi > hi + span):
                     short = none.copy()
                     short[unit] = True
