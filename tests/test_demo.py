@@ -42,6 +42,14 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
     score, reps = map(int, re.match(r"Session of guest \(squats_from_clip\): score (\d+)/100, (\d+) repetitions",
                                     session).groups())
     assert score < 100 and "leaning" in said["Coached"]
+    # The make-demo result (measured 90/100, 5 of the clip's 5 squats) and a number on the TV from
+    # the first squat on: the routine's cycle is one squat, judged as it ends (it was the whole
+    # clip, and the TV said '점수 -' through every squat until the session's end).
+    assert reps == 5 and score >= 80, session
+    running = dict(item.split(": ") for item in said["Running score on the TV through each repetition"]
+                   .split(": ", 1)[1].split(", "))
+    assert sorted(map(int, running)) == list(range(1, reps + 1)), running
+    assert all(shown != "-" for shown in running.values()), f"'점수 -' after a judged squat: {running}"
     assert said["Corrections the TV gave"].split(": ", 1)[1].strip(), "no correction was shown"
     assert "Delivered to the demo's MQTT broker" in lines and "a real person (squats_5reps.mp4)" in done.stdout + done.stderr
     shots = sorted((out / "screens").glob("*_exercise_t*.png"))

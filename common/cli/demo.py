@@ -61,21 +61,57 @@ def real_clip() -> Path | None:
     return None
 
 
-def routine_from_clip(clip: Path, out: Path, model: str) -> Path:
+def first_repetition_end(knee: list) -> int | None:
+    """The keyframe where the clip's first squat is over: the most upright moment between its
+    first two bottoms (None with fewer than two)."""
+    bottoms = [i for i in range(1, len(knee) - 1) if None not in knee[i - 1:i + 2]
+               and knee[i] <= min(knee[i - 1], knee[i + 1]) and knee[i] < 110.0]
+    if len(bottoms) < 2:
+        return None
+    between = [i for i in range(bottoms[0], bottoms[1]) if knee[i] is not None]
+    return max(between, key=lambda i: knee[i])
+
+
+def routine_from_clip(clip: Path, out: Path, model: str) -> tuple[Path, Path]:
     """The instructor's routine built from the clip, as `silvergym routine build --title` does:
-    with the clip as the instructor's video on the TV."""
-    from common.cli.routine import build_from_video, write_routine
+    with the clip as the instructor's video on the TV. Returns the routine built from the whole
+    clip (where its squats are, for coached_participant) and the one the session follows: the
+    same, cut to the clip's first squat, so that its cycle is one repetition."""
+    from common.cli.routine import TvCopy, _video_format, build_from_video, write_routine
+    from common.media import read_frames
 
     import dataclasses
 
-    path = out / "squats_from_clip.json"
-    built = build_from_video(str(clip), "squats_from_clip", model, out, title={"ko": "스쿼트", "en": "Squats"})
+    title = {"ko": "스쿼트", "en": "Squats"}
+    whole = build_from_video(str(clip), "squats_from_clip", model, out, title=title)
+    whole_path = out / "squats_whole_clip.json"
+    write_routine(whole, whole_path)
+    # The running score judges whole cycles of a looping routine: built from all five squats, the
+    # cycle was the whole clip and the TV showed '점수 -' until the session's end. Cut to one
+    # squat (its poses and its stretch of the video), each squat is judged as it ends, at the
+    # person's own pace; which joints are scored and the count's thresholds stay the whole clip's.
+    joint = whole.reps.joints[0] if whole.reps else "right_knee"
+    end = first_repetition_end([k.angles.get(joint) for k in whole.keyframes])
+    one = whole
+    if end is not None and end < len(whole.keyframes) - 1:
+        fps, _ = _video_format(str(clip))
+        copy = TvCopy(out / "videos", fps)
+        try:
+            for n, (_, _, bgr) in enumerate(read_frames(str(clip))):
+                if n < end:  # frames 0..end-1: the video loops with the cycle (keyframe `end` is frame 0 again)
+                    copy.add(bgr)
+            video = copy.finish()
+        finally:
+            copy.discard()
+        one = dataclasses.replace(whole, keyframes=whole.keyframes[:end + 1], video=video)
     # A squat: its corrections in a squat's words (docs/routines.md, cue table). An exercise, not a
     # choreography: it loops, scored per repetition at the person's pace (docs/scoring.md), and lasts
-    # as long as the participant's slower performance, so all their squats are in the session.
-    write_routine(dataclasses.replace(built, movement="squat", loop=True,
-                                      duration_s=round(built.duration_s / SENIOR_SPEED + 1.0, 1)), path)
-    return path
+    # as long as the participant's slower performance of the whole clip, so all their squats are in
+    # the session.
+    path = out / "squats_from_clip.json"
+    write_routine(dataclasses.replace(one, movement="squat", loop=True,
+                                      duration_s=round(whole.duration_s / SENIOR_SPEED + 1.0, 1)), path)
+    return whole_path, path
 
 
 def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path, str]:
@@ -205,7 +241,9 @@ def leaning(frame, mask, keyframe, plate) -> "np.ndarray":
 
 
 class CueListener:
-    """The corrections the TV shows, heard on the bus: every distinct Score.guidance, in order."""
+    """The corrections the TV shows, heard on the bus: every distinct Score.guidance, in order;
+    and the running score the TV shows through each counted repetition (the last Score of each
+    count: its number, or '-' while nothing is judged)."""
 
     def __init__(self, cfg):
         import zmq
@@ -213,6 +251,7 @@ class CueListener:
         from common.bus.sockets import Subscriber
 
         self.cues: list[str] = []
+        self.running: dict[int, str] = {}
         self._ctx = zmq.Context()
         self._sub = Subscriber(self._ctx, cfg.bus.all_endpoints(), ["score"])
         self._stop = threading.Event()
@@ -222,6 +261,8 @@ class CueListener:
     def _listen(self) -> None:
         while not self._stop.is_set():
             for msg in self._sub.receive(timeout_ms=200):
+                if msg.part < 0:  # a single routine's session (a program's parts have their own counts)
+                    self.running[msg.reps] = f"{msg.score:.0f}" if msg.scored else "-"
                 if msg.guidance and msg.guidance not in self.cues:
                     self.cues.append(msg.guidance)
 
@@ -267,13 +308,15 @@ def run(args) -> int:
     # The real person's clip goes with the routine built from it, not with a routine chosen.
     chosen = args.routine is not None or bool(getattr(args, "program", None))
     person = real_clip() if recorded and not chosen else None
+    whole_routine = None  # the routine built from the whole clip: where its squats are
     if args.routine is None:
         args.routine = "squat"
         if person:
             from models.catalog import ModelError
             try:
                 model = configuration.load(args.config, args.overrides).inference.model
-                args.routine = str(routine_from_clip(person, out, model))
+                whole_routine, one_squat = routine_from_clip(person, out, model)
+                args.routine = str(one_squat)
             except (ModelError, configuration.ConfigError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
@@ -305,7 +348,7 @@ def run(args) -> int:
         # No camera: the whole graph still runs, the real pose model included, on a recorded
         # participant whose clip starts with the routine.
         if person:
-            clip, coached = coached_participant(person, Path(args.routine), out)
+            clip, coached = coached_participant(person, whole_routine, out)
             who = f"a real person ({person.name}): {coached}"
         elif getattr(args, "program", None):
             from common.coach import program as programs
@@ -383,6 +426,9 @@ def run(args) -> int:
         print(f"  {part['part'] + 1}. {part['name']['ko']} / {part['name']['en']}: {part['reps']} repetitions, {state}")
     if coached:
         print(f"Coached: {coached}")
+    if cues.running and not summary.get("parts"):
+        print("Running score on the TV through each repetition: "
+              + ", ".join(f"{n}: {shown}" for n, shown in sorted(cues.running.items()) if n > 0))
     if cues.cues and not summary.get("parts"):  # a program's corrections are in each part's summary
         from common.coach import cues as cue_table
         from common.coach import routine as routines

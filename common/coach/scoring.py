@@ -59,6 +59,7 @@ TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within thi
 # The score published during a session is worked out again this often: the alignment of a 40 s
 # session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
 RUNNING_SCORE_EVERY_S = 5.0
+UNJUDGED_RETRY_S = 0.5  # ... and this often after a first count while no repetition is judged yet
 STANCE_SEEN = 0.3  # a point's confidence from which stance() uses it
 # stance() at or above this: standing; at or below SEATED_BELOW: seated (or crouched); between: not said.
 STANDING_ABOVE = 1.25
@@ -528,8 +529,12 @@ class SessionScorer:
         During a session it is worked out again every RUNNING_SCORE_EVERY_S."""
         t = self._samples[-1][0] if self._samples else 0.0
         reps = self.reps.count if self.reps else 0
-        # Again as each repetition ends too: the TV's number then moves with what the person did.
-        if self._posture is None or t - self._posture_t >= RUNNING_SCORE_EVERY_S or reps != self._posture_reps:
+        # Again as each repetition ends too: the TV's number then moves with what the person did;
+        # and often while nothing is judged yet, so that the TV's '-' turns into a number as soon as
+        # the first whole repetition of the cycle is there (it ends after the counter counts it).
+        unjudged = self._posture is not None and self._posture.get("repetitions_judged") == 0
+        if (self._posture is None or t - self._posture_t >= RUNNING_SCORE_EVERY_S or reps != self._posture_reps
+                or (unjudged and reps > 0 and t - self._posture_t >= UNJUDGED_RETRY_S)):
             self._posture, self._posture_t, self._posture_reps = self.posture(), t, reps
         return self._result_score(self._posture)
 
@@ -703,8 +708,10 @@ class SessionScorer:
                 # Each end within the near band, and at least half the way there from where the
                 # cycle starts (a side bend's 20 deg each way: 10 deg, not the near band's 5).
                 rest = float(np.nanmean(cycle[0, unit]))
-                reach_lo = min(near_band, (rest - lo) / 2 or near_band)
-                reach_hi = min(near_band, (hi - rest) / 2 or near_band)
+                # An end no farther from the start than the near band asks only the near band: half of
+                # a few degrees' drift (a squat's hips 3 deg past upright) is not a demand, it is noise.
+                reach_lo = min(near_band, (rest - lo) / 2) if rest - lo > near_band else near_band
+                reach_hi = min(near_band, (hi - rest) / 2) if hi - rest > near_band else near_band
                 p_lo, p_hi = np.nanmin(track), np.nanmax(track)
                 if (not np.isfinite(p_lo) or p_lo > lo + reach_lo or p_hi < hi - reach_hi
                         or p_lo < lo - span or p_hi > hi + span):
