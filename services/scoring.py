@@ -173,7 +173,8 @@ class Sessions:
             for entry in summary["parts"]:
                 entry["corrections"] = cues.corrections(self.program.parts[entry["part"]].routine,
                                                         self.given_by_part.get(entry["part"], []))
-            summary["corrections"] = [c for entry in summary["parts"] for c in entry["corrections"]]
+            every_part = [c for entry in summary["parts"] for c in entry["corrections"]]
+            summary["corrections"] = cues.distinct_words(every_part)  # two parts' cues may say the same
         else:
             summary["corrections"] = cues.corrections(self.routine, self.given)
         record = {"session_id": self.session_id, "participant": self.participant,

@@ -158,3 +158,16 @@ def test_a_squat_deeper_than_the_target_is_never_told_to_bend_more(model):
           + ", ".join(f"{k} x{n} '{table[k].ko}'" if k in table else f"{k} x{n}" for k, n in given.items()))
     assert summary["reps"] >= 7, "the deep squats are counted (truth: 8)"
     assert not bend_more & set(given), f"a deep squatter told to bend more: {sorted(bend_more & set(given))}"
+
+
+def test_corrections_in_the_same_words_are_listed_once():
+    """[truth] Two cue keys may say the same (a marching trunk leaning either way: '상체를 곧게
+    세우세요'); the summary, `score --json` and the report list each wording once, under its first key."""
+    marching = routines.load("marching")
+    table = cues.table(marching)
+    assert table["trunk_lean.more"].ko == table["trunk_lean.less"].ko, "the table no longer shares these words"
+    listed = cues.corrections(marching, ["trunk_lean.more", "trunk_lean.less", "trunk_lean.more"])
+    print(f"given trunk_lean.more, trunk_lean.less, trunk_lean.more: listed {listed}")
+    assert [c["key"] for c in listed] == ["trunk_lean.more"]
+    # A program's summary joins its parts' lists: the same words from two parts once.
+    assert cues.distinct_words(listed + cues.corrections(routines.load("marching_seated"), ["trunk_lean.less"])) == listed

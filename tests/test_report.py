@@ -383,3 +383,19 @@ def test_a_program_report_shows_each_movement_weakest_first_and_the_weakest_ones
     assert shot.shape[0] > 1500
     if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
         shutil.copy(tmp_path / f"program_{locale}.png", REPO / "docs" / f"report_program_{locale}.png")
+
+
+def test_the_report_names_each_correction_once():
+    """[truth] A session stored with the same words under two cue keys (trunk_tilt.more and .less
+    both '상체를 가운데로 곧게 세우세요', as summaries held them before cues.corrections listed
+    each wording once): the family reads them once."""
+    from common.central.report import reading
+
+    t = load_texts("ko")
+    last = session(0, 0.0, 80.0, 60, 62)
+    same = {"ko": "상체를 가운데로 곧게 세우세요", "en": "Keep your upper body straight up in the middle", "phase": ""}
+    last["summary"]["corrections"] = [{"key": "trunk_tilt.more", **same}, {"key": "trunk_tilt.less", **same},
+                                      {"key": "left_knee.less", "ko": "왼쪽 무릎을 더 굽히세요", "en": "", "phase": ""}]
+    said = next(line for line in reading([last], [], t) if line.startswith(t["report.corrections"].split("{")[0]))
+    print(said)
+    assert said.count(same["ko"]) == 1 and "왼쪽 무릎을 더 굽히세요" in said

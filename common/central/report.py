@@ -219,7 +219,9 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     # The corrections the TV gave in the latest session, in the words it used (the routine's cue
     # table, carried in the summary): what the family hears is what the senior heard.
     lang = t.get("report.cue_language", "en")  # which of the summary's words (ko, en) this report reads
-    given = [c.get(lang) for c in last.get("corrections", []) if isinstance(c, dict) and isinstance(c.get(lang), str)]
+    # Each wording once (a session stored before the summary listed them once may repeat them).
+    given = list(dict.fromkeys(c.get(lang) for c in last.get("corrections", [])
+                               if isinstance(c, dict) and isinstance(c.get(lang), str)))
     if given:
         said.append(t["report.corrections"].format(cues=" · ".join(w[:80] for w in given[:5])))
     said.extend(left_right(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])

@@ -436,8 +436,8 @@ def run(args) -> int:
 
         words = load_texts(cfg.renderer.locale)
         shown = routines.load(args.routine)
-        print("Corrections the TV gave: " + "; ".join(
-            cue_table.words(shown, key, cfg.renderer.locale) or words.get(key, key) for key in cues.cues))
+        print("Corrections the TV gave: " + "; ".join(dict.fromkeys(  # each wording once (two keys may share it)
+            cue_table.words(shown, key, cfg.renderer.locale) or words.get(key, key) for key in cues.cues)))
     print("Delivered to the demo's MQTT broker" if delivered else f"Kept in the spool {out / 'spool.db'} (no broker)")
     print(f"Screenshots of the TV: {out / 'screens'}")
     return code

@@ -108,7 +108,20 @@ def words(routine, key: str, locale: str) -> str | None:
 
 def corrections(routine, keys) -> list[dict]:
     """The corrections given, in order, as keys with their words in both languages and their
-    phase (the summary, `score --json`); keys that are not cues (framing, pace) are left out."""
+    phase (the summary, `score --json`); keys that are not cues (framing, pace) are left out, and
+    a correction in the same words as one before it (two keys may say the same: a trunk tilted
+    either way is told '상체를 가운데로 곧게 세우세요') is listed once, under its first key."""
     cues = table(routine)
-    return [{"key": key, "ko": cues[key].ko, "en": cues[key].en, "phase": cues[key].phase}
-            for key in dict.fromkeys(keys) if key in cues]
+    return distinct_words([{"key": key, "ko": cues[key].ko, "en": cues[key].en, "phase": cues[key].phase}
+                           for key in dict.fromkeys(keys) if key in cues])
+
+
+def distinct_words(corrections: list) -> list:
+    """The corrections (dicts with ko and en words) with each wording once, first kept, in order."""
+    seen, out = set(), []
+    for c in corrections:
+        said = (c.get("ko"), c.get("en")) if isinstance(c, dict) else c
+        if said not in seen:
+            seen.add(said)
+            out.append(c)
+    return out
