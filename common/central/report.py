@@ -131,11 +131,15 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     rom_joints = sorted({j for s in sessions for j in s["summary"]["range_of_motion"]} & set(joints), key=name)
     if rom_joints:
         fig, ax = plt.subplots(figsize=(7, 3))
+        highest = 0.0
         for j in rom_joints:
-            ax.plot(days, [s["summary"]["range_of_motion"].get(j, {}).get("range") for s in sessions],
-                    marker="." if len(sessions) > 60 else "o", label=name(j))
+            ranges = [s["summary"]["range_of_motion"].get(j, {}).get("range") for s in sessions]
+            highest = max([highest] + [r for r in ranges if isinstance(r, (int, float))])
+            ax.plot(days, ranges, marker="." if len(sessions) > 60 else "o", label=name(j))
         ax.set_ylabel(t["report.rom_axis"])
-        ax.set_ylim(bottom=0)
+        # Room above the highest point for its marker and the legend (one session's points sat on
+        # the top edge, cut in half, under the legend).
+        ax.set_ylim(0, max(highest * 1.3, 10.0))
         ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3)
         date_axis(ax, days)
