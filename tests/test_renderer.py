@@ -646,3 +646,39 @@ def test_before_its_first_score_a_program_shows_where_it_is_from_the_session(can
     assert which_screen(s, now) == "looking" and s.routine.name == "arm_raise"
     drawn = drawn_words(surface, fonts, s, now)
     assert "1/3 · 팔 들어올리기" in drawn and "쉬셔도 괜찮아요" in drawn and "다음: 의자 스쿼트" in drawn, sorted(drawn)
+
+
+def test_after_a_program_rest_the_header_names_the_next_part_not_the_last_parts_numbers(canvas):
+    """The messages in the order scoring sends them at a part change (services/scoring.py
+    _publish_program_score): the rest's Scores (part 0), the Session announcing part 1, then part 1's
+    Scores. Seen in `make demo --program short_program`: after the first rest the header went back to
+    '1/3 · 팔 들어올리기 0/4' (a rest Score of part 0 left on screen)."""
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.program import part_of
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("looking", "ko", now)
+    s.score, s.person_at = None, now
+    session = dict(t_capture_ns=0, session_id="p46", event="start", routine="program:short_program",
+                   participant="guest", started_unix=0.0, program="short_program", routine_start_ns=int((now - 31) * 1e9))
+    score = dict(t_capture_ns=0, frame_id=1, session_id="p46", joint_status={}, joint_error_deg={}, verdict="none",
+                 program="short_program")
+    absorb(s, messages.Session(seq=1, part=0, **session), now - 30)
+    absorb(s, messages.Score(seq=2, routine="arm_raise", part=0, reps=4, score=97.0, progress=0.2, part_t_s=23.9,
+                             **score), now - 8)
+    absorb(s, messages.Score(seq=3, routine="arm_raise", part=0, reps=0, score=0.0, progress=0.38, part_t_s=24.0,
+                             resting_s=0.01, scored=False, **score), now - 0.2)
+    assert which_screen(s, now - 0.2) == "rest"
+    absorb(s, messages.Session(seq=4, part=1, **session), now - 0.1)  # the squats start: announced first
+    assert which_screen(s, now) == "exercise" and part_of(s) == 1
+    drawn = drawn_words(surface, fonts, s, now)
+    header = [w for w in drawn if "/3 ·" in w]
+    print(header, [w for w in drawn if "횟수" in w or "점수" in w])
+    assert header == ["2/3 · 의자 스쿼트"] and not any("횟수" in w for w in drawn)  # no numbers of part 0
+    absorb(s, messages.Score(seq=5, routine="squat", part=1, reps=0, score=0.0, progress=0.39, part_t_s=0.1,
+                             scored=False, **score), now)
+    drawn = drawn_words(surface, fonts, s, now)
+    print([w for w in drawn if "/3 ·" in w or "횟수" in w or "점수" in w])
+    assert "2/3 · 의자 스쿼트" in drawn and "횟수 0/4" in drawn and "점수 –" in drawn

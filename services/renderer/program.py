@@ -60,7 +60,10 @@ def part_of(s) -> int:
     if s.program is None:
         return -1
     sc, se = s.score, s.session
-    if sc is not None and sc.program and (se is None or sc.session_id == se.session_id):
+    if (sc is not None and sc.program and se is not None and se.program and se.event == "start"
+            and sc.session_id == se.session_id and se.part != sc.part and s.session_at > s.score_at):
+        part = se.part  # the part changed after this Score (scoring announces it first): not the last part's numbers
+    elif sc is not None and sc.program and (se is None or sc.session_id == se.session_id):
         part = sc.part
     elif se is not None and se.program and se.event == "start":  # before its first Score (countdown, nobody yet)
         part = se.part

@@ -138,7 +138,8 @@ def which_screen(s: ScreenState, now: float) -> str:
     if s.session is not None and s.session.event == "start":
         if s.score is not None and s.score.phase == "countdown":
             return "countdown"
-        if in_program(s) and s.score is not None and s.score.resting_s > 0 and s.score.session_id == s.session.session_id:
+        if (in_program(s) and s.score is not None and s.score.resting_s > 0 and s.score.session_id == s.session.session_id
+                and part_of(s) == s.score.part):  # not once the next part is announced
             return "rest"  # between movements: a person out of view then is resting, not lost
         if now - s.person_at > LOOKING_AFTER_S:
             return "looking"
@@ -161,6 +162,9 @@ MOVING_SCREENS = ("exercise", "countdown", "looking")  # the instructor moves wi
 # A program's part: the person who stops for it is told this (scoring's guidance then), and is
 # not coloured or scored as wrong for it; a person out of view in a program is told it too.
 REST_OK = "program.rest_ok"
+# A single routine's person standing still is invited to follow (common/coach/session.py FOLLOW_ALONG):
+# like resting, calm words and no colours, neither praise nor a correction.
+CALM_GUIDANCE = (REST_OK, "session.follow_along")
 
 
 def in_program(s: ScreenState) -> bool:
@@ -859,7 +863,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         draw_footer(surface, fonts, s)
 
     # A person who stops during a program's part is resting, not wrong: no colours then.
-    resting_ok = s.score is not None and s.score.guidance == REST_OK
+    resting_ok = s.score is not None and s.score.guidance in CALM_GUIDANCE
 
     def participant(surface) -> None:
         draw_camera(surface, s, you, line_w, fonts, judged=fresh and not resting_ok)
@@ -879,7 +883,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         # Praise only for a fresh verdict that is green: not for a hidden body, nor a stale verdict.
         praised = fresh and (bool(s.people_scores) or (s.score is not None and s.score.verdict == "correct"))
         cue = cue_text(s, guidance) if guidance else s.t("exercise.good") if praised else ""
-    cue_color = TEXT if guidance == REST_OK else HIGHLIGHT if guidance else STATUS_COLORS["correct"]
+    cue_color = TEXT if guidance in CALM_GUIDANCE else HIGHLIGHT if guidance else STATUS_COLORS["correct"]
     seconds, codes = routine_seconds(s.routine), s.timeline.codes()
     if part >= 0:  # the strip is the session's: the whole program's seconds
         seconds = max(1, math.ceil(s.program.duration_s))
