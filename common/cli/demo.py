@@ -273,6 +273,29 @@ class CueListener:
         self._ctx.destroy(linger=0)
 
 
+def program_lines(participant: str, summary: dict) -> list[str]:
+    """A program's result as the demo prints it: the program by name and its score, then one line
+    per movement: repetitions of the target (as the TV counts them: each side's lift of an
+    alternating movement is one, per side in brackets), its score, or that it was rested/skipped."""
+    from common.texts import load_texts
+
+    ko = load_texts("ko")
+    title = summary.get("program_title") or {}
+    score = f"score {summary['score']:.0f}/100" if summary.get("scored_parts") else "no score (nothing judged)"
+    lines = [f"Program {title.get('ko', '')} / {title.get('en', '')} ({summary.get('program', '')}) of {participant}: "
+             f"{score} ({summary.get('scored_parts', 0)} of {len(summary['parts'])} movements scored), "
+             f"{summary.get('frames_scored', 0)} of {summary.get('frames', 0)} frames scored"]
+    for part in summary["parts"]:
+        reps = f"{part['reps']}" + (f"/{part['target_reps']}" if part.get("target_reps") else "") + " repetitions"
+        sides = part.get("reps_by_side") or {}
+        if sides:
+            reps += " (" + ", ".join(f"{side} {n}" for side, n in sides.items()) + ")"
+        state = (f"{ko['program.skipped']} (skipped)" if part["skipped"] else f"{ko['program.rested']} (rested)"
+                 if part["rested"] else f"score {part['score']:.0f}/100" if part["scored"] else "no score (nothing judged)")
+        lines.append(f"  {part['part'] + 1}. {part['name']['ko']} / {part['name']['en']}: {reps}, {state}")
+    return lines
+
+
 def program_person_clip(program, out: Path, size=(480, 360), fps: float = 10.0) -> Path:
     """A clip of the drawn person going through a program: each part's routine for its time, and
     standing at the start position through each rest (common/coach/synthetic.py draws them)."""
@@ -415,15 +438,15 @@ def run(args) -> int:
     delivered = any(r.get("session_id") == msg.session_id for r in received)
     timing = summary.get("timing") or {}
     print()
-    print(f"Session of {msg.participant} ({msg.routine}): score {summary.get('score', 0):.0f}/100, "
-          f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
-          "frames scored")
+    if summary.get("parts"):  # a program: its name, then each movement's own result
+        for line in program_lines(msg.participant, summary):
+            print(line)
+    else:
+        print(f"Session of {msg.participant} ({msg.routine}): score {summary.get('score', 0):.0f}/100, "
+              f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
+              "frames scored")
     if timing:
         print(f"Pace: {timing['tempo']:.2f}x the routine's, {timing['mean_lag_s']:.1f} s behind on average")
-    for part in summary.get("parts", []):  # a program: each movement's own result
-        state = ("skipped" if part["skipped"] else "rested (not scored)" if part["rested"]
-                 else f"score {part['score']:.0f}/100")
-        print(f"  {part['part'] + 1}. {part['name']['ko']} / {part['name']['en']}: {part['reps']} repetitions, {state}")
     if coached:
         print(f"Coached: {coached}")
     if cues.running and not summary.get("parts"):
