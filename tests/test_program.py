@@ -54,6 +54,8 @@ def test_the_program_score_is_the_mean_of_the_scored_parts():
     (lambda d: d.update(parts=[]), "parts"),
     (lambda d: d["parts"][0].update(reps_target=3), "parts.0.reps_target: unknown key"),
     (lambda d: d.pop("title"), "the field 'title' is missing"),
+    (lambda d: (d["parts"][0].update(start_s=20.0, end_s=40.0), d["parts"][1].update(start_s=5.0, end_s=15.0)),
+     "parts.1.start_s (5) is before parts.0's stretch (20-40 s) ends"),
 ])
 def test_program_check_names_what_is_wrong_in_one_line(tmp_path, change, words):
     data = json.loads((REPO / "common/coach/programs/short_program.json").read_text(encoding="utf-8"))
@@ -64,6 +66,32 @@ def test_program_check_names_what_is_wrong_in_one_line(tmp_path, change, words):
     assert r.returncode == 2, r.stdout
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_program_check_refuses_a_stretch_past_the_end_of_the_video(tmp_path):
+    """A trial's part at 50-60 s of a 43 s video was accepted. The video here is made (4 s of a
+    plain picture): only its length matters."""
+    import cv2
+    import numpy as np
+
+    video = tmp_path / "instructor.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for _ in range(40):
+        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    writer.release()
+    data = json.loads((REPO / "common/coach/programs/short_program.json").read_text(encoding="utf-8"))
+    data["video"] = "instructor.avi"
+    data["parts"][0].update(start_s=0.0, end_s=2.0)
+    data["parts"][1].update(start_s=2.0, end_s=4.0)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert silvergym("program", "check", str(path)).returncode == 0
+    data["parts"][2].update(start_s=5.0, end_s=6.0)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    r = silvergym("program", "check", str(path))
+    print(r.stderr)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "parts.2.start_s (5) is past the end of the video" in r.stderr and "(4.0 s)" in r.stderr
 
 
 def test_program_check_lists_the_parts_of_a_good_file():
@@ -371,6 +399,29 @@ def test_skip_ends_the_part_and_moves_the_rest_of_the_program_earlier():
     summary = person.summary(COMPLETED)
     assert [p["skipped"] for p in summary["parts"]] == [False, True, False]
     assert summary["parts"][1]["score"] is None and not summary["parts"][1]["scored"]
+
+
+def test_the_demo_prints_the_program_by_name_and_one_line_per_part():
+    """`make demo DEMO_ARGS="--program short_program"` printed "Session of guest (marching)" (the
+    last part's routine). The summary is a real ProgramSession's (nobody in view: every part rested),
+    one part then given a count and a score as a scored part's would be."""
+    from common.cli.demo import program_lines
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+
+    person = ProgramSession(programs.load("short_program"))
+    for k in range(0, 90):
+        person.update(float(k), None)
+    summary = person.summary(COMPLETED)
+    summary["parts"][2].update(reps=9, reps_by_side={"left": 5, "right": 4}, score=93.0, scored=True, rested=False)
+    summary.update(scored_parts=1, score=93.0)
+    lines = program_lines("guest", summary)
+    print("\n".join(lines))
+    assert len(lines) == 1 + 3
+    assert "짧은 실버체조" in lines[0] and "short_program" in lines[0] and "marching" not in lines[0]
+    assert lines[1].startswith("  1. 팔 들어올리기") and "0/4 repetitions" in lines[1] and "쉬었어요" in lines[1]
+    assert "9/8 repetitions (left 5, right 4), score 93/100" in lines[3]
 
 
 def test_a_program_frame_goes_over_the_bus_with_its_fields_range_checked():

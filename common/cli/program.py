@@ -40,6 +40,11 @@ def check(path: str) -> int:
     if p.video is not None and not p.video.is_file():
         print(f"error: {p.source}: video {p.video} does not exist; fix the path in the file", file=sys.stderr)
         return 2
+    video_s = programs.video_seconds(p.video) if p.video is not None else None
+    problem = programs.stretch_problem(p, video_s) if video_s is not None else ""
+    if problem:
+        print(f"error: {p.source}: {problem}", file=sys.stderr)
+        return 2
     return 0
 
 

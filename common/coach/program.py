@@ -24,6 +24,7 @@ class ProgramError(ValueError):
 MAX_PARTS = 50
 MAX_REST_S = 600.0
 DEFAULT_REST_S = 10.0
+STRETCH_OVERLAP_S = 1.0  # how far a part's stretch may start before the previous one ends (a corrected cut)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 PROGRAM_SCORE_DEFINITION = (
@@ -76,6 +77,21 @@ class ProgramFile(_FileModel):
     video: str | None = Field(None, description="The instructor's video of the whole program (a relative path is read "
                                                 "beside the program file); parts' start_s/end_s are stretches of it.")
     parts: list[PartFile] = Field(min_length=1, max_length=MAX_PARTS, description="The movements, in order.")
+
+    @model_validator(mode="after")
+    def _stretches_in_order(self):
+        # Parts play in order, so their stretches of the video must too; a cut may overlap the
+        # previous stretch a little (the installer's corrections, the participant's lag), not more.
+        before = None
+        for i, part in enumerate(self.parts):
+            if part.start_s is None:
+                continue
+            if before is not None and part.start_s < self.parts[before].end_s - STRETCH_OVERLAP_S:
+                prev = self.parts[before]
+                raise ValueError(f"parts.{i}.start_s ({part.start_s:g}) is before parts.{before}'s stretch "
+                                 f"({prev.start_s:g}-{prev.end_s:g} s) ends: the parts go in the video's order")
+            before = i
+        return self
 
     @model_validator(mode="after")
     def _repeats_point_back(self):
@@ -171,6 +187,29 @@ def parse(data, source: str = "") -> Program:
                           rest_s=p.rest_s, reps=p.reps, start_s=p.start_s, end_s=p.end_s, same_as=p.same_as))
     video = Path(_resolve(f.video, base)) if f.video else None
     return Program(name=f.name, title=f.title.model_dump(), parts=tuple(parts), video=video, source=source)
+
+
+def stretch_problem(program: Program, video_s: float) -> str:
+    """The first part whose stretch is not within the program's video of `video_s` seconds, in one
+    line naming the part and the field; "" when all fit (a rounding's 0.5 s of slack)."""
+    for i, part in enumerate(program.parts):
+        for key, at in (("start_s", part.start_s), ("end_s", part.end_s)):
+            if at is not None and at > video_s + 0.5:
+                return (f"parts.{i}.{key} ({at:g}) is past the end of the video {program.video} ({video_s:.1f} s); "
+                        "fix the cut points in the file")
+    return ""
+
+
+def video_seconds(path: Path) -> float | None:
+    """A video's length from its header (frames / fps); None when the header does not say."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        frames, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0, cap.get(cv2.CAP_PROP_FPS) or 0
+    finally:
+        cap.release()
+    return frames / fps if frames > 0 and fps > 0 else None
 
 
 def bundled() -> list[str]:
