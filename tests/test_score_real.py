@@ -19,6 +19,7 @@ import pytest
 from common.coach import routine as routines
 from common.coach.scoring import SessionScorer
 from common.coach.session import PersonSession
+from common.timeline import UNSCORED, best_and_worst
 from tests.conftest import clip_poses
 
 MODELS = ["blazepose-full", "movenet-lightning"]
@@ -184,3 +185,42 @@ def test_print_the_table():
             ok = all((s >= 70) if want == ">= 70" else (s < 30) if want == "< 30" else True for s in (b, m))
             cells.append(f"{'+' if want == '>= 70' else '~' if want == 'any' else ''}{b:.0f} / {m:.0f}{'' if ok else ' !'}")
         print(f"| {clip} | " + " | ".join(cells) + " |")
+
+
+def red_share(codes: str) -> float:
+    """The share of the judged seconds of a strip that are red (w)."""
+    judged = [c for c in codes if c != UNSCORED]
+    return sum(c == "w" for c in judged) / len(judged) if judged else 0.0
+
+
+@pytest.mark.parametrize("clip, routine", sorted(SAME))
+def test_the_summary_strip_is_the_scores_judgement(poses, clip, routine):
+    """The summary's strip and its stretch to practise come from the judgement the score comes
+    from (the aligned repetitions), so a high score does not sit over a red strip: a second is red
+    when the repetitions' moments done in it earned under 40 % (timeline.share_verdict), and the
+    score is their average, so at most (100 - score) / 60 of a strip can be red, give or take the
+    weighting (per joint over moments, not per second). Seconds in no judged repetition (standing
+    still before the first) are not judged, never named as the stretch to practise."""
+    for m in MODELS:
+        p, w, fps, size = poses(clip, m)
+        person = PersonSession(routines.load(routine))
+        person.video_end_t = len(p) / fps
+        for i in range(len(p)):
+            if person.ended_by(i / fps):
+                break
+            person.update(i / fps, p[i], w[i], size)
+        s = person.summary("video ended")
+        live = person.scorer._timeline.codes()
+        codes, parts = s["timeline"], best_and_worst(s["timeline"])
+        print(f"\n{clip} against {routine}, {m}: score {s['score']}, {s['reps']} reps, {s['repetitions_judged']} judged\n"
+              f"  frames' strip (live, before) {live} red {red_share(live):.2f}\n"
+              f"  summary strip (repetitions)  {codes} red {red_share(codes):.2f}, best/worst {parts}")
+        assert len(codes) == len(live) and not codes.strip("cnw" + UNSCORED)
+        if s["score"] >= 70:
+            assert red_share(codes) <= (100 - s["score"]) / 60 + 0.1, codes
+        if parts:  # the stretch to practise has judged seconds in it, and went worse than the best
+            (_, _, best), (start, end, worst) = parts
+            assert codes[start:end].strip(UNSCORED) and worst < best
+        if clip == "dev/squat_goblet_oblique_gym.mp4":  # truth.tsv: stands still 0-4.9 s
+            assert codes[:4] == UNSCORED * 4, codes
+            assert not parts or parts[1][1] > 5, f"the stillness named as the stretch to practise: {parts}"

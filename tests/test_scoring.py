@@ -608,3 +608,22 @@ def test_someone_who_answers_from_the_floor_and_stays_down_is_asked_again():
     called = FallCheck(countdown_s=30.0)
     called.on_fall(10.0, "fall", True, "hard")
     assert called.on_fall(70.0, "still_down", False, "still down") is None
+
+
+def test_the_summary_strip_is_the_scores_judgement():
+    """The summary's strip comes from the repetitions the score judged: a routine followed well is
+    green where it was judged, half the movement is red; the routine's own rests between squats
+    and the seconds outside the judged repetitions are not judged ('-'), not wrong; another
+    movement, of which no repetition is judged (score 0), has no green second."""
+    def shares(codes):
+        judged = [c for c in codes if c != "-"]
+        return {k: round(sum(c == k for c in judged) / max(1, len(judged)), 2) for k in "cnw"}, len(judged)
+
+    good, half, other = perform("squat"), perform("arm_raise", amplitude=0.5), perform("squat", moves="arm_raise")
+    for name, s in (("squat", good), ("half arm raise", half), ("arm raises for squats", other)):
+        print(f"\n{name}: score {s['score']}, {s['repetitions_judged']} judged, strip {s['timeline']} {shares(s['timeline'])}")
+    (g, n_good), (h, _) = shares(good["timeline"]), shares(half["timeline"])
+    assert good["score"] >= 95 and g["c"] >= 0.9 and g["w"] == 0 and n_good >= 0.6 * len(good["timeline"])
+    assert half["score"] < 50 and h["w"] > 0.5
+    assert other["repetitions_judged"] == 0 and set(other["timeline"]) == {"-"}
+    assert len(good["timeline"]) == int((int(40 * FPS) - 1) / FPS) + 1  # as long as the session

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +38,10 @@ from common.coach.geometry import SIGNED_ANGLES, joint_angles, joint_visibility
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
 from common.coach.routine import Routine
-from common.timeline import VerdictTimeline
+from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
 from common.coach.warp import (ERROR_CAP_DEG, CycleAlignment, TempoTracker, cycle_targets, first_change,
-                               repetitions, resample)
+                               RESAMPLE_HZ, repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
@@ -129,6 +130,26 @@ def movement_units(joints: list[str], cycle: np.ndarray) -> list[list[int]]:
 def joint_credit(error: np.ndarray, tolerance: np.ndarray, near: np.ndarray) -> np.ndarray:
     """1 within the tolerance, falling linearly to 0 at the edge of the near band, 0 beyond."""
     return np.clip((near - np.abs(error)) / np.maximum(near - tolerance, 1e-6), 0.0, 1.0)
+
+
+def moving_part(rep: list[tuple[int, int]], angles: np.ndarray, tolerance: np.ndarray) -> list[tuple[int, int]]:
+    """A repetition's path (pose, moment) without the poses before it that stay within each
+    joint's tolerance of its first pose, nor those after it within tolerance of its last, but one
+    of each: standing still before the first repetition, or resting between two, is the person
+    waiting (the alignment parks them at a moment of the cycle), not a moment done. A repetition
+    that never leaves its first pose (another movement that keeps the routine's joints still)
+    is judged whole."""
+    def still(a: int, b: int) -> bool:
+        return bool(np.all(np.nan_to_num(np.abs(angles[a] - angles[b])) <= tolerance))
+
+    first, last = 0, len(rep) - 1
+    while first < last and still(rep[first + 1][0], rep[0][0]):
+        first += 1
+    if first == last:  # never moved the routine's joints: a repetition judged whole (another movement, or none)
+        return rep
+    while last > first and still(rep[last - 1][0], rep[-1][0]):
+        last -= 1
+    return rep[first:last + 1]
 
 
 @dataclass
@@ -598,7 +619,9 @@ class SessionScorer:
             advice = guidance_key(weakest, off[0] / off[2], off[1] / off[2], mirrored=self.routine.mirror)
         return {"score": score, "joints": ordered, "weakest": weakest, "advice": advice,
                 "repetitions_judged": judged["repetitions"], "repetitions_not_reached": judged["not_reached"],
-                "not_the_movement": judged.get("why_not", {})}
+                "not_the_movement": judged.get("why_not", {}),
+                # Per second, c/n/w/- from the same repetitions (None: not judged by repetition).
+                "timeline": judged.get("timeline") if judged["repetitions"] is not None else None}
 
     def _posture_by_repetition(self, joints: list[str], tol: np.ndarray, near: np.ndarray) -> dict:
         empty = {"figures": {}, "off": {}, "repetitions": 0, "not_reached": 0}
@@ -627,6 +650,7 @@ class SessionScorer:
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
         why_not = {"turn": 0, "range": 0, "held": 0, "position": 0}
+        per_second = defaultdict(lambda: [0.0, 0])  # second -> sum of the figures of its aligned poses, poses
         for rep in reps:
             key = tuple(rep)
             if key not in self._judged:
@@ -634,7 +658,13 @@ class SessionScorer:
             judged = self._judged[key]
             if judged is None:
                 continue
-            why, short, earned_sum, has_sum, missed_sums = judged
+            why, short, earned_sum, has_sum, missed_sums, by_moment = judged
+            for i, j in moving_part(rep, angles, tol):  # each pose of the repetition: the figure of the moment it was aligned with
+                if j in by_moment and not np.isnan(angles[i]).all():
+                    second = int(t[0] + i / RESAMPLE_HZ)
+                    if second < MAX_SECONDS:
+                        per_second[second][0] += by_moment[j]
+                        per_second[second][1] += 1
             if why:
                 not_reached += 1
                 why_not[why] += 1
@@ -643,7 +673,14 @@ class SessionScorer:
             seen += has_sum
             off += missed_sums
         figures = {j: credit[k] / seen[k] for k, j in enumerate(joints) if seen[k]}
+        # The strip of the same judgement: a second's code is the figure of the repetitions' moments
+        # done in it, coloured as a joint's figure is (share_verdict); a second in no judged
+        # repetition (before the first, after the last, a rest between) is not judged ('-'), not wrong.
+        last = min(int(t[-1]) + 1, MAX_SECONDS)
+        strip = "".join(CODES[share_verdict(per_second[sec][0] / per_second[sec][1])] if per_second[sec][1] else UNSCORED
+                        for sec in range(last))
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
+                "timeline": strip,
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
                 "repetitions": len(reps),
                 "not_reached": not_reached, "why_not": why_not}
@@ -672,9 +709,11 @@ class SessionScorer:
             earned[:] = 0.0
         missed = has & (earned < 1.0)
         target = cycle[moments]
+        # Each moment's own figure (its seen joints' credit averaged): the timeline's seconds.
+        by_moment = dict(zip(moments.tolist(), (earned.sum(axis=1) / np.maximum(has.sum(axis=1), 1)).tolist()))
         return (why, short, earned.sum(axis=0), has.sum(axis=0),
                 np.array([np.where(missed, target + np.nan_to_num(err), 0.0).sum(axis=0),
-                          np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]))
+                          np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]), by_moment)
 
     def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
                           cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
@@ -789,7 +828,10 @@ class SessionScorer:
             "score_means": ("count" if self.routine.kind in COUNT_TESTS else
                             "hold" if self.routine.kind == "balance_hold" else "posture"),
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,
-            "timeline": self._timeline.codes(),
+            # The strip of the score's own judgement (per second, the aligned repetitions' figure;
+            # '-' outside them); a choreography or the prototype's scoring: the frames' verdicts.
+            "timeline": self._timeline.codes() if posture.get("timeline") is None else
+                        posture["timeline"].ljust(len(self._timeline.codes()), UNSCORED),  # as long as the session
         }
         if self.reps and self.reps.by_side():  # one-sided or alternating: per side (reps is their sum)
             out["reps_by_side"] = self.reps.by_side()
