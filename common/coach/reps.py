@@ -61,7 +61,8 @@ person's own range:
     start, must not have moved the same way half as far (both legs at once is a squat or a jump);
   * `against_gravity` (an arm raise, a knee lift, a knee extension, a curl): the limb measured from
     straight down (upper arm, thigh, shin, forearm; in 3D with world landmarks, else in the
-    picture) must move at least half as much as its angle to the body, and the other side's must
+    picture) must move at least half as much as its angle to the body and at least the floor of the
+    routine's excursion (a dance step's thigh lifts 15-24 deg), and the other side's must
     not lift half as much with it: a trunk leaning or a squat changes the angle to the body
     without lifting the limb;
   * `feet_planted` (a squat, a chair stand): no foot a quarter of the hips' standing height above
@@ -311,14 +312,18 @@ class _Counter:
 
     def _did_not_lift(self) -> bool:
         """Whether the counted limb, measured from straight down (gravity) rather than from the body,
-        moved less than half as many degrees as its angle to the body did: a trunk leaning or
-        bending (a squat's, a dance's) changes the arm's or the thigh's angle to the trunk without
-        lifting the limb; a knee bending over a standing shin (a squat) is not a shin lifted.
+        moved less than half as many degrees as its angle to the body did, or less than the floor
+        of the routine's excursion (which the angle must reach too): a trunk leaning or bending (a
+        squat's, a dance's) changes the arm's or the thigh's angle to the trunk without lifting the
+        limb; a knee bending over a standing shin (a squat) is not a shin lifted.
         Only for limbs seen at the start and at the deepest moment."""
         if not self.against_gravity:
             return False
         lifts = [abs(self._g_at_peak[j] - self._g_rep[j]) for j in self.joints if j in self._g_rep and j in self._g_at_peak]
-        if lifts and float(np.mean(lifts)) < self.still_share * self._moved():
+        # The floor holds for the lift itself too: a dance step lifting a thigh 15 deg while the hip
+        # angle reads 28 is not a march's knee lift.
+        if lifts and float(np.mean(lifts)) < max(self.still_share * self._moved(),
+                                                 self.floor * self.excursion(self.joints[0])[1]):
             return True
         # One side at a time: the other side's limb lifting as well, at the same moment, is both (a
         # squat seen from where one hip's angle is hidden still shows both thighs coming up).

@@ -244,8 +244,9 @@ class RepRuleFile(_FileModel):
     against_gravity: bool = Field(
         False, description="The counted limb lifts against gravity (an arm raise, a knee lift, a seated knee extension, "
                            "a curl): measured from straight down (the upper arm, thigh, shin or forearm), it must move "
-                           "at least half as many degrees as its angle to the body; a trunk leaning or a squat changes "
-                           "the one and not the other.")
+                           "at least half as many degrees as its angle to the body, and at least the floor of the "
+                           "routine's excursion that the angle must reach; a trunk leaning or a squat changes the one "
+                           "and not the other.")
 
     @model_validator(mode="after")
     def _low_below_high(self):
