@@ -26,7 +26,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.program_session import ProgramSession
-from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession, StayGate
 from common.coach.spots import ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
@@ -85,6 +85,8 @@ class Sessions:
         self.last_seen_ns = 0
         self.last_pose_ns = 0  # when the last pose arrived (monotonic ns)
         self.idle_until = 0.0
+        # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
+        self.stay = StayGate()
         self.alerts: list[dict] = []
         self.given: list[str] = []
         self._unsent: list[tuple[str, str, dict]] = []
@@ -183,14 +185,17 @@ class Sessions:
         record.update(self._in_class(), **self._named())
         self._outbox(self.session_id, "session", record)
         self._publish_session("end", summary)
-        self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored", self.session_id,
-                          reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"])
+        self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
+                          reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
+                          "" if summary.get("exercised", True) else " (nobody went through the movement: no score)")
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.person = None
         self.checkpoint_path.unlink(missing_ok=True)
         called = any(a.get("kind") != "fall_check" for a in self.alerts)  # an answered question called nobody
         self.idle_until = time.monotonic() + (COOLDOWN_AFTER_ALERT_S if called else COOLDOWN_S)
+        if not self.spot:  # a class's spots start with the class, not by themselves
+            self.stay.session_ended()
         return summary
 
     def _note_framing(self, framing: dict | None) -> None:
@@ -221,7 +226,9 @@ class Sessions:
                 self._watch_for_falls(pose, to_common(pose.layout, pose.keypoints) if present else None)
             return
         if not self.session_id:
+            self.stay.see(present, pose.t_capture_ns / 1e9)
             if (present and self.ctx.config.scoring.autostart and time.monotonic() >= self.idle_until
+                    and self.stay.open  # the person who stayed after a session: not another by standing
                     and self.check.state != "asking"):  # an open question stays on the TV: no session over it
                 self.start(pose.t_capture_ns)
             else:

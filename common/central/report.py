@@ -393,6 +393,7 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
     """The report under its title: the reading, the charts and the alerts, every value a device
     sent escaped (the web app shows it inside its own page). `zone` (a tzinfo): the site's, for
     every date and time, named by `zone_name` beside the alerts' times."""
+    sessions = [s for s in sessions if exercised(s)]  # a 0 from nobody moving is no score to show
     token = _ZONE.set(zone)
     try:
         return _render_body(sessions, alerts, locale, zone_name)
@@ -523,6 +524,11 @@ def run(args) -> int:
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
+    idle = [s for s in usable if not exercised(s)]
+    if idle:
+        print(f"note: left out {len(idle)} session(s) in which nobody went through the movement (no score)",
+              file=sys.stderr)
+        usable = [s for s in usable if exercised(s)]
     page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if on_calendar(a.get("unix"))],
                   args.locale)
     write_atomically(out, page)  # a failure leaves the previous report, never an empty file
@@ -598,6 +604,15 @@ def _input_problem(db: str, out: Path) -> str:
     if out.is_dir():
         return f"{out} is a folder: give a file name for the report (-o report.html)"
     return ""
+
+
+def exercised(session: dict) -> bool:
+    """Whether a stored session holds exercise: one marked exercised false (nobody went through
+    the movement: someone standing in view, a start by mistake) has a 0 that is no score, so the
+    report and the carers' pages leave it out of scores, trends and charts. Sessions stored
+    before the field count as exercised."""
+    summary = session.get("summary")
+    return not isinstance(summary, dict) or summary.get("exercised", True) is not False
 
 
 def plottable(session: dict) -> bool:

@@ -16,18 +16,16 @@ part's counter watches LEAD_S before it starts (a cut placed a moment late loses
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from dataclasses import dataclass, field
 
 from common.coach.program import Program, program_score
-from common.coach.scoring import MOVING_JOINT_DEG, FrameScore
+from common.coach.scoring import FrameScore
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+from common.coach.stillness import REST_SHARE, STOPPED_S, StillWatch, moving_ranges  # noqa: F401 (re-exported)
 
 GRACE_S = 1.5  # as PersonSession's lag window: how far behind the instructor a participant may be
 LEAD_S = 1.5  # how long before a part its repetition counter already watches
-REST_SHARE = 1 / 3  # moving less than this share of the routine's range (and no repetition): resting
 SEEN_SHARE = 0.2  # seen on less than this share of a part's frames: away for it (rested)
-STOPPED_S = 3.0  # not moving (or not seen) for this long in a part: told it is fine to rest, not coloured wrong
 REST_OK = "program.rest_ok"  # the TV's words for it (common/locales: "쉬셔도 괜찮아요")
 
 
@@ -55,8 +53,7 @@ class ProgramSession:
     _started: set = field(init=False)
 
     def __post_init__(self):
-        self._recent: dict[int, deque] = {}  # per part: (t, angles of its moving joints) over STOPPED_S
-        self._moving: dict[int, dict] = {}  # per part: moving_ranges of its routine
+        self._still: dict[int, StillWatch] = {}  # per part: is the person doing its movement at all
         self.schedule = self.program.schedule()
         self.persons = [None] * len(self.program.parts)
         self.skipped = set()
@@ -79,8 +76,9 @@ class ProgramSession:
     def person(self, i: int) -> PersonSession:
         if self.persons[i] is None:
             part = self.program.parts[i]
+            # the part's stillness is watched here, with the program's words (resting is fine)
             self.persons[i] = PersonSession(part.routine, self.tolerance_scale, self.lag_window_s,
-                                            participant=self.participant, naive=self.naive)
+                                            participant=self.participant, naive=self.naive, still_guidance="")
         return self.persons[i]
 
     def locate(self, t: float) -> tuple[int, float, float]:
@@ -134,32 +132,27 @@ class ProgramSession:
                 if reps and reps.count:
                     reps.count = 0
             frame = self.person(i).update(part_t, common, world, frame_size)
+            counter = self.person(i).scorer.reps
+            if frame.scored and counter is not None and counter.count == 0:
+                # Nothing of this part done yet: no running score (a built part's share of green frames
+                # was 100 for a person standing still at its start, "0/6, 점수 100" on the TV).
+                frame = dataclasses.replace(frame, scored=False)
             if self.stopped(i, part_t, frame.angles):  # resting is not wrong: no colours, the words say so
                 frame = dataclasses.replace(frame, joint_status={j: "none" for j in frame.joint_status},
                                             joint_error_deg={}, verdict="none", guidance=REST_OK)
-        return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=round(resting, 2),
+        # A rest's last few milliseconds stay a rest (0.01 s, not rounded to 0): a Score of the part
+        # just ended with resting_s 0 put the TV back on that part's exercise screen, "1/3 · 0/4".
+        resting = max(0.01, round(resting, 2)) if resting > 0 else 0.0
+        return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=resting,
                             progress=min(1.0, max(0.0, p) / self.program.duration_s) if self.program.duration_s else 1.0,
                             frame=frame)
 
     def stopped(self, i: int, t: float, angles: dict) -> bool:
         """Whether the person has not been doing part i for the last STOPPED_S: its moving joints
         went through less than REST_SHARE of the routine's own range, or were not seen."""
-        if i not in self._moving:
-            self._moving[i] = moving_ranges(self.program.parts[i].routine)
-        moving = self._moving[i]
-        if not moving:
-            return False
-        recent = self._recent.setdefault(i, deque())
-        recent.append((t, {j: angles.get(j) for j in moving}))
-        while recent and recent[0][0] < t - STOPPED_S:
-            recent.popleft()
-        if t < STOPPED_S or recent[0][0] > t - STOPPED_S + 0.5:  # not yet watched long enough
-            return False
-        for j, target in moving.items():
-            seen = [a[j] for _, a in recent if a.get(j) is not None]
-            if seen and max(seen) - min(seen) >= REST_SHARE * target:
-                return False
-        return True
+        if i not in self._still:
+            self._still[i] = StillWatch(self.program.parts[i].routine)
+        return self._still[i].stopped(t, angles)
 
     @staticmethod
     def _count(person: PersonSession) -> int:
@@ -239,6 +232,8 @@ class ProgramSession:
             "score": score if score is not None else 0.0, "scored_parts": len(scored), "parts": parts,
             "weakest_part": weakest,
             "reps": sum(p["reps"] for p in parts),
+            # a program in which no part was scored and nothing counted holds no exercise (session.exercised)
+            "exercised": bool(scored) or any(p["reps"] for p in parts),
             "frames": sum(p.get("frames", 0) for p in parts),
             "frames_scored": sum(p.get("frames_scored", 0) for p in parts),
             "joints": {j: round(sum(v) / len(v), 3) for j, v in joints.items()},
@@ -261,15 +256,3 @@ def rested(routine, summary: dict) -> bool:
     moved = [rom[j]["range"] / target for j, target in targets.items() if j in rom]
     return not moved or max(moved) < REST_SHARE
 
-
-def moving_ranges(routine) -> dict[str, float]:
-    """The joints that make the routine's movement (its repetition joints, else those whose target
-    moves MOVING_JOINT_DEG or more) and how far each target moves, degrees."""
-    spans = {}
-    for j in routine.joints:
-        values = [k.angles[j] for k in routine.keyframes if j in k.angles]
-        if values:
-            spans[j] = max(values) - min(values)
-    joints = [j for j in (routine.reps.joints if routine.reps else ()) if spans.get(j)] or \
-        [j for j, span in spans.items() if span >= MOVING_JOINT_DEG]
-    return {j: spans[j] for j in joints}

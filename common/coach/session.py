@@ -5,13 +5,18 @@ which. So one performance gives one result whichever way it is played.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from common.coach.routine import Routine
-from common.coach.scoring import FrameScore, SessionScorer
+from common.coach.scoring import COUNT_TESTS, FrameScore, SessionScorer
+from common.coach.stillness import StillWatch
 
 COMPLETED = "completed"
 VIDEO_ENDED = "video ended"
+# The TV's words for a person standing still in a routine (common/coach/stillness.py): an
+# invitation to follow the instructor, neither praise nor a correction.
+FOLLOW_ALONG = "session.follow_along"
 
 
 @dataclass
@@ -25,11 +30,15 @@ class PersonSession:
     video_end_t: float | None = None
     video_looped: int = 0  # a looping video file started again this many times during the session
     last_t: float = 0.0
+    # Said instead of a verdict while the person is not doing the movement ("": not watched here;
+    # a program watches its parts itself, with its own words).
+    still_guidance: str = FOLLOW_ALONG
     scorer: SessionScorer = field(init=False)
 
     def __post_init__(self):
         self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.lag_window_s, naive=self.naive,
                                     participant=self.participant)
+        self._still = StillWatch(self.routine, unseen_is_still=False) if self.still_guidance else None
 
     def ended_by(self, t: float) -> str:
         """Why a pose at routine time t falls after the session ('' while it runs): the routine
@@ -42,13 +51,75 @@ class PersonSession:
 
     def update(self, t: float, common, world=None, frame_size=None) -> FrameScore:
         self.last_t = max(self.last_t, t)
-        return self.scorer.update(t, common, world, frame_size)
+        frame = self.scorer.update(t, common, world, frame_size)
+        # Standing still is not "잘하고 있어요!" in green, nor wrong: no colours, the words invite.
+        # Only what the TV is told changes; the scorer judged the frame as it is.
+        if self._still is not None and t >= 0 and self._still.stopped(t, frame.angles):
+            frame = dataclasses.replace(frame, joint_status={j: "none" for j in frame.joint_status},
+                                        joint_error_deg={}, verdict="none", guidance=self.still_guidance)
+        return frame
 
     def summary(self, ended: str) -> dict:
         out = self.scorer.summary()
-        out.update(ended=ended, duration_s=self.routine.duration_s)
+        out.update(ended=ended, duration_s=self.routine.duration_s,
+                   exercised=exercised(self.scorer, out["reps"]))
         if ended == VIDEO_ENDED and self.video_end_t is not None:
             out["video_ended_s"] = round(self.video_end_t, 2)  # the routine went on longer than the video
         if self.video_looped:
             out["video_looped"] = self.video_looped  # the same video scored more than once: say so
         return out
+
+
+def exercised(scorer: SessionScorer, reps: int) -> bool:
+    """Whether a session holds any exercise: a counted repetition, a held second of a hold, or a
+    whole repetition of the routine's cycle judged. One in which the person never went through
+    the movement (someone standing in view after a session, a start by mistake) is delivered as
+    it is, marked exercised false, so nobody reads its 0 as a score (the TV, the report, the
+    carers' pages). A count test with no count has nothing to count: not exercised either."""
+    if reps > 0:
+        return True
+    if scorer.routine.kind in COUNT_TESTS:
+        return False
+    if scorer.routine.kind == "balance_hold":
+        return scorer.hold_s > 0
+    return scorer.running_score_judged()
+
+
+# After a session, how long nobody must be in view before someone coming into view starts the next.
+AWAY_S = 2.0
+
+
+class StayGate:
+    """Whether someone in view may start a session by themselves (one-person mode, autostart).
+
+    After a session ends, the person still standing there (a senior who stays after the summary,
+    or a video's held last picture) does not start another by standing: a new session needs them
+    to leave the view for AWAY_S and come back, or the remote's start. Chosen over "the person
+    starts the movement": a person who lingers after a session moves (stretches, turns, walks
+    about in view) without meaning to begin again, and a movement's start looks different for each
+    routine; leaving and coming back is what someone does who is done, and what someone does who
+    comes for a session, and needs only whether a person is seen. AWAY_S of continuous absence, so
+    a pose the model misses for a few frames does not count as leaving. Time: seconds of the caller's clock."""
+
+    def __init__(self, away_s: float = AWAY_S):
+        self.away_s = away_s
+        self.held = False  # True from a session's end until the person left and came back
+        self._away_since: float | None = None
+
+    def session_ended(self) -> None:
+        self.held, self._away_since = True, None
+
+    def see(self, present: bool, t: float) -> None:
+        """One picture at time t: someone in view or not."""
+        if not self.held:
+            return
+        if present:
+            self._away_since = None
+        elif self._away_since is None:
+            self._away_since = t
+        elif t - self._away_since >= self.away_s:
+            self.held = False
+
+    @property
+    def open(self) -> bool:
+        return not self.held

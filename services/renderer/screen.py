@@ -955,7 +955,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
-    y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
+    # Nobody went through the movement (common/coach/session.py exercised): its 0 is no score.
+    idle = summary.get("exercised") is False
+    y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop")
     joints = summary.get("joints", {})
     if isinstance(joints, dict) and joints:
@@ -982,6 +984,8 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         words = s.t(f"summary.test.{test['rating']}") + "  ·  " + s.t("summary.test").format(
             count=test["count"], seconds=f"{float(test['seconds']):.0f}", low=test["low"], high=test["high"],
             group=test["age_group"])
+    elif idle:
+        words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
         words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
     if summary.get("video_ended_s") is not None:  # a recorded participant shorter than the routine

@@ -1,0 +1,62 @@
+"""Whether a person is doing a routine's movement at all, measured against the routine's own range:
+the rest detector of a program's parts (common/coach/program_session.py) and of a single
+routine's session (common/coach/session.py), written once.
+
+A person who stands still is not doing the movement badly: after STOPPED_S in which the joints
+that make the movement went through less than REST_SHARE of the routine's own range (or were
+not seen), the TV is given calm words instead of a green "잘하고 있어요!" or red corrections.
+Relative to the routine's range, not a fixed number of degrees, so it holds for small and large
+movements alike.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from common.coach.scoring import MOVING_JOINT_DEG
+
+REST_SHARE = 1 / 3  # moving less than this share of the routine's range (and no repetition): resting
+STOPPED_S = 3.0  # not moving (or not seen) for this long: not coloured, told what to do instead
+
+
+def moving_ranges(routine) -> dict[str, float]:
+    """The joints that make the routine's movement (its repetition joints, else those whose target
+    moves MOVING_JOINT_DEG or more) and how far each target moves, degrees."""
+    spans = {}
+    for j in routine.joints:
+        values = [k.angles[j] for k in routine.keyframes if j in k.angles]
+        if values:
+            spans[j] = max(values) - min(values)
+    joints = [j for j in (routine.reps.joints if routine.reps else ()) if spans.get(j)] or \
+        [j for j, span in spans.items() if span >= MOVING_JOINT_DEG]
+    return {j: spans[j] for j in joints}
+
+
+class StillWatch:
+    """Watches one routine's moving joints over the last STOPPED_S of its time t (seconds).
+    `unseen_is_still`: moving joints not seen at all count as not doing the movement (a program's
+    part: someone who stepped away rests); False for a single routine, where the framing hints
+    (frame.step_back...) tell a person whose knees are out of the picture what to do."""
+
+    def __init__(self, routine, unseen_is_still: bool = True):
+        self.moving = moving_ranges(routine)
+        self.unseen_is_still = unseen_is_still
+        self._recent: deque = deque()  # (t, angles of the moving joints)
+
+    def stopped(self, t: float, angles: dict) -> bool:
+        """Whether the person has not been doing the movement for the last STOPPED_S: its moving
+        joints went through less than REST_SHARE of the routine's own range, or were not seen."""
+        if not self.moving:
+            return False
+        recent = self._recent
+        recent.append((t, {j: angles.get(j) for j in self.moving}))
+        while recent and recent[0][0] < t - STOPPED_S:
+            recent.popleft()
+        if t < STOPPED_S or recent[0][0] > t - STOPPED_S + 0.5:  # not yet watched long enough
+            return False
+        any_seen = False
+        for j, target in self.moving.items():
+            seen = [a[j] for _, a in recent if a.get(j) is not None]
+            any_seen = any_seen or bool(seen)
+            if seen and max(seen) - min(seen) >= REST_SHARE * target:
+                return False
+        return any_seen or self.unseen_is_still
