@@ -447,6 +447,30 @@ def test_the_summary_bars_carry_their_numbers_a_legend_and_the_reps_sit_under_th
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_summary_legend_names_the_strips_grey_when_it_has_seconds_not_judged(canvas, locale):
+    """The summary's strip is the score's judgement ([score] #47): seconds in no judged repetition
+    (standing still before the first) are grey, and the legend then names grey too, in one row
+    that ends within the strip's width (the four keys do not fit right of the bars' column)."""
+    from services.renderer.screen import summary_strip_rect
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    for codes, grey in (("-----ccccccccccc---", True), ("ccccnnccccwcccc", False)):
+        s = state_for("summary", locale, now)
+        s.session = dataclasses.replace(s.session, summary={**s.session.summary, "timeline": codes})
+        fonts.drawn = []
+        draw(surface, fonts, s, now)
+        drawn, fonts.drawn = {d.words: d for d in fonts.drawn}, None
+        keys = ["correct", "near", "wrong"] + (["none"] if grey else [])
+        boxes = [drawn[s.t(f"legend.{k}")].box for k in keys]
+        print(f"\n{locale} {codes}: legend {[s.t(f'legend.{k}') for k in keys]} from x {boxes[0].left} to {boxes[-1].right}")
+        assert (s.t("legend.none") in drawn) == grey
+        assert boxes[-1].right <= summary_strip_rect(*SIZE).right and all(a.right < b.left for a, b in zip(boxes, boxes[1:]))
+        assert len({b.top for b in boxes}) == 1
+        if not grey:  # three keys stay under the bars' column, as before
+            assert boxes[0].left > SIZE[0] * 0.4
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
 def test_the_footer_says_in_plain_words_when_the_slower_cpu_model_stands_in_for_the_edge_tpu(canvas, locale):
     """[edge] inference's Health carries why the Edge TPU is not used (tpu_problem): while it does,
     the exercise screen's footer says the slower CPU model is in use; when the TPU is back, it goes."""

@@ -1018,9 +1018,17 @@ def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int
         pygame.draw.rect(surface, STATUS_COLORS[share_verdict(accuracy)], filled, border_radius=6)
         text(surface, fonts, f"{accuracy * 100:.0f}%", BODY, (w * 0.84, y))
         y += row
-    # The colours' meaning, for the bars and the strip below alike.
-    x, chip = w * 0.4, round(h * BODY * 0.6)
-    for status in ("correct", "near", "wrong"):
+    # The colours' meaning, for the bars and the strip below alike; the strip's grey when it has
+    # any (seconds in no judged repetition: standing still before the first).
+    codes = s.session.summary.get("timeline", "") if s.session else ""
+    keys = [(STATUS_COLORS[v], f"legend.{v}") for v in ("correct", "near", "wrong")]
+    if isinstance(codes, str) and UNSCORED in codes:
+        keys.append((STRIP_UNSCORED, "legend.none"))
+    chip = round(h * BODY * 0.6)
+    pad = max(2, fonts.px(BODY) // 8)
+    width = sum(chip * 2.5 + fonts.render(s.t(key), BODY, TEXT).get_width() + 2 * pad for _, key in keys) - chip
+    x = min(w * 0.4, summary_strip_rect(w, h).right - width)  # left of the bars' column when four do not fit
+    for color, key in keys:
         swatch = pygame.Rect(round(x), round(y + (row - chip) / 2), chip, chip)
-        pygame.draw.rect(surface, STATUS_COLORS[status], swatch)
-        x = text(surface, fonts, s.t(f"legend.{status}"), BODY, (swatch.right + chip / 2, y)).right + chip
+        pygame.draw.rect(surface, color, swatch)
+        x = text(surface, fonts, s.t(key), BODY, (swatch.right + chip / 2, y)).right + chip
