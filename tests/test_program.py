@@ -401,6 +401,24 @@ def test_skip_ends_the_part_and_moves_the_rest_of_the_program_earlier():
     assert summary["parts"][1]["score"] is None and not summary["parts"][1]["scored"]
 
 
+def test_a_rests_last_moments_are_still_a_rest_and_a_part_shows_no_score_before_a_repetition():
+    """Seen in `make demo --program`: a frame 5 ms before the rest's end had resting_s rounded to 0
+    and the part just ended, and the TV went back to "1/3 · 팔 들어올리기 0/4"; a built part scored
+    100 for a person standing at its start ("0/6 점수 100"). Nobody in view here (no poses needed)."""
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+
+    person = ProgramSession(programs.load("short_program"))  # arm raises 0-24 s, rest until 32 s
+    for t in (31.0, 31.995, 31.9999):
+        at = person.update(t, None)
+        print(t, at.part, at.resting_s)
+        assert at.part == 0 and at.resting_s > 0 and at.frame is None
+    at = person.update(32.0, None)
+    assert at.part == 1 and at.resting_s == 0.0
+    first = person.update(32.1, None).frame
+    assert first is not None and not first.scored  # no repetition of the squat yet: '점수 -'
+
+
 def test_the_demo_prints_the_program_by_name_and_one_line_per_part():
     """`make demo DEMO_ARGS="--program short_program"` printed "Session of guest (marching)" (the
     last part's routine). The summary is a real ProgramSession's (nobody in view: every part rested),
