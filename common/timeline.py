@@ -4,6 +4,12 @@
 A second's verdict is the one most of its scored frames got (a tie goes to the worse, so the
 strip never flatters); a second with no scored frame (nobody in view, most joints hidden) is
 unscored. Written as one character per second: c correct, n near, w wrong, - unscored.
+
+That fold is the live strip (the TV while exercising). The session summary's strip of a looping
+routine, and so the report's plot and best_and_worst's stretches, is the score's own judgement in
+the same letters (common/coach/scoring.py SessionScorer.posture: per second, the aligned
+repetitions' figure coloured by share_verdict; '-' outside them), so that the score, the joint
+bars, the strip and the words agree.
 """
 from __future__ import annotations
 
