@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.conftest import clip_poses
+from tests.conftest import clip_poses, media_file, wait_for
 
 CLIP = "squats_5reps.mp4"  # 5 real squats, 10 fps
 MODEL = "blazepose-full"
@@ -190,3 +190,48 @@ def test_a_real_person_standing_before_squatting_is_invited_only_while_standing(
     assert summary["reps"] == 6 and summary["exercised"] is True
     nobody = PersonSession(routine)
     assert not any(nobody.update(k / fps, None, None, size).guidance == FOLLOW_ALONG for k in range(int(10 * fps)))
+
+
+def test_a_real_run_holding_the_clips_last_picture_scores_one_session_not_two(tmp_path, processes):
+    """The real services as separate processes (camera, inference, scoring; real ZeroMQ): the
+    trial's set-up, a recorded participant (start_with_session) with camera.loop=false, so the
+    clip's last picture stays in view like a senior who stays standing. One session (5 squats)
+    starts by itself and ends with the video; then, through the summary's cooldown (COOLDOWN_S)
+    and 10 s more, the person keeps being seen and no second session starts (before: a second one
+    started after 20 s, scored 0 over 1199 frames, and was sent as a score)."""
+    from services.scoring import COOLDOWN_S
+    from tests.graph import Observer, core_model, graph_config
+
+    clip = media_file(CLIP)
+    text = graph_config(tmp_path, clip, model=core_model(), routine="squat")
+    procs = processes(text.replace("loop = true", "loop = false\nstart_with_session = true"))
+    obs = Observer(procs.config_path)
+    starts: set = set()
+    ends: dict = {}
+    seen_after = 0
+    try:
+        for name in ("camera", "inference", "scoring"):
+            procs.start(name)
+
+        def pump() -> dict:
+            nonlocal seen_after
+            for msg in obs.sub.receive(50):
+                if msg.TOPIC == "session":
+                    (starts.add(msg.session_id) if msg.event == "start" else ends.setdefault(msg.session_id, msg))
+                elif msg.TOPIC == "pose" and ends and len(msg.keypoints):
+                    seen_after += 1
+            return ends
+        wait_for(pump, 180, interval_s=0.0, what="the first session's end")
+        first = next(iter(ends.values()))
+        deadline = time.monotonic() + COOLDOWN_S + 10
+        while time.monotonic() < deadline:
+            pump()
+        print(f"\nfirst session: {first.summary['reps']} reps (truth 5), score {first.summary['score']:.0f}, "
+              f"ended {first.summary['ended']!r}, exercised {first.summary['exercised']}; then {seen_after} poses "
+              f"with the person in view over {COOLDOWN_S + 10:.0f} s; sessions started: {len(starts)} (truth: 1)")
+        assert first.summary["exercised"] is True and first.summary["reps"] > 0
+        assert seen_after >= COOLDOWN_S + 10, "the held last picture kept the person in view (a pose a second at least)"
+        assert starts == set(ends) == {first.session_id}, "no second session by standing on"
+    finally:
+        obs.close()
+        procs.stop_all()
