@@ -166,4 +166,9 @@ def install_signal_handlers(stop: SignalSafeEvent) -> None:
 def summary_line(msg: messages.Session) -> str:
     s = msg.summary
     return (f"session {msg.session_id} ({msg.routine}, {msg.participant}): score {s.get('score', 0):.1f}/100, "
-            f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored")
+            f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
+            + (NOT_EXERCISED if s.get("exercised") is False else ""))
+
+
+# A session in which the movement was not done (common/coach/session.py exercised): its 0 is no result.
+NOT_EXERCISED = "; the movement was not done (no repetition, nothing judged): not a score (exercised false)"
