@@ -152,6 +152,19 @@ def moving_part(rep: list[tuple[int, int]], angles: np.ndarray, tolerance: np.nd
     return rep[first:last + 1]
 
 
+def _seconds_of(rep: list[tuple[int, int]], by_moment: dict, angles: np.ndarray, t0: float) -> dict:
+    """second -> (sum of the figures of the moments the repetition's poses in it were aligned
+    with, poses): each seen pose (a row of the grid from t0 at RESAMPLE_HZ) counts its moment's figure."""
+    out: dict = {}
+    for i, j in rep:
+        if j in by_moment and not np.isnan(angles[i]).all():
+            second = int(t0 + i / RESAMPLE_HZ)
+            if second < MAX_SECONDS:
+                figure_sum, poses = out.get(second, (0.0, 0))
+                out[second] = (figure_sum + by_moment[j], poses + 1)
+    return out
+
+
 @dataclass
 class FrameScore:
     joint_status: dict[str, str]
@@ -654,17 +667,17 @@ class SessionScorer:
         for rep in reps:
             key = tuple(rep)
             if key not in self._judged:
-                self._judged[key] = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving)
+                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving)
+                if judged is not None:  # its seconds, kept with it (a long session has thousands of repetitions)
+                    judged = (*judged[:5], _seconds_of(moving_part(rep, angles, tol), judged[5], angles, float(t[0])))
+                self._judged[key] = judged
             judged = self._judged[key]
             if judged is None:
                 continue
-            why, short, earned_sum, has_sum, missed_sums, by_moment = judged
-            for i, j in moving_part(rep, angles, tol):  # each pose of the repetition: the figure of the moment it was aligned with
-                if j in by_moment and not np.isnan(angles[i]).all():
-                    second = int(t[0] + i / RESAMPLE_HZ)
-                    if second < MAX_SECONDS:
-                        per_second[second][0] += by_moment[j]
-                        per_second[second][1] += 1
+            why, short, earned_sum, has_sum, missed_sums, seconds = judged
+            for second, (figure_sum, poses) in seconds.items():
+                per_second[second][0] += figure_sum
+                per_second[second][1] += poses
             if why:
                 not_reached += 1
                 why_not[why] += 1
