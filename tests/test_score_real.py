@@ -224,3 +224,18 @@ def test_the_summary_strip_is_the_scores_judgement(poses, clip, routine):
         if clip == "dev/squat_goblet_oblique_gym.mp4":  # truth.tsv: stands still 0-4.9 s
             assert codes[:4] == UNSCORED * 4, codes
             assert not parts or parts[1][1] > 5, f"the stillness named as the stretch to practise: {parts}"
+
+
+@pytest.mark.parametrize("clip, routine", [("dev/squat_side_studio.mp4", "arm_raise"),
+                                           ("dev/squat_goblet_oblique_gym.mp4", "marching"),
+                                           ("dev/jumping_jacks_3views_studio.mp4", "squat")])
+def test_another_movements_strip_is_not_green(poses, clip, routine):
+    """Another movement scores low, and its summary strip says so: red where repetitions were
+    judged, grey ('-') where none was; hardly a green second (the frames' verdicts painted a goblet
+    squat's marching strip half green beside a 0)."""
+    for m in MODELS:
+        s = play(poses, clip, routine, m)
+        codes = s["timeline"]
+        print(f"\n{clip} against {routine}, {m}: score {s['score']}, {s['repetitions_judged']} judged, strip {codes}")
+        assert s["score"] < 30 and codes.count("c") <= 0.1 * len(codes)
+        assert red_share(codes) >= 0.8 or set(codes) == {UNSCORED}
