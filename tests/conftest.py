@@ -26,17 +26,33 @@ def media_file(name: str) -> Path:
     return path
 
 
+_READ_POSES: dict = {}  # (video path, model) -> poses_from_video's answer, for the whole test run
+
+
+def poses_of_video(path: str | Path, model: str) -> tuple[list, list, float]:
+    """poses_from_video(path, model), read by the model once per test run: several modules read
+    the same real clips with the same models (minutes each on a small machine). Each caller gets
+    its own copies of the arrays, so one module's changes never reach another."""
+    from common.cli.routine import poses_from_video
+
+    key = (str(Path(path).resolve()), model)
+    if key not in _READ_POSES:
+        _READ_POSES[key] = poses_from_video(str(path), model)
+    poses, worlds, fps = _READ_POSES[key]
+    return [p.copy() for p in poses], [None if w is None else w.copy() for w in worlds], fps
+
+
 def clip_poses():
     """A getter (clip, model) -> (poses, worlds, fps, (width, height)) of a real clip in ../shared/media,
-    each read by the model once per getter (a module's fixture keeps one)."""
-    from common.cli.routine import poses_from_video, video_size
+    each read by the model once per test run (poses_of_video) and kept per getter (a module's fixture keeps one)."""
+    from common.cli.routine import video_size
 
     cache: dict = {}
 
     def get(clip: str, model: str):
         if (clip, model) not in cache:
             path = media_file(clip)
-            cache[clip, model] = (*poses_from_video(str(path), model), video_size(str(path)))
+            cache[clip, model] = (*poses_of_video(path, model), video_size(str(path)))
         return cache[clip, model]
 
     return get

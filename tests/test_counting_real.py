@@ -26,7 +26,7 @@ from common.coach import routine as routines
 from common.coach.geometry import joint_angles
 from common.coach.keypoints import COMMON_INDEX
 from common.coach.scoring import SessionScorer
-from tests.conftest import media_file
+from tests.conftest import media_file, poses_of_video
 
 MODELS = ["blazepose-full", "movenet-lightning"]
 RATES = ["native", "15fps"]
@@ -99,7 +99,6 @@ def _frame_size(path: Path) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def poses():
     """poses(name, model) -> (poses, worlds, times, frame size), computed once per clip and model."""
-    from common.cli.routine import poses_from_video
     from models import catalog
 
     cache: dict = {}
@@ -111,7 +110,7 @@ def poses():
             pytest.skip(f"{exc} (make test fetches it)")
         if (name, model) not in cache:
             path = path or (media_file(f"dev/{name}.mp4") if not name.startswith("/") else Path(name))
-            p, w, fps = poses_from_video(str(path), model)
+            p, w, fps = poses_of_video(path, model)
             cache[name, model] = (p, w, [i / fps for i in range(len(p))], _frame_size(path))
         return cache[name, model]
 
