@@ -151,18 +151,22 @@ class StartWithSession:
         self.playing, self.cut = True, "#session-start"
         return True
 
-    def saw(self, poses: list) -> None:
-        """The model's poses, before a session: nobody in the held picture -> read on to the next."""
+    def saw(self, poses: list) -> int:
+        """The model's poses, before a session: nobody in the held picture -> read on to the next.
+        Returns the newest frame id the model has read (-1: none here), which the camera's wait for
+        the model must hear of: these poses are taken off the socket here, not there."""
+        newest = max((pose.frame_id for pose in poses), default=-1)
         if self.playing or self.person_seen or self.first is None:
-            return
+            return newest
         for pose in poses:
             if pose.frame_id < self.held_since_id:
                 continue  # a pose of an earlier picture
             if pose.keypoints:
                 self.person_seen = True
-                return
+                return newest
             if not self.searched_all:
                 self.first = None  # the next read takes the file's next picture
+        return newest
 
     def read(self, frames: FrameSource, into: np.ndarray | None = None) -> np.ndarray:
         if self.playing and not self.ended:
@@ -291,7 +295,10 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                                     "goes on without waiting for it", frame_id - 1, patience_s)
                     slow_said = True
             if start is not None and not start.playing and poses is not None:
-                start.saw(poses.receive(timeout_ms=0))
+                # Before the routine starts the model's answers are read here; without counting
+                # them, the first playing frame waited patience_s for an answer already taken
+                # (5 s of no picture: the TV said the camera was unplugged before every session).
+                inferred_id = max(inferred_id, start.saw(poses.receive(timeout_ms=0)))
             if start is not None and start.poll(frames):
                 ctx.log.info("the routine starts: playing %s from its start", source)
                 continue  # frame 0 is due when the routine starts

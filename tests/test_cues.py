@@ -171,3 +171,14 @@ def test_corrections_in_the_same_words_are_listed_once():
     assert [c["key"] for c in listed] == ["trunk_lean.more"]
     # A program's summary joins its parts' lists: the same words from two parts once.
     assert cues.distinct_words(listed + cues.corrections(routines.load("marching_seated"), ["trunk_lean.less"])) == listed
+
+
+def test_a_built_routine_of_a_known_movement_coaches_only_that_movements_joints():
+    """A squat built from a video where the arms swing: its scored joints are the squat table's
+    (knees, hips, trunk), never the elbows or shoulders; an unknown movement keeps every joint."""
+    joints = {j: object() for j in ("left_knee", "right_knee", "left_hip", "trunk_lean", "trunk_tilt",
+                                    "left_elbow", "right_shoulder")}
+    assert sorted(cues.coached_joints("squat", joints)) == ["left_hip", "left_knee", "right_knee", "trunk_lean",
+                                                            "trunk_tilt"]
+    assert sorted(cues.coached_joints("arm_raise", joints)) == ["left_elbow", "right_shoulder"]
+    assert cues.coached_joints("", joints) == joints and cues.coached_joints("joint", joints) == joints

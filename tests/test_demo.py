@@ -54,6 +54,11 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
     assert "Delivered to the demo's MQTT broker" in lines and "a real person (squats_5reps.mp4)" in done.stdout + done.stderr
     shots = sorted((out / "screens").glob("*_exercise_t*.png"))
     assert shots
+    # The recorded participant never leaves the TV without a picture: "카메라가 연결되지 않았습니다"
+    # once showed for 3 s before every session (the camera waited for a model answer it had taken).
+    screens = [p.name.split("_", 1)[1].split("_t")[0].removesuffix(".png") for p in sorted((out / "screens").glob("*.png"))]
+    print(f"screens in order: {screens}")
+    assert "camera_lost" not in screens and "exercise" in screens
     participant, instructor = frames(out / "participant.mp4"), frames(REPO / "media/demo/squats_5reps.mp4")
 
     def nearest_frame(screen, box, frames) -> tuple[float, int]:

@@ -78,6 +78,7 @@ def routine_from_clip(clip: Path, out: Path, model: str) -> tuple[Path, Path]:
     clip (where its squats are, for coached_participant) and the one the session follows: the
     same, cut to the clip's first squat, so that its cycle is one repetition."""
     from common.cli.routine import TvCopy, _video_format, build_from_video, write_routine
+    from common.coach import cues
     from common.media import read_frames
 
     import dataclasses
@@ -108,8 +109,11 @@ def routine_from_clip(clip: Path, out: Path, model: str) -> tuple[Path, Path]:
     # choreography: it loops, scored per repetition at the person's pace (docs/scoring.md), and lasts
     # as long as the participant's slower performance of the whole clip, so all their squats are in
     # the session.
+    # Its scored joints are a squat's (knees, hips, trunk): the instructor's arms swing forward as
+    # he squats, and a senior told "왼쪽 팔꿈치를 더 굽히세요" mid-squat is told something no
+    # physiotherapist would say.
     path = out / "squats_from_clip.json"
-    write_routine(dataclasses.replace(one, movement="squat", loop=True,
+    write_routine(dataclasses.replace(one, movement="squat", loop=True, joints=cues.coached_joints("squat", one.joints),
                                       duration_s=round(whole.duration_s / SENIOR_SPEED + 1.0, 1)), path)
     return whole_path, path
 

@@ -70,6 +70,17 @@ def _group(joint: str) -> tuple[str, str]:
     return "", joint
 
 
+def coached_joints(movement: str, joints: dict) -> dict:
+    """The joints of `joints` (name -> rule) whose group the movement's cue table covers: a routine
+    built from a video of a known movement scores only those, so a squatter is never coached on
+    how to hold their arms because the instructor's arms happened to swing. An unknown movement
+    (or the generic one) keeps them all."""
+    data = _data()["movements"]
+    if movement not in data or movement == GENERIC:
+        return dict(joints)
+    return {joint: rule for joint, rule in joints.items() if _group(joint)[1] in data[movement]}
+
+
 def table(routine) -> dict[str, Cue]:
     """Every cue key the routine's scoring can give, with its words: for each scored joint and
     direction, the one-side key and, for a paired joint, the both-sides key. The routine's own
