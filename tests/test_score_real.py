@@ -78,7 +78,7 @@ def poses():
     return clip_poses()
 
 
-def play(poses, clip: str, routine: str, model: str) -> dict:
+def played(poses, clip: str, routine: str, model: str) -> PersonSession:
     """The clip as `silvergym score` plays it: ends with the routine or the video."""
     p, w, fps, size = poses(clip, model)
     person = PersonSession(routines.load(routine))
@@ -87,7 +87,11 @@ def play(poses, clip: str, routine: str, model: str) -> dict:
         if person.ended_by(i / fps):
             break
         person.update(i / fps, p[i], w[i], size)
-    return person.summary("video ended")
+    return person
+
+
+def play(poses, clip: str, routine: str, model: str) -> dict:
+    return played(poses, clip, routine, model).summary("video ended")
 
 
 def row(summary: dict) -> str:
@@ -202,13 +206,7 @@ def test_the_summary_strip_is_the_scores_judgement(poses, clip, routine):
     weighting (per joint over moments, not per second). Seconds in no judged repetition (standing
     still before the first) are not judged, never named as the stretch to practise."""
     for m in MODELS:
-        p, w, fps, size = poses(clip, m)
-        person = PersonSession(routines.load(routine))
-        person.video_end_t = len(p) / fps
-        for i in range(len(p)):
-            if person.ended_by(i / fps):
-                break
-            person.update(i / fps, p[i], w[i], size)
+        person = played(poses, clip, routine, m)
         s = person.summary("video ended")
         live = person.scorer._timeline.codes()
         codes, parts = s["timeline"], best_and_worst(s["timeline"])
