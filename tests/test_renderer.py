@@ -706,3 +706,25 @@ def test_after_a_program_rest_the_header_names_the_next_part_not_the_last_parts_
     drawn = drawn_words(surface, fonts, s, now)
     print([w for w in drawn if "/3 ·" in w or "횟수" in w or "점수" in w])
     assert "2/3 · 의자 스쿼트" in drawn and "횟수 0/4" in drawn and "점수 –" in drawn
+
+
+def test_after_a_session_the_person_who_stays_is_told_how_to_go_again(canvas, tmp_path):
+    """StayGate (common/coach/session.py): after a one-person session whoever stays in view does
+    not start another by standing there, so the start screen must not promise "몸 전체가 보이면
+    자동으로 시작합니다" to them (a fresh-eyes trial saw it for 55 s beside a full-body person)."""
+    from services.renderer.screen import SUMMARY_SHOW_S, start_hint
+
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("summary", "ko", now)  # a session that ended
+    seen = state_for("exercise", "ko", now)
+    later = now + SUMMARY_SHOW_S + 1.0
+    s.frame, s.frame_at, s.pose, s.person_at = seen.frame, later, seen.pose, later
+    shown = draw(surface, fonts, s, later)
+    assert shown in ("start", "setup") and shown == which_screen(s, later)
+    assert start_hint(s, "start") == "start.again"
+    pygame.image.save(surface, str(tmp_path / "start_after_session_ko.png"))
+    print(f"\nscreen {shown}: {s.t('start.again')} ({tmp_path / 'start_after_session_ko.png'})")
+    s.pose = dataclasses.replace(seen.pose, keypoints=[])  # they left: the usual promise again
+    assert start_hint(s, "start") == "start.will_begin"
+    assert start_hint(state_for("start", "ko", now), "start") == "start.will_begin"  # before any session

@@ -786,6 +786,17 @@ def screen_layers(fonts, s: ScreenState, screen: str, now: float, w: int, h: int
     return None
 
 
+def start_hint(s: ScreenState, screen: str) -> str:
+    """The start screen's last line. After a one-person session whoever stays in view does not
+    start another by standing there (common/coach/session.py StayGate), so "we start as soon as
+    your whole body is in view" would be untrue: it says how to go again instead."""
+    if screen == "setup":
+        return setup_problem(s)
+    stayed = (s.session is not None and s.session.event == "end" and not s.people
+              and s.pose is not None and bool(s.pose.keypoints))
+    return "start.again" if stayed else "start.will_begin"
+
+
 def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     """Before a session: the routine, what to do and its safety advice on the left (also spoken:
     speak()); the camera's picture and who is exercising on the right."""
@@ -793,7 +804,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     line_w = line_width(h)
     camera = pygame.Rect(w // 2 + m, round(h * 0.06), w // 2 - 2 * m, round(h * 0.56))
     locale = s.texts.get("_locale", "ko")
-    hint = setup_problem(s) if screen == "setup" else "start.will_begin"
+    hint = start_hint(s, screen)
     name = s.participant_names.get(s.participant) or s.t("start.guest")
     title, about = routine_title(s), s.routine.description.get(locale, "")
     if s.program is not None:  # a program: its title, how many movements and how long, and the remote's skip
