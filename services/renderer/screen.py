@@ -231,7 +231,9 @@ def instructor_time(s: ScreenState, now: float) -> float:
         return clock
     if in_program(s):  # a program's part: its own clock (Score.part_t_s), the program's runs on
         return max(0.0, sc.part_t_s - sc.offset_s)
-    if fresh_score(s, now) is not None:
+    if fresh_score(s, now) is not None or s.session.paused_at_ns:
+        # Paused: the last judged moment stays on the panel; the verdict going stale half a second
+        # into the pause must not move the picture by the pipeline's delay.
         return max(0.0, sc.routine_t_s - sc.offset_s)
     return max(0.0, clock - sc.offset_s)
 
