@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sqlite3
+import threading
 import time
 
 from common import acks
@@ -62,21 +63,26 @@ class _Connection:
         # Both connections go to one broker: what is wrong with the link is said once for both.
         self._said = collector.link_said
 
+    def _first_to_say(self, what: str) -> bool:
+        """Whether this connection is the first to say `what` (the two connections' threads fail at
+        once: checked and set under one lock, or both say it)."""
+        with self._said["lock"]:
+            first, self._said[what] = not self._said[what], True
+        return first
+
     def _on_connect_fail(self, client, userdata):
-        if not self._said["unreachable"]:  # paho retries every few seconds: say it once until it works
+        if self._first_to_say("unreachable"):  # paho retries every few seconds: say it once until it works
             log.error("broker %s:%d is unreachable (or does not speak MQTT); retrying: check collector.host and "
                       "collector.port, and that the broker runs", self.cfg.host, self.cfg.port)
-            self._said["unreachable"] = True
 
     def _on_disconnect(self, client, userdata, flags, rc, props):
         if self._link == "connected":
             log.warning("the %s connection lost the broker %s:%d (%s); reconnecting", self.name, self.cfg.host,
                         self.cfg.port, rc)
-        elif self._link == "connecting" and not self._said["silent"]:  # dropped before any CONNACK: said once
+        elif self._link == "connecting" and self._first_to_say("silent"):  # dropped before any CONNACK: said once
             from common.config import silent_broker
 
             log.error("%s; retrying", silent_broker(self.cfg))
-            self._said["silent"] = True
         self._link = "connecting"
 
     def _on_connect(self, client, userdata, flags, rc, props):
@@ -106,7 +112,7 @@ class Collector:
         self.stored = self.duplicates = self.rejected = self.deferred = self.conflicts = 0
         self._failed = 0  # handled synchronously (handle_safely)
         self.limits = TopicLimits()
-        self.link_said = {"unreachable": False, "silent": False}  # shared by both connections
+        self.link_said = {"unreachable": False, "silent": False, "lock": threading.Lock()}  # shared by both connections
         # Alerts first: their own queue, worker and connection (so their own queue at the broker).
         self.alert_lane = Lane("alerts", self.handle_parsed, ALERT_QUEUE_MAX)
         self.record_lane = Lane("records", self.handle_parsed, RECORD_QUEUE_MAX)
