@@ -79,24 +79,18 @@ def score_group(model: str, pictures: list[np.ndarray], routine=None):
     PersonSession per spot: a candidate's readings scored once it has its spot); the count of tracks
     followed and never given a spot; and the group model. Without `routine` (the class as it
     starts) everyone large enough followed for the probation is a member, as a roster's class is."""
-    from common.coach.keypoints import COMMON_INDEX, to_common, to_common_world
-    from common.coach.session import PersonSession
-    from common.coach.spots import ClassRoll
+    from common.cli.score import people_in
+    from common.coach.keypoints import COMMON_INDEX
+    from common.coach.session import ClassSession, PersonSession
 
     group = group_model(model)
-    roll = ClassRoll(routine)
-    scorers, angles, xs = {}, {}, {}
+    room = ClassSession(routine, session_for=lambda spot: PersonSession(routines.load("squat")))
+    angles, xs = {}, {}
     for i, picture in enumerate(pictures):
-        size = picture.shape[1], picture.shape[0]
-        people = []
-        for person in group.estimate(picture, i / 10):
-            common = to_common(group.layout, person.keypoints)
-            world = to_common_world(group.layout, person.world) if person.world is not None else None
-            people.append((person.track, common, (i, common, world)))
-        for spot, _, (k, c, w) in roll.update(i / 10, people):
-            scorer = scorers.setdefault(spot, PersonSession(routines.load("squat")))
-            angles.setdefault(spot, {})[k] = scorer.update(k / 10, c, w, size).angles
+        for spot, _, t, c, frame in room.update(i / 10, people_in(group, picture, i / 10)):
+            angles.setdefault(spot, {})[round(t * 10)] = frame.angles
             xs.setdefault(spot, []).append(float(c[COMMON_INDEX["mid_hip"], 0]))
+    scorers, roll = room.sessions, room.roll
     return {k: (k, scorers[k].scorer.summary(), angles[k], xs[k]) for k in scorers}, roll.never_members(), group
 
 
@@ -582,8 +576,8 @@ def test_score_the_services_and_the_tests_run_one_class_path(tmp_path, monkeypat
     callers: dict[str, set] = {"roll": set(), "session": set()}
 
     def counted(kind, function):
-        def wrapper(*args, **kwargs):
-            callers[kind].add(inspect.stack()[1].function)
+        def wrapper(*args, **kwargs):  # every function on the way to it (qualified names)
+            callers[kind].update(f.frame.f_code.co_qualname for f in inspect.stack()[1:12])
             return function(*args, **kwargs)
         return wrapper
     monkeypatch.setattr(spots_code.ClassRoll, "update", counted("roll", spots_code.ClassRoll.update))
@@ -615,6 +609,19 @@ def test_score_the_services_and_the_tests_run_one_class_path(tmp_path, monkeypat
               f"never members {room.roll.never_members()} (truth 2: the walker and the one standing)")
         assert list(members) == [1] and members[1] == sent[1], "her every reading, the first repetition too"
         assert room.roll.never_members() == 2
+        # The service in one-person mode: the same Sessions, a class of one with no roll.
+        class_callers, callers["session"] = callers["session"], set()
+        alone = scoring.Sessions(ServiceContext("scoring", configuration.load(None, {
+            "bus": {"runtime_dir": str(tmp_path / "run")},
+            "scoring": {"routine": "arm_raise", "autostart": True, "start_delay_s": 0}}), context, threading.Event(),
+            logging.getLogger("scoring")), pub, spool)
+        for i in range(10):
+            alone.on_pose(messages.Pose(seq=1000 + i, t_capture_ns=t0 + int(i * 1e8), frame_id=i, width=2000,
+                                        height=1000, model="m", backend="cpu", layout="coco17",
+                                        keypoints=_raising(i / 10, 300)[:17].tolist(), track=1, people=1))
+        assert alone.person is not None and alone.person.scorer.frames == 10
+        assert "Sessions.on_pose" in callers["session"] and "ClassSessions._roll_frame" not in callers["session"]
+        callers["session"] |= class_callers
     finally:
         spool.close()
         pub.close()
@@ -624,9 +631,22 @@ def test_score_the_services_and_the_tests_run_one_class_path(tmp_path, monkeypat
     video = write_video(canvas(), tmp_path / "class.avi")
     args = SimpleNamespace(model="movenet-lightning", cache="", naive=False, json=True, video=video)
     assert score_cli.run_group(args, routines.load("squat"), cfg) == 0
-    print(f"ClassRoll.update called from {sorted(callers['roll'])}; PersonSession.update from {sorted(callers['session'])}")
-    assert {"_roll_frame", "score_group", "run_group"} <= callers["roll"]
-    assert {"on_pose", "score_group", "run_group"} <= callers["session"]
+    # One person, offline: `silvergym score` without a class (the same PersonSession.update).
+    one = SimpleNamespace(config=None, overrides={}, routine="squat", video=video, model="movenet-lightning",
+                          cache="", lag=0.0, naive=False, json=True)
+    assert score_cli.run(one) == 0
+    # test_class_real's class-against-alone test runs `score`'s own class loop, not a copy of it.
+    import tests.test_class_real as class_real
+    assert "score_class(" in inspect.getsource(
+        class_real.test_each_member_of_a_composed_class_scores_within_5_points_of_their_clip_alone)
+    print(f"on the way to ClassRoll.update: {sorted(c for c in callers['roll'] if not c.startswith('<'))}\n"
+          f"on the way to PersonSession.update: {sorted(c for c in callers['session'] if not c.startswith('<'))}")
+    # The scoring service's class, `score`'s class loop (common/coach/session.py ClassSession) and
+    # this file's helper (through the same ClassSession) all hand the people to one ClassRoll.update
+    assert {"ClassSessions._roll_frame", "run_group", "score_class", "ClassSession.update", "score_group"} <= callers["roll"]
+    # and each member's readings, or one person's, to one PersonSession.update: the service (a spot
+    # of a class, or one person), `score` alone and in a class, this file's helper.
+    assert {"Sessions.on_pose", "run", "run_group", "ClassSession.update", "score_group"} <= callers["session"]
 
 
 # -- the TV for a class -----------------------------------------------------------------------------
@@ -710,3 +730,31 @@ def test_the_tv_draws_each_member_on_the_picture_they_were_read_from_and_no_pass
     draw(surface, fonts, s, now)
     pygame.image.save(surface, str(tmp_path / "class_on_own_frame.png"))
     print(f"looked at: {tmp_path / 'class_on_own_frame.png'}")
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_class_summary_shows_a_member_who_did_not_exercise_as_rested_not_a_score(canvas, locale, tmp_path):
+    """A member whose session holds no exercise (summary.exercised false, common/coach/session.py)
+    gets '-' and '쉬었어요' on the class summary, as one person's summary shows '-' for it, never
+    their 0 (or any number) beside the others' scores."""
+    import time
+
+    import pygame
+
+    from services.renderer.samples import state_for
+    from services.renderer.screen import draw
+
+    now = time.monotonic()
+    s = state_for("summary_class", locale, now)
+    s.people_results[3] = {"score": 81.0, "reps": 0, "exercised": False}  # a made summary: spot 3 did nothing
+    surface, fonts = canvas
+    fonts.drawn = []
+    draw(surface, fonts, s, now)
+    drawn, fonts.drawn = [d.words for d in fonts.drawn], None
+    png = tmp_path / f"class_summary_rested_{locale}.png"
+    pygame.image.save(surface, str(png))
+    others = [f"{s.people_results[k]['score']:.0f}" for k in (1, 2, 4)]
+    print(f"\ndrawn: {drawn}\nlooked at: {png}")
+    assert all(score in drawn for score in others), "the members who exercised show their scores"
+    assert "81" not in drawn and "-" in drawn and s.t("summary.member_rested") in drawn
+    assert drawn.count(s.t("summary.member_rested")) == 1

@@ -95,44 +95,56 @@ def summary_text(summary: dict) -> str:
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 
+def people_in(front, bgr, t: float) -> list:
+    """Everyone a pose front (models/group.py's GroupEstimator, or OnePerson: a class of one)
+    follows on one picture, as ClassSession takes them: [(track, common, world or None, size)]."""
+    from common.coach.keypoints import to_common, to_common_world
+
+    size = bgr.shape[1], bgr.shape[0]
+    return [(person.track, to_common(front.layout, person.keypoints),
+             to_common_world(front.layout, person.world) if person.world is not None else None, size)
+            for person in front.estimate(bgr, t)]
+
+
+def score_class(pictures, front, routine, cfg=None, naive: bool = False) -> session.ClassSession:
+    """A class on (t, picture)s through the pose front and common/coach/session.py's ClassSession
+    (members are the people doing the routine: a passer-by is followed, never scored; each
+    member's readings through their own PersonSession, a participant's from the roster). Stops
+    when the routine is over. What `score --set scoring.mode=group` and the tests run."""
+    from common.coach.spots import spot_name
+
+    max_people = cfg.scoring.max_people if cfg is not None else 4
+
+    def session_for(spot: int) -> PersonSession:
+        name = (cfg.scoring.roster.get(spot) if cfg is not None else None) or spot_name(spot)
+        return PersonSession(routine, naive=naive, participant=cfg.participants.get(name) if cfg is not None else None)
+
+    room = session.ClassSession(routine, max_people, session_for)
+    for t, bgr in pictures:
+        if t > routine.duration_s + 1e-6:  # the class's routine is over
+            break
+        room.update(t, people_in(front, bgr, t))
+    return room
+
+
 def run_group(args, routine, cfg) -> int:
     """Every person in the video, each scored on their own; one line per person by spot. The same
     path as the services: everyone the group front follows goes through common/coach/spots.py's
     ClassRoll (members are the people doing the routine: a passer-by is followed, never scored),
     and each member's readings through their own PersonSession (common/coach/session.py)."""
-    from common.coach.keypoints import to_common, to_common_world
-    from common.coach.spots import ClassRoll, spot_name
+    from common.coach.spots import spot_name
     from common.media import read_frames
     from models import catalog
     from models.group import GroupEstimator
 
     group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
-    roll = ClassRoll(routine, cfg.scoring.max_people)
-    scorers: dict[int, PersonSession] = {}  # by spot: someone who left and came back goes on with their session
-    last_t = 0.0
-    for _, t, bgr in read_frames(args.video):
-        if t > routine.duration_s + 1e-6:  # the class's routine is over
-            break
-        last_t = t
-        size = bgr.shape[1], bgr.shape[0]
-        people = []
-        for person in group.estimate(bgr, t):
-            common = to_common(group.layout, person.keypoints)
-            world = to_common_world(group.layout, person.world) if person.world is not None else None
-            people.append((person.track, common, (t, common, world, size)))
-        for spot, _, frame in roll.update(t, people):
-            name = cfg.scoring.roster.get(spot) or spot_name(spot)
-            scorer = scorers.setdefault(spot, PersonSession(routine, naive=args.naive,
-                                                            participant=cfg.participants.get(name)))
-            scorer.update(*frame)
-    for spot in sorted(scorers):
+    room = score_class(((t, bgr) for _, t, bgr in read_frames(args.video)), group, routine, cfg, args.naive)
+    for spot, summary in room.summaries().items():
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
-        scorers[spot].video_end_t = last_t
-        ended = session.COMPLETED if last_t >= routine.duration_s - 1e-6 else session.VIDEO_ENDED
-        summary = {"spot": spot, "name": name, **scorers[spot].summary(ended)}
+        summary = {"spot": spot, "name": name, **summary}
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{name}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
               f"{summary['frames_scored']}/{summary['frames']} frames")
-    if not scorers:
+    if not room.sessions:
         print("nobody was found in the video", file=sys.stderr)
     return 0

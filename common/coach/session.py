@@ -123,3 +123,45 @@ class StayGate:
     @property
     def open(self) -> bool:
         return not self.held
+
+
+class ClassSession:
+    """A class scored: everyone followed in, each member's session out; what `silvergym score`
+    runs on a video of a class and what the tests run on composed rooms (the scoring service
+    drives the same two parts, ClassRoll.update and PersonSession.update, through its per-spot
+    services.scoring.Sessions, which add the clock, the spool and the bus).
+
+    `update(t, people)` with [(track, common keypoints, world or None, frame size)] of one
+    picture: common/coach/spots.py's ClassRoll decides who is a member and at which spot, each
+    member's readings (a newcomer's that made them one first) go to their spot's PersonSession
+    (`session_for(spot)`, kept through leaving and coming back). Gives [(spot, track, t, common,
+    FrameScore)] of what was scored."""
+
+    def __init__(self, routine: Routine, max_people: int = 4, session_for=None):
+        from common.coach.spots import ClassRoll  # spots imports the counting; no cycle at import
+
+        self.routine = routine
+        self.roll = ClassRoll(routine, max_people)
+        self.session_for = session_for or (lambda spot: PersonSession(routine))
+        self.sessions: dict[int, PersonSession] = {}  # by spot
+        self.last_t = 0.0
+
+    def update(self, t: float, people: list) -> list:
+        self.last_t = max(self.last_t, t)
+        out = []
+        given = [(track, common, (t, common, world, size)) for track, common, world, size in people]
+        for spot, track, (at, common, world, size) in self.roll.update(t, given):
+            session = self.sessions.get(spot) or self.sessions.setdefault(spot, self.session_for(spot))
+            out.append((spot, track, at, common, session.update(at, common, world, size)))
+        return out
+
+    def summaries(self, ended: str | None = None) -> dict[int, dict]:
+        """Each spot's summary by spot; `ended` None: the routine completed if the class ran
+        its whole length, else the video ended at the last picture."""
+        out = {}
+        for spot in sorted(self.sessions):
+            person = self.sessions[spot]
+            person.video_end_t = self.last_t
+            why = ended or (COMPLETED if self.last_t >= self.routine.duration_s - 1e-6 else VIDEO_ENDED)
+            out[spot] = person.summary(why)
+        return out

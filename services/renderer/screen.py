@@ -953,8 +953,11 @@ def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         x = w * 0.04 + column * (i + 0.5)
         y = text(surface, fonts, spot_label(s, spot), BODY, (x, h * 0.2), anchor="midtop").bottom
         y = text(surface, fonts, s.t("summary.score"), BODY, (x, y + h * MARGIN), MUTED, anchor="midtop").bottom
-        y = text(surface, fonts, f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
-        text(surface, fonts, f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), anchor="midtop")
+        # A member who did not go through the movement (common/coach/session.py exercised): no score, kindly said.
+        idle = result.get("exercised") is False
+        y = text(surface, fonts, "-" if idle else f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
+        text(surface, fonts, s.t("summary.member_rested") if idle else f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}",
+             BODY, (x, y), MUTED if idle else TEXT, anchor="midtop")
     text(surface, fonts, s.t("summary.class"), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
 
 
