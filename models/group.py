@@ -5,7 +5,8 @@ new or lost, then each person's landmarks from their own tracked region. The sam
 pose model per person sharing the interpreters: BlazePose (models/blazepose.py) or MoveNet, which
 then runs once per person's region. With the Coral, MoveNet runs on the Edge TPU in the child
 process of models/tpu_worker.py, which all members share; if it fails, they all go on with the CPU
-MoveNet from the same frame. New people are looked for with BlazePose's detector over square
+MoveNet from the same frame, and the Edge TPU is tried again as one person's Estimator tries it
+(after 10 s, doubling, in a child loading in the background). New people are looked for with BlazePose's detector over square
 tiles of the picture (a whole wide picture letterboxed into the detector's 224 pixels leaves a
 class of seniors too small to find: on three real clips side by side it found one of three, the
 tiles find all three); the detector runs when someone was lost on this frame, when fewer people
@@ -29,11 +30,11 @@ import numpy as np
 from common.coach.keypoints import COMMON_INDEX, to_common
 from common.coach.spots import MIN_SIZE_SHARE, someone_else, travelling  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
 from models import catalog, runtime
-from models.estimator import TpuRequired
+from models.estimator import PROBE_MAX_S, TpuRequired
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
 from models.imageops import Roi, input_to_image
 from models.movenet import MoveNet
-from models.tpu_worker import TpuFailed
+from models.tpu_worker import IsolatedInterpreter, TpuFailed
 
 log = logging.getLogger("inference")
 
@@ -113,8 +114,16 @@ class GroupEstimator:
 
     def __init__(self, model: str, cache: str = "", threads: int = 2, max_people: int = 4,
                  detect_every_s: float = 1.0, probation_s: float = 0.5, model_path: str = "",
-                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB, require_tpu: bool = False):
+                 tpu_device: str = "", tpu_library: str = runtime.EDGETPU_LIB, require_tpu: bool = False,
+                 probe_every_s: float = 10.0, probe_max_s: float = PROBE_MAX_S, clock=time.monotonic):
         spec = catalog.spec(model)
+        # One Edge TPU policy with one person's Estimator (models/estimator.py): on a failure the
+        # class goes on with the CPU MoveNet and the TPU is tried again after probe_every_s,
+        # doubling up to probe_max_s, in a child loading in the background; back once it answers.
+        self.clock, self.probe_every_s, self.probe_max_s = clock, probe_every_s, probe_max_s
+        self._probe_wait, self._next_probe, self._pending = probe_every_s, 0.0, None
+        self._tpu = None  # (model name, file, device, library) of the Edge TPU model, when the catalog's model is one
+        self.tpu_failures = 0
         self.max_people, self.detect_every_s, self.probation_s = max_people, detect_every_s, probation_s
         self.require_tpu = require_tpu  # an Edge TPU failure ends inference (TpuRequired), as with one person
         self.cache, self.threads, self.tpu_problem = cache, threads, ""
@@ -129,11 +138,13 @@ class GroupEstimator:
             # that finds newcomers stays on the CPU (it runs about once a second).
             try:
                 path = model_path or str(catalog.paths(spec.name, cache)["model"])
+                self._tpu = (spec.name, path, tpu_device, tpu_library)
                 self._use_movenet(spec.name, runtime.edgetpu_interpreter(path, tpu_device, tpu_library), "edgetpu")
             except runtime.EdgeTpuUnavailable as exc:
                 self.tpu_problem = str(exc)
-                log.warning("%s. Group mode runs %s on the CPU (slower: fewer people at full speed)",
-                            exc, spec.cpu_fallback)
+                self._schedule_probe()
+                log.warning("%s. Group mode runs %s on the CPU meanwhile (slower: fewer people at full speed); "
+                            "the Edge TPU is tried again in %.0f s", exc, spec.cpu_fallback, self.probe_every_s)
                 spec = catalog.spec(spec.cpu_fallback)
         if self.backend != "edgetpu":
             self._on_cpu(spec, detector, landmarker)
@@ -158,17 +169,58 @@ class GroupEstimator:
 
     def _fall_back_to_cpu(self, why: str):
         """The Edge TPU crashed, hung or failed during the class: every member goes on with the CPU
-        MoveNet from where it was (the class is not interrupted). The TPU is not tried again until
-        inference restarts."""
+        MoveNet from where it was (the class is not interrupted); the TPU is tried again later."""
         fallback = catalog.spec(catalog.spec(self.name).cpu_fallback)
         self.tpu_problem = why
-        log.warning("%s. Following the class with %s on the CPU from now on (slower); restart inference "
-                    "(sudo systemctl restart silvergym-inference) to use the Edge TPU again", why, fallback.name)
+        self._schedule_probe()
+        log.warning("%s. Following the class with %s on the CPU meanwhile (slower); the Edge TPU is tried again "
+                    "in %.0f s", why, fallback.name, self._next_probe - self.clock())
         cpu = runtime.cpu_interpreter(str(catalog.paths(fallback.name, self.cache)["model"]), self.threads)
         self._use_movenet(fallback.name, cpu, "cpu")
         for member in self.members.values():
             member.model.use(cpu, "cpu")
         return cpu
+
+    def _schedule_probe(self) -> None:
+        self.tpu_failures += 1
+        self._next_probe = self.clock() + self._probe_wait
+        self._probe_wait = min(self._probe_wait * 2, self.probe_max_s)
+
+    def _maybe_return_to_tpu(self) -> None:
+        """On the CPU after an Edge TPU failure: start a try when it is due (a child process loading
+        in the background; the class never waits for it), and once it answers, every member reads
+        the next frame on the Edge TPU again."""
+        if self._tpu is None or self.backend == "edgetpu":
+            return
+        name, path, device, library = self._tpu
+        if self._pending is None:
+            if self.clock() < self._next_probe:
+                return
+            try:
+                runtime.require_edgetpu_library(library)
+                self._pending = IsolatedInterpreter(path, library, device)
+            except runtime.EdgeTpuUnavailable as exc:
+                self._tried_again_and_failed(str(exc))
+            return
+        try:
+            if self._pending.poll() is None:
+                return  # still loading in its own process
+        except TpuFailed as exc:
+            self._pending = None
+            self._tried_again_and_failed(str(exc))
+            return
+        tpu, self._pending = self._pending, None
+        log.info("Edge TPU is back; the class goes on with %s on it", name)
+        self.tpu_problem = ""
+        self._use_movenet(name, tpu, "edgetpu")
+        for member in self.members.values():
+            member.model.use(tpu, "edgetpu")
+
+    def _tried_again_and_failed(self, why: str) -> None:
+        log.info("the Edge TPU was tried again: %s; the class stays on the CPU, next try in %.0f s", why,
+                 self._probe_wait)
+        self.tpu_problem = why
+        self._schedule_probe()
 
     def _read(self, model, bgr: np.ndarray, t: float) -> np.ndarray:
         try:
@@ -219,6 +271,7 @@ class GroupEstimator:
         return (model, kps) if len(kps) else None
 
     def estimate(self, bgr: np.ndarray, t: float) -> list[Person]:
+        self._maybe_return_to_tpu()
         start = time.perf_counter()
         readings: dict[int, np.ndarray] = {}
         lost = False

@@ -292,6 +292,57 @@ def test_with_the_coral_movenet_runs_per_person_on_the_edge_tpu_and_a_failure_ke
     assert gap < 0.5  # the frame that failed was read again on the CPU: nobody's reading differs
 
 
+def test_after_an_edge_tpu_failure_the_class_tries_it_again_and_goes_back_to_it(tmp_path, caplog):
+    """The one TPU policy: a class whose Edge TPU process died goes on with the CPU MoveNet and
+    tries the Edge TPU again after probe_every_s, as one person's Estimator does (a child loading
+    in the background while the class reads on the CPU), and every member reads on it again once
+    it answers, keeping their track. (Stand-in library as above: this machine has no Coral; the
+    clock is the class's picture time, so the wait is the class's seconds, not the machine's.)"""
+    import logging
+    import os
+    import signal
+    import time
+
+    from models.group import GroupEstimator
+    from tests.conftest import wait_for
+    from tests.edgetpu_standin.build import build, compiler
+    from tests.test_edge import _cpu_movenet
+
+    if compiler() is None:
+        pytest.skip("no C compiler to build the stand-in Edge TPU libraries (apt install gcc)")
+    now = {"t": 0.0}
+    tpu = GroupEstimator("movenet-lightning-edgetpu", model_path=_cpu_movenet(), tpu_library=str(build("works", tmp_path)),
+                         probe_every_s=1.0, clock=lambda: now["t"])
+    pictures = canvas()[:20]
+    backends, tracks = [], []
+
+    def read(i):
+        now["t"] = i / 10
+        people = tpu.estimate(pictures[i % len(pictures)], i / 10)
+        backends.append(tpu.backend)
+        tracks.append(sorted(p.track for p in people))
+        return tpu.backend
+
+    with caplog.at_level(logging.INFO, logger="inference"):
+        for i in range(10):
+            read(i)
+        os.kill(tpu.interpreter.pid, signal.SIGKILL)
+        frame = iter(range(10, 10_000))
+        read(next(frame))  # the failed frame, read again on the CPU
+        wait_for(lambda: read(next(frame)) == "edgetpu", 60, what="the class back on the Edge TPU")
+    said = [r.getMessage() for r in caplog.records]
+    back_at = len(backends) - 1
+    print(f"\nbackends: edgetpu x{backends.index('cpu')}, cpu x{back_at - backends.index('cpu')}, back on the Edge TPU "
+          f"at picture {back_at} (t {back_at / 10:.1f} s; the failure at t 1.0 s, the try due 1 s later); tracks first {tracks[0]}, last {tracks[-1]}; "
+          f"said: {said}")
+    assert backends[:10] == ["edgetpu"] * 10 and backends[10] == "cpu"
+    assert back_at / 10 >= 1.0 + 1.0 - 1e-6, "not tried before probe_every_s of the class"
+    assert tracks[-1] == tracks[0] == [1, 2, 3], "nobody lost their track through the failure and the return"
+    assert any("tried again in 1 s" in line for line in said) and any("Edge TPU is back" in line for line in said)
+    for _ in range(5):  # and it stays there
+        assert read(next(frame)) == "edgetpu"
+
+
 def test_with_require_tpu_a_class_ends_when_the_edge_tpu_fails_as_one_person_does(tmp_path):
     """The one TPU policy: `require_tpu` ends inference when the Edge TPU's process dies in the
     middle of a class (TpuRequired, exit 3 in the service), as it does for one person, instead of
