@@ -31,6 +31,7 @@ class FrameSource:
         self.period_s = 1.0 / cfg.fps
         self.finished = False
         self.loops = 0  # how many times a looping video file started again
+        self.file_fps = 30.0  # a video file's frame rate as `silvergym score` reads it (common/media.read_frames)
         self._next_due = time.monotonic()
         self.due = self._next_due  # monotonic s the frame last read was due
         # A recorded participant keeps the file's own times even when it runs late (it waits for
@@ -56,6 +57,7 @@ class FrameSource:
         else:
             fps = cap.get(cv2.CAP_PROP_FPS)
             self.period_s = 1.0 / fps if fps and fps > 0 else self.period_s
+            self.file_fps = fps or 30.0
         self.cap = cap
 
     def close(self) -> None:
@@ -137,6 +139,12 @@ class StartWithSession:
         self.fresh = False  # the held picture was just read: the next frame id sent is its first
         self.held: np.ndarray | None = None  # the last picture held (one with nobody, while searching)
         self.held_since_id = 0  # the frame id the held picture was first sent as
+        self.position = -1  # playing: the index in the file of the picture last read (past its end, counting on)
+
+    def file_t_s(self, frames: FrameSource) -> float:
+        """The picture just read on the file's own clock, as `silvergym score` times it (index / fps),
+        while the session plays it; -1 before (the held picture is no moment of the recording)."""
+        return self.position / frames.file_fps if self.playing and self.position >= 0 else -1.0
 
     def poll(self, frames: FrameSource) -> bool:
         """True when the video was just rewound to play from the routine's start."""
@@ -172,6 +180,7 @@ class StartWithSession:
         if self.playing and not self.ended:
             try:
                 self.last = frames.read(into)
+                self.position += 1  # every picture of the file is sent: none is skipped while playing
                 return self.last
             except SourceError:
                 if self.last is None:
@@ -185,6 +194,7 @@ class StartWithSession:
                 self.last = self.last.copy()
         if self.ended:
             frames.advance()
+            self.position += 1
             return self.last
         if self.first is None:
             try:
@@ -339,7 +349,8 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
             pub.publish(messages.Frame(seq=seq, t_capture_ns=t_ns, frame_id=frame_id,
                                        width=pixels.shape[1], height=pixels.shape[0],
                                        source=f"{frames.kind}:{source}{start.cut if start else ''}{play}",
-                                       pixels=None if in_ring else pixels, **in_ring))
+                                       pixels=None if in_ring else pixels, **in_ring,
+                                       file_t_s=start.file_t_s(frames) if start is not None else -1.0))
             if start is not None and start.fresh:
                 start.held_since_id, start.fresh = frame_id, False
             frame_id += 1

@@ -69,7 +69,10 @@ def main(ctx: ServiceContext) -> int:
                     front.reset()  # new video or camera: do not track across a cut
                     last_source = frame.source
                 try:
-                    people = front.estimate(frame.pixels, frame.t_capture_ns / 1e9)
+                    # A recording's session is read on the file's own clock (Frame.file_t_s), as
+                    # `silvergym score` reads it: one performance, one reading, whatever the load.
+                    people = front.estimate(frame.pixels, frame.file_t_s if frame.file_t_s >= 0
+                                            else frame.t_capture_ns / 1e9)
                 except TpuRequired as exc:  # require_tpu: the Edge TPU failed mid-session or mid-class
                     ctx.log.error("%s", exc)
                     return EXIT_TPU_REQUIRED

@@ -50,6 +50,12 @@ class Frame:
     # frame ring in shared memory (common/bus/framering.py) and its slot. 0 = in the message.
     ring_id: int = 0
     ring_slot: int = 0
+    # Added ([score]): the picture's time in its video file, seconds from the file's first picture
+    # as `silvergym score` reads it (index / the file's fps), while a recorded participant's session
+    # plays it; -1 otherwise (a camera, a held picture). The model reads a recording on this clock,
+    # so its readings are those of `score` whatever the wall clock did (the tracker's filters, fed
+    # the capture clock's nanosecond rounding, turned one clip's score between 72.1 and 82.8).
+    file_t_s: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,10 @@ class Score:
     resting_s: float = 0.0
     part_t_s: float = 0.0
     track: int = 0  # added: the Pose's track this verdict is for (the renderer draws the spot on that body)
+    # Added ([truth]): the session's strip as the score has judged it so far (per second from the
+    # routine's start, c/n/w/-: the summary's `timeline` as it stands), sent when it changes and
+    # about once a second; "" = not sent with this frame. The TV's live strip is this judgement.
+    judged_strip: str = ""
 
 
 @dataclass(frozen=True)
@@ -418,6 +428,8 @@ def _check_values(topic: str, msg) -> None:
     decodes but would break a consumer is malformed too."""
     if not 0 <= getattr(msg, "spot", 0) <= MAX_SPOT:
         raise MalformedMessage(f"{topic}: spot must be 0-{MAX_SPOT}")
+    if topic == "frame" and not (msg.file_t_s == -1 or 0 <= msg.file_t_s <= 86400):
+        raise MalformedMessage("frame: file_t_s must be -1 (not a recording's session) or 0-86400 seconds")
     if topic in ("score", "session") and (not -1 <= msg.part < MAX_PROGRAM_PARTS or len(msg.program) > 64):
         raise MalformedMessage(f"{topic}: part must be -1 (no program) to {MAX_PROGRAM_PARTS - 1} and program at most 64 characters")
     if topic == "score" and not (math.isfinite(msg.resting_s) and 0 <= msg.resting_s <= 600
@@ -450,6 +462,8 @@ def _check_values(topic: str, msg) -> None:
         if not (0 <= msg.score <= 100 and 0 <= msg.progress <= 1 and abs(msg.offset_s) <= 3600
                 and abs(msg.routine_t_s) <= 86400):
             raise MalformedMessage("score: score 0-100, progress 0-1, offset within an hour, routine time within a day")
+        if not isinstance(msg.judged_strip, str) or len(msg.judged_strip) > MAX_SECONDS or msg.judged_strip.strip("cnw-"):
+            raise MalformedMessage(f"score: judged_strip must be at most {MAX_SECONDS} of c/n/w/-")
     elif topic == "session":
         if msg.event not in ("start", "end"):
             raise MalformedMessage(f"session: event {msg.event!r} is not start/end")
