@@ -5,11 +5,14 @@ A second's verdict is the one most of its scored frames got (a tie goes to the w
 strip never flatters); a second with no scored frame (nobody in view, most joints hidden) is
 unscored. Written as one character per second: c correct, n near, w wrong, - unscored.
 
-That fold is the live strip (the TV while exercising). The session summary's strip of a looping
-routine, and so the report's plot and best_and_worst's stretches, is the score's own judgement in
-the same letters (common/coach/scoring.py SessionScorer.posture: per second, the aligned
-repetitions' figure coloured by share_verdict; '-' outside them), so that the score, the joint
-bars, the strip and the words agree.
+The session summary's strip of a looping routine, and so the report's plot and best_and_worst's
+stretches, is the score's own judgement in the same letters (common/coach/scoring.py
+SessionScorer.posture: per second, the aligned repetitions' figure coloured by share_verdict; '-'
+outside them), so that the score, the joint bars, the strip and the words agree. The TV's live strip
+of a single routine is that same judgement as it stands (SessionScorer.judged_strip, sent as
+Score.judged_strip; services/renderer/screen.py live_strip shows the seconds it has not judged yet as
+such), so it ends as the summary's strip. This fold of the frames' verdicts stays the strip of a
+choreography's summary and a program's live strip.
 """
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, o
 
 CHECKPOINT_EVERY_S = 2.0
 ANNOUNCE_EVERY_S = 2.0  # a running session's "start" is repeated so late joiners (a restarted TV) learn it
+STRIP_REPEAT_S = 1.0  # the score's strip is sent again this often unchanged (a TV that restarts has it soon)
 COOLDOWN_S = 20.0  # after a session: the summary stays on screen before a new one may start
 # After a session with a fall in it the TV shows the alert (30 s), then the summary (30 s): no new
 # session starts by itself before both were seen (the remote can still start one).
@@ -374,6 +375,14 @@ class Sessions:
     def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
         if frame.guidance and frame.guidance not in self.given:
             self.given.append(frame.guidance)
+        # A single routine's strip as the score judges it ([truth]): when it changes, and once a second
+        # so that a TV (re)started meanwhile has it; a program's parts keep the frames' strip.
+        strip, now = "", time.monotonic()
+        if not program and frame.strip is not None and (
+                (self.session_id, frame.strip) != getattr(self, "_strip_sent", None)
+                or now - getattr(self, "_strip_sent_at", 0.0) >= STRIP_REPEAT_S):
+            strip, self._strip_sent, self._strip_sent_at = frame.strip, (self.session_id, frame.strip), now
+        program = {**program, "judged_strip": strip} if strip else program
         self.pub.publish(messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,

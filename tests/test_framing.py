@@ -263,6 +263,7 @@ def test_a_joint_out_of_the_picture_is_scored_as_not_seen_never_wrong():
     """Feet out of the bottom: the knees are 'none' (greyed on the TV), not 'wrong', and the
     score counts only what is seen."""
     scorer = SessionScorer(routines.load("squat"))
+    scorer._started = True  # [truth] mid-session: before a first movement nothing is coloured (test_one_judgement)
     pose = standing(top=120.0)
     for i in range(30):
         frame = scorer.update(i / 10, pose, None, (300, 480))

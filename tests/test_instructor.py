@@ -31,8 +31,11 @@ from services.renderer.footage import InstructorFootage
 from services.renderer.samples import state_for
 from services.renderer.screen import (
     PANEL,
+    PENDING,
     PanelPicture,
     draw,
+    live_strip,
+    routine_time,
     exercise_panels,
     picture_box,
     fit,
@@ -306,7 +309,9 @@ def test_the_strip_fills_with_the_verdict_of_each_second(canvas):
     surface, fonts = canvas
     now = time.monotonic()
     s = state_for("exercise", "en", now)
-    codes = s.timeline.codes()
+    # [truth] The live strip is the score's judgement as it stands, the seconds after it not judged yet.
+    codes = live_strip(s, routine_time(s, now))
+    assert codes == s.judged_strip + PENDING * (len(codes) - len(s.judged_strip)) and PENDING in codes
     draw(surface, fonts, s, now)
     pixels = pygame.surfarray.array3d(surface)
     box, seconds = strip_rect(*SIZE), int(np.ceil(s.routine.duration_s))

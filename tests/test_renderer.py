@@ -9,7 +9,7 @@ import pygame
 import pytest
 
 from common.coach.keypoints import COMMON_INDEX, flip_x, to_common
-from services.renderer.samples import SAMPLE_PROGRAM, SCREENS, SHOWS, state_for
+from services.renderer.samples import SAMPLE_PROGRAM, SCREENS, SHOWS, state_for, timeline_of
 from services.renderer.screen import (
     BODY,
     HIGHLIGHT,
@@ -728,3 +728,64 @@ def test_after_a_session_the_person_who_stays_is_told_how_to_go_again(canvas, tm
     s.pose = dataclasses.replace(seen.pose, keypoints=[])  # they left: the usual promise again
     assert start_hint(s, "start") == "start.will_begin"
     assert start_hint(state_for("start", "ko", now), "start") == "start.will_begin"  # before any session
+
+
+def region_has(surface, rect, color, tol=40) -> int:
+    """How many pixels of `rect` are within `tol` of `color`."""
+    arr = pygame.surfarray.array3d(surface)[rect.left:rect.right, rect.top:rect.bottom].astype(int)
+    return int((np.abs(arr - color).sum(axis=2) < tol).sum())
+
+
+def test_outside_a_session_the_person_is_drawn_neutral(canvas, tmp_path):
+    """[truth] The start screen after a session must not carry that session's last colours: nobody
+    is judged outside a session (the last Score had a red shoulder, a yellow elbow, a green arm)."""
+    from services.renderer.screen import SUMMARY_SHOW_S
+
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("summary", "ko", now)
+    seen = state_for("exercise", "ko", now)
+    later = now + SUMMARY_SHOW_S + 1.0
+    s.frame, s.frame_at, s.pose, s.person_at, s.score = seen.frame, later, seen.pose, later, seen.score
+    assert {"wrong", "near", "correct"} <= set(s.score.joint_status.values())
+    assert draw(surface, fonts, s, later) in ("start", "setup")
+    pygame.image.save(surface, str(tmp_path / "start_neutral.png"))
+    w, h = SIZE
+    right = pygame.Rect(w // 2, 0, w // 2, h)
+    painted = {st: region_has(surface, right, STATUS_COLORS[st]) for st in ("wrong", "near", "correct")}
+    print(f"\nstart screen after a session, verdict colours on the person: {painted} ({tmp_path / 'start_neutral.png'})")
+    assert painted == {"wrong": 0, "near": 0, "correct": 0}
+
+
+def test_the_live_strip_is_the_score_judgement_with_the_rest_not_judged_yet(canvas, tmp_path):
+    """[truth] The exercise screen's strip is the score's own judgement (Score.judged_strip), never the
+    frames' verdicts: a second the score has not judged yet is a thin grey bar, not red or yellow."""
+    from services.renderer import absorb
+    from services.renderer.screen import PENDING, STRIP_UNSCORED, live_strip, routine_time, strip_rect
+    from common.bus import messages
+
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("exercise", "ko", now)
+    s.timeline = timeline_of("wwnwwwnnwwwwwwwwwww")  # the frames' verdicts: red and yellow
+    s.judged_strip, s.judged_strip_session = "", ""  # nothing judged yet
+    t = routine_time(s, now)
+    assert live_strip(s, t) == PENDING * 18
+    draw(surface, fonts, s, now)
+    strip = strip_rect(*SIZE)
+    before = {st: region_has(surface, strip, STATUS_COLORS[st]) for st in ("wrong", "near", "correct")}
+    # The score judged its first repetitions: 0-3 s waiting ('-'), 3-9 s green; 9-18 s not yet.
+    absorb(s, dataclasses.replace(s.score, seq=2, judged_strip="---cccccc---"), now)
+    codes = live_strip(s, t)
+    draw(surface, fonts, s, now)
+    pygame.image.save(surface, str(tmp_path / "live_strip.png"))
+    after = {st: region_has(surface, strip, STATUS_COLORS[st]) for st in ("wrong", "near", "correct")}
+    grey = region_has(surface, strip, STRIP_UNSCORED, tol=10)
+    print(f"\nnothing judged: {before}; judged '---cccccc---' at {t:.1f} s: strip {codes}, {after}, grey {grey} "
+          f"({tmp_path / 'live_strip.png'})")
+    assert before == {"wrong": 0, "near": 0, "correct": 0}
+    assert codes == "---cccccc" + PENDING * 9
+    assert after["wrong"] == 0 and after["near"] == 0 and after["correct"] > 0 and grey > 0
+    # Another session's strip is not this one's.
+    absorb(s, messages.Session(**{**s.session.__dict__, "session_id": "other", "seq": 5}), now)
+    assert set(live_strip(s, t)) <= {PENDING}

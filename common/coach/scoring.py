@@ -40,8 +40,8 @@ from common.coach.reps import RepCounter
 from common.coach.routine import Routine
 from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
-from common.coach.warp import (ERROR_CAP_DEG, CycleAlignment, TempoTracker, cycle_targets, first_change,
-                               RESAMPLE_HZ, repetitions, resample)
+from common.coach.warp import (ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, cycle_targets,
+                               first_change, RESAMPLE_HZ, repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
 TURN_SIDEWAYS = "turn.side"  # locale key: the cue to stand side-on to the camera
@@ -68,7 +68,20 @@ SEATED_BELOW = 1.0
 # Below this the feet are not where a body's feet can be (a picture cut at the hips: the model
 # guesses the ankles at its edge, beside the hips): no position is read.
 STANCE_MIN = 0.5
+MATCH_STEPS = 8  # the moments tried each side of the tracked position within the timing slack
+# A moving joint gone this share of the routine's range from its first angle: the movement began
+# (as common/coach/stillness.py REST_SHARE: less is standing still).
+START_SHARE = 1 / 3
 OUT_OF_POSITION_SHARE = 0.25  # a repetition this much of it in the other position is not the routine's
+# The level of a limb lifted against gravity: a right angle between it and the trunk (an arm at
+# shoulder height, a thigh at hip height, for an upright body). The shoulders' and hips' angles are
+# measured from the trunk (geometry.JOINT_ANGLES).
+LEVEL_DEG = 90.0
+LIMB_TO_TRUNK = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+# The hips this many trunk lengths (neck to mid-hip) from the last pose's, under warp.MAX_GAP_S
+# later: another person (a one-person model jumped to someone walking past). A body moves that far
+# in 0.3 s only at a sprint; a jump, a fall or a lunge moves the hips a trunk length at most.
+SWITCH_TRUNKS = 2.0
 
 
 def _mean_error(err: np.ndarray) -> float:
@@ -178,6 +191,9 @@ class FrameScore:
     phase: str
     angles: dict[str, float | None]
     scored: bool = True  # the running score rests on something judged (else it is a placeholder 0)
+    # The session's strip as the score has judged it so far (SessionScorer.judged_strip: per second
+    # c/n/w/-, the summary's `timeline` as it stands); the TV's live strip is this, not the frames' verdicts.
+    strip: str | None = None
 
 
 def _direction(joint: str, angle: float, target: float) -> str:
@@ -264,6 +280,7 @@ class RangeWatch:
     units: list = field(default_factory=list)  # [joint names] per unit
     toward: dict = field(default_factory=dict)  # moving joint -> the cue direction toward its extreme
     _ext: dict = field(default_factory=dict)  # moving joint -> its extreme's target angle
+    span: dict = field(default_factory=dict)  # moving joint -> how far its target goes from rest to extreme
     _sign: dict = field(default_factory=dict)  # moving joint -> +1 if the extreme is the larger angle
     _state: list = field(default_factory=list)  # per unit: dict(mode, extremum, short, passed, cue)
 
@@ -281,6 +298,7 @@ class RangeWatch:
             lo, hi = float(col.min()), float(col.max())
             rest, ext = (lo, hi) if abs(col[0] - lo) <= abs(col[0] - hi) else (hi, lo)
             self._ext[j], self._sign[j], rests[j] = ext, 1.0 if ext > rest else -1.0, rest
+            self.span[j] = abs(ext - rest)
             self.toward[j] = _direction(j, rest, ext)
             at[j] = int(np.argmin(np.abs(col - ext)))
         done: set = set()
@@ -393,6 +411,21 @@ class SessionScorer:
     _judged: dict = field(default_factory=dict)
     _posture_t: float = -1e9
     _posture_reps: int = 0  # the repetitions counted when the running score was last worked out
+    # Each repetition the counter counted: (its middle in routine seconds, the counter's group:
+    # "both", "left", "right"); a repetition of the cycle is judged as the movement only with one of
+    # each group in it (_counted_in). Known from _counted_since (a checkpoint before them had none).
+    _counted: list = field(default_factory=list)
+    _counted_since: float = -math.inf
+    _group_counts: dict = field(default_factory=dict)
+    _waiting: dict = field(default_factory=dict)  # group -> (the counter's first repetition waiting, its middle)
+    # When the pose followed became another person's (SWITCH_TRUNKS), and the last pose's (t, hips, trunk).
+    _switches: list = field(default_factory=list)
+    _last_body: tuple | None = None
+    # Before the first movement (_before_first_movement): the moving joints' first angles, whether the
+    # movement began, and how many frames in a row have moved.
+    _first_angles: dict = field(default_factory=dict)
+    _started: bool = False
+    _moves_seen: int = 0
 
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
@@ -434,18 +467,23 @@ class SessionScorer:
             before = self.tracker.rejoined
             position = self.tracker.update(t, angles)
             rejoined = self.tracker.rejoined > before
-        offset = t - position
         if self._prev_t is not None and t > self._prev_t:
             dt = t - self._prev_t
             self._frame_interval_s = dt if not self._frame_interval_s else 0.8 * self._frame_interval_s + 0.2 * dt
-        band = self.routine.target_range(position, min(self._frame_interval_s, self.max_timing_slack_s))
+        # The one moment the pose is judged against, within the timing slack of the position reached;
+        # the TV's instructor panel shows it (Score.routine_t_s - offset_s), so the colours are about
+        # the pose on screen. (Each joint its own nearest target within the slack, as before, painted
+        # a person at the bottom of a fast squat green beside an upright instructor.)
+        judged_at = self._matched_moment(position, angles, min(self._frame_interval_s, self.max_timing_slack_s))
+        offset = t - judged_at
+        here = self.routine.target(judged_at)
         status, errors, target = {}, {}, {}
         for j, rule in self.routine.joints.items():
             a = angles.get(j)
-            if a is None or j not in band:
+            if a is None or j not in here:
                 status[j] = "none"
                 continue
-            target[j] = min(max(a, band[j][0]), band[j][1])  # the nearest target within the slack
+            target[j] = here[j]
             err = a - target[j]
             errors[j] = round(err, 1)
             tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
@@ -478,15 +516,78 @@ class SessionScorer:
             guidance = SLOW_IS_FINE
         if setup_cue:  # the view first: advice about joints the camera cannot see would be a guess
             guidance = setup_cue
+        shown_status, shown_errors, shown_verdict = status, errors, verdict
+        if self._before_first_movement(t, angles):
+            # Standing (or sitting) still before the first repetition is waiting, not the movement done
+            # badly: the session score does not judge it (moving_part) and the TV neither colours it nor
+            # coaches it ("무릎을 쭉 펴고 일어서세요" to a man already standing). How to stand for the
+            # camera is still said; after STOPPED_S of stillness PersonSession invites them to follow.
+            shown_status, shown_errors, shown_verdict = {j: "none" for j in status}, {}, "none"
+            guidance = guidance if guidance in (setup_cue, TURN_SIDEWAYS) else ""
         if verdict != "none" and self.tracker is not None:
             # The movement actually done: re-joining skips a cycle of the routine, not of the person.
             self._timing.append((t, position + (self.tracker.ahead - self.tracker.rejoined) * self.routine.cycle_s))
         return FrameScore(
-            joint_status=status, joint_error_deg=errors, verdict=verdict, offset_s=round(offset, 2),
+            joint_status=shown_status, joint_error_deg=shown_errors, verdict=shown_verdict, offset_s=round(offset, 2),
             reps=self.reps.count if self.reps else 0, score=self.score(),
             progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
             guidance=guidance,
-            phase=self.routine.phase(position), angles=angles, scored=self.running_score_judged())
+            phase=self.routine.phase(judged_at), angles=angles, scored=self.running_score_judged(),
+            strip=self.judged_strip())
+
+    def _matched_moment(self, position: float, angles: dict, slack_s: float) -> float:
+        """The routine moment within ±slack_s of `position` whose pose the person's is closest to:
+        the best verdict there, then the smallest sum of joint errors, then the nearest to `position`."""
+        if slack_s <= 0:
+            return position
+        scale = self.tolerance_scale
+        best, best_key = position, None
+        for k in range(-MATCH_STEPS, MATCH_STEPS + 1):
+            at = min(max(position + slack_s * k / MATCH_STEPS, 0.0), self.routine.duration_s)
+            here = self.routine.target(at)
+            worst, total = 0, 0.0
+            for j, rule in self.routine.joints.items():
+                a = angles.get(j)
+                if a is None or j not in here:
+                    continue
+                e = abs(a - here[j])
+                worst = max(worst, 1 if e <= rule.tolerance * scale else 2 if e <= rule.near * scale else 3)
+                total += min(e, ERROR_CAP_DEG)
+            key = (worst, total, abs(k))
+            if best_key is None or key < best_key:
+                best, best_key = at, key
+        return best
+
+    def _before_first_movement(self, t: float, angles: dict) -> bool:
+        """Whether the person has not begun the routine's movement yet: no repetition counted and
+        none of the joints that make it (RangeWatch's) has gone START_SHARE of the routine's own range
+        from where it was at the start, on two frames in a row (one misread frame is not a start).
+        Only a routine of repetitions (a choreography's start is part of it)."""
+        watch = self.range_watch
+        if self._started or watch is None or not watch.span or t < 0:
+            return False
+        if self.reps and self.reps.count:
+            self._started = True
+            return False
+        moved = False
+        for j, span in watch.span.items():
+            a = angles.get(j)
+            if a is None:
+                continue
+            first = self._first_angles.setdefault(j, a)
+            moved = moved or abs(a - first) >= START_SHARE * span
+        self._moves_seen = self._moves_seen + 1 if moved else 0
+        self._started = self._moves_seen >= 2
+        return not self._started
+
+    def judged_strip(self) -> str:
+        """The session's strip as the score judges it now, the summary's `timeline` so far: a
+        routine of repetitions, the running posture's (per second the aligned repetitions' figure,
+        '-' outside them; seconds after the last judged repetition are not judged yet); else the
+        frames' verdicts, as its summary has them, the second still filling left out."""
+        if self.routine.loop and self.routine.cycle_s > 0 and not self.naive:
+            return (self._posture or {}).get("timeline") or ""
+        return self._timeline.codes()[:-1]
 
     @staticmethod
     def _verdict(status: dict[str, str]) -> str:
@@ -516,12 +617,44 @@ class SessionScorer:
                 self._angles_seen.setdefault(j, []).append(a)
         if self.reps:
             self.reps.update(t, angles, seen, common, world)
+            self._note_counted(t)
+
+    def _note_counted(self, t: float) -> None:
+        """Each repetition the counter has just counted, by its middle (it left the start and came
+        back: `took` seconds ago and now) and its group."""
+        for name, counter in self.reps.counters.items():
+            # A routine whose repetitions repeat counts its first one when a second like it follows
+            # (RepRule.repeats): that first one waits in the counter, its middle noted here.
+            waiting = getattr(counter, "_pending", None)
+            if waiting is not None and waiting is not self._waiting.get(name, (None,))[0]:
+                self._waiting[name] = (waiting, t - waiting[1] / 2)
+            new = counter.count - self._group_counts.get(name, 0)
+            if new > 0 and counter.durations:
+                earlier = [self._waiting[name][1]] if new > 1 and name in self._waiting else []
+                self._counted.extend((m, name) for m in [*earlier, t - counter.durations[-1] / 2])
+            self._group_counts[name] = counter.count
+
+    def _note_switch(self, t: float, common: np.ndarray | None) -> None:
+        """Whether the pose followed is now another person's: its hips SWITCH_TRUNKS trunk lengths
+        (the larger of the two poses') from the last pose's, under MAX_GAP_S later."""
+        if common is None or not len(common):
+            return
+        neck, hips = common[COMMON_INDEX["neck"]], common[COMMON_INDEX["mid_hip"]]
+        if min(neck[2], hips[2]) < STANCE_SEEN:
+            return
+        trunk = float(np.hypot(*(neck[:2] - hips[:2])))
+        last = self._last_body
+        if last is not None and t - last[0] <= MAX_GAP_S and max(trunk, last[2]) > 0:
+            if float(np.hypot(*(hips[:2] - last[1]))) > SWITCH_TRUNKS * max(trunk, last[2]):
+                self._switches.append(t)
+        self._last_body = (t, np.array(hips[:2], dtype=float), trunk)
 
     def _record_posture(self, t: float, status, angles, errors, target, common=None) -> None:
         if not any(s != "none" for s in status.values()):
             return
         self._samples.append((t, [np.nan if angles.get(j) is None else float(angles[j]) for j in self.routine.joints]))
         self._stance.append(stance(common))
+        self._note_switch(t, common)
         for j in errors:
             if status[j] != "correct":
                 off = self._joint_off.setdefault(j, [0.0, 0.0, 0])
@@ -539,7 +672,9 @@ class SessionScorer:
                 "framing": self.framing.checkpoint(),
                 "samples": [[round(t, 3), *(None if np.isnan(a) else round(a, 1) for a in v)] for t, v in self._samples],
                 "stance": [None if np.isnan(h) else round(h, 3) for h in self._stance],
-                "joint_off": self._joint_off}
+                "joint_off": self._joint_off,
+                "counted": [[round(m, 3), name] for m, name in self._counted], "counted_since": None if math.isinf(self._counted_since) else self._counted_since,
+                "switches": [round(s, 3) for s in self._switches]}
 
     def restore(self, state: dict) -> None:
         self.frames, self.frames_scored = state["frames"], state["frames_scored"]
@@ -555,6 +690,15 @@ class SessionScorer:
         stances = [np.nan if h is None else h for h in state.get("stance", [])]
         self._stance = stances if len(stances) == len(self._samples) else [np.nan] * len(self._samples)
         self._joint_off = {j: list(v) for j, v in state.get("joint_off", {}).items()}
+        self._switches = list(state.get("switches", []))
+        if self.reps:
+            self._group_counts = {name: c.count for name, c in self.reps.counters.items()}
+        if "counted" in state:
+            self._counted = [(float(m), str(name)) for m, name in state["counted"]]
+            since = state.get("counted_since")
+            self._counted_since = -math.inf if since is None else float(since)
+        else:  # a checkpoint that kept no counting times: the repetitions before it are not held to them
+            self._counted, self._counted_since = [], self._samples[-1][0] if self._samples else -math.inf
 
     # -- session ----------------------------------------------------------------------------
     def score(self) -> float:
@@ -633,6 +777,7 @@ class SessionScorer:
         return {"score": score, "joints": ordered, "weakest": weakest, "advice": advice,
                 "repetitions_judged": judged["repetitions"], "repetitions_not_reached": judged["not_reached"],
                 "not_the_movement": judged.get("why_not", {}),
+                "of_another_person": judged.get("other_person", 0),
                 # Per second, c/n/w/- from the same repetitions (None: not judged by repetition).
                 "timeline": judged.get("timeline") if judged["repetitions"] is not None else None}
 
@@ -649,8 +794,12 @@ class SessionScorer:
             self._alignment = CycleAlignment(cycle)
         changed = first_change(both, self._aligned if self._aligned is not None else both[:0])
         self._aligned = both
-        self._judged = {path: v for path, v in self._judged.items() if path[-1][0] < changed}
+        self._judged = {key: v for key, v in self._judged.items() if key[0][-1][0] < changed}
         reps = repetitions(self._alignment.align(angles), len(cycle))
+        # A repetition during which the pose followed became another person's is nobody's: not judged.
+        seconds_of = lambda rep: (float(t[0]) + rep[0][0] / RESAMPLE_HZ, float(t[0]) + rep[-1][0] / RESAMPLE_HZ)
+        mixed = [rep for rep in reps if any(a < s <= b for s in self._switches for a, b in [seconds_of(rep)])]
+        reps = [rep for rep in reps if not any(rep is m for m in mixed)]
         span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
         # The joints that make the movement; in a small movement (a seated march lifts the knee
         # 25 deg) those that move the most.
@@ -662,12 +811,13 @@ class SessionScorer:
         credit, seen, unreached = np.zeros(len(joints)), np.zeros(len(joints)), np.zeros(len(joints))
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
-        why_not = {"turn": 0, "range": 0, "held": 0, "position": 0}
+        why_not = {"turn": 0, "range": 0, "level": 0, "held": 0, "position": 0, "count": 0}
         per_second = defaultdict(lambda: [0.0, 0])  # second -> sum of the figures of its aligned poses, poses
         for rep in reps:
-            key = tuple(rep)
+            counted = self._counted_in(*seconds_of(rep))
+            key = (tuple(rep), counted)
             if key not in self._judged:
-                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving)
+                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted)
                 if judged is not None:  # its seconds, kept with it (a long session has thousands of repetitions)
                     judged = (*judged[:5], _seconds_of(moving_part(rep, angles, tol), judged[5], angles, float(t[0])))
                 self._judged[key] = judged
@@ -695,13 +845,24 @@ class SessionScorer:
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
                 "timeline": strip,
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
-                "repetitions": len(reps),
+                "repetitions": len(reps), "other_person": len(mixed),
                 "not_reached": not_reached, "why_not": why_not}
 
-    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving):
+    def _counted_in(self, start: float, end: float) -> bool:
+        """Whether the counter counted a repetition of each of its groups (both sides together, or
+        the left and the right) with its middle in start..end: the cycle holds one of each. Not
+        asked of a repetition begun before the counting times were kept (a restored checkpoint's)."""
+        if self.reps is None or start < self._counted_since:
+            return True
+        return all(any(start <= m <= end and g == name for m, g in self._counted) for name in self.reps.counters)
+
+    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True):
         """One repetition: (why it is another movement or '', the joints that make it so, the
         credit earned per joint, the moments seen per joint, the sums of angle, target and count
-        where not within tolerance), or None when none of its poses saw a joint."""
+        where not within tolerance), or None when none of its poses saw a joint. `counted`: the
+        repetition counter counted it (_counted_in); one it did not is another movement ("count":
+        a joint held still moved, the limb was not lifted, a foot was lifted, another position, too
+        shallow, or a lone excursion: common/coach/reps.py), unless another reason says more."""
         # Each moment of the cycle: the person's pose that matched it best (a slow person's
         # several poses at one moment), its signed error per joint.
         best: dict[int, np.ndarray] = {}
@@ -718,6 +879,9 @@ class SessionScorer:
         rows = sorted({i for i, _ in rep})
         why, short = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
                                             moving, near)
+        if not why and not counted:
+            counted_joints = set(self.routine.reps.joints) if self.routine.reps else set()
+            why, short = "count", np.array([j in counted_joints for j in self.routine.joints])
         if why:
             earned[:] = 0.0
         missed = has & (earned < 1.0)
@@ -772,6 +936,9 @@ class SessionScorer:
                     return "range", short
             gap = np.column_stack([np.nanmean(np.where(np.isinf(absent[:, u]), np.nan, absent[:, u]), axis=1)
                                    for u in units])
+        past = self._past_the_level(person, cycle, moving, near)
+        if past.any():
+            return "level", past
         moving_units = np.array([moving[u[0]] for u in units])
         at_turn = gap[close][:, moving_units]
         reached = np.isfinite(at_turn).all(axis=1) & (at_turn.max(axis=1, initial=0) <= 0)
@@ -803,6 +970,29 @@ class SessionScorer:
                 short[unit] = True
                 return "held", short
         return "", none
+
+    def _past_the_level(self, person: np.ndarray, cycle: np.ndarray, moving: np.ndarray,
+                        near: np.ndarray) -> np.ndarray:
+        """The limbs (shoulders, hips: their angle is to the trunk) that a routine lifting against
+        gravity keeps below the level (LEVEL_DEG: an arm to shoulder height, a knee to hip height)
+        and that this repetition took past it by more than the joint's near band, on either side
+        alone: a lift to another height (jumping jacks' arms overhead, a dancer's arm up, against a
+        raise to shoulder height), however far the routine's own range would allow. A routine that
+        lifts past the level (an overhead raise, a seated march) asks nothing here."""
+        out = np.zeros(len(near), dtype=bool)
+        if not getattr(self.routine.reps, "against_gravity", False):
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a side never seen: NaN
+            for k, j in enumerate(self.routine.joints):
+                if not moving[k] or j not in LIMB_TO_TRUNK or not np.isfinite(cycle[:, k]).all():
+                    continue
+                rest, ext = cycle[0, k], cycle[np.argmax(np.abs(cycle[:, k] - cycle[0, k])), k]
+                if rest < LEVEL_DEG and ext < LEVEL_DEG:  # lifting opens the angle (an arm)
+                    out[k] = float(np.nanmax(person[:, k])) > LEVEL_DEG + near[k]
+                elif rest > LEVEL_DEG and ext > LEVEL_DEG:  # lifting closes it (a thigh from standing)
+                    out[k] = float(np.nanmin(person[:, k])) < LEVEL_DEG - near[k]
+        return out
 
     def range_of_motion(self) -> dict[str, dict[str, float]]:
         """Each joint's range: the 5th to 95th percentile of its angles on the frames it was seen
@@ -838,6 +1028,8 @@ class SessionScorer:
             "repetitions_not_reached": posture["repetitions_not_reached"],
             # Of those, why each was another movement (docs/scoring.md "Which movement").
             "repetitions_not_the_movement": posture["not_the_movement"],
+            # Repetitions not judged: the pose followed became another person's during them.
+            "repetitions_of_another_person": posture["of_another_person"],
             "score_means": ("count" if self.routine.kind in COUNT_TESTS else
                             "hold" if self.routine.kind == "balance_hold" else "posture"),
             "range_of_motion": rom, "asymmetry_pct": asym, "routine": self.routine.name, "kind": self.routine.kind,

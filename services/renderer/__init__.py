@@ -185,6 +185,8 @@ def absorb(state, msg, now: float) -> None:
                 state.track_spots[msg.track] = msg.spot
         elif msg.session_id:  # scores can come before a late joiner hears the session start
             strip_of(state, msg.session_id).add(msg.routine_t_s, msg.verdict)
+            if msg.judged_strip:  # the score's own strip (screen.live_strip)
+                state.judged_strip, state.judged_strip_session = msg.judged_strip, msg.session_id
     elif msg.TOPIC == "session" and msg.spot:
         absorb_class_session(state, msg, now)
     elif msg.TOPIC == "session":

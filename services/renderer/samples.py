@@ -160,6 +160,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
                                  participant="guest", started_unix=0.0, routine_start_ns=start_ns)
     s.session_at = now
     s.timeline = timeline_of(SAMPLE_TIMELINE[:17])
+    # The score's strip: its repetitions judged to second 15; the seconds after are not judged yet.
+    s.judged_strip, s.judged_strip_session = SAMPLE_TIMELINE[:15], "demo"
     s.score = messages.Score(
         seq=1, t_capture_ns=int(now * 1e9), frame_id=1, session_id="demo", routine=routine.name,
         joint_status={"left_shoulder": "wrong", "right_shoulder": "correct", "left_elbow": "near", "right_elbow": "correct"},

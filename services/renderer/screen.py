@@ -16,7 +16,7 @@ from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.spots import spot_name
 from common.coach.routine import Routine
 from common.coach.synthetic import pose3d
-from common.timeline import UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
+from common.timeline import MAX_SECONDS, UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
 from services.renderer.program import (
     draw_next_label,
     draw_program_summary,
@@ -36,6 +36,9 @@ MUTED = (170, 180, 190)
 STATUS_COLORS = {"correct": (46, 204, 113), "near": (241, 196, 15), "wrong": (231, 76, 60), "none": (140, 150, 155)}
 UNSCORED_LIMB = (220, 225, 230)
 STRIP_UNSCORED = (95, 105, 115)  # a second nobody could be judged in: neither good nor bad
+# The live strip's seconds the score has not judged yet (the repetition in them is not over): a thin
+# bar of the grey, so the strip never shows a colour before the score gives it one.
+PENDING = "?"
 INSTRUCTOR_BLUE = (120, 200, 255)
 INSTRUCTOR_LIMBS = {e: INSTRUCTOR_BLUE for e in EDGES}
 INSTRUCTOR_FAR = (70, 125, 170)  # the limbs on the far side of a figure drawn from the side
@@ -106,6 +109,10 @@ class ScreenState:
     instructor_skeleton: bool = False  # draw the instructor's skeleton over their video
     timeline: VerdictTimeline = field(default_factory=VerdictTimeline)  # this session's strip, from every Score
     timeline_session: str = ""  # the session the strip is of
+    # A single routine's strip as the score judges it (Score.judged_strip, the summary's timeline so
+    # far) and its session: the exercise screen's strip (live_strip).
+    judged_strip: str = ""
+    judged_strip_session: str = ""
     # Group mode (a class): the newest frame's Pose, latest Score, name and final summary per spot.
     people: dict = field(default_factory=dict)
     people_frame: int = -1
@@ -564,17 +571,32 @@ def strip_cell(box: pygame.Rect, second: int, seconds: int) -> pygame.Rect:
 
 
 def strip_color(code: str) -> tuple:
-    return STRIP_UNSCORED if code == UNSCORED else STATUS_COLORS[VERDICT_OF[code]]
+    return STRIP_UNSCORED if code in (UNSCORED, PENDING) else STATUS_COLORS[VERDICT_OF[code]]
 
 
 def draw_strip(surface, codes: str, seconds: int, box: pygame.Rect) -> None:
     """One cell per second of the routine, filled as the session passes it. Each run of equal
-    seconds is one rectangle: a half-hour routine is 1800 cells, drawn 30 times a second."""
+    seconds is one rectangle: a half-hour routine is 1800 cells, drawn 30 times a second. Seconds
+    not judged yet (PENDING) are a thin grey bar along the middle."""
     pygame.draw.rect(surface, PANEL, box)
     seconds = max(seconds, len(codes), 1)
     for run in re.finditer(r"(.)\1*", codes):
         first, last = strip_cell(box, run.start(), seconds), strip_cell(box, run.end() - 1, seconds)
-        pygame.draw.rect(surface, strip_color(run.group(1)), first.union(last))
+        cells = first.union(last)
+        if run.group(1) == PENDING:
+            cells = cells.inflate(0, -cells.h * 2 // 3)
+        pygame.draw.rect(surface, strip_color(run.group(1)), cells)
+
+
+def live_strip(s: ScreenState, t: float) -> str:
+    """The exercise screen's strip of a single routine at routine time t: the score's own judgement
+    (Score.judged_strip, what the summary's strip will be), and every second passed that it has not
+    judged yet, the trailing ones it leaves '-' included, PENDING. So the strip and the score are one
+    judgement: no second is red or yellow on the way and green in the summary."""
+    judged = s.judged_strip if s.session is not None and s.judged_strip_session == s.session.session_id else ""
+    kept = judged.rstrip(UNSCORED)
+    passed = min(max(0, math.ceil(t)), routine_seconds(s.routine), MAX_SECONDS)
+    return kept + PENDING * max(0, passed - len(kept))
 
 
 def routine_seconds(routine: Routine) -> int:
@@ -835,15 +857,16 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
 
     layout = ("start", screen, title, about, locale, hint, name, len(s.participant_names), footer_note(s))
     return Layers(layout, still, {
-        "camera": Region(camera, camera_content(s), lambda surface: draw_camera(surface, s, camera, line_w),
-                         camera_covers(s, camera))})
+        # Nobody is judged outside a session: the skeleton is neutral, never the last session's colours.
+        "camera": Region(camera, camera_content(s, judged=False),
+                         lambda surface: draw_camera(surface, s, camera, line_w, judged=False), camera_covers(s, camera))})
 
 
-def camera_content(s: ScreenState) -> tuple:
+def camera_content(s: ScreenState, judged: bool = True) -> tuple:
     """What the participant's picture shows: the frame, the pose over it and its colours."""
     frame = (s.frame.seq, s.frame.t_capture_ns) if s.frame is not None else None
     pose = (s.pose.seq, s.pose.t_capture_ns) if s.pose is not None else None
-    statuses = tuple(sorted(s.score.joint_status.items())) if s.score is not None else ()
+    statuses = tuple(sorted(s.score.joint_status.items())) if s.score is not None and judged else ()
     people = tuple((k, p.seq, s.people_scores[k].seq if k in s.people_scores else -1) for k, p in sorted(s.people.items()))
     return frame, pose, statuses, people
 
@@ -897,9 +920,9 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         praised = fresh and (bool(s.people_scores) or (s.score is not None and s.score.verdict == "correct"))
         cue = cue_text(s, guidance) if guidance else s.t("exercise.good") if praised else ""
     cue_color = TEXT if guidance in CALM_GUIDANCE else HIGHLIGHT if guidance else STATUS_COLORS["correct"]
-    seconds, codes = routine_seconds(s.routine), s.timeline.codes()
-    if part >= 0:  # the strip is the session's: the whole program's seconds
-        seconds = max(1, math.ceil(s.program.duration_s))
+    seconds, codes = routine_seconds(s.routine), live_strip(s, t)
+    if part >= 0:  # the strip is the session's: the whole program's seconds (its frames' verdicts)
+        seconds, codes = max(1, math.ceil(s.program.duration_s)), s.timeline.codes()
     # The top bar as drawn: a Score that moves none of its numbers repaints nothing.
     numbers = (s.score.reps, f"{s.score.score:.0f}", int((w - 2 * round(h * MARGIN)) * max(0.0, min(1.0, s.score.progress)))) \
         if s.score is not None else None
