@@ -519,18 +519,25 @@ def test_a_class_of_three_sends_three_sessions_exactly_once_through_an_uplink_ki
         assert "Traceback" not in log.read_text()
         # The members are who squats, as offline: one session, the squatter's, at spot 1. (How many
         # squats it counts depends on how many frames inference reads: BlazePose for three people
-        # on this shared machine reads about one frame in ten live, so the count is printed, not
-        # compared with offline's 5 in 57 frames.)
+        # on this shared machine reads fewer than the clip's 10 a second, so the count is checked
+        # against the frames read, below.)
         print(f"live: (spot, reps, frames scored) {[(m['spot'], m['summary']['reps'], m['summary']['frames_scored']) for m in delivered]}; "
               f"offline `score` on the same clip: spot 1, 5 reps in 57 frames; truth: only the squatter a member")
-        if [m["spot"] for m in delivered] != [1]:
-            # Known, not solved: under heavy load (the full suite on 2 shared cores) a non-squatter
-            # has joined as spot 2 (2 of about 10 runs); alone this test passes. Said in the note.
-            pytest.xfail(f"a non-squatter joined live under load: spots {[m['spot'] for m in delivered]}")
-        assert delivered[0]["summary"]["reps"] >= 1
         joined = [(int(spot), float(x)) for x, spot in re.findall(r"at x (\d+) of \d+ px\) is spot (\d+)", log.read_text())]
         _, spans = columns()
-        print(f"who joined: (spot, x) {joined}; the squatter's column {spans[0]}")
+        print(f"who joined: (spot, x) {joined}; the columns {spans} (squatter, dancer, squat_man)")
+        if [m["spot"] for m in delivered] != [1]:
+            # Known, not solved: under heavy load (the full suite on 2 shared cores) a non-squatter
+            # has joined as spot 2 (2 of about 10 runs); alone this test passes, and 11 runs beside
+            # 2-3 CPU burners (load 8-15) did not give it. Where they stood says who it was.
+            pytest.xfail(f"a second member joined live under load: spots {[m['spot'] for m in delivered]}, "
+                         f"(spot, x) {joined}, columns {spans}")
+        # Squats counted against the squats in the video read: the camera is unpaced, so under load
+        # the 10 s class holds less of the clip (9 frames, under a squat, in one run with the machine
+        # at load 15); the clip has 5 squats in 57 frames. At least the whole squats in the frames
+        # scored, less one cut by the class's start or end.
+        read = delivered[0]["summary"]["frames_scored"]
+        assert delivered[0]["summary"]["reps"] >= read * 5 // 57 - 1, f"{read} frames scored"
         assert joined and all(spot == 1 and spans[0][0] <= x < spans[0][1] for spot, x in joined)
         assert "Traceback" not in log.read_text()
     finally:
