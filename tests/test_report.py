@@ -196,7 +196,9 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
     store = Store(str(tmp_path / "central.db"))
     wanted, other = "3f2a9c1e" + "0" * 24, "77aa00bb" + "1" * 24
     members = [class_session(2, "<b>lee</b>", 55.0, 4, wanted), class_session(1, "kim", 81.0, 5, wanted),
-               class_session(3, "spot-3", 67.0, 5, wanted), class_session(1, "park", 90.0, 6, other, day=11.0)]
+               class_session(3, "spot-3", 67.0, 5, wanted), class_session(1, "park", 90.0, 6, other, day=11.0),
+               class_session(4, "spot-4", 0.0, 0, wanted)]
+    members[-1]["summary"]["exercised"] = False  # spot 4 did not go through the movement: no score
     for s in members:
         store.save("center1", "pi7", "session", {"msg_id": s["session_id"], **s}, 0.0)
     store.close()
@@ -213,7 +215,8 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
     rows = re.findall(r"(?:No\. )?(\d)(?:번)? (\S+) (\d+) (\d+) (\d+)% (\d+)", words)
     assert rows == [("1", "kim", "81", "5", "0", "0"), ("2", "<b>lee</b>", "55", "4", "25", "0"),
                     ("3", "-", "67", "5", "0", "0")], rows
-    assert "park" not in words and "25%" in words and ("3명" in words if locale == "ko" else "3 taking part" in words)
+    assert re.search(r"(?:No\. )?4(?:번)? - - 0 0% 0", words), "spot 4 (exercised false): '-', not a score of 0"
+    assert "park" not in words and "25%" in words and ("4명" in words if locale == "ko" else "4 taking part" in words)
     latest = report("--class", "latest", "-o", str(tmp_path / "latest.html"))
     assert latest.returncode == 0 and "park" in (tmp_path / "latest.html").read_text()
     for args, said in ((["--class", "x; drop"], "is not a class id"), (["--class", "abcdef12"], "no class"),

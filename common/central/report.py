@@ -452,8 +452,10 @@ def render_class(members: list[tuple], locale: str = "ko") -> str:
         who = "-" if who == f"spot-{spot}" else who  # not on the center's roster: known by the spot alone
         partly = (summary.get("framing") or {}).get("partly_in_view")
         falls = sum(1 for a in summary.get("alerts", []) if isinstance(a, dict) and a.get("kind") == "fall")
+        # A member who did not go through the movement (summary.exercised false): no score, as on the TV.
+        score = "-" if summary.get("exercised") is False else f"{summary.get('score', 0):.0f}"
         rows.append(f"<tr><td>{spot_name(spot) if spot else '-'}</td><td>{esc(who)}</td>"
-                    f"<td>{summary.get('score', 0):.0f}</td><td>{summary.get('reps', 0)}</td>"
+                    f"<td>{score}</td><td>{summary.get('reps', 0)}</td>"
                     f"<td>{f'{partly:.0%}' if isinstance(partly, (int, float)) else '-'}</td><td>{falls}</td></tr>")
     when = f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" if on_calendar(first.get("started_unix")) else "?"
     title = t["report.class_title"].format(when=when)
