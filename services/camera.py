@@ -35,8 +35,13 @@ class FrameSource:
         self._next_due = time.monotonic()
         self.due = self._next_due  # monotonic s the frame last read was due
         # A recorded participant keeps the file's own times even when it runs late (it waits for
-        # the model): frame k is always due k periods after the routine's start.
-        self.file_times = self.kind == "video" and cfg.start_with_session
+        # the model): frame k is always due k periods after the routine's start. Only once the
+        # session plays it (StartWithSession.poll): before, the held picture is timed like a
+        # camera's, catching up with the clock: held on the file's times it fell behind the clock
+        # while the search for a picture with a person waited for the model, then went out in a
+        # burst, stamped later than the moment it was sent (a routine start scoring derives from it
+        # could be due before the camera heard of it).
+        self.file_times = False
 
     def open(self) -> None:
         if self.kind == "image":
@@ -156,6 +161,7 @@ class StartWithSession:
         if self.first is None or not self.play_at or time.monotonic() < self.play_at - frames.period_s / 2:
             return False
         frames.rewind(self.play_at)
+        frames.file_times = True
         self.playing, self.cut = True, "#session-start"
         return True
 

@@ -103,8 +103,12 @@ class Subscriber:
                     self._open(ctx, endpoints[svc], [t], conflate=True)
                 else:
                     lossless_by_service.setdefault(svc, []).append(t)
-        for svc, svc_topics in lossless_by_service.items():
-            self._open(ctx, endpoints[svc], svc_topics, conflate=False)
+        # Upstream first (topics.SERVICES is the pipeline's order): a batch is taken from the camera
+        # before inference, so what the camera said before a frame (a recorded participant's video
+        # ended) is read before that frame's pose. Taken inference first, scoring scored 1-11
+        # pictures held past the video's end before hearing of it (run --once vs score, under load).
+        for svc in sorted(lossless_by_service, key=topics.SERVICES.index):
+            self._open(ctx, endpoints[svc], lossless_by_service[svc], conflate=False)
         # A frame whose pixels are in the camera's ring is read there (common/bus/framering.py).
         self.ring = FrameRingReader(ring_path(endpoints["camera"]), pointer=ring_pointer(endpoints["camera"])) if "frame" in wanted else None
         self.malformed = 0
