@@ -50,6 +50,9 @@ class RepRule:
     # The counted limb lifts against gravity (an arm raise, a knee lift, a knee extension, a curl):
     # measured from straight down it must move too, not only against the trunk.
     against_gravity: bool = False
+    # The movement is repeated: a counter's first repetition counts once a second one like it
+    # follows (a lone dance step, a crouch, a stretch that happens to cross the angles is not).
+    repeats: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,13 @@ class RepRuleFile(_FileModel):
                            "at least half as many degrees as its angle to the body, and at least the floor of the "
                            "routine's excursion that the angle must reach; a trunk leaning or a squat changes the one "
                            "and not the other.")
+    repeats: bool = Field(
+        False, description="The movement is done again and again (every bundled exercise): each counter's (each side's) "
+                           "first repetition counts only once a second one like it has followed (as deep and as long "
+                           "within a factor of two, passing the same checks), and then both count at once, so the "
+                           "count on the TV shows 0 until the second. A single dance step, crouch or stretch that "
+                           "crosses the angles once is not a repetition. False: every repetition counts as it ends "
+                           "(a routine built from a video).")
 
     @model_validator(mode="after")
     def _low_below_high(self):
@@ -391,7 +401,8 @@ def parse(data: dict, source: str = "") -> Routine:
         duration_s=f.duration_s if f.duration_s is not None else kfs[-1].t, loop=f.loop,
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
                      min_rep_s=reps.min_rep_s, sides=reps.sides, still=tuple(reps.still),
-                     feet_planted=reps.feet_planted, against_gravity=reps.against_gravity) if reps else None,
+                     feet_planted=reps.feet_planted, against_gravity=reps.against_gravity,
+                     repeats=reps.repeats) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
         source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()}, position=f.position)
 
@@ -482,7 +493,8 @@ def to_json(r: Routine) -> dict:
                        **({"sides": r.reps.sides} if r.reps.sides != "both" else {}),
                        **({"still": list(r.reps.still)} if r.reps.still else {}),
                        **({"feet_planted": True} if r.reps.feet_planted else {}),
-                       **({"against_gravity": True} if r.reps.against_gravity else {})}
+                       **({"against_gravity": True} if r.reps.against_gravity else {}),
+                       **({"repeats": True} if r.reps.repeats else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
     if r.movement:
