@@ -192,6 +192,9 @@ class ClassBook:
     grown: dict = field(default_factory=dict)  # track -> readings in a row far larger than usual
     first_seen: dict = field(default_factory=dict)  # track -> when it was first given
     paths: dict = field(default_factory=dict)  # member's track -> its last hips (t, x, torso)
+    # track -> when it settled in place before it became a member (its Tryout's still_since): what
+    # came before (walking in, away and back) is not the exercise and is not replayed (ClassRoll).
+    settled: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.spots is None:
@@ -248,7 +251,9 @@ class ClassBook:
         self.spots.taken.add(spot)
         self.spots.heights[spot] = max(self.spots.heights.get(spot, 0.0), 3 * self.sizes[track])
         self.tracks[track] = spot
-        self.tryouts.pop(track, None)
+        tryout = self.tryouts.pop(track, None)
+        if tryout is not None:
+            self.settled[track] = tryout.still_since
 
     def forget(self, track: int) -> None:
         spot = self.tracks.pop(track, None)
@@ -260,6 +265,7 @@ class ClassBook:
         self.grown.pop(track, None)
         self.first_seen.pop(track, None)
         self.paths.pop(track, None)
+        self.settled.pop(track, None)
 
     def members(self) -> int:
         return sum(1 for s in self.tracks.values() if s is not None)
@@ -296,8 +302,9 @@ class ClassRoll:
 
     `update(t, people)` with [(track, common keypoints, item)] of one picture (item: whatever the
     caller scores, a Pose message or a frame's numbers) gives [(spot, track, item)] to score, in
-    order: a track that just became a member first gives its readings of the last WAITING_S (the
-    repetition that made it one is scored, as it is when the video is scored offline), then each
+    order: a track that just became a member first gives its readings of the last WAITING_S since it
+    settled in place (the repetitions that made it one are scored, as they are when the video is
+    scored offline; a member who walked away and came back is not scored on the walk), then each
     member's reading of this picture. A track never a member is followed, never scored."""
 
     def __init__(self, routine=None, max_people: int = 4, probation_s: float = 0.5, waiting_s: float = WAITING_S):
@@ -319,7 +326,8 @@ class ClassRoll:
             spot = spots.get(track)
             if spot is not None:
                 self.admitted.add(track)
-                out += [(spot, track, it) for _, it in queue]
+                since = self.book.settled.get(track, float("-inf"))
+                out += [(spot, track, it) for at, it in queue if at >= since]
                 queue.clear()
         given = {track for track, _, _ in people}
         for track in [k for k in self.waiting if k not in given]:
