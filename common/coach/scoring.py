@@ -470,44 +470,41 @@ class SessionScorer:
         if self._prev_t is not None and t > self._prev_t:
             dt = t - self._prev_t
             self._frame_interval_s = dt if not self._frame_interval_s else 0.8 * self._frame_interval_s + 0.2 * dt
-        # The one moment the pose is judged against, within the timing slack of the position reached;
-        # the TV's instructor panel shows it (Score.routine_t_s - offset_s), so the colours are about
-        # the pose on screen. (Each joint its own nearest target within the slack, as before, painted
-        # a person at the bottom of a fast squat green beside an upright instructor.)
-        judged_at = self._matched_moment(position, angles, min(self._frame_interval_s, self.max_timing_slack_s))
+        slack = min(self._frame_interval_s, self.max_timing_slack_s)
+        # The score's own per-frame accounting (a choreography's score, frames_scored/correct, the
+        # direction of its advice), unchanged: each joint its nearest target within the timing slack.
+        band = self.routine.target_range(position, slack)
+        target = {j: min(max(angles[j], lo), hi) for j, (lo, hi) in band.items() if angles.get(j) is not None}
+        status, errors = self._judge_joints(angles, target)
+        # What the TV shows: the pose judged against one moment, within the slack the one closest to
+        # it, and the instructor panel shows that moment (Score.routine_t_s - offset_s), so the colours
+        # and the words are about the instructor on screen. (Each joint its own nearest target painted
+        # a person at the bottom of the demo's fast squat green beside an instructor nearly upright.)
+        judged_at = self._matched_moment(position, angles, slack)
         offset = t - judged_at
-        here = self.routine.target(judged_at)
-        status, errors, target = {}, {}, {}
-        for j, rule in self.routine.joints.items():
-            a = angles.get(j)
-            if a is None or j not in here:
-                status[j] = "none"
-                continue
-            target[j] = here[j]
-            err = a - target[j]
-            errors[j] = round(err, 1)
-            tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
-            status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
+        here = {j: a for j, a in self.routine.target(judged_at).items() if angles.get(j) is not None}
+        shown_status, shown_errors = self._judge_joints(angles, here)
         watch = self.range_watch
         if watch is not None:
             watch.update(angles)
             for j in watch.short_joints():  # this repetition turned back short of the turning position
-                if status.get(j) == "correct":
-                    status[j] = "near"
-        verdict = self._verdict(status)
+                for st in (status, shown_status):
+                    if st.get(j) == "correct":
+                        st[j] = "near"
+        verdict, shown_verdict = self._verdict(status), self._verdict(shown_status)
         self._account(t, status, angles, verdict, seen, common, world)
         self._record_posture(t, status, angles, errors, target, common)
-        # The joint furthest off, among the cues that may be said (per frame, "further toward the
-        # extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
-        worst = max((j for j in errors if status[j] in ("near", "wrong") and j in target
-                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], target[j])))),
-                    key=lambda j: abs(errors[j]), default="")
+        # The joint furthest off from the moment shown, among the cues that may be said (per frame,
+        # "further toward the extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
+        worst = max((j for j in shown_errors if shown_status[j] in ("near", "wrong") and j in here
+                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], here[j])))),
+                    key=lambda j: abs(shown_errors[j]), default="")
         guidance = watch.cue() if watch is not None else ""  # go further: the repetition fell short
         if worst and not guidance:
             other = mirror_name(worst)
-            other_side = (_direction(other, angles[other], target[other])
-                          if status.get(other) in ("near", "wrong") else "")
-            guidance = guidance_key(worst, angles[worst], target[worst], other_side, self.routine.mirror)
+            other_side = (_direction(other, angles[other], here[other])
+                          if shown_status.get(other) in ("near", "wrong") else "")
+            guidance = guidance_key(worst, angles[worst], here[worst], other_side, self.routine.mirror)
         # A 2D model (no world landmarks) cannot see a movement toward the camera: ask the person
         # to stand side-on rather than tell them a correct squat is wrong.
         if world is None and self.routine.view == "side" and common is not None and self._view.update(t, common):
@@ -516,7 +513,6 @@ class SessionScorer:
             guidance = SLOW_IS_FINE
         if setup_cue:  # the view first: advice about joints the camera cannot see would be a guess
             guidance = setup_cue
-        shown_status, shown_errors, shown_verdict = status, errors, verdict
         if self._before_first_movement(t, angles):
             # Standing (or sitting) still before the first repetition is waiting, not the movement done
             # badly: the session score does not judge it (moving_part) and the TV neither colours it nor
@@ -534,6 +530,20 @@ class SessionScorer:
             guidance=guidance,
             phase=self.routine.phase(judged_at), angles=angles, scored=self.running_score_judged(),
             strip=self.judged_strip())
+
+    def _judge_joints(self, angles: dict, targets: dict) -> tuple[dict, dict]:
+        """Each routine joint's status against `targets` (joint -> angle; a joint not in it: 'none')
+        and its signed error."""
+        status, errors = {}, {}
+        for j, rule in self.routine.joints.items():
+            if j not in targets:
+                status[j] = "none"
+                continue
+            err = angles[j] - targets[j]
+            errors[j] = round(err, 1)
+            tol, near = rule.tolerance * self.tolerance_scale, rule.near * self.tolerance_scale
+            status[j] = "correct" if abs(err) <= tol else "near" if abs(err) <= near else "wrong"
+        return status, errors
 
     def _matched_moment(self, position: float, angles: dict, slack_s: float) -> float:
         """The routine moment within ±slack_s of `position` whose pose the person's is closest to:
@@ -812,9 +822,10 @@ class SessionScorer:
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
         why_not = {"turn": 0, "range": 0, "level": 0, "held": 0, "position": 0, "count": 0}
+        middles = {name: np.sort([m for m, g in self._counted if g == name]) for name in (self.reps.counters if self.reps else ())}
         per_second = defaultdict(lambda: [0.0, 0])  # second -> sum of the figures of its aligned poses, poses
         for rep in reps:
-            counted = self._counted_in(*seconds_of(rep))
+            counted = self._counted_in(*seconds_of(rep), middles)
             key = (tuple(rep), counted)
             if key not in self._judged:
                 judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted)
@@ -848,13 +859,14 @@ class SessionScorer:
                 "repetitions": len(reps), "other_person": len(mixed),
                 "not_reached": not_reached, "why_not": why_not}
 
-    def _counted_in(self, start: float, end: float) -> bool:
+    def _counted_in(self, start: float, end: float, middles: dict) -> bool:
         """Whether the counter counted a repetition of each of its groups (both sides together, or
-        the left and the right) with its middle in start..end: the cycle holds one of each. Not
-        asked of a repetition begun before the counting times were kept (a restored checkpoint's)."""
+        the left and the right) with its middle in start..end (`middles`: each group's, sorted): the
+        cycle holds one of each. Not asked of a repetition begun before the counting times were kept
+        (a restored checkpoint's)."""
         if self.reps is None or start < self._counted_since:
             return True
-        return all(any(start <= m <= end and g == name for m, g in self._counted) for name in self.reps.counters)
+        return all(np.searchsorted(m, end, side="right") > np.searchsorted(m, start) for m in middles.values())
 
     def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True):
         """One repetition: (why it is another movement or '', the joints that make it so, the
