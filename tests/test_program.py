@@ -119,17 +119,23 @@ def test_program_build_refuses_bad_input_in_one_line(tmp_path):
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-# The joined instructor video: real clips of ../shared/media/dev, one after another, each resampled
-# to one size and frame rate (a JOINED video, not a real program recording: made here in a tmp dir,
-# never committed). (clip, seconds kept, truth reps from dev/truth.tsv, per side, movement)
+# The joined instructor video: real clips of ../shared/media (dev/, falls/ and the top folder), one
+# after another, each resampled to one size and frame rate (a JOINED video, not a real program
+# recording: made here in a tmp dir, never committed). Six different movements, three of them
+# repeated. (clip, seconds kept, truth reps from the folders' truth.tsv/README, per side, movement,
+# the bundled routine it should be recognised as or "" for none)
 JOINED = [
-    ("jumping_jacks_fast_front_gym", 6.0, 6, None, "jumping jacks"),
-    ("squat_dumbbell_front_home", 12.17, 5, None, "squat"),
-    ("lateral_raise_waist_up_gym", 6.47, 4, None, "lateral raise"),
-    ("high_knees_side_gym", 6.1, 18, {"left": 9, "right": 9}, "high knees"),  # he walks off after 6.1 s
-    ("squat_side_studio", 14.47, 8, None, "squat"),
-    ("jumping_jacks_3views_studio", 6.2, 6, None, "jumping jacks"),  # its front view only (6 of 19)
-    ("squat_arms_up_front_studio", 11.43, 3, None, "squat"),
+    ("dev/jumping_jacks_fast_front_gym.mp4", 6.0, 6, None, "jumping jacks", "arm_raise"),
+    ("dev/squat_dumbbell_front_home.mp4", 12.17, 5, None, "squat", "squat"),
+    ("dev/lateral_raise_waist_up_gym.mp4", 6.47, 4, None, "lateral raise", "lateral_raise"),
+    # the whole clip: its 18th lift peaks at 6.0 s and is down again only after 6.1 s (kept to 6.1 s
+    # it was cut mid-lift, 17 whole lifts in the video); he then stops and walks
+    ("dev/high_knees_side_gym.mp4", 6.67, 18, {"left": 9, "right": 9}, "high knees", "marching"),
+    ("falls/situps_floor_mat.mp4", 12.0, 3, None, "sit-ups", ""),  # up at 3.5, 7.5, 11.5 s (falls/README)
+    ("dev/squat_side_studio.mp4", 14.47, 8, None, "squat", "squat"),
+    ("dance_600.mp4", 5.1, 0, None, "dance", ""),  # no repetitions: a timed part
+    ("dev/jumping_jacks_3views_studio.mp4", 6.2, 6, None, "jumping jacks", "arm_raise"),  # its front view (6 of 19)
+    ("dev/squat_arms_up_front_studio.mp4", 11.43, 3, None, "squat", "squat"),
 ]
 JOINED_SIZE, JOINED_FPS = (640, 360), 30.0
 
@@ -147,7 +153,7 @@ def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS) -> list[float]:
     starts, written = [], 0
     try:
         for clip, keep_s, *_ in JOINED:
-            cap = cv2.VideoCapture(str(media_file(f"dev/{clip}.mp4")))
+            cap = cv2.VideoCapture(str(media_file(clip)))
             source_fps, frames = cap.get(cv2.CAP_PROP_FPS), []
             while True:
                 ok, img = cap.read()
@@ -194,7 +200,7 @@ def test_build_finds_each_movement_of_a_joined_video_within_a_second_and_groups_
 
     found = segment.find_movements(joined["poses"], joined["worlds"], joined["fps"])
     print(f"\n{'joined clip':32s} {'truth start':>11s} {'found':>6s} {'error':>6s}  group (truth movement)")
-    for k, (clip, *_rest, movement) in enumerate(JOINED):
+    for k, (clip, *_rest, movement, _) in enumerate(JOINED):
         m = found[k] if k < len(found) else None
         print(f"{clip:32s} {joined['starts'][k]:11.2f} {m.start_s if m else float('nan'):6.2f} "
               f"{(m.start_s - joined['starts'][k]) if m else float('nan'):+6.2f}  {m.group if m else '-'} ({movement})")
@@ -202,7 +208,7 @@ def test_build_finds_each_movement_of_a_joined_video_within_a_second_and_groups_
     errors = [abs(m.start_s - s) for m, s in zip(found, joined["starts"])]
     assert max(errors) <= 1.0, f"cuts off by {[round(e, 2) for e in errors]} s"
     # Repeats grouped: the same movement (by truth) in the same group, different ones apart.
-    truth = [movement for *_, movement in JOINED]
+    truth = [movement for *_, movement, _ in JOINED]
     for a in range(len(found)):
         for b in range(a):
             assert (found[a].group == found[b].group) == (truth[a] == truth[b]), (
@@ -218,7 +224,34 @@ def test_program_build_writes_a_program_that_checks_with_a_routine_per_part(join
     assert r.returncode == 0, r.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert len(data["parts"]) == len(JOINED)
-    assert [p.get("same_as") for p in data["parts"]] == [None, None, None, None, 1, 0, 1]
+    assert [p.get("same_as") for p in data["parts"]] == [None, None, None, None, None, 1, None, 0, 1]
+    # Each part named as the movement it is: a recognised one by its bundled routine's name, with
+    # that routine's cue table and repetition rule; the sit-ups and the dance keep a plain name.
+    from common.coach import cues
+    from common.coach import routine as routines
+
+    for k, (part, (clip, *_, movement, known)) in enumerate(zip(data["parts"], JOINED)):
+        r = routines.load(str(out.parent / part["routine"]))
+        table = cues.table(r)
+        print(f"{clip:40s} ({movement}): {part['name']['ko']} / {part['name']['en']}, movement {r.movement or '-'}, "
+              f"rule {r.reps.joints if r.reps else None}; cues {[c.ko for c in table.values()][:4]}")
+        if known:
+            bundled = routines.load(known)
+            assert part["name"] == bundled.title and r.movement == cues.movement_of(bundled), (clip, part["name"])
+            assert r.reps is not None and r.reps.joints == bundled.reps.joints and r.reps.sides == bundled.reps.sides
+            assert set(r.joints) <= set(cues.coached_joints(r.movement, r.joints))
+        else:
+            assert part["name"]["ko"].startswith("동작 ") and part["name"]["en"].startswith("Movement "), part["name"]
+        for cue in table.values():  # words for a person: a direction, never jargon
+            assert "고관절" not in cue.ko and not cues.directionless(cue.ko, "ko") and not cues.directionless(cue.en, "en")
+        if not known and r.reps is not None:
+            # Each cue names its phase: the two directions of a moving joint belong to different
+            # ones (toward the far end / coming back), a joint held still is told so throughout.
+            for key, cue in table.items():
+                other = table.get(key.replace(".more", ".less") if key.endswith(".more") else key.replace(".less", ".more"))
+                assert cue.phase in ("turn", "start", "hold") and other is not None, (key, cue)
+                assert (cue.phase == other.phase == "hold") or {cue.phase, other.phase} == {"turn", "start"}, (cue, other)
+    assert [p["reps"] is None for p in data["parts"]] == [truth == 0 for _, _, truth, *_ in JOINED]  # the dance: timed
     for part, start in zip(data["parts"], joined["starts"]):
         assert (out.parent / part["routine"]).is_file()
         # A part begins with its first whole repetition: near the cut (segment.at_start: up to
@@ -255,6 +288,29 @@ def participant_reps(joined, program_file, lag_s: float = 0.0):
     return summary
 
 
+# Measured with BlazePose (this test's model), not exact: the high knees 17 of 18 (left 9, right 8).
+# Not the program: the bundled marching routine counts 17 too on the joined video's frames from the
+# clip's first one, and 18 on the clip read alone (30 fps). After the hard cut from the lateral
+# raise (another man, legs out of the picture) the model reads no hips for the clip's first 4-5
+# frames (0-0.13 s), the only moment the leg that lifts first is down before its first lift; a
+# counter that never saw a leg at its start does not count its lift (rightly: it cannot tell a
+# lift from a leg already up). A real program video has no such cut.
+INEXACT = {"dev/high_knees_side_gym.mp4": "17 of 18"}
+
+
+@pytest.mark.xfail(strict=True, reason="high knees 17 of 18 in the joined video (BlazePose): the model reads no "
+                                       "hips in the clip's first 0.13 s after the hard cut, see INEXACT")
+def test_the_high_knees_count_exactly_in_the_program(joined):
+    out = joined["folder"] / "morning.json"
+    if not out.exists():
+        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
+        assert r.returncode == 0, r.stderr
+    summary = participant_reps(joined, out)
+    got = {clip: (part["reps"], truth) for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED) if clip in INEXACT}
+    print(got)
+    assert all(reps == truth for reps, truth in got.values()), got
+
+
 def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     out = joined["folder"] / "morning.json"
     if not out.exists():
@@ -262,20 +318,19 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
         assert r.returncode == 0, r.stderr
     summary = participant_reps(joined, out)
     print(f"\n{'part (joined clip)':32s} {'truth':>5s} {'reps':>5s} {'score':>6s}")
-    for part, (clip, _, truth, per_side, _) in zip(summary["parts"], JOINED):
+    for part, (clip, _, truth, per_side, *_) in zip(summary["parts"], JOINED):
         print(f"{clip:32s} {truth:5d} {part['reps']:5d} {part['score'] if part['score'] is not None else '-':>6}"
               f"  {part['reps_by_side'] or ''}")
     print(f"program score {summary['score']} (weakest part {summary['weakest_part']}); frames told "
           f"'rest is fine' while moving: {summary['told_rest_frames']}")
     assert not summary["told_rest_frames"], "someone doing the movement was told they may rest"
     counted = [p["reps"] for p in summary["parts"]]
-    truth = [truth for _, _, truth, _, _ in JOINED]
-    # Every part's count is its clip's truth, except the fast high knees (3 lifts a second, resampled
-    # from 60 to 30 fps; the clip opens with one leg already on its way): 16 of 18 measured (9 + 7),
-    # the README allows 17 for a strict counter. Said here and in the report, not hidden.
-    knees = [clip for clip, *_ in JOINED].index("high_knees_side_gym")
-    assert [c for k, c in enumerate(counted) if k != knees] == [t for k, t in enumerate(truth) if k != knees]
-    assert truth[knees] - 2 <= counted[knees] <= truth[knees], (counted[knees], truth[knees])
+    truth = [truth for _, _, truth, *_ in JOINED]
+    # Every part's count is its clip's truth (the dance: none, a timed part), except the one in
+    # INEXACT (a strict xfail above says what it counts and why).
+    exact = [k for k, (clip, *_) in enumerate(JOINED) if clip not in INEXACT]
+    assert [counted[k] for k in exact] == [truth[k] for k in exact], list(zip(counted, truth))
+    assert [p["timed"] for p in summary["parts"]] == [t == 0 for t in truth]  # the dance: nothing to count
     assert all(p["scored"] and not p["rested"] for p in summary["parts"])
     assert summary["score"] == pytest.approx(sum(p["score"] for p in summary["parts"]) / len(JOINED), abs=0.1)
 
@@ -485,7 +540,7 @@ def test_pauses_between_movements_are_rests_not_parts(joined, pause_s):
     print(f"  found {[(round(m.start_s, 2), round(m.end_s, 2), m.group) for m in found]}")
     assert len(found) == len(JOINED)
     assert max(abs(m.start_s - s) for m, s in zip(found, starts)) <= 1.0
-    assert [m.group for m in found] == [0, 1, 2, 3, 1, 0, 1]
+    assert [m.group for m in found] == [0, 1, 2, 3, 4, 1, 5, 0, 1]
     # The pause after a movement is not inside its part (it is the part's rest): each part ends within
     # a second of its clip's end.
     assert all(m.end_s <= s - pause_s + 1.0 for m, s in zip(found, starts[1:]))
@@ -560,4 +615,18 @@ def test_movements_are_found_with_the_corals_model_too(joined):
     print(f"  found {[(round(m.start_s, 2), m.group) for m in found]}")
     assert len(found) == len(JOINED)
     assert max(abs(m.start_s - s) for m, s in zip(found, joined["starts"])) <= 1.0
-    assert [m.group for m in found] == [0, 1, 2, 3, 1, 0, 1]
+    assert [m.group for m in found] == [0, 1, 2, 3, 4, 1, 5, 0, 1]
+    # The participant through the program built from MoveNet's reading: printed beside the truth
+    # (measured, not asserted: docs/programs.md).
+    import numpy as np
+
+    cache = joined["folder"] / "poses_movenet.npy"
+    np.save(cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
+    out = joined["folder"] / "morning_movenet.json"
+    r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(cache))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    summary = participant_reps({**joined, "poses": poses, "worlds": worlds, "fps": fps}, out)
+    for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED):
+        print(f"  MoveNet {clip:40s} truth {truth:3d} counted {part['reps']:3d} {part['reps_by_side'] or ''}")
+

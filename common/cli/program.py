@@ -99,8 +99,8 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             first = int(round(m.first_s * fps))  # from its first repetition's start position
             r = build(part_name, poses[first:b], worlds[first:b], fps, Path(video).name, size)
             rule = routines.RepRule(**{**m.rule, "joints": tuple(m.rule["joints"])}) if m.rule else None
-            words = {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"}
-            r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish(), title=words, reps=rule)
+            r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish())
+            r, words = as_movement(r, m, rule, poses[first:b], worlds[first:b], fps)
             path = folder / f"{part_name}.json"
             write_routine(r, path)
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
@@ -122,6 +122,53 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
     if preview:
         contact_sheet(video, found, Path(preview))
     return p
+
+
+def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tuple[routines.Routine, dict]:
+    """A part's routine as the movement it is (segment.recognise): a recognised one takes the
+    bundled routine's name, cue table (scoring only the joints the table coaches) and repetition
+    rule; an unrecognised one keeps a plain name ("동작 N") and plain cue words naming a direction
+    and the phase each belongs to (cues.plain_cues)."""
+    from common.coach import cues, segment
+
+    if m.routine:
+        known = routines.load(m.routine)
+        movement = cues.movement_of(known)
+        theirs = known.reps
+        if theirs is not None:
+            counted = segment.count_reps(dataclasses.replace(r, reps=theirs), poses, worlds, fps)
+            if counted == 0:  # the instructor never crosses the bundled thresholds: the same rule at theirs
+                low, high = segment.thresholds(segment.angle_track(poses, worlds), theirs.joints)
+                theirs = dataclasses.replace(theirs, low=low, high=high)
+        words = dict(known.title)
+        keyframes = r.keyframes
+        if theirs is not None and theirs.sides != "both" and keyframes:
+            # The counter takes the instructor's start angle from the first keyframe; marching never
+            # has both legs down at once, so a leg already raised there is no start angle: left out
+            # of that keyframe (the counter then uses the participant's own start, as the
+            # bundled routine's rule stands).
+            first = dict(keyframes[0].angles)
+            for joint in theirs.joints:
+                angle = first.get(joint)
+                if angle is not None and (angle < theirs.high if theirs.start == "high" else angle > theirs.low):
+                    del first[joint]
+            keyframes = (dataclasses.replace(keyframes[0], angles=first), *keyframes[1:])
+        return dataclasses.replace(r, title=words, movement=movement, reps=theirs, keyframes=keyframes,
+                                   joints=cues.coached_joints(movement, r.joints)), words
+    words = {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"}
+    angles = segment.angle_track(poses, worlds)
+    closes = segment.closes_at_turn(angles, list(r.joints), rule)
+    sig = segment.signature(angles)
+    for joint in r.joints:  # a joint the movement holds still is told to hold, not to move
+        k = segment.ALL_ANGLES.index(joint)
+        if np.isfinite(sig[k, 0]) and sig[k, 1] - sig[k, 0] < segment.MOVING_DEG:
+            closes[joint] = "held"
+    keyframes = r.keyframes
+    if rule is not None:  # the keyframes name the phases the cue words belong to
+        phases = segment.phases(angles, rule)
+        keyframes = tuple(dataclasses.replace(kf, phase=phase) for kf, phase in zip(r.keyframes, phases))
+    return dataclasses.replace(r, title=words, reps=rule, keyframes=keyframes,
+                               cues=cues.plain_cues(list(r.joints), closes)), words
 
 
 def _valid_name(name: str) -> bool:
@@ -259,7 +306,8 @@ def run(args) -> int:
     print(f"wrote {out}: {len(p.parts)} parts")
     for i, part in enumerate(p.parts):
         again = f", same movement as part {part.same_as + 1}" if part.same_as is not None else ""
-        print(f"  {i + 1}. {part.start_s:.1f}-{part.end_s:.1f} s, {part.reps or 0} reps, joints "
+        print(f"  {i + 1}. {part.name['ko']} / {part.name['en']}: {part.start_s:.1f}-{part.end_s:.1f} s, "
+              f"{part.reps or 0} reps, joints "
               f"{', '.join(part.routine.joints)}{again}")
     if args.preview:
         print(f"contact sheet: {args.preview}")

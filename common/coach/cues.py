@@ -136,3 +136,58 @@ def distinct_words(corrections: list) -> list:
             seen.add(said)
             out.append(c)
     return out
+
+
+# Plain words for a part of a program whose movement is not recognised (`silvergym program build`,
+# common/coach/segment.py recognise): each joint group and direction said the way a person would
+# say it (no "고관절"), and a phase: the direction that takes the joint toward the far end of the
+# movement belongs there ("turn"), the other to coming back ("start"), so the two directions of
+# one joint never sound like two contradicting orders.
+PLAIN = {
+    "knee": {"more": ("무릎을 더 펴세요", "straighten your knees more", "{side} 무릎을 더 펴세요", "straighten your {side} knee more"),
+             "less": ("무릎을 더 굽히세요", "bend your knees more", "{side} 무릎을 더 굽히세요", "bend your {side} knee more")},
+    "hip": {"more": ("몸을 더 펴세요", "open up your body more", "{side} 다리와 몸을 더 펴세요",
+                     "open up between your body and {side} leg"),
+            "less": ("가슴과 허벅지를 더 가까이 모으세요", "bring your chest and thighs closer",
+                     "{side} 허벅지를 가슴 쪽으로 더 모으세요", "bring your {side} thigh closer to your chest")},
+    "shoulder": {"more": ("팔을 더 올리세요", "raise your arms higher", "{side} 팔을 더 올리세요", "raise your {side} arm higher"),
+                 "less": ("팔을 더 내리세요", "lower your arms more", "{side} 팔을 더 내리세요", "lower your {side} arm more")},
+    "elbow": {"more": ("팔꿈치를 더 펴세요", "straighten your elbows more", "{side} 팔꿈치를 더 펴세요",
+                       "straighten your {side} elbow more"),
+              "less": ("팔꿈치를 더 굽히세요", "bend your elbows more", "{side} 팔꿈치를 더 굽히세요", "bend your {side} elbow more")},
+    "trunk_lean": {"more": ("상체를 조금 더 앞으로 숙이세요", "lean your upper body a little further forward", "", ""),
+                   "less": ("상체를 조금 더 세우세요", "bring your upper body a little more upright", "", "")},
+    "trunk_tilt": {"more": ("옆으로 조금 더 기울이세요", "bend a little further to the side", "", ""),
+                   "less": ("상체를 가운데로 바로 세우세요", "bring your body back up to the middle", "", "")},
+}
+PLAIN_PHASES = {"turn": ("가장 많이 움직일 때 ", "At the far end, "), "start": ("돌아오면서 ", "Coming back, "),
+                "hold": ("동작 내내 ", "Throughout, ")}
+
+
+def plain_cues(joints, closes_at_turn: dict) -> dict:
+    """A routine's own `cues` for a movement not recognised: for each joint and direction, plain
+    words naming the direction and the phase it belongs to. closes_at_turn[joint]: True when the
+    joint's angle closes toward the movement's far end ("less" there, "more" coming back), False
+    when it opens, "held" for a joint the movement holds still (both directions "throughout"),
+    None when it moves but not with a repetition (a dance: phase "", the words alone)."""
+    out = {}
+    for joint in joints:
+        side, group = _group(joint)
+        if group not in PLAIN:
+            continue
+        closes = closes_at_turn.get(joint)
+        for direction in DIRECTIONS:
+            ko, en, ko_side, en_side = PLAIN[group][direction]
+            phase = ("" if closes is None else "hold" if closes == "held"
+                     else "turn" if (direction == "less") == closes else "start")
+            pre_ko, pre_en = PLAIN_PHASES.get(phase, ("", ""))
+
+            def said(words_ko: str, words_en: str) -> dict:
+                en_words = pre_en + words_en if pre_en else words_en[:1].upper() + words_en[1:]
+                return {"ko": pre_ko + words_ko, "en": en_words, "phase": phase}
+
+            out[f"{group}.{direction}"] = said(ko, en)
+            if side and ko_side:
+                out[f"{joint}.{direction}"] = said(ko_side.format(side=SIDE_WORDS["ko"][side]),
+                                                   en_side.format(side=SIDE_WORDS["en"][side]))
+    return out

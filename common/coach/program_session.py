@@ -58,6 +58,7 @@ class ProgramSession:
         self.persons = [None] * len(self.program.parts)
         self.skipped = set()
         self._count_at_end = {}
+        self._finishing = {}  # per part: repetitions under way (a counter away from its start) at its end
         self._started = set()
 
     current: int = field(init=False, default=0)  # the part of the last update
@@ -113,7 +114,9 @@ class ProgramSession:
             if (k == i and resting == 0.0) or k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
                 continue
             person = self.persons[k]
-            self._count_at_end.setdefault(k, self._count(person))
+            if k not in self._count_at_end:
+                self._count_at_end[k] = self._count(person)
+                self._finishing[k] = self._midway(person)
             person.update(p - self.schedule[k][0], common, world, frame_size)
             self._cap(k)
         # The next part already hears the person just before it starts (its countdown: counted,
@@ -159,21 +162,32 @@ class ProgramSession:
         reps = person.scorer.reps
         return reps.count if reps else 0
 
+    @staticmethod
+    def _midway(person: PersonSession) -> int:
+        reps = person.scorer.reps
+        return sum(c.state == "out" for c in reps.counters.values()) if reps else 0
+
     def _cap(self, k: int) -> None:
+        """After a part's end only the repetitions under way at its end may finish: one already back
+        at its start position is done, and what follows is the next movement (the sit-ups' last
+        sit-up was back up before the cut, and the squat after it bent the hips the same way)."""
         reps = self.persons[k].scorer.reps
-        if reps and reps.count > self._count_at_end[k] + 1:  # finishing one repetition, not starting more
-            reps.count = self._count_at_end[k] + 1
+        allowed = self._count_at_end[k] + self._finishing.get(k, 1)
+        if reps and reps.count > allowed:
+            reps.count = allowed
 
     def checkpoint(self) -> dict:
         """What a restarted scoring service needs to go on with this session (JSON-safe)."""
         return {"skipped_s": self.skipped_s, "skipped": sorted(self.skipped), "started": sorted(self._started),
                 "count_at_end": {str(k): v for k, v in self._count_at_end.items()}, "current": self.current,
+                "finishing": {str(k): v for k, v in self._finishing.items()},
                 "last_t": self.last_t, "parts": {str(i): p.scorer.checkpoint() for i, p in enumerate(self.persons)
                                                   if p is not None}}
 
     def restore(self, state: dict) -> None:
         self.skipped_s, self.skipped, self._started = state["skipped_s"], set(state["skipped"]), set(state["started"])
         self._count_at_end = {int(k): v for k, v in state["count_at_end"].items()}
+        self._finishing = {int(k): v for k, v in state.get("finishing", {}).items()}
         self.current, self.last_t = state["current"], state["last_t"]
         for i, scorer_state in state["parts"].items():
             self.person(int(i)).scorer.restore(scorer_state)
@@ -193,7 +207,9 @@ class ProgramSession:
         part = self.program.parts[i]
         entry = {"part": i, "name": part.name, "routine": part.routine.name, "target_reps": part.reps,
                  "reps": 0, "reps_by_side": {}, "score": None, "scored": False, "rom": {}, "joints": {},
-                 "rested": False, "skipped": i in self.skipped, "reached": self.persons[i] is not None}
+                 "rested": False, "skipped": i in self.skipped, "reached": self.persons[i] is not None,
+                 # a part without a repetition rule (a dance, a stretch held) is timed: nothing to count
+                 "timed": part.routine.reps is None}
         person = self.persons[i]
         if person is None:
             # Never reached (the session was stopped, or the video ended first): not done, not wrong.

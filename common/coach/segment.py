@@ -42,6 +42,25 @@ REFINE_S = 2.5  # a cut is placed to the frame within this many seconds of the c
 SIDE_CORRELATION = 0.2  # left and right correlated beyond this: together; below its negative: alternating
 PAIRS = ("shoulder", "elbow", "hip", "knee")
 SEEN_SHARE = 0.5  # a joint counts in a window when its angle is read on this share of its frames
+# Repetition structure: a repeated movement's counted joints come back to the same angles each
+# cycle, so their track correlates with itself one period later (measured on the joined real
+# clips, per left-right pair, both models: the counted pair of jacks, squats, raises, knee lifts,
+# sit-ups 0.74-0.99, with a few seconds of the next movement inside the part; any pair of a
+# dance 0.23-0.56).
+PERIOD_MIN_S, PERIOD_MAX_S = 0.5, 4.0  # a repetition lasts this long (fast knee lifts 0.6 s a leg)
+PERIODIC = 0.65  # self-correlation one period later at least this: repeated (else a timed part)
+# Recognising a part as a bundled routine's movement: its counted joints move through the
+# routine's range (RECOGNISE_DISTANCE, the same 0..1 distance as grouping), the sides as the
+# routine moves them, the joints it holds still held still (at most STILL_SHARE of the counted
+# joints' span), and they are the part's main movement (at least MAIN_SHARE of its widest span).
+RECOGNISE_DISTANCE = GROUP_DISTANCE  # as near as two repeats of one movement are
+STILL_SHARE = 0.5
+MAIN_SHARE = 0.5
+# The bundled routines a part can be recognised as, one per movement, in the order preferred on a
+# tie. Left out: seated variants and the chair stand, whose joints and ranges are a squat's or a
+# standing routine's (the pose does not show the chair); a still hold (balance) is no movement.
+RECOGNISABLE = ("squat", "arm_raise", "lateral_raise", "marching", "arm_curl_30s", "side_bend",
+                "knee_extension_seated")
 
 
 @dataclass
@@ -53,6 +72,8 @@ class Movement:
     joints: list[str] = field(default_factory=list)  # the joints that move, most first
     rule: dict | None = None  # the repetition rule (a routine file's `reps`), None: not repeated
     first_s: float = 0.0  # where its first repetition starts (start_s, or later when cut mid-repetition)
+    routine: str = ""  # the bundled routine whose movement this is ("" = not recognised)
+    periodic: float = 0.0  # how strongly its counted joints repeat (self-correlation one period later)
 
 
 def angle_track(poses, worlds) -> np.ndarray:
@@ -200,21 +221,45 @@ def side_pattern(angles: np.ndarray) -> str:
 # A person standing at rest: arms down, elbows, hips and knees straight, trunk upright. A
 # repetition starts and ends at the end of its joint's range nearer this (arms raised from down,
 # knees bent from straight), whatever the video shows first.
+LYING_LEAN_DEG = 60.0  # the trunk leans further than this (toward lying flat): not upright
+PAIR_SHARE = 0.5  # a repeating pair moving at least this share of a lone joint's span counts instead
 NEUTRAL_DEG = {"shoulder": 15.0, "elbow": 170.0, "hip": 175.0, "knee": 175.0, "trunk_lean": 0.0, "trunk_tilt": 0.0}
 
 
-def rep_rule(angles: np.ndarray) -> dict | None:
+def rep_rule(angles: np.ndarray, fps: float | None = None) -> dict | None:
     """The repetition rule of one movement (a routine file's `reps`): the joint pair that moves
     most, both sides together or alternating as they move (one joint when only one side moves),
-    its thresholds at 35 % and 65 % of its span, starting at the end nearer a person at rest."""
+    its thresholds at 35 % and 65 % of its span, starting at the end nearer a person at rest.
+    Given fps, the pair that moves most among those that repeat (periodicity at least PERIODIC):
+    lying sit-ups swing the arms widely but irregularly while the hips repeat; None when none does."""
     spans = {}
     for k, joint in enumerate(ALL_ANGLES):
         v = angles[np.isfinite(angles[:, k]), k]
         if len(v) >= 0.5 * len(angles) and joint != "trunk_tilt":
             spans[joint] = (float(np.percentile(v, 5)), float(np.percentile(v, 95)))
-    if not spans:
-        return None
-    top = max(spans, key=lambda j: spans[j][1] - spans[j][0])
+    tried, lone = set(), None
+    for top in sorted(spans, key=lambda j: spans[j][0] - spans[j][1]):
+        group = top.split("_", 1)[1] if top.startswith(("left_", "right_")) else top
+        if group in tried:
+            continue
+        tried.add(group)
+        rule = _rule_of(angles, spans, top)
+        if rule is None or fps is None:
+            return rule if lone is None else lone[0]
+        if periodicity(angles, rule["joints"], fps) < PERIODIC:
+            continue
+        if len(rule["joints"]) == 2 or group not in PAIRS:
+            # A pair read on both sides is preferred to a lone joint of a pair whose other side is
+            # hidden (a lying side view), when it moves at least PAIR_SHARE as widely.
+            if lone is not None and spans[top][1] - spans[top][0] < PAIR_SHARE * lone[1]:
+                return lone[0]
+            return rule
+        if lone is None:
+            lone = (rule, spans[top][1] - spans[top][0])
+    return None if lone is None else lone[0]
+
+
+def _rule_of(angles: np.ndarray, spans: dict, top: str) -> dict | None:
     lo, hi = spans[top]
     if hi - lo < 2 * MOVING_DEG:
         return None
@@ -224,9 +269,18 @@ def rep_rule(angles: np.ndarray) -> dict | None:
     joints = [j for j in pair if j in spans and spans[j][1] - spans[j][0] >= 0.5 * (hi - lo)]
     lo = float(np.mean([spans[j][0] for j in joints]))
     hi = float(np.mean([spans[j][1] for j in joints]))
-    sides = "alternating" if len(joints) == 2 and side_pattern(angles) == "alternating" else "both"
+    sides = "alternating" if _pair_pattern(angles, joints) == "alternating" else "both"
     neutral = NEUTRAL_DEG.get(group, 180.0)
     start = "high" if abs(hi - neutral) <= abs(lo - neutral) else "low"
+    lean = angles[:, ALL_ANGLES.index("trunk_lean")]
+    lean = lean[np.isfinite(lean)]
+    if len(lean) and np.percentile(lean, 90) > LYING_LEAN_DEG:
+        # The body goes off upright (lying: sit-ups): a person at rest standing says nothing of
+        # where this movement starts; it starts where the instructor starts it.
+        track = _row_means(angles[:, [ALL_ANGLES.index(j) for j in joints]])
+        opening = track[np.isfinite(track)][:max(1, len(track) // 10)]
+        if len(opening):
+            start = "high" if abs(hi - float(np.median(opening))) <= abs(lo - float(np.median(opening))) else "low"
     return {"joints": joints, "low": round(lo + 0.35 * (hi - lo), 1), "high": round(lo + 0.65 * (hi - lo), 1),
             "start": start, "min_rep_s": 0.25, **({"sides": sides} if sides != "both" else {})}
 
@@ -256,11 +310,178 @@ def at_start(angles: np.ndarray, cut: int, end: int, rule: dict, fps: float) -> 
         values = angles[a:b + 1][:, ks].mean(axis=1)
         return a + int(np.argmax(values) if rule["start"] == "high" else np.argmin(values))
 
+    # Looking back, only frames in this movement's own posture: every joint within its range in
+    # the part (widened by MIN_SPAN_DEG). Lying at the end of sit-ups has the hips as open as a
+    # squat's start, but the trunk flat: that is the movement before, not this one's start.
+    sig = signature(angles[cut:end])
+    known = np.isfinite(sig[:, 0])
+
+    def belongs(i: int) -> bool:
+        v = angles[i, known]
+        lo, hi = sig[known, 0] - MIN_SPAN_DEG, sig[known, 1] + MIN_SPAN_DEG
+        return bool(np.all(~np.isfinite(v) | ((v >= lo) & (v <= hi))))
+
     back = max(0, cut - int(round(BACK_S * fps)))
+    while back < cut and not all(belongs(i) for i in range(back, cut)):
+        back += 1
     for i in range(cut, back - 1, -1):
         if starting(i):
             return deepest(i, back)
     return next((deepest(i, cut) for i in range(cut, end) if starting(i)), cut)
+
+
+def periodicity(angles: np.ndarray, joints, fps: float) -> float:
+    """How strongly these joints repeat: per joint, the best correlation of its track with itself
+    PERIOD_MIN_S..PERIOD_MAX_S later (1: every cycle the same), averaged over the joints."""
+    values = []
+    for joint in joints:
+        x = angles[:, ALL_ANGLES.index(joint)]
+        x = x[np.isfinite(x)]
+        lo, hi = max(1, int(round(PERIOD_MIN_S * fps))), min(int(round(PERIOD_MAX_S * fps)), len(x) // 2)
+        if hi <= lo:
+            values.append(0.0)
+            continue
+        x = x - x.mean()
+        best = 0.0
+        for lag in range(lo, hi + 1):
+            a, b = x[:-lag], x[lag:]
+            den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+            if den > 0:
+                best = max(best, float((a * b).sum()) / den)
+        values.append(best)
+    return float(np.mean(values)) if values else 0.0
+
+
+def _routine_spans(routine) -> dict[str, tuple[float, float]]:
+    """Each joint's (lowest, highest) angle over the routine's keyframes."""
+    spans: dict[str, tuple[float, float]] = {}
+    for kf in routine.keyframes:
+        for joint, angle in kf.angles.items():
+            lo, hi = spans.get(joint, (angle, angle))
+            spans[joint] = (min(lo, angle), max(hi, angle))
+    return spans
+
+
+def _pair_pattern(angles: np.ndarray, joints) -> str:
+    """"together" / "alternating" / "" for a left-right pair of joints (as side_pattern)."""
+    if len(joints) != 2:
+        return ""
+    a, b = (angles[:, ALL_ANGLES.index(j)] for j in joints)
+    both = np.isfinite(a) & np.isfinite(b)
+    if both.sum() < 10 or np.std(a[both]) < 1e-6 or np.std(b[both]) < 1e-6:
+        return ""
+    r = float(np.corrcoef(a[both], b[both])[0, 1])
+    return "together" if r > SIDE_CORRELATION else "alternating" if r < -SIDE_CORRELATION else ""
+
+
+def match(angles: np.ndarray, fps: float, routine) -> float | None:
+    """How far (0..1) this stretch's movement is from a bundled routine's, or None when it is not
+    that movement: the routine's counted joints (its moving ones when it counts none) must move
+    here through an overlapping range, repeat, move their two sides as the routine does, be the
+    main movement here, and the joints the routine holds still must stay still."""
+    spans = _routine_spans(routine)
+    rule = routine.reps
+    moving = [j for j, (lo, hi) in spans.items() if hi - lo >= MIN_SPAN_DEG]
+    counted = list(rule.joints) if rule is not None else moving
+    if not counted:
+        return None
+    sig = signature(angles)
+    here = {j: sig[ALL_ANGLES.index(j)] for j in ALL_ANGLES}
+    span = {j: float(here[j][1] - here[j][0]) if np.isfinite(here[j][0]) else 0.0 for j in ALL_ANGLES}
+    if any(span[j] < MOVING_DEG for j in counted):
+        return None
+    main = float(np.mean([span[j] for j in counted]))
+    if main < MAIN_SHARE * max(span.values()):
+        return None
+    held = list(rule.still) if rule is not None else []
+    if rule is not None and rule.sides != "both":  # one side moves while the other waits
+        held = [j for j in held if j not in counted]
+    if any(span[j] > STILL_SHARE * main for j in held):
+        return None
+    pattern = _pair_pattern(angles, counted)
+    wanted = "together" if rule is None or rule.sides == "both" else "alternating"
+    if len(counted) == 2 and pattern and pattern != wanted:
+        return None
+    if rule is not None and periodicity(angles, counted, fps) < PERIODIC:
+        return None
+    theirs = np.array([[*spans[j]] for j in counted])
+    return distance(np.array([here[j] for j in counted]), theirs)
+
+
+def recognise(angles: np.ndarray, fps: float) -> str:
+    """The bundled routine (of RECOGNISABLE) whose movement this stretch is, "" when none fits
+    within RECOGNISE_DISTANCE."""
+    from common.coach import routine as routines
+
+    best, name = RECOGNISE_DISTANCE, ""
+    for candidate in RECOGNISABLE:
+        d = match(angles, fps, routines.load(candidate))
+        if d is not None and d < best - 1e-9:
+            best, name = d, candidate
+    return name
+
+
+def thresholds(angles: np.ndarray, joints) -> tuple[float, float]:
+    """(low, high) at 35 % and 65 % of these joints' span here (5th to 95th percentile, averaged)."""
+    spans = []
+    for joint in joints:
+        v = angles[:, ALL_ANGLES.index(joint)]
+        v = v[np.isfinite(v)]
+        if len(v):
+            spans.append((float(np.percentile(v, 5)), float(np.percentile(v, 95))))
+    lo, hi = (float(np.mean([a for a, _ in spans])), float(np.mean([b for _, b in spans]))) if spans else (0.0, 180.0)
+    return round(lo + 0.35 * (hi - lo), 1), round(lo + 0.65 * (hi - lo), 1)
+
+
+def _counted_track(angles: np.ndarray, rule, joint: str = "") -> np.ndarray:
+    """The counted joints' angle per frame (for an alternating rule: the same side's, if `joint`
+    has a side), NaN where not read."""
+    joints = list(rule.joints)
+    side = joint.split("_", 1)[0] if joint.startswith(("left_", "right_")) else ""
+    if rule.sides != "both" and side and any(j.startswith(side + "_") for j in joints):
+        joints = [j for j in joints if j.startswith(side + "_")]
+    return _row_means(angles[:, [ALL_ANGLES.index(j) for j in joints]])
+
+
+def _row_means(values: np.ndarray) -> np.ndarray:
+    """Each row's mean over its read (finite) values, NaN for a row with none."""
+    seen = np.isfinite(values)
+    n = seen.sum(axis=1)
+    total = np.where(seen, values, 0.0).sum(axis=1)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def closes_at_turn(angles: np.ndarray, joints, rule) -> dict:
+    """Per joint: True when its angle is smaller at the far end of the movement (the turn) than at
+    its start position (it closes on the way there), False when larger, "held" when the two differ
+    by less than MIN_SPAN_DEG / 2 (the movement keeps it about still), None without a repetition
+    rule (no phases to tell)."""
+    out: dict = {}
+    turned = np.array(phases(angles, rule)) == "turn" if rule is not None else None
+    for joint in joints:
+        if turned is None or turned.all() or not turned.any():
+            out[joint] = None
+            continue
+        x = angles[:, ALL_ANGLES.index(joint)]
+        at_turn, at_start = x[turned & np.isfinite(x)], x[~turned & np.isfinite(x)]
+        if not len(at_turn) or not len(at_start):
+            out[joint] = None
+            continue
+        diff = float(np.median(at_turn) - np.median(at_start))
+        out[joint] = "held" if abs(diff) < MIN_SPAN_DEG / 2 else diff < 0
+    return out
+
+
+def phases(angles: np.ndarray, rule) -> list[str]:
+    """Per frame: "turn" where the counted joints are past the middle of the rule's thresholds
+    toward the far end, else "start"."""
+    counted = _counted_track(angles, rule)
+    middle = (rule.low + rule.high) / 2
+    out = []
+    for v in counted:
+        turned = np.isfinite(v) and ((v < middle) if rule.start == "high" else (v > middle))
+        out.append("turn" if turned else "start")
+    return out
 
 
 def find_movements(poses, worlds, fps: float) -> list[Movement]:
@@ -289,23 +510,34 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
                 parts.append((s, e))
     sigs = [signature(angles[s:e]) for s, e in parts]
     patterns = [side_pattern(angles[s:e]) for s, e in parts]
+    known = [recognise(angles[s:e], fps) for s, e in parts]
     groups: list[int] = []
     for k, sig in enumerate(sigs):
-        # The same movement: the same joints through overlapping ranges, the sides moving the same
-        # way (marching is not a squat, though the same joints move through the same angles).
+        # Two parts recognised as the same routine's movement are repeats, as different ones are
+        # not; otherwise the same movement is the same joints through overlapping ranges, the
+        # sides moving the same way (marching is not a squat, though the same joints move through
+        # the same angles).
+        same = next((groups[j] for j in range(k) if known[k] and known[j] == known[k]), None)
+        if same is not None:
+            groups.append(same)
+            continue
         earlier = [(distance(sig, sigs[j]), groups[j]) for j in range(k)
-                   if not patterns[k] or not patterns[j] or patterns[k] == patterns[j]]
+                   if (not patterns[k] or not patterns[j] or patterns[k] == patterns[j])
+                   and not (known[k] and known[j])]
         near = min(earlier, default=(1.0, -1))
         groups.append(near[1] if near[0] < GROUP_DISTANCE else max(groups, default=-1) + 1)
     out = []
-    for (s, e), sig, g in zip(parts, sigs, groups):
+    for (s, e), sig, g, name in zip(parts, sigs, groups, known):
         spans = sig[:, 1] - sig[:, 0]
         order = [ALL_ANGLES[k] for k in np.argsort(-np.nan_to_num(spans, nan=0.0)) if spans[k] > MOVING_DEG]
-        rule = rep_rule(angles[s:e])
+        # No joint that repeats (a dance): a timed part, nothing counted.
+        rule = rep_rule(angles[s:e], fps)
+        repeats = periodicity(angles[s:e], rule["joints"], fps) if rule else 0.0
         first = at_start(angles, s, e, rule, fps) if rule else s
         if out and first < round(out[-1].end_s * fps):  # its first repetition began before the cut
             out[-1].end_s = first / fps
-        out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule, first_s=first / fps))
+        out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule, first_s=first / fps,
+                            routine=name, periodic=round(repeats, 2)))
     return out
 
 

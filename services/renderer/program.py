@@ -264,7 +264,8 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
         color = HIGHLIGHT if p is weakest_part else TEXT
         text(surface, fonts, fitted(fonts, words, BODY, name_w), BODY, (w * 0.3, y), color)
         reps = p.get("reps") if isinstance(p.get("reps"), int) else 0
-        if judged(p) or reps:  # a movement rested through or skipped: no count at all, not a 0
+        # A movement rested through or skipped, or a timed one (nothing to count): no count, not a 0.
+        if (judged(p) or reps) and not (p.get("timed") and not reps):
             text(surface, fonts, f"{reps}{s.t('exercise.reps_unit')}", BODY, (w * 0.72 - m, y), anchor="topright")
         if judged(p):
             share = max(0.0, min(1.0, float(p["score"]) / 100.0))
