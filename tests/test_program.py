@@ -378,7 +378,9 @@ def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
     cfg = tmp_path / "silvergym.toml"
     cfg.write_text(graph_config(tmp_path, video, model="blazepose-full").replace(
         "loop = true", "loop = true\nstart_with_session = true"))
-    live = subprocess.run([*SILVERGYM, "run", "--once", "--config", str(cfg), "--program", str(program)],
+    shots = tmp_path / "tv"
+    live = subprocess.run([*SILVERGYM, "run", "--once", "--config", str(cfg), "--program", str(program),
+                           "--snapshots", str(shots)],
                           capture_output=True, text=True, cwd=REPO, timeout=300,
                           env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
     assert live.returncode == 0, live.stderr[-2000:]
@@ -392,6 +394,11 @@ def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
     assert [p["reps"] for p in parts] == [6, 5]
     assert all(p["scored"] for p in parts) and summary["weakest_part"] in (0, 1)
     assert summary["score"] == pytest.approx((parts[0]["score"] + parts[1]["score"]) / 2, abs=0.1)
+    # The TV showed the program's summary before --once stopped the services (it used to stop them
+    # first: the summary was drawn offline only).
+    shown = sorted(shots.glob("*_summary.png"))
+    print(f"TV summary snapshots: {[str(f) for f in shown]}")
+    assert shown, sorted(f.name for f in shots.glob("*.png"))[-5:]
 
 
 def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):

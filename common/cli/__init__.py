@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from common import config as configuration
@@ -120,6 +121,10 @@ def cmd_run(args) -> int:
     def on_end(msg) -> bool:
         print(summary_line(msg), flush=True)
         summaries.append(msg.summary)
+        if args.once and cfg.renderer.snapshot_dir:
+            # The TV's summary (a program's, movement by movement) is shown before the services stop:
+            # --once stopped them at the session's end, before the renderer had drawn it.
+            summary_shown(Path(cfg.renderer.snapshot_dir), after=time.time() - 1.0)
         return args.once
 
     sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end)
@@ -135,6 +140,21 @@ def cmd_run(args) -> int:
         print("no session finished before the time limit", file=sys.stderr)
         return 1
     return code
+
+
+SUMMARY_SHOWN_S = 10.0  # how long `run --once` waits for the TV to show the session's summary
+
+
+def summary_shown(folder: Path, after: float, timeout_s: float = SUMMARY_SHOWN_S) -> bool:
+    """Whether the renderer wrote a snapshot of the summary screen (…_summary.png) after `after`
+    (unix seconds), waiting for it up to timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(int(f.name.split("_", 1)[0]) >= after * 1000 for f in folder.glob("*_summary.png")
+               if f.name.split("_", 1)[0].isdigit()):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def installed_version() -> str:
