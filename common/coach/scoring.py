@@ -15,8 +15,10 @@ at a moment within its tolerance (green), part of 1 in its near band (yellow, fa
 its edge), 0 beyond; each joint's figure is its share over the moments of all repetitions, and
 the score is the average of the joint figures (x100). A repetition that never reaches the
 routine's turning position (every moving joint within its near band at once, e.g. arms only to
-shoulder height in an arm raise) is not the routine's movement: all its moments earn 0. With no
-repetition, the score is 0. A routine that does not loop (a choreography built from a video) has
+shoulder height in an arm raise) is not the routine's movement: all its moments earn 0; so is one
+that takes a limb past the level the routine keeps below, or that the repetition counter did not
+count (docs/scoring.md "Which movement" lists the rules). A repetition during which the pose
+followed became another person's is not judged. With no repetition, the score is 0. A routine that does not loop (a choreography built from a video) has
 no repetitions: its score stays the share of frames, as TempoTracker aligned them, with every
 joint green (docs/scoring.md says why).
 
@@ -69,6 +71,7 @@ SEATED_BELOW = 1.0
 # guesses the ankles at its edge, beside the hips): no position is read.
 STANCE_MIN = 0.5
 MATCH_STEPS = 8  # the moments tried each side of the tracked position within the timing slack
+MATCH_CYCLE_SHARE = 0.1  # ... and, in a routine of repetitions, within this share of its cycle
 # A moving joint gone this share of the routine's range from its first angle: the movement began
 # (as common/coach/stillness.py REST_SHARE: less is standing still).
 START_SHARE = 1 / 3
@@ -480,7 +483,11 @@ class SessionScorer:
         # it, and the instructor panel shows that moment (Score.routine_t_s - offset_s), so the colours
         # and the words are about the instructor on screen. (Each joint its own nearest target painted
         # a person at the bottom of the demo's fast squat green beside an instructor nearly upright.)
-        judged_at = self._matched_moment(position, angles, slack)
+        # A routine of repetitions: within MATCH_CYCLE_SHARE of a cycle of the tracked position (the
+        # online tracker's own uncertainty, where the session score's alignment finds the moment later).
+        window = max(slack, MATCH_CYCLE_SHARE * self.routine.cycle_s) if self.range_watch is not None and \
+            self.range_watch.span else slack
+        judged_at = self._matched_moment(position, angles, window)
         offset = t - judged_at
         here = {j: a for j, a in self.routine.target(judged_at).items() if angles.get(j) is not None}
         shown_status, shown_errors = self._judge_joints(angles, here)
@@ -914,6 +921,7 @@ class SessionScorer:
         - position: the routine's body position (standing, seated) not kept through it;
         - range: a moving part never got to one end of the routine's range, or went past it by
           more than the routine's range again (jumping jacks' arms against a raise to shoulder height);
+        - level: a limb the routine lifts to below the level taken past it (_past_the_level);
         - turn: never at the turning position with every moving part at once (within its near band);
         - held: a part the routine holds still (elbows straight in a raise, knees in a side bend)
           outside its near band for most of it."""
