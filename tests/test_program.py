@@ -252,6 +252,11 @@ def test_program_build_writes_a_program_that_checks_with_a_routine_per_part(join
                 assert cue.phase in ("turn", "start", "hold") and other is not None, (key, cue)
                 assert (cue.phase == other.phase == "hold") or {cue.phase, other.phase} == {"turn", "start"}, (cue, other)
     assert [p["reps"] is None for p in data["parts"]] == [truth == 0 for _, _, truth, *_ in JOINED]  # the dance: timed
+    # Each part's target is the instructor's own count, counted as a participant's is (watching the
+    # moment before the part): the clips' truth, but for the high knees (INEXACT: 17 of 18).
+    targets = [(clip, p["reps"] or 0, truth) for p, (clip, _, truth, *_) in zip(data["parts"], JOINED)]
+    print("targets (clip, instructor's count, truth):", [(c.split("/")[-1], n, t) for c, n, t in targets])
+    assert all(n == t for c, n, t in targets if c not in INEXACT), targets
     for part, start in zip(data["parts"], joined["starts"]):
         assert (out.parent / part["routine"]).is_file()
         # A part begins with its first whole repetition: near the cut (segment.at_start: up to

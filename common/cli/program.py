@@ -106,7 +106,10 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
             # The rest after a part is the video's own gap before the next one's first repetition.
             rest = round(found[k + 1].first_s - m.end_s, 2) if k + 1 < len(found) else 0.0
-            m.reps = segment.count_reps(r, poses[first:b], worlds[first:b], fps)
+            from common.coach.program_session import LEAD_S
+
+            lead = min(first, int(round(LEAD_S * fps)))  # as the participant's counter: watching before the part
+            m.reps = segment.count_reps(r, poses[first - lead:b], worlds[first - lead:b], fps, lead)
             parts.append({"name": words, "routine": path.name, "start_s": round(m.first_s, 2), "end_s": round(m.end_s, 2),
                           "reps": m.reps or None,
                           "rest_s": min(max(rest, 0.0), programs.MAX_REST_S),
@@ -204,7 +207,7 @@ def contact_sheet(video: str, found, out: Path) -> None:
     for r, (m, row) in enumerate(zip(found, rows)):
         pics = [x if x is not None else np.zeros_like(blank) for x in row]
         line = np.hstack(pics)
-        label = f"{r + 1}: {m.first_s:.1f}-{m.end_s:.1f} s  movement {m.group + 1}  {m.reps} reps"
+        label = f"{r + 1}: {m.first_s:.1f}-{m.end_s:.1f} s  {m.routine or f'movement {m.group + 1}'}  {m.reps} reps"
         cv2.rectangle(line, (0, 0), (min(line.shape[1], 14 * len(label)), 34), (0, 0, 0), -1)
         cv2.putText(line, label, (6, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.75, (255, 255, 255), 2)
         lines.append(line)

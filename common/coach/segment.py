@@ -541,9 +541,11 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
     return out
 
 
-def count_reps(routine, poses, worlds, fps: float) -> int:
+def count_reps(routine, poses, worlds, fps: float, lead: int = 0) -> int:
     """The instructor's own repetitions in a part, counted as a participant's are (the part's
-    routine's rule), for the program file's target."""
+    routine's rule), for the program file's target: the first `lead` frames (before the part,
+    program_session.LEAD_S) are watched, as a participant's counter watches them, but what they
+    count is no repetition of the part."""
     from common.coach.geometry import joint_visibility
     from common.coach.reps import RepCounter
 
@@ -551,6 +553,8 @@ def count_reps(routine, poses, worlds, fps: float) -> int:
         return 0
     counter = RepCounter(routine.reps, reference=routine.rep_reference())
     for i, (p, w) in enumerate(zip(poses, worlds)):
+        if i == lead and counter.count:
+            counter.count = 0
         p = np.asarray(p)
         counter.update(i / fps, joint_angles(p, None if w is None else np.asarray(w)), joint_visibility(p))
     return counter.count
