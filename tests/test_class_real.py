@@ -221,7 +221,7 @@ def class_and_alone(room: str):
     ("movenet-lightning", "front_side_jacks"), ("blazepose-full", "front_side_jacks"),
     pytest.param("movenet-lightning", "oblique_armsup_raise", marks=pytest.mark.xfail(
         strict=True, reason="MoveNet: the arms-up squatter (0.8x) scores 76.4 in the class and 33.8 alone, 3 "
-        "repetitions each (truth 2 in these 10 s), the goblet squatter 3 reps in the class, 2 alone. Not the class "
+        "repetitions each (truth 2 in these 10 s); the goblet squatter 78.7 / 79.7, 2 reps each. Not the class "
         "path: its per-person crops match one person's to a few pixels (e.g. frame 24: class (542,286) side 233, "
         "alone (539,289) side 258); what differs is the pixels at the crop's edge (a neighbour, or the padding), and "
         "MoveNet's reading of her left knee swings with them (frame 24: 96 deg in the class, 141 alone; the right "
