@@ -58,17 +58,12 @@ EITHER = {**{(c, "chair_stand_30s"): "a count test: squats stand in for chair st
              for c, r in SAME if r == "squat"},
           ("two_people_sports2d.mp4", "arm_raise"): "2 jumping jacks, then a flip"}
 # Measured and not yet right (issue [score]): scores 30 or more with one model for another
-# movement. Strict: when one is fixed the test says so, and it comes off this list.
-STILL_HIGH = {
-    ("dev/jumping_jacks_3views_studio.mp4", "lateral_raise"): "B 42.8 / M 56: arms overhead pass shoulder height "
-                                                              "(overshoot allowed: the routine's range again)",
-    ("dev/jumping_jacks_fast_front_gym.mp4", "lateral_raise"): "M 83: MoveNet reads the overhead arms at 137-149 deg",
-    ("dev/squat_side_studio.mp4", "lateral_raise"): "B 42 / M 67: the arms reach forward to 126-139 deg",
-    ("squats_5reps.mp4", "marching"): "M 39",
-    ("dancer.mp4", "lateral_raise"): "B 75",
-    ("dance_600.mp4", "marching"): "B 96: the dance lifts one knee at a time to a hip angle of 139 deg",
-    ("two_people_sports2d.mp4", "squat"): "B 80",
-}
+# movement. Strict: when one is fixed the test says so, and it comes off this list. Empty since the
+# level, count and other-person rules (docs/scoring.md "Which movement"); before them: jumping jacks
+# against lateral_raise B 42.8 / M 56 and M 83, squat_side B 42 / M 67, squats_5reps against
+# marching M 39, dancer against lateral_raise B 75, dance_600 against marching B 96, two_people
+# against squat B 80.
+STILL_HIGH: dict = {}
 MATRIX: dict = {}
 TABLE: list[tuple] = []
 
@@ -124,6 +119,8 @@ def test_each_clip_against_each_routine(poses, clip, routine):
             assert list(got[m]["joints"].values()) == sorted(got[m]["joints"].values()), "weakest first"
         elif want == "< 30":
             assert got[m]["score"] < 30, f"{m}: {got[m]['score']} ({got[m]['joints']})"
+    if want == ">= 70":  # the level and count rules take no repetition of good form (docs/scoring.md)
+        assert all(got[m]["repetitions_not_the_movement"][why] == 0 for m in MODELS for why in ("level", "count"))
 
 
 def test_a_chair_stand_test_is_a_count_against_the_norm(poses):
@@ -164,6 +161,7 @@ def test_the_running_score_aligns_only_new_poses_and_is_the_same(poses, clip, ro
             last = scorer._posture
             afresh = SessionScorer(scorer.routine)
             afresh._samples, afresh._stance = list(scorer._samples), list(scorer._stance)
+            afresh._counted, afresh._switches = list(scorer._counted), list(scorer._switches)
             assert afresh.posture() == scorer._posture, f"at frame {i}"
             checks += 1
     print(f"\n{clip} against {routine}: {checks} running scores, each the same as aligned afresh; "
@@ -189,6 +187,40 @@ def test_print_the_table():
             ok = all((s >= 70) if want == ">= 70" else (s < 30) if want == "< 30" else True for s in (b, m))
             cells.append(f"{'+' if want == '>= 70' else '~' if want == 'any' else ''}{b:.0f} / {m:.0f}{'' if ok else ' !'}")
         print(f"| {clip} | " + " | ".join(cells) + " |")
+
+
+# The pairs that scored 30 or more before the level and other-person rules, and the rule that now
+# says so, with the model(s) where it decides (docs/scoring.md "Which movement"): the arms past
+# shoulder height against a raise to it (jumping jacks overhead; squat_side's arms reaching forward
+# at 126-139 deg to a trunk leaning over; the dancer's right arm at 142), and a repetition whose
+# poses were two people's (two_people_sports2d: the model leaves the flyer for the woman walking
+# past at 5.63 s, 5.4 trunk lengths away in 1/30 s). dance_600 and squats_5reps against marching
+# are judged "count" (the counter counted no repetition there), printed here, asserted by the matrix.
+WHY_ANOTHER = [
+    ("dev/jumping_jacks_3views_studio.mp4", "lateral_raise", MODELS, "level"),
+    ("dev/jumping_jacks_fast_front_gym.mp4", "lateral_raise", ["movenet-lightning"], "level"),
+    ("dev/squat_side_studio.mp4", "lateral_raise", MODELS, "level"),
+    ("dancer.mp4", "lateral_raise", ["blazepose-full"], "level"),
+    ("two_people_sports2d.mp4", "squat", ["blazepose-full"], "person"),
+    ("dance_600.mp4", "marching", [], ""), ("squats_5reps.mp4", "marching", [], ""),
+]
+
+
+@pytest.mark.parametrize("clip, routine, models, why", WHY_ANOTHER, ids=[f"{c.split('/')[-1][:-4]}-{r}" for c, r, _, _ in WHY_ANOTHER])
+def test_why_another_movement_scores_low(poses, clip, routine, models, why):
+    """Why each pair that scored 30 or more before now scores under 30, per model: the repetitions
+    each rule took (repetitions_not_the_movement), and those not judged because the pose followed
+    became another person's during them."""
+    for m in MODELS:
+        s = play(poses, clip, routine, m)
+        taken = {k: v for k, v in s["repetitions_not_the_movement"].items() if v}
+        print(f"\n{clip} against {routine}, {m}: score {s['score']}, {s['reps']} reps, {s['repetitions_judged']} judged, "
+              f"not the movement {taken}, of another person {s['repetitions_of_another_person']}")
+        assert s["score"] < 30
+        if m in models and why == "person":
+            assert s["repetitions_of_another_person"] >= 1
+        elif m in models:
+            assert taken.get(why, 0) >= 1, taken
 
 
 def red_share(codes: str) -> float:
