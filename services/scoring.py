@@ -85,7 +85,9 @@ class Sessions:
         self.started_unix = 0.0
         self.last_seen_ns = 0
         self.last_pose_ns = 0  # when the last pose arrived (monotonic ns)
-        self._clock_capture_ns = self._clock_arrival_ns = 0  # this session's last pose: taken, arrived
+        # This session's last pose: when it was taken, and when a tick first saw it (the tick's own
+        # clock: tests drive it with theirs).
+        self._clock_capture_ns = self._clock_ticked_capture_ns = self._clock_arrival_ns = 0
         self.idle_until = 0.0
         # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
         self.stay = StayGate()
@@ -219,7 +221,7 @@ class Sessions:
 
     def on_pose(self, pose: messages.Pose) -> None:
         self.last_pose_ns = time.monotonic_ns()
-        self._clock_capture_ns, self._clock_arrival_ns = pose.t_capture_ns, self.last_pose_ns
+        self._clock_capture_ns = pose.t_capture_ns
         present = len(pose.keypoints) > 0
         # One person: falls are watched whenever the camera sees, session or not (walking up to the
         # TV, the countdown, a pause, after the summary). A class's spots only within the class.
@@ -533,6 +535,8 @@ class Sessions:
         # so under load its capture times fall behind the wall clock, and measured on the wall clock
         # a session ended "nobody in view" with the person in every picture (high_knees_side_gym,
         # run --once: 323 of 400 frames, 15 of 18 repetitions).
+        if self._clock_capture_ns != self._clock_ticked_capture_ns:  # a pose came since the last tick
+            self._clock_ticked_capture_ns, self._clock_arrival_ns = self._clock_capture_ns, now_ns
         clock_ns = self._clock_capture_ns + (now_ns - self._clock_arrival_ns) if self._clock_arrival_ns else now_ns
         if self.session_id and not self.paused_at_ns and self.fall.unit and clock_ns - self.last_seen_ns > GONE_AFTER_NS:
             # Not seen lately: in a class no empty pose comes for one person who is gone, so the
