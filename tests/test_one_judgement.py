@@ -131,20 +131,28 @@ def moving_joints(routine) -> list[str]:
 
 @pytest.mark.parametrize("every", [1, 2], ids=["10fps", "5fps"])
 def test_the_demo_is_never_green_a_phase_away_from_the_instructor_shown(demo_session, every):
+    from services.renderer.footage import InstructorFootage
+
     routine, participant, what = demo_session
     frames, fold, summary = play(routine, participant, every)
     movers = moving_joints(routine)
+    # The panel shows the instructor's video: the frame at the moment shown (footage.frame_index), whose
+    # pose is the routine's at that frame's own time (InstructorVideo: frame i is routine time i / fps).
+    assert routine.video is not None
+    footage = InstructorFootage(routine.video, "unused.mp4", loop=routine.loop)
     green, away_green = 0, []
     for t, f, _ in frames:
         if f.verdict != "correct":
             continue
         green += 1
         shown = max(0.0, t - f.offset_s)  # the instructor panel (screen.instructor_time)
-        target = routine.target(shown)
-        far = {j: round(f.angles[j] - target[j]) for j in movers
-               if f.angles.get(j) is not None and j in target and abs(f.angles[j] - target[j]) > routine.joints[j].near}
-        if far:
-            away_green.append((round(t, 2), round(shown, 2), far))
+        picture_t = footage.frame_index(shown) / routine.video.fps
+        for target in (routine.target(shown), routine.target(picture_t)):
+            far = {j: round(f.angles[j] - target[j]) for j in movers if f.angles.get(j) is not None and j in target
+                   and abs(f.angles[j] - target[j]) > routine.joints[j].near}
+            if far:
+                away_green.append((round(t, 2), round(shown, 2), far))
+                break
     live = frames[-1][2]
     print(f"\ndemo ({what}), every {every} frame(s): {len(frames)} frames, green {green}, green while a phase away "
           f"from the instructor shown {len(away_green)} {away_green[:3]}")

@@ -72,6 +72,9 @@ SEATED_BELOW = 1.0
 STANCE_MIN = 0.5
 MATCH_STEPS = 8  # the moments tried each side of the tracked position within the timing slack
 MATCH_CYCLE_SHARE = 0.1  # ... and, in a routine of repetitions, within this share of its cycle
+# A moment judged on an instructor video's frame is this after the frame's time (offset_s is rounded
+# to 1 ms: the TV's routine_t_s - offset_s still falls on that frame).
+FRAME_MARGIN_S = 0.002
 # A moving joint gone this share of the routine's range from its first angle: the movement began
 # (as common/coach/stillness.py REST_SHARE: less is standing still).
 START_SHARE = 1 / 3
@@ -531,7 +534,7 @@ class SessionScorer:
             # The movement actually done: re-joining skips a cycle of the routine, not of the person.
             self._timing.append((t, position + (self.tracker.ahead - self.tracker.rejoined) * self.routine.cycle_s))
         return FrameScore(
-            joint_status=shown_status, joint_error_deg=shown_errors, verdict=shown_verdict, offset_s=round(offset, 2),
+            joint_status=shown_status, joint_error_deg=shown_errors, verdict=shown_verdict, offset_s=round(offset, 3),
             reps=self.reps.count if self.reps else 0, score=self.score(),
             progress=min(1.0, max(0.0, t / self.routine.duration_s)) if self.routine.duration_s else 0.0,
             guidance=guidance,
@@ -558,9 +561,18 @@ class SessionScorer:
         if slack_s <= 0:
             return position
         scale = self.tolerance_scale
+        video = getattr(self.routine, "video", None)
+        if video is not None and video.fps > 0:
+            # The instructor's own video: the TV shows frame i for routine times i/fps to (i+1)/fps, so
+            # only the frames' own moments are candidates (the demo's squat moves 55 degrees in one
+            # frame: between two frames the target was deep in the squat beside an upright picture).
+            moments = [k / video.fps + FRAME_MARGIN_S for k in range(math.floor((position - slack_s) * video.fps),
+                                                                     math.ceil((position + slack_s) * video.fps) + 1)]
+        else:
+            moments = [position + slack_s * k / MATCH_STEPS for k in range(-MATCH_STEPS, MATCH_STEPS + 1)]
         best, best_key = position, None
-        for k in range(-MATCH_STEPS, MATCH_STEPS + 1):
-            at = min(max(position + slack_s * k / MATCH_STEPS, 0.0), self.routine.duration_s)
+        for at in moments:
+            at = min(max(at, 0.0), self.routine.duration_s)
             here = self.routine.target(at)
             worst, total = 0, 0.0
             for j, rule in self.routine.joints.items():
@@ -570,7 +582,7 @@ class SessionScorer:
                 e = abs(a - here[j])
                 worst = max(worst, 1 if e <= rule.tolerance * scale else 2 if e <= rule.near * scale else 3)
                 total += min(e, ERROR_CAP_DEG)
-            key = (worst, total, abs(k))
+            key = (worst, total, abs(at - position))
             if best_key is None or key < best_key:
                 best, best_key = at, key
         return best
