@@ -174,7 +174,7 @@ class _Counter:
     _rep_legs: tuple = (None, None)
     _legs_at_peak: tuple = (None, None)
     alike: float = 2.0  # a repetition like another: depth and duration within this factor of it
-    _pending: tuple | None = None  # (depth, seconds) of a first repetition waiting for a second like it
+    waiting: tuple | None = None  # (depth, seconds) of a first repetition waiting for a second like it (RepRule.repeats)
     unconfirmed: int = 0  # first repetitions dropped because the next one was not like them
 
     def __post_init__(self):
@@ -405,11 +405,11 @@ class _Counter:
         waits for a second like it (as deep and as long within `alike`), then both count; one unlike
         it takes its place and waits in turn."""
         if getattr(self.rule, "repeats", False) and self.count == 0:
-            first, self._pending = self._pending, (depth, took)
+            first, self.waiting = self.waiting, (depth, took)
             if first is None or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first, (depth, took))):
                 self.unconfirmed += first is not None
                 return
-            self._pending = None
+            self.waiting = None
             self.count += 1
             self.durations.append(first[1])
             self.depths.append(first[0])

@@ -654,7 +654,7 @@ class SessionScorer:
         for name, counter in self.reps.counters.items():
             # A routine whose repetitions repeat counts its first one when a second like it follows
             # (RepRule.repeats): that first one waits in the counter, its middle noted here.
-            waiting = getattr(counter, "_pending", None)
+            waiting = counter.waiting
             if waiting is not None and waiting is not self._waiting.get(name, (None,))[0]:
                 self._waiting[name] = (waiting, t - waiting[1] / 2)
             new = counter.count - self._group_counts.get(name, 0)
