@@ -26,7 +26,7 @@ import statistics
 import pytest
 
 from common.coach import routine as routines
-from common.coach.session import PersonSession
+from common.coach.session import PersonSession, play_recording
 from tests.conftest import clip_poses
 
 MODELS = ["blazepose-full", "movenet-lightning"]
@@ -64,14 +64,13 @@ def play(poses, clip: str, routine: str, model: str) -> tuple[dict, dict]:
     """The clip as `silvergym score` plays it: the share of scored frames per verdict, and the summary."""
     p, w, fps, size = poses(clip, model)
     person = PersonSession(routines.load(routine))
-    person.video_end_t = len(p) / fps
     counts = {"correct": 0, "near": 0, "wrong": 0}
-    for i in range(len(p)):
-        if person.ended_by(i / fps):
-            break
-        frame = person.update(i / fps, p[i], w[i], size)
+
+    def tally(i, t, k, frame):
         if frame.verdict in counts:
             counts[frame.verdict] += 1
+
+    play_recording(person, p, w, fps, size, tally)
     scored = max(1, sum(counts.values()))
     return {k: v / scored for k, v in counts.items()}, person.summary("video ended")
 

@@ -10,11 +10,10 @@ seconds they take) against the routine's cycle; only poses are resampled, no vid
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from common.coach import routine as routines
-from common.coach.session import PersonSession
+from common.coach.session import PersonSession, play_recording
 from tests.conftest import clip_poses
 
 MODELS = ["blazepose-full", "movenet-lightning"]
@@ -57,12 +56,7 @@ def at_pace(p: list, w: list, fps: float, stretch: float) -> tuple[list, list]:
 
 def session(p: list, w: list, fps: float, size, routine: str) -> dict:
     person = PersonSession(routines.load(routine))
-    person.video_end_t = len(p) / fps
-    for i in range(len(p)):
-        if person.ended_by(i / fps):
-            break
-        person.update(i / fps, p[i], w[i], size)
-    return person.summary("video ended")
+    return person.summary(play_recording(person, p, w, fps, size))
 
 
 @pytest.mark.parametrize("clip, routine, rep_s", CLIPS)

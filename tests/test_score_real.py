@@ -18,7 +18,7 @@ import pytest
 
 from common.coach import routine as routines
 from common.coach.scoring import SessionScorer
-from common.coach.session import PersonSession
+from common.coach.session import PersonSession, play_recording
 from common.timeline import UNSCORED, best_and_worst
 from tests.conftest import clip_poses
 
@@ -77,11 +77,7 @@ def played(poses, clip: str, routine: str, model: str) -> PersonSession:
     """The clip as `silvergym score` plays it: ends with the routine or the video."""
     p, w, fps, size = poses(clip, model)
     person = PersonSession(routines.load(routine))
-    person.video_end_t = len(p) / fps
-    for i in range(len(p)):
-        if person.ended_by(i / fps):
-            break
-        person.update(i / fps, p[i], w[i], size)
+    play_recording(person, p, w, fps, size)
     return person
 
 

@@ -222,7 +222,7 @@ def score(args) -> int:
     video as the participant from the program's start (as `silvergym score` does for one routine)."""
     from common.cli.routine import poses_from_video, video_size
     from common.coach.program_session import ProgramSession
-    from common.coach.session import COMPLETED, VIDEO_ENDED
+    from common.coach.session import play_recording
     from common.media import InputError
     from models.catalog import ModelError
 
@@ -244,15 +244,7 @@ def score(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     person = ProgramSession(program)
-    person.video_end_t = len(poses) / fps
-    ended = VIDEO_ENDED
-    for i in range(len(poses)):
-        if person.ended_by(i / fps):
-            ended = person.ended_by(i / fps)
-            break
-        person.update(i / fps, poses[i], worlds[i], size)
-    if person.video_end_t > program.duration_s + 1e-6:
-        ended = COMPLETED
+    ended = play_recording(person, poses, worlds, fps, size)
     summary = person.summary(ended)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))

@@ -44,15 +44,7 @@ def run(args) -> int:
     given: list[str] = []  # every frame's cue key, as the TV would show it
     # The video is one performance: the session ends with the routine or with the video (as the
     # live services do with a recorded participant), whichever comes first.
-    person.video_end_t = len(poses) / fps
-    ended = session.VIDEO_ENDED
-    for i in range(len(poses)):
-        t = i / fps
-        if person.ended_by(t):
-            ended = person.ended_by(t)
-            break
-        k = max(0, i - lag_frames)  # the participant's frame at time t
-        frame = person.update(t, poses[k], worlds[k], size)
+    def on_frame(i, t, k, frame):
         given.append(frame.guidance)
         event = falls.update(t, poses[k], size[1])
         if event:  # the question the TV would put, or a hard fall's call at once
@@ -61,8 +53,8 @@ def run(args) -> int:
             worst = [f"{j}={s}" for j, s in frame.joint_status.items() if s in ("near", "wrong")]
             print(f"t={t:5.2f}s verdict={frame.verdict:7s} offset={frame.offset_s:+.1f}s reps={frame.reps} "
                   f"{' '.join(worst)}")
-    if person.video_end_t > routine.duration_s + 1e-6:
-        ended = session.COMPLETED
+
+    ended = session.play_recording(person, poses, worlds, fps, size, on_frame, lag_frames=lag_frames)
     summary = person.summary(ended)
     summary["alerts"] = alerts
     summary["corrections"] = cues.corrections(routine, given)  # the TV's cues, words from the routine's table

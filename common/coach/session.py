@@ -70,6 +70,24 @@ class PersonSession:
         return out
 
 
+def play_recording(person, poses: list, worlds: list, fps: float, size, each=None, lag_frames: int = 0) -> str:
+    """A recorded performance played through a session (a PersonSession or a ProgramSession) the
+    one way `silvergym score`, `program score` and the tests read a clip: pose i at the file's
+    time i/fps (the participant `lag_frames` behind), until the routine or the video ends. `each`
+    sees every judged frame as (i, t, k, frame). Returns why the session ended: completed when
+    the video outlasts the routine, else video ended."""
+    person.video_end_t = len(poses) / fps
+    for i in range(len(poses)):
+        t = i / fps
+        if person.ended_by(t):
+            break
+        k = max(0, i - lag_frames)
+        frame = person.update(t, poses[k], worlds[k], size)
+        if each is not None:
+            each(i, t, k, frame)
+    return person.ended_by(person.video_end_t)
+
+
 def exercised(scorer: SessionScorer, reps: int) -> bool:
     """Whether a session holds any exercise: a counted repetition, a held second of a hold, or a
     whole repetition of the routine's cycle judged. One in which the person never went through
