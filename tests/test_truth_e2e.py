@@ -244,10 +244,20 @@ def tells_the_truth(tmp_path, processes, routine_name: str, clip, why: str, mode
     assert all(final[k:k + 1] == c for k, c in enumerate(last) if c in "cnw"), \
         "the live strip's last judgement differs from the summary's"
     assert tap.refused == [], tap.refused[:5]
-    assert judged >= 10, "too few verdicts with their pose to check what the TV showed"
-    assert away_green == [], "green while a phase away from the pose the TV shows"
-    # The clip is chosen so that the check above can fail: some verdicts green, some frames a phase away.
-    assert green >= 1 and away >= 1, f"the check cannot fail on this clip: {green} green, {away} a phase away"
+    coloured = [sc for sc in verdicts if sc.verdict != "none" and sc.routine_t_s >= 0]
+    if not coloured and why.startswith("nearest"):
+        # A person who never begins the routine's movement (no repetition, no moving joint a third
+        # of its range from where it started) is neither coloured nor corrected since [truth]'s
+        # gate (arm_curl_30s on lateral raises: the elbows stay straight; side_bend on a dance):
+        # nothing green to check, and nothing said but the invitations to follow.
+        print(f"{routine_name}: the person never began {routine_name}'s movement: no verdict coloured, "
+              f"no correction ({sorted(corrections)})")
+        assert corrections == {}, "a correction for a movement the person never began"
+    else:
+        assert judged >= 10, "too few verdicts with their pose to check what the TV showed"
+        assert away_green == [], "green while a phase away from the pose the TV shows"
+        # The clip is chosen so that the check above can fail: some verdicts green, some frames a phase away.
+        assert green >= 1 and away >= 1, f"the check cannot fail on this clip: {green} green, {away} a phase away"
     assert {sc.routine for sc in verdicts} == {routine.name}, "the routine scored is the one run (a guest)"
     for key in corrections:
         assert key in table, f"{key} is not in {routine_name}'s cue table"
