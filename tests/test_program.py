@@ -215,6 +215,15 @@ def test_build_finds_each_movement_of_a_joined_video_within_a_second_and_groups_
                 f"parts {b} ({truth[b]}) and {a} ({truth[a]}): groups {found[b].group} and {found[a].group}")
 
 
+def built_program(joined):
+    """The program `program build` makes of the joined video (built once, by the first test that needs it)."""
+    out = joined["folder"] / "morning.json"
+    if not out.exists():
+        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
+        assert r.returncode == 0, r.stderr
+    return out
+
+
 def test_program_build_writes_a_program_that_checks_with_a_routine_per_part(joined):
     out = joined["folder"] / "morning.json"
     sheet = joined["folder"] / "sheet.png"
@@ -306,10 +315,7 @@ INEXACT = {"dev/high_knees_side_gym.mp4": "17 of 18"}
 @pytest.mark.xfail(strict=True, reason="high knees 17 of 18 in the joined video (BlazePose): the model reads no "
                                        "hips in the clip's first 0.13 s after the hard cut, see INEXACT")
 def test_the_high_knees_count_exactly_in_the_program(joined):
-    out = joined["folder"] / "morning.json"
-    if not out.exists():
-        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
-        assert r.returncode == 0, r.stderr
+    out = built_program(joined)
     summary = participant_reps(joined, out)
     got = {clip: (part["reps"], truth) for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED) if clip in INEXACT}
     print(got)
@@ -317,10 +323,7 @@ def test_the_high_knees_count_exactly_in_the_program(joined):
 
 
 def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
-    out = joined["folder"] / "morning.json"
-    if not out.exists():
-        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
-        assert r.returncode == 0, r.stderr
+    out = built_program(joined)
     summary = participant_reps(joined, out)
     print(f"\n{'part (joined clip)':32s} {'truth':>5s} {'reps':>5s} {'score':>6s}")
     for part, (clip, _, truth, per_side, *_) in zip(summary["parts"], JOINED):
@@ -413,10 +416,7 @@ def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):
     from common.coach.program_session import REST_OK, STOPPED_S, ProgramSession
     from common.coach.session import COMPLETED
 
-    out = joined["folder"] / "morning.json"
-    if not out.exists():
-        r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(joined["cache"]))
-        assert r.returncode == 0, r.stderr
+    out = built_program(joined)
     program = programs.load(str(out))
     poses, worlds, fps = joined["poses"], joined["worlds"], joined["fps"]
     still = programs.load(str(out)).parts[1]
