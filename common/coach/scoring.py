@@ -209,14 +209,6 @@ def _direction(joint: str, angle: float, target: float) -> str:
     return "more" if more else "less"
 
 
-def _in_phase(routine, key: str, phase: str) -> bool:
-    """Whether the cue `key` may be said in `phase`: its table entry names no phase, or this one
-    ("stand up" is not said at the bottom of a squat). A cue not in the table is not held back."""
-    from common.coach.cues import table  # lazily: cues.py is data, not needed to import scoring
-    cue = table(routine).get(key)
-    return cue is None or not cue.phase or cue.phase == phase
-
-
 def guidance_key(joint: str, angle: float, target: float, other_side: str = "", mirrored: bool = False) -> str:
     """Locale key for one line of advice about `joint`: '<side>_<group>.<more|less>' when only
     that side needs it ('left_shoulder.more': raise your left arm), '<group>.<more|less>' when
@@ -509,22 +501,13 @@ class SessionScorer:
                 for st in (status, shown_status):
                     if st.get(j) == "correct":
                         st[j] = "near"
-        if watch is not None:
-            # Beyond the routine's own extreme in the movement's direction (deeper than the instructor
-            # at the bottom of a squat) is not wrong on the TV; the score's own rules (`status`) stay.
-            for j in shown_status:
-                if shown_status[j] == "wrong" and j in watch._ext and angles.get(j) is not None \
-                        and watch._sign[j] * (angles[j] - watch._ext[j]) > 0:
-                    shown_status[j] = "near"
         verdict, shown_verdict = self._verdict(status), self._verdict(shown_status)
         self._account(t, status, angles, verdict, seen, common, world)
         self._record_posture(t, status, angles, errors, target, common)
         # The joint furthest off from the moment shown, among the cues that may be said (per frame,
         # "further toward the extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
         worst = max((j for j in shown_errors if shown_status[j] in ("near", "wrong") and j in here
-                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], here[j])))
-                     and _in_phase(self.routine, guidance_key(j, angles[j], here[j], "", self.routine.mirror),
-                                   self.routine.phase(judged_at))),
+                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], here[j])))),
                     key=lambda j: abs(shown_errors[j]), default="")
         guidance = watch.cue() if watch is not None else ""  # go further: the repetition fell short
         if worst and not guidance:
