@@ -162,10 +162,10 @@ class Sessions:
         """Group mode: the class a record belongs to and where in it; nothing in one-person mode."""
         return {"class_id": self.class_id, "spot": self.spot} if self.spot else {}
 
-    def _named(self) -> dict:
+    def _named(self, participant: str | None = None) -> dict:
         """The participant's name from this box's config, so carers see 김영희 rather than the key
         "kim" (field participant_name); nothing when the config names nobody by that key."""
-        known = self.ctx.config.participants.get(self.participant)
+        known = self.ctx.config.participants.get(participant or self.participant)
         # printable only: the collector refuses a whole record over one control character
         name = "".join(c for c in known.name if c.isprintable()).strip()[:200] if known else ""
         return {"participant_name": name} if name else {}
@@ -293,8 +293,9 @@ class Sessions:
             return
         if action.action == "ask":
             self.wave.reset()  # only a wave after the question answers it
+            # Whose fall it is, kept with the question: after a restart someone else may stand there.
             self._question = {"alert_id": uuid.uuid4().hex, "session_id": self.session_id, "kind": self.check.kind,
-                              "detail": action.why, "asked_unix": time.time()}
+                              "detail": action.why, "asked_unix": time.time(), "participant": self.participant}
             self._publish_question(t_capture_ns)
             self._keep_question()
             self.ctx.log.warning("a fall is suspected (%s): the TV asks whether %s is all right, %.0f s to answer",
@@ -313,7 +314,7 @@ class Sessions:
             q, self._question = self._question, {}
             self.question_path.unlink(missing_ok=True)
             self._alert("fall", t_capture_ns, action.why, action.reason, q.get("asked_unix", 0.0), action.on_floor,
-                        q.get("alert_id"))
+                        q.get("alert_id"), session_id=q.get("session_id"), participant=q.get("participant"))
             if not self.session_id:  # called between sessions: the alert stays on the TV, no session over it
                 self.idle_until = max(self.idle_until, time.monotonic() + COOLDOWN_AFTER_ALERT_S)
 
@@ -337,6 +338,8 @@ class Sessions:
             question = {"alert_id": str(q["alert_id"]), "session_id": str(q.get("session_id", "")),
                         "kind": str(q.get("kind", "fall")), "detail": str(q.get("detail", "")),
                         "asked_unix": asked_unix}
+            if q.get("participant"):  # a file from before it was kept: whoever is here now, as before
+                question["participant"] = str(q["participant"])
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -400,22 +403,26 @@ class Sessions:
             routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track, **program))
 
     def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
-               alert_id: str | None = None) -> None:
+               alert_id: str | None = None, session_id: str | None = None, participant: str | None = None) -> None:
+        """Call the carer. A question's own session and participant (kept with it) name the person
+        who fell, not whoever is in front of the camera when the countdown runs out."""
         alert_id = alert_id or uuid.uuid4().hex
+        session_id = self.session_id if session_id is None else session_id
+        participant = participant or self.participant
         if self.spot:  # say where in the room: the carers and staff know the class by its spots
-            detail += f" (spot {self.spot}, {self.participant})"
-        record = {"alert_id": alert_id, "session_id": self.session_id, "participant": self.participant,
+            detail += f" (spot {self.spot}, {participant})"
+        record = {"alert_id": alert_id, "session_id": session_id, "participant": participant,
                   "kind": kind, "detail": detail, "unix": time.time(), "answer": answer, "on_floor": bool(on_floor)}
         if asked_unix:
             record["asked_unix"] = asked_unix
-        record.update(self._in_class(), **self._named())
+        record.update(self._in_class(), **self._named(participant))
         self.alerts.append({"kind": kind, "unix": record["unix"], "answer": answer,
                             **({"asked_unix": asked_unix} if asked_unix else {})})
         self._outbox(alert_id, "alert", record)
         self.pub.publish(messages.Alert(seq=self.pub.next_seq("alert"), t_capture_ns=t_capture_ns, alert_id=alert_id,
-                                        session_id=self.session_id, kind=kind, detail=detail, unix=record["unix"],
+                                        session_id=session_id, kind=kind, detail=detail, unix=record["unix"],
                                         spot=self.spot, stage="called", answer=answer, asked_unix=asked_unix))
-        self.ctx.log.warning("ALERT %s: %s (participant %s) - check on the person now", kind, detail, self.participant)
+        self.ctx.log.warning("ALERT %s: %s (participant %s) - check on the person now", kind, detail, participant)
 
     def on_control(self, control: messages.Control, now_ns: int) -> None:
         """Remote-control keys from the TV."""

@@ -397,6 +397,7 @@ def test_an_open_question_survives_a_restart_of_the_scoring_service(tmp_path):
         asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
                         "the question on the bus")
         assert first.question_path.exists()
+        first_participant = first.participant
         del first  # the service stops before anyone answers
         got.clear()
         again = Sessions(ctx, pub, spool)
@@ -406,6 +407,10 @@ def test_an_open_question_survives_a_restart_of_the_scoring_service(tmp_path):
         print(f"\nafter the restart: asked again, alert {asked[0].alert_id[:8]} (was {asking[0].alert_id[:8]}), "
               f"{asked[0].countdown_s} s left of 5")
         assert asked[0].alert_id == asking[0].alert_id and 0 < asked[0].countdown_s <= 5.0
+        # Someone else is chosen before the countdown runs out (a fresh-eyes trial: kim's session start
+        # sent lee's open fall as "participant kim"): the call still names the person who fell.
+        fell = first_participant
+        again.participant = "kim"
         wait_for(lambda: (again.tick(time.monotonic_ns()), again.check.state != "asking")[1], timeout_s=10,
                  what="the countdown to run out after the restart")
         again.flush_outbox()
@@ -413,6 +418,7 @@ def test_an_open_question_survives_a_restart_of_the_scoring_service(tmp_path):
         print(f"called: {alerts}")
         assert len(alerts) == 1 and alerts[0]["alert_id"] == asking[0].alert_id
         assert alerts[0]["answer"] == "no_answer" and alerts[0]["session_id"] == ""
+        assert alerts[0]["participant"] == fell != "kim", alerts[0]["participant"]
         assert not again.question_path.exists()
     finally:
         spool.close()
