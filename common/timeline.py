@@ -74,9 +74,10 @@ def best_and_worst(codes: str, window_s: int = 10) -> tuple[tuple[int, int, floa
         del bounds[-2]  # a last scrap of a second or two joins the part before it, not a "part" of its own
     windows = []
     for start, end in zip(bounds, bounds[1:]):
-        scored = [c for c in codes[start:end] if c != UNSCORED]
-        if scored:
-            windows.append((start, end, sum(c == "c" for c in scored) / len(scored)))
+        judged = [k for k in range(start, end) if codes[k] != UNSCORED]
+        if judged:  # named by its judged seconds only: a part is not "best" for seconds nobody judged
+            share = sum(codes[k] == "c" for k in judged) / len(judged)
+            windows.append((judged[0], judged[-1] + 1, share))
     if len(windows) < 2:
         return None
     best = max(windows, key=lambda w: (w[2], -w[0]))  # the earliest of equals

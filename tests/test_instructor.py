@@ -68,6 +68,9 @@ def test_the_best_and_worst_parts_are_windows_of_the_routine():
     assert (b0, b1, best) == (0, 10, 1.0) and (w0, w1, worst) == (20, 30, 0.0)
     assert best_and_worst("c" * 51) is None  # every part as good as the others: none is named best or worst
     assert best_and_worst("----c") is None  # one scored window: nothing to compare
+    # A fresh-eyes trial: "가장 잘한 구간 0:00-0:08" took in the first 3 s that nobody judged.
+    (b0, b1, best), _ = best_and_worst("---" + "c" * 7 + "w" * 10 + "cw" * 10 + "cn" * 5)  # 50 s: 10 s parts
+    assert (b0, b1, best) == (3, 10, 1.0)
 
 
 def test_a_short_session_never_names_one_stretch_both_best_and_weakest():
