@@ -178,6 +178,22 @@ def test_a_first_session_report_in_the_browser(tmp_path):
         shutil.copy(tmp_path / "first.png", REPO / "docs" / "report_first_session_ko.png")
 
 
+@needs_browser
+def test_falls_are_shown_to_a_family_whose_person_has_no_session_yet(tmp_path):
+    """A fresh-eyes trial: lee had 0 sessions and 3 stored falls; `report lee` said "0 sessions,
+    3 alerts" but the page only said "아직 기록된 운동이 없습니다"."""
+    texts = load_texts("ko")
+    _, alerts = a_year()
+    page = tmp_path / "falls_only.html"
+    page.write_text(render("이영수", [], alerts, "ko"), encoding="utf-8")
+    words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+    print(f"\nthe page says: {words[:300]}")
+    assert texts["report.no_sessions"] in words and texts["report.alerts"] in words
+    assert len(alerts) >= 2 and words.count(texts["report.kind.fall"]) == len(alerts), "each fall listed"
+    quiet = visible_words(render("이영수", [], [], "ko"))
+    assert texts["report.no_sessions"] in quiet and texts["report.alerts"] not in quiet
+
+
 def class_session(spot: int, who: str, score: float, reps: int, class_id: str, day: float = 10.0) -> dict:
     s = session(100 + spot, day, score, 60, 62, reps=reps)
     s.update(session_id=f"{class_id[:6]}-spot{spot}-xxxxxxxx", participant=who, class_id=class_id, spot=spot)

@@ -404,8 +404,16 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
 def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_name: str) -> str:
     t = load_texts(locale)
     esc = html.escape
+    # The alerts are shown with or without sessions: a fall is news to a family who never saw a session.
+    rows = "".join(
+        f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
+        f"</td><td>{esc(t.get('report.what.' + str(a['kind']), a.get('detail', '')))}</td></tr>"
+        for a in alerts) or f"<tr><td colspan=3>{esc(t['report.no_alerts'])}</td></tr>"
+    alerts_table = f"""
+<h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}{esc(f" ({zone_name})" if zone_name else "")}</th><th>{esc(t['report.alert_kind'])}</th>
+<th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
     if not sessions:
-        body = f"<p>{esc(t['report.no_sessions'])}</p>"
+        body = f"<p>{esc(t['report.no_sessions'])}</p>" + (alerts_table if alerts else "")
     else:
         figs = plots(sessions, t)
         last = sessions[-1]["summary"]
@@ -413,10 +421,6 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
         avg = sum(s["summary"]["score"] for s in sessions) / len(sessions)
         period = t["report.period_one" if len(sessions) == 1 else "report.period"].format(
             n=len(sessions), first=f"{first_day:%Y-%m-%d}", last=f"{last_day:%Y-%m-%d}", avg=avg, latest=last["score"])
-        rows = "".join(
-            f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
-            f"</td><td>{esc(t.get('report.what.' + str(a['kind']), a.get('detail', '')))}</td></tr>"
-            for a in alerts) or f"<tr><td colspan=3>{esc(t['report.no_alerts'])}</td></tr>"
         said = "".join(f"<li>{esc(line)}</li>" for line in reading(sessions, alerts, t))
         reps = _chart(t["report.reps_chart"], "reps", figs) or \
             f"<h2>{esc(t['report.reps_chart'])}</h2><p>{esc(t['report.no_reps'])}</p>"
@@ -428,9 +432,7 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
 {_chart(t['report.joints_chart'], 'joints', figs)}
 {_chart(t['report.rom_chart'], 'rom', figs)}
 {reps}{_timeline_section(last, figs, t)}
-{_tempo_section(last, figs, t)}
-<h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}{esc(f" ({zone_name})" if zone_name else "")}</th><th>{esc(t['report.alert_kind'])}</th>
-<th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
+{_tempo_section(last, figs, t)}{alerts_table}"""
     return body
 
 
