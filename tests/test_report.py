@@ -194,6 +194,21 @@ def test_falls_are_shown_to_a_family_whose_person_has_no_session_yet(tmp_path):
     assert texts["report.no_sessions"] in quiet and texts["report.alerts"] not in quiet
 
 
+def test_a_person_ahead_of_the_instructor_is_told_ahead_not_a_negative_lag():
+    """A fresh-eyes trial's report said "평균 -7.1초 늦게 따라 하셨습니다"."""
+    def paced(lag: float) -> list[dict]:
+        one = session(0, 0.0, 80.0, 60, 62)
+        one["summary"]["timing"] = {"tempo": 1.1, "mean_lag_s": lag, "tempo_start": 1.0, "tempo_end": 1.2}
+        return [one]
+    ahead = visible_words(render("김영희", paced(-7.1), [], "ko"))
+    behind = visible_words(render("김영희", paced(1.4), [], "ko"))
+    ahead_en = visible_words(render("Kim", paced(-7.1), [], "en"))
+    print(f"\nahead: {ahead[ahead.find('강사 속도의'):][:45]!r}; behind: {behind[behind.find('강사 속도의'):][:45]!r}")
+    assert "평균 7.1초 앞서" in ahead and "-7.1" not in ahead
+    assert "평균 1.4초 늦게" in behind
+    assert "7.1 s ahead" in ahead_en and "-7.1" not in ahead_en
+
+
 def class_session(spot: int, who: str, score: float, reps: int, class_id: str, day: float = 10.0) -> dict:
     s = session(100 + spot, day, score, 60, 62, reps=reps)
     s.update(session_id=f"{class_id[:6]}-spot{spot}-xxxxxxxx", participant=who, class_id=class_id, spot=spot)

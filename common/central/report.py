@@ -302,8 +302,11 @@ def _tempo_section(last: dict, figs: dict, t: dict) -> str:
     if "tempo" not in figs:
         return ""
     timing = last.get("timing", {})
-    latest = t["report.tempo_latest"].format(tempo=timing.get("tempo", 0), lag=timing.get("mean_lag_s", 0),
-                                             start=timing.get("tempo_start", 0), end=timing.get("tempo_end", 0))
+    lag = float(timing.get("mean_lag_s", 0) or 0)
+    # A negative lag is the person ahead of the instructor: said as "ahead", never as "-7.1 s behind".
+    key = "report.tempo_latest_ahead" if lag <= -0.05 else "report.tempo_latest"
+    latest = t[key].format(tempo=timing.get("tempo", 0), lag=abs(lag),
+                           start=timing.get("tempo_start", 0), end=timing.get("tempo_end", 0))
     return _chart(t["report.tempo_chart"], "tempo", figs, f"<p>{html.escape(latest)}</p>")
 
 
