@@ -88,6 +88,9 @@ class Sessions:
         # This session's last pose: when it was taken, and when a tick first saw it (the tick's own
         # clock: tests drive it with theirs).
         self._clock_capture_ns = self._clock_ticked_capture_ns = self._clock_arrival_ns = 0
+        # The score's strip last sent, (session, strip), and when (monotonic s): _publish_score.
+        self._strip_sent: tuple | None = None
+        self._strip_sent_at = 0.0
         self.idle_until = 0.0
         # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
         self.stay = StayGate()
@@ -390,8 +393,7 @@ class Sessions:
         # so that a TV (re)started meanwhile has it; a program's parts keep the frames' strip.
         strip, now = "", time.monotonic()
         if not program and frame.strip is not None and (
-                (self.session_id, frame.strip) != getattr(self, "_strip_sent", None)
-                or now - getattr(self, "_strip_sent_at", 0.0) >= STRIP_REPEAT_S):
+                (self.session_id, frame.strip) != self._strip_sent or now - self._strip_sent_at >= STRIP_REPEAT_S):
             strip, self._strip_sent, self._strip_sent_at = frame.strip, (self.session_id, frame.strip), now
         program = {**program, "judged_strip": strip} if strip else program
         self.pub.publish(messages.Score(

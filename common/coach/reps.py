@@ -174,7 +174,8 @@ class _Counter:
     _rep_legs: tuple = (None, None)
     _legs_at_peak: tuple = (None, None)
     alike: float = 2.0  # a repetition like another: depth and duration within this factor of it
-    waiting: tuple | None = None  # (depth, seconds) of a first repetition waiting for a second like it (RepRule.repeats)
+    waiting: tuple | None = None  # (depth, seconds, middle) of a first repetition waiting for a second like it (RepRule.repeats)
+    middles: list = field(default_factory=list)  # each counted repetition's middle, in the counter's time (t)
     unconfirmed: int = 0  # first repetitions dropped because the next one was not like them
 
     def __post_init__(self):
@@ -396,26 +397,28 @@ class _Counter:
         if self._peak >= self.floor:
             self._clear.append(self._peak)
         if self._peak >= self.enter_level() and took >= self.rule.min_rep_s:
-            self._counted(self._peak, took)
+            self._counted(self._peak, took, t - took / 2)
         else:
             self.rejected += 1
 
-    def _counted(self, depth: float, took: float) -> None:
+    def _counted(self, depth: float, took: float, middle: float) -> None:
         """A repetition that passed every check. With the rule's `repeats`, the counter's first one
         waits for a second like it (as deep and as long within `alike`), then both count; one unlike
         it takes its place and waits in turn."""
-        if getattr(self.rule, "repeats", False) and self.count == 0:
-            first, self.waiting = self.waiting, (depth, took)
-            if first is None or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first, (depth, took))):
+        if self.rule.repeats and self.count == 0:
+            first, self.waiting = self.waiting, (depth, took, middle)
+            if first is None or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first[:2], (depth, took))):
                 self.unconfirmed += first is not None
                 return
             self.waiting = None
-            self.count += 1
-            self.durations.append(first[1])
-            self.depths.append(first[0])
+            self._count_one(*first)
+        self._count_one(depth, took, middle)
+
+    def _count_one(self, depth: float, took: float, middle: float) -> None:
         self.count += 1
         self.durations.append(took)
         self.depths.append(depth)
+        self.middles.append(middle)
 
 
 @dataclass

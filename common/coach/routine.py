@@ -128,6 +128,17 @@ class Routine:
             out.append(current)
         return tuple(out)
 
+    @cached_property
+    def angle_spans(self) -> dict[str, tuple[float, float]]:
+        """Each joint's (lowest, highest) target angle over the keyframes: how far the movement
+        takes it (the rest detector's and program build's measure of a routine's range)."""
+        spans: dict[str, tuple[float, float]] = {}
+        for kf in self.keyframes:
+            for joint, angle in kf.angles.items():
+                lo, hi = spans.get(joint, (angle, angle))
+                spans[joint] = (min(lo, angle), max(hi, angle))
+        return spans
+
     def rep_reference(self) -> dict[str, float]:
         """The instructor's start angle of each joint the repetitions are counted on: its first
         keyframe, where a routine begins in its start position."""

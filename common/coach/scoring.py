@@ -75,9 +75,10 @@ MATCH_CYCLE_SHARE = 0.1  # ... and, in a routine of repetitions, within this sha
 # A moment judged on an instructor video's frame is this after the frame's time (offset_s is rounded
 # to 1 ms: the TV's routine_t_s - offset_s still falls on that frame).
 FRAME_MARGIN_S = 0.002
-# A moving joint gone this share of the routine's range from its first angle: the movement began
-# (as common/coach/stillness.py REST_SHARE: less is standing still).
-START_SHARE = 1 / 3
+# The share of the routine's own range a moving joint must go through to be doing the movement:
+# less (and no repetition) is resting (common/coach/stillness.py), and before the first repetition,
+# not having begun (SessionScorer._before_first_movement).
+REST_SHARE = 1 / 3
 OUT_OF_POSITION_SHARE = 0.25  # a repetition this much of it in the other position is not the routine's
 # The level of a limb lifted against gravity: a right angle between it and the trunk (an arm at
 # shoulder height, a thigh at hip height, for an upright body). The shoulders' and hips' angles are
@@ -422,8 +423,7 @@ class SessionScorer:
     # each group in it (_counted_in). Known from _counted_since (a checkpoint before them had none).
     _counted: list = field(default_factory=list)
     _counted_since: float = -math.inf
-    _group_counts: dict = field(default_factory=dict)
-    _waiting: dict = field(default_factory=dict)  # group -> (the counter's first repetition waiting, its middle)
+    _middles_taken: dict = field(default_factory=dict)  # group -> how many of its counter's middles are in _counted
     # When the pose followed became another person's (SWITCH_TRUNKS), and the last pose's (t, hips, trunk).
     _switches: list = field(default_factory=list)
     _last_body: tuple | None = None
@@ -589,7 +589,7 @@ class SessionScorer:
 
     def _before_first_movement(self, t: float, angles: dict) -> bool:
         """Whether the person has not begun the routine's movement yet: no repetition counted and
-        none of the joints that make it (RangeWatch's) has gone START_SHARE of the routine's own range
+        none of the joints that make it (RangeWatch's) has gone REST_SHARE of the routine's own range
         from where it was at the start, on two frames in a row (one misread frame is not a start).
         Only a routine of repetitions (a choreography's start is part of it)."""
         watch = self.range_watch
@@ -604,7 +604,7 @@ class SessionScorer:
             if a is None:
                 continue
             first = self._first_angles.setdefault(j, a)
-            moved = moved or abs(a - first) >= START_SHARE * span
+            moved = moved or abs(a - first) >= REST_SHARE * span
         self._moves_seen = self._moves_seen + 1 if moved else 0
         self._started = self._moves_seen >= 2
         return not self._started
@@ -646,22 +646,14 @@ class SessionScorer:
                 self._angles_seen.setdefault(j, []).append(a)
         if self.reps:
             self.reps.update(t, angles, seen, common, world)
-            self._note_counted(t)
+            self._note_counted()
 
-    def _note_counted(self, t: float) -> None:
-        """Each repetition the counter has just counted, by its middle (it left the start and came
-        back: `took` seconds ago and now) and its group."""
+    def _note_counted(self) -> None:
+        """Each repetition the counter has just counted, by its middle, and its group."""
         for name, counter in self.reps.counters.items():
-            # A routine whose repetitions repeat counts its first one when a second like it follows
-            # (RepRule.repeats): that first one waits in the counter, its middle noted here.
-            waiting = counter.waiting
-            if waiting is not None and waiting is not self._waiting.get(name, (None,))[0]:
-                self._waiting[name] = (waiting, t - waiting[1] / 2)
-            new = counter.count - self._group_counts.get(name, 0)
-            if new > 0 and counter.durations:
-                earlier = [self._waiting[name][1]] if new > 1 and name in self._waiting else []
-                self._counted.extend((m, name) for m in [*earlier, t - counter.durations[-1] / 2])
-            self._group_counts[name] = counter.count
+            taken = self._middles_taken.get(name, 0)
+            self._counted.extend((m, name) for m in counter.middles[taken:])
+            self._middles_taken[name] = len(counter.middles)
 
     def _note_switch(self, t: float, common: np.ndarray | None) -> None:
         """Whether the pose followed is now another person's: its hips SWITCH_TRUNKS trunk lengths
@@ -720,8 +712,8 @@ class SessionScorer:
         self._stance = stances if len(stances) == len(self._samples) else [np.nan] * len(self._samples)
         self._joint_off = {j: list(v) for j, v in state.get("joint_off", {}).items()}
         self._switches = list(state.get("switches", []))
-        if self.reps:
-            self._group_counts = {name: c.count for name, c in self.reps.counters.items()}
+        if self.reps:  # a restored counter keeps its count, not the middles before it
+            self._middles_taken = {name: len(c.middles) for name, c in self.reps.counters.items()}
         if "counted" in state:
             self._counted = [(float(m), str(name)) for m, name in state["counted"]]
             since = state.get("counted_since")
@@ -825,10 +817,16 @@ class SessionScorer:
         self._aligned = both
         self._judged = {key: v for key, v in self._judged.items() if key[0][-1][0] < changed}
         reps = repetitions(self._alignment.align(angles), len(cycle))
+        def seconds_of(rep) -> tuple[float, float]:
+            return float(t[0]) + rep[0][0] / RESAMPLE_HZ, float(t[0]) + rep[-1][0] / RESAMPLE_HZ
+
+        def switched(rep) -> bool:
+            start, end = seconds_of(rep)
+            return any(start < s <= end for s in self._switches)
+
         # A repetition during which the pose followed became another person's is nobody's: not judged.
-        seconds_of = lambda rep: (float(t[0]) + rep[0][0] / RESAMPLE_HZ, float(t[0]) + rep[-1][0] / RESAMPLE_HZ)
-        mixed = [rep for rep in reps if any(a < s <= b for s in self._switches for a, b in [seconds_of(rep)])]
-        reps = [rep for rep in reps if not any(rep is m for m in mixed)]
+        kept = [rep for rep in reps if not switched(rep)]
+        mixed, reps = len(reps) - len(kept), kept
         span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
         # The joints that make the movement; in a small movement (a seated march lifts the knee
         # 25 deg) those that move the most.
@@ -875,7 +873,7 @@ class SessionScorer:
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
                 "timeline": strip,
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
-                "repetitions": len(reps), "other_person": len(mixed),
+                "repetitions": len(reps), "other_person": mixed,
                 "not_reached": not_reached, "why_not": why_not}
 
     def _counted_in(self, start: float, end: float, middles: dict) -> bool:

@@ -205,17 +205,17 @@ def side_pattern(angles: np.ndarray) -> str:
     "alternating" (marching: one side up while the other is down), or "" when it cannot be told."""
     best, pair = 0.0, None
     for group in PAIRS:
-        k = [ALL_ANGLES.index(f"{side}_{group}") for side in ("left", "right")]
+        joints = [f"{side}_{group}" for side in ("left", "right")]
+        k = [ALL_ANGLES.index(j) for j in joints]
         both = np.isfinite(angles[:, k[0]]) & np.isfinite(angles[:, k[1]])
         if both.sum() < 10:
             continue
         span = float(np.mean([np.percentile(angles[both, j], 90) - np.percentile(angles[both, j], 10) for j in k]))
         if span > best:
-            best, pair = span, (angles[both, k[0]], angles[both, k[1]])
+            best, pair = span, joints
     if pair is None or best < MOVING_DEG:
         return ""
-    r = float(np.corrcoef(*pair)[0, 1])
-    return "together" if r > SIDE_CORRELATION else "alternating" if r < -SIDE_CORRELATION else ""
+    return _pair_pattern(angles, pair)
 
 
 # A person standing at rest: arms down, elbows, hips and knees straight, trunk upright. A
@@ -352,18 +352,9 @@ def periodicity(angles: np.ndarray, joints, fps: float) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
-def _routine_spans(routine) -> dict[str, tuple[float, float]]:
-    """Each joint's (lowest, highest) angle over the routine's keyframes."""
-    spans: dict[str, tuple[float, float]] = {}
-    for kf in routine.keyframes:
-        for joint, angle in kf.angles.items():
-            lo, hi = spans.get(joint, (angle, angle))
-            spans[joint] = (min(lo, angle), max(hi, angle))
-    return spans
-
-
 def _pair_pattern(angles: np.ndarray, joints) -> str:
-    """"together" / "alternating" / "" for a left-right pair of joints (as side_pattern)."""
+    """"together" / "alternating" / "" for a left-right pair of joints: their angles correlated
+    beyond SIDE_CORRELATION either way (side_pattern asks it of the pair that moves most)."""
     if len(joints) != 2:
         return ""
     a, b = (angles[:, ALL_ANGLES.index(j)] for j in joints)
@@ -379,7 +370,7 @@ def match(angles: np.ndarray, fps: float, routine) -> float | None:
     that movement: the routine's counted joints (its moving ones when it counts none) must move
     here through an overlapping range, repeat, move their two sides as the routine does, be the
     main movement here, and the joints the routine holds still must stay still."""
-    spans = _routine_spans(routine)
+    spans = routine.angle_spans
     rule = routine.reps
     moving = [j for j, (lo, hi) in spans.items() if hi - lo >= MIN_SPAN_DEG]
     counted = list(rule.joints) if rule is not None else moving

@@ -169,8 +169,9 @@ class ClassSession:
         out = []
         given = [(track, common, (t, common, world, size)) for track, common, world, size in people]
         for spot, track, (at, common, world, size) in self.roll.update(t, given):
-            session = self.sessions.get(spot) or self.sessions.setdefault(spot, self.session_for(spot))
-            out.append((spot, track, at, common, session.update(at, common, world, size)))
+            if spot not in self.sessions:  # kept by spot: someone who left and came back goes on
+                self.sessions[spot] = self.session_for(spot)
+            out.append((spot, track, at, common, self.sessions[spot].update(at, common, world, size)))
         return out
 
     def summaries(self, ended: str | None = None) -> dict[int, dict]:

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 from collections import deque
 
-from common.coach.scoring import MOVING_JOINT_DEG
+from common.coach.scoring import MOVING_JOINT_DEG, REST_SHARE
 
-REST_SHARE = 1 / 3  # moving less than this share of the routine's range (and no repetition): resting
 STOPPED_S = 3.0  # not moving (or not seen) for this long: not coloured, told what to do instead
 
 
 def moving_ranges(routine) -> dict[str, float]:
     """The joints that make the routine's movement (its repetition joints, else those whose target
     moves MOVING_JOINT_DEG or more) and how far each target moves, degrees."""
-    spans = {}
-    for j in routine.joints:
-        values = [k.angles[j] for k in routine.keyframes if j in k.angles]
-        if values:
-            spans[j] = max(values) - min(values)
+    ranges = routine.angle_spans
+    spans = {j: ranges[j][1] - ranges[j][0] for j in routine.joints if j in ranges}
     joints = [j for j in (routine.reps.joints if routine.reps else ()) if spans.get(j)] or \
         [j for j, span in spans.items() if span >= MOVING_JOINT_DEG]
     return {j: spans[j] for j in joints}
