@@ -17,6 +17,7 @@ counted beside it: how many drawings were green while a phase away from what the
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pygame
 import pytest
 
 from common.bus import messages
+from common.coach import cues
 from common.coach import routine as routines
 from common.coach.keypoints import to_common
 from common.coach.scoring import MOVING_JOINT_DEG, SessionScorer
@@ -52,7 +54,11 @@ def clip_poses(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("one_truth")
     model = core_model()
-    routine = build_from_video(str(CLIP), "squats_from_clip", model, folder)
+    built = build_from_video(str(CLIP), "squats_from_clip", model, folder)
+    # A squat's joints, as the demo scores this clip (common/cli/demo.py): the man's arms swing as
+    # he squats, and BlazePose's reading of his far elbow on this 10 fps clip jumps by up to 100°
+    # between frames, so with the elbow scored nothing is ever green and the check proves nothing.
+    routine = dataclasses.replace(built, movement="squat", joints=cues.coached_joints("squat", built.joints))
     est = open_estimator(model)
     frames, keypoints, times = [], [], []
     for _, t, bgr in read_frames(str(CLIP)):
