@@ -203,10 +203,39 @@ def test_a_person_ahead_of_the_instructor_is_told_ahead_not_a_negative_lag():
     ahead = visible_words(render("김영희", paced(-7.1), [], "ko"))
     behind = visible_words(render("김영희", paced(1.4), [], "ko"))
     ahead_en = visible_words(render("Kim", paced(-7.1), [], "en"))
-    print(f"\nahead: {ahead[ahead.find('강사 속도의'):][:45]!r}; behind: {behind[behind.find('강사 속도의'):][:45]!r}")
+    print(f"\nahead: {ahead[ahead.find('최근 운동의 속도'):][:45]!r}; behind: {behind[behind.find('최근 운동의 속도'):][:45]!r}")
     assert "평균 7.1초 앞서" in ahead and "-7.1" not in ahead
     assert "평균 1.4초 늦게" in behind
     assert "7.1 s ahead" in ahead_en and "-7.1" not in ahead_en
+
+
+def test_the_pace_is_said_as_an_estimate_and_an_implausible_tempo_as_unreliable():
+    """A fresh-eyes trial's report stated "강사 속도의 2.88배" as fact. A tempo fitted over a few
+    repetitions is an estimate (said "약", to a tenth); one beyond 0.5-2x (common/pace.py) is more
+    likely a reading problem than the person's pace and is said so, not charted; a lag within
+    half a second (here -0.1 s) is "in step", neither ahead nor behind."""
+    from common.pace import PLAUSIBLE_TEMPO
+
+    texts = load_texts("ko")
+
+    def paced(tempo: float, lag: float) -> list[dict]:
+        one = session(0, 0.0, 80.0, 60, 62)
+        one["summary"]["timing"] = {"tempo": tempo, "mean_lag_s": lag, "tempo_start": tempo, "tempo_end": tempo}
+        return [one]
+    fast = render("김영희", paced(2.88, 3.0), [], "ko")
+    usual = visible_words(render("김영희", paced(1.13, 1.4), [], "ko"))
+    in_step = visible_words(render("김영희", paced(1.0, -0.1), [], "ko"))
+    in_step_en = visible_words(render("Kim", paced(1.0, -0.1), [], "en"))
+    for name, words in (("2.88x", visible_words(fast)), ("1.13x", usual), ("-0.1 s", in_step)):
+        print(f"\n{name}: {words[words.find('최근 운동의 속도'):][:110]!r}")
+    said = visible_words(fast)
+    assert texts["report.tempo_unsure"].split(":")[0] in said, "an implausible tempo said to be unreliable"
+    assert "2.88" not in said and "3.0초" not in said, "neither the tempo nor its lag stated as fact"
+    assert fast.count('src="data:image/png;base64,') == render("김영희", paced(1.13, 1.4), [], "ko").count(
+        'src="data:image/png;base64,') - 1, f"a tempo beyond {PLAUSIBLE_TEMPO} is not charted"
+    assert "강사의 약 1.1배" in usual and "추정" in usual and "평균 1.4초 늦게" in usual
+    assert "거의 같은 때에" in in_step and "늦게" not in in_step and "앞서" not in in_step and "0.1초" not in in_step
+    assert "in step" in in_step_en and "behind" not in in_step_en and "ahead" not in in_step_en
 
 
 def class_session(spot: int, who: str, score: float, reps: int, class_id: str, day: float = 10.0) -> dict:

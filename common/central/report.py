@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from common import pace  # noqa: E402
 from common.central.collector import on_calendar  # noqa: E402
 from common.files import write_atomically  # noqa: E402
 from common.texts import load_texts  # noqa: E402
@@ -171,7 +172,9 @@ def plots(sessions: list[dict], t: dict) -> dict[str, str]:
         ax.set_xlim(0, max(len(c) for _, c in timed))
         out["timeline"] = _png(fig)
 
-    paced = [(d, s["summary"]["timing"]) for d, s in zip(days, sessions) if s["summary"].get("timing")]
+    # Only the tempos worth believing (common/pace.py): a reading problem's 2.9x is no pace to chart.
+    paced = [(d, s["summary"]["timing"]) for d, s in zip(days, sessions)
+             if isinstance(s["summary"].get("timing"), dict) and pace.plausible(s["summary"]["timing"].get("tempo"))]
     if paced:
         fig, ax = plt.subplots(figsize=(7, 2.5))
         ax.plot([d for d, _ in paced], [p["tempo_start"] for _, p in paced], marker="o", label=t["report.tempo_start"])
@@ -298,16 +301,15 @@ def _timeline_section(last: dict, figs: dict, t: dict) -> str:
 
 
 def _tempo_section(last: dict, figs: dict, t: dict) -> str:
-    """Pace apart from form: the tempo against the instructor's at the start and end of each session."""
-    if "tempo" not in figs:
+    """Pace apart from form: the tempo against the instructor's at the start and end of each session,
+    the latest said as an estimate (common/pace.py: ahead, behind or in step; an implausible tempo
+    said to be unreliable, and left out of the chart)."""
+    timing = last.get("timing")
+    if not isinstance(timing, dict) or not timing:
         return ""
-    timing = last.get("timing", {})
-    lag = float(timing.get("mean_lag_s", 0) or 0)
-    # A negative lag is the person ahead of the instructor: said as "ahead", never as "-7.1 s behind".
-    key = "report.tempo_latest_ahead" if lag <= -0.05 else "report.tempo_latest"
-    latest = t[key].format(tempo=timing.get("tempo", 0), lag=abs(lag),
-                           start=timing.get("tempo_start", 0), end=timing.get("tempo_end", 0))
-    return _chart(t["report.tempo_chart"], "tempo", figs, f"<p>{html.escape(latest)}</p>")
+    latest = f"<p>{html.escape(pace.pace_words(timing, t))}</p>"
+    return _chart(t["report.tempo_chart"], "tempo", figs, latest) or \
+        f"<h2>{html.escape(t['report.tempo_chart'])}</h2>{latest}"
 
 
 def weakest_movement(session: dict, t: dict, locale: str) -> str:
