@@ -109,3 +109,24 @@ def test_without_shared_the_demo_runs_the_real_model_on_its_own_drawn_clip(tmp_p
     right = picture[:, picture.shape[1] // 2:]
     shirt = np.all(np.abs(right.astype(int) - np.array(SHIRT)) < 12, axis=2).sum()
     assert shirt > 500, "no drawn person in the participant panel"
+
+
+def test_the_demo_says_its_pace_in_the_reports_words():
+    """A fresh-eyes trial's `silvergym demo` printed "-0.1 s behind": a lag within noise is in
+    step and a negative one ahead, as the report says it (common/pace.py, one sentence for both)."""
+    import html
+
+    from common.central.report import _tempo_section
+    from common.cli.demo import pace_line
+    from common.texts import load_texts
+
+    said = {lag: pace_line({"tempo": 1.02, "mean_lag_s": lag, "tempo_start": 1.0, "tempo_end": 1.05})
+            for lag in (-0.1, 0.3, -2.4, 1.6)}
+    for lag, line in said.items():
+        print(f"\nlag {lag:+.1f} s: {line}")
+    assert all("-" not in line.split("x the")[1] for line in said.values()), "no signed lag"
+    assert "in step" in said[-0.1] and "in step" in said[0.3] and "behind" not in said[-0.1]
+    assert "2.4 s ahead" in said[-2.4] and "1.6 s behind" in said[1.6]
+    report = _tempo_section({"timing": {"tempo": 1.02, "mean_lag_s": -0.1, "tempo_start": 1.0, "tempo_end": 1.05}},
+                            {}, load_texts("en"))
+    assert said[-0.1].removeprefix("Pace: ") in html.unescape(report), "the demo's words are the report's"

@@ -277,6 +277,15 @@ class CueListener:
         self._ctx.destroy(linger=0)
 
 
+def pace_line(timing: dict) -> str:
+    """The session's pace in the English report's words (common/pace.py): an estimate, in step
+    within half a second, ahead or behind by the lag's size, never "-0.1 s behind"."""
+    from common.pace import pace_words
+    from common.texts import load_texts
+
+    return "Pace: " + pace_words(timing, load_texts("en"))
+
+
 def program_lines(participant: str, summary: dict) -> list[str]:
     """A program's result as the demo prints it: the program by name and its score, then one line
     per movement: repetitions of the target (as the TV counts them: each side's lift of an
@@ -450,7 +459,7 @@ def run(args) -> int:
               f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
               "frames scored")
     if timing:
-        print(f"Pace: {timing['tempo']:.2f}x the routine's, {timing['mean_lag_s']:.1f} s behind on average")
+        print(pace_line(timing))
     if coached:
         print(f"Coached: {coached}")
     if cues.running and not summary.get("parts"):
