@@ -129,6 +129,23 @@ def test_the_reading_says_what_the_score_means_where_it_goes_and_what_to_mention
     assert "횟수를 세지 않는" in visible_words(page) and 'alt="반복 횟수"' not in page
 
 
+
+def test_the_trend_names_the_sessions_it_compares():
+    """A fresh-eyes trial's report said "이전 몇 번의 평균" (the average of the previous few) with
+    one previous session: against one session it says 지난번 / last time, against N it names N."""
+    def said(scores: list[float], locale: str) -> str:
+        words = visible_words(render("김영희", [session(i, i, sc, 60, 62) for i, sc in enumerate(scores)], [], locale))
+        return next((line for line in words.split(". ") if "점수가" in line or "The score" in line), "")
+    two, three, ten = said([60, 72], "ko"), said([60, 61, 72], "ko"), said([60] * 5 + [75] * 5, "ko")
+    two_en = said([60, 72], "en")
+    print(f"\n2 sessions: {two!r}\n3 sessions: {three!r}\n10 sessions: {ten!r}\n2 sessions (en): {two_en!r}")
+    assert "지난번 60점 → 이번 72점" in two and "몇 번" not in two and "평균" not in two
+    assert "지난번 61점 → 이번 72점" in three and "몇 번" not in three
+    assert "그 전 5번의 평균 60점 → 최근 5번의 평균 75점" in ten and "몇 번" not in ten
+    assert "last time 60, this time 72" in two_en and "average" not in two_en
+    assert "the 5 sessions before" in said([60] * 5 + [75] * 5, "en")
+
+
 @needs_browser
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_the_report_reads_in_one_language_in_a_real_browser(tmp_path, locale):

@@ -221,7 +221,10 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     if going is None:
         said.append(t["report.first_session"])
     else:
-        said.append(t[f"report.trend_{going[0]}"].format(before=going[1], after=going[2]))
+        # Words true to the history: "지난번" against one session, "the N before" against N.
+        compared = min(RECENT, len(scores) // 2)
+        key = f"report.trend_{going[0]}" + ("_last" if compared == 1 else "")
+        said.append(t[key].format(before=going[1], after=going[2], n=compared))
     said.append(t["report.rom_means"])
     # The corrections the TV gave in the latest session, in the words it used (the routine's cue
     # table, carried in the summary): what the family hears is what the senior heard.
