@@ -130,3 +130,37 @@ def test_the_demo_says_its_pace_in_the_reports_words():
     report = _tempo_section({"timing": {"tempo": 1.02, "mean_lag_s": -0.1, "tempo_start": 1.0, "tempo_end": 1.05}},
                             {}, load_texts("en"))
     assert said[-0.1].removeprefix("Pace: ") in html.unescape(report), "the demo's words are the report's"
+
+
+@needs_mosquitto
+def test_the_drawn_squats_are_counted_and_the_praise_agrees_with_the_summary(tmp_path):
+    """[truth] `silvergym demo --routine squat` on a fresh clone (no ../shared): the drawn person's
+    squats are the squats the summary counts, and the TV never praises in green a session that ends
+    with 0 repetitions. A fresh-eyes trial saw 20 s of green '잘하고 있어요!' and then '0 points, 0
+    repetitions': drawn turned 70 degrees, the far leg hid behind the near one, BlazePose put its
+    ankle up by the hips and the counter rejected every squat as a knee lifted."""
+    from common.coach import routine as routines
+
+    routine = routines.load("squat")
+    drawn = int(min(routine.duration_s, 20.0) // routine.cycle_s)  # the demo draws at most 20 s (demo.run)
+    out = tmp_path / "demo"
+    env = {**os.environ, "SILVERGYM_SHARED": str(tmp_path / "no-shared")}
+    done = subprocess.run([sys.executable, "-m", "common.cli", "demo", "--routine", "squat", "--out", str(out),
+                           "--seconds", "120"], capture_output=True, text=True, cwd=REPO, timeout=180, env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    said = {line.split(":")[0]: line for line in lines}
+    session = next(line for line in lines if line.startswith("Session of guest (squat): score "))
+    score, reps = map(int, re.match(r"Session of guest \(squat\): score (\d+)/100, (\d+) repetitions", session).groups())
+    praised = int(re.search(r"(\d+) frames", said["Praised in green on the TV"]).group(1))
+    print(f"\ndrawn squats {drawn}, summary: {reps} repetitions, score {score}; frames praised in green {praised}")
+    print("\n".join(lines[-7:]))
+    assert drawn == 4
+    assert reps == drawn, session
+    assert not (praised and reps == 0), "green praise on the TV before a summary of 0 repetitions"
+    # Each counted squat is judged: the running score is a number from the first pair on (the
+    # `repeats` rule counts the first squat once a second like it has passed: the TV shows 0, then 2).
+    running = dict(item.split(": ") for item in said["Running score on the TV through each repetition"]
+                   .split(": ", 1)[1].split(", "))
+    assert sorted(map(int, running)) == list(range(2, drawn + 1)) and "-" not in running.values(), running
+    assert score >= 80, "the drawn person does the routine's own squat"

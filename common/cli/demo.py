@@ -246,8 +246,10 @@ def leaning(frame, mask, keyframe, plate) -> "np.ndarray":
 
 class CueListener:
     """The corrections the TV shows, heard on the bus: every distinct Score.guidance, in order;
-    and the running score the TV shows through each counted repetition (the last Score of each
-    count: its number, or '-' while nothing is judged)."""
+    the running score the TV shows through each counted repetition (the last Score of each
+    count: its number, or '-' while nothing is judged); and how many Scores the TV praised in
+    green ("잘하고 있어요!": a green verdict with no words), so that praise can be held against
+    the count and the summary."""
 
     def __init__(self, cfg):
         import zmq
@@ -256,6 +258,7 @@ class CueListener:
 
         self.cues: list[str] = []
         self.running: dict[int, str] = {}
+        self.praised = 0
         self._ctx = zmq.Context()
         self._sub = Subscriber(self._ctx, cfg.bus.all_endpoints(), ["score"])
         self._stop = threading.Event()
@@ -267,6 +270,7 @@ class CueListener:
             for msg in self._sub.receive(timeout_ms=200):
                 if msg.part < 0:  # a single routine's session (a program's parts have their own counts)
                     self.running[msg.reps] = f"{msg.score:.0f}" if msg.scored else "-"
+                    self.praised += msg.verdict == "correct" and not msg.guidance  # screen.py: exercise.good
                 if msg.guidance and msg.guidance not in self.cues:
                     self.cues.append(msg.guidance)
 
@@ -465,6 +469,8 @@ def run(args) -> int:
     if cues.running and not summary.get("parts"):
         print("Running score on the TV through each repetition: "
               + ", ".join(f"{n}: {shown}" for n, shown in sorted(cues.running.items()) if n > 0))
+    if not summary.get("parts"):
+        print(f"Praised in green on the TV: {cues.praised} frames")
     if cues.cues and not summary.get("parts"):  # a program's corrections are in each part's summary
         from common.coach import cues as cue_table
         from common.coach import routine as routines
