@@ -479,3 +479,27 @@ def test_the_report_names_each_correction_once():
     said = next(line for line in reading([last], [], t) if line.startswith(t["report.corrections"].split("{")[0]))
     print(said)
     assert said.count(same["ko"]) == 1 and "왼쪽 무릎을 더 굽히세요" in said
+
+
+def test_the_report_is_titled_with_the_name_the_device_config_gives(tmp_path):
+    """A fresh-eyes trial's `silvergym report kim` was titled "kim (trial/tv1) 님" although the
+    device's config names kim 김영희: scoring sends that name with every record (participant_name,
+    services/scoring.py _named) and the collector stores it, so the command's title uses it, as the
+    web app's page does; the key and its place only when no record carries a name."""
+    sessions, _ = a_year()
+    store = Store(str(tmp_path / "central.db"))
+    for s in sessions[:3]:
+        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s, "participant_name": "김영희"}, 0.0)
+    for s in sessions[3:5]:
+        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s, "participant": "lee"}, 0.0)
+    store.close()
+    titles = {}
+    for who in ("kim", "lee"):
+        page = tmp_path / f"{who}.html"
+        done = subprocess.run([sys.executable, "-m", "common.cli", "report", who, "--db", str(tmp_path / "central.db"),
+                               "-o", str(page)], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert done.returncode == 0, done.stderr
+        titles[who] = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8")).group(1)
+    print(f"\ntitles: {titles}")
+    assert "김영희" in titles["kim"] and "kim" not in titles["kim"] and "trial/tv1" not in titles["kim"]
+    assert "lee (trial/tv1)" in titles["lee"]  # no name sent: the key and its place

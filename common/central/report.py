@@ -541,8 +541,12 @@ def run(args) -> int:
         print(f"note: left out {len(idle)} session(s) in which nobody went through the movement (no score)",
               file=sys.stderr)
         usable = [s for s in usable if exercised(s)]
-    page = render(f"{args.participant} ({site}/{device})", usable, [a for a in alerts if on_calendar(a.get("unix"))],
-                  args.locale)
+    # The name the device's config gives the person (participant_name, sent with each session and
+    # alert: 김영희), as the web app titles the page; the key and its place only when none was sent.
+    named = next((p["participant_name"].strip() for p in [*reversed(sessions), *reversed(alerts)]
+                  if isinstance(p.get("participant_name"), str) and p["participant_name"].strip()), "")
+    title = printable(named, 80) if named else f"{args.participant} ({site}/{device})"
+    page = render(title, usable, [a for a in alerts if on_calendar(a.get("unix"))], args.locale)
     write_atomically(out, page)  # a failure leaves the previous report, never an empty file
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
     return 0
