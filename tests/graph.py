@@ -112,6 +112,8 @@ class BusTap:
         self.counts: dict = defaultdict(int)
         self.refused: list[str] = []
         self.sessions_ended: list = []
+        self.alerts: list = []  # every Alert (asking, answered, called), in order
+        self.screens: list[str] = []  # the renderer's screens as its Health says them, each change once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="bus-tap", daemon=True)
         self._thread.start()
@@ -146,6 +148,11 @@ class BusTap:
                         self.counts[msg.TOPIC] += 1
                         if msg.TOPIC == "session" and msg.event == "end":
                             self.sessions_ended.append(msg)
+                        elif msg.TOPIC == "alert":
+                            self.alerts.append(msg)
+                        elif (msg.TOPIC == "health" and msg.service == "renderer"
+                              and (not self.screens or self.screens[-1] != msg.state)):
+                            self.screens.append(msg.state)
         finally:
             for _, sock in socks:
                 sock.close(linger=0)

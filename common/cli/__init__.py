@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 from common import config as configuration
@@ -80,6 +79,7 @@ def demo_services(cfg: configuration.Config) -> list[str]:
 
 def cmd_run(args) -> int:
     from common.bus.service import setup_logging
+    from common.cli.once import QUESTION_MARGIN_S, OnceEnd
     from common.cli.supervisor import Supervisor, install_signal_handlers, summary_line
 
     setup_logging("supervisor")
@@ -117,44 +117,37 @@ def cmd_run(args) -> int:
         return 2
     names = demo_services(cfg)
     summaries = []
+    # --once stops when the first session's ending has run its course (common/cli/once.py): its open
+    # fall question answered or called, its records acknowledged, the TV's summary drawn.
+    once = OnceEnd(Path(cfg.renderer.snapshot_dir) if cfg.renderer.snapshot_dir else None) if args.once else None
 
     def on_end(msg) -> bool:
+        if once is not None and once.ended is not msg:
+            return False  # a later session (--once reports the first)
         print(summary_line(msg), flush=True)
         summaries.append(msg.summary)
-        if args.once and cfg.renderer.snapshot_dir:
-            # The TV's summary (a program's, movement by movement) is shown before the services stop:
-            # --once stopped them at the session's end, before the renderer had drawn it.
-            summary_shown(Path(cfg.renderer.snapshot_dir), after=time.time() - 1.0)
-        return args.once
+        if once is not None and once.question_open():
+            print("a fall is suspected and the TV asks whether the person is all right: waiting for the answer "
+                  f"or the call to the carer (up to {cfg.scoring.fall_countdown_s + QUESTION_MARGIN_S:.0f} s)",
+                  file=sys.stderr, flush=True)
+        return False
 
-    sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end)
+    sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end,
+                     on_message=once.observe if once else None, stop_when=once.done if once else None)
     install_signal_handlers(sup.stop)
     if args.seconds:
         import threading
         threading.Timer(args.seconds, sup.stop.set).start()
     code = sup.run()
     instance.close()  # the lock is held for as long as the services run
+    for why in once.unfinished if once is not None else []:
+        print(f"run --once: {why}", file=sys.stderr)
     if args.once and summaries:
         print(json.dumps(summaries[-1], ensure_ascii=False))
     elif args.once and code == 0:
         print("no session finished before the time limit", file=sys.stderr)
         return 1
     return code
-
-
-SUMMARY_SHOWN_S = 10.0  # how long `run --once` waits for the TV to show the session's summary
-
-
-def summary_shown(folder: Path, after: float, timeout_s: float = SUMMARY_SHOWN_S) -> bool:
-    """Whether the renderer wrote a snapshot of the summary screen (…_summary.png) after `after`
-    (unix seconds), waiting for it up to timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(int(f.name.split("_", 1)[0]) >= after * 1000 for f in folder.glob("*_summary.png")
-               if f.name.split("_", 1)[0].isdigit()):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def installed_version() -> str:

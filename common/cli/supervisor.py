@@ -53,6 +53,8 @@ class Supervisor:
     overrides: dict = field(default_factory=dict)
     stop: SignalSafeEvent = field(default_factory=SignalSafeEvent)
     on_session_end: object = None  # callable(summary) -> bool (True = stop everything)
+    on_message: object = None  # callable(msg): every Session, Alert and Health heard (run --once's end)
+    stop_when: object = None  # callable() -> bool, asked every loop: True = stop everything
     child_stdout: object = None  # where children log; None = the supervisor's own stdout
 
     def __post_init__(self):
@@ -80,7 +82,7 @@ class Supervisor:
 
     def run(self) -> int:
         ctx = zmq.Context()
-        events = Subscriber(ctx, self.config.bus.all_endpoints(), ["health", "session"])
+        events = Subscriber(ctx, self.config.bus.all_endpoints(), ["health", "session", "alert"])
         try:
             now = time.monotonic()
             for child in self.children.values():
@@ -89,6 +91,8 @@ class Supervisor:
                 for msg in events.receive(timeout_ms=200):
                     self._observe(msg)
                 self._check(time.monotonic())
+                if self.stop_when is not None and self.stop_when():
+                    self.stop.set()
             return self.exit_code
         finally:
             self._stop_all()
@@ -96,6 +100,8 @@ class Supervisor:
             ctx.destroy(linger=0)
 
     def _observe(self, msg) -> None:
+        if self.on_message is not None:
+            self.on_message(msg)
         if msg.TOPIC == "health":
             child = self.children.get(self._health_name(msg.service))
             if child is not None:

@@ -208,6 +208,8 @@ def absorb(state, msg, now: float) -> None:
             state.question, state.question_at = msg, now
         elif state.question is not None and state.question.alert_id == msg.alert_id:
             state.question = None  # answered: nobody is called
+            # An ended session's summary comes after it (screen.summary_shown_from).
+            state.question_answered_at, state.question_answered_session = now, msg.session_id
     elif msg.TOPIC == "alert":
         state.question = None  # the carer is called: the alert screen says so
         if state.alert is None or state.alert.alert_id != msg.alert_id:

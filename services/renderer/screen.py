@@ -96,6 +96,9 @@ class ScreenState:
     # and when it arrived; its countdown runs from there.
     question: messages.Alert | None = None
     question_at: float = -1e9
+    # When the last question was answered (taken off the TV), and the session it was asked in.
+    question_answered_at: float = -1e9
+    question_answered_session: str = ""
     camera_state: str = "unknown"
     backend: str = ""
     cpu_fallback: bool = False  # an Edge TPU model configured, and inference runs its CPU model instead
@@ -158,11 +161,20 @@ def which_screen(s: ScreenState, now: float) -> str:
 
 def summary_shown_from(s: ScreenState) -> float:
     """When the ended session's summary comes on screen: at its end, or, when a fall in that
-    session put the alert on screen, once the alert gives way (a fall does not cost the person
-    their session's ending)."""
-    if s.alert is not None and s.session is not None and s.alert.session_id == s.session.session_id:
-        return max(s.session_at, s.alert_at + ALERT_SHOW_S)
-    return s.session_at
+    session put the alert on screen, once the alert gives way; when a fall question was still on
+    screen at the end, once it gives way (answered, or its countdown and grace over): a fall does
+    not cost the person their session's ending, however the question ends."""
+    shown_from = s.session_at
+    if s.session is None:
+        return shown_from
+    ended = s.session.session_id
+    if s.alert is not None and s.alert.session_id == ended:
+        shown_from = max(shown_from, s.alert_at + ALERT_SHOW_S)
+    if s.question is not None and s.question.session_id == ended:  # open, or no word from scoring came
+        shown_from = max(shown_from, s.question_at + s.question.countdown_s + QUESTION_GRACE_S)
+    if s.question_answered_session == ended:
+        shown_from = max(shown_from, s.question_answered_at)
+    return shown_from
 
 
 MOVING_SCREENS = ("exercise", "countdown", "looking")  # the instructor moves with the routine clock
@@ -997,23 +1009,49 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # Nobody went through the movement (common/coach/session.py exercised): its 0 is no score.
     idle = summary.get("exercised") is False
     y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
-    text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop")
+    y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop").bottom
     joints = summary.get("joints", {})
+    above = y  # the bottom of what is drawn above the strip
     if isinstance(joints, dict) and joints:
         # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
         weakest = set(sorted(joints, key=lambda j: joints[j])[:5]) if len(joints) > 5 else set(joints)
         # Weakest first (the heading says so; the score is the average of these figures).
-        draw_joint_bars(surface, fonts, s, [(j, v) for j, v in sorted(joints.items(), key=lambda jv: jv[1])
-                                            if j in weakest], w, h)
+        above = draw_joint_bars(surface, fonts, s, [(j, v) for j, v in sorted(joints.items(), key=lambda jv: jv[1])
+                                                    if j in weakest], w, h)
+    # The words under the strip, wrapped to the screen's width (a dancer's summary ran off both
+    # edges in one line): the kind word, then notes about the recording and the camera.
+    words, notes = summary_words(s, summary, score)
+    m = round(h * MARGIN)
+    lines = [(line, HIGHLIGHT) for line in fonts.wrap(words, BODY, w - 2 * m)] + \
+        [(line, MUTED) for line in fonts.wrap("  ·  ".join(notes), BODY, w - 2 * m)]
+    line_h = fonts.render("가", BODY, TEXT).get_height() + 2 * max(2, fonts.px(BODY) // 8)
+    # Bottom-aligned when they need the room: the strip and its parts line move up into the gap
+    # under the bars as far as it goes.
+    words_y = min(h * 0.82, h - m - len(lines) * line_h)
     codes = summary.get("timeline", "")
+    parts = best_and_worst(codes) if isinstance(codes, str) and codes else None
+    strip = summary_strip_rect(w, h)
+    under_strip = h * 0.74 + (line_h if parts else 0)
+    lift = max(0.0, min(under_strip - words_y, strip.y - above - m)) if isinstance(codes, str) and codes else 0.0
+    strip = strip.move(0, -round(lift))
     if isinstance(codes, str) and codes:
-        draw_strip(surface, codes, len(codes), summary_strip_rect(w, h))
-        parts = best_and_worst(codes)
+        draw_strip(surface, codes, len(codes), strip)
         if parts:
             (b0, b1, _), (w0, w1, _) = parts
             line = (f"{s.t('summary.best_part')} {clock(b0)}–{clock(b1)}  ·  "
                     f"{s.t('summary.worst_part')} {clock(w0)}–{clock(w1)}")
-            text(surface, fonts, line, BODY, (w / 2, h * 0.74), anchor="midtop")
+            text(surface, fonts, line, BODY, (w / 2, h * 0.74 - lift), anchor="midtop")
+    y = max(words_y, under_strip - lift) if isinstance(codes, str) and codes else words_y
+    for line, color in lines:
+        if y + line_h > h:
+            break  # no room left (never off the screen): the notes go first, the kind word stays
+        y = text(surface, fonts, line, BODY, (w / 2, y), color, anchor="midtop").bottom
+
+
+def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, list[str]]:
+    """The summary's kind word (or a fitness test's or a hold's result), and its notes: how a
+    recorded participant's clip ran and how much of the person the camera missed."""
+    idle = summary.get("exercised") is False
     # The TV knows only this session: no word of progress ("조금씩 더 좋아지고 있어요") it cannot back.
     verdict = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
     words = s.t(verdict)
@@ -1027,22 +1065,22 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
         words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
+    notes = []
     if summary.get("video_ended_s") is not None:  # a recorded participant shorter than the routine
-        words += "  ·  " + s.t("summary.video_ended").format(at=f"{float(summary['video_ended_s']):.0f}")
+        notes.append(s.t("summary.video_ended").format(at=f"{float(summary['video_ended_s']):.0f}"))
     elif summary.get("video_looped"):
-        words += "  ·  " + s.t("summary.video_looped").format(n=summary["video_looped"])
-    y = text(surface, fonts, words, BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop").bottom
+        notes.append(s.t("summary.video_looped").format(n=summary["video_looped"]))
     framing = summary.get("framing")
     if isinstance(framing, dict) and (framing.get("advice") or float(framing.get("partly_in_view", 0)) >= 0.1):
         # How much the camera missed of them and what fixes it, for whoever set the TV up as much as
         # for the senior (doctor and the log say it at length).
-        words = s.t("summary.out_of_view").format(share=f"{float(framing.get('partly_in_view', 0)):.0%}")
+        notes.append(s.t("summary.out_of_view").format(share=f"{float(framing.get('partly_in_view', 0)):.0%}"))
         if framing.get("advice"):
-            words += "  ·  " + s.t(f"summary.{framing['advice']}")
-        text(surface, fonts, words, BODY, (w / 2, y), MUTED, anchor="midtop")
+            notes.append(s.t(f"summary.{framing['advice']}"))
+    return words, notes
 
 
-def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int) -> None:
+def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int) -> float:
     row = h * 0.07
     text(surface, fonts, s.t("summary.joints_heading"), BODY, (w * 0.4, h * 0.16), MUTED)
     y = h * 0.24
@@ -1071,3 +1109,4 @@ def draw_joint_bars(surface, fonts, s: ScreenState, joints: list, w: int, h: int
         swatch = pygame.Rect(round(x), round(y + (row - chip) / 2), chip, chip)
         pygame.draw.rect(surface, color, swatch)
         x = text(surface, fonts, s.t(key), BODY, (swatch.right + chip / 2, y)).right + chip
+    return y + row  # under the legend
