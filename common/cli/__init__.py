@@ -373,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--snapshots", help="headless: write PNG snapshots of the TV screen here")
     sp.add_argument("--once", action="store_true", help=(
         "stop after the first session and print its summary; with --video the file is played once from the "
-        "routine's start (camera.start_with_session), as `silvergym score` reads it"))
+        "routine's start (camera.start_with_session), as `silvergym score` reads it. A fall question still "
+        "open at the session's end is waited for (answered, or the carer called), the session and alert "
+        "until the central server acknowledges them, and with --snapshots the TV's summary (each wait bounded)"))
     sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
     sp.set_defaults(func=cmd_run)
 
