@@ -789,3 +789,27 @@ def test_the_live_strip_is_the_score_judgement_with_the_rest_not_judged_yet(canv
     # Another session's strip is not this one's.
     absorb(s, messages.Session(**{**s.session.__dict__, "session_id": "other", "seq": 5}), now)
     assert set(live_strip(s, t)) <= {PENDING}
+
+
+def test_the_exercise_samples_cue_fits_the_drawn_poses(canvas, tmp_path):
+    """A fresh-eyes trial: docs/screens' exercise sample said "왼쪽 팔을 더 높이 올리세요" beside a
+    left arm drawn above the shown instructor's (instructor at 17.3 s, arms at 57°; the person's
+    left arm at 100°). The cue's joint, read from the person's drawn keypoints, must be on the side
+    of the instructor's shown angle (screen.instructor_time) that the cue corrects."""
+    from common.coach.geometry import joint_angles
+    from services.renderer.screen import instructor_time
+
+    surface, fonts = canvas
+    now = 1000.0
+    for name in ("exercise", "exercise_video"):
+        s = state_for(name, "ko", now)
+        assert draw(surface, fonts, s, now) == "exercise"
+        pygame.image.save(surface, str(tmp_path / f"{name}.png"))
+        joint, direction = s.score.guidance.rsplit(".", 1)
+        person = joint_angles(to_common(s.pose.layout, s.pose.keypoints))[joint]
+        shown = s.routine.target(instructor_time(s, now))[joint]
+        print(f"\n{name}: cue {s.score.guidance!r}, the person's {joint} {person:.0f}°, the shown instructor's "
+              f"{shown:.0f}° ({tmp_path / (name + '.png')})")
+        assert (person < shown - 15) if direction == "more" else (person > shown + 15), \
+            f"'{s.t(s.score.guidance)}' beside a {joint} of {person:.0f}° against the instructor's {shown:.0f}°"
+

@@ -134,7 +134,7 @@ def in_program_part(s, part: int, now: float, **score) -> None:
     s.program = sample_program()
     s.routine = s.program.parts[part].routine
     s.session = messages.Session(**{**s.session.__dict__, "program": "morning", "part": part})
-    s.score = messages.Score(**{**s.score.__dict__, "program": "morning", "part": part, "part_t_s": 12.0,
+    s.score = messages.Score(**{**s.score.__dict__, "program": "morning", "part": part, "part_t_s": 12.0, "offset_s": 0.0,
                                 "routine": s.routine.name, "reps": 3, "score": 76.0,
                                 "progress": (part * 40 + 12) / s.program.duration_s, **score})
 
@@ -147,7 +147,10 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     now = time.monotonic() if now is None else now
     routine = routines.load("arm_raise")
     s = ScreenState(routine=routine, texts={**load_texts(locale), "_locale": locale})
-    angles = routine.target(3.0)
+    # The person 2.3 s behind the routine's clock (17.3 s): judged against, and shown the instructor
+    # at, 15.0 s, both arms up (screen.instructor_time), so "왼쪽 팔을 더 높이 올리세요" fits what is drawn.
+    lag_s = 2.3
+    angles = routine.target(17.3 - lag_s)
     angles["left_shoulder"] = 100  # the participant's left arm is too low: "wrong"
     img, kps = participant(angles)
     s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
@@ -166,7 +169,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         seq=1, t_capture_ns=int(now * 1e9), frame_id=1, session_id="demo", routine=routine.name,
         joint_status={"left_shoulder": "wrong", "right_shoulder": "correct", "left_elbow": "near", "right_elbow": "correct"},
         joint_error_deg={"left_shoulder": -65.0, "left_elbow": -22.0}, verdict="wrong", reps=3, score=72.0,
-        progress=0.4, guidance="left_shoulder.more", phase="up", routine_t_s=17.3)
+        progress=0.4, guidance="left_shoulder.more", phase="up", routine_t_s=17.3, offset_s=lag_s)
     if screen == "exercise_video":
         s.footage = DrawnInstructorFootage(routine)
     elif screen == "exercise_side":  # a squat's instructor, drawn turned (the routine is seen from the side)
@@ -174,7 +177,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(**{**s.session.__dict__, "routine": "squat",
                                         "routine_start_ns": int((now - 3.0) * 1e9)})
         s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "hip.less",
-                                    "joint_status": {}, "routine_t_s": 3.0})
+                                    "joint_status": {}, "routine_t_s": 3.0, "offset_s": 0.0})
     elif screen == "exercise_partly":  # a squat whose feet a low, close camera cuts off: knees not seen
         s.routine = routines.load("squat")
         img, kps = participant(s.routine.target(0.0))
@@ -183,7 +186,7 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
         s.pose = messages.Pose(**{**s.pose.__dict__, "keypoints": [[x, y + shift, c] for x, y, c in kps]})
         s.session = messages.Session(**{**s.session.__dict__, "routine": "squat"})
-        s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "frame.step_back",
+        s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "frame.step_back", "offset_s": 0.0,
                                     "joint_status": {"left_knee": "none", "right_knee": "none", "left_hip": "correct",
                                                      "right_hip": "correct", "trunk_lean": "near"}})
     elif screen.startswith("exercise_class_"):
