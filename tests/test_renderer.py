@@ -813,3 +813,28 @@ def test_the_exercise_samples_cue_fits_the_drawn_poses(canvas, tmp_path):
         assert (person < shown - 15) if direction == "more" else (person > shown + 15), \
             f"'{s.t(s.score.guidance)}' beside a {joint} of {person:.0f}° against the instructor's {shown:.0f}°"
 
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_long_summary_line_is_wrapped_inside_the_screen(canvas, locale, tmp_path):
+    """A fresh-eyes trial: the dancer clip's summary said its kind word and "영상이 2번 다시 재생됐어요"
+    in one line clipped at both edges of the TV. The summary's words wrap to the screen's width,
+    the strip moving up into the room under the bars when they need it; every word is still said."""
+    surface, fonts = canvas
+    now = 1000.0
+    s = state_for("summary_long", locale, now)
+    fonts.drawn = []
+    try:
+        assert draw(surface, fonts, s, now) == "summary"
+        drawn = fonts.drawn
+    finally:
+        fonts.drawn = None
+    pygame.image.save(surface, str(tmp_path / f"summary_long_{locale}.png"))
+    outside = [(d.words, tuple(d.box)) for d in drawn if not surface.get_rect().contains(d.box)]
+    said = " ".join(d.words for d in drawn)
+    print(f"\n{locale}: {len(drawn)} texts, off the screen: {outside} ({tmp_path / f'summary_long_{locale}.png'})")
+    assert not outside
+    for key in ("summary.keep_going", "summary.view.low_or_close"):
+        assert all(word in said for word in s.t(key).split()), f"{s.t(key)!r} not all said"
+    assert all(word in said for word in s.t("summary.video_looped").format(n=2).split())
+    overlapping = [(a.words, b.words) for i, a in enumerate(drawn) for b in drawn[i + 1:] if a.box.colliderect(b.box)]
+    assert not overlapping

@@ -233,14 +233,17 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.camera_state = "lost"
     elif screen == "camera_starting":
         s.frame, s.frame_at, s.camera_state, s.started_at = None, -1e9, "starting", now - 2.0
-    elif screen in ("summary", "summary_partly"):
+    elif screen in ("summary", "summary_partly", "summary_long"):
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
             started_unix=0.0, summary={"score": 86.0, "reps": 7, "timeline": SAMPLE_TIMELINE, "joints": {
                 "left_shoulder": 0.93, "right_shoulder": 0.95, "left_elbow": 0.84, "right_elbow": 0.72}})  # score: their mean
-        if screen == "summary_partly":  # the movement kept leaving the picture: the advice under the words
+        if screen in ("summary_partly", "summary_long"):  # the movement kept leaving the picture: the advice under the words
             s.session.summary["framing"] = {"partly_in_view": 0.32, "head_out": 0.3, "feet_out": 0.0,
                                             "side_out": 0.02, "advice": "view.low_or_close"}
+        if screen == "summary_long":  # a dancer's recorded clip: the longest words, the clip replayed, the advice
+            s.session.summary.update(score=42.0, video_looped=2, joints={
+                "left_shoulder": 0.43, "right_shoulder": 0.45, "left_elbow": 0.44, "right_elbow": 0.36})
     elif screen in ("alert", "alert_carer_told"):
         s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
                                  detail="", unix=0.0)
@@ -255,16 +258,17 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
 
 SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercise_side", "exercise_partly",
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
-           "summary", "summary_partly", "summary_class", "alert", "alert_carer_told", "fall_check",
+           "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
-# a person the camera sees only in part, and the summary saying so; a class of 2, 3 or 4 and its
+# a person the camera sees only in part, and the summary saying so (with the longest words, a
+# recorded clip that looped: summary_long); a class of 2, 3 or 4 and its
 # results; the alert once the central side said a carer was told).
 SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_partly": "exercise",
          "exercise_class_2": "exercise", "exercise_class_3": "exercise", "exercise_class_4": "exercise",
-         "summary_partly": "summary", "summary_class": "summary", "alert_carer_told": "alert",
+         "summary_partly": "summary", "summary_long": "summary", "summary_class": "summary", "alert_carer_told": "alert",
          # A program: its start, a movement with the next named, a person resting or away in one, its summary.
          "start_program": "start", "exercise_program": "exercise", "exercise_program_resting": "exercise",
          "looking_program": "looking", "summary_program": "summary"}
