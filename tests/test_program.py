@@ -325,10 +325,11 @@ def test_the_high_knees_count_exactly_in_the_program(joined):
 def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     out = built_program(joined)
     summary = participant_reps(joined, out)
-    print(f"\n{'part (joined clip)':32s} {'truth':>5s} {'reps':>5s} {'score':>6s}")
+    print(f"\n{'part (joined clip)':32s} {'truth':>5s} {'reps':>5s} {'score':>6s} {'bars':>6s}")
     for part, (clip, _, truth, per_side, *_) in zip(summary["parts"], JOINED):
+        bars = 100 * sum(part["joints"].values()) / len(part["joints"]) if part["joints"] else float("nan")
         print(f"{clip:32s} {truth:5d} {part['reps']:5d} {part['score'] if part['score'] is not None else '-':>6}"
-              f"  {part['reps_by_side'] or ''}")
+              f" {bars:6.1f}  {part['reps_by_side'] or ''}")
     print(f"program score {summary['score']} (weakest part {summary['weakest_part']}); frames told "
           f"'rest is fine' while moving: {summary['told_rest_frames']}")
     assert not summary["told_rest_frames"], "someone doing the movement was told they may rest"
@@ -341,6 +342,47 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     assert [p["timed"] for p in summary["parts"]] == [t == 0 for t in truth]  # the dance: nothing to count
     assert all(p["scored"] and not p["rested"] for p in summary["parts"])
     assert summary["score"] == pytest.approx(sum(p["score"] for p in summary["parts"]) / len(JOINED), abs=0.1)
+    # The score says what its bars say (POSTURE_SCORE_DEFINITION): a built part with repetitions is
+    # scored as a bundled routine is, its score the average of its joints' figures (scored by frames
+    # with every joint green, the jumping jacks' part said 79.3 beside bars averaging 82.6).
+    for part in summary["parts"]:
+        if not part["timed"]:
+            bars = 100 * sum(part["joints"].values()) / len(part["joints"])
+            assert part["score"] == pytest.approx(bars, abs=0.2), (part["name"], part["score"], part["joints"])
+
+
+def test_a_built_part_scores_another_movement_low_and_its_repeat_high(joined):
+    """Each counted part of the built program scored (alone, SessionScorer) on another stretch of the
+    joined video: another movement's scores < 30, as against a bundled routine (the share of frames
+    with every joint green let the lateral raises score 100 against the high knees' part, and 13 of
+    these 40 pairs score 30 or more); the jumping jacks of the other clip >= 70 against the first
+    jacks' part and the other way round (98.8 and 99.4)."""
+    from common.coach import program as programs
+    from common.coach.scoring import SessionScorer
+
+    program = programs.load(str(built_program(joined)))
+    poses, worlds, fps = joined["poses"], joined["worlds"], joined["fps"]
+
+    def score(i: int, j: int) -> float:  # part i's routine, the person of part j's stretch
+        routine, stretch = program.parts[i].routine, program.parts[j]
+        scorer = SessionScorer(routine)
+        a = int(round(stretch.start_s * fps))
+        b = min(int(round(stretch.end_s * fps)), a + int(routine.duration_s * fps))  # a session ends with its routine
+        for k in range(a, b):
+            scorer.update((k - a) / fps, poses[k], worlds[k], JOINED_SIZE)
+        return scorer.summary()["score"]
+
+    movement = [m for *_, m, _ in JOINED]
+    people = [movement.index(m) for m in dict.fromkeys(movement)]  # one stretch of each movement
+    counted = [i for i, part in enumerate(program.parts) if part.reps is not None]  # the dance: timed
+    others = {(i, j): score(i, j) for i in counted for j in people if movement[j] != movement[i]}
+    for i in counted:
+        print(f"part {i} ({movement[i]}): " + ", ".join(f"{movement[j]} {s}" for (a, j), s in others.items() if a == i))
+    jacks = [i for i, m in enumerate(movement) if m == "jumping jacks"]
+    repeats = {(a, b): score(a, b) for a in jacks for b in jacks if a != b}
+    print("jumping jacks against the other clip's part:", repeats)
+    assert not [(movement[i], movement[j], s) for (i, j), s in others.items() if s >= 30]
+    assert all(s >= 70 for s in repeats.values()), repeats
 
 
 def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):

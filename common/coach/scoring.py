@@ -18,9 +18,12 @@ routine's turning position (every moving joint within its near band at once, e.g
 shoulder height in an arm raise) is not the routine's movement: all its moments earn 0; so is one
 that takes a limb past the level the routine keeps below, or that the repetition counter did not
 count (docs/scoring.md "Which movement" lists the rules). A repetition during which the pose
-followed became another person's is not judged. With no repetition, the score is 0. A routine that does not loop (a choreography built from a video) has
-no repetitions: its score stays the share of frames, as TempoTracker aligned them, with every
-joint green (docs/scoring.md says why).
+followed became another person's is not judged. With no repetition, the score is 0. A routine that
+does not loop but has a repetition rule (built from a video: a program's part) is scored the same
+way, its one cycle the instructor's typical repetition (instructor_cycle). One without repetitions
+(a choreography: a dance, a program's timed part) has none to align: its score is the share of
+frames, as TempoTracker aligned them, with every joint green at once, and each joint's figure its
+own share of green frames (docs/scoring.md says why).
 
 A count test (chair_stand_30s, arm_curl_30s) is a count: its result is the repetitions in the
 test's time against the Senior Fitness Test's norms (common/coach/norms.py); a hold's result is
@@ -28,6 +31,7 @@ the seconds held. The posture figures are reported beside those results, not in 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections import defaultdict
@@ -36,13 +40,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.coach.framing import FramingMonitor, in_view, needed_points
-from common.coach.geometry import SIGNED_ANGLES, joint_angles, joint_visibility
+from common.coach.geometry import ALL_ANGLES, SIGNED_ANGLES, joint_angles, joint_visibility
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
-from common.coach.routine import Routine
+from common.coach.routine import Keyframe, Routine
 from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
-from common.coach.warp import (ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, cycle_targets,
+from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, cycle_targets,
                                first_change, RESAMPLE_HZ, repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
@@ -54,11 +58,14 @@ COUNT_TESTS = ("chair_stand_30s", "arm_curl_30s")
 POSTURE_SCORE_DEFINITION = (
     "Posture score: in each repetition, at your own pace, every moment of the routine's movement is "
     "compared with your posture at the same point of yours; each joint's figure is the share of those "
-    "moments it was within its tolerance (partly, when near), and the score is the average of the joint figures.")
+    "moments it was within its tolerance (partly, when near), and the score is the average of the joint figures. "
+    "A movement without repetitions (a dance) is scored on the share of its moments with every joint within its "
+    "tolerance at once; each joint's figure is then its own share of those moments.")
 MOVING_JOINT_DEG = 40.0  # a joint whose target moves this much over a cycle makes the movement
 SEEN_WELL = RepCounter.seen_well  # a joint's visibility from which its angle is a range-of-motion sample
 ROM_SEEN_SHARE = 0.5  # a joint's range is reported when seen well on this share of the best-seen joint's frames
 TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within this of its extreme
+REPEAT_HZ = 30.0  # a routine that does not loop: its counted joints' targets sampled this often to ask if they repeat
 # The score published during a session is worked out again this often: the alignment of a 40 s
 # session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
 RUNNING_SCORE_EVERY_S = 5.0
@@ -127,6 +134,111 @@ def stance(common: np.ndarray | None) -> float:
         return np.nan
     height = (max(feet) - float(pts["mid_hip"][1])) / trunk
     return height if height >= STANCE_MIN else np.nan
+
+
+def instructor_repetitions(routine: Routine) -> list[tuple[float, float]]:
+    """The instructor's own repetitions in a routine that does not loop (one built from a video, a
+    program's part): (start, end) in routine seconds, each from the start position through the
+    turn and back, found on the keyframes by the routine's repetition rule (its thresholds, with
+    their hysteresis: into the turned zone only after the start zone). A rule counted per side
+    (marching) makes a repetition of one turn of each side, as a looping routine's cycle holds.
+    The ends: where the counted joints are most toward their start between two turns (the middle
+    of the moments within TURN_SPAN_DEG of it), before the first turn and after the last the
+    moment nearest that turn."""
+    rule, kfs = routine.reps, routine.keyframes
+    if rule is None or len(kfs) < 3:
+        return []
+    t = np.array([k.t for k in kfs], dtype=float)
+    sign = 1.0 if rule.start == "high" else -1.0  # toward the start position: larger angles, or smaller
+    groups = {"both": tuple(rule.joints)}
+    if rule.sides != "both":
+        groups = {side: tuple(j for j in rule.joints if j.startswith(side + "_")) for side in ("left", "right")}
+        groups = {side: js for side, js in groups.items() if js}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a keyframe without a group's joint: NaN
+        track = np.array([[k.angles.get(j, np.nan) for j in rule.joints] for k in kfs], dtype=float)
+        startness = sign * np.nanmean(track, axis=1)
+        turns = []  # (time of a turn's deepest moment, its group)
+        for name, joints in groups.items():
+            g = np.nanmean(track[:, [rule.joints.index(j) for j in joints]], axis=1)
+            at_start = g > rule.high if rule.start == "high" else g < rule.low
+            turned = g < rule.low if rule.start == "high" else g > rule.high
+            armed, inside = False, []
+            for i in range(len(g)):
+                if turned[i] and armed:
+                    inside.append(i)
+                    continue
+                if inside:  # left the turned zone: the turn's deepest moment
+                    turns.append((float(t[inside[int(np.argmin(sign * g[inside]))]]), name))
+                    inside, armed = [], False
+                if at_start[i]:
+                    armed = True
+    turns.sort()
+    # One repetition holds one turn of each group, in time order.
+    reps, k = [], 0
+    while k + len(groups) <= len(turns):
+        these = turns[k:k + len(groups)]
+        if len({name for _, name in these}) == len(groups):
+            reps.append((these[0][0], these[-1][0]))
+            k += len(groups)
+        else:
+            k += 1
+    if not reps:
+        return []
+
+    def most_toward_start(a: float, b: float, last: bool | None) -> float:
+        inside = np.flatnonzero((t >= a) & (t <= b) & np.isfinite(startness))
+        if not len(inside):
+            return a if last else b
+        near = inside[startness[inside] >= np.nanmax(startness[inside]) - TURN_SPAN_DEG]
+        if last is None:
+            return float((t[near[0]] + t[near[-1]]) / 2)
+        return float(t[near[-1]] if last else t[near[0]])
+
+    bounds = [most_toward_start(t[0], reps[0][0], last=True)]
+    bounds += [most_toward_start(reps[k][1], reps[k + 1][0], last=None) for k in range(len(reps) - 1)]
+    bounds.append(most_toward_start(reps[-1][1], t[-1], last=False))
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def instructor_cycle(routine: Routine) -> Routine | None:
+    """The one cycle a routine that does not loop is scored against, repetition by repetition, as
+    a looping routine's own cycle is (SessionScorer.posture): the instructor's typical repetition,
+    at each of CYCLE_CELLS moments of it (each repetition of theirs, instructor_repetitions, taken
+    at the same share of its own time) every joint's median over their repetitions, lasting their
+    median repetition's time; as a looping routine. A median rather than one repetition of theirs:
+    a real person's single repetition has its own wobbles (one elbow bent 30 deg at the top of one
+    fast jumping jack) that would become a demand on every repetition of the participant's.
+    None (the routine is a choreography, scored by frames) without a repetition rule, when the
+    counted joints do not repeat (the self-correlation program build asks of a part before counting
+    it, segment.periodicity: `routine build` gives a dance a rule on the joint that moves most, and
+    a dance's steps are not repetitions of one movement), or without a repetition of the instructor's."""
+    from common.coach import segment
+
+    if routine.reps is None or routine.duration_s <= 0:
+        return None
+    track = np.full((int(routine.duration_s * REPEAT_HZ) + 1, len(ALL_ANGLES)), np.nan)
+    for i in range(len(track)):
+        target = routine.target(i / REPEAT_HZ)
+        for j in routine.reps.joints:
+            if j in target:
+                track[i, ALL_ANGLES.index(j)] = target[j]
+    if segment.periodicity(track, routine.reps.joints, REPEAT_HZ) < segment.PERIODIC:
+        return None
+    spans = instructor_repetitions(routine)
+    if not spans:
+        return None
+    joints = list(routine.joints)
+    shapes = np.array([[[routine.target(a + (b - a) * c / CYCLE_CELLS).get(j, np.nan) for j in joints]
+                        for c in range(CYCLE_CELLS + 1)] for a, b in spans], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a joint at a moment of no repetition: NaN
+        typical = np.nanmedian(shapes, axis=0)
+    cycle_s = float(np.median([b - a for a, b in spans]))
+    keyframes = tuple(Keyframe(cycle_s * c / CYCLE_CELLS,
+                               {j: round(float(v), 1) for j, v in zip(joints, row) if np.isfinite(v)})
+                      for c, row in enumerate(typical))
+    return dataclasses.replace(routine, keyframes=keyframes, loop=True, duration_s=cycle_s, video=None)
 
 
 def movement_units(joints: list[str], cycle: np.ndarray) -> list[list[int]]:
@@ -289,6 +401,7 @@ class RangeWatch:
     _ext: dict = field(default_factory=dict)  # moving joint -> its extreme's target angle
     span: dict = field(default_factory=dict)  # moving joint -> how far its target goes from rest to extreme
     _sign: dict = field(default_factory=dict)  # moving joint -> +1 if the extreme is the larger angle
+    _rest: dict = field(default_factory=dict)  # moving joint -> its rest end's target angle
     _state: list = field(default_factory=list)  # per unit: dict(mode, extremum, short, passed, cue)
 
     def __post_init__(self):
@@ -305,6 +418,7 @@ class RangeWatch:
             lo, hi = float(col.min()), float(col.max())
             rest, ext = (lo, hi) if abs(col[0] - lo) <= abs(col[0] - hi) else (hi, lo)
             self._ext[j], self._sign[j], rests[j] = ext, 1.0 if ext > rest else -1.0, rest
+            self._rest[j] = rest
             self.span[j] = abs(ext - rest)
             self.toward[j] = _direction(j, rest, ext)
             at[j] = int(np.argmin(np.abs(col - ext)))
@@ -368,6 +482,23 @@ class RangeWatch:
     def cue(self) -> str:
         """Go further toward the extreme: the cue of a unit that turned back short, else ''."""
         return next((st["cue"] for st in self._state if st["short"] and st["cue"]), "")
+
+    def past_the_turn(self, joint: str, angle: float, shown: float) -> bool:
+        """Whether `joint` at `angle` has gone past the instructor's `shown` target in the direction
+        the movement turns at, while the instructor is at that turn (within the joint's near band of
+        one end of its range: the extreme, or the rest end). Being there is the turn done a little
+        deeper or later, a matter of depth and timing, not a fault to correct by going back: at the
+        bottom of a squat, deeper than the instructor, "push your hips forward and stand tall" would
+        tell the person to leave the turn the instructor is still in. Not the phase's name (a top of
+        the arm raise is the start of the phase 'down', where "raise your left arm" is still due):
+        a joint short of the turn is still told to go further."""
+        if joint not in self._ext:
+            return False
+        near = self.tolerance_scale * self.routine.joints[joint].near
+        for end, outward in ((self._ext[joint], self._sign[joint]), (self._rest[joint], -self._sign[joint])):
+            if abs(shown - end) <= near and outward * (angle - shown) > 0:
+                return True
+        return False
 
     def may_tell(self, joint: str, direction: str) -> bool:
         """Whether a frame may tell `joint` to move `direction`: not further toward its extreme
@@ -436,6 +567,11 @@ class SessionScorer:
     def __post_init__(self):
         # naive: the same timestamp, like the first prototype; no alignment at all.
         self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
+        # The one cycle the session score aligns each repetition with: a looping routine's own; one
+        # that does not loop but has repetitions (built from a video, a program's part): its
+        # instructor's most typical repetition; None: scored by frames (a choreography, naive).
+        self.cycle = None if self.naive else (
+            self.routine if self.routine.loop and self.routine.cycle_s > 0 else instructor_cycle(self.routine))
         self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
         # The points the routine's scored and counted joints are taken from: an upper-body routine
         # is not told to step back when the picture cuts the legs (common/coach/framing.py).
@@ -505,9 +641,11 @@ class SessionScorer:
         self._account(t, status, angles, verdict, seen, common, world)
         self._record_posture(t, status, angles, errors, target, common)
         # The joint furthest off from the moment shown, among the cues that may be said (per frame,
-        # "further toward the extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell).
+        # "further toward the extreme" is a timing matter once the repetition reached it: RangeWatch.may_tell;
+        # nor is "go back" to a joint past the instructor at the turn the instructor is in: RangeWatch.past_the_turn).
         worst = max((j for j in shown_errors if shown_status[j] in ("near", "wrong") and j in here
-                     and (watch is None or watch.may_tell(j, _direction(j, angles[j], here[j])))),
+                     and (watch is None or (watch.may_tell(j, _direction(j, angles[j], here[j]))
+                                            and not watch.past_the_turn(j, angles[j], here[j])))),
                     key=lambda j: abs(shown_errors[j]), default="")
         guidance = watch.cue() if watch is not None else ""  # go further: the repetition fell short
         if worst and not guidance:
@@ -614,7 +752,7 @@ class SessionScorer:
         routine of repetitions, the running posture's (per second the aligned repetitions' figure,
         '-' outside them; seconds after the last judged repetition are not judged yet); else the
         frames' verdicts, as its summary has them, the second still filling left out."""
-        if self.routine.loop and self.routine.cycle_s > 0 and not self.naive:
+        if self.cycle is not None:
             return (self._posture or {}).get("timeline") or ""
         return self._timeline.codes()[:-1]
 
@@ -767,17 +905,19 @@ class SessionScorer:
         out["score"] = round(min(100.0, 100.0 * count / norm["high"]), 1)
         return out
 
-    def posture(self) -> dict:
+    def posture(self, final: bool = False) -> dict:
         """The posture score and each joint's figure (POSTURE_SCORE_DEFINITION), weakest first,
-        with the weakest joint's advice (a locale key) and how many repetitions were judged."""
+        with the weakest joint's advice (a locale key) and how many repetitions were judged.
+        `final`: the session is over (summary); before that a first repetition the counter holds
+        back for a second like it (RepRule.repeats) is not judged yet."""
         joints = list(self.routine.joints)
         rules = [self.routine.joints[j] for j in joints]
         tol = np.array([r.tolerance for r in rules]) * self.tolerance_scale
         near = np.array([r.near for r in rules]) * self.tolerance_scale
-        if self.routine.loop and self.routine.cycle_s > 0 and not self.naive:
-            judged = self._posture_by_repetition(joints, tol, near)
+        if self.cycle is not None:
+            judged = self._posture_by_repetition(joints, tol, near, final)
         else:
-            # A choreography (a routine built from a video, not looping) has no repetitions to align:
+            # A choreography (a routine built from a video with no repetitions) has none to align:
             # the share of its time in the instructor's posture as TempoTracker follows it, every
             # joint green at once (an average of joint figures let another dance score 71 against
             # one, tests/test_alignment_real.py); each joint's figure is its share of green frames.
@@ -802,7 +942,7 @@ class SessionScorer:
                 # Per second, c/n/w/- from the same repetitions (None: not judged by repetition).
                 "timeline": judged.get("timeline") if judged["repetitions"] is not None else None}
 
-    def _posture_by_repetition(self, joints: list[str], tol: np.ndarray, near: np.ndarray) -> dict:
+    def _posture_by_repetition(self, joints: list[str], tol: np.ndarray, near: np.ndarray, final: bool = False) -> dict:
         empty = {"figures": {}, "off": {}, "repetitions": 0, "not_reached": 0}
         if len(self._samples) < 2:
             return empty
@@ -810,7 +950,7 @@ class SessionScorer:
         stances = self._stance if len(self._stance) == len(self._samples) else [np.nan] * len(self._samples)
         both = resample(t, np.column_stack([np.array([s[1] for s in self._samples], dtype=float), stances]))
         angles, body = both[:, :-1], both[:, -1]
-        cycle = cycle_targets(self.routine, joints)
+        cycle = cycle_targets(self.cycle, joints)
         if self._alignment is None:
             self._alignment = CycleAlignment(cycle)
         changed = first_change(both, self._aligned if self._aligned is not None else both[:0])
@@ -841,8 +981,17 @@ class SessionScorer:
         why_not = {"turn": 0, "range": 0, "level": 0, "held": 0, "position": 0, "count": 0}
         middles = {name: np.sort([m for m, g in self._counted if g == name]) for name in (self.reps.counters if self.reps else ())}
         per_second = defaultdict(lambda: [0.0, 0])  # second -> sum of the figures of its aligned poses, poses
+        # A first repetition the counter holds back until a second like it passes (RepRule.repeats)
+        # is not judged while the session runs: judged "not counted" it painted the strip red for a
+        # squat while the TV praised it green, then turned green (the demo's drawn squats, 5-9 s).
+        # At the session's end (final) one still waiting was not counted, and is judged so.
+        waiting = [] if final or self.reps is None else [c.waiting[2] for c in self.reps.counters.values() if c.waiting]
+        pending = 0
         for rep in reps:
             counted = self._counted_in(*seconds_of(rep), middles)
+            if not counted and any(seconds_of(rep)[0] <= m <= seconds_of(rep)[1] for m in waiting):
+                pending += 1
+                continue
             key = (tuple(rep), counted)
             if key not in self._judged:
                 judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted)
@@ -873,7 +1022,7 @@ class SessionScorer:
         return {"figures": figures, "off": {j: off[:, k].tolist() for k, j in enumerate(joints)},
                 "timeline": strip,
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
-                "repetitions": len(reps), "other_person": mixed,
+                "repetitions": len(reps) - pending, "other_person": mixed,
                 "not_reached": not_reached, "why_not": why_not}
 
     def _counted_in(self, start: float, end: float, middles: dict) -> bool:
@@ -1045,7 +1194,7 @@ class SessionScorer:
             if j.startswith("left_") and "right_" + j[5:] in rom:
                 left, right = rom[j]["range"], rom["right_" + j[5:]]["range"]
                 asym[j[5:]] = round(100.0 * abs(left - right) / max(left, right, 1e-6), 1)
-        self._posture, self._posture_t = self.posture(), (self._samples[-1][0] if self._samples else 0.0)
+        self._posture, self._posture_t = self.posture(final=True), (self._samples[-1][0] if self._samples else 0.0)
         posture = self._posture
         out = {
             "score": self._result_score(posture), "frames": self.frames, "frames_scored": self.frames_scored,
