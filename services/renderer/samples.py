@@ -224,6 +224,10 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.frame = messages.Frame(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, pixels=img)
         s.pose = messages.Pose(seq=1, t_capture_ns=0, frame_id=1, width=W, height=H, model="m", backend="cpu",
                                layout="coco17", keypoints=[k if i < 13 else [k[0], k[1], 0.0] for i, k in enumerate(kps)])
+        # The feet out of view for a while (the screen says a framing problem once it has held).
+        from services.renderer.screen import setup_hint
+
+        setup_hint(s, now - 10.0)
     elif screen == "countdown":
         s.session = messages.Session(**{**s.session.__dict__, "routine_start_ns": int((now + 2.5) * 1e9)})
         s.score = messages.Score(**{**s.score.__dict__, "phase": "countdown", "joint_status": {}, "verdict": "none"})

@@ -129,6 +129,8 @@ class ScreenState:
     # (services/renderer/program.py ProgramShown); None for a single routine.
     program: object | None = None
     part_said: int = -1  # the part whose name was last spoken
+    # The framing hint the start screen shows (setup_hint: held and cleared with hysteresis).
+    setup: "SetupHint" = field(default_factory=lambda: SetupHint())
 
     def t(self, key: str) -> str:
         return self.texts.get(key, key)
@@ -154,7 +156,7 @@ def which_screen(s: ScreenState, now: float) -> str:
         if now - s.person_at > LOOKING_AFTER_S:
             return "looking"
         return "exercise"
-    if s.pose is not None and s.pose.keypoints and setup_problem(s) != "setup.ok":
+    if setup_hint(s, now) != "setup.ok":
         return "setup"
     return "start"
 
@@ -257,8 +259,49 @@ def instructor_time(s: ScreenState, now: float) -> float:
     return max(0.0, clock - sc.offset_s)
 
 
-def setup_problem(s: ScreenState) -> str:
-    """A plain instruction before a session: whole body in view, distance, light."""
+# A framing problem is said once it has held this long, and taken back once it has been gone this
+# long: a person standing where they exercised, at the edge of a threshold (or a model whose
+# confidence in an ankle flickers), saw the start screen and "조금 앞으로 와 주세요" take turns
+# every ~2 s after a session.
+SETUP_SHOW_AFTER_S = 1.5
+SETUP_CLEAR_AFTER_S = 1.0
+# The distance's thresholds (the person's height over the picture's) and the margin a shown hint
+# must be passed by to be taken back.
+TOO_FAR_BELOW, TOO_CLOSE_ABOVE, DISTANCE_MARGIN = 0.35, 0.95, 0.05
+
+
+@dataclass
+class SetupHint:
+    """The framing hint shown (a setup.* key, "setup.ok" for none), the one the poses now say and
+    since when, and the pose last judged."""
+    shown: str = "setup.ok"
+    seen: str = "setup.ok"
+    since: float = -1e9
+    pose: tuple = ()
+    at: float = -1e9  # when a pose was last judged
+
+
+def setup_hint(s: ScreenState, now: float) -> str:
+    """The framing hint the start screen shows: setup_problem once it has held SETUP_SHOW_AFTER_S,
+    taken back (or changed) once another reading has held SETUP_CLEAR_AFTER_S (a person out of
+    view reads as none). Each pose is judged once, when it arrives."""
+    hint = s.setup
+    pose = (s.pose.seq, s.pose.t_capture_ns, id(s.pose)) if s.pose is not None else ()
+    if pose != hint.pose:
+        seen = setup_problem(s, hint.shown) if s.pose is not None and s.pose.keypoints else "setup.ok"
+        # A reading held before a session (or any pause in judging) is not held through it.
+        if seen != hint.seen or now - hint.at > SETUP_CLEAR_AFTER_S:
+            hint.seen, hint.since = seen, now
+        hint.pose, hint.at = pose, now
+    wait = SETUP_CLEAR_AFTER_S if hint.seen == "setup.ok" else SETUP_SHOW_AFTER_S
+    if hint.seen != hint.shown and now - hint.since >= wait:
+        hint.shown = hint.seen
+    return hint.shown
+
+
+def setup_problem(s: ScreenState, shown: str = "setup.ok") -> str:
+    """A plain instruction before a session: whole body in view, distance, light. A distance hint
+    already `shown` stays until the person is DISTANCE_MARGIN past its threshold (hysteresis)."""
     # Every 4th pixel each way says as well how dark the room is, at 1/16 of the reading.
     if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels[::4, ::4].mean()) < 40:
         return "setup.too_dark"
@@ -270,9 +313,9 @@ def setup_problem(s: ScreenState) -> str:
         return "setup.whole_body"
     ys = common[common[:, 2] >= 0.3, 1]
     height_frac = (ys.max() - ys.min()) / max(s.pose.height, 1)
-    if height_frac > 0.95:
+    if height_frac > TOO_CLOSE_ABOVE - (DISTANCE_MARGIN if shown == "setup.too_close" else 0.0):
         return "setup.too_close"
-    if height_frac < 0.35:
+    if height_frac < TOO_FAR_BELOW + (DISTANCE_MARGIN if shown == "setup.too_far" else 0.0):
         return "setup.too_far"
     return "setup.ok"
 
@@ -827,7 +870,7 @@ def start_hint(s: ScreenState, screen: str) -> str:
     start another by standing there (common/coach/session.py StayGate), so "we start as soon as
     your whole body is in view" would be untrue: it says how to go again instead."""
     if screen == "setup":
-        return setup_problem(s)
+        return s.setup.shown
     stayed = (s.session is not None and s.session.event == "end" and not s.people
               and s.pose is not None and bool(s.pose.keypoints))
     return "start.again" if stayed else "start.will_begin"
