@@ -845,6 +845,7 @@ def test_a_long_summary_line_is_wrapped_inside_the_screen(canvas, locale, tmp_pa
     ("squats_5reps.mp4", "movenet-lightning", 1.0),  # as filmed: the Coral's model loses a wrist or an ankle now and then
     ("dancer.mp4", "blazepose-full", 1.7),  # the camera further back: the person ~0.36 of the picture, at the threshold
     ("dancer.mp4", "blazepose-full", 2.5),  # far too far: the hint must still be said, and stay
+    ("dev/lateral_raise_waist_up_gym.mp4", "movenet-lightning", 1.0),  # legs out of the picture: said, and stays
 ])
 def test_the_framing_hint_after_a_session_is_steady_on_a_real_person(clip, model, distance):
     """A fresh-eyes trial: after a session, with the person standing where they exercised, the start
@@ -883,3 +884,5 @@ def test_the_framing_hint_after_a_session_is_steady_on_a_real_person(clip, model
     assert changes <= 2, shown
     if distance >= 2.5:  # too far all along: said after the hold, then throughout
         assert set(shown[round(2 * fps):]) == {"setup/setup.too_far"}, shown
+    if "waist_up" in clip:  # the legs never in view: "whole body" said after the hold, then throughout
+        assert set(shown[round(2 * fps):]) == {"setup/setup.whole_body"}, shown
