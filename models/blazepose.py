@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from common.coach.geometry import crown
-from models.imageops import OneEuro, RepeatedPicture, Roi, input_to_image, warp
+from models.imageops import OneEuro, RepeatedPicture, Roi, input_to_image, roi_to_input_matrix, warp
 
 DET_SIZE = 224
 LM_SIZE = 256
@@ -240,6 +240,7 @@ class BlazePose:
         outs = {o["name"]: o["index"] for o in landmarker.get_output_details()}
         self._lm_out = {k: outs[f"Identity{s}"] for k, s in
                         (("landmarks", ""), ("flag", "_1"), ("heatmap", "_3"), ("world", "_4"))}
+        self._segmentation_out = outs.get("Identity_2")  # (1, 256, 256, 1) logits over the region read
         self.reset()
 
     def reset(self) -> None:
@@ -313,6 +314,23 @@ class BlazePose:
         cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
         world = np.stack([cos * world[:, 0] - sin * world[:, 1], sin * world[:, 0] + cos * world[:, 1], world[:, 2]], 1)
         return flag, pts, z, visibility, world
+
+    def person_mask(self, bgr: np.ndarray) -> np.ndarray | None:
+        """Where the person of the last estimate(bgr) is in that picture: the landmark model's own
+        segmentation (its 256x256 output), as a probability 0-1 per pixel; None when that estimate
+        found nobody. Read again in the region made from this picture's own landmarks (the one the
+        next picture would be read in): the region a picture is read in is made from the picture
+        before, and a head rising out of it was cut off the outline. Not used for coaching:
+        `silvergym demo` changes only the person's pixels of a clip with it."""
+        if self._roi is None or self._segmentation_out is None:
+            return None
+        self._landmarks(bgr, self._roi)
+        logits = self.landmarker.get_tensor(self._segmentation_out)[0, :, :, 0].astype(np.float32)
+        to_input = roi_to_input_matrix(self._roi, logits.shape[1], logits.shape[0])
+        height, width = bgr.shape[:2]
+        logits = cv2.warpAffine(logits, to_input, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=-20.0)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -20.0, 20.0)))
 
     def side_per_torso(self) -> float:
         return float(np.median(self._side_per_torso)) if self._side_per_torso else SIDE_PER_TORSO

@@ -126,6 +126,7 @@ def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path
     are comes from the knee angles of the routine built from the same clip. Returns the clip
     and what it does differently, in words."""
     import cv2
+    import numpy as np
 
     from common.cli.routine import _video_format
     from common.coach import routine as routines
@@ -145,10 +146,13 @@ def coached_participant(clip: Path, routine_path: Path, out: Path) -> tuple[Path
         first = max((i for i in standing if i < reps[0]), default=0)
         last = min((i for i in standing if i > reps[-1]), default=len(frames) - 1)
         keyframes = [r.keyframes[min(i, len(r.keyframes) - 1)] for i in range(len(frames))]
-        masks = [body_mask(kf, frames[0].shape, UPPER_BODY) for kf in keyframes]
-        plate = empty_room(frames, [body_mask(kf, frames[0].shape, UPPER_BODY + LEGS) for kf in keyframes])
+        # The person's own outline in each frame (the pose model's segmentation), where it has one;
+        # else the limbs drawn thick around the routine's keypoints.
+        people = [person if person is not None else body_mask(kf, frames[0].shape, UPPER_BODY + LEGS) > 0
+                  for person, kf in zip(person_outlines(frames, _video_format(str(clip))[0]), keyframes)]
+        plate = empty_room(frames, [cv2.dilate(p.astype(np.uint8) * 255, np.ones((5, 5), np.uint8)) for p in people])
         for i in range(first, last + 1):
-            frames[i] = leaning(frames[i], masks[i], keyframes[i], plate)
+            frames[i] = leaning(frames[i], people[i], keyframes[i], plate)
         what += (f", leaning {LEAN_DEG:.0f}° to one side through squats "
                  f"{' and '.join(str(n) for n in LEANING_REPS[:len(reps)])}")
     fps, _ = _video_format(str(clip))
@@ -219,26 +223,43 @@ def empty_room(frames: list, masks: list) -> "np.ndarray":
     return cv2.inpaint(plate, always.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA) if always.any() else plate
 
 
-def leaning(frame, mask, keyframe, plate) -> "np.ndarray":
-    """The frame with the person's upper body turned LEAN_DEG about their hips over the same
-    room: the upright upper body is replaced by the empty room, the turned one laid over it with
-    a soft edge. Legs, floor, background and logo stay where they are."""
+def person_outlines(frames: list, fps: float) -> list:
+    """Each frame's person as BlazePose outlines them (models/blazepose.py person_mask: the landmark
+    model's segmentation), a bool mask, or None where it found nobody. The demo's lean moves these
+    pixels only: a patch around keypoints carried the room behind with it (a piece of the pull-up
+    bar turned with the man) and left the hat of the upright head behind (a ghost head)."""
+    from common.cli.pose import open_estimator
+
+    estimator = open_estimator("blazepose-full").active
+    out = []
+    for i, bgr in enumerate(frames):
+        estimator.estimate(bgr, i / fps)
+        person = estimator.person_mask(bgr)
+        out.append(None if person is None else person > 0.5)
+    return out
+
+
+def leaning(frame, person, keyframe, plate) -> "np.ndarray":
+    """The frame with the person's upper body turned LEAN_DEG about their hips over the same room:
+    the person's own pixels above the hips (`person`, their outline) are replaced by the empty room,
+    and the same pixels, turned, laid over it with a soft edge. Legs, floor, background and logo
+    stay where they are; nothing but the person moves."""
     import cv2
     import numpy as np
 
     height, width = frame.shape[:2]
     hips = (keyframe.anchor[0] * width, keyframe.anchor[1] * height) if keyframe.anchor else (width / 2, height / 2)
     # Only what is above the hips turns: below them the legs stay planted.
-    upper = mask.copy()
+    upper = person.astype(np.uint8) * 255
     upper[int(hips[1]) + 1:] = 0
     turn = cv2.getRotationMatrix2D((float(hips[0]), float(hips[1])), LEAN_DEG, 1.0)
-    turned = cv2.warpAffine(frame, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
-    # The turned layer carries the body only (the mask less its margin), not bits of the room behind.
-    core = cv2.erode(upper, np.ones((5, 5), np.uint8), iterations=max(1, int(0.04 * keyframe.anchor[2] * height))
-                     if keyframe.anchor else 1)
-    turned_mask = cv2.warpAffine(core, turn, (width, height))
-    soft = lambda m: cv2.GaussianBlur(m, (0, 0), 1.5).astype(np.float32)[..., None] / 255.0  # noqa: E731
-    out = frame.astype(np.float32) * (1 - soft(upper)) + plate.astype(np.float32) * soft(upper)
+    turned = cv2.warpAffine(frame, turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    turned_mask = cv2.warpAffine(upper, turn, (width, height), flags=cv2.INTER_LINEAR)
+    # The upright body is taken out with a pixel or two of margin (its outline's soft edge, the
+    # clip's compression halo), so that no rim of it stays as a ghost beside the turned one.
+    gone = cv2.dilate(upper, np.ones((5, 5), np.uint8), iterations=1)
+    soft = lambda m: cv2.GaussianBlur(m, (0, 0), 1.0).astype(np.float32)[..., None] / 255.0  # noqa: E731
+    out = frame.astype(np.float32) * (1 - soft(gone)) + plate.astype(np.float32) * soft(gone)
     alpha = soft(turned_mask)
     out = out * (1 - alpha) + turned.astype(np.float32) * alpha
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -471,6 +492,13 @@ def run(args) -> int:
               + ", ".join(f"{n}: {shown}" for n, shown in sorted(cues.running.items()) if n > 0))
     if not summary.get("parts"):
         print(f"Praised in green on the TV: {cues.praised} frames")
+        from common.coach import cues as cue_table
+        from common.coach import routine as routines
+
+        if practise := cue_table.to_practise(summary):  # as the TV's summary names it (screen.summary_words)
+            weakest = summary["weakest"]
+            print(f"To practise (the summary's words): {cue_table.words(routines.load(args.routine), practise, cfg.renderer.locale) or practise} "
+                  f"({weakest} in position {float(summary['joints'][weakest]):.0%} of the judged time)")
     if cues.cues and not summary.get("parts"):  # a program's corrections are in each part's summary
         from common.coach import cues as cue_table
         from common.coach import routine as routines

@@ -191,3 +191,24 @@ def plain_cues(joints, closes_at_turn: dict) -> dict:
                 out[f"{joint}.{direction}"] = said(ko_side.format(side=SIDE_WORDS["ko"][side]),
                                                    en_side.format(side=SIDE_WORDS["en"][side]))
     return out
+
+
+# A session's weakest joint is named with its correction in the summary when it was in position
+# less than this share of the judged moments (its figure). The number and the strip are the mean
+# over the scored joints (one judgement, docs/scoring.md), so one joint off through two squats of
+# five (the demo's lean: trunk 0.84, the others 0.92-1.0) leaves them green at 94; the summary's
+# words say what that one joint needs instead of a worst-joint colour the number does not share.
+PRACTISE_BELOW = 0.9
+
+
+def to_practise(summary: dict) -> str:
+    """The correction key a session summary names as the thing to practise: the posture's advice
+    for its weakest joint (SessionScorer.posture), when that joint's figure is below
+    PRACTISE_BELOW; "" otherwise."""
+    joints, weakest, advice = summary.get("joints"), summary.get("weakest"), summary.get("advice")
+    if not (isinstance(joints, dict) and isinstance(advice, str) and KEY.match(advice) and weakest in joints):
+        return ""
+    try:
+        return advice if float(joints[weakest]) < PRACTISE_BELOW else ""
+    except (TypeError, ValueError):
+        return ""

@@ -136,7 +136,12 @@ def main(ctx: ServiceContext) -> int:
                 # The routine clock's time, and the instructor's moment shown (instructor_time).
                 shown_t = f"_t{routine_time(state, now):.6f}_i{instructor_time(state, now):.6f}" \
                     if screen in MOVING_SCREENS else ""
-                pygame.image.save(surface, str(snapshot_dir / f"{int(time.time() * 1000)}_{screen}{shown_t}.png"))
+                # Written aside, then moved in whole: a renderer stopped mid-write (the supervisor kills
+                # one that does not stop in time) left a truncated PNG that readers failed on.
+                name = f"{int(time.time() * 1000)}_{screen}{shown_t}.png"
+                (snapshot_dir / ".writing").mkdir(exist_ok=True)
+                pygame.image.save(surface, str(snapshot_dir / ".writing" / name))
+                os.replace(snapshot_dir / ".writing" / name, snapshot_dir / name)
                 next_snapshot = now + cfg.snapshot_every_s
             last_screen = screen
             if cfg.stall_ms:

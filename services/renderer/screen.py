@@ -11,6 +11,7 @@ import numpy as np
 import pygame
 
 from common.bus import messages
+from common.coach.cues import to_practise
 from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.spots import spot_name
@@ -1108,6 +1109,8 @@ def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, lis
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
         words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
+    elif practise := to_practise(summary):  # the weakest joint's correction, in the movement's words
+        words += "  ·  " + s.t("summary.practise").format(cue=cue_text(s, practise))
     notes = []
     if summary.get("video_ended_s") is not None:  # a recorded participant shorter than the routine
         notes.append(s.t("summary.video_ended").format(at=f"{float(summary['video_ended_s']):.0f}"))
