@@ -244,6 +244,9 @@ class SupervisorConfig(Section):
                                 description="Services `silvergym run` starts.")
     restart_backoff_max_s: float = Field(10.0, gt=0, description="Longest wait before restarting a crashed service.")
     hung_after_s: float = Field(15.0, gt=0, description="A live service silent on the bus this long is restarted.")
+    start_within_s: float = Field(60.0, gt=0, description=(
+        "A service that has sent no health this long after it started is restarted. Longer than hung_after_s: "
+        "opening a model on a busy Pi takes longer than a heartbeat."))
 
 
 class Participant(Section):

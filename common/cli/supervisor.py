@@ -42,6 +42,7 @@ class Child:
     backoff_s: float = 0.5
     restart_at: float = 0.0
     last_health: float = 0.0
+    up: bool = False  # has sent health since it was (re)started
     done: bool = False  # exited 0 by itself (a video that ended): not restarted
 
 
@@ -74,6 +75,7 @@ class Supervisor:
             env[OVERRIDES_ENV] = json.dumps(self.overrides)
         child.proc = subprocess.Popen(child.argv, stdout=self.child_stdout, env=env)
         child.started_at = child.last_health = now
+        child.up = False
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 
     def _health_name(self, service: str) -> str:
@@ -106,6 +108,10 @@ class Supervisor:
             child = self.children.get(self._health_name(msg.service))
             if child is not None:
                 child.last_health = time.monotonic()
+                if not child.up:
+                    child.up = True
+                    log.info("%s is up (first health %.1f s after it started)", child.name,
+                             child.last_health - child.started_at)
         elif msg.TOPIC == "session" and msg.event == "end" and self.on_session_end is not None:
             if self.on_session_end(msg):
                 self.stop.set()
@@ -121,7 +127,15 @@ class Supervisor:
                 continue
             code = child.proc.poll()
             if code is None:
-                if now - child.last_health > self.config.supervisor.hung_after_s:
+                watch = self.config.supervisor
+                if not child.up and now - child.started_at > max(watch.start_within_s, watch.hung_after_s):
+                    log.error("%s (pid %d) sent no health in the %.0f s after it started: it is stuck starting "
+                              "(a model or device that does not open?); killing and restarting it",
+                              child.name, child.proc.pid, now - child.started_at)
+                    child.proc.kill()
+                    child.proc.wait()
+                    self._schedule_restart(child, now, "stuck starting")
+                elif child.up and now - child.last_health > watch.hung_after_s:
                     log.error("%s (pid %d) sent no health for %.0f s: it is hung; killing and restarting it",
                               child.name, child.proc.pid, now - child.last_health)
                     child.proc.kill()
