@@ -276,8 +276,15 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
                class_session(3, "spot-3", 67.0, 5, wanted), class_session(1, "park", 90.0, 6, other, day=11.0),
                class_session(4, "spot-4", 0.0, 0, wanted)]
     members[-1]["summary"]["exercised"] = False  # spot 4 did not go through the movement: no score
+    # Falls: lee's is in the summary and stored (counted once); kim's question was still open when
+    # the session ended, so the fall is stored on its own with kim's session id, not in the summary.
+    lee_fall = {"kind": "fall", "unix": 1.8e9 + 12.5, "session_id": members[0]["session_id"], "participant": "<b>lee</b>"}
+    members[0]["summary"]["alerts"] = [{"kind": "fall", "unix": lee_fall["unix"], "answer": "no_answer"}]
+    kim_fall = {"kind": "fall", "unix": 1.8e9 + 30.0, "session_id": members[1]["session_id"], "participant": "kim"}
     for s in members:
         store.save("center1", "pi7", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    for n, alert in enumerate((lee_fall, kim_fall)):
+        store.save("center1", "pi7", "alert", {"msg_id": f"fall-{n}", **alert}, 0.0)
     store.close()
     page = tmp_path / "class.html"
 
@@ -290,7 +297,7 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
     words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
     print(f"\n{locale}: {words}")
     rows = re.findall(r"(?:No\. )?(\d)(?:번)? (\S+) (\d+) (\d+) (\d+)% (\d+)", words)
-    assert rows == [("1", "kim", "81", "5", "0", "0"), ("2", "<b>lee</b>", "55", "4", "25", "0"),
+    assert rows == [("1", "kim", "81", "5", "0", "1"), ("2", "<b>lee</b>", "55", "4", "25", "1"),
                     ("3", "-", "67", "5", "0", "0")], rows
     assert re.search(r"(?:No\. )?4(?:번)? - - 0 0% 0", words), "spot 4 (exercised false): '-', not a score of 0"
     assert "park" not in words and "25%" in words and ("4명" in words if locale == "ko" else "4 taking part" in words)

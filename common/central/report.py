@@ -444,9 +444,23 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
     return body
 
 
-def render_class(members: list[tuple], locale: str = "ko") -> str:
+def falls_of_session(session: dict, stored_alerts: list[dict]) -> int:
+    """The falls of one session: those its summary lists, and those stored on their own with its
+    session id (a fall question still open when the session ended is answered after the summary
+    was sent), each counted once (the summary keeps the stored alert's time)."""
+    times = {round(a["unix"], 3) for a in session.get("summary", {}).get("alerts", [])
+             if isinstance(a, dict) and a.get("kind") == "fall" and isinstance(a.get("unix"), (int, float))}
+    untimed = sum(1 for a in session.get("summary", {}).get("alerts", [])
+                  if isinstance(a, dict) and a.get("kind") == "fall" and not isinstance(a.get("unix"), (int, float)))
+    times |= {round(a["unix"], 3) for a in stored_alerts if a.get("kind") == "fall"
+              and a.get("session_id") == session.get("session_id") and isinstance(a.get("unix"), (int, float))}
+    return len(times) + untimed
+
+
+def render_class(members: list[tuple], locale: str = "ko", alerts: list[dict] | None = None) -> str:
     """One class (group mode) on a page: who took part and each one's result, in the order they
-    stood (spot), never ranked. `members`: (site, device, session) of the class's sessions."""
+    stood (spot), never ranked. `members`: (site, device, session) of the class's sessions;
+    `alerts`: the stored alerts of its members (their falls are counted with each session's own)."""
     t = load_texts(locale)
     esc = html.escape
     members = sorted(members, key=lambda m: (m[2].get("spot") or 0, m[2].get("participant", "")))
@@ -461,7 +475,7 @@ def render_class(members: list[tuple], locale: str = "ko") -> str:
         who = s.get("participant", "")
         who = "-" if who == f"spot-{spot}" else who  # not on the center's roster: known by the spot alone
         partly = (summary.get("framing") or {}).get("partly_in_view")
-        falls = sum(1 for a in summary.get("alerts", []) if isinstance(a, dict) and a.get("kind") == "fall")
+        falls = falls_of_session(s, alerts or [])
         # A member who did not go through the movement (summary.exercised false): no score, as on the TV.
         score = "-" if summary.get("exercised") is False else f"{summary.get('score', 0):.0f}"
         rows.append(f"<tr><td>{spot_name(spot) if spot else '-'}</td><td>{esc(who)}</td>"
@@ -568,7 +582,12 @@ def run_class(args, db: str) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    members, problem = _from_store(db, lambda store: store.class_sessions(class_id, args.site or None, args.device or None))
+    def class_and_alerts(store) -> tuple[list, list[dict]]:
+        found = store.class_sessions(class_id, args.site or None, args.device or None)
+        people = {(s.get("participant", ""), site, device) for site, device, s in found}
+        return found, [a for who in sorted(people) for a in store.alerts_of(*who)]
+    read, problem = _from_store(db, class_and_alerts)
+    members, alerts = read if read else ([], [])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -582,7 +601,7 @@ def run_class(args, db: str) -> int:
         print(f"error: {printable(args.class_id, 80)!r} matches {len(classes)} classes: {listed}; give more of the id "
               "(or --site and --device)", file=sys.stderr)
         return 2
-    page = render_class(members, args.locale)
+    page = render_class(members, args.locale, alerts)
     write_atomically(out, page)
     print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
     return 0
