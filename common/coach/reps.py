@@ -68,6 +68,12 @@ person's own range:
   * `feet_planted` (a squat, a chair stand): no foot a quarter of the hips' standing height above
     the other (a knee lifted instead), or with one foot hidden, the hips going down at least half
     as far as the knees' bend implies;
+  * `moves_with` (a squat, a chair stand: the hips; marching: the knees): the joints that move along
+    with the counted ones must have moved, from the same frame at the start, at least half the
+    degrees the routine's keyframes give them per degree of the counted joints (a knee dip with the
+    trunk upright, a jump's landing, bends the knees without the hips); one side at a time, the
+    other side's must not move the counted way half as far as the counted joints (a squat bends
+    both knees, a march's standing knee stays straight);
   * the person's own start further than `position_span` (45 deg) from the instructor's start angle
     is another body position (standing for a seated march).
 - A repetition repeats (`RepRule.repeats`, every bundled routine): an exercise is done again and
@@ -177,6 +183,10 @@ class _Counter:
     waiting: tuple | None = None  # (depth, seconds, middle) of a first repetition waiting for a second like it (RepRule.repeats)
     middles: list = field(default_factory=list)  # each counted repetition's middle, in the counter's time (t)
     unconfirmed: int = 0  # first repetitions dropped because the next one was not like them
+    moves_with: dict = field(default_factory=dict)  # this side's joints that move along -> their share (RepRule.moves_with)
+    moves_other: tuple = ()  # the other side's moves_with joints: held still while this side moves
+    not_along: int = 0  # excursions rejected because the joints that move along did not (or the other side's did)
+    _along_at_peak: dict = field(default_factory=dict)  # counted and moves_with joints' change the counted way at the deepest moment
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
@@ -249,6 +259,23 @@ class _Counter:
             return None
         return self._sign() * (own - angle) / turned_deg, exit_deg / turned_deg
 
+    def _in_the_routines_start(self, held: list, decide: list[int]) -> bool:
+        """Whether the joints deciding are in the routine's own start zone, by the instructor's start
+        angle (the rule's start threshold as the routine gives it): then the start is known without
+        holding it for settle_s. Settling guards against taking a pose in mid-movement as the start
+        when only the person's own first angles say where it is; the instructor's start angle says
+        it of the first frames seen (after a cut the model read a leg for 2 frames, down, before its
+        first lift: settling lost that lift). Only with a reference for every deciding joint."""
+        if not self.reference or not decide:
+            return False
+        for i in decide:
+            joint = self.joints[i]
+            if joint not in self.reference:
+                return False
+            if self._sign() * (self.reference[joint] - held[i][0]) >= self.excursion(joint)[0]:
+                return False
+        return True
+
     def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None),
                from_down: dict | None = None) -> None:
         from_down = from_down or {}
@@ -272,25 +299,27 @@ class _Counter:
         if self.state == "settling":
             if at_start:
                 self._start_since = t if self._start_since is None else self._start_since
-                if t - self._start_since >= self.settle_s:
+                if t - self._start_since >= self.settle_s or self._in_the_routines_start(held, decide):
                     self.state = "start"
             else:
                 self._start_since = None
         elif self.state == "start" and not at_start:
             self.state, self._peak = "out", depth
             self._rep_base, self._at_peak = dict(self._base), self._changes(angles, seen, self._base)
+            self._along_at_peak = self._along(angles, seen, self._base)
             self._rep_legs, self._legs_at_peak = self._legs_base, legs
             self._g_rep, self._g_at_peak = dict(self._g_base), dict(from_down)
         elif self.state == "out":
             if depth > self._peak:
                 self._peak, self._at_peak = depth, self._changes(angles, seen, self._rep_base)
+                self._along_at_peak = self._along(angles, seen, self._rep_base)
                 self._legs_at_peak = legs
                 self._g_at_peak = dict(from_down)
             if at_start:
                 self._finish(t)
         if at_start:
             self._last_at_start = t
-            self._base = {j: a for j, a in self._well(angles, seen, self.still + self.other_side).items()}
+            self._base = {j: a for j, a in self._well(angles, seen, self.still + self.other_side + self._along_joints()).items()}
             self._legs_base = legs if legs[0] is not None else self._legs_base
             self._g_base.update(from_down)
 
@@ -308,6 +337,33 @@ class _Counter:
         rest = {j: c.own_start[j] for c in self.siblings for j in c.joints if j in c.own_start}
         out.update({j: self._sign() * (rest[j] - now[j]) for j in self.other_side if j in now and j in rest})
         return out
+
+    def _along_joints(self) -> tuple:
+        return (self.joints + tuple(self.moves_with) + self.moves_other) if self.moves_with or self.moves_other else ()
+
+    def _along(self, angles: dict, seen: dict | None, base: dict) -> dict:
+        """The counted joints' and the moves_with joints' change the counted way since the start
+        (seen well then and now), degrees: both from the same frame, so the share compares like with like."""
+        joints = self._along_joints()
+        now = self._well(angles, seen, joints)
+        return {j: self._sign() * (base[j] - now[j]) for j in joints if j in now and j in base}
+
+    def _not_moved_with(self) -> bool:
+        """Whether the joints this movement moves along with the counted ones (RepRule.moves_with) did
+        not: at the deepest moment, this side's moved less than `still_share` of the degrees the routine's
+        keyframes give them per degree the counted joints moved, or (one side at a time) the other
+        side's moved the counted way `still_share` as many degrees as the counted joints. Judged on what
+        is seen well at the start and then; relative to this repetition's own movement."""
+        change = self._along_at_peak
+        counted = [change[j] for j in self.joints if j in change]
+        if not counted or float(np.mean(counted)) <= 0:
+            return False
+        moved = float(np.mean(counted))
+        mine = [(change[j], share) for j, share in self.moves_with.items() if share > 0 and j in change]
+        if mine and float(np.mean([c for c, _ in mine])) < self.still_share * moved * float(np.mean([s for _, s in mine])):
+            return True
+        other = [change[j] for j in self.moves_other if j in change]
+        return bool(other) and max(other) >= self.still_share * moved
 
     def _another_movement(self) -> bool:
         """Whether a joint the movement holds still moved, at the repetition's deepest moment, half as
@@ -386,6 +442,10 @@ class _Counter:
             self.another_movement += 1
             self.rejected += 1
             return
+        if self._not_moved_with():
+            self.not_along += 1
+            self.rejected += 1
+            return
         if self._foot_lifted_instead():
             self.another_foot += 1
             self.rejected += 1
@@ -453,6 +513,14 @@ class RepCounter:
             counter.siblings = [c for c in self.counters.values() if c is not counter]
             counter.feet_planted = self.rule_feet_planted
             counter.against_gravity = bool(getattr(self.rule, "against_gravity", False))
+            share = dict(getattr(self.rule, "moves_with_share", ()))
+            if self.rule.sides == "both":
+                counter.moves_with = {j: share.get(j, 0.0) for j in getattr(self.rule, "moves_with", ())}
+            else:
+                side = counter.joints[0].split("_")[0] + "_"
+                counter.moves_with = {j: share.get(j, 0.0) for j in self.rule.moves_with if j.startswith(side)}
+                counter.moves_other = tuple(j for j in self.rule.moves_with
+                                            if j.startswith(("left_", "right_")) and not j.startswith(side))
 
     def update(self, t: float, angles: dict[str, float | None], seen: dict[str, float] | None = None,
                pose: np.ndarray | None = None, world: np.ndarray | None = None) -> int:

@@ -53,6 +53,15 @@ class RepRule:
     # The movement is repeated: a counter's first repetition counts once a second one like it
     # follows (a lone dance step, a crouch, a stretch that happens to cross the angles is not).
     repeats: bool = False
+    # Joints that move along with the counted ones in this movement (a squat, a chair stand: the hips
+    # with the knees, sitting back): a repetition at whose deepest moment they moved less than half
+    # the share the routine's keyframes give them (degrees per degree of the counted joints) is
+    # another movement (a knee dip with the trunk upright, a jump's landing). One side at a time:
+    # the other side's are held still (a march's standing knee stays straight).
+    moves_with: tuple[str, ...] = ()
+    # (joint, degrees it moves per degree of the counted joints on its side, from the keyframes):
+    # derived from the routine's keyframes when it is read, not written in the file.
+    moves_with_share: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,6 +277,14 @@ class RepRuleFile(_FileModel):
                            "count on the TV shows 0 until the second. A single dance step, crouch or stretch that "
                            "crosses the angles once is not a repetition. False: every repetition counts as it ends "
                            "(a routine built from a video).")
+    moves_with: list[JointName] = Field(
+        [], description="Joints that move along with the counted ones (a squat, a chair stand: the hips with the "
+                        "knees). At a repetition's deepest moment, those on the counted side that the keyframes move "
+                        "must have moved, the counted way, at least half the degrees the keyframes give them per "
+                        "degree of the counted joints (a knee dip with the trunk upright, a jump's landing, bends the "
+                        "knees without the hips: not a squat). For 'alternating' and 'one_side' the other side's are "
+                        "held still: moving the counted way half as many degrees as the counted joints is not one "
+                        "side (a squat's other knee bends, a march's standing knee stays straight).")
 
     @model_validator(mode="after")
     def _low_below_high(self):
@@ -394,6 +411,22 @@ def _problem(exc: ValidationError, where: str) -> RoutineError:
     return RoutineError(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
 
 
+def moves_with_share(reps, keyframes) -> tuple[tuple[str, float], ...]:
+    """Each `moves_with` joint's degrees per degree of the counted joints on its side (or all of them,
+    unsided), their ranges over the routine's keyframes; 0 where the keyframes do not move it."""
+    def span(joint):
+        values = [k.angles[joint] for k in keyframes if joint in k.angles]
+        return max(values) - min(values) if values else 0.0
+
+    out = []
+    for joint in reps.moves_with:
+        side = next((s for s in ("left_", "right_") if joint.startswith(s)), "")
+        counted = [span(j) for j in reps.joints if j.startswith(side)] or [span(j) for j in reps.joints]
+        base = sum(counted) / len(counted)
+        out.append((joint, round(span(joint) / base, 3) if base > 0 else 0.0))
+    return tuple(out)
+
+
 def parse(data: dict, source: str = "") -> Routine:
     where = source or (data.get("name", "routine") if isinstance(data, dict) else "routine")
     if not isinstance(data, dict):
@@ -413,7 +446,8 @@ def parse(data: dict, source: str = "") -> Routine:
         reps=RepRule(joints=tuple(reps.joints), low=reps.low, high=reps.high, start=reps.start,
                      min_rep_s=reps.min_rep_s, sides=reps.sides, still=tuple(reps.still),
                      feet_planted=reps.feet_planted, against_gravity=reps.against_gravity,
-                     repeats=reps.repeats) if reps else None,
+                     repeats=reps.repeats, moves_with=tuple(reps.moves_with),
+                     moves_with_share=moves_with_share(reps, kfs)) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
         source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()}, position=f.position)
 
@@ -505,7 +539,8 @@ def to_json(r: Routine) -> dict:
                        **({"still": list(r.reps.still)} if r.reps.still else {}),
                        **({"feet_planted": True} if r.reps.feet_planted else {}),
                        **({"against_gravity": True} if r.reps.against_gravity else {}),
-                       **({"repeats": True} if r.reps.repeats else {})}
+                       **({"repeats": True} if r.reps.repeats else {}),
+                       **({"moves_with": list(r.reps.moves_with)} if r.reps.moves_with else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
     if r.movement:
