@@ -40,7 +40,8 @@ person's own range:
   extension with one leg, then the other) count the left and the right joints as two counters,
   reported per side; the total is their sum.
 - Nothing counts until the participant has held the start position for `settle_s` (getting into
-  position is not a repetition). A repetition shorter than `min_rep_s` is rejected (a twitch), timed
+  position is not a repetition), or has been seen in the routine's own start zone, by the
+  instructor's start angle (a march after a cut showed a leg down for 2 frames before its first lift). A repetition shorter than `min_rep_s` is rejected (a twitch), timed
   from the last frame seen at the start, so frames without the joints do not shorten it.
 - A joint the model reads with low visibility (the far leg in a side view, a knee behind a table)
   or not at all counts less than one it sees: while one listed joint of a counter is seen well,
