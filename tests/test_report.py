@@ -510,3 +510,18 @@ def test_the_report_is_titled_with_the_name_the_device_config_gives(tmp_path):
     print(f"\ntitles: {titles}")
     assert "김영희" in titles["kim"] and "kim" not in titles["kim"] and "trial/tv1" not in titles["kim"]
     assert "lee (trial/tv1)" in titles["lee"]  # no name sent: the key and its place
+
+
+def test_a_joint_is_averaged_over_the_sessions_that_scored_it():
+    """[truth] A fresh-eyes trial's report showed the right elbow's 87 % as 44 %, then 29 %, then
+    22 % as squat sessions (which do not score the elbows) were added after one arm raise."""
+    from common.central.report import joint_means
+
+    texts = load_texts("ko")
+    arm = session(0, 0, 90, 60, 62)
+    arm["summary"]["joints"] = {"right_elbow": 0.87, "right_shoulder": 0.9, "nonsense_joint": 0.1}
+    squats = [session(i, i, 80, 60, 62) for i in range(1, 4)]
+    means = joint_means([arm, *squats], texts)
+    print(f"\naccuracy per joint over 1 arm raise and 3 squats: { {j: round(m) for j, m in sorted(means.items())} }")
+    assert round(means["right_elbow"]) == 87 and round(means["right_shoulder"]) == 90
+    assert round(means["left_knee"]) == 62 and "nonsense_joint" not in means

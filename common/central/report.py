@@ -109,16 +109,28 @@ def score_figure(sessions: list[dict], t: dict):
     return fig
 
 
+def joint_means(sessions: list[dict], t: dict) -> dict[str, float]:
+    """Each joint's accuracy in percent, averaged over the sessions that scored it: a squat does
+    not score the elbows, and a week of squats after one arm raise is not the elbows at 0 %. Only
+    the joints silvergym measures (those the report has words for): a device may send thousands."""
+    scored: dict[str, list[float]] = {}
+    for s in sessions:
+        for j, share in s["summary"]["joints"].items():
+            if f"joint.{j}" in t:
+                scored.setdefault(j, []).append(share)
+    return {j: 100 * sum(v) / len(v) for j, v in scored.items()}
+
+
 def plots(sessions: list[dict], t: dict) -> dict[str, str]:
     _use_hangul_font()
     days = [_day(s["started_unix"]) for s in sessions]
     name = lambda joint: t.get(f"joint.{joint}", joint)  # noqa: E731
     out = {"score": _png(score_figure(sessions, t))}
 
-    # Only the joints silvergym measures (those the report has words for): a device may send thousands.
-    joints = sorted({j for s in sessions for j in s["summary"]["joints"] if f"joint.{j}" in t}, key=name)
+    accuracy = joint_means(sessions, t)
+    joints = sorted(accuracy, key=name)
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.35 * max(len(joints), 1)))
-    means = [100 * sum(s["summary"]["joints"].get(j, 0) for s in sessions) / len(sessions) for j in joints]
+    means = [accuracy[j] for j in joints]
     # The weakest part first, read from the top (barh draws the first row at the bottom).
     joints, means = [list(x) for x in zip(*sorted(zip(joints, means), key=lambda jm: -jm[1]))] or ([], [])
     ax.barh([name(j) for j in joints], means,
@@ -236,7 +248,7 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
         said.append(t["report.corrections"].format(cues=" · ".join(w[:80] for w in given[:5])))
     said.extend(left_right(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
     falls = [a for a in alerts if a.get("kind") == "fall"]
-    said.append(t["report.falls"].format(n=len(falls), last=f"{_day(falls[-1]['unix']):%Y-%m-%d}") if falls
+    said.append(t["report.falls"].format(n=len(falls), last=f"{_day(fell_unix(falls[-1])):%Y-%m-%d}") if falls
                 else t["report.no_falls"])
     return said
 
@@ -409,13 +421,31 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
         _ZONE.reset(token)
 
 
+def fell_unix(alert: dict) -> float:
+    """When it happened: a fall the device asked about ("괜찮으세요?") is stored when the carer was
+    called, after the question's countdown; its asked_unix is when the person fell."""
+    asked = alert.get("asked_unix")
+    if isinstance(asked, (int, float)) and asked > 0 and on_calendar(asked) and asked <= alert["unix"]:
+        return float(asked)
+    return alert["unix"]
+
+
+def _what_happened(alert: dict, t: dict) -> str:
+    """The alert's words, and why and when the carer was called (nobody answered, a hard fall)."""
+    what = t.get("report.what." + str(alert["kind"]), alert.get("detail", ""))
+    answer = alert.get("answer")
+    if isinstance(answer, str) and f"report.answer.{answer}" in t:
+        what += " · " + t[f"report.answer.{answer}"].format(called=f"{_day(alert['unix']):%H:%M}")
+    return what
+
+
 def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_name: str) -> str:
     t = load_texts(locale)
     esc = html.escape
     # The alerts are shown with or without sessions: a fall is news to a family who never saw a session.
     rows = "".join(
-        f"<tr><td>{_day(a['unix']):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
-        f"</td><td>{esc(t.get('report.what.' + str(a['kind']), a.get('detail', '')))}</td></tr>"
+        f"<tr><td>{_day(fell_unix(a)):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
+        f"</td><td>{esc(_what_happened(a, t))}</td></tr>"
         for a in alerts) or f"<tr><td colspan=3>{esc(t['report.no_alerts'])}</td></tr>"
     alerts_table = f"""
 <h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}{esc(f" ({zone_name})" if zone_name else "")}</th><th>{esc(t['report.alert_kind'])}</th>
