@@ -69,7 +69,7 @@ person's own range:
   * `feet_planted` (a squat, a chair stand): no foot a quarter of the hips' standing height above
     the other (a knee lifted instead), or with one foot hidden, the hips going down at least half
     as far as the knees' bend implies;
-  * `moves_with` (a squat, a chair stand: the hips; marching: the knees): the joints that move along
+  * `moves_with` (a squat: the hips; marching: the knees): the joints that move along
     with the counted ones must have moved, from the same frame at the start, at least half the
     degrees the routine's keyframes give them per degree of the counted joints (a knee dip with the
     trunk upright, a jump's landing, bends the knees without the hips); one side at a time, the

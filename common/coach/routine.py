@@ -53,8 +53,8 @@ class RepRule:
     # The movement is repeated: a counter's first repetition counts once a second one like it
     # follows (a lone dance step, a crouch, a stretch that happens to cross the angles is not).
     repeats: bool = False
-    # Joints that move along with the counted ones in this movement (a squat, a chair stand: the hips
-    # with the knees, sitting back): a repetition at whose deepest moment they moved less than half
+    # Joints that move along with the counted ones in this movement (a squat: the hips with the
+    # knees, sitting back): a repetition at whose deepest moment they moved less than half
     # the share the routine's keyframes give them (degrees per degree of the counted joints) is
     # another movement (a knee dip with the trunk upright, a jump's landing). One side at a time:
     # the other side's are held still (a march's standing knee stays straight).
@@ -278,8 +278,8 @@ class RepRuleFile(_FileModel):
                            "crosses the angles once is not a repetition. False: every repetition counts as it ends "
                            "(a routine built from a video).")
     moves_with: list[JointName] = Field(
-        [], description="Joints that move along with the counted ones (a squat, a chair stand: the hips with the "
-                        "knees). At a repetition's deepest moment, those on the counted side that the keyframes move "
+        [], description="Joints that move along with the counted ones (a squat: the hips with the knees; "
+                        "marching: the knees). At a repetition's deepest moment, those on the counted side that the keyframes move "
                         "must have moved, the counted way, at least half the degrees the keyframes give them per "
                         "degree of the counted joints (a knee dip with the trunk upright, a jump's landing, bends the "
                         "knees without the hips: not a squat). For 'alternating' and 'one_side' the other side's are "
