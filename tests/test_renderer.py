@@ -886,3 +886,47 @@ def test_the_framing_hint_after_a_session_is_steady_on_a_real_person(clip, model
         assert set(shown[round(2 * fps):]) == {"setup/setup.too_far"}, shown
     if "waist_up" in clip:  # the legs never in view: "whole body" said after the hold, then throughout
         assert set(shown[round(2 * fps):]) == {"setup/setup.whole_body"}, shown
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_after_a_fall_the_summary_says_what_happened_not_praise_or_exercise_advice(canvas, locale, tmp_path):
+    """A fresh-eyes trial: after a real fall clip (the carer called), the TV's summary said "천천히
+    따라 하셔도 괜찮아요. 꾸준히 하면 좋아집니다. · 더 연습할 점: 왼쪽 무릎을 쭉 펴세요". A fall in
+    the session, whether the summary lists it or the TV heard the call itself (a question still
+    open at the session's end), gives the fall's words instead; an answered question gives its own."""
+    from common.bus import messages
+
+    surface, fonts = canvas
+    now = 1000.0
+    plain = state_for("summary", locale, now)
+    session_id = plain.session.session_id
+    call = messages.Alert(seq=9, t_capture_ns=0, alert_id="a1", session_id=session_id, kind="fall",
+                          detail="sudden drop of the hips", unix=1.8e9, stage="called", answer="no_answer")
+    cases = {"none": (plain, {}), "heard": (plain, {"alert": call}),
+             "listed": (plain, {"summary": {"alerts": [{"kind": "fall", "unix": 1.8e9, "answer": "no_answer"}]}}),
+             "other session": (plain, {"alert": dataclasses.replace(call, session_id="another")}),
+             "answered": (plain, {"question_answered_session": session_id})}
+    said = {}
+    for name, (base, change) in cases.items():
+        s = state_for("summary", locale, now)
+        if "summary" in change:
+            s.session = dataclasses.replace(s.session, summary={**s.session.summary, **change["summary"]})
+        s.alert = change.get("alert")
+        s.question_answered_session = change.get("question_answered_session", "")
+        fonts.drawn = []
+        try:
+            assert draw(surface, fonts, s, now) == "summary"
+            said[name] = " ".join(d.words for d in fonts.drawn)
+        finally:
+            fonts.drawn = None
+        pygame.image.save(surface, str(tmp_path / f"summary_{name.replace(' ', '_')}_{locale}.png"))
+        print(f"\n{locale} {name}: {said[name]!r}")
+    fall_words, answered_words = plain.t("summary.fall_called"), plain.t("summary.fall_answered")
+    practise = plain.t("summary.practise").split("{")[0].strip()
+    for name in ("heard", "listed"):
+        assert all(w in said[name] for w in fall_words.split()), name
+        assert practise not in said[name] and plain.t("summary.great").split()[0] not in said[name], name
+        assert plain.t("summary.worst_part") not in said[name], "no part to practise after a fall"
+    assert all(w in said["answered"] for w in answered_words.split())
+    for name in ("none", "other session"):
+        assert fall_words.split()[0] not in said[name] and answered_words.split()[0] not in said[name], name

@@ -1073,7 +1073,8 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # under the bars as far as it goes.
     words_y = min(h * 0.82, h - m - len(lines) * line_h)
     codes = summary.get("timeline", "")
-    parts = best_and_worst(codes) if isinstance(codes, str) and codes else None
+    # After a fall, no "part to practise": the session is not a lesson to go over.
+    parts = best_and_worst(codes) if isinstance(codes, str) and codes and not fall_in_session(s, summary) else None
     strip = summary_strip_rect(w, h)
     under_strip = h * 0.74 + (line_h if parts else 0)
     lift = max(0.0, min(under_strip - words_y, strip.y - above - m)) if isinstance(codes, str) and codes else 0.0
@@ -1092,6 +1093,21 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         y = text(surface, fonts, line, BODY, (w / 2, y), color, anchor="midtop").bottom
 
 
+def fall_in_session(s: ScreenState, summary: dict) -> str:
+    """'called' when a fall in the session whose summary is shown made the carer be called,
+    'answered' when the person said they were all right, else ''. From the summary's alerts and
+    from what the TV heard itself: a question still open when the session ended is answered after
+    the summary was sent."""
+    session_id = s.session.session_id if s.session is not None else ""
+    alerts = [a for a in summary.get("alerts", []) if isinstance(a, dict)]
+    if any(a.get("kind") == "fall" for a in alerts) or (
+            s.alert is not None and s.alert.kind == "fall" and session_id and s.alert.session_id == session_id):
+        return "called"
+    if any(a.get("kind") == "fall_check" for a in alerts) or (session_id and s.question_answered_session == session_id):
+        return "answered"
+    return ""
+
+
 def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, list[str]]:
     """The summary's kind word (or a fitness test's or a hold's result), and its notes: how a
     recorded participant's clip ran and how much of the person the camera missed."""
@@ -1105,6 +1121,9 @@ def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, lis
         words = s.t(f"summary.test.{test['rating']}") + "  ·  " + s.t("summary.test").format(
             count=test["count"], seconds=f"{float(test['seconds']):.0f}", low=test["low"], high=test["high"],
             group=test["age_group"])
+    elif (fall := fall_in_session(s, summary)):
+        # No score's praise and no exercise advice after a fall: what happened, and rest.
+        words = s.t(f"summary.fall_{fall}")
     elif idle:
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
