@@ -528,3 +528,33 @@ def test_a_lone_movement_is_not_a_repetition_until_one_like_it_follows():
         print(f"\nsquats of {depths} deg: counted after each {shown} (truth {truth}), first ones dropped "
               f"{counter.counters['both'].unconfirmed}")
         assert shown == truth
+
+
+@pytest.mark.parametrize("hips_share, truth", [(1.0, 5), (0.8, 5), (0.2, 0)])
+def test_a_squat_bends_the_hips_with_the_knees(hips_share, truth):
+    """Drawn: five 45-degree knee bends, the hips flexing `hips_share` of the knees' degrees. A squat
+    sits back (the squat's keyframes: 80 deg of hip for 75 of knee); a knee dip with the trunk upright
+    (a jump's landing) bends the knees alone: RepRule.moves_with, relative to the repetition itself."""
+    counter = _counter("squat")
+    for k in range(int(12 * 30)):
+        t = k / 30
+        bend = 0 if t < 1 else 45 * (1 - np.cos(2 * np.pi * (t - 1) / 2)) / 2
+        hip = 175 - hips_share * bend
+        counter.update(t, {"left_knee": 172 - bend, "right_knee": 172 - bend, "left_hip": hip, "right_hip": hip})
+    print(f"\nknees bent 45 deg, hips {hips_share:.1f} of that: counted {counter.count} (truth {truth})")
+    assert counter.count == truth
+
+
+@pytest.mark.parametrize("other_knee, truth", [(0.0, 5), (0.8, 0)])
+def test_a_march_keeps_the_standing_knee_straight(other_knee, truth):
+    """Drawn: five left knee lifts (hip 175 -> 125 deg, knee bending with it). The standing right
+    knee straight: 5 on the left; bending `other_knee` of the hip's degrees as the left thigh comes
+    up, as a squat's does (both legs at once): none (RepRule.moves_with, the other side held still)."""
+    counter = _counter("marching")
+    for k in range(int(10 * 30)):
+        t = k / 30
+        lift = 0 if t < 1 else 50 * max(0.0, np.sin(2 * np.pi * (t - 1) / 2)) ** 2
+        counter.update(t, {"left_hip": 175 - lift, "right_hip": 175.0, "left_knee": 175 - 1.5 * lift,
+                           "right_knee": 175 - other_knee * lift, "trunk_lean": 5.0})
+    print(f"\nleft knee lifts, standing knee bending {other_knee:.1f} of the hip: counted {counter.by_side()} (truth left {truth})")
+    assert counter.by_side() == {"left": truth, "right": 0}
