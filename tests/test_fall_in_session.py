@@ -306,7 +306,8 @@ def test_run_once_stops_when_the_question_is_over_the_records_acknowledged_and_t
     end = messages.Session(seq=1, t_capture_ns=0, session_id="s1", event="end", routine="squat", participant="guest",
                            started_unix=time.time() - 10)
     t = 500.0
-    once = OnceEnd(tmp_path)
+    told: list[str] = []
+    once = OnceEnd(tmp_path, tell=told.append)
     once.observe(_alert("asking", 1, session_id="s1", countdown_s=20.0), t)
     assert not once.done(t)  # no session ended yet
     once.observe(end, t + 1)
@@ -317,6 +318,8 @@ def test_run_once_stops_when_the_question_is_over_the_records_acknowledged_and_t
     assert not once.done(t + 21)
     once.observe(uplink(t + 21.5, 0), t + 21.6)
     assert not once.done(t + 22)  # acknowledged; the TV's summary not yet drawn
+    assert not once.done(t + 25)  # the console is told once why it waits (the alert came before the summary)
+    assert len(told) == 1 and "waiting for the summary" in told[0], told
     (tmp_path / f"{int(time.time() * 1000)}_summary.png").write_bytes(b"")
     assert once.done(t + 52) and once.unfinished == []
 

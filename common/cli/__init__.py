@@ -119,7 +119,8 @@ def cmd_run(args) -> int:
     summaries = []
     # --once stops when the first session's ending has run its course (common/cli/once.py): its open
     # fall question answered or called, its records acknowledged, the TV's summary drawn.
-    once = OnceEnd(Path(cfg.renderer.snapshot_dir) if cfg.renderer.snapshot_dir else None) if args.once else None
+    once = OnceEnd(Path(cfg.renderer.snapshot_dir) if cfg.renderer.snapshot_dir else None,
+                   tell=lambda line: print(f"run --once: {line}", file=sys.stderr, flush=True)) if args.once else None
 
     def on_end(msg) -> bool:
         if once is not None and once.ended is not msg:

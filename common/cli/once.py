@@ -31,8 +31,10 @@ class OnceEnd:
     whether `run --once` may stop (`done`); `unfinished` says what a bound cut short. `now` is the
     monotonic clock (Health's t_capture_ns is on it too), given by tests."""
 
-    def __init__(self, snapshot_dir: Path | None):
+    def __init__(self, snapshot_dir: Path | None, tell=None):
         self.snapshot_dir = snapshot_dir
+        self.tell = tell  # callable(line): what it is waiting for, said once each (the person at the console)
+        self.told: set[str] = set()
         self.ended = None  # the first session's end (a later session's is not --once's)
         self.ended_at = 0.0
         self.ended_unix = 0.0
@@ -90,6 +92,9 @@ class OnceEnd:
             self.summary_seen = summary_drawn(self.snapshot_dir, after=self.ended_unix - 1.0)
             tv_free_at = max(self.ended_at, self.tv_busy_at)
             if not self.summary_seen and now < min(tv_free_at + SUMMARY_SHOWN_S, limit):
+                if self.tv_busy_at > self.ended_at:
+                    self._tell("the TV shows the fall alert before the session's summary: waiting for the summary "
+                               f"(the alert stays up its own time; at most {max(0.0, limit - now):.0f} s more)")
                 return False
         if not acked:
             self._note(f"not acknowledged by the central server within {ACK_WAIT_S:.0f} s "
@@ -101,6 +106,12 @@ class OnceEnd:
         if self.snapshot_dir is not None and not self.summary_seen:
             self._note(f"the TV's summary was not drawn in {self.snapshot_dir}")
         return True
+
+    def _tell(self, line: str) -> None:
+        key = line.split(":")[0]
+        if self.tell is not None and key not in self.told:
+            self.told.add(key)
+            self.tell(line)
 
     def _give_up(self, why: str) -> bool:
         self._note(why)
