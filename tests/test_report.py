@@ -10,6 +10,7 @@ report_first_session_ko.png) and docs/report_sample.html:
 """
 from __future__ import annotations
 
+import datetime as dt
 import html.parser
 import os
 import random
@@ -123,10 +124,11 @@ def test_the_reading_says_what_the_score_means_where_it_goes_and_what_to_mention
     falling = [session(i, i, 80 - 3 * i, 60, 62) for i in range(8)]
     words = visible_words(render("김영희", falling, [], "ko"))
     assert "점수가 내려가고 있습니다" in words and "큰 차이는 없습니다" in words and "넘어짐 알림은 없었습니다" in words
-    # A hold exercise counts no repetitions: said in words, no empty chart.
+    # No repetition counted (a hold, or squats none of which counted): said in words that are true of
+    # both (a fresh-eyes trial's squats cut short by a fall read "횟수를 세지 않는 운동입니다"), no empty chart.
     held = [session(i, i, 70, 60, 62, reps=0) for i in range(3)]
     page = render("김영희", held, [], "ko")
-    assert "횟수를 세지 않는" in visible_words(page) and 'alt="반복 횟수"' not in page
+    assert "세어진 반복 횟수가 없습니다" in visible_words(page) and 'alt="반복 횟수"' not in page
 
 
 
@@ -525,3 +527,55 @@ def test_a_joint_is_averaged_over_the_sessions_that_scored_it():
     print(f"\naccuracy per joint over 1 arm raise and 3 squats: { {j: round(m) for j, m in sorted(means.items())} }")
     assert round(means["right_elbow"]) == 87 and round(means["right_shoulder"]) == 90
     assert round(means["left_knee"]) == 62 and "nonsense_joint" not in means
+
+
+@needs_browser
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_fall_is_shown_at_when_the_person_fell_and_says_the_carer_was_called_after_no_answer(tmp_path, locale):
+    """[truth] A fresh-eyes trial: a fall asked about ("괜찮으세요?") is stored with `unix` = when the
+    carer was called, after the question's countdown, and `asked_unix` = right after the fall; the
+    report showed the call's minute as the fall's, and never said nobody answered. The alert's time
+    is the fall's, the row says the answer and the call's minute; an alert without asked_unix (a hard
+    fall called at once, or an older device) keeps its `unix`."""
+    texts = load_texts(locale)
+    fell = 1_796_001_200.0  # 2026-11-30 01:13:20 UTC; the call 70 s later, at 01:14:30
+    alerts = [{"alert_id": "a0", "participant": "kim", "kind": "fall", "detail": "", "unix": fell + 70.0,
+               "asked_unix": fell, "answer": "no_answer"},
+              {"alert_id": "a1", "participant": "kim", "kind": "fall", "detail": "", "unix": fell + 3 * DAY + 60.0,
+               "answer": "hard_fall"}]
+    page = tmp_path / "fall.html"
+    page.write_text(render("김영희", [], alerts, locale, dt.timezone.utc, "UTC"), encoding="utf-8")
+    words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+    print(f"\ntruth: fell 2026-11-30 01:13, called 01:14 (no answer); hard fall 2026-12-03 01:14 (called at once)\nthe page says: {words}")
+    assert "2026-11-30 01:13" in words and "2026-11-30 01:14" not in words, "the fall's minute, not the call's"
+    assert texts["report.answer.no_answer"].format(called="01:14") in words
+    assert "2026-12-03 01:14" in words and texts["report.answer.hard_fall"].format(called="01:14") in words
+    if os.environ.get("SILVERGYM_SHOW_REPORT"):  # a PNG to look at: SILVERGYM_SHOW_REPORT=/some/dir
+        screenshot(page, Path(os.environ["SILVERGYM_SHOW_REPORT"]) / f"fall_{locale}.png")
+
+
+def test_the_command_shows_the_sites_clock_named_as_the_web_app_does(tmp_path):
+    """[truth] A fresh-eyes trial: `silvergym report` printed "2026-12-06 16:18" (the machine's zone,
+    unnamed) where the web page, from the same config (web.time_zone Asia/Seoul), said
+    "2026-12-07 01:18 한국 시간": another date. The command now reads the site's zone from the config
+    (web.site_time_zones, else web.time_zone: common.central.sitetime, the web app's own) and names
+    it. Run in a UTC process (TZ=UTC), as a laptop or a server may be."""
+    fell = 1_796_574_000.0  # 2026-12-06 16:20 UTC = 2026-12-07 01:20 in Seoul
+    s = {**session(0, 0.0, 70.0, 60, 62), "started_unix": fell - 120.0, "ended_unix": fell - 80.0}
+    store = Store(str(tmp_path / "central.db"))
+    store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "alert_id": "fall-1", "participant": "kim", "kind": "fall",
+                                         "detail": "", "unix": fell + 30.0, "asked_unix": fell, "answer": "no_answer"},
+               0.0)
+    store.close()
+    pages = {}
+    for sets in ([], ["--set", "web.site_time_zones={\"trial\": \"Europe/London\"}"]):
+        page = tmp_path / f"kim{len(sets)}.html"
+        done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                               "-o", str(page), *sets], capture_output=True, text=True, cwd=REPO, timeout=120,
+                              env={**os.environ, "TZ": "UTC"})
+        assert done.returncode == 0, done.stderr
+        pages[len(sets)] = visible_words(page.read_text(encoding="utf-8"))
+    print(f"\ntruth: fell 2026-12-07 01:20 한국 시간 (2026-12-06 16:20 in London)\nSeoul: {pages[0]}\nLondon: {pages[2]}")
+    assert "시각 (한국 시간)" in pages[0] and "2026-12-07 01:20" in pages[0] and "2026-12-06" not in pages[0].rsplit("silvergym ·", 1)[0]
+    assert "2026-12-06 16:20" in pages[2] and "2026-12-07" not in pages[2].rsplit("silvergym ·", 1)[0]
