@@ -394,17 +394,21 @@ def _chart(heading: str, key: str, figs: dict, before: str = "") -> str:
             f'<img alt="{html.escape(heading)}" src="data:image/png;base64,{figs[key]}">')
 
 
-def render(participant: str, sessions: list[dict], alerts: list[dict], locale: str = "ko") -> str:
+def render(participant: str, sessions: list[dict], alerts: list[dict], locale: str = "ko", zone=None,
+           zone_name: str = "") -> str:
+    """The whole page; `zone` and `zone_name` as render_body's (`silvergym report` passes the site's,
+    as the web app does: the same dates in both)."""
     t = load_texts(locale)
     esc = html.escape
     title = t["report.title"].format(name=participant)
-    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    now = dt.datetime.now(zone) if zone else dt.datetime.now()
+    generated = t["report.generated"].format(when=f"{now:%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else ""))
     return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
 <title>{esc(title)}</title>
 <style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
 color:#222;font-size:17px;line-height:1.6}} img{{max-width:100%}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px}} ul.reading li{{margin-bottom:0.4em}}</style></head>
-<body><h1>{esc(title)}</h1>{render_body(sessions, alerts, locale)}
+<body><h1>{esc(title)}</h1>{render_body(sessions, alerts, locale, zone, zone_name)}
 <p style="color:#666">{esc(generated)}</p></body></html>
 """
 
@@ -444,7 +448,8 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
     esc = html.escape
     # The alerts are shown with or without sessions: a fall is news to a family who never saw a session.
     rows = "".join(
-        f"<tr><td>{_day(fell_unix(a)):%Y-%m-%d %H:%M}</td><td>{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
+        f"<tr><td style=\"white-space:nowrap\">{_day(fell_unix(a)):%Y-%m-%d %H:%M}</td>"
+        f"<td style=\"white-space:nowrap\">{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
         f"</td><td>{esc(_what_happened(a, t))}</td></tr>"
         for a in alerts) or f"<tr><td colspan=3>{esc(t['report.no_alerts'])}</td></tr>"
     alerts_table = f"""
@@ -539,7 +544,8 @@ def run(args) -> int:
     from common.central.collector import printable
     from common.config import load
 
-    cfg = load(args.config, args.overrides).collector
+    full = load(args.config, args.overrides)
+    cfg = full.collector
     db = args.db or cfg.db
     if bool(args.participant) == bool(args.class_id):
         print("error: give a participant, or --class ID (a class's id or its first 8 characters, or 'latest'), "
@@ -590,7 +596,12 @@ def run(args) -> int:
     named = next((p["participant_name"].strip() for p in [*reversed(sessions), *reversed(alerts)]
                   if isinstance(p.get("participant_name"), str) and p["participant_name"].strip()), "")
     title = printable(named, 80) if named else f"{args.participant} ({site}/{device})"
-    page = render(title, usable, [a for a in alerts if on_calendar(a.get("unix"))], args.locale)
+    # The site's clock, named, as the web app's pages (web.site_time_zones, else web.time_zone): a
+    # report printed on a laptop in another zone shows the same dates as the page.
+    from common.central import sitetime
+    zone = sitetime.SiteZones.of(full.web).zone_of(site)
+    page = render(title, usable, [a for a in alerts if on_calendar(a.get("unix"))], args.locale, zone,
+                  sitetime.zone_name(zone, args.locale))
     write_atomically(out, page)  # a failure leaves the previous report, never an empty file
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
     return 0
