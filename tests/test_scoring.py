@@ -627,3 +627,18 @@ def test_the_summary_strip_is_the_scores_judgement():
     assert half["score"] < 50 and h["w"] > 0.5
     assert other["repetitions_judged"] == 0 and set(other["timeline"]) == {"-"}
     assert len(good["timeline"]) == int((int(40 * FPS) - 1) / FPS) + 1  # as long as the session
+
+
+def test_a_fresh_tracker_asked_just_past_a_routines_end_does_not_crash():
+    """A helper fed a 12 s stretch to a 5.4 s program part: TempoTracker's first update with its
+    whole window past the routine's end (but within a window's length of it) raised ValueError
+    (a negative slice end). Any time past the end is now simply matched by nothing."""
+    import dataclasses
+
+    from common.coach.warp import TempoTracker
+
+    once = dataclasses.replace(routines.load("squat"), loop=False)
+    for after_end in (0.5, 2.0, 6.5, 7.0, 30.0):
+        t = once.duration_s + after_end
+        position = TempoTracker(once).update(t, {"left_knee": 170.0, "right_knee": 170.0})
+        assert np.isfinite(position), (after_end, position)

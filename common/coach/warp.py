@@ -104,6 +104,8 @@ class TempoTracker:
             return None
         seen = np.array([angles[self._joints[k]] for k in have])
         lo, hi = max(0, int(idx[0])), min(len(self._targets), int(idx[-1]) + 1)  # idx is contiguous
+        if hi <= lo:  # the whole window is past the routine's end (or before its start): nothing matches
+            return np.full(len(idx), np.inf)
         block = self._targets[lo:hi][:, have] if len(have) < len(self._joints) else self._targets[lo:hi]
         err = np.minimum(np.abs(block - seen), ERROR_CAP_DEG).mean(axis=1)
         past_end = np.isinf(block).all(axis=1)
