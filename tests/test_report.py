@@ -292,7 +292,8 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
 
     def report(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "common.cli", "report", *args, "--db", str(tmp_path / "central.db"),
-                               "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120)
+                               "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120,
+                              env={**os.environ, "TZ": "UTC"})  # the machine's zone is not the site's
 
     done = report("--class", "3f2a9c1e", "-o", str(page))
     assert done.returncode == 0, done.stderr
@@ -303,6 +304,9 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
                     ("3", "-", "67", "5", "0", "0")], rows
     assert re.search(r"(?:No\. )?4(?:번)? - - 0 0% 0", words), "spot 4 (exercised false): '-', not a score of 0"
     assert "park" not in words and "25%" in words and ("4명" in words if locale == "ko" else "4 taking part" in words)
+    # [truth] the class's time on the site's clock, named (web.time_zone Asia/Seoul), as the web app's
+    from common.central.sitetime import SiteZones
+    assert SiteZones().when(members[1]["started_unix"], "center1", locale) in words
     latest = report("--class", "latest", "-o", str(tmp_path / "latest.html"))
     assert latest.returncode == 0 and "park" in (tmp_path / "latest.html").read_text()
     for args, said in ((["--class", "x; drop"], "is not a class id"), (["--class", "abcdef12"], "no class"),

@@ -492,10 +492,20 @@ def falls_of_session(session: dict, stored_alerts: list[dict]) -> int:
     return len(times) + untimed
 
 
-def render_class(members: list[tuple], locale: str = "ko", alerts: list[dict] | None = None) -> str:
+def render_class(members: list[tuple], locale: str = "ko", alerts: list[dict] | None = None, zone=None,
+                 zone_name: str = "") -> str:
     """One class (group mode) on a page: who took part and each one's result, in the order they
     stood (spot), never ranked. `members`: (site, device, session) of the class's sessions;
-    `alerts`: the stored alerts of its members (their falls are counted with each session's own)."""
+    `alerts`: the stored alerts of its members (their falls are counted with each session's own).
+    `zone`, `zone_name`: the site's clock, named, as render's."""
+    token = _ZONE.set(zone)
+    try:
+        return _render_class(members, locale, alerts, zone_name)
+    finally:
+        _ZONE.reset(token)
+
+
+def _render_class(members: list[tuple], locale: str, alerts: list[dict] | None, zone_name: str) -> str:
     t = load_texts(locale)
     esc = html.escape
     members = sorted(members, key=lambda m: (m[2].get("spot") or 0, m[2].get("participant", "")))
@@ -516,11 +526,13 @@ def render_class(members: list[tuple], locale: str = "ko", alerts: list[dict] | 
         rows.append(f"<tr><td>{spot_name(spot) if spot else '-'}</td><td>{esc(who)}</td>"
                     f"<td>{score}</td><td>{summary.get('reps', 0)}</td>"
                     f"<td>{f'{partly:.0%}' if isinstance(partly, (int, float)) else '-'}</td><td>{falls}</td></tr>")
-    when = f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" if on_calendar(first.get("started_unix")) else "?"
+    when = (f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else "")
+            if on_calendar(first.get("started_unix")) else "?")
     title = t["report.class_title"].format(when=when)
     said = t["report.class_where"].format(where=f"{site}/{device}", routine=routine, n=len(members))
     head = "".join(f"<th>{esc(t['report.class_' + k])}</th>" for k in ("spot", "who", "score", "reps", "partly", "falls"))
-    generated = t["report.generated"].format(when=f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    now = dt.datetime.now(_ZONE.get()) if _ZONE.get() else dt.datetime.now()
+    generated = t["report.generated"].format(when=f"{now:%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else ""))
     return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
 <title>{esc(title)}</title>
 <style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
@@ -552,7 +564,7 @@ def run(args) -> int:
               "not both", file=sys.stderr)
         return 2
     if args.class_id:
-        return run_class(args, db)
+        return run_class(args, db, full.web)
     out = Path(args.output or f"report-{safe_file_name(args.participant)}.html")
     problem = _input_problem(db, out)
     if problem:
@@ -607,7 +619,7 @@ def run(args) -> int:
     return 0
 
 
-def run_class(args, db: str) -> int:
+def run_class(args, db: str, web=None) -> int:
     """`silvergym report --class ID`: the class summary page."""
     import re
 
@@ -642,7 +654,9 @@ def run_class(args, db: str) -> int:
         print(f"error: {printable(args.class_id, 80)!r} matches {len(classes)} classes: {listed}; give more of the id "
               "(or --site and --device)", file=sys.stderr)
         return 2
-    page = render_class(members, args.locale, alerts)
+    from common.central import sitetime
+    zone = sitetime.SiteZones.of(web).zone_of(classes[0][1]) if web is not None else None
+    page = render_class(members, args.locale, alerts, zone, sitetime.zone_name(zone, args.locale) if zone else "")
     write_atomically(out, page)
     print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
     return 0
