@@ -98,7 +98,7 @@ def fill(store: Store) -> dict:
     # A senior who fell in their first session: an alert and no session yet.
     store.save("center1", "pi7", "alert", {"msg_id": "alert-newbie-xxxx", "alert_id": "alert-newbie-xxxx",
                                            "participant": "newbie", "kind": "fall", "detail": "sudden drop",
-                                           "unix": now - 7200}, now)
+                                           "unix": now - 7200, "asked_unix": now - 7290, "answer": "no_answer"}, now)
     store.save("center1", "pi7", "status", {"state": "online", "unix": now}, now)
     store.save("center1", "pi7", "health", {"unix": now, "fps": 15.0, "backend": "cpu", "camera": "ok", "spool_depth": 0}, now)
     store.save("center2", "pi9", "status", {"state": "offline", "unix": now}, now)
@@ -271,6 +271,41 @@ def test_staff_and_family_see_exactly_their_people_and_share_an_acknowledgement(
     assert "checked by family carer" in answered_en and "I have checked" not in answered_en  # answered: no button
     assert len(staff.find_elements(By.CSS_SELECTOR, "section.alerts form button")) == 1  # newbie's is still open
     staff.get(f"{url}/?lang=ko")
+
+
+def test_a_fall_is_shown_at_when_the_person_fell_with_the_call_after_no_answer(site, browser_factory):
+    """[truth] A fresh-eyes trial: a fall asked about is stored when the carer was called (`unix`,
+    after the question's countdown), and the week page and the report showed that minute as the
+    fall's. newbie fell 90 s before the call (asked_unix) and did not answer: both pages show the
+    fall's minute in the site's zone, and the week page says nobody answered and when the carer
+    was called."""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+
+    from common.central.sitetime import SiteZones
+    from common.texts import load_texts
+
+    store = Store(site["db"])
+    (alert,) = store.alerts_of("newbie", "center1", "pi7")
+    store.close()
+    zones = SiteZones()
+    fell, called = zones.when(alert["asked_unix"], "center1", "ko"), zones.when(alert["unix"], "center1", "ko")
+    call_minute = f"{dt.datetime.fromtimestamp(alert['unix'], zones.zone_of('center1')):%H:%M}"
+    said = load_texts("ko")["report.answer.no_answer"].format(called=call_minute)
+    url = site["app"].url
+    driver = browser_factory()
+    browser_login(driver, url, "boss")
+    row = next(e.text for e in driver.find_elements(By.CSS_SELECTOR, "section.alerts .alert") if "newbie" in e.text)
+    driver.get(person_url(url, "center1", "pi7", "newbie"))
+    report_rows = driver.find_element(By.TAG_NAME, "main").text
+    if os.environ.get("SILVERGYM_SHOW_WEB"):  # PNGs to look at: SILVERGYM_SHOW_WEB=/some/dir
+        driver.save_screenshot(str(Path(os.environ["SILVERGYM_SHOW_WEB"]) / "newbie.png"))
+        driver.get(url)
+        driver.save_screenshot(str(Path(os.environ["SILVERGYM_SHOW_WEB"]) / "week.png"))
+    print(f"\ntruth: fell {fell}, carer called {called} (no answer)\nweek page: {row}\nreport: {report_rows[-200:]}")
+    assert fell in row and called not in row and said in row
+    assert fell.rsplit(" ", 2)[0] in report_rows and called.rsplit(" ", 2)[0] not in report_rows
 
 
 # -- who gets nothing ----------------------------------------------------------------------------------

@@ -167,11 +167,15 @@ class AlertRow:
     name: str = ""  # as the device sent it with the alert (participant_name), else the key
     impossible_time: bool = False  # dated after now (+ FUTURE_SLACK_S) or off the calendar
     acked_role: str = ""  # the role of whoever answered it ("admin", "staff", "family"), "" if unknown
+    fell_unix: float | None = None  # when the person fell (report.fell_unix): `unix` is when the carer was called
+    answer: str = ""  # why the device called: "no_answer" (asked, nobody answered), "hard_fall", else ""
 
 
 def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]:
     """The alerts of these people worth the week page: every unanswered one of the last
     OPEN_ALERTS_DAYS, and the answered ones of the last week; newest first."""
+    from common.central.report import fell_unix
+
     now = time.time() if now is None else now
     if not people:
         return []
@@ -191,7 +195,9 @@ def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]
         spot = data.get("spot")
         impossible = not on_calendar(unix) or unix > now + FUTURE_SLACK_S
         out.append(AlertRow(person, msg_id, kind, unix, spot if isinstance(spot, int) else None, by_user or "",
-                            acked_unix, name_in([data], person), impossible))
+                            acked_unix, name_in([data], person), impossible,
+                            fell_unix=fell_unix({**data, "unix": unix}) if on_calendar(unix) else None,
+                            answer=data["answer"] if isinstance(data.get("answer"), str) else ""))
     roles = _roles_of({a.acked_by for a in out if a.acked_by})
     out = [replace(a, acked_role=roles.get(a.acked_by, "")) if a.acked_by else a for a in out]
     # Unanswered first; within each, by when they happened, newest first, and the times no

@@ -167,9 +167,10 @@ def week(request) -> HttpResponse:
     people = access.visible_people(request.user)
     found = access.alerts_for(people, now)
     roles = {r: w.get(f"role_{r}", r) for r in ("admin", "staff", "family")}
-    alerts = [{"alert": a, "when": when(a.unix, a.person.site, locale), "name": a.name or a.person.shown,
+    alerts = [{"alert": a, "when": when(a.unix if a.fell_unix is None else a.fell_unix, a.person.site, locale), "name": a.name or a.person.shown,
                "kind": texts.get(f"report.kind.{a.kind}", a.kind),
                "spot": w["alert_spot"].format(spot=a.spot) if a.spot else "",
+               "called": _called(a, texts),
                "acked": w["acked"].format(who=access.answerer_shown(request.user, a.acked_by, a.acked_role, roles),
                                           when=when(a.acked_unix, a.person.site, locale))
                if a.acked_by else ""}
@@ -179,6 +180,14 @@ def week(request) -> HttpResponse:
     # answered alerts under their own heading, below the ones still waiting for someone
     return page(request, "week.html", alerts=[a for a in alerts if not a["acked"]],
                 answered=[a for a in alerts if a["acked"]], rows=rows)
+
+
+def _called(alert: access.AlertRow, texts: dict) -> str:
+    """Why and when the carer was called ("응답 없음 → 01:19에 보호자 호출"): the alert's time is the fall's."""
+    words = texts.get(f"report.answer.{alert.answer}")
+    if not words or not on_calendar(alert.unix):
+        return ""
+    return words.format(called=f"{dt.datetime.fromtimestamp(alert.unix, zone_of(alert.person.site)):%H:%M}")
 
 
 def _person_from(query) -> access.Person:
