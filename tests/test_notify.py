@@ -274,6 +274,10 @@ def test_a_message_shows_the_sites_clock_with_its_zone_and_the_persons_name(tmp_
     _, group = group_message([("center1", "pi7", {**alert(3), "unix": unix, "participant_name": " 박영희 "})], zones)
     assert "2023-11-15 07:13 한국 시간 center1/pi7 박영희:" in group
     assert message({**alert(4), "unix": 1e13}, "center1", "pi7", zones)[1].startswith("?에")
+    # [truth] a fall asked about is stored at the call (after the countdown); the message says when the person fell
+    _, asked = message({**alert(5), "unix": unix + 90, "asked_unix": unix, "answer": "no_answer"}, "center1", "pi7", zones)
+    print(asked)
+    assert "2023-11-15 07:13 한국 시간에" in asked and "07:14" not in asked and "응답 없음" in asked
     store.close()
 
 

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import threading
 import time
-from common.central.sitetime import SiteZones
+from common.central.sitetime import SiteZones, fell_unix
 from common.central.store import printable
 
 log = logging.getLogger("collector")
@@ -65,8 +65,8 @@ def who(alert: dict) -> str:
 def _parts(alert: dict, site: str, device: str, zones: SiteZones | None = None) -> dict:
     kind = printable(alert.get("kind", ""), 40)
     ko, en = KIND_TEXT.get(kind, (kind, kind))
-    return {"ko": ko, "en": en, "who": who(alert), "when": whenprintable(alert.get("unix"), site, "ko", zones),
-            "when_en": whenprintable(alert.get("unix"), site, "en", zones),
+    return {"ko": ko, "en": en, "who": who(alert), "when": whenprintable(fell_unix(alert), site, "ko", zones),
+            "when_en": whenprintable(fell_unix(alert), site, "en", zones),
             "where": f"{printable(site, 64)}/{printable(device, 64)}", "id": printable(alert.get("alert_id", ""), 80),
             **_spot(alert.get("spot")), **_answer(alert.get("answer")), "test": alert.get("test") is True}
 

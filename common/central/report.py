@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common import pace  # noqa: E402
 from common.central.collector import on_calendar  # noqa: E402
+from common.central.sitetime import fell_unix  # noqa: E402
 from common.files import write_atomically  # noqa: E402
 from common.texts import load_texts  # noqa: E402
 from common.timeline import CODES, best_and_worst, clock, share_verdict  # noqa: E402
@@ -423,15 +424,6 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
         return _render_body(sessions, alerts, locale, zone_name)
     finally:
         _ZONE.reset(token)
-
-
-def fell_unix(alert: dict) -> float:
-    """When it happened: a fall the device asked about ("괜찮으세요?") is stored when the carer was
-    called, after the question's countdown; its asked_unix is when the person fell."""
-    asked = alert.get("asked_unix")
-    if isinstance(asked, (int, float)) and asked > 0 and on_calendar(asked) and asked <= alert["unix"]:
-        return float(asked)
-    return alert["unix"]
 
 
 def _what_happened(alert: dict, t: dict) -> str:

@@ -32,6 +32,16 @@ def zone_name(zone, locale: str, unix: float | None = None) -> str:
     return _words(locale)["zone_offset"].format(offset=hours)
 
 
+def fell_unix(alert: dict) -> float:
+    """When it happened: a fall the device asked about ("괜찮으세요?") is stored when the carer was
+    called, after the question's countdown; its asked_unix is when the person fell. The report, the
+    pages and the carers' messages all show this time."""
+    asked, called = alert.get("asked_unix"), alert.get("unix")
+    if isinstance(asked, (int, float)) and isinstance(called, (int, float)) and _on_calendar(asked) and asked <= called:
+        return float(asked)
+    return called
+
+
 @dataclass(frozen=True)
 class SiteZones:
     """web.time_zone and web.site_time_zones (IANA names, validated by the config)."""

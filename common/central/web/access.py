@@ -174,7 +174,7 @@ class AlertRow:
 def alerts_for(people: list[Person], now: float | None = None) -> list[AlertRow]:
     """The alerts of these people worth the week page: every unanswered one of the last
     OPEN_ALERTS_DAYS, and the answered ones of the last week; newest first."""
-    from common.central.report import fell_unix
+    from common.central.sitetime import fell_unix
 
     now = time.time() if now is None else now
     if not people:
