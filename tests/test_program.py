@@ -263,7 +263,7 @@ def test_program_build_writes_a_program_that_checks_with_a_routine_per_part(join
     assert [p["reps"] is None for p in data["parts"]] == [truth == 0 for _, _, truth, *_ in JOINED]  # the dance: timed
     # Each part's target is the instructor's own count, counted as a participant's is (watching the
     # moment before the part): every clip's truth, the high knees' 18 too since the counter takes its
-    # start from the routine's start zone (was 17: see INEXACT).
+    # start from the routine's start zone (was 17: see HIGH_KNEES).
     targets = [(clip, p["reps"] or 0, truth) for p, (clip, _, truth, *_) in zip(data["parts"], JOINED)]
     print("targets (clip, instructor's count, truth):", [(c.split("/")[-1], n, t) for c, n, t in targets])
     assert all(n == t for c, n, t in targets), targets
@@ -303,27 +303,22 @@ def participant_reps(joined, program_file, lag_s: float = 0.0):
     return summary
 
 
-# Measured with BlazePose (this test's model), not exact: the high knees 16 of 18 (left 7, right 9).
-# Not the hard cut any more: after it the model reads no hips for the clip's first 3 frames and
-# then the right leg down for 2 frames only (visibility 0.32-0.39) before its first lift, less than
-# the counter's settle_s; the counter now takes the start at once from frames in the routine's own
-# start zone by the instructor's start angle (reps._Counter._in_the_routines_start), and counts 18
-# (9/9) with the bundled marching routine on the joined frames, as on the clip alone (was 17), and
-# 18 with this part's routine as built before RepRule.moves_with (56cb407). With it, the built
-# part's knee share comes from its own keyframes (left knee 1.185 degrees per hip degree over the
-# real track) and 2 of the instructor's own left lifts bend the knee less than half that at the
-# hip's peak: rejected (not_along). The instructor's count for the part's target is 18 (exact).
-INEXACT = {"dev/high_knees_side_gym.mp4": "16 of 18"}
+# The high knees, the one part that was not exact (BlazePose, this test's model): 17 of 18 after
+# the hard cut (the model reads no hips for 3 frames, then the right leg down for 2 frames only
+# before its first lift: the counter now takes its start at once from frames in the routine's own
+# start zone, reps._Counter._in_the_routines_start); then 16 with RepRule.moves_with asking the
+# lifted side's knee to bend with the hip at the built part's own ratio (2 real left lifts
+# rejected); 18 since an alternating rule checks only the other side (held still).
+HIGH_KNEES = "dev/high_knees_side_gym.mp4"
+INEXACT: dict[str, str] = {}  # clip -> what it counts, where a part is not exact
 
 
-@pytest.mark.xfail(strict=True, reason="high knees 16 of 18 in the joined video (BlazePose): 2 left lifts "
-                                       "rejected by moves_with (the built part's knee share), see INEXACT")
 def test_the_high_knees_count_exactly_in_the_program(joined):
     out = built_program(joined)
     summary = participant_reps(joined, out)
-    got = {clip: (part["reps"], truth) for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED) if clip in INEXACT}
+    got = {clip: (part["reps"], truth) for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED) if clip == HIGH_KNEES}
     print(got)
-    assert all(reps == truth for reps, truth in got.values()), got
+    assert got and all(reps == truth for reps, truth in got.values()), got
 
 
 def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
@@ -340,7 +335,7 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
     counted = [p["reps"] for p in summary["parts"]]
     truth = [truth for _, _, truth, *_ in JOINED]
     # Every part's count is its clip's truth (the dance: none, a timed part), except the one in
-    # INEXACT (a strict xfail above says what it counts and why).
+    # INEXACT (none now; a part listed there says what it counts and why).
     exact = [k for k, (clip, *_) in enumerate(JOINED) if clip not in INEXACT]
     assert [counted[k] for k in exact] == [truth[k] for k in exact], list(zip(counted, truth))
     assert [p["timed"] for p in summary["parts"]] == [t == 0 for t in truth]  # the dance: nothing to count
