@@ -488,6 +488,47 @@ def test_a_participant_who_stops_for_a_part_is_not_scored_wrong_for_it(joined):
     assert summary["weakest_part"] != 1
 
 
+def test_a_part_is_not_judged_on_the_next_movements_arms(joined):
+    """The joined video as the participant, but after the lateral raises come jumping jacks (the
+    first clip's real frames, played in the high knees' place: the joined video's high knees move no
+    arms, which hid this). The lateral raises' part is judged on its own frames only: its score and
+    frames as with the high knees after it. (A fresh-eyes trial: frames of the next movement were
+    judged as the part just ended for GRACE_S, lateral raises 66.9 with every joint 0.667, 222 frames
+    judged of its 177; the family's report named them the weakest movement. Here, before the part
+    heard only a repetition under way at its end: 5 reps of 4, score 80.0, 234 frames; after: 4, 100.0, 190.)"""
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+
+    program = programs.load(str(built_program(joined)))
+    poses, worlds, fps = joined["poses"], joined["worlds"], joined["fps"]
+    raises = [clip for clip, *_ in JOINED].index("dev/lateral_raise_waist_up_gym.mp4")
+    after, jacks = program.parts[raises + 1], program.parts[0]
+    assert [clip for clip, *_ in JOINED][0] == "dev/jumping_jacks_fast_front_gym.mp4"
+
+    def play(swap: bool) -> dict:
+        person = ProgramSession(program)
+        t0, i = program.parts[0].start_s, 0
+        while not person.ended_by(i / fps):
+            at = i / fps + t0
+            k = min(int(round(at * fps)), len(poses) - 1)
+            if swap and after.start_s <= at < after.end_s:  # the jacks' own frames from their part's start
+                k = int(round(jacks.start_s * fps)) + int(round((at - after.start_s) * fps)) % int(
+                    round((jacks.end_s - jacks.start_s) * fps))
+            person.update(i / fps, poses[k], worlds[k], JOINED_SIZE)
+            i += 1
+        return person.summary(COMPLETED)["parts"][raises]
+
+    own, swapped = play(False), play(True)
+    truth = JOINED[raises][2]
+    print(f"\nlateral raises (truth {truth} reps), followed by high knees: reps {own['reps']}, score {own['score']}, "
+          f"{own['frames']} frames, joints {own['joints']}\n  followed by jumping jacks: reps {swapped['reps']}, "
+          f"score {swapped['score']}, {swapped['frames']} frames, joints {swapped['joints']}")
+    assert own["reps"] == swapped["reps"] == truth
+    assert swapped["frames"] <= own["frames"]  # the jacks keep the part no longer than its own movement after it
+    assert swapped["score"] == pytest.approx(own["score"], abs=0.5) and swapped["score"] >= 90, (own, swapped)
+
+
 def test_skip_ends_the_part_and_moves_the_rest_of_the_program_earlier():
     from common.coach import program as programs
     from common.coach.program_session import ProgramSession
