@@ -177,6 +177,11 @@ class Sessions:
         summary = self.person.summary(reason)
         summary.update(alerts=self.alerts, ended=reason,
                        duration_s=self.program.duration_s if self.program is not None else self.routine.duration_s)
+        # A fall cut the session short (the carer called, or the question still open as it ends): its
+        # score measures the fall, not the exercise; the carers' pages leave it out of scores and trends.
+        if any(a.get("kind") == "fall" for a in self.alerts) or (
+                self._question and self._question.get("session_id") == self.session_id):
+            summary["fell"] = True
         # The corrections the TV gave, with the words of the routine's cue table (common/coach/cues.py).
         if self.program is not None:  # each part's with its own routine's words
             for entry in summary["parts"]:

@@ -62,6 +62,7 @@ def test_a_fall_inside_a_session_ends_with_its_summary_on_the_tv_and_reaches_the
         assert end.session_id == alert.session_id
         assert [a["kind"] for a in end.summary["alerts"]] == ["fall"]
         assert end.summary["alerts"][0]["unix"] == alert.unix
+        assert end.summary.get("fell") is True, "a session a fall cut short says so (carers leave its score out)"
         # The TV: the alert first, then the session's summary (ALERT_SHOW_S later).
         wait_for(lambda: obs.pump().health["renderer"].state == "summary", 60, interval_s=0.2,
                  what="the summary on the TV after the alert")
@@ -219,6 +220,8 @@ def test_run_once_on_a_fall_clip_waits_for_the_question_and_the_alert_and_ends_o
         assert len(called) == 1 and called[0].alert_id == asked[0].alert_id and called[0].answer == "no_answer"
         # Each reached the collector once, before --once stopped (the uplink's acknowledgement).
         assert sessions == [(end.session_id,)] and [a[0] for a in alerts] == [called[0].alert_id]
+        # The question was still open as the session ended: the summary says a fall cut it short.
+        assert summary.get("fell") is True, summary
         # The alert's times are this run's: asked within the session, called the countdown later. The
         # countdown runs on the capture clock from the fallen picture's capture; asked_unix is stamped
         # when scoring had that picture, the model's lag later (1.7 s measured here on a busy box).

@@ -583,3 +583,32 @@ def test_the_command_shows_the_sites_clock_named_as_the_web_app_does(tmp_path):
     print(f"\ntruth: fell 2026-12-07 01:20 한국 시간 (2026-12-06 16:20 in London)\nSeoul: {pages[0]}\nLondon: {pages[2]}")
     assert "시각 (한국 시간)" in pages[0] and "2026-12-07 01:20" in pages[0] and "2026-12-06" not in pages[0].rsplit("silvergym ·", 1)[0]
     assert "2026-12-06 16:20" in pages[2] and "2026-12-07" not in pages[2].rsplit("silvergym ·", 1)[0]
+
+
+def test_a_session_a_fall_cut_short_is_left_out_of_scores_and_trends(tmp_path):
+    """A second fresh-eyes trial: after a fall inside a session (score 0, summary.fell), the family's
+    page said "점수가 내려갔습니다 (지난번 89점 → 이번 0점)" and averaged the 0 in. The command's
+    report leaves the session out of scores and trends (said on the command line) and still lists
+    the fall; the web app uses the same report.counts_in_scores (test_web)."""
+    from common.central.report import counts_in_scores
+
+    good = [session(i, i, 89, 60, 62) for i in range(2)]
+    cut_short = session(2, 2, 0, 60, 62, reps=0)
+    cut_short["summary"]["fell"] = True
+    assert [counts_in_scores(s) for s in (*good, cut_short)] == [True, True, False]
+    store = Store(str(tmp_path / "central.db"))
+    for s in (*good, cut_short):
+        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "kind": "fall", "participant": "kim",
+                                         "session_id": cut_short["session_id"], "unix": cut_short["started_unix"] + 3}, 0.0)
+    store.close()
+    page = tmp_path / "kim.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(page), "--locale", "ko"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    words = visible_words(page.read_text(encoding="utf-8"))
+    print(f"\nstderr: {done.stderr.strip()}\npage: {words[:400]}")
+    assert "a fall cut short" in done.stderr
+    assert "이번 0점" not in words and "점수가 내려" not in words and "평균 점수 89점" in words, \
+        "the 0 of a session cut short is no score"
+    assert "넘어짐" in words, "the fall is still listed"

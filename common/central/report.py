@@ -595,6 +595,11 @@ def run(args) -> int:
         print(f"note: left out {len(idle)} session(s) in which nobody went through the movement (no score)",
               file=sys.stderr)
         usable = [s for s in usable if exercised(s)]
+    fell = [s for s in usable if not counts_in_scores(s)]
+    if fell:
+        print(f"note: left out {len(fell)} session(s) a fall cut short (no score; the falls are listed under the "
+              "alerts)", file=sys.stderr)
+        usable = [s for s in usable if counts_in_scores(s)]
     # The name the device's config gives the person (participant_name, sent with each session and
     # alert: 김영희), as the web app titles the page; the key and its place only when none was sent.
     named = next((p["participant_name"].strip() for p in [*reversed(sessions), *reversed(alerts)]
@@ -686,6 +691,14 @@ def _input_problem(db: str, out: Path) -> str:
     if out.is_dir():
         return f"{out} is a folder: give a file name for the report (-o report.html)"
     return ""
+
+
+def counts_in_scores(session: dict) -> bool:
+    """Whether a stored session's score belongs in scores, trends and charts: it was exercise
+    (`exercised`) and no fall cut it short (summary.fell: its number measures the fall; the fall
+    itself is listed with the alerts)."""
+    summary = session.get("summary")
+    return exercised(session) and not (isinstance(summary, dict) and summary.get("fell") is True)
 
 
 def exercised(session: dict) -> bool:

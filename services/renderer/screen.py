@@ -1050,8 +1050,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
-    # Nobody went through the movement (common/coach/session.py exercised): its 0 is no score.
-    idle = summary.get("exercised") is False
+    # Nobody went through the movement (common/coach/session.py exercised), or a fall cut the session
+    # short: its number is no score of the exercise (the carers' pages leave it out too).
+    idle = summary.get("exercised") is False or fall_in_session(s, summary) == "called" or summary.get("fell") is True
     y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop").bottom
     joints = summary.get("joints", {})

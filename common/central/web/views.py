@@ -139,8 +139,8 @@ def style(request) -> HttpResponse:
 
 
 def _person_row(person: access.Person, now: float, texts: dict, locale: str, alert_names: dict) -> dict:
-    # a session in which nobody moved has no score to show or trend (report.exercised)
-    recent = [s for s in access.sessions_of(person, newest=access.RECENT_SESSIONS) if report.exercised(s)]
+    # a session in which nobody moved, or a fall cut short, has no score to show or trend (report.counts_in_scores)
+    recent = [s for s in access.sessions_of(person, newest=access.RECENT_SESSIONS) if report.counts_in_scores(s)]
     last = recent[-1] if recent else None
     going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
     # each flag once, in its own words (which side, how much): two joints are two different sentences
@@ -203,7 +203,7 @@ def _report_body(person: access.Person, version: tuple, locale: str) -> str:
     from django.core.cache import cache
 
     def draw() -> str:
-        sessions = [s for s in access.sessions_of(person) if report.plottable(s) and report.exercised(s)]
+        sessions = [s for s in access.sessions_of(person) if report.plottable(s) and report.counts_in_scores(s)]
         alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
         return report.render_body(sessions, alerts, locale, zone_of(person.site), zone_name(person.site, locale))
 
