@@ -93,7 +93,7 @@ class OnceEnd:
             tv_free_at = max(self.ended_at, self.tv_busy_at)
             if not self.summary_seen and now < min(tv_free_at + SUMMARY_SHOWN_S, limit):
                 if self.tv_busy_at > self.ended_at:
-                    self._tell("the TV shows the fall alert before the session's summary: waiting for the summary "
+                    self._tell("summary after alert", "the TV shows the fall alert before the session's summary: waiting for the summary "
                                f"(the alert stays up its own time; at most {max(0.0, limit - now):.0f} s more)")
                 return False
         if not acked:
@@ -107,8 +107,8 @@ class OnceEnd:
             self._note(f"the TV's summary was not drawn in {self.snapshot_dir}")
         return True
 
-    def _tell(self, line: str) -> None:
-        key = line.split(":")[0]
+    def _tell(self, key: str, line: str) -> None:
+        """Says `line` once per `key` (a wait's remaining time changes its words, not its key)."""
         if self.tell is not None and key not in self.told:
             self.told.add(key)
             self.tell(line)

@@ -1052,7 +1052,8 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
     # Nobody went through the movement (common/coach/session.py exercised), or a fall cut the session
     # short: its number is no score of the exercise (the carers' pages leave it out too).
-    idle = summary.get("exercised") is False or fall_in_session(s, summary) == "called" or summary.get("fell") is True
+    fall = fall_in_session(s, summary)  # once per drawing: it reads the alerts and what the TV heard
+    idle = summary.get("exercised") is False or fall == "called" or summary.get("fell") is True
     y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop").bottom
     joints = summary.get("joints", {})
@@ -1065,7 +1066,7 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
                                                     if j in weakest], w, h)
     # The words under the strip, wrapped to the screen's width (a dancer's summary ran off both
     # edges in one line): the kind word, then notes about the recording and the camera.
-    words, notes = summary_words(s, summary, score)
+    words, notes = summary_words(s, summary, score, fall)
     m = round(h * MARGIN)
     lines = [(line, HIGHLIGHT) for line in fonts.wrap(words, BODY, w - 2 * m)] + \
         [(line, MUTED) for line in fonts.wrap("  ·  ".join(notes), BODY, w - 2 * m)]
@@ -1075,7 +1076,7 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     words_y = min(h * 0.82, h - m - len(lines) * line_h)
     codes = summary.get("timeline", "")
     # After a fall, no "part to practise": the session is not a lesson to go over.
-    parts = best_and_worst(codes) if isinstance(codes, str) and codes and not fall_in_session(s, summary) else None
+    parts = best_and_worst(codes) if isinstance(codes, str) and codes and not fall else None
     strip = summary_strip_rect(w, h)
     under_strip = h * 0.74 + (line_h if parts else 0)
     lift = max(0.0, min(under_strip - words_y, strip.y - above - m)) if isinstance(codes, str) and codes else 0.0
@@ -1109,9 +1110,10 @@ def fall_in_session(s: ScreenState, summary: dict) -> str:
     return ""
 
 
-def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, list[str]]:
+def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None = None) -> tuple[str, list[str]]:
     """The summary's kind word (or a fitness test's or a hold's result), and its notes: how a
-    recorded participant's clip ran and how much of the person the camera missed."""
+    recorded participant's clip ran and how much of the person the camera missed. `fall`:
+    fall_in_session's answer when the caller has it (None: asked here)."""
     idle = summary.get("exercised") is False
     # The TV knows only this session: no word of progress ("조금씩 더 좋아지고 있어요") it cannot back.
     verdict = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
@@ -1122,7 +1124,7 @@ def summary_words(s: ScreenState, summary: dict, score: float) -> tuple[str, lis
         words = s.t(f"summary.test.{test['rating']}") + "  ·  " + s.t("summary.test").format(
             count=test["count"], seconds=f"{float(test['seconds']):.0f}", low=test["low"], high=test["high"],
             group=test["age_group"])
-    elif (fall := fall_in_session(s, summary)):
+    elif (fall := fall_in_session(s, summary) if fall is None else fall):
         # No score's praise and no exercise advice after a fall: what happened, and rest.
         words = s.t(f"summary.fall_{fall}")
     elif idle:
