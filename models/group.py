@@ -236,8 +236,13 @@ class GroupEstimator:
             return model.estimate(bgr, t)
 
     def reset(self) -> None:
+        """Follow nobody (a cut: a new source, a looping file's next play). The track numbers go on:
+        a track is one person's reading from one stretch, and downstream (ClassRoll, scoring) knows
+        a person by it. Numbered from 1 again, the next play's first found took the number of the
+        last play's, and the roll saw one track jump across the cut (a dancer's jump back to her
+        first pose read as squats made her a member live, under load)."""
         self.members: dict[int, Member] = {}  # track -> member
-        self._next_track = 1
+        self._next_track = getattr(self, "_next_track", 1)
         self._last_detect_t: float | None = None
         # Each track's usual torso (spots.someone_else) and recent hips (spots.travelling).
         self.first_seen, self.usual, self.grown, self.hips, self.walking = {}, {}, {}, {}, set()
