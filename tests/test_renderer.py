@@ -608,6 +608,34 @@ def test_the_program_summary_lists_each_movement_weakest_first(canvas, locale):
     assert s.t("program.judged_of").format(n=4, total=6) in drawn
 
 
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_program_done_well_names_no_movement_to_practise(canvas, locale):
+    """[program] `make demo DEMO_ARGS="--program short_program"`: the drawn person doing each
+    routine exactly scored 97, 98, 99 and the TV said '더 연습할 동작: 팔 들어올리기' (practise the
+    arm raises, at 97). The weakest movement is named (and marked) only below the bar a single
+    routine's summary names a joint at (cues.PRACTISE_BELOW: 90); else the score's own words."""
+    from common.coach.cues import PRACTISE_BELOW
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("summary_program", locale, now)
+    names = [name[locale] for name, _, _ in SAMPLE_PROGRAM]
+    for weakest_score, named in ((97.0, False), (100.0 * PRACTISE_BELOW - 1.0, True)):
+        summary = dict(s.session.summary)
+        summary["parts"] = [dict(p, score=max(p["score"], weakest_score + 1.0)) if p["scored"] else p
+                            for p in summary["parts"]]
+        summary["parts"][3]["score"] = weakest_score  # still the weakest (weakest_part: 3)
+        scored = [p["score"] for p in summary["parts"] if p["scored"]]
+        summary["score"] = round(sum(scored) / len(scored), 1)  # the program's score: their mean
+        s.session = dataclasses.replace(s.session, summary=summary)
+        drawn = drawn_words(surface, fonts, s, now)
+        practise = s.t("program.practice").format(name=names[3])
+        print(f"weakest {weakest_score}: practise named {practise in drawn}, highlighted {drawn[names[3]].color == HIGHLIGHT}")
+        assert (practise in drawn) is named and (drawn[names[3]].color == HIGHLIGHT) is named
+        if not named:
+            assert s.t("summary.great") in drawn  # every judged movement >= 90: the program's score's words
+
+
 def test_a_program_comes_by_name_and_its_parts_routine_follows_the_score():
     from common.bus import messages
     from services.renderer import absorb
