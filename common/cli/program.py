@@ -143,7 +143,7 @@ def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tupl
             if counted == 0:  # the instructor never crosses the bundled thresholds: the same rule at theirs
                 low, high = segment.thresholds(segment.angle_track(poses, worlds), theirs.joints)
                 theirs = dataclasses.replace(theirs, low=low, high=high)
-        words = dict(known.title)
+        words = true_name(m.routine, known, poses, worlds, m.group)
         keyframes = r.keyframes
         if theirs is not None and theirs.sides != "both" and keyframes:
             # The counter takes the instructor's start angle from the first keyframe; marching never
@@ -172,6 +172,86 @@ def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tupl
         keyframes = tuple(dataclasses.replace(kf, phase=phase) for kf, phase in zip(r.keyframes, phases))
     return dataclasses.replace(r, title=words, reps=rule, keyframes=keyframes,
                                cues=cues.plain_cues(list(r.joints), closes)), words
+
+
+# A part is named after the bundled routine it was recognised as only where that name is true of
+# what the pose shows. A bundled title can say more than a pose does: the squat's "의자 스쿼트"
+# (a chair is not in the pose; a standing squat and a chair stand look alike), a timed test's
+# "30초 ... 검사". Such a part is named what is true of both (common/locales program.part.*).
+GENERAL_NAMES = {"squat": "program.part.squat", "chair_stand_30s": "program.part.squat",
+                 "arm_curl_30s": "program.part.arm_curl"}
+# The feet's distance apart changing by this share of the legs' own length over a part: the legs
+# move (jumping jacks' 0.74-0.88 on the real clip, a squat's 0.03-0.05, front view).
+FEET_APART_SHARE = 0.25
+ARMS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow")
+LEGS = ("left_hip", "right_hip", "left_knee", "right_knee")
+
+
+def true_name(routine_name: str, known: routines.Routine, poses, worlds, group: int) -> dict:
+    """The part's name on the TV: the recognised routine's title where it is true of the part; the
+    general name where the title says more than a pose shows (GENERAL_NAMES); a name made from what
+    moves where the routine holds the legs still and here they move (jumping jacks are not arm
+    raises: their arms go up as an arm raise's, and their legs move too)."""
+    from common.texts import LOCALES, load_texts
+
+    rule = known.reps
+    legs_held = rule is not None and any(j in LEGS for j in rule.still)
+    if legs_held and legs_move(poses, worlds):
+        return moving_name(poses, worlds, group)
+    key = GENERAL_NAMES.get(routine_name)
+    if key:
+        return {locale: load_texts(locale)[key] for locale in LOCALES}
+    return dict(known.title)
+
+
+def feet_apart_span(poses, worlds) -> float | None:
+    """How much the feet's distance apart changes over these frames (5th to 95th percentile), as a
+    share of the legs' own length (thigh + shin, median): in 3D from world landmarks, else in the
+    picture. None when the legs are seen on fewer than half the frames (a lateral raise framed from
+    the head to the hips)."""
+    from common.coach.keypoints import COMMON_INDEX as at
+
+    apart, legs = [], []
+    points = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+    for pose, world in zip(poses, worlds):
+        pose = np.asarray(pose)
+        if not len(pose) or min(pose[at[n]][2] for n in points) < 0.3:
+            continue
+        xyz = np.asarray(world, dtype=float)[:, :3] if world is not None else pose[:, :2].astype(float)
+        legs.append(np.mean([np.linalg.norm(xyz[at[f"{s}_hip"]] - xyz[at[f"{s}_knee"]])
+                             + np.linalg.norm(xyz[at[f"{s}_knee"]] - xyz[at[f"{s}_ankle"]]) for s in ("left", "right")]))
+        apart.append(float(np.linalg.norm(xyz[at["left_ankle"]] - xyz[at["right_ankle"]])))
+    if len(apart) < 0.5 * max(len(poses), 1) or not np.median(legs) > 0:
+        return None
+    return float((np.percentile(apart, 95) - np.percentile(apart, 5)) / np.median(legs))
+
+
+def legs_move(poses, worlds) -> bool:
+    """Whether the legs move in these frames: the feet apart by FEET_APART_SHARE of the legs' length
+    more or less, or a hip or knee through segment.MOVING_DEG."""
+    span = feet_apart_span(poses, worlds)
+    return (span is not None and span >= FEET_APART_SHARE) or _moving(poses, worlds, LEGS)
+
+
+def _moving(poses, worlds, joints) -> bool:
+    from common.coach import segment
+
+    sig = segment.signature(segment.angle_track(poses, worlds))
+    return any(np.isfinite(sig[segment.ALL_ANGLES.index(j), 0])
+               and sig[segment.ALL_ANGLES.index(j), 1] - sig[segment.ALL_ANGLES.index(j), 0] >= segment.MOVING_DEG
+               for j in joints)
+
+
+def moving_name(poses, worlds, group: int) -> dict:
+    """A name made from what moves (the arms, the legs, both), else the plain "동작 N"."""
+    from common.texts import LOCALES, load_texts
+
+    arms, legs = _moving(poses, worlds, ARMS), legs_move(poses, worlds)
+    key = ("program.part.arms_and_legs" if arms and legs else "program.part.arms" if arms
+           else "program.part.legs" if legs else "")
+    if not key:
+        return {"ko": f"동작 {group + 1}", "en": f"Movement {group + 1}"}
+    return {locale: load_texts(locale)[key] for locale in LOCALES}
 
 
 def _valid_name(name: str) -> bool:

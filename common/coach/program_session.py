@@ -140,9 +140,7 @@ class ProgramSession:
         elif resting == 0.0 and i not in self.skipped:
             if i not in self._started:  # what the counter saw before the part is no repetition of it
                 self._started.add(i)
-                reps = self.person(i).scorer.reps
-                if reps and reps.count:
-                    reps.count = 0
+                begin_part(self.person(i).scorer.reps)
             frame = self.person(i).update(part_t, common, world, frame_size)
             counter = self.person(i).scorer.reps
             if frame.scored and counter is not None and counter.count == 0:
@@ -269,6 +267,23 @@ class ProgramSession:
             **({"video_ended_s": round(self.video_end_t, 2)} if ended == VIDEO_ENDED and self.video_end_t else {}),
             **({"video_looped": self.video_looped} if self.video_looped else {}),
         }
+
+
+def begin_part(reps) -> None:
+    """A part's repetition counter as the part starts: what it saw before (LEAD_S, the end of the
+    previous movement) is no repetition of the part, neither counted nor waiting for a second like
+    it (RepRule.repeats): the lateral raises' last raise, waiting, was confirmed by the jumping
+    jacks' first jack after them (7 jacks of 6). A repetition under way as the part starts still
+    counts (a cut placed a moment late), but until the part's first repetition counts, one whose way
+    out was not seen (reps._Counter.judge_way_out: its first frame out already at its turning point)
+    is half a repetition: the jumping jacks' opening half jack after the lateral raises' arms down,
+    which the video's cut took from one movement's end pose to the top of a jump."""
+    if reps is None:
+        return
+    reps.count = 0
+    for counter in reps.counters.values():
+        counter.waiting = None
+        counter.judge_way_out = True
 
 
 def rested(routine, summary: dict) -> bool:

@@ -188,6 +188,15 @@ class _Counter:
     moves_other: tuple = ()  # the other side's moves_with joints: held still while this side moves
     not_along: int = 0  # excursions rejected because the joints that move along did not (or the other side's did)
     _along_at_peak: dict = field(default_factory=dict)  # counted and moves_with joints' change the counted way at the deepest moment
+    # A program part's counter (program_session.begin_part sets judge_way_out) counts its first
+    # repetitions only with their way out seen: not when the first frame out was already `at_once` of
+    # the excursion's deepest or more (a video cut from the previous movement's end pose to the top of
+    # the next's: 0.85-0.96 of it in one frame; a person's, on the real fast high knees: at most 0.38
+    # at 30 fps, 0.75 at 15 fps).
+    judge_way_out: bool = False
+    at_once: float = 0.8
+    _first_out: float = 0.0  # the depth on the excursion's first frame out of the start
+    way_out_unseen: int = 0  # excursions rejected because they left the start and turned in one frame (a cut)
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
@@ -305,7 +314,7 @@ class _Counter:
             else:
                 self._start_since = None
         elif self.state == "start" and not at_start:
-            self.state, self._peak = "out", depth
+            self.state, self._peak, self._first_out = "out", depth, depth
             self._rep_base, self._at_peak = dict(self._base), self._changes(angles, seen, self._base)
             self._along_at_peak = self._along(angles, seen, self._base)
             self._rep_legs, self._legs_at_peak = self._legs_base, legs
@@ -435,6 +444,12 @@ class _Counter:
         self.state = "start"
         took = t - (self._last_at_start if self._last_at_start is not None else t)
         self.excursions.append((round(t, 2), round(self._peak, 2), round(took, 2)))
+        if self.judge_way_out and self.count == 0 and self._peak > 0 and self._first_out >= self.at_once * self._peak:
+            # Left the start and was at its turning point on the same frame: the way out was not seen,
+            # half a repetition (a video cut from one movement's end pose to the top of the next's).
+            self.way_out_unseen += 1
+            self.rejected += 1
+            return
         if self._another_position():
             self.another_position += 1
             self.rejected += 1

@@ -544,8 +544,10 @@ def count_reps(routine, poses, worlds, fps: float, lead: int = 0) -> int:
         return 0
     counter = RepCounter(routine.reps, reference=routine.rep_reference())
     for i, (p, w) in enumerate(zip(poses, worlds)):
-        if i == lead and counter.count:
-            counter.count = 0
+        if i == lead:  # the part starts: its counter is handed over as a participant's is
+            from common.coach.program_session import begin_part
+
+            begin_part(counter)
         p = np.asarray(p)
         counter.update(i / fps, joint_angles(p, None if w is None else np.asarray(w)), joint_visibility(p))
     return counter.count
