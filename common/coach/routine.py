@@ -62,6 +62,12 @@ class RepRule:
     # (joint, degrees it moves per degree of the counted joints on its side, from the keyframes):
     # derived from the routine's keyframes when it is read, not written in the file.
     moves_with_share: tuple[tuple[str, float], ...] = ()
+    # The hips stay at their standing height over the floor (a march: the standing leg straight): a
+    # repetition whose hips came down a quarter of that height is both legs bending, a squat.
+    hips_stay_up: bool = False
+    # Done in place (a squat, a chair stand): a repetition over which the hips travelled across the
+    # picture as far as their standing height is steps, walking.
+    in_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,18 @@ class RepRuleFile(_FileModel):
                         "knees without the hips: not a squat). For 'alternating' and 'one_side' the other side's are "
                         "held still: moving the counted way half as many degrees as the counted joints is not one "
                         "side (a squat's other knee bends, a march's standing knee stays straight).")
+    hips_stay_up: bool = Field(
+        False, description="The hips stay at their standing height over the floor while the counted joints move (marching: "
+                           "the standing leg stays straight as the other knee lifts). A repetition whose hips came down "
+                           "in the picture, from its start to its deepest moment, by a quarter of their standing height "
+                           "over the floor (the lower foot seen) or more is both legs bending, a squat, and is not "
+                           "counted: judged from the hips alone, so also where the other knee is hidden or misread "
+                           "straight (a jog's bounce lowers them a fifth at most).")
+    in_place: bool = Field(
+        False, description="The movement is done in place (a squat, a chair stand): a repetition over which the hips "
+                           "travelled across the picture, from its start to its return, by their standing height over "
+                           "the floor or more is steps or walking (or the model following another person) and is not "
+                           "counted. Sitting back moves the hips about a thigh's length at most.")
 
     @model_validator(mode="after")
     def _low_below_high(self):
@@ -447,7 +465,8 @@ def parse(data: dict, source: str = "") -> Routine:
                      min_rep_s=reps.min_rep_s, sides=reps.sides, still=tuple(reps.still),
                      feet_planted=reps.feet_planted, against_gravity=reps.against_gravity,
                      repeats=reps.repeats, moves_with=tuple(reps.moves_with),
-                     moves_with_share=moves_with_share(reps, kfs)) if reps else None,
+                     moves_with_share=moves_with_share(reps, kfs),
+                     hips_stay_up=reps.hips_stay_up, in_place=reps.in_place) if reps else None,
         seated_variant=f.seated_variant, kind=f.kind, hold_s=f.hold_s, mirror=f.mirror, view=f.view, video=video,
         source=source, movement=f.movement, cues={k: c.model_dump() for k, c in f.cues.items()}, position=f.position)
 
@@ -540,7 +559,9 @@ def to_json(r: Routine) -> dict:
                        **({"feet_planted": True} if r.reps.feet_planted else {}),
                        **({"against_gravity": True} if r.reps.against_gravity else {}),
                        **({"repeats": True} if r.reps.repeats else {}),
-                       **({"moves_with": list(r.reps.moves_with)} if r.reps.moves_with else {})}
+                       **({"moves_with": list(r.reps.moves_with)} if r.reps.moves_with else {}),
+                       **({"hips_stay_up": True} if r.reps.hips_stay_up else {}),
+                       **({"in_place": True} if r.reps.in_place else {})}
     if r.seated_variant:
         out["seated_variant"] = r.seated_variant
     if r.movement:
