@@ -26,7 +26,7 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.program_session import ProgramSession
-from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession, StayGate
+from common.coach.session import COMPLETED, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate
 from common.coach.spots import ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
@@ -575,28 +575,53 @@ class Sessions:
 
 
 class ClassSessions:
-    """Group mode (scoring.mode = "group"): a Sessions per spot, sharing one countdown and routine
+    """The scoring service's sessions, one person or a class: common/coach/session.py's
+    ClassSession (the class code `silvergym score` and the tests drive) admits the people in view
+    and keeps a Sessions per spot, which adds the clock, the spool and the bus around its session.
+
+    One person (scoring.mode = "one") is a class of one: OnePerson's admission, its one spot 0
+    (one person's checkpoint and question files, records without class fields, as always) taken
+    from the start, hearing every picture, nobody in view too; its session starts on sight (the
+    Sessions' autostart) and the remote and the participant's choice go to it.
+
+    Group mode (scoring.mode = "group"): a Sessions per spot, sharing one countdown and routine
     clock and one class id; each participant's session goes through the spool and MQTT as in
     one-person mode. Inference publishes everyone it follows (each Pose with its track, and the
     frame's number of people); the frame's people go through common/coach/spots.py's ClassRoll,
-    the same code `silvergym score` drives, which makes members of the people doing the routine and
-    hands each member's readings (the repetition that made them one too) to their spot's session.
-    The empty Pose (nobody) moves no one's session; each spot's own absence ends it by ABANDON_S
-    like a participant alone. A Pose that names its spot (a source that knows it) goes to it as is."""
+    which makes members of the people doing the routine and hands each member's readings (the
+    repetition that made them one too) to their spot's session. The empty Pose (nobody) moves no
+    one's session; each spot's own absence ends it by ABANDON_S like a participant alone. A Pose
+    that names its spot (a source that knows it) goes to it as is."""
 
     def __init__(self, ctx: ServiceContext, pub: Publisher, spool: Spool):
         self.ctx, self.pub, self.spool = ctx, pub, spool
-        self.members: dict[int, Sessions] = {}
+        self.alone = ctx.config.scoring.mode != "group"
         self.class_id = ""
         self.routine_start_ns = 0
         self.routine_end_ns = 0
-        self._routine = routines.load(ctx.config.scoring.routine)
-        self.roll = ClassRoll(self._routine, ctx.config.scoring.max_people)
+        self._routine = None if self.alone else routines.load(ctx.config.scoring.routine)
+        self.room = ClassSession(self._routine, ctx.config.scoring.max_people, self._session_for,
+                                 OnePerson(spot=0) if self.alone else ClassRoll(self._routine, ctx.config.scoring.max_people))
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
         self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there
+        if self.alone:  # one person's session, fall watch and remote from the start
+            self.member(0)
+
+    def _session_for(self, spot: int) -> Sessions:
+        return Sessions(self.ctx, self.pub, self.spool, spot, self.class_clock if spot else None)
+
+    @property
+    def members(self) -> dict[int, Sessions]:
+        return self.room.sessions
+
+    @property
+    def roll(self):
+        return self.room.roll
 
     @property
     def session_id(self) -> str:
+        if self.alone:
+            return self.members[0].session_id
         return self.class_id if any(m.session_id for m in self.members.values()) else ""
 
     def class_clock(self, now_ns: int) -> tuple[int, str]:
@@ -609,12 +634,10 @@ class ClassSessions:
         return self.routine_start_ns, self.class_id
 
     def member(self, spot: int) -> Sessions:
-        if spot not in self.members:
-            self.members[spot] = Sessions(self.ctx, self.pub, self.spool, spot, self.class_clock)
-        return self.members[spot]
+        return self.room.member(spot)
 
     def on_pose(self, pose: messages.Pose) -> None:
-        if pose.spot:
+        if pose.spot and not self.alone:  # one person's is whoever is in view, whatever the source says
             self.member(pose.spot).on_pose(pose)
             return
         if self._frame and pose.frame_id != self._frame[0].frame_id:
@@ -624,17 +647,22 @@ class ClassSessions:
             if len(self._frame) >= pose.people:
                 self._roll_frame()
             return
-        self.roll.update(pose.t_capture_ns / 1e9, [])  # nobody in view: the followed are gone
-        for m in self.members.values():  # every session still sees time pass
-            m.last_pose_ns = time.monotonic_ns()
+        # Nobody in view: the followed are gone; a class of one's member hears it (its absence is
+        # part of its session), a class's members only see time pass.
+        heard = self.room.admit(pose.t_capture_ns / 1e9, [], nobody=pose)
+        for spot, _, nobody in heard:
+            self.member(spot).on_pose(nobody)
+        for spot, m in self.members.items():
+            if spot not in {s for s, _, _ in heard}:
+                m.last_pose_ns = time.monotonic_ns()
 
     def _roll_frame(self) -> None:
-        """One frame's people through the ClassRoll; each member's readings to their spot's session."""
+        """One frame's people through the admission; each member's readings to their spot's session."""
         frame, self._frame = self._frame, []
         people = [(p.track, to_common(p.layout, p.keypoints), p) for p in frame]
         joined = set()
-        for spot, track, pose in self.roll.update(frame[0].t_capture_ns / 1e9, people):
-            if self._spot_tracks.get(spot) != track and track not in joined:  # for whoever installs: who joined where
+        for spot, track, pose in self.room.admit(frame[0].t_capture_ns / 1e9, people):
+            if spot and self._spot_tracks.get(spot) != track and track not in joined:  # for whoever installs: who joined where
                 joined.add(track)
                 self._spot_tracks[spot] = track
                 self.ctx.log.info("the person followed as track %d (at x %.0f of %d px) is spot %d of the class",
@@ -646,6 +674,9 @@ class ClassSessions:
             m.on_camera(detail)
 
     def on_control(self, control: messages.Control, now_ns: int) -> None:
+        if self.alone:  # the remote is one person's, the participant's choice too
+            self.member(0).on_control(control, now_ns)
+            return
         if control.command == "participant":
             return  # in a class the roster names the spots
         if control.command == "start" and not self.session_id:
@@ -658,6 +689,9 @@ class ClassSessions:
             self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
 
     def resume(self) -> None:
+        if self.alone:
+            self.member(0).resume()
+            return
         for path in sorted(self.spool.path.parent.glob(self.spool.path.name + ".session-*.json")):
             spot = path.name.rsplit("-", 1)[-1].removesuffix(".json")
             if spot.isdigit():
@@ -704,7 +738,7 @@ def main(ctx: ServiceContext) -> int:
         pub = Publisher(ctx.zmq, ctx.endpoint())
         health = HealthReporter(ctx.name, pub)
         try:
-            sessions = ClassSessions(ctx, pub, spool) if ctx.config.scoring.mode == "group" else Sessions(ctx, pub, spool)
+            sessions = ClassSessions(ctx, pub, spool)  # one person: a class of one
         except (routines.RoutineError, programs.ProgramError) as exc:
             ctx.log.error("%s", exc)
             return 2

@@ -77,14 +77,18 @@ def play_recording(person, poses: list, worlds: list, fps: float, size, each=Non
     sees every judged frame as (i, t, k, frame). Returns why the session ended: completed when
     the video outlasts the routine, else video ended."""
     person.video_end_t = len(poses) / fps
+    # A class of one (ClassSession with OnePerson's admission): the recording is the participant,
+    # every picture theirs, nobody in view too; the same class code the scoring service drives.
+    room = ClassSession(None, session_for=lambda spot: person, admission=OnePerson(taken=True))
     for i in range(len(poses)):
         t = i / fps
         if person.ended_by(t):
             break
         k = max(0, i - lag_frames)
-        frame = person.update(t, poses[k], worlds[k], size)
-        if each is not None:
-            each(i, t, k, frame)
+        seen = [(ONE_TRACK, poses[k], worlds[k], size)] if poses[k] is not None else []
+        for _, _, _, _, frame in room.update(t, seen, size):
+            if each is not None:
+                each(i, t, k, frame)
     return person.ended_by(person.video_end_t)
 
 
@@ -143,35 +147,83 @@ class StayGate:
         return not self.held
 
 
+ONE_TRACK = 1  # the track a class of one's reader gives its one person (models/estimator.py OnePerson)
+
+
+class OnePerson:
+    """One-person mode's admission: a class of one. Its one spot (`spot`, 0: one person's files and
+    records, no class fields) is the box's participant from the start (`taken`), as a roster's
+    spot is its person's, and hears every picture: whoever is in view (the first given, whatever
+    their track: one person's reader follows one), and nobody in view too, for one person's
+    absence is part of their session (the fall detector watches them leave, the stay gate waits
+    for it). The session itself starts on sight, as a class's spot's does: the session's own
+    autostart (services/scoring.py Sessions), not the admission. A class's ClassRoll
+    (common/coach/spots.py) is the other admission: a member by following the routine, heard only
+    when seen. Both give [(spot, track, item)] from [(track, common, item)]."""
+
+    hears_absence = True
+
+    def __init__(self, spot: int = 0, taken: bool = True):
+        self.spot, self.taken = spot, taken
+        self.seen: set = set()  # every track given
+
+    def update(self, t: float, people: list) -> list[tuple[int, int, object]]:
+        for track, _, _ in people:
+            self.seen.add(track)
+        if not people:
+            return []
+        self.taken = True  # not taken from the start: on sight
+        track, _, item = people[0]
+        return [(self.spot, track, item)]
+
+    def never_members(self) -> int:
+        return 0  # whoever is in view is the one person
+
+
 class ClassSession:
-    """A class scored: everyone followed in, each member's session out; what `silvergym score`
-    runs on a video of a class and what the tests run on composed rooms (the scoring service
-    drives the same two parts, ClassRoll.update and PersonSession.update, through its per-spot
-    services.scoring.Sessions, which add the clock, the spool and the bus).
+    """A class scored: everyone followed in, each member's session out, one person (a class of one,
+    OnePerson's admission) or many (ClassRoll's); what `silvergym score` runs on a video of a class
+    and on one person's (play_recording), what the tests run on composed rooms, and what the
+    scoring service drives (services/scoring.py ClassSessions: `admit` and `member`, each member a
+    per-spot Sessions that adds the clock, the spool and the bus around its PersonSession).
 
-    `update(t, people)` with [(track, common keypoints, world or None, frame size)] of one
-    picture: common/coach/spots.py's ClassRoll decides who is a member and at which spot, each
-    member's readings (a newcomer's that made them one first) go to their spot's PersonSession
-    (`session_for(spot)`, kept through leaving and coming back). Gives [(spot, track, t, common,
-    FrameScore)] of what was scored."""
+    `update(t, people, size)` with [(track, common keypoints, world or None, frame size)] of one
+    picture: the admission decides who is a member and at which spot, each member's readings (a
+    newcomer's that made them one first) go to their spot's PersonSession (`session_for(spot)`,
+    kept through leaving and coming back); with nobody in view a class of one's member hears
+    (t, None, None, size). Gives [(spot, track, t, common, FrameScore)] of what was scored."""
 
-    def __init__(self, routine: Routine, max_people: int = 4, session_for=None):
+    def __init__(self, routine: Routine | None, max_people: int = 4, session_for=None, admission=None):
         from common.coach.spots import ClassRoll  # spots imports the counting; no cycle at import
 
         self.routine = routine
-        self.roll = ClassRoll(routine, max_people)
+        self.roll = admission if admission is not None else ClassRoll(routine, max_people)
         self.session_for = session_for or (lambda spot: PersonSession(routine))
-        self.sessions: dict[int, PersonSession] = {}  # by spot
+        self.sessions: dict = {}  # by spot: PersonSessions, or the service's per-spot Sessions
         self.last_t = 0.0
 
-    def update(self, t: float, people: list) -> list:
+    def admit(self, t: float, people: list, nobody=None) -> list[tuple[int, int, object]]:
+        """[(track, common, item)] of one picture through the admission: [(spot, track, item)] to
+        score, in order. `nobody` is the item of a picture with nobody in view, which a class of
+        one's member hears (a class's members are heard only when seen)."""
         self.last_t = max(self.last_t, t)
+        admitted = self.roll.update(t, people)
+        if not people and nobody is not None and getattr(self.roll, "hears_absence", False) and self.roll.taken:
+            admitted = [(self.roll.spot, 0, nobody)]
+        return admitted
+
+    def member(self, spot: int):
+        """The session of a spot, made when first needed and kept by spot (someone who left and
+        came back goes on)."""
+        if spot not in self.sessions:
+            self.sessions[spot] = self.session_for(spot)
+        return self.sessions[spot]
+
+    def update(self, t: float, people: list, size=None) -> list:
         out = []
         given = [(track, common, (t, common, world, size)) for track, common, world, size in people]
-        for spot, track, (at, common, world, size) in self.roll.update(t, given):
-            if spot not in self.sessions:  # kept by spot: someone who left and came back goes on
-                self.sessions[spot] = self.session_for(spot)
-            out.append((spot, track, at, common, self.sessions[spot].update(at, common, world, size)))
+        for spot, track, (at, common, world, size) in self.admit(t, given, (t, None, None, size)):
+            out.append((spot, track, at, common, self.member(spot).update(at, common, world, size)))
         return out
 
     def summaries(self, ended: str | None = None) -> dict[int, dict]:

@@ -1,0 +1,219 @@
+"""A person is a class of one ([class]): one-person mode and group mode run through the same class
+code, common/coach/session.py's ClassSession (its admission: OnePerson, the one person at one spot,
+or a class's ClassRoll), driven by the scoring service (services/scoring.py ClassSessions, which
+main() builds in both modes), by `silvergym score` (one person through play_recording, a class
+through score_class) and by the tests (play_recording, ClassSession.update).
+
+Real ZeroMQ sockets and a real spool; a real clip (../shared/media/squats_5reps.mp4: 5 squats,
+README.md there) read by the real models. One person as a class of one gives the records the
+service gave before (a Sessions driven directly, as main() did in one-person mode).
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.conftest import media_file, poses_of_video, wait_for
+
+CLIP, TRUTH_REPS = "squats_5reps.mp4", 5
+
+
+def service(tmp_path, name: str, scoring: dict):
+    """A scoring service's context, publisher and spool (real sockets, a real spool file)."""
+    import zmq
+
+    from common import config as configuration
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.spool import Spool
+
+    run = tmp_path / f"run-{name}"
+    run.mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(run)},
+                                    "uplink": {"spool_path": str(tmp_path / f"{name}.db")},
+                                    "scoring": {"autostart": True, "start_delay_s": 0, **scoring}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    return ctx, Publisher(context, ctx.endpoint()), Spool(tmp_path / f"{name}.db"), context
+
+
+def pose_messages(poses: list, worlds: list, fps: float, size, t0: int) -> list:
+    """The clip's readings as inference publishes them in one-person mode (the common skeleton's
+    first 17 points are COCO-17's): nobody in view is the empty Pose, the one person track 1."""
+    from common.bus import messages
+
+    out = []
+    for i, (p, w) in enumerate(zip(poses, worlds)):
+        seen = bool(np.any(p[:, 2] > 0))
+        out.append(messages.Pose(
+            seq=i, t_capture_ns=t0 + int(round(i * 1e9 / fps)), frame_id=i, width=size[0], height=size[1],
+            model="blazepose-full", backend="cpu", layout="coco17", keypoints=p[:17].tolist() if seen else [],
+            world=w[:17].tolist() if seen and w is not None else [], track=1 if seen else 0, people=int(seen)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def clip():
+    from common.cli.routine import video_size
+
+    path = media_file(CLIP)
+    poses, worlds, fps = poses_of_video(path, "blazepose-full")
+    return poses, worlds, fps, video_size(str(path))
+
+
+def played_live(room, msgs) -> dict:
+    """The clip through a service's sessions, then the remote's stop: the session record spooled."""
+    import time
+
+    from common.bus import messages
+
+    for m in msgs:
+        room.on_pose(m)
+    room.on_control(messages.Control(seq=1, t_capture_ns=msgs[-1].t_capture_ns, command="stop"),
+                    time.monotonic_ns())
+    room.flush_outbox()
+    return [r.payload for r in room.spool.peek() if r.kind == "session"]
+
+
+def test_one_person_as_a_class_of_one_scores_the_real_clip_as_before(tmp_path, clip):
+    """The scoring service in one-person mode (ClassSessions, a class of one) against the same
+    service's Sessions driven directly (what main() ran for one person before): the same session
+    record on the real clip (repetitions, score, frames, corrections; no class fields), the same
+    checkpoint file, and the repetitions `silvergym score`'s play_recording counts offline."""
+    import services.scoring as scoring
+    from common.coach import routine as routines
+    from common.coach.session import PersonSession, play_recording
+
+    poses, worlds, fps, size = clip
+    msgs = pose_messages(poses, worlds, fps, size, t0=10**12)
+    records = {}
+    for name, make in (("class_of_one", scoring.ClassSessions), ("sessions", scoring.Sessions)):
+        ctx, pub, spool, context = service(tmp_path, name, {"routine": "squat"})
+        try:
+            room = make(ctx, pub, spool)
+            for m in msgs[:5]:
+                room.on_pose(m)
+            room.save_checkpoint(0.0)
+            checkpoints = sorted(p.name.removeprefix(f"{name}.db") for p in tmp_path.glob(f"{name}.db.*.json"))
+            if make is scoring.Sessions:  # the old layout's checkpoint: a class of one resumes it
+                again = scoring.ClassSessions(ctx, pub, spool)
+                again.resume()
+                assert again.session_id == room.session_id != "" and again.members[0].scorer.frames == 5
+            [records[name]] = played_live(room, msgs[5:])  # the rest of the clip, the same session
+            records[name]["checkpoints"] = checkpoints
+        finally:
+            spool.close()
+            pub.close()
+            context.destroy(linger=0)
+    offline = PersonSession(routines.load("squat"))
+    offline_summary = offline.summary(play_recording(offline, poses, worlds, fps, size))
+    keys = ("reps", "score", "frames", "frames_scored", "ended", "exercised", "joints", "corrections")
+    for name, record in records.items():
+        s = record["summary"]
+        print(f"\n{name}: {s['reps']} squats (truth {TRUTH_REPS}), score {s['score']:.2f}, "
+              f"{s['frames_scored']}/{s['frames']} frames, checkpoints {record['checkpoints']}")
+    print(f"offline (silvergym score's play_recording): {offline_summary['reps']} squats, "
+          f"score {offline_summary['score']:.2f}, {offline_summary['frames_scored']}/{offline_summary['frames']} frames")
+    one, before = records["class_of_one"], records["sessions"]
+    assert {k: one["summary"][k] for k in keys} == {k: before["summary"][k] for k in keys}
+    assert one["checkpoints"] == before["checkpoints"] == [".session.json"]  # one person's file, as before
+    assert set(one) == set(before) and "class_id" not in one and "spot" not in one  # the same record's fields
+    assert one["summary"]["reps"] == offline_summary["reps"] == TRUTH_REPS
+
+
+def test_score_the_service_alone_and_in_a_class_and_the_tests_drive_one_class_code(tmp_path, clip, monkeypatch):
+    """Every way a session is run goes through ClassSession.admit, with OnePerson's admission for
+    one person and ClassRoll's for a class, and each person's readings through PersonSession.update:
+    main() builds the one ClassSessions in one-person mode (run for real on its sockets and spool),
+    which admits the clip's squatter; the service in group mode; `silvergym score` alone (run) and
+    in a class (run_group) on the real clip; the tests' play_recording and ClassSession.update."""
+    import common.cli.score as score_cli
+    import services.scoring as scoring
+    from common.coach import routine as routines
+    from common.coach import session as session_code
+
+    calls: list[tuple[str, set]] = []  # (admission, the functions on the way to ClassSession.admit)
+    on_the_way: dict[str, set] = {"session": set()}
+
+    def admit(self, *args, **kwargs):
+        calls.append((type(self.roll).__name__, {f.frame.f_code.co_qualname for f in inspect.stack()[1:8]}))
+        return real_admit(self, *args, **kwargs)
+    real_admit = session_code.ClassSession.admit
+    monkeypatch.setattr(session_code.ClassSession, "admit", admit)
+    real_update = session_code.PersonSession.update
+
+    def update(self, *args, **kwargs):
+        on_the_way["session"].update(f.frame.f_code.co_qualname for f in inspect.stack()[1:8])
+        return real_update(self, *args, **kwargs)
+    monkeypatch.setattr(session_code.PersonSession, "update", update)
+    assert scoring.ClassSession is session_code.ClassSession and scoring.PersonSession is session_code.PersonSession
+
+    def through(admission: str, caller: str) -> int:
+        return sum(1 for kind, way in calls if kind == admission and caller in way)
+
+    poses, worlds, fps, size = clip
+    msgs = pose_messages(poses, worlds, fps, size, t0=10**12)
+    # The service's main() in one-person mode, for real: the sessions it builds are a class of one.
+    ctx, pub, spool, context = service(tmp_path, "main", {"routine": "squat"})
+    pub.close()
+    spool.close()
+    built = []
+    real_resume = scoring.ClassSessions.resume
+
+    def resume(self):
+        built.append(self)
+        ctx.stop.set()  # built and resumed: the loop ends at once
+        return real_resume(self)
+    monkeypatch.setattr(scoring.ClassSessions, "resume", resume)
+    main = threading.Thread(target=lambda: built.append(scoring.main(ctx)))
+    main.start()
+    wait_for(lambda: len(built) == 2, 30.0, what="scoring.main to build its sessions and stop")
+    main.join(10)
+    room, rc = built
+    assert rc == 0 and room.alone and list(room.members) == [0] and type(room.members[0]) is scoring.Sessions
+    context.destroy(linger=0)
+    # That class of one scoring the clip (the service as main() drives it), and the same service in
+    # group mode.
+    for name, mode in (("alone", "one"), ("group", "group")):
+        ctx, pub, spool, context = service(tmp_path, name, {"routine": "squat", "mode": mode})
+        try:
+            room = scoring.ClassSessions(ctx, pub, spool)
+            [record] = played_live(room, msgs)
+            print(f"\nthe service, mode {mode}: {record['summary']['reps']} squats (truth {TRUTH_REPS}), "
+                  f"spot {record.get('spot', '- (one person)')}")
+            assert record["summary"]["reps"] == TRUTH_REPS
+            assert ("spot" in record) == (mode == "group")
+        finally:
+            spool.close()
+            pub.close()
+            context.destroy(linger=0)
+    # `silvergym score` on the real clip, alone and in a class (movenet: the Coral's model, quick)
+    video = str(media_file(CLIP))
+    one = SimpleNamespace(config=None, overrides={}, routine="squat", video=video, model="movenet-lightning",
+                          cache="", lag=0.0, naive=False, json=True)
+    assert score_cli.run(one) == 0
+    from common import config as configuration
+
+    assert score_cli.run_group(one, routines.load("squat"), configuration.load(None, {"scoring": {"mode": "group"}})) == 0
+    # The tests' ways: play_recording (test_score_real, test_pace_real ...) and a ClassSession (test_group).
+    person = session_code.PersonSession(routines.load("squat"))
+    session_code.play_recording(person, poses, worlds, fps, size)
+    room = session_code.ClassSession(routines.load("squat"), max_people=4)
+    for i, (p, w) in enumerate(zip(poses, worlds)):
+        room.update(i / fps, [(1, p, w, size)], size)
+    counted = {(kind, way): through(kind, way) for kind, way in (
+        ("OnePerson", "ClassSessions._roll_frame"), ("ClassRoll", "ClassSessions._roll_frame"),
+        ("OnePerson", "run"), ("ClassRoll", "run_group"), ("OnePerson", "play_recording"),
+        ("ClassRoll", "ClassSession.update"))}
+    print("calls of ClassSession.admit, by admission and way: "
+          + ", ".join(f"{k} via {w}: {n}" for (k, w), n in counted.items()))
+    assert all(counted.values()), counted
+    # One person's every reading in the service (nobody in view too) went through OnePerson's admission
+    assert sum(1 for kind, way in calls if kind == "OnePerson" and "ClassSessions.on_pose" in way) == len(msgs)
+    print(f"on the way to PersonSession.update: {sorted(c for c in on_the_way['session'] if not c.startswith('<'))}")
+    assert {"Sessions.on_pose", "ClassSession.update", "play_recording", "run", "score_class"} <= on_the_way["session"]
