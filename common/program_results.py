@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 
 WEEK_S = 7 * 86400.0
+# A weakest joint (common/coach/cues.py to_practise) or movement is named to practise, on the TV and
+# in the carers' words, only when its share in position is below this: a 98 is not a weakness.
+PRACTISE_BELOW = 0.9
 
 
 def judged(part) -> bool:
@@ -41,6 +44,16 @@ def movement_name(part, locale: str, fallback: str = "") -> str:
     return routine if isinstance(routine, str) and routine else fallback
 
 
+def movement_label(part, parts, locale: str, fallback: str = "") -> str:
+    """A part's name as a list shows it: with its place in the program ("3. 팔 들어올리기") when
+    another part of `parts` has the same name (a program may do one movement twice)."""
+    name = movement_name(part, locale, fallback)
+    same = [p for p in parts if isinstance(p, dict) and movement_name(p, locale, fallback) == name] \
+        if isinstance(parts, list) else []
+    place = next((i for i, p in enumerate(parts) if p is part), None) if len(same) > 1 else None
+    return name if place is None else f"{place + 1}. {name}"
+
+
 def movement_key(part) -> tuple[str, str]:
     """Which movement a part is, across sessions: its routine and its Korean name (the same
     routine may be two movements of one program, e.g. arm raises to the front and to the side)."""
@@ -58,6 +71,12 @@ def weakest(summary) -> dict | None:
             or not 0 <= index < len(parts) or not judged(parts[index]):
         return None
     return parts[index]
+
+
+def to_practise(summary) -> dict | None:
+    """The weakest part when its score is below PRACTISE_BELOW: the one movement named to practise."""
+    worst = weakest(summary)
+    return worst if worst is not None and float(worst["score"]) < 100.0 * PRACTISE_BELOW else None
 
 
 def week_scores(sessions: list[dict], part: dict, until_unix: float) -> list[float | None]:

@@ -636,6 +636,28 @@ def test_a_program_done_well_names_no_movement_to_practise(canvas, locale):
             assert s.t("summary.great") in drawn  # every judged movement >= 90: the program's score's words
 
 
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_movement_done_twice_in_a_program_is_told_apart_by_its_place(canvas, locale):
+    """[program] A fresh-eyes trial's built program did the jumping jacks twice (parts 3 and 5, both
+    named '팔 들어올리기'): the TV's summary listed two rows of one name (98 and 100) and said which
+    to practise by the name alone. A name two parts share is shown with the part's place."""
+    surface, fonts = canvas
+    now = time.monotonic()
+    s = state_for("summary_program", locale, now)
+    summary = dict(s.session.summary)
+    twin = dict(summary["parts"][0]["name"]) if isinstance(summary["parts"][0].get("name"), dict) else None
+    names = [name[locale] for name, _, _ in SAMPLE_PROGRAM]
+    summary["parts"] = [dict(p) for p in summary["parts"]]
+    summary["parts"][3]["name"] = twin or {"ko": SAMPLE_PROGRAM[0][0]["ko"], "en": SAMPLE_PROGRAM[0][0]["en"]}
+    s.session = dataclasses.replace(s.session, summary=summary)
+    drawn = drawn_words(surface, fonts, s, now)
+    first, fourth = f"1. {names[0]}", f"4. {names[0]}"
+    print("rows:", [w for w in drawn if names[0] in w])
+    assert first in drawn and fourth in drawn and names[0] not in drawn  # never the bare, ambiguous name
+    assert s.t("program.practice").format(name=fourth) in drawn  # the weakest (52), by its place
+    assert f"2. {names[1]}" not in drawn and names[1] in drawn  # a name used once is shown as it is
+
+
 def test_a_program_comes_by_name_and_its_parts_routine_follows_the_score():
     from common.bus import messages
     from services.renderer import absorb

@@ -612,3 +612,27 @@ def test_a_session_a_fall_cut_short_is_left_out_of_scores_and_trends(tmp_path):
     assert "이번 0점" not in words and "점수가 내려" not in words and "평균 점수 89점" in words, \
         "the 0 of a session cut short is no score"
     assert "넘어짐" in words, "the fall is still listed"
+
+
+def test_a_program_movement_done_well_is_no_weakness_and_a_twice_done_one_is_told_by_its_place():
+    """[program] A fresh-eyes trial's carers' page flagged '가장 약한 동작: 팔 들어올리기, 98점' under
+    '살펴볼 점' (the TV names a movement to practise only below 90), and its two rows of jumping jacks
+    had one name. The weakest movement is named only below PRACTISE_BELOW, by its place when its
+    name is shared; the report's table and the web page's flag read the same function."""
+    from common.central.report import weakest_movement
+    from common.program_results import PRACTISE_BELOW, movement_label
+
+    t = load_texts("ko")
+    jacks = {"ko": "팔 들어올리기", "en": "Arm raises"}
+    parts = [{"part": 0, "name": {"ko": "스쿼트", "en": "Squats"}, "routine": "squat", "score": 100.0, "scored": True},
+             {"part": 1, "name": jacks, "routine": "arm_raise", "score": 98.0, "scored": True},
+             {"part": 2, "name": jacks, "routine": "arm_raise", "score": 100.0, "scored": True}]
+    done_well = {"summary": {"parts": parts, "weakest_part": 1}}
+    print("weakest at 98:", repr(weakest_movement(done_well, t, "ko")))
+    assert weakest_movement(done_well, t, "ko") == ""
+    low = 100.0 * PRACTISE_BELOW - 1.0
+    parts[1]["score"] = low
+    said = weakest_movement(done_well, t, "ko")
+    print(f"weakest at {low}:", said)
+    assert said == t["report.program_weakest"].format(name="2. 팔 들어올리기", score=low)
+    assert [movement_label(p, parts, "en") for p in parts] == ["Squats", "2. Arm raises", "3. Arm raises"]

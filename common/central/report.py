@@ -330,13 +330,16 @@ def _tempo_section(last: dict, figs: dict, t: dict) -> str:
 
 def weakest_movement(session: dict, t: dict, locale: str) -> str:
     """The sentence naming a program session's weakest movement and its score; "" for a session
-    that was not a program or had fewer than two movements judged."""
-    from common.program_results import movement_name, weakest
+    that was not a program, had fewer than two movements judged, or whose weakest scored
+    PRACTISE_BELOW or more (the TV's summary names none then either)."""
+    from common.program_results import movement_label, to_practise
 
-    worst = weakest(session.get("summary"))
+    summary = session.get("summary")
+    worst = to_practise(summary)  # a movement done well (90 or more) is no weakness to look at
     if worst is None:
         return ""
-    return t["report.program_weakest"].format(name=movement_name(worst, locale), score=float(worst["score"]))
+    return t["report.program_weakest"].format(name=movement_label(worst, summary.get("parts"), locale),
+                                              score=float(worst["score"]))
 
 
 def program_section(sessions: list[dict], t: dict, locale: str) -> str:
@@ -344,7 +347,7 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     the program score's own figure, common/coach/program_results.py): repetitions, range of
     motion, score, and each movement's scores over the week before it; then the weakest movement
     and where its score went that week. Empty when no session was a program."""
-    from common.program_results import judged, movement_name, week_scores, weakest, weakest_first
+    from common.program_results import judged, movement_label, to_practise, week_scores, weakest_first
 
     esc = html.escape
     done = [s for s in sessions if isinstance(s["summary"].get("parts"), list) and s["summary"]["parts"]]
@@ -370,13 +373,13 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
         score = f"{float(part['score']):.0f}" if judged(part) else \
             t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
         week = " · ".join("-" if v is None else f"{v:.0f}" for v in week_scores(same, part, last["started_unix"]))
-        cells = zip(columns, (movement_name(part, locale, "-"), str(reps), rom_words(part), score, week))
+        cells = zip(columns, (movement_label(part, summary["parts"], locale, "-"), str(reps), rom_words(part), score, week))
         # data-label: on a phone the web page shows each row as lines, each named by its column.
         rows.append("<tr>" + "".join(f'<td data-label="{esc(t["report.program_" + k])}">{esc(v)}</td>' for k, v in cells)
                     + "</tr>")
     head = "".join(f"<th>{esc(t['report.program_' + k])}</th>" for k in columns)
     said = [t["report.program_latest"].format(program=program, when=when)]
-    worst = weakest(summary)
+    worst = to_practise(summary)
     if worst is not None:
         said.append(weakest_movement(last, t, locale))
         scores = [v for v in week_scores(same, worst, last["started_unix"]) if v is not None]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from common.program_results import PRACTISE_BELOW  # noqa: F401 - one bar for joints and movements; read from here too
+
 DIRECTIONS = ("more", "less")
 SIDES = ("left", "right")
 SIDE_WORDS = {"ko": {"left": "왼쪽", "right": "오른쪽"}, "en": {"left": "left", "right": "right"}}
@@ -194,11 +196,11 @@ def plain_cues(joints, closes_at_turn: dict) -> dict:
 
 
 # A session's weakest joint is named with its correction in the summary when it was in position
-# less than this share of the judged moments (its figure). The number and the strip are the mean
-# over the scored joints (one judgement, docs/scoring.md), so one joint off through two squats of
-# five (the demo's lean: trunk 0.84, the others 0.92-1.0) leaves them green at 94; the summary's
-# words say what that one joint needs instead of a worst-joint colour the number does not share.
-PRACTISE_BELOW = 0.9
+# less than PRACTISE_BELOW of the judged moments (its figure; the same bar names a program's
+# weakest movement). The number and the strip are the mean over the scored joints (one judgement,
+# docs/scoring.md), so one joint off through two squats of five (the demo's lean: trunk 0.84, the
+# others 0.92-1.0) leaves them green at 94; the summary's words say what that one joint needs
+# instead of a worst-joint colour the number does not share.
 
 
 def to_practise(summary: dict) -> str:

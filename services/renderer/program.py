@@ -231,8 +231,7 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
     """A program's end: its score (defined once: the mean of the judged movements' scores) and,
     per movement, weakest first, its repetitions and score as a bar, or that it was rested or
     skipped; as many rows as fit at the body size, the rest counted."""
-    from common.coach.cues import PRACTISE_BELOW
-    from common.program_results import judged, movement_name, weakest, weakest_first
+    from common.program_results import judged, movement_label, to_practise, weakest_first
     from common.timeline import share_verdict
 
     from services.renderer.screen import (
@@ -241,13 +240,12 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
 
     summary = s.session.summary if s.session else {}
     locale = s.texts.get("_locale", "ko")
-    parts = weakest_first(summary.get("parts", []))
+    in_order = summary.get("parts", [])
+    parts = weakest_first(in_order)
     # The weakest movement is named to practise (and marked in the list) only when its score is
-    # below the bar a single routine's summary names a joint at (cues.PRACTISE_BELOW): the demo's
-    # drawn person, doing each routine exactly (97, 98, 99), was told to practise its arm raises.
-    weakest_part = weakest(summary)
-    if weakest_part is not None and float(weakest_part["score"]) >= 100.0 * PRACTISE_BELOW:
-        weakest_part = None
+    # below the bar a single routine's summary names a joint at (program_results.PRACTISE_BELOW): the
+    # demo's drawn person, doing each routine exactly (97, 98, 99), was told to practise its arm raises.
+    weakest_part = to_practise(summary)
     m = round(h * MARGIN)
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.15, h * 0.18), MUTED, anchor="midtop").bottom
@@ -266,7 +264,7 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
     name_w = w * 0.29
     bar_x, bar_w = w * 0.74, w * 0.14
     for p in shown:
-        words = movement_name(p, locale, s.t("routine.untitled"))
+        words = movement_label(p, in_order, locale, s.t("routine.untitled"))
         color = HIGHLIGHT if p is weakest_part else TEXT
         text(surface, fonts, fitted(fonts, words, BODY, name_w), BODY, (w * 0.3, y), color)
         reps = p.get("reps") if isinstance(p.get("reps"), int) else 0
@@ -291,6 +289,6 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
     # Nothing to practise: the words a single routine's summary gives for the score (screen.summary_words).
     plain = ("summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going") \
         if scored and isinstance(score, (int, float)) else "summary.good_today"
-    words = s.t("program.practice").format(name=movement_name(weakest_part, locale)) if weakest_part is not None \
+    words = s.t("program.practice").format(name=movement_label(weakest_part, in_order, locale)) if weakest_part is not None \
         else s.t(plain)
     text(surface, fonts, fitted(fonts, words, BODY, w * 0.9), BODY, (w / 2, h * 0.86), HIGHLIGHT, anchor="midtop")
