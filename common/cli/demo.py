@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -447,9 +448,25 @@ def run(args) -> int:
 
     def on_end(msg) -> bool:
         summaries.append(msg)
+        ended_unix = time.time()
 
         def wait_then_stop():
             arrived.wait(timeout=20.0 if broker else 0.0)
+            # The TV's summary is what the staff member looks for in the snapshots: wait for it to be
+            # drawn, as `run --once --snapshots` does (a program's demo stopped on its last exercise
+            # screen: the MQTT record arrived before the renderer had drawn the summary).
+            from common.cli.once import SUMMARY_SHOWN_S, summary_drawn
+
+            # Only where the TV writes snapshots (headless; a TV on a screen writes none).
+            screens, until = Path(cfg.renderer.snapshot_dir or out / "screens"), time.monotonic() + SUMMARY_SHOWN_S
+            if not screens.is_dir() or not any(screens.glob("*.png")):
+                sup.stop.set()
+                return
+            while not summary_drawn(screens, after=ended_unix - 1.0) and time.monotonic() < until:
+                if sup.stop.wait(0.2):
+                    break
+            if not summary_drawn(screens, after=ended_unix - 1.0):
+                log.warning("the TV's summary was not drawn in %s within %.0f s", screens, SUMMARY_SHOWN_S)
             sup.stop.set()
 
         threading.Thread(target=wait_then_stop, daemon=True).start()
