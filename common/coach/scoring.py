@@ -86,6 +86,9 @@ FRAME_MARGIN_S = 0.002
 # less (and no repetition) is resting (common/coach/stillness.py), and before the first repetition,
 # not having begun (SessionScorer._before_first_movement).
 REST_SHARE = 1 / 3
+# A built routine's moving part seen on less than this share of a repetition's poses is not judged
+# by the range and turn rules in it (SessionScorer._judge).
+PART_SEEN_SHARE = 0.5
 OUT_OF_POSITION_SHARE = 0.25  # a repetition this much of it in the other position is not the routine's
 # The level of a limb lifted against gravity: a right angle between it and the trunk (an arm at
 # shoulder height, a thigh at hip height, for an upright body). The shoulders' and hips' angles are
@@ -370,6 +373,39 @@ class ViewEstimate:
         return self.frontal
 
 
+# Angles taken in the picture's plane whatever the model: trunk_tilt is the trunk's lean toward the
+# picture's right. For a person facing the camera it is a sideways lean (a side bend); side-on it is
+# the forward lean, signed by the way the person faces, which trunk_lean already measures (in 3D with
+# BlazePose). An instructor's side-on tilt is no demand on a person facing the camera (0 deg there
+# while the target is -43 deg in a deep squat), nor on one side-on facing the other way (+43).
+IMAGE_PLANE_JOINTS = ("trunk_tilt",)
+
+
+def instructor_faces_camera(routine: Routine) -> bool | None:
+    """Whether the instructor of a built routine faced the camera: the median over its keyframes'
+    reference poses of shoulder width over trunk length, above ViewEstimate's frontal bound (the
+    side-on squat clip 0.33, a front-view squat 0.6); None when the keyframes hold no poses."""
+    ends = [COMMON_INDEX[n] for n in ("left_shoulder", "right_shoulder", "neck", "mid_hip")]
+    ratios = []
+    for kf in routine.keyframes:
+        if not kf.keypoints or len(kf.keypoints) <= max(ends) or any(kf.keypoints[i] is None for i in ends):
+            continue
+        ls, rs, neck, hip = (np.asarray(kf.keypoints[i][:2], dtype=float) for i in ends)
+        trunk = float(np.hypot(*(neck - hip)))
+        if trunk > 0:
+            ratios.append(float(np.hypot(*(ls - rs))) / trunk)
+    return float(np.median(ratios)) > ViewEstimate.frontal_above if ratios else None
+
+
+def view_stable(routine: Routine) -> Routine:
+    """A routine built from a video (it does not loop) without the joints its instructor's view
+    makes unlike a participant's (IMAGE_PLANE_JOINTS, when the instructor was not facing the
+    camera); bundled routines (they loop) as they are."""
+    if routine.loop or not any(j in routine.joints for j in IMAGE_PLANE_JOINTS) or instructor_faces_camera(routine) is not False:
+        return routine
+    return dataclasses.replace(routine, joints={j: r for j, r in routine.joints.items() if j not in IMAGE_PLANE_JOINTS})
+
+
 TURN_BACK_SHARE = 0.25  # the person turned back: this share of the unit's range back from the closest
 TURN_BACK_MIN_DEG = 8.0  # ... and at least this (angle noise at rest is a few degrees)
 
@@ -565,6 +601,7 @@ class SessionScorer:
     _moves_seen: int = 0
 
     def __post_init__(self):
+        self.routine = view_stable(self.routine)
         # naive: the same timestamp, like the first prototype; no alignment at all.
         self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
         # The one cycle the session score aligns each repetition with: a looping routine's own; one
@@ -972,6 +1009,16 @@ class SessionScorer:
         # 25 deg) those that move the most.
         moving = span >= min(MOVING_JOINT_DEG, float(span.max(initial=0.0))) if span.any() else span > 0
         turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
+        # A built routine's movement is what its repetition rule counts (its joints and those that move
+        # with them): another joint the instructor happened to move too (the trunk leaning 49 deg into
+        # a deep squat) is judged joint by joint, never making a whole repetition another movement
+        # (a person squatting well with the trunk at 26 deg scored 0 on every joint). A bundled
+        # routine's movement is every joint its own cycle moves.
+        defining = moving
+        if self.cycle is not self.routine and self.routine.reps is not None:
+            rule = {*self.routine.reps.joints, *self.routine.reps.moves_with}
+            counted_moving = moving & np.array([j in rule for j in joints], dtype=bool)
+            defining = counted_moving if counted_moving.any() else moving
         # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
         at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
         units = movement_units(joints, cycle)
@@ -994,7 +1041,7 @@ class SessionScorer:
                 continue
             key = (tuple(rep), counted)
             if key not in self._judged:
-                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted)
+                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted, defining)
                 if judged is not None:  # its seconds, kept with it (a long session has thousands of repetitions)
                     judged = (*judged[:5], _seconds_of(moving_part(rep, angles, tol), judged[5], angles, float(t[0])))
                 self._judged[key] = judged
@@ -1034,7 +1081,7 @@ class SessionScorer:
             return True
         return all(np.searchsorted(m, end, side="right") > np.searchsorted(m, start) for m in middles.values())
 
-    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True):
+    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True, defining=None):
         """One repetition: (why it is another movement or '', the joints that make it so, the
         credit earned per joint, the moments seen per joint, the sums of angle, target and count
         where not within tolerance), or None when none of its poses saw a joint. `counted`: the
@@ -1055,8 +1102,14 @@ class SessionScorer:
         has = ~np.isnan(err)
         earned = np.where(has, joint_credit(np.nan_to_num(err), tol, near), 0.0)
         rows = sorted({i for i, _ in rep})
+        if defining is not None and self.cycle is not self.routine:
+            # A built routine's part seen on under half of this repetition's poses (the far arm of a
+            # person side-on, seen only while down: its ends unseen) is not said to fall short of the
+            # movement: the parts seen make it or not (each joint's credit stands as seen).
+            in_view = defining & ((~np.isnan(angles[rows])).mean(axis=0) >= PART_SEEN_SHARE)
+            defining = in_view if in_view.any() else defining
         why, short = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
-                                            moving, near)
+                                            moving, near, defining)
         if not why and not counted:
             counted_joints = set(self.routine.reps.joints) if self.routine.reps else set()
             why, short = "count", np.array([j in counted_joints for j in self.routine.joints])
@@ -1072,7 +1125,7 @@ class SessionScorer:
 
     def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
                           cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
-                          near: np.ndarray) -> tuple[str, np.ndarray]:
+                          near: np.ndarray, defining: np.ndarray | None = None) -> tuple[str, np.ndarray]:
         """Why one repetition is not the routine's movement ('' when it is) and the joints that
         make it so. person: its poses' angles (rows); body: their stance(); err: the signed error
         at each cycle moment it was matched with; close: which of those moments are at the turn.
@@ -1083,8 +1136,10 @@ class SessionScorer:
         - level: a limb the routine lifts to below the level taken past it (_past_the_level);
         - turn: never at the turning position with every moving part at once (within its near band);
         - held: a part the routine holds still (elbows straight in a raise, knees in a side bend)
-          outside its near band for most of it."""
+          outside its near band for most of it.
+        `defining`: the moving joints that make the movement (range, turn; default all of `moving`)."""
         none = np.zeros(len(near), dtype=bool)
+        defining = moving if defining is None else defining
         where = self.routine.position
         known = body[np.isfinite(body)]
         if where and len(known):
@@ -1095,7 +1150,7 @@ class SessionScorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a part never seen: NaN
             for unit in units:
-                if not moving[unit[0]]:
+                if not defining[unit[0]]:
                     continue
                 track = np.nanmean(person[:, unit], axis=1)  # a pair moving together: the mean of its sides
                 lo, hi = float(np.nanmin(cycle[:, unit])), float(np.nanmax(cycle[:, unit]))
@@ -1118,14 +1173,14 @@ class SessionScorer:
         past = self._past_the_level(person, cycle, moving, near)
         if past.any():
             return "level", past
-        moving_units = np.array([moving[u[0]] for u in units])
+        moving_units = np.array([defining[u[0]] for u in units])
         at_turn = gap[close][:, moving_units]
         reached = np.isfinite(at_turn).all(axis=1) & (at_turn.max(axis=1, initial=0) <= 0)
         # One side moving while the other holds (a march): at the turn the sides must differ the
         # routine's way by at least half as much (both hips bent alike, as in a jumping jack, is not it).
         for k, j in enumerate(self.routine.joints):
             other = mirror_name(j)
-            if not moving[k] or other == j or other not in self.routine.joints:
+            if not defining[k] or other == j or other not in self.routine.joints:
                 continue
             m = list(self.routine.joints).index(other)
             want = cycle[:, k] - cycle[:, m]  # the routine's difference between the sides at each moment
@@ -1138,7 +1193,7 @@ class SessionScorer:
             reached &= ~strongest | (np.where(np.isnan(got), np.inf, np.sign(turn_want) * got) >= abs(turn_want) / 2)
         if moving_units.any() and not reached.any():
             closest = np.nan_to_num(np.abs(err), nan=np.inf)[close]
-            short = moving & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else moving.copy()
+            short = defining & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else defining.copy()
             return "turn", short
         for k, unit in enumerate(units):
             column = gap[:, k]
