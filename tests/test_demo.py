@@ -59,6 +59,9 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
     screens = [p.name.split("_", 1)[1].split("_t")[0].removesuffix(".png") for p in sorted((out / "screens").glob("*.png"))]
     print(f"screens in order: {screens}")
     assert "camera_lost" not in screens and "exercise" in screens
+    # The staff member sees the TV's summary among the snapshots: the demo waits for it to be drawn
+    # (a program's demo once stopped on its last exercise screen, the summary never saved).
+    assert screens[-1] == "summary", f"the last snapshot is {screens[-1]}, not the TV's summary"
     participant, instructor = frames(out / "participant.mp4"), frames(REPO / "media/demo/squats_5reps.mp4")
 
     def nearest_frame(screen, box, frames) -> tuple[float, int]:
