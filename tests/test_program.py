@@ -144,10 +144,10 @@ JOINED_SIZE, JOINED_FPS = (640, 360), 30.0
 TRUE_NAMES = {"squat": "스쿼트", "jumping jacks": "팔과 다리 운동"}
 
 
-def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None) -> list[float]:
+def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None, from_s=None) -> list[float]:
     """Write the JOINED clips (or `clips`, rows as JOINED's) one after another into `out` (MJPEG), each
-    letterboxed to `size` and resampled to `fps` (the source frame at or before each 1/fps); returns
-    where each clip starts."""
+    letterboxed to `size` and resampled to `fps` (the source frame at or before each 1/fps), a clip
+    named in `from_s` from that many seconds into it; returns where each clip starts."""
     import cv2
     import numpy as np
 
@@ -168,7 +168,8 @@ def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None) -> list[float]
             cap.release()
             starts.append(written / fps)
             for k in range(int(keep_s * fps - 1e-6) + 1):
-                img = frames[min(int(k / fps * source_fps + 1e-6), len(frames) - 1)]
+                skip = (from_s or {}).get(clip, 0.0)
+                img = frames[min(int((skip + k / fps) * source_fps + 1e-6), len(frames) - 1)]
                 h, w = img.shape[:2]
                 scale = min(size[0] / w, size[1] / h)
                 small = cv2.resize(img, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
@@ -810,3 +811,100 @@ def test_built_parts_are_named_what_they_are(three_joined, joined):
     assert check.returncode == 0, check.stderr
     assert "3. 팔 벌려 뛰기 / Jumping jacks" in check.stdout, check.stdout
     assert programs.load(str(renamed)).parts[2].name == {"ko": "팔 벌려 뛰기", "en": "Jumping jacks"}
+
+
+# A fresh-eyes trial's join (a JOINED video of six real dev clips, made in a tmp dir): lateral raises,
+# side-view squats, the front view of the studio jumping jacks, the fast high knees, the goblet squats
+# from 4.0 s (he stands still until 4.9 s; 6 squats), the fast jumping jacks. The high knees and the
+# goblet squats move the same joints (hips, knees) through the same ranges, so the signature of spans
+# saw no change (0.39-0.44 there, under CUT_DISTANCE): the two were one part "same as the squats".
+# What changes is the sides' phase (knee lifts alternate, a squat bends both knees together):
+# segment.sides_distance 0.91 at the join.
+SIX = [JOINED[2], JOINED[5], JOINED[7], JOINED[3],
+       ("dev/squat_goblet_oblique_gym.mp4", 14.39, 6, None, "goblet squat", "squat"), JOINED[0]]
+SIX_FROM_S = {"dev/squat_goblet_oblique_gym.mp4": 4.0}
+
+
+@pytest.fixture(scope="module")
+def six_joined(joined):
+    """The six clips' poses in the trial's order: the nine-clip video's poses of five of them (the same
+    letterboxed frames), the goblet squats' read once (tests.conftest.poses_of_video) from the part of
+    the joined video made of them alone."""
+    from tests.conftest import poses_of_video
+
+    folder = joined["folder"] / "six"
+    folder.mkdir(exist_ok=True)
+    goblet = folder / "goblet.avi"
+    join_clips(goblet, clips=[SIX[4]], from_s=SIX_FROM_S)
+    fps = joined["fps"]
+    bounds = [int(round(s * fps)) for s in joined["starts"]] + [len(joined["poses"])]
+    poses, worlds, starts = [], [], []
+    for clip, *_ in SIX:
+        starts.append(len(poses) / fps)
+        if clip in SIX_FROM_S:
+            p, w, goblet_fps = poses_of_video(goblet, "blazepose-full")
+            assert goblet_fps == pytest.approx(fps)
+            poses += list(p)
+            worlds += list(w)
+            continue
+        k = [c for c, *_ in JOINED].index(clip)
+        poses += list(joined["poses"][bounds[k]:bounds[k + 1]])
+        worlds += list(joined["worlds"][bounds[k]:bounds[k + 1]])
+    return {"poses": poses, "worlds": worlds, "fps": fps, "starts": starts}
+
+
+def test_a_change_of_the_sides_phase_is_a_cut(six_joined):
+    """The high knees and then the goblet squats of the trial's joined video are two movements: each
+    of the six starts within 1 s of its join (was: the goblet squats' start not found, 27.0-47.6 s one
+    part). Repeats grouped as before: the goblet squats are the side-view squats' movement."""
+    from common.coach import segment
+
+    found = segment.find_movements(six_joined["poses"], six_joined["worlds"], six_joined["fps"])
+    print(f"\n{'joined clip (a JOINED video)':40s} {'truth start':>11s} {'found':>6s}  group")
+    for k, (clip, *_rest, movement, _) in enumerate(SIX):
+        m = found[k] if k < len(found) else None
+        print(f"{clip:40s} {six_joined['starts'][k]:11.2f} {m.start_s if m else float('nan'):6.2f}  "
+              f"{m.group if m else '-'} ({movement})")
+    print("found:", [(round(m.start_s, 2), round(m.end_s, 2), m.group) for m in found])
+    assert len(found) == len(SIX), f"{len(found)} movements found in a video of {len(SIX)} clips"
+    errors = [round(m.start_s - s, 2) for m, s in zip(found, six_joined["starts"])]
+    assert max(abs(e) for e in errors) <= 1.0, f"starts off by {errors} s"
+    assert found[3].group != found[4].group, "the high knees and the goblet squats grouped as one movement"
+
+
+def test_a_gap_shorter_than_a_rest_screen_can_be_read_is_no_rest(joined):
+    """A trial's built program had rests of 0.2, 0.27 and 0.03 s between parts (the video's own gaps
+    before the next movement's first repetition): the TV flashed "잠시 쉬세요 1" for a fraction of a
+    second. A gap under MIN_REST_S is no rest (0): the next part follows at once, no rest screen; a
+    real pause stays a rest."""
+    import dataclasses
+
+    import numpy as np
+
+    from common.cli.program import MIN_REST_S, rest_after
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from services.renderer.program import load_program
+    from services.renderer.samples import state_for
+    from services.renderer.screen import which_screen
+
+    assert [rest_after(0.0, gap) for gap in (0.2, 0.27, 0.03, -0.4, 1.99)] == [0.0] * 5
+    assert rest_after(10.0, 13.5) == 3.5 and rest_after(10.0, 10.0 + MIN_REST_S) == MIN_REST_S
+    data = json.loads(built_program(joined).read_text(encoding="utf-8"))
+    rests = [p["rest_s"] for p in data["parts"]]
+    print(f"\nbuilt rests of the joined video (no pause in it): {rests}")
+    assert all(r == 0.0 or r >= MIN_REST_S for r in rests), rests
+    # rest_s 0 in a program: the session goes from one part to the next with no rest (resting_s 0 on
+    # every frame across the boundary), and the TV shows the next part's exercise screen, never "rest".
+    program = programs.load(str(built_program(joined)))
+    person = ProgramSession(program)
+    end = program.schedule()[0][1]
+    s = state_for("exercise_program", "ko", 0.0)
+    s.program = load_program(str(built_program(joined)))
+    for t in np.arange(end - 0.5, end + 0.5, 1 / 30):
+        at = person.update(float(t), None)
+        assert at.resting_s == 0.0 and at.part == (0 if t < end else 1), (t, at)
+        s.session = dataclasses.replace(s.session, program=program.name, part=at.part)
+        s.score = dataclasses.replace(s.score, part=at.part, resting_s=at.resting_s, part_t_s=at.part_t_s,
+                                      session_id=s.session.session_id, program=program.name)
+        assert which_screen(s, s.score_at) == "exercise", t

@@ -105,7 +105,7 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             write_routine(r, path)
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
             # The rest after a part is the video's own gap before the next one's first repetition.
-            rest = round(found[k + 1].first_s - m.end_s, 2) if k + 1 < len(found) else 0.0
+            rest = rest_after(m.end_s, found[k + 1].first_s) if k + 1 < len(found) else 0.0
             from common.coach.program_session import LEAD_S
 
             lead = min(first, int(round(LEAD_S * fps)))  # as the participant's counter: watching before the part
@@ -125,6 +125,22 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
     if preview:
         contact_sheet(video, found, Path(preview))
     return p
+
+
+# A rest shorter than this is no rest screen at all: the TV's rest screen ("잠시 쉬세요", the seconds
+# left, the next movement) needs a moment to be seen and read by an older viewer; a fraction of a
+# second of it (a built program's 0.03-0.27 s gaps between two movements, where the video goes
+# straight on) only flashes. Two seconds: the countdown shows at least "2" then "1", and a short
+# line is read in about that long.
+MIN_REST_S = 2.0
+
+
+def rest_after(end_s: float, next_first_s: float) -> float:
+    """The rest after a part that ends at `end_s` in the video when the next one's first repetition
+    starts at `next_first_s`: the gap between them, 0 when shorter than MIN_REST_S (the next part
+    follows at once; the gap's few frames are left out) or negative (a corrected cut overlap)."""
+    gap = round(next_first_s - end_s, 2)
+    return min(gap, programs.MAX_REST_S) if gap >= MIN_REST_S else 0.0
 
 
 def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tuple[routines.Routine, dict]:

@@ -15,7 +15,12 @@ person's place and size in the picture do not matter):
 
 The cut between two movements is where the signature of the window before differs most from the
 window after (a peak of that difference above CUT_DISTANCE); each window spans several cycles of
-a gentle exercise (WINDOW_S), so one cycle's own phases never look like a change. Movements
+a gentle exercise (WINDOW_S), so one cycle's own phases never look like a change. The same joints
+through the same ranges can still be two movements: knee lifts move the hips and knees in turn,
+left against right, a squat both together (the same spans). So a change of the sides' phase is a
+cut too: per left-right pair moving in both windows, how far its sides' correlation changes
+(sides_distance, the same 0..1 share); such a cut is placed by the sides' difference, the
+evidence that found it. Movements
 found again later in the video (arm raises at the start and again in the cool-down) are grouped:
 same joints moving through overlapping ranges (GROUP_DISTANCE). Distances are shares (0..1) of
 the joints' own movement, not degrees fitted to a clip.
@@ -155,28 +160,37 @@ def still_frames(angles: np.ndarray, fps: float) -> np.ndarray:
 
 
 def find_cuts(angles: np.ndarray, fps: float) -> list[int]:
-    """Frame indices where one movement gives way to another (peaks of the change curve)."""
-    times, d = change_curve(angles, fps)
-    cuts = []
-    min_gap = MIN_PART_S
-    order = np.argsort(-d)
-    for k in order:
-        if d[k] < CUT_DISTANCE:
-            break
-        t = times[k]
-        if all(abs(t - c) >= min_gap for c in cuts):
-            cuts.append(t)
-    return sorted(int(round(_refine(angles, fps, t) * fps)) for t in cuts)
+    """Frame indices where one movement gives way to another: peaks of the change curve (which
+    joints move, through which ranges), then peaks of the sides' change (sides_curve) at least
+    MIN_PART_S from every cut (the same joints through the same ranges, the sides' phase changed)."""
+    cuts: list[tuple[float, bool]] = []  # (time, found by the sides' phase)
+    for by_sides, (times, d) in ((False, change_curve(angles, fps)), (True, sides_curve(angles, fps))):
+        for k in np.argsort(-d):
+            if d[k] < CUT_DISTANCE:
+                break
+            if all(abs(times[k] - c) >= MIN_PART_S for c, _ in cuts):
+                cuts.append((float(times[k]), by_sides))
+    postures = sides = None
+    placed = []
+    for t, by_sides in cuts:
+        if by_sides:
+            sides = _side_levels(angles, fps) if sides is None else sides
+            placed.append(_refine(angles, fps, t, sides))
+        else:
+            postures = _levels(angles, fps) if postures is None else postures
+            placed.append(_refine(angles, fps, t, postures))
+    return sorted(int(round(t * fps)) for t in placed)
 
 
-def _refine(angles: np.ndarray, fps: float, t: float) -> float:
+def _refine(angles: np.ndarray, fps: float, t: float, levels: np.ndarray | None = None) -> float:
     """The cut near t to the frame: the split of the seconds around t into two stretches that
-    each hold together best (least squares, one mean per stretch) on each joint's posture,
-    smoothed over half a second, and whether it is read at all (legs leaving the picture), each
-    joint scaled to its own spread there so that no joint decides by its size in degrees alone."""
+    each hold together best (least squares, one mean per stretch) on `levels` (by default each
+    joint's posture, smoothed over a second, and whether it is read at all: legs leaving the
+    picture; _levels), each scaled to its own spread there so that no joint decides by its size
+    in degrees alone."""
     c, h = int(round(t * fps)), int(round(REFINE_S * fps))
     a, b = max(0, c - h), min(len(angles), c + h)
-    x = _levels(angles, fps)[a:b]
+    x = (_levels(angles, fps) if levels is None else levels)[a:b]
     spread = x.std(axis=0)
     x = x[:, spread > 1e-6] / spread[spread > 1e-6]
     edge = max(1, int(round(0.5 * fps)))
@@ -198,6 +212,69 @@ def _levels(angles: np.ndarray, fps: float) -> np.ndarray:
     smooth = np.stack([np.convolve(np.pad(filled[:, j], (k // 2, k - 1 - k // 2), mode="edge"), kernel, mode="valid")
                        for j in range(filled.shape[1])], axis=1)
     return np.hstack([smooth, seen.astype(float)])
+
+
+def _smoothed(x: np.ndarray, fps: float) -> np.ndarray:
+    """Each column averaged over LEVEL_SMOOTH_S (the ends held)."""
+    k = max(1, int(round(LEVEL_SMOOTH_S * fps)))
+    kernel = np.ones(k) / k
+    return np.stack([np.convolve(np.pad(x[:, j], (k // 2, k - 1 - k // 2), mode="edge"), kernel, mode="valid")
+                     for j in range(x.shape[1])], axis=1)
+
+
+def _side_levels(angles: np.ndarray, fps: float) -> np.ndarray:
+    """Per frame and left-right pair: how far apart its two sides are (degrees, averaged over a
+    second; a frame without both sides read: the pair's median). Large while they move in turn
+    (knee lifts), small while they move together or rest: where the sides' phase changes."""
+    columns = []
+    for group in PAIRS:
+        left, right = (angles[:, ALL_ANGLES.index(f"{side}_{group}")] for side in ("left", "right"))
+        apart = np.abs(left - right)
+        seen = np.isfinite(apart)
+        if seen.any():
+            columns.append(np.where(seen, apart, np.median(apart[seen])))
+    if not columns:
+        return np.zeros((len(angles), 0))
+    return _smoothed(np.stack(columns, axis=1), fps)
+
+
+def _pair_motion(angles: np.ndarray, group: str) -> tuple[float, float] | None:
+    """(correlation of its left and right angles, span) of a left-right pair that moves (span at
+    least MOVING_DEG) with both sides read on SEEN_SHARE of these frames; None otherwise."""
+    left, right = (angles[:, ALL_ANGLES.index(f"{side}_{group}")] for side in ("left", "right"))
+    both = np.isfinite(left) & np.isfinite(right)
+    if both.sum() < max(10, SEEN_SHARE * len(angles)):
+        return None
+    span = float(np.mean([np.percentile(v[both], 90) - np.percentile(v[both], 10) for v in (left, right)]))
+    if span < MOVING_DEG or np.std(left[both]) < 1e-6 or np.std(right[both]) < 1e-6:
+        return None
+    return float(np.corrcoef(left[both], right[both])[0, 1]), span
+
+
+def sides_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How differently the two sides move in two stretches of angles, 0 (each pair's sides in the
+    same phase relation) to 1 (together in one, in turn in the other): per left-right pair moving
+    in both, half the change of its sides' correlation, weighted by its smaller span (the pairs that
+    move most decide). Measured (BlazePose, MoveNet) over each of the dev clips of one movement: at
+    most 0.22, two people read one at a time 0.26; fast knee lifts then goblet squats: 0.91."""
+    num = den = 0.0
+    for group in PAIRS:
+        x, y = _pair_motion(a, group), _pair_motion(b, group)
+        if x is None or y is None:
+            continue
+        weight = min(x[1], y[1])
+        num += weight * abs(x[0] - y[0]) / 2
+        den += weight
+    return num / den if den else 0.0
+
+
+def sides_curve(angles: np.ndarray, fps: float, window_s: float = WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """(times, sides_distance between the window before and the window after each time)."""
+    w = max(2, int(round(window_s * fps)))
+    step = max(1, int(round(STEP_S * fps)))
+    idx = np.arange(w, len(angles) - w + 1, step)
+    d = np.array([sides_distance(angles[i - w:i], angles[i:i + w]) for i in idx])
+    return idx / fps, d
 
 
 def side_pattern(angles: np.ndarray) -> str:
