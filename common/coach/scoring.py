@@ -1009,13 +1009,16 @@ class SessionScorer:
         # 25 deg) those that move the most.
         moving = span >= min(MOVING_JOINT_DEG, float(span.max(initial=0.0))) if span.any() else span > 0
         turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
-        # A built routine's movement is what its repetition rule counts (its joints and those that move
-        # with them): another joint the instructor happened to move too (the trunk leaning 49 deg into
-        # a deep squat) is judged joint by joint, never making a whole repetition another movement
-        # (a person squatting well with the trunk at 26 deg scored 0 on every joint). A bundled
-        # routine's movement is every joint its own cycle moves.
+        # A built routine recognised as a known movement (program build gave it that movement's own
+        # repetition rule) is that rule's movement: its joints and those that move with them; another
+        # joint the instructor happened to move too (the trunk leaning 49 deg into a deep squat) is
+        # judged joint by joint, never making a whole repetition another movement (a person squatting
+        # well with the trunk at 26 deg scored 0 on every joint). An unrecognised part's rule is only
+        # the joint that moves most (a sit-up's hips, which a squat bends too): every joint its cycle
+        # moves makes it, as a bundled routine's.
         defining = moving
-        if self.cycle is not self.routine and self.routine.reps is not None:
+        if (self.cycle is not self.routine and self.routine.reps is not None and self.routine.movement
+                and self.routine.movement != "joint"):
             rule = {*self.routine.reps.joints, *self.routine.reps.moves_with}
             counted_moving = moving & np.array([j in rule for j in joints], dtype=bool)
             defining = counted_moving if counted_moving.any() else moving
