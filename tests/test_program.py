@@ -783,6 +783,27 @@ def test_a_part_opening_mid_movement_counts_no_half_repetition(three_joined):
     assert [p["reps"] for p in summary["parts"]] == truth
 
 
+LAGS_S = (0.3, 0.6, 1.0)  # how far behind the instructor a participant follows (a senior, a little late)
+
+
+def test_the_last_part_hears_a_lagging_participants_last_repetition(three_joined):
+    """A senior follows the video a little late. Every part but the last heard the person for up to
+    GRACE_S after its end while a repetition was under way; the program's last part ended with the
+    instructor, so a participant 0.6 s and 1.0 s behind lost the last jumping jack (5 of 6; at 1.0 s
+    it had not begun at the end). The last part gets the same grace, and while the person is behind
+    the instructor's count (nothing follows it); the session ends after it (ProgramSession.ended_by).
+    The joined video is its own participant, played `lag` seconds late."""
+    truth = [t for _, _, t, *_ in THREE]
+    counted = {}
+    for lag in LAGS_S:
+        summary = participant_reps(three_joined, three_joined["program"], lag_s=lag)
+        counted[lag] = [p["reps"] for p in summary["parts"]]
+        print(f"\nlag {lag:.1f} s: truth {truth}, counted {counted[lag]}", end="")
+    print()
+    assert all(c[-1] == truth[-1] for c in counted.values()), ("the last part", truth[-1], counted)
+    assert all(c == truth for c in counted.values()), (truth, counted)
+
+
 def test_built_parts_are_named_what_they_are(three_joined, joined):
     """On the TV ("1/3 · 팔 들어올리기", "다음: 의자 스쿼트") a part's name must be true: jumping jacks
     are counted by the arm raise's rule but are not named an arm raise (their legs move too), a

@@ -12,8 +12,9 @@ a counted repetition, is `rested` (no score, left out of the program's score). T
 follows the instructor a little behind: the part just ended keeps receiving the person's frames
 for up to GRACE_S while a repetition is under way at its end (a counter away from its start), so the
 repetition they were finishing still counts (at most one more) and nothing after it is judged as
-this part's movement; the next part's counter watches LEAD_S before it starts (a cut placed a
-moment late loses no repetition).
+this part's movement. The last part too, and while the person is still behind the instructor's
+count, for nothing follows it: the program ends once that is done (ended_by). The next part's
+counter watches LEAD_S before it starts (a cut placed a moment late loses no repetition).
 """
 from __future__ import annotations
 
@@ -101,20 +102,46 @@ class ProgramSession:
         return self.program.duration_s - self.skipped_s
 
     def ended_by(self, t: float) -> str:
-        if t + self.skipped_s > self.program.duration_s + 1e-6:
+        p = t + self.skipped_s
+        # The last part hears a repetition under way at its end as every other part does (GRACE_S):
+        # the program ends once that repetition is done (a participant 0.6 s behind lost the last
+        # jumping jack when it ended with the instructor's video, 5 of 6).
+        if p > self.program.duration_s + 1e-6 and not self.finishing_last(p):
             return COMPLETED
         if self.video_end_t is not None and t >= self.video_end_t - 1e-6:
-            return VIDEO_ENDED
+            return COMPLETED if p > self.program.duration_s + 1e-6 else VIDEO_ENDED
         return ""
+
+    def finishing_last(self, p: float) -> bool:
+        """Whether, at program time p after the program's end, the last part still hears the person:
+        a repetition under way at its end, not yet back at its start, within GRACE_S."""
+        last = len(self.schedule) - 1
+        end = self.schedule[last][1]
+        if not end <= p < end + GRACE_S or last in self.skipped or last in self._closed or self.persons[last] is None:
+            return False
+        return self._still_finishing(last)
+
+    def _still_finishing(self, k: int) -> bool:
+        """Whether part k, ended, still hears the person: a repetition under way; the last part also
+        while the person is behind the instructor's count (its target), for no movement follows it
+        (a participant 1.0 s behind was between jumping jacks at the end, the last one still to do)."""
+        person = self.persons[k]
+        if self._midway(person):
+            return True
+        target = self.program.parts[k].reps
+        return k == len(self.schedule) - 1 and target is not None and self._count(person) < target
 
     def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
         i, part_t, resting = self.locate(t)
         self.current, self.last_t = i, max(self.last_t, t)
         p = t + self.skipped_s
+        # The last part past its end (the program's end) is heard as a part just ended: below.
+        over = i == len(self.schedule) - 1 and p >= self.schedule[i][1]
+        graced = None
         # The part just ended still hears the person for a moment: the repetition in progress counts.
         for k in range(i + 1):
             end = self.schedule[k][1]
-            if (k == i and resting == 0.0) or k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
+            if (k == i and resting == 0.0 and not over) or k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
                 continue
             person = self.persons[k]
             if k not in self._count_at_end:
@@ -123,10 +150,11 @@ class ProgramSession:
             # Only a repetition under way at the end is finished: once none is (back at the start, or
             # none was), the part hears nothing more. Frames of the next movement were judged as this
             # part's (the lateral raises scored 66.9 on the jumping jacks after them, 100 without).
-            if k in self._closed or not self._midway(person):
+            if k in self._closed or not self._still_finishing(k):
                 self._closed.add(k)
                 continue
-            person.update(p - self.schedule[k][0], common, world, frame_size)
+            heard = person.update(p - self.schedule[k][0], common, world, frame_size)
+            graced = heard if k == i else graced
             self._cap(k)
         # The next part already hears the person just before it starts (its countdown: counted,
         # not scored), so a repetition begun a moment early (a cut placed late) is not lost.
@@ -137,6 +165,8 @@ class ProgramSession:
         frame = None
         if p < 0:  # the countdown before the first part: its counter sees the start position, nothing is scored
             frame = self.person(0).update(p, common, world, frame_size)
+        elif over:  # the program's end: the last repetition under way finishes on the TV too
+            frame = graced if graced is None else dataclasses.replace(graced, reps=self._count(self.persons[i]))
         elif resting == 0.0 and i not in self.skipped:
             if i not in self._started:  # what the counter saw before the part is no repetition of it
                 self._started.add(i)
@@ -180,6 +210,8 @@ class ProgramSession:
         sit-up was back up before the cut, and the squat after it bent the hips the same way)."""
         reps = self.persons[k].scorer.reps
         allowed = self._count_at_end[k] + self._finishing.get(k, 1)
+        if k == len(self.schedule) - 1:  # the last part: up to the instructor's count (nothing follows it)
+            allowed = max(allowed, self.program.parts[k].reps or 0)
         if reps and reps.count > allowed:
             reps.count = allowed
 
