@@ -57,7 +57,10 @@ class CameraConfig(Section):
     start_with_session: bool = Field(False, description=(
         "Video files: hold the first frame until the first session's routine starts, then play from the "
         "beginning, each frame stamped with the file's own time and sent only once the model has read the one "
-        "before, so a recorded participant is scored as `silvergym score` scores the file (the demo)."))
+        "before, so a recorded participant is scored as `silvergym score` scores the file (the demo). In group mode "
+        "(a recorded class) the file does not wait for a session (its members join by following the routine, "
+        "which nobody does in a held picture): it plays once the first frame shows someone, and the class's "
+        "clock starts with it."))
     retry_max_s: float = Field(10.0, gt=0, description="Longest wait between reopen attempts of a lost device.")
 
 

@@ -122,10 +122,20 @@ class StartWithSession:
     """A recorded participant (the demo): the video's first frame (its first with a person:
     saw()) is sent until the first session's routine starts, then the video plays from its start,
     frame 0 at the routine's t = 0, so the session sees what `silvergym score` sees in the file. Resuming after a pause sends
-    "start" again: only the first one counts."""
+    "start" again: only the first one counts.
 
-    def __init__(self, sessions: Subscriber):
-        self.sessions = sessions
+    A recorded class (`with_clip`: scoring.mode = "group") cannot wait for a session: a member is
+    admitted only once they follow the routine (common/coach/spots.py ClassRoll), which nobody does
+    in a held picture. Its clip plays from its start once the held picture shows someone and the
+    scoring service is heard (its Health: it is there to read the clip's first pictures), and the
+    class's clock starts with the clip: the camera's Health says when (CAMERA_VIDEO_STARTED_NS,
+    frame 0's stamp), members join as the roll admits them, on the file's own times as `silvergym
+    score` reads them."""
+
+    def __init__(self, sessions: Subscriber, with_clip: bool = False):
+        self.sessions = sessions  # the scoring service's "session" (and, for a class, its "health")
+        self.with_clip = with_clip
+        self.scoring_heard = False
         self.first: np.ndarray | None = None
         self.play_at = 0.0  # monotonic s of the routine's start; 0 = no session yet
         self.play_at_ns = 0  # the same, exactly as the session said it (its pictures are stamped from it)
@@ -167,8 +177,13 @@ class StartWithSession:
         if self.playing:
             return False
         for msg in self.sessions.receive(timeout_ms=0):
-            if msg.event == "start" and msg.routine_start_ns and not self.play_at:
+            if msg.TOPIC == "health":
+                self.scoring_heard = self.scoring_heard or msg.service == "scoring"
+            elif msg.event == "start" and msg.routine_start_ns and not self.play_at:
                 self.play_at, self.play_at_ns = msg.routine_start_ns / 1e9, msg.routine_start_ns
+        if self.with_clip and not self.play_at and self.person_seen and self.scoring_heard:
+            self.play_at_ns = time.monotonic_ns()  # the class's clock starts with the clip
+            self.play_at = self.play_at_ns / 1e9
         if self.first is None or not self.play_at or time.monotonic() < self.play_at - frames.period_s / 2:
             return False
         frames.rewind(self.play_at)
@@ -280,7 +295,9 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
     # idle and never flooded; the camera itself then costs almost nothing. A recorded participant:
     # one frame ahead (below).
     unpaced = frames.kind == "video" and cfg.pace == "unpaced"
-    start = StartWithSession(Subscriber(ctx.zmq, ctx.endpoints(), ["session"])) \
+    recorded_class = ctx.config.scoring.mode == "group"  # the clip starts the class (StartWithSession.with_clip)
+    start = StartWithSession(Subscriber(ctx.zmq, ctx.endpoints(), ["session", "health"] if recorded_class else ["session"]),
+                             with_clip=recorded_class) \
         if cfg.start_with_session and frames.kind == "video" else None
     # A recorded participant (the demo) promises what `silvergym score` gives on the file, so each
     # frame waits until the model has read the one before: inference keeps only the newest frame,
@@ -328,6 +345,10 @@ def stream(ctx: ServiceContext, frames: FrameSource, source: str, pub: Publisher
                 inferred_id = max(inferred_id, start.saw(poses.receive(timeout_ms=0)))
             if start is not None and start.poll(frames):
                 ctx.log.info("the routine starts: playing %s from its start", source)
+                if start.with_clip:  # the class's clock starts with the clip: scoring hears when
+                    health_detail[messages.CAMERA_VIDEO_STARTED_NS] = start.play_at_ns
+                    health.due_now()
+                    health.maybe_publish(time.monotonic(), state=state, detail=health_detail)
                 continue  # frame 0 is due when the routine starts
             into = ring.slot_view() if ring is not None else None
             try:

@@ -604,6 +604,7 @@ class ClassSessions:
                                  OnePerson(spot=0) if self.alone else ClassRoll(self._routine, ctx.config.scoring.max_people))
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
         self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there
+        self._clip_started_ns = 0  # a recorded class's clip: when the camera started playing it (on_camera)
         if self.alone:  # one person's session, fall watch and remote from the start
             self.member(0)
 
@@ -670,6 +671,20 @@ class ClassSessions:
             self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
 
     def on_camera(self, detail: dict) -> None:
+        started_ns = detail.get(messages.CAMERA_VIDEO_STARTED_NS, 0)
+        if (not self.alone and isinstance(started_ns, int) and started_ns > 0
+                and started_ns != self._clip_started_ns):
+            # A recorded class (camera.start_with_session): its clip plays from its start without
+            # waiting for a session (nobody follows a routine in a held picture, so nobody would be
+            # admitted), and the class's clock starts with it: frame 0 at the routine's t = 0, each
+            # member joining as the roll admits them on the file's times, as `silvergym score`
+            # reads the file.
+            self._clip_started_ns = started_ns
+            if self.routine_start_ns != started_ns or not self.class_id:  # (a restarted service resumed it already)
+                self.class_id = uuid.uuid4().hex
+            self.routine_start_ns = started_ns
+            self.routine_end_ns = started_ns + int(self._routine.duration_s * 1e9)
+            self.ctx.log.info("class %s started with the recorded class's clip", self.class_id)
         for m in self.members.values():
             m.on_camera(detail)
 

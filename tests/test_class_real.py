@@ -77,6 +77,54 @@ def test_the_jumper_is_one_member_and_the_walker_never_one_played_once_and_loope
     assert per_play[four[0]["spot"]] == [JACKS_PER_PLAY] * 4
 
 
+def test_run_once_plays_a_recorded_class_and_the_jumper_is_its_one_member(tmp_path):
+    """`silvergym run --once --video two_people_sports2d.mp4 --routine arm_raise --set
+    scoring.mode=group --snapshots D --seconds 240`, as a fresh-eyes trial typed it: the real graph
+    (camera, the model, scoring, the TV, the uplink with no broker). The trial's run never started
+    a class: the camera held the clip's first picture until a session started, and in a class a
+    session starts only once someone follows the routine, which nobody does in a held picture
+    (4 minutes of "조금 앞으로 와 주세요", then "no session finished before the time limit", and the
+    process waited out --seconds even had it finished). Now the recorded class's clip plays from its
+    start and the class's clock with it: the jumper must be its one member with 2 jumping jacks
+    (truth), the walker never one, and --once must stop at the session's end, not at --seconds."""
+    import os
+    import time
+
+    from tests.graph import BusTap, core_model, graph_config
+
+    clip = media_file(CLIP)
+    model = core_model()
+    cfg = tmp_path / "silvergym.toml"
+    cfg.write_text(graph_config(tmp_path, clip, model=model))
+    assert "start_with_session" not in cfg.read_text() and "\nmode =" not in cfg.read_text()  # as typed: --set only
+    tap = BusTap(cfg)
+    try:
+        began = time.monotonic()
+        run = subprocess.run([sys.executable, "-m", "common.cli", "run", "--once", "--config", str(cfg),
+                              "--video", str(clip), "--routine", "arm_raise", "--set", "scoring.mode=group",
+                              "--snapshots", str(tmp_path / "screens"), "--seconds", "240"],
+                             capture_output=True, text=True, cwd=REPO, timeout=300,
+                             env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
+        took_s = time.monotonic() - began
+        ended = list(tap.sessions_ended)
+    finally:
+        tap.close()
+    spots = sorted({int(line.rsplit("is spot ", 1)[1].split()[0]) for line in (run.stdout + run.stderr).splitlines()
+                    if "is spot " in line})
+    summary = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else {}
+    print(f"\n{CLIP}, run --once in group mode ({model}): exit {run.returncode} after {took_s:.0f} s (--seconds 240); "
+          f"sessions ended {[(m.spot, m.summary.get('reps')) for m in ended]} (truth: one, spot 1, "
+          f"{JACKS_PER_PLAY} reps); spots given {spots} (truth [1]: the walker never a member); "
+          f"reps {summary.get('reps')} (truth {JACKS_PER_PLAY}), frames {summary.get('frames')}, "
+          f"ended {summary.get('ended')!r}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(ended) == 1 and ended[0].spot == 1 and ended[0].class_id, "one member, one session of a class"
+    assert spots == [1], "the walker never a member"
+    assert summary["reps"] == JACKS_PER_PLAY and summary["ended"] == "video ended"
+    assert took_s < 200, "--once stops when the class's session has run its course, not at --seconds"
+    assert tap.refused == [], f"messages the product published and refused itself: {tap.refused[:5]}"
+
+
 # -- composed rooms (COMPOSITES of real clips, not real group scenes) -------------------------------
 
 ROOM = (1280, 720)

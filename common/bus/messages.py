@@ -198,6 +198,9 @@ class Health:
 # session ends there), and how many times a looping video file started again (the summary says so).
 CAMERA_VIDEO_ENDED_NS = "video_ended_ns"
 CAMERA_VIDEO_LOOPS = "video_loops"
+# Added: a recorded class's clip (camera.start_with_session in group mode) started playing: its
+# frame 0's stamp (monotonic ns). The class's routine clock starts there (services/scoring.py).
+CAMERA_VIDEO_STARTED_NS = "video_started_ns"
 
 
 @dataclass(frozen=True)

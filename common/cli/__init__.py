@@ -96,6 +96,8 @@ def cmd_run(args) -> int:
     if args.once and args.video:
         # One session of a recorded file is one performance, scored as `silvergym score` scores it:
         # played once from the routine's start, never looped into the session (--set may say otherwise).
+        # A recorded class (group mode) plays from its start at once, the class's clock with it
+        # (services/camera.py StartWithSession.with_clip): its members join as they follow the routine.
         base = {"camera": {"start_with_session": True}}
     overrides = configuration.merge(configuration.merge(base, args.overrides), extra)
     cfg = configuration.load(args.config, overrides)
@@ -136,10 +138,17 @@ def cmd_run(args) -> int:
     sup = Supervisor(cfg, names, args.config, overrides, on_session_end=on_end,
                      on_message=once.observe if once else None, stop_when=once.done if once else None)
     install_signal_handlers(sup.stop)
+    limit = None
     if args.seconds:
         import threading
-        threading.Timer(args.seconds, sup.stop.set).start()
+        # A daemon, cancelled at the end: a --once that stopped early otherwise waited out the
+        # whole --seconds before the process exited (the timer's thread is joined at exit).
+        limit = threading.Timer(args.seconds, sup.stop.set)
+        limit.daemon = True
+        limit.start()
     code = sup.run()
+    if limit is not None:
+        limit.cancel()
     instance.close()  # the lock is held for as long as the services run
     for why in once.unfinished if once is not None else []:
         print(f"run --once: {why}", file=sys.stderr)
