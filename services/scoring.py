@@ -656,12 +656,30 @@ class ClassSessions:
         for spot, m in self.members.items():
             if spot not in {s for s, _, _ in heard}:
                 m.last_pose_ns = time.monotonic_ns()
+        self._end_by_picture(pose.t_capture_ns, {s for s, _, _ in heard})
+
+    def _end_by_picture(self, t_capture_ns: int, heard: set) -> None:
+        """A picture taken past the routine's end, or past the end of a recorded class's video (its
+        held last picture), ends every member's session, in the picture or not, as one person's
+        ends on its first such picture (Sessions.on_pose). A member out of view heard of no picture,
+        and the tick waits for the class's pictures to stop (END_GRACE_S), which a held last picture
+        never does: the jumper of two_people_sports2d, who leaves the picture with his flip, ended
+        "nobody in view" ABANDON_S later, at 64 s of a 7.7 s video."""
+        if self.alone:
+            return
+        for spot, m in list(self.members.items()):
+            if spot in heard or not m.session_id or m.paused_at_ns or m.person is None:
+                continue
+            why = m.person.ended_by((t_capture_ns - m.routine_start_ns) / 1e9)
+            if why:
+                m.finish(why)
 
     def _roll_frame(self) -> None:
         """One frame's people through the admission; each member's readings to their spot's session."""
         frame, self._frame = self._frame, []
         people = [(p.track, to_common(p.layout, p.keypoints), p) for p in frame]
         joined = set()
+        heard = set()
         for spot, track, pose in self.room.admit(frame[0].t_capture_ns / 1e9, people):
             if spot and self._spot_tracks.get(spot) != track and track not in joined:  # for whoever installs: who joined where
                 joined.add(track)
@@ -669,6 +687,8 @@ class ClassSessions:
                 self.ctx.log.info("the person followed as track %d (at x %.0f of %d px) is spot %d of the class",
                                   track, float(np.median([k[0] for k in pose.keypoints])), pose.width, spot)
             self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
+            heard.add(spot)
+        self._end_by_picture(frame[0].t_capture_ns, heard)
 
     def on_camera(self, detail: dict) -> None:
         started_ns = detail.get(messages.CAMERA_VIDEO_STARTED_NS, 0)

@@ -733,6 +733,66 @@ def test_score_the_services_and_the_tests_run_one_class_path(tmp_path, monkeypat
     assert {"Sessions.on_pose", "run", "run_group", "ClassSession.update", "score_group"} <= callers["session"]
 
 
+def test_a_recorded_class_starts_with_its_clip_and_a_member_gone_before_its_end_ends_with_it(tmp_path):
+    """The scoring service's class (real sockets, a real spool) on a recorded class: `run --once
+    --video F --set scoring.mode=group` (camera.start_with_session in group mode) plays the clip
+    without waiting for a session, and the camera's Health says when it started (messages.
+    CAMERA_VIDEO_STARTED_NS). The class's clock starts there, not at the first admission plus the
+    countdown (3 s here): the arm raiser, a member after two raises, is scored from her first
+    reading at the routine's t = 0, as `score` reads the file. She leaves at 5 s (as the jumper of
+    two_people_sports2d leaves the picture with his flip); the clip ends at 7 s and its held last
+    picture shows only the walker: her session ends "video ended" at that picture, not "nobody in
+    view" ABANDON_S later (measured live with BlazePose before: ended at 64 s of a 7.7 s clip)."""
+    import logging
+    import threading
+
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.spool import Spool
+
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
+                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}})
+    (tmp_path / "run").mkdir()
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    t0, fps, clip_s, left_s = 10**12, 10, 7.0, 5.0
+    try:
+        room = scoring.ClassSessions(ctx, pub, spool)
+        room.on_camera({messages.CAMERA_VIDEO_STARTED_NS: t0, "source": "clip.mp4"})
+        clock = []
+        for i in range(int(clip_s * fps) + 30):  # the clip, then its held last picture 3 s
+            t = i / fps
+            if i == int(clip_s * fps):
+                room.on_camera({messages.CAMERA_VIDEO_STARTED_NS: t0, messages.CAMERA_VIDEO_ENDED_NS: t0 + int(clip_s * 1e9)})
+            people = [(2, _walking(min(t, clip_s), 1925, -100))] + ([(1, _raising(t, 300))] if t < left_s else [])
+            for track, kps in people:
+                room.on_pose(messages.Pose(seq=i * 3 + track, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=2000,
+                                           height=1000, model="m", backend="cpu", layout="coco17",
+                                           keypoints=kps[:17].tolist(), track=track, people=len(people)))
+            if 1 in room.members and room.members[1].session_id and not clock:
+                clock.append(room.members[1].routine_start_ns)
+        records = [r.payload for r in spool.peek() if r.kind == "session"]
+        print(f"\nclass clock from the clip's start: {(clock[0] - t0) / 1e9 if clock else None} s (truth 0); sessions "
+              f"{[(r['spot'] if 'spot' in r else '?', r['summary']['ended'], r['summary']['reps'], r['summary']['frames']) for r in records]} "
+              f"(truth: one, video ended, 2 reps, {int(left_s * fps)} frames: every reading of hers); spots {sorted(room.members)} "
+              f"(truth [1]: the walker never a member)")
+        assert clock == [t0], "the class's clock starts with the clip"
+        assert len(records) == 1 and sorted(room.members) == [1]
+        assert records[0]["summary"]["ended"] == "video ended"
+        assert records[0]["summary"]["reps"] == 2 and records[0]["summary"]["frames"] == int(left_s * fps)
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():
