@@ -874,6 +874,21 @@ def test_the_tv_draws_each_member_on_the_picture_they_were_read_from_and_no_pass
     draw(surface, fonts, s, now)
     pygame.image.save(surface, str(tmp_path / "class_on_own_frame.png"))
     print(f"looked at: {tmp_path / 'class_on_own_frame.png'}")
+    # The next frame's walker read before the member: the member stays drawn on frame 3's picture,
+    # and the walker is not drawn; in a class before its first member nobody is, not the newest Pose
+    # as one person's (it drew the walker of two_people_sports2d in the member's colours, run --once
+    # in group mode).
+    from services.renderer.screen import people_drawn
+
+    absorb(s, pose(4, 8, walker_at(4)), now)
+    kept = ([(spot, p.track) for spot, p, _ in people_drawn(s)], shown_frame(s).frame_id)
+    s.people, s.a_class = {}, True
+    drawn = [(spot, p.track) for spot, p, _ in people_drawn(s)]
+    s.a_class = False
+    alone = [(spot, p.track) for spot, p, _ in people_drawn(s)]
+    print(f"frame 4, only the walker's pose yet: drawn (spot, track), picture {kept} (truth [(1, 7)] on frame 3); "
+          f"a class with no member yet: drawn {drawn} (truth []), as one person's {alone}")
+    assert kept == ([(1, 7)], 3) and drawn == [] and alone == [(0, 8)]
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])

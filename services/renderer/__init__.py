@@ -80,7 +80,7 @@ def main(ctx: ServiceContext) -> int:
                         participant_names={"guest": texts["start.guest"],
                                            **{k: p.name for k, p in ctx.config.participants.items()}},
                         footage=InstructorFootage.of(routine), instructor_skeleton=cfg.instructor_skeleton,
-                        started_at=time.monotonic())
+                        started_at=time.monotonic(), a_class=ctx.config.scoring.mode == "group")
     if state.footage is not None:
         ctx.log.info("the instructor's video plays beside the participant: %s", state.footage.path)
     from services.renderer.program import load_program
@@ -175,7 +175,11 @@ def absorb(state, msg, now: float) -> None:
         # track's spot is the one scoring's Score gave it (a passer-by has none and is not drawn).
         spot = msg.spot or state.track_spots.get(msg.track, 0)
         if spot or state.people or state.track_spots:
-            if msg.frame_id != state.people_frame:
+            # A newer frame's members (or nobody in view) replace the last frame's; a non-member's
+            # Pose of a newer frame (often read before the member's) leaves the last members drawn
+            # on their own picture while it is kept, rather than nobody (screen.people_drawn).
+            if msg.frame_id != state.people_frame and (spot or not msg.keypoints
+                                                       or msg.frame_id - state.people_frame >= KEEP_FRAMES):
                 state.people, state.people_frame = {}, msg.frame_id
             if spot:
                 state.people[spot] = msg

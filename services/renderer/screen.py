@@ -124,6 +124,9 @@ class ScreenState:
     people_names: dict = field(default_factory=dict)
     people_results: dict = field(default_factory=dict)
     track_spots: dict = field(default_factory=dict)  # a followed person's track -> their spot (from the Scores)
+    # Group mode (scoring.mode = "group"): only members are drawn (`people`), never the newest Pose as
+    # one person's is: that is whoever inference read last, a passer-by too (people_drawn).
+    a_class: bool = False
     recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
     # A program (many movements in a row, Session.program): what the TV shows of it
@@ -451,8 +454,7 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
     scale, ox, oy = fit(fw, fh, box)
     picture = _picture.surface(shown.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
-    people = [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people)] if s.people else \
-        [(0, s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
+    people = people_drawn(s)
     heads = []
     clip = surface.get_clip()
     surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
@@ -470,6 +472,17 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
         surface.set_clip(clip)
     if heads and fonts is not None:
         draw_name_tags(surface, fonts, s, heads, picture_rect(fw, fh, box))
+
+
+def people_drawn(s: ScreenState) -> list:
+    """[(spot, Pose, Score or None)] whose skeletons the picture shows: a class's members of the
+    newest frame (none yet: nobody drawn), else one person's newest Pose with its Score. In a class
+    the newest Pose drawn as one person's put a walker's skeleton, in the member's verdict colours,
+    on the TV of a recorded class before its member's first Score and between his frames
+    (two_people_sports2d, run --once in group mode)."""
+    if s.people or s.a_class:
+        return [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people)]
+    return [(0, s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
 
 
 def shown_frame(s: ScreenState):
