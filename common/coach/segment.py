@@ -404,7 +404,11 @@ def at_start(angles: np.ndarray, cut: int, end: int, rule: dict, fps: float) -> 
     for i in range(cut, back - 1, -1):
         if starting(i):
             return deepest(i, back)
-    return next((deepest(i, cut) for i in range(cut, end) if starting(i)), cut)
+    # Opening in the middle of a repetition, the next start comes within one repetition
+    # (PERIOD_MAX_S); none by then: the rule's start is not this movement's resting pose (a knee
+    # lift read as both knees together never has both down), so the part begins at its cut.
+    ahead = min(end, cut + int(round(PERIOD_MAX_S * fps)))
+    return next((deepest(i, cut) for i in range(cut, ahead) if starting(i)), cut)
 
 
 def periodicity(angles: np.ndarray, joints, fps: float) -> float:
