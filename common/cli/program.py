@@ -106,10 +106,11 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
             # The rest after a part is the video's own gap before the next one's first repetition.
             rest = rest_after(m.end_s, found[k + 1].first_s) if k + 1 < len(found) else 0.0
-            from common.coach.program_session import LEAD_S
+            from common.coach.program_session import GRACE_S, LEAD_S
 
             lead = min(first, int(round(LEAD_S * fps)))  # as the participant's counter: watching before the part
-            m.reps = segment.count_reps(r, poses[first - lead:b], worlds[first - lead:b], fps, lead)
+            tail = min(len(poses) - b, int(round(GRACE_S * fps)))  # ... and hearing a repetition under way at its end
+            m.reps = segment.count_reps(r, poses[first - lead:b + tail], worlds[first - lead:b + tail], fps, lead, tail)
             parts.append({"name": words, "routine": path.name, "start_s": round(m.first_s, 2), "end_s": round(m.end_s, 2),
                           "reps": m.reps or None,
                           "rest_s": min(max(rest, 0.0), programs.MAX_REST_S),
@@ -155,23 +156,13 @@ def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tupl
         movement = cues.movement_of(known)
         theirs = known.reps
         if theirs is not None:
-            counted = segment.count_reps(dataclasses.replace(r, reps=theirs), poses, worlds, fps)
+            counted = segment.count_reps(dataclasses.replace(r, reps=theirs, keyframes=start_keyframe(r.keyframes, theirs)),
+                                         poses, worlds, fps)
             if counted == 0:  # the instructor never crosses the bundled thresholds: the same rule at theirs
                 low, high = segment.thresholds(segment.angle_track(poses, worlds), theirs.joints)
                 theirs = dataclasses.replace(theirs, low=low, high=high)
         words = true_name(m.routine, known, poses, worlds, m.group)
-        keyframes = r.keyframes
-        if theirs is not None and theirs.sides != "both" and keyframes:
-            # The counter takes the instructor's start angle from the first keyframe; marching never
-            # has both legs down at once, so a leg already raised there is no start angle: left out
-            # of that keyframe (the counter then uses the participant's own start, as the
-            # bundled routine's rule stands).
-            first = dict(keyframes[0].angles)
-            for joint in theirs.joints:
-                angle = first.get(joint)
-                if angle is not None and (angle < theirs.high if theirs.start == "high" else angle > theirs.low):
-                    del first[joint]
-            keyframes = (dataclasses.replace(keyframes[0], angles=first), *keyframes[1:])
+        keyframes = start_keyframe(r.keyframes, theirs)
         return dataclasses.replace(r, title=words, movement=movement, reps=theirs, keyframes=keyframes,
                                    joints=cues.coached_joints(movement, r.joints)), words
     words = {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"}
@@ -188,6 +179,25 @@ def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tupl
         keyframes = tuple(dataclasses.replace(kf, phase=phase) for kf, phase in zip(r.keyframes, phases))
     return dataclasses.replace(r, title=words, reps=rule, keyframes=keyframes,
                                cues=cues.plain_cues(list(r.joints), closes)), words
+
+
+def start_keyframe(keyframes: tuple, rule) -> tuple:
+    """The keyframes with the first one's counted joints left out where they are not at the rule's
+    start: the counter takes the instructor's start angle from the first keyframe, and a joint
+    outside the start zone there gives none (its excursion to the start threshold is negative: no
+    frame is ever at the start, nothing counts), so the counter uses the participant's own start,
+    as the bundled routine's rule stands. Marching never has both legs down at once (a leg already
+    raised); a part's first repetition start looked back across its cut into the movement before
+    (the goblet squats' first keyframe on the high knees' last walking frames, a knee at 148.8
+    against the squat's 155 start: 2 of 6 counted)."""
+    if rule is None or not keyframes:
+        return keyframes
+    first = dict(keyframes[0].angles)
+    for joint in rule.joints:
+        angle = first.get(joint)
+        if angle is not None and (angle < rule.high if rule.start == "high" else angle > rule.low):
+            del first[joint]
+    return (dataclasses.replace(keyframes[0], angles=first), *keyframes[1:])
 
 
 # A part is named after the bundled routine it was recognised as only where that name is true of

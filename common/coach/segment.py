@@ -404,7 +404,11 @@ def at_start(angles: np.ndarray, cut: int, end: int, rule: dict, fps: float) -> 
     for i in range(cut, back - 1, -1):
         if starting(i):
             return deepest(i, back)
-    return next((deepest(i, cut) for i in range(cut, end) if starting(i)), cut)
+    # Opening in the middle of a repetition, the next start comes within one repetition
+    # (PERIOD_MAX_S); none by then: the rule's start is not this movement's resting pose (a knee
+    # lift read as both knees together never has both down), so the part begins at its cut.
+    ahead = min(end, cut + int(round(PERIOD_MAX_S * fps)))
+    return next((deepest(i, cut) for i in range(cut, ahead) if starting(i)), cut)
 
 
 def periodicity(angles: np.ndarray, joints, fps: float) -> float:
@@ -609,22 +613,33 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
     return out
 
 
-def count_reps(routine, poses, worlds, fps: float, lead: int = 0) -> int:
+def count_reps(routine, poses, worlds, fps: float, lead: int = 0, tail: int = 0) -> int:
     """The instructor's own repetitions in a part, counted as a participant's are (the part's
     routine's rule), for the program file's target: the first `lead` frames (before the part,
     program_session.LEAD_S) are watched, as a participant's counter watches them, but what they
-    count is no repetition of the part."""
+    count is no repetition of the part; the last `tail` frames (after the part, up to
+    program_session.GRACE_S) are heard only while a repetition under way at the part's end is not
+    yet back at its start, and finish at most those (a cut placed a moment early, inside the last
+    repetition, lost it from the target while the participant's counter heard it: ProgramSession)."""
     from common.coach.geometry import joint_visibility
     from common.coach.reps import RepCounter
 
     if routine.reps is None:
         return 0
     counter = RepCounter(routine.reps, reference=routine.rep_reference())
+    end = len(poses) - tail
+    allowed = None
     for i, (p, w) in enumerate(zip(poses, worlds)):
         if i == lead:  # the part starts: its counter is handed over as a participant's is
             from common.coach.program_session import begin_part
 
             begin_part(counter)
+        if i >= end:
+            under_way = sum(c.state == "out" for c in counter.counters.values())
+            if allowed is None:
+                allowed = counter.count + under_way
+            if not under_way:
+                break
         p = np.asarray(p)
         counter.update(i / fps, joint_angles(p, None if w is None else np.asarray(w)), joint_visibility(p))
-    return counter.count
+    return counter.count if allowed is None else min(counter.count, allowed)
