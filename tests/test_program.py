@@ -201,15 +201,20 @@ def joined(tmp_path_factory):
             "folder": folder}
 
 
+def print_starts(clips, starts, found) -> None:
+    """Each joined clip's start (the truth) beside the movement found for it, its error and group."""
+    print(f"\n{'joined clip (a JOINED video)':40s} {'truth start':>11s} {'found':>6s} {'error':>6s}  group (truth movement)")
+    for k, (clip, *_rest, movement, _) in enumerate(clips):
+        m = found[k] if k < len(found) else None
+        print(f"{clip:40s} {starts[k]:11.2f} {m.start_s if m else float('nan'):6.2f} "
+              f"{(m.start_s - starts[k]) if m else float('nan'):+6.2f}  {m.group if m else '-'} ({movement})")
+
+
 def test_build_finds_each_movement_of_a_joined_video_within_a_second_and_groups_repeats(joined):
     from common.coach import segment
 
     found = segment.find_movements(joined["poses"], joined["worlds"], joined["fps"])
-    print(f"\n{'joined clip':32s} {'truth start':>11s} {'found':>6s} {'error':>6s}  group (truth movement)")
-    for k, (clip, *_rest, movement, _) in enumerate(JOINED):
-        m = found[k] if k < len(found) else None
-        print(f"{clip:32s} {joined['starts'][k]:11.2f} {m.start_s if m else float('nan'):6.2f} "
-              f"{(m.start_s - joined['starts'][k]) if m else float('nan'):+6.2f}  {m.group if m else '-'} ({movement})")
+    print_starts(JOINED, joined["starts"], found)
     assert len(found) == len(JOINED), f"{len(found)} movements found in a video of {len(JOINED)} clips"
     errors = [abs(m.start_s - s) for m, s in zip(found, joined["starts"])]
     assert max(errors) <= 1.0, f"cuts off by {[round(e, 2) for e in errors]} s"
@@ -902,11 +907,7 @@ def test_a_change_of_the_sides_phase_is_a_cut(six_joined):
     from common.coach import segment
 
     found = segment.find_movements(six_joined["poses"], six_joined["worlds"], six_joined["fps"])
-    print(f"\n{'joined clip (a JOINED video)':40s} {'truth start':>11s} {'found':>6s}  group")
-    for k, (clip, *_rest, movement, _) in enumerate(SIX):
-        m = found[k] if k < len(found) else None
-        print(f"{clip:40s} {six_joined['starts'][k]:11.2f} {m.start_s if m else float('nan'):6.2f}  "
-              f"{m.group if m else '-'} ({movement})")
+    print_starts(SIX, six_joined["starts"], found)
     print("found:", [(round(m.start_s, 2), round(m.end_s, 2), m.group) for m in found])
     assert len(found) == len(SIX), f"{len(found)} movements found in a video of {len(SIX)} clips"
     errors = [round(m.start_s - s, 2) for m, s in zip(found, six_joined["starts"])]

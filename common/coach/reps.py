@@ -512,34 +512,19 @@ class _Counter:
             self.way_out_unseen += 1
             self.rejected += 1
             return
-        if self._another_position():
-            self.another_position += 1
-            self.rejected += 1
-            return
-        if self._another_movement():
-            self.another_movement += 1
-            self.rejected += 1
-            return
-        if self._not_moved_with():
-            self.not_along += 1
-            self.rejected += 1
-            return
-        if self._foot_lifted_instead():
-            self.another_foot += 1
-            self.rejected += 1
-            return
-        if self._did_not_lift():
-            self.another_lift += 1
-            self.rejected += 1
-            return
-        if self._hips_came_down():
-            self.hips_came_down += 1
-            self.rejected += 1
-            return
-        if self._walked():
-            self.walked += 1
-            self.rejected += 1
-            return
+        # The checks of what the repetition was, in order: the first that fails is tallied (under
+        # its own name, as the tests and docs/scoring.md read them) and the repetition rejected.
+        for failed, tally in ((self._another_position, "another_position"),
+                              (self._another_movement, "another_movement"),
+                              (self._not_moved_with, "not_along"),
+                              (self._foot_lifted_instead, "another_foot"),
+                              (self._did_not_lift, "another_lift"),
+                              (self._hips_came_down, "hips_came_down"),
+                              (self._walked, "walked")):
+            if failed():
+                setattr(self, tally, getattr(self, tally) + 1)
+                self.rejected += 1
+                return
         if self._peak >= self.floor:
             self._clear.append(self._peak)
         if self._peak >= self.enter_level() and took >= self.rule.min_rep_s:

@@ -606,7 +606,8 @@ class SessionScorer:
         self.tracker = None if self.naive else TempoTracker(self.routine, start_window_s=self.lag_window_s)
         # The one cycle the session score aligns each repetition with: a looping routine's own; one
         # that does not loop but has repetitions (built from a video, a program's part): its
-        # instructor's typical repetition (the median of their repetitions' shapes); None: scored by frames (a choreography, naive).
+        # instructor's typical repetition (the median of their repetitions' shapes); None: scored
+        # by frames (a choreography, naive).
         self.cycle = None if self.naive else (
             self.routine if self.routine.loop and self.routine.cycle_s > 0 else instructor_cycle(self.routine))
         self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
