@@ -299,10 +299,11 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
     assert done.returncode == 0, done.stderr
     words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
     print(f"\n{locale}: {words}")
-    rows = re.findall(r"(?:No\. )?(\d)(?:번)? (\S+) (\d+) (\d+) (\d+)% (\d+)", words)
+    rows = re.findall(r"(?:No\. )?(\d)(?:번)? (\S+|\d번 자리|spot \d) (\d+) (\d+) (\d+)% (\d+)", words)
+    # [class] spot 3 is not on the roster: called by its place ("3번 자리"), no longer "-"
     assert rows == [("1", "kim", "81", "5", "0", "1"), ("2", "<b>lee</b>", "55", "4", "25", "1"),
-                    ("3", "-", "67", "5", "0", "0")], rows
-    assert re.search(r"(?:No\. )?4(?:번)? - - 0 0% 0", words), "spot 4 (exercised false): '-', not a score of 0"
+                    ("3", "3번 자리" if locale == "ko" else "spot 3", "67", "5", "0", "0")], rows
+    assert re.search(r"(?:No\. )?4(?:번)? (?:4번 자리|spot 4) - 0 0% 0", words), "spot 4 (exercised false): '-', not a score of 0"
     assert "park" not in words and "25%" in words and ("4명" in words if locale == "ko" else "4 taking part" in words)
     # [truth] the class's time on the site's clock, named (web.time_zone Asia/Seoul), as the web app's
     from common.central.sitetime import SiteZones

@@ -17,6 +17,7 @@ import html
 import io
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -500,40 +501,135 @@ def render_class(members: list[tuple], locale: str = "ko", alerts: list[dict] | 
         _ZONE.reset(token)
 
 
+SPOT_KEY = re.compile(r"spot-([0-9]{1,2})")  # services/scoring.py: a spot not on the roster is "spot-<n>"
+
+
+def anonymous_spot(session: dict) -> int:
+    """The spot of a class member known by their place alone (not on the roster, no name sent):
+    a place in one class, not a person (the spot-1 of next week's class may be someone else); 0
+    for anyone known by a roster key or a name."""
+    spot, name = session.get("spot"), session.get("participant_name")
+    if not isinstance(spot, int) or isinstance(spot, bool) or spot < 1 or (isinstance(name, str) and name.strip()):
+        return 0
+    return spot if session.get("participant") == f"spot-{spot}" else 0
+
+
+def spot_key(key: str) -> int:
+    """The spot a participant key names when it is the scoring service's "spot-<n>", else 0."""
+    found = SPOT_KEY.fullmatch(key) if isinstance(key, str) else None
+    return int(found.group(1)) if found and int(found.group(1)) >= 1 else 0
+
+
+def member_name(session: dict, t: dict) -> str:
+    """How a class member is called on a page: the name the device sent (the roster's person,
+    김영희), else their roster key, else their place ("1번 자리"), never "spot-1" as if a person."""
+    from common.central.collector import printable
+
+    spot = anonymous_spot(session)
+    if spot:
+        return t["report.class_unnamed"].format(spot=spot)
+    name = session.get("participant_name")
+    return printable(name.strip() if isinstance(name, str) and name.strip() else session.get("participant", ""), 80)
+
+
+@functools.lru_cache(maxsize=64)
+def _bundled_title(routine: str) -> tuple:
+    """The bundled routine's title ((locale, words), ...): the central side runs the same package
+    as the boxes, so it knows the routines they ship; () for a routine built on a box."""
+    import json
+    from importlib import resources
+
+    if not re.fullmatch(r"[a-z0-9_]{1,64}", routine):
+        return ()
+    try:
+        text = resources.files("common.coach").joinpath("routines").joinpath(f"{routine}.json").read_text(encoding="utf-8")
+        title = json.loads(text).get("title")
+    except (OSError, ValueError):
+        return ()
+    return tuple((k, v) for k, v in title.items() if isinstance(v, str)) if isinstance(title, dict) else ()
+
+
+def routine_title(session: dict, locale: str) -> str:
+    """The routine (or program) a session went through, by its title in the page's language, as
+    the TV shows it ("팔 들어올리기", not the key arm_raise); the key when nobody here knows its title
+    (a routine built on the box)."""
+    from common.central.collector import printable
+
+    summary = session.get("summary") if isinstance(session.get("summary"), dict) else {}
+    title = summary.get("program_title")
+    if not isinstance(title, dict):
+        routine = summary.get("routine") if isinstance(summary.get("routine"), str) else session.get("routine", "")
+        title = dict(_bundled_title(str(routine))) or dict(_bundled_title(str(session.get("routine", ""))))
+    said = title.get(locale) or title.get("ko") if isinstance(title, dict) else None
+    return printable(said if isinstance(said, str) and said else str(session.get("routine", "")), 80)
+
+
+def practise_words(session: dict, locale: str) -> str:
+    """What a member is to practise, in the words the TV's summary said it (the weakest joint's
+    correction when below the bar: common/coach/cues.py to_practise); "" when nothing is."""
+    from common.central.collector import printable
+    from common.coach import cues
+
+    summary = session.get("summary") if isinstance(session.get("summary"), dict) else {}
+    if summary.get("exercised") is False:
+        return ""
+    key = cues.to_practise(summary)
+    if not key:
+        return ""
+    said = next((c.get(locale) for c in summary.get("corrections", []) if isinstance(c, dict)
+                 and c.get("key") == key and isinstance(c.get(locale), str)), None)
+    if said is None:  # a summary without its corrections' words: the bundled routine's cue table
+        try:
+            from common.coach import routine as routines
+            said = cues.words(routines.load(str(summary.get("routine") or session.get("routine", ""))), key, locale)
+        except Exception:  # noqa: BLE001 - a routine built on the box, or a name no routine has
+            said = None
+    return printable(said, 120) if said else ""
+
+
+def class_rows(members: list[tuple], t: dict, locale: str, alerts: list[dict] | None = None) -> list[dict]:
+    """Each member of a class (site, device, session) in the order they stood: spot, name, score
+    ("-" for one who did not go through the movement), repetitions, what to practise, share of the
+    time partly in view, falls. Shared by `report --class` and the web app's class page."""
+    out = []
+    for site, device, s in sorted(members, key=lambda m: (m[2].get("spot") or 0, str(m[2].get("participant", "")))):
+        summary = s.get("summary") if isinstance(s.get("summary"), dict) else {}
+        spot = s.get("spot") if isinstance(s.get("spot"), int) else 0
+        partly = (summary.get("framing") or {}).get("partly_in_view") if isinstance(summary.get("framing"), dict) else None
+        reps = summary.get("reps")
+        out.append({"site": site, "device": device, "session": s, "spot": spot,
+                    "spot_name": t["report.class_spot_name"].format(spot=spot) if spot else "-",
+                    "who": member_name(s, t), "named": not anonymous_spot(s),
+                    "score": "-" if summary.get("exercised") is False or not isinstance(summary.get("score"), (int, float))
+                    else f"{summary['score']:.0f}",
+                    "reps": reps if isinstance(reps, int) and not isinstance(reps, bool) else 0,
+                    "practise": practise_words(s, locale) or "-",
+                    "partly": f"{partly:.0%}" if isinstance(partly, (int, float)) and math.isfinite(partly) else "-",
+                    "falls": falls_of_session(s, alerts or [])})
+    return out
+
+
 def _render_class(members: list[tuple], locale: str, alerts: list[dict] | None, zone_name: str) -> str:
     t = load_texts(locale)
     esc = html.escape
-    members = sorted(members, key=lambda m: (m[2].get("spot") or 0, m[2].get("participant", "")))
-    site, device, first = members[0]
-    routine = first.get("routine", "")  # its name as the device sent it (the central side has no routine files)
-
-    def spot_name(spot: int) -> str:
-        return t["report.class_spot_name"].format(spot=spot)
-    rows = []
-    for _, _, s in members:
-        summary, spot = s.get("summary", {}), s.get("spot") or 0
-        who = s.get("participant", "")
-        who = "-" if who == f"spot-{spot}" else who  # not on the center's roster: known by the spot alone
-        partly = (summary.get("framing") or {}).get("partly_in_view")
-        falls = falls_of_session(s, alerts or [])
-        # A member who did not go through the movement (summary.exercised false): no score, as on the TV.
-        score = "-" if summary.get("exercised") is False else f"{summary.get('score', 0):.0f}"
-        rows.append(f"<tr><td>{spot_name(spot) if spot else '-'}</td><td>{esc(who)}</td>"
-                    f"<td>{score}</td><td>{summary.get('reps', 0)}</td>"
-                    f"<td>{f'{partly:.0%}' if isinstance(partly, (int, float)) else '-'}</td><td>{falls}</td></tr>")
+    rows = class_rows(members, t, locale, alerts)
+    site, device, first = rows[0]["site"], rows[0]["device"], rows[0]["session"]
+    cells = ("spot_name", "who", "score", "reps", "partly", "falls", "practise")
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(r[k]))}</td>" for k in cells) + "</tr>" for r in rows)
     when = (f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else "")
             if on_calendar(first.get("started_unix")) else "?")
     title = t["report.class_title"].format(when=when)
-    said = t["report.class_where"].format(where=f"{site}/{device}", routine=routine, n=len(members))
-    head = "".join(f"<th>{esc(t['report.class_' + k])}</th>" for k in ("spot", "who", "score", "reps", "partly", "falls"))
+    said = t["report.class_where"].format(where=f"{site}/{device}", routine=routine_title(first, locale), n=len(rows))
+    head = "".join(f"<th>{esc(t['report.class_' + k])}</th>"
+                   for k in ("spot", "who", "score", "reps", "partly", "falls", "practise"))
     now = dt.datetime.now(_ZONE.get()) if _ZONE.get() else dt.datetime.now()
     generated = t["report.generated"].format(when=f"{now:%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else ""))
     return f"""<!doctype html><html lang="{esc(locale)}"><head><meta charset="utf-8">
 <title>{esc(title)}</title>
-<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:860px;margin:2em auto;
+<style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:960px;margin:2em auto;
 color:#222;font-size:17px;line-height:1.6}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 12px}}
-td:nth-child(n+3){{text-align:right}}</style></head>
-<body><h1>{esc(title)}</h1><p>{esc(said)}</p><table><tr>{head}</tr>{"".join(rows)}</table>
+td:nth-child(n+3):nth-child(-n+6){{text-align:right}}</style></head>
+<body><h1>{esc(title)}</h1><p>{esc(said)}</p><table><tr>{head}</tr>{body}</table>
 <p style="color:#666">{esc(generated)}</p></body></html>
 """
 
