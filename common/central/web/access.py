@@ -252,3 +252,66 @@ def devices_for(sites: list[str] | None) -> list[dict]:
                     "health_unix": h.get("unix") if isinstance(h.get("unix"), (int, float)) else None,
                     "last_session_unix": last_session})
     return out
+
+
+# -- classes (group mode) ------------------------------------------------------------------------------
+# A class is the sessions one box stored under one class_id (a field of the stored payload, as
+# `silvergym report --class` reads it). Who may see a class's member is may_see's answer for that
+# member: staff see their site's classes whole; a family carer sees a class their linked senior took
+# part in with that senior's row alone (the others counted, never named).
+
+CLASS_ID_CHARS = "0123456789abcdef"
+MAX_CLASSES = 50  # listed on the week page, newest first
+
+
+def _class_sites(user) -> list[str] | None:
+    """The sites whose classes the user might see something of: None for every site (admin)."""
+    kind = role(user)
+    if kind == "family":
+        return sorted({link.site for link in user.links.all()})
+    return visible_sites(user) if kind in ("admin", "staff") else []
+
+
+def _class_payloads(sites: list[str] | None, since_unix: float) -> list[tuple]:
+    if sites == []:
+        return []
+    where, args = ("", ()) if sites is None else (f" AND site IN ({', '.join(['%s'] * len(sites))})", tuple(sites))
+    return _rows("SELECT site, device, payload FROM sessions WHERE started_unix >= %s AND payload LIKE %s" + where +
+                 " ORDER BY started_unix", (since_unix, '%"class_id": "%', *args))
+
+
+def classes_for(user, since_unix: float) -> list[dict]:
+    """The classes since `since_unix` the user may see at least one member of, newest first:
+    site, device, class_id, the first member's session (its start and routine), how many took part."""
+    found: dict[tuple, list[dict]] = {}
+    for site, device, payload in _class_payloads(_class_sites(user), since_unix):
+        session = json.loads(payload)
+        class_id = session.get("class_id")
+        if isinstance(class_id, str) and class_id and set(class_id) <= set(CLASS_ID_CHARS):
+            found.setdefault((site, device, class_id), []).append(session)
+    out = []
+    for (site, device, class_id), sessions in found.items():
+        if not any(may_see(user, Person(site, device, str(s.get("participant", "")))) for s in sessions):
+            continue
+        first = min(sessions, key=lambda s: s.get("started_unix") if on_calendar(s.get("started_unix")) else 0.0)
+        out.append({"site": site, "device": device, "class_id": class_id, "first": first, "members": len(sessions)})
+    out.sort(key=lambda c: -(c["first"].get("started_unix") if on_calendar(c["first"].get("started_unix")) else 0.0))
+    return out[:MAX_CLASSES]
+
+
+def class_members(user, site: str, device: str, class_id: str) -> tuple[list[tuple], int]:
+    """((site, device, session) of each member of the class the user may see, how many others took
+    part); ([], 0) for a class that does not exist or of which the user may see nobody (the page
+    answers both alike: 404)."""
+    if not (4 <= len(class_id) <= 64 and set(class_id) <= set(CLASS_ID_CHARS)):
+        return [], 0
+    rows = _rows("SELECT payload FROM sessions WHERE site = %s AND device = %s AND payload LIKE %s",
+                 (site, device, f'%"class_id": "{class_id}"%'))
+    sessions = [s for s in (json.loads(r[0]) for r in rows) if s.get("class_id") == class_id]
+    seen = [(site, device, s) for s in sessions if may_see(user, Person(site, device, str(s.get("participant", ""))))]
+    return (seen, len(sessions) - len(seen)) if seen else ([], 0)
+
+
+def class_sessions_of(person: Person) -> list[dict]:
+    """The person's sessions taken in a class (those with a class_id), oldest first."""
+    return [s for s in sessions_of(person) if isinstance(s.get("class_id"), str) and s["class_id"]]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("participant", views.participant, name="participant"),
+    path("class", views.class_page, name="class"),
     path("ack", views.acknowledge, name="ack"),
     path("devices", views.devices, name="devices"),
     path("manage", views.manage, name="manage"),

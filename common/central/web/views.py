@@ -176,10 +176,29 @@ def week(request) -> HttpResponse:
                if a.acked_by else ""}
               for a in found]
     alert_names = {a.person: a.name for a in reversed(found) if a.name}  # the newest alert's name wins
-    rows = [_person_row(p, now, texts, locale, alert_names) for p in people]
+    # A class member known by their spot alone is a place in one class, not a person: no row (and
+    # no trend across classes, where spot 1 is whoever stood there); their results are the classes'.
+    rows = [_person_row(p, now, texts, locale, alert_names) for p in people if not _anonymous_spot(p, alert_names)]
+    classes = [_class_row(c, locale) for c in access.classes_for(request.user, now - access.WEEK_S)]
     # answered alerts under their own heading, below the ones still waiting for someone
     return page(request, "week.html", alerts=[a for a in alerts if not a["acked"]],
-                answered=[a for a in alerts if a["acked"]], rows=rows)
+                answered=[a for a in alerts if a["acked"]], rows=rows, classes=classes)
+
+
+def _anonymous_spot(person: access.Person, alert_names: dict | None = None) -> int:
+    """The spot of a participant key the scoring service gives a class member not on the roster
+    ("spot-<n>") when no record of it carries a name; 0 for a person."""
+    spot = report.spot_key(person.key)
+    if not spot:
+        return 0
+    named = (alert_names or {}).get(person, person.shown) != person.shown or access.name_of(person) != person.shown
+    return 0 if named else spot
+
+
+def _class_row(found: dict, locale: str) -> dict:
+    first = found["first"]
+    return {**found, "when": when(first.get("started_unix"), found["site"], locale),
+            "routine": report.routine_title(first, locale)}
 
 
 def _called(alert: access.AlertRow, texts: dict) -> str:
@@ -252,11 +271,63 @@ def participant(request) -> HttpResponse:
     if version[0] == version[2] == 0 and access.role(request.user) != "family":
         raise Http404  # a family carer's link may come before anything is stored; otherwise nobody by that name
     locale = locale_of(request)
+    spot = _anonymous_spot(person)
+    if spot:
+        return _spot_page(request, person, spot, locale)
     body = _report_body(person, version, locale)
     title = texts_of(locale)["report.title"].format(name=access.name_of(person))
     return page(request, "participant.html", person=person, title=title,
                 body=mark_safe(body),  # noqa: S308 - render_body escapes every value a device sent
                 printable="print" in request.GET)
+
+
+def _spot_page(request, person: access.Person, spot: int, locale: str) -> HttpResponse:
+    """A class member known by their spot alone: each class on its own (its date, routine,
+    repetitions, score, a link to the class), never one person's report with a trend across
+    classes where whoever stood at that spot was counted as one person; and the spot's alerts."""
+    from django.utils.safestring import mark_safe
+
+    texts = texts_of(locale)
+    w = words(locale)
+    taken = []
+    for s in reversed(access.class_sessions_of(person)):
+        summary = s.get("summary") if isinstance(s.get("summary"), dict) else {}
+        scored = summary.get("exercised") is not False and isinstance(summary.get("score"), (int, float))
+        taken.append({"class_id": s["class_id"], "when": when(s.get("started_unix"), person.site, locale),
+                      "routine": report.routine_title(s, locale), "reps": summary.get("reps", 0),
+                      "score": f"{summary['score']:.0f}" if scored and report.plottable(s) else "-",
+                      "practise": report.practise_words(s, locale) or "-"})
+    alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
+    body = report.render_body([], alerts, locale, zone_of(person.site), zone_name(person.site, locale)) if alerts else ""
+    title = w["spot_title"].format(spot=spot, where=f"{person.site}/{person.device}")
+    return page(request, "spot.html", person=person, title=title, taken=taken, reps_word=texts["report.class_reps"],
+                alerts_body=mark_safe(body))  # noqa: S308 - render_body escapes every value a device sent
+
+
+@login_required
+@require_GET
+def class_page(request) -> HttpResponse:
+    """One class: its date, routine and members (spot or name, score, repetitions, what to
+    practise), only the members the user may see (access.class_members); 404 when none."""
+    site, device, class_id = (request.GET.get(k, "") for k in ("site", "device", "id"))
+    members, others = access.class_members(request.user, site, device, class_id.lower())
+    if not members:
+        raise Http404
+    locale = locale_of(request)
+    texts = texts_of(locale)
+    people = {access.Person(site, device, str(s.get("participant", ""))) for _, _, s in members}
+    alerts = [a for p in sorted(people) for a in access.alerts_of(p)]
+    rows = report.class_rows(members, texts, locale, alerts)
+    for r in rows:  # a named member's own page (their report across sessions) is one click away
+        r["person"] = access.Person(site, device, str(r["session"].get("participant", ""))) if r["named"] else None
+    first = min((s for _, _, s in members), key=lambda s: s.get("started_unix") if on_calendar(s.get("started_unix")) else 0.0)
+    started = when(first.get("started_unix"), site, locale)
+    heads = [texts[f"report.class_{k}"] for k in ("spot", "who", "score", "reps", "practise", "partly", "falls")]
+    return page(request, "class.html", heads=heads, title=texts["report.class_title"].format(when=started), site=site, device=device,
+                routine=report.routine_title(first, locale), rows=rows, n=len(rows) + others,
+                others=words(locale)["class_others"].format(n=others) if others else "",
+                said=texts["report.class_where"].format(where=f"{site}/{device}", routine=report.routine_title(first, locale),
+                                                        n=len(rows) + others))
 
 
 @login_required
