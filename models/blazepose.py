@@ -63,6 +63,12 @@ UPSIDE_DOWN = math.radians(120)  # a detector region turned further than this is
 PROPOSER_REST_FRAMES = 10
 
 
+def sigmoid(logits: np.ndarray, limit: float = 80.0) -> np.ndarray:
+    """The models' logits as probabilities 0-1; clipped first, since a logit far below -80 would
+    overflow exp (a numpy warning on every frame, not a wrong value)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -limit, limit)))
+
+
 def _calc_scale(min_scale: float, max_scale: float, index: int, count: int) -> float:
     return (min_scale + max_scale) * 0.5 if count == 1 else min_scale + (max_scale - min_scale) * index / (count - 1)
 
@@ -98,7 +104,7 @@ class Detection:
 def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
                       scale: float = DET_SIZE, min_score: float = MIN_DETECTION_SCORE) -> list[Detection]:
     """Raw (N, 12) regressors and (N,) logits -> detections above min_score (before NMS)."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)))
+    scores = sigmoid(raw_scores.reshape(-1).astype(np.float64), 100.0)
     keep = np.nonzero(scores >= min_score)[0]
     out = []
     for i in keep:
@@ -157,7 +163,7 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
     hh, hw, _ = heatmap.shape
     out = xy_norm.copy()
     off = (kernel - 1) // 2
-    conf_map = 1.0 / (1.0 + np.exp(-np.clip(heatmap, -80.0, 80.0)))
+    conf_map = sigmoid(heatmap)
     for i, (x, y) in enumerate(xy_norm[: heatmap.shape[2]]):
         col, row = int(x * hw), int(y * hh)
         if not (0 <= col < hw and 0 <= row < hh):
@@ -309,7 +315,7 @@ class BlazePose:
         xy = refine_from_heatmap(raw[:, :2] / LM_SIZE, heatmap)
         pts = input_to_image(xy * LM_SIZE, roi, LM_SIZE, LM_SIZE)
         z = raw[:, 2] / LM_SIZE * roi.w
-        visibility = 1.0 / (1.0 + np.exp(-raw[:, 3]))
+        visibility = sigmoid(raw[:, 3])
         world = self.landmarker.get_tensor(self._lm_out["world"]).reshape(-1, 3)[:NUM_LANDMARKS].astype(np.float64)
         cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
         world = np.stack([cos * world[:, 0] - sin * world[:, 1], sin * world[:, 0] + cos * world[:, 1], world[:, 2]], 1)
@@ -330,7 +336,7 @@ class BlazePose:
         height, width = bgr.shape[:2]
         logits = cv2.warpAffine(logits, to_input, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=-20.0)
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -20.0, 20.0)))
+        return sigmoid(logits, 20.0)
 
     def side_per_torso(self) -> float:
         return float(np.median(self._side_per_torso)) if self._side_per_torso else SIDE_PER_TORSO

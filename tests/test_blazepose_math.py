@@ -1,5 +1,6 @@
 """Tier 1: BlazePose's anchor generation and decoding against values worked out by hand."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -11,9 +12,21 @@ from models.blazepose import (
     decode_detections,
     generate_anchors,
     refine_from_heatmap,
+    sigmoid,
     weighted_nms,
 )
 from models.imageops import OneEuro, Roi, input_to_image, roi_to_input_matrix
+
+
+def test_sigmoid_of_a_far_logit_gives_no_overflow_warning():
+    # The landmark model's visibility logits of an unseen joint reach -1000 and below (float32):
+    # an unclipped exp overflowed and numpy warned on every default-model run.
+    logits = np.array([-1e4, -30.0, 0.0, 30.0, 1e4], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probs = sigmoid(logits)
+    assert probs[0] == pytest.approx(0.0, abs=1e-30) and probs[2] == pytest.approx(0.5)
+    assert probs[-1] == pytest.approx(1.0) and np.all(np.diff(probs) >= 0)
 
 
 def test_anchor_layout_matches_mediapipe_ssd_options():
