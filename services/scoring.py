@@ -605,6 +605,12 @@ class ClassSessions:
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
         self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there
         self._clip_started_ns = 0  # a recorded class's clip: when the camera started playing it (on_camera)
+        # A class, as one person's session, runs its routine once: after it nobody starts the next
+        # by going on exercising (a looping clip made a new class per routine length, each with its
+        # members' second and third sessions). The next starts with the remote's start, or once the
+        # room was empty for AWAY_S and someone is admitted (one person's StayGate, for the room).
+        self.stay = StayGate()
+        self._ended_class = ""  # the last class whose routine time was seen to be over
         if self.alone:  # one person's session, fall watch and remote from the start
             self.member(0)
 
@@ -650,6 +656,8 @@ class ClassSessions:
             return
         # Nobody in view: the followed are gone; a class of one's member hears it (its absence is
         # part of its session), a class's members only see time pass.
+        self._note_class_end(pose.t_capture_ns)
+        self.stay.see(False, pose.t_capture_ns / 1e9)
         heard = self.room.admit(pose.t_capture_ns / 1e9, [], nobody=pose)
         for spot, _, nobody in heard:
             self.member(spot).on_pose(nobody)
@@ -680,7 +688,11 @@ class ClassSessions:
         people = [(p.track, to_common(p.layout, p.keypoints), p) for p in frame]
         joined = set()
         heard = set()
+        self._note_class_end(frame[0].t_capture_ns)
+        self.stay.see(True, frame[0].t_capture_ns / 1e9)
         for spot, track, pose in self.room.admit(frame[0].t_capture_ns / 1e9, people):
+            if not self._may_join(spot, frame[0].t_capture_ns):
+                continue  # the class is over and the next was not started: followed, not scored
             if spot and self._spot_tracks.get(spot) != track and track not in joined:  # for whoever installs: who joined where
                 joined.add(track)
                 self._spot_tracks[spot] = track
@@ -689,6 +701,23 @@ class ClassSessions:
             self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
             heard.add(spot)
         self._end_by_picture(frame[0].t_capture_ns, heard)
+
+    def _note_class_end(self, t_capture_ns: int) -> None:
+        """A picture past the class's routine: that class is over, and the next waits (self.stay)."""
+        if not self.alone and self.class_id and t_capture_ns >= self.routine_end_ns and self._ended_class != self.class_id:
+            self._ended_class = self.class_id
+            self.stay.session_ended()
+            self.ctx.log.info("class %s is over: the next starts with the remote's start, or once the room was "
+                              "empty for %.0f s", self.class_id, self.stay.away_s)
+
+    def _may_join(self, spot: int, t_capture_ns: int) -> bool:
+        """Whether a member's picture may go to their session: always while it runs or the class
+        does (a late joiner joins it); a session that would start a new class only once the gate is open."""
+        m = self.room.sessions.get(spot)
+        if m is not None and m.session_id:
+            return True
+        running = self.class_id and t_capture_ns < self.routine_end_ns
+        return bool(running) or self.stay.open
 
     def on_camera(self, detail: dict) -> None:
         started_ns = detail.get(messages.CAMERA_VIDEO_STARTED_NS, 0)
@@ -700,6 +729,7 @@ class ClassSessions:
             # member joining as the roll admits them on the file's times, as `silvergym score`
             # reads the file.
             self._clip_started_ns = started_ns
+            self.stay.held = False  # a recorded class's clip is a new class
             if self.routine_start_ns != started_ns or not self.class_id:  # (a restarted service resumed it already)
                 self.class_id = uuid.uuid4().hex
             self.routine_start_ns = started_ns
@@ -716,6 +746,9 @@ class ClassSessions:
             return  # in a class the roster names the spots
         if control.command == "start" and not self.session_id:
             self.class_id = ""  # a new class; its members join as they are seen
+            self.stay.held = False  # asked for: no waiting for the room to empty, nor for a cooldown
+            for m in self.members.values():
+                m.idle_until = 0.0
             return
         for m in self.members.values():
             m.on_control(control, now_ns)

@@ -793,6 +793,84 @@ def test_a_recorded_class_starts_with_its_clip_and_a_member_gone_before_its_end_
         context.destroy(linger=0)
 
 
+def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_the_room_emptied(tmp_path, monkeypatch):
+    """The scoring service's class (real sockets, a real spool) on a camera: a drawn arm raiser
+    (10 fps) goes on raising her arms for 100 s, beyond the routine's 42 s. As one person's
+    session, the class runs its routine once: one class, one session; going on exercising starts
+    no other (a fresh-eyes trial's `run` with two_people_sports2d looping gave 3 classes in 163 s,
+    one per routine length and cooldown). The room empty for 3 s (> AWAY_S) and she back: a new
+    class; then the remote's start during the next class's end: a new one at once.
+    COOLDOWN_S (real seconds) is 0 here: these pictures come far faster than real time."""
+    import logging
+    import threading
+
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.spool import Spool
+
+    monkeypatch.setattr(scoring, "COOLDOWN_S", 0.0)
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
+                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}})
+    (tmp_path / "run").mkdir()
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    t0, fps = 10**12, 10
+    classes_at: dict[str, float] = {}  # class id -> when its first session was seen running
+
+    def picture(i: int, t: float, track: int | None) -> None:
+        if track is None:
+            room.on_pose(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=2000, height=1000,
+                                       model="m", backend="cpu", layout="coco17", keypoints=[], people=0))
+        else:
+            room.on_pose(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=2000, height=1000,
+                                       model="m", backend="cpu", layout="coco17",
+                                       keypoints=_raising(t, 300)[:17].tolist(), track=track, people=1))
+        m = room.members.get(1)
+        if m is not None and m.session_id:
+            classes_at.setdefault(m.class_id, t)
+
+    def ended() -> list:
+        return [r.payload for r in spool.peek() if r.kind == "session"]
+
+    try:
+        room = scoring.ClassSessions(ctx, pub, spool)
+        i = 0
+        for i in range(0, 1000):  # 0-100 s: exercising all along (track 1)
+            picture(i, i / fps, 1)
+        one_class = (len(classes_at), len(ended()))
+        for i in range(1000, 1030):  # 100-103 s: nobody in view
+            picture(i, i / fps, None)
+        for i in range(1030, 1200):  # 103-120 s: back, a new track
+            picture(i, i / fps, 2)
+        after_empty = len(classes_at)
+        for i in range(1200, 1700):  # 120-170 s: that class ends at about 150 s
+            picture(i, i / fps, 2)
+        held = len(classes_at)
+        room.on_control(messages.Control(seq=1, t_capture_ns=t0 + 170 * 10**9, command="start"), t0 + 170 * 10**9)
+        for i in range(1700, 1720):  # the remote's start: a new class at once
+            picture(i, i / fps, 2)
+        print(f"\nclasses started by 100 s of exercising (routine 42 s): {one_class[0]}, sessions ended {one_class[1]} "
+              f"(truth 1, 1); after the room was empty 3 s: {after_empty} classes (truth 2); exercising on past "
+              f"the second's end: {held} (truth 2); after the remote's start: {len(classes_at)} (truth 3); "
+              f"started at {[round(t, 1) for t in classes_at.values()]} s; sessions ended "
+              f"{[(r['spot'], r['summary']['ended'], r['summary']['reps']) for r in ended()]}")
+        assert one_class == (1, 1), "exercising on past the routine's end starts no new class"
+        assert after_empty == 2, "the room empty for AWAY_S, then someone exercising: the next class"
+        assert held == 2 and len(classes_at) == 3, "the remote's start starts the next class at once"
+        assert {r["class_id"] for r in ended()} == set(list(classes_at)[:2])
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():
@@ -917,3 +995,189 @@ def test_the_class_summary_shows_a_member_who_did_not_exercise_as_rested_not_a_s
     assert all(score in drawn for score in others), "the members who exercised show their scores"
     assert "81" not in drawn and "-" in drawn and s.t("summary.member_rested") in drawn
     assert drawn.count(s.t("summary.member_rested")) == 1
+
+
+# -- the TV of a class: its words and who it draws (a fresh-eyes trial on two_people_sports2d) ------
+
+def _drawn_words(surface, fonts, s, now: float, monkeypatch=None) -> tuple[str, list, int]:
+    """Draw `s`; the screen, the texts drawn (screen.DrawnText) and how many skeletons were drawn."""
+    from services.renderer import screen as screens
+
+    skeletons = []  # the people's, not the instructor figure's (all its limbs the instructor's blues)
+    original = screens.draw_skeleton
+    instructors = {screens.INSTRUCTOR_BLUE, screens.INSTRUCTOR_FAR}
+
+    def counted(surface, common, to_screen, points, limbs, width):
+        if not set(limbs.values()) <= instructors:
+            skeletons.append(1)
+        original(surface, common, to_screen, points, limbs, width)
+    screens.draw_skeleton = counted
+    try:
+        fonts.drawn = []
+        shown = screens.draw(surface, fonts, s, now)
+        drawn, fonts.drawn = fonts.drawn, None
+    finally:
+        screens.draw_skeleton = original
+    return shown, drawn, len(skeletons)
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_class_start_screen_says_how_to_join_and_no_one_persons_words(canvas, locale, tmp_path):
+    """The trial's start screen of a class said "참여자: 손님" and "TV 앞에 서 주세요" (one person's
+    words) and, from whoever inference read last, "조금 앞으로 와 주세요". A class's start says it is
+    a class, how to join (follow along) and who has joined by spot (nobody yet), names no one
+    person, offers no remote choice of who exercises, and draws nobody: someone in view who has
+    not joined (the walker) is no member."""
+    import time
+
+    import pygame
+
+    from services.renderer.samples import participant, state_for
+    from services.renderer.screen import setup_problem, which_screen
+
+    now = time.monotonic()
+    s = state_for("start_class", locale, now)
+    assert s.pose is not None and s.pose.keypoints, "someone is in view (not a member)"
+    surface, fonts = canvas
+    shown, drawn, skeletons = _drawn_words(surface, fonts, s, now)
+    png = tmp_path / f"class_start_{locale}.png"
+    pygame.image.save(surface, str(png))
+    words = [d.words for d in drawn]
+    said = " ".join(words)
+    print(f"\n{locale}: screen {shown}, drawn {words}, skeletons drawn {skeletons} (truth 0)\nlooked at: {png}")
+    assert shown == "start"
+    assert " ".join(fonts.wrap(s.t("class.join"), 1 / 15, 10_000)) in said, "how to join"
+    assert s.t("class.spots") in " ".join(words).replace("\n", " ") or all(
+        line in words for line in fonts.wrap(s.t("class.spots"), 1 / 20, surface.get_width() // 2 - 3 * 18)), "spots"
+    assert s.t("class.joined").format(who=s.t("class.nobody_yet")) in words, "who has joined: nobody yet"
+    for one_persons in ("start.stand_in_front", "start.will_begin", "start.again", "start.change_participant"):
+        assert not any(line in said for line in fonts.wrap(s.t(one_persons), 1 / 20, 200)[:1]), one_persons
+    assert not any(w.startswith(s.t("start.participant") + ":") for w in words) and s.t("start.guest") not in said
+    assert skeletons == 0, "nobody is a member before the class starts: nobody drawn"
+    # Framing words are one person's: a class's people stand at several depths (the jumper far, the
+    # walker near), and the newest pose is whoever inference read last.
+    img, kps = participant(s.routine.target(0.0))
+    far = [[x * 0.3 + 200, y * 0.3 + 300, c] for x, y, c in kps]  # a small, far person
+    s.pose = type(s.pose)(**{**s.pose.__dict__, "keypoints": far})
+    one = state_for("start", locale, now)
+    one.pose = s.pose
+    print(f"a far person's pose: alone {setup_problem(one)!r}, in a class {setup_problem(s)!r}")
+    assert setup_problem(one) == "setup.too_far" and setup_problem(s) == "setup.ok"
+    s.frame_at = now + 5
+    assert which_screen(s, now + 5) == "start"
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_in_a_class_no_words_are_drawn_over_a_members_tag_and_the_panel_says_everyone(canvas, locale, tmp_path):
+    """The trial saw "어디 계신가요?" drawn over a member's tag "1번 · 6회", and the camera panel
+    labelled "나" (me). In a class the panel says everyone; no member seen: one class's words
+    (not "where are you"), and nobody drawn where they were; the countdown's words go where no tag
+    is, the members' heads moved from the picture's top to its bottom."""
+    import time
+
+    import pygame
+
+    from services.renderer.samples import state_for
+    from services.renderer.screen import exercise_panels
+
+    now = time.monotonic()
+    surface, fonts = canvas
+    w, h = surface.get_size()
+    you = exercise_panels(w, h)[1]
+    for name in ("exercise_class_2", "exercise_class_3", "exercise_class_4", "countdown_class", "looking_class"):
+        s = state_for(name, locale, now)
+        shown, drawn, skeletons = _drawn_words(surface, fonts, s, now)
+        pygame.image.save(surface, str(tmp_path / f"{name}_{locale}.png"))
+        words = [d.words for d in drawn]
+        tags = [d for d in drawn if " · " in d.words]
+        print(f"\n{name} ({locale}): {shown}, drawn {words}, skeletons {skeletons}")
+        assert s.t("class.you") in words and s.t("exercise.you") not in words, "the panel's label fits a class"
+        if name == "looking_class":
+            assert skeletons == 0 and not tags, "no member seen for 2 s: none drawn where they were"
+            assert words[-len(fonts.wrap(s.t("class.looking"), 1 / 15, 10_000)):] and \
+                not any(line in words for line in fonts.wrap(s.t("lost.looking"), 1 / 15, you.w - 40))
+            assert any(w in s.t("class.looking") for w in words[3:])
+        else:
+            assert len(tags) == len(s.people) == skeletons, "every member drawn, each with a tag"
+    print(f"looked at: {tmp_path}")
+    # The countdown's words against the tags wherever the heads are: never over one.
+    dropped = []
+    for dy in range(-60, 361, 30):
+        s = state_for("countdown_class", locale, now)
+        s.frame = type(s.frame)(**{**s.frame.__dict__, "pixels": np.roll(s.frame.pixels, dy, axis=0)})
+        for k, pose in s.people.items():
+            s.people[k] = type(pose)(**{**pose.__dict__, "keypoints": [[x, y + dy, c] for x, y, c in pose.keypoints]})
+        shown, drawn, skeletons = _drawn_words(surface, fonts, s, now)
+        tags = [d for d in drawn if " · " in d.words]
+        message = [d for d in drawn if you.contains(d.box) and " · " not in d.words and d.words != s.t("class.you")]
+        over = [(t.words, m.words) for t in tags for m in message if t.box.colliderect(m.box)]
+        dropped.append(len(s.people) - len(tags))
+        if dy == 180:
+            pygame.image.save(surface, str(tmp_path / f"countdown_class_low_{locale}.png"))
+        assert shown == "countdown" and message and not over, f"heads moved {dy} px: {over}"
+    print(f"countdown, heads moved -60..360 px: tags left out per position {dropped} (a tag only where no place "
+          f"is free); looked at {tmp_path / f'countdown_class_low_{locale}.png'}")
+    assert sum(dropped) == 0
+
+
+def test_a_class_draws_a_member_only_on_their_own_picture_and_one_member_leaving_is_not_its_end(canvas):
+    """The trial saw a stale skeleton on empty grass at a loop of the clip: a member's Pose drawn on
+    a newer picture, their own no longer kept. In a class a member is drawn on the frame their Pose
+    was read from or not at all; a passer-by in view while the members are gone is nobody for the
+    TV ("looking", not the exercise screen of nobody); and one member's session ending (out of view)
+    is not the class's end: the others go on, the summary shows every member once the last ends."""
+    import time
+
+    import cv2
+
+    from common.bus import messages
+    from services.renderer import KEEP_FRAMES, absorb
+    from services.renderer.samples import H, W, a_class, state_for
+    from services.renderer.screen import which_screen
+
+    now = time.monotonic()
+    s = state_for("exercise_class_2", "ko", now)
+    s.people, s.people_scores, s.track_spots, s.people_frame, s.recent_frames = {}, {}, {}, -1, {}
+    _, (member, walker) = a_class(2)
+    img = np.full((H, W, 3), (200, 210, 215), np.uint8)
+    for x, y, _ in member:
+        cv2.circle(img, (int(x), int(y)), 7, (90, 70, 60), -1)
+
+    def frame(i):
+        absorb(s, messages.Frame(seq=i, t_capture_ns=i, frame_id=i, width=W, height=H, pixels=img), now)
+
+    def pose(frame_id, track, kps, at):
+        absorb(s, messages.Pose(seq=frame_id * 10 + track, t_capture_ns=frame_id, frame_id=frame_id, width=W, height=H,
+                                model="m", backend="cpu", layout="coco17", keypoints=kps, track=track, people=2), at)
+
+    def session(spot, event):
+        absorb(s, messages.Session(seq=spot * 2 + (event == "end"), t_capture_ns=0, session_id=f"s{spot}", event=event,
+                                   routine="arm_raise", participant=f"spot-{spot}", started_unix=0.0, spot=spot,
+                                   class_id="c", summary={"score": 70.0 + spot, "reps": spot} if event == "end" else {}),
+               now)
+
+    session(1, "start"), session(2, "start")
+    frame(1)
+    absorb(s, messages.Score(seq=1, t_capture_ns=1, frame_id=1, session_id="s1", routine="arm_raise", joint_status={},
+                             joint_error_deg={}, verdict="correct", reps=1, score=80.0, progress=0.1, spot=1, track=7), now)
+    pose(1, 7, member, now)
+    surface, fonts = canvas
+    drawn_own = _drawn_words(surface, fonts, s, now)[2]
+    for i in range(2, KEEP_FRAMES + 4):  # the clip goes on (loops); the member's pose is not read again
+        frame(i)
+    drawn_stale = _drawn_words(surface, fonts, s, now)[2]
+    pose(KEEP_FRAMES + 3, 8, walker, now + 1.0)  # only the walker (never a member) in view
+    screen_walker = which_screen(s, now + 3.0)
+    print(f"\nskeletons drawn: on the member's own frame {drawn_own} (truth 1), {KEEP_FRAMES + 2} frames later "
+          f"with his frame no longer kept {drawn_stale} (truth 0); only the walker in view 3 s on: {screen_walker!r} "
+          f"(truth 'looking')")
+    assert (drawn_own, drawn_stale, screen_walker) == (1, 0, "looking")
+    pose(KEEP_FRAMES + 3, 7, member, now + 3.0)
+    s.frame_at = now + 3.0
+    session(2, "end")  # spot 2 out of view past ABANDON_S: spot 1 goes on
+    after_one = which_screen(s, now + 3.5)
+    session(1, "end")
+    after_all = which_screen(s, now + 3.6)
+    print(f"spot 2's session ended: {after_one!r} (truth 'exercise'); then spot 1's: {after_all!r} (truth 'summary'), "
+          f"results of spots {sorted(s.people_results)} (truth [1, 2])")
+    assert after_one == "exercise" and after_all == "summary" and sorted(s.people_results) == [1, 2]
