@@ -99,7 +99,7 @@ class ScoringConfig(Section):
     routine: str = Field("squat", description="Bundled routine name or a routine file path.")
     program: str = Field("", description=("A program of several movements instead of one routine: a bundled or "
                                           "built program's name or a program file (docs/programs.md); '' = the "
-                                          "routine alone. One-person mode only."))
+                                          "routine alone. In a class (mode = \"group\") every member goes through it on the class's clock."))
     participant: str = Field("guest", description="Who is exercising; a key of [participants] or 'guest'.")
     lag_window_s: float = Field(1.5, ge=0, description="How far a participant may lag or lead the routine.")
     start_delay_s: float = Field(3.0, ge=0, description="Countdown before the routine starts.")

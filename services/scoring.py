@@ -65,8 +65,10 @@ class Sessions:
         self.participant = key
         self.tolerance_scale = participant.tolerance_scale if participant else 1.0
         self.routine = routines.for_participant(cfg.routine, participant)
-        # A program of several movements ([program]): one PersonSession per part (one-person mode).
-        self.program = programs.load(cfg.program) if cfg.program and not spot else None
+        # A program of several movements ([program]): one PersonSession per part; in a class every
+        # spot's session goes through the same program on the class's clock (ClassSessions).
+        self.program = programs.load(cfg.program) if cfg.program else None
+        self.class_room = None  # a class's spot: its ClassSession (the program's skips are the class's)
         if self.program is not None:
             self.routine = self.program.parts[0].routine
         self.part = -1
@@ -127,15 +129,21 @@ class Sessions:
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
         if self.class_clock is not None:  # the class's one countdown and routine clock
             self.routine_start_ns, self.class_id = self.class_clock(now_ns)
+            if self.program is not None and self.class_room is not None:  # a member joining after a skip skipped it too
+                self.person.skipped_s, self.person.skipped = self.class_room.skipped_s, set(self.class_room.skipped)
         self.started_unix = time.time()
         self.last_seen_ns = now_ns
-        self.ctx.log.info("session %s started: routine %s, participant %s%s", self.session_id, self.routine.name,
+        self.ctx.log.info("session %s started: %s, participant %s%s", self.session_id, self._what(),
                           self.participant, f" at spot {self.spot} of class {self.class_id}" if self.spot else "")
         self._publish_session("start", {})
 
     def announce(self, now: float) -> None:
         if self.session_id and now >= self._next_announce:
             self._publish_session("start", {})
+
+    def _what(self) -> str:
+        """What the session goes through, for the log: the program (not its current part's routine) or the routine."""
+        return f"program {self.program.name}" if self.program is not None else f"routine {self.routine.name}"
 
     def _publish_session(self, event: str, summary: dict) -> None:
         self._next_announce = time.monotonic() + ANNOUNCE_EVERY_S
@@ -197,8 +205,8 @@ class Sessions:
         record.update(self._in_class(), **self._named())
         self._outbox(self.session_id, "session", record)
         self._publish_session("end", summary)
-        self.ctx.log.info("session %s ended (%s): score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
-                          reason, summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
+        self.ctx.log.info("session %s ended (%s): %s, score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
+                          reason, self._what(), summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
                           "" if summary.get("exercised", True) else " (nobody went through the movement: no score)")
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
@@ -600,8 +608,13 @@ class ClassSessions:
         self.routine_start_ns = 0
         self.routine_end_ns = 0
         self._routine = None if self.alone else routines.load(ctx.config.scoring.routine)
+        # A class through a program: one clock spanning the program, every member a ProgramSession on it.
+        self._program = programs.load(ctx.config.scoring.program) if ctx.config.scoring.program and not self.alone else None
+        if self._program is not None:
+            self._routine = self._program.parts[0].routine
         self.room = ClassSession(self._routine, ctx.config.scoring.max_people, self._session_for,
-                                 OnePerson(spot=0) if self.alone else ClassRoll(self._routine, ctx.config.scoring.max_people))
+                                 OnePerson(spot=0) if self.alone else ClassRoll(self._routine, ctx.config.scoring.max_people),
+                                 program=self._program)
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
         self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there
         self._clip_started_ns = 0  # a recorded class's clip: when the camera started playing it (on_camera)
@@ -615,7 +628,9 @@ class ClassSessions:
             self.member(0)
 
     def _session_for(self, spot: int) -> Sessions:
-        return Sessions(self.ctx, self.pub, self.spool, spot, self.class_clock if spot else None)
+        member = Sessions(self.ctx, self.pub, self.spool, spot, self.class_clock if spot else None)
+        member.class_room = self.room if spot else None
+        return member
 
     @property
     def members(self) -> dict[int, Sessions]:
@@ -636,7 +651,8 @@ class ClassSessions:
         if not self.class_id or now_ns >= self.routine_end_ns:
             self.class_id = uuid.uuid4().hex
             self.routine_start_ns = now_ns + int(self.ctx.config.scoring.start_delay_s * 1e9)
-            self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+            self.room.skipped_s, self.room.skipped = 0.0, set()  # a new class: its program from the start
+            self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started", self.class_id)
         return self.routine_start_ns, self.class_id
 
@@ -733,7 +749,7 @@ class ClassSessions:
             if self.routine_start_ns != started_ns or not self.class_id:  # (a restarted service resumed it already)
                 self.class_id = uuid.uuid4().hex
             self.routine_start_ns = started_ns
-            self.routine_end_ns = started_ns + int(self._routine.duration_s * 1e9)
+            self.routine_end_ns = started_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started with the recorded class's clip", self.class_id)
         for m in self.members.values():
             m.on_camera(detail)
@@ -752,9 +768,17 @@ class ClassSessions:
             return
         for m in self.members.values():
             m.on_control(control, now_ns)
+        if control.command == "skip" and self._program is not None:
+            # The staff's remote skips the part (or the rest) for the whole class: every member's
+            # program moved on together (one clock), a member joining later starts past it too.
+            skipping = [m.person for m in self.members.values() if m.session_id and m.person is not None]
+            if skipping:
+                self.room.skipped_s = max(p.skipped_s for p in skipping)
+                self.room.skipped = set().union(*(p.skipped for p in skipping))
+                self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
         if control.command == "resume" and self.members:  # the class clock stood still with them
             self.routine_start_ns = max(m.routine_start_ns for m in self.members.values())
-            self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+            self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def resume(self) -> None:
         if self.alone:
@@ -767,7 +791,9 @@ class ClassSessions:
                 m.resume()
                 if m.session_id and m.class_id:
                     self.class_id, self.routine_start_ns = m.class_id, m.routine_start_ns
-                    self.routine_end_ns = self.routine_start_ns + int(self._routine.duration_s * 1e9)
+                    if m.program is not None and m.person is not None:  # the class's skips, as its members kept them
+                        self.room.skipped_s, self.room.skipped = m.person.skipped_s, set(m.person.skipped)
+                    self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def tick(self, now_ns: int) -> None:
         for m in self.members.values():

@@ -221,9 +221,6 @@ def startup_problem(cfg: configuration.Config) -> str:
             programs.load(cfg.scoring.program)
     except (routines.RoutineError, programs.ProgramError) as exc:
         return str(exc)
-    if cfg.scoring.program and cfg.scoring.mode == "group":
-        return (f"scoring.program {cfg.scoring.program!r}: a program runs in one-person mode only (not yet in a "
-                "class); set scoring.mode = \"one\" or leave scoring.program out")
     source = cfg.camera.source
     if source in ("auto", "sim"):
         return ""
@@ -541,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=cmd_routine)
 
-    sp = sub.add_parser("program", help="programs of several movements: build one from a long instructor video, check one")
+    sp = with_config(sub.add_parser("program", help="programs of several movements: build one from a long instructor video, check one"))
     sp.add_argument("action", choices=["build", "check", "list", "score"],
                     help="build a program from an instructor's video of several movements, check a program file, "
                          "list the bundled and built programs, or score a participant's video through one")

@@ -67,6 +67,7 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
     """The program of an instructor's long video, written to `out` with its parts' routines."""
     from common.cli.routine import TvCopy, _video_format, build, poses_from_video, write_routine
     from common.coach import segment
+    from common.coach.scoring import view_stable
     from common.media import read_frames
 
     fps_header, size = _video_format(video)
@@ -101,6 +102,9 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             rule = routines.RepRule(**{**m.rule, "joints": tuple(m.rule["joints"])}) if m.rule else None
             r = dataclasses.replace(r, mirror=mirror or r.mirror, video=copy.finish())
             r, words = as_movement(r, m, rule, poses[first:b], worlds[first:b], fps)
+            # The file says what is scored: without the joints the instructor's view makes unlike a
+            # participant's (trunk_tilt of a side-on instructor), which scoring would drop at every start.
+            r = view_stable(r)
             path = folder / f"{part_name}.json"
             write_routine(r, path)
             earlier = next((j for j in range(k) if found[j].group == m.group), None)
@@ -343,6 +347,21 @@ def score(args) -> int:
     if not Path(args.video).is_file():  # said before the model loads
         print(f"error: --video {args.video} does not exist or is not a file", file=sys.stderr)
         return 2
+    from common import config as configuration
+
+    try:
+        cfg = configuration.load(getattr(args, "config", None), getattr(args, "overrides", {}))
+    except configuration.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if cfg.scoring.mode == "group":  # a class: every member through the program, by the class code (score's)
+        from common.cli.score import run_group
+
+        try:
+            return run_group(args, program.parts[0].routine, cfg, program)
+        except (InputError, ModelError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
         size = video_size(args.video)

@@ -14,6 +14,7 @@ import json
 import sys
 
 from common.coach import cues
+from common.coach import program as programs
 from common.coach import routine as routines
 from common.coach.fall import FallDetector
 from common.coach import session
@@ -30,11 +31,12 @@ def run(args) -> int:
     try:
         cfg = configuration.load(args.config, args.overrides)
         routine = routines.load(args.routine)
-        if cfg.scoring.mode == "group":
-            return run_group(args, routine, cfg)
+        if cfg.scoring.mode == "group":  # a class (through scoring.program's movements, if one is set)
+            program = programs.load(cfg.scoring.program) if cfg.scoring.program else None
+            return run_group(args, routine, cfg, program)
         poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
         size = video_size(args.video)
-    except (configuration.ConfigError, routines.RoutineError, InputError, ModelError) as exc:
+    except (configuration.ConfigError, routines.RoutineError, programs.ProgramError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     person = PersonSession(routine, naive=args.naive, participant=cfg.participants.get(cfg.scoring.participant))
@@ -98,28 +100,36 @@ def people_in(front, bgr, t: float) -> list:
             for person in front.estimate(bgr, t)]
 
 
-def score_class(pictures, front, routine, cfg=None, naive: bool = False) -> session.ClassSession:
+def score_class(pictures, front, routine, cfg=None, naive: bool = False, program=None) -> session.ClassSession:
     """A class on (t, picture)s through the pose front and common/coach/session.py's ClassSession
     (members are the people doing the routine: a passer-by is followed, never scored; each
     member's readings through their own PersonSession, a participant's from the roster). Stops
-    when the routine is over. What `score --set scoring.mode=group` and the tests run."""
+    when the routine is over. What `score --set scoring.mode=group` and the tests run.
+
+    With a `program` every member goes through it on the class's one clock (a ProgramSession
+    each, as one person's `program score`); the class ends when the program has, each member's
+    last repetition under way at its end heard (ProgramSession.ended_by)."""
+    from common.coach.program_session import ProgramSession
     from common.coach.spots import spot_name
 
     max_people = cfg.scoring.max_people if cfg is not None else 4
 
-    def session_for(spot: int) -> PersonSession:
+    def session_for(spot: int):
         name = (cfg.scoring.roster.get(spot) if cfg is not None else None) or spot_name(spot)
-        return PersonSession(routine, naive=naive, participant=cfg.participants.get(name) if cfg is not None else None)
+        participant = cfg.participants.get(name) if cfg is not None else None
+        if program is not None:
+            return ProgramSession(program, participant=participant, naive=naive)
+        return PersonSession(routine, naive=naive, participant=participant)
 
-    room = session.ClassSession(routine, max_people, session_for)
+    room = session.ClassSession(routine, max_people, session_for, program=program)
     for t, bgr in pictures:
-        if t > routine.duration_s + 1e-6:  # the class's routine is over
-            break
+        if t > room.duration_s + 1e-6 and all(m.ended_by(t) for m in room.sessions.values()):
+            break  # the class's routine (or program, every member's last repetition heard) is over
         room.update(t, people_in(front, bgr, t))
     return room
 
 
-def run_group(args, routine, cfg) -> int:
+def run_group(args, routine, cfg, program=None) -> int:
     """Every person in the video, each scored on their own; one line per person by spot. The same
     path as the services: everyone the group front follows goes through common/coach/spots.py's
     ClassRoll (members are the people doing the routine: a passer-by is followed, never scored),
@@ -130,13 +140,16 @@ def run_group(args, routine, cfg) -> int:
     from models.group import GroupEstimator
 
     group = GroupEstimator(args.model or catalog.default_model(), args.cache, max_people=cfg.scoring.max_people)
-    room = score_class(((t, bgr) for _, t, bgr in read_frames(args.video)), group, routine, cfg, args.naive)
+    room = score_class(((t, bgr) for _, t, bgr in read_frames(args.video)), group, routine, cfg,
+                       getattr(args, "naive", False), program)
     for spot, summary in room.summaries().items():
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
         summary = {"spot": spot, "name": name, **summary}
+        parts = "".join(f"; {p['part'] + 1}. {p['name']['en']} {p['reps']}" + (f"/{p['target_reps']}" if p["target_reps"] else "")
+                        for p in summary.get("parts", []))  # a program: each part's repetitions
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{name}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
-              f"{summary['frames_scored']}/{summary['frames']} frames")
+              f"{summary['frames_scored']}/{summary['frames']} frames{parts}")
     if not room.sessions:
         print("nobody was found in the video", file=sys.stderr)
     return 0

@@ -193,20 +193,46 @@ class ClassSession:
     kept through leaving and coming back); with nobody in view a class of one's member hears
     (t, None, None, size). Gives [(spot, track, t, common, FrameScore)] of what was scored."""
 
-    def __init__(self, routine: Routine | None, max_people: int = 4, session_for=None, admission=None):
+    def __init__(self, routine: Routine | None, max_people: int = 4, session_for=None, admission=None,
+                 program=None):
         from common.coach.spots import ClassRoll  # spots imports the counting; no cycle at import
 
+        # A class through a program ([program]): every member a ProgramSession (session_for's) on the
+        # class's one clock, which spans the program; the roll admits whoever follows the part now
+        # under way (someone joining in the jumping jacks is not asked to squat).
+        self.program = program
+        self.skipped_s = 0.0  # a program's seconds skipped by the remote: the whole class's (ClassSessions)
+        self.skipped: set = set()  # the parts skipped so, a member joining later skipped them too
+        if routine is None and program is not None:
+            routine = program.parts[0].routine
         self.routine = routine
         self.roll = admission if admission is not None else ClassRoll(routine, max_people)
         self.session_for = session_for or (lambda spot: PersonSession(routine))
         self.sessions: dict = {}  # by spot: PersonSessions, or the service's per-spot Sessions
         self.last_t = 0.0
 
+    @property
+    def duration_s(self) -> float:
+        """The class's length on its clock: the routine's, or the program's less what was skipped."""
+        if self.program is not None:
+            return self.program.duration_s - self.skipped_s
+        return self.routine.duration_s
+
+    def part_at(self, t: float) -> int:
+        """A program's part under way (or resting after) at class time t; 0 without a program."""
+        if self.program is None:
+            return 0
+        p, schedule = t + self.skipped_s, self.program.schedule()
+        return next((i for i, (_, _, rest_end) in enumerate(schedule) if p < rest_end), len(schedule) - 1)
+
     def admit(self, t: float, people: list, nobody=None) -> list[tuple[int, int, object]]:
         """[(track, common, item)] of one picture through the admission: [(spot, track, item)] to
         score, in order. `nobody` is the item of a picture with nobody in view, which a class of
         one's member hears (a class's members are heard only when seen)."""
         self.last_t = max(self.last_t, t)
+        book = getattr(self.roll, "book", None)  # ClassRoll's: who follows the part now under way
+        if self.program is not None and book is not None:
+            book.routine = self.program.parts[self.part_at(t)].routine
         admitted = self.roll.update(t, people)
         if not people and nobody is not None and getattr(self.roll, "hears_absence", False) and self.roll.taken:
             admitted = [(self.roll.spot, 0, nobody)]
@@ -223,7 +249,10 @@ class ClassSession:
         out = []
         given = [(track, common, (t, common, world, size)) for track, common, world, size in people]
         for spot, track, (at, common, world, size) in self.admit(t, given, (t, None, None, size)):
-            out.append((spot, track, at, common, self.member(spot).update(at, common, world, size)))
+            person = self.member(spot)
+            if self.program is not None and person.ended_by(at):  # done (its last repetition heard): no more
+                continue
+            out.append((spot, track, at, common, person.update(at, common, world, size)))
         return out
 
     def summaries(self, ended: str | None = None) -> dict[int, dict]:
@@ -233,6 +262,6 @@ class ClassSession:
         for spot in sorted(self.sessions):
             person = self.sessions[spot]
             person.video_end_t = self.last_t
-            why = ended or (COMPLETED if self.last_t >= self.routine.duration_s - 1e-6 else VIDEO_ENDED)
+            why = ended or (COMPLETED if self.last_t >= self.duration_s - 1e-6 else VIDEO_ENDED)
             out[spot] = person.summary(why)
         return out

@@ -247,6 +247,12 @@ def absorb_class_session(state, msg, now: float) -> None:
             state.people_results, state.people_scores, state.track_spots = {}, {}, {}  # a new class
         state.session, state.session_at = msg, now
         state.paused = bool(msg.paused_at_ns)
+        if msg.program:  # a class through a program: the part's routine before its first Score (as one person's)
+            if state.program is None or state.program.name != msg.program:
+                from services.renderer.program import load_program
+
+                state.program = load_program(msg.program)
+            follow_part(state, msg)
     else:
         state.people_results[msg.spot] = msg.summary
         state.session, state.session_at = msg, now

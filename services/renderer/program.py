@@ -156,7 +156,9 @@ def draw_program_top_bar(surface, fonts, s, w: int, h: int) -> None:
     index = part_of(s)
     sc = s.score
     reps_box = pygame.Rect(w - m, 0, 0, 0)
-    if sc is not None and sc.part == index:  # the numbers once this part has a Score
+    # The numbers once this part has a Score; a class's are on each member's tag (one member's count
+    # and score up here read as the class's).
+    if sc is not None and sc.part == index and not s.people_scores:
         reps = f"{s.t('exercise.reps')} {sc.reps}" + (f"/{s.program.parts[index].reps}" if s.program.parts[index].reps else "")
         unjudged = not sc.scored or (sc.reps == 0 and sc.score == 0)
         score = f"{s.t('exercise.score')} {'–' if unjudged else f'{sc.score:.0f}'}"
