@@ -611,6 +611,9 @@ class SessionScorer:
         self.cycle = None if self.naive else (
             self.routine if self.routine.loop and self.routine.cycle_s > 0 else instructor_cycle(self.routine))
         self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
+        # A cycle found in a routine's keyframes rather than the routine's own loop: the routine was
+        # built from an instructor's video (a built routine, a program's part).
+        self.built = self.cycle is not None and self.cycle is not self.routine
         # The points the routine's scored and counted joints are taken from: an upper-body routine
         # is not told to step back when the picture cuts the legs (common/coach/framing.py).
         self._needs = needed_points([*self.routine.joints, *(self.routine.reps.joints if self.routine.reps else ())])
@@ -1018,7 +1021,7 @@ class SessionScorer:
         # the joint that moves most (a sit-up's hips, which a squat bends too): every joint its cycle
         # moves makes it, as a bundled routine's.
         defining = moving
-        if (self.cycle is not self.routine and self.routine.reps is not None and self.routine.movement
+        if (self.built and self.routine.reps is not None and self.routine.movement
                 and self.routine.movement != "joint"):
             rule = {*self.routine.reps.joints, *self.routine.reps.moves_with}
             counted_moving = moving & np.array([j in rule for j in joints], dtype=bool)
@@ -1106,7 +1109,7 @@ class SessionScorer:
         has = ~np.isnan(err)
         earned = np.where(has, joint_credit(np.nan_to_num(err), tol, near), 0.0)
         rows = sorted({i for i, _ in rep})
-        if defining is not None and self.cycle is not self.routine:
+        if defining is not None and self.built:
             # A built routine's part seen on under half of this repetition's poses (the far arm of a
             # person side-on, seen only while down: its ends unseen) is not said to fall short of the
             # movement: the parts seen make it or not (each joint's credit stands as seen).
