@@ -168,12 +168,14 @@ def absorb(state, msg, now: float) -> None:
             del state.recent_frames[old]
     elif msg.TOPIC == "pose":
         state.pose = msg
-        if msg.keypoints:
-            state.person_at = now
         state.backend = msg.backend
         # Group mode: every member of the newest frame, by spot. Inference follows everyone; a
         # track's spot is the one scoring's Score gave it (a passer-by has none and is not drawn).
         spot = msg.spot or state.track_spots.get(msg.track, 0)
+        # In a class someone is there for the TV (no "looking" screen) when a member is: a passer-by
+        # in view while the members are gone is nobody following the routine.
+        if msg.keypoints and (spot or not state.a_class):
+            state.person_at = now
         if spot or state.people or state.track_spots:
             # A newer frame's members (or nobody in view) replace the last frame's; a non-member's
             # Pose of a newer frame (often read before the member's) leaves the last members drawn
@@ -245,6 +247,11 @@ def absorb_class_session(state, msg, now: float) -> None:
     if msg.event == "start":
         if state.session is None or state.session.class_id != msg.class_id:
             state.people_results, state.people_scores, state.track_spots = {}, {}, {}  # a new class
+            state.class_running = {}
+        state.class_running[msg.spot] = msg
+        # The roll made them a member from what is in view: they are there, though the TV knows
+        # their track only from their first Score (until then "looking" was shown beside them).
+        state.person_at = max(state.person_at, now)
         state.session, state.session_at = msg, now
         state.paused = bool(msg.paused_at_ns)
         if msg.program:  # a class through a program: the part's routine before its first Score (as one person's)
@@ -255,7 +262,11 @@ def absorb_class_session(state, msg, now: float) -> None:
             follow_part(state, msg)
     else:
         state.people_results[msg.spot] = msg.summary
-        state.session, state.session_at = msg, now
+        state.class_running.pop(msg.spot, None)
+        # One member gone (out of view past ABANDON_S) is not the class's end: the others go on
+        # exercising on screen, and the summary comes when the last member's session ends.
+        running = [m for m in state.class_running.values() if m.class_id == msg.class_id]
+        state.session, state.session_at = (running[-1], state.session_at) if running else (msg, now)
 
 
 def show_participants_routine(state, ctx) -> None:

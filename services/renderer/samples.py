@@ -59,6 +59,10 @@ def class_state(s, count: int, now: float) -> None:
         s.people_names[k] = "kim" if k == 2 else f"spot-{k}"
     s.participant_names = {"kim": "김영희"}
     s.pose, s.score = s.people[count], s.people_scores[count]
+    s.a_class = True  # the renderer of scoring.mode = group
+    s.class_running = {k: messages.Session(seq=k, t_capture_ns=0, session_id=f"s{k}", event="start", routine=s.routine.name,
+                                           participant=s.people_names[k], started_unix=0.0, spot=k, class_id="c")
+                       for k in s.people}
 
 
 # A session's seconds as the strip shows them (c correct, n near, w wrong, - unscored).
@@ -191,6 +195,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
                                                      "right_hip": "correct", "trunk_lean": "near"}})
     elif screen.startswith("exercise_class_"):
         class_state(s, int(screen.rsplit("_", 1)[1]), now)
+    elif screen in ("countdown_class", "looking_class"):  # a class of three: getting ready; then nobody following in view
+        class_state(s, 3, now)
     elif screen == "summary_class":
         class_state(s, 4, now)
         s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine=routine.name,
@@ -214,9 +220,16 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(seq=1, t_capture_ns=0, session_id="demo", event="end", routine="program:morning",
                                      participant="guest", started_unix=0.0, summary=sample_program_summary(),
                                      program="morning")
+    if screen in ("start_class", "countdown_class", "looking_class"):
+        s.a_class = True
+        if s.class_running:
+            s.session = s.class_running[max(s.class_running)]
+        screen = screen.removesuffix("_class")
+        if screen == "start":  # before anyone joins: a passer-by is in view (never drawn)
+            s.class_running, s.people, s.people_scores = {}, {}, {}
     if screen == "start":
         s.session = s.score = None
-        s.pose = None
+        s.pose = s.pose if s.a_class else None  # a class's: someone in view who has not joined (not drawn)
         s.participant, s.participant_names = "kim", {"guest": s.t("start.guest"), "kim": "김영희"}
     elif screen == "setup":
         s.session = s.score = None
@@ -231,6 +244,10 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     elif screen == "countdown":
         s.session = messages.Session(**{**s.session.__dict__, "routine_start_ns": int((now + 2.5) * 1e9)})
         s.score = messages.Score(**{**s.score.__dict__, "phase": "countdown", "joint_status": {}, "verdict": "none"})
+        if s.a_class:  # the members' tags where the countdown's words would go: the words give way to them
+            for k, score in s.people_scores.items():
+                s.people_scores[k] = messages.Score(**{**score.__dict__, "phase": "countdown", "joint_status": {},
+                                                       "verdict": "none", "reps": 0, "guidance": ""})
     elif screen == "looking":
         s.person_at = now - 10
     elif screen == "camera_lost":
@@ -264,7 +281,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
-           "summary_program")
+           "summary_program", "start_class", "countdown_class", "looking_class")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -275,4 +292,7 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          "summary_partly": "summary", "summary_long": "summary", "summary_class": "summary", "alert_carer_told": "alert",
          # A program: its start, a movement with the next named, a person resting or away in one, its summary.
          "start_program": "start", "exercise_program": "exercise", "exercise_program_resting": "exercise",
-         "looking_program": "looking", "summary_program": "summary"}
+         "looking_program": "looking", "summary_program": "summary",
+         # A class: how to join and who has (nobody yet); getting ready with the members' tags clear of
+         # the countdown; no member following in view.
+         "start_class": "start", "countdown_class": "countdown", "looking_class": "looking"}

@@ -127,6 +127,9 @@ class ScreenState:
     # Group mode (scoring.mode = "group"): only members are drawn (`people`), never the newest Pose as
     # one person's is: that is whoever inference read last, a passer-by too (people_drawn).
     a_class: bool = False
+    # A class's members whose sessions run (spot -> their start Session): the class is on until the
+    # last of them ends, then its summary shows (renderer absorb_class_session).
+    class_running: dict = field(default_factory=dict)
     recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
     # A program (many movements in a row, Session.program): what the TV shows of it
@@ -234,7 +237,11 @@ def cue_text(s: ScreenState, key: str) -> str:
 def fresh_score(s: ScreenState, now: float) -> messages.Score | None:
     """The latest Score when it is of the session on screen and recent; else None."""
     sc = s.score
-    if sc is None or now - s.score_at > FRESH_SCORE_S or s.session is None or sc.session_id != s.session.session_id:
+    if sc is None or now - s.score_at > FRESH_SCORE_S or s.session is None:
+        return None
+    # A class: the newest Score is any running member's (the session on screen is the last to start):
+    # it was judged stale whenever they differed, and the class drawn uncoloured and unpraised.
+    if sc.session_id != s.session.session_id and not any(m.session_id == sc.session_id for m in s.class_running.values()):
         return None
     return sc
 
@@ -309,6 +316,10 @@ def setup_problem(s: ScreenState, shown: str = "setup.ok") -> str:
     # Every 4th pixel each way says as well how dark the room is, at 1/16 of the reading.
     if s.frame is not None and s.frame.pixels is not None and float(s.frame.pixels[::4, ::4].mean()) < 40:
         return "setup.too_dark"
+    if s.a_class:
+        # A class's people stand at several distances, and the newest Pose is whoever inference read
+        # last (a passer-by too): telling "조금 앞으로 와 주세요" to one of them is telling it to no one.
+        return "setup.ok"
     if s.pose is None or not s.pose.keypoints:
         return "setup.whole_body"
     common = to_common(s.pose.layout, s.pose.keypoints)
@@ -443,18 +454,20 @@ def camera_covers(s: ScreenState, box: pygame.Rect) -> pygame.Rect | None:
     return picture_rect(s.frame.pixels.shape[1], s.frame.pixels.shape[0], box)
 
 
-def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None, judged: bool = True) -> None:
+def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None, judged: bool = True,
+                people: bool = True, tags: bool = True) -> list[tuple[str, pygame.Rect]]:
     """The participant's picture, mirrored as people expect, with the skeleton coloured by the
     verdict (uncoloured when not `judged`: no fresh verdict), over the panel the screen's still
-    layer drew."""
+    layer drew; without `people`, the picture alone. Returns the class members' name tags
+    [(words, box)], drawn unless not `tags` (the caller draws them clear of its own words)."""
     if s.frame is None or s.frame.pixels is None:
-        return
+        return []
     shown = shown_frame(s)
     fh, fw = shown.pixels.shape[:2]
     scale, ox, oy = fit(fw, fh, box)
     picture = _picture.surface(shown.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
-    people = people_drawn(s)
+    people = people_drawn(s, shown) if people else []
     heads = []
     clip = surface.get_clip()
     surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
@@ -470,19 +483,37 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
                 heads.append((spot, ox + float(np.median(seen[:, 0])) * sx, oy + float(seen[:, 1].min()) * sy))
     finally:
         surface.set_clip(clip)
-    if heads and fonts is not None:
-        draw_name_tags(surface, fonts, s, heads, picture_rect(fw, fh, box))
+    if not heads or fonts is None:
+        return []
+    placed = place_name_tags(fonts, s, heads, picture_rect(fw, fh, box))
+    if tags:
+        draw_name_tags(surface, fonts, placed)
+    return placed
 
 
-def people_drawn(s: ScreenState) -> list:
+def people_drawn(s: ScreenState, shown=None) -> list:
     """[(spot, Pose, Score or None)] whose skeletons the picture shows: a class's members of the
     newest frame (none yet: nobody drawn), else one person's newest Pose with its Score. In a class
     the newest Pose drawn as one person's put a walker's skeleton, in the member's verdict colours,
     on the TV of a recorded class before its member's first Score and between his frames
-    (two_people_sports2d, run --once in group mode)."""
+    (two_people_sports2d, run --once in group mode). In a class a member is drawn on the picture
+    (`shown`, shown_frame) their Pose was read from, or on the newest when the TV never got theirs
+    (pictures come latest-only) and it is under MEMBER_STALE_FRAMES older; never an older Pose: one
+    lay on empty grass where the member had been, at a loop of that clip."""
     if s.people or s.a_class:
-        return [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people)]
+        own = shown.frame_id if shown is not None else None
+        newest = s.frame.frame_id if s.frame is not None else own
+
+        def on_picture(pose) -> bool:
+            return (own is None or not s.a_class or pose.frame_id == own
+                    or (own == newest and 0 <= newest - pose.frame_id < MEMBER_STALE_FRAMES))
+        return [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people) if on_picture(s.people[k])]
     return [(0, s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
+
+
+# A class member's Pose this many camera frames older than the picture is not drawn on it (0.4 s at
+# 30 fps: someone exercising in place has hardly moved; as many frames as the renderer keeps).
+MEMBER_STALE_FRAMES = 12
 
 
 def shown_frame(s: ScreenState):
@@ -504,12 +535,13 @@ def spot_label(s: ScreenState, spot: int) -> str:
     return spot_name(spot, locale=s.texts.get("_locale", "ko"))
 
 
-def draw_name_tags(surface, fonts, s: ScreenState, heads: list, picture: pygame.Rect) -> None:
+def place_name_tags(fonts, s: ScreenState, heads: list, picture: pygame.Rect) -> list[tuple[str, pygame.Rect]]:
     """Each person's name and repetitions over their head, in rows that start just above the
     highest head: a tag goes over its person where the row is free, else as near right of the
-    one before as fits, else onto the next row; none leaves the picture or covers another."""
+    one before as fits, else onto the next row; none leaves the picture or covers another.
+    Returns [(words, the tag's box)]."""
     pad = max(2, fonts.px(BODY) // 8)
-    tags = []
+    tags, placed = [], []
     for spot, x, top in sorted(heads, key=lambda hd: hd[1]):
         score = s.people_scores.get(spot)
         words = f"{spot_label(s, spot)} · {score.reps if score else 0}{s.t('exercise.reps_unit')}"
@@ -529,7 +561,28 @@ def draw_name_tags(surface, fonts, s: ScreenState, heads: list, picture: pygame.
                 break
             row += 1
         y = min(y0 + row * tag_h, picture.bottom - tag_h)
-        rows[row] = text(surface, fonts, words, BODY, (round(left), round(y)), TEXT, backing=PANEL).right + pad
+        tag = pygame.Rect(round(left), round(y), tag_w, tag_h)
+        placed.append((words, tag))
+        rows[row] = tag.right + pad
+    return placed
+
+
+def draw_name_tags(surface, fonts, placed: list[tuple[str, pygame.Rect]]) -> None:
+    for words, tag in placed:
+        text(surface, fonts, words, BODY, tag.topleft, TEXT, backing=PANEL)
+
+
+def clear_of(boxes: list[pygame.Rect], inside: pygame.Rect, y: float, height: float) -> float | None:
+    """Where a block of words `height` tall, wanted at `y` across `inside`, covers none of
+    `boxes` (a class's name tags): at `y` if free, else just under or over a tag, else at the
+    bottom or top of `inside`, the nearest free place to `y`; None when none is free."""
+    gap = 4
+    wanted = [y] + [b.bottom + gap for b in boxes] + [b.top - gap - height for b in boxes] + \
+        [inside.bottom - height, inside.top]
+    free = [c for c in wanted if inside.top <= c and c + height <= inside.bottom
+            and not any(b.colliderect(pygame.Rect(inside.x, round(c), inside.w, math.ceil(height))) for b in boxes)]
+    return min(free, key=lambda c: abs(c - y)) if free else None
+
 
 def reference_pose(routine: Routine, t: float) -> np.ndarray | None:
     """The recorded instructor keypoints (routine built from a video) nearest before t, in
@@ -885,6 +938,8 @@ def start_hint(s: ScreenState, screen: str) -> str:
     your whole body is in view" would be untrue: it says how to go again instead."""
     if screen == "setup":
         return s.setup.shown
+    if s.a_class:  # how a class is joined: nobody starts it by standing in view
+        return "class.spots"
     stayed = (s.session is not None and s.session.event == "end" and not s.people
               and s.pose is not None and bool(s.pose.keypoints))
     return "start.again" if stayed else "start.will_begin"
@@ -899,6 +954,11 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     locale = s.texts.get("_locale", "ko")
     hint = start_hint(s, screen)
     name = s.participant_names.get(s.participant) or s.t("start.guest")
+    # A class says it is one: how to join, and who has joined (by spot; before it starts nobody),
+    # never one person's "참여자: 손님" nor the remote's choice of who is exercising.
+    invite = s.t("class.join") if s.a_class else s.t("start.stand_in_front")
+    who = class_joined(s) if s.a_class else f"{s.t('start.participant')}: {name}"
+    choosing = len(s.participant_names) > 1 and not s.a_class
     title, about = routine_title(s), s.routine.description.get(locale, "")
     if s.program is not None:  # a program: its title, how many movements and how long, and the remote's skip
         title = program_title(s)
@@ -916,19 +976,30 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
         else:
             y = paragraph(surface, fonts, title, HEADING, column, h * 0.05)
         y = paragraph(surface, fonts, about, BODY, column, y + m, MUTED)
-        y = paragraph(surface, fonts, s.t("start.stand_in_front"), CUE, column, y + m)
+        y = paragraph(surface, fonts, invite, CUE, column, y + m)
         paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
         right = pygame.Rect(camera.x, 0, camera.w, h)
-        y = paragraph(surface, fonts, f"{s.t('start.participant')}: {name}", BODY, right, camera.bottom + m)
-        if len(s.participant_names) > 1:
+        y = paragraph(surface, fonts, who, BODY, right, camera.bottom + m)
+        if choosing:
             paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
         draw_footer(surface, fonts, s)
 
-    layout = ("start", screen, title, about, locale, hint, name, len(s.participant_names), footer_note(s))
+    layout = ("start", screen, title, about, locale, hint, invite, who, choosing, footer_note(s))
     return Layers(layout, still, {
         # Nobody is judged outside a session: the skeleton is neutral, never the last session's colours.
+        # A class's start draws nobody: no one is a member before it starts (a passer-by never is),
+        # and an ended class's members are members no more.
         "camera": Region(camera, camera_content(s, judged=False),
-                         lambda surface: draw_camera(surface, s, camera, line_w, judged=False), camera_covers(s, camera))})
+                         lambda surface: draw_camera(surface, s, camera, line_w, judged=False, people=not s.a_class),
+                         camera_covers(s, camera))})
+
+
+def class_joined(s: ScreenState) -> str:
+    """Who has joined the class on screen, by spot ("참여하신 분: 1번, 김영희"), "아직 없음" before anyone:
+    the members whose sessions run."""
+    running = s.session is not None and s.session.event == "start" and s.session.class_id
+    spots = sorted(s.class_running) if running else []
+    return s.t("class.joined").format(who=", ".join(spot_label(s, k) for k in spots) if spots else s.t("class.nobody_yet"))
 
 
 def camera_content(s: ScreenState, judged: bool = True) -> tuple:
@@ -959,7 +1030,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
 
     def still(surface) -> None:
         surface.fill(BACKGROUND)
-        for panel, label in ((left, "exercise.instructor"), (right, "exercise.you")):
+        for panel, label in ((left, "exercise.instructor"), (right, "class.you" if s.a_class else "exercise.you")):
             pygame.draw.rect(surface, PANEL, panel, border_radius=16)
             band = picture_box(panel, h).y - panel.y
             box = text(surface, fonts, s.t(label), BODY, (panel.x + 2 * pad, panel.y + band // 2), MUTED, "midleft", PANEL)
@@ -971,15 +1042,38 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     resting_ok = s.score is not None and s.score.guidance in CALM_GUIDANCE
 
     def participant(surface) -> None:
-        draw_camera(surface, s, you, line_w, fonts, judged=fresh and not resting_ok)
+        # A class's looking screen: no member seen for LOOKING_AFTER_S, so none is drawn where they were.
+        tags = draw_camera(surface, s, you, line_w, fonts, judged=fresh and not resting_ok,
+                           people=not (s.a_class and screen == "looking"), tags=False)
+        words = []  # the panel's message over the picture: (words, size, colour), each line
         if screen == "countdown":
-            y = paragraph(surface, fonts, s.t("countdown.get_ready"), CUE, inside, you.y + you.h * 0.2,
-                          backing=PANEL, centered=True)
+            words = [(line, CUE, TEXT) for line in fonts.wrap(s.t("countdown.get_ready"), CUE, inside.w)]
             if remaining:
-                text(surface, fonts, str(remaining), KEY, (inside.centerx, y + pad), backing=PANEL, anchor="midtop")
+                words.append((str(remaining), KEY, TEXT))
         elif screen == "looking":  # in a program, someone who stepped away may be resting: that is all right
-            paragraph(surface, fonts, s.t(REST_OK if part >= 0 else "lost.looking"), CUE, inside, you.y + you.h * 0.3,
-                      HIGHLIGHT, PANEL, centered=True)
+            looking = REST_OK if part >= 0 else "class.looking" if s.a_class else "lost.looking"
+            words = [(line, CUE, HIGHLIGHT) for line in fonts.wrap(s.t(looking), CUE, inside.w)]
+        # Never over a member's tag: the words go where no tag is (anywhere on the picture, not only
+        # inside its margin), in one line at the words' size if the countdown's big number finds no
+        # room (a class of three close together: two rows of tags); a tag is left out only where
+        # no place is free of them all.
+        wanted = you.y + you.h * (0.2 if screen == "countdown" else 0.3)
+        y, boxes = wanted, [tag for _, tag in tags]
+        for tried in ([words, [(line, CUE, color) for line in fonts.wrap(" ".join(w for w, _, _ in words), CUE, inside.w)
+                               for color in (words[0][2],)]] if words and boxes else [words]):
+            heights = [fonts.render(line, size, color).get_height() + 2 * max(2, fonts.px(size) // 8)
+                       for line, size, color in tried]
+            tall = sum(heights) + pad * (len(tried) > 1)  # the countdown's number sits pad under its words
+            free = clear_of(boxes, you, wanted, tall) if boxes else wanted
+            words, y = tried, free if free is not None else wanted
+            if free is not None:
+                break
+        block = pygame.Rect(inside.x, round(y), inside.w, math.ceil(tall)) if words else None
+        draw_name_tags(surface, fonts, [(w, tag) for w, tag in tags if block is None or not tag.colliderect(block)])
+        for line, size, color in words:
+            if size == KEY:
+                y += pad
+            y = text(surface, fonts, line, size, (inside.centerx, y), color, "midtop", PANEL).bottom
 
     remaining = max(0, math.ceil(-t)) if screen == "countdown" else 0
     cue = ""
