@@ -151,6 +151,12 @@ def test_remote_keys_become_commands():
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
     commands = keys(pygame, state, ["guest", "kim", "lee"])
     assert commands == [{"command": "participant", "participant": "kim"}, {"command": "start"}]
+    # A class: the roster names the spots; the arrows choose no one (the TV's routine stays the class's).
+    a_class = state_for("start_class", "ko", 0.0)
+    a_class.participant = "guest"
+    for key in (pygame.K_RIGHT, pygame.K_LEFT, pygame.K_RETURN):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+    assert keys(pygame, a_class, ["guest", "kim"]) == [{"command": "start"}] and a_class.participant == "guest"
     running = state_for("exercise", "ko", 0.0)
     for key in (pygame.K_SPACE, pygame.K_SPACE, pygame.K_s):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))

@@ -323,7 +323,9 @@ def keys(pygame, state, participants: list[str]) -> list[dict]:
             commands.append({"command": "stop"})
         elif event.key == pygame.K_RIGHT and running and in_program(state):
             commands.append({"command": "skip"})  # the movement on screen, or the rest before the next
-        elif event.key in (pygame.K_LEFT, pygame.K_RIGHT) and not running:
+        elif event.key in (pygame.K_LEFT, pygame.K_RIGHT) and not running and not state.a_class:
+            # In a class the roster names the spots (scoring ignores the choice): choosing someone
+            # changed only the TV, which then showed that person's routine variant to the class.
             i = participants.index(state.participant) if state.participant in participants else 0
             state.participant = participants[(i + (1 if event.key == pygame.K_RIGHT else -1)) % len(participants)]
             commands.append({"command": "participant", "participant": state.participant})
