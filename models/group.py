@@ -10,7 +10,9 @@ MoveNet from the same frame, and the Edge TPU is tried again as one person's Est
 tiles of the picture (a whole wide picture letterboxed into the detector's 224 pixels leaves a
 class of seniors too small to find: on three real clips side by side it found one of three, the
 tiles find all three); the detector runs when someone was lost on this frame, when fewer people
-than expected are followed, and at most every `detect_every_s` to catch a late joiner.
+than expected are followed, and at most every `detect_every_s` to catch a late joiner; each pass
+looks in the coarse squares and a slice of the fine ones in turn (after a cut, a pass on each
+picture until all were looked in), so no picture's reading waits for the whole fine sweep.
 
 What is followed: whoever the landmark model confirms as a body (its pose flag, or MoveNet's
 torso); a coat on a chair is not. Everyone followed is given out with their track (inference
@@ -40,6 +42,9 @@ log = logging.getLogger("inference")
 
 MIN_SCORE = 0.3  # keypoints above this count toward a body's height
 EXTRA_FOLLOWED = 2  # people followed beyond the class's size: passers-by, an instructor
+# Fine detector squares looked in per pass (beside the coarse ones): a pass's cost stays near a few
+# coarse ones, whatever the picture's width.
+FINE_PER_PASS = 4
 DETECTOR_MODEL = "blazepose-full"  # whose detector finds the people in group mode, whatever the pose model
 
 
@@ -244,12 +249,14 @@ class GroupEstimator:
         self.members: dict[int, Member] = {}  # track -> member
         self._next_track = getattr(self, "_next_track", 1)
         self._last_detect_t: float | None = None
-        # The detector's passes since the cut: which pass is fine (below) goes by them, not by all
-        # passes ever, so a recording reads the same whatever came before it. A recorded class's held
-        # first picture, read a varying number of times before its clip plays, made the clip's first
-        # pass coarse or fine from run to run: two_people_sports2d's jumper 72.7 (as `score`) or
-        # 88.6/88.7 with 2 frames fewer (BlazePose).
+        # The detector's passes since the cut: which fine squares a pass looks in (below) goes by
+        # them, not by all passes ever, so a recording reads the same whatever came before it. A
+        # recorded class's held first picture, read a varying number of times before its clip plays,
+        # made the clip's first pass coarse or fine from run to run: two_people_sports2d's jumper
+        # 72.7 (as `score`) or 88.6/88.7 with 2 frames fewer (BlazePose).
         self._passes = 0
+        self._fine_next = 0  # the next fine square to look in
+        self._sweeping = True  # after a cut: a pass on every picture until every fine square was looked in
         # Each track's usual torso (spots.someone_else) and recent hips (spots.travelling).
         self.first_seen, self.usual, self.grown, self.hips, self.walking = {}, {}, {}, {}, set()
 
@@ -259,12 +266,19 @@ class GroupEstimator:
         self._passes += 1
         height, width = bgr.shape[:2]
         found: list[Detection] = []
-        # Coarse squares every pass, fine ones (people further back) on every other pass: the fine
-        # pass costs about five coarse ones.
+        # Coarse squares every pass, and the next FINE_PER_PASS of the fine ones (people further
+        # back), in turn. All the fine squares in one pass (21 on a 1768x994 picture) took 1-3 s on a
+        # loaded box: nobody was read meanwhile, a member's jumping jacks went unseen, and under load
+        # nobody was admitted (issue 44: a looping two_people_sports2d live, no member in 150 s).
         # (Only where half the picture's height is at least the detector's input: a smaller square
         # is scaled up, which adds no detail, only false finds.)
-        fine = self._passes % 2 == 1 and height / 2 >= DET_SIZE
-        for tile in tiles(width, height) + (tiles(width, height, fine=True) if fine else []):
+        fine = tiles(width, height, fine=True) if height / 2 >= DET_SIZE else []
+        start = self._fine_next % max(len(fine), 1)
+        some = (fine + fine)[start:start + min(FINE_PER_PASS, len(fine))]
+        self._fine_next = start + len(some)
+        if self._fine_next >= len(fine):
+            self._fine_next, self._sweeping = 0, False  # every fine square looked in since the cut
+        for tile in tiles(width, height) + some:
             dets, region = self.finder.detect(bgr, tile)
             for d in dets:
                 kps = input_to_image(d.keypoints * DET_SIZE, region, DET_SIZE, DET_SIZE)
@@ -296,7 +310,10 @@ class GroupEstimator:
             readings[track] = kps
             member.size = max(member.size, body_size(self.layout, kps))
             lost = self._slid_or_walks(track, t, kps) or lost
-        due = self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
+        # After a cut (the class's start, a new source, a looping file's next play) everyone is
+        # looked for on each picture until every fine square was: people are found as soon as
+        # before, a slice of the squares per picture, with the followed read between the slices.
+        due = self._sweeping or self._last_detect_t is None or t - self._last_detect_t >= self.detect_every_s
         if len(self.members) < self.max_people + EXTRA_FOLLOWED and (lost or due):
             self._last_detect_t = t
             for roi in self._find(bgr):

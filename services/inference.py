@@ -68,16 +68,20 @@ def main(ctx: ServiceContext) -> int:
                 if frame.source != last_source:
                     front.reset()  # new video or camera: do not track across a cut
                     last_source = frame.source
+                # The frame's own copy out of the camera's ring (milliseconds) before the model reads
+                # it: a read longer than the ring's SLOTS frames (a class's detector pass on a loaded
+                # box: 0.5-3 s) had the camera overwrite the pixels under it, and its pose was dropped.
+                pixels = np.array(frame.pixels) if frame.ring_id else frame.pixels
+                if not frames.still_holds(frame):
+                    continue  # overwritten before it was copied: not this frame's pixels
                 try:
                     # A recording's session is read on the file's own clock (Frame.file_t_s), as
                     # `silvergym score` reads it: one performance, one reading, whatever the load.
-                    people = front.estimate(frame.pixels, frame.file_t_s if frame.file_t_s >= 0
+                    people = front.estimate(pixels, frame.file_t_s if frame.file_t_s >= 0
                                             else frame.t_capture_ns / 1e9)
                 except TpuRequired as exc:  # require_tpu: the Edge TPU failed mid-session or mid-class
                     ctx.log.error("%s", exc)
                     return EXIT_TPU_REQUIRED
-                if not frames.still_holds(frame):
-                    continue  # the camera overwrote its pixels while the model read them: not this frame's pose
                 for person in people or [None]:
                     pub.publish(messages.Pose(
                         seq=pub.next_seq("pose"), t_capture_ns=frame.t_capture_ns, frame_id=frame.frame_id,
