@@ -79,7 +79,9 @@ person's own range:
     floor (in the picture, from the start to the deepest moment) is both legs bending, a squat, even
     where the other knee is hidden or misread straight;
   * `in_place` (a squat, a chair stand): the hips travelling across the picture their standing height
-    over one repetition is steps or walking, or the model following another person;
+    over one repetition is steps or walking, or the model following another person; the ankles
+    moving apart or together across the picture by half of it is a jump or a step (a jumping jack
+    spreads and closes the feet, a squat's stance stays as it was);
   * the person's own start further than `position_span` (45 deg) from the instructor's start angle
     is another body position (standing for a seated march).
 - A repetition repeats (`RepRule.repeats`, every bundled routine): an exercise is done again and
@@ -182,10 +184,11 @@ class _Counter:
     _g_rep: dict = field(default_factory=dict)
     _g_at_peak: dict = field(default_factory=dict)
     position_span: float = 45.0
-    # (hips' height over the floor, feet's height apart, the hips' y and x in the picture), last frame at the start
-    _legs_base: tuple = (None, None, None, None)
-    _rep_legs: tuple = (None, None, None, None)
-    _legs_at_peak: tuple = (None, None, None, None)
+    # (hips' height over the floor, feet's height apart, the hips' y and x, the feet's distance across), in
+    # the picture, last frame at the start
+    _legs_base: tuple = (None, None, None, None, None)
+    _rep_legs: tuple = (None, None, None, None, None)
+    _legs_at_peak: tuple = (None, None, None, None, None)
     alike: float = 2.0  # a repetition like another: depth and duration within this factor of it
     waiting: tuple | None = None  # (depth, seconds, middle) of a first repetition waiting for a second like it (RepRule.repeats)
     middles: list = field(default_factory=list)  # each counted repetition's middle, in the counter's time (t)
@@ -200,6 +203,9 @@ class _Counter:
     travel: float = 1.0  # ... hips moving across the picture this much of their standing height: walking
     walked: int = 0  # excursions rejected because the hips travelled across the picture (walking, another person)
     _across: list = field(default_factory=list)  # the hips' leftmost and rightmost x over this repetition so far
+    feet_stay: float = 0.5  # ... the feet moving apart or together this much of the hips' standing height: a jump or a step
+    feet_moved: int = 0  # excursions rejected because the feet moved apart or together (a jumping jack, a step)
+    _apart: list = field(default_factory=list)  # the feet's least and most distance apart across the picture over this repetition
     _along_at_peak: dict = field(default_factory=dict)  # counted and moves_with joints' change the counted way at the deepest moment
     # A program part's counter (program_session.begin_part sets judge_way_out) counts its first
     # repetitions only with their way out seen: not when the first frame out was already `at_once` of
@@ -299,7 +305,7 @@ class _Counter:
                 return False
         return True
 
-    def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None, None, None),
+    def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None, None, None, None),
                from_down: dict | None = None) -> None:
         from_down = from_down or {}
         held = self._held(t, angles, seen)
@@ -332,10 +338,13 @@ class _Counter:
             self._along_at_peak = self._along(angles, seen, self._base)
             self._rep_legs, self._legs_at_peak = self._legs_base, legs
             self._across = [x for x in (self._legs_base[3], legs[3]) if x is not None]
+            self._apart = sorted(x for x in (self._legs_base[4], legs[4]) if x is not None)
             self._g_rep, self._g_at_peak = dict(self._g_base), dict(from_down)
         elif self.state == "out":
             if legs[3] is not None:
                 self._across = [min(self._across + [legs[3]]), max(self._across + [legs[3]])]
+            if legs[4] is not None:
+                self._apart = [min(self._apart + [legs[4]]), max(self._apart + [legs[4]])]
             if depth > self._peak:
                 self._peak, self._at_peak = depth, self._changes(angles, seen, self._rep_base)
                 self._along_at_peak = self._along(angles, seen, self._rep_base)
@@ -502,6 +511,23 @@ class _Counter:
         self.last_travel = round((self._across[1] - self._across[0]) / standing, 2)
         return (self._across[1] - self._across[0]) / standing >= self.travel
 
+    def _feet_moved(self) -> bool:
+        """For a movement done with the feet where they stand (a squat, a chair stand: RepRule.in_place),
+        whether the feet moved apart or together across the picture, over this repetition, by `feet_stay`
+        of the hips' standing height over the floor (as `_walked` measures it) or more: a jumping jack
+        spreads and closes them, a step moves one. A squat's stance stays as it was. Across the picture
+        only, so a knee lifted (feet_planted) is not counted twice. Measured (tests/test_counting_real.py,
+        both models, native and 15 fps): the real squats' and chair stands' ankles 0.01-0.34 of it, the
+        jumper of two_people_sports2d counted as chair stands by BlazePose 0.80-0.96. From the side a
+        jack spreads the feet along the line of sight: MoveNet's side-view jacks read 0.02-0.05."""
+        if not self.in_place or len(self._apart) < 2:
+            return False
+        standing = max((h for h in (self._rep_legs[0], self._legs_at_peak[0]) if h is not None), default=None)
+        if standing is None or standing <= 0:
+            return False
+        self.last_apart = round((self._apart[1] - self._apart[0]) / standing, 2)
+        return (self._apart[1] - self._apart[0]) / standing >= self.feet_stay
+
     def _finish(self, t: float) -> None:
         self.state = "start"
         took = t - (self._last_at_start if self._last_at_start is not None else t)
@@ -520,7 +546,8 @@ class _Counter:
                               (self._foot_lifted_instead, "another_foot"),
                               (self._did_not_lift, "another_lift"),
                               (self._hips_came_down, "hips_came_down"),
-                              (self._walked, "walked")):
+                              (self._walked, "walked"),
+                              (self._feet_moved, "feet_moved")):
             if failed():
                 setattr(self, tally, getattr(self, tally) + 1)
                 self.rejected += 1
@@ -608,7 +635,7 @@ class RepCounter:
         """`seen`: each joint's visibility (geometry.joint_visibility); None: every joint seen well.
         `pose`: the picture's keypoints (common skeleton), for a rule whose movement moves the hips."""
         legs = (self._legs(t, pose) if self.rule_feet_planted or getattr(self.rule, "hips_stay_up", False)
-                or getattr(self.rule, "in_place", False) else (None, None, None, None))
+                or getattr(self.rule, "in_place", False) else (None, None, None, None, None))
         down = from_down(pose, world, self.rule.joints) if getattr(self.rule, "against_gravity", False) else None
         if pose is not None and len(pose):
             if self._seen_t is not None and t - self._seen_t > self.cut_s:
@@ -621,7 +648,8 @@ class RepCounter:
         return self.count
 
     def _legs(self, t: float, pose: np.ndarray | None) -> tuple:
-        """(how high the hips are above the floor, how far apart the feet are in height, the hips' y and x),
+        """(how high the hips are above the floor, how far apart the feet are in height, the hips' y and x,
+        how far apart the feet are across the picture),
         pixels in the picture: the floor is the lower foot when both are seen, else the lowest a foot was seen
         over the last `floor_window_s` (the one foot seen may be the lifted one). Compared only
         within one repetition, as shares of the standing height: the person's size and distance
@@ -633,9 +661,11 @@ class RepCounter:
             self._feet.popleft()
         gap = abs(feet[0] - feet[1]) if len(feet) == 2 else None
         across = float(pose[COMMON_INDEX["mid_hip"]][0]) if hip is not None else None
+        apart = (abs(float(pose[COMMON_INDEX["left_ankle"]][0]) - float(pose[COMMON_INDEX["right_ankle"]][0]))
+                 if len(feet) == 2 else None)
         if hip is None or not self._feet:
-            return None, gap, hip, across
-        return (max(feet) if len(feet) == 2 else max(f for _, f in self._feet)) - hip, gap, hip, across
+            return None, gap, hip, across, apart
+        return (max(feet) if len(feet) == 2 else max(f for _, f in self._feet)) - hip, gap, hip, across, apart
 
     @property
     def rule_feet_planted(self) -> bool:

@@ -302,7 +302,10 @@ class RepRuleFile(_FileModel):
         False, description="The movement is done in place (a squat, a chair stand): a repetition over which the hips "
                            "travelled across the picture, from its start to its return, by their standing height over "
                            "the floor or more is steps or walking (or the model following another person) and is not "
-                           "counted. Sitting back moves the hips about a thigh's length at most.")
+                           "counted. Sitting back moves the hips about a thigh's length at most. The feet stay where "
+                           "they stand too: a repetition over which the ankles moved apart or together across the "
+                           "picture by half the hips' standing height or more is a jump (a jumping jack spreads and "
+                           "closes them) or a step, and is not counted.")
 
     @model_validator(mode="after")
     def _low_below_high(self):
