@@ -349,13 +349,27 @@ SQUATS = ["squat_goblet_oblique_gym", "squat_arms_up_front_studio", "squat_side_
 
 
 SHORT_OF_EXACT = "not exact yet (docs/scoring.md, counting table): counted below the cut's truth"
-SHALLOW = [pytest.param(clip, model, marks=pytest.mark.xfail(reason=SHORT_OF_EXACT, strict=False)
-                        if (clip, model) in {("squat_goblet_oblique_gym", "blazepose-full"),
-                                             ("squat_goblet_oblique_gym", "movenet-lightning"),
-                                             # a 2D model from the front: the knee's bend is foreshortened
-                                             # (the TV asks MoveNet users to turn sideways for squats)
-                                             ("squat_dumbbell_front_home", "movenet-lightning"),
-                                             ("squat_arms_up_front_studio", "movenet-lightning")} else ())
+# Why each is short (measured on the cut, excursions as the counter saw them; docs/scoring.md):
+SHORT_BECAUSE = {
+    ("squat_goblet_oblique_gym", "blazepose-full"): "5 of 6: the first squat reaches 0.599 of the target (29.96 deg "
+                                                    "from his start), under the floor's 0.6; the enter level his own "
+                                                    "squats calibrate (0.5 x their median 0.89) is lower still, so the "
+                                                    "floor decides",
+    ("squat_goblet_oblique_gym", "movenet-lightning"): "5 of 6: MoveNet reads the first squat's knees 0.22 of the "
+                                                       "target (and the hips not bending with them)",
+    # a 2D model from the front: the knee's bend is foreshortened (the TV asks MoveNet users to turn sideways for
+    # squats; the side cut counts 8 of 8)
+    ("squat_dumbbell_front_home", "movenet-lightning"): "0 of 5: read 0.56-0.62 of the target (one over the 0.6 "
+                                                        "floor, so nothing calibrates), out of the start band 0.17-0.23 s "
+                                                        "(the shortest counted 0.25 s), 2 with the hips not bending "
+                                                        "half as far (moves_with)",
+    ("squat_arms_up_front_studio", "movenet-lightning"): "0 of 3: read 0.63-0.68 of the target, out of the start "
+                                                         "band 0.17-0.21 s (the shortest counted 0.25 s), 2 with the "
+                                                         "hips not bending half as far (moves_with)",
+}
+SHALLOW = [pytest.param(clip, model, marks=pytest.mark.xfail(reason=f"{SHORT_OF_EXACT}: {SHORT_BECAUSE[clip, model]}",
+                                                             strict=False)
+                        if (clip, model) in SHORT_BECAUSE else ())
            for clip in SQUATS for model in MODELS]
 
 
