@@ -652,6 +652,7 @@ class ClassSessions:
             self.class_id = uuid.uuid4().hex
             self.routine_start_ns = now_ns + int(self.ctx.config.scoring.start_delay_s * 1e9)
             self.room.skipped_s, self.room.skipped = 0.0, set()  # a new class: its program from the start
+            self.room.start_t = self.routine_start_ns / 1e9  # the class's t = 0 on the capture clock (the roll's part)
             self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started", self.class_id)
         return self.routine_start_ns, self.class_id
@@ -749,6 +750,7 @@ class ClassSessions:
             if self.routine_start_ns != started_ns or not self.class_id:  # (a restarted service resumed it already)
                 self.class_id = uuid.uuid4().hex
             self.routine_start_ns = started_ns
+            self.room.start_t = started_ns / 1e9
             self.routine_end_ns = started_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started with the recorded class's clip", self.class_id)
         for m in self.members.values():
@@ -778,6 +780,7 @@ class ClassSessions:
                 self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
         if control.command == "resume" and self.members:  # the class clock stood still with them
             self.routine_start_ns = max(m.routine_start_ns for m in self.members.values())
+            self.room.start_t = self.routine_start_ns / 1e9
             self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def resume(self) -> None:
@@ -793,6 +796,7 @@ class ClassSessions:
                     self.class_id, self.routine_start_ns = m.class_id, m.routine_start_ns
                     if m.program is not None and m.person is not None:  # the class's skips, as its members kept them
                         self.room.skipped_s, self.room.skipped = m.person.skipped_s, set(m.person.skipped)
+                    self.room.start_t = self.routine_start_ns / 1e9
                     self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def tick(self, now_ns: int) -> None:

@@ -1105,3 +1105,114 @@ def test_every_member_of_a_class_goes_through_the_program_with_each_parts_repeti
     for summary in room.summaries().values():  # one person's program record, per member
         assert summary["kind"] == "program" and summary["program"] == program.name and summary["ended"] == "completed"
         assert all(p["scored"] and not p["rested"] and not p["skipped"] for p in summary["parts"]), summary["parts"]
+
+
+def class_through_the_service(tmp_path, three_joined, skip_when=None) -> tuple[list[dict], object, int]:
+    """The scoring service's class (services/scoring.py ClassSessions: real ZeroMQ publisher, a
+    real spool) on a recorded class whose clip starts its clock, through the three-clip program:
+    member A the join's readings at full size on the left, B 0.7x and 0.3 s late in the middle, C
+    0.8x on the right, in view only from the lateral raises on (she joins in the program's second
+    movement). `skip_when(t, room)` True: the remote's skip at that picture. Gives (the session
+    records, the service's class, the clip's start)."""
+    import logging
+    import threading
+
+    import numpy as np
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.spool import Spool
+
+    program = three_joined["program"]
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
+                                    "scoring": {"mode": "group", "program": str(program), "start_delay_s": 0.0}})
+    (tmp_path / "run").mkdir(parents=True)
+    poses, worlds, fps = three_joined["poses"], three_joined["worlds"], three_joined["fps"]
+    c_from = int(round(three_joined["starts"][1] * fps))
+    front = PlacedReadings(poses, worlds, fps, three_joined["starts"],
+                           [(1, 0, 1.0, 300.0), (2, int(round(0.3 * fps)), 0.7, 1000.0), (3, 0, 0.8, 1600.0)])
+    picture = np.empty((JOINED_SIZE[1], 1900, 0), np.uint8)
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    pub = Publisher(context, ctx.endpoint())
+    spool = Spool(tmp_path / "spool.db")
+    t0, skipped = 10**12, False
+    try:
+        room = scoring.ClassSessions(ctx, pub, spool)
+        room.on_camera({messages.CAMERA_VIDEO_STARTED_NS: t0, "source": "class.avi"})
+        n = int((programs_duration(program) + 3.0) * fps)
+        for i in range(n):
+            t = i / fps
+            if skip_when is not None and not skipped and skip_when(t, room):
+                room.on_control(messages.Control(seq=1, t_capture_ns=t0 + int(t * 1e9), command="skip"), t0 + int(t * 1e9))
+                skipped = True
+            people = [p for p in front.estimate(picture, t) if p.track != 3 or i >= c_from]
+            for p in people:
+                room.on_pose(messages.Pose(
+                    seq=i * 3 + p.track, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=picture.shape[1],
+                    height=picture.shape[0], model="blazepose-full", backend="cpu", layout="coco17",
+                    keypoints=p.keypoints.tolist(), world=p.world.tolist() if p.world is not None else [],
+                    track=p.track, people=len(people)))
+            room.tick(t0 + int(t * 1e9))
+        room.tick(t0 + int((n / fps + 3.0) * 1e9))
+        room.flush_outbox()
+        return [r.payload for r in spool.peek() if r.kind == "session"], room, t0
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def programs_duration(program_file) -> float:
+    from common.coach import program as programs
+
+    return programs.load(str(program_file)).duration_s
+
+
+def test_the_scoring_services_class_goes_through_the_program_and_the_remote_skips_for_everyone(tmp_path, three_joined):
+    """The scoring service's class through a program (what offline cannot show: its one clock and
+    class id, each member's record through the spool, the remote): A and B from the start and C,
+    who joins in the second movement (the roll admits whoever follows the part under way: with
+    the first part's squats as its only measure she never became a member), each get one session
+    record with each part's result as one person's program has them; A and B count the truth of
+    every part, C the truth of the parts she was there for and the first part not done (rested,
+    not scored). The staff's remote skip, pressed a second into the second movement (A and B in),
+    skips it for the whole class: every member's record says skipped, C's too (she joined after it,
+    in the jumping jacks), and the class ends earlier by the seconds skipped. COMPOSED: the join's real readings placed three times (PlacedReadings)."""
+    truth = [t for _, _, t, *_ in THREE]
+    duration = programs_duration(three_joined["program"])
+    records, room, t0 = class_through_the_service(tmp_path / "a", three_joined)
+    got = {r["spot"]: [p["reps"] for p in r["summary"]["parts"]] for r in records}
+    print(f"\ntruth per part {truth}; records (spot: reps per part): {got}; "
+          f"class ids {len({r['class_id'] for r in records})}; class clock {(room.routine_end_ns - t0) / 1e9:.2f} s "
+          f"of the {duration:.2f} s program")
+    by_reps = sorted(got.values())
+    assert len(records) == 3 and len({r["class_id"] for r in records}) == 1, records
+    assert by_reps == sorted([truth, truth, [0] + truth[1:]]), (truth, got)
+    late = next(r["summary"] for r in records if r["summary"]["parts"][0]["reps"] == 0)
+    assert late["parts"][0]["rested"] and not late["parts"][0]["scored"] and all(p["scored"] for p in late["parts"][1:])
+    assert all(r["summary"]["kind"] == "program" and r["summary"]["ended"] == "completed" for r in records)
+    assert (room.routine_end_ns - t0) / 1e9 == pytest.approx(duration, abs=1e-3)
+
+    second = three_joined["starts"][1]
+    members_at_skip = []
+
+    def a_second_into_the_second_part(t, room):
+        if t >= second + 1.0:
+            members_at_skip.extend(sorted(s for s, m in room.members.items() if m.session_id))
+            return True
+        return False
+
+    records, room, t0 = class_through_the_service(tmp_path / "b", three_joined, a_second_into_the_second_part)
+    skipped = {r["spot"]: [p["skipped"] for p in r["summary"]["parts"]] for r in records}
+    end_s = (room.routine_end_ns - t0) / 1e9
+    print(f"skip at {second + 1.0:.2f} s with members {members_at_skip} in: skipped per member {skipped}; "
+          f"class ends at {end_s:.2f} s (program {duration:.2f} s)")
+    # A and B were in; C, who joined after the skip, skipped it too (the class's skips are hers).
+    assert members_at_skip == [1, 2] and len(records) == 3, (members_at_skip, skipped)
+    assert all(s == [False, True, False] for s in skipped.values()), skipped
+    assert end_s < duration - 1.0 and len({r["class_id"] for r in records}) == 1

@@ -203,6 +203,9 @@ class ClassSession:
         self.program = program
         self.skipped_s = 0.0  # a program's seconds skipped by the remote: the whole class's (ClassSessions)
         self.skipped: set = set()  # the parts skipped so, a member joining later skipped them too
+        # The class's t = 0 on the caller's clock (`silvergym score`: the file's start, 0; the service:
+        # its routine_start_ns in seconds, which it sets): which part is under way for the roll.
+        self.start_t = 0.0
         if routine is None and program is not None:
             routine = program.parts[0].routine
         self.routine = routine
@@ -232,7 +235,13 @@ class ClassSession:
         self.last_t = max(self.last_t, t)
         book = getattr(self.roll, "book", None)  # ClassRoll's: who follows the part now under way
         if self.program is not None and book is not None:
-            book.routine = self.program.parts[self.part_at(t)].routine
+            at = t - self.start_t  # past the class's end: the next class begins with the first part
+            routine = self.program.parts[self.part_at(at) if at <= self.duration_s else 0].routine
+            if book.routine is not routine:  # a new movement: whoever is trying out is counted on it afresh
+                book.routine = routine
+                for tryout in book.tryouts.values():
+                    tryout.routine = routine
+                    tryout._new_counter()
         admitted = self.roll.update(t, people)
         if not people and nobody is not None and getattr(self.roll, "hears_absence", False) and self.roll.taken:
             admitted = [(self.roll.spot, 0, nobody)]
