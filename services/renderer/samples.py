@@ -133,6 +133,19 @@ def sample_program_summary() -> dict:
             "score_means": "program", "joints": {}, "range_of_motion": {}, "frames": 0, "frames_scored": 0}
 
 
+def class_in_program_part(s, part: int) -> None:
+    """`s`, a class (class_state), in part `part` of the sample program, 12 s into it: every member's
+    Score and Session say the part; the place, the parts bar and what comes next are the class's."""
+    s.program = sample_program()
+    s.routine = s.program.parts[part].routine
+    at = {"program": "morning", "part": part, "part_t_s": 12.0, "progress": (part * 40 + 12) / s.program.duration_s}
+    for k, sc in list(s.people_scores.items()):
+        s.people_scores[k] = messages.Score(**{**sc.__dict__, **at, "routine": s.routine.name, "offset_s": 0.0})
+    s.class_running = {k: messages.Session(**{**m.__dict__, "program": "morning", "part": part})
+                       for k, m in s.class_running.items()}
+    s.session, s.score = s.class_running[max(s.class_running)], s.people_scores[max(s.people_scores)]
+
+
 def in_program_part(s, part: int, now: float, **score) -> None:
     """`s` in part `part` of the sample program, 12 s into it, with the Score's fields `score` changed."""
     s.program = sample_program()
@@ -193,6 +206,9 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.score = messages.Score(**{**s.score.__dict__, "routine": "squat", "guidance": "frame.step_back", "offset_s": 0.0,
                                     "joint_status": {"left_knee": "none", "right_knee": "none", "left_hip": "correct",
                                                      "right_hip": "correct", "trunk_lean": "near"}})
+    elif screen == "exercise_class_program":  # a class of three in a program's third movement
+        class_state(s, 3, now)
+        class_in_program_part(s, 2)
     elif screen.startswith("exercise_class_"):
         class_state(s, int(screen.rsplit("_", 1)[1]), now)
     elif screen in ("countdown_class", "looking_class"):  # a class of three: getting ready; then nobody following in view
@@ -281,7 +297,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
-           "summary_program", "start_class", "countdown_class", "looking_class")
+           "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -295,4 +311,6 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          "looking_program": "looking", "summary_program": "summary",
          # A class: how to join and who has (nobody yet); getting ready with the members' tags clear of
          # the countdown; no member following in view.
-         "start_class": "start", "countdown_class": "countdown", "looking_class": "looking"}
+         "start_class": "start", "countdown_class": "countdown", "looking_class": "looking",
+         # A class through a program: the movement, its place and the next once; each member's count on their tag.
+         "exercise_class_program": "exercise"}
