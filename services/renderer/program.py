@@ -294,3 +294,97 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
     words = s.t("program.practice").format(name=movement_label(weakest_part, in_order, locale)) if weakest_part is not None \
         else s.t(plain)
     text(surface, fonts, fitted(fonts, words, BODY, w * 0.9), BODY, (w / 2, h * 0.86), HIGHLIGHT, anchor="midtop")
+
+
+def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
+    """A class's end after a program: a table read from the sofa, the members in the order they
+    stand as columns (by spot, never ranked: the class summary's habit), each member's program
+    score on top, then a row per movement in program order with that member's repetitions and score
+    (a swatch coloured by the score, as the one-person summary's bars), and each member's movement to
+    practise (common/program_results.to_practise, the one-person bar) framed in the highlight colour.
+    Rows as fit at the body size, the rest counted."""
+    from common.program_results import judged, movement_label, to_practise
+    from common.timeline import share_verdict
+
+    from services.renderer.screen import (
+        BODY, HEADING, HIGHLIGHT, MARGIN, MUTED, PANEL, STATUS_COLORS, TEXT, spot_label, text,
+    )
+
+    locale = s.texts.get("_locale", "ko")
+    spots = sorted(s.people_results)
+    results = {spot: s.people_results[spot] if isinstance(s.people_results[spot], dict) else {} for spot in spots}
+    member_parts = {spot: r.get("parts") if isinstance(r.get("parts"), list) else [] for spot, r in results.items()}
+    # The movements' names from the longest list (every member went through the same program).
+    names_from = max(member_parts.values(), key=len, default=[])
+    m = round(h * MARGIN)
+    pad = max(2, fonts.px(BODY) // 8)
+    frame = max(3, m // 4)  # the practise cell's frame, outside the words' backing
+    row = fonts.get(BODY).get_linesize() + 2 * pad + 2 * frame + m / 4
+    text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
+    left, name_w = w * 0.04, w * 0.30
+    column = (w - left - name_w - w * 0.03) / max(1, len(spots))
+    top, bottom = h * 0.15, h * 0.86  # the bottom line (practise or the kind word) under `bottom`
+
+    def cell(i: int) -> pygame.Rect:
+        return pygame.Rect(round(left + name_w + column * i + m / 4), 0, round(column - m / 2), round(row - m / 4))
+
+    y = top
+    for i, spot in enumerate(spots):  # who: the tag each member saw over their head
+        text(surface, fonts, fitted(fonts, spot_label(s, spot), BODY, column - m), BODY, (cell(i).centerx, y), anchor="midtop")
+    y += row
+    text(surface, fonts, fitted(fonts, s.t("summary.score"), BODY, name_w - m), BODY, (left, y), MUTED)
+    for i, spot in enumerate(spots):
+        r, parts = results[spot], member_parts[spot]
+        idle = r.get("exercised") is False or not any(judged(p) for p in parts)
+        score = r.get("score")
+        said = "-" if idle or not isinstance(score, (int, float)) else f"{float(score):.0f}"
+        text(surface, fonts, said, BODY, (cell(i).centerx, y), MUTED if said == "-" else TEXT, anchor="midtop")
+    y += row
+    fits = max(1, int((bottom - y) // row))
+    shown = names_from if len(names_from) <= fits else names_from[:fits - 1]
+    practise = {spot: to_practise(results[spot]) for spot in spots}
+    swatch = round(fonts.px(BODY) * 0.5)
+    for k, named in enumerate(shown):
+        words = movement_label(named, names_from, locale, s.t("routine.untitled"))
+        text(surface, fonts, fitted(fonts, words, BODY, name_w - m), BODY, (left, y + (row - m / 4) / 2), anchor="midleft")
+        for i, spot in enumerate(spots):
+            parts = member_parts[spot]
+            p = parts[k] if k < len(parts) and isinstance(parts[k], dict) else None
+            box = cell(i)
+            box.y = round(y)
+            pygame.draw.rect(surface, PANEL, box, border_radius=8)
+            weak = p is not None and p is practise[spot]
+            if weak:
+                pygame.draw.rect(surface, HIGHLIGHT, box, width=frame, border_radius=8)
+            box = box.inflate(-2 * frame, -2 * frame)  # the words inside the frame, never over it
+            if p is None:
+                text(surface, fonts, "-", BODY, box.center, MUTED, anchor="center", backing=PANEL)
+                continue
+            reps = p.get("reps") if isinstance(p.get("reps"), int) and not isinstance(p.get("reps"), bool) else 0
+            if judged(p):
+                room = box.w - swatch - 3 * pad
+                # The repetitions' word ("16 reps"), or its short form where four columns leave no room.
+                said = next((f"{c} {float(p['score']):.0f}" for c in (f"{reps}{s.t('exercise.reps_unit')}",
+                                                                      s.t("program.cell_reps").format(n=reps))
+                             if fonts.get(BODY).size(f"{c} {float(p['score']):.0f}")[0] <= room),
+                            f"{s.t('program.cell_reps').format(n=reps)} {float(p['score']):.0f}")
+                if p.get("timed") and not reps:  # a timed movement: nothing counted, its score only
+                    said = f"{float(p['score']):.0f}"
+                words_box = text(surface, fonts, fitted(fonts, said, BODY, room), BODY,
+                                 (box.right - pad, box.centery), HIGHLIGHT if weak else TEXT, anchor="midright", backing=PANEL)
+                dot = pygame.Rect(0, 0, swatch, swatch)
+                dot.midright = (words_box.left - pad, box.centery)
+                if dot.left > box.left + pad:  # the colour of the score, never over the words
+                    share = max(0.0, min(1.0, float(p["score"]) / 100.0))
+                    pygame.draw.rect(surface, STATUS_COLORS[share_verdict(share)], dot, border_radius=swatch // 2)
+            else:  # rested through or skipped: said, not a 0
+                said = s.t("program.cell_skipped" if p.get("skipped") else "program.cell_rested")
+                text(surface, fonts, fitted(fonts, said, BODY, box.w - 2 * pad), BODY, box.center, MUTED,
+                     anchor="center", backing=PANEL)
+        y += row
+    if len(shown) < len(names_from):
+        text(surface, fonts, s.t("program.more").format(n=len(names_from) - len(shown)), BODY, (left, y), MUTED)
+    # One line under the table: what the frame means when anyone has a movement to practise, else
+    # the class's kind word (the single-routine class summary's).
+    words = s.t("program.class_practise") if any(p is not None for p in practise.values()) else s.t("summary.class")
+    text(surface, fonts, fitted(fonts, words, BODY, w * 0.92), BODY, (w / 2, h * 0.87), HIGHLIGHT, anchor="midtop")

@@ -133,6 +133,33 @@ def sample_program_summary() -> dict:
             "score_means": "program", "joints": {}, "range_of_motion": {}, "frames": 0, "frames_scored": 0}
 
 
+# Four members' (reps, score or None, rested, skipped) per part of SAMPLE_PROGRAM, for a class's summary
+# after the program: spot 1 the one person's (squats to practise), spot 2 everything at 90 or over
+# (nothing to practise), spot 3 side bends the weakest, spot 4 the lateral raises and every part judged.
+SAMPLE_CLASS_PARTS = (
+    SAMPLE_PARTS,
+    ((8, 95.0, False, False), (6, 92.0, False, False), (16, 91.0, False, False), (5, 90.0, False, False),
+     (8, 96.0, False, False), (12, 93.0, False, False)),
+    ((7, 84.0, False, False), (4, 61.0, False, False), (0, None, True, False), (5, 77.0, False, False),
+     (8, 90.0, False, False), (0, None, False, True)),
+    ((8, 79.0, False, False), (6, 83.0, False, False), (14, 80.0, False, False), (5, 86.0, False, False),
+     (6, 68.0, False, False), (10, 75.0, False, False)),
+)
+
+
+def member_program_summary(results) -> dict:
+    """sample_program_summary's shape with each part's (reps, score, rested, skipped) from `results`
+    and the weakest judged part named."""
+    summary = sample_program_summary()
+    for p, (reps, score, rested, skipped) in zip(summary["parts"], results):
+        p.update(reps=reps, score=score, scored=score is not None, rested=rested, skipped=skipped)
+    scored = [p for p in summary["parts"] if p["scored"]]
+    summary.update(score=round(sum(p["score"] for p in scored) / len(scored), 1),
+                   reps=sum(p["reps"] for p in summary["parts"]),
+                   weakest_part=min(scored, key=lambda p: p["score"])["part"])
+    return summary
+
+
 def class_in_program_part(s, part: int) -> None:
     """`s`, a class (class_state), in part `part` of the sample program, 12 s into it: every member's
     Score and Session say the part; the place, the parts bar and what comes next are the class's."""
@@ -218,6 +245,12 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine=routine.name,
                                      participant="spot-4", started_unix=0.0, spot=4, class_id="c")
         s.people_results = {k: {"score": sc.score, "reps": sc.reps} for k, sc in s.people_scores.items()}
+    elif screen == "summary_class_program":  # a class of four after the sample program: each member movement by movement
+        class_state(s, 4, now)
+        s.program = sample_program()
+        s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine="program:morning",
+                                     participant="spot-4", started_unix=0.0, spot=4, class_id="c", program="morning")
+        s.people_results = {k: member_program_summary(SAMPLE_CLASS_PARTS[k - 1]) for k in s.people_scores}
     if screen == "exercise_program":  # the third of six movements, the fourth next
         in_program_part(s, 2, now, joint_status={"left_knee": "correct", "right_knee": "near", "left_hip": "correct"},
                         guidance="", verdict="correct")
@@ -297,7 +330,8 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "exercise_class_2", "exercise_class_3", "exercise_class_4", "looking", "camera_starting", "camera_lost",
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
-           "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program")
+           "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
+           "summary_class_program")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -313,4 +347,6 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          # the countdown; no member following in view.
          "start_class": "start", "countdown_class": "countdown", "looking_class": "looking",
          # A class through a program: the movement, its place and the next once; each member's count on their tag.
-         "exercise_class_program": "exercise"}
+         "exercise_class_program": "exercise",
+         # A class after a program: each member's score, and reps and score per movement, the one to practise framed.
+         "summary_class_program": "summary"}

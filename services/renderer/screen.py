@@ -1131,6 +1131,10 @@ def instructor_content(s: ScreenState, t: float) -> tuple:
 def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     """A class's end: each person's own score and repetitions side by side in the order they
     stand (by spot, never ranked), under one kind word for all."""
+    if any(isinstance(r, dict) and isinstance(r.get("parts"), list) for r in s.people_results.values()):
+        # After a program: each member's results movement by movement (renderer/program.py).
+        from services.renderer.program import draw_class_program_summary
+        return draw_class_program_summary(surface, fonts, s, w, h)
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
     spots = sorted(s.people_results)
     column = (w - 2 * w * 0.04) / max(1, len(spots))
