@@ -10,16 +10,21 @@ A person who stops for a part is not scored as wrong for it: a part in which the
 seen, or moved the part's joints through less than REST_SHARE of the routine's own range without
 a counted repetition, is `rested` (no score, left out of the program's score). The participant
 follows the instructor a little behind: the part just ended keeps receiving the person's frames
-for up to GRACE_S while a repetition is under way at its end (a counter away from its start), so the
-repetition they were finishing still counts (at most one more) and nothing after it is judged as
-this part's movement. The last part too, and while the person is still behind the instructor's
-count, for nothing follows it: the program ends once that is done (ended_by). The next part's
+for up to GRACE_S while a repetition is under way at its end (a counter away from its start) or
+while the person is behind the instructor's count (the part's target, which also caps it), so the
+repetitions they were still doing count and the next part's counter hears the same frames from its
+own start; a repetition begun within GRACE_S may finish, up to one of the part's own repetition
+periods more (the instructor's pace: a squat begun 1.4 s late takes a second more). Once neither
+holds, nothing more is judged as this part's movement. The last part too: the program ends once
+that is done (ended_by). The next part's
 counter watches LEAD_S before it starts (a cut placed a moment late loses no repetition).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from common.coach.program import Program, program_score
 from common.coach.scoring import FrameScore
@@ -63,6 +68,7 @@ class ProgramSession:
         self._count_at_end = {}
         self._finishing = {}  # per part: repetitions under way (a counter away from its start) at its end
         self._closed = set()  # parts whose repetition under way at the end has finished: they hear no more
+        self._taught = {}  # per part: the middles of the instructor's repetitions (_taught_middles)
         self._started = set()
 
     current: int = field(init=False, default=0)  # the part of the last update
@@ -116,20 +122,35 @@ class ProgramSession:
         """Whether, at program time p after the program's end, the last part still hears the person:
         a repetition under way at its end, not yet back at its start, within GRACE_S."""
         last = len(self.schedule) - 1
-        end = self.schedule[last][1]
-        if not end <= p < end + GRACE_S or last in self.skipped or last in self._closed or self.persons[last] is None:
+        if not self._in_grace(last, p) or last in self.skipped or last in self._closed or self.persons[last] is None:
             return False
-        return self._still_finishing(last)
+        return self._still_finishing(last, p)
 
-    def _still_finishing(self, k: int) -> bool:
-        """Whether part k, ended, still hears the person: a repetition under way; the last part also
-        while the person is behind the instructor's count (its target), for no movement follows it
-        (a participant 1.0 s behind was between jumping jacks at the end, the last one still to do)."""
+    def _in_grace(self, k: int, p: float) -> bool:
+        """Whether program time p is within part k's grace after its end: GRACE_S, and one of the
+        part's repetition periods more for a repetition begun within it (_still_finishing)."""
+        end = self.schedule[k][1]
+        return end <= p < end + GRACE_S + self._period(k)
+
+    def _period(self, k: int) -> float:
+        """The instructor's seconds per repetition in part k (its length over its target); 0 untargeted."""
+        part = self.program.parts[k]
+        return part.duration_s / part.reps if part.reps else 0.0
+
+    def _still_finishing(self, k: int, p: float) -> bool:
+        """Whether part k, ended, still hears the person at program time p: a repetition under way, or,
+        within GRACE_S of its end, the person behind the instructor's count (its target). A person
+        1.0 s behind was between repetitions at the end, their last still to do: the 9-part video's
+        first jumping jacks (5 of 6) and high knees (17 of 18), the 3-clip video's last jacks. Past
+        GRACE_S only a repetition under way that the count still owes finishes (none begins there; a
+        counter left out by the next movement, its count done, made that movement this part's: the
+        dumbbell squats scored 91.7, not 99.9, on the lateral raises after them)."""
         person = self.persons[k]
-        if self._midway(person):
-            return True
         target = self.program.parts[k].reps
-        return k == len(self.schedule) - 1 and target is not None and self._count(person) < target
+        behind = target is not None and self._count(person) < target
+        if p < self.schedule[k][1] + GRACE_S:
+            return behind or bool(self._midway(person))
+        return behind and bool(self._midway(person))
 
     def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
         i, part_t, resting = self.locate(t)
@@ -140,17 +161,16 @@ class ProgramSession:
         graced = None
         # The part just ended still hears the person for a moment: the repetition in progress counts.
         for k in range(i + 1):
-            end = self.schedule[k][1]
-            if (k == i and resting == 0.0 and not over) or k in self.skipped or self.persons[k] is None or not end <= p < end + GRACE_S:
+            if (k == i and resting == 0.0 and not over) or k in self.skipped or self.persons[k] is None or not self._in_grace(k, p):
                 continue
             person = self.persons[k]
             if k not in self._count_at_end:
                 self._count_at_end[k] = self._count(person)
                 self._finishing[k] = self._midway(person)
-            # Only a repetition under way at the end is finished: once none is (back at the start, or
-            # none was), the part hears nothing more. Frames of the next movement were judged as this
+            # Only a repetition under way, or one owed to the instructor's count, is finished: once
+            # neither is (_still_finishing), the part hears nothing more. Frames of the next movement were judged as this
             # part's (the lateral raises scored 66.9 on the jumping jacks after them, 100 without).
-            if k in self._closed or not self._still_finishing(k):
+            if k in self._closed or not self._still_finishing(k, p):
                 self._closed.add(k)
                 continue
             heard = person.update(p - self.schedule[k][0], common, world, frame_size)
@@ -205,15 +225,52 @@ class ProgramSession:
         return sum(c.state == "out" for c in reps.counters.values()) if reps else 0
 
     def _cap(self, k: int) -> None:
-        """After a part's end only the repetitions under way at its end may finish: one already back
-        at its start position is done, and what follows is the next movement (the sit-ups' last
-        sit-up was back up before the cut, and the squat after it bent the hips the same way)."""
+        """After a part's end only the repetitions under way at its end may finish, or those that bring
+        the person up to the instructor's count: never more (the sit-ups' last sit-up was back up
+        before the cut, and the squat after it bent the hips the same way)."""
         reps = self.persons[k].scorer.reps
-        allowed = self._count_at_end[k] + self._finishing.get(k, 1)
-        if k == len(self.schedule) - 1:  # the last part: up to the instructor's count (nothing follows it)
-            allowed = max(allowed, self.program.parts[k].reps or 0)
+        if reps and reps.count > self._count_at_end[k] + self._finishing.get(k, 1) and not self._owed(k, reps):
+            reps.count -= 1  # the next movement's, not this part's: it hears no more
+            self._closed.add(k)
+        allowed = max(self._count_at_end[k] + self._finishing.get(k, 1), self.program.parts[k].reps or 0)
         if reps and reps.count > allowed:
             reps.count = allowed
+
+    def _owed(self, k: int, reps) -> bool:
+        """Whether the repetition part k just counted after its end is the person's own, owed to the
+        instructor's count, not the next movement's: its middle no later than the instructor's same
+        repetition's, plus the person's lag (measured on their repetitions before the end), plus half a
+        repetition period. A person who left out the last lateral raise and went on to the jumping
+        jacks had the jacks' first raise counted as it (4 of 3); one 1.0 s behind does hers on time.
+        Without a lag to measure (nothing counted before the end, or the instructor's repetitions not
+        found in the keyframes) it counts, as heard."""
+        done = self._count_at_end[k]
+        taught = self._taught_middles(k)
+        own = sorted(m for c in reps.counters.values() for m in c.middles)
+        if done == 0 or len(taught) < len(own) or len(own) <= done:
+            return True
+        lag = float(np.median([own[j] - taught[j] for j in range(done)]))
+        return own[-1] <= taught[len(own) - 1] + lag + self._period(k) / 2
+
+    def _taught_middles(self, k: int) -> list:
+        """The middles (part time) of the instructor's repetitions in part k: its routine's keyframes
+        (a looping routine's cycle repeated over the part) counted as a participant's are."""
+        if k not in self._taught:
+            from common.coach.reps import RepCounter
+
+            part, middles = self.program.parts[k], []
+            routine = part.routine
+            if routine.reps is not None and routine.keyframes:
+                counter = RepCounter(routine.reps, routine.rep_reference())
+                begin_part(counter)
+                cycle = routine.cycle_s if routine.loop and routine.cycle_s > 0 else 0.0
+                for n in range(int(part.duration_s // cycle) + 1 if cycle else 1):
+                    for kf in routine.keyframes:
+                        if n * cycle + kf.t <= part.duration_s:
+                            counter.update(n * cycle + kf.t, kf.angles)
+                middles = sorted(m for c in counter.counters.values() for m in c.middles)
+            self._taught[k] = middles
+        return self._taught[k]
 
     def checkpoint(self) -> dict:
         """What a restarted scoring service needs to go on with this session (JSON-safe)."""
