@@ -61,10 +61,11 @@ def class_record(summary: dict, class_id: str, spot: int, started: float, routin
 
 @pytest.fixture(scope="module")
 def classes(tmp_path_factory):
-    """Two classes at center1/pi7 from real runs: A (squats, 6 days ago): spot 1 the roster's kim
-    (김영희) on squats_5reps.mp4, spot 2 not on the roster on dev/squat_dumbbell_front_home.mp4;
-    B (arm raises, 1 hour ago): the two-people scene in group mode (its spot 1 is the jumper, someone
-    else than A's spot 1 would have been: a spot is a place in one class)."""
+    """Two classes at center1/pi7 from real runs: A (squats, 6 days ago): spot 1 not on the roster
+    on dev/squat_dumbbell_front_home.mp4 (a woman), spot 2 the roster's kim (김영희) on
+    squats_5reps.mp4; B (arm raises, 1 hour ago): the two-people scene in group mode, whose spot 1
+    is the jumper (a man): the same "spot-1" key for two different people, as a center's classes
+    give it. A fall alert of B's spot 1 (made: nobody falls in the clip), as the box sends one."""
     two_people = media_file("two_people_sports2d.mp4")
     squats, dumbbell = media_file("squats_5reps.mp4"), media_file("dev/squat_dumbbell_front_home.mp4")
     out = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "arm_raise", "--video",
@@ -78,13 +79,17 @@ def classes(tmp_path_factory):
         spot = member.pop("spot")
         member.pop("name")
         records.append(class_record(member, CLASS_B, spot, now - 3600, "arm_raise"))
-    records.append(class_record(played_alone(squats, "squat"), CLASS_A, 1, now - 6 * DAY, "squat", "kim", ROSTER_NAME))
-    records.append(class_record(played_alone(dumbbell, "squat"), CLASS_A, 2, now - 6 * DAY + 1, "squat"))
+    records.append(class_record(played_alone(dumbbell, "squat"), CLASS_A, 1, now - 6 * DAY, "squat"))
+    records.append(class_record(played_alone(squats, "squat"), CLASS_A, 2, now - 6 * DAY + 1, "squat", "kim", ROSTER_NAME))
     folder = tmp_path_factory.mktemp("classes")
     db = str(folder / "central.db")
     store = Store(db)
     for r in records:
         assert store.save("center1", "pi7", "session", r, now)
+    jumper = records[0]
+    store.save("center1", "pi7", "alert", {"msg_id": "fall-spot1-xxxx", "alert_id": "fall-spot1-xxxx", "participant": "spot-1",
+                                           "session_id": jumper["session_id"], "kind": "fall", "detail": "sudden drop",
+                                           "unix": now - 3590, "spot": 1, "class_id": CLASS_B}, now)
     # Another site's class, which center1's staff never see.
     store.save("center2", "pi9", "session", class_record(dict(records[-1]["summary"]), "c3" + "2" * 30, 1, now - 7200,
                                                          "squat", "park", "박철수"), now)
@@ -127,7 +132,13 @@ def test_the_class_report_names_every_member_by_name_or_spot_with_the_routines_t
     assert re.search(r"No\. 1 spot 1 \d+ 2 ", b_en)
     assert "spot-1" not in b_ko + a_ko and " - - " not in b_ko
     assert ko["report.class_practise"] in b_ko and en["report.class_practise"] in b_en
-    assert "스쿼트" in a_ko and f"1번 {ROSTER_NAME} " in a_ko and "2번 2번 자리 " in a_ko and "squat " not in a_ko
+    assert "스쿼트" in a_ko and f"2번 {ROSTER_NAME} " in a_ko and "1번 1번 자리 " in a_ko and "squat " not in a_ko
+    # `report spot-1`: one person's report of a spot would draw a trend across two people (88 -> 89)
+    spot = subprocess.run([sys.executable, "-m", "common.cli", "report", "spot-1", "-o", str(tmp_path / "spot.html"),
+                           "--db", classes["db"]], capture_output=True, text=True, cwd=REPO, timeout=120)
+    print(f"report spot-1: exit {spot.returncode}: {spot.stderr.strip()}")
+    assert spot.returncode == 2 and "not a person" in spot.stderr and CLASS_B[:8] in spot.stderr
+    assert len(spot.stderr.strip().splitlines()) == 1 and not (tmp_path / "spot.html").exists()
 
 
 def test_a_class_page_shows_its_members_to_staff_and_names_nobody_to_whoever_may_not_see_them(classes, browser_factory):  # noqa: F811
@@ -157,8 +168,12 @@ def test_a_class_page_shows_its_members_to_staff_and_names_nobody_to_whoever_may
         driver.save_screenshot(str(shots / "web_week_classes_ko.png"))
         print(f"\nweek page, classes: {listed!r}\nweek page, participants: {people!r}")
         assert "팔 들어올리기" in listed and "스쿼트" in listed and "arm_raise" not in listed
+        # spot-1 (two people in two classes) is no participant: no row, no trend drawn from 88 to 89
         assert ROSTER_NAME in people and "spot-" not in people and "자리" not in people
-        assert "1번 자리 님" not in driver.find_element(By.TAG_NAME, "main").text
+        main = driver.find_element(By.TAG_NAME, "main").text
+        alert = driver.find_element(By.CSS_SELECTOR, "section.alerts").text
+        print(f"week page, alerts: {alert!r}")
+        assert "1번 자리 (center1/pi7)" in alert and "spot-1" not in main and "자리 님" not in main
         links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "section.classes a")]
         assert len(links) == 2
         pages = {}
@@ -170,7 +185,8 @@ def test_a_class_page_shows_its_members_to_staff_and_names_nobody_to_whoever_may
         a = next(t for k, t in pages.items() if CLASS_A in k)
         print(f"class B page: {b!r}\nclass A page: {a!r}")
         assert "팔 들어올리기" in b and re.search(r"1번 1번 자리 \d+ 2 ", b) and "spot-1" not in b and "님" not in b
-        assert "스쿼트" in a and re.search(rf"1번 {ROSTER_NAME} \d+ \d+ ", a) and "2번 2번 자리" in a
+        assert "스쿼트" in a and re.search(rf"2번 {ROSTER_NAME} \d+ \d+ ", a) and "1번 1번 자리" in a
+        assert re.search(r"1번 1번 자리 \d+ 2 .* 0% 1", b), "B's spot 1's fall counted on the class page"
         driver.find_element(By.LINK_TEXT, ROSTER_NAME).click()  # a named member's own page
         wait_for_text(driver, f"{ROSTER_NAME} 님의 운동 리포트")
         # spot-1's own page (an alert would link there): each class apart, no trend, no "님"
@@ -180,7 +196,8 @@ def test_a_class_page_shows_its_members_to_staff_and_names_nobody_to_whoever_may
         print(f"spot-1's page: {spot_page!r}")
         assert "1번 자리" in spot_page and "님" not in spot_page and "spot-1" not in spot_page
         assert "추세는 그리지 않습니다" in spot_page and not driver.find_elements(By.CSS_SELECTOR, "main img")
-        assert "팔 들어올리기" in spot_page and spot_page.count("수업 보기") == 1  # spot-1 only in class B
+        assert "팔 들어올리기" in spot_page and "의자 스쿼트" in spot_page and spot_page.count("수업 보기") == 2
+        assert "넘어짐" in spot_page and "기록된 운동이 없습니다" not in spot_page  # its fall, and no "no sessions"
         driver.get(f"{url}/?lang=en")
         assert "Arm raises" in driver.find_element(By.CSS_SELECTOR, "section.classes").text
 
@@ -190,7 +207,7 @@ def test_a_class_page_shows_its_members_to_staff_and_names_nobody_to_whoever_may
         seen = dana.get(class_a, timeout=30)
         print(f"dana (kim's family) on class A: {seen.status_code}; ben (center2) on A, B: "
               f"{ben.get(class_a, timeout=30).status_code}, {ben.get(class_b, timeout=30).status_code}")
-        assert seen.status_code == 200 and ROSTER_NAME in seen.text and "2번 자리" not in seen.text
+        assert seen.status_code == 200 and ROSTER_NAME in seen.text and "1번 자리" not in seen.text
         assert "볼 권한이 없는 참여자 1명" in seen.text
         assert dana.get(class_b, timeout=30).status_code == 404  # kim was not in it
         assert "팔 들어올리기" not in dana.get(f"{url}/", timeout=30).text  # nor listed for her

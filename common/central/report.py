@@ -439,10 +439,18 @@ def _what_happened(alert: dict, t: dict) -> str:
     return what
 
 
-def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_name: str) -> str:
-    t = load_texts(locale)
+def alerts_section(alerts: list[dict], locale: str = "ko", zone=None, zone_name: str = "") -> str:
+    """The report's table of alerts alone (the web app's page of a class spot, which has no
+    report of its own), every value escaped."""
+    token = _ZONE.set(zone)
+    try:
+        return _alerts_table(alerts, load_texts(locale), zone_name)
+    finally:
+        _ZONE.reset(token)
+
+
+def _alerts_table(alerts: list[dict], t: dict, zone_name: str) -> str:
     esc = html.escape
-    # The alerts are shown with or without sessions: a fall is news to a family who never saw a session.
     rows = "".join(
         f"<tr><td style=\"white-space:nowrap\">{_day(fell_unix(a)):%Y-%m-%d %H:%M}</td>"
         f"<td style=\"white-space:nowrap\">{esc(t.get('report.kind.' + str(a['kind']), str(a['kind'])))}"
@@ -451,6 +459,14 @@ def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_nam
     alerts_table = f"""
 <h2>{esc(t['report.alerts'])}</h2><table><tr><th>{esc(t['report.alert_time'])}{esc(f" ({zone_name})" if zone_name else "")}</th><th>{esc(t['report.alert_kind'])}</th>
 <th>{esc(t['report.alert_what'])}</th></tr>{rows}</table>"""
+    return alerts_table
+
+
+def _render_body(sessions: list[dict], alerts: list[dict], locale: str, zone_name: str) -> str:
+    t = load_texts(locale)
+    esc = html.escape
+    # The alerts are shown with or without sessions: a fall is news to a family who never saw a session.
+    alerts_table = _alerts_table(alerts, t, zone_name)
     if not sessions:
         body = f"<p>{esc(t['report.no_sessions'])}</p>" + (alerts_table if alerts else "")
     else:
@@ -684,6 +700,14 @@ def run(args) -> int:
         listed = ", ".join(f"--site {printable(s, 64)} --device {printable(d, 64)}" for s, d in places[:10])
         print(f"error: {printable(args.participant, 80)!r} is stored at {len(places)} places; say which: {listed}",
               file=sys.stderr)
+        return 2
+    if spot_key(args.participant) and all(anonymous_spot(s) for s in sessions):
+        # A class's spot not on the roster is whoever stood there: one report would draw a trend
+        # across different people.
+        held = list(dict.fromkeys(str(s.get("class_id", ""))[:8] for s in reversed(sessions)))[:5]
+        print(f"error: {printable(args.participant, 80)!r} is a spot in a class, not a person (each class, "
+              f"someone else may stand there): give a class, `report --class ID` (its newest: {', '.join(held)}), "
+              "or put the person on the box's roster (scoring.roster) to follow them", file=sys.stderr)
         return 2
     usable = [s for s in sessions if plottable(s)]
     if len(usable) < len(sessions):

@@ -167,9 +167,11 @@ def week(request) -> HttpResponse:
     people = access.visible_people(request.user)
     found = access.alerts_for(people, now)
     roles = {r: w.get(f"role_{r}", r) for r in ("admin", "staff", "family")}
-    alerts = [{"alert": a, "when": when(a.unix if a.fell_unix is None else a.fell_unix, a.person.site, locale), "name": a.name or a.person.shown,
+    alerts = [{"alert": a, "when": when(a.unix if a.fell_unix is None else a.fell_unix, a.person.site, locale), "name": _alert_name(a, texts),
                "kind": texts.get(f"report.kind.{a.kind}", a.kind),
-               "spot": w["alert_spot"].format(spot=a.spot) if a.spot else "",
+               # the place beside a name; one known by the place alone is already called by it
+               "spot": w["alert_spot"].format(spot=a.spot) if a.spot and _alert_name(a, texts) == (a.name or a.person.shown)
+               else "",
                "called": _called(a, texts),
                "acked": w["acked"].format(who=access.answerer_shown(request.user, a.acked_by, a.acked_role, roles),
                                           when=when(a.acked_unix, a.person.site, locale))
@@ -183,6 +185,14 @@ def week(request) -> HttpResponse:
     # answered alerts under their own heading, below the ones still waiting for someone
     return page(request, "week.html", alerts=[a for a in alerts if not a["acked"]],
                 answered=[a for a in alerts if a["acked"]], rows=rows, classes=classes)
+
+
+def _alert_name(alert: access.AlertRow, texts: dict) -> str:
+    """Who an alert is of: the name the device sent, else the key; a class member not on the
+    roster by their place ("2번 자리"), never "spot-2"."""
+    name = alert.name or alert.person.shown
+    spot = report.spot_key(alert.person.key)
+    return texts["report.class_unnamed"].format(spot=spot) if spot and name == alert.person.shown else name
 
 
 def _anonymous_spot(person: access.Person, alert_names: dict | None = None) -> int:
@@ -298,7 +308,7 @@ def _spot_page(request, person: access.Person, spot: int, locale: str) -> HttpRe
                       "score": f"{summary['score']:.0f}" if scored and report.plottable(s) else "-",
                       "practise": report.practise_words(s, locale) or "-"})
     alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
-    body = report.render_body([], alerts, locale, zone_of(person.site), zone_name(person.site, locale)) if alerts else ""
+    body = report.alerts_section(alerts, locale, zone_of(person.site), zone_name(person.site, locale)) if alerts else ""
     title = w["spot_title"].format(spot=spot, where=f"{person.site}/{person.device}")
     return page(request, "spot.html", person=person, title=title, taken=taken, reps_word=texts["report.class_reps"],
                 alerts_body=mark_safe(body))  # noqa: S308 - render_body escapes every value a device sent
