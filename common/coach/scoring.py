@@ -400,7 +400,8 @@ def instructor_faces_camera(routine: Routine) -> bool | None:
 def view_stable(routine: Routine) -> Routine:
     """A routine built from a video (it does not loop) without the joints its instructor's view
     makes unlike a participant's (IMAGE_PLANE_JOINTS, when the instructor was not facing the
-    camera); bundled routines (they loop) as they are."""
+    camera); bundled routines (they loop) as they are. `program build` drops them as it writes a part
+    (common/cli/program.py): here for files built before, and routines built by `routine build`."""
     if routine.loop or not any(j in routine.joints for j in IMAGE_PLANE_JOINTS) or instructor_faces_camera(routine) is not False:
         return routine
     return dataclasses.replace(routine, joints={j: r for j, r in routine.joints.items() if j not in IMAGE_PLANE_JOINTS})
