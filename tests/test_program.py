@@ -474,6 +474,9 @@ def test_the_whole_graph_scores_a_program_part_by_part(tmp_path):
     for part, truth in zip(parts, (6, 5)):
         print(f"  part {part['part']} {part['routine']}: truth {truth}, counted {part['reps']}, score {part['score']}")
     assert summary["program"] == "two" and len(parts) == 2 and summary["score_means"] == "program"
+    # The console's and the log's lines name the program, not its last part's routine ("squat").
+    assert any(line.startswith("session ") and "(program two, " in line for line in live.stdout.splitlines()), live.stdout
+    assert "ended (completed): program two," in live.stdout + live.stderr, (live.stdout + live.stderr)[-2000:]
     assert [p["reps"] for p in parts] == [6, 5]
     assert all(p["scored"] for p in parts) and summary["weakest_part"] in (0, 1)
     assert summary["score"] == pytest.approx((parts[0]["score"] + parts[1]["score"]) / 2, abs=0.1)

@@ -185,7 +185,9 @@ def install_signal_handlers(stop: SignalSafeEvent) -> None:
 
 def summary_line(msg: messages.Session) -> str:
     s = msg.summary
-    return (f"session {msg.session_id} ({msg.routine}, {msg.participant}): score {s.get('score', 0):.1f}/100, "
+    # A program's session ends on its last part, whose routine msg.routine names: the line names the program.
+    what = f"program {msg.program}" if msg.program else msg.routine
+    return (f"session {msg.session_id} ({what}, {msg.participant}): score {s.get('score', 0):.1f}/100, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
             + (NOT_EXERCISED if s.get("exercised") is False else ""))
 
