@@ -49,13 +49,19 @@ def drawn_reps(part) -> tuple[int, dict]:
 ])
 def test_the_demo_programs_drawn_person_is_scored_as_drawn(drawn_program, model):
     from common.cli.routine import video_size
-    from common.coach.program_session import ProgramSession
+    from common.coach.program_session import REST_OK, ProgramSession
     from common.coach.session import play_recording
 
     program, clip = drawn_program
     poses, worlds, fps = poses_of_video(clip, model)
     person = ProgramSession(program)
-    summary = person.summary(play_recording(person, poses, worlds, fps, video_size(str(clip))))
+    told_rest = []  # (second, part) of frames on which the TV would say resting is fine
+
+    def each(i, t, k, at):
+        if at.frame is not None and at.frame.guidance == REST_OK:
+            told_rest.append((round(t, 2), at.part))
+
+    summary = person.summary(play_recording(person, poses, worlds, fps, video_size(str(clip)), each=each))
     rows = []
     for part, result in zip(program.parts, summary["parts"]):
         drawn, drawn_sides = drawn_reps(part)
@@ -64,7 +70,11 @@ def test_the_demo_programs_drawn_person_is_scored_as_drawn(drawn_program, model)
     print(f"\n{model}: part, drawn reps, counted reps, score")
     for name, drawn, drawn_sides, counted, sides, score in rows:
         print(f"  {name}: drawn {drawn} {drawn_sides or ''}, counted {counted} {sides or ''}, score {score:.1f}")
-    print(f"  program score {summary['score']:.1f}")
+    print(f"  program score {summary['score']:.1f}; frames told '{REST_OK}' (second, part): {told_rest}")
+    # A slow movement's own held moments are no rest: the drawn squat (5 s a squat, still for 3 s of
+    # each) was told "쉬셔도 괜찮아요" for 0.1-0.2 s every squat while stillness watched a fixed
+    # 3 s (BlazePose: 6 frames at 38.7-48.8 s); it watches 1.5 of the part's repetition periods now.
+    assert not told_rest, told_rest
     for name, drawn, drawn_sides, counted, sides, score in rows:
         assert counted == drawn, f"{name}: {counted} counted of {drawn} drawn"
         if drawn_sides:

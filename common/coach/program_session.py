@@ -208,10 +208,11 @@ class ProgramSession:
                             frame=frame)
 
     def stopped(self, i: int, t: float, angles: dict) -> bool:
-        """Whether the person has not been doing part i for the last STOPPED_S: its moving joints
+        """Whether the person has not been doing part i for the last StillWatch.window_s (STOPPED_S,
+        longer at a slow pace: the instructor's repetition period): its moving joints
         went through less than REST_SHARE of the routine's own range, or were not seen."""
         if i not in self._still:
-            self._still[i] = StillWatch(self.program.parts[i].routine)
+            self._still[i] = StillWatch(self.program.parts[i].routine, period_s=self._period(i))
         return self._still[i].stopped(t, angles)
 
     @staticmethod

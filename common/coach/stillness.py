@@ -15,6 +15,10 @@ from collections import deque
 from common.coach.scoring import MOVING_JOINT_DEG, REST_SHARE
 
 STOPPED_S = 3.0  # not moving (or not seen) for this long: not coloured, told what to do instead
+# ... or for this many of the instructor's repetition periods, when longer: a slow movement's own held
+# moments are no rest (the demo's drawn squat, 5 s a squat, held still 3 s of each: "쉬셔도 괜찮아요"
+# for 0.1-0.2 s every squat); one period and a half, for a person a little slower than the instructor.
+STILL_PERIODS = 1.5
 
 
 def moving_ranges(routine) -> dict[str, float]:
@@ -33,21 +37,24 @@ class StillWatch:
     part: someone who stepped away rests); False for a single routine, where the framing hints
     (frame.step_back...) tell a person whose knees are out of the picture what to do."""
 
-    def __init__(self, routine, unseen_is_still: bool = True):
+    def __init__(self, routine, unseen_is_still: bool = True, period_s: float = 0.0):
         self.moving = moving_ranges(routine)
         self.unseen_is_still = unseen_is_still
+        # how long a person must not move to be still: STOPPED_S, or longer at a slow pace (period_s:
+        # the instructor's seconds per repetition; 0 unknown)
+        self.window_s = max(STOPPED_S, STILL_PERIODS * period_s)
         self._recent: deque = deque()  # (t, angles of the moving joints)
 
     def stopped(self, t: float, angles: dict) -> bool:
-        """Whether the person has not been doing the movement for the last STOPPED_S: its moving
+        """Whether the person has not been doing the movement for the last window_s: its moving
         joints went through less than REST_SHARE of the routine's own range, or were not seen."""
         if not self.moving:
             return False
-        recent = self._recent
+        recent, window = self._recent, self.window_s
         recent.append((t, {j: angles.get(j) for j in self.moving}))
-        while recent and recent[0][0] < t - STOPPED_S:
+        while recent and recent[0][0] < t - window:
             recent.popleft()
-        if t < STOPPED_S or recent[0][0] > t - STOPPED_S + 0.5:  # not yet watched long enough
+        if t < window or recent[0][0] > t - window + 0.5:  # not yet watched long enough
             return False
         any_seen = False
         for j, target in self.moving.items():
