@@ -49,3 +49,32 @@ def test_class_summary_after_a_program_shows_each_members_movements(locale):
     print("framed cells:", framed, "(truth 3: spots 1, 3, 4; spot 2 all 90 or over)")
     assert framed == 3
     assert s.t("program.class_practise") in words
+
+
+def test_a_long_programs_framed_movements_are_never_counted_away():
+    """A program of 12 movements (the sample's six twice) does not fit at 720p: the rows shown keep
+    every member's movement to practise (spot 3's moved to the 11th part here), the rest counted."""
+    import copy
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface((1280, 720))
+    fonts = Fonts(find_font(), 720)
+    now = time.monotonic()
+    s = state_for("summary_class_program", "en", now)
+    for r in s.people_results.values():
+        r["parts"] = r["parts"] + [dict(p, part=p["part"] + 6) for p in copy.deepcopy(r["parts"])]
+    s.people_results[3]["parts"][10]["score"] = 40.0
+    s.people_results[3]["weakest_part"] = 10
+    fonts.drawn = []
+    draw(surface, fonts, s, now)
+    drawn, fonts.drawn = fonts.drawn, None
+    words = [d.words for d in drawn]
+    parts = s.people_results[1]["parts"]
+    for k in (3, 4, 10):  # spot 1's squats, spot 4's lateral raises, spot 3's second lateral raises
+        assert movement_label(parts[k], parts, "en") in words, (k, words)
+    from services.renderer.screen import HIGHLIGHT
+    print("framed:", [d.words for d in drawn if d.color == HIGHLIGHT], "truth: 4× 52, 6× 68, 8× 40 (+ the legend)")
+    assert {d.words for d in drawn if d.color == HIGHLIGHT} >= {"4× 52", "6× 68", "8× 40"}
+    assert any(w.endswith("more movements") for w in words)

@@ -322,7 +322,7 @@ def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
     row = fonts.get(BODY).get_linesize() + 2 * pad + 2 * frame + m / 4
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
     left, name_w = w * 0.04, w * 0.30
-    column = (w - left - name_w - w * 0.03) / max(1, len(spots))
+    column = min(w * 0.22, (w - left - name_w - w * 0.03) / max(1, len(spots)))  # one member: no screen-wide cells
     top, bottom = h * 0.15, h * 0.86  # the bottom line (practise or the kind word) under `bottom`
 
     def cell(i: int) -> pygame.Rect:
@@ -341,10 +341,16 @@ def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
         text(surface, fonts, said, BODY, (cell(i).centerx, y), MUTED if said == "-" else TEXT, anchor="midtop")
     y += row
     fits = max(1, int((bottom - y) // row))
-    shown = names_from if len(names_from) <= fits else names_from[:fits - 1]
     practise = {spot: to_practise(results[spot]) for spot in spots}
+    # Rows in program order; when they do not all fit, the movements someone is to practise first
+    # (a framed cell is never the one counted away), then the earliest.
+    framed = [k for k in range(len(names_from)) if any(
+        k < len(member_parts[spot]) and member_parts[spot][k] is practise[spot] for spot in spots)]
+    keep = len(names_from) if len(names_from) <= fits else fits - 1
+    rows = sorted((framed + [k for k in range(len(names_from)) if k not in framed])[:keep])
     swatch = round(fonts.px(BODY) * 0.5)
-    for k, named in enumerate(shown):
+    for k in rows:
+        named = names_from[k]
         words = movement_label(named, names_from, locale, s.t("routine.untitled"))
         text(surface, fonts, fitted(fonts, words, BODY, name_w - m), BODY, (left, y + (row - m / 4) / 2), anchor="midleft")
         for i, spot in enumerate(spots):
@@ -382,8 +388,8 @@ def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
                 text(surface, fonts, fitted(fonts, said, BODY, box.w - 2 * pad), BODY, box.center, MUTED,
                      anchor="center", backing=PANEL)
         y += row
-    if len(shown) < len(names_from):
-        text(surface, fonts, s.t("program.more").format(n=len(names_from) - len(shown)), BODY, (left, y), MUTED)
+    if len(rows) < len(names_from):
+        text(surface, fonts, s.t("program.more").format(n=len(names_from) - len(rows)), BODY, (left, y), MUTED)
     # One line under the table: what the frame means when anyone has a movement to practise, else
     # the class's kind word (the single-routine class summary's).
     words = s.t("program.class_practise") if any(p is not None for p in practise.values()) else s.t("summary.class")
