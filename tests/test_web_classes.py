@@ -229,3 +229,37 @@ def wait_for_text(driver, text: str) -> None:
 
     from tests.conftest import wait_for
     wait_for(lambda: text in driver.find_element(By.TAG_NAME, "body").text, 30, what=repr(text))
+
+
+def test_the_class_page_reads_the_same_from_postgresql(classes):
+    """The fleet's store is PostgreSQL: the same class records there, the same answers (the class
+    list's and the class page's payload LIKE queries and the spot rule), over plain HTTP."""
+    from tests.central import Postgres
+
+    if not Postgres.available():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pg = Postgres()
+    dsn = pg.start()
+    app = None
+    try:
+        store = Store(dsn)
+        for r in classes["records"]:
+            assert store.save("center1", "pi7", "session", r, time.time())
+        store.close()
+        app = App(classes["folder"] / "pg", dsn, secret_key="class-test-" + "k" * 40)
+        for name, role, where in (("anna", "staff", "center1"), ("ben", "staff", "center2")):
+            assert app.cli("users", "add", name, "--role", role, "--site", where, password=PASSWORD).returncode == 0
+        app.start()
+        anna, ben = login(app.url, "anna"), login(app.url, "ben")
+        week = anna.get(f"{app.url}/", timeout=60).text
+        page = anna.get(f"{app.url}/class?site=center1&device=pi7&id={CLASS_A}", timeout=60)
+        shown = re.sub(r"<[^>]+>", " ", page.text)
+        print(f"\nPostgreSQL: week lists {week.count('/class?')} classes; class A: {page.status_code}; ben: "
+              f"{ben.get(f'{app.url}/class?site=center1&device=pi7&id={CLASS_A}', timeout=60).status_code}")
+        assert week.count("/class?") == 2 and "팔 들어올리기" in week and "spot-1" not in week
+        assert page.status_code == 200 and ROSTER_NAME in shown and "1번 자리" in shown and "의자 스쿼트" in shown
+        assert ben.get(f"{app.url}/class?site=center1&device=pi7&id={CLASS_A}", timeout=60).status_code == 404
+    finally:
+        if app is not None:
+            app.stop()
+        pg.stop()
