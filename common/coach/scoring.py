@@ -611,10 +611,10 @@ class SessionScorer:
         # by frames (a choreography, naive).
         self.cycle = None if self.naive else (
             self.routine if self.routine.loop and self.routine.cycle_s > 0 else instructor_cycle(self.routine))
-        self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
         # A cycle found in a routine's keyframes rather than the routine's own loop: the routine was
         # built from an instructor's video (a built routine, a program's part).
         self.built = self.cycle is not None and self.cycle is not self.routine
+        self.reps = RepCounter(self.routine.reps, self.routine.rep_reference()) if self.routine.reps else None
         # The points the routine's scored and counted joints are taken from: an upper-body routine
         # is not told to step back when the picture cuts the legs (common/coach/framing.py).
         self._needs = needed_points([*self.routine.joints, *(self.routine.reps.joints if self.routine.reps else ())])
