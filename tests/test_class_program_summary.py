@@ -4,6 +4,7 @@ movement's repetitions and score, and frames the movement each member should pra
 (services/renderer/samples.py summary_class_program, docs/screens), read back from what was drawn."""
 from __future__ import annotations
 
+import copy
 import os
 import time
 
@@ -12,12 +13,13 @@ import pytest
 
 from common.program_results import movement_label, to_practise
 from services.renderer.samples import state_for
-from services.renderer.screen import draw
+from services.renderer.screen import HIGHLIGHT, draw
 from services.renderer.text import Fonts, find_font
 
 
-@pytest.mark.parametrize("locale", ["ko", "en"])
-def test_class_summary_after_a_program_shows_each_members_movements(locale):
+def drawn_summary(locale: str, change=None):
+    """The sample class summary after a program (changed by `change(state)` first) drawn at 720p:
+    the state and every text drawn."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     pygame.display.init()
     pygame.font.init()
@@ -25,9 +27,17 @@ def test_class_summary_after_a_program_shows_each_members_movements(locale):
     fonts = Fonts(find_font(), 720)
     now = time.monotonic()
     s = state_for("summary_class_program", locale, now)
+    if change is not None:
+        change(s)
     fonts.drawn = []
     assert draw(surface, fonts, s, now) == "summary"
     drawn, fonts.drawn = fonts.drawn, None
+    return s, drawn
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_class_summary_after_a_program_shows_each_members_movements(locale):
+    s, drawn = drawn_summary(locale)
     words = [d.words for d in drawn]
     assert len(s.people_results) == 4
     first = s.people_results[1]["parts"]
@@ -43,7 +53,6 @@ def test_class_summary_after_a_program_shows_each_members_movements(locale):
                 cell = [d for d in drawn if d.words.endswith(f" {score}") and d.words.startswith(str(part["reps"]))]
                 assert cell, f"spot {spot}: {part['reps']} reps and {score} not drawn: {words}"
                 # The movement to practise in the highlight colour, every other cell in the text colour.
-                from services.renderer.screen import HIGHLIGHT
                 assert any((d.color == HIGHLIGHT) == (part is practise) for d in cell), (spot, part["part"])
                 framed += part is practise
     print("framed cells:", framed, "(truth 3: spots 1, 3, 4; spot 2 all 90 or over)")
@@ -54,27 +63,17 @@ def test_class_summary_after_a_program_shows_each_members_movements(locale):
 def test_a_long_programs_framed_movements_are_never_counted_away():
     """A program of 12 movements (the sample's six twice) does not fit at 720p: the rows shown keep
     every member's movement to practise (spot 3's moved to the 11th part here), the rest counted."""
-    import copy
+    def twelve_movements(s):
+        for r in s.people_results.values():
+            r["parts"] = r["parts"] + [dict(p, part=p["part"] + 6) for p in copy.deepcopy(r["parts"])]
+        s.people_results[3]["parts"][10]["score"] = 40.0
+        s.people_results[3]["weakest_part"] = 10
 
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    pygame.display.init()
-    pygame.font.init()
-    surface = pygame.Surface((1280, 720))
-    fonts = Fonts(find_font(), 720)
-    now = time.monotonic()
-    s = state_for("summary_class_program", "en", now)
-    for r in s.people_results.values():
-        r["parts"] = r["parts"] + [dict(p, part=p["part"] + 6) for p in copy.deepcopy(r["parts"])]
-    s.people_results[3]["parts"][10]["score"] = 40.0
-    s.people_results[3]["weakest_part"] = 10
-    fonts.drawn = []
-    draw(surface, fonts, s, now)
-    drawn, fonts.drawn = fonts.drawn, None
+    s, drawn = drawn_summary("en", twelve_movements)
     words = [d.words for d in drawn]
     parts = s.people_results[1]["parts"]
     for k in (3, 4, 10):  # spot 1's squats, spot 4's lateral raises, spot 3's second lateral raises
         assert movement_label(parts[k], parts, "en") in words, (k, words)
-    from services.renderer.screen import HIGHLIGHT
     print("framed:", [d.words for d in drawn if d.color == HIGHLIGHT], "truth: 4× 52, 6× 68, 8× 40 (+ the legend)")
     assert {d.words for d in drawn if d.color == HIGHLIGHT} >= {"4× 52", "6× 68", "8× 40"}
     assert any(w.endswith("more movements") for w in words)
