@@ -1,6 +1,7 @@
 """Shared fixtures. Tier 2/3 fixtures fail their teardown on a leaked socket or process."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -105,6 +106,37 @@ def zctx():
     leaked = [s for s in list(ctx._sockets) if not s.closed]
     ctx.destroy(linger=0)
     assert not leaked, f"{len(leaked)} ZeroMQ socket(s) left open by the test"
+
+
+@contextlib.contextmanager
+def scoring_io(tmp_path: Path, settings: dict):
+    """What the scoring service's sessions write through, real, for a test that drives them in its
+    own thread: the config (`settings` over the defaults, the bus's runtime dir in tmp_path), a
+    ServiceContext, a ZeroMQ publisher and a spool (tmp_path/spool.db); all closed after."""
+    import logging
+    import threading
+
+    from common import config as configuration
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher
+    from common.spool import Spool
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(parents=True, exist_ok=True)
+    cfg = configuration.load(None, {**settings, "bus": {"runtime_dir": str(runtime)}})
+    context = zmq.Context()
+    pub = spool = None
+    try:
+        ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+        pub = Publisher(context, ctx.endpoint())
+        spool = Spool(tmp_path / "spool.db")
+        yield ctx, pub, spool
+    finally:
+        if spool is not None:
+            spool.close()
+        if pub is not None:
+            pub.close()
+        context.destroy(linger=0)
 
 
 @pytest.fixture

@@ -743,27 +743,13 @@ def test_a_recorded_class_starts_with_its_clip_and_a_member_gone_before_its_end_
     two_people_sports2d leaves the picture with his flip); the clip ends at 7 s and its held last
     picture shows only the walker: her session ends "video ended" at that picture, not "nobody in
     view" ABANDON_S later (measured live with BlazePose before: ended at 64 s of a 7.7 s clip)."""
-    import logging
-    import threading
-
-    import zmq
-
     import services.scoring as scoring
-    from common import config as configuration
     from common.bus import messages
-    from common.bus.service import ServiceContext
-    from common.bus.sockets import Publisher
-    from common.spool import Spool
+    from tests.conftest import scoring_io
 
-    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
-                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}})
-    (tmp_path / "run").mkdir()
-    context = zmq.Context()
-    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
-    pub = Publisher(context, ctx.endpoint())
-    spool = Spool(tmp_path / "spool.db")
     t0, fps, clip_s, left_s = 10**12, 10, 7.0, 5.0
-    try:
+    with scoring_io(tmp_path, {"scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}}) as (
+            ctx, pub, spool):
         room = scoring.ClassSessions(ctx, pub, spool)
         room.on_camera({messages.CAMERA_VIDEO_STARTED_NS: t0, "source": "clip.mp4"})
         clock = []
@@ -787,10 +773,6 @@ def test_a_recorded_class_starts_with_its_clip_and_a_member_gone_before_its_end_
         assert len(records) == 1 and sorted(room.members) == [1]
         assert records[0]["summary"]["ended"] == "video ended"
         assert records[0]["summary"]["reps"] == 2 and records[0]["summary"]["frames"] == int(left_s * fps)
-    finally:
-        spool.close()
-        pub.close()
-        context.destroy(linger=0)
 
 
 def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_the_room_emptied(tmp_path, monkeypatch):
@@ -801,26 +783,11 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
     one per routine length and cooldown). The room empty for 3 s (> AWAY_S) and she back: a new
     class; then the remote's start during the next class's end: a new one at once.
     COOLDOWN_S (real seconds) is 0 here: these pictures come far faster than real time."""
-    import logging
-    import threading
-
-    import zmq
-
     import services.scoring as scoring
-    from common import config as configuration
     from common.bus import messages
-    from common.bus.service import ServiceContext
-    from common.bus.sockets import Publisher
-    from common.spool import Spool
+    from tests.conftest import scoring_io
 
     monkeypatch.setattr(scoring, "COOLDOWN_S", 0.0)
-    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
-                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}})
-    (tmp_path / "run").mkdir()
-    context = zmq.Context()
-    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
-    pub = Publisher(context, ctx.endpoint())
-    spool = Spool(tmp_path / "spool.db")
     t0, fps = 10**12, 10
     classes_at: dict[str, float] = {}  # class id -> when its first session was seen running
 
@@ -839,7 +806,8 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
     def ended() -> list:
         return [r.payload for r in spool.peek() if r.kind == "session"]
 
-    try:
+    with scoring_io(tmp_path, {"scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}}) as (
+            ctx, pub, spool):
         room = scoring.ClassSessions(ctx, pub, spool)
         i = 0
         for i in range(0, 1000):  # 0-100 s: exercising all along (track 1)
@@ -865,10 +833,6 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         assert after_empty == 2, "the room empty for AWAY_S, then someone exercising: the next class"
         assert held == 2 and len(classes_at) == 3, "the remote's start starts the next class at once"
         assert {r["class_id"] for r in ended()} == set(list(classes_at)[:2])
-    finally:
-        spool.close()
-        pub.close()
-        context.destroy(linger=0)
 
 
 # -- the TV for a class -----------------------------------------------------------------------------
