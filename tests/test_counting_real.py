@@ -597,50 +597,46 @@ def test_a_march_keeps_the_hips_up(hips_down, truth):
     assert counter.by_side() == {"left": truth, "right": 0}
 
 
-@pytest.mark.parametrize("routine", ["squat", "chair_stand_30s"])
-@pytest.mark.parametrize("across, truth", [(0.3, 5), (1.5, 0)])
-def test_a_squat_is_done_in_place(routine, across, truth):
+def _drawn_bends(routine: str, hips_across: float = 0.0, feet_spread: float = 0.0) -> int:
     """Drawn: five knee-and-hip bends of 80 deg, 2 s each (a squat; from seated, a chair stand), the
-    hips moving across the picture at `across` of their standing height over the floor a second
-    (each counted excursion lasts 1.2 s): swaying or sitting back (the real squats' hips: 0.51 of it
-    over a repetition at most) counts 5; walking across (the walker of two_people_sports2d as chair
-    stands, MoveNet: 1.1-2.3 over a repetition) none (RepRule.in_place)."""
+    hips moving across the picture at `hips_across` of their standing height over the floor a second,
+    the ankles moving apart and back together by `feet_spread` of it in each bend; the count."""
     counter, rise = _counter(routine), routine == "chair_stand_30s"
     pose = np.zeros((len(COMMON_INDEX), 3))
     pose[:, 2] = 0.9
     for k in range(int(11.5 * 30)):
         t = k / 30
         bend = 0 if t < 1 else np.sin(np.pi * (t - 1) / 2) ** 2  # bent at 2, 4, 6, 8, 10 s
+        apart = 40 + feet_spread * 200 * bend  # the feet's distance across the picture, px
         bend = 1 - bend if rise else bend  # a chair stand starts seated and rises
-        pose[COMMON_INDEX["mid_hip"], :2] = 640 + across * 200 * max(0.0, t - 1), 300 + 60 * bend
-        pose[COMMON_INDEX["left_ankle"], 1] = pose[COMMON_INDEX["right_ankle"], 1] = 500  # standing 200 px over the floor
+        pose[COMMON_INDEX["mid_hip"], :2] = 640 + hips_across * 200 * max(0.0, t - 1), 300 + 60 * bend
+        pose[COMMON_INDEX["left_ankle"], :2] = 640 + apart / 2, 500  # standing 200 px over the floor
+        pose[COMMON_INDEX["right_ankle"], :2] = 640 - apart / 2, 500
         knee, hip = 172 - 80 * bend, 175 - 80 * bend
         counter.update(t, {"left_knee": knee, "right_knee": knee, "left_hip": hip, "right_hip": hip}, pose=pose)
-    print(f"\n[{routine}] hips across {across:.1f} of their standing height a second: counted {counter.count} (truth {truth})")
-    assert counter.count == truth
+    return counter.count
+
+
+@pytest.mark.parametrize("routine", ["squat", "chair_stand_30s"])
+@pytest.mark.parametrize("across, truth", [(0.3, 5), (1.5, 0)])
+def test_a_squat_is_done_in_place(routine, across, truth):
+    """Drawn bends (_drawn_bends), the hips moving across the picture (each counted excursion lasts
+    1.2 s): swaying or sitting back (the real squats' hips: 0.51 of their standing height over a
+    repetition at most) counts 5; walking across (the walker of two_people_sports2d as chair stands,
+    MoveNet: 1.1-2.3 over a repetition) none (RepRule.in_place)."""
+    count = _drawn_bends(routine, hips_across=across)
+    print(f"\n[{routine}] hips across {across:.1f} of their standing height a second: counted {count} (truth {truth})")
+    assert count == truth
 
 
 @pytest.mark.parametrize("routine", ["squat", "chair_stand_30s"])
 @pytest.mark.parametrize("spread, truth", [(0.2, 5), (0.8, 0)])
 def test_a_squat_keeps_the_feet_where_they_stand(routine, spread, truth):
-    """Drawn: five knee-and-hip bends of 80 deg, 2 s each (a squat; from seated, a chair stand), the
-    ankles moving apart and back together by `spread` of the hips' standing height over the floor in
-    each one: a stance shifting a little (the real squats' ankles: 0.34 of it over a repetition at
-    most, both models) counts 5; the feet jumping apart and together (the jumper of
+    """Drawn bends (_drawn_bends), the ankles moving apart and back together in each: a stance
+    shifting a little (the real squats' ankles: 0.34 of the hips' standing height over a repetition
+    at most, both models) counts 5; the feet jumping apart and together (the jumper of
     two_people_sports2d counted as chair stands by BlazePose: 0.80-0.96) none (RepRule.in_place)."""
-    counter, rise = _counter(routine), routine == "chair_stand_30s"
-    pose = np.zeros((len(COMMON_INDEX), 3))
-    pose[:, 2] = 0.9
-    for k in range(int(11.5 * 30)):
-        t = k / 30
-        bend = 0 if t < 1 else np.sin(np.pi * (t - 1) / 2) ** 2  # bent at 2, 4, 6, 8, 10 s
-        apart = 40 + spread * 200 * bend  # the feet's distance across the picture, px
-        bend = 1 - bend if rise else bend  # a chair stand starts seated and rises
-        pose[COMMON_INDEX["mid_hip"], :2] = 640, 300 + 60 * bend
-        pose[COMMON_INDEX["left_ankle"], :2] = 640 + apart / 2, 500  # standing 200 px over the floor
-        pose[COMMON_INDEX["right_ankle"], :2] = 640 - apart / 2, 500
-        knee, hip = 172 - 80 * bend, 175 - 80 * bend
-        counter.update(t, {"left_knee": knee, "right_knee": knee, "left_hip": hip, "right_hip": hip}, pose=pose)
-    print(f"\n[{routine}] feet apart and together by {spread:.1f} of the hips' standing height: counted "
-          f"{counter.count} (truth {truth})")
-    assert counter.count == truth
+    count = _drawn_bends(routine, feet_spread=spread)
+    print(f"\n[{routine}] feet apart and together by {spread:.1f} of the hips' standing height: counted {count} "
+          f"(truth {truth})")
+    assert count == truth
