@@ -201,6 +201,20 @@ def joined(tmp_path_factory):
             "folder": folder}
 
 
+def build_from_poses(joined, poses, worlds, fps: float, name: str):
+    """`program build` of a joined video from poses read already (another model's, through
+    --poses-cache): the program file written in the joined video's folder."""
+    import numpy as np
+
+    cache = joined["folder"] / f"poses_{name}.npy"
+    np.save(cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
+    out = joined["folder"] / name
+    r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(cache))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 def print_starts(clips, starts, found) -> None:
     """Each joined clip's start (the truth) beside the movement found for it, its error and group."""
     print(f"\n{'joined clip (a JOINED video)':40s} {'truth start':>11s} {'found':>6s} {'error':>6s}  group (truth movement)")
@@ -752,14 +766,7 @@ def test_movements_are_found_with_the_corals_model_too(joined):
     assert [m.group for m in found] == [0, 1, 2, 3, 4, 1, 5, 0, 1]
     # The participant through the program built from MoveNet's reading: printed beside the truth
     # (measured, not asserted: docs/programs.md).
-    import numpy as np
-
-    cache = joined["folder"] / "poses_movenet.npy"
-    np.save(cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
-    out = joined["folder"] / "morning_movenet.json"
-    r = silvergym("program", "build", str(joined["video"]), "--out", str(out), "--poses-cache", str(cache))
-    print(r.stdout)
-    assert r.returncode == 0, r.stderr
+    out = build_from_poses(joined, poses, worlds, fps, "morning_movenet.json")
     summary = participant_reps({**joined, "poses": poses, "worlds": worlds, "fps": fps}, out)
     for part, (clip, _, truth, *_) in zip(summary["parts"], JOINED):
         print(f"  MoveNet {clip:40s} truth {truth:3d} counted {part['reps']:3d} {part['reps_by_side'] or ''}")
@@ -1000,8 +1007,6 @@ def test_each_part_of_the_six_clip_video_begins_near_its_join_with_the_corals_mo
     27.33 s. Each part's start is asserted near its join (as the nine-clip video's); the repetitions
     are printed beside the truth (measured, not asserted: MoveNet's high knees 17 of 18 as on the
     nine-clip video; its goblet squats are not recognised as squats, 1.2 s late: see the cut test)."""
-    import numpy as np
-
     from models import catalog
     from tests.conftest import poses_of_video
 
@@ -1020,12 +1025,7 @@ def test_each_part_of_the_six_clip_video_begins_near_its_join_with_the_corals_mo
             p, w = nine[bounds[k]:bounds[k + 1]], nine_worlds[bounds[k]:bounds[k + 1]]
         poses += list(p)
         worlds += list(w)
-    cache = six_joined["folder"] / "poses_movenet.npy"
-    np.save(cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
-    out = six_joined["folder"] / "six_movenet.json"
-    r = silvergym("program", "build", str(six_joined["video"]), "--out", str(out), "--poses-cache", str(cache))
-    print(r.stdout)
-    assert r.returncode == 0, r.stderr
+    out = build_from_poses(six_joined, poses, worlds, fps, "six_movenet.json")
     data = json.loads(out.read_text(encoding="utf-8"))
     summary = participant_reps({**six_joined, "poses": poses, "worlds": worlds, "fps": fps}, out, as_the_tv_plays=True)
     print(f"\n{'MoveNet: part (joined clip)':40s} {'join':>6s} {'start':>6s} {'truth':>5s} {'target':>6s} {'counted':>7s}")
