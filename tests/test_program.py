@@ -694,11 +694,17 @@ def test_pauses_between_movements_are_rests_not_parts(joined, pause_s):
     assert all(m.end_s <= s - pause_s + 1.0 for m, s in zip(found, starts[1:]))
 
 
-def test_a_program_session_survives_a_restart_of_the_scoring_service(tmp_path, person_clip):
+def test_a_program_session_survives_a_restart_of_the_scoring_service(tmp_path):
     """Injected: SIGKILL of the scoring service in a program's second part (`silvergym run --once`,
-    the drawn person's arm-raise clip as the camera; core model). The supervisor restarts it, it
-    resumes the same session from its checkpoint in the same part, and the summary has both parts,
-    the first part's repetitions from before the kill kept."""
+    the drawn person doing arm raises for the program's length as a recorded participant; core
+    model). The supervisor restarts it, it resumes the same session from its checkpoint in the same
+    part, and the summary has both parts, the first part's repetitions from before the kill kept.
+
+    A recorded participant (camera.start_with_session), not a looping 6 s clip: the session starts
+    when scoring first sees the person, so a looping clip met the program's clock at whatever point
+    it had reached by then (the services' start-up). On a loaded box (load 10-17) that was 1.5-3.5 s
+    into the arm raise, half a repetition out of step with the instructor: both parts 0 repetitions
+    (3 failures in a week; the same poses offline, started 1.5 s into the clip: 0 and 0)."""
     import os
     import re
     import signal
@@ -711,7 +717,12 @@ def test_a_program_session_survives_a_restart_of_the_scoring_service(tmp_path, p
     program.write_text(json.dumps({"name": "two", "title": {"ko": "두 번", "en": "Twice"},
                                    "parts": [{**part, "rest_s": 2.0}, part]}), encoding="utf-8")
     cfg = tmp_path / "silvergym.toml"
-    cfg.write_text(graph_config(tmp_path, person_clip, model=core_model()))
+    from common.coach import routine as routines
+    from common.coach.synthetic import write_person_clip
+
+    clip = write_person_clip(tmp_path / "participant.mp4", routines.load("arm_raise"), seconds=30.0)  # 26 s program
+    cfg.write_text(graph_config(tmp_path, clip, model=core_model()).replace(
+        "loop = true", "loop = false\nstart_with_session = true"))
     checkpoint = tmp_path / "spool.db.session.json"
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
