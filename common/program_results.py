@@ -10,11 +10,28 @@ Here in common/, not common/coach: the central side reads the record and may not
 from __future__ import annotations
 
 import math
+import re
 
 WEEK_S = 7 * 86400.0
 # A weakest joint (common/coach/cues.py to_practise) or movement is named to practise, on the TV and
 # in the carers' words, only when its share in position is below this: a 98 is not a weakness.
 PRACTISE_BELOW = 0.9
+# A correction's key: "[side_]joint.more|less" (common/coach/cues.py's table).
+CORRECTION_KEY = re.compile(r"^(?:(left|right)_)?([a-z_]+)\.(more|less)$")
+
+
+def joint_to_practise(summary: dict) -> str:
+    """The correction key a session summary names as the thing to practise: the posture's advice
+    for its weakest joint (SessionScorer.posture), when that joint's figure is below
+    PRACTISE_BELOW; "" otherwise. Here, not in common/coach, since the central side reads it too."""
+    joints, weakest, advice = summary.get("joints"), summary.get("weakest"), summary.get("advice")
+    if not (isinstance(joints, dict) and isinstance(advice, str) and CORRECTION_KEY.match(advice)
+            and weakest in joints):
+        return ""
+    try:
+        return advice if float(joints[weakest]) < PRACTISE_BELOW else ""
+    except (TypeError, ValueError):
+        return ""
 
 
 def judged(part) -> bool:

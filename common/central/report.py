@@ -584,22 +584,18 @@ def practise_words(session: dict, locale: str) -> str:
     """What a member is to practise, in the words the TV's summary said it (the weakest joint's
     correction when below the bar: common/coach/cues.py to_practise); "" when nothing is."""
     from common.central.collector import printable
-    from common.coach import cues
+    from common.program_results import joint_to_practise
 
     summary = session.get("summary") if isinstance(session.get("summary"), dict) else {}
     if summary.get("exercised") is False:
         return ""
-    key = cues.to_practise(summary)
+    key = joint_to_practise(summary)
     if not key:
         return ""
+    # In the words the box said it (the summary's corrections); the central side imports no
+    # coaching code (tests/test_layout.py), so a summary without them names no words.
     said = next((c.get(locale) for c in summary.get("corrections", []) if isinstance(c, dict)
                  and c.get("key") == key and isinstance(c.get(locale), str)), None)
-    if said is None:  # a summary without its corrections' words: the bundled routine's cue table
-        try:
-            from common.coach import routine as routines
-            said = cues.words(routines.load(str(summary.get("routine") or session.get("routine", ""))), key, locale)
-        except Exception:  # noqa: BLE001 - a routine built on the box, or a name no routine has
-            said = None
     return printable(said, 120) if said else ""
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from common.program_results import PRACTISE_BELOW  # noqa: F401 - one bar for joints and movements; read from here too
+from common.program_results import CORRECTION_KEY, PRACTISE_BELOW, joint_to_practise  # noqa: F401 - one bar for joints and movements; read from here too
 
 DIRECTIONS = ("more", "less")
 SIDES = ("left", "right")
@@ -26,7 +26,7 @@ SIDE_WORDS = {"ko": {"left": "왼쪽", "right": "오른쪽"}, "en": {"left": "le
 GENERIC = "joint"  # the movement whose words say only what the joint does (routines of unknown movement)
 # Words that do not name a direction: "덜" (less) in Korean, "less" in English ("lean less").
 _DIRECTIONLESS = {"ko": re.compile(r"덜"), "en": re.compile(r"\bless\b", re.IGNORECASE)}
-KEY = re.compile(r"^(?:(left|right)_)?([a-z_]+)\.(more|less)$")
+KEY = CORRECTION_KEY
 
 
 @dataclass(frozen=True)
@@ -204,13 +204,7 @@ def plain_cues(joints, closes_at_turn: dict) -> dict:
 
 
 def to_practise(summary: dict) -> str:
-    """The correction key a session summary names as the thing to practise: the posture's advice
-    for its weakest joint (SessionScorer.posture), when that joint's figure is below
-    PRACTISE_BELOW; "" otherwise."""
-    joints, weakest, advice = summary.get("joints"), summary.get("weakest"), summary.get("advice")
-    if not (isinstance(joints, dict) and isinstance(advice, str) and KEY.match(advice) and weakest in joints):
-        return ""
-    try:
-        return advice if float(joints[weakest]) < PRACTISE_BELOW else ""
-    except (TypeError, ValueError):
-        return ""
+    """The correction key a session summary names as the thing to practise (the weakest joint's
+    advice below PRACTISE_BELOW): common/program_results.py joint_to_practise, read by the central
+    side too."""
+    return joint_to_practise(summary)
