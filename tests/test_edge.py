@@ -181,7 +181,14 @@ def test_a_session_survives_the_edge_tpu_library_failing_and_is_delivered_once(k
               f"{stored.count(session_id)}x, spool empty")
         assert restarts == 0 and "restarting" not in text and "Traceback" not in text
         assert stored == [session_id]
-        assert pause_s < 2.0
+        # The longest pause is a wall-clock figure and the box is shared: bounded by the hang's
+        # deadline (1 s) and the load this run itself saw (four of its median pose intervals), so
+        # a failover that stalls the stream still fails while a busy CI box does not (CI at
+        # 810be61: 2.20 s with the Edge TPU working, no failure to recover from).
+        intervals = sorted(b[0] - a[0] for a, b in zip(poses, poses[1:]))
+        typical_s = intervals[len(intervals) // 2] if intervals else float("nan")
+        print(f"{kind}: median pose interval {typical_s:.2f} s")
+        assert pause_s < 1.0 + max(1.0, 4 * typical_s)
         if kind == "works":
             assert backends == ["edgetpu"] and tpu_falls == 0
         else:  # one failure at start, one more at the background retry 10 s later (in the child loading, or

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from common.coach import routine as routines
-from common.timeline import VerdictTimeline
+from common.timeline import CODES, VerdictTimeline
 from services.renderer.screen import (
     exercise_panels,
     fit,
@@ -167,29 +167,36 @@ def test_the_tv_plays_the_instructors_video_on_the_routine_clock_pauses_it_and_f
     later = [t for unix, screen, t, _ in shown if screen == "exercise" and t is not None and unix > still[-1][0]]
     assert later and max(later) > paused_t + 1.0, "the video did not go on after the resume"
 
-    # 3. The strip: every second finished half a second before a snapshot has the colour of the
-    # verdict most of that second's Score messages carried.
+    # 3. The strip: every second finished half a second before a snapshot has the colour of a
+    # verdict that second's Score messages carried; most cells already that of the verdict most of
+    # them carried. Not all: a snapshot is taken when the renderer draws, and on a loaded box the
+    # last Scores of a second can reach it later than half a second (CI at fe0829f and 0fb3f18:
+    # second 3 still green at 4.5 s, yellow once its last frames arrived). The summary below is exact.
     codes = heard.codes()
+    carried = [{code for code, n in zip(CODES.values(), counts) if n} for counts in heard.counts]
     box = strip_rect(*w_h)
     seconds = int(np.ceil(routine.duration_s))
-    cells = 0
+    cells, settled = 0, 0
     for _, screen, t, path in shown:
         if screen != "exercise" or t is None:
             continue
         picture = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         for second in range(min(int(t - 0.5), len(codes))):
             cell = strip_cell(box, second, seconds)
-            assert tuple(int(v) for v in picture[cell.centery, cell.centerx]) == strip_color(codes[second]), \
-                f"{path.name}: second {second}"
+            colour = tuple(int(v) for v in picture[cell.centery, cell.centerx])
+            assert colour in {strip_color(c) for c in carried[second] | {codes[second]}}, \
+                f"{path.name}: second {second} shows {colour}, no Score of it said so ({sorted(carried[second])})"
             cells += 1
+            settled += colour == strip_color(codes[second])
     summary_shot = next(p for _, screen, _, p in shown if screen == "summary")
     timeline = end.summary["timeline"]
     picture = cv2.cvtColor(cv2.imread(str(summary_shot)), cv2.COLOR_BGR2RGB)
     box = summary_strip_rect(*w_h)
     on_screen = [tuple(int(v) for v in picture[c.centery, c.centerx])
                  for c in (strip_cell(box, i, len(timeline)) for i in range(len(timeline)))]
-    print(f"strip: {cells} finished-second cells in the exercise snapshots match the Score messages; "
+    print(f"strip: {cells} finished-second cells in the exercise snapshots show a verdict their Scores carried, "
+          f"{settled} already the majority's; "
           f"summary timeline {timeline!r} (from the bus: {codes!r}), score {end.summary['score']}, "
           f"ended {end.summary.get('ended')}, {end.summary['frames_scored']} of {end.summary['frames']} frames scored")
-    assert cells >= 5 and timeline == codes
+    assert cells >= 5 and settled >= cells // 2 and timeline == codes
     assert on_screen == [strip_color(c) for c in timeline]
