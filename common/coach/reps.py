@@ -505,11 +505,19 @@ class _Counter:
         from the jumper (BlazePose) 6."""
         if not self.in_place or len(self._across) < 2:
             return False
-        standing = max((h for h in (self._rep_legs[0], self._legs_at_peak[0]) if h is not None), default=None)
-        if standing is None or standing <= 0:
+        standing = self._standing_height()
+        if standing is None:
             return False
-        self.last_travel = round((self._across[1] - self._across[0]) / standing, 2)
-        return (self._across[1] - self._across[0]) / standing >= self.travel
+        travel = (self._across[1] - self._across[0]) / standing
+        self.last_travel = round(travel, 2)
+        return travel >= self.travel
+
+    def _standing_height(self) -> float | None:
+        """The hips' standing height over the floor for this repetition (the higher of the start's and
+        the deepest moment's: a chair stand starts seated), the unit `_walked` and `_feet_moved` measure
+        in; None when neither was seen."""
+        standing = max((h for h in (self._rep_legs[0], self._legs_at_peak[0]) if h is not None), default=None)
+        return standing if standing is not None and standing > 0 else None
 
     def _feet_moved(self) -> bool:
         """For a movement done with the feet where they stand (a squat, a chair stand: RepRule.in_place),
@@ -522,11 +530,12 @@ class _Counter:
         jack spreads the feet along the line of sight: MoveNet's side-view jacks read 0.02-0.05."""
         if not self.in_place or len(self._apart) < 2:
             return False
-        standing = max((h for h in (self._rep_legs[0], self._legs_at_peak[0]) if h is not None), default=None)
-        if standing is None or standing <= 0:
+        standing = self._standing_height()
+        if standing is None:
             return False
-        self.last_apart = round((self._apart[1] - self._apart[0]) / standing, 2)
-        return (self._apart[1] - self._apart[0]) / standing >= self.feet_stay
+        apart = (self._apart[1] - self._apart[0]) / standing
+        self.last_apart = round(apart, 2)
+        return apart >= self.feet_stay
 
     def _finish(self, t: float) -> None:
         self.state = "start"
