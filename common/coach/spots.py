@@ -216,6 +216,9 @@ class ClassBook:
     # track -> when it settled in place before it became a member (its Tryout's still_since): what
     # came before (walking in, away and back) is not the exercise and is not replayed (ClassRoll).
     settled: dict = field(default_factory=dict)
+    # track (not a member) -> the spot of the member it read on the last picture: a second
+    # follower on them, which is them when their own follower is lost.
+    shadowing: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.spots is None:
@@ -254,11 +257,20 @@ class ClassBook:
             share = MIN_SIZE_SHARE if self.routine is not None else SIZE_SHARE_WITHOUT_ROUTINE
             if size <= 0 or size < share * largest:
                 continue  # smaller than life: a picture, a screen, someone far behind the class
-            members = [c for k, c in people if self.tracks[k] is not None] + [c for _, c in ready]
-            if any(on_place(common, other) for other in members):
+            under = [self.tracks[k] for k, c in people if self.tracks[k] is not None and on_place(common, c)]
+            if under or any(on_place(common, c) for _, c in ready):
                 # A second follower on a member (or on one admitted with it now): the same person
-                # read twice, never a second spot. Should the member's own track be lost, this one
-                # is where they were and takes their vacant spot back (below, on a later picture).
+                # read twice, never a second spot; what it read is theirs, scored through their own
+                # track (nothing of it to replay: it settles from now on).
+                self.shadowing[track] = under[0] if under else None
+                tryout.still_since = t
+                continue
+            was = self.shadowing.pop(track, None)
+            if was is not None and was not in self.spots.taken and self.spots._gap(was, centre_x(common)) <= self.spots.reach * 3 * size:
+                # It read a member until the last picture and their own follower is lost: it is
+                # them, at their place; their spot at once (they never left), nothing scored twice.
+                self._admit(track, was)
+                self.settled[track] = t
                 continue
             back = self.spots.vacant_near(centre_x(common), 3 * size) if tryout.in_place(t) else None
             if back is not None:  # a member who returned: their spot back
@@ -293,6 +305,7 @@ class ClassBook:
         self.first_seen.pop(track, None)
         self.paths.pop(track, None)
         self.settled.pop(track, None)
+        self.shadowing.pop(track, None)
 
     def members(self) -> int:
         return sum(1 for s in self.tracks.values() if s is not None)
