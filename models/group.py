@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.coach.keypoints import COMMON_INDEX, to_common
-from common.coach.spots import MIN_SIZE_SHARE, someone_else, travelling  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
+from common.coach.spots import MIN_SIZE_SHARE, same_body, someone_else, travelling  # noqa: F401 (MIN_SIZE_SHARE: the tests' figure)
 from models import catalog, runtime
 from models.estimator import PROBE_MAX_S, TpuRequired
 from models.blazepose import DET_SIZE, UPSIDE_DOWN, BlazePose, alignment_roi, upright, weighted_nms, Detection
@@ -310,6 +310,7 @@ class GroupEstimator:
             readings[track] = kps
             member.size = max(member.size, body_size(self.layout, kps))
             lost = self._slid_or_walks(track, t, kps) or lost
+        lost = self._drop_second_readings(readings) or lost
         # After a cut (the class's start, a new source, a looping file's next play) everyone is
         # looked for on each picture until every fine square was: people are found as soon as
         # before, a slice of the squares per picture, with the followed read between the slices.
@@ -345,6 +346,22 @@ class GroupEstimator:
         started = walks and track not in self.walking
         (self.walking.add if walks else self.walking.discard)(track)
         return someone_else(self, track, t, size, self.probation_s) or started
+
+    def _drop_second_readings(self, readings: dict[int, np.ndarray]) -> bool:
+        """Drop a follower that reads the same body as an older one (spots.same_body): a follower
+        left on a chair or a plant slides onto the person beside it, and the two read one person
+        from then on (MoveNet, a composed room of two real squat clips: two spots and two sessions
+        for one man). The older track is kept: the one that found them first (downstream, their
+        spot's). Whether any was dropped."""
+        commons = {track: to_common(self.layout, kps) for track, kps in readings.items()}
+        kept: list[int] = []
+        for track in sorted(commons):
+            if any(same_body(commons[track], commons[older]) for older in kept):
+                self._drop(track)
+                del readings[track]
+            else:
+                kept.append(track)
+        return len(kept) < len(commons)
 
     def _drop(self, track: int) -> None:
         self.members.pop(track)

@@ -397,3 +397,100 @@ def test_each_member_of_a_composed_class_scores_within_5_points_of_their_clip_al
         # Equal to alone is not enough: a change that counts nobody gives 0 = 0.
         assert sessions[spot].scorer.summary()["reps"] == alone[k]["reps"] == clips[k][1], lines
         assert gaps[k] <= 5, lines
+
+
+# -- two squatters at two depths, one of them followed twice (COMPOSITE of real clips) ---------------
+
+# A fresh-eyes trial's room, rebuilt here: squat_dumbbell_front_home (5 squats, truth) at its own
+# size at the left of a 1660x540 picture, squat_goblet_oblique_gym (6 squats, truth) at 0.6 of her
+# size further right and higher (further back), a grey wall between and around; each clip from its
+# first picture; when the shorter clip ends its place is the wall (he has left: a held last
+# picture would be a man standing still, scored beyond his clip alone).
+TWO_DEPTHS = [("dev/squat_dumbbell_front_home.mp4", 5, 1.0, (0, 0)), ("dev/squat_goblet_oblique_gym.mp4", 6, 0.6, (1020, 120))]
+TWO_DEPTHS_SIZE = (1660, 540)
+
+
+@pytest.fixture(scope="module")
+def two_depths_room(tmp_path_factory):
+    import cv2
+    import numpy as np
+
+    clips = [_clip(name)[0] for name, _, _, _ in TWO_DEPTHS]
+    path = tmp_path_factory.mktemp("two_depths") / "two_depths_squats.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, TWO_DEPTHS_SIZE)
+    assert writer.isOpened(), "OpenCV cannot write MJPG here"
+    spans = []
+    for i in range(max(len(c) for c in clips)):
+        room = np.full((TWO_DEPTHS_SIZE[1], TWO_DEPTHS_SIZE[0], 3), (86, 89, 87), np.uint8)
+        spans = []
+        for clip, (_, _, scale, (x, y)) in zip(clips, TWO_DEPTHS):
+            w, h = round(clip[0].shape[1] * scale), round(clip[0].shape[0] * scale)
+            if i < len(clip):
+                room[y:y + h, x:x + w] = cv2.resize(clip[i], (w, h), interpolation=cv2.INTER_AREA)
+            spans.append((x, x + w))
+        writer.write(room)
+        if i == 200:
+            cv2.imwrite(str(path) + ".png", room)  # to look at when it fails
+    writer.release()
+    return str(path), spans
+
+
+@pytest.mark.parametrize("model", ["movenet-lightning", "blazepose-full"])
+def test_a_squatter_followed_twice_is_one_member_and_each_of_two_at_two_depths_is_scored_as_alone(model, two_depths_room):
+    """COMPOSITE (two_depths_room). Before: with MoveNet a follower the detector started on the
+    chair beside the dumbbell squatter slid onto him (3.4 s) and read him from then on beside his
+    own track, both within 0.1 of his torso; both did his squats, and the roll gave him spot 1 and
+    spot 2 (two sessions, his tags stacked on the TV). Now the group front drops the second reading
+    of a body (models/group.py) and the roll never gives a spot to a reading on a member's place
+    (common/coach/spots.py on_place). Each member: one spot, in their own part of the picture,
+    their true count, the same readings as their clip alone (frames), score beside alone."""
+    from common.cli.routine import video_size
+    from common.cli.score import score_class
+    from common.coach import routine as routines
+    from common.coach.session import PersonSession, play_recording
+    from common.media import read_frames
+    from models import catalog
+    from models.group import GroupEstimator
+    from tests.conftest import poses_of_video
+
+    path, spans = two_depths_room
+    squat = routines.load("squat")
+    try:
+        front = GroupEstimator(model)
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    room = score_class(((t, bgr) for _, t, bgr in read_frames(path)), front, squat)
+    homes = room.roll.book.spots.homes
+    alone = []
+    for name, _, _, _ in TWO_DEPTHS:  # one person's `silvergym score` of the clip itself
+        poses, worlds, fps = poses_of_video(media_file(name), model)
+        person = PersonSession(squat)
+        play_recording(person, poses, worlds, fps, video_size(str(media_file(name))))
+        alone.append(person.summary(""))
+    where = {spot: [k for k, (a, b) in enumerate(spans) if a <= homes[spot] < b] for spot in room.sessions}
+    lines = []
+    for spot in sorted(room.sessions):
+        got = room.sessions[spot].scorer.summary()
+        k = where[spot][0] if where[spot] else None
+        lines.append(f"spot {spot} at x {homes[spot]:.0f}: {got['reps']} reps, score {got['score']:.1f}, "
+                     f"{got['frames_scored']} frames scored" + (
+                         f" = {TWO_DEPTHS[k][0]} (truth {TWO_DEPTHS[k][1]} reps; alone {alone[k]['reps']} reps, "
+                         f"score {alone[k]['score']:.1f}, {alone[k]['frames_scored']} frames scored; gap "
+                         f"{got['score'] - alone[k]['score']:+.1f})" if k is not None else " = nobody's part of the picture"))
+    print(f"\n{model}, COMPOSITE room of two real squat clips (1x and 0.6x), {len(room.sessions)} members "
+          f"(truth 2):\n  " + "\n  ".join(lines))
+    assert sorted(k for w in where.values() for k in w) == [0, 1], f"each squatter one spot, nobody two: {lines}"
+    for spot, (k,) in where.items():
+        got = room.sessions[spot].scorer.summary()
+        assert got["reps"] == TWO_DEPTHS[k][1], lines
+        # Every picture of theirs heard (the alone count of scored frames, less a few at the start
+        # before the detector found them), none of anyone else's: the class reads them as alone.
+        assert alone[k]["frames_scored"] - 15 <= got["frames_scored"] <= alone[k]["frames_scored"] + 15, lines
+        if model == "movenet-lightning" and k == 1:
+            # Not asserted within 5 (measured: class 69.6, alone 83.4): her score on this clip is not
+            # stable alone. Her class reading is within 1.5 px (mean) of her alone reading; the gap is
+            # her first squat judged not to reach the bottom ("turn", a sixth of the score) or not:
+            # alone on three invisibly changed copies of her clip (poses_from_video changed_by seeds
+            # 1-3) 69.2, 68.3, 69.2; the class's 69.6 is among them, the alone 83.4 is the outlier.
+            continue
+        assert abs(got["score"] - alone[k]["score"]) <= 5, lines

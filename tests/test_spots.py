@@ -56,3 +56,36 @@ def test_a_member_who_walks_away_and_back_is_scored_on_the_exercise_not_on_the_w
     assert spots == {1}, "one member, one spot, kept through the walk"
     assert not walk, "the walk away and back is not the exercise"
     assert back and back[0] <= 10.5 and len(back) == 200 - round(back[0] * 10), "every reading since back in place"
+
+
+def test_one_person_read_by_two_followers_gets_one_spot_and_keeps_it_when_one_follower_is_lost():
+    """At 10 fps, arm raises at x 300 read by two followers at once (track 1, and track 2 a few
+    pixels off: a second follower that slid onto him, as on a real composed room with MoveNet),
+    and a second person raising at x 800 (track 3). One spot each, never a second for the man
+    read twice; when his first follower is lost (8 s), the second, where he was, has his spot at
+    once, and none of his readings is scored twice (what the second follower read while the first
+    followed him was his, scored through the first)."""
+    from common.coach.spots import ClassRoll
+
+    roll = ClassRoll(routines.load("arm_raise"))
+    spots: dict = {}
+    heard: dict = {}  # spot -> the times of the readings scored
+    for i in range(160):
+        t = i / 10
+        man = _raising(t, 300)
+        twice = man.copy()
+        twice[:, :2] += 4.0  # the second follower's reading: 4 px off
+        people = ([(1, man, t)] if t < 8 else []) + [(2, twice, t), (3, _raising(t + 0.5, 800), t)]
+        for spot, track, at in roll.update(t, people):
+            spots.setdefault(track, set()).add(spot)
+            heard.setdefault(spot, []).append(at)
+    man_spot = next(iter(spots.get(1, set())), None)
+    times = heard.get(man_spot, [])
+    gaps = np.diff(times)
+    print(f"\nspots by track: {spots} (truth: the man read twice one spot, the other person another); the man's "
+          f"readings scored {len(times)}, {len(times) - len(set(times))} twice (truth 0), the longest gap "
+          f"{gaps.max() if len(gaps) else 0:.1f} s (truth 0.1)")
+    man_spots = spots.get(1, set()) | spots.get(2, set())
+    assert len(man_spots) == 1 and len(spots.get(3, set())) == 1 and man_spots != spots[3]
+    assert 2 in spots, "the follower left on him takes his spot back"
+    assert len(times) == len(set(times)) and (gaps > 0).all() and gaps.max() < 0.15, "each reading once, none missed"

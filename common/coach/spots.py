@@ -117,6 +117,27 @@ def centre_x(common: np.ndarray) -> float:
     return float(np.median(seen[:, 0])) if len(seen) else float(common[:, 0].mean())
 
 
+# Two readings of one picture whose necks and mid-hips are each within this share of the torso
+# of each other are one body read twice (two followers on one person), not two people: a person
+# behind another is hidden where their torsos would coincide, and one further back has a shorter
+# torso. Measured (MoveNet, a composed room of two real squat clips): a second follower that slid
+# from a chair onto a squatter read him within 0.10 of his torso on every picture; the two real
+# people were 6.6 torsos apart or more.
+SAME_BODY_TORSOS = 0.35
+
+
+def same_body(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two readings (common keypoints, pixels) of one picture are one person's: both torsos
+    seen and alike (within SWAP_RATIO), and the necks and the mid-hips each within SAME_BODY_TORSOS
+    of the larger torso."""
+    ta, tb = torso(a), torso(b)
+    if min(ta, tb) <= 0 or max(ta, tb) > SWAP_RATIO * min(ta, tb):
+        return False
+    reach = SAME_BODY_TORSOS * max(ta, tb)
+    return all(float(np.hypot(*(a[j, :2] - b[j, :2]))) <= reach
+               for j in (COMMON_INDEX["neck"], COMMON_INDEX["mid_hip"]))
+
+
 def travelling(hips, t: float) -> bool:
     """Hips ((t, mid-hip x, torso) readings) moved more than TRAVEL_TORSOS_PER_S torso lengths a
     second over the last second."""
@@ -195,6 +216,9 @@ class ClassBook:
     # track -> when it settled in place before it became a member (its Tryout's still_since): what
     # came before (walking in, away and back) is not the exercise and is not replayed (ClassRoll).
     settled: dict = field(default_factory=dict)
+    # track (not a member) -> the spot of the member it read on the last picture: a second
+    # follower on them, which is them when their own follower is lost.
+    shadowing: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.spots is None:
@@ -225,7 +249,7 @@ class ClassBook:
                 self.tryouts.setdefault(track, Tryout(self.routine, t)).update(t, common)
         largest = max(self.sizes.values(), default=0.0)
         ready = []
-        for track, common in people:
+        for track, common in sorted(people, key=lambda p: p[0]):  # the older track first (track numbers grow)
             tryout = self.tryouts.get(track)
             if self.tracks[track] is not None or tryout is None or t - tryout.since < self.probation_s:
                 continue
@@ -233,6 +257,21 @@ class ClassBook:
             share = MIN_SIZE_SHARE if self.routine is not None else SIZE_SHARE_WITHOUT_ROUTINE
             if size <= 0 or size < share * largest:
                 continue  # smaller than life: a picture, a screen, someone far behind the class
+            under = [self.tracks[k] for k, c in people if self.tracks[k] is not None and on_place(common, c)]
+            if under or any(on_place(common, c) for _, c in ready):
+                # A second follower on a member (or on one admitted with it now): the same person
+                # read twice, never a second spot; what it read is theirs, scored through their own
+                # track (nothing of it to replay: it settles from now on).
+                self.shadowing[track] = under[0] if under else None
+                tryout.still_since = t
+                continue
+            was = self.shadowing.pop(track, None)
+            if was is not None and was not in self.spots.taken and self.spots._gap(was, centre_x(common)) <= self.spots.reach * 3 * size:
+                # It read a member until the last picture and their own follower is lost: it is
+                # them, at their place; their spot at once (they never left), nothing scored twice.
+                self._admit(track, was)
+                self.settled[track] = t
+                continue
             back = self.spots.vacant_near(centre_x(common), 3 * size) if tryout.in_place(t) else None
             if back is not None:  # a member who returned: their spot back
                 self._admit(track, back)
@@ -266,9 +305,25 @@ class ClassBook:
         self.first_seen.pop(track, None)
         self.paths.pop(track, None)
         self.settled.pop(track, None)
+        self.shadowing.pop(track, None)
 
     def members(self) -> int:
         return sum(1 for s in self.tracks.values() if s is not None)
+
+
+def on_place(common: np.ndarray, other: np.ndarray) -> bool:
+    """Whether a reading is where another person of the same picture is: one body read twice
+    (same_body), or, with its torso unseen on this picture, its seen keypoints' middle within
+    SAME_BODY_TORSOS of the other's torso of the other's middle."""
+    if same_body(common, other):
+        return True
+    size = torso(other)
+    if torso(common) > 0 or size <= 0:
+        return False
+    a, b = common[common[:, 2] >= MIN_SCORE, :2], other[other[:, 2] >= MIN_SCORE, :2]
+    if not len(a) or not len(b):
+        return False
+    return float(np.hypot(*(np.median(a, axis=0) - np.median(b, axis=0)))) <= SAME_BODY_TORSOS * size
 
 
 def someone_else(watch, track: int, t: float, size: float, probation_s: float) -> bool:
