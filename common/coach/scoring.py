@@ -1015,18 +1015,25 @@ class SessionScorer:
         moving = span >= min(MOVING_JOINT_DEG, float(span.max(initial=0.0))) if span.any() else span > 0
         turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
         # A built routine recognised as a known movement (program build gave it that movement's own
-        # repetition rule) is that rule's movement: its joints and those that move with them; another
-        # joint the instructor happened to move too (the trunk leaning 49 deg into a deep squat) is
-        # judged joint by joint, never making a whole repetition another movement (a person squatting
-        # well with the trunk at 26 deg scored 0 on every joint). An unrecognised part's rule is only
-        # the joint that moves most (a sit-up's hips, which a squat bends too): every joint its cycle
-        # moves makes it, as a bundled routine's.
-        defining = moving
+        # repetition rule) is that rule's movement: the joints it counts reach the range and the turn,
+        # and the joints it holds still (RepRule.still) stay so; another joint the instructor
+        # happened to move too (the trunk leaning 49 deg into a deep squat) or to hold (a front-view
+        # instructor's picture-plane trunk tilt, a side-on squatter's forward lean) is judged joint
+        # by joint, never making a whole repetition another movement (a person squatting well with
+        # the trunk at 26 deg scored 0 on every joint). Nor do the joints it moves with the counted
+        # ones (RepRule.moves_with: a squat's hips): their angle is the counted joints' plus the
+        # person's own choice (a squat's hip angle is the thigh's bend and the trunk's lean: 45 deg
+        # for a side-on instructor leaning 49 deg, 84 for a front-view squatter with arms up at the
+        # same depth), and the counter already asks that they moved along, relative to the
+        # person's own movement. An unrecognised part's rule is only the joint that moves most (a
+        # sit-up's hips, which a squat bends too): every joint its cycle moves makes it, and every
+        # joint it holds, as a bundled routine's.
+        defining, holding = moving, None
         if (self.built and self.routine.reps is not None and self.routine.movement
                 and self.routine.movement != "joint"):
-            rule = {*self.routine.reps.joints, *self.routine.reps.moves_with}
-            counted_moving = moving & np.array([j in rule for j in joints], dtype=bool)
+            counted_moving = moving & np.array([j in self.routine.reps.joints for j in joints], dtype=bool)
             defining = counted_moving if counted_moving.any() else moving
+            holding = np.array([j in self.routine.reps.still for j in joints], dtype=bool)
         # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
         at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
         units = movement_units(joints, cycle)
@@ -1049,7 +1056,8 @@ class SessionScorer:
                 continue
             key = (tuple(rep), counted)
             if key not in self._judged:
-                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted, defining)
+                judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted, defining,
+                                     holding)
                 if judged is not None:  # its seconds, kept with it (a long session has thousands of repetitions)
                     judged = (*judged[:5], _seconds_of(moving_part(rep, angles, tol), judged[5], angles, float(t[0])))
                 self._judged[key] = judged
@@ -1089,7 +1097,8 @@ class SessionScorer:
             return True
         return all(np.searchsorted(m, end, side="right") > np.searchsorted(m, start) for m in middles.values())
 
-    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True, defining=None):
+    def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True, defining=None,
+               holding=None):
         """One repetition: (why it is another movement or '', the joints that make it so, the
         credit earned per joint, the moments seen per joint, the sums of angle, target and count
         where not within tolerance), or None when none of its poses saw a joint. `counted`: the
@@ -1117,7 +1126,7 @@ class SessionScorer:
             in_view = defining & ((~np.isnan(angles[rows])).mean(axis=0) >= PART_SEEN_SHARE)
             defining = in_view if in_view.any() else defining
         why, short = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
-                                            moving, near, defining)
+                                            moving, near, defining, holding)
         if not why and not counted:
             counted_joints = set(self.routine.reps.joints) if self.routine.reps else set()
             why, short = "count", np.array([j in counted_joints for j in self.routine.joints])
@@ -1133,7 +1142,8 @@ class SessionScorer:
 
     def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
                           cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
-                          near: np.ndarray, defining: np.ndarray | None = None) -> tuple[str, np.ndarray]:
+                          near: np.ndarray, defining: np.ndarray | None = None,
+                          holding: np.ndarray | None = None) -> tuple[str, np.ndarray]:
         """Why one repetition is not the routine's movement ('' when it is) and the joints that
         make it so. person: its poses' angles (rows); body: their stance(); err: the signed error
         at each cycle moment it was matched with; close: which of those moments are at the turn.
@@ -1145,7 +1155,8 @@ class SessionScorer:
         - turn: never at the turning position with every moving part at once (within its near band);
         - held: a part the routine holds still (elbows straight in a raise, knees in a side bend)
           outside its near band for most of it.
-        `defining`: the moving joints that make the movement (range, turn; default all of `moving`)."""
+        `defining`: the moving joints that make the movement (range, turn; default all of `moving`);
+        `holding`: the joints whose holding still makes it (held; default every joint not moving)."""
         none = np.zeros(len(near), dtype=bool)
         defining = moving if defining is None else defining
         where = self.routine.position
@@ -1198,14 +1209,18 @@ class SessionScorer:
             moments_want = want[close_moments] if (close_moments := np.flatnonzero(close)).size else want[:0]
             got = err[close][:, k] - err[close][:, m] + moments_want  # the person's difference there
             strongest = np.abs(moments_want) >= abs(turn_want) / 2  # moments where the routine wants it
-            reached &= ~strongest | (np.where(np.isnan(got), np.inf, np.sign(turn_want) * got) >= abs(turn_want) / 2)
+            # The routine's way at each of those moments, not at its largest difference: a march's
+            # turn may be the left knee's lift while the right knee's was the larger (by 2 deg on the
+            # high-knees clip), and asking the right knee's way there failed every repetition of
+            # the instructor's own footage (0.0).
+            reached &= ~strongest | (np.where(np.isnan(got), np.inf, np.sign(moments_want) * got) >= abs(turn_want) / 2)
         if moving_units.any() and not reached.any():
             closest = np.nan_to_num(np.abs(err), nan=np.inf)[close]
             short = defining & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else defining.copy()
             return "turn", short
         for k, unit in enumerate(units):
             column = gap[:, k]
-            if moving[unit[0]] or not np.isfinite(column).any():
+            if moving[unit[0]] or not np.isfinite(column).any() or (holding is not None and not holding[unit].any()):
                 continue
             if (column[np.isfinite(column)] > 0).mean() > 0.5:
                 short = none.copy()
