@@ -550,7 +550,6 @@ class Sessions:
     def tick(self, now_ns: int) -> None:
         """Ends a session on time even when no pose arrives (camera or inference gone); the open
         question's countdown runs on, with or without poses (someone out of the picture)."""
-        self._act(self.check.tick(now_ns / 1e9, self.fall.on_floor), now_ns)
         # Absence is measured on the capture clock (last_seen_ns is a capture time): the last pose's,
         # run on by the wall clock since it arrived. A camera's poses arrive as they are taken (this
         # is the wall clock less the pipeline's delay); a recorded participant waits for the model,
@@ -560,14 +559,19 @@ class Sessions:
         if self._clock_capture_ns != self._clock_ticked_capture_ns:  # a pose came since the last tick
             self._clock_ticked_capture_ns, self._clock_arrival_ns = self._clock_capture_ns, now_ns
         clock_ns = self._clock_capture_ns + (now_ns - self._clock_arrival_ns) if self._clock_arrival_ns else now_ns
+        # The question's countdown on the same clock as the question was put (the pose's capture time,
+        # _watch_for_falls): on the wall clock a recorded participant's question, asked at a capture
+        # time 34 s behind it under load, was called 0.02 s after it was put (situps in a program,
+        # run --once: no countdown on the TV, "no_answer").
+        self._act(self.check.tick(clock_ns / 1e9, self.fall.on_floor), clock_ns)
         if self.session_id and not self.paused_at_ns and self.fall.unit and clock_ns - self.last_seen_ns > GONE_AFTER_NS:
             # Not seen lately: in a class no empty pose comes for one person who is gone, so the
             # detector hears of the absence here (dropping out of the bottom of the picture).
             event = self.fall.update(clock_ns / 1e9, None, self._frame_height or None)
             if event:
-                self._act(self.check.on_fall(now_ns / 1e9, event.kind, event.hard, event.why), now_ns)
+                self._act(self.check.on_fall(clock_ns / 1e9, event.kind, event.hard, event.why), clock_ns)
         if self.check.state == "asking" and time.monotonic() >= self._next_ask_repeat:
-            self._publish_question(now_ns)
+            self._publish_question(clock_ns)
         if not self.session_id or self.paused_at_ns:
             return
         length_s = self.person.remaining_s if self.program is not None else self.routine.duration_s

@@ -255,6 +255,60 @@ def test_the_scoring_service_asks_then_a_wave_answers_or_the_countdown_calls(tmp
         context.destroy(linger=0)
 
 
+def test_a_recorded_participants_question_counts_down_its_whole_window_with_capture_times_behind_the_clock(tmp_path):
+    """A recorded participant waits for the model, so under load its capture times fall behind the
+    service's clock (the trial of issue 46: 34 s behind). knees_buckle_backward_front (MoveNet, real
+    frames) with every pose stamped LAG_S before the clock the service ticks on: the question is
+    put, the TV told the whole countdown, and the carer is called only when the countdown has run
+    out on the question's own clock (before the fix the tick measured the capture-stamped question
+    on the wall clock and called 0.0 s after asking, with no countdown shown). After the clip its
+    last pose is held (lying still, not filmed), its capture times still LAG_S behind."""
+    from services.scoring import Sessions
+
+    lag_s, countdown_s = 34.0, COUNTDOWN_S
+    times, poses, height = clip_poses("falls/knees_buckle_backward_front.mp4", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=countdown_s)
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0 = 10**12
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        asked_t = called_t = None
+        left_at_ask = None
+
+        def step(i, t, pose):
+            nonlocal asked_t, called_t, left_at_ask
+            s.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+            s.tick(t0 + int((t + lag_s) * 1e9))  # the service's clock: lag_s ahead of the pictures
+            if asked_t is None and s.check.state == "asking":
+                asked_t, left_at_ask = t, s.check.remaining(t0 / 1e9 + t)
+            if asked_t is not None and called_t is None and s.check.state != "asking":
+                called_t = t
+
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            step(i, t, pose)
+        t = times[-1]
+        while called_t is None and t < times[-1] + countdown_s + 5:
+            t += 1 / 15
+            step(20_000 + int(t * 15), t, poses[-1])
+        s.flush_outbox()
+        alerts = [r.payload for r in spool.peek() if r.kind == "alert"]
+        assert asked_t is not None, f"the question was never open on a tick: called at once ({alerts})"
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question on the bus")
+        print(f"\ncapture times {lag_s:.0f} s behind the clock: asked at {asked_t:.2f} s of the clip (truth: on the "
+              f"floor at {_floor_truth('knees_buckle_backward_front.mp4')} s), TV told {asking[0].countdown_s} s, "
+              f"called {called_t - asked_t:.2f} s after asking (window {countdown_s:.0f} s): {alerts}")
+        assert asking[0].countdown_s == pytest.approx(countdown_s, abs=0.2)
+        assert left_at_ask == pytest.approx(countdown_s, abs=0.2)
+        assert called_t is not None and countdown_s - 0.1 <= called_t - asked_t <= countdown_s + 0.2
+        assert len(alerts) == 1 and alerts[0]["answer"] == "no_answer" and alerts[0]["alert_id"] == asking[0].alert_id
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
 def _floor_truth(name: str) -> float:
     return float(next(r["t_floor_s"] for r in truth() if r["file"] == name))
 
