@@ -21,7 +21,7 @@ from common.coach import cues
 from common.coach import program as programs
 from common.coach import routine as routines
 from common.coach.checkin import FallCheck, WaveDetector
-from common.coach.fall import FallDetector
+from common.coach.fall import FallDetector, lies_down
 from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
@@ -77,6 +77,7 @@ class Sessions:
         self.person: PersonSession | None = None  # the session's code shared with `silvergym score`
         self._camera_loops = 0  # the camera's video loops when this session started
         self.fall = FallDetector()
+        self._lies_of: tuple = (None, False)  # (routine, whether its instructor lies down): _routine_lies
         # Ask before calling: the question survives the session's end (a fall in its last seconds).
         self.check = FallCheck(ctx.config.scoring.fall_countdown_s)
         self.wave = WaveDetector()
@@ -289,13 +290,24 @@ class Sessions:
             self._publish_score(pose, frame, t)
         if t < 0 and not watch_outside:  # a class's countdown: as before, spots are watched from its start
             return
-        self._watch_for_falls(pose, common)
+        # Lying while the instructor lies (a sit-up part of a program) is the exercise, not a fall:
+        # the sit-ups of ../shared/media/falls in a program's part raised "a fall is suspected" 1.3 s in.
+        self._watch_for_falls(pose, common, lying_expected=self.person.lying_expected(t)
+                              if self.program is not None else self._routine_lies())
 
-    def _watch_for_falls(self, pose, common) -> None:
+    def _routine_lies(self) -> bool:
+        """Whether the session's routine lies down (its instructor does), kept per routine."""
+        if self._lies_of[0] is not self.routine:
+            self._lies_of = (self.routine, lies_down(self.routine))
+        return self._lies_of[1]
+
+    def _watch_for_falls(self, pose, common, lying_expected: bool = False) -> None:
         """The fall detector on every pose (nobody in view too: dropping out of the bottom of the
-        picture), on the capture clock; while a question is open, a wave answers it."""
+        picture), on the capture clock; while a question is open, a wave answers it. lying_expected:
+        the session's exercise lies down now (common/coach/fall.py lies_down)."""
         now = pose.t_capture_ns / 1e9
         self._frame_height = pose.height
+        self.fall.lying_expected = lying_expected
         event = self.fall.update(now, common, pose.height)
         if event:
             self._act(self.check.on_fall(now, event.kind, event.hard, event.why), pose.t_capture_ns)

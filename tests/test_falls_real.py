@@ -157,7 +157,8 @@ def test_a_wave_on_real_frames_answers_the_question_and_arms_to_the_shoulders_do
 
 # -- the scoring service: the question on the bus, the answer or the call in the session and spool --
 
-def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True, start_delay_s: float = 0):
+def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True, start_delay_s: float = 0,
+             program: str = ""):
     import logging
     import threading
 
@@ -170,7 +171,7 @@ def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = 
 
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
                                     "scoring": {"routine": "squat", "autostart": autostart, "start_delay_s": start_delay_s,
-                                                "fall_countdown_s": countdown_s, "mode": mode}})
+                                                "fall_countdown_s": countdown_s, "mode": mode, "program": program}})
     (tmp_path / "run").mkdir()
     context = zmq.Context()
     ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
@@ -550,3 +551,128 @@ def test_in_a_class_each_person_has_the_same_detector_and_one_who_drops_out_of_t
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+# -- a program: lying down while the instructor lies is the exercise, not a fall -------------------
+
+CANVAS = (640, 360)  # the trial's joined video's size: each clip letterboxed into it, as a join does
+
+
+def _on_canvas(name: str):
+    """A clip's (capture times, poses, fps) letterboxed into CANVAS, as a joined program video
+    shows it (join_clips in tests/test_program.py), so one person's upright height carries across
+    the cut from one clip to the next."""
+    from common.cli.routine import video_size
+
+    times, poses, _ = clip_poses(name, "movenet-lightning")
+    w, h = video_size(str(media_file(name)))
+    scale = min(CANVAS[0] / w, CANVAS[1] / h)
+    off = np.array([(CANVAS[0] - w * scale) / 2, (CANVAS[1] - h * scale) / 2])
+    out = []
+    for pose in poses:
+        if pose is not None:
+            pose = pose.copy()
+            pose[:, :2] = pose[:, :2] * scale + off
+        out.append(pose)
+    return [t - times[0] for t in times], out, (len(times) - 1) / (times[-1] - times[0])
+
+
+def _program_file(tmp_path, second: str, first_s: float) -> str:
+    """Two parts: the bundled squat (standing) for first_s, then `second` (a routine name or file)."""
+    import json
+
+    from common.coach import routine as routines
+
+    path = tmp_path / f"two_{len(list(tmp_path.glob('two_*')))}.json"
+    path.write_text(json.dumps({"name": "two", "title": {"ko": "두 동작", "en": "Two movements"}, "parts": [
+        {"name": {"ko": "스쿼트", "en": "Squats"}, "routine": "squat", "duration_s": first_s,
+         "rest_s": 0.0},  # no rest: the cut straight into the next part, as the trial's program
+        {"name": {"ko": "윗몸 일으키기", "en": "Sit-ups"}, "routine": second,
+         "duration_s": round(routines.load(second).duration_s, 2)}]}), encoding="utf-8")
+    return str(path)
+
+
+def _through_the_service(tmp_path, program: str, clips: list[tuple[float, list, list]], hold_to_s: float):
+    """The scoring service (real ZeroMQ, real spool) with `program`, a participant made of real
+    clips each starting at its time (a hard cut, as a joined video has), the last pose of each held
+    until the next (standing still). Returns (question or call times in program time, the session's
+    summary)."""
+    from services.scoring import Sessions
+
+    folder = tmp_path / f"svc{len(list(tmp_path.glob('svc*')))}"
+    folder.mkdir()
+    context, ctx, pub, sub, spool = _service(folder, COUNTDOWN_S, program=program)
+    raised: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0, frame, last = 10**12, 0, None
+        timeline = []
+        for k, (start, times, poses) in enumerate(clips):
+            end = clips[k + 1][0] if k + 1 < len(clips) else hold_to_s
+            timeline += [(start + t, p) for t, p in zip(times, poses) if start + t < end]
+            t = timeline[-1][0]
+            while t + 1 / 15 < end:  # held: standing (or lying) still until the next clip
+                t += 1 / 15
+                timeline.append((t, poses[-1]))
+        for t, pose in timeline:
+            frame += 1
+            s.on_pose(_pose_message(pose, frame, t0 + int(t * 1e9), CANVAS[1]))
+            s.tick(t0 + int(t * 1e9))
+            if s.check.state == "asking" and (not raised or raised[-1][1] != "asked"):
+                raised.append((round(t, 2), "asked"))
+            if any(a["kind"] == "fall" for a in s.alerts) and not [r for r in raised if r[1] == "called"]:
+                raised.append((round(t, 2), "called"))
+        summary = s.finish("stopped") if s.session_id else {}
+        return raised, summary
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_sit_ups_in_a_program_part_built_from_them_raise_nothing_and_a_fall_in_a_standing_part_is_asked(tmp_path):
+    """The trial of issue 46: a program whose part is sit-ups on a floor mat (falls/situps_floor_mat,
+    a near miss that must not alarm) raised "a fall is suspected" 1.3 s into the part, the person
+    having stood for the part before (a hard cut from standing to lying, as a joined video has).
+    Lying while the part's instructor lies (the part built from that clip: its keyframes' trunk
+    lies) is the exercise: nothing is raised. The control: the same person and cut with a standing
+    part there (the bundled squat) is asked about, so the rule is what keeps it quiet. And a real
+    fall (falls/knees_buckle_backward_front, README: FALL, on the floor at 1.1 s) in the standing
+    part of a program with the same sit-ups part after it is still asked about. MoveNet, real frames, letterboxed into one
+    640x360 picture as a joined video; before the cut, as in the trial, jumping jacks
+    (dev/jumping_jacks_fast_front_gym, another man)."""
+    from common.cli.routine import build, write_routine
+    from common.coach import routine as routines
+    from common.coach.fall import lies_down
+
+    st, sp, _ = _on_canvas("dev/jumping_jacks_fast_front_gym.mp4")  # the part before, as in the trial
+    ut, up, ufps = _on_canvas("falls/situps_floor_mat.mp4")
+    kt, kp, _ = _on_canvas("falls/knees_buckle_backward_front.mp4")
+    held = [p if p is not None else next(q for q in up if q is not None) for p in up]
+    situps = build("situps_part", held, [None] * len(held), ufps, "falls/situps_floor_mat.mp4", CANVAS)
+    routine_file = tmp_path / "situps_part.json"
+    write_routine(situps, routine_file)
+    lean = [kf.angles.get("trunk_lean") for kf in situps.keyframes if kf.angles.get("trunk_lean") is not None]
+    print(f"\nthe sit-ups part's instructor: trunk 90th percentile {np.percentile(lean, 90):.0f} deg (lies down: "
+          f"{lies_down(situps)}); the bundled squat's: lies down {lies_down(routines.load('squat'))}")
+    assert lies_down(routines.load(str(routine_file))) and not lies_down(routines.load("squat"))
+
+    first_s = 6.0  # the jumping jacks (6.0 s) until the cut
+    floor = _program_file(tmp_path, str(routine_file), first_s)
+    raised, summary = _through_the_service(tmp_path, floor, [(0.0, st, sp), (first_s, ut, up)], first_s + 11.9)
+    print(f"sit-ups in the part built from them: {raised or 'nothing raised'} (truth: not a fall); part reps "
+          f"{[(p['part'], p['reps']) for p in summary.get('parts', [])]}")
+    assert raised == [] and not summary.get("fell")
+
+    standing = _program_file(tmp_path, "squat", first_s)
+    raised_standing, _ = _through_the_service(tmp_path, standing, [(0.0, st, sp), (first_s, ut, up)], first_s + 11.9)
+    print(f"the same cut with a standing part there (control): {raised_standing}")
+    assert raised_standing and raised_standing[0][1] == "asked" and raised_standing[0][0] < first_s + 3.0
+
+    # The fall clip's man from the session's start (his own upright height), the sit-ups part 10 s on.
+    later_floor = _program_file(tmp_path, str(routine_file), 10.0)
+    raised_fall, _ = _through_the_service(tmp_path, later_floor, [(0.0, kt, kp)], 8.0)
+    truth_s = _floor_truth("knees_buckle_backward_front.mp4")
+    print(f"a real fall in the standing part: {raised_fall} (truth: on the floor at {truth_s:.2f} s)")
+    assert raised_fall and raised_fall[0][1] == "asked" and raised_fall[0][0] <= truth_s + WITHIN_S
+

@@ -26,6 +26,10 @@ as much but not for long, and the hips stay above the feet. So:
   `gone_s` of coming down fast at the bottom of the picture, and stays gone for `gone_s`.
 A slow, deliberate lowering to the floor (longer than `descent_s`, as floor exercise begins) and
 someone never seen upright (already lying when the camera first sees them) are not falls.
+Lying on purpose: while the exercise itself lies down (a part whose instructor lies: its
+keyframes' trunk beyond LYING_LEAN_DEG, `lies_down`), the service sets `lying_expected`, and being
+down then is the exercise, not a fall (a fall is an unexpected way down): a way down begun or held
+while it is set raises nothing, nor does leaving the picture downward, until the person is up again.
 After an event the detector waits until the person has been upright again, or `refractory_s`; one
 who stays down `still_down_s` after it is reported again as "still_down" (they waved from the floor
 and did not get up: ask again).
@@ -93,6 +97,7 @@ class FallDetector:
     _armed: bool = True
     _last_event: float = -1e9
     on_floor: bool = False  # the last pose seen was down (for the carer's alert: still on the floor)
+    lying_expected: bool = False  # the exercise now lies down (set by the service per pose): being down is no fall
 
     @property
     def unit(self) -> float:
@@ -169,6 +174,8 @@ class FallDetector:
         if self._down_since is None:
             self._down_since = t
             self._down_from = self._near_upright_t
+        if self.lying_expected:
+            self._down_from = None  # down as the exercise asks (a sit-up's mat): a deliberate way down
         if not self._armed:
             return self._still_down(t)
         if t - self._last_event < self.refractory_s:
@@ -189,6 +196,8 @@ class FallDetector:
         """Nobody in view: did they just drop out of the bottom of the picture?"""
         if self._gone_since is None:
             self._gone_since = t
+        if self.lying_expected:
+            return None  # lying down is the exercise: someone lying low may leave the picture's bottom
         if not self._recent or not self._armed or t - self._last_event < self.refractory_s:
             return None
         last_t = self._recent[-1][0]
@@ -221,6 +230,17 @@ class FallDetector:
         self._last_event = event.t
         self._armed = False
         return event
+
+
+def lies_down(routine) -> bool:
+    """Whether a routine's instructor lies down in it (floor exercise: sit-ups, leg raises on a
+    mat): the keyframes' trunk beyond LYING_LEAN_DEG on at least a tenth of them, as program build
+    tells a lying movement (common/coach/segment.py); a squat's forward lean (under 52 deg on the
+    clips of ../shared) is not lying. A routine whose keyframes carry no trunk angle does not."""
+    from common.coach.segment import LYING_LEAN_DEG
+
+    lean = [kf.angles["trunk_lean"] for kf in routine.keyframes if kf.angles.get("trunk_lean") is not None]
+    return bool(lean) and float(np.percentile(lean, 90)) > LYING_LEAN_DEG
 
 
 def _upside_down(common: np.ndarray, mid_hip: np.ndarray, trunk: float) -> bool:
