@@ -676,3 +676,55 @@ def test_sit_ups_in_a_program_part_built_from_them_raise_nothing_and_a_fall_in_a
     print(f"a real fall in the standing part: {raised_fall} (truth: on the floor at {truth_s:.2f} s)")
     assert raised_fall and raised_fall[0][1] == "asked" and raised_fall[0][0] <= truth_s + WITHIN_S
 
+
+@pytest.mark.parametrize("after", ["stays down", "stands up again"])
+def test_a_session_ends_cut_short_by_a_fall_only_when_the_person_is_still_down(tmp_path, after):
+    """knees_buckle_backward_front (MoveNet, real frames) in a session, nobody answering: the carer
+    is called (countdown 5 s here). Then either the last pose is held (lying still, not filmed) or
+    the person is up again and exercising (dev/jumping_jacks_fast_front_gym, another man, a hard cut)
+    before the session ends: the record says "fall" (cut short: summary.ended FALL_CUT_SHORT and
+    fell, left out of scores) only in the first case; in the second the session ran on and ends as
+    any other (a fresh-eyes trial's program, a false alarm in part 4 and all 7 parts scored after
+    it, was left out of the report whole)."""
+    from common.central.report import FALL_CUT_SHORT as REPORTS, RAN_ITS_COURSE, counts_in_scores
+    from common.coach.session import COMPLETED, FALL_CUT_SHORT, VIDEO_ENDED
+    from services.scoring import Sessions
+
+    assert REPORTS == FALL_CUT_SHORT and set(RAN_ITS_COURSE) == {COMPLETED, VIDEO_ENDED}, \
+        "the report reads the reasons the service writes"
+    kt, kp, _ = _on_canvas("falls/knees_buckle_backward_front.mp4")
+    st, sp, _ = _on_canvas("dev/jumping_jacks_fast_front_gym.mp4")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0)
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0, frame = 10**12, 0
+        timeline = list(zip(kt, kp))
+        t = kt[-1]
+        while t < kt[-1] + 6.0:  # lying still until the call (5 s countdown)
+            t += 1 / 15
+            timeline.append((t, kp[-1]))
+        if after == "stands up again":
+            timeline += [(t + 0.1 + u, p) for u, p in zip(st, sp)]
+        else:
+            timeline += [(t + 0.1 + u, kp[-1]) for u in st]
+        for t, pose in timeline:
+            frame += 1
+            s.on_pose(_pose_message(pose, frame, t0 + int(t * 1e9), CANVAS[1]))
+            s.tick(t0 + int(t * 1e9))
+        called = [a for a in s.alerts if a["kind"] == "fall"]
+        if s.session_id:
+            s.finish("stopped")
+        s.flush_outbox()
+        records = [r.payload for r in spool.peek() if r.kind == "session"]
+        summary = records[-1]["summary"]
+        print(f"\n{after}: called {[a['answer'] for a in called]}, the session ended {summary['ended']!r}, "
+              f"fell {summary.get('fell')}, counts in scores {counts_in_scores(records[-1])}")
+        assert called and called[0]["answer"] == "no_answer"
+        if after == "stays down":
+            assert summary["ended"] == FALL_CUT_SHORT and summary["fell"] is True and not counts_in_scores(records[-1])
+        else:
+            assert summary["ended"] != FALL_CUT_SHORT and "fell" not in summary
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)

@@ -97,12 +97,22 @@ class FallDetector:
     _armed: bool = True
     _last_event: float = -1e9
     on_floor: bool = False  # the last pose seen was down (for the carer's alert: still on the floor)
+    up_again_s: float = 2.0  # upright this long without a break after an event: up again (up_since_event)
+    _stood_again: bool = True
+    _up_run_from: float | None = None  # when the present run of upright poses began
     lying_expected: bool = False  # the exercise now lies down (set by the service per pose): being down is no fall
 
     @property
     def unit(self) -> float:
         """The person's upright trunk length (px), the detector's unit; 0 before it has seen them upright."""
         return self._trunk
+
+    @property
+    def up_since_event(self) -> bool:
+        """Whether the person has stood (or sat tall) again since the last event, upright for
+        `up_again_s` without a break (True before any): one pose read upright is not that (MoveNet
+        read ball_slip's man, lying along the bottom edge, upright for a moment 1.3 s after his fall)."""
+        return self._stood_again
 
     def update(self, t: float, common: np.ndarray | None, frame_height: float | None = None) -> FallEvent | None:
         """One pose (the common skeleton, or None when nobody is in view) at time t (seconds);
@@ -111,6 +121,7 @@ class FallDetector:
         head = _head_y(common) if common is not None else None
         hip = _point_y(common, _HIP, _HIPS) if common is not None else None
         if head is None and hip is None:
+            self._up_run_from = None
             return self._gone(t, frame_height)
         self._gone_since = None
         lean = trunk = None
@@ -124,6 +135,13 @@ class FallDetector:
             # with their feet toward the camera also shows a "vertical" trunk, a short one).
             if lean is not None and lean < self.upright_deg and trunk >= self.stub_fraction * 1.4 * self._trunk:
                 self._upright.append(_Upright(t, float(neck[1]), float(mid_hip[1]), trunk))
+                self._up_run_from = t if self._up_run_from is None else self._up_run_from
+                if t - self._up_run_from >= self.up_again_s:
+                    self._stood_again = True
+            else:
+                self._up_run_from = None
+        else:
+            self._up_run_from = None
         while self._upright and t - self._upright[0].t > self.memory_s:
             self._upright.popleft()
         if self._upright:
@@ -229,6 +247,7 @@ class FallDetector:
     def _fire(self, event: FallEvent) -> FallEvent:
         self._last_event = event.t
         self._armed = False
+        self._stood_again, self._up_run_from = False, None
         return event
 
 
