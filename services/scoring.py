@@ -21,12 +21,12 @@ from common.coach import cues
 from common.coach import program as programs
 from common.coach import routine as routines
 from common.coach.checkin import FallCheck, WaveDetector
-from common.coach.fall import FallDetector
+from common.coach.fall import FallDetector, lies_down
 from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.program_session import ProgramSession
-from common.coach.session import COMPLETED, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate
+from common.coach.session import COMPLETED, FALL_CUT_SHORT, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate
 from common.coach.spots import ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
@@ -77,6 +77,7 @@ class Sessions:
         self.person: PersonSession | None = None  # the session's code shared with `silvergym score`
         self._camera_loops = 0  # the camera's video loops when this session started
         self.fall = FallDetector()
+        self._lies_of: tuple = (None, False)  # (routine, whether its instructor lies down): _routine_lies
         # Ask before calling: the question survives the session's end (a fall in its last seconds).
         self.check = FallCheck(ctx.config.scoring.fall_countdown_s)
         self.wave = WaveDetector()
@@ -185,11 +186,15 @@ class Sessions:
         summary = self.person.summary(reason)
         summary.update(alerts=self.alerts, ended=reason,
                        duration_s=self.program.duration_s if self.program is not None else self.routine.duration_s)
-        # A fall cut the session short (the carer called, or the question still open as it ends): its
-        # score measures the fall, not the exercise; the carers' pages leave it out of scores and trends.
-        if any(a.get("kind") == "fall" for a in self.alerts) or (
-                self._question and self._question.get("session_id") == self.session_id):
-            summary["fell"] = True
+        # A fall cut the session short (the carer called, or the question still open as it ends, and
+        # the person not up again since): its score measures the fall, not the exercise; it ends
+        # FALL_CUT_SHORT and the carers' pages leave it out of scores and trends. One who got up and
+        # went on (a fresh-eyes trial: a false alarm in a program's 4th part, all 7 parts scored
+        # after it) ran the session its course: the report dropped that whole session.
+        if (any(a.get("kind") == "fall" for a in self.alerts) or (
+                self._question and self._question.get("session_id") == self.session_id)) \
+                and not self.fall.up_since_event:
+            summary["fell"], summary["ended"] = True, FALL_CUT_SHORT
         # The corrections the TV gave, with the words of the routine's cue table (common/coach/cues.py).
         if self.program is not None:  # each part's with its own routine's words
             for entry in summary["parts"]:
@@ -289,13 +294,24 @@ class Sessions:
             self._publish_score(pose, frame, t)
         if t < 0 and not watch_outside:  # a class's countdown: as before, spots are watched from its start
             return
-        self._watch_for_falls(pose, common)
+        # Lying while the instructor lies (a sit-up part of a program) is the exercise, not a fall:
+        # the sit-ups of ../shared/media/falls in a program's part raised "a fall is suspected" 1.3 s in.
+        self._watch_for_falls(pose, common, lying_expected=self.person.lying_expected(t)
+                              if self.program is not None else self._routine_lies())
 
-    def _watch_for_falls(self, pose, common) -> None:
+    def _routine_lies(self) -> bool:
+        """Whether the session's routine lies down (its instructor does), kept per routine."""
+        if self._lies_of[0] is not self.routine:
+            self._lies_of = (self.routine, lies_down(self.routine))
+        return self._lies_of[1]
+
+    def _watch_for_falls(self, pose, common, lying_expected: bool = False) -> None:
         """The fall detector on every pose (nobody in view too: dropping out of the bottom of the
-        picture), on the capture clock; while a question is open, a wave answers it."""
+        picture), on the capture clock; while a question is open, a wave answers it. lying_expected:
+        the session's exercise lies down now (common/coach/fall.py lies_down)."""
         now = pose.t_capture_ns / 1e9
         self._frame_height = pose.height
+        self.fall.lying_expected = lying_expected
         event = self.fall.update(now, common, pose.height)
         if event:
             self._act(self.check.on_fall(now, event.kind, event.hard, event.why), pose.t_capture_ns)
@@ -550,7 +566,6 @@ class Sessions:
     def tick(self, now_ns: int) -> None:
         """Ends a session on time even when no pose arrives (camera or inference gone); the open
         question's countdown runs on, with or without poses (someone out of the picture)."""
-        self._act(self.check.tick(now_ns / 1e9, self.fall.on_floor), now_ns)
         # Absence is measured on the capture clock (last_seen_ns is a capture time): the last pose's,
         # run on by the wall clock since it arrived. A camera's poses arrive as they are taken (this
         # is the wall clock less the pipeline's delay); a recorded participant waits for the model,
@@ -560,14 +575,19 @@ class Sessions:
         if self._clock_capture_ns != self._clock_ticked_capture_ns:  # a pose came since the last tick
             self._clock_ticked_capture_ns, self._clock_arrival_ns = self._clock_capture_ns, now_ns
         clock_ns = self._clock_capture_ns + (now_ns - self._clock_arrival_ns) if self._clock_arrival_ns else now_ns
+        # The question's countdown on the same clock as the question was put (the pose's capture time,
+        # _watch_for_falls): on the wall clock a recorded participant's question, asked at a capture
+        # time 34 s behind it under load, was called 0.02 s after it was put (situps in a program,
+        # run --once: no countdown on the TV, "no_answer").
+        self._act(self.check.tick(clock_ns / 1e9, self.fall.on_floor), clock_ns)
         if self.session_id and not self.paused_at_ns and self.fall.unit and clock_ns - self.last_seen_ns > GONE_AFTER_NS:
             # Not seen lately: in a class no empty pose comes for one person who is gone, so the
             # detector hears of the absence here (dropping out of the bottom of the picture).
             event = self.fall.update(clock_ns / 1e9, None, self._frame_height or None)
             if event:
-                self._act(self.check.on_fall(now_ns / 1e9, event.kind, event.hard, event.why), now_ns)
+                self._act(self.check.on_fall(clock_ns / 1e9, event.kind, event.hard, event.why), clock_ns)
         if self.check.state == "asking" and time.monotonic() >= self._next_ask_repeat:
-            self._publish_question(now_ns)
+            self._publish_question(clock_ns)
         if not self.session_id or self.paused_at_ns:
             return
         length_s = self.person.remaining_s if self.program is not None else self.routine.duration_s

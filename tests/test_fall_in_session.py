@@ -35,7 +35,9 @@ def test_a_fall_inside_a_session_ends_with_its_summary_on_the_tv_and_reaches_the
     text = graph_config(tmp_path, clip, model=core_model(), routine=str(routine))
     # The clip starts with the routine (as the demo plays a recorded participant), and the session
     # is started from the TV's remote (the renderer's Enter, SIGUSR1), so none starts by itself later.
-    text = text.replace("loop = true", "loop = true\nstart_with_session = true")
+    # Played once (not looped): the man is still lying when the clip ends, and the session ends
+    # there, cut short by the fall; looped, he stood up again with the loop and the session ran on.
+    text = text.replace("loop = true", "loop = false\nstart_with_session = true")
     text = text.replace("start_delay_s = 0.5", "start_delay_s = 0.5\nautostart = false")
     text = re.sub(r"port = \d+", f"port = {broker.port}", text)
     text += f'\n[collector]\nport = {broker.port}\ndb = "{tmp_path / "central.db"}"\n'
@@ -62,7 +64,8 @@ def test_a_fall_inside_a_session_ends_with_its_summary_on_the_tv_and_reaches_the
         assert end.session_id == alert.session_id
         assert [a["kind"] for a in end.summary["alerts"]] == ["fall"]
         assert end.summary["alerts"][0]["unix"] == alert.unix
-        assert end.summary.get("fell") is True, "a session a fall cut short says so (carers leave its score out)"
+        assert end.summary.get("fell") is True and end.summary["ended"] == "fall", \
+            "a session a fall cut short says so (carers leave its score out)"
         # The TV: the alert first, then the session's summary (ALERT_SHOW_S later).
         wait_for(lambda: obs.pump().health["renderer"].state == "summary", 60, interval_s=0.2,
                  what="the summary on the TV after the alert")

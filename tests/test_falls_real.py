@@ -157,7 +157,8 @@ def test_a_wave_on_real_frames_answers_the_question_and_arms_to_the_shoulders_do
 
 # -- the scoring service: the question on the bus, the answer or the call in the session and spool --
 
-def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True, start_delay_s: float = 0):
+def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = True, start_delay_s: float = 0,
+             program: str = ""):
     import logging
     import threading
 
@@ -170,7 +171,7 @@ def _service(tmp_path, countdown_s: float, mode: str = "one", autostart: bool = 
 
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
                                     "scoring": {"routine": "squat", "autostart": autostart, "start_delay_s": start_delay_s,
-                                                "fall_countdown_s": countdown_s, "mode": mode}})
+                                                "fall_countdown_s": countdown_s, "mode": mode, "program": program}})
     (tmp_path / "run").mkdir()
     context = zmq.Context()
     ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
@@ -249,6 +250,60 @@ def test_the_scoring_service_asks_then_a_wave_answers_or_the_countdown_calls(tmp
             title, body = message(alerts[0], "center", "tv1")
             print(title)
             assert "넘어진 뒤 응답 없음" in title and "no answer after the fall" in body
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_a_recorded_participants_question_counts_down_its_whole_window_with_capture_times_behind_the_clock(tmp_path):
+    """A recorded participant waits for the model, so under load its capture times fall behind the
+    service's clock (the trial of issue 46: 34 s behind). knees_buckle_backward_front (MoveNet, real
+    frames) with every pose stamped LAG_S before the clock the service ticks on: the question is
+    put, the TV told the whole countdown, and the carer is called only when the countdown has run
+    out on the question's own clock (before the fix the tick measured the capture-stamped question
+    on the wall clock and called 0.0 s after asking, with no countdown shown). After the clip its
+    last pose is held (lying still, not filmed), its capture times still LAG_S behind."""
+    from services.scoring import Sessions
+
+    lag_s, countdown_s = 34.0, COUNTDOWN_S
+    times, poses, height = clip_poses("falls/knees_buckle_backward_front.mp4", "movenet-lightning")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=countdown_s)
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0 = 10**12
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        asked_t = called_t = None
+        left_at_ask = None
+
+        def step(i, t, pose):
+            nonlocal asked_t, called_t, left_at_ask
+            s.on_pose(_pose_message(pose, i, t0 + int(t * 1e9), height))
+            s.tick(t0 + int((t + lag_s) * 1e9))  # the service's clock: lag_s ahead of the pictures
+            if asked_t is None and s.check.state == "asking":
+                asked_t, left_at_ask = t, s.check.remaining(t0 / 1e9 + t)
+            if asked_t is not None and called_t is None and s.check.state != "asking":
+                called_t = t
+
+        for i, (t, pose) in enumerate(zip(times, poses)):
+            step(i, t, pose)
+        t = times[-1]
+        while called_t is None and t < times[-1] + countdown_s + 5:
+            t += 1 / 15
+            step(20_000 + int(t * 15), t, poses[-1])
+        s.flush_outbox()
+        alerts = [r.payload for r in spool.peek() if r.kind == "alert"]
+        assert asked_t is not None, f"the question was never open on a tick: called at once ({alerts})"
+        asking = _drain(sub, got, lambda g: [m for m in g if m.TOPIC == "alert" and m.stage == "asking"],
+                        "the question on the bus")
+        print(f"\ncapture times {lag_s:.0f} s behind the clock: asked at {asked_t:.2f} s of the clip (truth: on the "
+              f"floor at {_floor_truth('knees_buckle_backward_front.mp4')} s), TV told {asking[0].countdown_s} s, "
+              f"called {called_t - asked_t:.2f} s after asking (window {countdown_s:.0f} s): {alerts}")
+        assert asking[0].countdown_s == pytest.approx(countdown_s, abs=0.2)
+        assert left_at_ask == pytest.approx(countdown_s, abs=0.2)
+        assert called_t is not None and countdown_s - 0.1 <= called_t - asked_t <= countdown_s + 0.2
+        assert len(alerts) == 1 and alerts[0]["answer"] == "no_answer" and alerts[0]["alert_id"] == asking[0].alert_id
     finally:
         spool.close()
         pub.close()
@@ -492,6 +547,183 @@ def test_in_a_class_each_person_has_the_same_detector_and_one_who_drops_out_of_t
         assert {m.spot for m in asking} == {2}
         assert type(room.members[1].fall) is type(room.members[2].fall)  # one detector, per person
         assert room.members[1].check.state == "watching" and room.members[2].check.state == "asking"
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+# -- a program: lying down while the instructor lies is the exercise, not a fall -------------------
+
+CANVAS = (640, 360)  # the trial's joined video's size: each clip letterboxed into it, as a join does
+
+
+def _on_canvas(name: str):
+    """A clip's (capture times, poses, fps) letterboxed into CANVAS, as a joined program video
+    shows it (join_clips in tests/test_program.py), so one person's upright height carries across
+    the cut from one clip to the next."""
+    from common.cli.routine import video_size
+
+    times, poses, _ = clip_poses(name, "movenet-lightning")
+    w, h = video_size(str(media_file(name)))
+    scale = min(CANVAS[0] / w, CANVAS[1] / h)
+    off = np.array([(CANVAS[0] - w * scale) / 2, (CANVAS[1] - h * scale) / 2])
+    out = []
+    for pose in poses:
+        if pose is not None:
+            pose = pose.copy()
+            pose[:, :2] = pose[:, :2] * scale + off
+        out.append(pose)
+    return [t - times[0] for t in times], out, (len(times) - 1) / (times[-1] - times[0])
+
+
+def _program_file(tmp_path, second: str, first_s: float) -> str:
+    """Two parts: the bundled squat (standing) for first_s, then `second` (a routine name or file)."""
+    import json
+
+    from common.coach import routine as routines
+
+    path = tmp_path / f"two_{len(list(tmp_path.glob('two_*')))}.json"
+    path.write_text(json.dumps({"name": "two", "title": {"ko": "두 동작", "en": "Two movements"}, "parts": [
+        {"name": {"ko": "스쿼트", "en": "Squats"}, "routine": "squat", "duration_s": first_s,
+         "rest_s": 0.0},  # no rest: the cut straight into the next part, as the trial's program
+        {"name": {"ko": "윗몸 일으키기", "en": "Sit-ups"}, "routine": second,
+         "duration_s": round(routines.load(second).duration_s, 2)}]}), encoding="utf-8")
+    return str(path)
+
+
+def _through_the_service(tmp_path, program: str, clips: list[tuple[float, list, list]], hold_to_s: float):
+    """The scoring service (real ZeroMQ, real spool) with `program`, a participant made of real
+    clips each starting at its time (a hard cut, as a joined video has), the last pose of each held
+    until the next (standing still). Returns (question or call times in program time, the session's
+    summary)."""
+    from services.scoring import Sessions
+
+    folder = tmp_path / f"svc{len(list(tmp_path.glob('svc*')))}"
+    folder.mkdir()
+    context, ctx, pub, sub, spool = _service(folder, COUNTDOWN_S, program=program)
+    raised: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0, frame, last = 10**12, 0, None
+        timeline = []
+        for k, (start, times, poses) in enumerate(clips):
+            end = clips[k + 1][0] if k + 1 < len(clips) else hold_to_s
+            timeline += [(start + t, p) for t, p in zip(times, poses) if start + t < end]
+            t = timeline[-1][0]
+            while t + 1 / 15 < end:  # held: standing (or lying) still until the next clip
+                t += 1 / 15
+                timeline.append((t, poses[-1]))
+        for t, pose in timeline:
+            frame += 1
+            s.on_pose(_pose_message(pose, frame, t0 + int(t * 1e9), CANVAS[1]))
+            s.tick(t0 + int(t * 1e9))
+            if s.check.state == "asking" and (not raised or raised[-1][1] != "asked"):
+                raised.append((round(t, 2), "asked"))
+            if any(a["kind"] == "fall" for a in s.alerts) and not [r for r in raised if r[1] == "called"]:
+                raised.append((round(t, 2), "called"))
+        summary = s.finish("stopped") if s.session_id else {}
+        return raised, summary
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+
+
+def test_sit_ups_in_a_program_part_built_from_them_raise_nothing_and_a_fall_in_a_standing_part_is_asked(tmp_path):
+    """The trial of issue 46: a program whose part is sit-ups on a floor mat (falls/situps_floor_mat,
+    a near miss that must not alarm) raised "a fall is suspected" 1.3 s into the part, the person
+    having stood for the part before (a hard cut from standing to lying, as a joined video has).
+    Lying while the part's instructor lies (the part built from that clip: its keyframes' trunk
+    lies) is the exercise: nothing is raised. The control: the same person and cut with a standing
+    part there (the bundled squat) is asked about, so the rule is what keeps it quiet. And a real
+    fall (falls/knees_buckle_backward_front, README: FALL, on the floor at 1.1 s) in the standing
+    part of a program with the same sit-ups part after it is still asked about. MoveNet, real frames, letterboxed into one
+    640x360 picture as a joined video; before the cut, as in the trial, jumping jacks
+    (dev/jumping_jacks_fast_front_gym, another man)."""
+    from common.cli.routine import build, write_routine
+    from common.coach import routine as routines
+    from common.coach.fall import lies_down
+
+    st, sp, _ = _on_canvas("dev/jumping_jacks_fast_front_gym.mp4")  # the part before, as in the trial
+    ut, up, ufps = _on_canvas("falls/situps_floor_mat.mp4")
+    kt, kp, _ = _on_canvas("falls/knees_buckle_backward_front.mp4")
+    held = [p if p is not None else next(q for q in up if q is not None) for p in up]
+    situps = build("situps_part", held, [None] * len(held), ufps, "falls/situps_floor_mat.mp4", CANVAS)
+    routine_file = tmp_path / "situps_part.json"
+    write_routine(situps, routine_file)
+    lean = [kf.angles.get("trunk_lean") for kf in situps.keyframes if kf.angles.get("trunk_lean") is not None]
+    print(f"\nthe sit-ups part's instructor: trunk 90th percentile {np.percentile(lean, 90):.0f} deg (lies down: "
+          f"{lies_down(situps)}); the bundled squat's: lies down {lies_down(routines.load('squat'))}")
+    assert lies_down(routines.load(str(routine_file))) and not lies_down(routines.load("squat"))
+
+    first_s = 6.0  # the jumping jacks (6.0 s) until the cut
+    floor = _program_file(tmp_path, str(routine_file), first_s)
+    raised, summary = _through_the_service(tmp_path, floor, [(0.0, st, sp), (first_s, ut, up)], first_s + 11.9)
+    print(f"sit-ups in the part built from them: {raised or 'nothing raised'} (truth: not a fall); part reps "
+          f"{[(p['part'], p['reps']) for p in summary.get('parts', [])]}")
+    assert raised == [] and not summary.get("fell")
+
+    standing = _program_file(tmp_path, "squat", first_s)
+    raised_standing, _ = _through_the_service(tmp_path, standing, [(0.0, st, sp), (first_s, ut, up)], first_s + 11.9)
+    print(f"the same cut with a standing part there (control): {raised_standing}")
+    assert raised_standing and raised_standing[0][1] == "asked" and raised_standing[0][0] < first_s + 3.0
+
+    # The fall clip's man from the session's start (his own upright height), the sit-ups part 10 s on.
+    later_floor = _program_file(tmp_path, str(routine_file), 10.0)
+    raised_fall, _ = _through_the_service(tmp_path, later_floor, [(0.0, kt, kp)], 8.0)
+    truth_s = _floor_truth("knees_buckle_backward_front.mp4")
+    print(f"a real fall in the standing part: {raised_fall} (truth: on the floor at {truth_s:.2f} s)")
+    assert raised_fall and raised_fall[0][1] == "asked" and raised_fall[0][0] <= truth_s + WITHIN_S
+
+
+@pytest.mark.parametrize("after", ["stays down", "stands up again"])
+def test_a_session_ends_cut_short_by_a_fall_only_when_the_person_is_still_down(tmp_path, after):
+    """knees_buckle_backward_front (MoveNet, real frames) in a session, nobody answering: the carer
+    is called (countdown 5 s here). Then either the last pose is held (lying still, not filmed) or
+    the person is up again and exercising (dev/jumping_jacks_fast_front_gym, another man, a hard cut)
+    before the session ends: the record says "fall" (cut short: summary.ended FALL_CUT_SHORT and
+    fell, left out of scores) only in the first case; in the second the session ran on and ends as
+    any other (a fresh-eyes trial's program, a false alarm in part 4 and all 7 parts scored after
+    it, was left out of the report whole)."""
+    from common.central.report import FALL_CUT_SHORT as REPORTS, RAN_ITS_COURSE, counts_in_scores
+    from common.coach.session import COMPLETED, FALL_CUT_SHORT, VIDEO_ENDED
+    from services.scoring import Sessions
+
+    assert REPORTS == FALL_CUT_SHORT and set(RAN_ITS_COURSE) == {COMPLETED, VIDEO_ENDED}, \
+        "the report reads the reasons the service writes"
+    kt, kp, _ = _on_canvas("falls/knees_buckle_backward_front.mp4")
+    st, sp, _ = _on_canvas("dev/jumping_jacks_fast_front_gym.mp4")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=5.0)
+    try:
+        s = Sessions(ctx, pub, spool)
+        t0, frame = 10**12, 0
+        timeline = list(zip(kt, kp))
+        t = kt[-1]
+        while t < kt[-1] + 6.0:  # lying still until the call (5 s countdown)
+            t += 1 / 15
+            timeline.append((t, kp[-1]))
+        if after == "stands up again":
+            timeline += [(t + 0.1 + u, p) for u, p in zip(st, sp)]
+        else:
+            timeline += [(t + 0.1 + u, kp[-1]) for u in st]
+        for t, pose in timeline:
+            frame += 1
+            s.on_pose(_pose_message(pose, frame, t0 + int(t * 1e9), CANVAS[1]))
+            s.tick(t0 + int(t * 1e9))
+        called = [a for a in s.alerts if a["kind"] == "fall"]
+        if s.session_id:
+            s.finish("stopped")
+        s.flush_outbox()
+        records = [r.payload for r in spool.peek() if r.kind == "session"]
+        summary = records[-1]["summary"]
+        print(f"\n{after}: called {[a['answer'] for a in called]}, the session ended {summary['ended']!r}, "
+              f"fell {summary.get('fell')}, counts in scores {counts_in_scores(records[-1])}")
+        assert called and called[0]["answer"] == "no_answer"
+        if after == "stays down":
+            assert summary["ended"] == FALL_CUT_SHORT and summary["fell"] is True and not counts_in_scores(records[-1])
+        else:
+            assert summary["ended"] != FALL_CUT_SHORT and "fell" not in summary
     finally:
         spool.close()
         pub.close()

@@ -615,6 +615,46 @@ def test_a_session_a_fall_cut_short_is_left_out_of_scores_and_trends(tmp_path):
     assert "넘어짐" in words, "the fall is still listed"
 
 
+def test_a_session_that_ran_its_course_after_a_fall_alarm_is_kept_and_one_a_fall_ended_is_left_out(tmp_path):
+    """[program] A fresh-eyes trial: a program session with a (false) fall call in its 4th part went
+    on, all 7 parts scored, and ended "video ended"; its record said summary.fell (then set for any
+    fall in a session), and `report kim` said "left out 1 session(s) a fall cut short" and, after a
+    second session, "처음 운동했습니다" while the week page said 2 sessions. The report now reads how
+    the session ended: one that ran its course is kept (with the fall still listed under the
+    alerts); one that ended FALL_CUT_SHORT (the person still down after the call) is left out, and
+    so is an older record that says fell with no such ending."""
+    from common.central.report import FALL_CUT_SHORT, counts_in_scores, cut_short_by_a_fall
+
+    ran_on = session(0, 0, 52.8, 60, 62)
+    ran_on["summary"].update(fell=True, ended="video ended",
+                             alerts=[{"kind": "fall", "unix": ran_on["started_unix"] + 30, "answer": "no_answer",
+                                      "asked_unix": ran_on["started_unix"] + 30}])
+    second = session(1, 1, 80, 60, 62)
+    second["summary"]["ended"] = "completed"
+    ended_by_fall = session(2, 2, 0, 60, 62, reps=0)
+    ended_by_fall["summary"].update(fell=True, ended=FALL_CUT_SHORT)
+    older = session(3, 3, 0, 60, 62, reps=0)
+    older["summary"]["fell"] = True  # a record from before the ending was said: cut short, as before
+    print(f"\ncut short: ran on {cut_short_by_a_fall(ran_on)}, completed {cut_short_by_a_fall(second)}, "
+          f"ended by a fall {cut_short_by_a_fall(ended_by_fall)}, older fell {cut_short_by_a_fall(older)}")
+    assert [counts_in_scores(s) for s in (ran_on, second, ended_by_fall, older)] == [True, True, False, False]
+    store = Store(str(tmp_path / "central.db"))
+    for s in (ran_on, second, ended_by_fall):
+        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "kind": "fall", "participant": "kim",
+                                         "session_id": ran_on["session_id"], "unix": ran_on["started_unix"] + 30}, 0.0)
+    store.close()
+    page = tmp_path / "kim.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(page), "--locale", "ko"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    words = visible_words(page.read_text(encoding="utf-8"))
+    print(f"stderr: {done.stderr.strip()}\npage: {words[:300]}")
+    assert "left out 1 session(s) a fall cut short" in done.stderr and "wrote" in done.stderr
+    assert "2번 운동했습니다" in words and "처음 운동했습니다" not in words, "the two sessions that ran their course"
+    assert "넘어짐" in words, "the fall is still listed"
+
+
 def test_a_program_movement_done_well_is_no_weakness_and_a_twice_done_one_is_told_by_its_place():
     """[program] A fresh-eyes trial's carers' page flagged '가장 약한 동작: 팔 들어올리기, 98점' under
     '살펴볼 점' (the TV names a movement to practise only below 90), and its two rows of jumping jacks

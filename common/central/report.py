@@ -812,12 +812,32 @@ def _input_problem(db: str, out: Path) -> str:
     return ""
 
 
+# How a session ended when it ran its course (common/coach/session.py COMPLETED, VIDEO_ENDED), and
+# when a fall cut it short (FALL_CUT_SHORT): the words the service writes, kept here so reading a
+# record loads none of the coaching code (tests/test_falls_real.py checks that they agree).
+RAN_ITS_COURSE = ("completed", "video ended")
+FALL_CUT_SHORT = "fall"
+
+
+def cut_short_by_a_fall(session: dict) -> bool:
+    """Whether a fall cut a stored session short, as its record says: it ended FALL_CUT_SHORT (the
+    person still down after a fall called in it). Records from before that reason say summary.fell
+    for any fall in the session: those count as cut short unless they ended having run their course
+    (a fresh-eyes trial's program: a false alarm in part 4, all 7 parts scored, "video ended":
+    the report left the whole session out)."""
+    summary = session.get("summary")
+    if not isinstance(summary, dict):
+        return False
+    if summary.get("ended") == FALL_CUT_SHORT:
+        return True
+    return summary.get("fell") is True and summary.get("ended") not in RAN_ITS_COURSE
+
+
 def counts_in_scores(session: dict) -> bool:
     """Whether a stored session's score belongs in scores, trends and charts: it was exercise
-    (`exercised`) and no fall cut it short (summary.fell: its number measures the fall; the fall
-    itself is listed with the alerts)."""
-    summary = session.get("summary")
-    return exercised(session) and not (isinstance(summary, dict) and summary.get("fell") is True)
+    (`exercised`) and no fall cut it short (cut_short_by_a_fall: its number measures the fall; the
+    fall itself is listed with the alerts)."""
+    return exercised(session) and not cut_short_by_a_fall(session)
 
 
 def exercised(session: dict) -> bool:

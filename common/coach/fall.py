@@ -26,6 +26,10 @@ as much but not for long, and the hips stay above the feet. So:
   `gone_s` of coming down fast at the bottom of the picture, and stays gone for `gone_s`.
 A slow, deliberate lowering to the floor (longer than `descent_s`, as floor exercise begins) and
 someone never seen upright (already lying when the camera first sees them) are not falls.
+Lying on purpose: while the exercise itself lies down (a part whose instructor lies: its
+keyframes' trunk beyond LYING_LEAN_DEG, `lies_down`), the service sets `lying_expected`, and being
+down then is the exercise, not a fall (a fall is an unexpected way down): a way down begun or held
+while it is set raises nothing, nor does leaving the picture downward, until the person is up again.
 After an event the detector waits until the person has been upright again, or `refractory_s`; one
 who stays down `still_down_s` after it is reported again as "still_down" (they waved from the floor
 and did not get up: ask again).
@@ -93,11 +97,22 @@ class FallDetector:
     _armed: bool = True
     _last_event: float = -1e9
     on_floor: bool = False  # the last pose seen was down (for the carer's alert: still on the floor)
+    up_again_s: float = 2.0  # upright this long without a break after an event: up again (up_since_event)
+    _stood_again: bool = True
+    _up_run_from: float | None = None  # when the present run of upright poses began
+    lying_expected: bool = False  # the exercise now lies down (set by the service per pose): being down is no fall
 
     @property
     def unit(self) -> float:
         """The person's upright trunk length (px), the detector's unit; 0 before it has seen them upright."""
         return self._trunk
+
+    @property
+    def up_since_event(self) -> bool:
+        """Whether the person has stood (or sat tall) again since the last event, upright for
+        `up_again_s` without a break (True before any): one pose read upright is not that (MoveNet
+        read ball_slip's man, lying along the bottom edge, upright for a moment 1.3 s after his fall)."""
+        return self._stood_again
 
     def update(self, t: float, common: np.ndarray | None, frame_height: float | None = None) -> FallEvent | None:
         """One pose (the common skeleton, or None when nobody is in view) at time t (seconds);
@@ -106,6 +121,7 @@ class FallDetector:
         head = _head_y(common) if common is not None else None
         hip = _point_y(common, _HIP, _HIPS) if common is not None else None
         if head is None and hip is None:
+            self._up_run_from = None
             return self._gone(t, frame_height)
         self._gone_since = None
         lean = trunk = None
@@ -119,6 +135,13 @@ class FallDetector:
             # with their feet toward the camera also shows a "vertical" trunk, a short one).
             if lean is not None and lean < self.upright_deg and trunk >= self.stub_fraction * 1.4 * self._trunk:
                 self._upright.append(_Upright(t, float(neck[1]), float(mid_hip[1]), trunk))
+                self._up_run_from = t if self._up_run_from is None else self._up_run_from
+                if t - self._up_run_from >= self.up_again_s:
+                    self._stood_again = True
+            else:
+                self._up_run_from = None
+        else:
+            self._up_run_from = None
         while self._upright and t - self._upright[0].t > self.memory_s:
             self._upright.popleft()
         if self._upright:
@@ -169,6 +192,8 @@ class FallDetector:
         if self._down_since is None:
             self._down_since = t
             self._down_from = self._near_upright_t
+        if self.lying_expected:
+            self._down_from = None  # down as the exercise asks (a sit-up's mat): a deliberate way down
         if not self._armed:
             return self._still_down(t)
         if t - self._last_event < self.refractory_s:
@@ -189,6 +214,8 @@ class FallDetector:
         """Nobody in view: did they just drop out of the bottom of the picture?"""
         if self._gone_since is None:
             self._gone_since = t
+        if self.lying_expected:
+            return None  # lying down is the exercise: someone lying low may leave the picture's bottom
         if not self._recent or not self._armed or t - self._last_event < self.refractory_s:
             return None
         last_t = self._recent[-1][0]
@@ -220,7 +247,19 @@ class FallDetector:
     def _fire(self, event: FallEvent) -> FallEvent:
         self._last_event = event.t
         self._armed = False
+        self._stood_again, self._up_run_from = False, None
         return event
+
+
+def lies_down(routine) -> bool:
+    """Whether a routine's instructor lies down in it (floor exercise: sit-ups, leg raises on a
+    mat): the keyframes' trunk beyond LYING_LEAN_DEG on at least a tenth of them, as program build
+    tells a lying movement (common/coach/segment.py); a squat's forward lean (under 52 deg on the
+    clips of ../shared) is not lying. A routine whose keyframes carry no trunk angle does not."""
+    from common.coach.segment import LYING_LEAN_DEG
+
+    lean = [kf.angles["trunk_lean"] for kf in routine.keyframes if kf.angles.get("trunk_lean") is not None]
+    return bool(lean) and float(np.percentile(lean, 90)) > LYING_LEAN_DEG
 
 
 def _upside_down(common: np.ndarray, mid_hip: np.ndarray, trunk: float) -> bool:

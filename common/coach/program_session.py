@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.coach.fall import lies_down
 from common.coach.program import Program, program_score
 from common.coach.scoring import FrameScore
 from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
@@ -70,6 +71,7 @@ class ProgramSession:
         self._closed = set()  # parts whose repetition under way at the end has finished: they hear no more
         self._taught = {}  # per part: the middles of the instructor's repetitions (_taught_middles)
         self._started = set()
+        self._lying = [lies_down(part.routine) for part in self.program.parts]  # each part: the instructor lies
 
     current: int = field(init=False, default=0)  # the part of the last update
     last_t: float = field(init=False, default=0.0)
@@ -106,6 +108,14 @@ class ProgramSession:
     def remaining_s(self) -> float:
         """Program time left at session time 0 (the program's length less what was skipped)."""
         return self.program.duration_s - self.skipped_s
+
+    def lying_expected(self, t: float) -> bool:
+        """Whether at session time t the program lies down: within a part whose instructor lies
+        (common/coach/fall.py lies_down), from LEAD_S before it (a cut a moment late) to GRACE_S
+        and the lag window after it (the person follows a little behind)."""
+        p = t + self.skipped_s
+        return any(lying and start - LEAD_S <= p < end + GRACE_S + self.lag_window_s
+                   for lying, (start, end, _) in zip(self._lying, self.schedule))
 
     def ended_by(self, t: float) -> str:
         p = t + self.skipped_s

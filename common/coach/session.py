@@ -14,6 +14,9 @@ from common.coach.stillness import StillWatch
 
 COMPLETED = "completed"
 VIDEO_ENDED = "video ended"
+# A fall cut the session short: a fall was called (or its question still open) in it and the person
+# was not up again before it ended (summary.ended; the report leaves such a session's score out).
+FALL_CUT_SHORT = "fall"
 # The TV's words for a person standing still in a routine (common/coach/stillness.py): an
 # invitation to follow the instructor, neither praise nor a correction.
 FOLLOW_ALONG = "session.follow_along"
