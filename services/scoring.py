@@ -646,6 +646,13 @@ class ClassSessions:
             return self.members[0].session_id
         return self.class_id if any(m.session_id for m in self.members.values()) else ""
 
+    @property
+    def class_over(self) -> bool:
+        """A class's routine is over and the next waits (self.stay: the remote's start, or the
+        room empty for AWAY_S): whoever goes on exercising joins nothing, and the TV says so
+        (Health detail messages.SCORING_CLASS_OVER) instead of "follow along and you join"."""
+        return not self.alone and self.stay.held and not self.session_id
+
     def class_clock(self, now_ns: int) -> tuple[int, str]:
         """The running class's routine start and id; a new class when none runs."""
         if not self.class_id or now_ns >= self.routine_end_ns:
@@ -841,6 +848,7 @@ def main(ctx: ServiceContext) -> int:
             ctx.log.error("%s", exc)
             return 2
         sessions.resume()
+        class_over = False
         while not ctx.stop.is_set():
             for msg in poses.receive(timeout_ms=100):
                 if msg.TOPIC == "control":
@@ -857,9 +865,13 @@ def main(ctx: ServiceContext) -> int:
             sessions.flush_outbox()
             sessions.save_checkpoint(time.monotonic())
             sessions.announce(time.monotonic())
+            if sessions.class_over != class_over:  # the TV's start screen says it at once, not up to 2 s later
+                class_over = sessions.class_over
+                health.due_now()
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
-                                 detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id})
+                                 detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id,
+                                                 messages.SCORING_CLASS_OVER: sessions.class_over})
         return 0
     finally:
         spool.close()

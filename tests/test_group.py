@@ -812,18 +812,24 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         i = 0
         for i in range(0, 1000):  # 0-100 s: exercising all along (track 1)
             picture(i, i / fps, 1)
+            if i == 300:
+                over = [room.class_over]  # in the class: not over
         one_class = (len(classes_at), len(ended()))
+        over.append(room.class_over)  # exercising on after it: over, the next waits (the TV says so)
         for i in range(1000, 1030):  # 100-103 s: nobody in view
             picture(i, i / fps, None)
+        over.append(room.class_over)  # the room emptied: the next may start by following along
         for i in range(1030, 1200):  # 103-120 s: back, a new track
             picture(i, i / fps, 2)
         after_empty = len(classes_at)
         for i in range(1200, 1700):  # 120-170 s: that class ends at about 150 s
             picture(i, i / fps, 2)
         held = len(classes_at)
+        over.append(room.class_over)
         room.on_control(messages.Control(seq=1, t_capture_ns=t0 + 170 * 10**9, command="start"), t0 + 170 * 10**9)
         for i in range(1700, 1720):  # the remote's start: a new class at once
             picture(i, i / fps, 2)
+        over.append(room.class_over)
         print(f"\nclasses started by 100 s of exercising (routine 42 s): {one_class[0]}, sessions ended {one_class[1]} "
               f"(truth 1, 1); after the room was empty 3 s: {after_empty} classes (truth 2); exercising on past "
               f"the second's end: {held} (truth 2); after the remote's start: {len(classes_at)} (truth 3); "
@@ -833,6 +839,9 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         assert after_empty == 2, "the room empty for AWAY_S, then someone exercising: the next class"
         assert held == 2 and len(classes_at) == 3, "the remote's start starts the next class at once"
         assert {r["class_id"] for r in ended()} == set(list(classes_at)[:2])
+        print(f"class over (scoring's Health for the TV) at 30, 100, 103, 170 s and after the remote's start: {over} "
+              "(truth False, True, False, True, False)")
+        assert over == [False, True, False, True, False]
 
 
 # -- the TV for a class -----------------------------------------------------------------------------
@@ -1031,6 +1040,50 @@ def test_a_class_start_screen_says_how_to_join_and_no_one_persons_words(canvas, 
     assert setup_problem(one) == "setup.too_far" and setup_problem(s) == "setup.ok"
     s.frame_at = now + 5
     assert which_screen(s, now + 5) == "start"
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_class_that_is_over_says_so_on_the_start_screen_and_how_to_go_again(canvas, locale, tmp_path):
+    """A fresh-eyes trial as a centre's staff member: after a class's routine people went on
+    exercising, no new class started (by design: the remote's start, or the room empty for a
+    moment, services/scoring.py ClassSessions.stay), yet the TV's start screen promised "TV 앞에서
+    따라 하시면 자동으로 참여됩니다"; only the log said why. Scoring's Health now says the class is
+    over (messages.SCORING_CLASS_OVER, a bool checked at decode); the TV hears it and its start
+    screen says the class is over and how to go again, never "follow along and you join". When the
+    room has emptied (class_over false again) the invitation is back."""
+    import time
+
+    import pygame
+
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.samples import state_for
+
+    def scoring_health(over) -> messages.Health:
+        return messages.from_wire(messages.to_wire(messages.Health(
+            seq=1, t_capture_ns=1, service="scoring", fps=10.0, latency_p50_ms=1.0, latency_p95_ms=1.0, dropped=0,
+            malformed=0, state="idle", detail={"spool_depth": 0, messages.SCORING_CLASS_OVER: over})))
+
+    now = time.monotonic()
+    s = state_for("start_class", locale, now)
+    surface, fonts = canvas
+    said = {}
+    for over in (True, False):
+        absorb(s, scoring_health(over), now)
+        shown, drawn, _ = _drawn_words(surface, fonts, s, now)
+        said[over] = "".join(d.words for d in drawn).replace(" ", "")
+        png = tmp_path / f"class_{'over' if over else 'open'}_{locale}.png"
+        pygame.image.save(surface, str(png))
+        print(f"\n{locale}: class over {over}: screen {shown}, drawn {[d.words for d in drawn]}\nlooked at: {png}")
+        assert shown == "start"
+
+    def says(over: bool, key: str) -> bool:
+        return s.t(key).replace(" ", "") in said[over]
+    assert says(True, "class.over") and says(True, "class.again"), "the class is over, and how to go again"
+    assert not says(True, "class.join") and not says(True, "class.spots"), "no promise that following joins"
+    assert says(False, "class.join") and not says(False, "class.over"), "the room emptied: the invitation is back"
+    with pytest.raises(messages.MalformedMessage, match="class_over"):
+        scoring_health(1)  # a number is no answer to "is the class over"
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])
