@@ -844,6 +844,62 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         assert over == [False, True, False, True, False]
 
 
+def test_a_class_that_admits_nobody_says_why_in_the_log_once_a_minute(tmp_path, caplog):
+    """A fresh-eyes trial on a loaded machine: a class admitted nobody for minutes while the TV
+    invited everyone to follow along, and no log line said why. The scoring service's class (real
+    sockets, a real spool) now says it, for journald: once people were in view NOBODY_ADMITTED_S
+    with no class, how many are in view, how many pictures a second inference reads and what to do,
+    at most once a minute. Under MIN_POSES_PER_S (15, doctor's: what tracks people and counts their
+    repetitions; docs/scoring.md: 8.5 a second with gaps made no member of the jumper live, 17 did)
+    it names the rate as the cause; at 20 a second, that nobody followed the routine in place.
+    Drawn people: someone standing still at 3 pictures a second for 40 s, then at 20 for 65 s; then
+    an arm raiser at 10 a second, admitted: a class runs and nothing more is said."""
+    import logging
+
+    import services.scoring as scoring
+    from common.bus import messages
+    from common.coach.synthetic import common_pose
+    from tests.conftest import scoring_io
+
+    t0 = 10**12
+    standing = common_pose({"left_shoulder": 15, "right_shoulder": 15}, center_x=300)[:17].tolist()
+    seq = iter(range(10**6))
+
+    def picture(t: float, kps) -> None:
+        i = next(seq)
+        room.on_pose(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=1280, height=720,
+                                   model="m", backend="cpu", layout="coco17", keypoints=kps, track=1, people=1))
+
+    def said() -> list[tuple[float, str]]:
+        return [(r.created, r.getMessage()) for r in caplog.records if "nobody admitted" in r.getMessage()]
+
+    caplog.set_level(logging.INFO, logger="scoring")
+    with scoring_io(tmp_path, {"scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}}) as (
+            ctx, pub, spool):
+        room = scoring.ClassSessions(ctx, pub, spool)
+        lines_at = []
+        for k in range(int(40 * 3)):  # 0-40 s at 3 pictures a second
+            picture(k / 3, standing)
+            if len(said()) > len(lines_at):
+                lines_at.append(k / 3)
+        for k in range(int(65 * 20)):  # 40-105 s at 20 a second
+            picture(40 + k / 20, standing)
+            if len(said()) > len(lines_at):
+                lines_at.append(40 + k / 20)
+        for k in range(int(40 * 10)):  # 105-145 s: an arm raiser at 10 a second
+            t = 105 + k / 10
+            picture(t, _raising(t, 300)[:17].tolist())
+        classes = {m.class_id for m in room.members.values() if m.class_id}
+    lines = [words for _, words in said()]
+    print("\n" + "\n".join(f"at {t:.1f} s: {words}" for t, words in zip(lines_at, lines)))
+    print(f"lines at {lines_at} s (truth: about 30 s, then 60 s later), classes after the raiser {len(classes)} (truth 1)")
+    assert len(lines) == 2 and 30 <= lines_at[0] < 31 and 90 <= lines_at[1] < 91
+    assert "1 person in view for 30 s" in lines[0] and "inference reads 3.0 pictures a second" in lines[0]
+    assert "about 15" in lines[0] and "Coral" in lines[0] and "1280x720" in lines[0]
+    assert "20.0 pictures a second (enough)" in lines[1] and "nobody followed the routine in place" in lines[1]
+    assert len(classes) == 1, "the raiser was admitted: a class ran, and the log said nothing more"
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():
