@@ -900,6 +900,70 @@ def test_a_class_that_admits_nobody_says_why_in_the_log_once_a_minute(tmp_path, 
     assert len(classes) == 1, "the raiser was admitted: a class ran, and the log said nothing more"
 
 
+def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, capsys):
+    """A fresh-eyes trial: `run --once` in a class printed only the first member's line to end,
+    and stopped there. --once now reports the first class to end: it waits (bounded) until every
+    member whose session started has ended, and prints each one's line by their place ("spot 2",
+    with the roster's name when there is one), then each one's summary as JSON by spot. The
+    services are stood in for by a stand-in Supervisor that plays the bus's Session and Health
+    messages a class of three sends (this test is about what the command prints; the live graph
+    is tests/test_class_real.py's); the command's own code (common/cli cmd_run, once.OnceEnd)
+    runs as typed."""
+    from common.bus import messages
+    from common.cli import cmd_run
+    from common.cli import supervisor as supervisors
+
+    roster = {2: "kim"}
+    sessions = {spot: f"s{spot}" for spot in (1, 2, 3)}
+
+    def session(spot: int, event: str, reps: int = 0, score: float = 0.0) -> messages.Session:
+        return messages.Session(seq=spot, t_capture_ns=1, session_id=sessions[spot], event=event, routine="arm_raise",
+                                participant=roster.get(spot, f"spot-{spot}"), started_unix=1.0, spot=spot,
+                                class_id="c1", summary={"score": score, "reps": reps, "frames_scored": 90,
+                                                        "frames": 100} if event == "end" else {})
+
+    offline = messages.Health(seq=1, t_capture_ns=1, service="uplink", fps=1.0, latency_p50_ms=0.0,
+                              latency_p95_ms=0.0, dropped=0, malformed=0, state="offline")
+    played, stopped_after = [], []
+
+    class StandIn:
+        def __init__(self, cfg, names, config_path, overrides, on_session_end=None, on_message=None, stop_when=None):
+            self.on_session_end, self.on_message, self.stop_when = on_session_end, on_message, stop_when
+            self.stop = supervisors.SignalSafeEvent()
+
+        def run(self) -> int:
+            bus = [offline] + [session(k, "start") for k in (1, 2, 3)] + [
+                session(2, "end", 6, 81.5), session(1, "end", 5, 72.7), session(2, "end", 6, 81.5),  # an end heard twice
+                session(3, "end", 0, 0.0)]
+            for msg in bus:
+                self.on_message(msg)
+                if msg.TOPIC == "session" and msg.event == "end":
+                    self.on_session_end(msg)
+                played.append(msg)
+                if self.stop_when():
+                    stopped_after.append(len(played))
+                    return 0
+            return 0
+
+    monkeypatch.setattr(supervisors, "Supervisor", StandIn)
+    monkeypatch.setattr(supervisors, "install_signal_handlers", lambda stop: None)
+    args = SimpleNamespace(config=None, video=None, routine="arm_raise", program=None, snapshots=None, once=True,
+                           seconds=0, overrides={"scoring": {"mode": "group", "roster": {"2": "kim"}},
+                                                 "camera": {"source": "sim"},
+                                                 "bus": {"runtime_dir": str(tmp_path / "run")}})
+    code = cmd_run(args)
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("session ")]
+    summaries = [json.loads(line) for line in out if line.startswith("{")]
+    print("\n" + "\n".join(out) + f"\nstopped after {stopped_after} of 8 messages (truth: 8, the last member's end)")
+    assert code == 0 and stopped_after == [8], "--once waits for every member of the class"
+    assert lines == ["session s2 (arm_raise, spot 2, kim): score 81.5/100, 6 reps, 90/100 frames scored",
+                     "session s1 (arm_raise, spot 1): score 72.7/100, 5 reps, 90/100 frames scored",
+                     "session s3 (arm_raise, spot 3): score 0.0/100, 0 reps, 90/100 frames scored"]
+    assert [(m["spot"], m["participant"], m["reps"]) for m in summaries] == [(1, "spot-1", 5), (2, "kim", 6),
+                                                                             (3, "spot-3", 0)]
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():

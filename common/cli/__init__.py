@@ -125,10 +125,10 @@ def cmd_run(args) -> int:
                    tell=lambda line: print(f"run --once: {line}", file=sys.stderr, flush=True)) if args.once else None
 
     def on_end(msg) -> bool:
-        if once is not None and once.ended is not msg:
-            return False  # a later session (--once reports the first)
+        if once is not None and not once.report_once(msg):
+            return False  # a later session (--once reports the first, or the first class: each member)
         print(summary_line(msg), flush=True)
-        summaries.append(msg.summary)
+        summaries.append(msg)
         if once is not None and once.question_open():
             print("a fall is suspected and the TV asks whether the person is all right: waiting for the answer "
                   f"or the call to the carer (up to {cfg.scoring.fall_countdown_s + QUESTION_MARGIN_S:.0f} s)",
@@ -152,8 +152,11 @@ def cmd_run(args) -> int:
     instance.close()  # the lock is held for as long as the services run
     for why in once.unfinished if once is not None else []:
         print(f"run --once: {why}", file=sys.stderr)
-    if args.once and summaries:
-        print(json.dumps(summaries[-1], ensure_ascii=False))
+    if args.once and summaries and summaries[-1].class_id:  # a class: each member's summary, by spot
+        for msg in sorted(summaries, key=lambda m: m.spot):
+            print(json.dumps({"spot": msg.spot, "participant": msg.participant, **msg.summary}, ensure_ascii=False))
+    elif args.once and summaries:
+        print(json.dumps(summaries[-1].summary, ensure_ascii=False))
     elif args.once and code == 0:
         print("no session finished before the time limit", file=sys.stderr)
         return 1
