@@ -964,6 +964,72 @@ def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, ca
                                                                              (3, "spot-3", 0)]
 
 
+def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, monkeypatch, capsys):
+    """A fresh-eyes trial's wording: `score --set scoring.mode=group` printed "1번: score 72.7/100"
+    (Korean and English in one line; the command's lines are English, as its other lines and
+    `run --once`'s), and `demo` printed "Session of spot-1 (arm_raise)" (the scoring service's key
+    and the routine's key) and, when no session finished, "(exit 0)" while it returned 1. Now one
+    helper (spots.member_words) says "spot 1" / "spot 2, kim" for score, run --once and demo, and
+    demo names the routine by its title. Stand-ins, said so: `score`'s pose model and video are
+    two drawn arm raisers (ClassSession and the sessions are the real ones), and `demo`'s services
+    a stand-in Supervisor that ends one class member's session, or none."""
+    from types import SimpleNamespace
+
+    import models.group
+    from common import config as configuration
+    from common import media
+    from common.bus import messages
+    from common.cli import demo, score
+    from common.coach.synthetic import common_pose
+
+    class DrawnClass:  # what GroupEstimator gives for two people raising their arms at x 300 and 900
+        layout = "coco17"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def estimate(self, bgr, t):
+            return [SimpleNamespace(track=k, keypoints=_raising(t, x)[:17], world=None) for k, x in ((1, 300), (2, 900))]
+
+    monkeypatch.setattr(models.group, "GroupEstimator", DrawnClass)
+    monkeypatch.setattr(media, "read_frames",
+                        lambda path: ((i, i / 10, np.zeros((720, 1280, 3), np.uint8)) for i in range(450)))
+    cfg = configuration.load(None, {"scoring": {"mode": "group", "roster": {"2": "kim"}}})
+    assert score.run_group(SimpleNamespace(video="drawn", model="", cache="", naive=False, json=False),
+                           routines.load("arm_raise"), cfg) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with capsys.disabled():
+        print("\nscore: " + "\n       ".join(lines))
+    assert [line.split(": score")[0] for line in lines] == ["spot 1", "spot 2, kim"]
+    assert all("번" not in line for line in lines), "one language in a line"
+
+    said = {}
+    for ends in (False, True):
+        class StandIn:
+            def __init__(self, cfg, names, config_path, overrides, on_session_end=None, **_):
+                self.on_session_end = on_session_end
+                self.stop = __import__("threading").Event()
+
+            def run(self) -> int:
+                if ends:
+                    self.on_session_end(messages.Session(
+                        seq=1, t_capture_ns=1, session_id="s1", event="end", routine="arm_raise", participant="spot-1",
+                        started_unix=1.0, spot=1, class_id="c1", summary={"score": 72.7, "reps": 5, "frames": 100,
+                                                                          "frames_scored": 90}))
+                return 0
+
+        monkeypatch.setattr(demo, "Supervisor", StandIn)
+        monkeypatch.setattr(demo, "install_signal_handlers", lambda stop: None)
+        code = demo.run(SimpleNamespace(out=str(tmp_path / f"demo{ends}"), video="", simulate=True, routine="arm_raise",
+                                        program=None, config=None, seconds=5.0,
+                                        overrides={"scoring": {"mode": "group"}}))
+        said[ends] = (code, capsys.readouterr().out)
+    print(f"demo, no session: exit {said[False][0]}: {said[False][1].strip()}\ndemo, a member's: {said[True][1].strip()}")
+    assert said[False][0] == 1 and "(exit 1)" in said[False][1] and "(exit 0)" not in said[False][1]
+    assert "Session of spot 1 (Arm raises): score 73/100, 5 repetitions" in said[True][1]
+    assert "spot-1" not in said[True][1] and "arm_raise" not in said[True][1]
+
+
 # -- the TV for a class -----------------------------------------------------------------------------
 
 def test_the_tv_keeps_the_newest_frames_class_and_gives_the_cue_most_of_them_need():

@@ -413,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant, or a class's summary")
     sp.add_argument("participant", nargs="?", default="", help="participant id as the devices send it")
     sp.add_argument("--class", dest="class_id", default="",
-                    help="instead: the summary of one class (group mode), by its id, its first 8 characters or 'latest'")
+                    help="instead: the summary of one class (group mode), by its id, its first 8 characters (4 at least) "
+                         "or 'latest'")
     sp.add_argument("--site", default="", help="the participant's site (needed when the name is stored at several)")
     sp.add_argument("--device", default="", help="the participant's device (likewise)")
     sp.add_argument("-o", "--output", default="", help="HTML file to write (default report_<participant>.html)")
