@@ -1272,6 +1272,77 @@ def test_a_class_that_is_over_says_so_on_the_start_screen_and_how_to_go_again(ca
         scoring_health(1)  # a number is no answer to "is the class over"
 
 
+def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path):
+    """The scoring service as it runs (main(): real ZeroMQ, a real spool, group mode), hearing a
+    drawn arm raiser from a test publisher on inference's endpoint: its Health says class_over
+    (messages.SCORING_CLASS_OVER) once the class's routine is over and she goes on raising, and
+    no longer once the room was empty for AWAY_S, each within a second (sent when it changes, not
+    at the 2 s Health beat). What the TV's start screen reads (offline: the test above)."""
+    import logging
+    import threading
+    import time
+
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher, Subscriber
+    from tests.conftest import wait_for
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(run)}, "uplink": {"spool_path": str(tmp_path / "s.db")},
+                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 0}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    service = threading.Thread(target=scoring.main, args=(ctx,))
+    inference = Publisher(context, cfg.bus.endpoint("inference"))
+    health = Subscriber(context, cfg.bus.all_endpoints(), ["health"])
+    heard: list[tuple[float, bool]] = []
+
+    def listen(seconds: float) -> None:
+        for msg in health.receive(timeout_ms=int(seconds * 1000)):
+            if msg.service == "scoring":
+                heard.append((time.monotonic(), msg.detail.get(messages.SCORING_CLASS_OVER)))
+
+    t0 = time.monotonic_ns()  # capture times run ahead of the clock: the pictures come faster than real time
+    try:
+        service.start()
+        wait_for(lambda: listen(0.1) or heard, 30.0, what="the scoring service's first Health")
+        assert heard[-1][1] is False, "no class yet: not over"
+        i = 0
+        for i in range(int(48 * 10)):  # 48 s of a raiser at 10 pictures a second: past the 42 s routine
+            t = i / 10
+            inference.publish(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=1280, height=720,
+                                            model="m", backend="cpu", layout="coco17",
+                                            keypoints=_raising(t, 300)[:17].tolist(), track=1, people=1))
+            time.sleep(0.002)
+            listen(0.0)
+        sent_at = time.monotonic()
+        wait_for(lambda: listen(0.05) or heard[-1][1], 10.0, what="Health saying the class is over")
+        over_after = heard[-1][0] - sent_at
+        for k in range(1, 31):  # 3 s of nobody in view (> AWAY_S)
+            inference.publish(messages.Pose(seq=i + k, t_capture_ns=t0 + int((48 + k / 10) * 1e9), frame_id=i + k,
+                                            width=1280, height=720, model="m", backend="cpu", layout="coco17",
+                                            keypoints=[], people=0))
+            time.sleep(0.002)
+        emptied_at = time.monotonic()
+        wait_for(lambda: listen(0.05) or heard[-1][1] is False, 10.0, what="Health saying the room emptied")
+        open_after = heard[-1][0] - emptied_at
+    finally:
+        ctx.stop.set()
+        service.join(10)
+        inference.close()
+        health.close()
+        context.destroy(linger=0)
+    print(f"\nclass over heard {over_after:+.2f} s from the last of her pictures (the class ends about 2 s before "
+          f"it), not over {open_after:.2f} s after the room emptied (truth: within 1 s each); Health heard "
+          f"{[v for _, v in heard][-6:]}")
+    assert over_after < 1.0 and open_after < 1.0
+
+
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_in_a_class_no_words_are_drawn_over_a_members_tag_and_the_panel_says_everyone(canvas, locale, tmp_path):
     """The trial saw "어디 계신가요?" drawn over a member's tag "1번 · 6회", and the camera panel
