@@ -385,7 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         "stop after the first session and print its summary; with --video the file is played once from the "
         "routine's start (camera.start_with_session), as `silvergym score` reads it. A fall question still "
         "open at the session's end is waited for (answered, or the carer called), the session and alert "
-        "until the central server acknowledges them, and with --snapshots the TV's summary (each wait bounded)"))
+        "until the central server acknowledges them, and with --snapshots the TV's summary (each wait bounded). "
+        "In a class (scoring.mode=group): every member's session of the first class to end, a line and a JSON "
+        "summary each, by spot"))
     sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
     sp.set_defaults(func=cmd_run)
 
