@@ -970,7 +970,8 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
     `run --once`'s), and `demo` printed "Session of spot-1 (arm_raise)" (the scoring service's key
     and the routine's key) and, when no session finished, "(exit 0)" while it returned 1. Now one
     helper (spots.member_words) says "spot 1" / "spot 2, kim" for score, run --once and demo, and
-    demo names the routine by its title. Stand-ins, said so: `score`'s pose model and video are
+    demo names the routine by its title and prints every member of the class (it printed the last
+    to end alone). Stand-ins, said so: `score`'s pose model and video are
     two drawn arm raisers (ClassSession and the sessions are the real ones), and `demo`'s services
     a stand-in Supervisor that ends one class member's session, or none."""
     from types import SimpleNamespace
@@ -1011,11 +1012,11 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
                 self.stop = __import__("threading").Event()
 
             def run(self) -> int:
-                if ends:
+                for spot, who, score, reps in ((2, "kim", 81.5, 6), (1, "spot-1", 72.7, 5)) if ends else ():
                     self.on_session_end(messages.Session(
-                        seq=1, t_capture_ns=1, session_id="s1", event="end", routine="arm_raise", participant="spot-1",
-                        started_unix=1.0, spot=1, class_id="c1", summary={"score": 72.7, "reps": 5, "frames": 100,
-                                                                          "frames_scored": 90}))
+                        seq=spot, t_capture_ns=1, session_id=f"s{spot}", event="end", routine="arm_raise",
+                        participant=who, started_unix=1.0, spot=spot, class_id="c1",
+                        summary={"score": score, "reps": reps, "frames": 100, "frames_scored": 90}))
                 return 0
 
         monkeypatch.setattr(demo, "Supervisor", StandIn)
@@ -1026,7 +1027,10 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
         said[ends] = (code, capsys.readouterr().out)
     print(f"demo, no session: exit {said[False][0]}: {said[False][1].strip()}\ndemo, a member's: {said[True][1].strip()}")
     assert said[False][0] == 1 and "(exit 1)" in said[False][1] and "(exit 0)" not in said[False][1]
-    assert "Session of spot 1 (Arm raises): score 73/100, 5 repetitions" in said[True][1]
+    members = [line for line in said[True][1].splitlines() if line.startswith("Session of")]
+    assert members == ["Session of spot 1 (Arm raises): score 73/100, 5 repetitions, 90 of 100 frames scored",
+                       "Session of spot 2, kim (Arm raises): score 82/100, 6 repetitions, 90 of 100 frames scored"], \
+        "every member of the class by spot, not the last to end alone"
     assert "spot-1" not in said[True][1] and "arm_raise" not in said[True][1]
 
 

@@ -523,10 +523,13 @@ def run(args) -> int:
     if summary.get("parts"):  # a program: its name, then each movement's own result
         for line in program_lines(msg.participant, summary):
             print(line)
-    else:
-        print(f"Session of {session_words(msg, args.routine, cfg)}: score {summary.get('score', 0):.0f}/100, "
-              f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
-              "frames scored")
+    else:  # a class: each member's line by spot, as run --once and score print a class (not the last alone)
+        members = {m.spot: m for m in summaries if m.class_id and m.class_id == msg.class_id} or {0: msg}
+        for member in (members[k] for k in sorted(members)):
+            done = member.summary
+            print(f"Session of {session_words(member, args.routine, cfg)}: score {done.get('score', 0):.0f}/100, "
+                  f"{done.get('reps', 0)} repetitions, {done.get('frames_scored', 0)} of {done.get('frames', 0)} "
+                  "frames scored")
     if timing:
         print(pace_line(timing))
     if coached:
