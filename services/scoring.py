@@ -10,6 +10,7 @@ import dataclasses
 import json
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from common.bus import messages
 from common.bus.service import HealthReporter, ServiceContext
 from common.bus.sockets import Publisher, RateLimitedLog, Subscriber
-from common.coach import cues
+from common.coach import MIN_POSES_PER_S, cues
 from common.coach import program as programs
 from common.coach import routine as routines
 from common.coach.checkin import FallCheck, WaveDetector
@@ -27,7 +28,7 @@ from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.program_session import ProgramSession
 from common.coach.session import COMPLETED, FALL_CUT_SHORT, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate
-from common.coach.spots import ClassRoll
+from common.coach.spots import MEMBER_REPS, ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
 
@@ -48,6 +49,13 @@ END_GRACE_S = 2.0
 # after its held first picture): scoring starts again from the video's start.
 RESTART_BACK_S = 0.3
 GONE_AFTER_NS = 300_000_000  # a person not seen this long is told to the fall detector as gone
+# A class: people in view this long (capture time) while no class runs nor waits after one, and
+# nobody admitted: the log says why (too few pictures read, or nobody following), at most every
+# NOBODY_ADMITTED_EVERY_S. Admission takes MEMBER_REPS repetitions in place (an arm raise's two
+# are about 10 s) and the countdown; a candidate's readings are kept 20 s (spots.WAITING_S).
+NOBODY_ADMITTED_S = 30.0
+NOBODY_ADMITTED_EVERY_S = 60.0
+READ_RATE_WINDOW_S = 10.0  # the pictures a second read, over this much of the latest capture time
 
 
 class Sessions:
@@ -644,6 +652,14 @@ class ClassSessions:
         # room was empty for AWAY_S and someone is admitted (one person's StayGate, for the room).
         self.stay = StayGate()
         self._ended_class = ""  # the last class whose routine time was seen to be over
+        # Why nobody is admitted (_note_reading): the capture times (s) of the pictures read lately,
+        # since when people are in view with no class, the most in view meanwhile, when it was said.
+        self._read_at: deque[float] = deque()
+        self._in_view_since: float | None = None
+        self._last_in_view = -1e18
+        self._most_in_view = 0
+        self._picture_size = (0, 0)
+        self._said_unadmitted_at = -1e18
         if self.alone:  # one person's session, fall watch and remote from the start
             self.member(0)
 
@@ -665,6 +681,13 @@ class ClassSessions:
         if self.alone:
             return self.members[0].session_id
         return self.class_id if any(m.session_id for m in self.members.values()) else ""
+
+    @property
+    def class_over(self) -> bool:
+        """A class's routine is over and the next waits (self.stay: the remote's start, or the
+        room empty for AWAY_S): whoever goes on exercising joins nothing, and the TV says so
+        (Health detail messages.SCORING_CLASS_OVER) instead of "follow along and you join"."""
+        return not self.alone and self.stay.held and not self.session_id
 
     def class_clock(self, now_ns: int) -> tuple[int, str]:
         """The running class's routine start and id; a new class when none runs."""
@@ -694,6 +717,7 @@ class ClassSessions:
         # Nobody in view: the followed are gone; a class of one's member hears it (its absence is
         # part of its session), a class's members only see time pass.
         self._note_class_end(pose.t_capture_ns)
+        self._note_reading(pose.t_capture_ns / 1e9, 0)
         self.stay.see(False, pose.t_capture_ns / 1e9)
         heard = self.room.admit(pose.t_capture_ns / 1e9, [], nobody=pose)
         for spot, _, nobody in heard:
@@ -727,6 +751,7 @@ class ClassSessions:
         heard = set()
         self._note_class_end(frame[0].t_capture_ns)
         self.stay.see(True, frame[0].t_capture_ns / 1e9)
+        self._picture_size = (frame[0].width, frame[0].height)
         for spot, track, pose in self.room.admit(frame[0].t_capture_ns / 1e9, people):
             if not self._may_join(spot, frame[0].t_capture_ns):
                 continue  # the class is over and the next was not started: followed, not scored
@@ -738,6 +763,50 @@ class ClassSessions:
             self.member(spot).on_pose(dataclasses.replace(pose, spot=spot))
             heard.add(spot)
         self._end_by_picture(frame[0].t_capture_ns, heard)
+        self._note_reading(frame[0].t_capture_ns / 1e9, max(len(frame), frame[0].people))
+
+    def _note_reading(self, t: float, people: int) -> None:
+        """For whoever installed the box (journald): a class that admits nobody while people are
+        in view says why, once they were in view NOBODY_ADMITTED_S with no class running nor
+        waiting after one, at most every NOBODY_ADMITTED_EVERY_S. A loaded box reading too few
+        pictures a second follows nobody long enough to see their repetitions (docs/scoring.md,
+        a live class under load: 8.5 a second with gaps of 1.6 s made no member of the jumper,
+        17 did); MIN_POSES_PER_S is what coaching needs (doctor's too). Time: capture seconds."""
+        if self.alone:
+            return
+        self._read_at.append(t)
+        while self._read_at[0] < t - READ_RATE_WINDOW_S:
+            self._read_at.popleft()
+        if people:
+            self._last_in_view = t
+        if self.session_id or self.stay.held or (not people and t - self._last_in_view >= self.stay.away_s):
+            self._in_view_since, self._most_in_view = None, 0  # a class runs or waits, or the room is empty
+            return
+        if people and self._in_view_since is None:
+            self._in_view_since = t
+        if self._in_view_since is None:
+            return
+        self._most_in_view = max(self._most_in_view, people)
+        waited = t - self._in_view_since
+        if waited < NOBODY_ADMITTED_S or t - self._said_unadmitted_at < NOBODY_ADMITTED_EVERY_S:
+            return
+        self._said_unadmitted_at = t
+        span = self._read_at[-1] - self._read_at[0]
+        rate = (len(self._read_at) - 1) / span if span > 0 else 0.0
+        who = f"{self._most_in_view} {'person' if self._most_in_view == 1 else 'people'} in view for {waited:.0f} s"
+        if rate < MIN_POSES_PER_S:
+            w, h = self._picture_size
+            self.ctx.log.warning(
+                "%s and nobody admitted to the class: inference reads %.1f pictures a second; a class needs "
+                "about %.0f to follow each person and see their repetitions (%d in place make a member): use "
+                "the Coral, fewer people in view (scoring.max_people, now %d) or a smaller camera resolution "
+                "(the pictures are %dx%d)", who, rate, MIN_POSES_PER_S, MEMBER_REPS,
+                self.ctx.config.scoring.max_people, w, h)
+        else:
+            self.ctx.log.warning(
+                "%s and nobody admitted to the class, at %.1f pictures a second (enough): nobody followed the "
+                "routine in place; %d of its repetitions done in place make a member (a passer-by, someone "
+                "watching or an instructor facing the class is not)", who, rate, MEMBER_REPS)
 
     def _note_class_end(self, t_capture_ns: int) -> None:
         """A picture past the class's routine: that class is over, and the next waits (self.stay)."""
@@ -861,6 +930,7 @@ def main(ctx: ServiceContext) -> int:
             ctx.log.error("%s", exc)
             return 2
         sessions.resume()
+        class_over = False
         while not ctx.stop.is_set():
             for msg in poses.receive(timeout_ms=100):
                 if msg.TOPIC == "control":
@@ -877,9 +947,13 @@ def main(ctx: ServiceContext) -> int:
             sessions.flush_outbox()
             sessions.save_checkpoint(time.monotonic())
             sessions.announce(time.monotonic())
+            if sessions.class_over != class_over:  # the TV's start screen says it at once, not up to 2 s later
+                class_over = sessions.class_over
+                health.due_now()
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
-                                 detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id})
+                                 detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id,
+                                                 messages.SCORING_CLASS_OVER: sessions.class_over})
         return 0
     finally:
         spool.close()

@@ -53,6 +53,11 @@ def test_central_up_says_where_everything_is_and_a_second_run_starts_nothing(cen
     for wanted in (central["url"] + "/", str(central["folder"] / "central.db"), "users add admin --role admin",
                    "send-test --broker " + central["broker"], "install.sh --bridge"):
         assert wanted in said, wanted
+    # make central-stop stops out/central only: a --dir of its own is told its own way to stop ([class] trial)
+    stop = [line for line in said.splitlines() if line.startswith("Stop it all:")]
+    assert stop and stop[0].endswith(f"central down --dir {central['folder']}") and "make central-stop" not in said, stop
+    from common.cli.central import stop_words
+    assert stop_words(REPO / "out" / "central", "silvergym").startswith("make central-stop"), "the Makefile's folder"
     again = cli("central", "up", "--dir", str(central["folder"]))
     print(again.stdout)
     assert again.returncode == 0 and again.stdout.count("already running") == 3

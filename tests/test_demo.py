@@ -38,8 +38,9 @@ def test_on_a_fresh_clone_the_demo_coaches_a_real_person(tmp_path):
     lines = done.stdout.strip().splitlines()
     said = {line.split(":")[0]: line for line in lines}
     print("\n" + "\n".join(lines[-7:]))
-    session = next(line for line in lines if line.startswith("Session of guest (squats_from_clip): score "))
-    score, reps = map(int, re.match(r"Session of guest \(squats_from_clip\): score (\d+)/100, (\d+) repetitions",
+    # [class] the routine by its title (the clip's routine is built titled "Squats"), not its key squats_from_clip
+    session = next(line for line in lines if line.startswith("Session of guest (Squats): score "))
+    score, reps = map(int, re.match(r"Session of guest \(Squats\): score (\d+)/100, (\d+) repetitions",
                                     session).groups())
     assert score < 100 and "leaning" in said["Coached"]
     # The make-demo result (measured 90/100, 5 of the clip's 5 squats) and a number on the TV from
@@ -102,7 +103,7 @@ def test_without_shared_the_demo_runs_the_real_model_on_its_own_drawn_clip(tmp_p
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     print("\n" + "\n".join(lines[-5:]))
-    assert any(line.startswith("Session of guest (arm_raise_short): score ") for line in lines)
+    assert any(line.startswith("Session of guest (Arm raises): score ") for line in lines)  # its title, not its key
     assert lines[-2] == "Delivered to the demo's MQTT broker" and not any(ln.startswith("{") for ln in lines)
     assert "no camera: the pose model watches" in done.stdout + done.stderr
     shots = sorted((out / "screens").glob("*_exercise_t*.png"))
@@ -153,8 +154,9 @@ def test_the_drawn_squats_are_counted_and_the_praise_agrees_with_the_summary(tmp
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     said = {line.split(":")[0]: line for line in lines}
-    session = next(line for line in lines if line.startswith("Session of guest (squat): score "))
-    score, reps = map(int, re.match(r"Session of guest \(squat\): score (\d+)/100, (\d+) repetitions", session).groups())
+    session = next(line for line in lines if line.startswith("Session of guest (Chair squat): score "))  # the title
+    score, reps = map(int, re.match(r"Session of guest \(Chair squat\): score (\d+)/100, (\d+) repetitions",
+                                    session).groups())
     praised = int(re.search(r"(\d+) frames", said["Praised in green on the TV"]).group(1))
     print(f"\ndrawn squats {drawn}, summary: {reps} repetitions, score {score}; frames praised in green {praised}")
     print("\n".join(lines[-7:]))

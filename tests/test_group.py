@@ -812,18 +812,24 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         i = 0
         for i in range(0, 1000):  # 0-100 s: exercising all along (track 1)
             picture(i, i / fps, 1)
+            if i == 300:
+                over = [room.class_over]  # in the class: not over
         one_class = (len(classes_at), len(ended()))
+        over.append(room.class_over)  # exercising on after it: over, the next waits (the TV says so)
         for i in range(1000, 1030):  # 100-103 s: nobody in view
             picture(i, i / fps, None)
+        over.append(room.class_over)  # the room emptied: the next may start by following along
         for i in range(1030, 1200):  # 103-120 s: back, a new track
             picture(i, i / fps, 2)
         after_empty = len(classes_at)
         for i in range(1200, 1700):  # 120-170 s: that class ends at about 150 s
             picture(i, i / fps, 2)
         held = len(classes_at)
+        over.append(room.class_over)
         room.on_control(messages.Control(seq=1, t_capture_ns=t0 + 170 * 10**9, command="start"), t0 + 170 * 10**9)
         for i in range(1700, 1720):  # the remote's start: a new class at once
             picture(i, i / fps, 2)
+        over.append(room.class_over)
         print(f"\nclasses started by 100 s of exercising (routine 42 s): {one_class[0]}, sessions ended {one_class[1]} "
               f"(truth 1, 1); after the room was empty 3 s: {after_empty} classes (truth 2); exercising on past "
               f"the second's end: {held} (truth 2); after the remote's start: {len(classes_at)} (truth 3); "
@@ -833,6 +839,199 @@ def test_a_class_runs_its_routine_once_and_the_next_starts_when_asked_or_after_t
         assert after_empty == 2, "the room empty for AWAY_S, then someone exercising: the next class"
         assert held == 2 and len(classes_at) == 3, "the remote's start starts the next class at once"
         assert {r["class_id"] for r in ended()} == set(list(classes_at)[:2])
+        print(f"class over (scoring's Health for the TV) at 30, 100, 103, 170 s and after the remote's start: {over} "
+              "(truth False, True, False, True, False)")
+        assert over == [False, True, False, True, False]
+
+
+def test_a_class_that_admits_nobody_says_why_in_the_log_once_a_minute(tmp_path, caplog):
+    """A fresh-eyes trial on a loaded machine: a class admitted nobody for minutes while the TV
+    invited everyone to follow along, and no log line said why. The scoring service's class (real
+    sockets, a real spool) now says it, for journald: once people were in view NOBODY_ADMITTED_S
+    with no class, how many are in view, how many pictures a second inference reads and what to do,
+    at most once a minute. Under MIN_POSES_PER_S (15, doctor's: what tracks people and counts their
+    repetitions; docs/scoring.md: 8.5 a second with gaps made no member of the jumper live, 17 did)
+    it names the rate as the cause; at 20 a second, that nobody followed the routine in place.
+    Drawn people: someone standing still at 3 pictures a second for 40 s, then at 20 for 65 s; then
+    an arm raiser at 10 a second, admitted: a class runs and nothing more is said."""
+    import logging
+
+    import services.scoring as scoring
+    from common.bus import messages
+    from common.coach.synthetic import common_pose
+    from tests.conftest import scoring_io
+
+    t0 = 10**12
+    standing = common_pose({"left_shoulder": 15, "right_shoulder": 15}, center_x=300)[:17].tolist()
+    seq = iter(range(10**6))
+
+    def picture(t: float, kps) -> None:
+        i = next(seq)
+        room.on_pose(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=1280, height=720,
+                                   model="m", backend="cpu", layout="coco17", keypoints=kps, track=1, people=1))
+
+    def said() -> list[tuple[float, str]]:
+        return [(r.created, r.getMessage()) for r in caplog.records if "nobody admitted" in r.getMessage()]
+
+    caplog.set_level(logging.INFO, logger="scoring")
+    with scoring_io(tmp_path, {"scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 3.0}}) as (
+            ctx, pub, spool):
+        room = scoring.ClassSessions(ctx, pub, spool)
+        lines_at = []
+        for k in range(int(40 * 3)):  # 0-40 s at 3 pictures a second
+            picture(k / 3, standing)
+            if len(said()) > len(lines_at):
+                lines_at.append(k / 3)
+        for k in range(int(65 * 20)):  # 40-105 s at 20 a second
+            picture(40 + k / 20, standing)
+            if len(said()) > len(lines_at):
+                lines_at.append(40 + k / 20)
+        for k in range(int(40 * 10)):  # 105-145 s: an arm raiser at 10 a second
+            t = 105 + k / 10
+            picture(t, _raising(t, 300)[:17].tolist())
+        classes = {m.class_id for m in room.members.values() if m.class_id}
+    lines = [words for _, words in said()]
+    print("\n" + "\n".join(f"at {t:.1f} s: {words}" for t, words in zip(lines_at, lines)))
+    print(f"lines at {lines_at} s (truth: about 30 s, then 60 s later), classes after the raiser {len(classes)} (truth 1)")
+    assert len(lines) == 2 and 30 <= lines_at[0] < 31 and 90 <= lines_at[1] < 91
+    assert "1 person in view for 30 s" in lines[0] and "inference reads 3.0 pictures a second" in lines[0]
+    assert "about 15" in lines[0] and "Coral" in lines[0] and "1280x720" in lines[0]
+    assert "20.0 pictures a second (enough)" in lines[1] and "nobody followed the routine in place" in lines[1]
+    assert len(classes) == 1, "the raiser was admitted: a class ran, and the log said nothing more"
+
+
+def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, capsys):
+    """A fresh-eyes trial: `run --once` in a class printed only the first member's line to end,
+    and stopped there. --once now reports the first class to end: it waits (bounded) until every
+    member whose session started has ended, and prints each one's line by their place ("spot 2",
+    with the roster's name when there is one), then each one's summary as JSON by spot. The
+    services are stood in for by a stand-in Supervisor that plays the bus's Session and Health
+    messages a class of three sends (this test is about what the command prints; the live graph
+    is tests/test_class_real.py's); the command's own code (common/cli cmd_run, once.OnceEnd)
+    runs as typed."""
+    from common.bus import messages
+    from common.cli import cmd_run
+    from common.cli import supervisor as supervisors
+
+    roster = {2: "kim"}
+    sessions = {spot: f"s{spot}" for spot in (1, 2, 3)}
+
+    def session(spot: int, event: str, reps: int = 0, score: float = 0.0) -> messages.Session:
+        return messages.Session(seq=spot, t_capture_ns=1, session_id=sessions[spot], event=event, routine="arm_raise",
+                                participant=roster.get(spot, f"spot-{spot}"), started_unix=1.0, spot=spot,
+                                class_id="c1", summary={"score": score, "reps": reps, "frames_scored": 90,
+                                                        "frames": 100} if event == "end" else {})
+
+    offline = messages.Health(seq=1, t_capture_ns=1, service="uplink", fps=1.0, latency_p50_ms=0.0,
+                              latency_p95_ms=0.0, dropped=0, malformed=0, state="offline")
+    played, stopped_after = [], []
+
+    class StandIn:
+        def __init__(self, cfg, names, config_path, overrides, on_session_end=None, on_message=None, stop_when=None):
+            self.on_session_end, self.on_message, self.stop_when = on_session_end, on_message, stop_when
+            self.stop = supervisors.SignalSafeEvent()
+
+        def run(self) -> int:
+            bus = [offline] + [session(k, "start") for k in (1, 2, 3)] + [
+                session(2, "end", 6, 81.5), session(1, "end", 5, 72.7), session(2, "end", 6, 81.5),  # an end heard twice
+                session(3, "end", 0, 0.0)]
+            for msg in bus:
+                self.on_message(msg)
+                if msg.TOPIC == "session" and msg.event == "end":
+                    self.on_session_end(msg)
+                played.append(msg)
+                if self.stop_when():
+                    stopped_after.append(len(played))
+                    return 0
+            return 0
+
+    monkeypatch.setattr(supervisors, "Supervisor", StandIn)
+    monkeypatch.setattr(supervisors, "install_signal_handlers", lambda stop: None)
+    args = SimpleNamespace(config=None, video=None, routine="arm_raise", program=None, snapshots=None, once=True,
+                           seconds=0, overrides={"scoring": {"mode": "group", "roster": {"2": "kim"}},
+                                                 "camera": {"source": "sim"},
+                                                 "bus": {"runtime_dir": str(tmp_path / "run")}})
+    code = cmd_run(args)
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("session ")]
+    summaries = [json.loads(line) for line in out if line.startswith("{")]
+    print("\n" + "\n".join(out) + f"\nstopped after {stopped_after} of 8 messages (truth: 8, the last member's end)")
+    assert code == 0 and stopped_after == [8], "--once waits for every member of the class"
+    assert lines == ["session s2 (arm_raise, spot 2, kim): score 81.5/100, 6 reps, 90/100 frames scored",
+                     "session s1 (arm_raise, spot 1): score 72.7/100, 5 reps, 90/100 frames scored",
+                     "session s3 (arm_raise, spot 3): score 0.0/100, 0 reps, 90/100 frames scored"]
+    assert [(m["spot"], m["participant"], m["reps"]) for m in summaries] == [(1, "spot-1", 5), (2, "kim", 6),
+                                                                             (3, "spot-3", 0)]
+
+
+def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, monkeypatch, capsys):
+    """A fresh-eyes trial's wording: `score --set scoring.mode=group` printed "1번: score 72.7/100"
+    (Korean and English in one line; the command's lines are English, as its other lines and
+    `run --once`'s), and `demo` printed "Session of spot-1 (arm_raise)" (the scoring service's key
+    and the routine's key) and, when no session finished, "(exit 0)" while it returned 1. Now one
+    helper (spots.member_words) says "spot 1" / "spot 2, kim" for score, run --once and demo, and
+    demo names the routine by its title and prints every member of the class (it printed the last
+    to end alone). Stand-ins, said so: `score`'s pose model and video are
+    two drawn arm raisers (ClassSession and the sessions are the real ones), and `demo`'s services
+    a stand-in Supervisor that ends one class member's session, or none."""
+    from types import SimpleNamespace
+
+    import models.group
+    from common import config as configuration
+    from common import media
+    from common.bus import messages
+    from common.cli import demo, score
+    from common.coach.synthetic import common_pose
+
+    class DrawnClass:  # what GroupEstimator gives for two people raising their arms at x 300 and 900
+        layout = "coco17"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def estimate(self, bgr, t):
+            return [SimpleNamespace(track=k, keypoints=_raising(t, x)[:17], world=None) for k, x in ((1, 300), (2, 900))]
+
+    monkeypatch.setattr(models.group, "GroupEstimator", DrawnClass)
+    monkeypatch.setattr(media, "read_frames",
+                        lambda path: ((i, i / 10, np.zeros((720, 1280, 3), np.uint8)) for i in range(450)))
+    cfg = configuration.load(None, {"scoring": {"mode": "group", "roster": {"2": "kim"}}})
+    assert score.run_group(SimpleNamespace(video="drawn", model="", cache="", naive=False, json=False),
+                           routines.load("arm_raise"), cfg) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with capsys.disabled():
+        print("\nscore: " + "\n       ".join(lines))
+    assert [line.split(": score")[0] for line in lines] == ["spot 1", "spot 2, kim"]
+    assert all("번" not in line for line in lines), "one language in a line"
+
+    said = {}
+    for ends in (False, True):
+        class StandIn:
+            def __init__(self, cfg, names, config_path, overrides, on_session_end=None, **_):
+                self.on_session_end = on_session_end
+                self.stop = __import__("threading").Event()
+
+            def run(self) -> int:
+                for spot, who, score, reps in ((2, "kim", 81.5, 6), (1, "spot-1", 72.7, 5)) if ends else ():
+                    self.on_session_end(messages.Session(
+                        seq=spot, t_capture_ns=1, session_id=f"s{spot}", event="end", routine="arm_raise",
+                        participant=who, started_unix=1.0, spot=spot, class_id="c1",
+                        summary={"score": score, "reps": reps, "frames": 100, "frames_scored": 90}))
+                return 0
+
+        monkeypatch.setattr(demo, "Supervisor", StandIn)
+        monkeypatch.setattr(demo, "install_signal_handlers", lambda stop: None)
+        code = demo.run(SimpleNamespace(out=str(tmp_path / f"demo{ends}"), video="", simulate=True, routine="arm_raise",
+                                        program=None, config=None, seconds=5.0,
+                                        overrides={"scoring": {"mode": "group"}}))
+        said[ends] = (code, capsys.readouterr().out)
+    print(f"demo, no session: exit {said[False][0]}: {said[False][1].strip()}\ndemo, a member's: {said[True][1].strip()}")
+    assert said[False][0] == 1 and "(exit 1)" in said[False][1] and "(exit 0)" not in said[False][1]
+    members = [line for line in said[True][1].splitlines() if line.startswith("Session of")]
+    assert members == ["Session of spot 1 (Arm raises): score 73/100, 5 repetitions, 90 of 100 frames scored",
+                       "Session of spot 2, kim (Arm raises): score 82/100, 6 repetitions, 90 of 100 frames scored"], \
+        "every member of the class by spot, not the last to end alone"
+    assert "spot-1" not in said[True][1] and "arm_raise" not in said[True][1]
 
 
 # -- the TV for a class -----------------------------------------------------------------------------
@@ -1031,6 +1230,121 @@ def test_a_class_start_screen_says_how_to_join_and_no_one_persons_words(canvas, 
     assert setup_problem(one) == "setup.too_far" and setup_problem(s) == "setup.ok"
     s.frame_at = now + 5
     assert which_screen(s, now + 5) == "start"
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_class_that_is_over_says_so_on_the_start_screen_and_how_to_go_again(canvas, locale, tmp_path):
+    """A fresh-eyes trial as a centre's staff member: after a class's routine people went on
+    exercising, no new class started (by design: the remote's start, or the room empty for a
+    moment, services/scoring.py ClassSessions.stay), yet the TV's start screen promised "TV 앞에서
+    따라 하시면 자동으로 참여됩니다"; only the log said why. Scoring's Health now says the class is
+    over (messages.SCORING_CLASS_OVER, a bool checked at decode); the TV hears it and its start
+    screen says the class is over and how to go again, never "follow along and you join". When the
+    room has emptied (class_over false again) the invitation is back."""
+    import time
+
+    import pygame
+
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.samples import state_for
+
+    def scoring_health(over) -> messages.Health:
+        return messages.from_wire(messages.to_wire(messages.Health(
+            seq=1, t_capture_ns=1, service="scoring", fps=10.0, latency_p50_ms=1.0, latency_p95_ms=1.0, dropped=0,
+            malformed=0, state="idle", detail={"spool_depth": 0, messages.SCORING_CLASS_OVER: over})))
+
+    now = time.monotonic()
+    s = state_for("start_class", locale, now)
+    surface, fonts = canvas
+    said = {}
+    for over in (True, False):
+        absorb(s, scoring_health(over), now)
+        shown, drawn, _ = _drawn_words(surface, fonts, s, now)
+        said[over] = "".join(d.words for d in drawn).replace(" ", "")
+        png = tmp_path / f"class_{'over' if over else 'open'}_{locale}.png"
+        pygame.image.save(surface, str(png))
+        print(f"\n{locale}: class over {over}: screen {shown}, drawn {[d.words for d in drawn]}\nlooked at: {png}")
+        assert shown == "start"
+
+    def says(over: bool, key: str) -> bool:
+        return s.t(key).replace(" ", "") in said[over]
+    assert says(True, "class.over") and says(True, "class.again"), "the class is over, and how to go again"
+    assert not says(True, "class.join") and not says(True, "class.spots"), "no promise that following joins"
+    assert says(False, "class.join") and not says(False, "class.over"), "the room emptied: the invitation is back"
+    with pytest.raises(messages.MalformedMessage, match="class_over"):
+        scoring_health(1)  # a number is no answer to "is the class over"
+
+
+def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path):
+    """The scoring service as it runs (main(): real ZeroMQ, a real spool, group mode), hearing a
+    drawn arm raiser from a test publisher on inference's endpoint: its Health says class_over
+    (messages.SCORING_CLASS_OVER) once the class's routine is over and she goes on raising, and
+    no longer once the room was empty for AWAY_S, each within a second (sent when it changes, not
+    at the 2 s Health beat). What the TV's start screen reads (offline: the test above)."""
+    import logging
+    import threading
+    import time
+
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher, Subscriber
+    from tests.conftest import wait_for
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(run)}, "uplink": {"spool_path": str(tmp_path / "s.db")},
+                                    "scoring": {"mode": "group", "routine": "arm_raise", "start_delay_s": 0}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    service = threading.Thread(target=scoring.main, args=(ctx,))
+    inference = Publisher(context, cfg.bus.endpoint("inference"))
+    health = Subscriber(context, cfg.bus.all_endpoints(), ["health"])
+    heard: list[tuple[float, bool]] = []
+
+    def listen(seconds: float) -> None:
+        for msg in health.receive(timeout_ms=int(seconds * 1000)):
+            if msg.service == "scoring":
+                heard.append((time.monotonic(), msg.detail.get(messages.SCORING_CLASS_OVER)))
+
+    t0 = time.monotonic_ns()  # capture times run ahead of the clock: the pictures come faster than real time
+    try:
+        service.start()
+        wait_for(lambda: listen(0.1) or heard, 30.0, what="the scoring service's first Health")
+        assert heard[-1][1] is False, "no class yet: not over"
+        i = 0
+        for i in range(int(48 * 10)):  # 48 s of a raiser at 10 pictures a second: past the 42 s routine
+            t = i / 10
+            inference.publish(messages.Pose(seq=i, t_capture_ns=t0 + int(t * 1e9), frame_id=i, width=1280, height=720,
+                                            model="m", backend="cpu", layout="coco17",
+                                            keypoints=_raising(t, 300)[:17].tolist(), track=1, people=1))
+            time.sleep(0.002)
+            listen(0.0)
+        sent_at = time.monotonic()
+        wait_for(lambda: listen(0.05) or heard[-1][1], 10.0, what="Health saying the class is over")
+        over_after = heard[-1][0] - sent_at
+        for k in range(1, 31):  # 3 s of nobody in view (> AWAY_S)
+            inference.publish(messages.Pose(seq=i + k, t_capture_ns=t0 + int((48 + k / 10) * 1e9), frame_id=i + k,
+                                            width=1280, height=720, model="m", backend="cpu", layout="coco17",
+                                            keypoints=[], people=0))
+            time.sleep(0.002)
+        emptied_at = time.monotonic()
+        wait_for(lambda: listen(0.05) or heard[-1][1] is False, 10.0, what="Health saying the room emptied")
+        open_after = heard[-1][0] - emptied_at
+    finally:
+        ctx.stop.set()
+        service.join(10)
+        inference.close()
+        health.close()
+        context.destroy(linger=0)
+    print(f"\nclass over heard {over_after:+.2f} s from the last of her pictures (the class ends about 2 s before "
+          f"it), not over {open_after:.2f} s after the room emptied (truth: within 1 s each); Health heard "
+          f"{[v for _, v in heard][-6:]}")
+    assert over_after < 1.0 and open_after < 1.0
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])

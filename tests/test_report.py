@@ -320,6 +320,32 @@ def test_a_class_summary_lists_who_took_part_in_the_order_they_stood(tmp_path, l
         shutil.copy(tmp_path / "class.png", REPO / "docs" / f"report_class_{locale}.png")
 
 
+def test_report_class_says_one_participant_and_the_id_rule_the_docs_and_help_say(tmp_path):
+    """[class] A fresh-eyes trial: `report --class` said "1 participants", and its error asked for
+    "at least 4 characters" of an id while docs/mqtt.md and `--help` said "its first 8". One class
+    of one member on a real store: "1 participant"; a bad id's line, the help and the docs give one
+    rule, "its first 8 characters (4 at least)", which the code takes (a 4-character prefix works)."""
+    store = Store(str(tmp_path / "central.db"))
+    class_id = "3f2a9c1e" + "0" * 24
+    alone = class_session(3, "spot-3", 67.0, 5, class_id)
+    store.save("center1", "pi7", "session", {"msg_id": alone["session_id"], **alone}, 0.0)
+    store.close()
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "common.cli", "report", *args], capture_output=True, text=True,
+                              cwd=REPO, timeout=120)
+
+    done = cli("--class", "3f2a", "--db", str(tmp_path / "central.db"), "-o", str(tmp_path / "class.html"))
+    bad = cli("--class", "x; drop", "--db", str(tmp_path / "central.db"), "-o", str(tmp_path / "bad.html"))
+    helped = " ".join(cli("--help").stdout.split())
+    docs = " ".join((REPO / "docs" / "mqtt.md").read_text().split())
+    print(f"\n{done.stderr.strip()}\n{bad.stderr.strip()}")
+    assert done.returncode == 0 and done.stderr.strip().endswith(f"class {class_id}, 1 participant"), done.stderr
+    rule = "first 8 characters (4 at least)"
+    assert bad.returncode == 2 and rule in bad.stderr and "at least 4 characters" not in bad.stderr
+    assert rule in helped and rule in docs, "the help and docs/mqtt.md give the same rule"
+
+
 def test_left_right_differences_are_flagged_only_for_scored_joints_and_beyond_the_measurement_noise():
     """[truth] A squat session's elbows and shoulders move as they please: 39 and 21 degrees apart
     there say nothing (the routine does not score them). A knee gap within the measured noise of

@@ -201,6 +201,11 @@ CAMERA_VIDEO_LOOPS = "video_loops"
 # Added: a recorded class's clip (camera.start_with_session in group mode) started playing: its
 # frame 0's stamp (monotonic ns). The class's routine clock starts there (services/scoring.py).
 CAMERA_VIDEO_STARTED_NS = "video_started_ns"
+# Added ([class]): a key of the scoring service's Health detail, true while a class's routine is
+# over and the next waits (services/scoring.py ClassSessions.class_over: the remote's start, or
+# the room empty for a moment): the TV's start screen says so instead of "follow along and you
+# join", which nobody could then. A bool when present (checked at decode).
+SCORING_CLASS_OVER = "class_over"
 
 
 @dataclass(frozen=True)
@@ -507,6 +512,8 @@ def _check_values(topic: str, msg) -> None:
         # Consumers keep one entry per sender (and the uplink forwards them): only known senders,
         # short states, so a stray publisher cannot grow them without bound.
         raise MalformedMessage(f"health: unknown sender {msg.service[:40]!r} or an over-long state")
+    if topic == "health" and not isinstance(msg.detail.get(SCORING_CLASS_OVER, False), bool):
+        raise MalformedMessage(f"health: detail {SCORING_CLASS_OVER!r} must be true or false")
 
 
 MAX_RING_SLOTS = 1024

@@ -663,7 +663,7 @@ def run(args) -> int:
     cfg = full.collector
     db = args.db or cfg.db
     if bool(args.participant) == bool(args.class_id):
-        print("error: give a participant, or --class ID (a class's id or its first 8 characters, or 'latest'), "
+        print("error: give a participant, or --class ID (a class's id or its first 8 characters (4 at least), or 'latest'), "
               "not both", file=sys.stderr)
         return 2
     if args.class_id:
@@ -744,7 +744,8 @@ def run_class(args, db: str, web=None) -> int:
     class_id = args.class_id.lower()
     if class_id != "latest" and not re.fullmatch(r"[0-9a-f]{4,64}", class_id):
         print(f"error: {printable(args.class_id, 80)!r} is not a class id: give the hex id the device logs "
-              "('class 3f2a9c1e started', at least 4 characters) or 'latest'", file=sys.stderr)
+              "('class 3f2a9c1e... started': the whole id or its first 8 characters (4 at least)) or 'latest'",
+              file=sys.stderr)
         return 2
     out = Path(args.output or f"class-{class_id[:8]}.html")
     problem = _input_problem(db, out)
@@ -774,7 +775,8 @@ def run_class(args, db: str, web=None) -> int:
     zone = sitetime.SiteZones.of(web).zone_of(classes[0][1]) if web is not None else None
     page = render_class(members, args.locale, alerts, zone, sitetime.zone_name(zone, args.locale) if zone else "")
     write_atomically(out, page)
-    print(f"wrote {out}: class {classes[0][0]}, {len(members)} participants", file=sys.stderr)
+    print(f"wrote {out}: class {classes[0][0]}, {len(members)} participant{'' if len(members) == 1 else 's'}",
+          file=sys.stderr)
     return 0
 
 

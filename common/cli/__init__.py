@@ -125,10 +125,10 @@ def cmd_run(args) -> int:
                    tell=lambda line: print(f"run --once: {line}", file=sys.stderr, flush=True)) if args.once else None
 
     def on_end(msg) -> bool:
-        if once is not None and once.ended is not msg:
-            return False  # a later session (--once reports the first)
+        if once is not None and not once.report_once(msg):
+            return False  # a later session (--once reports the first, or the first class: each member)
         print(summary_line(msg), flush=True)
-        summaries.append(msg.summary)
+        summaries.append(msg)
         if once is not None and once.question_open():
             print("a fall is suspected and the TV asks whether the person is all right: waiting for the answer "
                   f"or the call to the carer (up to {cfg.scoring.fall_countdown_s + QUESTION_MARGIN_S:.0f} s)",
@@ -152,8 +152,11 @@ def cmd_run(args) -> int:
     instance.close()  # the lock is held for as long as the services run
     for why in once.unfinished if once is not None else []:
         print(f"run --once: {why}", file=sys.stderr)
-    if args.once and summaries:
-        print(json.dumps(summaries[-1], ensure_ascii=False))
+    if args.once and summaries and summaries[-1].class_id:  # a class: each member's summary, by spot
+        for msg in sorted(summaries, key=lambda m: m.spot):
+            print(json.dumps({"spot": msg.spot, "participant": msg.participant, **msg.summary}, ensure_ascii=False))
+    elif args.once and summaries:
+        print(json.dumps(summaries[-1].summary, ensure_ascii=False))
     elif args.once and code == 0:
         print("no session finished before the time limit", file=sys.stderr)
         return 1
@@ -382,7 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         "stop after the first session and print its summary; with --video the file is played once from the "
         "routine's start (camera.start_with_session), as `silvergym score` reads it. A fall question still "
         "open at the session's end is waited for (answered, or the carer called), the session and alert "
-        "until the central server acknowledges them, and with --snapshots the TV's summary (each wait bounded)"))
+        "until the central server acknowledges them, and with --snapshots the TV's summary (each wait bounded). "
+        "In a class (scoring.mode=group): every member's session of the first class to end, a line and a JSON "
+        "summary each, by spot"))
     sp.add_argument("--seconds", type=float, default=0, help="stop after this many seconds")
     sp.set_defaults(func=cmd_run)
 
@@ -410,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant, or a class's summary")
     sp.add_argument("participant", nargs="?", default="", help="participant id as the devices send it")
     sp.add_argument("--class", dest="class_id", default="",
-                    help="instead: the summary of one class (group mode), by its id, its first 8 characters or 'latest'")
+                    help="instead: the summary of one class (group mode), by its id, its first 8 characters (4 at least) "
+                         "or 'latest'")
     sp.add_argument("--site", default="", help="the participant's site (needed when the name is stored at several)")
     sp.add_argument("--device", default="", help="the participant's device (likewise)")
     sp.add_argument("-o", "--output", default="", help="HTML file to write (default report_<participant>.html)")

@@ -166,8 +166,17 @@ See the whole path now (a scored session and a test fall alert, as a Pi sends th
   {cli} send-test --broker {broker}
 A Pi joins: open this broker to the network with TLS and a password per device (deploy/README.md,
 "A Pi joins"), then on the Pi: sudo deploy/install.sh --bridge THIS_SERVER:8883
-Stop it all: make central-stop   (or {cli} central down --dir {folder})""")
+Stop it all: {stop_words(folder, cli)}""")
     return 0
+
+
+def stop_words(folder: Path, cli: str) -> str:
+    """How to stop this central side: `make central-stop` stops only the Makefile's out/central,
+    so another --dir is told its own `central down --dir` (a trial's `central up --dir X` was told
+    `make central-stop`, which left X running)."""
+    down = f"{cli} central down --dir {folder}"
+    made = (Path(__file__).resolve().parents[2] / "out" / "central").resolve()
+    return f"make central-stop   (or {down})" if folder.resolve() == made else down
 
 
 def down(folder: Path) -> int:

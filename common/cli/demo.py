@@ -315,6 +315,29 @@ def pace_line(timing: dict) -> str:
     return "Pace: " + pace_words(timing, load_texts("en"))
 
 
+def session_words(msg, routine: str, cfg) -> str:
+    """Whose session and of what, in the line's English: the place of a class's member ("spot 1",
+    as run --once and score say it) or the participant's name, and the routine's title ("Arm
+    raises"), never the keys "spot-1" and "arm_raise" (a fresh-eyes trial saw "Session of spot-1
+    (arm_raise)")."""
+    from common.coach import routine as routines
+    from common.coach.spots import member_words
+
+    if msg.spot:
+        who = member_words(msg.spot, msg.participant)
+    else:
+        known = cfg.participants.get(msg.participant)
+        who = known.name if known is not None and known.name else msg.participant
+    title: dict = {}
+    for name in (msg.routine, routine):  # the session's own (a seated variant), else the demo's (a built file)
+        try:
+            title = routines.load(name).title
+            break
+        except routines.RoutineError:
+            continue
+    return f"{who} ({title.get('en') or msg.routine})"
+
+
 def program_lines(participant: str, summary: dict) -> list[str]:
     """A program's result as the demo prints it: the program by name and its score, then one line
     per movement: repetitions of the target (as the TV counts them: each side's lift of an
@@ -489,8 +512,9 @@ def run(args) -> int:
         if broker is not None:
             broker.stop()
     if not summaries:
+        code = code or 1  # what the demo returns, said as such (it said "exit 0" and returned 1)
         print(f"demo: no session finished within {args.seconds:.0f} s (exit {code})")
-        return code or 1
+        return code
     msg = summaries[-1]
     summary = msg.summary
     delivered = any(r.get("session_id") == msg.session_id for r in received)
@@ -499,10 +523,13 @@ def run(args) -> int:
     if summary.get("parts"):  # a program: its name, then each movement's own result
         for line in program_lines(msg.participant, summary):
             print(line)
-    else:
-        print(f"Session of {msg.participant} ({msg.routine}): score {summary.get('score', 0):.0f}/100, "
-              f"{summary.get('reps', 0)} repetitions, {summary.get('frames_scored', 0)} of {summary.get('frames', 0)} "
-              "frames scored")
+    else:  # a class: each member's line by spot, as run --once and score print a class (not the last alone)
+        members = {m.spot: m for m in summaries if m.class_id and m.class_id == msg.class_id} or {0: msg}
+        for member in (members[k] for k in sorted(members)):
+            done = member.summary
+            print(f"Session of {session_words(member, args.routine, cfg)}: score {done.get('score', 0):.0f}/100, "
+                  f"{done.get('reps', 0)} repetitions, {done.get('frames_scored', 0)} of {done.get('frames', 0)} "
+                  "frames scored")
     if timing:
         print(pace_line(timing))
     if coached:

@@ -82,9 +82,9 @@ def check_edgetpu(cfg, state: str, detail: str = "") -> Check:
                  runtime.edgetpu_device_hint(cfg.inference.tpu_device) + meanwhile)
 
 
-# The fewest poses a second that still coach well (BlazePose tracks and reps count at 15), with a
-# fifth kept free for the camera, scoring and the TV.
-MIN_POSES_PER_S = 15.0
+# The fewest poses a second that still coach well (BlazePose tracks and reps count at 15; shared
+# with scoring's log), with a fifth kept free for the camera, scoring and the TV.
+from common.coach import MIN_POSES_PER_S  # noqa: E402 (re-exported: bench docs and tests read it here)
 HEADROOM = 0.8
 
 

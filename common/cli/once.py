@@ -8,7 +8,9 @@ set going has run its course, each wait bounded:
   empty, said after the last record was made; with the uplink offline (no broker) they stay in the
   spool for the next run, and the command says so;
 - with --snapshots, the TV's summary drawn after the session's end (it comes after the question
-  and the alert screen, which stay up their own time).
+  and the alert screen, which stay up their own time);
+- in a class (group mode), every member's session of the first class to end has ended too: --once
+  reports the class, each member's line (a trial saw only the first member's to end).
 
 It reads only the bus (Session, Alert, Health), as the supervisor hears it.
 """
@@ -47,12 +49,23 @@ class OnceEnd:
         self.tv_busy_at = 0.0  # monotonic: the TV last said it shows the question or the alert
         self.summary_seen = False
         self.unfinished: list[str] = []
+        # Group mode: each class's members whose sessions started, and those whose sessions ended
+        # (class id -> spots); --once reports the first class to end, every member of it.
+        self.class_started: dict[str, set[int]] = {}
+        self.class_ended: dict[str, set[int]] = {}
+        self._reported: set[str] = set()  # the session ids reported (a class's members each once)
 
     def observe(self, msg, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
+        if msg.TOPIC == "session" and msg.class_id and msg.spot:
+            (self.class_started if msg.event == "start" else self.class_ended).setdefault(msg.class_id, set()).add(msg.spot)
+            if msg.event == "end":
+                self.class_started.setdefault(msg.class_id, set()).add(msg.spot)
         if msg.TOPIC == "session" and msg.event == "end" and self.ended is None:
             self.ended, self.ended_at, self.ended_unix = msg, now, time.time()
             self.record_made_at = now
+        elif msg.TOPIC == "session" and msg.event == "end" and self.reports(msg):
+            self.record_made_at = now  # another member's record of the class: acknowledged too
         elif msg.TOPIC == "alert":
             self.tv_busy_at = now  # the question, or what follows it, is on the TV before any summary
             if msg.stage == "asking":
@@ -73,12 +86,40 @@ class OnceEnd:
     def question_open(self) -> bool:
         return bool(self.questions)
 
+    def reports(self, msg) -> bool:
+        """Whether --once reports this session's end: the first session to end, and in a class
+        every member's of that class."""
+        if self.ended is None or msg.event != "end":
+            return False
+        return msg is self.ended or msg.session_id == self.ended.session_id or bool(
+            msg.class_id and msg.class_id == self.ended.class_id)
+
+    def report_once(self, msg) -> bool:
+        """reports(msg), and true only the first time for that session (an end heard twice is one)."""
+        if not self.reports(msg) or msg.session_id in self._reported:
+            return False
+        self._reported.add(msg.session_id)
+        return True
+
+    def members_running(self) -> list[int]:
+        """The spots of the first ended class whose sessions have not ended yet (none: one person)."""
+        if self.ended is None or not self.ended.class_id:
+            return []
+        cid = self.ended.class_id
+        return sorted(self.class_started.get(cid, set()) - self.class_ended.get(cid, set()))
+
     def done(self, now: float | None = None) -> bool:
         """Whether --once may stop now; a bound that runs out is noted in `unfinished`."""
         if self.ended is None:
             return False
         now = time.monotonic() if now is None else now
         limit = max(self.ended_at, self.question_deadline) + AFTER_END_AT_MOST_S
+        running = self.members_running()  # a class's members end with its routine, within a tick or two
+        if running and now < limit:
+            return False
+        if running:
+            self._note(f"the class's session{'s' if len(running) > 1 else ''} at spot "
+                       f"{', '.join(map(str, running))} had not ended: not reported")
         open_until = max(self.questions.values(), default=0.0)
         if open_until:
             if now < min(open_until, limit):

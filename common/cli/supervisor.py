@@ -187,7 +187,12 @@ def summary_line(msg: messages.Session) -> str:
     s = msg.summary
     # A program's session ends on its last part, whose routine msg.routine names: the line names the program.
     what = f"program {msg.program}" if msg.program else msg.routine
-    return (f"session {msg.session_id} ({what}, {msg.participant}): score {s.get('score', 0):.1f}/100, "
+    # A class's member by their place (the line's words English, as the rest): "spot 1", and the
+    # roster's name when it gives one, never the scoring service's key "spot-1" as if a person.
+    from common.coach.spots import member_words
+
+    who = member_words(msg.spot, msg.participant) if msg.spot else msg.participant
+    return (f"session {msg.session_id} ({what}, {who}): score {s.get('score', 0):.1f}/100, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
             + (NOT_EXERCISED if s.get("exercised") is False else ""))
 

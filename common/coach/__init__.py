@@ -5,3 +5,8 @@ Pure computation on poses and time: it may import numpy and itself, nothing else
 It knows no sockets, processes or files other than routines, so every rule here is tested with
 injected time. Must never import: common.bus, services/, the CLI or the central side.
 """
+
+# The fewest poses a second that still coach well: BlazePose tracks and repetitions count at 15.
+# Doctor recommends the model that keeps it with room (common/cli/doctor.py); a class reading fewer
+# says so in the scoring service's log (services/scoring.py ClassSessions: nobody admitted).
+MIN_POSES_PER_S = 15.0

@@ -394,6 +394,14 @@ class ClassRoll:
         return len(self.seen - self.admitted)
 
 
+def member_words(spot: int, participant: str = "") -> str:
+    """A class member in the command line's words, which are English (`run --once`, `score`,
+    `demo`): "spot 2, kim" (the place, and the roster's key or name), "spot 1" for someone known by
+    their place alone: "spot-1", the scoring service's key for them, is no person's name."""
+    named = participant and participant != f"spot-{spot}"
+    return f"spot {spot}" + (f", {participant}" if named else "")
+
+
 def spot_name(spot: int, roster: dict[int, str] | None = None, locale: str = "ko") -> str:
     """What a spot is called: the center's name for it (the roster), else "1번" / "No. 1"."""
     if roster and spot in roster:

@@ -234,6 +234,8 @@ def absorb(state, msg, now: float) -> None:
         state.health[msg.service] = msg
         if msg.service == "camera":
             state.camera_state = msg.state
+        elif msg.service == "scoring":
+            state.class_over = bool(msg.detail.get(messages.SCORING_CLASS_OVER, False))
         elif msg.service == "inference":
             state.fps = msg.fps
             state.backend = msg.backend or state.backend

@@ -270,6 +270,8 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.session = messages.Session(seq=1, t_capture_ns=0, session_id="demo", event="end", routine="program:morning",
                                      participant="guest", started_unix=0.0, summary=sample_program_summary(),
                                      program="morning")
+    if screen == "start_class_over":  # a class's routine is over; the next waits for the remote or an empty room
+        s.class_over, screen = True, "start_class"
     if screen in ("start_class", "countdown_class", "looking_class"):
         s.a_class = True
         if s.class_running:
@@ -332,7 +334,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
-           "summary_class_program")
+           "summary_class_program", "start_class_over")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -350,4 +352,6 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          # A class through a program: the movement, its place and the next once; each member's count on their tag.
          "exercise_class_program": "exercise",
          # A class after a program: each member's score, and reps and score per movement, the one to practise framed.
-         "summary_class_program": "summary"}
+         "summary_class_program": "summary",
+         # A class whose routine is over, people still exercising: how the next one starts.
+         "start_class_over": "start"}

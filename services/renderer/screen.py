@@ -130,6 +130,9 @@ class ScreenState:
     # A class's members whose sessions run (spot -> their start Session): the class is on until the
     # last of them ends, then its summary shows (renderer absorb_class_session).
     class_running: dict = field(default_factory=dict)
+    # A class's routine is over and the next waits for the remote's start or the room to empty
+    # (scoring's Health, messages.SCORING_CLASS_OVER): the start screen says so, not "follow along".
+    class_over: bool = False
     recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
     # A program (many movements in a row, Session.program): what the TV shows of it
@@ -209,7 +212,7 @@ def content_key(s: ScreenState, now: float) -> tuple:
     moving = routine_time(s, now) if screen in MOVING_SCREENS else (
         question_left(s, now) if screen == "fall_check" else rest_left(s, now) if screen == "rest" else None)
     return (screen, seqs, moving, s.camera_state, s.backend, s.cpu_fallback, round(s.fps), s.paused, s.participant,
-            s.alert_delivery)
+            s.alert_delivery, s.class_over)
 
 
 def routine_time(s: ScreenState, now: float) -> float:
@@ -939,7 +942,7 @@ def start_hint(s: ScreenState, screen: str) -> str:
     if screen == "setup":
         return s.setup.shown
     if s.a_class:  # how a class is joined: nobody starts it by standing in view
-        return "class.spots"
+        return "class.again" if s.class_over else "class.spots"
     stayed = (s.session is not None and s.session.event == "end" and not s.people
               and s.pose is not None and bool(s.pose.keypoints))
     return "start.again" if stayed else "start.will_begin"
@@ -956,7 +959,9 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     name = s.participant_names.get(s.participant) or s.t("start.guest")
     # A class says it is one: how to join, and who has joined (by spot; before it starts nobody),
     # never one person's "참여자: 손님" nor the remote's choice of who is exercising.
-    invite = s.t("class.join") if s.a_class else s.t("start.stand_in_front")
+    # A class that is over says so: going on exercising joins nothing until the remote's start or
+    # the room emptied (services/scoring.py ClassSessions.stay), so "follow along" would be untrue.
+    invite = s.t("class.over" if s.class_over else "class.join") if s.a_class else s.t("start.stand_in_front")
     who = class_joined(s) if s.a_class else f"{s.t('start.participant')}: {name}"
     choosing = len(s.participant_names) > 1 and not s.a_class
     title, about = routine_title(s), s.routine.description.get(locale, "")
