@@ -175,8 +175,9 @@ def test_a_real_program_class_of_two_gets_the_class_summary_not_its_last_members
 def test_one_persons_program_summary_says_no_to_the_end_over_rested_movements():
     """The one-person program summary picks its closing words the same way (program.closing_words):
     1 of 6 movements judged at 73 (the trial's BlazePose score; scoring names no weakest of one judged
-    movement) was "잘하셨어요. 끝까지 해내셨어요." and is now that the ones sat out can wait; every
-    movement judged at 95 is still the score's praise."""
+    movement) was "잘하셨어요. 끝까지 해내셨어요." and is now that the ones sat out can wait, as is 5 of
+    6 at 73 (no "to the end" over the one rested); 1 of 6 at 95 is not praised as excellent (most
+    sat out); every movement judged at 95 is still the score's praise."""
     from services.renderer.text import load_texts
 
     t = load_texts("ko")
@@ -199,4 +200,7 @@ def test_one_persons_program_summary_says_no_to_the_end_over_rested_movements():
     trial = closing((done,) + (rested,) * 5, weakest_named=False)
     print(f"1 of 6 judged at 73: {[w for w in trial if w in (t['summary.good_today'], t['program.sat_out'])]}")
     assert t["summary.good_today"] not in trial and t["program.sat_out"] in trial
+    assert t["program.sat_out"] in closing((done,) * 5 + (rested,), weakest_named=False)
+    one_well = closing(((8, 95.0, False, False),) + (rested,) * 5, weakest_named=False)
+    assert t["summary.great"] not in one_well and t["program.sat_out"] in one_well
     assert t["summary.great"] in closing(((8, 95.0, False, False),) * 6)

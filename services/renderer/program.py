@@ -293,10 +293,11 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
 
 def closing_words(s, summary: dict) -> str:
     """The kind word under a program's results, true of them: the one movement to practise, named
-    once (the weakest of two or more judged ones); else, when every movement was judged, the words
-    a single routine's summary gives for the score (screen.summary_words); when some were rested
-    or skipped, no "saw it through to the end" (a trial's man did 1 of 3 and was told he had):
-    that the ones sat out can wait; when none was judged, that nothing was done this time."""
+    once (the weakest of two or more judged ones); else the words a single routine's summary gives
+    for the score (screen.summary_words), but never "끝까지 해내셨어요" (summary.good_today: saw it
+    through to the end) over a movement rested or skipped, and no praise of the score when most
+    were (a trial's man did 1 of 3 and was told he had seen it through): that the ones sat out can
+    wait (program.sat_out); when none was judged, that nothing was done this time."""
     from common.program_results import judged, movement_label, to_practise
 
     locale = s.texts.get("_locale", "ko")
@@ -309,9 +310,10 @@ def closing_words(s, summary: dict) -> str:
     done = [p for p in parts if judged(p)]
     if not done or summary.get("exercised") is False or not isinstance(score, (int, float)):
         return s.t("summary.not_exercised")
-    if len(done) < len(parts):
+    plain = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
+    if 2 * len(done) < len(parts) or (plain == "summary.good_today" and len(done) < len(parts)):
         return s.t("program.sat_out")
-    return s.t("summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going")
+    return s.t(plain)
 
 
 def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
