@@ -703,3 +703,52 @@ def test_a_program_movement_done_well_is_no_weakness_and_a_twice_done_one_is_tol
     print(f"weakest at {low}:", said)
     assert said == t["report.program_weakest"].format(name="2. 팔 들어올리기", score=low)
     assert [movement_label(p, parts, "en") for p in parts] == ["Squats", "2. Arm raises", "3. Arm raises"]
+
+
+@needs_browser
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_program_class_report_shows_each_members_movements_and_the_one_to_practise(tmp_path, locale):
+    """[program] `report --class` of a class through a program (made records shaped as the program
+    contract's, program_session's: spot 1 rested the arm raises and marched weakest at 51, the roster's
+    kim marched at 58): under each member their movements in program order with score and repetitions
+    (report.movement_cells, the one-person report's cells), the movement to practise
+    (program_results.to_practise) named in their practise cell and its row in bold. A fresh-eyes trial
+    saw score / reps / "-" / "-" and no movement at all."""
+    from common.program_results import movement_label
+
+    t = load_texts(locale)
+    class_id = "9c1a55e0" + "2" * 24
+    members = []
+    for spot, who, i in ((1, "spot-1", 2), (2, "kim", 4)):
+        s = program_session(i, 1.0)
+        s.update(session_id=f"9c1a55-spot{spot}-xxxxxxxx", participant=who, class_id=class_id, spot=spot)
+        members.append(s)
+    store = Store(str(tmp_path / "central.db"))
+    for s in members:
+        store.save("center1", "pi7", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.close()
+    page = tmp_path / f"program_class_{locale}.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "--class", class_id[:8], "-o", str(page),
+                           "--db", str(tmp_path / "central.db"), "--locale", locale], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+    shot = tmp_path / f"program_class_{locale}.png"
+    screenshot(page, shot)
+    print(f"\n{locale}: {words}\nlooked at: {shot}")
+    rested = t["report.program_rested"]
+    for s in members:
+        parts = s["summary"]["parts"]
+        marching = parts[2]
+        said = [rested if p["rested"] else f"{p['score']:.0f}" for p in parts]
+        cells = " ".join(f"{movement_label(p, parts, locale)} {score} {p['reps']}" for p, score in zip(parts, said))
+        assert cells in words, f"spot {s['spot']}'s movements in program order: {cells!r}"
+        # Marching is each member's weakest (51 and 58, under PRACTISE_BELOW): named in the practise cell, its row bold.
+        name = movement_label(marching, parts, locale)
+        assert re.search(rf"{s['spot']}(?:번)? \S+(?: 자리| \d)? {s['summary']['score']:.0f} {s['summary']['reps']} - 0 {name} ",
+                         words.replace("No. ", "").replace("spot 1", "spot1")), (s["spot"], words)
+        bold = re.search(rf'<tr class="movement" style="font-weight:bold"><td></td><td[^>]*>{re.escape(name)}</td>'
+                         rf'<td>{marching["score"]:.0f}</td>', page.read_text())
+        assert bold, f"spot {s['spot']}: the marching row is bold"
+    assert page.read_text().count('style="font-weight:bold"') == 2  # one movement to practise each
+    assert t["report.class_program"] in words

@@ -24,7 +24,7 @@ import pytest
 
 from common.central.collector import Store
 from tests.conftest import REPO, media_file, poses_of_video
-from tests.test_web import PASSWORD, App, browser_factory, browser_login, login  # noqa: F401 - a fixture
+from tests.test_web import LEGIBILITY, PASSWORD, App, browser_factory, browser_login, login  # noqa: F401 - a fixture
 
 requests = pytest.importorskip("requests")
 DAY = 86400.0
@@ -263,3 +263,102 @@ def test_the_class_page_reads_the_same_from_postgresql(classes):
         if app is not None:
             app.stop()
         pg.stop()
+
+
+CLASS_P = "c4" + "3" * 30  # a class through the short program: the real two-people scene
+CLASS_M = "c5" + "4" * 30  # a made program class (contract-shaped records)
+
+
+def test_a_program_class_shows_each_members_movements_in_the_report_and_on_the_web_page(tmp_path, browser_factory):  # noqa: F811
+    """[program] A real class through a program (two_people_sports2d.mp4 by `program score short_program
+    --set scoring.mode=group`: the jumper is spot 1, 2 jumping jacks as arm raises, no squats, no
+    marching; the walker no member): `report --class` and the web class page list, under the member,
+    each movement by its name with its score and repetitions, rested ones said so (the one-person
+    report's cells, report.movement_cells). A fresh-eyes trial's page showed score / reps / "-" / "-"
+    and no movement. The movement to practise needs two judged movements (to_practise): none here,
+    and none is named (tests/test_report.py checks a made class that has one)."""
+    from selenium.webdriver.common.by import By
+
+    from common.program_results import movement_label
+    from common.texts import load_texts
+    from tests.test_class_program_summary import program_class_of_two_people
+    from tests.test_report import browser, program_session, screenshot, visible_words
+
+    members = program_class_of_two_people()
+    assert [m["spot"] for m in members] == [1], "the walker is no member"
+    jumper = {k: v for k, v in members[0].items() if k not in ("spot", "name")}
+    parts = jumper["parts"]
+    assert [(p["reps"], p["rested"]) for p in parts] == [(2, False), (0, True), (0, True)]  # truth: 2 jacks, then nothing
+    db = str(tmp_path / "central.db")
+    store = Store(db)
+    assert store.save("center1", "pi7", "session", class_record(jumper, CLASS_P, 1, time.time() - 600,
+                                                                "program:short_program"), time.time())
+    # And a made program class whose members each have a movement to practise (tests/test_report.py's
+    # contract-shaped week: spot 1 marched at 51, kim at 58), labelled made: no real clip has two judged movements here.
+    made = []
+    for spot, who, i in ((1, "spot-1", 2), (2, "kim", 4)):
+        record = program_session(i, 1.0)
+        record.update(session_id=f"c5made-spot{spot}-xxxxxxxx", msg_id=f"c5made-spot{spot}-xxxxxxxx", participant=who,
+                      class_id=CLASS_M, spot=spot)
+        made.append(record)
+        assert store.save("center1", "pi7", "session", record, time.time())
+    store.close()
+    shots = Path(os.environ.get("SILVERGYM_SHOW_WEB") or tmp_path)
+    for locale in ("ko", "en"):
+        t = load_texts(locale)
+        cells = " ".join(f"{movement_label(p, parts, locale)} "
+                         f"{t['report.program_rested'] if p['rested'] else format(p['score'], '.0f')} {p['reps']}"
+                         for p in parts)
+        page = tmp_path / f"report_program_class_{locale}.html"
+        done = subprocess.run([sys.executable, "-m", "common.cli", "report", "--class", CLASS_P[:8], "-o", str(page),
+                               "--db", db, "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert done.returncode == 0, done.stderr
+        words = visible_words(browser("--dump-dom", page.as_uri()).stdout)
+        screenshot(page, shots / f"report_program_class_{locale}.png")
+        print(f"\nreport --class ({locale}): {words}\nlooked at: {shots / f'report_program_class_{locale}.png'}")
+        assert cells in words, cells
+        assert t["report.class_program"] in words and "font-weight:bold" not in page.read_text()
+    app = App(tmp_path / "app", db)
+    assert app.cli("users", "add", "anna", "--role", "staff", "--site", "center1", password=PASSWORD).returncode == 0
+    app.start()
+    try:
+        driver = browser_factory()
+        driver.set_window_size(1280, 900)
+        browser_login(driver, app.url, "anna")
+        driver.get(f"{app.url}/class?site=center1&device=pi7&id={CLASS_P}")
+        main = driver.find_element(By.TAG_NAME, "main").text
+        driver.save_screenshot(str(shots / "web_program_class_ko.png"))
+        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.class tbody tr")]
+        print(f"web class page rows: {rows}\nlooked at: {shots / 'web_program_class_ko.png'}")
+        t = load_texts("ko")
+        assert rows[0].startswith("1번 1번 자리 ") and len(rows) == 1 + len(parts)
+        for row, p in zip(rows[1:], parts):
+            assert row == f"{movement_label(p, parts, 'ko')} {t['report.program_rested'] if p['rested'] else format(p['score'], '.0f')} "\
+                          f"{p['reps']}", row
+        assert t["report.class_program"] in main
+        # On a phone each cell is a line named by its column (data-label): the movement's by "동작";
+        # legible as the participant's page is (tests/test_web.py LEGIBILITY: 16 px, 4.5:1, no sideways scroll).
+        driver.set_window_size(390, 900)
+        driver.get(f"{app.url}/class?site=center1&device=pi7&id={CLASS_P}")
+        driver.save_screenshot(str(shots / "web_program_class_phone_ko.png"))
+        labels = [td.get_attribute("data-label") for td in driver.find_elements(By.CSS_SELECTOR, "tr.movement td.movement")]
+        texts, scroll_width, inner = driver.execute_script(LEGIBILITY)
+        smallest, faintest = min(texts, key=lambda x: x[2]), min(texts, key=lambda x: x[3])
+        print(f"phone: movement cells labelled {labels}; smallest {smallest[2]:.1f} px, lowest contrast "
+              f"{faintest[3]:.2f}, page {scroll_width} px in {inner}\nlooked at: {shots / 'web_program_class_phone_ko.png'}")
+        assert labels == [t["report.program_movement"]] * len(parts)
+        assert smallest[2] >= 16 and faintest[3] >= 4.5 and scroll_width <= inner + 1
+        driver.set_window_size(1280, 1400)
+        driver.get(f"{app.url}/class?site=center1&device=pi7&id={CLASS_M}")
+        driver.save_screenshot(str(shots / "web_program_class_made_ko.png"))
+        bold = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.class tr.movement.practise")]
+        weight = {r.find_element(By.CSS_SELECTOR, "td.movement").value_of_css_property("font-weight")
+                  for r in driver.find_elements(By.CSS_SELECTOR, "table.class tr.movement.practise")}
+        members_rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.class tbody tr:not(.movement)")]
+        print(f"made class: members {members_rows}; bold rows {bold} ({weight})\nlooked at: {shots / 'web_program_class_made_ko.png'}")
+        marching = [m["summary"]["parts"][2] for m in made]
+        assert bold == [f"{movement_label(p, made[0]['summary']['parts'], 'ko')} {p['score']:.0f} {p['reps']}" for p in marching]
+        assert weight == {"700"} and len(members_rows) == 2
+        assert all(re.fullmatch(r"\d번 (?:\d번 자리|kim) \d+ \d+ 제자리 걷기 - 0", r) for r in members_rows), members_rows
+    finally:
+        app.stop()

@@ -343,12 +343,29 @@ def weakest_movement(session: dict, t: dict, locale: str) -> str:
                                               score=float(worst["score"]))
 
 
+def movement_cells(part: dict, parts: list, t: dict, locale: str) -> dict[str, str]:
+    """One movement of a program session as the pages show it (the one-person report's table, a
+    class's rows under each member): its name (common/program_results.movement_label), repetitions,
+    range of motion (the two joints that moved most) and score, or that it was rested or skipped."""
+    from common.program_results import judged, movement_label
+
+    reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
+    score = f"{float(part['score']):.0f}" if judged(part) else \
+        t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
+    rom = part.get("rom") if isinstance(part.get("rom"), dict) else {}
+    ranges = [(j, r["range"]) for j, r in rom.items() if f"joint.{j}" in t and isinstance(r, dict)
+              and isinstance(r.get("range"), (int, float)) and math.isfinite(r["range"])]
+    widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement
+    return {"movement": movement_label(part, parts, locale, "-"), "reps": str(reps), "score": score,
+            "rom": " · ".join(f"{t[f'joint.{j}']} {r:.0f}°" for j, r in widest) or "-"}
+
+
 def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     """A program's results movement by movement (the latest program session's, weakest first by
     the program score's own figure, common/coach/program_results.py): repetitions, range of
     motion, score, and each movement's scores over the week before it; then the weakest movement
     and where its score went that week. Empty when no session was a program."""
-    from common.program_results import judged, movement_label, to_practise, week_scores, weakest_first
+    from common.program_results import to_practise, week_scores, weakest_first
 
     esc = html.escape
     done = [s for s in sessions if isinstance(s["summary"].get("parts"), list) and s["summary"]["parts"]]
@@ -360,21 +377,11 @@ def program_section(sessions: list[dict], t: dict, locale: str) -> str:
     title = summary.get("program_title") if isinstance(summary.get("program_title"), dict) else {}
     program = title.get(locale) or title.get("ko") or str(summary.get("program", ""))[:64]
     when = f"{_day(last['started_unix']):%Y-%m-%d %H:%M}"
-
-    def rom_words(part: dict) -> str:
-        rom = part.get("rom") if isinstance(part.get("rom"), dict) else {}
-        ranges = [(j, r["range"]) for j, r in rom.items() if f"joint.{j}" in t and isinstance(r, dict)
-                  and isinstance(r.get("range"), (int, float)) and math.isfinite(r["range"])]
-        widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement
-        return " · ".join(f"{t[f'joint.{j}']} {r:.0f}°" for j, r in widest) or "-"
-
     rows, columns = [], ("movement", "reps", "rom", "score", "week")
     for part in weakest_first(summary["parts"]):
-        reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
-        score = f"{float(part['score']):.0f}" if judged(part) else \
-            t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
+        said = movement_cells(part, summary["parts"], t, locale)
         week = " · ".join("-" if v is None else f"{v:.0f}" for v in week_scores(same, part, last["started_unix"]))
-        cells = zip(columns, (movement_label(part, summary["parts"], locale, "-"), str(reps), rom_words(part), score, week))
+        cells = zip(columns, (said["movement"], said["reps"], said["rom"], said["score"], week))
         # data-label: on a phone the web page shows each row as lines, each named by its column.
         rows.append("<tr>" + "".join(f'<td data-label="{esc(t["report.program_" + k])}">{esc(v)}</td>' for k, v in cells)
                     + "</tr>")
@@ -602,20 +609,29 @@ def practise_words(session: dict, locale: str) -> str:
 def class_rows(members: list[tuple], t: dict, locale: str, alerts: list[dict] | None = None) -> list[dict]:
     """Each member of a class (site, device, session) in the order they stood: spot, name, score
     ("-" for one who did not go through the movement), repetitions, what to practise, share of the
-    time partly in view, falls. Shared by `report --class` and the web app's class page."""
+    time partly in view, falls; a program's member also each movement (movements: movement_cells and
+    whether it is the one to practise). Shared by `report --class` and the web app's class page."""
+    from common.program_results import movement_label, to_practise
+
     out = []
     for site, device, s in sorted(members, key=lambda m: (m[2].get("spot") or 0, str(m[2].get("participant", "")))):
         summary = s.get("summary") if isinstance(s.get("summary"), dict) else {}
         spot = s.get("spot") if isinstance(s.get("spot"), int) else 0
         partly = (summary.get("framing") or {}).get("partly_in_view") if isinstance(summary.get("framing"), dict) else None
         reps = summary.get("reps")
-        out.append({"site": site, "device": device, "session": s, "spot": spot,
+        # A program: the member's movements in program order (as the TV's class summary lists them),
+        # the one to practise (program_results.to_practise, the one-person bar) named and marked.
+        parts = [p for p in summary["parts"] if isinstance(p, dict)] if isinstance(summary.get("parts"), list) else []
+        worst = to_practise(summary) if parts else None
+        movements = [{**movement_cells(p, summary["parts"], t, locale), "practise": p is worst} for p in parts]
+        out.append({"site": site, "device": device, "session": s, "spot": spot, "movements": movements,
                     "spot_name": t["report.class_spot_name"].format(spot=spot) if spot else "-",
                     "who": member_name(s, t), "named": not anonymous_spot(s),
                     "score": "-" if summary.get("exercised") is False or not isinstance(summary.get("score"), (int, float))
                     else f"{summary['score']:.0f}",
                     "reps": reps if isinstance(reps, int) and not isinstance(reps, bool) else 0,
-                    "practise": practise_words(s, locale) or "-",
+                    "practise": (movement_label(worst, summary["parts"], locale, "-") if worst is not None else "-") if parts
+                    else practise_words(s, locale) or "-",
                     "partly": f"{partly:.0%}" if isinstance(partly, (int, float)) and math.isfinite(partly) else "-",
                     "falls": falls_of_session(s, alerts or [])})
     return out
@@ -627,7 +643,18 @@ def _render_class(members: list[tuple], locale: str, alerts: list[dict] | None, 
     rows = class_rows(members, t, locale, alerts)
     site, device, first = rows[0]["site"], rows[0]["device"], rows[0]["session"]
     cells = ("spot_name", "who", "score", "reps", "partly", "falls", "practise")
-    body = "".join("<tr>" + "".join(f"<td>{esc(str(r[k]))}</td>" for k in cells) + "</tr>" for r in rows)
+
+    def movement_rows(r: dict) -> str:
+        """Under a program member's row, a row per movement: its name, score and repetitions in the
+        member's columns; the one to practise in bold (and named in the member's practise cell)."""
+        def one(m: dict) -> str:
+            bold = ' style="font-weight:bold"' if m["practise"] else ""
+            return (f'<tr class="movement"{bold}><td></td><td style="padding-left:1.5em">{esc(m["movement"])}</td>'
+                    f'<td>{esc(m["score"])}</td><td>{esc(m["reps"])}</td><td></td><td></td><td></td></tr>')
+        return "".join(one(m) for m in r["movements"])
+
+    program = f"<p>{esc(t['report.class_program'])}</p>" if any(r["movements"] for r in rows) else ""
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(r[k]))}</td>" for k in cells) + "</tr>" + movement_rows(r) for r in rows)
     when = (f"{_day(first['started_unix']):%Y-%m-%d %H:%M}" + (f" {zone_name}" if zone_name else "")
             if on_calendar(first.get("started_unix")) else "?")
     title = t["report.class_title"].format(when=when)
@@ -641,7 +668,7 @@ def _render_class(members: list[tuple], locale: str, alerts: list[dict] | None, 
 <style>body{{font-family:'NanumGothic','Nanum Gothic','Noto Sans CJK KR',sans-serif;max-width:960px;margin:2em auto;
 color:#222;font-size:17px;line-height:1.6}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 12px}}
 td:nth-child(n+3):nth-child(-n+6){{text-align:right}}</style></head>
-<body><h1>{esc(title)}</h1><p>{esc(said)}</p><table><tr>{head}</tr>{body}</table>
+<body><h1>{esc(title)}</h1><p>{esc(said)}</p>{program}<table><tr>{head}</tr>{body}</table>
 <p style="color:#666">{esc(generated)}</p></body></html>
 """
 

@@ -287,13 +287,33 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
         y += row
     if len(shown) < len(parts):
         text(surface, fonts, s.t("program.more").format(n=len(parts) - len(shown)), BODY, (w * 0.3, y), MUTED)
-    # The one movement to practise, named once (the weakest of two or more judged ones).
-    # Nothing to practise: the words a single routine's summary gives for the score (screen.summary_words).
-    plain = ("summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going") \
-        if scored and isinstance(score, (int, float)) else "summary.good_today"
-    words = s.t("program.practice").format(name=movement_label(weakest_part, in_order, locale)) if weakest_part is not None \
-        else s.t(plain)
-    text(surface, fonts, fitted(fonts, words, BODY, w * 0.9), BODY, (w / 2, h * 0.86), HIGHLIGHT, anchor="midtop")
+    text(surface, fonts, fitted(fonts, closing_words(s, summary), BODY, w * 0.9), BODY, (w / 2, h * 0.86), HIGHLIGHT,
+         anchor="midtop")
+
+
+def closing_words(s, summary: dict) -> str:
+    """The kind word under a program's results, true of them: the one movement to practise, named
+    once (the weakest of two or more judged ones); else the words a single routine's summary gives
+    for the score (screen.summary_words), but never "끝까지 해내셨어요" (summary.good_today: saw it
+    through to the end) over a movement rested or skipped, and no praise of the score when most
+    were (a trial's man did 1 of 3 and was told he had seen it through): that the ones sat out can
+    wait (program.sat_out); when none was judged, that nothing was done this time."""
+    from common.program_results import judged, movement_label, to_practise
+
+    locale = s.texts.get("_locale", "ko")
+    in_order = summary.get("parts") if isinstance(summary.get("parts"), list) else []
+    parts = [p for p in in_order if isinstance(p, dict)]
+    weakest_part = to_practise(summary)
+    if weakest_part is not None:
+        return s.t("program.practice").format(name=movement_label(weakest_part, in_order, locale))
+    score = summary.get("score")
+    done = [p for p in parts if judged(p)]
+    if not done or summary.get("exercised") is False or not isinstance(score, (int, float)):
+        return s.t("summary.not_exercised")
+    plain = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
+    if 2 * len(done) < len(parts) or (plain == "summary.good_today" and len(done) < len(parts)):
+        return s.t("program.sat_out")
+    return s.t(plain)
 
 
 def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
@@ -391,6 +411,8 @@ def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
     if len(rows) < len(names_from):
         text(surface, fonts, s.t("program.more").format(n=len(names_from) - len(rows)), BODY, (left, y), MUTED)
     # One line under the table: what the frame means when anyone has a movement to practise, else
-    # the class's kind word (the single-routine class summary's).
-    words = s.t("program.class_practise") if any(p is not None for p in practise.values()) else s.t("summary.class")
+    # the class's kind word (the single-routine class summary's); a class of one is told what one
+    # person is (closing_words: not "모두", and no "to the end" over movements rested through).
+    words = s.t("program.class_practise") if any(p is not None for p in practise.values()) else \
+        closing_words(s, results[spots[0]]) if len(spots) == 1 else s.t("summary.class")
     text(surface, fonts, fitted(fonts, words, BODY, w * 0.92), BODY, (w / 2, h * 0.87), HIGHLIGHT, anchor="midtop")

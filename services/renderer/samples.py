@@ -249,9 +249,11 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
     elif screen == "summary_class_program":  # a class of four after the sample program: each member movement by movement
         class_state(s, 4, now)
         s.program = sample_program()
-        s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine="program:morning",
-                                     participant="spot-4", started_unix=0.0, spot=4, class_id="c", program="morning")
         s.people_results = {k: member_program_summary(SAMPLE_CLASS_PARTS[k - 1]) for k in s.people_scores}
+        # The last member's end, as scoring sends it: with that member's summary (its parts too).
+        s.session = messages.Session(seq=9, t_capture_ns=0, session_id="s4", event="end", routine="program:morning",
+                                     participant="spot-4", started_unix=0.0, spot=4, class_id="c", program="morning",
+                                     summary=s.people_results[4])
     if screen == "exercise_program":  # the third of six movements, the fourth next
         in_program_part(s, 2, now, joint_status={"left_knee": "correct", "right_knee": "near", "left_hip": "correct"},
                         guidance="", verdict="correct")

@@ -817,7 +817,9 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
-    elif screen == "summary" and isinstance(s.session.summary.get("parts"), list):  # a program's, movement by movement
+    elif screen == "summary" and not s.people_results and isinstance(s.session.summary.get("parts"), list):
+        # One person's program, movement by movement. A class's (even of one member) is the class's:
+        # the session on screen is then the last member's end, whose summary has parts too.
         draw_program_summary(surface, fonts, s, w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)

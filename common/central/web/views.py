@@ -333,7 +333,9 @@ def class_page(request) -> HttpResponse:
     first = min((s for _, _, s in members), key=lambda s: s.get("started_unix") if on_calendar(s.get("started_unix")) else 0.0)
     started = when(first.get("started_unix"), site, locale)
     heads = [texts[f"report.class_{k}"] for k in ("spot", "who", "score", "reps", "practise", "partly", "falls")]
+    program = texts["report.class_program"] if any(r["movements"] for r in rows) else ""
     return page(request, "class.html", heads=heads, title=texts["report.class_title"].format(when=started), site=site, device=device,
+                program=program, movement_head=texts["report.program_movement"],
                 routine=report.routine_title(first, locale), rows=rows, n=len(rows) + others,
                 others=words(locale)["class_others"].format(n=others) if others else "",
                 said=texts["report.class_where"].format(where=f"{site}/{device}", routine=report.routine_title(first, locale),
