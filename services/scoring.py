@@ -634,7 +634,6 @@ class ClassSessions:
         self.alone = ctx.config.scoring.mode != "group"
         self.class_id = ""
         self.routine_start_ns = 0
-        self.routine_end_ns = 0
         self._routine = None if self.alone else routines.load(ctx.config.scoring.routine)
         # A class through a program: one clock spanning the program, every member a ProgramSession on it.
         self._program = programs.load(ctx.config.scoring.program) if ctx.config.scoring.program and not self.alone else None
@@ -689,6 +688,12 @@ class ClassSessions:
         (Health detail messages.SCORING_CLASS_OVER) instead of "follow along and you join"."""
         return not self.alone and self.stay.held and not self.session_id
 
+    @property
+    def routine_end_ns(self) -> int:
+        """When the running class's routine ends on the capture clock: derived, never stored, so a
+        skip, a resume or a restart that moves the start or the program's length moves it too."""
+        return self.routine_start_ns + int(self.room.duration_s * 1e9)
+
     def class_clock(self, now_ns: int) -> tuple[int, str]:
         """The running class's routine start and id; a new class when none runs."""
         if not self.class_id or now_ns >= self.routine_end_ns:
@@ -696,7 +701,6 @@ class ClassSessions:
             self.routine_start_ns = now_ns + int(self.ctx.config.scoring.start_delay_s * 1e9)
             self.room.skipped_s, self.room.skipped = 0.0, set()  # a new class: its program from the start
             self.room.start_t = self.routine_start_ns / 1e9  # the class's t = 0 on the capture clock (the roll's part)
-            self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started", self.class_id)
         return self.routine_start_ns, self.class_id
 
@@ -840,7 +844,6 @@ class ClassSessions:
                 self.class_id = uuid.uuid4().hex
             self.routine_start_ns = started_ns
             self.room.start_t = started_ns / 1e9
-            self.routine_end_ns = started_ns + int(self.room.duration_s * 1e9)
             self.ctx.log.info("class %s started with the recorded class's clip", self.class_id)
         for m in self.members.values():
             m.on_camera(detail)
@@ -866,11 +869,9 @@ class ClassSessions:
             if skipping:
                 self.room.skipped_s = max(p.skipped_s for p in skipping)
                 self.room.skipped = set().union(*(p.skipped for p in skipping))
-                self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
         if control.command == "resume" and self.members:  # the class clock stood still with them
             self.routine_start_ns = max(m.routine_start_ns for m in self.members.values())
             self.room.start_t = self.routine_start_ns / 1e9
-            self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def resume(self) -> None:
         if self.alone:
@@ -886,7 +887,6 @@ class ClassSessions:
                     if m.program is not None and m.person is not None:  # the class's skips, as its members kept them
                         self.room.skipped_s, self.room.skipped = m.person.skipped_s, set(m.person.skipped)
                     self.room.start_t = self.routine_start_ns / 1e9
-                    self.routine_end_ns = self.routine_start_ns + int(self.room.duration_s * 1e9)
 
     def tick(self, now_ns: int) -> None:
         for m in self.members.values():
