@@ -46,16 +46,19 @@ def test_the_program_score_is_the_mean_of_the_scored_parts():
 
 
 @pytest.mark.parametrize("change, words", [
-    (lambda d: d["parts"][0].update(rest_s=-1), "parts.0.rest_s"),
-    (lambda d: d["parts"][0].update(routine="no_such_routine"), "parts.0.routine: no routine 'no_such_routine'"),
+    (lambda d: d["parts"][0].update(rest_s=-1), "part 1: rest_s"),
+    (lambda d: d["parts"][0].update(routine="no_such_routine"), "part 1: routine: no routine 'no_such_routine'"),
     (lambda d: d["parts"][0].update(start_s=5.0), "give both start_s and end_s"),
     (lambda d: d["parts"][0].update(start_s=5.0, end_s=2.0), "must be after start_s"),
     (lambda d: d["parts"][1].update(same_as=1), "must name an earlier part"),
     (lambda d: d.update(parts=[]), "parts"),
-    (lambda d: d["parts"][0].update(reps_target=3), "parts.0.reps_target: unknown key"),
+    (lambda d: d["parts"][0].update(reps_target=3), "part 1: reps_target: unknown key"),
     (lambda d: d.pop("title"), "the field 'title' is missing"),
     (lambda d: (d["parts"][0].update(start_s=20.0, end_s=40.0), d["parts"][1].update(start_s=5.0, end_s=15.0)),
-     "parts.1.start_s (5) is before parts.0's stretch (20-40 s) ends"),
+     "part 2: start_s (5) is before part 1's stretch (20-40 s) ends"),
+    # fresh-eyes trial 46c: the name given as plain words was "Input should be a valid dictionary or
+    # instance of LocalNames": the error names the field as the file spells it, never a class
+    (lambda d: d["parts"][3 - 1].update(name="윗몸 일으키기"), 'part 3: name: give {"ko": "...", "en": "..."}'),
 ])
 def test_program_check_names_what_is_wrong_in_one_line(tmp_path, change, words):
     data = json.loads((REPO / "common/coach/programs/short_program.json").read_text(encoding="utf-8"))
@@ -66,6 +69,8 @@ def test_program_check_names_what_is_wrong_in_one_line(tmp_path, change, words):
     assert r.returncode == 2, r.stdout
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "Traceback" not in r.stderr
+    # one numbering, from 1, as `program check` lists the parts and staff count them
+    assert "parts." not in r.stderr and "LocalNames" not in r.stderr and "Input should" not in r.stderr, r.stderr
 
 
 def test_program_check_refuses_a_stretch_past_the_end_of_the_video(tmp_path):
@@ -91,13 +96,103 @@ def test_program_check_refuses_a_stretch_past_the_end_of_the_video(tmp_path):
     r = silvergym("program", "check", str(path))
     print(r.stderr)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert "parts.2.start_s (5) is past the end of the video" in r.stderr and "(4.0 s)" in r.stderr
+    assert "part 3: start_s (5) is past the end of the video" in r.stderr and "(4.0 s)" in r.stderr
 
 
 def test_program_check_lists_the_parts_of_a_good_file():
     r = silvergym("program", "check", "short_program")
     assert r.returncode == 0, r.stderr
     assert "3 parts" in r.stdout and "arm_raise" in r.stdout and "marching" in r.stdout
+
+
+def test_program_list_shows_each_program_once_and_not_its_parts_routine_files(tmp_path, monkeypatch):
+    """Fresh-eyes trial 46c: `program list` printed 7 "unreadable" lines of raw pydantic text per built
+    program, one per part's routine file beside it in the store. Now: one line per program, the
+    routine files not listed as programs, an unreadable program one line naming its field."""
+    import shutil
+
+    from common.coach import program as programs
+
+    store = tmp_path / "store"
+    folder = store / "programs"
+    folder.mkdir(parents=True)
+    data = json.loads((REPO / "common/coach/programs/short_program.json").read_text(encoding="utf-8"))
+    for k, part in enumerate(data["parts"]):  # each part's routine a file beside the program, as build writes them
+        shutil.copy(REPO / "common/coach/routines" / f"{part['routine']}.json", folder / f"mine_part{k + 1}.json")
+        part["routine"] = f"mine_part{k + 1}.json"
+    (folder / "mine.json").write_text(json.dumps({**data, "name": "mine"}, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(REPO / "common/coach/routines/squat.json", folder / "old_part9.json")  # a part no program uses now
+    data["parts"][0]["name"] = "팔 들기"  # words where {"ko": ..., "en": ...} belong
+    (folder / "broken.json").write_text(json.dumps({**data, "name": "broken"}, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("SILVERGYM_ROUTINE_STORE", str(store))
+    r = silvergym("program", "list")
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == len(programs.bundled()) + 2, lines
+    assert [line for line in lines if line.startswith("mine ")] and not [line for line in lines if "_part" in line]
+    broken = [line for line in lines if line.startswith("broken")]
+    assert len(broken) == 1 and 'unreadable' in broken[0] and 'part 1: name: give {"ko"' in broken[0], broken
+    assert "Input should" not in r.stdout and "LocalNames" not in r.stdout
+
+
+def test_program_score_names_each_movement_korean_first_not_by_its_routine_file():
+    """Fresh-eyes trial 46c: `program score` printed "4. Movement 4 (morning_part4): ..." (English
+    names and the routine files' keys). It now prints as the demo does (the command line's English
+    words, each movement "ko / en"), and names the weakest movement, not "part 5"."""
+    from common.cli.program import score_lines
+    from common.coach import program as programs
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import COMPLETED
+
+    person = ProgramSession(programs.load("short_program"))
+    for k in range(0, 90):
+        person.update(float(k), None)
+    summary = person.summary(COMPLETED)
+    summary["parts"][1].update(reps=3, score=61.0, scored=True, rested=False)
+    summary["parts"][2].update(reps=8, score=93.0, scored=True, rested=False)
+    summary.update(scored_parts=2, score=77.0, weakest_part=1)
+    lines = score_lines("p.mp4", summary)
+    print("\n".join(lines))
+    assert len(lines) == 1 + 3 + 1 and "짧은 실버체조" in lines[0]
+    for line, part in zip(lines[1:4], programs.load("short_program").parts):
+        assert f"{part.name['ko']} / {part.name['en']}" in line and f"({part.routine.name})" not in line, line
+    assert lines[-1] == f"weakest: 2. {summary['parts'][1]['name']['ko']} / {summary['parts'][1]['name']['en']}; ended: completed"
+
+
+def test_the_contact_sheet_names_each_part_as_the_tv_does():
+    """Fresh-eyes trial 46c: the --preview sheet said "lateral_raise", "movement 4" (keys). Each
+    row now says the part's name in the box's language (Korean; English with renderer.locale=en)."""
+    from common.cli.program import sheet_label
+
+    name = {"ko": "팔 옆으로 들기", "en": "Lateral raises"}
+    assert sheet_label(1, name, 0.33, 6.03, 4, "ko") == "1. 팔 옆으로 들기   0.3-6.0 s   4회"
+    assert sheet_label(1, name, 0.33, 6.03, 4, "en") == "1. Lateral raises   0.3-6.0 s   4×"
+    assert sheet_label(6, {"ko": "동작 6", "en": "Movement 6"}, 46.5, 52.1, None, "ko").endswith("시간 동작 (횟수 없음)")
+
+
+def test_a_korean_video_name_names_the_program(joined, tmp_path, monkeypatch):
+    """Fresh-eyes trial 46c: 아침_실버체조.mp4 built a program quietly named "program". The name is
+    kept (the store's file, `--program 아침_실버체조`, the summary) and is its Korean title; a name
+    that cannot be one is refused before the poses are read, saying what to give instead."""
+    from common.coach import program as programs
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("SILVERGYM_ROUTINE_STORE", str(store))
+    video = tmp_path / "아침_실버체조.avi"
+    video.symlink_to(joined["video"])
+    sheet = tmp_path / "sheet.png"
+    r = silvergym("program", "build", str(video), "--preview", str(sheet), "--poses-cache", str(joined["cache"]))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((store / "programs" / "아침_실버체조.json").read_text(encoding="utf-8"))
+    assert data["name"] == "아침_실버체조" and data["title"]["ko"] == "아침 실버체조", (data["name"], data["title"])
+    assert programs.load("아침_실버체조").name == "아침_실버체조" and sheet.is_file()
+    listed = silvergym("program", "list").stdout.strip().splitlines()
+    assert len([line for line in listed if line.startswith("아침_실버체조")]) == 1, listed
+    r = silvergym("program", "build", str(video), "--out", str(tmp_path / "Morning.Class.json"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "'morning.class' cannot be a program's name" in r.stderr and "--out" in r.stderr, r.stderr
 
 
 def test_run_refuses_an_unknown_program_in_one_line(tmp_path):

@@ -54,22 +54,39 @@ def list_programs() -> int:
         print(f"{name:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)")
     folder = programs.store_dir()
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if is_routine_file(path):  # a part's routine (`<program>_partN.json`), counted in its program's line
+            continue
         try:
             p = programs.load(str(path))
             print(f"{path.stem:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)  {path}")
         except programs.ProgramError as exc:
-            print(f"{path.stem:20s} unreadable: {exc}")
+            print(f"{path.stem:20s} unreadable: {exc}; fix it or remove the file")
     return 0
 
 
+def is_routine_file(path: Path) -> bool:
+    """Whether a .json in the program store is a movement's routine (build writes each part's
+    beside its program), not a program: it has the routine's keyframes and no parts."""
+    try:
+        data = routines.read_json(path)
+    except routines.RoutineError:
+        return False  # unreadable: listed as such, whatever it was meant to be
+    return isinstance(data, dict) and "keyframes" in data and "parts" not in data
+
+
 def build_program(video: str, out: Path, model: str = "", cache: str = "", poses_cache: str = "",
-                  preview: str = "", mirror: bool = False) -> programs.Program:
+                  preview: str = "", mirror: bool = False, locale: str = "ko") -> programs.Program:
     """The program of an instructor's long video, written to `out` with its parts' routines."""
     from common.cli.routine import TvCopy, _video_format, build, poses_from_video, write_routine
     from common.coach import segment
     from common.coach.scoring import view_stable
     from common.media import read_frames
 
+    name = out.stem.replace(" ", "_").lower()
+    if not _valid_name(name):  # said before the poses are read (a minute), not named "program" quietly
+        raise programs.ProgramError(
+            f"--out {out.name}: {name!r} cannot be a program's name ({programs.NAME_WORDS}); give --out NAME.json "
+            "with such a name, e.g. --out 아침_실버체조.json or --out morning.json")
     fps_header, size = _video_format(video)
     if poses_cache and Path(poses_cache).is_file():
         cached = np.load(poses_cache, allow_pickle=True).item()
@@ -82,7 +99,6 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
     if not found:
         raise routines.RoutineError(f"{video}: no repeated movement found (a person moving in repetitions, "
                                     "seen whole, for at least a few seconds)")
-    name = out.stem.replace(" ", "_").lower()
     folder = out.resolve().parent
     # One decode for every part's TV copy: each frame goes to the copy of the part it falls in.
     copies = [TvCopy(folder / "videos", fps_header) for _ in found]
@@ -112,7 +128,10 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             rest = rest_after(m.end_s, found[k + 1].first_s) if k + 1 < len(found) else 0.0
             from common.coach.program_session import GRACE_S, LEAD_S
 
-            lead = min(first, int(round(LEAD_S * fps)))  # as the participant's counter: watching before the part
+            # As the participant's counter: watching before the part, unless it begins at a hard cut
+            # (nothing of it is under way in another shot; MoveNet read the high knees man's left leg
+            # coming down over the 3 frames after the cut as a whole lift: 19 of 18).
+            lead = 0 if m.shot else min(first, int(round(LEAD_S * fps)))
             tail = min(len(poses) - b, int(round(GRACE_S * fps)))  # ... and hearing a repetition under way at its end
             m.reps = segment.count_reps(r, poses[first - lead:b + tail], worlds[first - lead:b + tail], fps, lead, tail)
             parts.append({"name": words, "routine": path.name, "start_s": round(m.first_s, 2), "end_s": round(m.end_s, 2),
@@ -123,12 +142,11 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
         for copy in copies:
             copy.discard()
     video_ref = str(Path(video).resolve())
-    data = {"name": name if _valid_name(name) else "program",
-            "title": {"ko": "실버체조", "en": "Exercise program"}, "video": video_ref, "parts": parts}
+    data = {"name": name, "title": program_title(name), "video": video_ref, "parts": parts}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     p = programs.load(str(out))
     if preview:
-        contact_sheet(video, found, Path(preview))
+        contact_sheet(video, found, Path(preview), [part.name for part in p.parts], locale)
     return p
 
 
@@ -186,21 +204,43 @@ def as_movement(r: routines.Routine, m, rule, poses, worlds, fps: float) -> tupl
 
 
 def start_keyframe(keyframes: tuple, rule) -> tuple:
-    """The keyframes with the first one's counted joints left out where they are not at the rule's
-    start: the counter takes the instructor's start angle from the first keyframe, and a joint
-    outside the start zone there gives none (its excursion to the start threshold is negative: no
-    frame is ever at the start, nothing counts), so the counter uses the participant's own start,
-    as the bundled routine's rule stands. Marching never has both legs down at once (a leg already
+    """The keyframes with the first one's counted joints at the rule's start: the counter takes the
+    instructor's start angle from the first keyframe, and a joint outside the start zone there would
+    give a wrong one (its excursion to the start threshold negative: no frame is ever at the start,
+    nothing counts). Such a joint, or one not read there, takes its angle at its first stay at the
+    start within a repetition; without one it is left out (the counter then uses the participant's
+    own start, as the bundled routine's rule stands). Marching never has both legs down at once (a leg already
     raised); a part's first repetition start looked back across its cut into the movement before
     (the goblet squats' first keyframe on the high knees' last walking frames, a knee at 148.8
     against the squat's 155 start: 2 of 6 counted)."""
     if rule is None or not keyframes:
         return keyframes
+
+    def at_start(angle) -> bool:
+        return angle is not None and (angle >= rule.high if rule.start == "high" else angle <= rule.low)
+
     first = dict(keyframes[0].angles)
     for joint in rule.joints:
-        angle = first.get(joint)
-        if angle is not None and (angle < rule.high if rule.start == "high" else angle > rule.low):
-            del first[joint]
+        if not at_start(first.get(joint)):
+            # Not read there, or not at the start: its own start angle where the part first shows it
+            # (within a repetition, PERIOD_MAX_S). Without one the counter takes the rule's thresholds
+            # as written from the person's own start, a few degrees of a high knee (the trial's high
+            # knees part opened on a left lift, 94 deg, his start 171 deg 0.3 s later: the left's
+            # excursion was 18 deg against the march's 31, his trunk's 10 deg sway rejected his first
+            # lift: 16 of 18), or must hold a start first (a part opening at a hard cut, the hips not
+            # read for 3 frames, then one frame down before the right's first lift: 17 of 18).
+            from common.coach.segment import PERIOD_MAX_S
+
+            stay = []  # its first stay at the start: the start position is its furthest out there
+            for kf in keyframes[1:]:
+                if at_start(kf.angles.get(joint)) and (stay or kf.t - keyframes[0].t <= PERIOD_MAX_S):
+                    stay.append(kf.angles[joint])
+                elif stay or kf.t - keyframes[0].t > PERIOD_MAX_S:
+                    break
+            if stay:
+                first[joint] = max(stay) if rule.start == "high" else min(stay)
+            else:
+                first.pop(joint, None)
     return (dataclasses.replace(keyframes[0], angles=first), *keyframes[1:])
 
 
@@ -284,6 +324,16 @@ def moving_name(poses, worlds, group: int) -> dict:
     return {locale: load_texts(locale)[key] for locale in LOCALES}
 
 
+def program_title(name: str) -> dict:
+    """A built program's title: a Korean name (the centre's own, e.g. 아침_실버체조) is its Korean
+    title as written ("아침 실버체조"); otherwise the plain "실버체조" the installer may correct."""
+    import re
+
+    if re.search("[가-힣]", name):
+        return {"ko": name.replace("_", " ")[:60], "en": "Exercise program"}
+    return {"ko": "실버체조", "en": "Exercise program"}
+
+
 def _valid_name(name: str) -> bool:
     import re
 
@@ -294,9 +344,34 @@ SHEET_COLUMNS = 4
 THUMB_HEIGHT = 180
 
 
-def contact_sheet(video: str, found, out: Path) -> None:
-    """One row per part: four pictures spread over its stretch, with the part's number, time and
-    group written over the first, so an installer can see where each movement was cut."""
+def sheet_label(number: int, name: dict, first_s: float, end_s: float, reps: int | None, locale: str) -> str:
+    """A contact sheet row's words: the part's number and its name as the TV shows it (Korean, or
+    English with the en locale; never the routine's key), its stretch and its target."""
+    from common.texts import load_texts
+
+    words = load_texts(locale)
+    target = words["program.cell_reps"].format(n=reps) if reps else words["program.sheet_timed"]
+    return f"{number}. {name.get(locale) or name['ko']}   {first_s:.1f}-{end_s:.1f} s   {target}"
+
+
+def _draw_label(line, label: str) -> None:
+    """`label` on a black band over the top left of a row (BGR), in a font that draws Hangul."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from common.fonts import find_font
+
+    font = ImageFont.truetype(find_font(), 26)
+    picture = Image.fromarray(line[:, :, ::-1].copy())
+    draw = ImageDraw.Draw(picture)
+    box = draw.textbbox((8, 4), label, font=font)
+    draw.rectangle((0, 0, min(line.shape[1], box[2] + 8), box[3] + 6), fill=(0, 0, 0))
+    draw.text((8, 4), label, font=font, fill=(255, 255, 255))
+    line[:] = np.asarray(picture)[:, :, ::-1]
+
+
+def contact_sheet(video: str, found, out: Path, names: list[dict] | None = None, locale: str = "ko") -> None:
+    """One row per part: four pictures spread over its stretch, with the part's number, name, time
+    and target written over the first, so an installer can see where each movement was cut."""
     import cv2
 
     from common.media import read_frames
@@ -317,9 +392,8 @@ def contact_sheet(video: str, found, out: Path) -> None:
     for r, (m, row) in enumerate(zip(found, rows)):
         pics = [x if x is not None else np.zeros_like(blank) for x in row]
         line = np.hstack(pics)
-        label = f"{r + 1}: {m.first_s:.1f}-{m.end_s:.1f} s  {m.routine or f'movement {m.group + 1}'}  {m.reps} reps"
-        cv2.rectangle(line, (0, 0), (min(line.shape[1], 14 * len(label)), 34), (0, 0, 0), -1)
-        cv2.putText(line, label, (6, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.75, (255, 255, 255), 2)
+        name = names[r] if names else {"ko": f"동작 {m.group + 1}", "en": f"Movement {m.group + 1}"}
+        _draw_label(line, sheet_label(r + 1, name, m.first_s, m.end_s, m.reps, locale))
         lines.append(line)
     width = max(x.shape[1] for x in lines)
     sheet = np.vstack([np.pad(x, ((0, 4), (0, width - x.shape[1]), (0, 0))) for x in lines])
@@ -368,21 +442,77 @@ def score(args) -> int:
     except (programs.ProgramError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    video_clock = getattr(args, "follows_video", False) or same_video(args.video, program.video)
+    if video_clock and program.video is None:
+        print(f"error: --follows-video: {program.source} has no instructor video to follow (its parts are routines "
+              "of their own); score without it", file=sys.stderr)
+        return 2
+    if video_clock:
+        # On the program's clock: the stretch of each part the TV plays, the gaps it leaves out left out.
+        frames = program.video_frames(fps, len(poses))
+        poses, worlds = [None if i is None else poses[i] for i in frames], [None if i is None else worlds[i] for i in frames]
+        print(f"note: {Path(args.video).name} is on the instructor video's own clock"
+              f"{' (it is the program video itself)' if not getattr(args, 'follows_video', False) else ''}: scored where "
+              f"the program plays each part (the video before {program.parts[0].start_s or 0:g} s and its gaps "
+              "between parts left out, as the TV leaves them out)", file=sys.stderr)
+    elif program.video is not None:
+        lag = clock_problem(program, len(poses) / fps)
+        if lag:
+            print(f"note: {lag}", file=sys.stderr)
     person = ProgramSession(program)
     ended = play_recording(person, poses, worlds, fps, size)
     summary = person.summary(ended)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
-    for part in summary["parts"]:
-        state = ("skipped" if part["skipped"] else "rested (not scored)" if part["rested"]
-                 else f"score {part['score']:.1f}/100")
-        print(f"{part['part'] + 1}. {part['name']['en']} ({part['routine']}): {part['reps']} reps"
-              + (f" of {part['target_reps']}" if part["target_reps"] else "") + f", {state}")
-    weakest = summary["weakest_part"]
-    print(f"program score {summary['score']:.1f}/100 ({summary['scored_parts']} of {len(summary['parts'])} parts scored)"
-          + (f"; weakest: part {weakest + 1}" if weakest is not None else "") + f"; {summary['ended']}")
+    print("\n".join(score_lines(Path(args.video).name, summary)))
     return 0
+
+
+def same_video(path: str, video: Path | None) -> bool:
+    """Whether the participant's video is the program's own instructor video (the same file, or a
+    copy of it byte for byte: a new user tries the program on its own video first)."""
+    import filecmp
+
+    if video is None or not video.is_file():
+        return False
+    try:
+        return Path(path).resolve() == video.resolve() or filecmp.cmp(path, video, shallow=False)
+    except OSError:
+        return False
+
+
+def clock_problem(program: programs.Program, recording_s: float) -> str:
+    """What to say when a participant's recording looks made on the instructor video's clock rather
+    than the program's: it lasts as long as the video (within CLOCK_MATCH_S), which is not as long as
+    the program; "" otherwise."""
+    video_s = programs.video_seconds(program.video) if program.video.is_file() else None
+    if video_s is None or abs(recording_s - video_s) > CLOCK_MATCH_S or abs(video_s - program.duration_s) <= CLOCK_MATCH_S:
+        return ""
+    ahead = program.parts[0].start_s or 0.0
+    return (f"the video lasts {recording_s:.1f} s, as the instructor's video ({video_s:.1f} s), not the program "
+            f"({program.duration_s:.1f} s: its first part starts {ahead:.2f} s into the video and gaps under "
+            f"{MIN_REST_S:g} s between parts are left out); if the person followed the instructor's video rather than "
+            "the TV's program, score with --follows-video")
+
+
+# A recording this close in length to the instructor's video (and not to the program) was made
+# following the video: a recording starts and stops by hand, within a second or so.
+CLOCK_MATCH_S = 1.0
+
+
+def score_lines(who: str, summary: dict) -> list[str]:
+    """`program score`'s result: the lines the demo prints for a program (the command line's words
+    are English, `score`'s; each movement by its Korean name first, then its English one, never the
+    routine file's key), then the weakest movement by its number and name and how the session ended."""
+    from common.cli.demo import program_lines
+
+    lines = program_lines(who, summary)
+    weakest = summary.get("weakest_part")
+    named = next((p for p in summary["parts"] if p["part"] == weakest), None)
+    lines.append((f"weakest: {weakest + 1}. {named['name']['ko']} / {named['name']['en']}; " if named else "")
+                 + f"ended: {summary['ended']}")
+    return lines
 
 
 def run(args) -> int:
@@ -418,9 +548,12 @@ def run(args) -> int:
     if args.preview and not Path(args.preview).resolve().parent.is_dir():
         print(f"error: --preview {args.preview}: its folder does not exist", file=sys.stderr)
         return 2
+    from common import config as configuration
+
     try:
-        p = build_program(args.input, out, args.model, args.cache, args.poses_cache, args.preview, args.mirror)
-    except (InputError, ModelError, routines.RoutineError, programs.ProgramError) as exc:
+        locale = configuration.load(getattr(args, "config", None), getattr(args, "overrides", {})).renderer.locale
+        p = build_program(args.input, out, args.model, args.cache, args.poses_cache, args.preview, args.mirror, locale)
+    except (InputError, ModelError, routines.RoutineError, programs.ProgramError, configuration.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {out}: {len(p.parts)} parts")

@@ -25,7 +25,10 @@ MAX_PARTS = 50
 MAX_REST_S = 600.0
 DEFAULT_REST_S = 10.0
 STRETCH_OVERLAP_S = 1.0  # how far a part's stretch may start before the previous one ends (a corrected cut)
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# Korean names too (a centre names its video 아침_실버체조.mp4): Hangul syllables, as file names and
+# the summary's program field (a string of at most 64 characters) carry them.
+NAME_PATTERN = r"^[a-z0-9가-힣][a-z0-9가-힣_-]{0,63}$"
+NAME_WORDS = "lower-case letters a-z, 한글, digits, _ and -, at most 64"
 
 PROGRAM_SCORE_DEFINITION = (
     "Program score: the average of the posture scores of the movements that were scored; a movement the "
@@ -71,7 +74,7 @@ class PartFile(_FileModel):
 class ProgramFile(_FileModel):
     """A program file (docs/programs.md); docs/schemas/program.schema.json is generated from this."""
     name: str = Field(pattern=NAME_PATTERN, description="Program name, as `--program NAME` and the summary give it: "
-                                                        "lower-case letters, digits, _ and -.")
+                                                        "lower-case letters, 한글, digits, _ and -.")
     title: LocalNames = Field(description="The program's title per locale, e.g. {\"ko\": \"아침 실버체조\", "
                                           "\"en\": \"Morning exercises\"}.")
     video: str | None = Field(None, description="The instructor's video of the whole program (a relative path is read "
@@ -88,7 +91,7 @@ class ProgramFile(_FileModel):
                 continue
             if before is not None and part.start_s < self.parts[before].end_s - STRETCH_OVERLAP_S:
                 prev = self.parts[before]
-                raise ValueError(f"parts.{i}.start_s ({part.start_s:g}) is before parts.{before}'s stretch "
+                raise ValueError(f"part {i + 1}: start_s ({part.start_s:g}) is before part {before + 1}'s stretch "
                                  f"({prev.start_s:g}-{prev.end_s:g} s) ends: the parts go in the video's order")
             before = i
         return self
@@ -97,8 +100,10 @@ class ProgramFile(_FileModel):
     def _repeats_point_back(self):
         for i, part in enumerate(self.parts):
             if part.same_as is not None and part.same_as >= i:
-                raise ValueError(f"parts.{i}.same_as ({part.same_as}) must name an earlier part (0-{i - 1})"
-                                 if i else "parts.0.same_as: the first part cannot repeat an earlier one")
+                # same_as is 0-based in the file (as build writes it); the part it sits in is counted from 1.
+                raise ValueError(f"part {i + 1}: same_as ({part.same_as}) must name an earlier part (0-{i - 1}: "
+                                 "same_as counts parts from 0)"
+                                 if i else "part 1: same_as: the first part cannot repeat an earlier one")
         return self
 
 
@@ -137,6 +142,30 @@ class Program:
     def duration_s(self) -> float:
         return self.schedule()[-1][2]
 
+    def video_time(self, t: float) -> float | None:
+        """Where in its instructor video the program is at program time t (without skips): the TV
+        plays each part's stretch (start_s..end_s) and, in the rest after it, the program holds while
+        the video's own pause there goes on; between two parts with no rest the video's few frames
+        there are left out, and before the first part all of it. None where the program plays no
+        stretch of its video (a part without start_s, or past the end)."""
+        for part, (start, end, rest_end) in zip(self.parts, self.schedule()):
+            if t < end:
+                return None if part.start_s is None or t < start else part.start_s + (t - start)
+            if t < rest_end:
+                return None if part.end_s is None else part.end_s + (t - end)
+        return None
+
+    def video_frames(self, fps: float, frames: int) -> list[int | None]:
+        """A recording of `frames` at `fps` made on the instructor video's own clock (someone who
+        followed the video itself, or the video itself) put on the program's clock: per frame of
+        program time, the recording's frame then (video_time), None where there is none."""
+        out = []
+        for k in range(int(self.duration_s * fps)):
+            v = self.video_time(k / fps)
+            i = None if v is None else int(round(v * fps))
+            out.append(i if i is not None and 0 <= i < frames else None)
+        return out
+
 
 def program_score(parts: list[dict]) -> float | None:
     """THE program-level score (PROGRAM_SCORE_DEFINITION): the mean of the scored parts' scores,
@@ -145,16 +174,43 @@ def program_score(parts: list[dict]) -> float | None:
     return round(sum(scores) / len(scores), 1) if scores else None
 
 
+def field_words(loc) -> str:
+    """Where in a program file, as staff count and the file spells it: ('parts', 2, 'start_s') is
+    "part 3: start_s" (parts counted from 1, as `program check` lists them), ('title', 'ko') "title.ko"."""
+    loc = [str(x) for x in loc]
+    if len(loc) >= 2 and loc[0] == "parts" and loc[1].isdigit():
+        rest = ".".join(loc[2:])
+        return f"part {int(loc[1]) + 1}" + (f": {rest}" if rest else "")
+    return ".".join(loc)
+
+
+def _got(value) -> str:
+    """The value a field had, short enough for one line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# What an object-valued field must look like, in the file's own spelling (pydantic would name the
+# model class, e.g. "LocalNames", which no file contains).
+_OBJECT_WORDS = {"name": '{"ko": "...", "en": "..."} (the words in Korean and English)',
+                 "title": '{"ko": "...", "en": "..."} (the words in Korean and English)'}
+
+
 def _problem(exc: ValidationError, where: str) -> ProgramError:
     err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"])
+    key = field_words(err["loc"])
     if err["type"] == "missing":
         return ProgramError(f"{where}: the field '{key}' is missing (see docs/programs.md)")
     if err["type"] == "extra_forbidden":
         return ProgramError(f"{where}: {key}: unknown key (see docs/programs.md)")
     if err["type"] == "value_error":
-        return ProgramError(f"{where}: {(key + ' ') if key else ''}{err['msg'].removeprefix('Value error, ')}")
-    return ProgramError(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
+        return ProgramError(f"{where}: {(key + ': ') if key else ''}{err['msg'].removeprefix('Value error, ')}")
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        last = str(err["loc"][-1]) if err["loc"] else ""
+        return ProgramError(f"{where}: {key}: give {_OBJECT_WORDS.get(last, 'a JSON object {...}')}, "
+                            f"not {_got(err.get('input'))} (see docs/programs.md)")
+    said = err["msg"].replace("Input should be", "must be").replace("Input should", "must")  # the file's words
+    return ProgramError(f"{where}: {key}: {said} (got {_got(err.get('input'))})")
 
 
 def _resolve(ref: str, base: Path | None) -> str:
@@ -179,10 +235,10 @@ def parse(data, source: str = "") -> Program:
         try:
             routine = routines.load(_resolve(p.routine, base))
         except routines.RoutineError as exc:
-            raise ProgramError(f"{where}: parts.{i}.routine: {exc}") from None
+            raise ProgramError(f"{where}: part {i + 1}: routine: {exc}") from None
         duration = p.duration_s or ((p.end_s - p.start_s) if p.start_s is not None else routine.duration_s)
         if not duration > 0:
-            raise ProgramError(f"{where}: parts.{i}: the routine {routine.name!r} lasts 0 s; give duration_s")
+            raise ProgramError(f"{where}: part {i + 1}: the routine {routine.name!r} lasts 0 s; give duration_s")
         parts.append(Part(name=p.name.model_dump(), routine=routine, routine_ref=p.routine, duration_s=float(duration),
                           rest_s=p.rest_s, reps=p.reps, start_s=p.start_s, end_s=p.end_s, same_as=p.same_as))
     video = Path(_resolve(f.video, base)) if f.video else None
@@ -195,7 +251,7 @@ def stretch_problem(program: Program, video_s: float) -> str:
     for i, part in enumerate(program.parts):
         for key, at in (("start_s", part.start_s), ("end_s", part.end_s)):
             if at is not None and at > video_s + 0.5:
-                return (f"parts.{i}.{key} ({at:g}) is past the end of the video {program.video} ({video_s:.1f} s); "
+                return (f"part {i + 1}: {key} ({at:g}) is past the end of the video {program.video} ({video_s:.1f} s); "
                         "fix the cut points in the file")
     return ""
 
