@@ -20,6 +20,20 @@ PRACTISE_BELOW = 0.9
 CORRECTION_KEY = re.compile(r"^(?:(left|right)_)?([a-z_]+)\.(more|less)$")
 
 
+# Movements done with one side at a time by design (a one-leg stand, the Senior Fitness Test's arm
+# curl with one arm): their left and right are not meant to match.
+ONE_SIDED_MOVEMENTS = frozenset({"one_leg_balance", "arm_curl"})
+
+
+def compares_sides(part) -> bool:
+    """Whether a program part's left and right ranges of motion are meant to match, so that a
+    difference is worth a physiotherapist's look: a recognised movement (the part's `movement`,
+    common/coach/cues.py) done with both sides alike. A part the box did not recognise (a free
+    dance: its arms move as the music takes them) or a record from before the field: no."""
+    movement = part.get("movement") if isinstance(part, dict) else None
+    return isinstance(movement, str) and bool(movement) and movement not in ONE_SIDED_MOVEMENTS
+
+
 def joint_to_practise(summary: dict) -> str:
     """The correction key a session summary names as the thing to practise: the posture's advice
     for its weakest joint (SessionScorer.posture), when that joint's figure is below

@@ -160,6 +160,24 @@ def test_program_score_names_each_movement_korean_first_not_by_its_routine_file(
     assert lines[-1] == f"weakest: 2. {summary['parts'][1]['name']['ko']} / {summary['parts'][1]['name']['en']}; ended: completed"
 
 
+def test_each_part_says_which_movement_it_was_recognised_as():
+    """The summary's parts carry `movement` (the carers' pages compare left and right only for a
+    recognised movement: fresh-eyes trial 46c's free dance got a physiotherapist's advice): the
+    bundled program's are its routines' movements; a routine the box does not know is ""."""
+    import dataclasses
+
+    from common.coach import program as programs
+    from common.coach import routine as routines
+    from common.coach.program_session import ProgramSession, recognised_movement
+    from common.coach.session import COMPLETED
+
+    person = ProgramSession(programs.load("short_program"))
+    person.update(0.0, None)
+    assert [p["movement"] for p in person.summary(COMPLETED)["parts"]] == ["arm_raise", "squat", "marching"]
+    unknown = dataclasses.replace(routines.load("squat"), name="morning_part6", movement="")
+    assert recognised_movement(unknown) == ""
+
+
 def test_the_contact_sheet_names_each_part_as_the_tv_does():
     """Fresh-eyes trial 46c: the --preview sheet said "lateral_raise", "movement 4" (keys). Each
     row now says the part's name in the box's language (Korean; English with renderer.locale=en)."""

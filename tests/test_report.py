@@ -436,7 +436,9 @@ def program_session(i: int, day: float) -> dict:
                   f"right_{joint}": {"min": 10.0, "max": 10.0 + rom + less, "range": rom + less}}
         parts.append({"part": k, "name": name, "routine": routine, "reps": 0 if rested else 6 + k, "reps_by_side": {},
                       "target_reps": 8, "score": None if rested else score, "scored": not rested,
-                      "rom": rom_of, "rested": rested, "skipped": False, "joints": {j: score / 100 for j in rom_of}})
+                      "rom": rom_of, "rested": rested, "skipped": False, "joints": {j: score / 100 for j in rom_of},
+                      # each a recognised movement (common/coach/cues.json), as the box's summary says
+                      "movement": {"chair_stand_30s": "chair_stand"}.get(routine, routine)})
     scored = [p for p in parts if p["scored"]]
     weakest = min(scored, key=lambda p: p["score"])["part"]
     return {"session_id": f"program-{i:04d}-xxxxxxxx", "participant": "kim", "routine": "program:morning",
@@ -503,6 +505,40 @@ def test_a_program_report_shows_each_movement_weakest_first_and_the_weakest_ones
     assert shot.shape[0] > 1500
     if os.environ.get("SILVERGYM_WRITE_REPORT") == "1":
         shutil.copy(tmp_path / f"program_{locale}.png", REPO / "docs" / f"report_program_{locale}.png")
+
+
+def test_a_free_dance_gets_no_left_right_advice_and_a_rested_part_no_range_of_motion():
+    """[program] Fresh-eyes trial 46c's report and carers' page: a free dance (a part the box did not
+    recognise, movement "") got "자유 춤: 왼쪽 어깨의 움직임이 반대쪽보다 38° 작았습니다 ... 물리치료사와
+    상의해 보세요", and the sit-ups rested through ("쉼") still listed "오른쪽 무릎 69° · 왼쪽 무릎 60°".
+    Left and right are compared only for a recognised movement done alike on both sides (the
+    marching's 45° still is: the control); a part not judged shows "-" for its range."""
+    from common.central.report import left_right, movement_cells, render
+
+    t = load_texts("ko")
+    last = program_session(4, 6.0)
+    parts = last["summary"]["parts"]
+    dance = {"part": 6, "name": {"ko": "자유 춤", "en": "Free dance"}, "routine": "morning_part6", "reps": 0,
+             "reps_by_side": {}, "target_reps": None, "score": 62.0, "scored": True, "rested": False, "skipped": False,
+             "rom": {"left_shoulder": {"min": 20.0, "max": 77.0, "range": 57.0},
+                     "right_shoulder": {"min": 0.0, "max": 95.0, "range": 95.0}},
+             "joints": {"left_shoulder": 0.6, "right_shoulder": 0.64}, "movement": ""}
+    situps = {"part": 7, "name": {"ko": "윗몸 일으키기", "en": "Sit-ups"}, "routine": "morning_part4", "reps": 0,
+              "reps_by_side": {}, "target_reps": 3, "score": None, "scored": False, "rested": True, "skipped": False,
+              "rom": {"right_knee": {"min": 40.0, "max": 109.0, "range": 69.0},
+                      "left_knee": {"min": 40.0, "max": 100.0, "range": 60.0}},
+              "joints": {}, "movement": ""}
+    parts += [dance, situps]
+    said = left_right([last], t)
+    print("left/right:", said)
+    assert not [line for line in said if "자유 춤" in line], said
+    assert [line for line in said if "제자리 걷기" in line and t["joint.left_hip"] in line], said  # the control
+    cells = movement_cells(situps, parts, t, "ko")
+    print("rested row:", cells)
+    assert cells["score"] == t["report.program_rested"] and cells["rom"] == "-", cells
+    assert movement_cells(dance, parts, t, "ko")["rom"] != "-"  # a judged part keeps its ranges
+    words = visible_words(render("kim", [last], [], "ko"))
+    assert "38°" not in words and "69°" not in words, words
 
 
 def test_the_report_names_each_correction_once():

@@ -258,8 +258,9 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
 def left_right(recent: list[dict], t: dict) -> list[str]:
     """asymmetries() of the recent sessions; a program's, movement by movement: its summary's
     whole-session range of motion spans different movements (a knee's from the squat and from
-    the marching), and only one movement's left and right compare."""
-    from common.program_results import judged, movement_key, movement_name
+    the marching), and only one movement's left and right compare; and only a movement meant to
+    be done alike on both sides (program_results.compares_sides: a free dance's are not)."""
+    from common.program_results import compares_sides, judged, movement_key, movement_name
 
     plain = [s for s in recent if not isinstance(s["summary"].get("parts"), list)]
     said = asymmetries(plain, t) if plain else []
@@ -267,7 +268,7 @@ def left_right(recent: list[dict], t: dict) -> list[str]:
     names: dict[tuple, str] = {}
     for s in recent:
         for part in s["summary"].get("parts", []) if isinstance(s["summary"].get("parts"), list) else []:
-            if judged(part) and isinstance(part.get("rom"), dict):
+            if judged(part) and compares_sides(part) and isinstance(part.get("rom"), dict):
                 key = movement_key(part)
                 joints = part.get("joints") if isinstance(part.get("joints"), dict) else {}
                 movements.setdefault(key, []).append({"summary": {"range_of_motion": part["rom"], "joints": joints}})
@@ -352,7 +353,8 @@ def movement_cells(part: dict, parts: list, t: dict, locale: str) -> dict[str, s
     reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
     score = f"{float(part['score']):.0f}" if judged(part) else \
         t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
-    rom = part.get("rom") if isinstance(part.get("rom"), dict) else {}
+    # A part rested through or skipped shows that ("쉼"), not the ranges of whatever moved meanwhile.
+    rom = part.get("rom") if judged(part) and isinstance(part.get("rom"), dict) else {}
     ranges = [(j, r["range"]) for j, r in rom.items() if f"joint.{j}" in t and isinstance(r, dict)
               and isinstance(r.get("range"), (int, float)) and math.isfinite(r["range"])]
     widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement

@@ -318,7 +318,10 @@ class ProgramSession:
                  "reps": 0, "reps_by_side": {}, "score": None, "scored": False, "rom": {}, "joints": {},
                  "rested": False, "skipped": i in self.skipped, "reached": self.persons[i] is not None,
                  # a part without a repetition rule (a dance, a stretch held) is timed: nothing to count
-                 "timed": part.routine.reps is None}
+                 "timed": part.routine.reps is None,
+                 # the movement it was recognised as ("" for none, e.g. a free dance): the carers' pages
+                 # compare left and right only where the movement means them to match (program_results)
+                 "movement": recognised_movement(part.routine)}
         person = self.persons[i]
         if person is None:
             # Never reached (the session was stopped, or the video ended first): not done, not wrong.
@@ -367,6 +370,15 @@ class ProgramSession:
             **({"video_ended_s": round(self.video_end_t, 2)} if ended == VIDEO_ENDED and self.video_end_t else {}),
             **({"video_looped": self.video_looped} if self.video_looped else {}),
         }
+
+
+def recognised_movement(routine) -> str:
+    """The movement a part's routine is (common/coach/cues.py: a bundled routine's, or the one a
+    built part was recognised as), "" when it is none the box knows (its cue words only generic)."""
+    from common.coach.cues import GENERIC, movement_of
+
+    movement = movement_of(routine)
+    return "" if movement == GENERIC else movement
 
 
 def begin_part(reps) -> None:
