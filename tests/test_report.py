@@ -659,22 +659,28 @@ def test_a_session_a_fall_cut_short_is_left_out_of_scores_and_trends(tmp_path):
     cut_short = session(2, 2, 0, 60, 62, reps=0)
     cut_short["summary"]["fell"] = True
     assert [counts_in_scores(s) for s in (*good, cut_short)] == [True, True, False]
-    store = Store(str(tmp_path / "central.db"))
-    for s in (*good, cut_short):
-        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
-    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "kind": "fall", "participant": "kim",
-                                         "session_id": cut_short["session_id"], "unix": cut_short["started_unix"] + 3}, 0.0)
-    store.close()
-    page = tmp_path / "kim.html"
-    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
-                           "-o", str(page), "--locale", "ko"], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert done.returncode == 0, done.stderr
-    words = visible_words(page.read_text(encoding="utf-8"))
+    done, words = _kims_report_with_a_fall(tmp_path, [*good, cut_short], cut_short, 3)
     print(f"\nstderr: {done.stderr.strip()}\npage: {words[:400]}")
     assert "a fall cut short" in done.stderr
     assert "이번 0점" not in words and "점수가 내려" not in words and "평균 점수 89점" in words, \
         "the 0 of a session cut short is no score"
     assert "넘어짐" in words, "the fall is still listed"
+
+
+def _kims_report_with_a_fall(tmp_path, sessions: list[dict], fell_in: dict, after_s: float):
+    """kim's sessions and one fall alert `after_s` into `fell_in`, stored centrally; `report kim` in
+    Korean: the finished command and the page's visible words."""
+    store = Store(str(tmp_path / "central.db"))
+    for s in sessions:
+        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
+    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "kind": "fall", "participant": "kim",
+                                         "session_id": fell_in["session_id"], "unix": fell_in["started_unix"] + after_s}, 0.0)
+    store.close()
+    page = tmp_path / "kim.html"
+    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
+                           "-o", str(page), "--locale", "ko"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done, visible_words(page.read_text(encoding="utf-8"))
 
 
 def test_a_session_that_ran_its_course_after_a_fall_alarm_is_kept_and_one_a_fall_ended_is_left_out(tmp_path):
@@ -700,17 +706,7 @@ def test_a_session_that_ran_its_course_after_a_fall_alarm_is_kept_and_one_a_fall
     print(f"\ncut short: ran on {cut_short_by_a_fall(ran_on)}, completed {cut_short_by_a_fall(second)}, "
           f"ended by a fall {cut_short_by_a_fall(ended_by_fall)}, older fell {cut_short_by_a_fall(older)}")
     assert [counts_in_scores(s) for s in (ran_on, second, ended_by_fall, older)] == [True, True, False, False]
-    store = Store(str(tmp_path / "central.db"))
-    for s in (ran_on, second, ended_by_fall):
-        store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
-    store.save("trial", "tv1", "alert", {"msg_id": "fall-1", "kind": "fall", "participant": "kim",
-                                         "session_id": ran_on["session_id"], "unix": ran_on["started_unix"] + 30}, 0.0)
-    store.close()
-    page = tmp_path / "kim.html"
-    done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", str(tmp_path / "central.db"),
-                           "-o", str(page), "--locale", "ko"], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert done.returncode == 0, done.stderr
-    words = visible_words(page.read_text(encoding="utf-8"))
+    done, words = _kims_report_with_a_fall(tmp_path, [ran_on, second, ended_by_fall], ran_on, 30)
     print(f"stderr: {done.stderr.strip()}\npage: {words[:300]}")
     assert "left out 1 session(s) a fall cut short" in done.stderr and "wrote" in done.stderr
     assert "2번 운동했습니다" in words and "처음 운동했습니다" not in words, "the two sessions that ran their course"
