@@ -551,6 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("input", nargs="?", help="build: the instructor's video; check, score: the program file")
     sp.add_argument("--video", default="", help="score: the participant's video, from the program's start")
     sp.add_argument("--json", action="store_true", help="score: the summary as JSON")
+    sp.add_argument("--follows-video", action="store_true",
+                    help=("score: the participant followed the program's instructor video itself (its own time, "
+                          "from its start), not the TV's program (automatic when --video is that video)"))
     sp.add_argument("--out", default="", help=("build: the program file to write (its parts' routines go beside it; "
                                                "default NAME.json in the program store, found by `--program NAME`)"))
     sp.add_argument("--preview", default="", help="build: also write a contact sheet of each part (PNG)")

@@ -436,16 +436,16 @@ def score(args) -> int:
         except (InputError, ModelError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    video_clock = getattr(args, "follows_video", False) or same_video(args.video, program.video)
+    if video_clock and (program.video is None or any(part.start_s is None for part in program.parts)):
+        print(f"error: --follows-video: {program.source} plays no instructor video of its own (a part is a routine "
+              "without a stretch of one); score without --follows-video", file=sys.stderr)
+        return 2
     try:
         poses, worlds, fps = poses_from_video(args.video, args.model, args.cache)
         size = video_size(args.video)
     except (programs.ProgramError, InputError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    video_clock = getattr(args, "follows_video", False) or same_video(args.video, program.video)
-    if video_clock and program.video is None:
-        print(f"error: --follows-video: {program.source} has no instructor video to follow (its parts are routines "
-              "of their own); score without it", file=sys.stderr)
         return 2
     if video_clock:
         # On the program's clock: the stretch of each part the TV plays, the gaps it leaves out left out.

@@ -68,6 +68,21 @@ RECOGNISABLE = ("squat", "arm_raise", "lateral_raise", "marching", "arm_curl_30s
                 "knee_extension_seated")
 
 
+# A hard cut: an edited instructor video goes from one shot to the next between two frames, and the
+# body's place and size in the picture jump there, while between two frames of one shot a body moves
+# a little (at 30 fps the fastest knee lift moves the median keypoint at most 0.09 of the body's size,
+# measured on the joined real clips, both models; a join of two clips 0.09-0.69). A jump is judged
+# against the person's own motion around it (HARD_RATIO times the median step of the frames near it)
+# and must persist (a pose read wrongly in one frame jumps back). A hard cut is no movement change by
+# itself (a program filmed from several cameras cuts within a movement too): it places a change found
+# by the signatures (SNAP_S), and a pause it falls in belongs to the part after it (the instructor
+# standing ready in the new shot).
+HARD_STEP = 0.05  # the median keypoint moves at least this share of the body's size in one frame
+HARD_RATIO = 4.0  # ... and this many times the median step of the frames around it
+HARD_NEAR_S = 0.3  # the frames around a step, each side
+SNAP_S = 1.5  # a change placed this near a hard cut is placed at it
+
+
 @dataclass
 class Movement:
     start_s: float
@@ -79,6 +94,44 @@ class Movement:
     first_s: float = 0.0  # where its first repetition starts (start_s, or later when cut mid-repetition)
     routine: str = ""  # the bundled routine whose movement this is ("" = not recognised)
     periodic: float = 0.0  # how strongly its counted joints repeat (self-correlation one period later)
+    shot: bool = False  # it begins at a hard cut (a new shot): nothing before start_s is of it
+
+
+def _body_step(a: np.ndarray, b: np.ndarray) -> float:
+    """The median move of the keypoints read in both poses, as a share of the body's size (the
+    larger of the two poses' extents); NaN with fewer than four such keypoints."""
+    from common.coach.geometry import MIN_SCORE
+
+    both = (a[:, 2] >= MIN_SCORE) & (b[:, 2] >= MIN_SCORE)
+    if both.sum() < 4:
+        return float("nan")
+    size = max(float(np.ptp(p[p[:, 2] >= MIN_SCORE, :2], axis=0).max()) for p in (a, b))
+    return float(np.median(np.linalg.norm(a[both, :2] - b[both, :2], axis=1))) / max(size, 1.0)
+
+
+def hard_cuts(poses, fps: float) -> list[int]:
+    """The frames where a new shot begins (a hard cut): the body's keypoints jump between the frame
+    before and this one by at least HARD_STEP of its size and HARD_RATIO times its steps nearby, and
+    are still that far from where they were two frames later. Such frames within HARD_NEAR_S (a
+    tracker smoothing the jump, or settling on the new body) are one cut, at the first."""
+    p = [np.asarray(x, dtype=float) for x in poses]
+    steps = np.array([np.nan] + [_body_step(p[i - 1], p[i]) for i in range(1, len(p))])
+    near = max(2, int(round(HARD_NEAR_S * fps)))
+    out: list[int] = []
+    for i in range(1, len(p)):
+        if not steps[i] >= HARD_STEP:
+            continue
+        around = np.concatenate([steps[max(1, i - near):i], steps[i + 1:i + 1 + near]])
+        around = around[np.isfinite(around)]
+        if len(around) < 3 or steps[i] < HARD_RATIO * (np.median(around) + HARD_STEP / 5):
+            continue
+        later = _body_step(p[i - 1], p[min(len(p) - 1, i + 2)])
+        if not later >= HARD_STEP:
+            continue
+        if out and i - out[-1] <= near:  # the same cut, a tracker settling on the new shot's body
+            continue
+        out.append(i)
+    return out
 
 
 def angle_track(poses, worlds) -> np.ndarray:
@@ -411,6 +464,25 @@ def at_start(angles: np.ndarray, cut: int, end: int, rule: dict, fps: float) -> 
     return next((deepest(i, cut) for i in range(cut, ahead) if starting(i)), cut)
 
 
+def at_shot(angles: np.ndarray, shot: int, end: int, rule: dict, fps: float) -> int:
+    """Where a movement whose shot begins at frame `shot` (a hard cut) starts: at the cut, when its
+    counted joints are at the rule's start there (the stillness before the first repetition is the
+    new part's: the instructor ready), else at the first frame at the start within one repetition
+    (PERIOD_MAX_S; a shot opening mid-repetition), else at the cut. Never before it: the frames
+    before a hard cut are another shot."""
+    if rule.get("sides", "both") != "both":  # one side is always on its way: any frame starts
+        return shot
+    ks = [ALL_ANGLES.index(j) for j in rule["joints"]]
+
+    def starting(i: int) -> bool:
+        values = angles[i, ks]
+        return bool(np.isfinite(values).all() and ((rule["start"] == "high" and (values >= rule["high"]).all())
+                                                   or (rule["start"] == "low" and (values <= rule["low"]).all())))
+
+    ahead = min(end, shot + int(round(PERIOD_MAX_S * fps)))
+    return next((i for i in range(shot, ahead) if starting(i)), shot)
+
+
 def periodicity(angles: np.ndarray, joints, fps: float) -> float:
     """How strongly these joints repeat: per joint, the best correlation of its track with itself
     PERIOD_MIN_S..PERIOD_MAX_S later (1: every cycle the same), averaged over the joints."""
@@ -559,10 +631,12 @@ def phases(angles: np.ndarray, rule) -> list[str]:
 def find_movements(poses, worlds, fps: float) -> list[Movement]:
     """The movements of an instructor's pose track, in order, repeats grouped."""
     angles = angle_track(poses, worlds)
-    return movements_of(angles, fps)
+    return movements_of(angles, fps, hard_cuts(poses, fps))
 
 
-def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
+def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None) -> list[Movement]:
+    """The movements of an angle track; `hard`: the frames where a new shot begins (hard_cuts)."""
+    hard = sorted(hard or [])
     still = still_frames(angles, fps)
     # Moving stretches between pauses, each then cut where the movement changes.
     stretches, start = [], None
@@ -573,10 +647,27 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
             stretches.append((start, i))
             start = None
     parts = []
-    for a, b in stretches:
+    opens = {}  # a part's start -> the hard cut it begins at (a new shot opening still, or a snapped change)
+    snap = int(round(SNAP_S * fps))
+    for n, (a, b) in enumerate(stretches):
         if (b - a) / fps < MIN_PART_S:
             continue
-        bounds = [a, *[a + c for c in find_cuts(angles[a:b], fps)], b]
+        bounds = [a]
+        for c in find_cuts(angles[a:b], fps):
+            # A change of movement placed near a hard cut is at the cut: the pose track's own jump
+            # places it to the frame, where the signatures' windows blur it over seconds.
+            near = [h for h in hard if a < h < b and abs(h - (a + c)) <= snap]
+            cut = min(near, key=lambda h: abs(h - (a + c))) if near else a + c
+            if near:
+                opens[cut] = cut
+            bounds.append(cut)
+        bounds.append(b)
+        # A pause with a hard cut in it: what follows the cut (the instructor standing ready in the
+        # new shot) is the next part's; its movement is still read from where it moves.
+        before = stretches[n - 1][1] if n else 0
+        inside = [h for h in hard if before < h <= a]
+        if inside:
+            opens[a] = inside[-1]
         for s, e in zip(bounds, bounds[1:]):
             if (e - s) / fps >= MIN_PART_S:
                 parts.append((s, e))
@@ -605,11 +696,18 @@ def movements_of(angles: np.ndarray, fps: float) -> list[Movement]:
         # No joint that repeats (a dance): a timed part, nothing counted.
         rule = rep_rule(angles[s:e], fps)
         repeats = periodicity(angles[s:e], rule["joints"], fps) if rule else 0.0
-        first = at_start(angles, s, e, rule, fps) if rule else s
+        shot = opens.get(s)
+        if shot is not None:  # a new shot: nothing before it is this part's, nothing after it the last's
+            first = at_shot(angles, shot, e, rule, fps) if rule else shot
+            s = min(s, shot)
+            if out and round(out[-1].end_s * fps) > shot:
+                out[-1].end_s = shot / fps
+        else:
+            first = at_start(angles, s, e, rule, fps) if rule else s
         if out and first < round(out[-1].end_s * fps):  # its first repetition began before the cut
             out[-1].end_s = first / fps
         out.append(Movement(start_s=s / fps, end_s=e / fps, group=g, joints=order, rule=rule, first_s=first / fps,
-                            routine=name, periodic=round(repeats, 2)))
+                            routine=name, periodic=round(repeats, 2), shot=shot is not None))
     return out
 
 
