@@ -206,6 +206,11 @@ CAMERA_VIDEO_STARTED_NS = "video_started_ns"
 # the room empty for a moment): the TV's start screen says so instead of "follow along and you
 # join", which nobody could then. A bool when present (checked at decode).
 SCORING_CLASS_OVER = "class_over"
+# Added ([program]): a key of the scoring service's Health detail, false from a fall event (the
+# question, or a hard fall's call) until the person has been upright again for a moment
+# (common/coach/fall.py FallDetector.up_since_event; in a class, every member): the TV's alert
+# then gives way to the session going on behind it. A bool when present (checked at decode).
+SCORING_UP_AGAIN = "up_again"
 
 
 @dataclass(frozen=True)
@@ -496,6 +501,10 @@ def _check_values(topic: str, msg) -> None:
         if not isinstance(framing, dict) or framing.get("advice", "") not in ("", *ADVICE) or not all(
                 isinstance(v, (int, float)) and 0 <= v <= 1 for k, v in framing.items() if k != "advice"):
             raise MalformedMessage("session: summary framing shares must be 0-1 and its advice a known key")
+        per_s, too_few = s.get("poses_per_s", 0.0), s.get("too_few_poses", False)
+        if not isinstance(per_s, (int, float)) or isinstance(per_s, bool) or not 0 <= per_s <= 1000 \
+                or not isinstance(too_few, bool):
+            raise MalformedMessage("session: summary poses_per_s must be 0-1000 and too_few_poses true or false")
     elif topic in ("health", "alert") and not _finite([getattr(msg, "fps", 0), getattr(msg, "unix", 0)]):
         raise MalformedMessage(f"{topic}: numbers must be finite")
     if topic == "alert" and not 0 <= msg.unix <= MAX_UNIX:
@@ -514,6 +523,8 @@ def _check_values(topic: str, msg) -> None:
         raise MalformedMessage(f"health: unknown sender {msg.service[:40]!r} or an over-long state")
     if topic == "health" and not isinstance(msg.detail.get(SCORING_CLASS_OVER, False), bool):
         raise MalformedMessage(f"health: detail {SCORING_CLASS_OVER!r} must be true or false")
+    if topic == "health" and not isinstance(msg.detail.get(SCORING_UP_AGAIN, True), bool):
+        raise MalformedMessage(f"health: detail {SCORING_UP_AGAIN!r} must be true or false")
 
 
 MAX_RING_SLOTS = 1024

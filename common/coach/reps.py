@@ -253,7 +253,11 @@ class _Counter:
 
     def _learn_start(self, t: float, values: list[float | None]) -> None:
         self._recent.append((t, values))
-        while self._recent and t - self._recent[0][0] > self.start_window_s:
+        # Over start_window_s, and never fewer than the three readings a median needs: a loaded box
+        # reading 3 poses a second holds 1-2 in half a second, and the start then stood in as the
+        # last reading itself (provisional, below), moving with the person: progress stayed near 0
+        # and nothing counted (dev/squat_side_studio at 3 a second: 0 of 8 squats; now 7-8).
+        while len(self._recent) > 3 and t - self._recent[0][0] > self.start_window_s:
             self._recent.popleft()
         pick = max if self.rule.start == "high" else min
         for k, joint in enumerate(self.joints):

@@ -8,6 +8,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from common.coach import MIN_POSES_PER_S
 from common.coach.routine import Routine
 from common.coach.scoring import COUNT_TESTS, FrameScore, SessionScorer
 from common.coach.stillness import StillWatch
@@ -20,6 +23,64 @@ FALL_CUT_SHORT = "fall"
 # The TV's words for a person standing still in a routine (common/coach/stillness.py): an
 # invitation to follow the instructor, neither praise nor a correction.
 FOLLOW_ALONG = "session.follow_along"
+
+
+# A reading of a person further apart than this from the last is no sampling interval: they were out
+# of view (or the box hung), which the counter takes as a cut (common/coach/reps.py RepCounter.cut_s).
+READ_GAP_S = 1.0
+# The fewest readings of one repetition (the person's own median time from one repetition to the
+# next) with which the count and the score hold: measured on the real clips read as a loaded box
+# reads them (tests/test_sparse_reads.py, docs/scoring.md "A loaded box").
+MIN_POSES_PER_REP = 10.0
+# Under this many readings a second a result is not trusted at all (measured: at 5 a second the jumper
+# read 0 of his 3 jacks once in three, at 3 a second counts and scores were off on all six clips; a
+# repetition missed between readings also lengthens the time between those counted).
+FEWEST_POSES_PER_S = 8.0
+
+
+def repetition_periods(counter) -> list[float]:
+    """The seconds from each counted repetition to the next of the same counter (a RepCounter, or None)."""
+    if counter is None:
+        return []
+    return [float(b - a) for c in counter.counters.values() for a, b in zip(c.middles, c.middles[1:]) if b > a]
+
+
+@dataclass
+class PoseReadings:
+    """How densely a session's person was read: live inference reads the newest picture whenever it
+    is free, so a loaded box reads fewer than the camera gives (3-6 a second seen on a busy 2-core
+    box), and a repetition read a few times is missed or misjudged. Whether the session's result can
+    be trusted: at MIN_POSES_PER_S or more a second always (measured); under FEWEST_POSES_PER_S never;
+    between, when its repetitions were read at least MIN_POSES_PER_REP times each (a senior's slow
+    movement needs fewer readings a second than a fast jumping jack). Time: the session's seconds."""
+
+    intervals_s: float = 0.0  # the sum of the intervals between readings (each under READ_GAP_S)
+    intervals: int = 0
+    _last_t: float | None = None
+
+    def read(self, t: float) -> None:
+        if t < 0:
+            return  # the countdown is not scored
+        if self._last_t is not None and 0 < t - self._last_t < READ_GAP_S:
+            self.intervals_s += t - self._last_t
+            self.intervals += 1
+        self._last_t = t
+
+    @property
+    def per_s(self) -> float:
+        return self.intervals / self.intervals_s if self.intervals_s > 0 else 0.0
+
+    def summary(self, repetition_s: list) -> dict:
+        """The summary's `poses_per_s` and `too_few_poses` (repetition_s: the seconds from one counted
+        repetition to the next; none: judged on the rate alone)."""
+        rate = self.per_s
+        if rate >= MIN_POSES_PER_S or not self.intervals:
+            too_few = False  # every picture a camera gives (or nothing read to judge by)
+        elif rate < FEWEST_POSES_PER_S:
+            too_few = True  # its 0 may be the box's
+        else:  # fewer than two repetitions counted: none missed between readings at this rate (measured)
+            too_few = bool(repetition_s) and rate * float(np.median(repetition_s)) < MIN_POSES_PER_REP
+        return {"poses_per_s": round(min(rate, 1000.0), 1), "too_few_poses": too_few}
 
 
 @dataclass
@@ -37,11 +98,13 @@ class PersonSession:
     # a program watches its parts itself, with its own words).
     still_guidance: str = FOLLOW_ALONG
     scorer: SessionScorer = field(init=False)
+    readings: PoseReadings = field(init=False)
 
     def __post_init__(self):
         self.scorer = SessionScorer(self.routine, self.tolerance_scale, self.lag_window_s, naive=self.naive,
                                     participant=self.participant)
         self._still = StillWatch(self.routine, unseen_is_still=False) if self.still_guidance else None
+        self.readings = PoseReadings()
 
     def ended_by(self, t: float) -> str:
         """Why a pose at routine time t falls after the session ('' while it runs): the routine
@@ -54,6 +117,7 @@ class PersonSession:
 
     def update(self, t: float, common, world=None, frame_size=None) -> FrameScore:
         self.last_t = max(self.last_t, t)
+        self.readings.read(t)
         frame = self.scorer.update(t, common, world, frame_size)
         # Standing still is not "잘하고 있어요!" in green, nor wrong: no colours, the words invite.
         # Only what the TV is told changes; the scorer judged the frame as it is.
@@ -70,20 +134,24 @@ class PersonSession:
             out["video_ended_s"] = round(self.video_end_t, 2)  # the routine went on longer than the video
         if self.video_looped:
             out["video_looped"] = self.video_looped  # the same video scored more than once: say so
+        out.update(self.readings.summary(repetition_periods(self.scorer.reps)))
         return out
 
 
-def play_recording(person, poses: list, worlds: list, fps: float, size, each=None, lag_frames: int = 0) -> str:
+def play_recording(person, poses: list, worlds: list, fps: float, size, each=None, lag_frames: int = 0,
+                   reads: list[int] | None = None) -> str:
     """A recorded performance played through a session (a PersonSession or a ProgramSession) the
     one way `silvergym score`, `program score` and the tests read a clip: pose i at the file's
     time i/fps (the participant `lag_frames` behind), until the routine or the video ends. `each`
     sees every judged frame as (i, t, k, frame). Returns why the session ended: completed when
-    the video outlasts the routine, else video ended."""
+    the video outlasts the routine, else video ended. `reads`: the pictures read, in order (a
+    loaded box's live inference reads the newest picture whenever it is free: newest_reads);
+    None: every one, as `score` does."""
     person.video_end_t = len(poses) / fps
     # A class of one (ClassSession with OnePerson's admission): the recording is the participant,
     # every picture theirs, nobody in view too; the same class code the scoring service drives.
     room = ClassSession(None, session_for=lambda spot: person, admission=OnePerson(taken=True))
-    for i in range(len(poses)):
+    for i in (range(len(poses)) if reads is None else reads):
         t = i / fps
         if person.ended_by(t):
             break
@@ -93,6 +161,22 @@ def play_recording(person, poses: list, worlds: list, fps: float, size, each=Non
             if each is not None:
                 each(i, t, k, frame)
     return person.ended_by(person.video_end_t)
+
+
+def newest_reads(pictures: int, fps: float, per_s: float, rng=None, jitter: float = 0.3) -> list[int]:
+    """The pictures of a recording (`pictures` at `fps`) a reader taking 1/per_s seconds a read reads
+    when it takes the newest picture whenever it is free, as live inference does (services/inference.py):
+    each read takes 1/per_s x a uniform factor within 1 +- `jitter` (rng: a numpy Generator; None: no
+    jitter), and a reader free before the next picture waits for it. What a loaded box scores."""
+    now, last, out = 0.0, -1, []
+    while (k := int(now * fps + 1e-9)) < pictures:
+        if k == last:  # nothing new yet: wait for the next picture
+            now = (k + 1) / fps
+            continue
+        out.append(k)
+        last = k
+        now += (1.0 / per_s) * (1.0 if rng is None else float(rng.uniform(1 - jitter, 1 + jitter)))
+    return out
 
 
 def exercised(scorer: SessionScorer, reps: int) -> bool:

@@ -1,0 +1,111 @@
+"""A loaded box reads fewer pictures (issue 44, the fresh-eyes trial's finding 2): live inference reads
+the newest picture whenever it is free, so at 3-6 readings a second the jumper of two_people_sports2d
+scored 39.9 and 15.0 live against 72.7 offline, and 0.0 with MoveNet, the TV showing a big "0".
+
+Pure logic, no live graph: the real clips' poses (read once per run, tests/conftest.poses_of_video)
+read as such a reader reads them (common/coach/session.py newest_reads: the newest picture each
+1/r s, the time of each read within +-30 %), through the session code `silvergym score` runs
+(play_recording), against every picture. What the model itself reads differently from a picture when
+it reads fewer (its crop follows its last answer) is not in this: the poses are those of every picture.
+
+Measured (score / reps, jitters 0 and 1; BlazePose and MoveNet; before the counter's start fix
+below, a 3-a-second reader counted 0 of squat_side_studio's 8 squats and 0 of the lateral raises):
+every session the summary does not flag (too_few_poses) is within 5.2 points and one repetition of
+every picture; at 15 a second every clip is within 5 points and one repetition; at 3 a second every
+session is flagged, and at 8 or fewer every session that was off.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import media_file, poses_of_video
+
+# clip, routine, truth (the README's), models whose one-person reading follows the exerciser
+CLIPS = [
+    ("dev/jumping_jacks_fast_front_gym.mp4", "arm_raise", 6, ("blazepose-full", "movenet-lightning")),
+    ("dev/squat_side_studio.mp4", "squat", 8, ("blazepose-full", "movenet-lightning")),
+    ("dev/lateral_raise_waist_up_gym.mp4", "lateral_raise", 4, ("blazepose-full", "movenet-lightning")),
+    ("dev/high_knees_side_gym.mp4", "marching", 18, ("blazepose-full", "movenet-lightning")),
+    ("squats_5reps.mp4", "squat", 5, ("blazepose-full", "movenet-lightning")),
+    # one person's reader follows the jumper with BlazePose (MoveNet's follows the walker: 0 reps at any rate)
+    ("two_people_sports2d.mp4", "arm_raise", 2, ("blazepose-full",)),
+]
+RATES = (15, 10, 8, 5, 3)
+SEEDS = (1,)  # one jitter per rate in CI (measured with 0, 1, 2: the figures below)
+# Within this of every picture where the summary does not flag the session (measured at most 5.2:
+# the jumper with BlazePose at 10 a second, 92.1 against 87.3, itself 89.9-90.8 at 15 a second).
+SCORE_POINTS, REPS_OFF = 6.0, 1
+
+
+def _play(clip: str, routine_name: str, model: str, rate: float | None, seed: int) -> dict:
+    from common.coach import routine as routines
+    from common.coach import session
+    from common.cli.routine import video_size
+
+    path = media_file(clip)
+    poses, worlds, fps = poses_of_video(path, model)
+    person = session.PersonSession(routines.load(routine_name))
+    reads = None if rate is None else session.newest_reads(len(poses), fps, rate, np.random.default_rng(seed))
+    ended = session.play_recording(person, poses, worlds, fps, video_size(str(path)), reads=reads)
+    return person.summary(ended)
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_a_sparse_reading_is_as_every_picture_or_says_it_is_not(model):
+    rows, unflagged_off, at_15_off, at_3_unflagged = [], [], [], []
+    for clip, routine_name, truth, models in CLIPS:
+        if model not in models:
+            continue
+        every = _play(clip, routine_name, model, None, 0)
+        assert not every["too_few_poses"], f"{clip}: every picture ({every['poses_per_s']} a second) is enough"
+        line = f"{clip} ({routine_name}, truth {truth}): every picture {every['score']:.1f}/{every['reps']}"
+        for rate in RATES:
+            for seed in SEEDS:
+                s = _play(clip, routine_name, model, rate, seed)
+                off = abs(s["score"] - every["score"]) > SCORE_POINTS or abs(s["reps"] - every["reps"]) > REPS_OFF
+                line += (f" | {rate}/s: {s['score']:.1f}/{s['reps']} at {s['poses_per_s']}"
+                         f"{' FLAGGED' if s['too_few_poses'] else ''}")
+                if off and not s["too_few_poses"]:
+                    unflagged_off.append((clip, rate, seed, s["score"], s["reps"]))
+                if off and rate >= 15:
+                    at_15_off.append((clip, seed, s["score"], s["reps"]))
+                if rate <= 3 and not s["too_few_poses"]:
+                    at_3_unflagged.append((clip, seed))
+        rows.append(line)
+    print(f"\n{model} (score/reps at the measured readings a second):\n" + "\n".join(rows))
+    assert not unflagged_off, f"off from every picture and not flagged: {unflagged_off}"
+    assert not at_15_off, f"at 15 readings a second off from every picture: {at_15_off}"
+    assert not at_3_unflagged, f"read 3 times a second and not flagged: {at_3_unflagged}"
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_three_readings_a_second_still_count_the_squats(model):
+    """The counter's own start angle is a median of at least three readings (common/coach/reps.py
+    _learn_start): over half a second alone, a reader of 3 a second held one or two, the start moved
+    with the person and nothing counted (squat_side_studio: 0, 0 and 4 of 8 with MoveNet, 4, 0, 0 with
+    BlazePose; now 7-8 of 8)."""
+    counts = [_play("dev/squat_side_studio.mp4", "squat", model, 3, seed)["reps"] for seed in (0, 1)]
+    print(f"\n{model}: squat_side_studio read 3 times a second: {counts} squats (truth 8)")
+    assert min(counts) >= 7
+
+
+@pytest.mark.parametrize("summary, ok", [
+    ({"poses_per_s": 4.2, "too_few_poses": True}, True),
+    ({"poses_per_s": 30.0, "too_few_poses": False}, True),
+    ({}, True),  # a session from before the fields
+    ({"poses_per_s": -1.0}, False),
+    ({"poses_per_s": 1e4}, False),
+    ({"poses_per_s": "4"}, False),
+    ({"too_few_poses": 1}, False),
+])
+def test_the_session_message_range_checks_the_readings(summary, ok):
+    from common.bus.messages import MalformedMessage, Session, decode, encode
+
+    msg = Session(seq=1, t_capture_ns=0, session_id="s", event="end", routine="squat", participant="guest",
+                  started_unix=0.0, summary={"score": 50.0, "reps": 2, **summary})
+    if ok:
+        assert decode("session", encode(msg)).summary["reps"] == 2
+    else:
+        with pytest.raises(MalformedMessage, match="poses_per_s"):
+            decode("session", encode(msg))
