@@ -689,6 +689,13 @@ class ClassSessions:
         return not self.alone and self.stay.held and not self.session_id
 
     @property
+    def up_again(self) -> bool:
+        """Whether everyone here is up again since their last fall event (FallDetector.up_since_event,
+        True before any): the TV's fall alert gives way to the session then (Health detail
+        messages.SCORING_UP_AGAIN); the carer's alert is not touched by it."""
+        return all(member.fall.up_since_event for member in self.members.values())
+
+    @property
     def routine_end_ns(self) -> int:
         """When the running class's routine ends on the capture clock: derived, never stored, so a
         skip, a resume or a restart that moves the start or the program's length moves it too."""
@@ -930,7 +937,7 @@ def main(ctx: ServiceContext) -> int:
             ctx.log.error("%s", exc)
             return 2
         sessions.resume()
-        class_over = False
+        class_over, up_again = False, True
         while not ctx.stop.is_set():
             for msg in poses.receive(timeout_ms=100):
                 if msg.TOPIC == "control":
@@ -950,10 +957,14 @@ def main(ctx: ServiceContext) -> int:
             if sessions.class_over != class_over:  # the TV's start screen says it at once, not up to 2 s later
                 class_over = sessions.class_over
                 health.due_now()
+            if sessions.up_again != up_again:  # the TV's alert gives way at once when the person is up
+                up_again = sessions.up_again
+                health.due_now()
             health.maybe_publish(time.monotonic(), dropped=poses.dropped, malformed=poses.malformed,
                                  state="session" if sessions.session_id else "idle",
                                  detail=lambda: {"spool_depth": spool.depth(), "session_id": sessions.session_id,
-                                                 messages.SCORING_CLASS_OVER: sessions.class_over})
+                                                 messages.SCORING_CLASS_OVER: sessions.class_over,
+                                                 messages.SCORING_UP_AGAIN: sessions.up_again})
         return 0
     finally:
         spool.close()

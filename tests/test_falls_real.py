@@ -707,11 +707,18 @@ def test_a_session_ends_cut_short_by_a_fall_only_when_the_person_is_still_down(t
             timeline += [(t + 0.1 + u, p) for u, p in zip(st, sp)]
         else:
             timeline += [(t + 0.1 + u, kp[-1]) for u in st]
+        up_when_called = None
         for t, pose in timeline:
             frame += 1
             s.on_pose(_pose_message(pose, frame, t0 + int(t * 1e9), CANVAS[1]))
             s.tick(t0 + int(t * 1e9))
+            if up_when_called is None and [a for a in s.alerts if a["kind"] == "fall"]:
+                up_when_called = s.fall.up_since_event
         called = [a for a in s.alerts if a["kind"] == "fall"]
+        # What the scoring service's Health tells the TV (messages.SCORING_UP_AGAIN, ClassSessions.up_again):
+        # not up when called; up again at the end only if the person stood up (the TV's alert gives way then).
+        print(f"up again: when called {up_when_called}, at the end {s.fall.up_since_event}")
+        assert up_when_called is False and s.fall.up_since_event == (after == "stands up again")
         if s.session_id:
             s.finish("stopped")
         s.flush_outbox()

@@ -390,6 +390,63 @@ def test_a_squat_is_drawn_from_the_side_so_its_bent_knees_read_as_bent(canvas):
     assert INSTRUCTOR_FAR in colours
 
 
+def test_a_fall_alert_gives_way_to_the_program_once_the_person_is_up_again(canvas, tmp_path):
+    """[program] Fresh-eyes trial 46c: a false alarm's call covered the next parts of a program for
+    30 s while the person exercised and scoring went on behind it. Now the alert (after its question)
+    gives way, ALERT_MIN_S after the call at the earliest, once scoring's Health says the person is
+    up again (detail up_again, through the real codec), to the program's current part; still down:
+    the alert stays its 30 s as before; a stale 'up' from before the fall moves nothing. The
+    carer's alert is not touched (the same Alert messages). PNGs of the two screens in tmp."""
+    from common.bus import messages
+    from services.renderer import absorb
+    from services.renderer.samples import in_program_part
+    from services.renderer.screen import ALERT_MIN_S, ALERT_SHOW_S
+
+    def health(up: bool):
+        msg = messages.Health(seq=1, t_capture_ns=0, service="scoring", fps=0.0, latency_p50_ms=0.0,
+                              latency_p95_ms=0.0, dropped=0, malformed=0, state="session",
+                              detail={messages.SCORING_UP_AGAIN: up, messages.SCORING_CLASS_OVER: False})
+        return messages.decode("health", messages.encode(msg))
+
+    def screen_at(s, t):
+        s.frame_at = s.person_at = t  # the camera and the person still there: only the alert decides
+        return which_screen(s, t)
+
+    def fall(up_later: bool | None):
+        now = 1000.0
+        s = state_for("exercise", "ko", now)
+        in_program_part(s, 2, now)
+        absorb(s, health(True), now - 5)  # before the fall: up (True before any fall)
+        asked = messages.Alert(seq=1, t_capture_ns=0, alert_id="fall-1", session_id=s.session.session_id,
+                               kind="fall", detail="", unix=0.0, stage="asking", countdown_s=30.0)
+        absorb(s, asked, now)
+        absorb(s, health(False), now + 0.1)
+        called = dataclasses.replace(asked, seq=2, stage="called", countdown_s=0.0, answer="no_answer")
+        absorb(s, called, now + 30)
+        if up_later is not None:
+            absorb(s, health(up_later), now + 33)
+        return s, now + 30
+
+    s, call = fall(True)
+    seen = {t: screen_at(s, call + t) for t in (1.0, ALERT_MIN_S - 0.5, ALERT_MIN_S + 0.5, 20.0)}
+    print("up again 3 s after the call:", seen)
+    assert seen == {1.0: "alert", ALERT_MIN_S - 0.5: "alert", ALERT_MIN_S + 0.5: "exercise", 20.0: "exercise"}
+    surface, fonts = canvas
+    for t in (1.0, ALERT_MIN_S + 0.5):
+        s.frame_at = s.person_at = call + t
+        shown = draw(surface, fonts, s, call + t)
+        pygame.image.save(surface, str(tmp_path / f"after_call_{t:.1f}s_{shown}.png"))
+    assert s.score.part == 2 and shown == "exercise"  # back to the current part (in_program_part: 3/6)
+    s, call = fall(None)  # still down (no word that they are up): as before
+    assert [screen_at(s, call + t) for t in (ALERT_MIN_S + 0.5, ALERT_SHOW_S - 0.5, ALERT_SHOW_S + 0.5)] == \
+        ["alert", "alert", "exercise"]
+    s, call = fall(False)
+    assert screen_at(s, call + 20.0) == "alert"
+    with pytest.raises(messages.MalformedMessage):  # the detail's range checked at decode
+        msg = health(True)
+        messages.decode("health", messages.encode(dataclasses.replace(msg, detail={messages.SCORING_UP_AGAIN: "yes"})))
+
+
 def test_the_alert_screen_says_only_what_really_happened_to_the_alert(canvas):
     """The TV never claims more than the central side said: sending, at the centre (the
     collector stored it), a carer told (the collector's "notified"), or not sent. News about

@@ -222,9 +222,12 @@ def absorb(state, msg, now: float) -> None:
             # An ended session's summary comes after it (screen.summary_shown_from).
             state.question_answered_at, state.question_answered_session = now, msg.session_id
     elif msg.TOPIC == "alert":
-        state.question = None  # the carer is called: the alert screen says so
         if state.alert is None or state.alert.alert_id != msg.alert_id:
             state.alert_delivery = ""
+            # the fall began with its question (the same alert, asked), else with this call
+            asked = state.question is not None and state.question.alert_id == msg.alert_id
+            state.alert_began_at = state.question_at if asked else now
+        state.question = None  # the carer is called: the alert screen says so
         state.alert, state.alert_at = msg, now
     elif msg.TOPIC == "delivery":
         # About the alert on screen: a carer told is news that stays; nothing goes back to "sending".
@@ -236,6 +239,10 @@ def absorb(state, msg, now: float) -> None:
             state.camera_state = msg.state
         elif msg.service == "scoring":
             state.class_over = bool(msg.detail.get(messages.SCORING_CLASS_OVER, False))
+            up_again = bool(msg.detail.get(messages.SCORING_UP_AGAIN, True))
+            if up_again and not state.up_again:
+                state.up_again_at = now  # the person is up again: the fall alert may give way (screen.alert_until)
+            state.up_again = up_again
         elif msg.service == "inference":
             state.fps = msg.fps
             state.backend = msg.backend or state.backend

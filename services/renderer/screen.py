@@ -71,6 +71,12 @@ CAMERA_LOST_AFTER_S = 3.0
 CAMERA_START_TIMEOUT_S = 20.0
 ALERT_SHOW_S = 30.0
 # The question after a suspected fall stays this long past its countdown if scoring's word (the
+# The fall alert gives way earlier to the session going on behind it (the current part of a program,
+# where scoring has gone on) once scoring says the person is up again (Health detail
+# messages.SCORING_UP_AGAIN) - but not before this long, so that it is read and heard: the carer has
+# been told whatever the screen shows next (the alert itself is not touched). Still on the floor:
+# the alert stays ALERT_SHOW_S as before.
+ALERT_MIN_S = 10.0
 # call or the answer) is late; then the TV goes back to what it showed.
 QUESTION_GRACE_S = 5.0
 SUMMARY_SHOW_S = 30.0
@@ -134,6 +140,12 @@ class ScreenState:
     # (scoring's Health, messages.SCORING_CLASS_OVER): the start screen says so, not "follow along".
     class_over: bool = False
     recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
+    # Scoring's word that the person is up again since their last fall event (Health detail
+    # messages.SCORING_UP_AGAIN), when it last turned true, and when the alert on screen began:
+    # its question's arrival, or the call's when none was asked (alert_until).
+    up_again: bool = True
+    up_again_at: float = -1e9
+    alert_began_at: float = -1e9
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
     # A program (many movements in a row, Session.program): what the TV shows of it
     # (services/renderer/program.py ProgramShown); None for a single routine.
@@ -147,7 +159,18 @@ class ScreenState:
 
 
 def which_screen(s: ScreenState, now: float) -> str:
-    if s.alert is not None and now - s.alert_at < ALERT_SHOW_S:
+def alert_until(s: ScreenState) -> float:
+    """When the fall alert on screen gives way: ALERT_SHOW_S after it arrived, or, when scoring has
+    said the person is up again since the fall began (the question, or the call), at that moment
+    but ALERT_MIN_S after the call at the earliest. Fresh-eyes trial 46c: a false alarm's alert
+    covered the next parts of a program for 30 s while the person exercised and scoring went on."""
+    until = s.alert_at + ALERT_SHOW_S
+    if s.up_again and s.up_again_at > min(s.alert_began_at, s.alert_at):
+        until = min(until, max(s.alert_at + ALERT_MIN_S, s.up_again_at))
+    return until
+
+
+    if s.alert is not None and now < alert_until(s):
         return "alert"
     if s.question is not None and now - s.question_at < s.question.countdown_s + QUESTION_GRACE_S:
         return "fall_check"
@@ -181,7 +204,7 @@ def summary_shown_from(s: ScreenState) -> float:
         return shown_from
     ended = s.session.session_id
     if s.alert is not None and s.alert.session_id == ended:
-        shown_from = max(shown_from, s.alert_at + ALERT_SHOW_S)
+        shown_from = max(shown_from, alert_until(s))
     if s.question is not None and s.question.session_id == ended:  # open, or no word from scoring came
         shown_from = max(shown_from, s.question_at + s.question.countdown_s + QUESTION_GRACE_S)
     if s.question_answered_session == ended:
