@@ -158,7 +158,6 @@ class ScreenState:
         return self.texts.get(key, key)
 
 
-def which_screen(s: ScreenState, now: float) -> str:
 def alert_until(s: ScreenState) -> float:
     """When the fall alert on screen gives way: ALERT_SHOW_S after it arrived, or, when scoring has
     said the person is up again since the fall began (the question, or the call), at that moment
@@ -170,6 +169,7 @@ def alert_until(s: ScreenState) -> float:
     return until
 
 
+def which_screen(s: ScreenState, now: float) -> str:
     if s.alert is not None and now < alert_until(s):
         return "alert"
     if s.question is not None and now - s.question_at < s.question.countdown_s + QUESTION_GRACE_S:
