@@ -109,3 +109,33 @@ def test_the_session_message_range_checks_the_readings(summary, ok):
     else:
         with pytest.raises(MalformedMessage, match="poses_per_s"):
             decode("session", encode(msg))
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_tv_says_the_box_was_too_busy_instead_of_a_big_0(canvas, locale):
+    """The trial's TV showed a big "0" for a session read 3-6 times a second. Now the summary of a
+    session flagged too_few_poses shows no number (nor joint bars or strip: they are no more the
+    person's), says why in plain words and tells staff what to run; a class member's column too.
+    docs/screens/summary_too_few_poses_*.png is this screen."""
+    import time
+
+    from services.renderer.samples import state_for
+    from services.renderer.screen import draw
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    for state in (state_for("summary_too_few_poses", locale, now), state_for("summary_class", locale, now)):
+        if state.people_results:
+            state.people_results[2] = {**state.people_results[2], "score": 0.0, "too_few_poses": True, "poses_per_s": 4.0}
+        fonts.drawn = []
+        draw(surface, fonts, state, now)
+        words = [d.words for d in fonts.drawn]
+        fonts.drawn = None
+        print(f"\n{locale}: {words}")
+        assert "0" not in words, "no big 0 for a session the box read too sparsely"
+        assert state.t("summary.no_score") in words
+        if not state.people_results:
+            assert state.t("summary.too_few_poses") in " ".join(words).replace("\n", " ") or any(
+                state.t("summary.too_few_poses").startswith(w) for w in words)
+            assert any("silvergym doctor" in w for w in words)
+            assert not any(w.endswith("%") for w in words), "no joint figures from too few readings"

@@ -308,6 +308,12 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         s.camera_state = "lost"
     elif screen == "camera_starting":
         s.frame, s.frame_at, s.camera_state, s.started_at = None, -1e9, "starting", now - 2.0
+    elif screen == "summary_too_few_poses":  # a loaded box read the person 4 times a second: no number, said so
+        s.session = messages.Session(
+            seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
+            started_unix=0.0, summary={"score": 0.0, "reps": 2, "timeline": SAMPLE_TIMELINE, "poses_per_s": 4.2,
+                                       "too_few_poses": True, "joints": {
+                                           "left_shoulder": 0.0, "right_shoulder": 0.0, "left_elbow": 0.0, "right_elbow": 0.0}})
     elif screen in ("summary", "summary_partly", "summary_long"):
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
@@ -336,7 +342,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
-           "summary_class_program", "start_class_over")
+           "summary_class_program", "start_class_over", "summary_too_few_poses")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -356,4 +362,6 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          # A class after a program: each member's score, and reps and score per movement, the one to practise framed.
          "summary_class_program": "summary",
          # A class whose routine is over, people still exercising: how the next one starts.
-         "start_class_over": "start"}
+         "start_class_over": "start",
+         # A session a loaded box read too sparsely to score: "-" and why, not a big 0.
+         "summary_too_few_poses": "summary"}

@@ -11,6 +11,7 @@ import numpy as np
 import pygame
 
 from common.bus import messages
+from common.coach import MIN_POSES_PER_S
 from common.coach.cues import to_practise
 from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
@@ -70,13 +71,13 @@ CAMERA_LOST_AFTER_S = 3.0
 # the TV started, the screen says the camera is starting, not that it is disconnected.
 CAMERA_START_TIMEOUT_S = 20.0
 ALERT_SHOW_S = 30.0
-# The question after a suspected fall stays this long past its countdown if scoring's word (the
 # The fall alert gives way earlier to the session going on behind it (the current part of a program,
 # where scoring has gone on) once scoring says the person is up again (Health detail
 # messages.SCORING_UP_AGAIN) - but not before this long, so that it is read and heard: the carer has
 # been told whatever the screen shows next (the alert itself is not touched). Still on the floor:
 # the alert stays ALERT_SHOW_S as before.
 ALERT_MIN_S = 10.0
+# The question after a suspected fall stays this long past its countdown if scoring's word (the
 # call or the answer) is late; then the TV goes back to what it showed.
 QUESTION_GRACE_S = 5.0
 SUMMARY_SHOW_S = 30.0
@@ -139,13 +140,13 @@ class ScreenState:
     # A class's routine is over and the next waits for the remote's start or the room to empty
     # (scoring's Health, messages.SCORING_CLASS_OVER): the start screen says so, not "follow along".
     class_over: bool = False
-    recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     # Scoring's word that the person is up again since their last fall event (Health detail
     # messages.SCORING_UP_AGAIN), when it last turned true, and when the alert on screen began:
     # its question's arrival, or the call's when none was asked (alert_until).
     up_again: bool = True
     up_again_at: float = -1e9
     alert_began_at: float = -1e9
+    recent_frames: dict = field(default_factory=dict)  # frame_id -> Frame, the last few (shown_frame)
     holds: object = None  # whether a kept frame's pixels are still its own (the camera's ring); None: always
     # A program (many movements in a row, Session.program): what the TV shows of it
     # (services/renderer/program.py ProgramShown); None for a single routine.
@@ -1175,9 +1176,16 @@ def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         y = text(surface, fonts, s.t("summary.score"), BODY, (x, y + h * MARGIN), MUTED, anchor="midtop").bottom
         # A member who did not go through the movement (common/coach/session.py exercised): no score, kindly said.
         idle = result.get("exercised") is False
-        y = text(surface, fonts, "-" if idle else f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
-        text(surface, fonts, s.t("summary.member_rested") if idle else f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}",
-             BODY, (x, y), MUTED if idle else TEXT, anchor="midtop")
+        # Read too sparsely to trust (common/coach/session.py PoseReadings): no number, said so.
+        unread = result.get("too_few_poses") is True
+        if unread:  # in words: a dash this size reads as nothing from the sofa
+            y = text(surface, fonts, s.t("summary.no_score"), HEADING, (x, y + h * MARGIN), anchor="midtop").bottom
+        else:
+            y = text(surface, fonts, "-" if idle else f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y),
+                     anchor="midtop").bottom
+        text(surface, fonts, s.t("summary.member_rested") if idle else s.t("summary.member_unread") if unread
+             else f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), MUTED if idle or unread else TEXT,
+             anchor="midtop")
     text(surface, fonts, s.t("summary.class"), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
 
 
@@ -1194,10 +1202,17 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # Nobody went through the movement (common/coach/session.py exercised), or a fall cut the session
     # short: its number is no score of the exercise (the carers' pages leave it out too).
     fall = fall_in_session(s, summary)  # once per drawing: it reads the alerts and what the TV heard
+    # Or the box read the person too sparsely for its number to mean anything (common/coach/session.py
+    # PoseReadings): a big 0 told a senior who moved well that they did nothing.
     idle = summary.get("exercised") is False or fall == "called" or summary.get("fell") is True
-    y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
+    if summary.get("too_few_poses") is True:  # in words: a dash this size reads as nothing from the sofa
+        y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w * 0.2, y + h * MARGIN), anchor="midtop").bottom
+    else:
+        y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop").bottom
-    joints = summary.get("joints", {})
+    # Read too sparsely, the joints' figures and the strip are no more the person's than the score.
+    unread = summary.get("too_few_poses") is True
+    joints = {} if unread else summary.get("joints", {})
     above = y  # the bottom of what is drawn above the strip
     if isinstance(joints, dict) and joints:
         # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
@@ -1215,7 +1230,7 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # Bottom-aligned when they need the room: the strip and its parts line move up into the gap
     # under the bars as far as it goes.
     words_y = min(h * 0.82, h - m - len(lines) * line_h)
-    codes = summary.get("timeline", "")
+    codes = "" if unread else summary.get("timeline", "")
     # After a fall, no "part to practise": the session is not a lesson to go over.
     parts = best_and_worst(codes) if isinstance(codes, str) and codes and not fall else None
     strip = summary_strip_rect(w, h)
@@ -1260,7 +1275,8 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
     verdict = "summary.great" if score >= 80 else "summary.good_today" if score >= 50 else "summary.keep_going"
     words = s.t(verdict)
     test = summary.get("test")
-    if isinstance(test, dict) and {"count", "seconds", "low", "high", "age_group", "rating"} <= test.keys():
+    if isinstance(test, dict) and {"count", "seconds", "low", "high", "age_group", "rating"} <= test.keys() \
+            and summary.get("too_few_poses") is not True:
         # A fitness test's result is its count against the age norm (common/coach/norms.py), not a posture share.
         words = s.t(f"summary.test.{test['rating']}") + "  ·  " + s.t("summary.test").format(
             count=test["count"], seconds=f"{float(test['seconds']):.0f}", low=test["low"], high=test["high"],
@@ -1268,6 +1284,8 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
     elif (fall := fall_in_session(s, summary) if fall is None else fall):
         # No score's praise and no exercise advice after a fall: what happened, and rest.
         words = s.t(f"summary.fall_{fall}")
+    elif summary.get("too_few_poses") is True:  # the box was too busy: no verdict on the person at all
+        words = s.t("summary.too_few_poses")
     elif idle:
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
@@ -1275,6 +1293,10 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
     elif practise := to_practise(summary):  # the weakest joint's correction, in the movement's words
         words += "  ·  " + s.t("summary.practise").format(cue=cue_text(s, practise))
     notes = []
+    if summary.get("too_few_poses") is True and isinstance(summary.get("poses_per_s"), (int, float)):
+        # For whoever looks after the box: how sparse, and the one command that says why and what to do.
+        notes.append(s.t("summary.too_few_poses_note").format(n=f"{float(summary['poses_per_s']):.0f}",
+                                                               need=f"{MIN_POSES_PER_S:.0f}"))
     if summary.get("video_ended_s") is not None:  # a recorded participant shorter than the routine
         notes.append(s.t("summary.video_ended").format(at=f"{float(summary['video_ended_s']):.0f}"))
     elif summary.get("video_looped"):
