@@ -221,6 +221,14 @@ class Sessions:
         self.ctx.log.info("session %s ended (%s): %s, score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
                           reason, self._what(), summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
                           "" if summary.get("exercised", True) else " (nobody went through the movement: no score)")
+        if summary.get("too_few_poses"):  # common/coach/session.py PoseReadings: the box, not the person
+            cam = self.ctx.config.camera
+            self.ctx.log.warning(
+                "session %s: the person was read only %.1f times a second (coaching needs about %.0f), too few "
+                "for the score and the count to mean anything; the TV shows no score and the record says "
+                "too_few_poses. The box is too busy for %s: run `silvergym doctor`, use the Coral, or lower the "
+                "camera's resolution (camera.width x height, now %dx%d)", self.session_id,
+                summary.get("poses_per_s", 0.0), MIN_POSES_PER_S, self.ctx.config.inference.model, cam.width, cam.height)
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.person = None

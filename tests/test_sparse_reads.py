@@ -139,3 +139,42 @@ def test_the_tv_says_the_box_was_too_busy_instead_of_a_big_0(canvas, locale):
                 state.t("summary.too_few_poses").startswith(w) for w in words)
             assert any("silvergym doctor" in w for w in words)
             assert not any(w.endswith("%") for w in words), "no joint figures from too few readings"
+
+
+def test_the_scoring_service_says_once_in_the_log_what_happened_and_what_to_do(tmp_path, caplog):
+    """The scoring service (real ZeroMQ, a real spool), one person: squats_5reps' real poses (BlazePose)
+    looped and read 4 times a second, as a loaded box reads them, through a whole squat session. Its
+    record says too_few_poses with the rate, and the log says once what happened and what to do."""
+    import logging
+
+    from services.scoring import Sessions
+    from tests.test_falls_real import _drain, _pose_message, _service
+
+    poses, _, fps = poses_of_video(media_file("squats_5reps.mp4"), "blazepose-full")
+    caplog.set_level(logging.INFO, logger="scoring")
+    context, ctx, pub, sub, spool = _service(tmp_path, countdown_s=30.0)
+    got: list = []
+    try:
+        s = Sessions(ctx, pub, spool)
+        _drain(sub, got, lambda g: True, "the subscriber to connect")
+        t0, k, started = 10**12, 0, ""
+        while k < 4 * 200:  # 4 pictures a second, until the session ended
+            t = k / 4
+            s.on_pose(_pose_message(poses[int(t * fps) % len(poses)], k + 1, t0 + int(t * 1e9), 360))
+            k += 1
+            started = started or s.session_id
+            if started and not s.session_id:
+                break
+        assert started and not s.session_id, "a session started and ended"
+        s.flush_outbox()
+        (record,) = [r.payload for r in spool.peek() if r.kind == "session"]
+    finally:
+        spool.close()
+        pub.close()
+        context.destroy(linger=0)
+    summary = record["summary"]
+    lines = [r.getMessage() for r in caplog.records if "times a second" in r.getMessage()]
+    print(f"\nscore {summary['score']}, {summary['reps']} reps, poses_per_s {summary['poses_per_s']}, "
+          f"too_few_poses {summary['too_few_poses']}; the log: {lines}")
+    assert summary["too_few_poses"] is True and 3.5 <= summary["poses_per_s"] <= 4.5
+    assert len(lines) == 1 and "silvergym doctor" in lines[0] and "Coral" in lines[0] and "640x480" in lines[0]
