@@ -51,17 +51,26 @@ def check(path: str) -> int:
 def list_programs() -> int:
     for name in programs.bundled():
         p = programs.load(name)
-        print(f"{name:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)")
+        print(f"{padded(name)} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)")
     folder = programs.store_dir()
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         if is_routine_file(path):  # a part's routine (`<program>_partN.json`), counted in its program's line
             continue
         try:
             p = programs.load(str(path))
-            print(f"{path.stem:20s} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)  {path}")
+            print(f"{padded(path.stem)} {p.title['ko']} / {p.title['en']}  ({len(p.parts)} parts, {p.duration_s:.0f} s)  {path}")
         except programs.ProgramError as exc:
-            print(f"{path.stem:20s} unreadable: {exc}; fix it or remove the file")
+            print(f"{padded(path.stem)} unreadable: {exc}; fix it or remove the file")
     return 0
+
+
+def padded(name: str, width: int = 20) -> str:
+    """`name` padded to `width` columns of a terminal, where a Hangul syllable takes two: the
+    Korean-named programs line up with the others."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in name)
+    return name + " " * max(0, width - used)
 
 
 def is_routine_file(path: Path) -> bool:
