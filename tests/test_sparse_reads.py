@@ -178,3 +178,29 @@ def test_the_scoring_service_says_once_in_the_log_what_happened_and_what_to_do(t
           f"too_few_poses {summary['too_few_poses']}; the log: {lines}")
     assert summary["too_few_poses"] is True and 3.5 <= summary["poses_per_s"] <= 4.5
     assert len(lines) == 1 and "silvergym doctor" in lines[0] and "Coral" in lines[0] and "640x480" in lines[0]
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_report_leaves_out_a_session_read_too_sparsely_and_says_so(locale):
+    """The carers' report: a session flagged too_few_poses (its 15.0 is the box's) is not in the
+    average, the trend or a class's row, and the page says in plain words why and what staff do."""
+    from common.central import report
+    from common.texts import load_texts
+
+    def stored(day: int, score: float, reps: int, **more) -> dict:
+        return {"session_id": f"s{day:08d}", "routine": "arm_raise", "started_unix": 1_780_000_000 + day * 86400,
+                "ended_unix": 1_780_000_040 + day * 86400, "spot": 1,
+                "summary": {"score": score, "reps": reps, "frames": 400, "frames_scored": 400, "joints": {},
+                            "range_of_motion": {}, **more}}
+
+    sessions = [stored(0, 84.0, 5, poses_per_s=30.0, too_few_poses=False),
+                stored(1, 15.0, 4, poses_per_s=3.4, too_few_poses=True), stored(2, 88.0, 6)]
+    assert [report.counts_in_scores(s) for s in sessions] == [True, False, True]
+    page = report.render_body(sessions, [], locale)
+    t = load_texts(locale)
+    period = t["report.period"].format(n=2, first="2026-05-29", last="2026-05-31", avg=86.0, latest=88.0)
+    print(f"\n{locale}: {page[:400]}")
+    assert t["report.too_few_poses"].format(n=1).split(" ")[0] in page and "silvergym doctor" in page
+    assert "86" in page and ("2 sessions" in page or "2번" in page), period
+    (row,) = report.class_rows([("site", "box", sessions[1])], t, locale)
+    assert row["score"] == "-"

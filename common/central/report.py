@@ -248,7 +248,10 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
                                if isinstance(c, dict) and isinstance(c.get(lang), str)))
     if given:
         said.append(t["report.corrections"].format(cues=" · ".join(w[:80] for w in given[:5])))
-    said.extend(left_right(sessions[-RECENT:], t) or [t["report.no_asymmetry"]])
+    flagged = left_right(sessions[-RECENT:], t)
+    # "no big difference" only where left and right were compared: not of programs whose movements
+    # none compare (a free dance, records from before parts named their movement)
+    said.extend(flagged or ([t["report.no_asymmetry"]] if sides_compared(sessions[-RECENT:]) else []))
     falls = [a for a in alerts if a.get("kind") == "fall"]
     said.append(t["report.falls"].format(n=len(falls), last=f"{_day(fell_unix(falls[-1])):%Y-%m-%d}") if falls
                 else t["report.no_falls"])
@@ -276,6 +279,20 @@ def left_right(recent: list[dict], t: dict) -> list[str]:
     for key, units in movements.items():
         said.extend(f"{names[key]}: {line}" for line in asymmetries(units, t))
     return said
+
+
+def sides_compared(recent: list[dict]) -> bool:
+    """Whether left_right compares anything in `recent`: a session of one routine, or a program's
+    judged part of a movement done alike on both sides (program_results.compares_sides)."""
+    from common.program_results import compares_sides, judged
+
+    for s in recent:
+        parts = s["summary"].get("parts")
+        if not isinstance(parts, list):
+            return True
+        if any(judged(p) and compares_sides(p) for p in parts):
+            return True
+    return False
 
 
 def asymmetries(recent: list[dict], t: dict) -> list[str]:
@@ -432,11 +449,17 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
     sent escaped (the web app shows it inside its own page). `zone` (a tzinfo): the site's, for
     every date and time, named by `zone_name` beside the alerts' times."""
     sessions = [s for s in sessions if exercised(s)]  # a 0 from nobody moving is no score to show
+    # A session the box read too sparsely has no score to show either; said once above the rest.
+    sparse = sum(1 for s in sessions if read_too_sparsely(s))
+    sessions = [s for s in sessions if not read_too_sparsely(s)]
     token = _ZONE.set(zone)
     try:
-        return _render_body(sessions, alerts, locale, zone_name)
+        body = _render_body(sessions, alerts, locale, zone_name)
     finally:
         _ZONE.reset(token)
+    if sparse:
+        body = f'<p class="too-few-poses">{html.escape(load_texts(locale)["report.too_few_poses"].format(n=sparse))}</p>' + body
+    return body
 
 
 def _what_happened(alert: dict, t: dict) -> str:
@@ -629,7 +652,8 @@ def class_rows(members: list[tuple], t: dict, locale: str, alerts: list[dict] | 
         out.append({"site": site, "device": device, "session": s, "spot": spot, "movements": movements,
                     "spot_name": t["report.class_spot_name"].format(spot=spot) if spot else "-",
                     "who": member_name(s, t), "named": not anonymous_spot(s),
-                    "score": "-" if summary.get("exercised") is False or not isinstance(summary.get("score"), (int, float))
+                    "score": "-" if summary.get("exercised") is False or read_too_sparsely(s)
+                    or not isinstance(summary.get("score"), (int, float))
                     else f"{summary['score']:.0f}",
                     "reps": reps if isinstance(reps, int) and not isinstance(reps, bool) else 0,
                     "practise": (movement_label(worst, summary["parts"], locale, "-") if worst is not None else "-") if parts
@@ -743,6 +767,12 @@ def run(args) -> int:
         print(f"note: left out {len(idle)} session(s) in which nobody went through the movement (no score)",
               file=sys.stderr)
         usable = [s for s in usable if exercised(s)]
+    sparse = [s for s in usable if read_too_sparsely(s)]
+    if sparse:
+        print(f"note: left out {len(sparse)} session(s) the box read too sparsely to score (too_few_poses: "
+              "coaching needs about 15 readings a second): run `silvergym doctor` on the box, use the Coral or a "
+              "smaller camera resolution", file=sys.stderr)
+        usable = [s for s in usable if not read_too_sparsely(s)]
     fell = [s for s in usable if not counts_in_scores(s)]
     if fell:
         print(f"note: left out {len(fell)} session(s) a fall cut short (no score; the falls are listed under the "
@@ -868,7 +898,15 @@ def counts_in_scores(session: dict) -> bool:
     """Whether a stored session's score belongs in scores, trends and charts: it was exercise
     (`exercised`) and no fall cut it short (cut_short_by_a_fall: its number measures the fall; the
     fall itself is listed with the alerts)."""
-    return exercised(session) and not cut_short_by_a_fall(session)
+    return exercised(session) and not cut_short_by_a_fall(session) and not read_too_sparsely(session)
+
+
+def read_too_sparsely(session: dict) -> bool:
+    """Whether the box read the person too sparsely for the session's score and count to mean
+    anything (summary.too_few_poses: a loaded box reads fewer pictures; common/coach/session.py
+    PoseReadings). Its number is the box's, not the person's: out of scores, trends and charts."""
+    summary = session.get("summary")
+    return isinstance(summary, dict) and summary.get("too_few_poses") is True
 
 
 def exercised(session: dict) -> bool:
