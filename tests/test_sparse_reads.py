@@ -204,3 +204,19 @@ def test_the_report_leaves_out_a_session_read_too_sparsely_and_says_so(locale):
     assert "86" in page and ("2 sessions" in page or "2번" in page), period
     (row,) = report.class_rows([("site", "box", sessions[1])], t, locale)
     assert row["score"] == "-"
+
+
+def test_run_and_score_print_that_a_sparse_session_is_no_result():
+    """`run --once`'s line (supervisor.summary_line) and `score`'s (score.summary_text) say it too."""
+    from common.bus import messages
+    from common.cli.score import summary_text
+    from common.cli.supervisor import summary_line
+
+    summary = {"score": 15.0, "reps": 4, "frames": 120, "frames_scored": 120, "poses_per_s": 3.4, "too_few_poses": True,
+               "joints": {}}
+    line = summary_line(messages.Session(seq=1, t_capture_ns=0, session_id="s", event="end", routine="arm_raise",
+                                         participant="guest", started_unix=0.0, summary=summary))
+    print(f"\n{line}\n{summary_text(summary)}")
+    for said in (line, summary_text(summary)):
+        assert "read only 3.4 times a second: too few to trust" in said and "silvergym doctor" in said
+    assert "too few" not in summary_text({**summary, "too_few_poses": False})

@@ -86,6 +86,9 @@ def summary_text(summary: dict) -> str:
         head += f"; the video ended at {summary['video_ended_s']:.1f} s of the {summary['duration_s']:.0f} s routine"
     if summary.get("exercised") is False:  # common/coach/session.py exercised: its 0 is no result
         head += "; the movement was not done (no repetition, nothing judged): not a score (exercised false)"
+    from common.cli.supervisor import too_few_poses_note
+
+    head += too_few_poses_note(summary)
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 

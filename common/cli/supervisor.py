@@ -194,7 +194,15 @@ def summary_line(msg: messages.Session) -> str:
     who = member_words(msg.spot, msg.participant) if msg.spot else msg.participant
     return (f"session {msg.session_id} ({what}, {who}): score {s.get('score', 0):.1f}/100, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
-            + (NOT_EXERCISED if s.get("exercised") is False else ""))
+            + (NOT_EXERCISED if s.get("exercised") is False else "") + too_few_poses_note(s))
+
+
+def too_few_poses_note(summary: dict) -> str:
+    """A session the box read too sparsely (common/coach/session.py PoseReadings): its score is no result."""
+    if summary.get("too_few_poses") is not True:
+        return ""
+    return (f"; read only {summary.get('poses_per_s', 0):.1f} times a second: too few to trust this score or count "
+            "(too_few_poses; run `silvergym doctor`)")
 
 
 # A session in which the movement was not done (common/coach/session.py exercised): its 0 is no result.
