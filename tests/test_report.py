@@ -539,6 +539,13 @@ def test_a_free_dance_gets_no_left_right_advice_and_a_rested_part_no_range_of_mo
     assert movement_cells(dance, parts, t, "ko")["rom"] != "-"  # a judged part keeps its ranges
     words = visible_words(render("kim", [last], [], "ko"))
     assert "38°" not in words and "69°" not in words, words
+    # Nothing comparable (only the dance and the rest, or a record from before `movement`): no claim
+    # either way, not "no big difference" of sides never compared.
+    from common.central.report import reading
+
+    last["summary"]["parts"] = [dance, situps]
+    said = reading([last], [], t)
+    assert t["report.no_asymmetry"] not in said and not [line for line in said if "°" in line], said
 
 
 def test_the_report_names_each_correction_once():
