@@ -158,6 +158,11 @@ def test_program_score_names_each_movement_korean_first_not_by_its_routine_file(
     for line, part in zip(lines[1:4], programs.load("short_program").parts):
         assert f"{part.name['ko']} / {part.name['en']}" in line and f"({part.routine.name})" not in line, line
     assert lines[-1] == f"weakest: 2. {summary['parts'][1]['name']['ko']} / {summary['parts'][1]['name']['en']}; ended: completed"
+    # In a class (`program score --set scoring.mode=group`), each member's line names the movements the same way.
+    from common.cli.score import parts_words
+
+    assert parts_words(summary) == "; 1. 팔 들어올리기 / Arm raises 0/4; 2. 의자 스쿼트 / Chair squat 3/4; " \
+                                   "3. 제자리 걷기 / Marching in place 8/8"
 
 
 def test_each_part_says_which_movement_it_was_recognised_as():

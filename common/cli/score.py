@@ -92,6 +92,14 @@ def summary_text(summary: dict) -> str:
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 
 
+def parts_words(summary: dict) -> str:
+    """A program member's movements on their line, each by its number, its Korean then English name
+    (as `program score` and the demo name them; fresh-eyes trial 46c read English only) and its
+    repetitions of the target: "; 1. 팔 들어올리기 / Arm raises 4/4; 2. ..."; "" for one routine."""
+    return "".join(f"; {p['part'] + 1}. {p['name']['ko']} / {p['name']['en']} {p['reps']}"
+                   + (f"/{p['target_reps']}" if p["target_reps"] else "") for p in summary.get("parts", []))
+
+
 def people_in(front, bgr, t: float) -> list:
     """Everyone a pose front (models/group.py's GroupEstimator, or OnePerson: a class of one)
     follows on one picture, as ClassSession takes them: [(track, common, world or None, size)]."""
@@ -148,8 +156,7 @@ def run_group(args, routine, cfg, program=None) -> int:
     for spot, summary in room.summaries().items():
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
         summary = {"spot": spot, "name": name, **summary}
-        parts = "".join(f"; {p['part'] + 1}. {p['name']['en']} {p['reps']}" + (f"/{p['target_reps']}" if p["target_reps"] else "")
-                        for p in summary.get("parts", []))  # a program: each part's repetitions
+        parts = parts_words(summary)  # a program: each part's repetitions
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{member_words(spot, cfg.scoring.roster.get(spot, ''))}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
               f"{summary['frames_scored']}/{summary['frames']} frames{parts}")
