@@ -220,3 +220,25 @@ def test_run_and_score_print_that_a_sparse_session_is_no_result():
     for said in (line, summary_text(summary)):
         assert "read only 3.4 times a second: too few to trust" in said and "silvergym doctor" in said
     assert "too few" not in summary_text({**summary, "too_few_poses": False})
+
+
+def test_a_program_session_says_too_few_poses_too():
+    """A program's summary (common/coach/program_session.py) carries the same two fields, over the
+    whole program: squats_5reps' real poses (BlazePose) through the bundled short program, every
+    picture (10 a second) and read 4 times a second."""
+    from common.cli.routine import video_size
+    from common.coach import program as programs
+    from common.coach import session
+    from common.coach.program_session import ProgramSession
+
+    path = media_file("squats_5reps.mp4")
+    poses, worlds, fps = poses_of_video(path, "blazepose-full")
+    out = {}
+    for rate in (None, 4):
+        person = ProgramSession(programs.load("short_program"))
+        reads = None if rate is None else session.newest_reads(len(poses), fps, rate)
+        out[rate] = person.summary(session.play_recording(person, poses, worlds, fps, video_size(str(path)), reads=reads))
+    print("\n" + "; ".join(f"{r or 'every picture'}: score {s['score']}, {s['reps']} reps, {s['poses_per_s']} a second, "
+                           f"too_few_poses {s['too_few_poses']}" for r, s in out.items()))
+    assert out[None]["too_few_poses"] is False and 9 <= out[None]["poses_per_s"] <= 11
+    assert out[4]["too_few_poses"] is True and 3.5 <= out[4]["poses_per_s"] <= 4.5

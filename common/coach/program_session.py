@@ -29,7 +29,7 @@ import numpy as np
 from common.coach.fall import lies_down
 from common.coach.program import Program, program_score
 from common.coach.scoring import FrameScore
-from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession
+from common.coach.session import COMPLETED, VIDEO_ENDED, PersonSession, PoseReadings, repetition_periods
 from common.coach.stillness import REST_SHARE, STOPPED_S, StillWatch, moving_ranges  # noqa: F401 (re-exported)
 
 GRACE_S = 1.5  # as PersonSession's lag window: how far behind the instructor a participant may be
@@ -72,6 +72,7 @@ class ProgramSession:
         self._taught = {}  # per part: the middles of the instructor's repetitions (_taught_middles)
         self._started = set()
         self._lying = [lies_down(part.routine) for part in self.program.parts]  # each part: the instructor lies
+        self.readings = PoseReadings()  # how densely the person was read, the whole program (session.PoseReadings)
 
     current: int = field(init=False, default=0)  # the part of the last update
     last_t: float = field(init=False, default=0.0)
@@ -165,6 +166,7 @@ class ProgramSession:
     def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
         i, part_t, resting = self.locate(t)
         self.current, self.last_t = i, max(self.last_t, t)
+        self.readings.read(t)
         p = t + self.skipped_s
         # The last part past its end (the program's end) is heard as a part just ended: below.
         over = i == len(self.schedule) - 1 and p >= self.schedule[i][1]
@@ -369,6 +371,8 @@ class ProgramSession:
             "ended": ended, "duration_s": self.program.duration_s,
             **({"video_ended_s": round(self.video_end_t, 2)} if ended == VIDEO_ENDED and self.video_end_t else {}),
             **({"video_looped": self.video_looped} if self.video_looped else {}),
+            # poses_per_s, too_few_poses: every part's repetitions say how often each was read
+            **self.readings.summary([d for p in self.persons if p is not None for d in repetition_periods(p.scorer.reps)]),
         }
 
 
