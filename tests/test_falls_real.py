@@ -735,3 +735,84 @@ def test_a_session_ends_cut_short_by_a_fall_only_when_the_person_is_still_down(t
         spool.close()
         pub.close()
         context.destroy(linger=0)
+
+
+def test_the_scoring_service_tells_the_tv_the_person_is_up_again_and_its_alert_gives_way(tmp_path):
+    """[program] Fresh-eyes trial 46c: a false alarm's alert covered the program for 30 s. The
+    scoring service as it runs (main(): real ZeroMQ, a real spool), hearing real MoveNet frames from
+    a test publisher on inference's endpoint: knees_buckle_backward_front (the fall, then held lying
+    until the carer is called, countdown 5 s here), then the jumping-jack man of
+    dev/jumping_jacks_fast_front_gym (a hard cut, letterboxed as a join: up and exercising). Its
+    Health's up_again (messages.SCORING_UP_AGAIN) turns false with the fall and true again once he
+    is up; the TV's state fed those very messages at their arrival puts the alert away then, but
+    not before ALERT_MIN_S (screen.alert_until), instead of ALERT_SHOW_S."""
+    import logging
+    import threading
+    import time
+
+    import zmq
+
+    import services.scoring as scoring
+    from common import config as configuration
+    from common.bus import messages
+    from common.bus.service import ServiceContext
+    from common.bus.sockets import Publisher, Subscriber
+    from services.renderer import absorb
+    from services.renderer.samples import state_for
+    from services.renderer.screen import ALERT_MIN_S, ALERT_SHOW_S, alert_until
+    from tests.conftest import wait_for
+
+    kt, kp, _ = _on_canvas("falls/knees_buckle_backward_front.mp4")
+    jt, jp, _ = _on_canvas("dev/jumping_jacks_fast_front_gym.mp4")
+    (tmp_path / "run").mkdir()
+    cfg = configuration.load(None, {"bus": {"runtime_dir": str(tmp_path / "run")},
+                                    "uplink": {"spool_path": str(tmp_path / "s.db")},
+                                    "scoring": {"routine": "squat", "start_delay_s": 0, "fall_countdown_s": 5.0}})
+    context = zmq.Context()
+    ctx = ServiceContext("scoring", cfg, context, threading.Event(), logging.getLogger("scoring"))
+    service = threading.Thread(target=scoring.main, args=(ctx,))
+    inference = Publisher(context, cfg.bus.endpoint("inference"))
+    sub = Subscriber(context, cfg.bus.all_endpoints(), ["health", "alert"])
+    heard: list = []  # (arrival, message) of scoring's Health and Alerts
+
+    def listen(ms: int = 0) -> None:
+        heard.extend((time.monotonic(), m) for m in sub.receive(timeout_ms=ms)
+                     if m.TOPIC == "alert" or m.service == "scoring")
+
+    def ups() -> list:
+        return [m.detail.get(messages.SCORING_UP_AGAIN) for _, m in heard if m.TOPIC == "health"]
+
+    timeline = list(zip(kt, kp))
+    t = kt[-1]
+    while t < kt[-1] + 6.0:  # lying still: asked, then called after the 5 s countdown
+        t += 1 / 15
+        timeline.append((t, kp[-1]))
+    timeline += [(t + 0.1 + u, p) for u, p in zip(jt, jp)]
+    t0 = time.monotonic_ns()
+    try:
+        service.start()
+        wait_for(lambda: listen(100) or ups(), 30.0, what="the scoring service's first Health")
+        assert ups()[-1] is True, "before any fall: up"
+        for i, (t, pose) in enumerate(timeline):
+            inference.publish(_pose_message(pose, i, t0 + int(t * 1e9), CANVAS[1]))
+            time.sleep(0.002)  # pacing the publisher (scoring drains its poses latest-only), not a wait
+            listen()
+        wait_for(lambda: listen(50) or (False in ups() and ups()[-1] is True), 15.0,
+                 what="Health saying up again after the fall")
+    finally:
+        ctx.stop.set()
+        service.join(10)
+        inference.close()
+        sub.close()
+        context.destroy(linger=0)
+    stages = [m.stage for _, m in heard if m.TOPIC == "alert"]
+    print(f"\nalerts {stages}; Health up_again in order: {ups()}")
+    assert "asking" in stages and "called" in stages
+    s = state_for("exercise", "ko", heard[0][0])
+    for at, msg in heard:
+        absorb(s, msg, at)
+    called_at = next(at for at, m in heard if m.TOPIC == "alert" and m.stage == "called")
+    until = alert_until(s)
+    print(f"the alert gives way {until - called_at:.1f} s after the call (was {ALERT_SHOW_S:.0f} s; at least {ALERT_MIN_S:.0f})")
+    assert s.alert is not None and s.alert.stage == "called"
+    assert until == pytest.approx(max(called_at + ALERT_MIN_S, s.up_again_at)) and until < called_at + ALERT_SHOW_S
