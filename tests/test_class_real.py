@@ -486,11 +486,8 @@ def test_a_squatter_followed_twice_is_one_member_and_each_of_two_at_two_depths_i
         # Every picture of theirs heard (the alone count of scored frames, less a few at the start
         # before the detector found them), none of anyone else's: the class reads them as alone.
         assert alone[k]["frames_scored"] - 15 <= got["frames_scored"] <= alone[k]["frames_scored"] + 15, lines
-        if model == "movenet-lightning" and k == 1:
-            # Not asserted within 5 (measured: class 69.6, alone 83.4): her score on this clip is not
-            # stable alone. Her class reading is within 1.5 px (mean) of her alone reading; the gap is
-            # her first squat judged not to reach the bottom ("turn", a sixth of the score) or not:
-            # alone on three invisibly changed copies of her clip (poses_from_video changed_by seeds
-            # 1-3) 69.2, 68.3, 69.2; the class's 69.6 is among them, the alone 83.4 is the outlier.
-            continue
+        # Asserted for every member since her score no longer hangs on one repetition (MoveNet's goblet
+        # squatter: class 69.6 against alone 83.4 before, her shallow first squat judged 0 in the class
+        # and swallowed by the next alone; now each counted squat is judged, a little short of the
+        # bottom a little less: docs/scoring.md "A repetition a little short").
         assert abs(got["score"] - alone[k]["score"]) <= 5, lines

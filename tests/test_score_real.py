@@ -265,3 +265,38 @@ def test_another_movements_strip_is_not_green(poses, clip, routine):
         print(f"\n{clip} against {routine}, {m}: score {s['score']}, {s['repetitions_judged']} judged, strip {codes}")
         assert s["score"] < 30 and codes.count("c") <= 0.1 * len(codes)
         assert red_share(codes) >= 0.8 or set(codes) == {UNSCORED}
+
+
+def test_one_borderline_squat_moves_her_score_a_little(poses):
+    """MoveNet's goblet squatter (truth: 6 squats), her clip and three invisibly changed copies of it
+    (models.imageops.invisibly_changed, seeds 1-3). Her first squat is a little shallow: the hips
+    about 5 deg beyond their near band at the bottom. It was judged 0 ("turn") as its own
+    repetition on the copies and swallowed by the next squat (not judged) on the clip itself:
+    69.2, 68.3, 69.2 against 83.4. Now a repetition a little short earns a little less and every
+    counted repetition is judged once, so every copy on which the counter counts all 6 squats
+    scores within 2 points of the clip (measured 77.0 and 77.4, with 6 and 7 counted, against 77.9).
+    Printed, not asserted: a copy whose counter rejects her first squat (seed 1: 5 counted, hips
+    41.6 of the 44.5 deg `moves_with` asks) scores it 0 ("count"), 69.2: the score is as stable as
+    the count it stands on (tests/test_counting_real.py is about counts)."""
+    import numpy as np
+
+    from common.cli.routine import poses_from_video
+    from tests.conftest import media_file
+
+    clip, model, truth = "dev/squat_goblet_oblique_gym.mp4", "movenet-lightning", 6
+    own = play(poses, clip, "squat", model)
+    size = poses(clip, model)[3]
+    copies = []
+    for seed in (1, 2, 3):
+        p, w, fps = poses_from_video(str(media_file(clip)), model, changed_by=np.random.default_rng(seed))
+        person = PersonSession(routines.load("squat"))
+        play_recording(person, p, w, fps, size)
+        copies.append(person.summary("video ended"))
+    print(f"\n{clip}, {model}: the clip {row(own)}; invisibly changed copies (seeds 1-3): "
+          + "; ".join(f"{row(s)} {s['repetitions_not_the_movement']}" for s in copies) + f" (truth {truth} squats)")
+    assert own["reps"] == own["repetitions_judged"] == truth
+    every_squat = [s for s in copies if s["reps"] >= truth]
+    assert len(every_squat) >= 2, "the counter counts every squat on most copies"
+    for s in every_squat:
+        assert abs(s["score"] - own["score"]) <= 2, (s["score"], own["score"])
+        assert s["repetitions_judged"] == truth, "each squat judged once (one counted twice: judged whole)"

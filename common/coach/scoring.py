@@ -15,7 +15,8 @@ at a moment within its tolerance (green), part of 1 in its near band (yellow, fa
 its edge), 0 beyond; each joint's figure is its share over the moments of all repetitions, and
 the score is the average of the joint figures (x100). A repetition that never reaches the
 routine's turning position (every moving joint within its near band at once, e.g. arms only to
-shoulder height in an arm raise) is not the routine's movement: all its moments earn 0; so is one
+shoulder height in an arm raise) is not the routine's movement: all its moments earn 0 (one a few
+degrees short earns that much less: SHORT_RAMP_SHARE); so is one
 that takes a limb past the level the routine keeps below, or that the repetition counter did not
 count (docs/scoring.md "Which movement" lists the rules). A repetition during which the pose
 followed became another person's is not judged. With no repetition, the score is 0. A routine that
@@ -46,7 +47,7 @@ from common.coach.reps import RepCounter
 from common.coach.routine import Keyframe, Routine
 from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
-from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, cycle_targets,
+from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, align_once, cycle_targets,
                                first_change, RESAMPLE_HZ, repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
@@ -65,6 +66,12 @@ MOVING_JOINT_DEG = 40.0  # a joint whose target moves this much over a cycle mak
 SEEN_WELL = RepCounter.seen_well  # a joint's visibility from which its angle is a range-of-motion sample
 ROM_SEEN_SHARE = 0.5  # a joint's range is reported when seen well on this share of the best-seen joint's frames
 TURN_SPAN_DEG = 5.0  # the turning position: the moments of the cycle within this of its extreme
+# A repetition whose moving parts fall short of the turning position (or of an end of the routine's
+# range) beyond what is asked (the near band) earns less the farther short, linearly, none from
+# this share of the part's way from the routine's start to there beyond it (a squat's knees, 175 to
+# 100 deg: 19 deg beyond the band's 30): a few degrees short is a little worse, not another movement.
+SHORT_RAMP_SHARE = 0.25
+MIN_CYCLE_COVER = 0.9  # a piece of the aligned path through this share of the cycle is a repetition (warp.repetitions)
 REPEAT_HZ = 30.0  # a routine that does not loop: its counted joints' targets sampled this often to ask if they repeat
 # The score published during a session is worked out again this often: the alignment of a 40 s
 # session at 30 fps costs 0.1 s of CPU here (x86), several times that on a Pi.
@@ -584,6 +591,7 @@ class SessionScorer:
     _alignment: CycleAlignment | None = None
     _aligned: np.ndarray | None = None
     _judged: dict = field(default_factory=dict)
+    _splits: dict = field(default_factory=dict)  # a piece of the path holding counted repetitions -> its parts
     _posture_t: float = -1e9
     _posture_reps: int = 0  # the repetitions counted when the running score was last worked out
     # Each repetition the counter counted: (its middle in routine seconds, the counter's group:
@@ -998,7 +1006,8 @@ class SessionScorer:
         changed = first_change(both, self._aligned if self._aligned is not None else both[:0])
         self._aligned = both
         self._judged = {key: v for key, v in self._judged.items() if key[0][-1][0] < changed}
-        reps = repetitions(self._alignment.align(angles), len(cycle))
+        self._splits = {key: v for key, v in self._splits.items() if key[-1][0] < changed}
+        path = self._alignment.align(angles)
         def seconds_of(rep) -> tuple[float, float]:
             return float(t[0]) + rep[0][0] / RESAMPLE_HZ, float(t[0]) + rep[-1][0] / RESAMPLE_HZ
 
@@ -1006,9 +1015,6 @@ class SessionScorer:
             start, end = seconds_of(rep)
             return any(start < s <= end for s in self._switches)
 
-        # A repetition during which the pose followed became another person's is nobody's: not judged.
-        kept = [rep for rep in reps if not switched(rep)]
-        mixed, reps = len(reps) - len(kept), kept
         span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
         # The joints that make the movement; in a small movement (a seated march lifts the knee
         # 25 deg) those that move the most.
@@ -1037,11 +1043,21 @@ class SessionScorer:
         # The turning position's moments: every moving joint's target within TURN_SPAN_DEG of it there.
         at_turn = np.nan_to_num(np.abs(cycle - cycle[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
         units = movement_units(joints, cycle)
+
+        def reaches(rep) -> bool:  # through the turn and the range, at least in part (SHORT_RAMP_SHARE)
+            judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, True, defining, holding)
+            return judged is None or judged[0] not in ("turn", "range")
+
+        middles = {name: np.sort([m for m, g in self._counted if g == name]) for name in (self.reps.counters if self.reps else ())}
+        reps = self._each_counted_once(repetitions(path, len(cycle), min_cover=0.0), angles, cycle, float(t[0]), middles,
+                                       seconds_of, reaches)
+        # A repetition during which the pose followed became another person's is nobody's: not judged.
+        kept = [rep for rep in reps if not switched(rep)]
+        mixed, reps = len(reps) - len(kept), kept
         credit, seen, unreached = np.zeros(len(joints)), np.zeros(len(joints)), np.zeros(len(joints))
         off = np.zeros((3, len(joints)))  # sums of angle, target and count where not within tolerance
         not_reached = 0
         why_not = {"turn": 0, "range": 0, "level": 0, "held": 0, "position": 0, "count": 0}
-        middles = {name: np.sort([m for m, g in self._counted if g == name]) for name in (self.reps.counters if self.reps else ())}
         per_second = defaultdict(lambda: [0.0, 0])  # second -> sum of the figures of its aligned poses, poses
         # A first repetition the counter holds back until a second like it passes (RepRule.repeats)
         # is not judged while the session runs: judged "not counted" it painted the strip red for a
@@ -1088,6 +1104,65 @@ class SessionScorer:
                 "repetitions": len(reps) - pending, "other_person": mixed,
                 "not_reached": not_reached, "why_not": why_not}
 
+    def _each_counted_once(self, pieces: list, angles: np.ndarray, cycle: np.ndarray, t0: float, middles: dict,
+                           seconds_of, reaches) -> list:
+        """The repetitions to judge from the alignment's pieces (the path cut where it wraps): each
+        through at least MIN_CYCLE_COVER of the cycle, as before, and every repetition the counter
+        counted judged once, whatever the alignment made of it:
+        - a piece through less of the cycle that holds a counted repetition of each group (a person
+          already going down at the first frame; the last squat, its standing end matched short of
+          the cycle's end) is judged on the moments it went through: it was done;
+        - a piece holding two or more repetitions of a counter that counts both sides together (the
+          alignment parked on one moment of the cycle through a shallow squat and took the next as
+          the repetition) is cut where the person was nearest the cycle's start between them, and
+          each part aligned with the whole cycle on its own; unless a part does not reach the turn or
+          the range even in part (`reaches`: one squat counted twice, its rise cut off as a
+          "repetition"). Not a march's (left and right counted apart, one of each per cycle).
+        Either way the judge then says how well (or whether) it was the routine's movement. Before,
+        such a repetition was judged or left out on a few degrees: the goblet squatter's shallow first
+        squat (MoveNet) was its own repetition, judged short (0), on three invisibly changed copies
+        of her clip, and swallowed by the next on the clip itself: 69 against 83.4."""
+        def cover(piece) -> float:
+            return len({j for _, j in piece}) / len(cycle)
+
+        if self.reps is None:
+            return [p for p in pieces if cover(p) >= MIN_CYCLE_COVER]
+        out = []
+        for piece in pieces:
+            start, end = seconds_of(piece)
+            inside = {g: m[(m >= start) & (m <= end)] for g, m in middles.items()}
+            most = max(inside.items(), key=lambda kv: len(kv[1]), default=(None, ()))
+            parts = self._split(piece, most[1], angles, cycle, t0, reaches) if (
+                len(middles) == 1 and start >= self._counted_since and len(most[1]) >= 2) else None
+            if parts:
+                out.extend(parts)
+            elif cover(piece) >= MIN_CYCLE_COVER or (start >= self._counted_since and self._counted_in(start, end, middles)):
+                out.append(piece)
+        return out
+
+    def _split(self, piece: list, middles: np.ndarray, angles: np.ndarray, cycle: np.ndarray, t0: float,
+               reaches) -> list:
+        """A piece of the path holding several counted repetitions (their `middles`, seconds), cut
+        between each two where the person's pose is nearest the cycle's start, each part aligned
+        with the whole cycle once (warp.align_once; kept per piece: _splits); [] when a part does not
+        reach the movement's turn or range even in part (the piece is then judged whole)."""
+        key = tuple(piece)
+        if key not in self._splits:
+            rows = [round((m - t0) * RESAMPLE_HZ) for m in middles]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a pose with nothing seen
+                rest = np.nanmean(np.abs(angles - cycle[0]), axis=1)
+            cuts = [piece[0][0]]
+            for a, b in zip(rows, rows[1:]):
+                between = rest[a + 1:b]
+                cuts.append(a + 1 + int(np.nanargmin(between)) if np.isfinite(between).any() else (a + b) // 2)
+            cuts.append(piece[-1][0] + 1)
+            # Each part from rest to rest: the whole cycle once (a free start and end let the
+            # shallow squat park on one moment again).
+            parts = [[(i + a, j) for i, j in align_once(angles[a:b], cycle)] for a, b in zip(cuts, cuts[1:]) if b - a >= 2]
+            self._splits[key] = parts if all(reaches(part) for part in parts) else []
+        return self._splits[key]
+
     def _counted_in(self, start: float, end: float, middles: dict) -> bool:
         """Whether the counter counted a repetition of each of its groups (both sides together, or
         the left and the right) with its middle in start..end (`middles`: each group's, sorted): the
@@ -1125,13 +1200,15 @@ class SessionScorer:
             # movement: the parts seen make it or not (each joint's credit stands as seen).
             in_view = defining & ((~np.isnan(angles[rows])).mean(axis=0) >= PART_SEEN_SHARE)
             defining = in_view if in_view.any() else defining
-        why, short = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
-                                            moving, near, defining, holding)
+        why, short, reached = self._not_the_movement(angles[rows], body[rows], err, at_turn[moments], cycle, units,
+                                                     moving, near, defining, holding)
         if not why and not counted:
             counted_joints = set(self.routine.reps.joints) if self.routine.reps else set()
             why, short = "count", np.array([j in counted_joints for j in self.routine.joints])
         if why:
             earned[:] = 0.0
+        else:  # a repetition a little short of the turn or an end earns that much less (SHORT_RAMP_SHARE)
+            earned *= reached
         missed = has & (earned < 1.0)
         target = cycle[moments]
         # Each moment's own figure (its seen joints' credit averaged): the timeline's seconds.
@@ -1143,10 +1220,12 @@ class SessionScorer:
     def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
                           cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
                           near: np.ndarray, defining: np.ndarray | None = None,
-                          holding: np.ndarray | None = None) -> tuple[str, np.ndarray]:
-        """Why one repetition is not the routine's movement ('' when it is) and the joints that
-        make it so. person: its poses' angles (rows); body: their stance(); err: the signed error
-        at each cycle moment it was matched with; close: which of those moments are at the turn.
+                          holding: np.ndarray | None = None) -> tuple[str, np.ndarray, float]:
+        """Why one repetition is not the routine's movement ('' when it is), the joints that
+        make it so, and the share of its credit it earns (0 when not; under 1 when a moving part fell
+        a little short of the turn or of an end of the range: SHORT_RAMP_SHARE). person: its poses'
+        angles (rows); body: their stance(); err: the signed error at each cycle moment it was
+        matched with; close: which of those moments are at the turn.
         In this order (docs/scoring.md "Which movement"):
         - position: the routine's body position (standing, seated) not kept through it;
         - range: a moving part never got to one end of the routine's range, or went past it by
@@ -1158,13 +1237,14 @@ class SessionScorer:
         `defining`: the moving joints that make the movement (range, turn; default all of `moving`);
         `holding`: the joints whose holding still makes it (held; default every joint not moving)."""
         none = np.zeros(len(near), dtype=bool)
+        credit = 1.0
         defining = moving if defining is None else defining
         where = self.routine.position
         known = body[np.isfinite(body)]
         if where and len(known):
             wrong = (known <= SEATED_BELOW) if where == "standing" else (known >= STANDING_ABOVE)
             if wrong.mean() > OUT_OF_POSITION_SHARE:
-                return "position", none
+                return "position", none, 0.0
         absent = np.abs(np.nan_to_num(err, nan=np.inf)) - near  # beyond the near band (inf: not seen)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a part never seen: NaN
@@ -1182,19 +1262,31 @@ class SessionScorer:
                 reach_lo = min(near_band, (rest - lo) / 2) if rest - lo > near_band else near_band
                 reach_hi = min(near_band, (hi - rest) / 2) if hi - rest > near_band else near_band
                 p_lo, p_hi = np.nanmin(track), np.nanmax(track)
-                if (not np.isfinite(p_lo) or p_lo > lo + reach_lo or p_hi < hi - reach_hi
-                        or p_lo < lo - span or p_hi > hi + span):
+                # How far short of an end, beyond what it asks, as a share of its ramp (SHORT_RAMP_SHARE
+                # of the way from the start to that end; of the near band for an end at the start).
+                short_by = max((p_lo - (lo + reach_lo)) / (SHORT_RAMP_SHARE * max(rest - lo, near_band)),
+                               ((hi - reach_hi) - p_hi) / (SHORT_RAMP_SHARE * max(hi - rest, near_band)), 0.0)
+                if (not np.isfinite(p_lo) or short_by >= 1 or p_lo < lo - span or p_hi > hi + span):
                     short = none.copy()
                     short[unit] = True
-                    return "range", short
+                    return "range", short, 0.0
+                credit = min(credit, 1.0 - short_by)
             gap = np.column_stack([np.nanmean(np.where(np.isinf(absent[:, u]), np.nan, absent[:, u]), axis=1)
                                    for u in units])
         past = self._past_the_level(person, cycle, moving, near)
         if past.any():
-            return "level", past
+            return "level", past, 0.0
         moving_units = np.array([defining[u[0]] for u in units])
         at_turn = gap[close][:, moving_units]
-        reached = np.isfinite(at_turn).all(axis=1) & (at_turn.max(axis=1, initial=0) <= 0)
+        turn_at = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
+        # Each turning moment: how far the farthest moving part was beyond its near band, as a share
+        # of its ramp (0: reached; 1 or more: not the movement; between: part of the credit).
+        ramps = np.array([SHORT_RAMP_SHARE * max(abs(float(np.nanmean(cycle[turn_at, u]) - np.nanmean(cycle[0, u]))),
+                                                 float(np.mean(near[u])))
+                          for u, m in zip(units, moving_units) if m])
+        turn_short = np.where(np.isfinite(at_turn), np.maximum(at_turn, 0.0), np.inf) / ramps
+        turn_short = turn_short.max(axis=1, initial=0.0)
+        reached = np.isfinite(turn_short) & (turn_short < 1.0)
         # One side moving while the other holds (a march): at the turn the sides must differ the
         # routine's way by at least half as much (both hips bent alike, as in a jumping jack, is not it).
         for k, j in enumerate(self.routine.joints):
@@ -1217,7 +1309,9 @@ class SessionScorer:
         if moving_units.any() and not reached.any():
             closest = np.nan_to_num(np.abs(err), nan=np.inf)[close]
             short = defining & (closest.min(axis=0, initial=np.inf) > near) if len(closest) else defining.copy()
-            return "turn", short
+            return "turn", short, 0.0
+        if moving_units.any():
+            credit = min(credit, 1.0 - float(turn_short[reached].min()))
         for k, unit in enumerate(units):
             column = gap[:, k]
             if moving[unit[0]] or not np.isfinite(column).any() or (holding is not None and not holding[unit].any()):
@@ -1225,8 +1319,8 @@ class SessionScorer:
             if (column[np.isfinite(column)] > 0).mean() > 0.5:
                 short = none.copy()
                 short[unit] = True
-                return "held", short
-        return "", none
+                return "held", short, 0.0
+        return "", none, credit
 
     def _past_the_level(self, person: np.ndarray, cycle: np.ndarray, moving: np.ndarray,
                         near: np.ndarray) -> np.ndarray:

@@ -348,6 +348,28 @@ def align_cycles(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]
     return _cycle_path(came, total)
 
 
+def align_once(angles: np.ndarray, cycle: np.ndarray) -> list[tuple[int, int]]:
+    """The cheapest monotonic path from (the first pose, the cycle's first moment) to (the last pose,
+    its last moment), with align_cycles' steps and costs but no wrap: poses known to hold one
+    repetition (cut between two the counter counted) aligned with the whole cycle once."""
+    n, m = len(angles), len(cycle)
+    if n == 0:
+        return []
+    cost = _cycle_costs(angles, cycle)
+    came = np.full((n, m), 2, dtype=np.int8)
+    came[0, 0] = 4  # start
+    total = np.cumsum(cost[0])
+    for i in range(1, n):
+        diagonal = np.concatenate([[np.inf], total[:-1]])  # no wrap into moment 0
+        best = np.minimum(total, diagonal)
+        source = np.where(total <= diagonal, 0, 1).astype(np.int8)
+        running = np.cumsum(cost[i])
+        candidate = best - np.concatenate([[0.0], running[:-1]])
+        lowest = np.minimum.accumulate(candidate)
+        total, came[i] = running + lowest, np.where(lowest < candidate - 1e-9, 2, source).astype(np.int8)
+    return _cycle_path(came, np.where(np.arange(m) == m - 1, 0.0, np.inf))
+
+
 def first_change(new: np.ndarray, old: np.ndarray) -> int:
     """The first row of `new` that differs from `old`'s (NaN equals NaN; rows `old` lacks differ)."""
     k = min(len(new), len(old))
