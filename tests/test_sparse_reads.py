@@ -242,3 +242,27 @@ def test_a_program_session_says_too_few_poses_too():
                            f"too_few_poses {s['too_few_poses']}" for r, s in out.items()))
     assert out[None]["too_few_poses"] is False and 9 <= out[None]["poses_per_s"] <= 11
     assert out[4]["too_few_poses"] is True and 3.5 <= out[4]["poses_per_s"] <= 4.5
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_programs_summary_read_too_sparsely_shows_no_score_and_reads_from_the_sofa(canvas, locale):
+    """The program's summary screen (services/renderer/program.py): 'No score' instead of the program's
+    number, no movement's score or bar, nothing named to practise, the busy-box words; legible by
+    tests/test_legibility.py's rule."""
+    import time
+
+    from services.renderer.samples import state_for
+    from tests.test_legibility import problems_on
+
+    surface, fonts = canvas
+    now = time.monotonic()
+    state = state_for("summary_program", locale, now)
+    state.session.summary.update(too_few_poses=True, poses_per_s=4.0)
+    numbers = {f"{float(state.session.summary['score']):.0f}"} | {
+        f"{float(p['score']):.0f}" for p in state.session.summary["parts"] if isinstance(p.get("score"), (int, float))}
+    screen, problems, drawn = problems_on(surface, fonts, state, now)
+    words = [d.words for d in drawn]
+    print(f"\n{locale}: {words}")
+    assert screen == "summary" and not problems, problems
+    assert state.t("summary.no_score") in words and state.t("summary.too_few_poses") in words
+    assert not numbers & set(words), "no program or movement score"
