@@ -437,6 +437,20 @@ def test_a_fall_alert_gives_way_to_the_program_once_the_person_is_up_again(canva
         shown = draw(surface, fonts, s, call + t)
         pygame.image.save(surface, str(tmp_path / f"after_call_{t:.1f}s_{shown}.png"))
     assert s.score.part == 2 and shown == "exercise"  # back to the current part (in_program_part: 3/6)
+    from services.renderer import speak
+    from services.renderer.program import part_name
+
+    class Recorder:  # stands for espeak-ng: what would be said
+        said: list = []
+
+        def say(self, words, urgent=False):
+            self.said.append(words)
+
+    s.part_said = 2  # the part was named as it started, before the fall
+    speak(Recorder(), s, "exercise", "alert")
+    assert Recorder.said == [part_name(s, 2)], Recorder.said  # named again as the program comes back
+    speak(Recorder(), s, "exercise", "exercise")
+    assert Recorder.said.count(part_name(s, 2)) == 1, Recorder.said  # once (then the cues, as always)
     s, call = fall(None)  # still down (no word that they are up): as before
     assert [screen_at(s, call + t) for t in (ALERT_MIN_S + 0.5, ALERT_SHOW_S - 0.5, ALERT_SHOW_S + 0.5)] == \
         ["alert", "alert", "exercise"]

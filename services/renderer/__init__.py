@@ -373,10 +373,13 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
         voice.say(state.t("voice.done"), urgent=True)
     elif screen == "rest" and last_screen != "rest":
         voice.say(state.t("program.rest_title"), urgent=True)
-    elif screen == "exercise" and program_part(state) >= 0 and state.part_said != program_part(state):
+    elif screen == "exercise" and program_part(state) >= 0 and (state.part_said != program_part(state)
+                                                                or last_screen == "alert"):
         from services.renderer.program import part_name
 
-        state.part_said = program_part(state)  # each movement named once, as it starts
+        # each movement named once, as it starts, and again when a fall alert gives way to it (back to
+        # the program: which movement is under way now)
+        state.part_said = program_part(state)
         voice.say(part_name(state, state.part_said), urgent=True)
     elif screen == "exercise" and state.score is not None and state.score.guidance:
         from services.renderer.screen import cue_text
