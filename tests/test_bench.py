@@ -48,6 +48,7 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
     assert "video isolation ratio" in table
     assert "not measured: ../shared/media is absent" in table
     assert "nan" not in done.stdout.lower()
+    assert "Inference copies each picture out of the camera's ring" in table and "µs at 1280x720" in table
     floor = result["wake_floor"]  # what waking for each frame costs any service, measured
     assert floor["messages"] > 0 and floor["ms_per_message"] > 0 and "Floor:" in table
     # [edge] the Edge TPU child process's cost per frame, measured beside the same model in-process,

@@ -144,6 +144,8 @@ def test_bench_bus_and_codec_figures_are_measured():
         assert result[kind]["received"] + result[kind]["dropped_latest_only"] == 30
         assert result[kind]["received"] >= 20 and result[kind]["frame_us_p50"] > 0
     assert set(result["codec_us"]) >= {"frame_one_part_encode", "frame_msgpack_blob_decode", "pose_decode"}
+    # Inference's copy out of a real ring (the reader gave back the written picture, or it raises).
+    assert set(result["ring_copy_us"]) == {"640x480", "1280x720"} and all(v > 0 for v in result["ring_copy_us"].values())
 
 
 def test_sequence_leaps_and_restarts_do_not_overflow_the_dropped_counter(zctx, runtime_dir):

@@ -252,6 +252,34 @@ def bus_bench(n: int = 300) -> dict:
                     ring.close(unlink=True)
                 ctx.destroy(linger=0)
     out["codec_us"] = codec_bench(frame_pixels)
+    out["ring_copy_us"] = ring_copy_bench()
+    return out
+
+
+def ring_copy_bench(n: int = 200) -> dict:
+    """Median µs for inference's own copy of a picture out of the camera's shared-memory ring
+    (services/inference.py copies before the model reads, so a read slower than the ring is not
+    lost), through a real ring writer and reader, at the bench's size and at 1280x720."""
+    from common.bus.framering import FrameRingReader, FrameRingWriter, ring_path
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for w, h in ((W, H), (1280, 720)):
+            path = ring_path(f"ipc://{tmp}/camera-{w}x{h}.sock")
+            writer = FrameRingWriter(path)
+            reader = None
+            try:
+                picture = np.random.default_rng(1).integers(0, 255, (h, w, 3), dtype=np.uint8)
+                slot = writer.commit(picture, 1)
+                reader = FrameRingReader(path)
+                view = reader.pixels(writer.ring_id, slot, 1)
+                if view is None or not np.array_equal(view, picture):
+                    raise RuntimeError("the ring did not give back the picture written into it")
+                out[f"{w}x{h}"] = _time_us(lambda: np.array(view), n)
+            finally:
+                if reader is not None:
+                    reader.close()
+                writer.close(unlink=True)
     return out
 
 

@@ -108,6 +108,14 @@ def table(r: dict) -> str:
     lines += ["", "| codec (median µs) | |", "|---|---|"]
     for k, v in b["codec_us"].items():
         lines.append(f"| {k.replace('_', ' ')} | {v} |")
+    copy = b.get("ring_copy_us") or {}
+    if copy:
+        model_ms = next(iter(r["models"].values())).get("bare", {}).get("ms_p50")
+        share = f", {100 * copy['640x480'] / 1000 / model_ms:.1f} % of {next(iter(r['models']))}'s {model_ms} ms a picture" \
+            if model_ms and "640x480" in copy else ""
+        lines += ["", "Inference copies each picture out of the camera's ring before the model reads it (a slow read "
+                  "is not lost when the ring moves on): " + ", ".join(f"{v} µs at {k}" for k, v in copy.items())
+                  + f" (median{share})."]
     floor = r.get("wake_floor", {})
     lines += ["", f"Floor: a process whose main thread wakes {floor.get('rate_hz', 30):.0f} times a second to take one "
               f"BlazePose Pose off a real socket (poll, receive, decode, range checks) and do nothing else spends "
