@@ -245,7 +245,10 @@ def lazy(module: str):
 CENTRAL_PACKAGES = {"jsonschema", "matplotlib", "psycopg", "apprise", "django", "axes", "csp", "waitress"}
 
 
-def central(module: str, say_db: bool = False):
+def central_command(module: str, say_db: bool = False):
+    # Not named `central`: importing the submodule common.cli.central sets that name on this
+    # package and would replace the function (CI at aeea933: a test importing it first made
+    # build_parser raise "'module' object is not callable").
     """lazy() for the central side's commands (collect, report, serve, users): on a venv without the
     `central` extra (a Pi's, `make demo`'s), one line naming the install step, exit 2, not a
     traceback. With say_db, the database it stores into is printed first."""
@@ -410,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help="TOML config file (its [collector] section)")
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key, e.g. collector.client_id=collector-2 (repeatable)")
-    sp.set_defaults(func=central("common.central.collector", say_db=True))
+    sp.set_defaults(func=central_command("common.central.collector", say_db=True))
 
     sp = sub.add_parser("report", help="central side: an HTML health report for one participant, or a class's summary")
     sp.add_argument("participant", nargs="?", default="", help="participant id as the devices send it")
@@ -425,10 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help="TOML config file (its [collector] section)")
     sp.add_argument("--set", action="append", type=key_value, metavar="KEY=VALUE",
                     help="override a config key (repeatable)")
-    sp.set_defaults(func=central("common.central.report"))
+    sp.set_defaults(func=central_command("common.central.report"))
 
     sp = with_config(sub.add_parser("serve", help="central side: the carers' web app (127.0.0.1:8090 by default)"))
-    sp.set_defaults(func=central("common.central.web.serve"))
+    sp.set_defaults(func=central_command("common.central.web.serve"))
 
     sp = with_config(sub.add_parser("users", help="central side: the web app's accounts and family links"))
     sp.add_argument("action", choices=["add", "link", "unlink", "list", "remove", "password"],
@@ -441,14 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--participant", default="", help="link: the participant's key as the device sends it")
     sp.add_argument("--new", action="store_true",
                     help="link: the participant has sent nothing yet (otherwise an unknown one is refused as a likely typo)")
-    sp.set_defaults(func=central("common.central.web.users"))
+    sp.set_defaults(func=central_command("common.central.web.users"))
 
     sp = sub.add_parser("central", help="central side on one machine: broker, collector and web app in the background (make central)")
     sp.add_argument("action", choices=["up", "down", "status"], help="start what is not running / stop all / say what runs")
     sp.add_argument("--dir", default="out/central", help="folder for the config, database, logs and pid files")
     sp.add_argument("--broker-port", type=int, default=1884, help="the local broker's port on 127.0.0.1 (first run)")
     sp.add_argument("--web-port", type=int, default=8090, help="the web app's port on 127.0.0.1 (first run)")
-    sp.set_defaults(func=central("common.cli.central"))
+    sp.set_defaults(func=central_command("common.cli.central"))
 
     sp = sub.add_parser("send-test", help=(
         "central side: put one scored session and one test fall alert into a broker, and say what the collector answered"))
