@@ -1198,6 +1198,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
+    if summary.get("too_few_poses") is True and not fall_in_session(s, summary):
+        draw_unread_summary(surface, fonts, s, summary, w, h)
+        return
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
     # Nobody went through the movement (common/coach/session.py exercised), or a fall cut the session
     # short: its number is no score of the exercise (the carers' pages leave it out too).
@@ -1209,7 +1212,9 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w * 0.2, y + h * MARGIN), anchor="midtop").bottom
     else:
         y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
-    y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y), anchor="midtop").bottom
+    if summary.get("too_few_poses") is not True:  # a count read too sparsely is no more the person's than the score
+        y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y),
+                 anchor="midtop").bottom
     # Read too sparsely, the joints' figures and the strip are no more the person's than the score.
     unread = summary.get("too_few_poses") is True
     joints = {} if unread else summary.get("joints", {})
@@ -1249,6 +1254,22 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         if y + line_h > h:
             break  # no room left (never off the screen): the notes go first, the kind word stays
         y = text(surface, fonts, line, BODY, (w / 2, y), color, anchor="midtop").bottom
+
+
+def draw_unread_summary(surface, fonts, s: ScreenState, summary: dict, w: int, h: int) -> None:
+    """A session the box read too sparsely (common/coach/session.py PoseReadings): its score, its count,
+    its joints and its strip are all the box's, not the person's, so none is shown. Centred in one
+    column instead: no score, why (how often it saw them, how often it must), that the person did
+    nothing wrong, and what fixes it (doctor's and the scoring log's advice, for whoever keeps the box)."""
+    m = round(h * MARGIN)
+    column = pygame.Rect(round(w * 0.08), 0, round(w * 0.84), h)
+    y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w / 2, h * 0.2), anchor="midtop").bottom + 2 * m
+    rate = summary.get("poses_per_s")
+    why = s.t("summary.too_few_poses_why").format(n=f"{float(rate):.0f}", need=f"{MIN_POSES_PER_S:.0f}") \
+        if isinstance(rate, (int, float)) else s.t("summary.too_few_poses")
+    y = paragraph(surface, fonts, why, BODY, column, y, centered=True) + m
+    y = paragraph(surface, fonts, s.t("summary.too_few_poses_do"), BODY, column, y, HIGHLIGHT, centered=True) + m
+    paragraph(surface, fonts, s.t("summary.too_few_poses_staff"), BODY, column, max(y, h * 0.74), MUTED, centered=True)
 
 
 def fall_in_session(s: ScreenState, summary: dict) -> str:
