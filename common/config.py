@@ -11,13 +11,23 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_PATHS = (Path("/etc/silvergym/silvergym.toml"), Path.home() / ".config/silvergym/silvergym.toml")
 
 
 class ConfigError(Exception):
     """A config file that cannot be used; str() is the one line to show the installer."""
+
+
+class FieldProblem(ValueError):
+    """What is wrong with one field, found by a check that reads several (a roster's spot against
+    max_people, its key against [participants]): `field` is its dotted path below the model that
+    checked, so the installer's line names the field itself, not the section."""
+
+    def __init__(self, field: str, what: str):
+        super().__init__(what)
+        self.field = field
 
 
 class Section(BaseModel):
@@ -111,6 +121,15 @@ class ScoringConfig(Section):
     roster: dict[int, str] = Field(default_factory=dict, description=(
         "Group mode: spot number (1 = leftmost as the class starts) -> participant key of [participants]; "
         "a spot not listed is named '1번', '2번', ..."))
+
+    @model_validator(mode="after")
+    def _roster_spots_exist(self):
+        for spot in sorted(self.roster):
+            if not 1 <= spot <= self.max_people:
+                raise FieldProblem(f"roster.{spot}", (
+                    f"there is no spot {spot} in a class of scoring.max_people = {self.max_people}: number "
+                    f"the roster's spots 1 to {self.max_people} (or raise scoring.max_people)"))
+        return self
     fall_countdown_s: float = Field(30.0, ge=5, le=600, description=(
         "After a suspected fall the TV asks '괜찮으세요? 괜찮으시면 손을 흔들어 주세요' and waits this many seconds "
         "for a wave or the remote's OK before the carer is called; a clear hard fall calls at once."))
@@ -276,6 +295,23 @@ class Config(Section):
     web: WebConfig = Field(default_factory=WebConfig, description="The carers' web app (silvergym serve).")
     participants: dict[str, Participant] = Field(default_factory=dict, description="Known participants by key.")
 
+    @model_validator(mode="after")
+    def _roster_names_participants(self):
+        """A roster's spot names a participant of [participants] (their name on the TV, their
+        tolerance and norms), each at one spot: a typo would silently score a stranger."""
+        known = ", ".join(sorted(self.participants)) or "none yet"
+        where: dict[str, int] = {}
+        for spot, key in sorted(self.scoring.roster.items()):
+            if key not in self.participants:
+                raise FieldProblem(f"scoring.roster.{spot}", (
+                    f"{key!r} is not a key of [participants] (known: {known}): add [participants.{key}] with "
+                    f"their name, or put a known key at spot {spot}"))
+            if key in where:
+                raise FieldProblem(f"scoring.roster.{spot}", (
+                    f"{key!r} is at spot {where[key]} too: one person has one spot; remove one of the two"))
+            where[key] = spot
+        return self
+
 
 def mqtt_client(conn: MqttConnection, client_id: str):
     """A paho MQTT 5 client with conn's login and TLS applied (not yet connected)."""
@@ -350,9 +386,14 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         return Config.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
+        loc = [str(p) for p in err["loc"]]
         reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if _has_key(overrides or {}, [str(p) for p in err["loc"]]):
+        problem = (err.get("ctx") or {}).get("error")
+        if isinstance(problem, FieldProblem):  # a check across fields names the field itself
+            loc += problem.field.split(".")
+            reason = str(problem)
+        key = ".".join(loc)
+        if _has_key(overrides or {}, loc):
             where = "--set"
         raise ConfigError(f"config {where}: {key}: {reason}") from None
 

@@ -375,7 +375,8 @@ def test_the_score_command_prints_one_line_per_person_left_to_right(tmp_path):
     group_model("blazepose-full")
     video = write_video(canvas(), tmp_path / "class.avi")
     done = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "squat", "--video", video,
-                           "--set", "scoring.mode=group", "--set", 'scoring.roster={"1": "kim"}', "--json"],
+                           "--set", "scoring.mode=group", "--set", 'scoring.roster={"1": "kim"}',
+                           "--set", "participants.kim.name=김영희", "--json"],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     people = [json.loads(line) for line in done.stdout.splitlines()]
@@ -949,6 +950,7 @@ def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, ca
     monkeypatch.setattr(supervisors, "install_signal_handlers", lambda stop: None)
     args = SimpleNamespace(config=None, video=None, routine="arm_raise", program=None, snapshots=None, once=True,
                            seconds=0, overrides={"scoring": {"mode": "group", "roster": {"2": "kim"}},
+                                                 "participants": {"kim": {"name": "김영희"}},
                                                  "camera": {"source": "sim"},
                                                  "bus": {"runtime_dir": str(tmp_path / "run")}})
     code = cmd_run(args)
@@ -995,7 +997,8 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
     monkeypatch.setattr(models.group, "GroupEstimator", DrawnClass)
     monkeypatch.setattr(media, "read_frames",
                         lambda path: ((i, i / 10, np.zeros((720, 1280, 3), np.uint8)) for i in range(450)))
-    cfg = configuration.load(None, {"scoring": {"mode": "group", "roster": {"2": "kim"}}})
+    cfg = configuration.load(None, {"scoring": {"mode": "group", "roster": {"2": "kim"}},
+                                    "participants": {"kim": {"name": "김영희"}}})
     assert score.run_group(SimpleNamespace(video="drawn", model="", cache="", naive=False, json=False),
                            routines.load("arm_raise"), cfg) == 0
     lines = capsys.readouterr().out.splitlines()

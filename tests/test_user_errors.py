@@ -309,6 +309,35 @@ def test_a_config_from_a_korean_windows_editor_is_named_or_read(tmp_path):
         configuration.load(tmp_path)
 
 
+def test_a_roster_spot_that_is_not_in_the_class_or_names_nobody_known_is_one_line_with_exit_2(tmp_path):
+    """[class] #44: a roster naming a key [participants] does not have, a spot beyond max_people
+    (roster.9 with 4) or spot 0 was accepted silently (the spot never filled, or a stranger scored
+    under a typo's name). Now the config model rejects each: one line naming the field and the fix,
+    exit 2, from the file and from --set alike."""
+    cfg = tmp_path / "class.toml"
+    cfg.write_text('[scoring]\nmode = "group"\nmax_people = 4\n[scoring.roster]\n9 = "kim"\n'
+                   '[participants.kim]\nname = "김영희"\n', encoding="utf-8")
+    kim = ("--set", "participants.kim.name=김영희")
+    cases = [
+        (("--config", str(cfg)), f"config {cfg}: scoring.roster.9: there is no spot 9 in a class of "
+                                 "scoring.max_people = 4: number the roster's spots 1 to 4"),
+        (("--set", 'scoring.roster={"0": "kim"}', *kim), "config --set: scoring.roster.0: there is no spot 0"),
+        (("--set", 'scoring.roster={"1": "kim"}'), "config --set: scoring.roster.1: 'kim' is not a key of "
+                                                    "[participants] (known: none yet): add [participants.kim]"),
+        (("--set", 'scoring.roster={"1": "kim", "2": "lee"}', *kim),
+         "scoring.roster.2: 'lee' is not a key of [participants] (known: kim)"),
+        (("--set", 'scoring.roster={"1": "kim", "3": "kim"}', *kim), "scoring.roster.3: 'kim' is at spot 1 too"),
+    ]
+    for extra, says in cases:
+        done = silvergym("score", "--routine", "squat", "--video", "class.mp4", "--set", "scoring.mode=group", *extra)
+        out = (done.stdout + done.stderr).strip().splitlines()
+        print(f"{extra}: exit {done.returncode}, {out[-1:]}")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (extra, done.stderr)
+        assert len(out) == 1 and says in out[0], (extra, out)
+    good = silvergym("doctor", "--set", 'scoring.roster={"1": "kim", "4": "lee"}', *kim, "--set", "participants.lee.name=이순자")
+    assert "scoring.roster" not in good.stdout + good.stderr, "a roster of known people at spots 1-4 is fine"
+
+
 def test_an_unreachable_postgresql_is_one_line_without_its_password():
     """[ship]: collect tracebacked on an unreachable PostgreSQL; report named it with its password."""
     from common.mosquitto import free_port
