@@ -1138,7 +1138,7 @@ def test_the_tv_draws_each_member_on_the_picture_they_were_read_from_and_no_pass
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_the_class_summary_shows_a_member_who_did_not_exercise_as_rested_not_a_score(canvas, locale, tmp_path):
     """A member whose session holds no exercise (summary.exercised false, common/coach/session.py)
-    gets '-' and '쉬었어요' on the class summary, as one person's summary shows '-' for it, never
+    gets '점수 없음' and '쉬었어요' on the class summary, as one person's summary shows '점수 없음', never
     their 0 (or any number) beside the others' scores."""
     import time
 
@@ -1159,7 +1159,8 @@ def test_the_class_summary_shows_a_member_who_did_not_exercise_as_rested_not_a_s
     others = [f"{s.people_results[k]['score']:.0f}" for k in (1, 2, 4)]
     print(f"\ndrawn: {drawn}\nlooked at: {png}")
     assert all(score in drawn for score in others), "the members who exercised show their scores"
-    assert "81" not in drawn and "-" in drawn and s.t("summary.member_rested") in drawn
+    # "No score" in words: a big "-" is a few pixels of ink, unreadable from the sofa (test_legibility).
+    assert "81" not in drawn and s.t("summary.no_score") in drawn and s.t("summary.member_rested") in drawn
     assert drawn.count(s.t("summary.member_rested")) == 1
 
 

@@ -106,6 +106,28 @@ def test_every_screen_reads_from_the_sofa(tv, locale):
           f"(floor {h * BODY:.0f} = 1/20 of the height)")
 
 
+NO_SCORE_SCREENS = ("summary_not_exercised", "summary_fall", "summary_too_few_poses")
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_summary_with_no_score_says_so_in_words_the_sofa_reads(tv, locale):
+    """Nobody went through the movement, a fall cut the session short, or the box read too sparsely:
+    no number. A big "-" there was a few pixels of ink for a key-sized font (the rule above rejects
+    it) and no sample showed it; these samples are in the set every screen is checked in, and each
+    says "No score" in words instead."""
+    assert set(NO_SCORE_SCREENS) <= set(SCREENS), "the no-score summaries are sample screens"
+    surface, fonts = tv
+    for name in NO_SCORE_SCREENS:
+        now = time.monotonic()
+        state = state_for(name, locale, now)
+        screen, problems, drawn = problems_on(surface, fonts, state, now)
+        words = [d.words for d in drawn]
+        print(f"{name} ({locale}, {surface.get_height()}p): {words}")
+        assert screen == "summary" and not problems, f"{name}: " + "; ".join(problems)
+        assert state.t("summary.no_score") in words and "-" not in words, name
+        assert f"{float(state.session.summary['score']):.0f}" not in words, f"{name}: its number is no score"
+
+
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_every_bundled_routine_fits_the_start_and_exercise_screens(canvas, locale):
     """Titles and descriptions differ in length: each routine's start screen (with a setup hint

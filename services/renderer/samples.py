@@ -314,6 +314,18 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
             started_unix=0.0, summary={"score": 0.0, "reps": 2, "timeline": SAMPLE_TIMELINE, "poses_per_s": 4.2,
                                        "too_few_poses": True, "joints": {
                                            "left_shoulder": 0.0, "right_shoulder": 0.0, "left_elbow": 0.0, "right_elbow": 0.0}})
+    elif screen == "summary_not_exercised":  # someone stood in view and never went through the movement: no score
+        s.session = messages.Session(
+            seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
+            started_unix=0.0, summary={"score": 0.0, "reps": 0, "timeline": "-" * len(SAMPLE_TIMELINE),
+                                       "exercised": False, "joints": {}})
+    elif screen == "summary_fall":  # a fall 18 s in, the carer called: the session cut short has no score
+        s.session = messages.Session(
+            seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
+            started_unix=0.0, summary={"score": 74.0, "reps": 3, "timeline": SAMPLE_TIMELINE[:18], "fell": True,
+                                       "ended": "fall", "alerts": [{"kind": "fall", "unix": 0.0, "answer": "no_answer"}],
+                                       "joints": {"left_shoulder": 0.71, "right_shoulder": 0.80, "left_elbow": 0.74,
+                                                  "right_elbow": 0.70}})
     elif screen in ("summary", "summary_partly", "summary_long"):
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
@@ -342,7 +354,8 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "summary", "summary_partly", "summary_long", "summary_class", "alert", "alert_carer_told", "fall_check",
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
-           "summary_class_program", "start_class_over", "summary_too_few_poses")
+           "summary_class_program", "start_class_over", "summary_too_few_poses", "summary_not_exercised",
+           "summary_fall")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -363,5 +376,8 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          "summary_class_program": "summary",
          # A class whose routine is over, people still exercising: how the next one starts.
          "start_class_over": "start",
-         # A session a loaded box read too sparsely to score: "-" and why, not a big 0.
-         "summary_too_few_poses": "summary"}
+         # A session a loaded box read too sparsely to score: no score and why, not a big 0.
+         "summary_too_few_poses": "summary",
+         # Nobody went through the movement; a fall cut the session short: no score, in words (a big "-"
+         # is a few pixels of ink, unreadable from the sofa).
+         "summary_not_exercised": "summary", "summary_fall": "summary"}

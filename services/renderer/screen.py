@@ -1178,11 +1178,10 @@ def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         idle = result.get("exercised") is False
         # Read too sparsely to trust (common/coach/session.py PoseReadings): no number, said so.
         unread = result.get("too_few_poses") is True
-        if unread:  # in words: a dash this size reads as nothing from the sofa
+        if unread or idle:  # in words: a dash this size reads as nothing from the sofa
             y = text(surface, fonts, s.t("summary.no_score"), HEADING, (x, y + h * MARGIN), anchor="midtop").bottom
         else:
-            y = text(surface, fonts, "-" if idle else f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y),
-                     anchor="midtop").bottom
+            y = text(surface, fonts, f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
         text(surface, fonts, s.t("summary.member_rested") if idle else s.t("summary.member_unread") if unread
              else f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), MUTED if idle or unread else TEXT,
              anchor="midtop")
@@ -1198,7 +1197,7 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
-    if summary.get("too_few_poses") is True and not fall_in_session(s, summary):
+    if (summary.get("too_few_poses") is True or summary.get("exercised") is False) and not fall_in_session(s, summary):
         draw_unread_summary(surface, fonts, s, summary, w, h)
         return
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
@@ -1208,10 +1207,10 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # Or the box read the person too sparsely for its number to mean anything (common/coach/session.py
     # PoseReadings): a big 0 told a senior who moved well that they did nothing.
     idle = summary.get("exercised") is False or fall == "called" or summary.get("fell") is True
-    if summary.get("too_few_poses") is True:  # in words: a dash this size reads as nothing from the sofa
+    if summary.get("too_few_poses") is True or idle:  # in words: a dash this size reads as nothing from the sofa
         y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w * 0.2, y + h * MARGIN), anchor="midtop").bottom
     else:
-        y = text(surface, fonts, "-" if idle else f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
+        y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     if summary.get("too_few_poses") is not True:  # a count read too sparsely is no more the person's than the score
         y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y),
                  anchor="midtop").bottom
@@ -1260,10 +1259,15 @@ def draw_unread_summary(surface, fonts, s: ScreenState, summary: dict, w: int, h
     """A session the box read too sparsely (common/coach/session.py PoseReadings): its score, its count,
     its joints and its strip are all the box's, not the person's, so none is shown. Centred in one
     column instead: no score, why (how often it saw them, how often it must), that the person did
-    nothing wrong, and what fixes it (doctor's and the scoring log's advice, for whoever keeps the box)."""
+    nothing wrong, and what fixes it (doctor's and the scoring log's advice, for whoever keeps the box).
+    A session nobody went through the movement in (exercised false): no score and the kind words,
+    nothing else (its 0 repetitions and an all-grey strip say nothing more)."""
     m = round(h * MARGIN)
     column = pygame.Rect(round(w * 0.08), 0, round(w * 0.84), h)
     y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w / 2, h * 0.2), anchor="midtop").bottom + 2 * m
+    if summary.get("too_few_poses") is not True:
+        paragraph(surface, fonts, s.t("summary.not_exercised"), BODY, column, y, HIGHLIGHT, centered=True)
+        return
     rate = summary.get("poses_per_s")
     why = s.t("summary.too_few_poses_why").format(n=f"{float(rate):.0f}", need=f"{MIN_POSES_PER_S:.0f}") \
         if isinstance(rate, (int, float)) else s.t("summary.too_few_poses")
