@@ -117,7 +117,10 @@ EXERCISE = ["squats_5reps.mp4", "squat_man.mp4", "dancer.mp4", "dance_600.mp4", 
             "dev/high_knees_side_gym.mp4", "dev/jumping_jacks_3views_studio.mp4",
             "dev/jumping_jacks_fast_front_gym.mp4", "dev/lateral_raise_waist_up_gym.mp4",
             "dev/squat_arms_up_front_studio.mp4", "dev/squat_dumbbell_front_home.mp4",
-            "dev/squat_goblet_oblique_gym.mp4", "dev/squat_side_studio.mp4"]
+            "dev/squat_goblet_oblique_gym.mp4", "dev/squat_side_studio.mp4",
+            # One person's reader on two people: the man's jacks and flip, then the woman walking
+            # past in front of him (read from 5.7 s); its first reading of the man is far too big.
+            "two_people_sports2d.mp4"]
 
 
 @pytest.mark.parametrize("model", MODELS)

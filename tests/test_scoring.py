@@ -301,6 +301,37 @@ def test_a_sudden_fall_fires():
     assert fired and fired[0][1:] == ("fall", True) and 3.4 <= fired[0][0] < 3.7
 
 
+def test_a_first_misread_pose_does_not_set_the_persons_size():
+    """The model's first reading of a person is sometimes far too big (two_people_sports2d: a trunk
+    of 185-220 px for the man's 105-130). It must not become the unit the person is measured in:
+    when it did, none of his later upright moments counted (all "foreshortened" beside it), and
+    his head dipping in a jack read as lying, a fall in one reading of the clip and none in another."""
+    from common.coach.synthetic import Body
+
+    big = Body(**{k: v * 1.7 for k, v in Body().__dict__.items()})
+    frames = [(i / FPS, common_pose(STANDING, body=big)) for i in range(2)]  # the misread
+    frames += standing(2 / FPS, 3) + _transition(dict(STANDING), SQUAT_DOWN, 3.2, 0.6)
+    frames += held(SQUAT_DOWN, 3.8, 2) + _transition(SQUAT_DOWN, dict(STANDING), 5.8, 0.6)
+    det = FallDetector()
+    fired = [(t, e.kind) for t, pose in frames if (e := det.update(t, pose, 480.0))]
+    assert fired == []
+    assert det.unit == pytest.approx(Body().trunk, rel=0.1)  # measured in his own trunk
+    # and a real fall after it is still one, asked about once
+    later = frames[-1][0]
+    fall = standing(later, 2) + _transition(dict(STANDING), FLOOR_SIT, later + 2, 0.5) + held(FLOOR_SIT, later + 2.5, 3)
+    assert [e.kind for t, pose in fall if (e := det.update(t, pose, 480.0))] == ["fall"]
+
+
+def test_the_reader_following_someone_else_is_not_a_fall_of_the_first():
+    """One person's reader may take another person (a woman walking past in front of
+    two_people_sports2d's man: the hips 5 trunk lengths away in 0.1 s). Someone lying on a sofa
+    elsewhere in the picture, read next, was never seen upright: no fall. The person read before
+    is not judged against the other's body."""
+    frames = standing(0, 3)
+    frames += [(3 + i / FPS, common_pose(STANDING, lying=True, center_x=900.0, floor_y=470.0)) for i in range(int(4 * FPS))]
+    assert run_fall(frames, height=720.0) == []
+
+
 def test_the_fall_detectors_trunk_lean_is_the_scorers():
     """[perf] The detector measures the trunk's lean from its two points alone; it must read what
     joint_angles reads for trunk_lean, to the last decimal."""

@@ -101,6 +101,12 @@ class FallDetector:
     _stood_again: bool = True
     _up_run_from: float | None = None  # when the present run of upright poses began
     lying_expected: bool = False  # the exercise now lies down (set by the service per pose): being down is no fall
+    switch_trunks: float = 2.5  # the hips this many trunk lengths from the last reading: another person
+    switch_within_s: float = 0.5  # ... when that reading is this recent
+    _last_hip: tuple | None = None  # (t, x, y) of the last mid-hip read
+    size_agrees: float = 1.4  # upright trunks within this factor of their median are the person's own
+    _ref: _Upright | None = None  # the highest upright moment of those (the heights' reference)
+    _sized: bool = False  # seen upright min_upright times (since the start, or since another person was read)
 
     @property
     def unit(self) -> float:
@@ -131,9 +137,16 @@ class FallDetector:
             trunk = float(np.hypot(*(neck[:2] - mid_hip[:2])))
             if _upside_down(common, mid_hip, trunk):
                 return None  # the model lost the body (feet in the air above the head): not a pose to judge
+            if self._followed_someone_else(t, mid_hip, trunk):
+                self._forget()  # another person's body is read now: their own upright is the reference
             # An upright moment: the trunk near vertical and not foreshortened (a person lying
-            # with their feet toward the camera also shows a "vertical" trunk, a short one).
-            if lean is not None and lean < self.upright_deg and trunk >= self.stub_fraction * 1.4 * self._trunk:
+            # with their feet toward the camera also shows a "vertical" trunk, a short one), or
+            # short with the head where it was upright: the unit was taken too long (a first
+            # misread pose of two_people_sports2d, trunk 185-220 px against the man's 105-130,
+            # made every later upright moment "foreshortened", the unit never corrected, and him
+            # "lying" whenever his head dipped: a fall in one reading of the clip, none in another).
+            if lean is not None and lean < self.upright_deg and (
+                    trunk >= self.stub_fraction * 1.4 * self._trunk or self._head_where_upright(neck[1])):
                 self._upright.append(_Upright(t, float(neck[1]), float(mid_hip[1]), trunk))
                 self._up_run_from = t if self._up_run_from is None else self._up_run_from
                 if t - self._up_run_from >= self.up_again_s:
@@ -145,7 +158,16 @@ class FallDetector:
         while self._upright and t - self._upright[0].t > self.memory_s:
             self._upright.popleft()
         if self._upright:
-            self._trunk = float(np.percentile([u.trunk for u in self._upright], 90))
+            # The unit and the reference from the upright moments that agree on the person's size:
+            # a misread (a first reading, another body for a moment) is a few among many.
+            trunks = np.array([u.trunk for u in self._upright])
+            middle = float(np.median(trunks))
+            agree = (trunks >= middle / self.size_agrees) & (trunks <= middle * self.size_agrees)
+            if not agree.any():  # two far apart, the median between them: neither is the person yet
+                agree[:] = True
+            self._trunk = float(np.percentile(trunks[agree], 90))
+            self._ref = min((u for u, ok in zip(self._upright, agree) if ok), key=lambda u: u.head_y)
+            self._sized = self._sized or len(self._upright) >= self.min_upright
         self._recent.append((t, head, hip, self._trunk, frame_height))
         while self._recent and t - self._recent[0][0] > 2.0:
             self._recent.popleft()
@@ -154,7 +176,7 @@ class FallDetector:
                 return self._still_down(t)  # down since the last event, the upright moments forgotten
             return None  # not seen upright lately: no reference to fall from
         unit = self._trunk
-        ref = min(self._upright, key=lambda u: u.head_y)  # the highest the head was, upright
+        ref = self._ref  # the highest the head was, upright
         head_drop = (head - ref.head_y) / unit if head is not None else None
         hip_drop = (hip - ref.hip_y) / unit if hip is not None else None
         if head_drop is not None and head_drop < self.upright_trunks:
@@ -209,6 +231,35 @@ class FallDetector:
         return self._fire(FallEvent("fall", hard, t, f"came down from upright in {descent:.1f} s and stayed down "
                                     f"({how}, the head {head_drop if head_drop is not None else hip_drop:.1f} "
                                     f"trunk lengths lower)"))
+
+    def _head_where_upright(self, head_y: float) -> bool:
+        """The head within upright_trunks of (or above) the highest it was upright, in the unit;
+        True until the person has been seen upright min_upright times (a first misread is one).
+        The last reference is kept when the memory runs out: someone lying still for long after
+        a fall is not upright by having been down longer than memory_s."""
+        if not self._sized or self._ref is None or self._trunk <= 0:
+            return True
+        return (head_y - self._ref.head_y) / self._trunk < self.upright_trunks
+
+    def _followed_someone_else(self, t: float, mid_hip: np.ndarray, trunk: float) -> bool:
+        """The hips jumped further than a body moves between two readings close in time: the
+        reader now follows another person (one person's reader took the woman walking past in
+        front of two_people_sports2d's man: 5 trunk lengths in 0.1 s). A fall moves the hips
+        about a trunk and a half in all; the other's body is no fall of this one."""
+        last, self._last_hip = self._last_hip, (t, float(mid_hip[0]), float(mid_hip[1]))
+        if last is None or t - last[0] > self.switch_within_s:
+            return False
+        unit = max(self._trunk, trunk)
+        return unit > 0 and float(np.hypot(mid_hip[0] - last[1], mid_hip[1] - last[2])) >= self.switch_trunks * unit
+
+    def _forget(self) -> None:
+        """Start again on the person now followed: their upright moments, their unit, no time down.
+        An event already raised stays raised (armed, refractory, still down are the question's)."""
+        self._upright.clear()
+        self._recent.clear()
+        self._trunk, self._ref, self._sized = 0.0, None, False
+        self._near_upright_t = self._down_since = self._down_from = None
+        self._up_run_from = None
 
     def _gone(self, t: float, frame_height: float | None) -> FallEvent | None:
         """Nobody in view: did they just drop out of the bottom of the picture?"""
