@@ -101,6 +101,7 @@ class Sessions:
         self._clock_capture_ns = self._clock_ticked_capture_ns = self._clock_arrival_ns = 0
         # The score's strip last sent, (session, strip), and when (monotonic s): _publish_score.
         self._strip_sent: tuple | None = None
+        self._last_frame_id = 0  # the last Pose's frame (the final strip's Score is of it)
         self._strip_sent_at = 0.0
         self.idle_until = 0.0
         # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
@@ -217,6 +218,7 @@ class Sessions:
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
         record.update(self._in_class(), **self._named())
         self._outbox(self.session_id, "session", record)
+        self._publish_final_strip(summary)
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): %s, score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
                           reason, self._what(), summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
@@ -258,7 +260,7 @@ class Sessions:
 
     def on_pose(self, pose: messages.Pose) -> None:
         self.last_pose_ns = time.monotonic_ns()
-        self._clock_capture_ns = pose.t_capture_ns
+        self._clock_capture_ns, self._last_frame_id = pose.t_capture_ns, pose.frame_id
         present = len(pose.keypoints) > 0
         # One person: falls are watched whenever the camera sees, session or not (walking up to the
         # TV, the countdown, a pause, after the summary). A class's spots only within the class.
@@ -430,6 +432,21 @@ class Sessions:
             session_id=self.session_id, routine=self.routine.name, joint_status={}, joint_error_deg={},
             verdict="none", reps=0, score=0.0, progress=at.progress, routine_t_s=round(max(t, -86400.0), 4),
             spot=self.spot, scored=False, track=pose.track, **program))
+
+    def _publish_final_strip(self, summary: dict) -> None:
+        """A single routine's strip as the summary judged it, sent before the session's end: the
+        running score judges the last repetition before its last pictures are in, and the summary
+        may settle a second otherwise (lateral raises, live: the strip's second 6 green, the
+        summary's unjudged); the TV's strip ends as the record's, not as the last guess."""
+        strip = summary.get("timeline") or ""
+        if self.program is not None or not strip or (self.session_id, strip) == self._strip_sent:
+            return
+        self._strip_sent = (self.session_id, strip)
+        self.pub.publish(messages.Score(
+            seq=self.pub.next_seq("score"), t_capture_ns=self._clock_capture_ns, frame_id=self._last_frame_id,
+            session_id=self.session_id, routine=self.routine.name, joint_status={}, joint_error_deg={},
+            verdict="none", reps=summary["reps"], score=summary["score"], progress=1.0,
+            routine_t_s=round(max(0.0, self.person.last_t), 4), spot=self.spot, scored=False, judged_strip=strip))
 
     def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
         if frame.guidance and frame.guidance not in self.given:

@@ -115,16 +115,8 @@ def angles_of(pose, routine) -> dict:
     return joint_angles(common, world)
 
 
-# Known, not yet fixed (CI at aeea933, and alone): since 9ae34b6 judges every counted repetition,
-# the live strip's last second on the lateral raises ('ccccccc': second 6 judged green as the
-# running score saw the last raise) is unscored in the summary ('cccccc-'); the rest agrees.
-LAST_SECOND_UNSETTLED = {"lateral_raise": "live strip judges second 6 'c', the summary leaves it '-' (9ae34b6)"}
-
-
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed (make test installs it)")
-@pytest.mark.parametrize("routine_name", [
-    pytest.param(r, marks=pytest.mark.xfail(strict=False, reason=LAST_SECOND_UNSETTLED[r])) if r in LAST_SECOND_UNSETTLED
-    else r for r in BUNDLED])
+@pytest.mark.parametrize("routine_name", BUNDLED)
 def test_a_session_on_a_real_clip_tells_the_senior_and_the_family_what_is_true(tmp_path, processes, routine_name):
     clip_name, why = CLIPS[routine_name]
     tells_the_truth(tmp_path, processes, routine_name, media_file(clip_name), why, model_for(routine_name))
@@ -236,7 +228,9 @@ def tells_the_truth(tmp_path, processes, routine_name: str, clip, why: str, mode
                       for k, n in corrections.items())
           + f"; other hints {sorted(set(given) - set(corrections))}; summary corrections "
           f"{[c['key'] for c in summary.get('corrections', [])]}")
-    # The TV's live strip is the score's judgement as it goes (Score.judged_strip) and ends as the summary's.
+    # The TV's live strip is the score's judgement as it goes (Score.judged_strip) and ends as the summary's
+    # (services/scoring.py _publish_final_strip: the lateral raises' last strip sent as they went was
+    # 'ccccccc', the summary's 'cccccc-').
     # Scoring starts the session again when a recorded participant's clock went back to the start
     # (services/scoring.py RESTART_BACK_S: a held first picture scored before the video played): the
     # strips from then on are the session's. The running score may revise a second as later poses
