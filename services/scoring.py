@@ -27,7 +27,8 @@ from common.coach.framing import ADVICE, framing_record_path, remember_framing
 from common.coach.keypoints import to_common, to_common_world
 from common.coach.scoring import SessionScorer
 from common.coach.program_session import ProgramSession
-from common.coach.session import COMPLETED, FALL_CUT_SHORT, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate
+from common.coach.session import (COMPLETED, VIDEO_ENDED, ClassSession, OnePerson, PersonSession, StayGate,
+                                  cut_short_by_fall)
 from common.coach.spots import MEMBER_REPS, ClassRoll
 from common.files import write_atomically
 from common.spool import EXIT_SPOOL_UNAVAILABLE, Spool, SpoolError, SpoolFull, open_spool
@@ -195,15 +196,9 @@ class Sessions:
         summary = self.person.summary(reason)
         summary.update(alerts=self.alerts, ended=reason,
                        duration_s=self.program.duration_s if self.program is not None else self.routine.duration_s)
-        # A fall cut the session short (the carer called, or the question still open as it ends, and
-        # the person not up again since): its score measures the fall, not the exercise; it ends
-        # FALL_CUT_SHORT and the carers' pages leave it out of scores and trends. One who got up and
-        # went on (a fresh-eyes trial: a false alarm in a program's 4th part, all 7 parts scored
-        # after it) ran the session its course: the report dropped that whole session.
-        if (any(a.get("kind") == "fall" for a in self.alerts) or (
-                self._question and self._question.get("session_id") == self.session_id)) \
-                and not self.fall.up_since_event:
-            summary["fell"], summary["ended"] = True, FALL_CUT_SHORT
+        # The carer called, or the question still open as it ends: the shared rule (session.py).
+        cut_short_by_fall(summary, any(a.get("kind") == "fall" for a in self.alerts) or bool(
+            self._question and self._question.get("session_id") == self.session_id), self.fall.up_since_event)
         # The corrections the TV gave, with the words of the routine's cue table (common/coach/cues.py).
         if self.program is not None:  # each part's with its own routine's words
             for entry in summary["parts"]:

@@ -819,3 +819,25 @@ def test_the_scoring_service_tells_the_tv_the_person_is_up_again_and_its_alert_g
     print(f"the alert gives way {until - called_at:.1f} s after the call (was {ALERT_SHOW_S:.0f} s; at least {ALERT_MIN_S:.0f})")
     assert s.alert is not None and s.alert.stage == "called"
     assert until == pytest.approx(max(called_at + ALERT_MIN_S, s.up_again_at)) and until < called_at + ALERT_SHOW_S
+
+
+@pytest.mark.parametrize("clip, truth", [("falls/knees_buckle_backward_front.mp4", "fall"),
+                                         ("falls/sit_down_on_bed.mp4", "video ended")])
+def test_score_ends_a_session_with_a_fall_in_it_by_the_services_rule(clip, truth):
+    """`silvergym score` ends a session the way the scoring service does (common/coach/session.py
+    cut_short_by_fall, the one rule both call): a fall raised in it, the person not up again, ends
+    it "fall" with `fell`; a near miss ends as the video does. Real clips, the Coral's model."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    out = subprocess.run([sys.executable, "-m", "common.cli", "score", "--routine", "squat", "--video",
+                          str(media_file(clip)), "--model", "movenet-lightning", "--json"],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(out.stdout.splitlines()[-1])
+    print(f"\n{clip}: truth {truth!r}; score ended {summary['ended']!r}, fell {summary.get('fell', False)}, "
+          f"alerts {summary['alerts']}")
+    assert summary["ended"] == truth and summary.get("fell", False) == (truth == "fall")

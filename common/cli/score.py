@@ -59,6 +59,8 @@ def run(args) -> int:
     ended = session.play_recording(person, poses, worlds, fps, size, on_frame, lag_frames=lag_frames)
     summary = person.summary(ended)
     summary["alerts"] = alerts
+    # Every event here is a question the TV would put, nobody to answer it: the service's rule.
+    session.cut_short_by_fall(summary, bool(alerts), falls.up_since_event)
     summary["corrections"] = cues.corrections(routine, given)  # the TV's cues, words from the routine's table
     print(json.dumps(summary, ensure_ascii=False) if args.json else summary_text(summary))
     return 0

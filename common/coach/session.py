@@ -20,6 +20,20 @@ VIDEO_ENDED = "video ended"
 # A fall cut the session short: a fall was called (or its question still open) in it and the person
 # was not up again before it ended (summary.ended; the report leaves such a session's score out).
 FALL_CUT_SHORT = "fall"
+
+
+def cut_short_by_fall(summary: dict, fall_in_session: bool, up_again: bool) -> dict:
+    """The one rule for how a session with a fall in it ends, for the scoring service and
+    `silvergym score` alike: a fall raised in it (called, or its question still open at the end)
+    and the person not up again since (common/coach/fall.py up_since_event) ends it FALL_CUT_SHORT
+    with `fell`, its score measuring the fall rather than the exercise (the carers' pages leave it
+    out of scores and trends). One who got up and went on ran the session its course: a false alarm
+    in a program's 4th part, all 7 parts scored after it, dropped the whole session from a report."""
+    if fall_in_session and not up_again:
+        summary["fell"], summary["ended"] = True, FALL_CUT_SHORT
+    return summary
+
+
 # The TV's words for a person standing still in a routine (common/coach/stillness.py): an
 # invitation to follow the instructor, neither praise nor a correction.
 FOLLOW_ALONG = "session.follow_along"
