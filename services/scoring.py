@@ -108,7 +108,7 @@ class Sessions:
         # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
         self.stay = StayGate()
         self.alerts: list[dict] = []
-        self.given: list[str] = []
+        self.given: dict[str, int] = {}
         self._unsent: list[tuple[str, str, dict]] = []
         self._spool_trouble = RateLimitedLog(every_s=30.0)
         self.paused_at_ns = 0
@@ -135,8 +135,10 @@ class Sessions:
         if self.spot:  # a class's spot: a new detector per class; one person's has watched them all along
             self.fall = FallDetector()
         self.alerts = []
-        self.given: list[str] = []  # the cue keys the TV was given, in order
-        self.given_by_part: dict[int, list[str]] = {}  # a program's, by part
+        # The cue keys the TV was given, in order, each with how many Scores said it (of two opposite
+        # corrections for one joint the summary keeps the one said longer: cues.one_direction_per_joint).
+        self.given: dict[str, int] = {}
+        self.given_by_part: dict[int, dict[str, int]] = {}  # a program's, by part
         self.routine_start_ns = now_ns + int(cfg.start_delay_s * 1e9)
         if self.class_clock is not None:  # the class's one countdown and routine clock
             self.routine_start_ns, self.class_id = self.class_clock(now_ns)
@@ -203,11 +205,16 @@ class Sessions:
         if self.program is not None:  # each part's with its own routine's words
             for entry in summary["parts"]:
                 entry["corrections"] = cues.corrections(self.program.parts[entry["part"]].routine,
-                                                        self.given_by_part.get(entry["part"], []))
+                                                        self.given_by_part.get(entry["part"], {}), entry.get("advice", ""))
             every_part = [c for entry in summary["parts"] for c in entry["corrections"]]
-            summary["corrections"] = cues.distinct_words(every_part)  # two parts' cues may say the same
+            said: dict[str, int] = {}
+            for part in self.given_by_part.values():
+                for key, n in part.items():
+                    said[key] = said.get(key, 0) + n
+            # two parts' cues may say the same; two parts' may contradict for one joint (one kept)
+            summary["corrections"] = cues.one_direction_per_joint(cues.distinct_words(every_part), said)
         else:
-            summary["corrections"] = cues.corrections(self.routine, self.given)
+            summary["corrections"] = cues.corrections(self.routine, self.given, summary.get("advice", ""))
         record = {"session_id": self.session_id, "participant": self.participant,
                   "routine": summary["routine"] if self.program is not None else self.routine.name,
                   "started_unix": self.started_unix, "ended_unix": time.time(), "summary": summary}
@@ -418,8 +425,9 @@ class Sessions:
                    "part_t_s": at.part_t_s}
         frame = at.frame
         if frame is not None:
-            if frame.guidance and frame.guidance not in self.given_by_part.setdefault(at.part, []):
-                self.given_by_part[at.part].append(frame.guidance)
+            if frame.guidance:
+                said = self.given_by_part.setdefault(at.part, {})
+                said[frame.guidance] = said.get(frame.guidance, 0) + 1
             self._publish_score(pose, frame, t, progress=at.progress, **program)
             return
         self.pub.publish(messages.Score(
@@ -444,8 +452,8 @@ class Sessions:
             routine_t_s=round(max(0.0, self.person.last_t), 4), spot=self.spot, scored=False, judged_strip=strip))
 
     def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
-        if frame.guidance and frame.guidance not in self.given:
-            self.given.append(frame.guidance)
+        if frame.guidance:
+            self.given[frame.guidance] = self.given.get(frame.guidance, 0) + 1
         # A single routine's strip as the score judges it ([truth]): when it changes, and once a second
         # so that a TV (re)started meanwhile has it; a program's parts keep the frames' strip.
         strip, now = "", time.monotonic()
@@ -583,7 +591,9 @@ class Sessions:
         self.person = ProgramSession(self.program, self.ctx.config.participants.get(participant),
                                      self.tolerance_scale, self.ctx.config.scoring.lag_window_s)
         self.person.restore(state["program_state"])
-        self.given_by_part = {int(k): v for k, v in state.get("given_by_part", {}).items()}
+        # a map key -> Scores that said it (a checkpoint from before the counts: a list, each once)
+        self.given_by_part = {int(k): dict(v) if isinstance(v, dict) else dict.fromkeys(v, 1)
+                              for k, v in state.get("given_by_part", {}).items()}
         self.part = self.person.current
         self.routine, self.scorer = self.person.routine, self.person.scorer
         self.last_seen_ns = time.monotonic_ns()

@@ -185,3 +185,66 @@ def test_a_built_routine_of_a_known_movement_coaches_only_that_movements_joints(
                                                             "trunk_tilt"]
     assert sorted(cues.coached_joints("arm_raise", joints)) == ["left_elbow", "right_shoulder"]
     assert cues.coached_joints("", joints) == joints and cues.coached_joints("joint", joints) == joints
+
+
+def _opposites(listed: list) -> list[tuple[str, str]]:
+    """The pairs of listed corrections that tell one joint opposite ways (both-sides keys move both)."""
+    found = []
+    for i, a in enumerate(listed):
+        for b in listed[i + 1:]:
+            (da, ja), (db, jb) = cues._joints_of(a["key"]), cues._joints_of(b["key"])
+            if da and db and da != db and ja & jb:
+                found.append((a["ko"], b["ko"]))
+    return found
+
+
+def test_a_summary_never_tells_one_joint_two_opposite_ways_composed():
+    """[truth] Composed cue sequences (not a clip): of two opposite corrections for one joint the summary
+    keeps the summary's advice, else the one the TV said for more Scores, else the first said; a
+    both-sides key contradicts either side's; same-direction and other joints' stay, in order."""
+    arm = routines.load("arm_raise")
+    said = ["left_shoulder.less"] * 4 + ["left_shoulder.more"] * 9 + ["elbow.more"] * 5 + ["left_elbow.less"] * 2
+    listed = cues.corrections(arm, said)
+    print(f"said {cues._counted(said)}: listed {[c['ko'] for c in listed]}")
+    assert [c["key"] for c in listed] == ["left_shoulder.more", "elbow.more"]  # the longer said of each pair
+    assert not _opposites(listed)
+    # The summary's advice (its weakest joint's correction, the one the TV names to practise) wins.
+    assert [c["key"] for c in cues.corrections(arm, said, advice="left_elbow.less")] == ["left_shoulder.more",
+                                                                                         "left_elbow.less"]
+    # Said as often: the first said is kept; the right side's is not the left's opposite.
+    tie = cues.corrections(arm, ["elbow.less", "right_shoulder.less", "elbow.more", "left_shoulder.more"])
+    assert [c["key"] for c in tie] == ["elbow.less", "right_shoulder.less", "left_shoulder.more"]
+    # A map of key -> Scores (the scoring service's) is read the same way as the repeated keys.
+    assert cues.corrections(arm, cues._counted(said)) == listed
+    # Two directions in the same words (a trunk either way: '상체를 곧게 세우세요') are one correction, not two.
+    marching = routines.load("marching")
+    assert [c["key"] for c in cues.corrections(marching, ["trunk_lean.less", "trunk_lean.more", "trunk_lean.more"])] \
+        == ["trunk_lean.less"]
+
+
+def test_a_real_clips_summary_never_tells_one_joint_two_opposite_ways():
+    """[truth] The jumper of jumping_jacks_fast_front_gym through the arm raise, read by MoveNet as `score`
+    reads it: the TV told both arms higher for 73 Scores and down for 10 (his flip at the top), the left
+    arm down for 4; the summary listed '팔을 머리 위로 더 올리세요' and '팔을 몸 옆으로 내리세요' together.
+    Now one direction per joint: the one said longer (the summary's advice is the right elbow's)."""
+    from common.coach.session import PersonSession, play_recording
+    from tests.conftest import clip_poses
+
+    poses, worlds, fps, size = clip_poses()("dev/jumping_jacks_fast_front_gym.mp4", "movenet-lightning")
+    routine = routines.load("arm_raise")
+    person, given = PersonSession(routine), []
+    play_recording(person, poses, worlds, fps, size, lambda i, t, k, frame: given.append(frame.guidance))
+    summary = person.summary("completed")
+    table = cues.table(routine)
+    counts = {k: n for k, n in cues._counted(given).items() if k in table}
+    before = cues.distinct_words([{"key": k, "ko": table[k].ko, "en": table[k].en} for k in counts])
+    listed = cues.corrections(routine, given, summary.get("advice", ""))
+    print(f"\nsaid (Scores): {counts}\nbefore: {[c['ko'] for c in before]} - opposites {_opposites(before)}"
+          f"\nnow: {[c['ko'] for c in listed]} (advice {summary.get('advice')})")
+    assert _opposites(before), "the clip no longer gives opposite corrections: the check below proves nothing"
+    assert not _opposites(listed)
+    kept = {c["key"] for c in listed}
+    for dropped in {c["key"] for c in before} - kept:  # each left out for an opposite said longer (or the advice)
+        direction, joints = cues._joints_of(dropped)
+        opposite = [k for k in kept if cues._joints_of(k)[0] != direction and cues._joints_of(k)[1] & joints]
+        assert any(k == summary.get("advice") or counts[k] >= counts[dropped] for k in opposite), dropped

@@ -61,7 +61,8 @@ def run(args) -> int:
     summary["alerts"] = alerts
     # Every event here is a question the TV would put, nobody to answer it: the service's rule.
     session.cut_short_by_fall(summary, bool(alerts), falls.up_since_event)
-    summary["corrections"] = cues.corrections(routine, given)  # the TV's cues, words from the routine's table
+    # the TV's cues, words from the routine's table; of two opposite for one joint, one (as the service's)
+    summary["corrections"] = cues.corrections(routine, given, summary.get("advice", ""))
     print(json.dumps(summary, ensure_ascii=False) if args.json else summary_text(summary))
     return 0
 

@@ -119,14 +119,63 @@ def words(routine, key: str, locale: str) -> str | None:
     return cue.words(locale) if cue else None
 
 
-def corrections(routine, keys) -> list[dict]:
+def corrections(routine, keys, advice: str = "") -> list[dict]:
     """The corrections given, in order, as keys with their words in both languages and their
     phase (the summary, `score --json`); keys that are not cues (framing, pace) are left out, and
     a correction in the same words as one before it (two keys may say the same: a trunk tilted
-    either way is told '상체를 가운데로 곧게 세우세요') is listed once, under its first key."""
+    either way is told '상체를 가운데로 곧게 세우세요') is listed once, under its first key.
+    `keys`: every Score's guidance in order (repeats count how long the TV said it), or a map of
+    key -> how many Scores said it. Of two opposite corrections for one joint, one is kept
+    (one_direction_per_joint; `advice`: the summary's advice for its weakest joint, kept first)."""
+    said = dict(keys) if isinstance(keys, dict) else _counted(keys)
     cues = table(routine)
-    return distinct_words([{"key": key, "ko": cues[key].ko, "en": cues[key].en, "phase": cues[key].phase}
-                           for key in dict.fromkeys(keys) if key in cues])
+    listed, frames = [], {}
+    for key, n in said.items():
+        if key not in cues:
+            continue
+        entry = {"key": key, "ko": cues[key].ko, "en": cues[key].en, "phase": cues[key].phase}
+        first = next((c for c in listed if (c["ko"], c["en"]) == (entry["ko"], entry["en"])), None)
+        if first is None:
+            listed.append(entry)
+        frames[(first or entry)["key"]] = frames.get((first or entry)["key"], 0) + int(n)  # one wording, one weight
+    return one_direction_per_joint(listed, frames, advice)
+
+
+def _counted(keys) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key in keys:
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _joints_of(key: str) -> tuple[str, frozenset]:
+    """A correction key's direction and the joints it moves: one side's joint, or both of a pair
+    ("elbow.more": the left and the right elbow), or an unpaired angle ("trunk_lean")."""
+    m = KEY.match(key)
+    if not m:
+        return "", frozenset()
+    side, group, direction = m.groups()
+    joints = {f"{side}_{group}"} if side else {group, *(f"{s}_{group}" for s in SIDES)}
+    return direction, frozenset(joints)
+
+
+def one_direction_per_joint(listed: list, frames: dict | None = None, advice: str = "") -> list:
+    """`listed` (correction dicts with a key, in the order given) without a correction opposite to
+    one kept for the same joint: "왼쪽 팔을 내리세요" beside "왼쪽 팔을 더 높이 올리세요", or
+    "팔꿈치를 쭉 펴세요" beside "…살짝 굽히세요", read as two contradicting orders in one summary
+    (each was right at its moment: the arm low at the top, then high at the bottom). Kept, of two
+    that contradict: the summary's `advice` (its weakest joint's correction, the one the TV names to
+    practise), else the one the TV said for more Scores (`frames`: key -> count; how long the person
+    was told it), else the one said first. The kept ones stay in the order given."""
+    frames = frames or {}
+    order = {c["key"]: i for i, c in enumerate(listed)}
+    ranked = sorted(listed, key=lambda c: (c["key"] != advice, -frames.get(c["key"], 0), order[c["key"]]))
+    kept: list = []
+    for c in ranked:
+        direction, joints = _joints_of(c["key"])
+        if not any(d != direction and joints & j for d, j in (_joints_of(k["key"]) for k in kept)):
+            kept.append(c)
+    return sorted(kept, key=lambda c: order[c["key"]])
 
 
 def distinct_words(corrections: list) -> list:
