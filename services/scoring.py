@@ -663,7 +663,7 @@ class ClassSessions:
         self.ctx, self.pub, self.spool = ctx, pub, spool
         self.alone = ctx.config.scoring.mode != "group"
         self.class_id = ""
-        self.routine_start_ns = 0
+        self._routine_start_ns = 0
         self._routine = None if self.alone else routines.load(ctx.config.scoring.routine)
         # A class through a program: one clock spanning the program, every member a ProgramSession on it.
         self._program = programs.load(ctx.config.scoring.program) if ctx.config.scoring.program and not self.alone else None
@@ -731,13 +731,23 @@ class ClassSessions:
         skip, a resume or a restart that moves the start or the program's length moves it too."""
         return self.routine_start_ns + int(self.room.duration_s * 1e9)
 
+    @property
+    def routine_start_ns(self) -> int:
+        """The running class's routine start on the capture clock (ns)."""
+        return self._routine_start_ns
+
+    @routine_start_ns.setter
+    def routine_start_ns(self, ns: int) -> None:
+        # The roll's t = 0 is the same moment, in seconds: moved with it, never set on its own.
+        self._routine_start_ns = ns
+        self.room.start_t = ns / 1e9
+
     def class_clock(self, now_ns: int) -> tuple[int, str]:
         """The running class's routine start and id; a new class when none runs."""
         if not self.class_id or now_ns >= self.routine_end_ns:
             self.class_id = uuid.uuid4().hex
             self.routine_start_ns = now_ns + int(self.ctx.config.scoring.start_delay_s * 1e9)
             self.room.skipped_s, self.room.skipped = 0.0, set()  # a new class: its program from the start
-            self.room.start_t = self.routine_start_ns / 1e9  # the class's t = 0 on the capture clock (the roll's part)
             self.ctx.log.info("class %s started", self.class_id)
         return self.routine_start_ns, self.class_id
 
@@ -880,7 +890,6 @@ class ClassSessions:
             if self.routine_start_ns != started_ns or not self.class_id:  # (a restarted service resumed it already)
                 self.class_id = uuid.uuid4().hex
             self.routine_start_ns = started_ns
-            self.room.start_t = started_ns / 1e9
             self.ctx.log.info("class %s started with the recorded class's clip", self.class_id)
         for m in self.members.values():
             m.on_camera(detail)
@@ -908,7 +917,6 @@ class ClassSessions:
                 self.room.skipped = set().union(*(p.skipped for p in skipping))
         if control.command == "resume" and self.members:  # the class clock stood still with them
             self.routine_start_ns = max(m.routine_start_ns for m in self.members.values())
-            self.room.start_t = self.routine_start_ns / 1e9
 
     def resume(self) -> None:
         if self.alone:
@@ -923,7 +931,6 @@ class ClassSessions:
                     self.class_id, self.routine_start_ns = m.class_id, m.routine_start_ns
                     if m.program is not None and m.person is not None:  # the class's skips, as its members kept them
                         self.room.skipped_s, self.room.skipped = m.person.skipped_s, set(m.person.skipped)
-                    self.room.start_t = self.routine_start_ns / 1e9
 
     def tick(self, now_ns: int) -> None:
         for m in self.members.values():
