@@ -86,6 +86,13 @@ def fill(store: Store) -> dict:
         store.save("center2", "pi9", "session", a_session("kim", i, 40), now)
     for i in range(4):
         store.save("center3", "pi3", "session", a_program_session(i, now - (6 - 2 * i) * DAY / 1.0 - 3600), now)
+    # choi (center3/pi3, only the admin sees it): two sessions, then one the box read too sparsely (3.4 a
+    # second: too_few_poses), its 15 the box's, not hers
+    for i, score in enumerate((80.0, 84.0, 15.0)):
+        choi = a_session("choi", i, score, when=now - (3 - i) * DAY)
+        if score == 15.0:
+            choi["summary"].update(poses_per_s=3.4, too_few_poses=True)
+        store.save("center3", "pi3", "session", choi, now)
     bad = a_session(HOSTILE, 0, 1e300)
     bad["summary"]["note"] = "x" * 100_000
     store.save("center1", "pi8", "session", bad, now)
@@ -708,3 +715,45 @@ def test_a_participants_page_shows_each_program_movement_weakest_first_with_its_
             heading = driver.find_element(By.CSS_SELECTOR, "table.program").find_element(By.XPATH, "preceding-sibling::h2[1]")
             driver.execute_script("arguments[0].scrollIntoView(true);", heading)
             driver.save_screenshot(str(shot))
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_session_read_too_sparsely_is_left_out_and_the_pages_say_why(site, browser_factory, locale, tmp_path):
+    """choi's newest session was read 3.4 times a second (too_few_poses): in Chromium, the week page's row
+    shows her last counted score (84, not the box's 15) and says one recent session was left out of the
+    score and trend because too few movements were read; her page says the same above the rest (the
+    printed report's words) and its average is of the two counted (82); both legible (16 px, 4.5:1)."""
+    from selenium.webdriver.common.by import By
+
+    from common.texts import load_texts
+
+    t = load_texts(locale)
+    url = site["app"].url
+    driver = browser_factory()
+    driver.set_window_size(1280, 900)
+    browser_login(driver, url, "boss")
+    driver.get(f"{url}/?lang={locale}")
+    row = next(tr for tr in driver.find_elements(By.CSS_SELECTOR, "section.people tbody tr") if "choi" in tr.text)
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    print(f"\n{locale} week page, choi: {cells}")
+    assert cells[2] == "84", "the last counted score, not the sparse session's 15"
+    assert t["web.left_out_sparse"].format(n=1) in row.text
+    texts, scroll_width, inner = driver.execute_script(LEGIBILITY)
+    said = [x for x in texts if x[1] and x[1] in t["web.left_out_sparse"].format(n=1)]
+    assert said and min(x[2] for x in said) >= 16 and min(x[3] for x in said) >= 4.5, said
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+    driver.save_screenshot(str(tmp_path / f"week_{locale}.png"))
+    driver.get(person_url(url, "center3", "pi3", "choi") + f"&lang={locale}")
+    main = driver.find_element(By.TAG_NAME, "main").text
+    why = t["report.too_few_poses"].format(n=1)
+    print(f"{locale} choi's page: {main[:500]!r}\nlooked at: {tmp_path}")
+    assert why in main and "silvergym doctor" in main
+    assert " 15" not in main.split(why)[1][:400], "the sparse session's 15 is in no figure near the top"
+    assert "82" in main.split(why)[1][:200], "the average is of the two counted sessions (80, 84)"
+    texts, scroll_width, inner = driver.execute_script(LEGIBILITY)
+    smallest, faintest = min(texts, key=lambda x: x[2]), min(texts, key=lambda x: x[3])
+    assert smallest[2] >= 16 and faintest[3] >= 4.5 and scroll_width <= inner + 1, (smallest, faintest)
+    driver.save_screenshot(str(tmp_path / f"choi_{locale}.png"))
+    if os.environ.get("SILVERGYM_SHOW_WEB"):  # PNGs to look at: SILVERGYM_SHOW_WEB=/some/dir
+        for name in ("week", "choi"):
+            shutil.copy(tmp_path / f"{name}_{locale}.png", Path(os.environ["SILVERGYM_SHOW_WEB"]) / f"sparse_{name}_{locale}.png")

@@ -140,7 +140,11 @@ def style(request) -> HttpResponse:
 
 def _person_row(person: access.Person, now: float, texts: dict, locale: str, alert_names: dict) -> dict:
     # a session in which nobody moved, or a fall cut short, has no score to show or trend (report.counts_in_scores)
-    recent = [s for s in access.sessions_of(person, newest=access.RECENT_SESSIONS) if report.counts_in_scores(s)]
+    newest = access.sessions_of(person, newest=access.RECENT_SESSIONS)
+    recent = [s for s in newest if report.counts_in_scores(s)]
+    # one the box read too sparsely is left out too, and the row says so: else a carer sees an older
+    # score (or none) beside a session that happened, with no reason
+    sparse = sum(1 for s in newest if report.read_too_sparsely(s))
     last = recent[-1] if recent else None
     going = report.trend([s["summary"]["score"] for s in recent]) if recent else None
     # each flag once, in its own words (which side, how much): two joints are two different sentences
@@ -154,7 +158,8 @@ def _person_row(person: access.Person, now: float, texts: dict, locale: str, ale
             "last_when": when(last["started_unix"], person.site, locale) if last else "",
             "last_score": f"{last['summary']['score']:.0f}" if last and report.plottable(last) else "?" if last else "",
             "week": access.sessions_since(person, now - access.WEEK_S),
-            "trend": going[0] if going else "none", "flags": flags}
+            "trend": going[0] if going else "none", "flags": flags,
+            "left_out": texts["web.left_out_sparse"].format(n=sparse) if sparse else ""}
 
 
 @login_required
@@ -232,7 +237,10 @@ def _report_body(person: access.Person, version: tuple, locale: str) -> str:
     from django.core.cache import cache
 
     def draw() -> str:
-        sessions = [s for s in access.sessions_of(person) if report.plottable(s) and report.counts_in_scores(s)]
+        # the ones read too sparsely go in too: render_body leaves them out of every score and trend
+        # and says above the rest why (report.too_few_poses)
+        sessions = [s for s in access.sessions_of(person) if report.plottable(s)
+                    and (report.counts_in_scores(s) or report.read_too_sparsely(s))]
         alerts = [a for a in access.alerts_of(person) if on_calendar(a.get("unix"))]
         return report.render_body(sessions, alerts, locale, zone_of(person.site), zone_name(person.site, locale))
 
