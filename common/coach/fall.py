@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.coach.geometry import MIN_SCORE, trunk_lean
+from common.coach.geometry import MIN_SCORE, another_body, trunk_lean
 from common.coach.keypoints import COMMON_INDEX
 
 _HIP, _NECK, _NOSE = COMMON_INDEX["mid_hip"], COMMON_INDEX["neck"], COMMON_INDEX["nose"]
@@ -101,9 +101,7 @@ class FallDetector:
     _stood_again: bool = True
     _up_run_from: float | None = None  # when the present run of upright poses began
     lying_expected: bool = False  # the exercise now lies down (set by the service per pose): being down is no fall
-    switch_trunks: float = 2.5  # the hips this many trunk lengths from the last reading: another person
-    switch_within_s: float = 0.5  # ... when that reading is this recent
-    _last_hip: tuple | None = None  # (t, x, y) of the last mid-hip read
+    _last_hip: tuple | None = None  # (t, x, y, trunk) of the last reading's hips (geometry.another_body)
     size_agrees: float = 1.4  # upright trunks within this factor of their median are the person's own
     _ref: _Upright | None = None  # the highest upright moment of those (the heights' reference)
     _sized: bool = False  # seen upright min_upright times (since the start, or since another person was read)
@@ -242,15 +240,12 @@ class FallDetector:
         return (head_y - self._ref.head_y) / self._trunk < self.upright_trunks
 
     def _followed_someone_else(self, t: float, mid_hip: np.ndarray, trunk: float) -> bool:
-        """The hips jumped further than a body moves between two readings close in time: the
-        reader now follows another person (one person's reader took the woman walking past in
-        front of two_people_sports2d's man: 5 trunk lengths in 0.1 s). A fall moves the hips
-        about a trunk and a half in all; the other's body is no fall of this one."""
-        last, self._last_hip = self._last_hip, (t, float(mid_hip[0]), float(mid_hip[1]))
-        if last is None or t - last[0] > self.switch_within_s:
-            return False
-        unit = max(self._trunk, trunk)
-        return unit > 0 and float(np.hypot(mid_hip[0] - last[1], mid_hip[1] - last[2])) >= self.switch_trunks * unit
+        """The reader now follows another person (geometry.another_body; one person's reader took
+        the woman walking past in front of two_people_sports2d's man: 5 trunk lengths in 0.1 s).
+        Measured in the larger of the two readings' trunks and the person's upright one."""
+        body = (t, float(mid_hip[0]), float(mid_hip[1]), max(trunk, self._trunk))
+        last, self._last_hip = self._last_hip, body
+        return another_body(last, body)
 
     def _forget(self) -> None:
         """Start again on the person now followed: their upright moments, their unit, no time down.

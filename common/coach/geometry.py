@@ -124,3 +124,21 @@ def joint_angles(common: np.ndarray, world: np.ndarray | None = None,
             continue
         out[name] = circular_diff(direction(pa[0], pa[1], pb[0], pb[1]), 270.0)
     return out
+
+
+# The hips this many trunk lengths (neck to mid-hip) from the last reading's, within
+# ANOTHER_BODY_WITHIN_S: another person (one person's reader jumped to someone walking past). A body
+# moves that far in 0.3 s only at a sprint; a jump, a fall or a lunge moves the hips about a trunk.
+ANOTHER_BODY_TRUNKS = 2.0
+ANOTHER_BODY_WITHIN_S = 0.3
+
+
+def another_body(last: tuple[float, float, float, float] | None, now: tuple[float, float, float, float]) -> bool:
+    """Whether two readings (t, hip x, hip y, trunk length in px) are two people's bodies: the hips
+    ANOTHER_BODY_TRUNKS of the larger trunk apart, the readings within ANOTHER_BODY_WITHIN_S.
+    The scoring (a repetition done by two people is nobody's) and the fall detector (the other's
+    body is no fall of this one's) ask the same question."""
+    if last is None or now[0] - last[0] > ANOTHER_BODY_WITHIN_S:
+        return False
+    unit = max(last[3], now[3])
+    return unit > 0 and math.hypot(now[1] - last[1], now[2] - last[2]) > ANOTHER_BODY_TRUNKS * unit

@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.coach.framing import FramingMonitor, in_view, needed_points
-from common.coach.geometry import ALL_ANGLES, SIGNED_ANGLES, joint_angles, joint_visibility
+from common.coach.geometry import ALL_ANGLES, SIGNED_ANGLES, another_body, joint_angles, joint_visibility
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
 from common.coach.routine import Keyframe, Routine
 from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
-from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, MAX_GAP_S, CycleAlignment, TempoTracker, align_once, cycle_targets,
+from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, CycleAlignment, TempoTracker, align_once, cycle_targets,
                                first_change, RESAMPLE_HZ, repetitions, resample)
 
 STATUS_ORDER = {"none": 0, "correct": 1, "near": 2, "wrong": 3}
@@ -102,11 +102,6 @@ OUT_OF_POSITION_SHARE = 0.25  # a repetition this much of it in the other positi
 # measured from the trunk (geometry.JOINT_ANGLES).
 LEVEL_DEG = 90.0
 LIMB_TO_TRUNK = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
-# The hips this many trunk lengths (neck to mid-hip) from the last pose's, under warp.MAX_GAP_S
-# later: another person (a one-person model jumped to someone walking past). A body moves that far
-# in 0.3 s only at a sprint; a jump, a fall or a lunge moves the hips a trunk length at most.
-SWITCH_TRUNKS = 2.0
-
 
 def _mean_error(err: np.ndarray) -> float:
     return float(np.nanmean(np.minimum(np.abs(err), ERROR_CAP_DEG)))
@@ -600,7 +595,7 @@ class SessionScorer:
     _counted: list = field(default_factory=list)
     _counted_since: float = -math.inf
     _middles_taken: dict = field(default_factory=dict)  # group -> how many of its counter's middles are in _counted
-    # When the pose followed became another person's (SWITCH_TRUNKS), and the last pose's (t, hips, trunk).
+    # When the pose followed became another person's (geometry.another_body), and the last pose's (t, hip x, y, trunk).
     _switches: list = field(default_factory=list)
     _last_body: tuple | None = None
     # Before the first movement (_before_first_movement): the moving joints' first angles, whether the
@@ -844,19 +839,16 @@ class SessionScorer:
             self._middles_taken[name] = len(counter.middles)
 
     def _note_switch(self, t: float, common: np.ndarray | None) -> None:
-        """Whether the pose followed is now another person's: its hips SWITCH_TRUNKS trunk lengths
-        (the larger of the two poses') from the last pose's, under MAX_GAP_S later."""
+        """Whether the pose followed is now another person's (geometry.another_body)."""
         if common is None or not len(common):
             return
         neck, hips = common[COMMON_INDEX["neck"]], common[COMMON_INDEX["mid_hip"]]
         if min(neck[2], hips[2]) < STANCE_SEEN:
             return
-        trunk = float(np.hypot(*(neck[:2] - hips[:2])))
-        last = self._last_body
-        if last is not None and t - last[0] <= MAX_GAP_S and max(trunk, last[2]) > 0:
-            if float(np.hypot(*(hips[:2] - last[1]))) > SWITCH_TRUNKS * max(trunk, last[2]):
-                self._switches.append(t)
-        self._last_body = (t, np.array(hips[:2], dtype=float), trunk)
+        body = (t, float(hips[0]), float(hips[1]), float(np.hypot(*(neck[:2] - hips[:2]))))
+        if another_body(self._last_body, body):
+            self._switches.append(t)
+        self._last_body = body
 
     def _record_posture(self, t: float, status, angles, errors, target, common=None) -> None:
         if not any(s != "none" for s in status.values()):
