@@ -257,9 +257,9 @@ def test_a_program_session_says_too_few_poses_too():
 
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_a_programs_summary_read_too_sparsely_shows_no_score_and_reads_from_the_sofa(canvas, locale):
-    """The program's summary screen (services/renderer/program.py): 'No score' instead of the program's
-    number, no movement's score or bar, nothing named to practise, the busy-box words; legible by
-    tests/test_legibility.py's rule."""
+    """The program's summary screen read too sparsely: 'No score' instead of the program's number, no
+    movement's score, bar or count (as untrusted as one routine's: screen.draw_unread_summary, the same
+    centred words why and what to do), nothing named to practise; legible by tests/test_legibility.py's rule."""
     import time
 
     from services.renderer.samples import state_for
@@ -275,5 +275,8 @@ def test_a_programs_summary_read_too_sparsely_shows_no_score_and_reads_from_the_
     words = [d.words for d in drawn]
     print(f"\n{locale}: {words}")
     assert screen == "summary" and not problems, problems
-    assert state.t("summary.no_score") in words and state.t("summary.too_few_poses") in words
+    assert state.t("summary.no_score") in words and "silvergym doctor" in " ".join(words)
+    assert " ".join(state.t("summary.too_few_poses_why").format(n="4", need="15").split()) in " ".join(words)
     assert not numbers & set(words), "no program or movement score"
+    unit = state.t("exercise.reps_unit")
+    assert not any(w.endswith(unit) and w[:-len(unit)].strip().isdigit() for w in words), "no movement's count"

@@ -841,9 +841,11 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
     elif screen in ("camera_lost", "camera_starting"):
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
-    elif screen == "summary" and not s.people_results and isinstance(s.session.summary.get("parts"), list):
+    elif screen == "summary" and not s.people_results and isinstance(s.session.summary.get("parts"), list) \
+            and s.session.summary.get("too_few_poses") is not True:
         # One person's program, movement by movement. A class's (even of one member) is the class's:
-        # the session on screen is then the last member's end, whose summary has parts too.
+        # the session on screen is then the last member's end, whose summary has parts too. One read
+        # too sparsely has no movement's score or count to trust either: draw_summary says why.
         draw_program_summary(surface, fonts, s, w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
