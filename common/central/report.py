@@ -369,13 +369,16 @@ def movement_cells(part: dict, parts: list, t: dict, locale: str) -> dict[str, s
 
     reps = part.get("reps") if isinstance(part.get("reps"), int) and not isinstance(part.get("reps"), bool) else 0
     score = f"{float(part['score']):.0f}" if judged(part) else \
-        t["report.program_skipped" if part.get("skipped") is True else "report.program_rested"]
+        t["report.program_skipped" if part.get("skipped") is True else "report.program_no_reps"
+          if part.get("not_scored") == "no_repetitions" else "report.program_rested"]
     # A part rested through or skipped shows that ("쉼"), not the ranges of whatever moved meanwhile.
     rom = part.get("rom") if judged(part) and isinstance(part.get("rom"), dict) else {}
     ranges = [(j, r["range"]) for j, r in rom.items() if f"joint.{j}" in t and isinstance(r, dict)
               and isinstance(r.get("range"), (int, float)) and math.isfinite(r["range"])]
     widest = sorted(ranges, key=lambda jr: -jr[1])[:2]  # the joints that move most tell the movement
-    return {"movement": movement_label(part, parts, locale, "-"), "reps": str(reps), "score": score,
+    # A timed movement (a dance, a stretch held) has nothing to count: "-", never a 0.
+    return {"movement": movement_label(part, parts, locale, "-"),
+            "reps": "-" if part.get("timed") is True and not reps else str(reps), "score": score,
             "rom": " · ".join(f"{t[f'joint.{j}']} {r:.0f}°" for j, r in widest) or "-"}
 
 

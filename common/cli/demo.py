@@ -348,15 +348,20 @@ def program_lines(participant: str, summary: dict) -> list[str]:
     title = summary.get("program_title") or {}
     score = f"score {summary['score']:.0f}/100" if summary.get("scored_parts") else "no score (nothing judged)"
     lines = [f"Program {title.get('ko', '')} / {title.get('en', '')} ({summary.get('program', '')}) of {participant}: "
-             f"{score} ({summary.get('scored_parts', 0)} of {len(summary['parts'])} movements scored), "
+             f"{score} ({summary.get('scored_parts', 0)} of {len(summary['parts'])} movements scored"
+             f"{', the others left out of it' if summary.get('scored_parts') and summary['scored_parts'] < len(summary['parts']) else ''}), "
              f"{summary.get('frames_scored', 0)} of {summary.get('frames', 0)} frames scored"]
     for part in summary["parts"]:
         reps = f"{part['reps']}" + (f"/{part['target_reps']}" if part.get("target_reps") else "") + " repetitions"
+        if part.get("timed") and not part["reps"]:
+            reps = "timed (nothing to count)"  # a dance, a stretch held: no repetitions, never "0"
         sides = part.get("reps_by_side") or {}
         if sides:
             reps += " (" + ", ".join(f"{side} {n}" for side, n in sides.items()) + ")"
         state = (f"{ko['program.skipped']} (skipped)" if part["skipped"] else f"{ko['program.rested']} (rested)"
-                 if part["rested"] else f"score {part['score']:.0f}/100" if part["scored"] else "no score (nothing judged)")
+                 if part["rested"] else f"score {part['score']:.0f}/100" if part["scored"]
+                 else "not done: no repetitions, no score (left out of the program score)"
+                 if part.get("not_scored") == "no_repetitions" else "no score (nothing judged)")
         lines.append(f"  {part['part'] + 1}. {part['name']['ko']} / {part['name']['en']}: {reps}, {state}")
     return lines
 

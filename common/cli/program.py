@@ -104,7 +104,12 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
         poses, worlds, fps = poses_from_video(video, model, cache)
         if poses_cache:
             np.save(poses_cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
-    found = segment.find_movements(poses, worlds, fps)
+    dropped: list = []
+    found = segment.find_movements(poses, worlds, fps, dropped)
+    for a, b in dropped:  # said, not lost silently: the installer may add it to the file by hand
+        print(f"note: {a:.1f}-{b:.1f} s ({b - a:.1f} s of movement) left out: shorter than {segment.MIN_PART_S:g} s, "
+              "too short to be a part (a movement shown briefly, or a change between two); if it is one, add a "
+              "part with its start_s and end_s to the file", file=sys.stderr)
     if not found:
         raise routines.RoutineError(f"{video}: no repeated movement found (a person moving in repetitions, "
                                     "seen whole, for at least a few seconds)")
@@ -569,7 +574,7 @@ def run(args) -> int:
     for i, part in enumerate(p.parts):
         again = f", same movement as part {part.same_as + 1}" if part.same_as is not None else ""
         print(f"  {i + 1}. {part.name['ko']} / {part.name['en']}: {part.start_s:.1f}-{part.end_s:.1f} s, "
-              f"{part.reps or 0} reps, joints "
+              f"{f'{part.reps} reps' if part.reps is not None else 'timed (nothing to count)' if part.routine.reps is None else 'no target'}, joints "
               f"{', '.join(part.routine.joints)}{again}")
     if args.preview:
         print(f"contact sheet: {args.preview}")

@@ -99,8 +99,9 @@ def parts_words(summary: dict) -> str:
     """A program member's movements on their line, each by its number, its Korean then English name
     (as `program score` and the demo name them; fresh-eyes trial 46c read English only) and its
     repetitions of the target: "; 1. 팔 들어올리기 / Arm raises 4/4; 2. ..."; "" for one routine."""
-    return "".join(f"; {p['part'] + 1}. {p['name']['ko']} / {p['name']['en']} {p['reps']}"
-                   + (f"/{p['target_reps']}" if p["target_reps"] else "") for p in summary.get("parts", []))
+    return "".join(f"; {p['part'] + 1}. {p['name']['ko']} / {p['name']['en']} "
+                   + ("timed" if p.get("timed") and not p["reps"] else f"{p['reps']}"  # a dance: no count, never 0
+                      + (f"/{p['target_reps']}" if p["target_reps"] else "")) for p in summary.get("parts", []))
 
 
 def people_in(front, bgr, t: float) -> list:

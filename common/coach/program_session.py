@@ -323,21 +323,33 @@ class ProgramSession:
                  "timed": part.routine.reps is None,
                  # the movement it was recognised as ("" for none, e.g. a free dance): the carers' pages
                  # compare left and right only where the movement means them to match (program_results)
-                 "movement": recognised_movement(part.routine)}
+                 "movement": recognised_movement(part.routine),
+                 # added: why a part has no score ("" when scored): "skipped", "rested", "not_reached",
+                 # "no_repetitions" (a counted movement with none counted: not done, not a 0) or
+                 # "nothing_judged" (moving, no whole repetition to judge); left out of the program score
+                 "not_scored": ""}
         person = self.persons[i]
         if person is None:
             # Never reached (the session was stopped, or the video ended first): not done, not wrong.
             entry["rested"] = not entry["skipped"]
+            entry["not_scored"] = "skipped" if entry["skipped"] else "not_reached"
             return entry
         s = person.summary(COMPLETED)
         entry.update(reps=s["reps"], reps_by_side=s.get("reps_by_side", {}), rom=s["range_of_motion"],
                      joints=s["joints"], frames=s["frames"], frames_scored=s["frames_scored"])
         if entry["skipped"]:
+            entry["not_scored"] = "skipped"
             return entry
         if rested(part.routine, s):
-            entry["rested"] = True
+            entry.update(rested=True, not_scored="rested")
+            return entry
+        if not entry["timed"] and not s["reps"]:
+            # A counted movement the person did none of was not done: no score, not a 0 averaged into
+            # the program's (a trial's lateral raises, counted 0, scored 0: the program 57 for 100 and 0).
+            entry["not_scored"] = "no_repetitions"
             return entry
         if not person.scorer.running_score_judged():  # moving, but no whole repetition to judge: no score, not 0
+            entry["not_scored"] = "nothing_judged"
             return entry
         entry.update(score=s["score"], scored=True)
         return entry

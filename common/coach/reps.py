@@ -216,6 +216,15 @@ class _Counter:
     at_once: float = 0.8
     _first_out: float = 0.0  # the depth on the excursion's first frame out of the start
     way_out_unseen: int = 0  # excursions rejected because they left the start and turned in one frame (a cut)
+    # A stay in the routine's own start zone (by the instructor's start angle) after a whole excursion
+    # (its depth at the enter level): the repetition is back at a start, the person's start is there now,
+    # not where their own start angle was learned (the arms of a previous movement hanging lower: a
+    # program's lateral raises after jumping jacks counted 0 of 4, the counter out for good). Held
+    # stay_s within stay_deg on every deciding joint (the real lateral raiser rests 0.4 s between raises).
+    stay_s: float = 0.3
+    stay_deg: float = 10.0
+    _stay: dict = field(default_factory=dict)  # joint -> (since, lowest, highest) of the current stay
+    restarted: int = 0  # times the start was taken again from such a stay
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
@@ -309,6 +318,24 @@ class _Counter:
                 return False
         return True
 
+    def _stays_in_the_routines_start(self, t: float, held: list, decide: list[int]) -> bool:
+        """Whether the deciding joints have stayed in the routine's own start zone (the instructor's
+        start angle's, _in_the_routines_start), each within stay_deg, for stay_s: a start position held,
+        though not the one the person's own start angle was learned at."""
+        if not self._in_the_routines_start(held, decide):
+            self._stay = {}
+            return False
+        done = True
+        for i in decide:
+            joint, angle = self.joints[i], held[i][0]
+            since, lo, hi = self._stay.get(joint, (t, angle, angle))
+            lo, hi = min(lo, angle), max(hi, angle)
+            if hi - lo > self.stay_deg:
+                since, lo, hi = t, angle, angle
+            self._stay[joint] = (since, lo, hi)
+            done = done and t - since >= self.stay_s
+        return done
+
     def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None, None, None, None),
                from_down: dict | None = None) -> None:
         from_down = from_down or {}
@@ -356,6 +383,17 @@ class _Counter:
                 self._g_at_peak = dict(from_down)
             if at_start:
                 self._finish(t)
+            elif self._stays_in_the_routines_start(t, held, decide) and self._peak >= self.enter_level():
+                self._finish(t)
+                for i in decide:
+                    since, lo, hi = self._stay[self.joints[i]]
+                    self.own_start[self.joints[i]] = (lo + hi) / 2
+                    self._provisional.discard(self.joints[i])
+                self._recent.clear()
+                self._stay, at_start = {}, True
+                self.restarted += 1
+        if self.state != "out":
+            self._stay = {}
         if at_start:
             self._last_at_start = t
             self._base = {j: a for j, a in self._well(angles, seen, self.still + self.other_side + self._along_joints()).items()}

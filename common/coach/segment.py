@@ -628,14 +628,19 @@ def phases(angles: np.ndarray, rule) -> list[str]:
     return out
 
 
-def find_movements(poses, worlds, fps: float) -> list[Movement]:
-    """The movements of an instructor's pose track, in order, repeats grouped."""
+def find_movements(poses, worlds, fps: float, dropped: list | None = None) -> list[Movement]:
+    """The movements of an instructor's pose track, in order, repeats grouped (`dropped`, when
+    given, gets each moving stretch left out: movements_of)."""
     angles = angle_track(poses, worlds)
-    return movements_of(angles, fps, hard_cuts(poses, fps))
+    return movements_of(angles, fps, hard_cuts(poses, fps), dropped)
 
 
-def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None) -> list[Movement]:
-    """The movements of an angle track; `hard`: the frames where a new shot begins (hard_cuts)."""
+def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None,
+                 dropped: list | None = None) -> list[Movement]:
+    """The movements of an angle track; `hard`: the frames where a new shot begins (hard_cuts).
+    `dropped`, when given, gets (start_s, end_s) of each moving stretch too short to be a part
+    (MIN_PART_S), so the build can say what it left out rather than lose it silently."""
+    dropped = [] if dropped is None else dropped
     hard = sorted(hard or [])
     still = still_frames(angles, fps)
     # Moving stretches between pauses, each then cut where the movement changes.
@@ -651,6 +656,7 @@ def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None) 
     snap = int(round(SNAP_S * fps))
     for n, (a, b) in enumerate(stretches):
         if (b - a) / fps < MIN_PART_S:
+            dropped.append((a / fps, b / fps))
             continue
         bounds = [a]
         for c in find_cuts(angles[a:b], fps):
@@ -671,6 +677,8 @@ def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None) 
         for s, e in zip(bounds, bounds[1:]):
             if (e - s) / fps >= MIN_PART_S:
                 parts.append((s, e))
+            else:
+                dropped.append((s / fps, e / fps))
     sigs = [signature(angles[s:e]) for s, e in parts]
     patterns = [side_pattern(angles[s:e]) for s, e in parts]
     known = [recognise(angles[s:e], fps) for s, e in parts]

@@ -160,10 +160,12 @@ def draw_program_top_bar(surface, fonts, s, w: int, h: int) -> None:
     # and score up here read as the class's).
     if sc is not None and sc.part == index and not s.people_scores:
         reps = f"{s.t('exercise.reps')} {sc.reps}" + (f"/{s.program.parts[index].reps}" if s.program.parts[index].reps else "")
-        unjudged = not sc.scored or (sc.reps == 0 and sc.score == 0)
+        shown = s.program.parts[index].routine
+        timed = shown is not None and shown.reps is None and not sc.reps  # a dance, a stretch: nothing to count, no "0"
+        unjudged = not sc.scored or (sc.reps == 0 and sc.score == 0 and not timed)
         score = f"{s.t('exercise.score')} {'–' if unjudged else f'{sc.score:.0f}'}"
         score_box = text(surface, fonts, score, CUE, (w - m, h * 0.015), anchor="topright")
-        reps_box = text(surface, fonts, reps, CUE, (score_box.x - 2 * m, h * 0.015), anchor="topright")
+        reps_box = score_box if timed else text(surface, fonts, reps, CUE, (score_box.x - 2 * m, h * 0.015), anchor="topright")
     title = fitted(fonts, f"{where(s, index)} · {part_name(s, index)}", CUE, reps_box.x - 3 * m - 2 * m)
     text(surface, fonts, title, CUE, (m, h * 0.015))
     bar = pygame.Rect(m, round(h * 0.125), w - 2 * m, max(6, round(h * 0.016)))
@@ -291,7 +293,8 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
             pygame.draw.rect(surface, STATUS_COLORS[share_verdict(share)], filled, border_radius=6)
             text(surface, fonts, f"{float(p['score']):.0f}", BODY, (w - 2 * m, y), anchor="topright")
         else:
-            said = "program.skipped" if p.get("skipped") else "program.rested"
+            said = ("program.skipped" if p.get("skipped") else "program.no_reps"
+                    if p.get("not_scored") == "no_repetitions" else "program.rested")
             text(surface, fonts, s.t(said), BODY, (w - 2 * m, y), MUTED, anchor="topright")
         y += row
     if len(shown) < len(parts):
@@ -413,7 +416,8 @@ def draw_class_program_summary(surface, fonts, s, w: int, h: int) -> None:
                     share = max(0.0, min(1.0, float(p["score"]) / 100.0))
                     pygame.draw.rect(surface, STATUS_COLORS[share_verdict(share)], dot, border_radius=swatch // 2)
             else:  # rested through or skipped: said, not a 0
-                said = s.t("program.cell_skipped" if p.get("skipped") else "program.cell_rested")
+                said = s.t("program.cell_skipped" if p.get("skipped") else "program.cell_no_reps"
+                           if p.get("not_scored") == "no_repetitions" else "program.cell_rested")
                 text(surface, fonts, fitted(fonts, said, BODY, box.w - 2 * pad), BODY, box.center, MUTED,
                      anchor="center", backing=PANEL)
         y += row

@@ -1,0 +1,121 @@
+"""Programs (#46): the faults a fresh-eyes trial found, each on real clips JOINED into an instructor
+video (../shared/media/dev, one after another with OpenCV: a joined video, not a real program
+recording) and a participant's recording joined again from the same clips (other bytes, another
+size: a recording of its own, from the video's start). Truth from the folders' README/truth.tsv."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_program import JOINED, join_clips, silvergym
+
+JACKS, LATERAL = JOINED[0], JOINED[2]  # 6 fast jumping jacks; 4 lateral raises, legs out of the picture
+
+
+@pytest.fixture(scope="module")
+def jacks_then_lateral(tmp_path_factory):
+    """The fast jumping jacks then the lateral raises, joined (640x360): a two-part program built from
+    it, and the participant's recording: the same two clips joined again at 480x270."""
+    folder = tmp_path_factory.mktemp("jacks_lateral")
+    video, participant = folder / "class.avi", folder / "participant.avi"
+    starts = join_clips(video, clips=[JACKS, LATERAL])
+    join_clips(participant, size=(480, 270), clips=[JACKS, LATERAL])
+    out = folder / "two.json"
+    r = silvergym("program", "build", str(video), "--out", str(out))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    return {"folder": folder, "video": video, "participant": participant, "starts": starts, "program": out}
+
+
+def test_lateral_raises_after_another_part_count_and_score(jacks_then_lateral):
+    """The trial: lateral raises counted 0 and scored 0 when the jumping jacks came before them (alone
+    they counted right). The part's counter watches the 1.5 s before it (the jacks' arms hanging at
+    10-15 deg) and took that as the person's own start; the raiser's arms hang at 28-33 deg between
+    raises, never back there: the counter stayed out for good. Now a stay in the routine's own start
+    zone after a whole excursion is a start again (reps._Counter._stays_in_the_routines_start)."""
+    data = json.loads(jacks_then_lateral["program"].read_text(encoding="utf-8"))
+    print("joined at", jacks_then_lateral["starts"], "parts begin", [p["start_s"] for p in data["parts"]],
+          "targets", [p["reps"] for p in data["parts"]], "truth", [JACKS[2], LATERAL[2]])
+    r = silvergym("program", "score", str(jacks_then_lateral["program"]), "--video",
+                  str(jacks_then_lateral["participant"]), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    got = [(p["reps"], p["score"]) for p in summary["parts"]]
+    print(f"truth (jacks, lateral raises) {[JACKS[2], LATERAL[2]]}; participant counted, score {got}; "
+          f"program {summary['score']}")
+    assert [p["reps"] for p in summary["parts"]] == [JACKS[2], LATERAL[2]]
+    assert all(p["scored"] and p["score"] >= 80 for p in summary["parts"]), got
+
+
+def participant_of(folder, name: str, clips) -> str:
+    """A participant's recording: `clips` joined at 480x270 (a recording of its own, from its start)."""
+    video = folder / f"{name}.avi"
+    if not video.exists():
+        join_clips(video, size=(480, 270), clips=clips)
+    return str(video)
+
+
+def test_a_counted_part_not_done_has_no_score_and_is_left_out_of_the_programs(jacks_then_lateral):
+    """The trial: a part counted 0 was reported `scored: true`, score 0, and the program's score (57)
+    averaged it in. A person who did none of a counted movement did not do it: no score (null), left
+    out of the program's score, and every place that shows the part says so ("안 함" / "not done").
+    The participant does the jumping jacks, then dumbbell squats where the program does lateral raises."""
+    from common.central.report import movement_cells
+    from common.cli.demo import program_lines
+    from common.texts import load_texts
+
+    DUMBBELL = JOINED[1]
+    video = participant_of(jacks_then_lateral["folder"], "jacks_then_squats", [JACKS, DUMBBELL])
+    r = silvergym("program", "score", str(jacks_then_lateral["program"]), "--video", video, "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    parts = summary["parts"]
+    print(f"program: jacks (truth {JACKS[2]}), lateral raises; the person did {DUMBBELL[2]} dumbbell squats instead: "
+          f"{[(p['reps'], p['score'], p['scored'], p['not_scored']) for p in parts]}; program score {summary['score']}")
+    assert parts[0]["reps"] == JACKS[2] and parts[0]["scored"]
+    lateral = parts[1]
+    assert lateral["reps"] == 0 and lateral["score"] is None and not lateral["scored"]
+    assert lateral["not_scored"] == "no_repetitions" and not lateral["rested"]
+    assert summary["scored_parts"] == 1 and summary["score"] == parts[0]["score"]
+    lines = program_lines("participant", summary)
+    print("\n".join(lines))
+    assert "1 of 2 movements scored, the others left out of it" in lines[0]
+    assert "not done" in lines[2] and "score 0" not in lines[2]
+    for locale, word in (("ko", "안 함"), ("en", "not done")):
+        cells = movement_cells(lateral, parts, load_texts(locale), locale)
+        assert cells["score"] == word and cells["reps"] == "0", cells
+
+
+def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
+    """A part with nothing to count (a dance: no repetition rule) is timed: the command line, the
+    report and the carers' page show no "0 repetitions" / "0" for it, the class line says "timed"."""
+    from common.central.report import movement_cells
+    from common.cli.demo import program_lines
+    from common.cli.score import parts_words
+    from common.texts import load_texts
+
+    DANCE = JOINED[6]
+    folder = tmp_path_factory.mktemp("jacks_dance")
+    video = folder / "class.avi"
+    join_clips(video, clips=[JACKS, DANCE])
+    out = folder / "dance.json"
+    r = silvergym("program", "build", str(video), "--out", str(out))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    assert [p["reps"] for p in json.loads(out.read_text(encoding="utf-8"))["parts"]] == [JACKS[2], None]
+    assert "0 reps" not in r.stdout and "timed" in r.stdout.splitlines()[-1], r.stdout
+    r = silvergym("program", "score", str(out), "--video", participant_of(folder, "participant", [JACKS, DANCE]), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    dance = summary["parts"][1]
+    lines = program_lines("participant", summary)
+    print(f"truth: jacks {JACKS[2]}, dance (no repetitions); summary parts "
+          f"{[(p['reps'], p['timed'], p['score']) for p in summary['parts']]}\n" + "\n".join(lines)
+          + f"\nclass line: {parts_words(summary)}")
+    assert dance["timed"] and dance["reps"] == 0
+    assert "repetitions" not in lines[2] and "timed" in lines[2], lines[2]
+    assert parts_words(summary).endswith("Movement 2 timed") or " timed" in parts_words(summary).split(";")[-1]
+    for locale in ("ko", "en"):
+        cells = movement_cells(dance, summary["parts"], load_texts(locale), locale)
+        assert cells["reps"] == "-", cells
