@@ -28,7 +28,10 @@ person's own range:
   than the floor, so the first repetitions calibrate it and it follows them as they tire; the
   routine's target is the most it ever asks; the floor (0.6 of the routine's excursion: 30 deg for
   the squat) keeps noise, sway and a half-hearted dip from counting. An excursion that stays below
-  the enter level is `rejected`, not counted. Why not the routine's target alone: measured on
+  the enter level is `rejected`, not counted, except a first one short of the floor before any
+  clear one has shown their range: it waits (with `repeats`) and counts with the first clear
+  repetition if it reached half of their own depth and is like it (`own_level`; the goblet cut's
+  first squat, 0.599 of the target, was lost to the 0.6 floor). Why not the routine's target alone: measured on
   ../shared/media/dev (tests/test_counting_real.py), real squats stopped at 120 deg (a senior's
   depth) bend the knees 35-45 deg from their own start, short of the squat's 50.
 - Each repetition's depth is kept: the summary reports the median depth against the routine's
@@ -191,6 +194,7 @@ class _Counter:
     _legs_at_peak: tuple = (None, None, None, None, None)
     alike: float = 2.0  # a repetition like another: depth and duration within this factor of it
     waiting: tuple | None = None  # (depth, seconds, middle) of a first repetition waiting for a second like it (RepRule.repeats)
+    waiting_shallow: bool = False  # ... done before their own range was known, short of the floor: judged against it
     middles: list = field(default_factory=list)  # each counted repetition's middle, in the counter's time (t)
     unconfirmed: int = 0  # first repetitions dropped because the next one was not like them
     moves_with: dict = field(default_factory=dict)  # this side's joints that move along -> their share (RepRule.moves_with)
@@ -259,6 +263,19 @@ class _Counter:
         if not self._clear:
             return 1.0
         return max(self.floor, min(1.0, self.own_share * float(np.median(self._clear))))
+
+    def own_level(self) -> float:
+        """The progress a first repetition done before the person's own range was known must reach:
+        own_share of their clear repetitions' median depth (as enter_level, without the floor), at
+        least the routine's start band (the exit level)."""
+        if not self._clear:
+            return 1.0
+        return max(self._start_band(), min(1.0, self.own_share * float(np.median(self._clear))))
+
+    def _start_band(self) -> float:
+        """The exit level as progress: how far the routine's start threshold is from the start."""
+        exit_deg, turned_deg = self.excursion(self.joints[0])
+        return exit_deg / turned_deg if turned_deg > 0 else self.floor
 
     def _learn_start(self, t: float, values: list[float | None]) -> None:
         self._recent.append((t, values))
@@ -607,6 +624,12 @@ class _Counter:
             self._clear.append(self._peak)
         if self._peak >= self.enter_level() and took >= self.rule.min_rep_s:
             self._counted(self._peak, took, t - took / 2)
+        elif (self.rule.repeats and self.count == 0 and not self._clear and took >= self.rule.min_rep_s
+              and self._peak >= self._start_band()):
+            # Before any clear repetition there is no own range to judge a shallow one by: it waits (as
+            # a first repetition waits for a second like it) and is judged by the first clear one.
+            self.unconfirmed += self.waiting is not None
+            self.waiting, self.waiting_shallow = (self._peak, took, t - took / 2), True
         else:
             self.rejected += 1
 
@@ -616,7 +639,9 @@ class _Counter:
         it takes its place and waits in turn."""
         if self.rule.repeats and self.count == 0:
             first, self.waiting = self.waiting, (depth, took, middle)
-            if first is None or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first[:2], (depth, took))):
+            shallow, self.waiting_shallow = self.waiting_shallow, False
+            if (first is None or (shallow and first[0] < self.own_level())
+                    or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first[:2], (depth, took)))):
                 self.unconfirmed += first is not None
                 return
             self.waiting = None
