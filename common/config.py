@@ -116,11 +116,17 @@ class ScoringConfig(Section):
     autostart: bool = Field(True, description="Start a session as soon as a person is in view.")
     mode: Literal["one", "group"] = Field("one", description=(
         "'one': the participant in front of the TV (at home); 'group': every person in view (a senior "
-        "center's class), each scored on their own, known by their spot, counted left to right."))
+        "center's class), each scored on their own, known by their spot (numbered left to right as the TV "
+        "shows the class: see roster)."))
     max_people: int = Field(4, ge=1, le=8, description="Group mode: the most people followed at once.")
     roster: dict[int, str] = Field(default_factory=dict, description=(
-        "Group mode: spot number (1 = leftmost as the class starts) -> participant key of [participants]; "
-        "a spot not listed is named '1번', '2번', ..."))
+        "Group mode: spot number -> participant key of [participants], each person at one spot. Spots are "
+        "numbered left to right as the TV shows the class: the TV mirrors the camera, so 1 is the leftmost on "
+        "the TV, the person furthest to their own left as the class faces the TV. The people who join as the "
+        "class starts (within 2 s of the first to follow the routine) are numbered so; anyone joining later "
+        "takes the next free number, and a member who leaves and comes back keeps theirs. So list the roster "
+        "in the order its people stand, from their own left, and have them start together. A spot not "
+        "listed is named '1번', '2번', ..."))
 
     @model_validator(mode="after")
     def _roster_spots_exist(self):

@@ -116,7 +116,8 @@ def test_each_person_in_the_class_gets_what_they_get_alone(model):
     judged = tuple(routines.load("squat").joints)
     lines = []
     assert [r[0] for r in spotted] == [1, 2, 3], f"spots {[r[0] for r in spotted]}"
-    for (spot, summary, angles, xs), (name, truth), frames, (left, right) in zip(spotted, CLIPS, clips, spans):
+    # Spots go left to right on the TV, which mirrors the picture: spot 1 is the picture's rightmost column.
+    for (spot, summary, angles, xs), (name, truth), frames, (left, right) in zip(spotted, CLIPS[::-1], clips[::-1], spans[::-1]):
         alone, alone_angles = score_alone(model, frames)
         diffs = [abs(angles[i][j] - alone_angles[i][j]) for i in angles for j in judged
                  if angles[i].get(j) is not None and alone_angles.get(i, {}).get(j) is not None]
@@ -173,7 +174,8 @@ def without_the_dancer(frames: range):
 def test_a_person_who_leaves_and_comes_back_keeps_their_spot_and_a_late_joiner_gets_the_next(model):
     """The dancer (spot 2) steps out for 1.5 s and comes back: her spot and session go on, the
     others' are untouched. The dancer arriving 2 s late instead: the two who started are 1 and 2
-    and she is 3, though she stands between them."""
+    (left to right on the TV, which mirrors the picture: the picture's right first) and she is 3,
+    though she stands between them."""
     _, spans = columns()
     back, _, _ = score_group(model, canvas(without_the_dancer(range(20, 35))))
     late, _, _ = score_group(model, canvas(without_the_dancer(range(0, 20))))
@@ -182,9 +184,9 @@ def test_a_person_who_leaves_and_comes_back_keeps_their_spot_and_a_late_joiner_g
         return {spot: (int(np.median(r[3])), r[1]["reps"], r[1]["frames"]) for spot, r in results.items()}
     print(f"\n{model}: left and came back {where(back)}; late joiner {where(late)} (spot: x, reps, frames)")
     assert sorted(back) == [1, 2, 3] and spans[1][0] <= np.median(back[2][3]) < spans[1][1]
-    assert back[2][1]["frames"] < 57 - 10 and back[1][1]["reps"] == 5 and back[1][1]["frames"] == 57
+    assert back[2][1]["frames"] < 57 - 10 and back[3][1]["reps"] == 5 and back[3][1]["frames"] == 57  # 3: the squatter
     assert sorted(late) == [1, 2, 3]
-    assert [spans.index(next(sp for sp in spans if sp[0] <= np.median(late[k][3]) < sp[1])) for k in (1, 2, 3)] == [0, 2, 1]
+    assert [spans.index(next(sp for sp in spans if sp[0] <= np.median(late[k][3]) < sp[1])) for k in (1, 2, 3)] == [2, 0, 1]
 
 
 def walking_behind() -> tuple[list[np.ndarray], list[tuple[int, int]]]:
@@ -211,20 +213,20 @@ def walking_behind() -> tuple[list[np.ndarray], list[tuple[int, int]]]:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_someone_who_walks_behind_a_neighbour_and_back_keeps_their_spot_and_nobody_swaps(model):
-    """squat_man walks behind the dancer (hidden for 1 s) and back to his place: he is spot 3
-    again when he returns, the dancer is spot 2 on every frame and in her own column (never him),
-    and the first two count what they count alone."""
+    """squat_man walks behind the dancer (hidden for 1 s) and back to his place: he is spot 1 (the
+    TV's left: the picture's right) again when he returns, the dancer is spot 2 on every frame and
+    in her own column (never him), and the other two count what they count alone."""
     pictures, his_spans = walking_behind()
     _, spans = columns()
     results, never, _ = score_group(model, pictures)
     where = {spot: list(zip(r[2], r[3])) for spot, r in results.items()}  # (frame, mid-hip x) per spot
     print(f"\n{model}: spots {sorted(results)}; frames per spot { {k: r[1]['frames'] for k, r in results.items()} }; "
-          f"spot 3 at {[round(x) for _, x in where.get(3, [])][::4]}; reps { {k: r[1]['reps'] for k, r in results.items()} }")
+          f"spot 1 at {[round(x) for _, x in where.get(1, [])][::4]}; reps { {k: r[1]['reps'] for k, r in results.items()} }")
     assert sorted(results) == [1, 2, 3], "he came back as someone new (or someone was lost for good)"
     assert all(spans[1][0] <= x < spans[1][1] for _, x in where[2]) and results[2][1]["frames"] == len(pictures)
-    assert all(his_spans[k][0] <= x < his_spans[k][1] for k, x in where[3])  # each reading of spot 3 is him
-    assert results[1][1]["reps"] == 5 and results[2][1]["reps"] == 0
-    assert max(k for k, _ in where[3]) == len(pictures) - 1  # followed to the end, back at his place
+    assert all(his_spans[k][0] <= x < his_spans[k][1] for k, x in where[1])  # each reading of spot 1 is him
+    assert results[3][1]["reps"] == 5 and results[2][1]["reps"] == 0  # 3: the squatter, at the picture's left
+    assert max(k for k, _ in where[1]) == len(pictures) - 1  # followed to the end, back at his place
 
 
 def spots_per_frame(frames: list[list], layout: str) -> list[list[int]]:
@@ -387,9 +389,11 @@ def test_the_score_command_prints_one_line_per_person_left_to_right(tmp_path):
 
 # -- pure logic: spots -------------------------------------------------------------------------
 
-def test_spots_count_left_to_right_as_the_class_starts():
+def test_spots_count_left_to_right_on_the_tv_as_the_class_starts():
+    """The TV mirrors the camera's picture: its left is the picture's right (the largest x)."""
     book = SpotBook(max_people=4)
-    assert book.claim([(500, 300), (100, 300), (300, 300)]) == [3, 1, 2]
+    assert book.claim([(500, 300), (100, 300), (300, 300)]) == [1, 3, 2]
+    assert SpotBook(max_people=4, mirrored=False).claim([(500, 300), (100, 300), (300, 300)]) == [3, 1, 2]
 
 
 def test_a_person_who_leaves_and_comes_back_takes_their_spot_again_and_a_late_joiner_gets_the_next():
@@ -403,17 +407,18 @@ def test_a_person_who_leaves_and_comes_back_takes_their_spot_again_and_a_late_jo
 
 
 def test_someone_lost_beside_a_neighbour_takes_their_spot_back_at_home():
-    """Spot 2 stood at 300 for a while, walked left to 180 and was lost there (behind spot 1); back
-    at 300 they are 120 from where they were lost, beyond reach (0.5 x 100), but home."""
+    """Spot 1 (the TV's left: the picture's right) stood at 300 for a while, walked left to 180 and
+    was lost there (behind spot 2); back at 300 they are 120 from where they were lost, beyond reach
+    (0.5 x 100), but home: the walk did not move it."""
     book = SpotBook(max_people=4)
     book.claim([(100, 100), (300, 100)])
-    for _ in range(100):
-        book.move(2, 300)
-    for x in range(300, 179, -12):
-        book.move(2, x)
-    book.leave(2)
-    print(f"\nspot 2 lost at {book.places[2]}, home {book.homes[2]:.0f}")
-    assert book.claim([(300, 100)]) == [2]
+    for i in range(100):
+        book.move(1, 300, t=i / 10)
+    for i, x in enumerate(range(300, 179, -12)):  # a walk: 120 px a second, not standing still
+        book.move(1, x, t=10 + i / 10, still=False)
+    book.leave(1)
+    print(f"\nspot 1 lost at {book.places[1]}, home {book.homes[1]:.0f}")
+    assert book.claim([(300, 100)]) == [1]
     assert book.claim([(520, 100)]) == [3]  # someone else, far from every vacant spot
 
 
@@ -439,22 +444,61 @@ def test_members_are_the_people_doing_the_routine_not_a_passer_by_nor_a_watcher(
     arms in place, one walking through (about 2 torso lengths a second, arms swinging), one
     standing still. Only the first gets a spot, once two repetitions are done; lost for 2 s and back
     in place they take their spot again (no second spot), and the walker passing their vacant spot does not."""
-    from common.coach.spots import ClassBook
+    from common.coach.spots import START_GATHER_S, ClassBook
 
     book = ClassBook(routines.load("arm_raise"), max_people=4)
     first = {}
     for i in range(120):
         t = i / 10
-        people = [(2, _walking(t, 1925, -250)), (3, common_pose_standing(900))]  # the walker passes spot 1 at 6.5 s
-        if not 6.0 <= t < 8.0:  # the exerciser leaves for 2 s (a new track when back)
-            people.append((1 if t < 6 else 4, _raising(t, 300)))
+        people = [(2, _walking(t, 2425, -250)), (3, common_pose_standing(900))]  # the walker passes spot 1 at 8.5 s
+        if not 7.5 <= t < 9.5:  # the exerciser leaves for 2 s (a new track when back)
+            people.append((1 if t < 7.5 else 4, _raising(t, 300)))
         for track, spot in book.update(t, people).items():
             if spot is not None:
                 first.setdefault(track, (spot, t))
     print(f"\ntrack -> (spot, when first a member): {first}")
     assert set(first) == {1, 4}, "only the one doing the routine is a member"
-    # A spot after MEMBER_REPS (2) repetitions of 2 s each (was one repetition: <= 2.5 s); the same spot back.
-    assert first[1][0] == first[4][0] == 1 and first[1][1] <= 4.0, "a spot after two repetitions; the same spot back"
+    # A spot after MEMBER_REPS (2) repetitions of 2 s each (was one repetition: <= 2.5 s), and the
+    # class's first members gathered for START_GATHER_S (numbered by place); the same spot back.
+    assert first[1][0] == first[4][0] == 1 and first[1][1] <= 4.0 + START_GATHER_S, "a spot after two repetitions; the same spot back"
+
+
+def test_a_class_starting_is_numbered_by_place_on_the_tv_not_by_who_was_ready_first():
+    """Drawn arm raisers through the ClassBook (10 fps): one at x 300 starts at once, one at x 900
+    a second later (the TV mirrors the picture: x 900 is left of x 300 on it), one at x 600 at 9 s.
+    The first two become members within START_GATHER_S of each other and are numbered by place on
+    the TV (900 is 1, 300 is 2; by readiness it was the reverse); the third, later, takes 3."""
+    from common.coach.spots import ClassBook
+
+    book = ClassBook(routines.load("arm_raise"), max_people=4)
+    first = {}
+    for i in range(160):
+        t = i / 10
+        people = [(1, _raising(t, 300)), (2, _raising(max(t - 1.0, 0.0), 900)),
+                  (3, _raising(max(t - 9.0, 0.0), 600))]
+        for track, spot in book.update(t, people).items():
+            if spot is not None:
+                first.setdefault(track, (spot, t))
+    print(f"\ntrack -> (spot, when a member): {first} (truth: 2 -> 1, 1 -> 2, 3 -> 3)")
+    assert {track: spot for track, (spot, _) in first.items()} == {2: 1, 1: 2, 3: 3}
+
+
+def test_a_follower_taking_a_spot_back_replays_no_moment_the_spot_heard():
+    """A member's spot is taken back by another follower on them that was in place before their own
+    was lost (track 2 from 5.5 s, track 1 lost at 6 s): what track 2 read before it was a member is
+    replayed, but never a moment spot 1 already heard. Before, 5.5-6 s was scored twice (the MoveNet
+    composed room's 225 readings from 216 pictures)."""
+    from common.coach.spots import ClassRoll
+
+    roll, heard = ClassRoll(routines.load("arm_raise")), []
+    for i in range(120):
+        t = i / 10
+        people = [(1, _raising(t, 300), t)] if t < 6.0 else []
+        people += [(2, _raising(t, 300 + 125), t)] if t >= 5.5 else []  # a torso to his left: not one body read twice
+        heard += [at for spot, _, at in roll.update(t, people) if spot == 1]
+    print(f"\nspot 1 heard {len(heard)} readings of {len(set(heard))} moments; tracks at spots {roll.book.tracks}")
+    assert roll.book.tracks.get(2) == 1, "the other follower took spot 1 back"
+    assert heard == sorted(set(heard)), "every moment once, in order"
 
 
 def common_pose_standing(x: float) -> np.ndarray:

@@ -1,12 +1,17 @@
 """A class's places in the room: who is who in group mode is where they stand.
 
-Spots are numbered left to right as the class starts (the people first seen together are ordered
-by where their hips are). A person keeps their spot while they are followed; when they are lost
-(they left, or someone walked in front of them) the spot stays theirs, vacant, at its last place.
-Someone who appears within `reach` of their own height from a vacant spot, from where its person
-was last seen or from where they mostly stood, takes it back (they returned); anyone else is a
-late joiner and gets the next number; someone much larger or smaller than the spot's person (nearer
-to or further from the camera: a passer-by in front of a vacant spot) does not take it.
+Spots are numbered left to right as the class starts, as the TV shows the class: the TV mirrors
+the camera's picture, so its left is each member's own left as they face the TV (the camera
+picture's right). The people who become members together as the class starts (within
+START_GATHER_S of the first) are numbered so; a later arrival takes the next free number.
+
+A person keeps their spot while they are followed; when they are lost (they left, or someone walked
+in front of them) the spot stays theirs, vacant, at its last place. Someone who appears within
+`reach` of their own height from a vacant spot, from where its person was last seen or from where
+they stood still (its home, which a walk away does not move), takes it back (they returned);
+anyone else is a late joiner and gets the next number; someone much larger or smaller than the
+spot's person as usually read (nearer to or further from the camera: a passer-by in front of a
+vacant spot) does not take it.
 
 Who is in the class at all is ClassBook's: the people exercising. Someone followed becomes a member
 by following the routine (MEMBER_REPS repetitions of its counted joints done in place, or for a routine without
@@ -25,7 +30,14 @@ from common.coach.keypoints import COMMON_INDEX
 from common.coach.reps import RepCounter
 
 
-HOME_RATE = 0.02  # per reading: a spot's home follows its person over tens of seconds, not a walk of a few
+# A spot's home follows where its person stands still with this time constant (seconds of their
+# readings, whatever the reading rate): someone shifting over a class moves it, a walk does not.
+# Per reading (2 %) it followed the looping jumper of two_people_sports2d to the roof's edge before
+# his flip (630 -> 770 px at every picture, 160 px from where he jumps): a returner's margin, gone.
+HOME_S = 10.0
+# Hips moving less than this many torso lengths a second over the last second: standing still (a
+# jumping jack's hips barely move sideways); faster, they walk and their home stays where it was.
+STILL_TORSOS_PER_S = 0.5
 
 
 @dataclass
@@ -33,18 +45,23 @@ class SpotBook:
     max_people: int = 4
     reach: float = 0.5  # a newcomer within this many of their body heights of a vacant spot takes it
     places: dict = field(default_factory=dict)  # spot -> last mid-hip x (pixels)
-    homes: dict = field(default_factory=dict)  # spot -> where its person mostly stands (slow average of x)
+    homes: dict = field(default_factory=dict)  # spot -> where its person stands still (slow average of x)
     taken: set = field(default_factory=set)
-    heights: dict = field(default_factory=dict)  # spot -> its person's body height (pixels)
+    heights: dict = field(default_factory=dict)  # spot -> its person's usual body height (pixels)
+    moved_at: dict = field(default_factory=dict)  # spot -> the time of its home's last update
     # A vacant spot is not taken by someone more than this many times larger or smaller than its
     # person: nearer to or further from the camera, someone else (a passer-by in front of it).
     size_ratio: float = 1.6
+    # The TV shows the camera's picture mirrored (services/renderer/screen.py), so spots are counted
+    # from the picture's right: left to right on the TV. False: as the camera sees the room.
+    mirrored: bool = True
 
     def claim(self, newcomers: list[tuple[float, float]]) -> list[int | None]:
-        """Spots for the people first seen on this frame, given as (mid-hip x, body height) in
-        pixels; None for one beyond `max_people` followed at once."""
+        """Spots for the people who became members together (on this frame, or as the class
+        started), given as (mid-hip x in the camera's picture, body height) in pixels; None for one
+        beyond `max_people` followed at once. New numbers go left to right as the TV shows them."""
         out: list[int | None] = [None] * len(newcomers)
-        for i in sorted(range(len(newcomers)), key=lambda k: newcomers[k][0]):  # left to right
+        for i in sorted(range(len(newcomers)), key=lambda k: -newcomers[k][0] if self.mirrored else newcomers[k][0]):
             x, height = newcomers[i]
             if len(self.taken) >= self.max_people:
                 continue
@@ -73,16 +90,27 @@ class SpotBook:
         mostly stood (someone who walked behind a neighbour is lost beside them and comes back home)."""
         return min(abs(self.places[spot] - x), abs(self.homes.get(spot, self.places[spot]) - x))
 
-    def move(self, spot: int, x: float, height: float = 0.0) -> None:
+    def move(self, spot: int, x: float, height: float = 0.0, t: float | None = None, still: bool = True) -> None:
+        """Its person seen at x, `height` their usual body height (0: unknown), at time t, standing
+        still or not (walking: their home stays where they stood). Their usual height, not their
+        largest: one misread torso (a flip read upside down: 1.55x his usual) made the spot's
+        person larger than himself and, at 1.6x, a stranger to his own spot."""
         self.places[spot] = x
-        if height > 0:  # their largest: a crouch or a turn does not make them someone else
-            self.heights[spot] = max(self.heights.get(spot, 0.0), height)
+        if height > 0:
+            self.heights[spot] = height
         home = self.homes.setdefault(spot, x)
-        self.homes[spot] = home + HOME_RATE * (x - home)
+        last = self.moved_at.get(spot)
+        if t is not None:
+            self.moved_at[spot] = t
+        if not still or t is None or last is None or t <= last:
+            return
+        self.homes[spot] = home + (1.0 - float(np.exp(-(t - last) / HOME_S))) * (x - home)
 
     def leave(self, spot: int) -> None:
-        """The person at `spot` is no longer followed; the spot stays theirs, vacant."""
+        """The person at `spot` is no longer followed; the spot stays theirs, vacant (their time away
+        does not move its home when they are back)."""
         self.taken.discard(spot)
+        self.moved_at.pop(spot, None)
 
 
 # -- who is in the class ---------------------------------------------------------------------
@@ -100,6 +128,12 @@ MEMBER_REPS = 2
 SETTLE_S = 3.0
 SWAP_RATIO = 1.3  # a member's torso suddenly this much longer than usual: the follower is on someone nearer
 SWAP_READINGS = 3  # a routine without repetitions: this long in place makes a member
+# As the class starts, whoever becomes a member within this long of the first is numbered with them,
+# left to right on the TV, rather than in the order their second repetition came: a roster's names
+# land on the people standing in its order. (Their readings wait meanwhile and are scored: ClassRoll.)
+# The wait ends early when one of them walks (they may be leaving; lost before it ends, a member's
+# first play of two_people_sports2d, read 8 a second, was never scored).
+START_GATHER_S = 2.0
 MIN_SCORE = 0.3
 
 
@@ -138,15 +172,27 @@ def same_body(a: np.ndarray, b: np.ndarray) -> bool:
                for j in (COMMON_INDEX["neck"], COMMON_INDEX["mid_hip"]))
 
 
+def hip_speed(hips, t: float) -> float | None:
+    """How many of their torso lengths a second hips ((t, mid-hip x, torso) readings) moved over
+    the last second; None when too few readings tell."""
+    recent = [h for h in hips if h[0] >= t - 1.0]
+    if len(recent) < 2 or recent[-1][0] - recent[0][0] < 0.3:
+        return None
+    size = max(h[2] for h in recent)
+    return abs(recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0]) / max(size, 1e-6)
+
+
 def travelling(hips, t: float) -> bool:
     """Hips ((t, mid-hip x, torso) readings) moved more than TRAVEL_TORSOS_PER_S torso lengths a
     second over the last second."""
-    recent = [h for h in hips if h[0] >= t - 1.0]
-    if len(recent) < 2 or recent[-1][0] - recent[0][0] < 0.3:
-        return False
-    size = max(h[2] for h in recent)
-    speed = abs(recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
-    return speed > TRAVEL_TORSOS_PER_S * size
+    speed = hip_speed(hips, t)
+    return speed is not None and speed > TRAVEL_TORSOS_PER_S
+
+
+def usual_torso(hips) -> float:
+    """A person's usual torso from their (t, x, torso) readings: the median, which a few misread
+    pictures (a flip, a neighbour passing in front) do not move; 0 with none."""
+    return float(np.median([h[2] for h in hips])) if len(hips) else 0.0
 
 
 @dataclass
@@ -219,6 +265,15 @@ class ClassBook:
     # track (not a member) -> the spot of the member it read on the last picture: a second
     # follower on them, which is them when their own follower is lost.
     shadowing: dict = field(default_factory=dict)
+    gather_s: float = START_GATHER_S
+    gathering_since: float | None = None  # when the class's first member was ready (their spot waits)
+    # track -> (x, settled) as they became ready while the class's first members gather: where they
+    # exercised and since when (what comes after, a walk away, is neither their place nor replayed).
+    gathered: dict = field(default_factory=dict)
+    # track -> (spot, settled) of a gathered one lost on this picture: made a member as they went
+    # (the gathering closed at once), so ClassRoll scores what made them one (the jumper leaving the
+    # picture with his flip before the wait was over was never a member).
+    left_members: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.spots is None:
@@ -226,6 +281,10 @@ class ClassBook:
 
     def update(self, t: float, people: list[tuple[int, np.ndarray]]) -> dict[int, int | None]:
         now = {track for track, _ in people}
+        self.left_members = {}
+        if any(k not in now for k in self.gathered):
+            for track in [k for k in self._close_gathering() if k not in now and self.tracks.get(k) is not None]:
+                self.left_members[track] = (self.tracks[track], self.settled.get(track, float("-inf")))
         for track in [k for k in self.tracks if k not in now]:
             self.forget(track)
         for track, common in people:
@@ -244,7 +303,10 @@ class ClassBook:
                 self.tracks[track], self.sizes[track] = None, torso(common)
                 spot = None
             if spot is not None:
-                self.spots.move(spot, centre_x(common), 3 * size)
+                path = self.paths.get(track, ())
+                speed = hip_speed(path, t)
+                self.spots.move(spot, centre_x(common), 3 * (usual_torso(path) or size), t,
+                                still=speed is not None and speed < STILL_TORSOS_PER_S)
             else:
                 self.tryouts.setdefault(track, Tryout(self.routine, t)).update(t, common)
         largest = max(self.sizes.values(), default=0.0)
@@ -272,23 +334,55 @@ class ClassBook:
                 self._admit(track, was)
                 self.settled[track] = t
                 continue
-            back = self.spots.vacant_near(centre_x(common), 3 * size) if tryout.in_place(t) else None
+            back = self.spots.vacant_near(centre_x(common), 3 * self._usual(track)) if tryout.in_place(t) else None
             if back is not None:  # a member who returned: their spot back
                 self._admit(track, back)
             elif tryout.exercising(t):
                 ready.append((track, common))
-        spots = self.spots.claim([(centre_x(c), 3 * self.sizes[k]) for k, c in ready])
-        for (track, _), spot in zip(ready, spots):
+        claiming = [(track, centre_x(c), None) for track, c in ready]
+        if self.routine is not None and not self.spots.places and (ready or self.gathered):
+            # The class's first members: whoever else becomes one within gather_s is numbered with
+            # them, by place; each at the place and time they became ready.
+            self.gathering_since = t if self.gathering_since is None else self.gathering_since
+            for track, c in ready:
+                self.gathered.setdefault(track, (centre_x(c), self.tryouts[track].still_since))
+            self.gathered = {k: v for k, v in self.gathered.items() if k in now and self.tracks.get(k) is None}
+            walked = any(self.tryouts[k].still_since > since for k, (_, since) in self.gathered.items())
+            claiming = []
+            if t - self.gathering_since >= self.gather_s or walked:
+                self._close_gathering()
+        self._claim(claiming)
+        return dict(self.tracks)
+
+    def _claim(self, claiming: list) -> list[int]:
+        """Spots for [(track, x, settled or None)] becoming members together; the tracks admitted."""
+        spots = self.spots.claim([(x, 3 * self._usual(k)) for k, x, _ in claiming])
+        out = []
+        for (track, _, since), spot in zip(claiming, spots):
             if spot is not None:
                 self._admit(track, spot)
-        return dict(self.tracks)
+                out.append(track)
+                if since is not None:
+                    self.settled[track] = since
+        return out
+
+    def _close_gathering(self) -> list[int]:
+        """The class's first members, numbered together by place: the tracks admitted."""
+        gathered, self.gathered = self.gathered, {}
+        return self._claim([(k, x, since) for k, (x, since) in gathered.items()])
+
+    def _usual(self, track: int) -> float:
+        """A track's usual torso: the median of its readings (a first short one or a misread one
+        does not make them another size than the spot they return to), else its largest."""
+        tryout = self.tryouts.get(track)
+        return usual_torso(tryout.hips if tryout is not None else self.paths.get(track, ())) or self.sizes[track]
 
     def _someone_else(self, track: int, t: float, size: float) -> bool:
         return someone_else(self, track, t, size, self.probation_s)
 
     def _admit(self, track: int, spot: int) -> None:
         self.spots.taken.add(spot)
-        self.spots.heights[spot] = max(self.spots.heights.get(spot, 0.0), 3 * self.sizes[track])
+        self.spots.heights.setdefault(spot, 3 * self._usual(track))
         self.tracks[track] = spot
         tryout = self.tryouts.pop(track, None)
         if tryout is not None:
@@ -368,6 +462,7 @@ class ClassRoll:
         self.waiting: dict[int, deque] = {}  # track -> [(t, item)] while not a member
         self.seen: set = set()  # every track given
         self.admitted: set = set()  # every track that was a member at some time
+        self.heard: dict[int, float] = {}  # spot -> the time of the last reading it was given
 
     def update(self, t: float, people: list) -> list[tuple[int, int, object]]:
         spots = self.book.update(t, [(track, common) for track, common, _ in people])
@@ -381,9 +476,19 @@ class ClassRoll:
             spot = spots.get(track)
             if spot is not None:
                 self.admitted.add(track)
-                since = self.book.settled.get(track, float("-inf"))
+                # What made them a member is replayed, but never a moment their spot already heard:
+                # a second follower on a member, in place before the member's own was lost, took the
+                # spot back and replayed those pictures again (a drawn case: 125 readings of 120
+                # moments; likely a trial's MoveNet room's 225 readings from 216 pictures).
+                since = max(self.book.settled.get(track, float("-inf")), self.heard.get(spot, float("-inf")) + 1e-9)
                 out += [(spot, track, it) for at, it in queue if at >= since]
+                self.heard[spot] = max(self.heard.get(spot, float("-inf")), t)
                 queue.clear()
+        for track, (spot, since) in self.book.left_members.items():  # a member as they were lost
+            self.admitted.add(track)
+            since = max(since, self.heard.get(spot, float("-inf")) + 1e-9)
+            out += [(spot, track, it) for at, it in self.waiting.get(track, ()) if at >= since]
+            self.heard[spot] = max([self.heard.get(spot, float("-inf"))] + [at for at, _ in self.waiting.get(track, ())])
         given = {track for track, _, _ in people}
         for track in [k for k in self.waiting if k not in given]:
             del self.waiting[track]  # no longer followed: a new track if they are found again
