@@ -103,7 +103,9 @@ def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
     r = silvergym("program", "build", str(video), "--out", str(out))
     print(r.stdout)
     assert r.returncode == 0, r.stderr
-    assert [p["reps"] for p in json.loads(out.read_text(encoding="utf-8"))["parts"]] == [JACKS[2], None]
+    built = json.loads(out.read_text(encoding="utf-8"))["parts"]
+    assert [p["reps"] for p in built] == [JACKS[2], None]
+    assert "same_as" not in built[1], built[1]  # a timed part is never a repeat of a counted one
     assert "0 reps" not in r.stdout and "timed" in r.stdout.splitlines()[-1], r.stdout
     r = silvergym("program", "score", str(out), "--video", participant_of(folder, "participant", [JACKS, DANCE]), "--json")
     assert r.returncode == 0, r.stderr
@@ -119,3 +121,47 @@ def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
     for locale in ("ko", "en"):
         cells = movement_cells(dance, summary["parts"], load_texts(locale), locale)
         assert cells["reps"] == "-", cells
+
+
+GOBLET = ("dev/squat_goblet_oblique_gym.mp4", 15.4, 6, None, "goblet squat", "squat")
+SHORT_JACKS = ("dev/jumping_jacks_3views_studio.mp4", 3.3, 3, None, "jumping jacks", "arm_raise")  # 3.3 s of its front view
+
+
+def test_the_build_says_which_short_movement_it_left_out(tmp_path):
+    """The trial: a 3.3 s clip in the join (under MIN_PART_S, 4 s) was dropped by the build with no word.
+    Goblet squats, 3.3 s of jumping jacks, side-view squats, joined: the build says, in one line, the
+    stretch it left out and why."""
+    video = tmp_path / "short.avi"
+    starts = join_clips(video, clips=[GOBLET, SHORT_JACKS, JOINED[5]], from_s={GOBLET[0]: 3.0})
+    r = silvergym("program", "build", str(video), "--out", str(tmp_path / "short.json"))
+    print(f"joined at {starts} (the jacks {starts[1]:.1f}-{starts[2]:.1f} s)\n{r.stdout}{r.stderr}")
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if "left out" in line]
+    assert len(notes) == 1 and "shorter than 4 s" in notes[0], r.stderr
+    a, b = (float(x) for x in notes[0].split("note: ")[1].split(" s ")[0].split("-"))
+    assert abs(a - starts[1]) <= 1.0 and abs(b - starts[2]) <= 1.0, (a, b, starts)
+
+
+def test_program_score_reads_the_participant_with_the_configured_model(jacks_then_lateral):
+    """The trial: `program score --set inference.model=...` was silently ignored (the default model read
+    the participant). Now the configured model reads them: an unknown one is refused in one line, exit 2;
+    MoveNet's reading counts each part too."""
+    program, video = str(jacks_then_lateral["program"]), str(jacks_then_lateral["participant"])
+    r = silvergym("program", "score", program, "--video", video, "--set", "inference.model=no-such-model")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no-such-model" in r.stderr, r.stderr
+    r = silvergym("program", "score", program, "--video", video, "--set", "inference.model=movenet-lightning", "--json")
+    assert r.returncode == 0, r.stderr
+    got = [p["reps"] for p in json.loads(r.stdout)["parts"]]
+    print(f"MoveNet: truth {[JACKS[2], LATERAL[2]]}, counted {got}")
+    assert got == [JACKS[2], LATERAL[2]]
+
+
+def test_a_single_routines_summary_names_its_movement():
+    """A program's parts carry `movement`; a single routine's session summary does too."""
+    from tests.conftest import media_file
+
+    r = silvergym("score", "--routine", "squat", "--video", str(media_file("squats_5reps.mp4")), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    print(f"squats_5reps through squat: truth 5, reps {summary['reps']}, movement {summary.get('movement')!r}")
+    assert summary["movement"] == "squat"

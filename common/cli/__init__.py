@@ -561,7 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "default NAME.json in the program store, found by `--program NAME`)"))
     sp.add_argument("--preview", default="", help="build: also write a contact sheet of each part (PNG)")
     sp.add_argument("--mirror", action="store_true", help="build: the instructor faces the class (as routine build)")
-    sp.add_argument("--model", default="", type=model_name, help="build: catalog model (default: the default model)")
+    sp.add_argument("--model", default="", type=model_name, help=(
+        "build, score: catalog model (default: the default model; score: the config's inference.model)"))
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.add_argument("--poses-cache", default="", help=argparse.SUPPRESS)  # tests: the video's poses, read once
     sp.set_defaults(func=lazy("common.cli.program"))

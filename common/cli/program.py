@@ -442,6 +442,8 @@ def score(args) -> int:
     except configuration.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not args.model:  # the participant read by the configured model (--set inference.model=..., as the box reads)
+        args.model = cfg.inference.model
     if cfg.scoring.mode == "group":  # a class: every member through the program, by the class code (score's)
         from common.cli.score import run_group
 

@@ -682,6 +682,7 @@ def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None,
     sigs = [signature(angles[s:e]) for s, e in parts]
     patterns = [side_pattern(angles[s:e]) for s, e in parts]
     known = [recognise(angles[s:e], fps) for s, e in parts]
+    counted = [rep_rule(angles[s:e], fps) is not None for s, e in parts]
     groups: list[int] = []
     for k, sig in enumerate(sigs):
         # Two parts recognised as the same routine's movement are repeats, as different ones are
@@ -692,9 +693,10 @@ def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None,
         if same is not None:
             groups.append(same)
             continue
+        # A timed part (nothing that repeats: a dance) is never a repeat of a counted one, nor one of it.
         earlier = [(distance(sig, sigs[j]), groups[j]) for j in range(k)
                    if (not patterns[k] or not patterns[j] or patterns[k] == patterns[j])
-                   and not (known[k] and known[j])]
+                   and not (known[k] and known[j]) and counted[k] == counted[j]]
         near = min(earlier, default=(1.0, -1))
         groups.append(near[1] if near[0] < GROUP_DISTANCE else max(groups, default=-1) + 1)
     out = []

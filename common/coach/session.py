@@ -141,9 +141,13 @@ class PersonSession:
         return frame
 
     def summary(self, ended: str) -> dict:
+        from common.coach.cues import GENERIC, movement_of
+
         out = self.scorer.summary()
         out.update(ended=ended, duration_s=self.routine.duration_s,
-                   exercised=exercised(self.scorer, out["reps"]))
+                   exercised=exercised(self.scorer, out["reps"]),
+                   # the movement it was, as a program's part carries it ("" for one the box does not know)
+                   movement="" if movement_of(self.routine) == GENERIC else movement_of(self.routine))
         if ended == VIDEO_ENDED and self.video_end_t is not None:
             out["video_ended_s"] = round(self.video_end_t, 2)  # the routine went on longer than the video
         if self.video_looped:
