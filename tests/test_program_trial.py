@@ -165,3 +165,16 @@ def test_a_single_routines_summary_names_its_movement():
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     print(f"squats_5reps through squat: truth 5, reps {summary['reps']}, movement {summary.get('movement')!r}")
     assert summary["movement"] == "squat"
+
+
+def test_the_demo_plays_a_participants_recording_once_from_the_programs_start(jacks_then_lateral, tmp_path):
+    """The trial: `demo --program P --video V` played the participant's clip from the demo's start, 3.9 s
+    before the program's first part, and looped it. Now it starts with the program and plays once, as
+    `program score` reads it (measured before: jacks 3/6, lateral raises 7/4; after: 6/6, 4/4)."""
+    r = silvergym("demo", "--program", str(jacks_then_lateral["program"]), "--video",
+                  str(jacks_then_lateral["participant"]), cwd=tmp_path)
+    lines = [line for line in r.stdout.splitlines() if line.startswith(("Program", "  1.", "  2."))]
+    print(f"truth (jacks, lateral raises) {[JACKS[2], LATERAL[2]]}\n" + "\n".join(lines))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"1. 팔과 다리 운동 / Arm and leg movement: {JACKS[2]}/{JACKS[2]} repetitions" in r.stdout
+    assert f"2. 팔 옆으로 들기 / Lateral raises: {LATERAL[2]}/{LATERAL[2]} repetitions" in r.stdout

@@ -423,7 +423,12 @@ def run(args) -> int:
     }
     if getattr(args, "program", None):  # a program of several movements ([program], docs/programs.md)
         overrides["scoring"]["program"] = args.program
-    if args.video:
+    if args.video and getattr(args, "program", None):
+        # A participant's recording through the program: it starts with the program's first part, as
+        # `program score` reads it, and plays once (was looped from the demo's start: 3.9 s early, and
+        # again from its start when it ended).
+        overrides["camera"] = {"source": args.video, "loop": False, "start_with_session": True}
+    elif args.video:
         overrides["camera"] = {"source": args.video, "loop": True}
     elif args.simulate:
         overrides["camera"] = {"source": "sim"}
