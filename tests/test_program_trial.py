@@ -178,3 +178,26 @@ def test_the_demo_plays_a_participants_recording_once_from_the_programs_start(ja
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"1. 팔과 다리 운동 / Arm and leg movement: {JACKS[2]}/{JACKS[2]} repetitions" in r.stdout
     assert f"2. 팔 옆으로 들기 / Lateral raises: {LATERAL[2]}/{LATERAL[2]} repetitions" in r.stdout
+
+
+SQUATS_5 = ("squats_5reps.mp4", 5.7, 5, None, "squat", "squat")  # 10 fps: each picture held 3 frames at 30
+
+
+@pytest.mark.parametrize("model", ["blazepose-full", "movenet-lightning"])
+def test_a_clip_of_few_pictures_a_second_begins_at_its_join(tmp_path, model):
+    """The trial: the squats_5reps part began 1.3 s late (target 4 of 5). A 10 fps clip joined at 30 fps
+    jumps at each of its pictures (every fast squat 0.08-0.15 of the body a step), each read as a hard
+    cut; the change of movement snapped to the nearest, the first squat's jump, and the part began
+    after that squat. Now it snaps to the largest jump near it: the join."""
+    clips = [LATERAL, SQUATS_5, GOBLET]
+    video = tmp_path / "few.avi"
+    starts = join_clips(video, clips=clips, from_s={GOBLET[0]: 3.0})
+    out = tmp_path / "few.json"
+    r = silvergym("program", "build", str(video), "--out", str(out), "--model", model)
+    assert r.returncode == 0, r.stderr
+    parts = json.loads(out.read_text(encoding="utf-8"))["parts"]
+    print(f"\n{model}: joined at {starts}, parts begin {[p['start_s'] for p in parts]}; "
+          f"targets {[p['reps'] for p in parts]}, truth {[c[2] for c in clips]}")
+    assert len(parts) == 3
+    assert all(abs(p["start_s"] - s) <= 1.0 for p, s in zip(parts, starts)), (parts, starts)
+    assert [p["reps"] for p in parts] == [c[2] for c in clips]
