@@ -420,7 +420,7 @@ def score(args) -> int:
     video as the participant from the program's start (as `silvergym score` does for one routine)."""
     from common.cli.routine import poses_from_video, video_size
     from common.coach.program_session import ProgramSession
-    from common.coach.session import play_recording
+    from common.coach.session import RecordedFallWatch, play_recording
     from common.media import InputError
     from models.catalog import ModelError
 
@@ -476,8 +476,10 @@ def score(args) -> int:
         if lag:
             print(f"note: {lag}", file=sys.stderr)
     person = ProgramSession(program)
-    ended = play_recording(person, poses, worlds, fps, size)
-    summary = person.summary(ended)
+    # The fall watch `score` runs, told while the part under way lies down (sit-ups on a mat are no fall).
+    falls = RecordedFallWatch(person.lying_expected)
+    ended = play_recording(person, poses, worlds, fps, size, lambda i, t, k, frame: falls.see(t, poses[k], size[1]))
+    summary = falls.close(person.summary(ended))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0

@@ -16,7 +16,7 @@ import sys
 from common.coach import cues
 from common.coach import program as programs
 from common.coach import routine as routines
-from common.coach.fall import FallDetector
+from common.coach.fall import lies_down
 from common.coach import session
 from common.coach.session import PersonSession
 
@@ -40,27 +40,22 @@ def run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     person = PersonSession(routine, naive=args.naive, participant=cfg.participants.get(cfg.scoring.participant))
-    falls = FallDetector()
-    alerts = []
+    lies = lies_down(routine)  # a floor exercise: lying in it is no fall (as the scoring service tells its detector)
+    falls = session.RecordedFallWatch(lambda t: lies)
     lag_frames = int(round(args.lag * fps))
     given: list[str] = []  # every frame's cue key, as the TV would show it
     # The video is one performance: the session ends with the routine or with the video (as the
     # live services do with a recorded participant), whichever comes first.
     def on_frame(i, t, k, frame):
         given.append(frame.guidance)
-        event = falls.update(t, poses[k], size[1])
-        if event:  # the question the TV would put, or a hard fall's call at once
-            alerts.append({"kind": event.kind, "hard": event.hard, "t": round(t, 2)})
+        falls.see(t, poses[k], size[1])
         if not args.json:
             worst = [f"{j}={s}" for j, s in frame.joint_status.items() if s in ("near", "wrong")]
             print(f"t={t:5.2f}s verdict={frame.verdict:7s} offset={frame.offset_s:+.1f}s reps={frame.reps} "
                   f"{' '.join(worst)}")
 
     ended = session.play_recording(person, poses, worlds, fps, size, on_frame, lag_frames=lag_frames)
-    summary = person.summary(ended)
-    summary["alerts"] = alerts
-    # Every event here is a question the TV would put, nobody to answer it: the service's rule.
-    session.cut_short_by_fall(summary, bool(alerts), falls.up_since_event)
+    summary = falls.close(person.summary(ended))  # alerts, and a fall not got up from ends it "fall"
     # the TV's cues, words from the routine's table; of two opposite for one joint, one (as the service's)
     summary["corrections"] = cues.corrections(routine, given, summary.get("advice", ""))
     print(json.dumps(summary, ensure_ascii=False) if args.json else summary_text(summary))

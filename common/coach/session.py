@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from common.coach import MIN_POSES_PER_S
+from common.coach.fall import FallDetector
 from common.coach.routine import Routine
 from common.coach.scoring import COUNT_TESTS, FrameScore, SessionScorer
 from common.coach.stillness import StillWatch
@@ -32,6 +34,28 @@ def cut_short_by_fall(summary: dict, fall_in_session: bool, up_again: bool) -> d
     if fall_in_session and not up_again:
         summary["fell"], summary["ended"] = True, FALL_CUT_SHORT
     return summary
+
+@dataclass
+class RecordedFallWatch:
+    """The fall watch over a recorded session, the one `silvergym score` and `program score` run:
+    every judged pose through a FallDetector (common/coach/fall.py), told as the scoring service
+    tells it whether the exercise lies down at that moment (`lying_at(t)`: a routine's lies_down,
+    or ProgramSession.lying_expected for the part under way), so a floor exercise is no fall.
+    Nobody is there to answer a question, so every event is one the TV would put; `close` puts
+    them in the summary as `alerts` and ends it by cut_short_by_fall."""
+    lying_at: Callable[[float], bool] | None = None  # None: the exercise never lies down
+    detector: FallDetector = field(default_factory=FallDetector)
+    alerts: list = field(default_factory=list)
+
+    def see(self, t: float, common, frame_height: float) -> None:
+        self.detector.lying_expected = bool(self.lying_at(t)) if self.lying_at is not None else False
+        event = self.detector.update(t, common, frame_height)
+        if event:  # the question the TV would put, or a hard fall's call at once
+            self.alerts.append({"kind": event.kind, "hard": event.hard, "t": round(t, 2)})
+
+    def close(self, summary: dict) -> dict:
+        summary["alerts"] = self.alerts
+        return cut_short_by_fall(summary, bool(self.alerts), self.detector.up_since_event)
 
 
 # The TV's words for a person standing still in a routine (common/coach/stillness.py): an

@@ -255,17 +255,12 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.15, h * 0.18), MUTED, anchor="midtop").bottom
     scored = [p for p in parts if judged(p)]
     score = summary.get("score")
-    # Read too sparsely (common/coach/session.py PoseReadings): no number, here or per movement.
-    unread = summary.get("too_few_poses") is True
-    if unread:
-        y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w * 0.15, y + m), anchor="midtop").bottom
-    elif scored and isinstance(score, (int, float)):  # nothing judged (all rested): no number at all, not a 0
+    # A program read too sparsely (common/coach/session.py PoseReadings) never comes here: screen.py
+    # gives it the one routine's "No score" screen (draw_summary), no movement's count or score.
+    if scored and isinstance(score, (int, float)):  # nothing judged (all rested): no number at all, not a 0
         y = text(surface, fonts, f"{float(score):.0f}", KEY, (w * 0.15, y), anchor="midtop").bottom
-    if not unread:
-        text(surface, fonts, s.t("program.judged_of").format(n=len(scored), total=len(parts)), BODY, (w * 0.15, y),
-             anchor="midtop")
-    else:
-        weakest_part = None  # nothing to practise from a reading this sparse
+    text(surface, fonts, s.t("program.judged_of").format(n=len(scored), total=len(parts)), BODY, (w * 0.15, y),
+         anchor="midtop")
     row = fonts.get(BODY).get_linesize() + 2 * max(2, fonts.px(BODY) // 8) + m / 2
     top, bottom = h * 0.17, h * 0.84
     text(surface, fonts, s.t("program.parts_heading"), BODY, (w * 0.3, top), MUTED)
@@ -282,9 +277,7 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
         # A movement rested through or skipped, or a timed one (nothing to count): no count, not a 0.
         if (judged(p) or reps) and not (p.get("timed") and not reps):
             text(surface, fonts, f"{reps}{s.t('exercise.reps_unit')}", BODY, (w * 0.72 - m, y), anchor="topright")
-        if unread:
-            pass  # its repetitions only: the box read too few pictures for a score
-        elif judged(p):
+        if judged(p):
             share = max(0.0, min(1.0, float(p["score"]) / 100.0))
             bar = pygame.Rect(round(bar_x), round(y + row * 0.3), round(bar_w), round(row * 0.4))
             pygame.draw.rect(surface, PANEL, bar, border_radius=6)
@@ -299,7 +292,7 @@ def draw_program_summary(surface, fonts, s, w: int, h: int) -> None:
         y += row
     if len(shown) < len(parts):
         text(surface, fonts, s.t("program.more").format(n=len(parts) - len(shown)), BODY, (w * 0.3, y), MUTED)
-    words = s.t("summary.too_few_poses") if unread else closing_words(s, summary)
+    words = closing_words(s, summary)
     text(surface, fonts, fitted(fonts, words, BODY, w * 0.9), BODY, (w / 2, h * 0.86), HIGHLIGHT, anchor="midtop")
 
 
