@@ -35,6 +35,7 @@ def cut_short_by_fall(summary: dict, fall_in_session: bool, up_again: bool) -> d
         summary["fell"], summary["ended"] = True, FALL_CUT_SHORT
     return summary
 
+
 @dataclass
 class RecordedFallWatch:
     """The fall watch over a recorded session, the one `silvergym score` and `program score` run:
