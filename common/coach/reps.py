@@ -91,6 +91,8 @@ person's own range:
   again, a dance step, a crouch before a jump or a stretch crosses the angles once. A counter's
   first repetition that passed every check waits until a second like it (depth and duration within
   a factor of `alike`, 2) has passed them too; then both count at once (the TV shows 0, then 2).
+  An excursion as deep as the floor rejected as another movement in between (any check above)
+  drops the waiting one.
   One unlike it takes its place. Measured on the real clips against the routines whose movement
   they are not (tests/test_counting_real.py): 21 of the 27 pairs that still counted were single
   excursions, or an unlike pair (squats_5reps at 10 fps as curls and lateral raises, dancer,
@@ -619,6 +621,11 @@ class _Counter:
             if failed():
                 setattr(self, tally, getattr(self, tally) + 1)
                 self.rejected += 1
+                if self.rule.repeats and self.count == 0 and self.waiting is not None and self._peak >= self.floor:
+                    # Again and again means one after the other: another movement (as deep as the floor)
+                    # between a first repetition and a second like it leaves the first a lone one (the
+                    # side-view jacks' landings as squats: 2 alike 4 s apart, knee dips without the hips between).
+                    self.waiting, self.unconfirmed = None, self.unconfirmed + 1
                 return
         if self._peak >= self.floor:
             self._clear.append(self._peak)
