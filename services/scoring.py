@@ -102,7 +102,7 @@ class Sessions:
         self._clock_capture_ns = self._clock_ticked_capture_ns = self._clock_arrival_ns = 0
         # The score's strip last sent, (session, strip), and when (monotonic s): _publish_score.
         self._strip_sent: tuple | None = None
-        self._last_frame_id = 0  # the last Pose's frame (the final strip's Score is of it)
+        self._last_score: messages.Score | None = None  # the last one published (the final strip's is it again)
         self._strip_sent_at = 0.0
         self.idle_until = 0.0
         # One person: after a session, standing in view starts no new one (leave and come back, or the remote).
@@ -262,7 +262,7 @@ class Sessions:
 
     def on_pose(self, pose: messages.Pose) -> None:
         self.last_pose_ns = time.monotonic_ns()
-        self._clock_capture_ns, self._last_frame_id = pose.t_capture_ns, pose.frame_id
+        self._clock_capture_ns = pose.t_capture_ns
         present = len(pose.keypoints) > 0
         # One person: falls are watched whenever the camera sees, session or not (walking up to the
         # TV, the countdown, a pause, after the summary). A class's spots only within the class.
@@ -440,16 +440,16 @@ class Sessions:
         """A single routine's strip as the summary judged it, sent before the session's end: the
         running score judges the last repetition before its last pictures are in, and the summary
         may settle a second otherwise (lateral raises, live: the strip's second 6 green, the
-        summary's unjudged); the TV's strip ends as the record's, not as the last guess."""
+        summary's unjudged); the TV's strip ends as the record's, not as the last guess. The last
+        Score again with that strip and nothing else changed: a Score of its own (verdict none,
+        not scored) was read by the demo as the running score of the last repetition, '-'."""
         strip = summary.get("timeline") or ""
-        if self.program is not None or not strip or (self.session_id, strip) == self._strip_sent:
+        last = self._last_score
+        if (self.program is not None or not strip or last is None or last.session_id != self.session_id
+                or (self.session_id, strip) == self._strip_sent):
             return
         self._strip_sent = (self.session_id, strip)
-        self.pub.publish(messages.Score(
-            seq=self.pub.next_seq("score"), t_capture_ns=self._clock_capture_ns, frame_id=self._last_frame_id,
-            session_id=self.session_id, routine=self.routine.name, joint_status={}, joint_error_deg={},
-            verdict="none", reps=summary["reps"], score=summary["score"], progress=1.0,
-            routine_t_s=round(max(0.0, self.person.last_t), 4), spot=self.spot, scored=False, judged_strip=strip))
+        self.pub.publish(dataclasses.replace(last, seq=self.pub.next_seq("score"), judged_strip=strip))
 
     def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
         if frame.guidance:
@@ -461,13 +461,14 @@ class Sessions:
                 (self.session_id, frame.strip) != self._strip_sent or now - self._strip_sent_at >= STRIP_REPEAT_S):
             strip, self._strip_sent, self._strip_sent_at = frame.strip, (self.session_id, frame.strip), now
         program = {**program, "judged_strip": strip} if strip else program
-        self.pub.publish(messages.Score(
+        self._last_score = messages.Score(
             seq=self.pub.next_seq("score"), t_capture_ns=pose.t_capture_ns, frame_id=pose.frame_id,
             session_id=self.session_id, routine=self.routine.name, joint_status=frame.joint_status,
             joint_error_deg=frame.joint_error_deg, verdict=frame.verdict, reps=frame.reps, score=frame.score,
             progress=frame.progress if progress is None else progress, offset_s=frame.offset_s,
             guidance=frame.guidance, phase=frame.phase,
-            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track, **program))
+            routine_t_s=round(t, 4), spot=self.spot, scored=frame.scored, track=pose.track, **program)
+        self.pub.publish(self._last_score)
 
     def _alert(self, kind: str, t_capture_ns: int, detail: str, answer: str, asked_unix: float, on_floor: bool,
                alert_id: str | None = None, session_id: str | None = None, participant: str | None = None) -> None:
