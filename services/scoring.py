@@ -441,15 +441,16 @@ class Sessions:
         running score judges the last repetition before its last pictures are in, and the summary
         may settle a second otherwise (lateral raises, live: the strip's second 6 green, the
         summary's unjudged); the TV's strip ends as the record's, not as the last guess. The last
-        Score again with that strip and nothing else changed: a Score of its own (verdict none,
-        not scored) was read by the demo as the running score of the last repetition, '-'."""
+        Score again with that strip, its verdict none (a frame's verdict is counted once, in the
+        TV's and the bus's frame strips); a Score of its own (not scored, the summary's figures) was
+        read by the demo as the running score of the last repetition, '-'."""
         strip = summary.get("timeline") or ""
         last = self._last_score
         if (self.program is not None or not strip or last is None or last.session_id != self.session_id
                 or (self.session_id, strip) == self._strip_sent):
             return
         self._strip_sent = (self.session_id, strip)
-        self.pub.publish(dataclasses.replace(last, seq=self.pub.next_seq("score"), judged_strip=strip))
+        self.pub.publish(dataclasses.replace(last, seq=self.pub.next_seq("score"), verdict="none", judged_strip=strip))
 
     def _publish_score(self, pose, frame, t: float, progress: float | None = None, **program) -> None:
         if frame.guidance:
