@@ -517,11 +517,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=lazy("common.cli.pose"))
 
     sp = with_config(sub.add_parser("score", help="score a video offline against a routine"))
-    sp.add_argument("--routine", required=True, help="routine name or file")
+    sp.add_argument("--routine", default="", help="routine name or file (default: the config's scoring.routine)")
     sp.add_argument("--video", required=True, help="the participant's video file")
     sp.add_argument("--lag", type=seconds_or_more, default=0.0, help="delay the participant by this many seconds")
     sp.add_argument("--naive", action="store_true", help="same-timestamp comparison, for comparison")
-    sp.add_argument("--model", default="", type=model_name, help="catalog model (default: the default model)")
+    sp.add_argument("--model", default="", type=model_name, help="catalog model (default: the config's inference.model)")
     sp.add_argument("--json", action="store_true", help="the summary as JSON")
     sp.add_argument("--cache", default="", help="model cache directory")
     sp.set_defaults(func=lazy("common.cli.score"))

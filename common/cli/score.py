@@ -1,8 +1,9 @@
-"""`silvergym score --routine R --video V [--lag S] [--naive] [--json] [--set scoring.mode=group]`: an offline session.
+"""`silvergym score --video V [--routine R] [--lag S] [--naive] [--json] [--set scoring.mode=group]`: an offline session.
 
 The video is the participant. `--lag S` makes them start S seconds late (they stand as in the
 first frame meanwhile), to try the lag-tolerant alignment; `--naive` compares at the same
-timestamp, like the first prototype. With --json the last line is the session summary.
+timestamp, like the first prototype. The output starts with the routine and model line. With --json
+the last line is the session summary.
 
 Group mode (scoring.mode = "group"): every person in the video is scored on their own
 (models/group.py); the output is one line per person, left to right by spot (with --json one JSON
@@ -30,7 +31,10 @@ def run(args) -> int:
 
     try:
         cfg = configuration.load(args.config, args.overrides)
-        routine = routines.load(args.routine)
+        if not args.model:  # read by the model the box reads with (as `program score`)
+            args.model = cfg.inference.model
+        routine = routines.load(args.routine or cfg.scoring.routine)
+        say_what_is_scored(args, cfg)
         if cfg.scoring.mode == "group":  # a class (through scoring.program's movements, if one is set)
             program = programs.load(cfg.scoring.program) if cfg.scoring.program else None
             return run_group(args, routine, cfg, program)
@@ -60,6 +64,30 @@ def run(args) -> int:
     summary["corrections"] = cues.corrections(routine, given, summary.get("advice", ""))
     print(json.dumps(summary, ensure_ascii=False) if args.json else summary_text(summary))
     return 0
+
+
+def config_where(path) -> str:
+    """The config file a command read, as the installer would look for it."""
+    from common import config as configuration
+
+    found = path or next((p for p in configuration.DEFAULT_PATHS if p.exists()), None)
+    return str(found) if found else "the built-in defaults"
+
+
+def say_what_is_scored(args, cfg) -> None:
+    """One line naming the routine (and where it came from) and the model, before any work: a
+    carer who left out --routine sees which one the config chose. With --json on stderr, so that
+    stdout stays the JSON lines."""
+    where = "--routine" if args.routine else f"scoring.routine in {config_where(args.config)}"
+    line = f"routine {args.routine or cfg.scoring.routine} ({where}), model {args.model}"
+    if cfg.scoring.mode == "group":
+        line += f", a class of up to {cfg.scoring.max_people} (scoring.mode = \"group\")"
+        if cfg.scoring.program:
+            line += f", program {cfg.scoring.program}"
+    elif cfg.scoring.program:  # one person's program is `program score`'s
+        line += (f"; the config's program {cfg.scoring.program} is not scored here: "
+                 f"`silvergym program score {cfg.scoring.program} --video V` scores it")
+    print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
 
 
 def summary_text(summary: dict) -> str:

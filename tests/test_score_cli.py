@@ -1,0 +1,49 @@
+"""`silvergym score` as a carer or a center's staff first runs it (fresh-eyes trial of #44): the
+routine and model come from the config unless given, the output is the summary (a line per frame
+only when asked), and a class's lines name each member. Real CLI, real model (MoveNet, the Coral's
+CPU twin: quick), real clip (squats_5reps.mp4, 5 squats by the README)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from models import catalog
+from tests.conftest import REPO, media_file
+
+MODEL = "movenet-lightning"
+
+
+def silvergym(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "common.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def clip() -> str:
+    try:
+        catalog.paths(MODEL)
+    except catalog.ModelError as exc:
+        pytest.skip(f"{exc} (make test fetches it)")
+    return str(media_file("squats_5reps.mp4"))
+
+
+def test_score_takes_the_configs_routine_and_says_which(clip, tmp_path):
+    config = tmp_path / "silvergym.toml"
+    config.write_text('[scoring]\nroutine = "squat"\n', encoding="utf-8")
+    done = silvergym("score", "--config", str(config), "--video", clip, "--model", MODEL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    print("\n" + "\n".join(lines))
+    print("truth: 5 squats (media README)")
+    assert lines[0] == f"routine squat (scoring.routine in {config}), model {MODEL}"
+    assert lines[-1].startswith("posture score ")
+
+
+def test_score_says_the_routine_given_and_keeps_stdout_json_with_json(clip):
+    done = silvergym("score", "--routine", "squat", "--video", clip, "--model", MODEL, "--json",
+                     "--set", "scoring.routine=arm_raise")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"routine squat (--routine), model {MODEL}" in done.stderr
+    assert len(done.stdout.splitlines()) == 1 and done.stdout.startswith("{")
