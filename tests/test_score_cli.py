@@ -29,7 +29,7 @@ def clip() -> str:
     return str(media_file("squats_5reps.mp4"))
 
 
-def test_score_takes_the_configs_routine_and_says_which(clip, tmp_path):
+def test_score_takes_the_configs_routine_and_says_which_and_prints_the_summary_alone(clip, tmp_path):
     config = tmp_path / "silvergym.toml"
     config.write_text('[scoring]\nroutine = "squat"\n', encoding="utf-8")
     done = silvergym("score", "--config", str(config), "--video", clip, "--model", MODEL)
@@ -38,7 +38,13 @@ def test_score_takes_the_configs_routine_and_says_which(clip, tmp_path):
     print("\n" + "\n".join(lines))
     print("truth: 5 squats (media README)")
     assert lines[0] == f"routine squat (scoring.routine in {config}), model {MODEL}"
-    assert lines[-1].startswith("posture score ")
+    assert len(lines) == 2 and lines[1].startswith("posture score "), "the summary, no per-frame lines"
+
+    framed = silvergym("score", "--config", str(config), "--video", clip, "--model", MODEL, "--frames")
+    assert framed.returncode == 0, framed.stderr[-2000:]
+    more = framed.stdout.splitlines()
+    assert more[0] == lines[0] and more[-1] == lines[-1], "--frames adds lines, changes nothing else"
+    assert len(more) > 20 and all(line.startswith("t=") for line in more[1:-1])
 
 
 def test_score_says_the_routine_given_and_keeps_stdout_json_with_json(clip):

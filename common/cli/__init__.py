@@ -521,6 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--video", required=True, help="the participant's video file")
     sp.add_argument("--lag", type=seconds_or_more, default=0.0, help="delay the participant by this many seconds")
     sp.add_argument("--naive", action="store_true", help="same-timestamp comparison, for comparison")
+    sp.add_argument("--frames", action="store_true",
+                    help="also a line per frame (verdict, alignment offset, repetitions, joints off): for tuning")
     sp.add_argument("--model", default="", type=model_name, help="catalog model (default: the config's inference.model)")
     sp.add_argument("--json", action="store_true", help="the summary as JSON")
     sp.add_argument("--cache", default="", help="model cache directory")

@@ -2,8 +2,9 @@
 
 The video is the participant. `--lag S` makes them start S seconds late (they stand as in the
 first frame meanwhile), to try the lag-tolerant alignment; `--naive` compares at the same
-timestamp, like the first prototype. The output starts with the routine and model line. With --json
-the last line is the session summary.
+timestamp, like the first prototype. The output is the routine and model line, then the summary
+line; `--frames` adds a line per frame before it (verdict, offset, repetitions, the joints off).
+With --json the last line is the session summary.
 
 Group mode (scoring.mode = "group"): every person in the video is scored on their own
 (models/group.py); the output is one line per person, left to right by spot (with --json one JSON
@@ -53,7 +54,7 @@ def run(args) -> int:
     def on_frame(i, t, k, frame):
         given.append(frame.guidance)
         falls.see(t, poses[k], size[1])
-        if not args.json:
+        if getattr(args, "frames", False) and not args.json:  # a carer wants the summary; these are for tuning
             worst = [f"{j}={s}" for j, s in frame.joint_status.items() if s in ("near", "wrong")]
             print(f"t={t:5.2f}s verdict={frame.verdict:7s} offset={frame.offset_s:+.1f}s reps={frame.reps} "
                   f"{' '.join(worst)}")
