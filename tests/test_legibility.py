@@ -126,6 +126,33 @@ def test_a_summary_with_no_score_says_so_in_words_the_sofa_reads(tv, locale):
         assert screen == "summary" and not problems, f"{name}: " + "; ".join(problems)
         assert state.t("summary.no_score") in words and "-" not in words, name
         assert f"{float(state.session.summary['score']):.0f}" not in words, f"{name}: its number is no score"
+        # None of its other figures is the person's exercise either: no count, no joint's bar (the fall
+        # screen showed "반복 횟수: 3" and bars of 70-80 % in green under "점수 없음").
+        figures = [w for w in words if w.startswith(state.t("summary.reps")) or w in {
+            state.t(f"joint.{j}") for j in state.session.summary.get("joints", {})} or w.endswith("%")]
+        assert not figures, f"{name}: figures shown under no score: {figures}"
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_a_program_cut_short_by_a_fall_shows_no_score_and_says_to_rest(tv, locale):
+    """A program whose session a fall cut short (summary.fell, common/coach/session.py
+    cut_short_by_fall): the same "No score" and rest words as one routine's, no movement's row,
+    score or praise (it showed its score and "practise the squats")."""
+    from services.renderer.samples import sample_program_summary
+
+    surface, fonts = tv
+    now = time.monotonic()
+    state = state_for("summary_program", locale, now)
+    state.session.summary.update(sample_program_summary(), fell=True, ended="fall",
+                                 alerts=[{"kind": "fall", "unix": 0.0, "answer": "no_answer"}])
+    screen, problems, drawn = problems_on(surface, fonts, state, now)
+    words = [d.words for d in drawn]
+    print(f"program cut short by a fall ({locale}): {words}")
+    assert screen == "summary" and not problems, "; ".join(problems)
+    assert state.t("summary.no_score") in words
+    assert any(state.t("summary.fall_called")[:12] in w for w in words), "the rest words"
+    assert f"{float(state.session.summary['score']):.0f}" not in words
+    assert not [w for w in words if w.endswith(state.t("exercise.reps_unit")) and w[:-len(state.t("exercise.reps_unit"))].isdigit()]
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])

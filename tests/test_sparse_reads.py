@@ -258,7 +258,7 @@ def test_a_program_session_says_too_few_poses_too():
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_a_programs_summary_read_too_sparsely_shows_no_score_and_reads_from_the_sofa(canvas, locale):
     """The program's summary screen read too sparsely: 'No score' instead of the program's number, no
-    movement's score, bar or count (as untrusted as one routine's: screen.draw_unread_summary, the same
+    movement's score, bar or count (as untrusted as one routine's: screen.draw_no_score_summary, the same
     centred words why and what to do), nothing named to practise; legible by tests/test_legibility.py's rule."""
     import time
 

@@ -842,10 +842,11 @@ def draw(surface: pygame.Surface, fonts, s: ScreenState, now: float, kept: KeptR
         key = "camera.lost" if screen == "camera_lost" else "camera.starting"
         message_screen(surface, fonts, [(s.t(key), CUE)], w, h)
     elif screen == "summary" and not s.people_results and isinstance(s.session.summary.get("parts"), list) \
-            and s.session.summary.get("too_few_poses") is not True:
-        # One person's program, movement by movement. A class's (even of one member) is the class's:
-        # the session on screen is then the last member's end, whose summary has parts too. One read
-        # too sparsely has no movement's score or count to trust either: draw_summary says why.
+            and score_withheld(s.session.summary, fall_in_session(s, s.session.summary)) in ("", "idle"):
+        # One person's program, movement by movement (each rested one said so). A class's (even of one
+        # member) is the class's: the session on screen is then the last member's end, whose summary has
+        # parts too. One cut short by a fall, or read too sparsely, has no movement's score or count that
+        # is the person's exercise: draw_summary says why, as for one routine.
         draw_program_summary(surface, fonts, s, w, h)
     elif screen == "summary":
         draw_summary(surface, fonts, s, w, h)
@@ -1176,17 +1177,13 @@ def draw_class_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         x = w * 0.04 + column * (i + 0.5)
         y = text(surface, fonts, spot_label(s, spot), BODY, (x, h * 0.2), anchor="midtop").bottom
         y = text(surface, fonts, s.t("summary.score"), BODY, (x, y + h * MARGIN), MUTED, anchor="midtop").bottom
-        # A member who did not go through the movement (common/coach/session.py exercised): no score, kindly said.
-        idle = result.get("exercised") is False
-        # Read too sparsely to trust (common/coach/session.py PoseReadings): no number, said so.
-        unread = result.get("too_few_poses") is True
-        if unread or idle:  # in words: a dash this size reads as nothing from the sofa
+        withheld = score_withheld(result, "")  # a member's own summary: the TV's question was the room's
+        if withheld:  # in words: a dash this size reads as nothing from the sofa
             y = text(surface, fonts, s.t("summary.no_score"), HEADING, (x, y + h * MARGIN), anchor="midtop").bottom
+            text(surface, fonts, s.t(MEMBER_WITHHELD[withheld]), BODY, (x, y), MUTED, anchor="midtop")
         else:
             y = text(surface, fonts, f"{float(result.get('score', 0.0)):.0f}", KEY, (x, y), anchor="midtop").bottom
-        text(surface, fonts, s.t("summary.member_rested") if idle else s.t("summary.member_unread") if unread
-             else f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), MUTED if idle or unread else TEXT,
-             anchor="midtop")
+            text(surface, fonts, f"{result.get('reps', 0)}{s.t('exercise.reps_unit')}", BODY, (x, y), anchor="midtop")
     text(surface, fonts, s.t("summary.class"), BODY, (w / 2, h * 0.82), HIGHLIGHT, anchor="midtop")
 
 
@@ -1199,26 +1196,15 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     summary = s.session.summary if s.session else {}
     score = float(summary.get("score", 0.0))
     text(surface, fonts, s.t("summary.title"), HEADING, (w / 2, h * 0.03), anchor="midtop")
-    if (summary.get("too_few_poses") is True or summary.get("exercised") is False) and not fall_in_session(s, summary):
-        draw_unread_summary(surface, fonts, s, summary, w, h)
+    fall = fall_in_session(s, summary)  # once per drawing: it reads the alerts and what the TV heard
+    if withheld := score_withheld(summary, fall):
+        draw_no_score_summary(surface, fonts, s, summary, withheld, fall, w, h)
         return
     y = text(surface, fonts, s.t("summary.score"), BODY, (w * 0.2, h * 0.16), MUTED, anchor="midtop").bottom
-    # Nobody went through the movement (common/coach/session.py exercised), or a fall cut the session
-    # short: its number is no score of the exercise (the carers' pages leave it out too).
-    fall = fall_in_session(s, summary)  # once per drawing: it reads the alerts and what the TV heard
-    # Or the box read the person too sparsely for its number to mean anything (common/coach/session.py
-    # PoseReadings): a big 0 told a senior who moved well that they did nothing.
-    idle = summary.get("exercised") is False or fall == "called" or summary.get("fell") is True
-    if summary.get("too_few_poses") is True or idle:  # in words: a dash this size reads as nothing from the sofa
-        y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w * 0.2, y + h * MARGIN), anchor="midtop").bottom
-    else:
-        y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
-    if summary.get("too_few_poses") is not True:  # a count read too sparsely is no more the person's than the score
-        y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y),
-                 anchor="midtop").bottom
-    # Read too sparsely, the joints' figures and the strip are no more the person's than the score.
-    unread = summary.get("too_few_poses") is True
-    joints = {} if unread else summary.get("joints", {})
+    y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
+    y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y),
+             anchor="midtop").bottom
+    joints = summary.get("joints", {})
     above = y  # the bottom of what is drawn above the strip
     if isinstance(joints, dict) and joints:
         # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
@@ -1236,7 +1222,7 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     # Bottom-aligned when they need the room: the strip and its parts line move up into the gap
     # under the bars as far as it goes.
     words_y = min(h * 0.82, h - m - len(lines) * line_h)
-    codes = "" if unread else summary.get("timeline", "")
+    codes = summary.get("timeline", "")
     # After a fall, no "part to practise": the session is not a lesson to go over.
     parts = best_and_worst(codes) if isinstance(codes, str) and codes and not fall else None
     strip = summary_strip_rect(w, h)
@@ -1257,17 +1243,42 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         y = text(surface, fonts, line, BODY, (w / 2, y), color, anchor="midtop").bottom
 
 
-def draw_unread_summary(surface, fonts, s: ScreenState, summary: dict, w: int, h: int) -> None:
-    """A session the box read too sparsely (common/coach/session.py PoseReadings): its score, its count,
-    its joints and its strip are all the box's, not the person's, so none is shown. Centred in one
-    column instead: no score, why (how often it saw them, how often it must), that the person did
-    nothing wrong, and what fixes it (doctor's and the scoring log's advice, for whoever keeps the box).
-    A session nobody went through the movement in (exercised false): no score and the kind words,
-    nothing else (its 0 repetitions and an all-grey strip say nothing more)."""
+# Why a summary shows no score (score_withheld), and the word under a class member's "No score".
+MEMBER_WITHHELD = {"fall": "summary.member_fell", "unread": "summary.member_unread", "idle": "summary.member_rested"}
+
+
+def score_withheld(summary: dict, fall: str) -> str:
+    """Why a session's summary shows no score, or '' when it shows one: the one rule of every
+    summary screen (one person's, a program's, each member's of a class). 'fall': a fall cut the
+    session short (common/coach/session.py cut_short_by_fall) or the carer was called in it
+    (`fall`: fall_in_session's answer, '' for a class member's own summary); its number measures
+    the fall. 'unread': read too sparsely to trust (common/coach/session.py PoseReadings).
+    'idle': nobody went through the movement (exercised false). A fall comes first: after one,
+    what the person reads is that help was called and to rest, not how the box read them."""
+    if summary.get("fell") is True or fall == "called":
+        return "fall"
+    if summary.get("too_few_poses") is True:
+        return "unread"
+    if summary.get("exercised") is False:
+        return "idle"
+    return ""
+
+
+def draw_no_score_summary(surface, fonts, s: ScreenState, summary: dict, withheld: str, fall: str,
+                          w: int, h: int) -> None:
+    """A summary with no score (score_withheld's reason): none of its figures is the person's
+    exercise (its count, joints' bars and strip measure a fall, the box's sparse reading, or a
+    movement nobody did), so none is shown; centred in one column under "No score" instead: after a
+    fall, that help was called and to rest; read too sparsely, why (how often it saw them, how
+    often it must), that the person did nothing wrong, and what fixes it (doctor's and the scoring
+    log's advice, for whoever keeps the box); nobody moved, the kind words."""
     m = round(h * MARGIN)
     column = pygame.Rect(round(w * 0.08), 0, round(w * 0.84), h)
     y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w / 2, h * 0.2), anchor="midtop").bottom + 2 * m
-    if summary.get("too_few_poses") is not True:
+    if withheld == "fall":
+        paragraph(surface, fonts, s.t(f"summary.fall_{fall or 'called'}"), BODY, column, y, HIGHLIGHT, centered=True)
+        return
+    if withheld == "idle":
         paragraph(surface, fonts, s.t("summary.not_exercised"), BODY, column, y, HIGHLIGHT, centered=True)
         return
     rate = summary.get("poses_per_s")
