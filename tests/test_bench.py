@@ -58,6 +58,8 @@ def test_bench_reports_the_budget_the_targets_and_the_thread_table(tmp_path):
                                   and child["extra_ms_p50"] == round(child["child_ms_p50"] - child["in_process_ms_p50"], 3))
     assert "Edge TPU in a child process" in table or "Edge TPU child process: not measured" in table
     assert "E. The Pi's budget on paper" in table
+    # The fall watch beside the scorer, its memory of upright moments full (common/coach/fall.py).
+    assert 0 < result["fall_watch_us_per_pose"] and "the fall watch beside it" in table
     # [group] the cost with 1-4 people side by side (drawn people here), and how often the detector ran.
     rows = result["group"][model]
     assert list(rows) == ["1", "2", "3", "4"] and [r["followed_median"] for r in rows.values()] == [1, 2, 3, 4]

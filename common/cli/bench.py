@@ -380,7 +380,19 @@ def scoring_bench(n: int = 300) -> dict:
         t0 = time.perf_counter()
         tracker.update(i / 15, angles)
         alignment.append((time.perf_counter() - t0) * 1e6)
-    return {"scoring_us_per_pose": _pct(whole, 50), "alignment_us_per_pose": _pct(alignment, 50)}
+    # The fall watch beside it (services/scoring.py), its memory of upright moments full (10 s at 30 fps):
+    # every pose takes the median and the 90th percentile of the trunks remembered.
+    from common.coach.fall import FallDetector
+    detector, watch = FallDetector(), []
+    for i in range(3 * n):
+        xyz = poses[i % n]
+        c = np.column_stack([xyz[:, :2], np.full(len(xyz), 0.9)])  # pixels of a 640x480 picture
+        t0 = time.perf_counter()
+        detector.update(i / 30, c, 480.0)
+        if i >= n:  # past the first 10 s: the memory full
+            watch.append((time.perf_counter() - t0) * 1e6)
+    return {"scoring_us_per_pose": _pct(whole, 50), "alignment_us_per_pose": _pct(alignment, 50),
+            "fall_watch_us_per_pose": _pct(watch, 50)}
 
 
 # -- 7. the prototype's way --------------------------------------------------------------------

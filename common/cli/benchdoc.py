@@ -123,7 +123,9 @@ def table(r: dict) -> str:
               f"Camera, scoring and the TV each pay at least this per frame."]
     lines += ["", f"Scoring: {r['scoring_us_per_pose']} µs per Pose (median, squat routine, participant at 0.8x tempo), "
               f"of which the alignment (online time warping, ±3 s window on a 0.01 s grid, every candidate "
-              f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs."]
+              f"position and tempo in one array pass): {r.get('alignment_us_per_pose', 'not measured')} µs; "
+              f"the fall watch beside it (its 10 s memory of upright moments full): "
+              f"{r.get('fall_watch_us_per_pose', 'not measured')} µs."]
     lines += ["", *pi_budget(r)]
     lines += ["", *group_table(r.get("group") or {}), "", *pi_class_budget(r)]
     child = r.get("edge_child") or {}
