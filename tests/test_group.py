@@ -1003,7 +1003,7 @@ def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, ca
     summaries = [json.loads(line) for line in out if line.startswith("{")]
     print("\n" + "\n".join(out) + f"\nstopped after {stopped_after} of 8 messages (truth: 8, the last member's end)")
     assert code == 0 and stopped_after == [8], "--once waits for every member of the class"
-    assert lines == ["session s2 (arm_raise, spot 2, kim): score 81.5/100, 6 reps, 90/100 frames scored",
+    assert lines == ["session s2 (arm_raise, spot 2, 김영희): score 81.5/100, 6 reps, 90/100 frames scored",
                      "session s1 (arm_raise, spot 1): score 72.7/100, 5 reps, 90/100 frames scored",
                      "session s3 (arm_raise, spot 3): score 0.0/100, 0 reps, 90/100 frames scored"]
     assert [(m["spot"], m["participant"], m["reps"]) for m in summaries] == [(1, "spot-1", 5), (2, "kim", 6),
@@ -1015,7 +1015,8 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
     (Korean and English in one line; the command's lines are English, as its other lines and
     `run --once`'s), and `demo` printed "Session of spot-1 (arm_raise)" (the scoring service's key
     and the routine's key) and, when no session finished, "(exit 0)" while it returned 1. Now one
-    helper (spots.member_words) says "spot 1" / "spot 2, kim" for score, run --once and demo, and
+    helper says "spot 1" / "spot 2, 김영희" (the roster's person by the name [participants] gives,
+    a later trial's ask; their key "kim" when the config names nobody) for score, run --once and demo, and
     demo names the routine by its title and prints every member of the class (it printed the last
     to end alone). Stand-ins, said so: `score`'s pose model and video are
     two drawn arm raisers (ClassSession and the sessions are the real ones), and `demo`'s services
@@ -1048,7 +1049,7 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
     lines = capsys.readouterr().out.splitlines()
     with capsys.disabled():
         print("\nscore: " + "\n       ".join(lines))
-    assert [line.split(": score")[0] for line in lines] == ["spot 1", "spot 2, kim"]
+    assert [line.split(": score")[0] for line in lines] == ["spot 1", "spot 2, 김영희"], "the roster's person by name"
     assert all("번" not in line for line in lines), "one language in a line"
 
     said = {}

@@ -127,7 +127,7 @@ def cmd_run(args) -> int:
     def on_end(msg) -> bool:
         if once is not None and not once.report_once(msg):
             return False  # a later session (--once reports the first, or the first class: each member)
-        print(summary_line(msg), flush=True)
+        print(summary_line(msg, cfg), flush=True)
         summaries.append(msg)
         if once is not None and once.question_open():
             print("a fall is suspected and the TV asks whether the person is all right: waiting for the answer "

@@ -317,14 +317,14 @@ def pace_line(timing: dict) -> str:
 
 def session_words(msg, routine: str, cfg) -> str:
     """Whose session and of what, in the line's English: the place of a class's member ("spot 1",
-    as run --once and score say it) or the participant's name, and the routine's title ("Arm
+    "spot 2, 김영희", as run --once and score say it) or the participant's name, and the routine's title ("Arm
     raises"), never the keys "spot-1" and "arm_raise" (a fresh-eyes trial saw "Session of spot-1
     (arm_raise)")."""
+    from common.cli.supervisor import member_label
     from common.coach import routine as routines
-    from common.coach.spots import member_words
 
     if msg.spot:
-        who = member_words(msg.spot, msg.participant)
+        who = member_label(msg.spot, msg.participant, cfg)
     else:
         known = cfg.participants.get(msg.participant)
         who = known.name if known is not None and known.name else msg.participant

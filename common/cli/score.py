@@ -173,7 +173,8 @@ def run_group(args, routine, cfg, program=None) -> int:
     path as the services: everyone the group front follows goes through common/coach/spots.py's
     ClassRoll (members are the people doing the routine: a passer-by is followed, never scored),
     and each member's readings through their own PersonSession (common/coach/session.py)."""
-    from common.coach.spots import member_words, spot_name
+    from common.cli.supervisor import member_label
+    from common.coach.spots import spot_name
     from common.media import read_frames
     from models import catalog
     from models.group import GroupEstimator
@@ -186,7 +187,7 @@ def run_group(args, routine, cfg, program=None) -> int:
         summary = {"spot": spot, "name": name, **summary}
         parts = parts_words(summary)  # a program: each part's repetitions
         print(json.dumps(summary, ensure_ascii=False) if args.json else
-              f"{member_words(spot, cfg.scoring.roster.get(spot, ''))}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
+              f"{member_label(spot, cfg.scoring.roster.get(spot, ''), cfg)}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
               f"{summary['frames_scored']}/{summary['frames']} frames{parts}")
     if not room.sessions:
         print("nobody was found in the video", file=sys.stderr)

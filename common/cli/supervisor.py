@@ -183,15 +183,22 @@ def install_signal_handlers(stop: SignalSafeEvent) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-def summary_line(msg: messages.Session) -> str:
+def member_label(spot: int, participant: str, cfg=None) -> str:
+    """A class member on a command's line (score, run --once, demo; the words English, as the
+    rest): "spot 2, 김영희", the roster's person by the name [participants] gives them (their key
+    without a config or a name), "spot 1" for someone known by their place alone (never the
+    scoring service's key "spot-1" as if a person)."""
+    from common.coach.spots import member_words
+
+    known = cfg.participants.get(participant) if cfg is not None and participant else None
+    return member_words(spot, known.name if known is not None and known.name else participant)
+
+
+def summary_line(msg: messages.Session, cfg=None) -> str:
     s = msg.summary
     # A program's session ends on its last part, whose routine msg.routine names: the line names the program.
     what = f"program {msg.program}" if msg.program else msg.routine
-    # A class's member by their place (the line's words English, as the rest): "spot 1", and the
-    # roster's name when it gives one, never the scoring service's key "spot-1" as if a person.
-    from common.coach.spots import member_words
-
-    who = member_words(msg.spot, msg.participant) if msg.spot else msg.participant
+    who = member_label(msg.spot, msg.participant, cfg) if msg.spot else msg.participant
     return (f"session {msg.session_id} ({what}, {who}): score {s.get('score', 0):.1f}/100, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
             + (NOT_EXERCISED if s.get("exercised") is False else "") + too_few_poses_note(s))
