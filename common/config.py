@@ -319,6 +319,24 @@ class Config(Section):
         return self
 
 
+def ignored_settings(cfg: Config) -> list[str]:
+    """Settings the config gives that its mode does not use, one line each for the installer (the
+    scoring service's log as it starts, `silvergym doctor`, `silvergym score`): a roster in
+    one-person mode was otherwise ignored without a word."""
+    if cfg.scoring.mode == "one" and cfg.scoring.roster:
+        people = ", ".join(f"{spot}: {key}" for spot, key in sorted(cfg.scoring.roster.items()))
+        return [f"scoring.roster ({people}) is not used in one-person mode (scoring.mode = \"one\", who exercises "
+                f"is scoring.participant = {cfg.scoring.participant!r}): for a class set scoring.mode = \"group\", "
+                "else remove the roster"]
+    return []
+
+
+def where_read(path: str | Path | None) -> str:
+    """The config file load(path) reads, in the words of a line the installer reads."""
+    found = path or next((p for p in DEFAULT_PATHS if p.exists()), None)
+    return str(found) if found else "the built-in defaults"
+
+
 def mqtt_client(conn: MqttConnection, client_id: str):
     """A paho MQTT 5 client with conn's login and TLS applied (not yet connected)."""
     import paho.mqtt.client as mqtt

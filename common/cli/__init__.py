@@ -60,6 +60,10 @@ def cmd_service(args) -> int:
 
     cfg = _load_config(args)
     module = importlib.import_module(PROCESSES[args.name])
+    if args.name == "scoring":  # the service the settings are for says, once, what it leaves unused
+        service.setup_logging(args.name)
+        for ignored in configuration.ignored_settings(cfg):
+            logging.getLogger(args.name).warning("%s", ignored)
     return service.run(args.name, module.main, cfg)
 
 

@@ -304,7 +304,9 @@ def run(args) -> int:
         print(Check("config", "FAIL", str(exc)).line())
         return 2
     tpu, tpu_detail = edgetpu_state(cfg)
-    checks = [Check("config", "ok", str(args.config or "built-in defaults")), check_runtime(), check_camera(cfg),
+    checks = [Check("config", "ok", configuration.where_read(args.config)),
+              *(Check("config", "warn", ignored) for ignored in configuration.ignored_settings(cfg)),
+              check_runtime(), check_camera(cfg),
               check_edgetpu(cfg, tpu, tpu_detail), *check_models(cfg), recommend_model(cfg, tpu == "ready"), check_broker(cfg),
               check_font(cfg), check_display(cfg), check_disk(cfg), check_voice(cfg), check_framing(cfg)]
     for c in checks:

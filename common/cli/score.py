@@ -67,19 +67,13 @@ def run(args) -> int:
     return 0
 
 
-def config_where(path) -> str:
-    """The config file a command read, as the installer would look for it."""
-    from common import config as configuration
-
-    found = path or next((p for p in configuration.DEFAULT_PATHS if p.exists()), None)
-    return str(found) if found else "the built-in defaults"
-
-
 def say_what_is_scored(args, cfg) -> None:
     """One line naming the routine (and where it came from) and the model, before any work: a
     carer who left out --routine sees which one the config chose. With --json on stderr, so that
     stdout stays the JSON lines."""
-    where = "--routine" if args.routine else f"scoring.routine in {config_where(args.config)}"
+    from common import config as configuration
+
+    where = "--routine" if args.routine else f"scoring.routine in {configuration.where_read(args.config)}"
     line = f"routine {args.routine or cfg.scoring.routine} ({where}), model {args.model}"
     if cfg.scoring.mode == "group":
         line += f", a class of up to {cfg.scoring.max_people} (scoring.mode = \"group\")"
@@ -89,6 +83,8 @@ def say_what_is_scored(args, cfg) -> None:
         line += (f"; the config's program {cfg.scoring.program} is not scored here: "
                  f"`silvergym program score {cfg.scoring.program} --video V` scores it")
     print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+    for ignored in configuration.ignored_settings(cfg):
+        print(f"warning: {ignored}", file=sys.stderr, flush=True)
 
 
 def summary_text(summary: dict) -> str:

@@ -1,0 +1,64 @@
+"""What the installer (a carer, a center's staff) reads from the config as the box starts and from
+`silvergym doctor` (fresh-eyes trial of #44). Real CLI, real scoring service."""
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+from tests.conftest import REPO
+
+ONE_PERSON_WITH_A_ROSTER = """
+[scoring]
+mode = "one"
+roster = {1 = "kim", 2 = "lee"}
+
+[participants.kim]
+name = "김영희"
+
+[participants.lee]
+name = "이철수"
+"""
+
+
+def test_doctor_says_a_roster_is_not_used_in_one_person_mode(tmp_path):
+    config = tmp_path / "silvergym.toml"
+    config.write_text(ONE_PERSON_WITH_A_ROSTER + '\n[renderer]\ndisplay = "headless"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "common.cli", "doctor", "--config", str(config)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    lines = done.stdout.splitlines()
+    print("\n" + "\n".join(lines[:3]))
+    assert lines[0] == f"ok    config       {config}", "the file read, by its path"
+    assert lines[1].startswith("warn  config       scoring.roster (1: kim, 2: lee) is not used in one-person mode")
+    assert 'set scoring.mode = "group"' in lines[1]
+
+    group = tmp_path / "group.toml"
+    group.write_text(ONE_PERSON_WITH_A_ROSTER.replace('mode = "one"', 'mode = "group"'), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "common.cli", "doctor", "--config", str(group)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert "scoring.roster" not in done.stdout, "a class uses its roster: nothing to say"
+
+
+def test_the_scoring_service_says_so_once_as_it_starts(tmp_path):
+    config = tmp_path / "silvergym.toml"
+    config.write_text(ONE_PERSON_WITH_A_ROSTER + f'\n[bus]\nruntime_dir = "{tmp_path / "run"}"\n', encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "common.cli", "service", "scoring", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in proc.stdout], daemon=True).start()
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any("scoring.roster" in line for line in seen):
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                assert proc.poll() is None, "\n".join(seen)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    print("\n" + "\n".join(seen))
+    said = [line for line in seen if "scoring.roster" in line]
+    assert said and said[0].startswith("scoring: WARNING scoring.roster (1: kim, 2: lee) is not used in one-person mode")
