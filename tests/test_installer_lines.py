@@ -62,3 +62,25 @@ def test_the_scoring_service_says_so_once_as_it_starts(tmp_path):
     print("\n" + "\n".join(seen))
     said = [line for line in seen if "scoring.roster" in line]
     assert said and said[0].startswith("scoring: WARNING scoring.roster (1: kim, 2: lee) is not used in one-person mode")
+
+
+def test_the_shipped_config_validates_as_it_is_and_with_its_class_example_uncommented(tmp_path):
+    """deploy/silvergym.toml, as install.sh puts it in /etc: as shipped one person at home; with
+    its commented class lines uncommented (every '# key = ...' and '# [table]' line, as an
+    installer would) a class of named members."""
+    import re
+
+    from common import config as configuration
+
+    shipped = (REPO / "deploy/silvergym.toml").read_text(encoding="utf-8")
+    as_shipped = configuration.load(REPO / "deploy/silvergym.toml")
+    assert as_shipped.scoring.mode == "one" and not as_shipped.scoring.roster
+    example = re.compile(r"^# (\[[\w.]+\]|\w+ = .*)$")
+    uncommented = "\n".join(example.sub(r"\1", line) for line in shipped.splitlines())
+    changed = [line for line in uncommented.splitlines() if line not in shipped.splitlines()]
+    print("\nuncommented:\n" + "\n".join(changed))
+    (tmp_path / "class.toml").write_text(uncommented, encoding="utf-8")
+    cfg = configuration.load(tmp_path / "class.toml")
+    assert cfg.scoring.mode == "group" and cfg.scoring.max_people == 4
+    assert {spot: cfg.participants[key].name for spot, key in cfg.scoring.roster.items()} == {1: "김영희", 2: "이철수"}
+    assert configuration.ignored_settings(cfg) == []
