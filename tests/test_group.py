@@ -1008,6 +1008,8 @@ def test_run_once_in_a_class_prints_every_members_line(tmp_path, monkeypatch, ca
                      "session s3 (arm_raise, spot 3): score 0.0/100, 0 reps, 90/100 frames scored"]
     assert [(m["spot"], m["participant"], m["reps"]) for m in summaries] == [(1, "spot-1", 5), (2, "kim", 6),
                                                                              (3, "spot-3", 0)]
+    # named as the session records name them (docs/mqtt.md): participant_name only where the config gives one
+    assert [m.get("participant_name") for m in summaries] == [None, "김영희", None]
 
 
 def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, monkeypatch, capsys):
@@ -1051,6 +1053,12 @@ def test_score_and_demo_name_a_class_member_by_place_in_one_language(tmp_path, m
         print("\nscore: " + "\n       ".join(lines))
     assert [line.split(": score")[0] for line in lines] == ["spot 1", "spot 2, 김영희"], "the roster's person by name"
     assert all("번" not in line for line in lines), "one language in a line"
+    assert score.run_group(SimpleNamespace(video="drawn", model="", cache="", naive=False, json=True),
+                           routines.load("arm_raise"), cfg) == 0
+    members = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # the session records' fields (participant, participant_name); `name` kept for older readers
+    assert [(m["spot"], m["participant"], m.get("participant_name"), m["name"]) for m in members] == [
+        (1, "spot-1", None, "1번"), (2, "kim", "김영희", "kim")]
 
     said = {}
     for ends in (False, True):

@@ -158,7 +158,10 @@ def cmd_run(args) -> int:
         print(f"run --once: {why}", file=sys.stderr)
     if args.once and summaries and summaries[-1].class_id:  # a class: each member's summary, by spot
         for msg in sorted(summaries, key=lambda m: m.spot):
-            print(json.dumps({"spot": msg.spot, "participant": msg.participant, **msg.summary}, ensure_ascii=False))
+            known = cfg.participants.get(msg.participant)  # participant_name as the session records give it
+            print(json.dumps({"spot": msg.spot, "participant": msg.participant,
+                              **({"participant_name": known.name} if known is not None else {}), **msg.summary},
+                             ensure_ascii=False))
     elif args.once and summaries:
         print(json.dumps(summaries[-1].summary, ensure_ascii=False))
     elif args.once and code == 0:
@@ -465,7 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Not a real senior's key by default: the test fall goes into that participant's record (and to
     # the carers in collector.carers, as any fall does: that path is tested too).
     sp.add_argument("--participant", default="test", help="the participant's key (default test)")
-    sp.add_argument("--name", default="시험 참여자", help="the name a device's config gives them ('' for none)")
+    sp.add_argument("--name", "--participant-name", default="시험 참여자",
+                    help="the name a device's config gives them, sent as participant_name ('' for none)")
     sp.add_argument("--routine", default="squat", help="the routine scored (default squat)")
     sp.add_argument("--username", default="", help="MQTT user (password from $SILVERGYM_MQTT_PASSWORD)")
     sp.add_argument("--cafile", default="", help="the broker's CA certificate, for a TLS port")

@@ -8,7 +8,9 @@ With --json the last line is the session summary.
 
 Group mode (scoring.mode = "group"): every person in the video is scored on their own
 (models/group.py); the output is one line per person, left to right by spot (with --json one JSON
-object each, with `spot`, `name`, `reps`, `score` and the rest of their summary).
+object each, with `spot`, `participant` and `participant_name` as the session records have them,
+`name` (the roster's key or the spot's label, kept for older readers), `reps`, `score` and the
+rest of their summary).
 """
 from __future__ import annotations
 
@@ -164,6 +166,15 @@ def score_class(pictures, front, routine, cfg=None, naive: bool = False, program
     return room
 
 
+def member_fields(spot: int, cfg) -> dict:
+    """A class member's key and name as the scoring service and the session records give them:
+    participant (the roster's key, "spot-N" for a spot it leaves out) and participant_name
+    ([participants]'s name; absent when it gives none, as in the records)."""
+    key = cfg.scoring.roster.get(spot, "")
+    known = cfg.participants.get(key)
+    return {"participant": key or f"spot-{spot}", **({"participant_name": known.name} if known is not None else {})}
+
+
 def run_group(args, routine, cfg, program=None) -> int:
     """Every person in the video, each scored on their own; one line per person by spot. The same
     path as the services: everyone the group front follows goes through common/coach/spots.py's
@@ -180,7 +191,9 @@ def run_group(args, routine, cfg, program=None) -> int:
                        getattr(args, "naive", False), program)
     for spot, summary in room.summaries().items():
         name = cfg.scoring.roster.get(spot) or spot_name(spot)
-        summary = {"spot": spot, "name": name, **summary}
+        # As the session records name them (participant, participant_name: docs/mqtt.md); `name`,
+        # the roster's key or the spot's label, is kept for what already reads it.
+        summary = {"spot": spot, "name": name, **member_fields(spot, cfg), **summary}
         parts = parts_words(summary)  # a program: each part's repetitions
         print(json.dumps(summary, ensure_ascii=False) if args.json else
               f"{member_label(spot, cfg.scoring.roster.get(spot, ''), cfg)}: score {summary['score']:.1f}/100, {summary['reps']} reps, "
