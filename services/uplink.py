@@ -83,8 +83,10 @@ class Link:
         if self.connected:
             self.client.publish(f"{self.root}/status", json.dumps({"state": "offline", "unix": time.time()}),
                                 qos=1, retain=True).wait_for_publish(timeout=1.0)
-            self._stopping = True  # a disconnect we asked for is not worth a warning
-            self.client.disconnect()
+        self._stopping = True  # a disconnect we asked for is not worth a warning
+        # Offline too: it ends paho's wait before its next reconnect at once (the wait sleeps up to
+        # 1 s at a time; `run --once` without a broker killed the uplink for not stopping in time).
+        self.client.disconnect()
         self.client.loop_stop()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
