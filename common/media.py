@@ -35,6 +35,30 @@ def source_kind(source: str) -> str:
     raise SourceError(f"camera.source {source!r}: not a device index, /dev/videoN, video or image file")
 
 
+def slow_reading_case(camera) -> str:
+    """Which fix there is, beside the Coral, when the box reads the person too few times a second,
+    for this camera.source (config.CameraConfig): "camera" (a smaller capture), "video" (a file
+    played in real time: a video file has no resolution to set, but played at its own pace every
+    picture is read) or "model" (a file read picture by picture already: a lighter model)."""
+    try:
+        kind = source_kind(camera.source) if camera.source not in ("auto", "sim") else "device"
+    except SourceError:
+        kind = "device"
+    if kind == "video":
+        return "model" if camera.start_with_session else "video"
+    return "camera"
+
+
+def slow_reading_fix(camera) -> str:
+    """slow_reading_case's fix in the log's words."""
+    return {"video": ("play the video file at its own pace: camera.start_with_session = true reads every picture "
+                      "(as `silvergym run --once --video` and `silvergym score` do)"),
+            "model": ("a lighter model (inference.model, `silvergym models list`): the video file is already read "
+                      "picture by picture"),
+            "camera": f"a smaller camera resolution (camera.width x height, now {camera.width}x{camera.height})",
+            }[slow_reading_case(camera)]
+
+
 def first_camera() -> str | None:
     devices = sorted(Path("/dev").glob("video*"))
     return str(devices[0]) if devices else None

@@ -226,13 +226,15 @@ class Sessions:
                           reason, self._what(), summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
                           "" if summary.get("exercised", True) else " (nobody went through the movement: no score)")
         if summary.get("too_few_poses"):  # common/coach/session.py PoseReadings: the box, not the person
+            from common.media import slow_reading_fix  # (OpenCV, loaded on this rare path only)
+
             cam = self.ctx.config.camera
             self.ctx.log.warning(
                 "session %s: the person was read only %.1f times a second (coaching needs about %.0f), too few "
                 "for the score and the count to mean anything; the TV shows no score and the record says "
-                "too_few_poses. The box is too busy for %s: run `silvergym doctor`, use the Coral, or lower the "
-                "camera's resolution (camera.width x height, now %dx%d)", self.session_id,
-                summary.get("poses_per_s", 0.0), MIN_POSES_PER_S, self.ctx.config.inference.model, cam.width, cam.height)
+                "too_few_poses. The box is too busy for %s: run `silvergym doctor`, use the Coral, or %s",
+                self.session_id, summary.get("poses_per_s", 0.0), MIN_POSES_PER_S, self.ctx.config.inference.model,
+                slow_reading_fix(cam))
         self._note_framing(summary.get("framing"))
         self.session_id, self.scorer, self.paused_at_ns = "", None, 0  # stopped while paused: the next one runs
         self.person = None
@@ -848,13 +850,13 @@ class ClassSessions:
         rate = (len(self._read_at) - 1) / span if span > 0 else 0.0
         who = f"{self._most_in_view} {'person' if self._most_in_view == 1 else 'people'} in view for {waited:.0f} s"
         if rate < MIN_POSES_PER_S:
-            w, h = self._picture_size
+            from common.media import slow_reading_fix  # (OpenCV, loaded on this rare path only)
+
             self.ctx.log.warning(
                 "%s and nobody admitted to the class: inference reads %.1f pictures a second; a class needs "
                 "about %.0f to follow each person and see their repetitions (%d in place make a member): use "
-                "the Coral, fewer people in view (scoring.max_people, now %d) or a smaller camera resolution "
-                "(the pictures are %dx%d)", who, rate, MIN_POSES_PER_S, MEMBER_REPS,
-                self.ctx.config.scoring.max_people, w, h)
+                "the Coral, fewer people in view (scoring.max_people, now %d) or %s", who, rate, MIN_POSES_PER_S,
+                MEMBER_REPS, self.ctx.config.scoring.max_people, slow_reading_fix(self.ctx.config.camera))
         else:
             self.ctx.log.warning(
                 "%s and nobody admitted to the class, at %.1f pictures a second (enough): nobody followed the "

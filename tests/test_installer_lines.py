@@ -111,3 +111,52 @@ def test_run_once_ends_cleanly_with_no_service_killed(tmp_path):
     assert done.returncode == 0, "\n".join(log[-20:])
     assert any(line.startswith("session ") and "5 reps" in line for line in log), "the session's line (truth 5 squats)"
     assert not [line for line in log if "killing" in line or "did not stop" in line], "a clean end kills nothing"
+
+
+def test_the_slow_reading_advice_fits_the_source(tmp_path):
+    """A trial: the box read too few pictures of a recorded participant and the advice was 'lower the
+    resolution', which a video file has none of. The advice follows camera.source: a camera's
+    smaller capture; a video file played in real time: camera.start_with_session (every picture
+    read at its own pace); a file read so already: a lighter model. The log's words and the TV's
+    staff line (docs/screens/summary_too_few_poses_*.png's, rendered here for the video cases)."""
+    import time
+
+    import pygame
+
+    from common.config import CameraConfig
+    from common.media import slow_reading_case, slow_reading_fix
+    from services.renderer.samples import state_for
+    from services.renderer.screen import draw
+    from services.renderer.text import Fonts, find_font
+
+    cases = {"auto": "camera", "/dev/video0": "camera", "0": "camera", "class.mp4": "video"}
+    for source, case in cases.items():
+        assert slow_reading_case(CameraConfig(source=source)) == case, source
+    assert slow_reading_case(CameraConfig(source="class.mp4", start_with_session=True)) == "model"
+    assert "640x480" in slow_reading_fix(CameraConfig())
+    assert "start_with_session = true" in slow_reading_fix(CameraConfig(source="class.mp4"))
+    assert "resolution" not in slow_reading_fix(CameraConfig(source="class.mp4", start_with_session=True))
+
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface((1280, 720))
+    fonts = Fonts(find_font(), 720)
+    try:
+        for locale in ("ko", "en"):
+            for fix, key in (("camera", "summary.too_few_poses_staff"), ("video", "summary.too_few_poses_staff_video"),
+                             ("model", "summary.too_few_poses_staff_model")):
+                now = time.monotonic()
+                state = state_for("summary_too_few_poses", locale, now)
+                state.slow_reading_fix = fix
+                fonts.drawn = []
+                draw(surface, fonts, state, now)
+                said = " ".join(d.words for d in fonts.drawn)
+                fonts.drawn = None
+                pygame.image.save(surface, str(tmp_path / f"too_few_{fix}_{locale}.png"))
+                print(f"\n{locale} {fix}: {said[-160:]}")
+                assert " ".join(state.t(key).split()) in said, "the staff line for this source"
+                if fix != "camera":
+                    assert "resolution" not in said and "해상도" not in said, "no resolution for a video file"
+    finally:
+        pygame.quit()
+    print(f"PNGs: {tmp_path}")

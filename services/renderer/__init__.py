@@ -73,6 +73,8 @@ def main(ctx: ServiceContext) -> int:
     w, h = surface.get_size()
     fonts = Fonts(font_path, h)
     texts = {**load_texts(cfg.locale), "_locale": cfg.locale}
+    from common.media import slow_reading_case
+
     routine = routines.for_participant(ctx.config.scoring.routine,
                                        ctx.config.participants.get(ctx.config.scoring.participant))
     state = ScreenState(routine=routine, texts=texts, participant=ctx.config.scoring.participant,
@@ -80,7 +82,8 @@ def main(ctx: ServiceContext) -> int:
                         participant_names={"guest": texts["start.guest"],
                                            **{k: p.name for k, p in ctx.config.participants.items()}},
                         footage=InstructorFootage.of(routine), instructor_skeleton=cfg.instructor_skeleton,
-                        started_at=time.monotonic(), a_class=ctx.config.scoring.mode == "group")
+                        started_at=time.monotonic(), a_class=ctx.config.scoring.mode == "group",
+                        slow_reading_fix=slow_reading_case(ctx.config.camera))
     if state.footage is not None:
         ctx.log.info("the instructor's video plays beside the participant: %s", state.footage.path)
     from services.renderer.program import load_program

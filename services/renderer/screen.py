@@ -134,6 +134,9 @@ class ScreenState:
     # Group mode (scoring.mode = "group"): only members are drawn (`people`), never the newest Pose as
     # one person's is: that is whoever inference read last, a passer-by too (people_drawn).
     a_class: bool = False
+    # What staff can do when the box read too few pictures (common/media.py slow_reading_case):
+    # "camera" (a lower resolution), "video" (play the file at its own pace), "model" (a lighter one).
+    slow_reading_fix: str = "camera"
     # A class's members whose sessions run (spot -> their start Session): the class is on until the
     # last of them ends, then its summary shows (renderer absorb_class_session).
     class_running: dict = field(default_factory=dict)
@@ -1286,7 +1289,9 @@ def draw_no_score_summary(surface, fonts, s: ScreenState, summary: dict, withhel
         if isinstance(rate, (int, float)) else s.t("summary.too_few_poses")
     y = paragraph(surface, fonts, why, BODY, column, y, centered=True) + m
     y = paragraph(surface, fonts, s.t("summary.too_few_poses_do"), BODY, column, y, HIGHLIGHT, centered=True) + m
-    paragraph(surface, fonts, s.t("summary.too_few_poses_staff"), BODY, column, max(y, h * 0.74), MUTED, centered=True)
+    staff = {"video": "summary.too_few_poses_staff_video", "model": "summary.too_few_poses_staff_model"}.get(
+        s.slow_reading_fix, "summary.too_few_poses_staff")  # a video file has no resolution to lower
+    paragraph(surface, fonts, s.t(staff), BODY, column, max(y, h * 0.74), MUTED, centered=True)
 
 
 def fall_in_session(s: ScreenState, summary: dict) -> str:
