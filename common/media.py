@@ -49,13 +49,15 @@ def slow_reading_case(camera) -> str:
     return "camera"
 
 
-def slow_reading_fix(camera) -> str:
-    """slow_reading_case's fix in the log's words."""
+def slow_reading_fix(camera, picture: tuple[int, int] | None = None) -> str:
+    """slow_reading_case's fix in the log's words; `picture`, the size the pictures came at (a
+    camera may give another than camera.width x height asks for)."""
+    w, h = picture if picture and picture[0] else (camera.width, camera.height)
     return {"video": ("play the video file at its own pace: camera.start_with_session = true reads every picture "
                       "(as `silvergym run --once --video` and `silvergym score` do)"),
             "model": ("a lighter model (inference.model, `silvergym models list`): the video file is already read "
                       "picture by picture"),
-            "camera": f"a smaller camera resolution (camera.width x height, now {camera.width}x{camera.height})",
+            "camera": f"a smaller camera resolution (camera.width x height, the pictures now {w}x{h})",
             }[slow_reading_case(camera)]
 
 

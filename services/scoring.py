@@ -856,7 +856,7 @@ class ClassSessions:
                 "%s and nobody admitted to the class: inference reads %.1f pictures a second; a class needs "
                 "about %.0f to follow each person and see their repetitions (%d in place make a member): use "
                 "the Coral, fewer people in view (scoring.max_people, now %d) or %s", who, rate, MIN_POSES_PER_S,
-                MEMBER_REPS, self.ctx.config.scoring.max_people, slow_reading_fix(self.ctx.config.camera))
+                MEMBER_REPS, self.ctx.config.scoring.max_people, slow_reading_fix(self.ctx.config.camera, self._picture_size))
         else:
             self.ctx.log.warning(
                 "%s and nobody admitted to the class, at %.1f pictures a second (enough): nobody followed the "
