@@ -160,3 +160,63 @@ def test_the_slow_reading_advice_fits_the_source(tmp_path):
     finally:
         pygame.quit()
     print(f"PNGs: {tmp_path}")
+
+
+def test_a_class_is_never_asked_to_turn_sideways(tmp_path):
+    """A trial: MoveNet (no world landmarks) reading a side-view movement asks one person to turn
+    sideways ('옆으로 돌아서 주세요'); in a class the TV said the cue most members needed to the whole
+    room, so a class facing the camera was asked to turn side-on (and would hide one another). Now
+    the class's cue is never that one: the TV's exercise screen for a class of three (samples'
+    exercise_class_3) with every member's Score saying turn.side, then two of three, rendered."""
+    import time
+
+    import pygame
+
+    from common.coach.scoring import TURN_SIDEWAYS
+    from services.renderer.samples import state_for
+    from services.renderer.screen import class_guidance, cue_text, draw
+    from services.renderer.text import Fonts, find_font
+
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface((1280, 720))
+    fonts = Fonts(find_font(), 720)
+    try:
+        for locale in ("ko", "en"):
+            now = time.monotonic()
+            s = state_for("exercise_class_3", locale, now)
+            s.people_scores = {spot: dataclasses_replace(sc, guidance=TURN_SIDEWAYS) for spot, sc in s.people_scores.items()}
+            assert class_guidance(s) == "", "all three 'turn sideways': nothing said to the class"
+            fonts.drawn = []
+            draw(surface, fonts, s, now)
+            said = " ".join(d.words for d in fonts.drawn)
+            fonts.drawn = None
+            pygame.image.save(surface, str(tmp_path / f"class_turn_{locale}.png"))
+            print(f"\n{locale}: {said[-120:]}")
+            assert s.t(TURN_SIDEWAYS) not in said
+            spots = sorted(s.people_scores)
+            s.people_scores[spots[0]] = dataclasses_replace(s.people_scores[spots[0]], guidance="knee.more")
+            s.people_scores[spots[1]] = dataclasses_replace(s.people_scores[spots[1]], guidance="knee.more")
+            assert class_guidance(s) == "knee.more", "another cue most need is still said"
+            # The voice says the class's cue, not the newest member's: spot 3's Score came last
+            from services.renderer import speak
+
+            class Recorder:  # stands for espeak-ng (the speaker): what would be said
+                said: list = []
+
+                def say(self, words, urgent=False):
+                    self.said.append(words)
+
+            s.score = s.people_scores[spots[2]]
+            assert s.score.guidance == TURN_SIDEWAYS
+            speak(Recorder(), s, "exercise", "exercise")
+            assert Recorder.said == [cue_text(s, "knee.more")], Recorder.said
+    finally:
+        pygame.quit()
+    print(f"PNGs: {tmp_path}")
+
+
+def dataclasses_replace(score, **changes):
+    import dataclasses
+
+    return dataclasses.replace(score, **changes)

@@ -384,10 +384,14 @@ def speak(voice, state, screen: str, last_screen: str) -> None:
         # the program: which movement is under way now)
         state.part_said = program_part(state)
         voice.say(part_name(state, state.part_said), urgent=True)
-    elif screen == "exercise" and state.score is not None and state.score.guidance:
-        from services.renderer.screen import cue_text
+    elif screen == "exercise" and state.score is not None:
+        from services.renderer.screen import class_guidance, cue_text
 
-        voice.say(cue_text(state, state.score.guidance))
+        # A class hears the cue its screen shows (most members need it, said to all), never the
+        # newest member's own Score's: one person's cue, "turn sideways" among them, to the room.
+        guidance = class_guidance(state) if state.people_scores else state.score.guidance
+        if guidance:
+            voice.say(cue_text(state, guidance))
 
 
 def speak_alert(voice, state, entering: bool) -> None:

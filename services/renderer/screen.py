@@ -17,6 +17,7 @@ from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.spots import spot_name
 from common.coach.routine import Routine
+from common.coach.scoring import TURN_SIDEWAYS
 from common.coach.synthetic import pose3d
 from common.timeline import MAX_SECONDS, UNSCORED, VERDICT_OF, VerdictTimeline, best_and_worst, clock, share_verdict
 from services.renderer.program import (
@@ -1150,7 +1151,11 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
 def class_guidance(s: ScreenState) -> str:
     """The one cue for a class: the correction most of the people in view need now (said to
     everyone, naming no one); "" when most need none."""
-    cues = [sc.guidance for spot, sc in s.people_scores.items() if spot in s.people]
+    # Never "turn sideways" (scoring's TURN_SIDEWAYS, one person's 2D view of a side-view movement):
+    # a row of people turned side-on hides one another from the camera, and where the camera stands
+    # in a room is the staff's to change, not the class's. Such a member needs no class cue.
+    cues = ["" if sc.guidance == TURN_SIDEWAYS else sc.guidance for spot, sc in s.people_scores.items()
+            if spot in s.people]
     needed = [c for c in cues if c]
     if not needed or len(needed) * 2 < len(cues):
         return ""
