@@ -60,21 +60,7 @@ CLIPS = {
 ROUTINES = sorted(p.stem for p in (Path(routines.__file__).parent / "routines").glob("*.json"))
 # Pairs that still count (measured; docs/scoring.md says why): (clip, routine, model) -> what is seen.
 BP, MN = MODELS
-NOT_YET: dict = {
-    ("dev/jumping_jacks_3views_studio", "squat", MN): "0 native, 2 at 15 fps (2 and 4 before another movement between "
-                                                      "two alike dropped the first; 3 and 9 before `moves_with`), on the "
-                                                      "side view: two consecutive landings (18.2, 18.7 s) whose hips "
-                                                      "flexed 0.55-0.69 of the knees' "
-                                                      "bend, as a shallow squat's do, and one jack is like the next. "
-                                                      "Measured on their counted dips and the real squats (both "
-                                                      "models, both rates), none separates: the feet apart across "
-                                                      "the picture 0.02-0.05 (side on, the feet spread along the "
-                                                      "line of sight; squats up to 0.34), the feet off the floor "
-                                                      "0.00-0.18 (a handheld goblet squat 0.45, MoveNet's side "
-                                                      "squatter 0.15), the arms' rise 0.09-1.98 trunk lengths "
-                                                      "(squats up to 0.96), the hips' height against the knee angle "
-                                                      "over the repetition r 0.39-0.95 (squats 0.45-1.00)",
-}
+NOT_YET: dict = {}
 MATRIX: dict = {}  # (clip, routine, model) -> {rate: counted}, printed at the end
 TABLE: list[tuple] = []  # (clip, routine, model, rate, truth, counted, per side) for the table at the end
 
@@ -677,3 +663,25 @@ def test_a_squat_keeps_the_feet_where_they_stand(routine, spread, truth):
     print(f"\n[{routine}] feet apart and together by {spread:.1f} of the hips' standing height: counted {count} "
           f"(truth {truth})")
     assert count == truth
+
+
+@pytest.mark.parametrize("arms, truth", [("still", 6), ("reaching forward", 6), ("up, down, up...", 0)])
+def test_a_squat_puts_the_arms_where_the_last_one_did(arms, truth):
+    """Drawn: six 40-degree knee bends, the hips bending as far (a squat's way). The arms still at
+    the sides, or reaching forward 70 deg at every bottom (the side-view squatter does): 6. The arms
+    overhead at one bottom and down at the next, as a jumping jack lands (feet apart, then together;
+    seen side on its knee dips pass for shallow squats): none, each unlike the one before
+    (reps._Counter._arms_elsewhere)."""
+    counter, t = _counter("squat"), 0.0
+    for k in range(7):  # a still start, then six bends of 2 s at 30 fps
+        for i in range(60):
+            bend = 0 if k == 0 else (1 - np.cos(2 * np.pi * i / 60)) / 2
+            shoulder = {"still": 15.0, "reaching forward": 15 + 70 * bend,
+                        "up, down, up...": 15 + 155 * (k % 2) * min(1.0, 3 * bend)}[arms]
+            counter.update(t, {"left_knee": 172 - 40 * bend, "right_knee": 172 - 40 * bend, "left_hip": 175 - 40 * bend,
+                               "right_hip": 175 - 40 * bend, "left_shoulder": shoulder, "right_shoulder": shoulder})
+            t += 1 / 30
+    c = counter.counters["both"]
+    print(f"\nsquats, the arms {arms}: counted {counter.count} (truth {truth}), first ones dropped with the arms "
+          f"elsewhere {c.arms_elsewhere}")
+    assert counter.count == truth

@@ -92,7 +92,10 @@ person's own range:
   first repetition that passed every check waits until a second like it (depth and duration within
   a factor of `alike`, 2) has passed them too; then both count at once (the TV shows 0, then 2).
   An excursion as deep as the floor rejected as another movement in between (any check above)
-  drops the waiting one.
+  drops the waiting one. Alike for a leg movement (every counted joint a hip or a knee) means the
+  arms at the turning point too: the second's shoulders within the degrees the repetition moved
+  the counted joints of where the first's were (`_arms_elsewhere`: a jumping jack's landings,
+  arms overhead then down, are knee dips that pass for shallow squats from the side).
   One unlike it takes its place. Measured on the real clips against the routines whose movement
   they are not (tests/test_counting_real.py): 21 of the 27 pairs that still counted were single
   excursions, or an unlike pair (squats_5reps at 10 fps as curls and lateral raises, dancer,
@@ -111,6 +114,7 @@ from common.coach.routine import RepRule
 
 SIDES = ("left", "right")
 HIPS_SEEN = 0.3  # a point's score from which hip_height uses it
+LEG_JOINTS = ("_hip", "_knee")  # a rule counting only these is a leg movement (its arms are compared: `_arms_elsewhere`)
 
 
 def from_down(pose: np.ndarray | None, world: np.ndarray | None, joints) -> dict[str, float]:
@@ -197,6 +201,13 @@ class _Counter:
     alike: float = 2.0  # a repetition like another: depth and duration within this factor of it
     waiting: tuple | None = None  # (depth, seconds, middle) of a first repetition waiting for a second like it (RepRule.repeats)
     waiting_shallow: bool = False  # ... done before their own range was known, short of the floor: judged against it
+    # A leg movement's arms at its turning point (RepRule.repeats: the second like the first puts the
+    # arms where the first did; `_arms_elsewhere`). () for a rule that counts an arm joint.
+    arms: tuple = ()
+    _arms_seen: dict = field(default_factory=dict)  # arm joint -> (t, angle) last read seen well
+    _arms_at_peak: dict = field(default_factory=dict)  # ... held at this excursion's deepest moment
+    waiting_arms: dict = field(default_factory=dict)  # ... at the waiting repetition's
+    arms_elsewhere: int = 0  # first repetitions dropped because the next put the arms elsewhere
     middles: list = field(default_factory=list)  # each counted repetition's middle, in the counter's time (t)
     unconfirmed: int = 0  # first repetitions dropped because the next one was not like them
     moves_with: dict = field(default_factory=dict)  # this side's joints that move along -> their share (RepRule.moves_with)
@@ -359,6 +370,7 @@ class _Counter:
                from_down: dict | None = None) -> None:
         from_down = from_down or {}
         held = self._held(t, angles, seen)
+        self._arms_seen.update({j: (t, a) for j, a in self._well(angles, seen, self.arms).items()})
         decide = [i for i, joint in enumerate(self.joints) if angles.get(joint) is not None
                   and (1.0 if seen is None else seen.get(joint, 1.0)) >= self.seen_well]
         if not decide:
@@ -390,6 +402,7 @@ class _Counter:
             self._across = [x for x in (self._legs_base[3], legs[3]) if x is not None]
             self._apart = sorted(x for x in (self._legs_base[4], legs[4]) if x is not None)
             self._g_rep, self._g_at_peak = dict(self._g_base), dict(from_down)
+            self._arms_at_peak = self._arms_held(t)
         elif self.state == "out":
             if legs[3] is not None:
                 self._across = [min(self._across + [legs[3]]), max(self._across + [legs[3]])]
@@ -400,6 +413,7 @@ class _Counter:
                 self._along_at_peak = self._along(angles, seen, self._rep_base)
                 self._legs_at_peak = legs
                 self._g_at_peak = dict(from_down)
+                self._arms_at_peak = self._arms_held(t)
             if at_start:
                 self._finish(t)
             elif self._stays_in_the_routines_start(t, held, decide) and self._peak >= self.enter_level():
@@ -637,6 +651,7 @@ class _Counter:
             # a first repetition waits for a second like it) and is judged by the first clear one.
             self.unconfirmed += self.waiting is not None
             self.waiting, self.waiting_shallow = (self._peak, took, t - took / 2), True
+            self.waiting_arms = dict(self._arms_at_peak)
         else:
             self.rejected += 1
 
@@ -647,13 +662,39 @@ class _Counter:
         if self.rule.repeats and self.count == 0:
             first, self.waiting = self.waiting, (depth, took, middle)
             shallow, self.waiting_shallow = self.waiting_shallow, False
-            if (first is None or (shallow and first[0] < self.own_level())
+            first_arms, self.waiting_arms = self.waiting_arms, dict(self._arms_at_peak)
+            elsewhere = first is not None and self._arms_elsewhere(first_arms, first[0], depth)
+            self.arms_elsewhere += elsewhere
+            if (first is None or (shallow and first[0] < self.own_level()) or elsewhere
                     or not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first[:2], (depth, took)))):
                 self.unconfirmed += first is not None
                 return
             self.waiting = None
             self._count_one(*first)
         self._count_one(depth, took, middle)
+
+    def _arms_held(self, t: float) -> dict:
+        """The arm joints' angles now: each as last read seen well, at most hold_s ago."""
+        return {j: a for j, (since, a) in self._arms_seen.items() if t - since <= self.hold_s}
+
+    def _arms_elsewhere(self, first: dict, first_depth: float, depth: float) -> bool:
+        """Whether a leg movement's second repetition put the arms elsewhere than its first did, at
+        the turning point: the shoulders' angle (the mean of the sides read at both, so a 2D model
+        swapping left and right side on changes nothing) apart by more degrees than the larger of the
+        two moved the counted joints (each at most the routine's target). The same movement done again
+        puts the whole body where it was; a jumping jack's landings alternate, arms overhead with the
+        feet apart, arms down with them together, and from the side its knee dips pass for shallow
+        squats. Measured (tests/test_counting_real.py, MoveNet, native and 15 fps): the shoulders of
+        one real squat's and the next's turning points 0-22 deg apart (squats_5reps' first two the
+        most), of the real high knees' lifts 0-14; the side-view jacks' consecutive landings 169 deg,
+        their counted dips moved the knees 32 deg."""
+        both = [j for j in first if j in self._arms_at_peak]
+        if not both:
+            return False
+        target = self.excursion(self.joints[0])[1]
+        apart = abs(float(np.mean([first[j] for j in both])) - float(np.mean([self._arms_at_peak[j] for j in both])))
+        self.last_arms_apart = round(apart, 1)
+        return apart > max(min(first_depth, 1.0), min(depth, 1.0)) * target
 
     def _count_one(self, depth: float, took: float, middle: float) -> None:
         self.count += 1
@@ -701,6 +742,8 @@ class RepCounter:
             counter.hips_stay_up = bool(getattr(self.rule, "hips_stay_up", False))
             counter.in_place = bool(getattr(self.rule, "in_place", False))
             counter.against_gravity = bool(getattr(self.rule, "against_gravity", False))
+            if all(j.endswith(LEG_JOINTS) for j in self.rule.joints):
+                counter.arms = ("left_shoulder", "right_shoulder")
             share = dict(getattr(self.rule, "moves_with_share", ()))
             if self.rule.sides == "both":
                 counter.moves_with = {j: share.get(j, 0.0) for j in getattr(self.rule, "moves_with", ())}
