@@ -53,3 +53,9 @@ def test_score_says_the_routine_given_and_keeps_stdout_json_with_json(clip):
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"routine squat (--routine), model {MODEL}" in done.stderr
     assert len(done.stdout.splitlines()) == 1 and done.stdout.startswith("{")
+
+
+def test_a_missing_video_is_one_line_before_anything_else(tmp_path):
+    done = silvergym("score", "--video", str(tmp_path / "none.mp4"))
+    said = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 2 and said == [f"error: input {tmp_path / 'none.mp4'} does not exist or is not a file"], said

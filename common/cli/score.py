@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from common.coach import cues
 from common.coach import program as programs
@@ -37,6 +38,8 @@ def run(args) -> int:
         if not args.model:  # read by the model the box reads with (as `program score`)
             args.model = cfg.inference.model
         routine = routines.load(args.routine or cfg.scoring.routine)
+        if not Path(args.video).is_file():  # before a word or a model: bad input is its one line
+            raise InputError(f"input {args.video} does not exist or is not a file")
         say_what_is_scored(args, cfg)
         if cfg.scoring.mode == "group":  # a class (through scoring.program's movements, if one is set)
             program = programs.load(cfg.scoring.program) if cfg.scoring.program else None
