@@ -265,7 +265,8 @@ TRUE_NAMES = {"squat": "스쿼트", "jumping jacks": "팔과 다리 운동"}
 def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None, from_s=None) -> list[float]:
     """Write the JOINED clips (or `clips`, rows as JOINED's) one after another into `out` (MJPEG), each
     letterboxed to `size` and resampled to `fps` (the source frame at or before each 1/fps), a clip
-    named in `from_s` from that many seconds into it; returns where each clip starts."""
+    named in `from_s` from that many seconds into it (a row's 7th field, when it has one: the same
+    clip twice from two places); returns where each clip starts."""
     import cv2
     import numpy as np
 
@@ -275,7 +276,7 @@ def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None, from_s=None) -
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 90)
     starts, written = [], 0
     try:
-        for clip, keep_s, *_ in (JOINED if clips is None else clips):
+        for clip, keep_s, *row in (JOINED if clips is None else clips):
             cap = cv2.VideoCapture(str(media_file(clip)))
             source_fps, frames = cap.get(cv2.CAP_PROP_FPS), []
             while True:
@@ -286,7 +287,7 @@ def join_clips(out, size=JOINED_SIZE, fps=JOINED_FPS, clips=None, from_s=None) -
             cap.release()
             starts.append(written / fps)
             for k in range(int(keep_s * fps - 1e-6) + 1):
-                skip = (from_s or {}).get(clip, 0.0)
+                skip = row[4] if len(row) > 4 else (from_s or {}).get(clip, 0.0)
                 img = frames[min(int((skip + k / fps) * source_fps + 1e-6), len(frames) - 1)]
                 h, w = img.shape[:2]
                 scale = min(size[0] / w, size[1] / h)

@@ -201,3 +201,135 @@ def test_a_clip_of_few_pictures_a_second_begins_at_its_join(tmp_path, model):
     assert len(parts) == 3
     assert all(abs(p["start_s"] - s) <= 1.0 for p, s in zip(parts, starts)), (parts, starts)
     assert [p["reps"] for p in parts] == [c[2] for c in clips]
+
+
+def played_late(poses, worlds, fps: float, program, size, late_s: float):
+    """A recording played through `program` as `program score` plays it (from the program's first
+    part), the participant `late_s` behind the instructor: the recording of the clips' own join starts
+    with the video, program time 0 is the first part's start (start_s into it), so its first picture
+    is held late_s - start_s (or that much of its start left out, before the first counted
+    repetition); the summary."""
+    from common.coach.program_session import ProgramSession
+    from common.coach.session import play_recording
+
+    n = int(round((late_s - (program.parts[0].start_s or 0.0)) * fps))
+    poses, worlds = ([poses[0]] * n + list(poses), [worlds[0]] * n + list(worlds)) if n >= 0 else (poses[-n:], worlds[-n:])
+    person = ProgramSession(program)
+    return person.summary(play_recording(person, poses, worlds, fps, size))
+
+
+def test_a_participant_behind_or_ahead_of_the_instructor_counts_each_part(jacks_then_lateral, tmp_path):
+    """The trial: a participant 1.5 s behind the instructor counted 5 lateral raises of 4: the part's
+    boundary was on the instructor's clock, so the last jumping jacks, done after the lateral raises
+    began on the TV, counted as raises too (and judged as raises: the part's score 76 for four good
+    raises). 2.5 s behind the jacks lost their last (5 of 6); 2 s ahead (the person finished early)
+    the raises lost their first, done before the instructor's, 3 of 4. Now the boundary is where
+    the person crosses it (the instructor's plus their lag, measured on their repetitions: program_session
+    _boundary), and one excursion is one part's repetition. The participant's own recording (the
+    jacks then the lateral raises joined at 480x270) is played 0.5-2.5 s late through the program
+    built from the 640x360 join; ahead, through a program built from the same recording with its jacks
+    slowed to 3/4 pace (each picture held longer: the instructor takes 8 s for them, the person 6 s)."""
+    import cv2
+    import numpy as np
+
+    from common.cli.routine import video_size
+    from common.coach import program as programs
+    from tests.conftest import poses_of_video
+
+    truth = [JACKS[2], LATERAL[2]]
+    participant = jacks_then_lateral["participant"]
+    poses, worlds, fps = poses_of_video(participant, "blazepose-full")
+    size = video_size(str(participant))
+    program = programs.load(str(jacks_then_lateral["program"]))
+    wrong = []
+    for late in (0.5, 1.0, 1.5, 2.0, 2.5):
+        summary = played_late(poses, worlds, fps, program, size, late)
+        got = [(p["reps"], p["score"]) for p in summary["parts"]]
+        print(f"{late:.1f} s behind: truth {truth}, counted and scored {got}")
+        if [p["reps"] for p in summary["parts"]] != truth or any(p["score"] < 90 for p in summary["parts"]):
+            wrong.append((late, got))
+    # Ahead: the instructor slower through the jacks than the person.
+    cap = cv2.VideoCapture(str(participant))
+    frames = []
+    while (read := cap.read())[0]:
+        frames.append(read[1])
+    cap.release()
+    split = int(round(JACKS[1] * fps))
+    order = [int(k * 0.75) for k in range(int(split / 0.75))] + list(range(split, len(frames)))
+    slow = tmp_path / "slow.avi"
+    writer = cv2.VideoWriter(str(slow), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    for k in order:
+        writer.write(frames[k])
+    writer.release()
+    cache = tmp_path / "slow_poses.npy"  # the same pictures' poses, in the slowed order: nothing read again
+    np.save(cache, {"poses": np.asarray([poses[k] for k in order]), "worlds": [worlds[k] for k in order], "fps": fps},
+            allow_pickle=True)
+    out = tmp_path / "slow.json"
+    r = silvergym("program", "build", str(slow), "--out", str(out), "--poses-cache", str(cache))
+    assert r.returncode == 0, r.stderr
+    slowed = programs.load(str(out))
+    print(r.stdout.strip())
+    assert [p.reps for p in slowed.parts] == truth
+    for late in (0.2, 0.5):
+        summary = played_late(poses, worlds, fps, slowed, size, late)
+        # where the person starts the raises (the clip's join, on the program's clock) against the TV
+        ahead = slowed.schedule()[1][0] - (JACKS[1] - (slowed.parts[0].start_s - late))
+        got = [(p["reps"], p["score"]) for p in summary["parts"]]
+        print(f"{late:.1f} s behind in the jacks, {ahead:.1f} s ahead at the raises: truth {truth}, counted and scored {got}")
+        if [p["reps"] for p in summary["parts"]] != truth:
+            wrong.append((-ahead, got))
+    assert not wrong, wrong
+
+
+# A new program, as a new installer would make one (#46 trial 3): clips no other program test joins,
+# JOINED here (640x360; the participant's recording the same clips joined again at 480x270): the studio
+# jumping jacks' oblique view (6.6-12.6 s, 6 jacks), two deep squats in a bedroom (falls/, a near miss;
+# the 3.3 s clip twice: 4 squats), the side-view stretch (5 fps: forward fold, then lunges; no
+# repetitions), the same jacks' side view (12.9-20.15 s, 7), the 4.2 s dancer (no repetitions), the
+# bedroom squats again (4). Rows as JOINED's, with where in the clip each starts.
+BEDROOM = ("falls/squats_front_bedroom.mp4", 3.33, 2, None, "squat", "squat", 0.0)
+NEW = [("dev/jumping_jacks_3views_studio.mp4", 6.0, 6, None, "jumping jacks", "arm_raise", 6.6),
+       BEDROOM, BEDROOM, ("stretch_side_view.mp4", 7.8, 0, None, "stretch", "", 0.0),
+       ("dev/jumping_jacks_3views_studio.mp4", 7.25, 7, None, "jumping jacks", "arm_raise", 12.9),
+       ("dancer.mp4", 4.2, 0, None, "dance", "", 0.0), BEDROOM, BEDROOM]
+
+
+def test_a_new_program_of_six_movements_begins_each_part_at_its_join(tmp_path):
+    """The trial's new program: the stretch (5 fps, a new picture every 6 frames, its fold unlike its
+    lunges) after 6.7 s of squats: the change curve peaked 2.5 s into the stretch, beyond the 1.5 s
+    within which a change snapped to the join's jump, and the squats' part took the stretch's first
+    2.6 s (not recognised, no target: a timed part; its repeat 3 reps 'same as' it). A change now snaps
+    to the largest jump within a window of it (segment.SNAP_S = WINDOW_S): the join's (0.42 of the body
+    against the stretch's own pictures' 0.06-0.24). Measured here: each part's start against its join,
+    the instructor's count (target) and the participant's against the clips' truth."""
+    video, participant = tmp_path / "class.avi", tmp_path / "participant.avi"
+    joins = join_clips(video, clips=NEW)
+    join_clips(participant, size=(480, 270), clips=NEW)
+    movements = [(joins[0], "jumping jacks", 6), (joins[1], "squat", 4), (joins[3], "stretch", None),
+                 (joins[4], "jumping jacks", 7), (joins[5], "dance", None), (joins[6], "squat", 4)]
+    out, sheet = tmp_path / "new.json", tmp_path / "new.png"
+    r = silvergym("program", "build", str(video), "--out", str(out), "--preview", str(sheet))
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stderr
+    parts = json.loads(out.read_text(encoding="utf-8"))["parts"]
+    # The dancer's 4.2 s (3.9 s of movement between the joins' jumps) is under MIN_PART_S: said, not a part.
+    notes = [line for line in r.stderr.splitlines() if "left out" in line]
+    assert len(notes) == 1 and abs(float(notes[0].split("note: ")[1].split("-")[0]) - joins[5]) <= 1.0, notes
+    expected = [m for m in movements if m[1] != "dance"]
+    r = silvergym("program", "score", str(out), "--video", str(participant), "--json")
+    assert r.returncode == 0, r.stderr
+    done = json.loads(r.stdout)["parts"]
+    print(f"{'movement (truth)':16s} {'join':>6s} {'start':>6s} {'truth':>5s} {'target':>6s} {'participant':>11s} {'score':>6s}")
+    for (join, movement, truth), part, person in zip(expected, parts, done):
+        print(f"{movement:16s} {join:6.2f} {part['start_s']:6.2f} {truth if truth is not None else '-':>5} "
+              f"{part['reps'] or '-':>6} {person['reps']:11d} {person['score'] if person['score'] is not None else '-':>6}")
+    assert len(parts) == len(expected)
+    assert all(abs(part["start_s"] - join) <= 1.0 for part, (join, *_) in zip(parts, expected)), parts
+    # The squats' part is the squats alone, counted, and its repeat is a repeat of it.
+    assert parts[1]["reps"] == 4 and done[1]["reps"] == 4, (parts[1], done[1])
+    assert parts[4].get("same_as") == 1 and parts[3].get("same_as") == 0
+    assert [parts[k]["reps"] for k in (0, 3)] == [6, 7] and done[0]["reps"] == 6
+    # Not met (printed above, #46 report): the participant's side-view jacks 6 of 7 (their first not
+    # counted after the stretch); the stretch counted as 1 repetition (its fold and lunges are none)
+    # and scored 0 on the same clip; the last squats 3 of 4 (the join ends as he stands up from the 4th).
+    assert sheet.is_file() and sheet.stat().st_size > 10_000

@@ -18,6 +18,18 @@ periods more (the instructor's pace: a squat begun 1.4 s late takes a second mor
 holds, nothing more is judged as this part's movement. The last part too: the program ends once
 that is done (ended_by). The next part's
 counter watches LEAD_S before it starts (a cut placed a moment late loses no repetition).
+
+The person's own clock: a senior follows up to 2 s or more behind the instructor (or ahead, having
+finished early). Each part's lag is measured on the person's repetitions against the instructor's
+(_lag: the median of their middles' differences, within MAX_LAG_S), and the boundary between two
+parts is taken where the person crosses it (_boundary: the next part's start plus that lag): one
+excursion is one part's repetition, never both (_hand_over). A repetition before the person's
+boundary is the part before's (the next part's counter gives it back, and its poses are not judged
+as the next movement: the last jumping jacks of a participant 1.5 s behind counted as lateral
+raises, 5 of 4); one after it counted by both is the next part's. Behind, the part before hears the
+person that much longer (_in_grace); ahead, the next one watches that much earlier and keeps what it
+counted after the boundary (2 s ahead, the next part's first repetition, done before the
+instructor's start, was dropped: 3 of 4).
 """
 from __future__ import annotations
 
@@ -34,6 +46,9 @@ from common.coach.stillness import REST_SHARE, STOPPED_S, StillWatch, moving_ran
 
 GRACE_S = 1.5  # as PersonSession's lag window: how far behind the instructor a participant may be
 LEAD_S = 1.5  # how long before a part its repetition counter already watches
+# The most a person's lag (behind +, ahead -) is trusted to move a part's boundary: a senior 2 s late
+# is common; much more is more likely a miscount (a repetition left out pairs the wrong ones).
+MAX_LAG_S = 2.5
 SEEN_SHARE = 0.2  # seen on less than this share of a part's frames: away for it (rested)
 REST_OK = "program.rest_ok"  # the TV's words for it (common/locales: "쉬셔도 괜찮아요")
 
@@ -70,6 +85,7 @@ class ProgramSession:
         self._finishing = {}  # per part: repetitions under way (a counter away from its start) at its end
         self._closed = set()  # parts whose repetition under way at the end has finished: they hear no more
         self._taught = {}  # per part: the middles of the instructor's repetitions (_taught_middles)
+        self._forgotten = {}  # per part: up to which of its own seconds its poses were the part before's
         self._started = set()
         self._lying = [lies_down(part.routine) for part in self.program.parts]  # each part: the instructor lies
         self.readings = PoseReadings()  # how densely the person was read, the whole program (session.PoseReadings)
@@ -138,10 +154,76 @@ class ProgramSession:
         return self._still_finishing(last, p)
 
     def _in_grace(self, k: int, p: float) -> bool:
-        """Whether program time p is within part k's grace after its end: GRACE_S, and one of the
-        part's repetition periods more for a repetition begun within it (_still_finishing)."""
+        """Whether program time p is within part k's grace after its end: GRACE_S after the person's
+        own end (the instructor's plus their lag: _behind), and one of the part's repetition periods
+        more for a repetition begun within it (_still_finishing)."""
         end = self.schedule[k][1]
-        return end <= p < end + GRACE_S + self._period(k)
+        if not end <= p < end + MAX_LAG_S + GRACE_S + self._period(k):  # (the lag measured only near the end)
+            return False
+        return p < end + self._behind(k) + GRACE_S + self._period(k)
+
+    def _behind(self, k: int) -> float:
+        """How far behind the instructor the person does part k (0 when ahead or not measured)."""
+        return max(0.0, self._lag(k))
+
+    def _lag(self, k: int) -> float:
+        """The person's lag in part k, seconds (behind +, ahead -): the median difference of the middles
+        of their counted repetitions from the instructor's, in order, within MAX_LAG_S. With fewer of
+        theirs, the first of theirs may be the instructor's second (one missed): of the pairings, the
+        one nearest their lag in the part before (the first part's: in order, as everyone starts with
+        the program); a person in step who missed the side-view jacks' first read 1.0 s behind, and the
+        part heard the next movement's poses as its own. The part before's lag with fewer than two to
+        compare (one alone may be a half or a miss)."""
+        person = self.persons[k] if 0 <= k < len(self.persons) else None
+        reps = person.scorer.reps if person is not None else None
+        own = sorted(m for c in reps.counters.values() for m in c.middles) if reps is not None else []
+        taught = self._taught_middles(k) if reps is not None else []
+        if min(len(own), len(taught)) < 2:
+            return self._lag_before(k)
+        lags = [float(np.median([own[j] - taught[j + shift] for j in range(min(len(own), len(taught) - shift))]))
+                for shift in range(0, max(0, len(taught) - len(own)) + 1 if k > 0 else 1)]
+        lag = lags[0] if len(lags) == 1 else min(lags, key=lambda x: abs(x - self._lag_before(k)))
+        return min(MAX_LAG_S, max(-MAX_LAG_S, lag))
+
+    def _lag_before(self, k: int) -> float:
+        """The person's lag in the part before part k (0 for the first, or after a rest: the rest resets it)."""
+        return self._lag(k - 1) if k > 0 and self.schedule[k - 1][2] == self.schedule[k - 1][1] else 0.0
+
+    def _boundary(self, i: int) -> float | None:
+        """Where (program time) the person crosses from the part before part i into it: part i's start
+        plus their lag in the part before. None for the first part, after a skipped one, or after a
+        rest (the rest is the boundary: _in_grace and LEAD_S cover it)."""
+        k = i - 1
+        if k < 0 or k in self.skipped or self.persons[k] is None or self.schedule[k][2] > self.schedule[k][1]:
+            return None
+        return self.schedule[i][0] + self._lag(k)
+
+    def _hand_over(self, i: int) -> None:
+        """One excursion is one part's repetition (the module's doc): part i gives back its repetitions
+        (and one waiting for a second like it) whose middle falls before the person's boundary, and none
+        of its poses before then are judged as its movement (they were the part before's); a repetition
+        after the boundary that the part before counted too is taken from the part before."""
+        b = self._boundary(i)
+        if b is None or self.persons[i] is None:
+            return
+        start, k = self.schedule[i][0], i - 1
+        lead, before = self.schedule[k][0], b - start  # part i's own time
+        scorer = self.persons[i].scorer
+        take_back(scorer, lambda m: m < before)
+        reps, prev = scorer.reps, self.persons[k].scorer.reps
+        if reps is not None and reps.count and prev is not None:
+            # The part before's repetitions after the boundary that part i counted too (overlapping in time).
+            mine = [(start + m - d / 2, start + m + d / 2) for c in reps.counters.values()
+                    for m, d in zip(c.middles, c.durations)]
+            take_back(self.persons[k].scorer, lambda m: lead + m >= b and any(a <= lead + m <= z for a, z in mine),
+                      waiting=False)
+        # Its poses are part i's from the boundary, or from the end of the part before's last repetition.
+        ends = [lead + m + d / 2 - start for c in (prev.counters.values() if prev is not None else ())
+                for m, d in zip(c.middles, c.durations)]
+        forget = max([before, *ends])
+        if forget > self._forgotten.get(i, 0.0):
+            self._forgotten[i] = forget
+            scorer.forget_before(forget)
 
     def _period(self, k: int) -> float:
         """The instructor's seconds per repetition in part k (its length over its target); 0 untargeted."""
@@ -159,7 +241,7 @@ class ProgramSession:
         person = self.persons[k]
         target = self.program.parts[k].reps
         behind = target is not None and self._count(person) < target
-        if p < self.schedule[k][1] + GRACE_S:
+        if p < self.schedule[k][1] + self._behind(k) + GRACE_S:
             return behind or bool(self._midway(person))
         return behind and bool(self._midway(person))
 
@@ -188,11 +270,15 @@ class ProgramSession:
             heard = person.update(p - self.schedule[k][0], common, world, frame_size)
             graced = heard if k == i else graced
             self._cap(k)
+            if k + 1 <= i and k + 1 in self._started:  # what it counted as it finished is not the next part's
+                self._hand_over(k + 1)
         # The next part already hears the person just before it starts (its countdown: counted,
-        # not scored), so a repetition begun a moment early (a cut placed late) is not lost.
+        # not scored), so a repetition begun a moment early (a cut placed late) is not lost; a
+        # person ahead of the instructor, from that much earlier.
         if i + 1 < len(self.schedule) and i + 1 not in self.skipped:
             start = self.schedule[i + 1][0]
-            if start - LEAD_S <= p < start:
+            early = min(0.0, self._lag(i)) if resting == 0.0 and i not in self.skipped else 0.0
+            if start - LEAD_S + early <= p < start:
                 self.person(i + 1).update(p - start, common, world, frame_size)
         frame = None
         if p < 0:  # the countdown before the first part: its counter sees the start position, nothing is scored
@@ -200,10 +286,13 @@ class ProgramSession:
         elif over:  # the program's end: the last repetition under way finishes on the TV too
             frame = graced if graced is None else dataclasses.replace(graced, reps=self._count(self.persons[i]))
         elif resting == 0.0 and i not in self.skipped:
-            if i not in self._started:  # what the counter saw before the part is no repetition of it
+            if i not in self._started:  # what the counter saw before the part is no repetition of it ...
                 self._started.add(i)
-                begin_part(self.person(i).scorer.reps)
+                b = self._boundary(i)  # ... unless done after the person's own boundary (ahead of the instructor)
+                begin_part(self.person(i).scorer.reps, min(0.0, b - self.schedule[i][0]) if b is not None else 0.0,
+                           self.person(i).scorer)
             frame = self.person(i).update(part_t, common, world, frame_size)
+            self._hand_over(i)
             counter = self.person(i).scorer.reps
             if frame.scored and counter is not None and counter.count == 0:
                 # Nothing of this part done yet: no running score (a built part's share of green frames
@@ -397,7 +486,27 @@ def recognised_movement(routine) -> str:
     return "" if movement == GENERIC else movement
 
 
-def begin_part(reps) -> None:
+def take_back(scorer, not_its_own, waiting: bool = True) -> None:
+    """A part's counter gives back the repetitions whose middle (its own time) `not_its_own(middle)`
+    says were not this part's (and, `waiting`, one waiting for a second like it); its scorer no
+    longer holds them counted (SessionScorer.take_back)."""
+    reps = scorer.reps
+    if reps is None:
+        return
+    for group, counter in reps.counters.items():
+        keep = [k for k, m in enumerate(counter.middles) if not not_its_own(m)]
+        gone = [m for k, m in enumerate(counter.middles) if k not in keep]
+        if gone:
+            for name in ("middles", "durations", "depths"):
+                values = getattr(counter, name)
+                setattr(counter, name, [values[k] for k in keep] if len(values) == len(gone) + len(keep) else values)
+            counter.count = max(0, counter.count - len(gone))
+            scorer.take_back(group, gone)
+        if waiting and counter.waiting is not None and not_its_own(counter.waiting[2]):
+            counter.waiting = None
+
+
+def begin_part(reps, before: float = 0.0, scorer=None) -> None:
     """A part's repetition counter as the part starts: what it saw before (LEAD_S, the end of the
     previous movement) is no repetition of the part, neither counted nor waiting for a second like
     it (RepRule.repeats): the lateral raises' last raise, waiting, was confirmed by the jumping
@@ -408,9 +517,16 @@ def begin_part(reps) -> None:
     which the video's cut took from one movement's end pose to the top of a jump."""
     if reps is None:
         return
-    reps.count = 0
+    if scorer is None:  # an instructor's count (segment.count_reps, _taught_middles): nothing judged by it
+        for counter in reps.counters.values():
+            counter.count, counter.waiting = 0, None
+    elif before < 0:  # a person ahead of the instructor keeps what they did after their own boundary
+        take_back(scorer, lambda m: m < before)
+    else:
+        take_back(scorer, lambda m: True)
+        for counter in reps.counters.values():
+            counter.count, counter.waiting = 0, None
     for counter in reps.counters.values():
-        counter.waiting = None
         counter.judge_way_out = True
 
 

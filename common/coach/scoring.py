@@ -603,6 +603,7 @@ class SessionScorer:
     _first_angles: dict = field(default_factory=dict)
     _started: bool = False
     _moves_seen: int = 0
+    _forgotten_before: float = -math.inf  # poses before this routine time were another movement's (forget_before)
 
     def __post_init__(self):
         self.routine = view_stable(self.routine)
@@ -838,6 +839,37 @@ class SessionScorer:
             self._counted.extend((m, name) for m in counter.middles[taken:])
             self._middles_taken[name] = len(counter.middles)
 
+    def forget_before(self, t: float) -> None:
+        """The poses before routine time t were another movement's, not this routine's (a program's
+        part before, which the person was still finishing): none of them is judged, nor a repetition
+        counted in them (common/coach/program_session.py _hand_over)."""
+        self._forgotten_before = max(self._forgotten_before, t)
+        if not self._samples or self._samples[0][0] >= t:
+            return
+        keep = [k for k, (at, _) in enumerate(self._samples) if at >= t]
+        if len(self._stance) == len(self._samples):
+            self._stance = [self._stance[k] for k in keep]
+        self._samples = [self._samples[k] for k in keep]
+        self._counted = [(m, name) for m, name in self._counted if m >= t]
+        self._switches = [at for at in self._switches if at >= t]
+        self._alignment, self._aligned, self._judged, self._splits = None, None, {}, {}
+        self._posture = None  # worked out again on the poses kept
+
+    def take_back(self, group: str, middles: list) -> None:
+        """Repetitions the counter's `group` took back (by their middles: a program's part whose
+        repetition was the next part's): no longer counted here."""
+        gone = list(middles)
+        kept = []
+        for m, name in self._counted:
+            if name == group and m in gone:
+                gone.remove(m)
+                continue
+            kept.append((m, name))
+        self._counted = kept
+        if self.reps is not None and group in self.reps.counters:
+            self._middles_taken[group] = len(self.reps.counters[group].middles)
+        self._posture = None
+
     def _note_switch(self, t: float, common: np.ndarray | None) -> None:
         """Whether the pose followed is now another person's (geometry.another_body)."""
         if common is None or not len(common):
@@ -851,7 +883,7 @@ class SessionScorer:
         self._last_body = body
 
     def _record_posture(self, t: float, status, angles, errors, target, common=None) -> None:
-        if not any(s != "none" for s in status.values()):
+        if not any(s != "none" for s in status.values()) or t < self._forgotten_before:
             return
         self._samples.append((t, [np.nan if angles.get(j) is None else float(angles[j]) for j in self.routine.joints]))
         self._stance.append(stance(common))

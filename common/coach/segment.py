@@ -80,7 +80,10 @@ RECOGNISABLE = ("squat", "arm_raise", "lateral_raise", "marching", "arm_curl_30s
 HARD_STEP = 0.05  # the median keypoint moves at least this share of the body's size in one frame
 HARD_RATIO = 4.0  # ... and this many times the median step of the frames around it
 HARD_NEAR_S = 0.3  # the frames around a step, each side
-SNAP_S = 1.5  # a change placed this near a hard cut is placed at it
+# A change placed this near a hard cut is placed at it: the signatures' windows blur a change over up
+# to a window (a slow stretch of few pictures a second after 6.7 s of squats: its change curve peaked
+# 2.5 s into it, where its fold gave way to lunges, and the part began there, 2.6 s late).
+SNAP_S = WINDOW_S
 
 
 @dataclass
