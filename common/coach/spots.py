@@ -274,6 +274,8 @@ class ClassBook:
     # (the gathering closed at once), so ClassRoll scores what made them one (the jumper leaving the
     # picture with his flip before the wait was over was never a member).
     left_members: dict = field(default_factory=dict)
+    # Each track's body scale (BodyScales, defined below): a follower that slid onto someone else.
+    scales: object = field(default_factory=lambda: BodyScales())
 
     def __post_init__(self):
         if self.spots is None:
@@ -294,11 +296,12 @@ class ClassBook:
             hip = common[COMMON_INDEX["mid_hip"]]
             if spot is not None and torso(common) > 0 and hip[2] >= MIN_SCORE:
                 self.paths.setdefault(track, deque(maxlen=120)).append((t, float(hip[0]), torso(common)))
-            if self._someone_else(track, t, torso(common)) or spot is not None and travelling(self.paths.get(track, ()), t):
-                # The follower slid onto someone larger (nearer the camera) passing in front, or
-                # this member walks (away, or the follower went with a passer-by): not exercising
-                # here now. Their spot waits for them (back in place, they take it again); the
-                # track starts over as a stranger.
+            slid = self.scales.another_body(track, t, common, self.probation_s)
+            if self._someone_else(track, t, torso(common)) or slid or spot is not None and travelling(self.paths.get(track, ()), t):
+                # The follower slid onto someone else passing in front (nearer the camera, or of
+                # another size: BodyScales), or this member walks (away, or the follower went with a
+                # passer-by): not exercising here now. Their spot waits for them (back in place, they
+                # take it again); the track starts over as a stranger.
                 self.forget(track)
                 self.tracks[track], self.sizes[track] = None, torso(common)
                 spot = None
@@ -400,6 +403,7 @@ class ClassBook:
         self.paths.pop(track, None)
         self.settled.pop(track, None)
         self.shadowing.pop(track, None)
+        self.scales.forget(track)
 
     def members(self) -> int:
         return sum(1 for s in self.tracks.values() if s is not None)
@@ -440,6 +444,94 @@ def someone_else(watch, track: int, t: float, size: float, probation_s: float) -
     watch.grown[track] = 0
     watch.usual[track] = usual + 0.1 * (size - usual)
     return False
+
+
+# A body's scale in the picture, read from the lengths of its bones: each bone against its own
+# usual length, the median of those ratios. A movement foreshortens some bones (the thighs of a
+# squat seen from the front, the torso of a bend, an arm pointed at the camera), never most of them
+# at once; another person nearer or further away changes them all alike. The torso alone (the
+# growth rule above) cannot tell a bend from someone smaller: MoveNet's follower slid from a
+# squatter (torso 130 px) onto a passer-by walking in front of him (torso 56-61 px, every bone about
+# 0.45x) and kept his spot for 0.9 s until its walk was noticed (a composed room of real clips).
+SCALE_BONES = tuple((COMMON_INDEX[a], COMMON_INDEX[b]) for a, b in (
+    ("neck", "mid_hip"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+    ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"), ("left_hip", "left_knee"),
+    ("right_hip", "right_knee"), ("left_knee", "left_ankle"), ("right_knee", "right_ankle")))
+MIN_SCALE_BONES = 4  # fewer bones seen on a picture (someone half hidden) tell nothing of their scale
+# Of the usual scale, the share beyond which a body is another person's. SpotBook.size_ratio's
+# figure: nobody is 1.6x larger or smaller than themselves a moment later.
+SCALE_RATIO = 1.6
+# ... when it comes in one step from a reading within this share of the usual: a fall shrinks every
+# bone too (legs and trunk folding towards the camera), but over several readings (MoveNet,
+# falls/knees_buckle_backward_front at 30 a second: 0.89, 0.83, 0.77, 0.72, 0.61, 0.59, 0.53 of his
+# usual), and a member falling is still that member (their own fall detector must hear it).
+STEADY_RATIO = 1.25
+
+
+def bone_lengths(common: np.ndarray) -> np.ndarray:
+    """Each SCALE_BONES bone's length in pixels, NaN where an end is not seen."""
+    out = np.full(len(SCALE_BONES), np.nan)
+    for k, (a, b) in enumerate(SCALE_BONES):
+        if min(common[a, 2], common[b, 2]) >= MIN_SCORE:
+            out[k] = float(np.hypot(*(common[a, :2] - common[b, :2])))
+    return out
+
+
+def body_scale(common: np.ndarray, usual: np.ndarray | None) -> float | None:
+    """This reading's scale against a body's usual bone lengths (1.0: the same size): the median of
+    each bone's length over its usual, over the bones seen and known; None with fewer than
+    MIN_SCALE_BONES."""
+    if usual is None:
+        return None
+    now = bone_lengths(common)
+    both = ~np.isnan(now) & ~np.isnan(usual) & (np.nan_to_num(usual) > 0)
+    if both.sum() < MIN_SCALE_BONES:
+        return None
+    return float(np.median(now[both] / usual[both]))
+
+
+@dataclass
+class BodyScales:
+    """Each track's usual bone lengths, and how many readings in a row read it another size: one
+    follower sliding from the body it followed onto another (a passer-by in front of a member,
+    larger or smaller). The ClassBook's: a member's follower on someone else lets the member's spot
+    go (it waits for them; the passer-by is a stranger trying out)."""
+    bones: dict = field(default_factory=dict)  # track -> usual bone lengths (NaN: not seen yet)
+    odd: dict = field(default_factory=dict)  # track -> readings in a row at another scale
+    first_seen: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)  # track -> its last reading's scale (of those that told one)
+
+    def another_body(self, track: int, t: float, common: np.ndarray, probation_s: float = 0.5) -> bool:
+        """Whether the body read by `track` is, for SWAP_READINGS readings in a row, SCALE_RATIO
+        times larger or smaller than its usual (body_scale), the first of them straight after a
+        reading within STEADY_RATIO of it (a jump, not a fall's folding): someone else. For its first
+        `probation_s` the usual is each bone's longest reading (a first reading from the detector's
+        rough region is often short); later each bone's usual follows it slowly (0.1 a reading) on
+        the readings at its usual scale."""
+        now = bone_lengths(common)
+        usual = self.bones.get(track)
+        first = self.first_seen.setdefault(track, t)
+        if usual is None or t - first < probation_s:
+            self.bones[track] = now if usual is None else np.fmax(usual, now)
+            return False
+        scale = body_scale(common, usual)
+        if scale is None:
+            return False  # too little seen to tell: neither counted nor learnt from
+        last, self.last[track] = self.last.get(track, 1.0), scale
+        if max(scale, 1.0 / max(scale, 1e-6)) > SCALE_RATIO:
+            if not self.odd.get(track) and max(last, 1.0 / max(last, 1e-6)) > STEADY_RATIO:
+                return False  # came there by degrees: the body followed changed its pose, not its size
+            self.odd[track] = self.odd.get(track, 0) + 1
+            return self.odd[track] >= SWAP_READINGS
+        self.odd[track] = 0
+        seen = ~np.isnan(now)
+        learnt = np.where(np.isnan(usual), now, usual + 0.1 * (now - usual))
+        self.bones[track] = np.where(seen, learnt, usual)
+        return False
+
+    def forget(self, track: int) -> None:
+        for kept in (self.bones, self.odd, self.first_seen, self.last):
+            kept.pop(track, None)
 
 
 WAITING_S = 20.0  # a candidate's readings kept until they are a member (the repetitions that made them one)
