@@ -10,9 +10,10 @@ B and C and smaller than A (her picture, drawn over theirs, hides each in turn f
 
 Before (main at c1ec8cd): MoveNet's follower of A slid onto the dancer as she passed in front of him
 (torso 124 px -> 56 px in 0.1 s, every bone about 0.45x) and kept A's spot for 0.9 s (28 readings
-of her scored as his; now 2: common/coach/spots.py BodyScales). BlazePose finds C again 1.5 s after
-she is back in view (the detector's sweep looks in a far person's square once every few passes)
-and one of her squats in view goes uncounted (xfail below).
+of her scored as his; now 2: common/coach/spots.py BodyScales). BlazePose found C again 1.5 s after
+she was back in view (the detector's sweep looks in a far person's square once every few passes)
+and one of her squats in view went uncounted (now found where she was lost: models/group.py
+LOOK_AGAIN_S).
 """
 from __future__ import annotations
 
@@ -70,11 +71,7 @@ def hidden(layer: dict, walker_width: int, t: float) -> bool:
     return walker_x(t) <= middle < walker_x(t) + walker_width
 
 
-@pytest.mark.parametrize("model", ["movenet-lightning", pytest.param("blazepose-full", marks=pytest.mark.xfail(
-    strict=False, reason="C found again 1.5 s after she is back in view (the detector's sweep reaches a far person's "
-    "fine square once every few passes): 5 squats of the 6 she did in view. Looking first where someone was lost "
-    "(measured: 6 of 6) moves which pictures a loaded box reads and exposes #41's third jack at live rates in "
-    "test_class_real's loaded-box test; not committed"))])
+@pytest.mark.parametrize("model", ["movenet-lightning", "blazepose-full"])
 def test_a_passer_by_in_front_takes_no_members_spot_and_each_member_keeps_their_squats(model):
     """Through `score`'s class code (the group front, ClassSession's ClassRoll, a PersonSession per
     spot: what the scoring service runs too). Per member: one spot, in their own column; their
