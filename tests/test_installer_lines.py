@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from tests.conftest import REPO
 
 ONE_PERSON_WITH_A_ROSTER = """
@@ -113,21 +115,45 @@ def test_run_once_ends_cleanly_with_no_service_killed(tmp_path):
     assert not [line for line in log if "killing" in line or "did not stop" in line], "a clean end kills nothing"
 
 
-def test_the_slow_reading_advice_fits_the_source(tmp_path):
+@pytest.fixture
+def tv_720p():
+    """A 1280x720 TV surface and its fonts, headless (SDL_VIDEODRIVER=dummy)."""
+    import pygame
+
+    from services.renderer.text import Fonts, find_font
+
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        yield pygame.Surface((1280, 720)), Fonts(find_font(), 720)
+    finally:
+        pygame.quit()
+
+
+def words_drawn(tv, state, now: float, png) -> str:
+    """Draw `state` at `now` on the TV, save it to `png` (to look at) and return every word drawn."""
+    import pygame
+
+    from services.renderer.screen import draw
+
+    surface, fonts = tv
+    fonts.drawn = []
+    draw(surface, fonts, state, now)
+    said = " ".join(d.words for d in fonts.drawn)
+    fonts.drawn = None
+    pygame.image.save(surface, str(png))
+    return said
+
+
+def test_the_slow_reading_advice_fits_the_source(tmp_path, tv_720p):
     """A trial: the box read too few pictures of a recorded participant and the advice was 'lower the
     resolution', which a video file has none of. The advice follows camera.source: a camera's
     smaller capture; a video file played in real time: camera.start_with_session (every picture
     read at its own pace); a file read so already: a lighter model. The log's words and the TV's
     staff line (docs/screens/summary_too_few_poses_*.png's, rendered here for the video cases)."""
-    import time
-
-    import pygame
-
     from common.config import CameraConfig
     from common.media import slow_reading_case, slow_reading_fix
     from services.renderer.samples import state_for
-    from services.renderer.screen import draw
-    from services.renderer.text import Fonts, find_font
 
     cases = {"auto": "camera", "/dev/video0": "camera", "0": "camera", "class.mp4": "video"}
     for source, case in cases.items():
@@ -137,82 +163,55 @@ def test_the_slow_reading_advice_fits_the_source(tmp_path):
     assert "start_with_session = true" in slow_reading_fix(CameraConfig(source="class.mp4"))
     assert "resolution" not in slow_reading_fix(CameraConfig(source="class.mp4", start_with_session=True))
 
-    pygame.display.init()
-    pygame.font.init()
-    surface = pygame.Surface((1280, 720))
-    fonts = Fonts(find_font(), 720)
-    try:
-        for locale in ("ko", "en"):
-            for fix, key in (("camera", "summary.too_few_poses_staff"), ("video", "summary.too_few_poses_staff_video"),
-                             ("model", "summary.too_few_poses_staff_model")):
-                now = time.monotonic()
-                state = state_for("summary_too_few_poses", locale, now)
-                state.slow_reading_fix = fix
-                fonts.drawn = []
-                draw(surface, fonts, state, now)
-                said = " ".join(d.words for d in fonts.drawn)
-                fonts.drawn = None
-                pygame.image.save(surface, str(tmp_path / f"too_few_{fix}_{locale}.png"))
-                print(f"\n{locale} {fix}: {said[-160:]}")
-                assert " ".join(state.t(key).split()) in said, "the staff line for this source"
-                if fix != "camera":
-                    assert "resolution" not in said and "해상도" not in said, "no resolution for a video file"
-    finally:
-        pygame.quit()
+    for locale in ("ko", "en"):
+        for fix, key in (("camera", "summary.too_few_poses_staff"), ("video", "summary.too_few_poses_staff_video"),
+                         ("model", "summary.too_few_poses_staff_model")):
+            now = time.monotonic()
+            state = state_for("summary_too_few_poses", locale, now)
+            state.slow_reading_fix = fix
+            said = words_drawn(tv_720p, state, now, tmp_path / f"too_few_{fix}_{locale}.png")
+            print(f"\n{locale} {fix}: {said[-160:]}")
+            assert " ".join(state.t(key).split()) in said, "the staff line for this source"
+            if fix != "camera":
+                assert "resolution" not in said and "해상도" not in said, "no resolution for a video file"
     print(f"PNGs: {tmp_path}")
 
 
-def test_a_class_is_never_asked_to_turn_sideways(tmp_path):
+def test_a_class_is_never_asked_to_turn_sideways(tmp_path, tv_720p):
     """A trial: MoveNet (no world landmarks) reading a side-view movement asks one person to turn
     sideways ('옆으로 돌아서 주세요'); in a class the TV said the cue most members needed to the whole
     room, so a class facing the camera was asked to turn side-on (and would hide one another). Now
     the class's cue is never that one: the TV's exercise screen for a class of three (samples'
     exercise_class_3) with every member's Score saying turn.side, then two of three, rendered."""
-    import time
-
-    import pygame
-
     from common.coach.scoring import TURN_SIDEWAYS
     from services.renderer.samples import state_for
-    from services.renderer.screen import class_guidance, cue_text, draw
-    from services.renderer.text import Fonts, find_font
+    from services.renderer.screen import class_guidance, cue_text
 
-    pygame.display.init()
-    pygame.font.init()
-    surface = pygame.Surface((1280, 720))
-    fonts = Fonts(find_font(), 720)
-    try:
-        for locale in ("ko", "en"):
-            now = time.monotonic()
-            s = state_for("exercise_class_3", locale, now)
-            s.people_scores = {spot: dataclasses_replace(sc, guidance=TURN_SIDEWAYS) for spot, sc in s.people_scores.items()}
-            assert class_guidance(s) == "", "all three 'turn sideways': nothing said to the class"
-            fonts.drawn = []
-            draw(surface, fonts, s, now)
-            said = " ".join(d.words for d in fonts.drawn)
-            fonts.drawn = None
-            pygame.image.save(surface, str(tmp_path / f"class_turn_{locale}.png"))
-            print(f"\n{locale}: {said[-120:]}")
-            assert s.t(TURN_SIDEWAYS) not in said
-            spots = sorted(s.people_scores)
-            s.people_scores[spots[0]] = dataclasses_replace(s.people_scores[spots[0]], guidance="knee.more")
-            s.people_scores[spots[1]] = dataclasses_replace(s.people_scores[spots[1]], guidance="knee.more")
-            assert class_guidance(s) == "knee.more", "another cue most need is still said"
-            # The voice says the class's cue, not the newest member's: spot 3's Score came last
-            from services.renderer import speak
+    for locale in ("ko", "en"):
+        now = time.monotonic()
+        s = state_for("exercise_class_3", locale, now)
+        s.people_scores = {spot: dataclasses_replace(sc, guidance=TURN_SIDEWAYS) for spot, sc in s.people_scores.items()}
+        assert class_guidance(s) == "", "all three 'turn sideways': nothing said to the class"
+        said = words_drawn(tv_720p, s, now, tmp_path / f"class_turn_{locale}.png")
+        print(f"\n{locale}: {said[-120:]}")
+        assert s.t(TURN_SIDEWAYS) not in said
+        spots = sorted(s.people_scores)
+        s.people_scores[spots[0]] = dataclasses_replace(s.people_scores[spots[0]], guidance="knee.more")
+        s.people_scores[spots[1]] = dataclasses_replace(s.people_scores[spots[1]], guidance="knee.more")
+        assert class_guidance(s) == "knee.more", "another cue most need is still said"
+        # The voice says the class's cue, not the newest member's: spot 3's Score came last
+        from services.renderer import speak
 
-            class Recorder:  # stands for espeak-ng (the speaker): what would be said
-                said: list = []
+        class Recorder:  # stands for espeak-ng (the speaker): what would be said
+            said: list = []
 
-                def say(self, words, urgent=False):
-                    self.said.append(words)
+            def say(self, words, urgent=False):
+                self.said.append(words)
 
-            s.score = s.people_scores[spots[2]]
-            assert s.score.guidance == TURN_SIDEWAYS
-            speak(Recorder(), s, "exercise", "exercise")
-            assert Recorder.said == [cue_text(s, "knee.more")], Recorder.said
-    finally:
-        pygame.quit()
+        s.score = s.people_scores[spots[2]]
+        assert s.score.guidance == TURN_SIDEWAYS
+        speak(Recorder(), s, "exercise", "exercise")
+        assert Recorder.said == [cue_text(s, "knee.more")], Recorder.said
     print(f"PNGs: {tmp_path}")
 
 
