@@ -59,3 +59,18 @@ def test_a_missing_video_is_one_line_before_anything_else(tmp_path):
     done = silvergym("score", "--video", str(tmp_path / "none.mp4"))
     said = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 2 and said == [f"error: input {tmp_path / 'none.mp4'} does not exist or is not a file"], said
+
+
+def test_the_summary_line_says_each_sides_count_and_a_shallow_depth():
+    """A fresh-eyes trial (#41): per-side counts and the depth against the routine's target were in
+    --json only; a carer reading the line saw '5 reps' for quarter squats (64 % of the target)."""
+    from common.cli.score import summary_text
+
+    base = {"score": 16.7, "reps": 5, "joints": {}, "frames_scored": 365, "frames": 365}
+    shallow = summary_text({**base, "rep_depth": {"share": 0.64, "degrees": 32.0, "target_degrees": 50.0}})
+    full = summary_text({**base, "rep_depth": {"share": 1.02, "degrees": 51.0, "target_degrees": 50.0}})
+    sides = summary_text({**base, "reps": 18, "reps_by_side": {"left": 9, "right": 9}})
+    print(f"\n{shallow}\n{full}\n{sides}")
+    assert "64% of the routine's depth (32 of 50 deg" in shallow
+    assert "depth" not in full
+    assert "18 reps (left 9, right 9)" in sides

@@ -92,6 +92,11 @@ def say_what_is_scored(args, cfg) -> None:
         print(f"warning: {ignored}", file=sys.stderr, flush=True)
 
 
+# A repetition's depth against the routine's target under which the summary says so (common/coach/reps.py
+# depth: the median share); the target is the instructor's full movement, and 0.9 of it is a full repetition.
+SHALLOWER_THAN = 0.9
+
+
 def summary_text(summary: dict) -> str:
     """The session's result in its own terms, in one line: a count test's count against the norm,
     a hold's seconds, else the posture score (common/coach/scoring.py POSTURE_SCORE_DEFINITION)."""
@@ -106,6 +111,13 @@ def summary_text(summary: dict) -> str:
         head = f"held {summary['hold_s']:.1f} s of {summary.get('hold_target_s', 0):.0f} s; score {summary['score']:.1f}/100"
     else:
         head = f"posture score {summary['score']:.1f}/100, {summary['reps']} reps"
+        by_side = summary.get("reps_by_side") or {}
+        if by_side:  # a movement counted per side: a carer reads which side did less
+            head += " (" + ", ".join(f"{side} {n}" for side, n in by_side.items()) + ")"
+        depth = summary.get("rep_depth")
+        if isinstance(depth, dict) and depth.get("share", 1.0) < SHALLOWER_THAN:
+            head += (f", {100 * depth['share']:.0f}% of the routine's depth ({depth['degrees']:.0f} of "
+                     f"{depth['target_degrees']:.0f} deg: shallower than its target)")
     weakest = summary.get("weakest")
     if weakest:
         head += f"; posture by joint, weakest first: " + ", ".join(
