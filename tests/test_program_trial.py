@@ -87,15 +87,12 @@ def test_a_counted_part_not_done_has_no_score_and_is_left_out_of_the_programs(ja
         assert cells["score"] == word and cells["reps"] == "0", cells
 
 
-def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
-    """A part with nothing to count (a dance: no repetition rule) is timed: the command line, the
-    report and the carers' page show no "0 repetitions" / "0" for it, the class line says "timed"."""
-    from common.central.report import movement_cells
-    from common.cli.demo import program_lines
-    from common.cli.score import parts_words
-    from common.texts import load_texts
+DANCE = JOINED[6]  # dance_600.mp4: no repetitions, a timed part
 
-    DANCE = JOINED[6]
+
+@pytest.fixture(scope="module")
+def jacks_then_dance(tmp_path_factory):
+    """The fast jumping jacks then the dance, joined (640x360), and the program built from it."""
     folder = tmp_path_factory.mktemp("jacks_dance")
     video = folder / "class.avi"
     join_clips(video, clips=[JACKS, DANCE])
@@ -103,10 +100,22 @@ def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
     r = silvergym("program", "build", str(video), "--out", str(out))
     print(r.stdout)
     assert r.returncode == 0, r.stderr
+    return {"folder": folder, "video": video, "program": out, "stdout": r.stdout}
+
+
+def test_a_timed_part_is_never_shown_as_zero_repetitions(jacks_then_dance):
+    """A part with nothing to count (a dance: no repetition rule) is timed: the command line, the
+    report and the carers' page show no "0 repetitions" / "0" for it, the class line says "timed"."""
+    from common.central.report import movement_cells
+    from common.cli.demo import program_lines
+    from common.cli.score import parts_words
+    from common.texts import load_texts
+
+    folder, out, stdout = jacks_then_dance["folder"], jacks_then_dance["program"], jacks_then_dance["stdout"]
     built = json.loads(out.read_text(encoding="utf-8"))["parts"]
     assert [p["reps"] for p in built] == [JACKS[2], None]
     assert "same_as" not in built[1], built[1]  # a timed part is never a repeat of a counted one
-    assert "0 reps" not in r.stdout and "timed" in r.stdout.splitlines()[-1], r.stdout
+    assert "0 reps" not in stdout and "timed" in stdout.splitlines()[-1], stdout
     r = silvergym("program", "score", str(out), "--video", participant_of(folder, "participant", [JACKS, DANCE]), "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -121,6 +130,44 @@ def test_a_timed_part_is_never_shown_as_zero_repetitions(tmp_path_factory):
     for locale in ("ko", "en"):
         cells = movement_cells(dance, summary["parts"], load_texts(locale), locale)
         assert cells["reps"] == "-", cells
+
+
+def test_a_timed_part_is_scored_at_the_persons_own_lag(jacks_then_dance):
+    """The trial: the dance, copied exactly, scored 97 in step and 11 done 1.5 s late (a stretch 31 -> 1),
+    and became the family's weakest movement: a timed part was compared with the instructor at the
+    same moment. Counted parts measure the person's lag (up to MAX_LAG_S); a timed part is now scored
+    at the lag, within the same bound, at which the person matches the instructor best
+    (program_session.timed_score). The participant's own recording of the join (480x270) played in
+    step and 0.5-2.5 s late; the jumping jacks' count and score beside it."""
+    from common.cli.routine import video_size
+    from common.coach import program as programs
+    from common.coach.program_session import MAX_LAG_S, timed_score
+    from common.coach.session import PersonSession
+    from tests.conftest import poses_of_video
+
+    participant = participant_of(jacks_then_dance["folder"], "participant", [JACKS, DANCE])
+    poses, worlds, fps = poses_of_video(participant, "blazepose-full")
+    program = programs.load(str(jacks_then_dance["program"]))
+    scores = {}
+    for late in (0.0, 0.5, 1.5, MAX_LAG_S):
+        summary = played_late(poses, worlds, fps, program, video_size(participant), late)
+        jacks, dance = summary["parts"]
+        scores[late] = dance["score"]
+        print(f"{late:.1f} s behind: jacks {jacks['reps']} (truth {JACKS[2]}) score {jacks['score']}; dance (timed, an "
+              f"exact copy) score {dance['score']} at lag {dance.get('lag_s')}; weakest part {summary['weakest_part']}")
+        assert dance["timed"] and dance["scored"], dance
+        assert jacks["reps"] == JACKS[2]
+    # An exact copy is an exact copy however late: within a few points of its score in step (the
+    # late person's dance is compared over the part less their lag, the rest heard by no part).
+    assert scores[0.0] >= 80 and all(abs(s - scores[0.0]) <= 10 for s in scores.values()), scores
+    # No lag makes another movement the dance: the person doing the jumping jacks through the dance's part.
+    part = program.parts[1]
+    person = PersonSession(part.routine)
+    for k in range(int(part.duration_s * fps)):
+        person.update(k / fps, poses[k], worlds[k], video_size(participant))
+    other = timed_score(person.scorer, part.duration_s)
+    print(f"the jumping jacks through the dance's part: {other}")
+    assert other is not None and other["score"] <= 30, other
 
 
 GOBLET = ("dev/squat_goblet_oblique_gym.mp4", 15.4, 6, None, "goblet squat", "squat")

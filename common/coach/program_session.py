@@ -441,6 +441,10 @@ class ProgramSession:
             entry["not_scored"] = "nothing_judged"
             return entry
         entry.update(score=s["score"], scored=True)
+        if entry["timed"]:
+            at_lag = timed_score(person.scorer, part.duration_s)
+            if at_lag is not None:
+                entry.update(score=at_lag["score"], joints=at_lag["joints"], lag_s=at_lag["lag_s"])
         return entry
 
     def summary(self, ended: str) -> dict:
@@ -475,6 +479,68 @@ class ProgramSession:
             # poses_per_s, too_few_poses: every part's repetitions say how often each was read
             **self.readings.summary([d for p in self.persons if p is not None for d in repetition_periods(p.scorer.reps)]),
         }
+
+
+LAG_STEP_S = 0.05  # the lags a timed part is compared at, this far apart (under two frames at 30 fps)
+
+
+def timed_score(scorer, duration_s: float) -> dict | None:
+    """A timed part's score at the person's own lag: a part with nothing to count has no repetitions
+    to align the person's with, and frame by frame they were compared with the instructor at the same
+    moment (TempoTracker follows a tempo, not a person 1.5 s behind from the first frame: the trial's
+    dance, copied exactly 1.5 s late, scored 11 and 20, 97 and 80 in step). Every lag from MAX_LAG_S
+    ahead to MAX_LAG_S behind is tried, as counted parts measure a person's lag within it (_lag); at
+    each, a frame is green with every joint seen within its tolerance of the instructor's posture
+    then (within a frame's timing slack, as SessionScorer judges frames), judged when at least half
+    the joints are seen. The lag with most green frames is the person's (the nearer to 0 on a tie),
+    over at least half the part (a lag leaving only a moment to compare judges nothing).
+    {"score", "joints": each joint's share of green frames, "lag_s"}; None with nothing judged."""
+    samples = getattr(scorer, "_samples", [])  # (part time, each routine joint's angle or NaN) of judged frames
+    if len(samples) < 2 or duration_s <= 0:
+        return None
+    routine = scorer.routine
+    joints = list(routine.joints)
+    times = np.array([t for t, _ in samples])
+    angles = np.array([a for _, a in samples], dtype=float)
+    if angles.ndim != 2 or angles.shape[1] != len(joints):
+        return None
+    interval = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    slack = min(max(interval, 0.0), scorer.max_timing_slack_s)
+    grid = np.arange(0.0, duration_s + LAG_STEP_S / 2, LAG_STEP_S / 2)
+    lo = np.full((len(grid), len(joints)), np.nan)
+    hi = np.full((len(grid), len(joints)), np.nan)
+    for g, at in enumerate(grid):
+        band = routine.target_range(float(at), slack)
+        for k, j in enumerate(joints):
+            if j in band:
+                lo[g, k], hi[g, k] = band[j]
+    tol = np.array([routine.joints[j].tolerance for j in joints]) * scorer.tolerance_scale
+    best = None
+    for lag in np.arange(-MAX_LAG_S, MAX_LAG_S + LAG_STEP_S / 2, LAG_STEP_S):
+        at = times - lag
+        inside = (at >= 0) & (at <= duration_s)
+        if at[inside].size < 2 or at[inside].max() - at[inside].min() < duration_s / 2:
+            continue
+        g = np.clip(np.round(at[inside] / (LAG_STEP_S / 2)).astype(int), 0, len(grid) - 1)
+        a, low, high = angles[inside], lo[g], hi[g]
+        seen = np.isfinite(a) & np.isfinite(low)
+        off = np.where(a < low, low - a, np.where(a > high, a - high, 0.0))
+        within = seen & (off <= tol)
+        judged = seen.sum(axis=1) * 2 >= len(joints)
+        if not judged.any():
+            continue
+        green = (within | ~seen).all(axis=1) & judged
+        share = float(green.sum() / judged.sum())
+        key = (round(share, 6), -abs(float(lag)))
+        if best is None or key > best[0]:
+            figures = {j: round(float(within[judged, k].sum() / max(1, seen[judged, k].sum())), 3)
+                       for k, j in enumerate(joints) if seen[judged, k].any()}
+            best = (key, share, float(lag), figures)
+    if best is None:
+        return None
+    _, share, lag, figures = best
+    return {"score": round(100.0 * share, 1), "joints": dict(sorted(figures.items(), key=lambda kv: kv[1])),
+            "lag_s": round(lag, 2) + 0.0}  # (+ 0.0: never "-0.0")
 
 
 def recognised_movement(routine) -> str:
