@@ -3,7 +3,8 @@
 Spots are numbered left to right as the class starts, as the TV shows the class: the TV mirrors
 the camera's picture, so its left is each member's own left as they face the TV (the camera
 picture's right). The people who become members together as the class starts (within
-START_GATHER_S of the first) are numbered so; a later arrival takes the next free number.
+START_GATHER_S of the first) are numbered so, and with them whoever is in place then with a
+repetition done, not yet a member (their spot waits for them); a later arrival takes the next free number.
 
 A person keeps their spot while they are followed; when they are lost (they left, or someone walked
 in front of them) the spot stays theirs, vacant, at its last place. Someone who appears within
@@ -134,6 +135,9 @@ SWAP_READINGS = 3  # a routine without repetitions: this long in place makes a m
 # The wait ends early when one of them walks (they may be leaving; lost before it ends, a member's
 # first play of two_people_sports2d, read 8 a second, was never scored).
 START_GATHER_S = 2.0
+# ... and whoever is in place then with a repetition of the routine done (under way, slower to
+# their second than the wait) has a spot numbered with them by place, kept until they are a member.
+RESERVE = object()
 MIN_SCORE = 0.3
 
 
@@ -233,6 +237,12 @@ class Tryout:
         """Followed for RETURN_S without walking: someone who came back to a spot, not one passing it."""
         return t - self.still_since >= RETURN_S
 
+    def under_way(self) -> bool:
+        """A repetition of the routine done in place since they stopped walking: one counted, or,
+        as a first one is only counted with the next, one as deep as the counter's floor."""
+        return self.counter is not None and (self.counter.count >= 1 or any(
+            depth >= c.floor for c in self.counter.counters.values() for _, depth, _ in c.excursions))
+
     def exercising(self, t: float) -> bool:
         if self.routine is None:
             return True
@@ -276,6 +286,12 @@ class ClassBook:
     left_members: dict = field(default_factory=dict)
     # Each track's body scale (BodyScales, defined below): a follower that slid onto someone else.
     scales: object = field(default_factory=lambda: BodyScales())
+    # Spots numbered by place as the class started for people then in place and under way (a
+    # repetition done) but not yet members: vacant, kept for whoever becomes a member there (the
+    # roster names places; a squatter slower to his second squat than the gathering, a passer-by
+    # hiding his neighbour meanwhile, got the next number and the roster's name of the spot beside).
+    reserved: set = field(default_factory=set)
+    _t: float = 0.0  # the time of the picture being read (_close_gathering)
 
     def __post_init__(self):
         if self.spots is None:
@@ -283,7 +299,7 @@ class ClassBook:
 
     def update(self, t: float, people: list[tuple[int, np.ndarray]]) -> dict[int, int | None]:
         now = {track for track, _ in people}
-        self.left_members = {}
+        self.left_members, self._t = {}, t
         if any(k not in now for k in self.gathered):
             for track in [k for k in self._close_gathering() if k not in now and self.tracks.get(k) is not None]:
                 self.left_members[track] = (self.tracks[track], self.settled.get(track, float("-inf")))
@@ -338,6 +354,8 @@ class ClassBook:
                 self.settled[track] = t
                 continue
             back = self.spots.vacant_near(centre_x(common), 3 * self._usual(track)) if tryout.in_place(t) else None
+            if back in self.reserved and not tryout.exercising(t):
+                continue  # a spot kept as the class started: taken by becoming a member there, not by standing there
             if back is not None:  # a member who returned: their spot back
                 self._admit(track, back)
             elif tryout.exercising(t):
@@ -358,11 +376,16 @@ class ClassBook:
         return dict(self.tracks)
 
     def _claim(self, claiming: list) -> list[int]:
-        """Spots for [(track, x, settled or None)] becoming members together; the tracks admitted."""
+        """Spots for [(track, x, settled or None)] becoming members together; the tracks admitted.
+        A track with `since` RESERVE is not admitted: its spot is numbered with the others, by
+        place, and kept vacant for it (reserved)."""
         spots = self.spots.claim([(x, 3 * self._usual(k)) for k, x, _ in claiming])
         out = []
         for (track, _, since), spot in zip(claiming, spots):
-            if spot is not None:
+            if spot is not None and since is RESERVE:
+                self.spots.leave(spot)
+                self.reserved.add(spot)
+            elif spot is not None:
                 self._admit(track, spot)
                 out.append(track)
                 if since is not None:
@@ -372,7 +395,12 @@ class ClassBook:
     def _close_gathering(self) -> list[int]:
         """The class's first members, numbered together by place: the tracks admitted."""
         gathered, self.gathered = self.gathered, {}
-        return self._claim([(k, x, since) for k, (x, since) in gathered.items()])
+        t, largest = self._t, max(self.sizes.values(), default=0.0)
+        under_way = [(k, tryout.hips[-1][1], RESERVE) for k, tryout in self.tryouts.items()
+                     if k not in gathered and self.tracks.get(k) is None and k not in self.shadowing
+                     and tryout.hips and tryout.under_way() and tryout.in_place(t)
+                     and self.sizes.get(k, 0.0) >= MIN_SIZE_SHARE * largest]
+        return self._claim([(k, x, since) for k, (x, since) in gathered.items()] + under_way)
 
     def _usual(self, track: int) -> float:
         """A track's usual torso: the median of its readings (a first short one or a misread one
@@ -384,6 +412,7 @@ class ClassBook:
         return someone_else(self, track, t, size, self.probation_s)
 
     def _admit(self, track: int, spot: int) -> None:
+        self.reserved.discard(spot)
         self.spots.taken.add(spot)
         self.spots.heights.setdefault(spot, 3 * self._usual(track))
         self.tracks[track] = spot
