@@ -125,3 +125,21 @@ def week_scores(sessions: list[dict], part: dict, until_unix: float) -> list[flo
         if same:
             out.append(float(same[0]["score"]) if judged(same[0]) else None)
     return out
+
+
+def score_withheld(summary: dict, fall: str = "") -> str:
+    """Why a session's summary shows no score, or '' when it shows one: the one rule of every
+    summary screen (one person's, a program's, each member's of a class). 'fall': a fall cut the
+    session short (common/coach/session.py cut_short_by_fall) or the carer was called in it
+    (`fall`: fall_in_session's answer, '' for a class member's own summary); its number measures
+    the fall. 'unread': read too sparsely to trust (common/coach/session.py PoseReadings).
+    'idle': nobody went through the movement (exercised false). A fall comes first: after one,
+    what the person reads is that help was called and to rest, not how the box read them.
+    Here in common/ so that every printed line (the demo's) says what the TV says."""
+    if summary.get("fell") is True or fall == "called":
+        return "fall"
+    if summary.get("too_few_poses") is True:
+        return "unread"
+    if summary.get("exercised") is False:
+        return "idle"
+    return ""

@@ -136,6 +136,26 @@ def test_the_demo_says_its_pace_in_the_reports_words():
     assert said[-0.1].removeprefix("Pace: ") in html.unescape(report), "the demo's words are the report's"
 
 
+def test_the_demos_line_shows_a_score_only_when_the_tv_does():
+    """A fresh-eyes trial (#41): the demo printed "score 80, 121 repetitions" for a session the TV
+    showed as "점수 없음" (read too sparsely). The line follows the TV's rule (score_withheld, now in
+    common/program_results.py) for every reason, and prints the score when the TV shows one."""
+    from common.cli.demo import result_words
+    from services.renderer.screen import score_withheld  # the TV's rule, as the TV imports it
+
+    base = {"score": 80.0, "reps": 121, "frames": 900, "frames_scored": 880}
+    cases = {"unread": {**base, "too_few_poses": True, "poses_per_s": 6.0}, "idle": {**base, "exercised": False},
+             "fall": {**base, "fell": True}, "": base,
+             "fall ": {**base, "alerts": [{"kind": "fall", "unix": 0.0}]}}  # the carer called: the TV's 'called'
+    for why, summary in cases.items():
+        line = result_words(summary)
+        tv = score_withheld(summary, "called" if why == "fall " else "")
+        print(f"\nTV withholds: {tv or 'no'}; the demo prints: {line}")
+        assert tv == why.strip()
+        assert ("no score" in line) == bool(tv) and ("score 80/100" in line) == (not tv), line
+    assert "6 pictures a second" in result_words(cases["unread"])
+
+
 @needs_mosquitto
 def test_the_drawn_squats_are_counted_and_the_praise_agrees_with_the_summary(tmp_path):
     """[truth] `silvergym demo --routine squat` on a fresh clone (no ../shared): the drawn person's

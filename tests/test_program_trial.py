@@ -380,3 +380,25 @@ def test_a_new_program_of_six_movements_begins_each_part_at_its_join(tmp_path):
     # counted after the stretch); the stretch counted as 1 repetition (its fold and lunges are none)
     # and scored 0 on the same clip; the last squats 3 of 4 (the join ends as he stands up from the 4th).
     assert sheet.is_file() and sheet.stat().st_size > 10_000
+
+
+def test_each_frame_counts_once_in_the_programs_frames(jacks_then_lateral):
+    """The trial: "1946 of 1946 frames scored" for a 1755-frame video: the program's frames were its
+    parts' sum, and a frame heard by two parts (the part just ended finishing a repetition, the next
+    one starting) counted twice. Now each frame counts once (scored when any part scored it). The
+    participant's recording of the jacks and lateral raises played in step and 1.5 s late."""
+    from common.cli.routine import video_size
+    from common.coach import program as programs
+    from tests.conftest import poses_of_video
+
+    participant = jacks_then_lateral["participant"]
+    poses, worlds, fps = poses_of_video(participant, "blazepose-full")
+    program = programs.load(str(jacks_then_lateral["program"]))
+    for late in (0.0, 1.5):
+        summary = played_late(poses, worlds, fps, program, video_size(participant), late)
+        played = len(poses) + int(round((late - (program.parts[0].start_s or 0.0)) * fps))
+        parts = sum(p.get("frames", 0) for p in summary["parts"])
+        print(f"{late:.1f} s behind: {played} frames played, the program's {summary['frames']} "
+              f"({summary['frames_scored']} scored), its parts' sum {parts}")
+        assert summary["frames_scored"] <= summary["frames"] <= played
+        assert summary["frames"] >= max(p.get("frames", 0) for p in summary["parts"])

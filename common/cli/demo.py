@@ -27,6 +27,8 @@ from common.bus.service import setup_logging
 from common.cli.supervisor import Supervisor, install_signal_handlers
 from common.media import first_camera
 from common.mosquitto import BrokerError, LocalBroker
+from common.program_results import score_withheld
+from common.coach import MIN_POSES_PER_S
 
 log = logging.getLogger("demo")
 
@@ -338,6 +340,31 @@ def session_words(msg, routine: str, cfg) -> str:
     return f"{who} ({title.get('en') or msg.routine})"
 
 
+def fall_called(summary: dict) -> str:
+    """'called' when the summary holds a fall alert (the carer was called in the session), else ''."""
+    alerts = summary.get("alerts")
+    return "called" if isinstance(alerts, list) and any(
+        isinstance(a, dict) and a.get("kind") == "fall" for a in alerts) else ""
+
+
+def result_words(summary: dict) -> str:
+    """A session's result as the demo prints it, by the TV's rule for showing a score
+    (common/program_results.py score_withheld): the score and count, or no score and why (the TV
+    showed "점수 없음" for a session read too sparsely while this line printed "score 80, 121
+    repetitions")."""
+    frames = f"{summary.get('frames_scored', 0)} of {summary.get('frames', 0)} frames scored"
+    withheld = score_withheld(summary, fall_called(summary))
+    if withheld == "unread":
+        rate = summary.get("poses_per_s")
+        seen = f"{float(rate):.0f} pictures a second" if isinstance(rate, (int, float)) else "too few pictures"
+        return f"no score (read too sparsely: {seen}, coaching needs {MIN_POSES_PER_S:.0f}), {frames}"
+    if withheld == "fall":
+        return f"no score (a fall in the session: its figures measure the fall), {frames}"
+    if withheld == "idle":
+        return f"no score (nobody went through the movement), {frames}"
+    return f"score {summary.get('score', 0):.0f}/100, {summary.get('reps', 0)} repetitions, {frames}"
+
+
 def program_lines(participant: str, summary: dict) -> list[str]:
     """A program's result as the demo prints it: the program by name and its score, then one line
     per movement: repetitions of the target (as the TV counts them: each side's lift of an
@@ -536,10 +563,7 @@ def run(args) -> int:
     else:  # a class: each member's line by spot, as run --once and score print a class (not the last alone)
         members = {m.spot: m for m in summaries if m.class_id and m.class_id == msg.class_id} or {0: msg}
         for member in (members[k] for k in sorted(members)):
-            done = member.summary
-            print(f"Session of {session_words(member, args.routine, cfg)}: score {done.get('score', 0):.0f}/100, "
-                  f"{done.get('reps', 0)} repetitions, {done.get('frames_scored', 0)} of {done.get('frames', 0)} "
-                  "frames scored")
+            print(f"Session of {session_words(member, args.routine, cfg)}: {result_words(member.summary)}")
     if timing:
         print(pace_line(timing))
     if coached:
@@ -547,7 +571,7 @@ def run(args) -> int:
     if cues.running and not summary.get("parts"):
         print("Running score on the TV through each repetition: "
               + ", ".join(f"{n}: {shown}" for n, shown in sorted(cues.running.items()) if n > 0))
-    if not summary.get("parts"):
+    if not summary.get("parts") and not score_withheld(summary, fall_called(summary)):
         print(f"Praised in green on the TV: {cues.praised} frames")
         from common.coach import cues as cue_table
         from common.coach import routine as routines

@@ -91,6 +91,11 @@ class ProgramSession:
         self.readings = PoseReadings()  # how densely the person was read, the whole program (session.PoseReadings)
 
     current: int = field(init=False, default=0)  # the part of the last update
+    # The person's frames the program judged, each once: a frame heard by two parts (the part just
+    # ended finishing its repetition, the next one starting) is one frame (the parts' sum was 1946 of
+    # a 1755-frame video), and scored when any part scored it.
+    frames: int = field(init=False, default=0)
+    frames_scored: int = field(init=False, default=0)
     last_t: float = field(init=False, default=0.0)
     video_looped: int = field(init=False, default=0)
 
@@ -245,7 +250,13 @@ class ProgramSession:
             return behind or bool(self._midway(person))
         return behind and bool(self._midway(person))
 
+    def _parts_frames(self) -> tuple[int, int]:
+        """The frames every part has counted so far, and scored (a frame two parts heard twice)."""
+        persons = [p for p in self.persons if p is not None]
+        return sum(p.scorer.frames for p in persons), sum(p.scorer.frames_scored for p in persons)
+
     def update(self, t: float, common, world=None, frame_size=None) -> ProgramFrame:
+        frames_before, scored_before = self._parts_frames()
         i, part_t, resting = self.locate(t)
         self.current, self.last_t = i, max(self.last_t, t)
         self.readings.read(t)
@@ -304,6 +315,9 @@ class ProgramSession:
         # A rest's last few milliseconds stay a rest (0.01 s, not rounded to 0): a Score of the part
         # just ended with resting_s 0 put the TV back on that part's exercise screen, "1/3 · 0/4".
         resting = max(0.01, round(resting, 2)) if resting > 0 else 0.0
+        frames_now, scored_now = self._parts_frames()
+        self.frames += frames_now > frames_before
+        self.frames_scored += scored_now > scored_before
         return ProgramFrame(part=i, part_t_s=round(part_t, 3), resting_s=resting,
                             progress=min(1.0, max(0.0, p) / self.program.duration_s) if self.program.duration_s else 1.0,
                             frame=frame)
@@ -379,7 +393,7 @@ class ProgramSession:
         return {"skipped_s": self.skipped_s, "skipped": sorted(self.skipped), "started": sorted(self._started),
                 "count_at_end": {str(k): v for k, v in self._count_at_end.items()}, "current": self.current,
                 "finishing": {str(k): v for k, v in self._finishing.items()},
-                "closed": sorted(self._closed),
+                "closed": sorted(self._closed), "frames": self.frames, "frames_scored": self.frames_scored,
                 "last_t": self.last_t, "parts": {str(i): p.scorer.checkpoint() for i, p in enumerate(self.persons)
                                                   if p is not None}}
 
@@ -391,6 +405,9 @@ class ProgramSession:
         self.current, self.last_t = state["current"], state["last_t"]
         for i, scorer_state in state["parts"].items():
             self.person(int(i)).scorer.restore(scorer_state)
+        # (a checkpoint from before these were kept: the parts' own, as the summary summed them then)
+        parts_frames = self._parts_frames()
+        self.frames, self.frames_scored = state.get("frames", parts_frames[0]), state.get("frames_scored", parts_frames[1])
 
     def skip(self, t: float) -> int:
         """The remote's skip at time t: the current part (or the rest after it) ends now and the
@@ -469,8 +486,7 @@ class ProgramSession:
             "reps": sum(p["reps"] for p in parts),
             # a program in which no part was scored and nothing counted holds no exercise (session.exercised)
             "exercised": bool(scored) or any(p["reps"] for p in parts),
-            "frames": sum(p.get("frames", 0) for p in parts),
-            "frames_scored": sum(p.get("frames_scored", 0) for p in parts),
+            "frames": self.frames, "frames_scored": self.frames_scored,  # each frame once
             "joints": {j: round(sum(v) / len(v), 3) for j, v in joints.items()},
             "range_of_motion": rom, "routine": f"program:{self.program.name}", "kind": "program",
             "ended": ended, "duration_s": self.program.duration_s,

@@ -13,6 +13,7 @@ import pygame
 from common.bus import messages
 from common.coach import MIN_POSES_PER_S
 from common.coach.cues import to_practise
+from common.program_results import score_withheld  # noqa: F401 - the one no-score rule; the demo's line follows it too
 from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.spots import spot_name
@@ -1253,23 +1254,6 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
 
 # Why a summary shows no score (score_withheld), and the word under a class member's "No score".
 MEMBER_WITHHELD = {"fall": "summary.member_fell", "unread": "summary.member_unread", "idle": "summary.member_rested"}
-
-
-def score_withheld(summary: dict, fall: str) -> str:
-    """Why a session's summary shows no score, or '' when it shows one: the one rule of every
-    summary screen (one person's, a program's, each member's of a class). 'fall': a fall cut the
-    session short (common/coach/session.py cut_short_by_fall) or the carer was called in it
-    (`fall`: fall_in_session's answer, '' for a class member's own summary); its number measures
-    the fall. 'unread': read too sparsely to trust (common/coach/session.py PoseReadings).
-    'idle': nobody went through the movement (exercised false). A fall comes first: after one,
-    what the person reads is that help was called and to rest, not how the box read them."""
-    if summary.get("fell") is True or fall == "called":
-        return "fall"
-    if summary.get("too_few_poses") is True:
-        return "unread"
-    if summary.get("exercised") is False:
-        return "idle"
-    return ""
 
 
 def draw_no_score_summary(surface, fonts, s: ScreenState, summary: dict, withheld: str, fall: str,
