@@ -51,6 +51,11 @@ def test_the_program_score_is_the_mean_of_the_scored_parts():
     (lambda d: d["parts"][0].update(start_s=5.0), "give both start_s and end_s"),
     (lambda d: d["parts"][0].update(start_s=5.0, end_s=2.0), "must be after start_s"),
     (lambda d: d["parts"][1].update(same_as=1), "must name an earlier part"),
+    # fresh-eyes trial 46d: same_as naming a timed part was accepted (side_bend: no repetition rule)
+    (lambda d: (d["parts"][1].update(routine="side_bend"), d["parts"][2].update(same_as=1)),
+     "part 3: same_as (1, counted from 0: part 2) joins a timed part (part 2"),
+    (lambda d: (d["parts"][1].update(routine="side_bend", same_as=0)), "part 2: same_as (0, counted from 0: part 1) "
+                                                                        "joins a timed part (part 2"),
     (lambda d: d.update(parts=[]), "parts"),
     (lambda d: d["parts"][0].update(reps_target=3), "part 1: reps_target: unknown key"),
     (lambda d: d.pop("title"), "the field 'title' is missing"),

@@ -241,6 +241,18 @@ def parse(data, source: str = "") -> Program:
             raise ProgramError(f"{where}: part {i + 1}: the routine {routine.name!r} lasts 0 s; give duration_s")
         parts.append(Part(name=p.name.model_dump(), routine=routine, routine_ref=p.routine, duration_s=float(duration),
                           rest_s=p.rest_s, reps=p.reps, start_s=p.start_s, end_s=p.end_s, same_as=p.same_as))
+    for i, part in enumerate(parts):
+        # A repeat is of a counted movement, by a counted part: its repetitions are compared with the
+        # first's; a timed part (its routine has no repetition rule) has none (program build never
+        # writes one, and a file naming one passed check and reached the carers' pages).
+        if part.same_as is None:
+            continue
+        named = parts[part.same_as]
+        if part.routine.reps is None or named.routine.reps is None:
+            timed = i + 1 if part.routine.reps is None else part.same_as + 1
+            raise ProgramError(f"{where}: part {i + 1}: same_as ({part.same_as}, counted from 0: part {part.same_as + 1}) "
+                               f"joins a timed part (part {timed}: its routine {parts[timed - 1].routine.name!r} counts "
+                               "nothing) to a repeat; only counted parts repeat one another: remove same_as")
     video = Path(_resolve(f.video, base)) if f.video else None
     return Program(name=f.name, title=f.title.model_dump(), parts=tuple(parts), video=video, source=source)
 
