@@ -179,6 +179,15 @@ def absorb(state, msg, now: float) -> None:
         # in view while the members are gone is nobody following the routine.
         if msg.keypoints and (spot or not state.a_class):
             state.person_at = now
+        if state.a_class:
+            if not spot and msg.keypoints:  # read, no member (yet): drawn neutral
+                from services.renderer.screen import note_candidate
+
+                note_candidate(state, msg, now)
+            for track, pose in list(state.candidates.items()):
+                if msg.frame_id - pose.frame_id >= KEEP_FRAMES:  # no longer read
+                    del state.candidates[track]
+                    state.candidate_paths.pop(track, None)
         if spot or state.people or state.track_spots:
             # A newer frame's members (or nobody in view) replace the last frame's; a non-member's
             # Pose of a newer frame (often read before the member's) leaves the last members drawn
@@ -197,6 +206,8 @@ def absorb(state, msg, now: float) -> None:
                 for track in [k for k, v in state.track_spots.items() if v == msg.spot and k != msg.track]:
                     del state.track_spots[track]
                 state.track_spots[msg.track] = msg.spot
+                state.candidates.pop(msg.track, None)  # a member now
+                state.candidate_paths.pop(msg.track, None)
         elif msg.session_id:  # scores can come before a late joiner hears the session start
             strip_of(state, msg.session_id).add(msg.routine_t_s, msg.verdict)
             if msg.judged_strip:  # the score's own strip (screen.live_strip)

@@ -12,6 +12,7 @@ import pygame
 
 from common.bus import messages
 from common.coach import MIN_POSES_PER_S
+from common.coach.session import FEWEST_POSES_PER_S
 from common.coach.cues import to_practise
 from common.program_results import score_withheld  # noqa: F401 - the one no-score rule; the demo's line follows it too
 from common.coach.framing import in_view
@@ -133,6 +134,13 @@ class ScreenState:
     people_names: dict = field(default_factory=dict)
     people_results: dict = field(default_factory=dict)
     track_spots: dict = field(default_factory=dict)  # a followed person's track -> their spot (from the Scores)
+    # Group mode: the people read who are not (yet) members, by track (their newest Pose), drawn
+    # neutral without a name: someone starting to follow the routine is seen before their spot comes
+    # (common/coach/spots.py: a few repetitions in place). Each one's recent readings (note_candidate)
+    # and when one of them last moved: the TV says "getting ready", not "nobody follows" (getting_ready).
+    candidates: dict = field(default_factory=dict)
+    candidate_paths: dict = field(default_factory=dict)
+    candidate_moved_at: float = -1e9
     # Group mode (scoring.mode = "group"): only members are drawn (`people`), never the newest Pose as
     # one person's is: that is whoever inference read last, a passer-by too (people_drawn).
     a_class: bool = False
@@ -487,19 +495,20 @@ def camera_covers(s: ScreenState, box: pygame.Rect) -> pygame.Rect | None:
 
 
 def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=None, judged: bool = True,
-                people: bool = True, tags: bool = True) -> list[tuple[str, pygame.Rect]]:
+                people: bool = True, tags: bool = True, members: bool = True) -> list[tuple[str, pygame.Rect]]:
     """The participant's picture, mirrored as people expect, with the skeleton coloured by the
     verdict (uncoloured when not `judged`: no fresh verdict), over the panel the screen's still
-    layer drew; without `people`, the picture alone. Returns the class members' name tags
+    layer drew; without `people`, the picture alone; without `members`, a class's people who
+    are no members only (neutral). Returns the class members' name tags
     [(words, box)], drawn unless not `tags` (the caller draws them clear of its own words)."""
     if s.frame is None or s.frame.pixels is None:
         return []
-    shown = shown_frame(s)
+    shown = shown_frame(s, members)
     fh, fw = shown.pixels.shape[:2]
     scale, ox, oy = fit(fw, fh, box)
     picture = _picture.surface(shown.pixels, (int(fw * scale), int(fh * scale)))
     surface.blit(picture, (ox, oy))
-    people = people_drawn(s, shown) if people else []
+    people = people_drawn(s, shown, members) if people else []
     heads = []
     clip = surface.get_clip()
     surface.set_clip(box)  # a hand raised out of the picture is not drawn over the panel's label
@@ -523,9 +532,12 @@ def draw_camera(surface, s: ScreenState, box: pygame.Rect, width: int, fonts=Non
     return placed
 
 
-def people_drawn(s: ScreenState, shown=None) -> list:
+def people_drawn(s: ScreenState, shown=None, members: bool = True) -> list:
     """[(spot, Pose, Score or None)] whose skeletons the picture shows: a class's members of the
-    newest frame (none yet: nobody drawn), else one person's newest Pose with its Score. In a class
+    newest frame (not when `members` is false), then the people read who are no members (yet),
+    with spot 0 and no Score (neutral, no name: someone starting the routine is seen before their
+    spot comes; the TV said nobody follows while a jumper was mid-jack), else one person's newest
+    Pose with its Score. In a class
     the newest Pose drawn as one person's put a walker's skeleton, in the member's verdict colours,
     on the TV of a recorded class before its member's first Score and between his frames
     (two_people_sports2d, run --once in group mode). In a class a member is drawn on the picture
@@ -539,7 +551,10 @@ def people_drawn(s: ScreenState, shown=None) -> list:
         def on_picture(pose) -> bool:
             return (own is None or not s.a_class or pose.frame_id == own
                     or (own == newest and 0 <= newest - pose.frame_id < MEMBER_STALE_FRAMES))
-        return [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people) if on_picture(s.people[k])]
+        drawn = [(k, s.people[k], s.people_scores.get(k)) for k in sorted(s.people)
+                 if members and on_picture(s.people[k])]
+        return drawn + [(0, pose, None) for k, pose in sorted(s.candidates.items())
+                        if k not in s.track_spots and pose.keypoints and on_picture(pose)]
     return [(0, s.pose, s.score)] if s.pose is not None and s.pose.keypoints else []
 
 
@@ -548,11 +563,14 @@ def people_drawn(s: ScreenState, shown=None) -> list:
 MEMBER_STALE_FRAMES = 12
 
 
-def shown_frame(s: ScreenState):
+def shown_frame(s: ScreenState, members: bool = True):
     """The picture the skeletons drawn were read from (so a walking person's skeleton is on their
     body, not where they were a moment later): the frame of the newest Pose while it is kept and
-    its pixels are still its own, else the newest frame."""
-    pose = next(iter(s.people.values()), None) if s.people else s.pose
+    its pixels are still its own, else the newest frame. A class's members' Pose when they are
+    drawn, else the newest of those who are no members (a looking screen drew none of them: its
+    picture was the last member's, lost a moment ago)."""
+    others = max(s.candidates.values(), key=lambda p: p.frame_id, default=None) if s.a_class else None
+    pose = next(iter(s.people.values()), None) if s.people and members else others or s.pose
     kept = s.recent_frames.get(pose.frame_id) if pose is not None and pose.keypoints else None
     if kept is None or kept.pixels is None or (s.holds is not None and not s.holds(kept)):
         return s.frame
@@ -806,7 +824,53 @@ def footer_note(s: ScreenState) -> str:
         return s.t("status.sim")
     if s.cpu_fallback:
         return s.t("status.cpu_fallback")
+    if reading_slowly(s):
+        return s.t("status.slow_reading").format(n=max(1, round(s.fps)))
     return ""
+
+
+def reading_slowly(s: ScreenState) -> bool:
+    """Inference reads fewer pictures a second than a session's count can be trusted at
+    (FEWEST_POSES_PER_S) while the camera gives more: the box is too busy. Under load (3-6 a
+    second) a jumper was drawn on none of ~30 screens and only the log said why."""
+    camera = s.health.get("camera")
+    camera_fps = camera.fps if camera is not None and camera.fps > 0 else float("inf")
+    return 0 < s.fps < FEWEST_POSES_PER_S and camera_fps > s.fps * 1.5
+
+
+# Someone read in a class who is no member yet moved a limb this share of their own height (the
+# spread of their seen keypoints), against their own middle, within MOVED_WITHIN_S: they are
+# moving, maybe starting the routine (a passer-by's stride too), so the TV does not say nobody
+# follows. Standing still, a reading's own jitter is a few hundredths of the height; a squat, a
+# raise or a jack moves a knee or a hand a third of it and more.
+MOVED_SHARE = 0.1
+MOVED_WITHIN_S = 1.5
+
+
+def note_candidate(s: ScreenState, pose: messages.Pose, now: float) -> None:
+    """A class's Pose of someone who is not (yet) a member: drawn (people_drawn), and whether they
+    are moving (candidate_moved_at, at `now`, the TV's clock)."""
+    common = to_common(pose.layout, pose.keypoints)
+    seen = common[:, 2] >= 0.3
+    s.candidates[pose.track] = pose
+    if seen.sum() < 4:
+        return
+    t = pose.t_capture_ns / 1e9
+    height = float(np.ptp(common[seen, 1]))
+    relative = common[:, :2] - np.median(common[seen, :2], axis=0)
+    path = s.candidate_paths.setdefault(pose.track, [])
+    path[:] = [p for p in path if 0 <= t - p[0] <= MOVED_WITHIN_S]
+    for _, before, was_seen, was_height in path:
+        both = seen & was_seen
+        if both.any() and float(np.hypot(*(relative[both] - before[both]).T).max()) > MOVED_SHARE * max(height, was_height):
+            s.candidate_moved_at = now
+            break
+    path.append((t, relative, seen, height))
+
+
+def getting_ready(s: ScreenState, now: float) -> bool:
+    """In a class, someone who is no member yet is in view and moving (note_candidate)."""
+    return s.a_class and now - s.candidate_moved_at <= LOOKING_AFTER_S
 
 
 def message_screen(surface, fonts, lines: list[tuple[str, float]], w: int, h: int,
@@ -963,9 +1027,9 @@ def screen_layers(fonts, s: ScreenState, screen: str, now: float, w: int, h: int
     camera lost, summary), which change seldom and are drawn whole."""
     if screen in MOVING_SCREENS:
         return exercise_layers(fonts, s, screen, routine_time(s, now), w, h, instructor_time(s, now),
-                               fresh_score(s, now) is not None)
+                               fresh_score(s, now) is not None, getting_ready(s, now))
     if screen in ("start", "setup"):
-        return start_layers(fonts, s, screen, w, h)
+        return start_layers(fonts, s, screen, w, h, getting_ready(s, now))
     return None
 
 
@@ -982,9 +1046,10 @@ def start_hint(s: ScreenState, screen: str) -> str:
     return "start.again" if stayed else "start.will_begin"
 
 
-def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
+def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int, ready: bool = False) -> Layers:
     """Before a session: the routine, what to do and its safety advice on the left (also spoken:
-    speak()); the camera's picture and who is exercising on the right."""
+    speak()); the camera's picture and who is exercising on the right (`ready`: a class's someone
+    who is no member yet is moving, getting_ready)."""
     m = round(h * MARGIN)
     line_w = line_width(h)
     camera = pygame.Rect(w // 2 + m, round(h * 0.06), w // 2 - 2 * m, round(h * 0.56))
@@ -996,7 +1061,7 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
     # A class that is over says so: going on exercising joins nothing until the remote's start or
     # the room emptied (services/scoring.py ClassSessions.stay), so "follow along" would be untrue.
     invite = s.t("class.over" if s.class_over else "class.join") if s.a_class else s.t("start.stand_in_front")
-    who = class_joined(s) if s.a_class else f"{s.t('start.participant')}: {name}"
+    who = class_joined(s, ready) if s.a_class else f"{s.t('start.participant')}: {name}"
     choosing = len(s.participant_names) > 1 and not s.a_class
     title, about = routine_title(s), s.routine.description.get(locale, "")
     if s.program is not None:  # a program: its title, how many movements and how long, and the remote's skip
@@ -1016,29 +1081,38 @@ def start_layers(fonts, s: ScreenState, screen: str, w: int, h: int) -> Layers:
             y = paragraph(surface, fonts, title, HEADING, column, h * 0.05)
         y = paragraph(surface, fonts, about, BODY, column, y + m, MUTED)
         y = paragraph(surface, fonts, invite, CUE, column, y + m)
-        paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
+        # With a footer note the last line goes under who is exercising (the left column reaches
+        # down to the footer: a busy box's note was drawn over the class's hint).
+        noted = bool(footer_note(s))
+        if not noted:
+            paragraph(surface, fonts, s.t(hint), BODY, column, y + m / 2, HIGHLIGHT)
         right = pygame.Rect(camera.x, 0, camera.w, h)
         y = paragraph(surface, fonts, who, BODY, right, camera.bottom + m)
         if choosing:
-            paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
+            y = paragraph(surface, fonts, s.t("start.change_participant"), BODY, right, y, MUTED)
+        if noted:
+            paragraph(surface, fonts, s.t(hint), BODY, right, y + m / 2, HIGHLIGHT)
         draw_footer(surface, fonts, s)
 
     layout = ("start", screen, title, about, locale, hint, invite, who, choosing, footer_note(s))
     return Layers(layout, still, {
         # Nobody is judged outside a session: the skeleton is neutral, never the last session's colours.
-        # A class's start draws nobody: no one is a member before it starts (a passer-by never is),
-        # and an ended class's members are members no more.
+        # A class's start draws no member: no one is one before it starts, and an ended class's
+        # members are members no more; the people read are drawn neutral (someone starting to follow).
         "camera": Region(camera, camera_content(s, judged=False),
-                         lambda surface: draw_camera(surface, s, camera, line_w, judged=False, people=not s.a_class),
+                         lambda surface: draw_camera(surface, s, camera, line_w, judged=False,
+                                                     people=not (s.a_class and s.class_over), members=not s.a_class),
                          camera_covers(s, camera))})
 
 
-def class_joined(s: ScreenState) -> str:
-    """Who has joined the class on screen, by spot ("참여하신 분: 1번, 김영희"), "아직 없음" before anyone:
-    the members whose sessions run."""
+def class_joined(s: ScreenState, ready: bool = False) -> str:
+    """Who has joined the class on screen, by spot ("참여하신 분: 1번, 김영희"), "아직 없음" before anyone,
+    "준비 중" before anyone while someone in view is moving (`ready`, getting_ready): the members
+    whose sessions run."""
     running = s.session is not None and s.session.event == "start" and s.session.class_id
     spots = sorted(s.class_running) if running else []
-    return s.t("class.joined").format(who=", ".join(spot_label(s, k) for k in spots) if spots else s.t("class.nobody_yet"))
+    nobody = s.t("class.getting_ready_who" if ready else "class.nobody_yet")
+    return s.t("class.joined").format(who=", ".join(spot_label(s, k) for k in spots) if spots else nobody)
 
 
 def camera_content(s: ScreenState, judged: bool = True) -> tuple:
@@ -1047,14 +1121,16 @@ def camera_content(s: ScreenState, judged: bool = True) -> tuple:
     pose = (s.pose.seq, s.pose.t_capture_ns) if s.pose is not None else None
     statuses = tuple(sorted(s.score.joint_status.items())) if s.score is not None and judged else ()
     people = tuple((k, p.seq, s.people_scores[k].seq if k in s.people_scores else -1) for k, p in sorted(s.people.items()))
-    return frame, pose, statuses, people
+    candidates = tuple((k, p.seq) for k, p in sorted(s.candidates.items()))
+    return frame, pose, statuses, people, candidates
 
 
 def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int, shown_t: float | None = None,
-                    fresh: bool = True) -> Layers:
+                    fresh: bool = True, ready: bool = False) -> Layers:
     """The instructor (left) at `shown_t` (instructor_time: the moment the person is judged
     against; the routine clock t when not given) and the participant (right), the strip, and one
     cue under them. Without a `fresh` verdict the skeleton is not coloured and nobody is praised.
+    `ready`: in a class someone who is no member yet is moving (getting_ready): not "nobody follows".
     Messages of the countdown and of a missing person go inside the participant's panel."""
     shown_t = t if shown_t is None else shown_t
     left, right = exercise_panels(w, h)
@@ -1081,16 +1157,18 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
     resting_ok = s.score is not None and s.score.guidance in CALM_GUIDANCE
 
     def participant(surface) -> None:
-        # A class's looking screen: no member seen for LOOKING_AFTER_S, so none is drawn where they were.
+        # A class's looking screen: no member seen for LOOKING_AFTER_S, so none is drawn where they
+        # were; the people read who are no members are (neutral).
         tags = draw_camera(surface, s, you, line_w, fonts, judged=fresh and not resting_ok,
-                           people=not (s.a_class and screen == "looking"), tags=False)
+                           members=not (s.a_class and screen == "looking"), tags=False)
         words = []  # the panel's message over the picture: (words, size, colour), each line
         if screen == "countdown":
             words = [(line, CUE, TEXT) for line in fonts.wrap(s.t("countdown.get_ready"), CUE, inside.w)]
             if remaining:
                 words.append((str(remaining), KEY, TEXT))
         elif screen == "looking":  # in a program, someone who stepped away may be resting: that is all right
-            looking = REST_OK if part >= 0 else "class.looking" if s.a_class else "lost.looking"
+            looking = REST_OK if part >= 0 else ("class.getting_ready" if ready else "class.looking") if s.a_class \
+                else "lost.looking"
             words = [(line, CUE, HIGHLIGHT) for line in fonts.wrap(s.t(looking), CUE, inside.w)]
         # Never over a member's tag: the words go where no tag is (anywhere on the picture, not only
         # inside its margin), in one line at the words' size if the countdown's big number finds no
@@ -1144,7 +1222,7 @@ def exercise_layers(fonts, s: ScreenState, screen: str, t: float, w: int, h: int
         # The instructor at the moment the person is judged against (instructor_time).
         "instructor": Region(instructor, instructor_content(s, shown_t),
                              lambda surface: draw_instructor(surface, s, instructor, shown_t, line_w)),
-        "participant": Region(you, (screen, remaining, fresh, *camera_content(s)), participant, camera_covers(s, you)),
+        "participant": Region(you, (screen, remaining, fresh, ready, *camera_content(s)), participant, camera_covers(s, you)),
         "cue": Region(pygame.Rect(0, strip.bottom, w, h - strip.bottom), (cue, cue_color), cue_line),
     })
 
