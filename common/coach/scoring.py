@@ -1089,6 +1089,9 @@ class SessionScorer:
         # At the session's end (final) one still waiting was not counted, and is judged so.
         waiting = [] if final or self.reps is None else [c.waiting[2] for c in self.reps.counters.values() if c.waiting]
         pending = 0
+        # Each counted repetition's depth against the routine's target, by its middle (the counter's).
+        depth_at = {(name, m): d for name, c in (self.reps.counters.items() if self.reps else ())
+                    for m, d in zip(c.middles, c.depths)}
         for rep in reps:
             counted = self._counted_in(*seconds_of(rep), middles)
             if not counted and any(seconds_of(rep)[0] <= m <= seconds_of(rep)[1] for m in waiting):
@@ -1096,8 +1099,10 @@ class SessionScorer:
                 continue
             key = (tuple(rep), counted)
             if key not in self._judged:
+                start, end = seconds_of(rep)
+                depths = [d for (name, m), d in depth_at.items() if start <= m <= end]
                 judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, counted, defining,
-                                     holding)
+                                     holding, depth=min(depths) if counted and depths else None)
                 if judged is not None:  # its seconds, kept with it (a long session has thousands of repetitions)
                     judged = (*judged[:5], _seconds_of(moving_part(rep, angles, tol), judged[5], angles, float(t[0])))
                 self._judged[key] = judged
@@ -1197,13 +1202,16 @@ class SessionScorer:
         return all(np.searchsorted(m, end, side="right") > np.searchsorted(m, start) for m in middles.values())
 
     def _judge(self, rep, angles, body, cycle, tol, near, at_turn, units, moving, counted=True, defining=None,
-               holding=None):
+               holding=None, depth=None):
         """One repetition: (why it is another movement or '', the joints that make it so, the
         credit earned per joint, the moments seen per joint, the sums of angle, target and count
         where not within tolerance), or None when none of its poses saw a joint. `counted`: the
         repetition counter counted it (_counted_in); one it did not is another movement ("count":
         a joint held still moved, the limb was not lifted, a foot was lifted, another position, too
-        shallow, or a lone excursion: common/coach/reps.py), unless another reason says more."""
+        shallow, or a lone excursion: common/coach/reps.py), unless another reason says more.
+        `depth`: a counted repetition's depth against the routine's target (the counter's); one
+        shallower than the target and short of the turn earns at least its posture within its own
+        depth times that depth (_judge_within_own_depth, docs/scoring.md "A shallow repetition")."""
         # Each moment of the cycle: the person's pose that matched it best (a slow person's
         # several poses at one moment), its signed error per joint.
         best: dict[int, np.ndarray] = {}
@@ -1233,6 +1241,11 @@ class SessionScorer:
             earned[:] = 0.0
         else:  # a repetition a little short of the turn or an end earns that much less (SHORT_RAMP_SHARE)
             earned *= reached
+        if depth is not None and depth < 1.0 and why in ("", "turn", "range") and reached < 1.0:
+            own = self._judge_within_own_depth(rep, angles, body, cycle, tol, near, units, moving, defining,
+                                               holding, depth)
+            if own is not None and own[2].sum() > earned.sum():
+                return own
         missed = has & (earned < 1.0)
         target = cycle[moments]
         # Each moment's own figure (its seen joints' credit averaged): the timeline's seconds.
@@ -1240,6 +1253,46 @@ class SessionScorer:
         return (why, short, earned.sum(axis=0), has.sum(axis=0),
                 np.array([np.where(missed, target + np.nan_to_num(err), 0.0).sum(axis=0),
                           np.where(missed, target, 0.0).sum(axis=0), missed.sum(axis=0)]), by_moment)
+
+    def _judge_within_own_depth(self, rep, angles, body, cycle, tol, near, units, moving, defining, holding,
+                                depth: float):
+        """A counted repetition shallower than the routine's target, judged as the routine's movement
+        done to the depth the person reached: the cycle's moving joints' excursions from its start
+        scaled down to where the counted joints turned (the share the least deep of them went of the
+        way to the cycle's turn), the repetition aligned with that cycle once and judged by every rule
+        as before; its credit then times its depth against the target (`depth`, the counter's,
+        the figure the TV and the report state). The posture within their own range, with the depth as a
+        bounded, stated shortfall: a senior's good shallow squat at 64 % of the target earns about 60,
+        not the 0 of another movement (docs/scoring.md "A shallow repetition"). None when nothing
+        counted was seen."""
+        rows = sorted({i for i, _ in rep})
+        person = angles[rows[0]:rows[-1] + 1]
+        turn = int(np.argmax(np.nansum(np.abs(cycle - cycle[0])[:, moving], axis=1))) if moving.any() else 0
+        names, counted_joints = list(self.routine.joints), set(self.routine.reps.joints) if self.routine.reps else set()
+        shares = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a part never seen: NaN
+            for unit in units:
+                if not any(names[k] in counted_joints for k in unit):
+                    continue
+                rest, extreme = float(np.nanmean(cycle[0, unit])), float(np.nanmean(cycle[turn, unit]))
+                track = np.nanmean(person[:, unit], axis=1)
+                if not np.isfinite(track).any() or abs(extreme - rest) < 1e-6:
+                    continue
+                reached = np.nanmin(track) if extreme < rest else np.nanmax(track)
+                shares.append(float(np.clip((rest - reached) / (rest - extreme), 0.0, 1.0)))
+        if not shares:
+            return None
+        scale = np.where(moving, min(shares), 1.0)
+        own = cycle[0] + scale * (cycle - cycle[0])
+        own_turn = np.nan_to_num(np.abs(own - own[turn])[:, moving], nan=0.0).max(axis=1, initial=0.0) <= TURN_SPAN_DEG
+        path = [(rows[0] + i, j) for i, j in align_once(person, own)]
+        judged = self._judge(path, angles, body, own, tol, near, own_turn, units, moving, True, defining, holding)
+        if judged is None or judged[0]:
+            return None
+        why, short, earned_sum, has_sum, missed_sums, by_moment = judged
+        share = max(0.0, min(1.0, float(depth)))
+        return (why, short, earned_sum * share, has_sum, missed_sums, {m: v * share for m, v in by_moment.items()})
 
     def _not_the_movement(self, person: np.ndarray, body: np.ndarray, err: np.ndarray, close: np.ndarray,
                           cycle: np.ndarray, units: list[list[int]], moving: np.ndarray,
