@@ -649,6 +649,13 @@ class Sessions:
             self.finish("nobody in view")
 
 
+def one_persons_routine(cfg):
+    """The routine one person's session starts with: the config's, or its program's first part's."""
+    if cfg.program:
+        return programs.load(cfg.program).parts[0].routine
+    return routines.load(cfg.routine)
+
+
 class ClassSessions:
     """The scoring service's sessions, one person or a class: common/coach/session.py's
     ClassSession (the class code `silvergym score` and the tests drive) admits the people in view
@@ -678,8 +685,11 @@ class ClassSessions:
         self._program = programs.load(ctx.config.scoring.program) if ctx.config.scoring.program and not self.alone else None
         if self._program is not None:
             self._routine = self._program.parts[0].routine
+        # A class of one tells its person among several in view by the routine they start with (the
+        # config's, a program's first part), as a class tells its members.
         self.room = ClassSession(self._routine, ctx.config.scoring.max_people, self._session_for,
-                                 OnePerson(spot=0) if self.alone else ClassRoll(self._routine, ctx.config.scoring.max_people),
+                                 OnePerson(spot=0, routine=one_persons_routine(ctx.config.scoring)) if self.alone
+                                 else ClassRoll(self._routine, ctx.config.scoring.max_people),
                                  program=self._program)
         self._frame: list[messages.Pose] = []  # the Poses of the frame being gathered
         self._spot_tracks: dict[int, int] = {}  # spot -> the track last scored there

@@ -217,3 +217,64 @@ def test_score_the_service_alone_and_in_a_class_and_the_tests_drive_one_class_co
     assert sum(1 for kind, way in calls if kind == "OnePerson" and "ClassSessions.on_pose" in way) == len(msgs)
     print(f"on the way to PersonSession.update: {sorted(c for c in on_the_way['session'] if not c.startswith('<'))}")
     assert {"Sessions.on_pose", "ClassSession.update", "play_recording", "run", "score_class"} <= on_the_way["session"]
+
+
+def _raising(t: float, x: float, period: float = 2.0) -> np.ndarray:
+    """A drawn person at x doing arm raises (shoulders 15 -> 165 -> 15 every `period` s from t = 0)."""
+    from common.coach.synthetic import common_pose
+
+    lift = 15 + 150 * (0.5 - 0.5 * np.cos(2 * np.pi * t / period))
+    return common_pose({"left_shoulder": lift, "right_shoulder": lift}, center_x=x)
+
+
+def _walking(t: float, x0: float, speed: float) -> np.ndarray:
+    """A drawn person walking across at `speed` px/s (about 2 torso lengths a second), arms swinging."""
+    from common.coach.synthetic import common_pose
+
+    swing = 30 + 15 * np.sin(2 * np.pi * t)
+    return common_pose({"left_shoulder": swing, "right_shoulder": 60 - swing,
+                        "left_knee": 150 + 25 * np.sin(2 * np.pi * t)}, center_x=x0 + speed * t)
+
+
+def test_a_class_of_one_hears_the_person_exercising_in_place_not_a_passer_by():
+    """Drawn (pure logic): one-person mode's admission (OnePerson, a class of one) given everyone a
+    front follows, at 10 pictures a second with the arm-raise routine. A walker alone in view for
+    the first second is the one (alone in view, as one person's mode always heard whoever it read:
+    their falls watched); a person comes in at 1 s and stands in place, raising their arms every 2 s
+    from 2 s on, while the walker walks on through, passing in front of them. In place RETURN_S, the
+    raiser is the one, heard from when they came in place (what made them the one, as a class's
+    member is scored from there) but, followed on a picture with the walker heard last, from
+    READ_GAP_S after her last reading heard: the session's counter takes the change of body as a cut.
+    Never the walker again; the session counts the raises it counts with only the raiser given (one
+    person's front: every picture heard)."""
+    from common.coach import routine as routines
+    from common.coach.session import ClassSession, OnePerson, PersonSession
+
+    arm_raise = routines.load("arm_raise")
+    size = (1280, 720)
+    counted = {}
+    for given in ("the raiser alone", "everyone"):
+        person = PersonSession(arm_raise)
+        one = OnePerson(taken=True, routine=arm_raise)
+        room = ClassSession(None, session_for=lambda spot: person, admission=one)
+        heard = {}
+        for i in range(121):
+            t = i / 10
+            people = [] if t < 1.0 else [(3, _raising(max(t - 2.0, 0.0), 400), None, size)]
+            if given == "everyone" and t < 9.0:  # from x 1300 leftwards: past the raiser at about 5 s
+                people.append((2, _walking(t, 1300, -180), None, size))
+            for _, track, at, *_ in room.update(t, people, size):
+                heard[round(at, 1)] = track
+        raiser = sorted(t for t, track in heard.items() if track == 3)
+        walker = sorted(t for t, track in heard.items() if track == 2)
+        print(f"\n{given}: the walker heard at {walker[:1]}..{walker[-1:]} ({len(walker)} pictures), the raiser from "
+              f"{raiser[:1]} ({len(raiser)} pictures of {sum(1 for i in range(121) if i >= 10)}); raises counted "
+              f"{person.scorer.reps.count} (the raiser alone: {counted.get('the raiser alone', '-')}), never the one "
+              f"{one.never_members()}")
+        if given == "everyone":
+            assert walker == [round(i / 10, 1) for i in range(10)], "the walker heard only while alone in view"
+            assert raiser == [round(i / 10, 1) for i in range(20, 121)], "the raiser's every picture from 2 s"
+        else:
+            assert raiser == [round(i / 10, 1) for i in range(10, 121)], "the raiser's every picture"
+        counted[given] = person.scorer.reps.count
+    assert counted["everyone"] == counted["the raiser alone"] >= 4

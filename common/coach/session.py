@@ -6,6 +6,7 @@ which. So one performance gives one result whichever way it is played.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -283,31 +284,113 @@ ONE_TRACK = 1  # the track a class of one's reader gives its one person (models/
 class OnePerson:
     """One-person mode's admission: a class of one. Its one spot (`spot`, 0: one person's files and
     records, no class fields) is the box's participant from the start (`taken`), as a roster's
-    spot is its person's, and hears every picture: whoever is in view (the first given, whatever
-    their track: one person's reader follows one), and nobody in view too, for one person's
-    absence is part of their session (the fall detector watches them leave, the stay gate waits
-    for it). The session itself starts on sight, as a class's spot's does: the session's own
-    autostart (services/scoring.py Sessions), not the admission. A class's ClassRoll
-    (common/coach/spots.py) is the other admission: a member by following the routine, heard only
-    when seen. Both give [(spot, track, item)] from [(track, common, item)]."""
+    spot is its person's, and hears every picture of the one person, and nobody in view too, for
+    one person's absence is part of their session (the fall detector watches them leave, the stay
+    gate waits for it). The session itself starts on sight, as a class's spot's does: the session's
+    own autostart (services/scoring.py Sessions), not the admission.
+
+    Who the one person is, when the front follows several (a passer-by in front, someone behind),
+    is group mode's member selection with one member: common/coach/spots.py's ClassBook, with one
+    spot, sees everyone followed; the one is, in turn,
+      - the book's member: the person following `routine` in place (MEMBER_REPS repetitions), as a
+        class's member is made; a passer-by walking through never is one;
+      - whoever is alone in view (the spot is theirs from the start, as a roster's: their falls
+        are watched and their session starts on sight, as one person's always did);
+      - the one of the last picture, while they stay in place (not walking: spots.travelling);
+      - else whoever has stood in place longest (spots.RETURN_S at least, as a member coming back
+        to their spot), of a size (spots.MIN_SIZE_SHARE of the largest) to be in the room;
+    and nobody while none of these tells (a class's members are heard only when seen). Who becomes
+    the one is heard from when they settled in place (a class's member's readings that made them
+    one are scored too), but after someone else heard on a picture with them, only READ_GAP_S
+    later: a change of body is a cut for the session's counter. With one person in view, as one
+    person's front always gives, that person is the one on every picture, as before.
+    A class's ClassRoll is the other admission; both give [(spot, track, item)] from
+    [(track, common, item)]."""
 
     hears_absence = True
 
-    def __init__(self, spot: int = 0, taken: bool = True):
+    def __init__(self, spot: int = 0, taken: bool = True, routine=None):
+        from common.coach.spots import ClassBook  # spots imports the counting; no cycle at import
+
         self.spot, self.taken = spot, taken
+        # One spot, nobody to number with it as the class starts: no gathering wait.
+        self.book = ClassBook(routine, max_people=1, gather_s=0.0)
+        self.one: int | None = None  # the one person on the last picture (None: nobody told)
+        self.members: set = set()  # the book's members on the last picture
         self.seen: set = set()  # every track given
+        self.heard: set = set()  # every track that was the one person
+        self.heard_t = float("-inf")  # the time of the last picture heard
+        self.waiting: dict = {}  # track -> deque of its (t, item) of the last spots.WAITING_S
+        self.hear_from = float("-inf")  # the one's readings are heard from this time
+        self.last_heard: int | None = None  # the track of the last reading heard
+        self.companions: dict = {}  # track followed -> the tracks followed on a picture with it
 
     def update(self, t: float, people: list) -> list[tuple[int, int, object]]:
-        for track, _, _ in people:
+        from common.coach.spots import WAITING_S
+
+        for track, _, item in people:
             self.seen.add(track)
-        if not people:
+            queue = self.waiting.setdefault(track, deque())
+            queue.append((t, item))
+            while queue[0][0] < t - WAITING_S:
+                queue.popleft()
+        given = {track for track, _, _ in people}
+        self.waiting = {track: queue for track, queue in self.waiting.items() if track in given}
+        self.companions = {track: self.companions.get(track, set()) | (given - {track}) for track in given}
+        spots = self.book.update(t, [(track, common) for track, common, _ in people])
+        before, one = self.one, self._the_one(t, people, spots)
+        self.one, self.members = one, {track for track, spot in spots.items() if spot is not None}
+        if one is None:
             return []
-        self.taken = True  # not taken from the start: on sight
-        track, _, item = people[0]
-        return [(self.spot, track, item)]
+        if one != before:
+            # Someone who becomes the one is heard from when they settled in place (what made them
+            # the one, as ClassRoll replays what made a member). One followed on a picture with the
+            # person heard last is another body: heard from READ_GAP_S after them, so that the session's
+            # counter takes the change as a cut (RepCounter.cut_s) and joins no movement of the two
+            # into one repetition (the jumper's arms up as his follower was lost, then the walker's
+            # arms down, counted a jack: MoveNet at 12 a second, a play of two_people_sports2d).
+            beside = self.last_heard in self.companions.get(one, ())
+            after = self.heard_t + (READ_GAP_S + 1e-6 if beside else 1e-9)
+            self.hear_from = max(self._settled(one, t), after)
+        out = [(self.spot, one, item) for at, item in self.waiting[one] if at >= max(self.hear_from, self.heard_t + 1e-9)]
+        if out:
+            self.taken = True  # not taken from the start: on sight
+            self.heard.add(one)
+            self.heard_t, self.last_heard = t, one
+        return out
+
+    def _settled(self, track: int, t: float) -> float:
+        """Since when a track has been in place: as the book's member, or trying out."""
+        if track in self.book.settled:
+            return self.book.settled[track]
+        tryout = self.book.tryouts.get(track)
+        return tryout.still_since if tryout is not None else t
+
+    def _the_one(self, t: float, people: list, spots: dict) -> int | None:
+        from common.coach.spots import MIN_SIZE_SHARE
+
+        if not people:
+            return None
+        members = [track for track, _, _ in people if spots.get(track) is not None]
+        if members:
+            return members[0]
+        if len(people) == 1:
+            return people[0][0]
+        tryouts = self.book.tryouts
+        # Kept while in place; not when the book let them go this picture as a member (they walk, or
+        # their follower slid onto someone else: their tryout starts over, its walk not yet seen).
+        let_go = self.one in self.members and self.one not in members
+        if (self.one in tryouts and not let_go and any(track == self.one for track, _, _ in people)
+                and not tryouts[self.one]._travelling(t)):
+            return self.one
+        largest = max(self.book.sizes.values(), default=0.0)
+        in_place = [track for track, _, _ in people if track in tryouts and tryouts[track].in_place(t)
+                    and self.book.sizes.get(track, 0.0) >= MIN_SIZE_SHARE * largest > 0]
+        return min(in_place, key=lambda k: (tryouts[k].still_since, k), default=None)
 
     def never_members(self) -> int:
-        return 0  # whoever is in view is the one person
+        """How many tracks were followed and never the one person (a passer-by, someone behind)."""
+        return len(self.seen - self.heard)
 
 
 class ClassSession:
