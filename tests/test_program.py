@@ -522,6 +522,25 @@ def test_a_participant_is_scored_per_part_with_each_clips_repetitions(joined):
             assert part["score"] == pytest.approx(bars, abs=0.2), (part["name"], part["score"], part["joints"])
 
 
+def test_the_programs_range_of_motion_is_each_joints_widest_in_one_movement(joined):
+    """The trial: trunk ranges of motion of 114-190 deg on the carers' pages: a program's range of
+    motion was each joint's lowest and highest over all its parts, different movements (here the
+    trunk's angle to upright from the side-on squats' forward lean to the sit-ups' lying). Now it is
+    the joint's widest range within one movement, as a part measured it."""
+    out = built_program(joined)
+    summary = participant_reps(joined, out)
+    rom = summary["range_of_motion"]
+    for joint in sorted(rom):
+        ranges = [(p["rom"][joint]["range"], p["rom"][joint]["min"], p["rom"][joint]["max"], clip.split("/")[-1])
+                  for p, (clip, *_) in zip(summary["parts"], JOINED) if joint in p["rom"]]
+        lowest, highest = min(r[1] for r in ranges), max(r[2] for r in ranges)
+        widest = max(ranges)
+        print(f"{joint:15s} program {rom[joint]['range']:6.1f} ({rom[joint]['min']}..{rom[joint]['max']}); widest part "
+              f"{widest[0]:6.1f} ({widest[3]}); all parts' lowest to highest {highest - lowest:6.1f}")
+        assert rom[joint]["range"] == widest[0] and (rom[joint]["min"], rom[joint]["max"]) == widest[1:3]
+        assert rom[joint]["range"] <= 180
+
+
 def test_a_built_part_scores_another_movement_low_and_its_repeat_high(joined):
     """Each counted part of the built program scored (alone, SessionScorer) on another stretch of the
     joined video: another movement's scores < 30, as against a bundled routine (the share of frames

@@ -468,12 +468,15 @@ class ProgramSession:
         parts = [self.part_summary(i) for i in range(len(self.program.parts))]
         scored = [p for p in parts if p["scored"]]
         score = program_score(parts)
+        # Each joint's range of motion in the program: its widest in one movement (that part's lowest and
+        # highest). Not the lowest and highest over all the parts: that spanned different movements, the
+        # trunk's angle to upright from a side-on squat's forward lean (-43) to a sit-up's lying (+95),
+        # 138 deg, which no trunk bends (the trial showed carers 190).
         rom: dict = {}
         for p in parts:
             for j, r in p["rom"].items():
-                lo = min(r["min"], rom.get(j, r)["min"])
-                hi = max(r["max"], rom.get(j, r)["max"])
-                rom[j] = {"min": lo, "max": hi, "range": round(hi - lo, 1)}
+                if j not in rom or r["range"] > rom[j]["range"]:
+                    rom[j] = {"min": r["min"], "max": r["max"], "range": r["range"]}
         joints: dict = {}
         for p in scored:
             for j, v in p["joints"].items():
