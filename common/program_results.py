@@ -18,6 +18,24 @@ WEEK_S = 7 * 86400.0
 PRACTISE_BELOW = 0.9
 # A correction's key: "[side_]joint.more|less" (common/coach/cues.py's table).
 CORRECTION_KEY = re.compile(r"^(?:(left|right)_)?([a-z_]+)\.(more|less)$")
+# A session's repetitions are shallow when their depth against the routine's target (the counter's
+# median share: common/coach/reps.py RepCounter.depth) is below this: the target is the instructor's
+# full movement, and 0.9 of it is a full repetition. One rule for every place that says so (score's
+# line, the TV's summary and practise line, the carers' report): shallow_depth.
+SHALLOWER_THAN = 0.9
+
+
+def shallow_depth(summary) -> dict | None:
+    """The summary's `rep_depth` ({"share", "degrees", "target_degrees"}) when its repetitions were
+    shallower than the routine's target (SHALLOWER_THAN), else None (deep enough, no repetition, or
+    not a map of numbers)."""
+    depth = summary.get("rep_depth") if isinstance(summary, dict) else None
+    if not isinstance(depth, dict):
+        return None
+    share = depth.get("share")
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not math.isfinite(share):
+        return None
+    return depth if share < SHALLOWER_THAN else None
 
 
 # Movements done with one side at a time by design (a one-leg stand, the Senior Fitness Test's arm
@@ -35,9 +53,13 @@ def compares_sides(part) -> bool:
 
 
 def joint_to_practise(summary: dict) -> str:
-    """The correction key a session summary names as the thing to practise: the posture's advice
-    for its weakest joint (SessionScorer.posture), when that joint's figure is below
-    PRACTISE_BELOW; "" otherwise. Here, not in common/coach, since the central side reads it too."""
+    """The correction key a session summary names as the thing to practise: going deeper (its
+    `deeper` key) when its repetitions were shallower than the routine's target (shallow_depth);
+    else the posture's advice for its weakest joint (SessionScorer.posture), when that joint's
+    figure is below PRACTISE_BELOW; "" otherwise. Here, not in common/coach, since the central side reads it too."""
+    deeper = summary.get("deeper") if isinstance(summary, dict) else None
+    if shallow_depth(summary) and isinstance(deeper, str) and CORRECTION_KEY.match(deeper):
+        return deeper  # shallower than the target: going deeper, whatever joint is weakest within it
     joints, weakest, advice = summary.get("joints"), summary.get("weakest"), summary.get("advice")
     if not (isinstance(joints, dict) and isinstance(advice, str) and CORRECTION_KEY.match(advice)
             and weakest in joints):

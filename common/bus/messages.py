@@ -24,6 +24,7 @@ import msgpack
 import numpy as np
 
 from common.coach.framing import ADVICE
+from common.program_results import CORRECTION_KEY
 from common.coach.keypoints import LAYOUTS
 from common.timeline import MAX_SECONDS
 
@@ -494,6 +495,9 @@ def _check_values(topic: str, msg) -> None:
                                                           for v in depth.values()):
             raise MalformedMessage("session: summary reps_by_side must be left/right counts 0-100000 and "
                                    "rep_depth numbers 0-360")
+        deeper = s.get("deeper", "")  # the correction toward the routine's depth (scoring.deeper_key)
+        if not isinstance(deeper, str) or (deeper and not CORRECTION_KEY.match(deeper)):
+            raise MalformedMessage("session: summary deeper must be a correction key such as knee.less")
         timeline = s.get("timeline", "")
         if not isinstance(timeline, str) or len(timeline) > MAX_SECONDS or timeline.strip("cnw-"):
             raise MalformedMessage(f"session: summary timeline must be at most {MAX_SECONDS} of c/n/w/-")

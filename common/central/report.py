@@ -237,8 +237,11 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     else:
         # Words true to the history: "지난번" against one session, "the N before" against N.
         compared = min(RECENT, len(scores) // 2)
-        key = f"report.trend_{going[0]}" + ("_last" if compared == 1 else "")
-        said.append(t[key].format(before=going[1], after=going[2], n=compared))
+        shallower = going[0] == "down" and shallower_lately(sessions, compared)
+        key = f"report.trend_{going[0]}" + ("_shallower" if shallower else "") + ("_last" if compared == 1 else "")
+        said.append(t[key].format(before=going[1], after=going[2], n=compared,
+                                  share=f"{100 * shallower:.0f}" if shallower else ""))
+    said.extend(count_and_depth(last, t))
     said.append(t["report.rom_means"])
     # The corrections the TV gave in the latest session, in the words it used (the routine's cue
     # table, carried in the summary): what the family hears is what the senior heard.
@@ -255,6 +258,43 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     falls = [a for a in alerts if a.get("kind") == "fall"]
     said.append(t["report.falls"].format(n=len(falls), last=f"{_day(fell_unix(falls[-1])):%Y-%m-%d}") if falls
                 else t["report.no_falls"])
+    return said
+
+
+def shallower_lately(sessions: list[dict], compared: int) -> float:
+    """The latest `compared` sessions' median depth against the routine's target when they were
+    shallower than it (program_results.shallow_depth, the TV's rule) and than the `compared` before
+    them: a score that went down because the movements did (a shallower squat scores that much
+    less: docs/scoring.md "A shallow repetition"), not a sign of pain or illness to ask about.
+    0.0 otherwise (a session without a depth, before or lately, says nothing)."""
+    from common.program_results import shallow_depth
+
+    def shares(part: list[dict]) -> list[float]:
+        return [float(s["summary"]["rep_depth"]["share"]) for s in part
+                if isinstance(s["summary"].get("rep_depth"), dict)
+                and isinstance(s["summary"]["rep_depth"].get("share"), (int, float))]
+
+    lately, before = sessions[-compared:], sessions[-2 * compared:-compared]
+    if not all(shallow_depth(s["summary"]) for s in lately) or not shares(before):
+        return 0.0
+    now = sorted(shares(lately))[len(lately) // 2]
+    then = sorted(shares(before))[len(shares(before)) // 2]
+    return now if now < then else 0.0
+
+
+def count_and_depth(last: dict, t: dict) -> list[str]:
+    """The latest session's count per side (a one-sided or alternating routine) and its depth
+    against the routine's target when shallower than it, as the TV's summary says them."""
+    from common.program_results import shallow_depth
+
+    said = []
+    by_side = last.get("reps_by_side")
+    if isinstance(by_side, dict) and all(isinstance(by_side.get(k), int) for k in ("left", "right")):
+        said.append(t["report.reps_sides"].format(left=by_side["left"], right=by_side["right"]))
+    if depth := shallow_depth(last):
+        said.append(t["report.depth"].format(share=f"{100 * float(depth['share']):.0f}",
+                                             degrees=f"{float(depth.get('degrees', 0)):.0f}",
+                                             target=f"{float(depth.get('target_degrees', 0)):.0f}"))
     return said
 
 

@@ -24,6 +24,7 @@ from common.coach import routine as routines
 from common.coach.fall import lies_down
 from common.coach import session
 from common.coach.session import PersonSession
+from common.program_results import shallow_depth
 
 
 def run(args) -> int:
@@ -92,11 +93,6 @@ def say_what_is_scored(args, cfg) -> None:
         print(f"warning: {ignored}", file=sys.stderr, flush=True)
 
 
-# A repetition's depth against the routine's target under which the summary says so (common/coach/reps.py
-# depth: the median share); the target is the instructor's full movement, and 0.9 of it is a full repetition.
-SHALLOWER_THAN = 0.9
-
-
 def summary_text(summary: dict) -> str:
     """The session's result in its own terms, in one line: a count test's count against the norm,
     a hold's seconds, else the posture score (common/coach/scoring.py POSTURE_SCORE_DEFINITION)."""
@@ -114,8 +110,7 @@ def summary_text(summary: dict) -> str:
         by_side = summary.get("reps_by_side") or {}
         if by_side:  # a movement counted per side: a carer reads which side did less
             head += " (" + ", ".join(f"{side} {n}" for side, n in by_side.items()) + ")"
-        depth = summary.get("rep_depth")
-        if isinstance(depth, dict) and depth.get("share", 1.0) < SHALLOWER_THAN:
+        if depth := shallow_depth(summary):  # the one rule of every place that says so
             head += (f", {100 * depth['share']:.0f}% of the routine's depth ({depth['degrees']:.0f} of "
                      f"{depth['target_degrees']:.0f} deg: shallower than its target)")
     weakest = summary.get("weakest")

@@ -45,6 +45,7 @@ from common.coach.geometry import ALL_ANGLES, SIGNED_ANGLES, another_body, joint
 from common.coach.keypoints import COMMON_INDEX, MIRROR_SWAP, mirror, mirror_name
 from common.coach.reps import RepCounter
 from common.coach.routine import Keyframe, Routine
+from common.program_results import shallow_depth
 from common.timeline import CODES, MAX_SECONDS, UNSCORED, VerdictTimeline, share_verdict
 from common.coach import norms
 from common.coach.warp import (CYCLE_CELLS, ERROR_CAP_DEG, CycleAlignment, TempoTracker, align_once, cycle_targets,
@@ -262,6 +263,14 @@ def movement_units(joints: list[str], cycle: np.ndarray) -> list[list[int]]:
         done.update(unit)
         units.append(unit)
     return units
+
+
+def deeper_key(rule) -> str:
+    """The correction that takes a repetition toward the routine's target: the counted joint's group
+    closing its angle for a movement that starts with it open (a squat's knees: "knee.less"), else
+    opening it (an arm raise's shoulders: "shoulder.more")."""
+    group = rule.joints[0].replace("left_", "").replace("right_", "")
+    return f"{group}.{'less' if rule.start == 'high' else 'more'}"
 
 
 def joint_credit(error: np.ndarray, tolerance: np.ndarray, near: np.ndarray) -> np.ndarray:
@@ -694,6 +703,11 @@ class SessionScorer:
                                             and not watch.past_the_turn(j, angles[j], here[j])))),
                     key=lambda j: abs(shown_errors[j]), default="")
         guidance = watch.cue() if watch is not None else ""  # go further: the repetition fell short
+        if guidance and self.reps is not None and self.routine.kind not in COUNT_TESTS \
+                and shallow_depth({"rep_depth": self.reps.depth()}):
+            # Going further, with their counted repetitions shallower than the target: the movement's one
+            # word for going deeper (a squat's "조금 더 깊게 앉아 보세요"), as the summary says it.
+            guidance = deeper_key(self.routine.reps)
         if worst and not guidance:
             other = mirror_name(worst)
             other_side = (_direction(other, angles[other], here[other])
@@ -1470,6 +1484,11 @@ class SessionScorer:
             out["reps_by_side"] = self.reps.by_side()
         if self.reps and self.reps.depth():  # how deep the counted repetitions went against the target
             out["rep_depth"] = self.reps.depth()
+            if shallow_depth(out) and self.routine.kind not in COUNT_TESTS:
+                # Shallower than the target: what to practise is going deeper (the TV's practise line,
+                # the report's), in the movement's words (a squat: "조금 더 깊게 앉아 보세요"), whatever
+                # joint's form is weakest within that depth (docs/scoring.md "A shallow repetition").
+                out["deeper"] = out["advice"] = deeper_key(self.routine.reps)
         if self.framing.seconds > 0:
             out["framing"] = self.framing.summary()
         if self.routine.kind == "balance_hold":

@@ -337,6 +337,20 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         if screen == "summary_long":  # a dancer's recorded clip: the longest words, the clip replayed, the advice
             s.session.summary.update(score=42.0, video_looped=2, joints={
                 "left_shoulder": 0.43, "right_shoulder": 0.45, "left_elbow": 0.44, "right_elbow": 0.36})
+    elif screen in ("summary_shallow", "summary_sides"):
+        # Squats counted at 64 % of the routine's depth: the depth under the count, the practise line
+        # going deeper (scoring.deeper_key); marching counted per leg: each side's count under the total.
+        shallow = screen == "summary_shallow"
+        s.routine = routine = routines.load("squat" if shallow else "marching")
+        summary = {"score": 62.0, "reps": 5, "timeline": SAMPLE_TIMELINE, "weakest": "trunk_lean",
+                   "advice": "knee.less", "deeper": "knee.less",
+                   "rep_depth": {"share": 0.64, "degrees": 32.0, "target_degrees": 50.0},
+                   "joints": {"trunk_lean": 0.57, "left_knee": 0.62, "right_knee": 0.63, "left_hip": 0.64,
+                              "right_hip": 0.64}} if shallow else \
+            {"score": 88.0, "reps": 18, "reps_by_side": {"left": 9, "right": 9}, "timeline": SAMPLE_TIMELINE,
+             "joints": {"left_hip": 0.84, "right_hip": 0.87, "left_knee": 0.90, "right_knee": 0.91}}
+        s.session = messages.Session(seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name,
+                                     participant="guest", started_unix=0.0, summary=summary)
     elif screen in ("alert", "alert_carer_told"):
         s.alert = messages.Alert(seq=0, t_capture_ns=0, alert_id="a", session_id="demo", kind="fall",
                                  detail="", unix=0.0)
@@ -355,7 +369,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
            "summary_class_program", "start_class_over", "summary_too_few_poses", "summary_not_exercised",
-           "summary_fall")
+           "summary_fall", "summary_shallow", "summary_sides")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -380,4 +394,6 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          "summary_too_few_poses": "summary",
          # Nobody went through the movement; a fall cut the session short: no score, in words (a big "-"
          # is a few pixels of ink, unreadable from the sofa).
-         "summary_not_exercised": "summary", "summary_fall": "summary"}
+         "summary_not_exercised": "summary", "summary_fall": "summary",
+         # Shallow squats: how deep against the target, and going deeper to practise; marching's count per leg.
+         "summary_shallow": "summary", "summary_sides": "summary"}

@@ -1291,14 +1291,17 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
     y = text(surface, fonts, f"{score:.0f}", KEY, (w * 0.2, y), anchor="midtop").bottom
     y = text(surface, fonts, f"{s.t('summary.reps')}: {summary.get('reps', 0)}", BODY, (w * 0.2, y),
              anchor="midtop").bottom
+    if sides := side_counts(s, summary):  # a one-sided or alternating routine: each side's count
+        y = text(surface, fonts, sides, BODY, (w * 0.2, y), MUTED, anchor="midtop").bottom
     joints = summary.get("joints", {})
     above = y  # the bottom of what is drawn above the strip
     if isinstance(joints, dict) and joints:
         # Room for five: the five least often right (a fault in the sixth joint was not shown), in their order.
         weakest = set(sorted(joints, key=lambda j: joints[j])[:5]) if len(joints) > 5 else set(joints)
         # Weakest first (the heading says so; the score is the average of these figures).
-        above = draw_joint_bars(surface, fonts, s, [(j, v) for j, v in sorted(joints.items(), key=lambda jv: jv[1])
-                                                    if j in weakest], w, h)
+        above = max(above, draw_joint_bars(surface, fonts, s, [(j, v) for j, v in sorted(joints.items(),
+                                                                                         key=lambda jv: jv[1])
+                                                                if j in weakest], w, h))
     # The words under the strip, wrapped to the screen's width (a dancer's summary ran off both
     # edges in one line): the kind word, then notes about the recording and the camera.
     words, notes = summary_words(s, summary, score, fall)
@@ -1328,6 +1331,24 @@ def draw_summary(surface, fonts, s: ScreenState, w: int, h: int) -> None:
         if y + line_h > h:
             break  # no room left (never off the screen): the notes go first, the kind word stays
         y = text(surface, fonts, line, BODY, (w / 2, y), color, anchor="midtop").bottom
+
+
+def side_counts(s: ScreenState, summary: dict) -> str:
+    """Each side's count for a one-sided or alternating routine ("왼쪽 9 · 오른쪽 9"), else ''."""
+    by_side = summary.get("reps_by_side")
+    if isinstance(by_side, dict) and {"left", "right"} <= by_side.keys():
+        return s.t("summary.reps_sides").format(left=by_side["left"], right=by_side["right"])
+    return ""
+
+
+def depth_words(s: ScreenState, summary: dict) -> str:
+    """How deep the repetitions went against the routine's target when shallower than it ("깊이:
+    목표의 64%"; common/program_results.py shallow_depth, the rule `silvergym score`'s line and the
+    carers' report follow too), else ''."""
+    from common.program_results import shallow_depth
+
+    depth = shallow_depth(summary)
+    return s.t("summary.depth").format(share=f"{100 * float(depth['share']):.0f}") if depth else ""
 
 
 # Why a summary shows no score (score_withheld), and the word under a class member's "No score".
@@ -1400,8 +1421,11 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):
         words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
-    elif practise := to_practise(summary):  # the weakest joint's correction, in the movement's words
-        words += "  ·  " + s.t("summary.practise").format(cue=cue_text(s, practise))
+    else:
+        if depth := depth_words(s, summary):  # shallower than the target: how deep, beside going deeper
+            words += "  ·  " + depth
+        if practise := to_practise(summary):  # going deeper, else the weakest joint's correction, in the movement's words
+            words += "  ·  " + s.t("summary.practise").format(cue=cue_text(s, practise))
     notes = []
     if summary.get("too_few_poses") is True and isinstance(summary.get("poses_per_s"), (int, float)):
         # For whoever looks after the box: how sparse, and the one command that says why and what to do.
