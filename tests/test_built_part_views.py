@@ -62,8 +62,9 @@ def scored(routine, clip: str, start_s: float = 0.0, end_s: float | None = None,
         if old:
             judge = scoring.SessionScorer._judge
             mp.setattr(scoring, "view_stable", lambda r: r)
+            # Before: no `defining`, nor a shallow repetition's own depth (#41: `depth`, a keyword).
             mp.setattr(scoring.SessionScorer, "_judge",
-                       lambda self, *args: judge(self, *args[:10], defining=None))
+                       lambda self, *args, **kwargs: judge(self, *args[:10], defining=None))
         person = PersonSession(routine)
         play_recording(person, poses[a:b], worlds[a:b], fps, video_size(str(path)), each=each)
         posture = person.scorer.posture(final=True)
