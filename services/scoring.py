@@ -224,7 +224,9 @@ class Sessions:
         self._publish_session("end", summary)
         self.ctx.log.info("session %s ended (%s): %s, score %.1f, %d reps, %d of %d frames scored%s", self.session_id,
                           reason, self._what(), summary["score"], summary["reps"], summary["frames_scored"], summary["frames"],
-                          "" if summary.get("exercised", True) else " (nobody went through the movement: no score)")
+                          "" if summary.get("exercised", True) else
+                          " (seen, but not measurable from the front: asked to stand side on; no score)"
+                          if summary.get("seen_not_measured") else " (nobody went through the movement: no score)")
         if summary.get("too_few_poses"):  # common/coach/session.py PoseReadings: the box, not the person
             from common.media import slow_reading_fix  # (OpenCV, loaded on this rare path only)
 

@@ -505,6 +505,9 @@ def _check_values(topic: str, msg) -> None:
         if not isinstance(framing, dict) or framing.get("advice", "") not in ("", *ADVICE) or not all(
                 isinstance(v, (int, float)) and 0 <= v <= 1 for k, v in framing.items() if k != "advice"):
             raise MalformedMessage("session: summary framing shares must be 0-1 and its advice a known key")
+        if s.get("seen_not_measured", "front") != "front":  # common/coach/scoring.py seen_not_measured: from where
+            raise MalformedMessage("session: summary seen_not_measured must be 'front' (the view a 2D model could not "
+                                   "measure the movement from) or absent")
         per_s, too_few = s.get("poses_per_s", 0.0), s.get("too_few_poses", False)
         if not isinstance(per_s, (int, float)) or isinstance(per_s, bool) or not 0 <= per_s <= 1000 \
                 or not isinstance(too_few, bool):

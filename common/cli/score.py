@@ -119,10 +119,9 @@ def summary_text(summary: dict) -> str:
             f"{j} {100 * v:.0f}%" for j, v in list(summary["joints"].items())[:3])
     if summary.get("ended") == session.VIDEO_ENDED and "video_ended_s" in summary:
         head += f"; the video ended at {summary['video_ended_s']:.1f} s of the {summary['duration_s']:.0f} s routine"
-    if summary.get("exercised") is False:  # common/coach/session.py exercised: its 0 is no result
-        head += "; the movement was not done (no repetition, nothing judged): not a score (exercised false)"
-    from common.cli.supervisor import too_few_poses_note
+    from common.cli.supervisor import not_exercised_note, too_few_poses_note
 
+    head += not_exercised_note(summary)  # common/coach/session.py exercised: its 0 is no result
     head += too_few_poses_note(summary)
     return head + f"; {summary['frames_scored']}/{summary['frames']} frames"
 

@@ -213,7 +213,7 @@ def summary_line(msg: messages.Session, cfg=None) -> str:
     who = member_label(msg.spot, msg.participant, cfg) if msg.spot else msg.participant
     return (f"session {msg.session_id} ({what}, {who}): score {s.get('score', 0):.1f}/100, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
-            + (NOT_EXERCISED if s.get("exercised") is False else "") + too_few_poses_note(s))
+            + not_exercised_note(s) + too_few_poses_note(s))
 
 
 def too_few_poses_note(summary: dict) -> str:
@@ -226,3 +226,15 @@ def too_few_poses_note(summary: dict) -> str:
 
 # A session in which the movement was not done (common/coach/session.py exercised): its 0 is no result.
 NOT_EXERCISED = "; the movement was not done (no repetition, nothing judged): not a score (exercised false)"
+# ... or was done where the model cannot measure it (common/coach/scoring.py seen_not_measured): no result either,
+# but not "not done".
+SEEN_NOT_MEASURED = ("; the movement was seen but its depth cannot be measured from the front by a model that reads "
+                     "the picture only (seen_not_measured): not a score; the person is to stand side on to the camera")
+
+
+def not_exercised_note(summary: dict) -> str:
+    """Why a session holds no score, when it holds none (exercised false): the movement not done, or
+    seen but not measurable from where the person stood."""
+    if summary.get("exercised") is not False:
+        return ""
+    return SEEN_NOT_MEASURED if summary.get("seen_not_measured") else NOT_EXERCISED

@@ -250,6 +250,9 @@ class _Counter:
     stay_deg: float = 10.0
     _stay: dict = field(default_factory=dict)  # joint -> (since, lowest, highest) of the current stay
     restarted: int = 0  # times the start was taken again from such a stay
+    # Excursions that passed every check, lasted min_rep_s and went past the routine's start band but
+    # stayed short of the level that counts (a tally only: SessionScorer.seen_not_measured reads it).
+    short_of_level: int = 0
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
@@ -674,8 +677,10 @@ class _Counter:
             self.unconfirmed += self.waiting is not None
             self.waiting, self.waiting_shallow = (self._peak, took, t - took / 2), True
             self.waiting_arms = dict(self._arms_at_peak)
+            self.short_of_level += 1
         else:
             self.rejected += 1
+            self.short_of_level += took >= self.rule.min_rep_s and self._peak >= self._start_band()
 
     def _counted(self, depth: float, took: float, middle: float) -> None:
         """A repetition that passed every check. With the rule's `repeats`, the counter's first one

@@ -524,6 +524,10 @@ class RangeWatch:
         both = bool(other) and self._sign[other] * (self._ext[other] - angles[other]) > 0
         return guidance_key(j, angles[j], self._ext[j], self.toward[j] if both else "", self.routine.mirror)
 
+    def toward_sign(self, joint: str) -> float:
+        """+1 when the moving joint's extreme is the larger angle than its rest end, else -1."""
+        return self._sign[joint]
+
     def short_joints(self) -> set[str]:
         return {j for unit, st in zip(self.units, self._state) if st["short"] for j in unit}
 
@@ -607,11 +611,15 @@ class SessionScorer:
     # When the pose followed became another person's (geometry.another_body), and the last pose's (t, hip x, y, trunk).
     _switches: list = field(default_factory=list)
     _last_body: tuple | None = None
-    # Before the first movement (_before_first_movement): the moving joints' first angles, whether the
-    # movement began, and how many frames in a row have moved.
-    _first_angles: dict = field(default_factory=dict)
+    # Before the first movement (_before_first_movement): the moving joints' angles nearest their rest end
+    # seen so far, whether the movement began, and how many frames in a row have moved.
+    _rest_angles: dict = field(default_factory=dict)
     _started: bool = False
     _moves_seen: int = 0
+    # Frames a 2D model read the person facing the camera for a side-view routine (the TV asked them to
+    # turn sideways), and frames read at all after the countdown: seen_not_measured.
+    _asked_side_on: int = 0
+    _frames_read: int = 0
     _forgotten_before: float = -math.inf  # poses before this routine time were another movement's (forget_before)
 
     def __post_init__(self):
@@ -715,8 +723,10 @@ class SessionScorer:
             guidance = guidance_key(worst, angles[worst], here[worst], other_side, self.routine.mirror)
         # A 2D model (no world landmarks) cannot see a movement toward the camera: ask the person
         # to stand side-on rather than tell them a correct squat is wrong.
+        self._frames_read += present
         if world is None and self.routine.view == "side" and common is not None and self._view.update(t, common):
             guidance = TURN_SIDEWAYS
+            self._asked_side_on += 1
         if rejoined:  # a whole movement behind: re-joined at the next one, and told that is fine
             guidance = SLOW_IS_FINE
         if setup_cue:  # the view first: advice about joints the camera cannot see would be a guess
@@ -788,7 +798,11 @@ class SessionScorer:
     def _before_first_movement(self, t: float, angles: dict) -> bool:
         """Whether the person has not begun the routine's movement yet: no repetition counted and
         none of the joints that make it (RangeWatch's) has gone REST_SHARE of the routine's own range
-        from where it was at the start, on two frames in a row (one misread frame is not a start).
+        toward its extreme from the nearest to its rest end it has been, on two frames in a row (one
+        misread frame is not a start). From the rest end, not from the first frame: a session that
+        opens mid-movement (the lateral raiser's arms still coming down from a raise, 20 deg above his
+        rest) measured his raises from there, 40-45 deg of the 50 needed, so no raise ever began the
+        movement and shoulder-height raises under arm_raise were neither counted nor corrected.
         Only a routine of repetitions (a choreography's start is part of it)."""
         watch = self.range_watch
         if self._started or watch is None or not watch.span or t < 0:
@@ -801,8 +815,11 @@ class SessionScorer:
             a = angles.get(j)
             if a is None:
                 continue
-            first = self._first_angles.setdefault(j, a)
-            moved = moved or abs(a - first) >= REST_SHARE * span
+            toward = watch.toward_sign(j)
+            rest = self._rest_angles.get(j, a)
+            rest = a if toward * (a - rest) < 0 else rest
+            self._rest_angles[j] = rest
+            moved = moved or toward * (a - rest) >= REST_SHARE * span
         self._moves_seen = self._moves_seen + 1 if moved else 0
         self._started = self._moves_seen >= 2
         return not self._started
@@ -1489,6 +1506,8 @@ class SessionScorer:
                 # the report's), in the movement's words (a squat: "조금 더 깊게 앉아 보세요"), whatever
                 # joint's form is weakest within that depth (docs/scoring.md "A shallow repetition").
                 out["deeper"] = out["advice"] = deeper_key(self.routine.reps)
+        if self.seen_not_measured():
+            out["seen_not_measured"] = "front"
         if self.framing.seconds > 0:
             out["framing"] = self.framing.summary()
         if self.routine.kind == "balance_hold":
@@ -1499,6 +1518,23 @@ class SessionScorer:
         if self._timing:
             out["timing"] = self.timing()
         return out
+
+    def seen_not_measured(self) -> bool:
+        """Whether the movement was seen but a 2D model could not measure it from where the person
+        stood: a side-view routine (a squat's depth is toward the camera from the front), read without
+        world landmarks with the person facing the camera on most frames (the TV asked them to turn
+        sideways), nothing counted, and the counter saw them leave the start and come back at least
+        twice (again and again; each at least the routine's shortest repetition). The session is then
+        no "movement not done": it was done where the picture cannot show its depth. Measured
+        (tests/test_counting_real.py): MoveNet reads the front-view dumbbell squats cut at a 150 deg
+        picture knee 0.42-0.55 of the routine's excursion, under the 0.6 floor against noise, while the
+        hips' drop over the feet (0.16-0.18 of their standing height) is what the dancers' bent-knee
+        steps show as well (0.11-0.17): no signal in the picture tells the squat from them."""
+        if self.reps is None or self.reps.count or self.routine.view != "side" or not self._frames_read:
+            return False
+        if self._asked_side_on < 0.5 * self._frames_read:
+            return False
+        return sum(c.short_of_level for c in self.reps.counters.values()) >= 2
 
     def timing(self) -> dict:
         """How far behind (+) or ahead the participant moved, and their tempo against the
