@@ -1333,12 +1333,13 @@ def test_a_class_that_is_over_says_so_on_the_start_screen_and_how_to_go_again(ca
         scoring_health(1)  # a number is no answer to "is the class over"
 
 
-def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path):
+def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path, monkeypatch):
     """The scoring service as it runs (main(): real ZeroMQ, a real spool, group mode), hearing a
     drawn arm raiser from a test publisher on inference's endpoint: its Health says class_over
     (messages.SCORING_CLASS_OVER) once the class's routine is over and she goes on raising, and
-    no longer once the room was empty for AWAY_S, each within a second (sent when it changes, not
-    at the 2 s Health beat). What the TV's start screen reads (offline: the test above)."""
+    no longer once the room was empty for AWAY_S, each sent when it changes: the service's Health beat
+    is set to an hour here, so only a send on the change can be heard before the deadlines (no timed
+    assertion: this machine is shared). What the TV's start screen reads (offline: the test above)."""
     import logging
     import threading
     import time
@@ -1350,8 +1351,14 @@ def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path):
     from common.bus import messages
     from common.bus.service import ServiceContext
     from common.bus.sockets import Publisher, Subscriber
+    from common.bus.service import HealthReporter
     from tests.conftest import wait_for
 
+    class HourlyHealth(HealthReporter):  # the first Health at once, then only what due_now asks for
+        def __init__(self, service, publisher, every_s=3600.0):
+            super().__init__(service, publisher, every_s=every_s)
+
+    monkeypatch.setattr(scoring, "HealthReporter", HourlyHealth)
     run = tmp_path / "run"
     run.mkdir()
     cfg = configuration.load(None, {"bus": {"runtime_dir": str(run)}, "uplink": {"spool_path": str(tmp_path / "s.db")},
@@ -1399,9 +1406,8 @@ def test_the_scoring_service_tells_the_tv_a_class_is_over_on_the_bus(tmp_path):
         health.close()
         context.destroy(linger=0)
     print(f"\nclass over heard {over_after:+.2f} s from the last of her pictures (the class ends about 2 s before "
-          f"it), not over {open_after:.2f} s after the room emptied (truth: within 1 s each); Health heard "
-          f"{[v for _, v in heard][-6:]}")
-    assert over_after < 1.0 and open_after < 1.0
+          f"it), not over {open_after:.2f} s after the room emptied, with no Health beat due for an hour; Health "
+          f"heard {[v for _, v in heard][-6:]}")
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])
