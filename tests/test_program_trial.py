@@ -359,10 +359,10 @@ def test_a_new_program_of_six_movements_begins_each_part_at_its_join(tmp_path):
     print(r.stdout, r.stderr)
     assert r.returncode == 0, r.stderr
     parts = json.loads(out.read_text(encoding="utf-8"))["parts"]
-    # The dancer's 4.2 s (3.9 s of movement between the joins' jumps) is under MIN_PART_S: said, not a part.
-    notes = [line for line in r.stderr.splitlines() if "left out" in line]
-    assert len(notes) == 1 and abs(float(notes[0].split("note: ")[1].split("-")[0]) - joins[5]) <= 1.0, notes
-    expected = [m for m in movements if m[1] != "dance"]
+    # The dancer's 4.2 s is a (timed) part: its shot's joins are read from the pictures, to the frame (read
+    # from the body's jumps they left 3.9 s of movement, under MIN_PART_S: it was left out with a note).
+    assert "left out" not in r.stderr, r.stderr
+    expected = movements
     r = silvergym("program", "score", str(out), "--video", str(participant), "--json")
     assert r.returncode == 0, r.stderr
     done = json.loads(r.stdout)["parts"]
@@ -374,7 +374,7 @@ def test_a_new_program_of_six_movements_begins_each_part_at_its_join(tmp_path):
     assert all(abs(part["start_s"] - join) <= 1.0 for part, (join, *_) in zip(parts, expected)), parts
     # The squats' part is the squats alone, counted, and its repeat is a repeat of it.
     assert parts[1]["reps"] == 4 and done[1]["reps"] == 4, (parts[1], done[1])
-    assert parts[4].get("same_as") == 1 and parts[3].get("same_as") == 0
+    assert parts[5].get("same_as") == 1 and parts[3].get("same_as") == 0 and parts[4]["reps"] is None
     assert [parts[k]["reps"] for k in (0, 3)] == [6, 7] and done[0]["reps"] == 6
     # Not met (printed above, #46 report): the participant's side-view jacks 6 of 7 (their first not
     # counted after the stretch); the stretch counted as 1 repetition (its fold and lunges are none)

@@ -97,15 +97,21 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             f"--out {out.name}: {name!r} cannot be a program's name ({programs.NAME_WORDS}); give --out NAME.json "
             "with such a name, e.g. --out 아침_실버체조.json or --out morning.json")
     fps_header, size = _video_format(video)
+    # A small grey copy of each picture: where a new shot begins is read from the pictures (segment.shot_changes).
+    pictures: list = []
     if poses_cache and Path(poses_cache).is_file():
         cached = np.load(poses_cache, allow_pickle=True).item()
         poses, worlds, fps = list(cached["poses"]), list(cached["worlds"]), float(cached["fps"])
+        pictures = [segment.picture(bgr) for _, _, bgr in read_frames(video)]
     else:
-        poses, worlds, fps = poses_from_video(video, model, cache)
+        poses, worlds, fps = poses_from_video(video, model, cache, each_frame=lambda bgr: pictures.append(segment.picture(bgr)))
         if poses_cache:
             np.save(poses_cache, {"poses": np.asarray(poses), "worlds": worlds, "fps": fps}, allow_pickle=True)
+    if len(pictures) != len(poses):
+        print(f"note: --poses-cache {poses_cache} holds {len(poses)} frames' poses, the video {len(pictures)} frames: "
+              "new shots are found from the poses alone; remove the cache file to read the video again", file=sys.stderr)
     dropped: list = []
-    found = segment.find_movements(poses, worlds, fps, dropped)
+    found = segment.find_movements(poses, worlds, fps, dropped, np.asarray(pictures) if len(pictures) == len(poses) else None)
     for a, b in dropped:  # said, not lost silently: the installer may add it to the file by hand
         print(f"note: {a:.1f}-{b:.1f} s ({b - a:.1f} s of movement) left out: shorter than {segment.MIN_PART_S:g} s, "
               "too short to be a part (a movement shown briefly, or a change between two); if it is one, add a "

@@ -84,6 +84,20 @@ HARD_NEAR_S = 0.3  # the frames around a step, each side
 # to a window (a slow stretch of few pictures a second after 6.7 s of squats: its change curve peaked
 # 2.5 s into it, where its fold gave way to lunges, and the part began there, 2.6 s late).
 SNAP_S = WINDOW_S
+# When the video's pictures are at hand (program build), a new shot is read from them, not from the
+# pose: a shot change replaces the picture, while within a shot it changes little between two frames
+# however the body moves. The pose misleads both ways: a clip of few pictures a second jumps at each
+# picture as much as at its join (squats_5reps, 10 fps joined at 30: 0.08-0.19 of the body a picture
+# against the join's 0.11), and after a join the pose tracker may follow the last shot's body for a
+# second and jump when it finds the new one (side-view squats after the stretch: 0.58 of the body at
+# 1.2 s, the join's own jump 0.54). A shot change is a frame whose picture (a small grey copy) changes
+# HARD_RATIO times as much as it changes between any other two frames within SHOT_NEAR_S (a clip shows
+# a new picture at least once a second), and is still that far from the frame before two frames later
+# (a flash comes back). Measured on two joins of the same eight real clips (58.5 s each, 640x360, two
+# encodings): each of the 7 joins changed 8.3-66 times as much as any frame near it, no other frame 1.5 times.
+SHOT_NEAR_S = 1.0
+SHOT_NOISE = 1.0  # grey levels (of 255): a still picture's own frame-to-frame flicker, at most
+SHOT_PICTURE = (32, 18)  # the small grey copy's width and height: enough to tell one scene from another
 
 
 @dataclass
@@ -135,6 +149,32 @@ def hard_cuts(poses, fps: float) -> list[int]:
             continue
         out.append(i)
     return out
+
+
+def shot_changes(pictures: np.ndarray, fps: float) -> dict[int, float]:
+    """The frames where a new shot begins, read from the pictures (one small grey copy per frame:
+    `picture`), each with how much the picture changed there (mean grey levels): see SHOT_NEAR_S."""
+    x = np.asarray(pictures, dtype=float)
+    if len(x) < 3:
+        return {}
+    steps = np.array([np.nan] + [float(np.abs(x[i] - x[i - 1]).mean()) for i in range(1, len(x))])
+    near = max(2, int(round(SHOT_NEAR_S * fps)))
+    out: dict[int, float] = {}
+    for i in range(1, len(x)):
+        around = np.concatenate([steps[max(1, i - near):i], steps[i + 1:i + 1 + near]])
+        if not len(around) or steps[i] < HARD_RATIO * max(float(np.max(around)), SHOT_NOISE):
+            continue
+        held = float(np.abs(x[min(len(x) - 1, i + 2)] - x[i - 1]).mean())
+        if held >= HARD_RATIO * max(float(np.max(around)), SHOT_NOISE):
+            out[i] = float(steps[i])
+    return out
+
+
+def picture(bgr: np.ndarray) -> np.ndarray:
+    """The small grey copy of a frame shot_changes compares (SHOT_PICTURE)."""
+    import cv2
+
+    return cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), SHOT_PICTURE, interpolation=cv2.INTER_AREA)
 
 
 def angle_track(poses, worlds) -> np.ndarray:
@@ -631,10 +671,15 @@ def phases(angles: np.ndarray, rule) -> list[str]:
     return out
 
 
-def find_movements(poses, worlds, fps: float, dropped: list | None = None) -> list[Movement]:
+def find_movements(poses, worlds, fps: float, dropped: list | None = None,
+                   pictures: np.ndarray | None = None) -> list[Movement]:
     """The movements of an instructor's pose track, in order, repeats grouped (`dropped`, when
-    given, gets each moving stretch left out: movements_of)."""
+    given, gets each moving stretch left out: movements_of). `pictures`, when given (one small grey
+    copy of each frame: picture), tell the new shots (shot_changes); else the pose's jumps do (hard_cuts)."""
     angles = angle_track(poses, worlds)
+    if pictures is not None:
+        jumps = shot_changes(pictures, fps)
+        return movements_of(angles, fps, sorted(jumps), dropped, jumps)
     hard = hard_cuts(poses, fps)
     p = [np.asarray(x, dtype=float) for x in poses]
     jumps = {h: _body_step(p[h - 1], p[h]) for h in hard}
@@ -645,8 +690,9 @@ def movements_of(angles: np.ndarray, fps: float, hard: list[int] | None = None,
                  dropped: list | None = None, jumps: dict | None = None) -> list[Movement]:
     """The movements of an angle track; `hard`: the frames where a new shot begins (hard_cuts).
     `dropped`, when given, gets (start_s, end_s) of each moving stretch too short to be a part
-    (MIN_PART_S), so the build can say what it left out rather than lose it silently. `jumps`: each hard
-    cut's step (a share of the body's size), when known: a change of movement snaps to the largest."""
+    (MIN_PART_S), so the build can say what it left out rather than lose it silently. `jumps`: how far the
+    picture (shot_changes) or the body (hard_cuts) jumps at each hard cut, when known: a change of
+    movement snaps to the largest."""
     dropped = [] if dropped is None else dropped
     hard = sorted(hard or [])
     still = still_frames(angles, fps)
