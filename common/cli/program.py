@@ -130,7 +130,7 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             for copy, (a, b) in zip(copies, bounds):
                 if a <= i < b:
                     copy.add(bgr)
-        parts = []
+        parts, counted = [], []  # counted: whether each part's routine has a repetition rule
         for k, (m, (a, b), copy) in enumerate(zip(found, bounds, copies)):
             part_name = f"{name}_part{k + 1}"
             first = int(round(m.first_s * fps))  # from its first repetition's start position
@@ -143,7 +143,10 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             r = view_stable(r)
             path = folder / f"{part_name}.json"
             write_routine(r, path)
-            earlier = next((j for j in range(k) if found[j].group == m.group), None)
+            # A repeat of an earlier part of the same movement, both counted (program check refuses a
+            # same_as joining a timed part, its routine without a rule, to a repeat).
+            counted.append(r.reps is not None)
+            earlier = next((j for j in range(k) if found[j].group == m.group and counted[j] and counted[k]), None)
             # The rest after a part is the video's own gap before the next one's first repetition.
             rest = rest_after(m.end_s, found[k + 1].first_s) if k + 1 < len(found) else 0.0
             from common.coach.program_session import GRACE_S, LEAD_S
