@@ -310,15 +310,19 @@ class OnePerson:
     hears_absence = True
 
     def __init__(self, spot: int = 0, taken: bool = True, routine=None):
-        from common.coach.spots import ClassBook  # spots imports the counting; no cycle at import
-
-        self.spot, self.taken = spot, taken
-        # One spot, nobody to number with it as the class starts: no gathering wait.
-        self.book = ClassBook(routine, max_people=1, gather_s=0.0)
-        self.one: int | None = None  # the one person on the last picture (None: nobody told)
-        self.members: set = set()  # the book's members on the last picture
+        self.spot, self.taken, self.routine = spot, taken, routine
         self.seen: set = set()  # every track given
         self.heard: set = set()  # every track that was the one person
+        self._follow_afresh()
+
+    def _follow_afresh(self) -> None:
+        """Who is in view, followed from nothing (as at the start)."""
+        from common.coach.spots import ClassBook  # spots imports the counting; no cycle at import
+
+        # One spot, nobody to number with it as the class starts: no gathering wait.
+        self.book = ClassBook(self.routine, max_people=1, gather_s=0.0)
+        self.one: int | None = None  # the one person on the last picture (None: nobody told)
+        self.members: set = set()  # the book's members on the last picture
         self.heard_t = float("-inf")  # the time of the last picture heard
         self.waiting: dict = {}  # track -> deque of its (t, item) of the last spots.WAITING_S
         self.hear_from = float("-inf")  # the one's readings are heard from this time
@@ -328,6 +332,13 @@ class OnePerson:
     def update(self, t: float, people: list) -> list[tuple[int, int, object]]:
         from common.coach.spots import WAITING_S
 
+        if t < self.heard_t:
+            # The clock went back: a recorded participant's file plays from its start (its camera heard
+            # of the session late and sent the held first picture past the routine's start,
+            # services/camera.py StartWithSession). A new recording, followed afresh: kept, the file's
+            # first seconds were older than the last picture heard and never heard (run --once counted
+            # 3 of the lateral raises' 4 when the camera heard 1.6 s late; score 4).
+            self._follow_afresh()
         for track, _, item in people:
             self.seen.add(track)
             queue = self.waiting.setdefault(track, deque())
