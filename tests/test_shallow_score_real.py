@@ -41,6 +41,16 @@ def poses():
     return read
 
 
+def _deeper_knee(pb, wb) -> list[float | None]:
+    """Per picture, the more bent knee's angle (None when neither is read): what a cut is made on."""
+    knees = []
+    for q, world in zip(pb, wb):
+        a = joint_angles(q, world)
+        both = [a[k] for k in ("left_knee", "right_knee") if a[k] is not None]
+        knees.append(min(both) if both else None)
+    return knees
+
+
 def _scored(poses, clip: str, model: str, frames: list[int] | None, said: dict | None = None) -> dict:
     """The session's summary; `said`: filled with how many frames each live cue was given on."""
     p, w, fps, size = poses(clip, model)
@@ -56,11 +66,7 @@ def _scored(poses, clip: str, model: str, frames: list[int] | None, said: dict |
 @pytest.mark.parametrize("clip, model, cut", CUTS, ids=[f"{c}-{m}-{a:.0f}" for c, m, a in CUTS])
 def test_a_shallow_squat_is_scored_for_its_posture_and_its_depth_is_stated(poses, clip, model, cut):
     pb, wb, _, _ = poses(clip, BP)
-    knees = []
-    for q, world in zip(pb, wb):
-        a = joint_angles(q, world)
-        both = [a[k] for k in ("left_knee", "right_knee") if a[k] is not None]
-        knees.append(min(both) if both else None)
+    knees = _deeper_knee(pb, wb)
     shown, truth = shallow_cut(knees, cut)
     full, shallow = _scored(poses, clip, model, None), _scored(poses, clip, model, shown)
     depth = shallow["rep_depth"]
@@ -94,11 +100,7 @@ def test_the_tv_the_report_and_score_say_how_deep_and_to_go_deeper(poses):
 
     clip = "squat_dumbbell_front_home"
     pb, wb, _, _ = poses(clip, BP)
-    knees = []
-    for q, world in zip(pb, wb):
-        a = joint_angles(q, world)
-        both = [a[k] for k in ("left_knee", "right_knee") if a[k] is not None]
-        knees.append(min(both) if both else None)
+    knees = _deeper_knee(pb, wb)
     shown, truth = shallow_cut(knees, 120.0)
     said: dict = {}
     full, shallow = _scored(poses, clip, BP, None), _scored(poses, clip, BP, shown, said)
