@@ -155,6 +155,8 @@ def score_withheld(summary: dict, fall: str = "") -> str:
     session short (common/coach/session.py cut_short_by_fall) or the carer was called in it
     (`fall`: fall_in_session's answer, '' for a class member's own summary); its number measures
     the fall. 'unread': read too sparsely to trust (common/coach/session.py PoseReadings).
+    'side_view': the movement was seen but the model cannot measure it from where the person stood
+    (seen_not_measured: a squat from the front read by a 2D model); they are to stand side on.
     'idle': nobody went through the movement (exercised false). A fall comes first: after one,
     what the person reads is that help was called and to rest, not how the box read them.
     Here in common/ so that every printed line (the demo's) says what the TV says."""
@@ -162,6 +164,10 @@ def score_withheld(summary: dict, fall: str = "") -> str:
         return "fall"
     if summary.get("too_few_poses") is True:
         return "unread"
+    # Whatever `exercised` says (sessions stored before it followed this field said true): nothing
+    # was counted and no figure measures the movement.
+    if summary.get("seen_not_measured"):
+        return "side_view"
     if summary.get("exercised") is False:
         return "idle"
     return ""

@@ -348,6 +348,49 @@ def test_front_view_quarter_squats_a_2d_model_cannot_measure_are_seen_not_measur
         assert summary["exercised"] is True and "not done" not in line
 
 
+# Quarter squats a 2D model cannot measure, whose cycles it still judged (each a 0): the side squats
+# stopped at MoveNet's own 150 deg picture knee, the front dumbbell squats at 145 deg (measured: both
+# seen_not_measured "front", read every picture or 15 a second, and a whole squat cycle judged).
+JUDGED_CUTS = [("squat_side_studio", 150.0), ("squat_dumbbell_front_home", 145.0)]
+
+
+@pytest.mark.parametrize("clip, deepest", JUDGED_CUTS)
+def test_squats_seen_but_not_measurable_are_no_score_offline_and_live(poses, clip, deepest):
+    """Made from real frames (shallow_cut on MoveNet's own picture knee, as the test above). A
+    session whose movement was seen but is not measurable from the front (seen_not_measured) holds
+    no score wherever it is read: exercised false (no 0 into averages), `score`'s line and the TV's
+    rule (score_withheld) say it was seen and to stand side on, with no 0 and no joint at 0 %. Read
+    as `score` reads (every picture) and as a loaded box reads live (the newest picture, 15 a
+    second: session.newest_reads), the two agree. Before (fresh-eyes trial of #41): once a squat
+    cycle was judged, exercised was true: "posture score 0.0/100 ... left_knee 0%" beside
+    seen_not_measured "front", the TV's 0 with every joint at 0 %, and the report's "score 0"."""
+    from common.cli.demo import result_words
+    from common.cli.score import summary_text
+    from common.coach.session import PersonSession, newest_reads, play_recording
+    from common.program_results import score_withheld
+
+    p, w, times, size = poses(clip, MN)
+    shown, truth = shallow_cut(picture_knees(p), deepest)
+    p, w = [p[i] for i in shown], [w[i] for i in shown]
+    fps = (len(p) - 1) / times[-1]
+    seen = {}
+    for how, reads in (("score", None), ("live, 15 a second", newest_reads(len(p), fps, 15.0))):
+        person = PersonSession(routines.load("squat"))
+        summary = person.summary(play_recording(person, p, w, fps, size, reads=reads))
+        line, tv = summary_text(summary), score_withheld(summary)
+        print(f"\n{clip} cut at a {deepest:.0f} deg picture knee (made) [squat] {MN} read as {how}: counted {summary['reps']}, "
+              f"truth {truth}; seen_not_measured {summary.get('seen_not_measured')}, exercised "
+              f"{summary['exercised']}, the TV withholds the score: {tv or 'no'}\n  score says: {line}"
+              f"\n  demo says: {result_words(summary)}")
+        seen[how] = summary.get("seen_not_measured")
+        if seen[how]:
+            assert summary["exercised"] is False, "seen, not measured: no score into averages"
+            assert tv == "side_view" and "no score" in result_words(summary)
+            assert "seen" in line and "side on" in line and "0.0/100" not in line and "%" not in line, line
+    assert seen["score"] == "front", "the cut is seen, not measurable from the front"
+    assert seen["live, 15 a second"] == seen["score"], "live and offline say the same of one performance"
+
+
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("model", MODELS)
 def test_shoulder_height_raises_under_the_overhead_arm_raise_are_corrected(poses, model, rate):

@@ -146,6 +146,8 @@ def test_the_demos_line_shows_a_score_only_when_the_tv_does():
     base = {"score": 80.0, "reps": 121, "frames": 900, "frames_scored": 880}
     cases = {"unread": {**base, "too_few_poses": True, "poses_per_s": 6.0}, "idle": {**base, "exercised": False},
              "fall": {**base, "fell": True}, "": base,
+             # seen but not measurable from the front (#41): stored by a box before the fix with exercised true
+             "side_view": {**base, "reps": 0, "score": 0.0, "seen_not_measured": "front"},
              "fall ": {**base, "alerts": [{"kind": "fall", "unix": 0.0}]}}  # the carer called: the TV's 'called'
     for why, summary in cases.items():
         line = result_words(summary)
@@ -154,6 +156,7 @@ def test_the_demos_line_shows_a_score_only_when_the_tv_does():
         assert tv == why.strip()
         assert ("no score" in line) == bool(tv) and ("score 80/100" in line) == (not tv), line
     assert "6 pictures a second" in result_words(cases["unread"])
+    assert "side on" in result_words(cases["side_view"])
 
 
 @needs_mosquitto

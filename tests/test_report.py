@@ -674,6 +674,40 @@ def test_a_session_a_fall_cut_short_is_left_out_of_scores_and_trends(tmp_path):
     assert "넘어짐" in words, "the fall is still listed"
 
 
+def test_a_squat_seen_but_not_measurable_from_the_front_is_said_in_words_not_a_0(tmp_path):
+    """A fresh-eyes trial (#41): squats a 2D model saw from the front but could not measure were
+    stored with seen_not_measured "front" and exercised true (a squat cycle was judged), and
+    `report` said "First session ..., score 0." with no word about standing side on. Now such a
+    session holds no score (the box marks it exercised false; one stored before, with exercised
+    true, is read the same) and the page says in words that it was seen and to stand side on."""
+    good = [session(i, i, 89, 60, 62) for i in range(2)]
+    seen = []
+    for i, stored_exercised in ((2, True), (3, False)):  # stored before the fix / by the fixed box
+        s = session(i, i, 0, 60, 62, reps=0)
+        s["summary"].update(seen_not_measured="front", exercised=stored_exercised,
+                            joints={"left_knee": 0.0, "right_knee": 0.0, "left_hip": 0.0})
+        seen.append(s)
+    for sessions, scored in ((seen[:1], "no score"), ([*good, *seen], "the two scored")):
+        db = str(tmp_path / f"central{len(sessions)}.db")
+        store = Store(db)
+        for s in sessions:
+            store.save("trial", "tv1", "session", {"msg_id": s["session_id"], **s}, 0.0)
+        store.close()
+        for locale in ("ko", "en"):
+            page = tmp_path / f"kim{len(sessions)}_{locale}.html"
+            done = subprocess.run([sys.executable, "-m", "common.cli", "report", "kim", "--db", db, "-o", str(page),
+                                   "--locale", locale], capture_output=True, text=True, cwd=REPO, timeout=120)
+            assert done.returncode == 0, done.stderr
+            words = visible_words(page.read_text(encoding="utf-8"))
+            told = load_texts(locale)["report.seen_not_measured"].format(n=len(seen) if scored != "no score" else 1)
+            print(f"\n{locale}, {scored}: stderr: {done.stderr.strip()}\npage: {words[:300]}")
+            assert "seen_not_measured" in done.stderr and "side on" in done.stderr
+            assert told in words, "the carers read that it was seen and to stand side on"
+            assert not re.search(r"(?:score|점수) 0(?:\.|점)", words), "no 0 as a score"
+            if scored != "no score":
+                assert "89" in words, "the scored sessions stay, their average 89"
+
+
 def _kims_report_with_a_fall(tmp_path, sessions: list[dict], fell_in: dict, after_s: float):
     """kim's sessions and one fall alert `after_s` into `fell_in`, stored centrally; `report kim` in
     Korean: the finished command and the page's visible words."""

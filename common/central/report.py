@@ -491,6 +491,8 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
     """The report under its title: the reading, the charts and the alerts, every value a device
     sent escaped (the web app shows it inside its own page). `zone` (a tzinfo): the site's, for
     every date and time, named by `zone_name` beside the alerts' times."""
+    # Seen, but not measurable from the front: no score, but the carers read why and what helps.
+    side_view = sum(1 for s in sessions if seen_not_measured(s))
     sessions = [s for s in sessions if exercised(s)]  # a 0 from nobody moving is no score to show
     # A session the box read too sparsely has no score to show either; said once above the rest.
     sparse = sum(1 for s in sessions if read_too_sparsely(s))
@@ -502,6 +504,9 @@ def render_body(sessions: list[dict], alerts: list[dict], locale: str = "ko", zo
         _ZONE.reset(token)
     if sparse:
         body = f'<p class="too-few-poses">{html.escape(load_texts(locale)["report.too_few_poses"].format(n=sparse))}</p>' + body
+    if side_view:
+        body = (f'<p class="seen-not-measured">{html.escape(load_texts(locale)["report.seen_not_measured"].format(n=side_view))}'
+                '</p>' + body)
     return body
 
 
@@ -662,7 +667,7 @@ def practise_words(session: dict, locale: str) -> str:
     from common.program_results import joint_to_practise
 
     summary = session.get("summary") if isinstance(session.get("summary"), dict) else {}
-    if summary.get("exercised") is False:
+    if not exercised(session):
         return ""
     key = joint_to_practise(summary)
     if not key:
@@ -695,7 +700,7 @@ def class_rows(members: list[tuple], t: dict, locale: str, alerts: list[dict] | 
         out.append({"site": site, "device": device, "session": s, "spot": spot, "movements": movements,
                     "spot_name": t["report.class_spot_name"].format(spot=spot) if spot else "-",
                     "who": member_name(s, t), "named": not anonymous_spot(s),
-                    "score": "-" if summary.get("exercised") is False or read_too_sparsely(s)
+                    "score": "-" if not exercised(s) or read_too_sparsely(s)
                     or not isinstance(summary.get("score"), (int, float))
                     else f"{summary['score']:.0f}",
                     "reps": reps if isinstance(reps, int) and not isinstance(reps, bool) else 0,
@@ -805,11 +810,15 @@ def run(args) -> int:
     if len(usable) < len(sessions):
         print(f"note: left out {len(sessions) - len(usable)} stored session(s) with values no report can show "
               "(stored before the collector checked them)", file=sys.stderr)
-    idle = [s for s in usable if not exercised(s)]
+    if side_view := [s for s in usable if seen_not_measured(s)]:
+        print(f"note: left out {len(side_view)} session(s) in which the movement was seen but its depth cannot be measured "
+              "from the front (seen_not_measured; no score): the person is to stand side on to the camera",
+              file=sys.stderr)
+    idle = [s for s in usable if not exercised(s) and not seen_not_measured(s)]
     if idle:
         print(f"note: left out {len(idle)} session(s) in which nobody went through the movement (no score)",
               file=sys.stderr)
-        usable = [s for s in usable if exercised(s)]
+    usable = [s for s in usable if exercised(s)]
     sparse = [s for s in usable if read_too_sparsely(s)]
     if sparse:
         print(f"note: left out {len(sparse)} session(s) the box read too sparsely to score (too_few_poses: "
@@ -830,7 +839,8 @@ def run(args) -> int:
     # report printed on a laptop in another zone shows the same dates as the page.
     from common.central import sitetime
     zone = sitetime.SiteZones.of(full.web).zone_of(site)
-    page = render(title, usable, [a for a in alerts if on_calendar(a.get("unix"))], args.locale, zone,
+    # The sessions seen but not measurable go to the page too: left out of its scores there, said in words.
+    page = render(title, usable + side_view, [a for a in alerts if on_calendar(a.get("unix"))], args.locale, zone,
                   sitetime.zone_name(zone, args.locale))
     write_atomically(out, page)  # a failure leaves the previous report, never an empty file
     print(f"wrote {out}: {len(usable)} sessions, {len(alerts)} alerts", file=sys.stderr)
@@ -956,9 +966,19 @@ def exercised(session: dict) -> bool:
     """Whether a stored session holds exercise: one marked exercised false (nobody went through
     the movement: someone standing in view, a start by mistake) has a 0 that is no score, so the
     report and the carers' pages leave it out of scores, trends and charts. Sessions stored
-    before the field count as exercised."""
+    before the field count as exercised. Nor does one whose movement was seen where the model cannot
+    measure it (seen_not_measured: a squat from the front read by a 2D model), whatever its
+    `exercised` (stored before that followed the field, it said true with a score of 0)."""
     summary = session.get("summary")
-    return not isinstance(summary, dict) or summary.get("exercised", True) is not False
+    return not isinstance(summary, dict) or (summary.get("exercised", True) is not False
+                                             and not summary.get("seen_not_measured"))
+
+
+def seen_not_measured(session: dict) -> bool:
+    """Whether a stored session's movement was seen but not measurable from the front (the person
+    is to stand side on): left out of scores, and said in words."""
+    summary = session.get("summary")
+    return isinstance(summary, dict) and bool(summary.get("seen_not_measured"))
 
 
 def plottable(session: dict) -> bool:

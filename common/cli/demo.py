@@ -360,6 +360,9 @@ def result_words(summary: dict) -> str:
         return f"no score (read too sparsely: {seen}, coaching needs {MIN_POSES_PER_S:.0f}), {frames}"
     if withheld == "fall":
         return f"no score (a fall in the session: its figures measure the fall), {frames}"
+    if withheld == "side_view":
+        return (f"no score (the movement was seen, but its depth cannot be measured from the front: stand side on "
+                f"to the camera), {frames}")
     if withheld == "idle":
         return f"no score (nobody went through the movement), {frames}"
     return f"score {summary.get('score', 0):.0f}/100, {summary.get('reps', 0)} repetitions, {frames}"

@@ -105,6 +105,8 @@ def summary_text(summary: dict) -> str:
                 f"{test['rating']}; score {summary['score']:.1f}/100")
     elif "hold_s" in summary:
         head = f"held {summary['hold_s']:.1f} s of {summary.get('hold_target_s', 0):.0f} s; score {summary['score']:.1f}/100"
+    elif summary.get("seen_not_measured"):  # common/program_results.py score_withheld: no figure is the person's
+        head = f"no posture score, {summary['reps']} reps"
     else:
         head = f"posture score {summary['score']:.1f}/100, {summary['reps']} reps"
         by_side = summary.get("reps_by_side") or {}
@@ -114,7 +116,7 @@ def summary_text(summary: dict) -> str:
             head += (f", {100 * depth['share']:.0f}% of the routine's depth ({depth['degrees']:.0f} of "
                      f"{depth['target_degrees']:.0f} deg: shallower than its target)")
     weakest = summary.get("weakest")
-    if weakest:
+    if weakest and not summary.get("seen_not_measured"):  # joints at 0 % against a depth the picture cannot show
         head += f"; posture by joint, weakest first: " + ", ".join(
             f"{j} {100 * v:.0f}%" for j, v in list(summary["joints"].items())[:3])
     if summary.get("ended") == session.VIDEO_ENDED and "video_ended_s" in summary:

@@ -211,7 +211,8 @@ def summary_line(msg: messages.Session, cfg=None) -> str:
     # A program's session ends on its last part, whose routine msg.routine names: the line names the program.
     what = f"program {msg.program}" if msg.program else msg.routine
     who = member_label(msg.spot, msg.participant, cfg) if msg.spot else msg.participant
-    return (f"session {msg.session_id} ({what}, {who}): score {s.get('score', 0):.1f}/100, "
+    score = "no score" if s.get("seen_not_measured") else f"score {s.get('score', 0):.1f}/100"  # its 0 measures nothing
+    return (f"session {msg.session_id} ({what}, {who}): {score}, "
             f"{s.get('reps', 0)} reps, {s.get('frames_scored', 0)}/{s.get('frames', 0)} frames scored"
             + not_exercised_note(s) + too_few_poses_note(s))
 
@@ -235,6 +236,6 @@ SEEN_NOT_MEASURED = ("; the movement was seen but its depth cannot be measured f
 def not_exercised_note(summary: dict) -> str:
     """Why a session holds no score, when it holds none (exercised false): the movement not done, or
     seen but not measurable from where the person stood."""
-    if summary.get("exercised") is not False:
-        return ""
-    return SEEN_NOT_MEASURED if summary.get("seen_not_measured") else NOT_EXERCISED
+    if summary.get("seen_not_measured"):  # whatever exercised says (stored before it followed this field)
+        return SEEN_NOT_MEASURED
+    return NOT_EXERCISED if summary.get("exercised") is False else ""

@@ -228,9 +228,14 @@ def exercised(scorer: SessionScorer, reps: int) -> bool:
     whole repetition of the routine's cycle judged. One in which the person never went through
     the movement (someone standing in view after a session, a start by mistake) is delivered as
     it is, marked exercised false, so nobody reads its 0 as a score (the TV, the report, the
-    carers' pages). A count test with no count has nothing to count: not exercised either."""
+    carers' pages). A count test with no count has nothing to count: not exercised either. Nor is
+    a movement seen where the model cannot measure it (SessionScorer.seen_not_measured: a squat
+    read from the front by a 2D model): its cycles may have been judged, but against a depth the
+    picture cannot show, so its 0 is no score either (it was 0 with every joint 0%)."""
     if reps > 0:
         return True
+    if scorer.seen_not_measured():
+        return False
     if scorer.routine.kind in COUNT_TESTS:
         return False
     if scorer.routine.kind == "balance_hold":

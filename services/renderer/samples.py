@@ -319,6 +319,12 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
             started_unix=0.0, summary={"score": 0.0, "reps": 0, "timeline": "-" * len(SAMPLE_TIMELINE),
                                        "exercised": False, "joints": {}})
+    elif screen == "summary_side_view":  # squats seen from the front by a 2D model: seen, not measurable, no score
+        s.session = messages.Session(
+            seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
+            started_unix=0.0, summary={"score": 0.0, "reps": 0, "timeline": "w" * len(SAMPLE_TIMELINE),
+                                       "exercised": False, "seen_not_measured": "front",
+                                       "joints": {"left_knee": 0.0, "right_knee": 0.0, "left_hip": 0.0}})
     elif screen == "summary_fall":  # a fall 18 s in, the carer called: the session cut short has no score
         s.session = messages.Session(
             seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name, participant="guest",
@@ -369,7 +375,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
            "summary_class_program", "start_class_over", "summary_too_few_poses", "summary_not_exercised",
-           "summary_fall", "summary_shallow", "summary_sides")
+           "summary_side_view", "summary_fall", "summary_shallow", "summary_sides")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -395,5 +401,7 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          # Nobody went through the movement; a fall cut the session short: no score, in words (a big "-"
          # is a few pixels of ink, unreadable from the sofa).
          "summary_not_exercised": "summary", "summary_fall": "summary",
+         # Seen, but a squat's depth is not measurable from the front by a 2D model: no score, stand side on.
+         "summary_side_view": "summary",
          # Shallow squats: how deep against the target, and going deeper to practise; marching's count per leg.
          "summary_shallow": "summary", "summary_sides": "summary"}

@@ -1352,7 +1352,8 @@ def depth_words(s: ScreenState, summary: dict) -> str:
 
 
 # Why a summary shows no score (score_withheld), and the word under a class member's "No score".
-MEMBER_WITHHELD = {"fall": "summary.member_fell", "unread": "summary.member_unread", "idle": "summary.member_rested"}
+MEMBER_WITHHELD = {"fall": "summary.member_fell", "unread": "summary.member_unread", "idle": "summary.member_rested",
+                   "side_view": "summary.member_side_view"}
 
 
 def draw_no_score_summary(surface, fonts, s: ScreenState, summary: dict, withheld: str, fall: str,
@@ -1362,15 +1363,18 @@ def draw_no_score_summary(surface, fonts, s: ScreenState, summary: dict, withhel
     movement nobody did), so none is shown; centred in one column under "No score" instead: after a
     fall, that help was called and to rest; read too sparsely, why (how often it saw them, how
     often it must), that the person did nothing wrong, and what fixes it (doctor's and the scoring
-    log's advice, for whoever keeps the box); nobody moved, the kind words."""
+    log's advice, for whoever keeps the box); nobody moved, the kind words; seen but not measurable
+    from the front (a squat read by a 2D model: its 0 had every joint at 0 % in red and advice to
+    bend the other knee), that they were seen and to stand side on next time."""
     m = round(h * MARGIN)
     column = pygame.Rect(round(w * 0.08), 0, round(w * 0.84), h)
     y = text(surface, fonts, s.t("summary.no_score"), HEADING, (w / 2, h * 0.2), anchor="midtop").bottom + 2 * m
     if withheld == "fall":
         paragraph(surface, fonts, s.t(f"summary.fall_{fall or 'called'}"), BODY, column, y, HIGHLIGHT, centered=True)
         return
-    if withheld == "idle":
-        paragraph(surface, fonts, s.t("summary.not_exercised"), BODY, column, y, HIGHLIGHT, centered=True)
+    if withheld in ("idle", "side_view"):
+        key = "summary.seen_not_measured" if withheld == "side_view" else "summary.not_exercised"
+        paragraph(surface, fonts, s.t(key), BODY, column, y, HIGHLIGHT, centered=True)
         return
     rate = summary.get("poses_per_s")
     why = s.t("summary.too_few_poses_why").format(n=f"{float(rate):.0f}", need=f"{MIN_POSES_PER_S:.0f}") \
@@ -1417,6 +1421,8 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
         words = s.t(f"summary.fall_{fall}")
     elif summary.get("too_few_poses") is True:  # the box was too busy: no verdict on the person at all
         words = s.t("summary.too_few_poses")
+    elif summary.get("seen_not_measured"):  # seen, but not measurable from where they stood
+        words = s.t("summary.seen_not_measured")
     elif idle:
         words = s.t("summary.not_exercised")
     elif "hold_s" in summary and summary.get("hold_target_s"):

@@ -310,7 +310,7 @@ def _spot_page(request, person: access.Person, spot: int, locale: str) -> HttpRe
     taken = []
     for s in reversed(access.class_sessions_of(person)):
         summary = s.get("summary") if isinstance(s.get("summary"), dict) else {}
-        scored = summary.get("exercised") is not False and isinstance(summary.get("score"), (int, float))
+        scored = report.exercised(s) and isinstance(summary.get("score"), (int, float))  # the report's one rule
         taken.append({"class_id": s["class_id"], "when": when(s.get("started_unix"), person.site, locale),
                       "routine": report.routine_title(s, locale), "reps": summary.get("reps", 0),
                       "score": f"{summary['score']:.0f}" if scored and report.plottable(s) else "-",
