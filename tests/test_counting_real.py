@@ -17,6 +17,7 @@ whole table at the end (docs/scoring.md has the same table).
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -395,7 +396,7 @@ def test_squats_seen_but_not_measurable_are_no_score_offline_and_live(poses, cli
 @pytest.mark.parametrize("model", MODELS)
 def test_shoulder_height_raises_under_the_overhead_arm_raise_are_corrected(poses, model, rate):
     """The lateral raises (arms to shoulder height, 0.55-0.72 of the overhead raise's excursion) under
-    arm_raise: not counted as overhead raises (lateral_raise counts them, 4 of 4), but told to go
+    arm_raise (lateral_raise counts them, 4 of 4) are told to go
     higher ("팔을 머리 위로 더 올리세요", shoulder.more) once the first raise turned back short. The clip
     opens with the arms still coming down from a raise: the movement's start is measured from the
     nearest to the rest end the arms have been, not from that first frame (which left the TV silent)."""
@@ -408,7 +409,62 @@ def test_shoulder_height_raises_under_the_overhead_arm_raise_are_corrected(poses
     first = next((round(t, 2) for t, g in said if g == "shoulder.more"), None)
     print(f"\nlateral raises [arm_raise] {model} {rate}: counted {scorer.reps.count} (truth 4 lateral raises, 0 "
           f"overhead); 'shoulder.more' on {told:.0%} of frames after the first raise, first at {first} s")
-    assert scorer.reps.count == 0 and told > 0.5
+    # Counting them as raises short of the target: the test below (not yet).
+    assert told > 0.5
+
+
+# Not yet (#41, the trial's fault 4; docs/scoring.md "Not yet: arm raises to shoulder height"). A counting
+# change that makes it pass (common/coach/reps.py: the floor at most twice the routine's start band, the
+# arm's lift measured from the rest as its angle is: 4 of 4, both models, native and 15 fps) let other
+# movements through elsewhere, so it is not in; strict, so the test says so when a narrower one lands.
+REASON_RAISES = ("lateral raises under arm_raise count 0 of 4: their 0.55-0.72 of the overhead excursion meet a "
+                 "0.6 floor (69 deg), and the arm's lift is measured from the start band's edge, not the rest")
+
+
+@pytest.mark.xfail(strict=True, reason=REASON_RAISES)
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("model", MODELS)
+def test_shoulder_height_raises_under_the_overhead_arm_raise_count_short_of_its_target(poses, model, rate):
+    """The lateral raises (arms to shoulder height) under arm_raise, whose target is overhead: each is an
+    arm raise done as high as this person went (the routine itself says to go only as high as is
+    comfortable), so it counts, is scored within its own height times that height, and the score's line,
+    the TV and the live cue say how high against the target and to raise the arms higher ("팔을 머리 위로
+    더 올리세요", shoulder.more). Before (#41 trial fault 4): 0 counted and 0/100, no height stated: the
+    raises read 0.55-0.72 of the overhead excursion against a 0.6 floor (69 deg, as far as a whole raise
+    to shoulder height), and their lift from straight down was measured from the start band's edge
+    (20-25 deg up already) while the angle was measured from the rest. The clip opens with the arms
+    still coming down from a raise: the movement's start is the nearest to the rest the arms have been."""
+    from common.cli.score import summary_text
+    from services.renderer.samples import state_for
+    from services.renderer.screen import summary_words
+
+    p, w, times, size = poses("lateral_raise_waist_up_gym", model)
+    frames = at_15fps(times) if rate == "15fps" else range(len(p))
+    scorer = SessionScorer(routines.load("arm_raise"))
+    said = [(times[i], scorer.update(times[i], p[i], w[i], frame_size=size).guidance) for i in frames]
+    summary = scorer.summary()
+    lateral = count("lateral_raise", p, w, times, size, list(frames))
+    after = [g for t, g in said if t >= 1.75]  # the first raise down again (README)
+    told = after.count("shoulder.more") / len(after)
+    depth = summary.get("rep_depth") or {}
+    line = summary_text(summary)
+    state = state_for("summary_shallow", "ko")  # a shallow session's summary, shown for this routine
+    state.routine = routines.load("arm_raise")
+    state.session = dataclasses.replace(state.session, routine="arm_raise", summary=summary)
+    words, _ = summary_words(state, summary, float(summary["score"]))
+    print(f"\nlateral raises [arm_raise] {model} {rate}: counted {summary['reps']}, truth 4 raises to shoulder "
+          f"height; score {summary['score']} (as lateral_raise: {lateral['reps']} counted, {lateral['score']}); "
+          f"height {depth.get('degrees')} of {depth.get('target_degrees')} deg ({depth.get('share')}); "
+          f"'shoulder.more' on {told:.0%} of frames after the first raise\n  score: {line}\n  TV: {words}")
+    assert summary["reps"] == 4
+    assert 0.5 <= depth["share"] < 1.0, "shoulder height is short of the overhead target"
+    assert summary["deeper"] == summary["advice"] == "shoulder.more"
+    # Posture within their own height (as lateral_raise, about 95) times a height of 0.55-0.7 of the target.
+    assert 40.0 <= summary["score"] < lateral["score"]
+    share = f"{100 * depth['share']:.0f}"
+    assert f"{share}% of the routine's depth ({depth['degrees']:.0f} of {depth['target_degrees']:.0f} deg" in line, line
+    assert f"깊이: 목표의 {share}%" in words and "더 연습할 점: 팔을 머리 위로 더 올리세요" in words, words
+    assert told > 0.5
 
 
 def test_a_joint_guessed_adds_no_range_of_motion_sample():
