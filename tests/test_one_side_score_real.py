@@ -11,11 +11,13 @@ counted lift of each side, and the right one never came (common/coach/scoring.py
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from common.coach import routine as routines
 from common.coach.scoring import SessionScorer
-from tests.conftest import clip_poses
+from tests.conftest import canvas, clip_poses  # noqa: F401 - canvas: a fixture
 from tests.test_counting_real import at_15fps, hold_right_leg_still
 
 BP, MN = "blazepose-full", "movenet-lightning"
@@ -67,4 +69,49 @@ def test_a_march_with_one_leg_is_scored_on_the_lifts_it_did(poses, model, rate):
     assert one["score"] >= both["score"] >= 50.0
     # The leg that did not lift is stated by its count, not scored as wrong on every lift of the other.
     assert "right_hip" not in one["joints"] and "left_hip" in one["joints"]
+    assert one["one_side"] == "left_leg" and "one_side" not in both
 
+
+def test_the_tv_score_and_the_report_say_only_the_left_leg_lifted(poses, canvas, tmp_path):
+    """BlazePose at the clip's rate: the TV's summary words (drawn to a PNG), `score`'s line and the
+    carers' report say the left leg alone lifted, with its count; the report says nothing of a
+    physiotherapist, nor that left and right move alike; the session message carries and checks it."""
+    import pygame
+
+    from common.bus import messages
+    from common.central.report import reading
+    from common.cli.score import summary_text
+    from common.texts import load_texts
+    from services.renderer.samples import state_for
+    from services.renderer.screen import draw_summary, summary_words
+
+    one = _scored(poses, BP, "native", True)
+    state = state_for("summary_one_side", "ko")
+    state.session = dataclasses.replace(state.session, summary=one)
+    words, _ = summary_words(state, one, float(one["score"]))
+    print("\nTV:", words)
+    assert "왼쪽 다리만 들었어요" in words, words
+    surface, fonts = canvas
+    surface.fill((0, 0, 0))
+    draw_summary(surface, fonts, state, *surface.get_size())
+    pygame.image.save(surface, str(tmp_path / "summary_one_side.png"))
+    print("drawn:", tmp_path / "summary_one_side.png")
+
+    line = summary_text(one)
+    print("score:", line)
+    assert "(left 9, right 0), only the left leg lifted" in line, line
+
+    for locale, physio in (("ko", "물리치료"), ("en", "physiotherapist")):
+        t = load_texts(locale)
+        said = reading([{"summary": one}], [], t)
+        print(f"report ({locale}):", *said, sep="\n  ")
+        assert t["report.one_side.left_leg"].format(left=9, right=0) in said, said
+        assert not any(physio in s for s in said), said  # stated as it was, not as a sign of illness
+        assert t["report.no_asymmetry"] not in said, said  # nor "left and right move about equally"
+        assert t["report.reps_sides"].format(left=9, right=0) not in said  # the count once, in the one-side line
+
+    sent = messages.Session(seq=1, t_capture_ns=0, session_id="s", event="end", routine="marching",
+                            participant="p", started_unix=0.0, summary=one)
+    assert messages.decode("session", messages.encode(sent)).summary["one_side"] == "left_leg"
+    with pytest.raises(messages.MalformedMessage, match="one_side"):
+        messages.decode("session", messages.encode(dataclasses.replace(sent, summary={**one, "one_side": "left"})))
