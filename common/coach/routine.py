@@ -268,8 +268,9 @@ class RepRuleFile(_FileModel):
     feet_planted: bool = Field(
         False, description="Both feet stay on the floor (a squat, a chair stand): a repetition at whose deepest moment "
                            "one foot is higher in the picture than the other by a quarter of the hips' standing height "
-                           "over the floor (a knee lifted, a kick), or, with one foot hidden, whose hips did not go down "
-                           "(up) by half what the knees' bend implies, is not counted.")
+                           "over the floor, or one foot is hidden, and whose hips did not go down (up) over the lower "
+                           "foot by half what the knees' bend implies, is not counted (a knee lifted, a kick: the "
+                           "standing leg keeps the hips up; a model's guess at a hidden foot may put it high).")
     against_gravity: bool = Field(
         False, description="The counted limb lifts against gravity (an arm raise, a knee lift, a seated knee extension, "
                            "a curl): measured from straight down (the upper arm, thigh, shin or forearm), it must move "
