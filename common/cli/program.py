@@ -142,11 +142,6 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             # participant's (trunk_tilt of a side-on instructor), which scoring would drop at every start.
             r = view_stable(r)
             path = folder / f"{part_name}.json"
-            write_routine(r, path)
-            # A repeat of an earlier part of the same movement, both counted (program check refuses a
-            # same_as joining a timed part, its routine without a rule, to a repeat).
-            counted.append(r.reps is not None)
-            earlier = next((j for j in range(k) if found[j].group == m.group and counted[j] and counted[k]), None)
             # The rest after a part is the video's own gap before the next one's first repetition.
             rest = rest_after(m.end_s, found[k + 1].first_s) if k + 1 < len(found) else 0.0
             from common.coach.program_session import GRACE_S, LEAD_S
@@ -157,6 +152,15 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
             lead = 0 if m.shot else min(first, int(round(LEAD_S * fps)))
             tail = min(len(poses) - b, int(round(GRACE_S * fps)))  # ... and hearing a repetition under way at its end
             m.reps = segment.count_reps(r, poses[first - lead:b + tail], worlds[first - lead:b + tail], fps, lead, tail)
+            if r.reps is not None and m.reps < MIN_COUNTED_REPS:
+                # Nothing the instructor repeats, as counted: the part is timed, its routine without a rule
+                # (a stretch done once had a target of 1 and was scored 0 on the participant's same clip).
+                r, m.reps = dataclasses.replace(r, reps=None), 0
+            write_routine(r, path)
+            # A repeat of an earlier part of the same movement, both counted (program check refuses a
+            # same_as joining a timed part, its routine without a rule, to a repeat).
+            counted.append(r.reps is not None)
+            earlier = next((j for j in range(k) if found[j].group == m.group and counted[j] and counted[k]), None)
             parts.append({"name": words, "routine": path.name, "start_s": round(m.first_s, 2), "end_s": round(m.end_s, 2),
                           "reps": m.reps or None,
                           "rest_s": min(max(rest, 0.0), programs.MAX_REST_S),
@@ -179,6 +183,11 @@ def build_program(video: str, out: Path, model: str = "", cache: str = "", poses
 # straight on) only flashes. Two seconds: the countdown shows at least "2" then "1", and a short
 # line is read in about that long.
 MIN_REST_S = 2.0
+
+
+# A part whose instructor does fewer repetitions than this (counted as a participant's are) is timed,
+# not counted: a movement done once is no repetition (a stretch held once), and 0 is no target.
+MIN_COUNTED_REPS = 2
 
 
 def rest_after(end_s: float, next_first_s: float) -> float:
