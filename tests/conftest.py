@@ -59,6 +59,23 @@ def clip_poses():
     return get
 
 
+def dev_clip_reader():
+    """A getter (clip, model) of a clip in ../shared/media/dev, as clip_poses gives it, that skips the
+    test (naming the model) when this machine has not fetched the model."""
+    get = clip_poses()
+
+    def read(clip: str, model: str):
+        from models import catalog
+
+        try:
+            catalog.paths(model)
+        except catalog.ModelError as exc:
+            pytest.skip(f"{exc} (make test fetches it)")
+        return get(f"dev/{clip}.mp4", model)
+
+    return read
+
+
 CANVAS_SIZE = (1280, 720)
 
 

@@ -80,14 +80,21 @@ def played_live(room, msgs) -> dict:
     return [r.payload for r in room.spool.peek() if r.kind == "session"]
 
 
+def squats_offline(poses, worlds, fps, size) -> dict:
+    """The clip's squat session summary as `silvergym score` reads it (play_recording)."""
+    from common.coach import routine as routines
+    from common.coach.session import PersonSession, play_recording
+
+    offline = PersonSession(routines.load("squat"))
+    return offline.summary(play_recording(offline, poses, worlds, fps, size))
+
+
 def test_one_person_as_a_class_of_one_scores_the_real_clip_as_before(tmp_path, clip):
     """The scoring service in one-person mode (ClassSessions, a class of one) against the same
     service's Sessions driven directly (what main() ran for one person before): the same session
     record on the real clip (repetitions, score, frames, corrections; no class fields), the same
     checkpoint file, and the repetitions `silvergym score`'s play_recording counts offline."""
     import services.scoring as scoring
-    from common.coach import routine as routines
-    from common.coach.session import PersonSession, play_recording
 
     poses, worlds, fps, size = clip
     msgs = pose_messages(poses, worlds, fps, size, t0=10**12)
@@ -110,8 +117,7 @@ def test_one_person_as_a_class_of_one_scores_the_real_clip_as_before(tmp_path, c
             spool.close()
             pub.close()
             context.destroy(linger=0)
-    offline = PersonSession(routines.load("squat"))
-    offline_summary = offline.summary(play_recording(offline, poses, worlds, fps, size))
+    offline_summary = squats_offline(poses, worlds, fps, size)
     keys = ("reps", "score", "frames", "frames_scored", "ended", "exercised", "joints", "corrections")
     for name, record in records.items():
         s = record["summary"]
@@ -136,8 +142,6 @@ def test_a_recorded_participant_whose_camera_heard_of_the_session_late_is_scored
     import dataclasses
 
     import services.scoring as scoring
-    from common.coach import routine as routines
-    from common.coach.session import PersonSession, play_recording
 
     poses, worlds, fps, size = clip
     start = 10**12
@@ -155,8 +159,7 @@ def test_a_recorded_participant_whose_camera_heard_of_the_session_late_is_scored
         spool.close()
         pub.close()
         context.destroy(linger=0)
-    offline = PersonSession(routines.load("squat"))
-    offline_summary = offline.summary(play_recording(offline, poses, worlds, fps, size))
+    offline_summary = squats_offline(poses, worlds, fps, size)
     s = record["summary"]
     print(f"\nheld picture {late_s} s past the start, then the file from t = 0: {s['reps']} squats, score "
           f"{s['score']:.2f}, {s['frames']} frames; offline {offline_summary['reps']} squats, score "

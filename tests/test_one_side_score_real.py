@@ -17,7 +17,7 @@ import pytest
 
 from common.coach import routine as routines
 from common.coach.scoring import SessionScorer
-from tests.conftest import canvas, clip_poses  # noqa: F401 - canvas: a fixture
+from tests.conftest import canvas, dev_clip_reader  # noqa: F401 - canvas: a fixture
 from tests.test_counting_real import at_15fps, hold_right_leg_still
 
 BP, MN = "blazepose-full", "movenet-lightning"
@@ -27,18 +27,8 @@ TRUTH = {"left": 9, "right": 0}
 
 @pytest.fixture(scope="module")
 def poses():
-    from models import catalog
-
-    get = clip_poses()
-
-    def read(model: str):
-        try:
-            catalog.paths(model)
-        except catalog.ModelError as exc:
-            pytest.skip(f"{exc} (make test fetches it)")
-        return get(f"dev/{CLIP}.mp4", model)
-
-    return read
+    read = dev_clip_reader()
+    return lambda model: read(CLIP, model)
 
 
 def _scored(poses, model: str, rate: str, one_side: bool) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from common.coach import routine as routines
 from common.coach.geometry import joint_angles
 from common.coach.scoring import SessionScorer
-from tests.conftest import clip_poses
+from tests.conftest import dev_clip_reader
 from tests.test_counting_real import shallow_cut
 
 BP, MN = "blazepose-full", "movenet-lightning"
@@ -27,18 +27,7 @@ CUTS = [("squat_dumbbell_front_home", BP, 120.0), ("squat_side_studio", BP, 120.
 
 @pytest.fixture(scope="module")
 def poses():
-    from models import catalog
-
-    get = clip_poses()
-
-    def read(clip: str, model: str):
-        try:
-            catalog.paths(model)
-        except catalog.ModelError as exc:
-            pytest.skip(f"{exc} (make test fetches it)")
-        return get(f"dev/{clip}.mp4", model)
-
-    return read
+    return dev_clip_reader()
 
 
 def _deeper_knee(pb, wb) -> list[float | None]:
