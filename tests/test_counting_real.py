@@ -555,53 +555,6 @@ def test_shallow_squats_are_counted_and_their_depth_noted(poses, clip, model):
     assert summary["rep_depth"]["share"] < 1.5  # reported shallower than the full squats (about 2)
 
 
-# Squats cut shallower than the counter's floor (0.6 of the squat's excursion from the person's own start),
-# by BlazePose's 3D knee, counted by BlazePose: (clip, the cut, deg). The front-view dumbbell squatter stands at
-# a 3D 160 deg, so 130 deg is 30 deg of bend, the floor exactly, and the held frame above the cut reads
-# 0.43-0.53 of the excursion (the fresh-eyes trial of #41, fault 2: 0 of 5, "not done" or 0/100).
-UNDER_THE_FLOOR = [("squat_dumbbell_front_home", 130.0)]
-
-
-@pytest.mark.parametrize("clip, deepest", UNDER_THE_FLOOR)
-def test_squats_under_the_floor_are_counted_by_their_own_range(poses, clip, deepest):
-    """Made from real frames (shallow_cut on BlazePose's 3D knee, as the 120 deg test above, deeper
-    than the cut held): every squat turns back short of the counter's floor against noise, but each
-    passes every check of what a squat is (the hips along, the feet planted, in place) and is alike
-    the one before: two alike in a row, read in 3D, show the person's own range
-    (reps._Counter._own_range_from_shallow). Read as `score` reads (every picture) and as a loaded box
-    reads live (the newest picture, 15 a second: session.newest_reads): every squat counted, the
-    depth stated, scored within that depth (not 0 %), and "조금 더 깊게 앉아 보세요" (knee.less)
-    as the thing to practise. Before: 0 counted, each waiting for a clear one that never came;
-    `score` said "not done" (the trial's re-encoded cut: 0/100, every joint 0 %)."""
-    from common.cli.score import summary_text
-    from common.coach.scoring import deeper_key
-    from common.coach.session import PersonSession, newest_reads, play_recording
-
-    pb, wb, _, _ = poses(clip, BP)
-    knees = []
-    for q, world in zip(pb, wb):
-        a = joint_angles(q, world)
-        both = [a[k] for k in ("left_knee", "right_knee") if a[k] is not None]
-        knees.append(min(both) if both else None)
-    shown, truth = shallow_cut(knees, deepest)
-    p, w, times, size = poses(clip, BP)
-    p, w = [p[i] for i in shown], [w[i] for i in shown]
-    fps = (len(p) - 1) / times[-1]
-    rule = routines.load("squat").reps
-    for how, reads in (("native (every picture, as score)", None), ("live, 15 a second", newest_reads(len(p), fps, 15.0))):
-        person = PersonSession(routines.load("squat"))
-        summary = person.summary(play_recording(person, p, w, fps, size, reads=reads))
-        line = summary_text(summary)
-        print(f"\n{clip} cut at a 3D {deepest:.0f} deg knee (made) [squat] {BP} {how}: counted {summary['reps']}, "
-              f"truth {truth}\n  score says: {line}")
-        assert summary["reps"] == truth
-        assert summary["exercised"] is True and "seen_not_measured" not in summary
-        assert summary["rep_depth"]["share"] < 0.6  # under the floor, and stated
-        assert summary["advice"] == deeper_key(rule) == "knee.less"
-        assert summary["posture_score"] > 0 and min(summary["joints"].values()) > 0, summary["joints"]
-        assert "not done" not in line and " 0%" not in line
-
-
 def hold_right_leg_still(p, w):
     """The high knees with the right knee and ankle kept, relative to the right hip, where they were
     on the frame the right hip was straightest (standing): one leg moves, the other stands."""

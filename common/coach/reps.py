@@ -31,8 +31,7 @@ person's own range:
   the enter level is `rejected`, not counted, except a first one short of the floor before any
   clear one has shown their range: it waits (with `repeats`) and counts with the first clear
   repetition if it reached half of their own depth and is like it (`own_level`; the goblet cut's
-  first squat, 0.599 of the target, was lost to the 0.6 floor); two such in a row, alike and read in 3D,
-  show their range when none reaches the floor (`_own_range_from_shallow`). Why not the routine's target alone: measured on
+  first squat, 0.599 of the target, was lost to the 0.6 floor). Why not the routine's target alone: measured on
   ../shared/media/dev (tests/test_counting_real.py), real squats stopped at 120 deg (a senior's
   depth) bend the knees 35-45 deg from their own start, short of the squat's 50.
 - Each repetition's depth is kept: the summary reports the median depth against the routine's
@@ -201,7 +200,6 @@ class _Counter:
     _g_base: dict = field(default_factory=dict)  # the counted limbs' angle from straight down, last frame at the start
     _g_rep: dict = field(default_factory=dict)
     _g_at_peak: dict = field(default_factory=dict)
-    _last_finish_t: float = 0.0
     position_span: float = 45.0
     # (hips' height over the floor, feet's height apart, the hips' y and x, the feet's distance across), in
     # the picture, last frame at the start
@@ -256,17 +254,9 @@ class _Counter:
     # Excursions that passed every check, lasted min_rep_s and went past the routine's start band but
     # stayed short of the level that counts (a tally only: SessionScorer.seen_not_measured reads it).
     short_of_level: int = 0
-    # The person's own range where every repetition so far stayed under the floor: the depths of those
-    # counted because two in a row were alike and read in 3D (`_own_range_from_shallow`).
-    _own_shallow: deque = field(default_factory=deque)
-    _3d: bool = False  # this frame's angles came with world landmarks (3D), not from the picture alone
-    _3d_at_peak: bool = False  # ... at this excursion's deepest moment
-    waiting_3d: bool = False  # ... at the waiting repetition's
-    own_shallow: int = 0  # repetitions counted by a range shown only under the floor
 
     def __post_init__(self):
         self._clear = deque(maxlen=self.recent_depths)
-        self._own_shallow = deque(maxlen=self.recent_depths)
 
     # -- the joint's own start and the nominal excursion ------------------------------------------
     def _sign(self) -> float:
@@ -296,17 +286,16 @@ class _Counter:
         """The progress a repetition must reach: the routine's target, or less for a person whose
         own clear repetitions are shallower, never below the floor."""
         if not self._clear:
-            return self.own_level() if self._own_shallow else 1.0
+            return 1.0
         return max(self.floor, min(1.0, self.own_share * float(np.median(self._clear))))
 
     def own_level(self) -> float:
         """The progress a first repetition done before the person's own range was known must reach:
         own_share of their clear repetitions' median depth (as enter_level, without the floor), at
         least the routine's start band (the exit level)."""
-        own = self._clear or self._own_shallow
-        if not own:
+        if not self._clear:
             return 1.0
-        return max(self._start_band(), min(1.0, self.own_share * float(np.median(own))))
+        return max(self._start_band(), min(1.0, self.own_share * float(np.median(self._clear))))
 
     def _start_band(self) -> float:
         """The exit level as progress: how far the routine's start threshold is from the start."""
@@ -390,9 +379,8 @@ class _Counter:
         return done
 
     def update(self, t: float, angles: dict, seen: dict | None, legs: tuple = (None, None, None, None, None),
-               from_down: dict | None = None, in_3d: bool = False) -> None:
+               from_down: dict | None = None) -> None:
         from_down = from_down or {}
-        self._3d = in_3d
         held = self._held(t, angles, seen)
         self._arms_seen.update({j: (t, a) for j, a in self._well(angles, seen, self.arms).items()})
         decide = [i for i, joint in enumerate(self.joints) if angles.get(joint) is not None
@@ -428,7 +416,6 @@ class _Counter:
             self._g_rep, self._g_at_peak = dict(self._g_base), dict(from_down)
             self._read = {j for j in self.joints if angles.get(j) is not None}
             self._arms_at_peak = self._arms_held(t)
-            self._3d_at_peak = self._3d
         elif self.state == "out":
             self._read.update(j for j in self.joints if angles.get(j) is not None)
             if legs[3] is not None:
@@ -441,7 +428,6 @@ class _Counter:
                 self._legs_at_peak = legs
                 self._g_at_peak = dict(from_down)
                 self._arms_at_peak = self._arms_held(t)
-                self._3d_at_peak = self._3d
             if at_start:
                 self._finish(t)
             elif self._stays_in_the_routines_start(t, held, decide) and self._peak >= self.enter_level():
@@ -658,7 +644,6 @@ class _Counter:
 
     def _finish(self, t: float) -> None:
         self.state = "start"
-        self._last_finish_t = t
         took = t - (self._last_at_start if self._last_at_start is not None else t)
         self.excursions.append((round(t, 2), round(self._peak, 2), round(took, 2)))
         if self.judge_way_out and self.count == 0 and self._peak > 0 and self._first_out >= self.at_once * self._peak:
@@ -689,12 +674,7 @@ class _Counter:
         if self._peak >= self.floor:
             self._clear.append(self._peak)
         if self._peak >= self.enter_level() and took >= self.rule.min_rep_s:
-            if not self._clear:  # counted by a range shown only under the floor: it follows them too
-                self._own_shallow.append(self._peak)
-                self.own_shallow += 1
             self._counted(self._peak, took, t - took / 2)
-        elif self._own_range_from_shallow(took):
-            return
         elif (self.rule.repeats and self.count == 0 and not self._clear and took >= self.rule.min_rep_s
               and self._peak >= self._start_band()):
             # Before any clear repetition there is no own range to judge a shallow one by: it waits (as
@@ -702,42 +682,10 @@ class _Counter:
             self.unconfirmed += self.waiting is not None
             self.waiting, self.waiting_shallow = (self._peak, took, t - took / 2), True
             self.waiting_arms = dict(self._arms_at_peak)
-            self.waiting_3d = self._3d_at_peak
             self.short_of_level += 1
         else:
             self.rejected += 1
             self.short_of_level += took >= self.rule.min_rep_s and self._peak >= self._start_band()
-
-    def _own_range_from_shallow(self, took: float) -> bool:
-        """Whether this excursion and the shallow one waiting before it (each past the routine's start
-        band, under the floor, and through every check of what the movement is) are the person's own
-        range: alike (depth and duration within `alike`, the arms where the first's were) and both read
-        in 3D at their deepest moment. Then both count, their depths stand for the range the floor's
-        clear repetitions would have shown (enter_level), and the session reports them as shallow.
-        The floor is there against noise, sway and a one-off dip; done again alike through every check,
-        with the joints measured in 3D, it is the person's movement at their depth. Read from the
-        picture alone (a 2D model) a movement toward the camera is foreshortened and a shallow one
-        is not told from a bent-knee step (seen_not_measured): only 3D readings calibrate this way.
-        Measured (tests/test_counting_real.py): the front-view dumbbell squats cut at BlazePose's 3D
-        130 deg knee read 0.43-0.53 of the squat's excursion (the man stands at a 3D 160 deg, so 30 deg
-        of bend is the floor's 0.6 exactly, and the held frame above the cut reads less): all five
-        passed every check, each waited for a clear one that never came, and none counted."""
-        first = self.waiting
-        if not (self.rule.repeats and self.count == 0 and not self._clear and first is not None
-                and self.waiting_shallow and self.waiting_3d and self._3d_at_peak
-                and took >= self.rule.min_rep_s and self.floor > self._peak >= self._start_band()):
-            return False
-        if not all(max(a, b) <= self.alike * min(a, b) for a, b in zip(first[:2], (self._peak, took))):
-            return False
-        if self._arms_elsewhere(self.waiting_arms, first[0], self._peak):
-            self.arms_elsewhere += 1
-            return False
-        self.waiting, self.waiting_shallow, self.waiting_3d = None, False, False
-        self._own_shallow.extend([first[0], self._peak])
-        self.own_shallow += 2
-        self._count_one(*first)
-        self._count_one(self._peak, took, self._last_finish_t - took / 2)
-        return True
 
     def _counted(self, depth: float, took: float, middle: float) -> None:
         """A repetition that passed every check. With the rule's `repeats`, the counter's first one
@@ -853,9 +801,8 @@ class RepCounter:
                 for counter in self.counters.values():
                     counter.cut()
             self._seen_t = t
-        in_3d = world is not None and len(world) > 0
         for counter in self.counters.values():
-            counter.update(t, angles, seen, legs, down, in_3d)
+            counter.update(t, angles, seen, legs, down)
         return self.count
 
     def _legs(self, t: float, pose: np.ndarray | None) -> tuple:
