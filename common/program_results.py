@@ -38,17 +38,6 @@ def shallow_depth(summary) -> dict | None:
     return depth if share < SHALLOWER_THAN else None
 
 
-ONE_SIDES = ("left_leg", "right_leg", "left_arm", "right_arm")
-
-
-def one_side_only(summary) -> str:
-    """The side and limb ("left_leg") when an alternating movement (a march) was done with that side
-    only (the summary's `one_side`, scoring.SessionScorer.one_side: the other side counted none), else
-    ''. The TV's summary and the carers' report state it as it was, without a word of illness."""
-    side = summary.get("one_side") if isinstance(summary, dict) else None
-    return side if side in ONE_SIDES else ""
-
-
 # Movements done with one side at a time by design (a one-leg stand, the Senior Fitness Test's arm
 # curl with one arm): their left and right are not meant to match.
 ONE_SIDED_MOVEMENTS = frozenset({"one_leg_balance", "arm_curl"})

@@ -495,8 +495,6 @@ def _check_values(topic: str, msg) -> None:
                                                           for v in depth.values()):
             raise MalformedMessage("session: summary reps_by_side must be left/right counts 0-100000 and "
                                    "rep_depth numbers 0-360")
-        if s.get("one_side", "") not in ("", "left_leg", "right_leg", "left_arm", "right_arm"):
-            raise MalformedMessage("session: summary one_side must be left_leg, right_leg, left_arm or right_arm")
         deeper = s.get("deeper", "")  # the correction toward the routine's depth (scoring.deeper_key)
         if not isinstance(deeper, str) or (deeper and not CORRECTION_KEY.match(deeper)):
             raise MalformedMessage("session: summary deeper must be a correction key such as knee.less")

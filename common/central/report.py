@@ -219,8 +219,6 @@ def trend(scores: list[float]) -> tuple[str, float, float] | None:
 def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     """The plain-language reading a carer acts on: what the score means and where it is going,
     a left/right difference worth mentioning to a physiotherapist, and the falls."""
-    from common.program_results import one_side_only
-
     scores = [s["summary"]["score"] for s in sessions]
     said = [t["report.score_means"]]
     last = sessions[-1]["summary"] if sessions else {}
@@ -256,9 +254,7 @@ def reading(sessions: list[dict], alerts: list[dict], t: dict) -> list[str]:
     flagged = left_right(sessions[-RECENT:], t)
     # "no big difference" only where left and right were compared: not of programs whose movements
     # none compare (a free dance, records from before parts named their movement)
-    # "move about equally" never of a session whose one side did not move (count_and_depth said which)
-    said.extend(flagged or ([t["report.no_asymmetry"]] if sides_compared(sessions[-RECENT:])
-                            and not one_side_only(last) else []))
+    said.extend(flagged or ([t["report.no_asymmetry"]] if sides_compared(sessions[-RECENT:]) else []))
     falls = [a for a in alerts if a.get("kind") == "fall"]
     said.append(t["report.falls"].format(n=len(falls), last=f"{_day(fell_unix(falls[-1])):%Y-%m-%d}") if falls
                 else t["report.no_falls"])
@@ -289,16 +285,12 @@ def shallower_lately(sessions: list[dict], compared: int) -> float:
 def count_and_depth(last: dict, t: dict) -> list[str]:
     """The latest session's count per side (a one-sided or alternating routine) and its depth
     against the routine's target when shallower than it, as the TV's summary says them."""
-    from common.program_results import one_side_only, shallow_depth
+    from common.program_results import shallow_depth
 
     said = []
     by_side = last.get("reps_by_side")
     if isinstance(by_side, dict) and all(isinstance(by_side.get(k), int) for k in ("left", "right")):
-        # An alternating movement done with one side only is said as it was, with no advice: why one
-        # side rests (an instruction, a sore hip, a habit) is for the carer to ask, not for the box to guess.
-        side = one_side_only(last)
-        said.append(t[f"report.one_side.{side}" if side else "report.reps_sides"].format(
-            left=by_side["left"], right=by_side["right"]))
+        said.append(t["report.reps_sides"].format(left=by_side["left"], right=by_side["right"]))
     if depth := shallow_depth(last):
         said.append(t["report.depth"].format(share=f"{100 * float(depth['share']):.0f}",
                                              degrees=f"{float(depth.get('degrees', 0)):.0f}",
@@ -311,11 +303,9 @@ def left_right(recent: list[dict], t: dict) -> list[str]:
     whole-session range of motion spans different movements (a knee's from the squat and from
     the marching), and only one movement's left and right compare; and only a movement meant to
     be done alike on both sides (program_results.compares_sides: a free dance's are not)."""
-    from common.program_results import compares_sides, judged, movement_key, movement_name, one_side_only
+    from common.program_results import compares_sides, judged, movement_key, movement_name
 
-    # A session done with one side only (count_and_depth says so) compares no left with a right: the
-    # side that did not move has no range of its own to set against the other's.
-    plain = [s for s in recent if not isinstance(s["summary"].get("parts"), list) and not one_side_only(s["summary"])]
+    plain = [s for s in recent if not isinstance(s["summary"].get("parts"), list)]
     said = asymmetries(plain, t) if plain else []
     movements: dict[tuple, list[dict]] = {}
     names: dict[tuple, str] = {}

@@ -24,7 +24,7 @@ from common.coach import routine as routines
 from common.coach.fall import lies_down
 from common.coach import session
 from common.coach.session import PersonSession
-from common.program_results import one_side_only, shallow_depth
+from common.program_results import shallow_depth
 
 
 def run(args) -> int:
@@ -112,8 +112,6 @@ def summary_text(summary: dict) -> str:
         by_side = summary.get("reps_by_side") or {}
         if by_side:  # a movement counted per side: a carer reads which side did less
             head += " (" + ", ".join(f"{side} {n}" for side, n in by_side.items()) + ")"
-        if side := one_side_only(summary):  # an alternating movement done with one side: said plainly
-            head += f", only the {side.replace('_', ' ')} lifted (its lifts are scored on their own)"
         if depth := shallow_depth(summary):  # the one rule of every place that says so
             head += (f", {100 * depth['share']:.0f}% of the routine's depth ({depth['degrees']:.0f} of "
                      f"{depth['target_degrees']:.0f} deg: shallower than its target)")

@@ -1536,11 +1536,6 @@ class SessionScorer:
         }
         if self.reps and self.reps.by_side():  # one-sided or alternating: per side (reps is their sum)
             out["reps_by_side"] = self.reps.by_side()
-        if side := self.one_side():
-            # An alternating movement done with one side only ("left_leg"): the TV and the report say
-            # so plainly; the posture score is that side's lifts' (one_side_cycle).
-            legs = any(j.endswith(("_hip", "_knee", "_ankle")) for j in self.routine.reps.joints)
-            out["one_side"] = f"{side}_{'leg' if legs else 'arm'}"
         if self.reps and self.reps.depth():  # how deep the counted repetitions went against the target
             out["rep_depth"] = self.reps.depth()
             if shallow_depth(out) and self.routine.kind not in COUNT_TESTS:

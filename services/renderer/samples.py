@@ -343,14 +343,6 @@ def state_for(screen: str, locale: str = "ko", now: float | None = None):
         if screen == "summary_long":  # a dancer's recorded clip: the longest words, the clip replayed, the advice
             s.session.summary.update(score=42.0, video_looped=2, joints={
                 "left_shoulder": 0.43, "right_shoulder": 0.45, "left_elbow": 0.44, "right_elbow": 0.36})
-    elif screen == "summary_one_side":
-        # Marching with the left leg only (the right held still): the left leg's lifts scored on their own,
-        # the counts per leg, and said plainly that only the left leg lifted (tests/test_one_side_score_real.py).
-        s.routine = routine = routines.load("marching")
-        summary = {"score": 97.7, "reps": 9, "reps_by_side": {"left": 9, "right": 0}, "one_side": "left_leg",
-                   "timeline": "ccccccc", "joints": {"left_hip": 0.955, "trunk_lean": 1.0}}
-        s.session = messages.Session(seq=1, t_capture_ns=0, session_id="demo", event="end", routine=routine.name,
-                                     participant="guest", started_unix=0.0, summary=summary)
     elif screen in ("summary_shallow", "summary_sides"):
         # Squats counted at 64 % of the routine's depth: the depth under the count, the practise line
         # going deeper (scoring.deeper_key); marching counted per leg: each side's count under the total.
@@ -383,7 +375,7 @@ SCREENS = ("start", "setup", "countdown", "exercise", "exercise_video", "exercis
            "start_program", "exercise_program", "exercise_program_resting", "looking_program", "rest",
            "summary_program", "start_class", "countdown_class", "looking_class", "exercise_class_program",
            "summary_class_program", "start_class_over", "summary_too_few_poses", "summary_not_exercised",
-           "summary_side_view", "summary_fall", "summary_shallow", "summary_sides", "summary_one_side")
+           "summary_side_view", "summary_fall", "summary_shallow", "summary_sides")
 # What each sample shows when it is not a screen of its own name (the instructor's video is the
 # exercise screen with a routine built from a video; the side figure, with a routine seen from the side;
 # a person the camera sees only in part, and the summary saying so (with the longest words, a
@@ -412,6 +404,4 @@ SHOWS = {"exercise_video": "exercise", "exercise_side": "exercise", "exercise_pa
          # Seen, but a squat's depth is not measurable from the front by a 2D model: no score, stand side on.
          "summary_side_view": "summary",
          # Shallow squats: how deep against the target, and going deeper to practise; marching's count per leg.
-         "summary_shallow": "summary", "summary_sides": "summary",
-         # An alternating march done with the left leg only: its lifts' score, and said so.
-         "summary_one_side": "summary"}
+         "summary_shallow": "summary", "summary_sides": "summary"}

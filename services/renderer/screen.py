@@ -14,7 +14,7 @@ from common.bus import messages
 from common.coach import MIN_POSES_PER_S
 from common.coach.session import FEWEST_POSES_PER_S
 from common.coach.cues import to_practise
-from common.program_results import one_side_only, score_withheld  # noqa: F401 - the one no-score rule; the demo's line follows it too
+from common.program_results import score_withheld  # noqa: F401 - the one no-score rule; the demo's line follows it too
 from common.coach.framing import in_view
 from common.coach.keypoints import COMMON_INDEX, EDGES, flip_x, to_common
 from common.coach.spots import spot_name
@@ -1428,8 +1428,6 @@ def summary_words(s: ScreenState, summary: dict, score: float, fall: str | None 
     elif "hold_s" in summary and summary.get("hold_target_s"):
         words = s.t("summary.hold").format(held=f"{float(summary['hold_s']):.0f}", target=f"{float(summary['hold_target_s']):.0f}")
     else:
-        if side := one_side_only(summary):  # an alternating movement done with one side: said as it was
-            words += "  ·  " + s.t(f"summary.one_side.{side}")
         if depth := depth_words(s, summary):  # shallower than the target: how deep, beside going deeper
             words += "  ·  " + depth
         if practise := to_practise(summary):  # going deeper, else the weakest joint's correction, in the movement's words
