@@ -265,22 +265,6 @@ def movement_units(joints: list[str], cycle: np.ndarray) -> list[list[int]]:
     return units
 
 
-def one_side_cycle(joints: list[str], cycle: np.ndarray, tolerance: np.ndarray, side: str) -> np.ndarray:
-    """An alternating routine's cycle (a march: the left lift, then the right) as done by a person
-    who lifts only `side` ("left"/"right"): the moments where the other side's joints are off their
-    start by more than their tolerance (its lift) are left out, and that side's joints are not judged
-    (NaN). One repetition is then one lift of the side that moved, judged on its own form; the side
-    that did not move is stated by its count (0), not scored as 0 on every lift of the other."""
-    idle = "right_" if side == "left" else "left_"
-    cols = [k for k, j in enumerate(joints) if j.startswith(idle)]
-    if not cols:
-        return cycle
-    away = np.nan_to_num(np.abs(cycle[:, cols] - cycle[0, cols]), nan=0.0) > tolerance[cols]
-    out = cycle[~away.any(axis=1)].copy()
-    out[:, cols] = np.nan
-    return out
-
-
 def deeper_key(rule) -> str:
     """The correction that takes a repetition toward the routine's target: the counted joint's group
     closing its angle for a movement that starts with it open (a squat's knees: "knee.less"), else
@@ -614,7 +598,6 @@ class SessionScorer:
     # poses it was given, and each repetition's judgement by its path (dropped when a pose in it changed).
     _alignment: CycleAlignment | None = None
     _aligned: np.ndarray | None = None
-    _aligned_side: str = ""  # the side the alignment's cycle is done on (one_side), "" for the routine's own
     _judged: dict = field(default_factory=dict)
     _splits: dict = field(default_factory=dict)  # a piece of the path holding counted repetitions -> its parts
     _posture_t: float = -1e9
@@ -1073,12 +1056,6 @@ class SessionScorer:
         both = resample(t, np.column_stack([np.array([s[1] for s in self._samples], dtype=float), stances]))
         angles, body = both[:, :-1], both[:, -1]
         cycle = cycle_targets(self.cycle, joints)
-        one_side = self.one_side()
-        if one_side:
-            cycle = one_side_cycle(joints, cycle, tol, one_side)
-        if one_side != self._aligned_side:  # another cycle: every repetition aligned and judged anew
-            self._alignment, self._aligned, self._judged, self._splits = None, None, {}, {}
-            self._aligned_side = one_side
         if self._alignment is None:
             self._alignment = CycleAlignment(cycle)
         changed = first_change(both, self._aligned if self._aligned is not None else both[:0])
@@ -1093,9 +1070,7 @@ class SessionScorer:
             start, end = seconds_of(rep)
             return any(start < s <= end for s in self._switches)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a joint the cycle does not judge (one_side_cycle)
-            span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
+        span = np.nan_to_num(np.nanmax(cycle, axis=0) - np.nanmin(cycle, axis=0))
         # The joints that make the movement; in a small movement (a seated march lifts the knee
         # 25 deg) those that move the most.
         moving = span >= min(MOVING_JOINT_DEG, float(span.max(initial=0.0))) if span.any() else span > 0
@@ -1128,8 +1103,7 @@ class SessionScorer:
             judged = self._judge(rep, angles, body, cycle, tol, near, at_turn, units, moving, True, defining, holding)
             return judged is None or judged[0] not in ("turn", "range")
 
-        middles = {name: np.sort([m for m, g in self._counted if g == name])
-                   for name in (self.reps.counters if self.reps else ()) if not one_side or name == one_side}
+        middles = {name: np.sort([m for m, g in self._counted if g == name]) for name in (self.reps.counters if self.reps else ())}
         reps = self._each_counted_once(repetitions(path, len(cycle), min_cover=0.0), angles, cycle, float(t[0]), middles,
                                        seconds_of, reaches)
         # A repetition during which the pose followed became another person's is nobody's: not judged.
@@ -1189,17 +1163,6 @@ class SessionScorer:
                 "unreached": {j: int(unreached[k]) for k, j in enumerate(joints)},
                 "repetitions": len(reps) - pending, "other_person": mixed,
                 "not_reached": not_reached, "why_not": why_not}
-
-    def one_side(self) -> str:
-        """The side ("left"/"right") of an alternating routine that the person lifts while the other
-        side has counted nothing (one leg marching; the other held still: a painful hip, a stroke),
-        or "" (both sides, or not an alternating routine). The posture score then judges that side's
-        lifts against the routine's cycle done on that side (one_side_cycle)."""
-        if self.reps is None or self.routine.reps is None or self.routine.reps.sides != "alternating":
-            return ""
-        counts = self.reps.by_side()
-        moved = [side for side, n in counts.items() if n > 0]
-        return moved[0] if len(moved) == 1 and len(counts) == 2 else ""
 
     def _each_counted_once(self, pieces: list, angles: np.ndarray, cycle: np.ndarray, t0: float, middles: dict,
                            seconds_of, reaches) -> list:
